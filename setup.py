@@ -1,0 +1,47 @@
+"""Packaging for zoo: a Keras 3 / TensorFlow-native model zoo for Transformers."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+setup(
+    name="zoo",
+    version="0.1.0",
+    description="Keras 3 / TensorFlow model zoo for Transformers: raw text to a trained, tuned and exported model.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11,<3.12",
+    packages=find_packages(include=["zoo", "zoo.*"]),
+    include_package_data=True,
+    install_requires=[
+        "tensorflow>=2.21.0,<2.22",
+        "keras>=3.15.1,<3.16",
+        # tensorflow-text ships kernels built against one TF minor release: it must match TF's.
+        "tensorflow-text>=2.21.1,<2.22",
+        "tensorflow-datasets>=4.9.10,<4.10",
+        # tensorflow-datasets 4.9.10 imports it without declaring it.
+        "importlib_resources>=6.0",
+        "keras-tuner>=1.4.8,<1.5",
+        # keras-tuner imports tensorboard in every trial on the TensorFlow backend.
+        "tensorboard>=2.20",
+        "scipy>=1.11",
+        "scikit-learn>=1.4",
+        "matplotlib>=3.8",
+        "pyyaml>=6.0",
+        "sentencepiece>=0.2",
+        "numpy>=1.26",
+    ],
+    extras_require={
+        "dev": [
+            "pytest>=8.0",
+            "pytest-timeout>=2.3",
+            "nbclient>=0.10",
+            "nbformat>=5.10",
+            "ipykernel>=6.29",
+            "jax>=0.4.35",
+        ],
+        "bench": ["keras-hub>=0.20"],
+    },
+    entry_points={"console_scripts": ["zoo=zoo.cli:main"]},
+)

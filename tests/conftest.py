@@ -1,0 +1,38 @@
+"""Shared fixtures: backend-aware set-up, the shared data location, logical CPU devices."""
+import os
+
+import pytest
+
+from zoo.paths import DATA_DIR_ENV, data_dir
+
+BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
+
+if BACKEND == "tensorflow":
+    # Two logical CPU devices let MirroredStrategy run two replicas on one CPU; this must happen
+    # before TensorFlow initialises its devices, so it runs at conftest import.
+    import tensorflow as tf
+
+    _cpus = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(
+        _cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+    )
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """Path to the shared data sets; skips the test with the reason when they are absent."""
+    path = data_dir()
+    if not path.is_dir():
+        pytest.skip(f"real data sets not found at {path} (set {DATA_DIR_ENV} to their location)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    """Each test starts from a float32 policy and a clear Keras name scope."""
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+    keras.backend.clear_session()

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from tests import reference as ref
+from tests.harness import run_layer_test, to_numpy
+from zoo.layers import FeedForward, TransformerEncoderBlock
+
+RNG = np.random.default_rng(2)
+B, T, D = 2, 6, 16
+
+
+def _x(*shape):
+    return RNG.normal(size=shape).astype("float32")
+
+
+@pytest.mark.parametrize("norm_first", [True, False], ids=["pre-ln", "post-ln"])
+@pytest.mark.parametrize("activation", ["relu", "gelu", "leaky_relu", "swish"])
+def test_encoder_block_matches_numpy(norm_first, activation):
+    block = TransformerEncoderBlock(D, 4, 32, activation=activation, norm_first=norm_first)
+    x = _x(B, T, D)
+    mask = np.arange(T)[None] < np.array([[T], [3]])
+    out = to_numpy(block(x, mask=mask, training=False))
+    np.testing.assert_allclose(out, ref.encoder_block(block, x, mask), atol=1e-5)
+
+
+def test_padding_does_not_change_real_positions():
+    block = TransformerEncoderBlock(D, 4, 32, dropout=0.3)
+    x = _x(1, 4, D)
+    padded = np.concatenate([x, _x(1, 3, D)], axis=1)
+    short = to_numpy(block(x, mask=np.ones((1, 4), bool)))
+    long = to_numpy(block(padded, mask=np.arange(7)[None] < 4))
+    np.testing.assert_allclose(long[:, :4], short, atol=1e-5)
+
+
+def test_dropout_active_only_in_training():
+    block = TransformerEncoderBlock(D, 4, 32, dropout=0.5)
+    x = _x(B, T, D)
+    np.testing.assert_allclose(to_numpy(block(x, training=False)), to_numpy(block(x, training=False)))
+    assert not np.allclose(to_numpy(block(x, training=True)), to_numpy(block(x, training=False)))
+
+
+def test_mask_propagates_and_scores_are_returned():
+    block = TransformerEncoderBlock(D, 4, 32)
+    mask = np.arange(T)[None] < np.array([[T], [2]])
+    np.testing.assert_array_equal(to_numpy(block.compute_mask(_x(B, T, D), mask)), mask)
+    out, probs = block(_x(B, T, D), mask=mask, return_attention_scores=True)
+    assert probs.shape == (B, 4, T, T)
+    assert np.all(to_numpy(probs)[1, :, :, 2:] == 0)
+
+
+def test_layer_contract(tmp_path):
+    run_layer_test(TransformerEncoderBlock, {"d_model": D, "num_heads": 4, "ff_dim": 32, "use_rotary": True},
+                   [_x(B, T, D)], expected_shape=(B, T, D), tmp_path=tmp_path)
+    run_layer_test(FeedForward, {"d_model": D, "ff_dim": 8, "activation": "swish"}, [_x(B, T, D)],
+                   expected_shape=(B, T, D), tmp_path=tmp_path)
+
+
+def test_wrong_input_width_is_a_clear_error():
+    with pytest.raises(ValueError, match="d_model"):
+        TransformerEncoderBlock(D, 4, 32)(_x(B, T, D + 1))
+
+
+@pytest.mark.parametrize("kwargs, argument", [
+    ({"d_model": 16, "num_heads": 3, "ff_dim": 8}, "num_heads"),
+    ({"d_model": 16, "num_heads": 4, "ff_dim": 0}, "ff_dim"),
+    ({"d_model": -16, "num_heads": 4, "ff_dim": 8}, "d_model"),
+    ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "dropout": 1.5}, "dropout"),
+    ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "attention_dropout": 1.0}, "attention_dropout"),
+    ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "activation": "tanhh"}, "activation"),
+])
+def test_bad_arguments_name_the_argument(kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        TransformerEncoderBlock(**kwargs)

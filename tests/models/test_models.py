@@ -1,0 +1,139 @@
+import keras
+import numpy as np
+import pytest
+
+from tests.harness import assert_all_gradients_flow, to_numpy
+from zoo import build, build_cnn_classifier, build_lstm_classifier, build_transformer, list_models
+from zoo.models import UnknownModelError, attention_maps, model_names
+
+SMALL = {"vocab_size": 60, "sequence_length": 16}
+RNG = np.random.default_rng(5)
+
+
+def _ids(batch=4, length=12, real=(12, 9, 5, 1)):
+    ids = RNG.integers(1, 60, size=(batch, length)).astype("int32")
+    for i, n in enumerate(real):
+        ids[i, n:] = 0
+    return ids
+
+
+def _small(name):
+    overrides = dict(SMALL)
+    if name.startswith("transformer"):
+        overrides.update(num_layers=1, d_model=16, num_heads=2, ff_dim=32)
+    return build(name, **overrides)
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean", "max", "attention"])
+@pytest.mark.parametrize("positional", ["learned", "sinusoidal", "rotary"])
+def test_padding_changes_neither_logits_nor_encoder_outputs(pooling, positional):
+    model = build_transformer(**SMALL, num_classes=3, num_layers=2, d_model=16, num_heads=2, ff_dim=32,
+                              pooling=pooling, positional=positional)
+    ids = _ids(real=(12, 9, 5, 1))
+    padded = np.pad(ids[:, :9], ((0, 0), (0, 7)))
+    ids9 = ids[:, :9]
+    np.testing.assert_allclose(to_numpy(model(ids9)), to_numpy(model(padded)), atol=1e-5)
+
+    backbone = keras.Model(model.input, model.get_layer("final_norm").output)
+    a, b = to_numpy(backbone(ids9)), to_numpy(backbone(padded))
+    real = ids9 != 0
+    np.testing.assert_allclose(a[real], b[:, :9][real], atol=1e-5)
+
+
+def test_backbone_and_modes():
+    backbone = build_transformer(**SMALL, num_classes=None, d_model=16, num_heads=2, ff_dim=32)
+    assert backbone(_ids()).shape == (4, 12, 16)
+    assert build_transformer(**SMALL, num_classes=2, mode="binary", d_model=16, num_heads=2)(_ids()).shape == (4, 1)
+    assert build_transformer(**SMALL, num_classes=5, mode="multilabel", d_model=16, num_heads=2)(_ids()).shape == (4, 5)
+
+
+@pytest.mark.parametrize("name", model_names())
+def test_every_registry_model_saves_and_reloads_identically(name, tmp_path):
+    model = _small(name)
+    ids = _ids()
+    before = to_numpy(model(ids))
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    after = to_numpy(keras.saving.load_model(path)(ids))
+    np.testing.assert_allclose(after, before, rtol=0, atol=1e-6)
+    clone = keras.Model.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(to_numpy(clone(ids)), before, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", model_names())
+def test_gradients_reach_every_weight(name):
+    model = _small(name)
+    ids = _ids(real=(12, 12, 12, 12))
+    assert_all_gradients_flow(lambda: model(ids, training=False), model.trainable_variables)
+
+
+def test_list_models_reports_names_descriptions_and_parameter_counts():
+    infos = {info.name: info for info in list_models()}
+    assert {"transformer-tiny", "transformer-small", "transformer-base", "lstm", "cnn"} <= set(infos)
+    assert infos["transformer-small"].params == build("transformer-small").count_params()
+    assert infos["transformer-tiny"].params < infos["transformer-small"].params < infos["transformer-base"].params
+    assert all(info.description for info in infos.values())
+
+
+def test_unknown_model_lists_valid_names():
+    with pytest.raises(UnknownModelError, match="transformer-small") as info:
+        build("transformer-huge")
+    assert isinstance(info.value, ValueError)
+
+
+def test_overrides_reach_the_builder():
+    model = build("transformer-tiny", vocab_size=77, num_classes=6, num_layers=3)
+    assert model.output.shape[-1] == 6
+    assert len([l for l in model.layers if l.name.startswith("encoder_")]) == 3
+    assert model.get_layer("embedding").vocab_size == 77
+
+
+def test_mixed_bfloat16_dtypes_and_finite_outputs():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    for model in (_small("transformer-small"), _small("lstm"), _small("cnn")):
+        out = model(_ids())
+        assert out.dtype == "float32", model.name
+        assert np.all(np.isfinite(to_numpy(out)))
+        assert all(v.dtype == "float32" for v in model.weights)
+    assert build_transformer(**SMALL, d_model=16, num_heads=2).get_layer("encoder_0").compute_dtype == "bfloat16"
+
+
+def test_attention_maps_are_distributions_over_real_tokens():
+    model = build_transformer(**SMALL, num_classes=2, num_layers=3, d_model=16, num_heads=2, ff_dim=32)
+    ids = _ids()
+    maps = attention_maps(model, ids)
+    assert len(maps) == 3 and maps[0].shape == (4, 2, 12, 12)
+    for probs in maps:
+        np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
+        assert np.all(probs[3, :, :, 1:] == 0)
+    with pytest.raises(ValueError, match="build_transformer"):
+        attention_maps(build_lstm_classifier(**SMALL), ids)
+
+
+@pytest.mark.parametrize("builder", [build_transformer, build_lstm_classifier, build_cnn_classifier])
+def test_models_learn_a_token_presence_task(builder):
+    keras.utils.set_random_seed(0)
+    x = RNG.integers(2, 60, size=(512, 12)).astype("int32")
+    y = (x == 7).any(axis=1).astype("int32")
+    x[y == 0, 0] = 3
+    extra = {"d_model": 32, "num_heads": 2, "ff_dim": 64} if builder is build_transformer else {}
+    model = builder(**SMALL, num_classes=2, **extra)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    history = model.fit(x, y, epochs=8, batch_size=32, verbose=0)
+    assert history.history["accuracy"][-1] > 0.9
+
+
+@pytest.mark.parametrize("kwargs, argument", [
+    ({"vocab_size": 0, "sequence_length": 8}, "vocab_size"),
+    ({"vocab_size": 10, "sequence_length": 8, "num_layers": 0}, "num_layers"),
+    ({"vocab_size": 10, "sequence_length": 8, "d_model": 30, "num_heads": 4}, "num_heads"),
+    ({"vocab_size": 10, "sequence_length": 8, "dropout": 1.0}, "dropout"),
+    ({"vocab_size": 10, "sequence_length": 8, "pooling": "sum"}, "pooling"),
+    ({"vocab_size": 10, "sequence_length": 8, "positional": "alibi"}, "positional"),
+    ({"vocab_size": 10, "sequence_length": 8, "activation": "tanh"}, "activation"),
+])
+def test_bad_builder_arguments_name_the_argument(kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        build_transformer(**kwargs)

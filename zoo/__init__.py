@@ -1,0 +1,39 @@
+"""zoo: a Keras 3 / TensorFlow-native model zoo for Transformers.
+
+Public API (everything else is internal):
+
+    from zoo import build_transformer, build, list_models
+    model = build_transformer(vocab_size=20000, sequence_length=128, num_classes=2)
+"""
+import importlib
+
+__version__ = "0.1.0"
+
+# Stage APIs import TensorFlow-only modules (tf.data, tf.distribute, SavedModel), so they load on first
+# use: `import zoo` stays cheap and backend-neutral for users who only want the layers on JAX.
+_LAZY = {
+    "build_transformer": "zoo.models",
+    "build_lstm_classifier": "zoo.models",
+    "build_cnn_classifier": "zoo.models",
+    "build": "zoo.models",
+    "list_models": "zoo.models",
+    "layers": "zoo.layers",
+    "models": "zoo.models",
+    "data": "zoo.data",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    value = mod if module.endswith("." + name) else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,21 @@
+"""Transformer layers written with ``keras.ops`` only: they run on every Keras backend."""
+from zoo.layers.attention import MultiHeadAttention, combine_masks
+from zoo.layers.decoder import TransformerDecoderBlock
+from zoo.layers.embedding import SinusoidalPositionEncoding, TokenAndPositionEmbedding, sinusoidal_table
+from zoo.layers.encoder import TransformerEncoderBlock
+from zoo.layers.feedforward import FeedForward
+from zoo.layers.heads import ClassificationHead
+from zoo.layers.rotary import RotaryEmbedding
+
+__all__ = [
+    "ClassificationHead",
+    "FeedForward",
+    "MultiHeadAttention",
+    "RotaryEmbedding",
+    "SinusoidalPositionEncoding",
+    "TokenAndPositionEmbedding",
+    "TransformerDecoderBlock",
+    "TransformerEncoderBlock",
+    "combine_masks",
+    "sinusoidal_table",
+]

@@ -1,0 +1,34 @@
+"""Argument checks shared by the layers; every message names the argument and the value it got."""
+
+
+def positive_int(name, value, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+    return value
+
+
+def rate(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"`{name}` must be a float in [0, 1), got {value!r}")
+    return float(value)
+
+
+def choice(name, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"`{name}` must be one of {sorted(allowed)}, got {value!r}")
+    return value
+
+
+def positive_float(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive number, got {value!r}")
+    return float(value)
+
+
+ACTIVATIONS = ("relu", "gelu", "leaky_relu", "swish")
+
+
+def activation(name, value):
+    return choice(name, value, ACTIVATIONS)

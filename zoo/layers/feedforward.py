@@ -1,0 +1,65 @@
+"""Position-wise feed-forward network of a Transformer block."""
+import keras
+
+from zoo.layers import _validation as check
+
+_ACTIVATION_FNS = {
+    "relu": keras.activations.relu,
+    "gelu": keras.activations.gelu,
+    "leaky_relu": keras.activations.leaky_relu,
+    "swish": keras.activations.silu,
+}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class FeedForward(keras.layers.Layer):
+    """Two dense layers with a non-linearity between them: ``d_model -> ff_dim -> d_model``.
+
+    Args:
+        d_model: Input and output feature size.
+        ff_dim: Hidden feature size.
+        activation: One of ``relu``, ``gelu``, ``leaky_relu``, ``swish``.
+        kernel_initializer: Initializer of both kernels.
+        **kwargs: Standard layer arguments.
+
+    Example:
+        >>> ffn = FeedForward(d_model=32, ff_dim=64, activation="gelu")
+        >>> ffn(keras.random.normal((2, 5, 32))).shape
+        (2, 5, 32)
+    """
+
+    def __init__(self, d_model, ff_dim, activation="gelu", kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.d_model = check.positive_int("d_model", d_model)
+        self.ff_dim = check.positive_int("ff_dim", ff_dim)
+        self.activation = check.activation("activation", activation)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        self.hidden = keras.layers.Dense(
+            self.ff_dim, activation=_ACTIVATION_FNS[self.activation], kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy, name="hidden",
+        )
+        self.hidden.build(input_shape)
+        self.projection = keras.layers.Dense(
+            self.d_model, kernel_initializer=self.kernel_initializer, dtype=self.dtype_policy, name="projection",
+        )
+        self.projection.build(tuple(input_shape[:-1]) + (self.ff_dim,))
+        self.built = True
+
+    def call(self, inputs):
+        return self.projection(self.hidden(inputs))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.d_model,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "d_model": self.d_model,
+            "ff_dim": self.ff_dim,
+            "activation": self.activation,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+        })
+        return config

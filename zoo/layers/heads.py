@@ -1,0 +1,125 @@
+"""Text-classification head: mask-aware pooling, optional hidden layer, logits."""
+import keras
+from keras import ops
+
+from zoo.layers import _validation as check
+
+POOLING = ("cls", "mean", "max", "attention")
+MODES = ("multiclass", "binary", "multilabel")
+
+
+def output_units(num_classes, mode):
+    """Return the number of logits for ``num_classes`` in ``mode`` (binary uses one logit)."""
+    check.positive_int("num_classes", num_classes)
+    check.choice("mode", mode, MODES)
+    if mode == "binary":
+        if num_classes not in (1, 2):
+            raise ValueError(f"`mode`='binary' needs `num_classes` of 1 or 2, got {num_classes}")
+        return 1
+    if mode == "multiclass" and num_classes < 2:
+        raise ValueError(f"`mode`='multiclass' needs `num_classes` >= 2, got {num_classes}")
+    return num_classes
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ClassificationHead(keras.layers.Layer):
+    """Pools a sequence into one vector and maps it to class logits; padded positions never contribute.
+
+    Outputs float32 logits even under mixed precision: ``num_classes`` logits for ``multiclass`` (softmax)
+    and ``multilabel`` (independent sigmoids), one logit for ``binary``.
+
+    Args:
+        num_classes: Number of classes (1 or 2 for ``binary``).
+        pooling: ``cls`` (first token), ``mean``, ``max`` or ``attention`` (learned weights over tokens).
+        mode: ``multiclass``, ``binary`` or ``multilabel``.
+        hidden_dim: Size of an optional tanh hidden layer after pooling; ``None`` for none.
+        dropout: Dropout rate before the output layer.
+        kernel_initializer: Initializer of the dense kernels.
+        **kwargs: Standard layer arguments.
+
+    Example:
+        >>> head = ClassificationHead(num_classes=3, pooling="mean")
+        >>> x = keras.random.normal((2, 6, 16))
+        >>> head(x, mask=ops.array([[1, 1, 1, 0, 0, 0], [1] * 6], "bool")).shape
+        (2, 3)
+    """
+
+    def __init__(self, num_classes, pooling="mean", mode="multiclass", hidden_dim=None, dropout=0.0,
+                 kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.pooling = check.choice("pooling", pooling, POOLING)
+        self.mode = check.choice("mode", mode, MODES)
+        self.units = output_units(num_classes, mode)
+        self.num_classes = num_classes
+        self.hidden_dim = check.positive_int("hidden_dim", hidden_dim, allow_none=True)
+        self.dropout = check.rate("dropout", dropout)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        features = input_shape[-1]
+        policy = self.dtype_policy
+        if self.pooling == "attention":
+            self.attention_score = keras.layers.Dense(
+                1, kernel_initializer=self.kernel_initializer, dtype=policy, name="attention_score")
+            self.attention_score.build(input_shape)
+        self.hidden = None
+        if self.hidden_dim:
+            self.hidden = keras.layers.Dense(
+                self.hidden_dim, activation="tanh", kernel_initializer=self.kernel_initializer, dtype=policy,
+                name="hidden")
+            self.hidden.build((input_shape[0], features))
+            features = self.hidden_dim
+        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=policy)
+        self.logits = keras.layers.Dense(
+            self.units, kernel_initializer=self.kernel_initializer, dtype=policy, name="logits")
+        self.logits.build((input_shape[0], features))
+        self.built = True
+
+    def pool(self, inputs, mask=None):
+        """Pool ``[batch, T, features]`` to ``[batch, features]``, using only positions where ``mask`` is true."""
+        if self.pooling == "cls":
+            return inputs[:, 0]
+        if mask is None:
+            mask = ops.ones(ops.shape(inputs)[:2], dtype="bool")
+        mask = ops.cast(mask, "bool")
+        if self.pooling == "mean":
+            weights = ops.cast(mask, inputs.dtype)[..., None]
+            total = ops.sum(inputs * weights, axis=1)
+            count = ops.maximum(ops.sum(weights, axis=1), ops.cast(1, inputs.dtype))
+            return total / count
+        if self.pooling == "max":
+            lowest = ops.cast(-1e4 if inputs.dtype in ("float16", "bfloat16") else -1e30, inputs.dtype)
+            pooled = ops.max(ops.where(mask[..., None], inputs, lowest), axis=1)
+            # A sequence with no real token pools to zeros rather than the fill value.
+            has_token = ops.any(mask, axis=1)[:, None]
+            return ops.where(has_token, pooled, ops.zeros_like(pooled))
+        scores = ops.cast(ops.squeeze(self.attention_score(inputs), -1), "float32")
+        scores = ops.where(mask, scores, -1e9)
+        weights = ops.cast(ops.softmax(scores, axis=-1), inputs.dtype)
+        return ops.einsum("bt,btf->bf", weights, inputs)
+
+    def call(self, inputs, mask=None, training=None):
+        x = self.pool(inputs, mask)
+        if self.hidden is not None:
+            x = self.hidden(x)
+        x = self.dropout_layer(x, training=training)
+        return ops.cast(self.logits(x), "float32")
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "num_classes": self.num_classes,
+            "pooling": self.pooling,
+            "mode": self.mode,
+            "hidden_dim": self.hidden_dim,
+            "dropout": self.dropout,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+        })
+        return config

@@ -1,0 +1,18 @@
+"""Model builders and the named-model registry (``keras`` only: runs on every backend)."""
+from zoo.models.baselines import build_cnn_classifier, build_lstm_classifier
+from zoo.models.inspect import attention_maps
+from zoo.models.registry import ModelInfo, UnknownModelError, build, config_of, list_models, model_names
+from zoo.models.transformer import build_transformer
+
+__all__ = [
+    "ModelInfo",
+    "UnknownModelError",
+    "attention_maps",
+    "build",
+    "build_cnn_classifier",
+    "build_lstm_classifier",
+    "build_transformer",
+    "config_of",
+    "list_models",
+    "model_names",
+]

@@ -1,0 +1,91 @@
+"""Named model configurations: ``list_models()`` and ``build(name, **overrides)``."""
+import dataclasses
+
+from zoo.models.baselines import build_cnn_classifier, build_lstm_classifier
+from zoo.models.transformer import build_transformer
+
+# Sizes that every named model is built with when a caller does not say; list_models() counts parameters
+# at these sizes.
+DEFAULT_INPUT = {"vocab_size": 20000, "sequence_length": 128, "num_classes": 2}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """A named configuration: a builder and the keyword arguments it is called with."""
+
+    name: str
+    description: str
+    builder: object
+    kwargs: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    """One row of ``list_models()``."""
+
+    name: str
+    description: str
+    params: int
+
+
+_REGISTRY = {
+    spec.name: spec
+    for spec in [
+        ModelSpec("transformer-tiny", "2-layer pre-LN Transformer, d_model 64, 2 heads: seconds per epoch on CPU",
+                  build_transformer, {"num_layers": 2, "d_model": 64, "num_heads": 2, "ff_dim": 128}),
+        ModelSpec("transformer-small", "2-layer pre-LN Transformer, d_model 128, 4 heads: the default classifier",
+                  build_transformer, {"num_layers": 2, "d_model": 128, "num_heads": 4, "ff_dim": 256}),
+        ModelSpec("transformer-base", "6-layer pre-LN Transformer, d_model 512, 8 heads (the 2017 base size)",
+                  build_transformer, {"num_layers": 6, "d_model": 512, "num_heads": 8, "ff_dim": 2048}),
+        ModelSpec("lstm", "Embedding -> BiLSTM(128) -> Dense baseline", build_lstm_classifier, {}),
+        ModelSpec("cnn", "Kim (2014) CNN: filters 3/4/5 x 100, max-over-time pooling", build_cnn_classifier, {}),
+    ]
+}
+
+
+class UnknownModelError(ValueError):
+    """Raised for a model name that is not in the registry."""
+
+
+def _spec(name):
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownModelError(f"unknown model {name!r}; valid names: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def model_names():
+    """Return the registered model names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def build(name, **overrides):
+    """Build the named model; ``overrides`` replace any of its builder's keyword arguments.
+
+    Args:
+        name: A name from ``list_models()``.
+        **overrides: Builder arguments, e.g. ``vocab_size``, ``num_classes``, ``dropout``.
+
+    Example:
+        >>> model = build("transformer-tiny", vocab_size=8000, num_classes=6)
+    """
+    spec = _spec(name)
+    return spec.builder(**{**DEFAULT_INPUT, **spec.kwargs, **overrides})
+
+
+def config_of(name):
+    """Return the full keyword arguments ``build(name)`` uses, for configs and tuning spaces."""
+    spec = _spec(name)
+    return {**DEFAULT_INPUT, **spec.kwargs}
+
+
+def list_models():
+    """Return one ``ModelInfo(name, description, params)`` per named model, params at the default sizes.
+
+    Example:
+        >>> [m.name for m in list_models()][:2]
+        ['cnn', 'lstm']
+    """
+    return [
+        ModelInfo(name, _REGISTRY[name].description, int(build(name).count_params())) for name in model_names()
+    ]

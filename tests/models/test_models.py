@@ -4,7 +4,7 @@ import pytest
 
 from tests.harness import assert_all_gradients_flow, to_numpy
 from zoo import build, build_cnn_classifier, build_lstm_classifier, build_transformer, list_models
-from zoo.models import UnknownModelError, attention_maps, model_names
+from zoo.models import UnknownModelError, attention_maps, model_names, task_of
 
 SMALL = {"vocab_size": 60, "sequence_length": 16}
 RNG = np.random.default_rng(5)
@@ -19,7 +19,7 @@ def _ids(batch=4, length=12, real=(12, 9, 5, 1)):
 
 def _small(name):
     overrides = dict(SMALL)
-    if name.startswith("transformer"):
+    if name.startswith("transformer") or task_of(name) != "classification":
         overrides.update(num_layers=1, d_model=16, num_heads=2, ff_dim=32)
     return build(name, **overrides)
 
@@ -51,6 +51,8 @@ def test_backbone_and_modes():
 def test_every_registry_model_saves_and_reloads_identically(name, tmp_path):
     model = _small(name)
     ids = _ids()
+    if task_of(name) == "seq2seq":
+        ids = {"encoder_ids": ids, "decoder_ids": ids[:, :5]}
     before = to_numpy(model(ids))
     path = tmp_path / f"{name}.keras"
     model.save(path)
@@ -65,12 +67,16 @@ def test_every_registry_model_saves_and_reloads_identically(name, tmp_path):
 def test_gradients_reach_every_weight(name):
     model = _small(name)
     ids = _ids(real=(12, 12, 12, 12))
+    if task_of(name) == "seq2seq":
+        ids = {"encoder_ids": ids, "decoder_ids": ids[:, :5]}
     assert_all_gradients_flow(lambda: model(ids, training=False), model.trainable_variables)
 
 
 def test_list_models_reports_names_descriptions_and_parameter_counts():
     infos = {info.name: info for info in list_models()}
-    assert {"transformer-tiny", "transformer-small", "transformer-base", "lstm", "cnn"} <= set(infos)
+    assert {"transformer-tiny", "transformer-small", "transformer-base", "lstm", "cnn", "seq2seq", "lm",
+            "mlm"} <= set(infos)
+    assert infos["lm"].task == "lm" and infos["cnn"].task == "classification"
     assert infos["transformer-small"].params == build("transformer-small").count_params()
     assert infos["transformer-tiny"].params < infos["transformer-small"].params < infos["transformer-base"].params
     assert all(info.description for info in infos.values())

@@ -65,6 +65,9 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
 class TokenAndPositionEmbedding(keras.layers.Layer):
     """Token embedding plus a position signal, with an optional padding mask from id 0.
 
+    Called with ``reverse=True`` on hidden states it projects them back onto the vocabulary with the same
+    token table, which ties input and output embeddings of language models.
+
     Args:
         vocab_size: Number of token ids.
         sequence_length: Longest sequence the position signal covers.
@@ -109,8 +112,15 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             )
         self.built = True
 
-    def call(self, inputs, start_index=0):
-        """Embed ids ``[batch, T]``; ``start_index`` is the position of ``inputs[:, 0]`` (for cached decoding)."""
+    def call(self, inputs, start_index=0, reverse=False):
+        """Embed ids ``[batch, T]``; ``start_index`` is the position of ``inputs[:, 0]`` (for cached decoding).
+
+        With ``reverse=True`` map hidden states ``[batch, T, d_model]`` to float32 vocabulary logits through the
+        transposed token table (tied input/output embeddings).
+        """
+        if reverse:
+            table = ops.cast(ops.convert_to_tensor(self.token_embedding.embeddings), inputs.dtype)
+            return ops.cast(ops.matmul(inputs, ops.transpose(table)), "float32")
         x = self.token_embedding(inputs)
         if self.scale_embeddings:
             x = x * ops.cast(ops.sqrt(float(self.d_model)), x.dtype)
@@ -124,12 +134,11 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         return x
 
     def compute_mask(self, inputs, mask=None):
+        if "float" in str(inputs.dtype):
+            return mask  # a reverse (logits) call keeps the sequence's padding mask
         if not self.mask_zero:
             return None
         return ops.not_equal(inputs, 0)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape) + (self.d_model,)
 
     def get_config(self):
         config = super().get_config()

@@ -2,11 +2,13 @@
 import dataclasses
 
 from zoo.models.baselines import build_cnn_classifier, build_lstm_classifier
+from zoo.models.generative import build_lm, build_mlm, build_seq2seq
 from zoo.models.transformer import build_transformer
 
-# Sizes that every named model is built with when a caller does not say; list_models() counts parameters
+# Sizes that named models are built with when a caller does not say; list_models() counts parameters
 # at these sizes.
-DEFAULT_INPUT = {"vocab_size": 20000, "sequence_length": 128, "num_classes": 2}
+GENERATIVE_INPUT = {"vocab_size": 20000, "sequence_length": 128}
+DEFAULT_INPUT = {**GENERATIVE_INPUT, "num_classes": 2}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,6 +19,11 @@ class ModelSpec:
     description: str
     builder: object
     kwargs: dict
+    task: str = "classification"
+
+    @property
+    def defaults(self):
+        return {**(DEFAULT_INPUT if self.task == "classification" else GENERATIVE_INPUT), **self.kwargs}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +33,7 @@ class ModelInfo:
     name: str
     description: str
     params: int
+    task: str
 
 
 _REGISTRY = {
@@ -39,6 +47,12 @@ _REGISTRY = {
                   build_transformer, {"num_layers": 6, "d_model": 512, "num_heads": 8, "ff_dim": 2048}),
         ModelSpec("lstm", "Embedding -> BiLSTM(128) -> Dense baseline", build_lstm_classifier, {}),
         ModelSpec("cnn", "Kim (2014) CNN: filters 3/4/5 x 100, max-over-time pooling", build_cnn_classifier, {}),
+        ModelSpec("seq2seq", "Encoder-decoder Transformer (2+2 layers, d_model 128), tied embeddings",
+                  build_seq2seq, {}, task="seq2seq"),
+        ModelSpec("lm", "GPT-style decoder-only causal LM (2 layers, d_model 128), tied embeddings",
+                  build_lm, {}, task="lm"),
+        ModelSpec("mlm", "BERT-style encoder with a masked-LM head (2 layers, d_model 128)", build_mlm, {},
+                  task="mlm"),
     ]
 }
 
@@ -69,23 +83,27 @@ def build(name, **overrides):
     Example:
         >>> model = build("transformer-tiny", vocab_size=8000, num_classes=6)
     """
-    spec = _spec(name)
-    return spec.builder(**{**DEFAULT_INPUT, **spec.kwargs, **overrides})
+    return _spec(name).builder(**{**_spec(name).defaults, **overrides})
 
 
 def config_of(name):
     """Return the full keyword arguments ``build(name)`` uses, for configs and tuning spaces."""
-    spec = _spec(name)
-    return {**DEFAULT_INPUT, **spec.kwargs}
+    return dict(_spec(name).defaults)
+
+
+def task_of(name):
+    """Return the task of the named model: ``classification``, ``lm``, ``mlm`` or ``seq2seq``."""
+    return _spec(name).task
 
 
 def list_models():
-    """Return one ``ModelInfo(name, description, params)`` per named model, params at the default sizes.
+    """Return one ``ModelInfo(name, description, params, task)`` per named model, params at the default sizes.
 
     Example:
-        >>> [m.name for m in list_models()][:2]
-        ['cnn', 'lstm']
+        >>> [m.name for m in list_models()][:3]
+        ['cnn', 'lm', 'lstm']
     """
     return [
-        ModelInfo(name, _REGISTRY[name].description, int(build(name).count_params())) for name in model_names()
+        ModelInfo(name, _REGISTRY[name].description, int(build(name).count_params()), _REGISTRY[name].task)
+        for name in model_names()
     ]

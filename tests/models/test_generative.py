@@ -1,0 +1,160 @@
+import itertools
+
+import keras
+import numpy as np
+import pytest
+
+from tests.harness import assert_all_gradients_flow, to_numpy
+from zoo.models import build_transformer
+from zoo.models.generation import _DecoderStack, _log_softmax, generate
+from zoo.models.generative import build_lm, build_mlm, build_seq2seq, transfer_encoder_weights
+
+SIZES = {"d_model": 32, "num_heads": 2, "ff_dim": 64, "dropout": 0.0}
+RNG = np.random.default_rng(6)
+
+
+def _lm(**kw):
+    keras.utils.set_random_seed(1)
+    return build_lm(30, 24, **{**SIZES, **kw})
+
+
+def _s2s(**kw):
+    keras.utils.set_random_seed(2)
+    return build_seq2seq(30, 24, **{**SIZES, **kw})
+
+
+def test_lm_is_causal_and_ties_embeddings():
+    lm = _lm()
+    ids = RNG.integers(1, 30, (2, 10)).astype("int32")
+    changed = ids.copy()
+    changed[:, 6:] = RNG.integers(1, 30, (2, 4))
+    a, b = to_numpy(lm(ids)), to_numpy(lm(changed))
+    np.testing.assert_allclose(a[:, :6], b[:, :6], atol=1e-5)
+    assert not [l for l in lm.layers if isinstance(l, keras.layers.Dense) and l.name == "lm_head"]
+    table = to_numpy(lm.get_layer("embedding").token_embedding.embeddings)
+    hidden = keras.Model(lm.input, lm.get_layer("final_norm").output)(ids)
+    np.testing.assert_allclose(a, to_numpy(hidden) @ table.T, atol=1e-4)
+
+
+@pytest.mark.parametrize("builder, inputs", [
+    (build_lm, lambda ids: ids),
+    (build_mlm, lambda ids: ids),
+    (build_seq2seq, lambda ids: {"encoder_ids": ids, "decoder_ids": ids[:, :4]}),
+])
+def test_generative_models_save_reload_and_train(builder, inputs, tmp_path):
+    model = builder(30, 24, **SIZES)
+    ids = RNG.integers(1, 30, (2, 8)).astype("int32")
+    before = to_numpy(model(inputs(ids)))
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(to_numpy(keras.saving.load_model(tmp_path / "m.keras")(inputs(ids))), before,
+                               atol=1e-6)
+    assert_all_gradients_flow(lambda: model(inputs(ids)), model.trainable_variables)
+
+
+def test_seq2seq_separate_vocabularies_and_untied_head():
+    model = build_seq2seq(30, 16, target_vocab_size=12, tie_embeddings=False, **SIZES)
+    out = model({"encoder_ids": RNG.integers(1, 30, (2, 9)), "decoder_ids": RNG.integers(1, 12, (2, 5))})
+    assert out.shape == (2, 5, 12)
+    assert model.get_layer("encoder_embedding").vocab_size == 30
+    assert model.get_layer("decoder_embedding").vocab_size == 12
+
+
+def test_seq2seq_ignores_padded_source_tokens():
+    model = _s2s()
+    source = RNG.integers(1, 30, (2, 6)).astype("int32")
+    padded = np.pad(source, ((0, 0), (0, 4)))
+    target = RNG.integers(1, 30, (2, 5)).astype("int32")
+    a = to_numpy(model({"encoder_ids": source, "decoder_ids": target}))
+    b = to_numpy(model({"encoder_ids": padded, "decoder_ids": target}))
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_cached_step_logits_equal_full_recompute():
+    for model, memory_src in ((_lm(), None), (_s2s(), RNG.integers(1, 30, (2, 7)))):
+        stack = _DecoderStack(model)
+        memory = mask = None
+        if memory_src is not None:
+            memory, mask = stack.encode(memory_src)
+        ids = RNG.integers(1, 30, (2, 9)).astype("int32")
+        full = stack.logits(ids, memory, mask)
+        caches = stack.init_caches(2)
+        head, caches = stack.logits(ids[:, :5], memory, mask, caches, 0)
+        steps = [head]
+        for i in range(5, 9):
+            logits, caches = stack.logits(ids[:, i:i + 1], memory, mask, caches, i)
+            steps.append(logits)
+        np.testing.assert_allclose(np.concatenate(steps, 1), full, atol=1e-4)
+
+
+@pytest.mark.parametrize("method", ["greedy", "beam", "sample"])
+def test_cached_generation_produces_the_same_tokens_as_recomputing(method):
+    for model, kw in ((_lm(), {}), (_s2s(), {"start_id": 1})):
+        prompts = [[3, 4, 5], [7, 8], [9, 10, 11], [12]]
+        args = dict(max_new_tokens=8, method=method, seed=3, top_k=6, num_beams=3, **kw)
+        assert generate(model, prompts, **args) == generate(model, prompts, use_cache=False, **args)
+
+
+def _sequence_logprob(model, prompt, continuation):
+    stack = _DecoderStack(model)
+    ids = np.array([prompt + continuation], "int32")
+    logp = _log_softmax(stack.logits(ids).astype("float64"))[0]
+    return sum(logp[len(prompt) - 1 + i, tok] for i, tok in enumerate(continuation))
+
+
+def test_wide_beam_search_finds_the_most_likely_sequence():
+    model = build_lm(5, 8, **SIZES)  # ids 1..4 can be generated
+    prompt = [1, 2]
+    best = max(itertools.product(range(1, 5), repeat=3), key=lambda c: _sequence_logprob(model, prompt, list(c)))
+    found = generate(model, [prompt], max_new_tokens=3, method="beam", num_beams=16, length_penalty=0.0)[0]
+    assert found == list(best)
+
+
+def test_greedy_equals_beam_of_one_and_top_k_of_one():
+    model = _lm()
+    prompts = [[3, 4, 5], [6]]
+    greedy = generate(model, prompts, max_new_tokens=6)
+    assert generate(model, prompts, max_new_tokens=6, method="beam", num_beams=1, length_penalty=0.0) == greedy
+    assert generate(model, prompts, max_new_tokens=6, method="sample", top_k=1, seed=0) == greedy
+    assert generate(model, prompts, max_new_tokens=6, method="sample", top_p=1e-6, seed=5) == greedy
+
+
+def test_sampling_is_seeded_and_stops_at_the_end_token():
+    model = _lm()
+    a = generate(model, [[3, 4]] * 4, max_new_tokens=10, method="sample", seed=11, temperature=2.0)
+    assert a == generate(model, [[3, 4]] * 4, max_new_tokens=10, method="sample", seed=11, temperature=2.0)
+    assert len({tuple(x) for x in a}) > 1
+    end = generate(model, [[3, 4]], max_new_tokens=10)[0][2]
+    stopped = generate(model, [[3, 4]], max_new_tokens=10, end_id=end)[0]
+    assert stopped[-1] == end and end not in stopped[:-1] and len(stopped) <= 3
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"method": "nucleus"}, "method"),
+    ({"method": "sample", "temperature": 0}, "temperature"),
+    ({"method": "beam", "num_beams": 0}, "num_beams"),
+    ({"method": "sample", "top_p": 1.5}, "top_p"),
+])
+def test_bad_generation_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        generate(_lm(), [[1, 2]], **kwargs)
+
+
+def test_seq2seq_needs_a_start_token_and_classifiers_cannot_generate():
+    with pytest.raises(ValueError, match="start_id"):
+        generate(_s2s(), [[1, 2]])
+    with pytest.raises(ValueError, match="build_lm"):
+        generate(build_transformer(30, 8, 2, d_model=16, num_heads=2), [[1, 2]])
+
+
+def test_mlm_encoder_transfers_into_a_classifier():
+    mlm = build_mlm(30, 16, num_layers=2, **SIZES)
+    classifier = build_transformer(30, 16, 3, num_layers=2, d_model=32, num_heads=2, ff_dim=64)
+    copied = transfer_encoder_weights(mlm, classifier, freeze=True)
+    assert copied == ["embedding", "encoder_0", "encoder_1", "final_norm"]
+    ids = RNG.integers(1, 30, (2, 8)).astype("int32")
+    a = keras.Model(mlm.input, mlm.get_layer("final_norm").output)(ids)
+    b = keras.Model(classifier.input, classifier.get_layer("final_norm").output)(ids)
+    np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=1e-6)
+    assert not classifier.get_layer("encoder_0").trainable
+    with pytest.raises(ValueError, match="shape"):
+        transfer_encoder_weights(mlm, build_transformer(31, 16, 3, num_layers=2, d_model=32, num_heads=2, ff_dim=64))

@@ -1,0 +1,274 @@
+"""Text generation from zoo language and seq2seq models: greedy, beam search and sampling, with a KV cache."""
+import numpy as np
+from keras import ops
+
+from zoo.layers import TokenAndPositionEmbedding, TransformerDecoderBlock
+
+METHODS = ("greedy", "beam", "sample")
+
+
+class _DecoderStack:
+    """The layers of a ``build_lm`` or ``build_seq2seq`` model, run step by step."""
+
+    def __init__(self, model):
+        layers = {layer.name: layer for layer in model.layers}
+        self.decoders = [layer for layer in model.layers if isinstance(layer, TransformerDecoderBlock)]
+        if not self.decoders:
+            raise ValueError(f"model {model.name!r} has no TransformerDecoderBlock: build it with build_lm or "
+                             "build_seq2seq")
+        self.is_seq2seq = bool(self.decoders[0].has_cross_attention)
+        self.target_embedding = layers.get("decoder_embedding") or layers["embedding"]
+        self.source_embedding = layers.get("encoder_embedding") or layers.get("embedding")
+        self.encoders = [layers[name] for name in sorted(
+            (n for n in layers if n.startswith("encoder_") and n[8:].isdigit()), key=lambda n: int(n[8:]))]
+        self.encoder_norm = layers.get("encoder_norm")
+        self.decoder_norm = layers.get("decoder_norm") or layers.get("final_norm")
+        self.lm_head = layers.get("lm_head")
+        self.max_length = self.target_embedding.sequence_length
+        assert isinstance(self.target_embedding, TokenAndPositionEmbedding)
+
+    def encode(self, source_ids):
+        ids = ops.convert_to_tensor(source_ids, "int32")
+        mask = ops.not_equal(ids, 0)
+        x = self.source_embedding(ids)
+        for block in self.encoders:
+            x = block(x, mask=mask)
+        if self.encoder_norm is not None:
+            x = self.encoder_norm(x)
+        return x, mask
+
+    def init_caches(self, batch):
+        return [block.init_cache(batch, self.max_length) for block in self.decoders]
+
+    def logits(self, ids, memory=None, memory_mask=None, caches=None, index=0):
+        """Logits ``[batch, T, vocab]`` for ``ids`` placed at ``index``; with caches also the updated caches."""
+        ids = ops.convert_to_tensor(ids, "int32")
+        x = self.target_embedding(ids, start_index=index)
+        mask = None if caches is not None else ops.not_equal(ids, 0)
+        new_caches = []
+        for i, block in enumerate(self.decoders):
+            kwargs = {"encoder_outputs": memory, "encoder_mask": memory_mask} if self.is_seq2seq else {}
+            if caches is None:
+                x = block(x, mask=mask, **kwargs)
+            else:
+                x, cache = block(x, self_attention_cache=caches[i], cache_update_index=index, **kwargs)
+                new_caches.append(cache)
+        if self.decoder_norm is not None:
+            x = self.decoder_norm(x)
+        logits = self.lm_head(x) if self.lm_head is not None else self.target_embedding(x, reverse=True)
+        logits = ops.convert_to_numpy(ops.cast(logits, "float32"))
+        return logits if caches is None else (logits, new_caches)
+
+
+def _log_softmax(x):
+    x = x - x.max(-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+def _length_penalty(length, alpha):
+    # GNMT (Wu et al. 2016): ((5 + |Y|) / 6) ** alpha.
+    return ((5.0 + length) / 6.0) ** alpha
+
+
+class _Session:
+    """The growing token matrix of one batch, fed to the model with or without a cache."""
+
+    def __init__(self, stack, prefix, memory, memory_mask, use_cache):
+        self.stack, self.memory, self.memory_mask, self.use_cache = stack, memory, memory_mask, use_cache
+        self.tokens = np.asarray(prefix, dtype="int32")
+        self.caches = stack.init_caches(len(self.tokens)) if use_cache else None
+        if use_cache:
+            logits, self.caches = stack.logits(self.tokens, memory, memory_mask, self.caches, 0)
+        else:
+            logits = stack.logits(self.tokens, memory, memory_mask)
+        self.next_logits = logits[:, -1]
+
+    def append(self, new_tokens):
+        index = self.tokens.shape[1]
+        self.tokens = np.concatenate([self.tokens, np.asarray(new_tokens, "int32")[:, None]], axis=1)
+        if self.use_cache:
+            logits, self.caches = self.stack.logits(
+                self.tokens[:, -1:], self.memory, self.memory_mask, self.caches, index)
+        else:
+            logits = self.stack.logits(self.tokens, self.memory, self.memory_mask)
+        self.next_logits = logits[:, -1]
+
+    def reorder(self, rows):
+        self.tokens = self.tokens[rows]
+        self.next_logits = self.next_logits[rows]
+        if self.memory is not None:
+            self.memory = ops.take(self.memory, rows, axis=0)
+            self.memory_mask = ops.take(self.memory_mask, rows, axis=0)
+        if self.caches is not None:
+            self.caches = [ops.take(cache, rows, axis=0) for cache in self.caches]
+
+
+def _filter_logits(logits, top_k, top_p):
+    if top_k:
+        kth = np.sort(logits, -1)[:, -top_k][:, None]
+        logits = np.where(logits < kth, -np.inf, logits)
+    if top_p is not None and top_p < 1.0:
+        order = np.argsort(-logits, -1)
+        sorted_logits = np.take_along_axis(logits, order, -1)
+        probs = np.exp(_log_softmax(sorted_logits))
+        # Keep the smallest prefix whose mass reaches top_p (the first token always stays).
+        drop_sorted = np.cumsum(probs, -1) - probs >= top_p
+        drop = np.zeros_like(drop_sorted)
+        np.put_along_axis(drop, order, drop_sorted, -1)
+        logits = np.where(drop, -np.inf, logits)
+    return logits
+
+
+def _greedy_or_sample(session, steps, method, end_id, temperature, top_k, top_p, rng):
+    batch = len(session.tokens)
+    out = np.zeros((batch, 0), "int32")
+    finished = np.zeros(batch, bool)
+    for step in range(steps):
+        logits = session.next_logits.copy()
+        logits[:, 0] = -np.inf  # never emit padding
+        if method == "greedy":
+            chosen = logits.argmax(-1)
+        else:
+            logits = _filter_logits(logits / temperature, top_k, top_p)
+            probs = np.exp(_log_softmax(logits))
+            chosen = np.array([rng.choice(len(p), p=p) for p in probs])
+        chosen = np.where(finished, 0, chosen).astype("int32")
+        out = np.concatenate([out, chosen[:, None]], 1)
+        if end_id is not None:
+            finished |= chosen == end_id
+        if finished.all() or step == steps - 1:
+            break
+        session.append(chosen)
+    return [list(row) for row in out]
+
+
+def _beam(session, steps, num_beams, end_id, length_penalty, batch):
+    vocab = session.next_logits.shape[-1]
+    rows = np.repeat(np.arange(batch), num_beams)
+    session.reorder(rows)
+    scores = np.tile(np.r_[0.0, np.full(num_beams - 1, -np.inf)], batch)
+    generated = np.zeros((batch * num_beams, 0), "int32")
+    done = [[] for _ in range(batch)]  # (normalised score, tokens)
+    for step in range(steps):
+        logp = _log_softmax(session.next_logits.astype("float64"))
+        logp[:, 0] = -np.inf
+        candidates = (scores[:, None] + logp).reshape(batch, num_beams * vocab)
+        order = np.argsort(-candidates, -1)[:, : 2 * num_beams]
+        next_rows, next_tokens, next_scores = [], [], []
+        for b in range(batch):
+            kept = 0
+            for flat in order[b]:
+                beam, token = divmod(int(flat), vocab)
+                score = candidates[b, flat]
+                row = b * num_beams + beam
+                if end_id is not None and token == end_id:
+                    if len(done[b]) < num_beams:
+                        hyp = list(generated[row]) + [token]
+                        done[b].append((score / _length_penalty(len(hyp), length_penalty), hyp))
+                    continue
+                next_rows.append(row)
+                next_tokens.append(token)
+                next_scores.append(score)
+                kept += 1
+                if kept == num_beams:
+                    break
+            while kept < num_beams:  # everything left ended: pad with dead beams
+                next_rows.append(b * num_beams)
+                next_tokens.append(0)
+                next_scores.append(-np.inf)
+                kept += 1
+        rows = np.asarray(next_rows)
+        generated = np.concatenate([generated[rows], np.asarray(next_tokens, "int32")[:, None]], 1)
+        scores = np.asarray(next_scores)
+        finished_all = all(
+            len(done[b]) >= num_beams
+            and max(scores[b * num_beams:(b + 1) * num_beams]) / _length_penalty(step + 1, length_penalty)
+            <= min(s for s, _ in done[b])
+            for b in range(batch)
+        )
+        if finished_all or step == steps - 1:
+            break
+        session.reorder(rows)
+        session.append(np.asarray(next_tokens, "int32"))
+    results = []
+    for b in range(batch):
+        pool = list(done[b])
+        for k in range(num_beams):
+            row = b * num_beams + k
+            if np.isfinite(scores[row]):
+                pool.append((scores[row] / _length_penalty(generated.shape[1], length_penalty), list(generated[row])))
+        results.append(max(pool, key=lambda item: item[0])[1] if pool else [])
+    return results
+
+
+def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, length_penalty=0.6,
+             temperature=1.0, top_k=None, top_p=None, seed=None, end_id=None, start_id=None, use_cache=True):
+    """Generate token ids from a ``build_lm`` or ``build_seq2seq`` model.
+
+    Args:
+        model: A language model (``inputs`` are prompts) or seq2seq model (``inputs`` are source sequences and
+            decoding starts from ``start_id``).
+        inputs: A list of id lists (ragged is fine: prompts are grouped by length, sources are padded with 0).
+        max_new_tokens: Most tokens to generate per input (also capped by the model's ``sequence_length``).
+        method: ``greedy``, ``beam`` or ``sample``.
+        num_beams: Beam width for ``beam``.
+        length_penalty: GNMT length-penalty exponent for ``beam`` (0 compares raw log-probabilities).
+        temperature: Softmax temperature for ``sample``.
+        top_k: Sample only among the ``k`` most likely tokens.
+        top_p: Nucleus sampling: sample within the smallest set of tokens whose probability reaches ``p``.
+        seed: Seed of the sampler.
+        end_id: Token that ends a sequence (kept as its last token); ``None`` runs to ``max_new_tokens``.
+        start_id: First decoder token for seq2seq models.
+        use_cache: Decode incrementally with the key/value cache (``False`` recomputes the whole sequence each
+            step; both give the same tokens).
+
+    Returns:
+        One list of generated ids per input (prompts excluded), in input order.
+
+    Example:
+        >>> generate(lm, [[5, 8, 2]], max_new_tokens=10, method="sample", top_p=0.9, seed=0)
+    """
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {list(METHODS)}, got {method!r}")
+    if method == "sample" and not temperature > 0:
+        raise ValueError(f"`temperature` must be > 0, got {temperature!r}")
+    if method == "beam" and (not isinstance(num_beams, int) or num_beams < 1):
+        raise ValueError(f"`num_beams` must be a positive integer, got {num_beams!r}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"`top_p` must be in (0, 1], got {top_p!r}")
+    stack = _DecoderStack(model)
+    inputs = [list(map(int, seq)) for seq in inputs]
+    if not inputs or any(not seq for seq in inputs):
+        raise ValueError("`inputs` must be a non-empty list of non-empty id sequences")
+    rng = np.random.default_rng(seed)
+    results = [None] * len(inputs)
+
+    if stack.is_seq2seq:
+        if start_id is None:
+            raise ValueError("seq2seq generation needs `start_id`, the first decoder token")
+        width = max(map(len, inputs))
+        source = np.array([seq + [0] * (width - len(seq)) for seq in inputs], "int32")
+        memory, memory_mask = stack.encode(source)
+        groups = [(list(range(len(inputs))), np.full((len(inputs), 1), start_id, "int32"), memory, memory_mask)]
+    else:
+        by_length = {}
+        for i, seq in enumerate(inputs):
+            by_length.setdefault(len(seq), []).append(i)
+        groups = [(idx, np.array([inputs[i] for i in idx], "int32"), None, None) for idx in by_length.values()]
+
+    for idx, prefix, memory, memory_mask in groups:
+        steps = min(max_new_tokens, stack.max_length - prefix.shape[1] + 1)
+        if steps < 1:
+            raise ValueError(f"prompts of {prefix.shape[1]} tokens leave no room below the model's "
+                             f"sequence_length {stack.max_length}")
+        session = _Session(stack, prefix, memory, memory_mask, use_cache)
+        if method == "beam":
+            outs = _beam(session, steps, num_beams, end_id, length_penalty, len(idx))
+        else:
+            outs = _greedy_or_sample(session, steps, method, end_id, temperature, top_k, top_p, rng)
+        for i, out in zip(idx, outs):
+            trimmed = [int(t) for t in out]
+            if end_id is not None and end_id in trimmed:
+                trimmed = trimmed[: trimmed.index(end_id) + 1]
+            results[i] = [t for t in trimmed if t != 0] if method != "beam" else trimmed
+    return results

@@ -19,7 +19,7 @@ def _padding(lengths, total):
     return np.arange(total)[None, :] < np.asarray(lengths)[:, None]
 
 
-@pytest.mark.parametrize("fast", [True, False], ids=["fused-kernel", "explicit"])
+@pytest.mark.parametrize("fast", [True, False], ids=["output-only", "with-scores"])
 @pytest.mark.parametrize("masking", ["none", "padding", "explicit", "causal", "all"])
 def test_self_attention_matches_numpy(fast, masking):
     layer = MultiHeadAttention(d_model=D, num_heads=H)

@@ -7,8 +7,11 @@ from keras import ops
 from zoo.layers import _validation as check
 from zoo.layers.rotary import RotaryEmbedding
 
-# Finite rather than -inf so a fully masked row gives a uniform (not NaN) softmax.
+# Finite rather than -inf so a fully masked row gives a finite (not NaN) softmax.
 _MASKED_LOGIT = -1e9
+# keras.ops.dot_product_attention dispatches to cuDNN flash attention on GPU under JAX; on TensorFlow it is
+# the same einsum-softmax-einsum graph as `_attend` with an extra pass over the logits, so zoo uses its own.
+_FUSED_KERNEL = keras.backend.backend() == "jax"
 
 
 def combine_masks(padding_mask=None, attention_mask=None, causal=False, query_length=None,
@@ -53,9 +56,9 @@ class MultiHeadAttention(keras.layers.Layer):
 
     Self-attention (``key_value=None``) projects queries, keys and values with one fused matmul; cross-attention
     projects queries from ``query`` and keys/values (fused) from ``key_value``. Which one a layer is follows from
-    its first call. Softmax runs in float32 under mixed precision. Without attention dropout and without
-    ``return_attention_scores`` the fused ``keras.ops.dot_product_attention`` kernel is used (cuDNN flash
-    attention on GPU under JAX).
+    its first call. Softmax runs in float32 under mixed precision. On JAX, without attention dropout and
+    without ``return_attention_scores``, the fused ``keras.ops.dot_product_attention`` kernel is used (cuDNN
+    flash attention on GPU).
 
     Args:
         d_model: Output feature size.
@@ -195,12 +198,11 @@ class MultiHeadAttention(keras.layers.Layer):
             padding_mask, attention_mask, causal=use_causal_mask, query_length=ops.shape(q)[1],
             key_length=ops.shape(k)[1], query_offset=offset, valid_keys=valid_keys,
         )
-        scale = 1.0 / math.sqrt(self.head_dim)
         use_dropout = self.probs_dropout is not None and training
-        if return_attention_scores or use_dropout:
-            context, probs = self._attend(q, k, v, mask, scale, training)
+        if _FUSED_KERNEL and not (return_attention_scores or use_dropout):
+            context, probs = ops.dot_product_attention(q, k, v, mask=mask, scale=self._scale), None
         else:
-            context, probs = ops.dot_product_attention(q, k, v, mask=mask, scale=scale), None
+            context, probs = self._attend(q, k, v, mask, training)
 
         shape = ops.shape(context)
         context = ops.reshape(context, (shape[0], shape[1], self.num_heads * self.head_dim))
@@ -213,16 +215,29 @@ class MultiHeadAttention(keras.layers.Layer):
             result += (probs,)
         return result[0] if len(result) == 1 else result
 
-    def _attend(self, q, k, v, mask, scale, training):
-        logits = ops.einsum("bthd,bshd->bhts", q, k)
-        logits = ops.cast(logits, "float32") * scale
+    @property
+    def _scale(self):
+        return 1.0 / math.sqrt(self.head_dim)
+
+    def _attend(self, q, k, v, mask, training):
+        out_dtype = v.dtype
+        if keras.backend.backend() == "tensorflow":
+            # TensorFlow's CPU BatchMatMul has no fast bfloat16 kernel (measured 20x slower than float32), while
+            # the dense projections around it do; so under mixed precision only this core runs in float32.
+            q, k, v = (ops.cast(t, "float32") for t in (q, k, v))
+        # Scaling q touches T*D values instead of the T*S logits.
+        logits = ops.einsum("bthd,bshd->bhts", q * ops.cast(self._scale, q.dtype), k)
+        logits = ops.cast(logits, "float32")
         if mask is not None:
-            logits = ops.where(mask, logits, _MASKED_LOGIT)
+            # An additive bias broadcast from [B, 1, T|1, S] costs one pass over the logits, like `where`,
+            # and gives masked keys a probability of exactly 0.
+            logits = logits + ops.where(mask, 0.0, _MASKED_LOGIT)
         probs = ops.softmax(logits, axis=-1)
         weights = ops.cast(probs, v.dtype)
         if self.probs_dropout is not None:
             weights = self.probs_dropout(weights, training=training)
-        return ops.einsum("bhts,bshd->bthd", weights, v), probs
+        context = ops.einsum("bhts,bshd->bthd", weights, v)
+        return ops.cast(context, out_dtype), probs
 
     def get_config(self):
         config = super().get_config()

@@ -1,0 +1,78 @@
+"""In-graph cleaning against a plain-Python reference (unicodedata, str.lower, re)."""
+import re
+import unicodedata
+
+import pytest
+import tensorflow as tf
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from zoo.data.cleaning import CleaningConfig, clean
+from zoo.data.errors import DataSpecError
+
+SAMPLES = [
+    "A <br />GREAT film<br/><br />with   <i>style</i>",
+    "Ｆｕｌｌ－ｗｉｄｔｈ ＡＢＣ and ligature ﬁne",
+    "Café DÉJÀ vu\u00a0\u2003spaces\t\ttabs\nnewline",
+    "&lt;b&gt; stays as text &amp; entities &quot;decoded&quot; &#39;ok&#39;",
+    "   ",
+    "The movie and a dog were not there",
+]
+
+
+def reference(text, config):
+    if config.normalization:
+        text = unicodedata.normalize(config.normalization, text)
+    if config.strip_html:
+        text = re.sub(r"<[^<>]*>", " ", text)
+        for entity, char in (("&nbsp;", " "), ("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"),
+                             ("&apos;", "'"), ("&amp;", "&")):
+            text = text.replace(entity, char)
+    if config.lowercase:
+        text = text.lower()
+    if config.remove_stopwords:
+        words = set(config.stopwords or ENGLISH_STOP_WORDS)
+        flags = 0 if config.lowercase else re.IGNORECASE
+        text = re.sub(r"\b(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")\b", " ",
+                      text, flags=flags)
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("config", [
+    CleaningConfig(),
+    CleaningConfig(normalization=None, strip_html=False, lowercase=False),
+    CleaningConfig(normalization="NFC", remove_stopwords=True),
+    CleaningConfig(lowercase=False, remove_stopwords=True, stopwords=("the", "and", "were")),
+])
+def test_clean_matches_python_reference(config):
+    got = [s.decode("utf-8") for s in clean(tf.constant(SAMPLES), config).numpy()]
+    assert got == [reference(s, config) for s in SAMPLES]
+
+
+def test_clean_runs_in_a_graph_and_keeps_shape():
+    config = CleaningConfig(remove_stopwords=True)
+    fn = tf.function(lambda s: clean(s, config), input_signature=[tf.TensorSpec([None, 2], tf.string)])
+    out = fn(tf.constant([["The END", "<p>Hi</p>"]]))
+    assert out.shape == (1, 2) and out.numpy().tolist() == [[b"end", b"hi"]]
+
+
+def test_default_config_is_nfkc_lowercase_html():
+    out = clean(tf.constant(["<b>ＢＩＧ</b> Deal"])).numpy().tolist()
+    assert out == [b"big deal"]
+
+
+def test_config_round_trip_writes_out_stopwords():
+    config = CleaningConfig(remove_stopwords=True)
+    values = config.to_dict()
+    assert values["stopwords"] == sorted(ENGLISH_STOP_WORDS)
+    assert CleaningConfig.from_dict(values).resolved_stopwords() == config.resolved_stopwords()
+
+
+@pytest.mark.parametrize("values,match", [
+    ({"normalization": "NFX"}, "normalization"),
+    ({"lowercase": "yes"}, "lowercase"),
+    ({"stopwords": ["two words"]}, "single words"),
+    ({"stem": True}, "unknown cleaning option"),
+])
+def test_bad_cleaning_options(values, match):
+    with pytest.raises(DataSpecError, match=match):
+        CleaningConfig.from_dict(values)

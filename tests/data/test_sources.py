@@ -1,0 +1,340 @@
+"""Loaders: every format, label vocabularies, and every bad-input case naming file, line and column."""
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from zoo.data import errors
+from zoo.data.labeled import LabeledTexts, check_labels_seen, load_label_names, save_label_names
+from zoo.data.sources import load, official_splits
+
+
+def _names(data):
+    return [data.label_names[i] for i in data.labels]
+
+
+def test_csv_with_header_maps_labels_to_sorted_ids(write):
+    path = write("train.csv", 'text,label\n"good, fun film",pos\nboring film,neg\n"multi\nline",pos\n')
+    data = load(path)
+    assert data.texts == ["good, fun film", "boring film", "multi\nline"]
+    assert data.label_names == ["neg", "pos"]
+    assert data.labels.tolist() == [1, 0, 1]
+    assert data.labels.dtype == np.int32
+    assert data.class_counts() == {"neg": 1, "pos": 2}
+    assert data.location(2) == f"{path}, line 4"
+
+
+def test_csv_custom_columns_and_delimiter(write):
+    path = write("data.csv", "id;sentiment;review\n1;1;nice\n2;0;awful\n")
+    data = load(path, text_column="review", label_column="sentiment", delimiter=";")
+    assert data.texts == ["nice", "awful"] and _names(data) == ["1", "0"]
+
+
+def test_numeric_labels_sort_as_numbers(write):
+    path = write("d.jsonl", "".join(json.dumps({"text": f"t{i}", "label": i}) + "\n" for i in (10, 2, 1)))
+    assert load(path).label_names == ["1", "2", "10"]
+
+
+def test_tsv_without_header_uses_column_indices_and_no_quoting(write):
+    path = write("sms.tsv", 'ham\t"quoted" text stays\nspam\tWIN now\n')
+    data = load(path, header=False, label_column=0, text_column=1)
+    assert data.texts == ['"quoted" text stays', "WIN now"]
+    assert _names(data) == ["ham", "spam"]
+
+
+def test_jsonl_with_custom_keys_and_blank_lines(write):
+    path = write("d.jsonl", '{"review": "great", "y": "pos"}\n\n{"review": "bad", "y": "neg"}\n')
+    data = load(path, text_column="review", label_column="y")
+    assert data.texts == ["great", "bad"] and _names(data) == ["pos", "neg"]
+    assert data.location(1) == f"{path}, line 3"
+
+
+def test_class_folders_read_one_example_per_file(write, tmp_path):
+    write("imdb/train/pos/1_10.txt", "Loved it.<br />Great.")
+    write("imdb/train/pos/2_9.txt", "Fine film")
+    write("imdb/train/neg/3_1.txt", "Awful\r\nfilm")
+    write("imdb/train/unsup/4_0.txt", "no label")
+    data = load(tmp_path / "imdb" / "train", classes=["neg", "pos"])
+    assert sorted(zip(_names(data), data.texts)) == [
+        ("neg", "Awful\nfilm"), ("pos", "Fine film"), ("pos", "Loved it.<br />Great.")]
+    assert data.location(0).endswith("3_1.txt")
+    assert load(tmp_path / "imdb" / "train").label_names == ["neg", "pos", "unsup"]
+
+
+def test_one_file_per_class_directory_splits_on_newline_only(write, tmp_path):
+    # latin-1 0x85 decodes to U+0085, which str.splitlines would treat as a line break.
+    write("mr/rt-polarity.pos", b"good \x85 really\nfine\n")
+    write("mr/rt-polarity.neg", b"bad\n")
+    write("mr/README.md", "not data")
+    data = load(tmp_path / "mr", encoding="latin-1")
+    assert data.label_names == ["neg", "pos"]
+    assert data.texts == ["bad", "good \x85 really", "fine"]
+
+
+def test_explicit_mapping_spec(write):
+    pos, neg = write("p.txt", "yes\n"), write("n.txt", "no\n")
+    data = load({"positive": pos, "negative": neg})
+    assert data.label_names == ["negative", "positive"] and _names(data) == ["positive", "negative"]
+
+
+def test_trec_coarse_fine_and_split_folder(write, tmp_path):
+    write("trec/train.txt", "NUM:date When was it ?\nLOC:city Where is it ?\nHUM:ind Who did it ?\n")
+    write("trec/test.txt", "LOC:city Which city ?\n")
+    coarse = load(f"trec:{tmp_path / 'trec'}")
+    assert coarse.label_names == ["HUM", "LOC", "NUM"] and coarse.texts[0] == "When was it ?"
+    fine_test = load(f"trec:{tmp_path / 'trec'}", split="test", label_level="fine")
+    # Test ids come from the training label vocabulary.
+    assert fine_test.label_names == ["HUM:ind", "LOC:city", "NUM:date"]
+    assert _names(fine_test) == ["LOC:city"]
+    assert load(tmp_path / "trec").label_names == coarse.label_names
+    assert official_splits(f"trec:{tmp_path / 'trec'}") == ("train", "test")
+    assert load(tmp_path / "trec" / "test.txt").texts == ["Which city ?"]
+
+
+def test_label_names_fix_the_vocabulary(write):
+    path = write("val.csv", "text,label\nx,b\n")
+    data = load(path, label_names=["a", "b", "c"])
+    assert data.label_names == ["a", "b", "c"] and data.labels.tolist() == [1]
+
+
+def test_summary_is_logged(write, caplog):
+    path = write("d.csv", "text,label\nx,a\ny,b\nz,b\n")
+    with caplog.at_level(logging.INFO, logger="zoo.data"):
+        load(path)
+    assert "3 examples (a 1, b 2)" in caplog.text
+
+
+def test_label_vocabulary_round_trip(tmp_path):
+    save_label_names(tmp_path, ["neg", "pos"])
+    assert load_label_names(tmp_path) == ["neg", "pos"]
+    with pytest.raises(errors.DataError, match="cannot be stored"):
+        save_label_names(tmp_path, ["a\nb"])
+
+
+# --- bad input: each error names the file, line and column ---------------------------------------------
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.csv"
+    with pytest.raises(errors.DataFileNotFoundError) as info:
+        load(path)
+    assert isinstance(info.value, FileNotFoundError) and str(path) in str(info.value)
+
+
+def test_missing_shared_data_dir_names_env_var(monkeypatch, tmp_path):
+    monkeypatch.setenv("ZOO_DATA_DIR", str(tmp_path / "absent"))
+    with pytest.raises(errors.DataFileNotFoundError, match="ZOO_DATA_DIR"):
+        load("mr")
+
+
+@pytest.mark.parametrize("name,content", [("e.csv", ""), ("e.jsonl", "\n\n"), ("e.tsv", "  \n")])
+def test_empty_file(write, name, content):
+    path = write(name, content)
+    with pytest.raises(errors.EmptyDataError) as info:
+        load(path, header=name != "e.tsv", text_column=1 if name == "e.tsv" else None,
+             label_column=0 if name == "e.tsv" else None)
+    assert str(path) in str(info.value) and "empty" in str(info.value)
+
+
+def test_header_only_csv_is_empty(write):
+    path = write("h.csv", "text,label\n")
+    with pytest.raises(errors.EmptyDataError, match="header but no rows"):
+        load(path)
+
+
+@pytest.mark.parametrize("row,column,reason", [
+    ("only text", "label", "field (column 1) is missing"),
+    (",pos", "text", "empty text"),
+    ("some text,", "label", "empty label"),
+    ("some text,  ", "label", "empty label"),
+])
+def test_csv_bad_row_names_line_and_column(write, row, column, reason):
+    path = write("bad.csv", f"text,label\ngood,pos\n{row}\n")
+    with pytest.raises(errors.BadRowError) as info:
+        load(path)
+    message = str(info.value)
+    assert f"{path}, line 3, column '{column}'" in message and reason in message
+    assert (info.value.path, info.value.line, info.value.column) == (str(path), 3, column)
+
+
+def test_extra_fields_are_an_error_not_a_silently_cut_text(write):
+    path = write("sms.tsv", "ham\tfine\nspam\tWIN\tnow\n")
+    with pytest.raises(errors.BadRowError) as info:
+        load(path, header=False, label_column=0, text_column=1)
+    assert f"{path}, line 2: row has 3 fields but the first row has 2" in str(info.value)
+    csv_path = write("d.csv", "text,label\nok,a\nnot, quoted,b\n")
+    with pytest.raises(errors.BadRowError, match=f"{csv_path}, line 3: row has 3 fields but the header has 2"):
+        load(csv_path)
+
+
+def test_label_column_that_does_not_exist(write):
+    path = write("d.csv", "review,stars\nx,1\n")
+    with pytest.raises(errors.MissingColumnError) as info:
+        load(path, text_column="review", label_column="label")
+    assert f"{path}, line 1, column 'label'" in str(info.value) and "['review', 'stars']" in str(info.value)
+
+
+def test_column_index_out_of_range_and_names_without_header(write):
+    path = write("d.csv", "a,b\nx,1\n")
+    with pytest.raises(errors.MissingColumnError, match="column 5"):
+        load(path, text_column=5, label_column="b")
+    with pytest.raises(errors.DataSpecError, match="must be an index"):
+        load(path, header=False)
+
+
+def test_jsonl_missing_key_bad_json_and_bad_types(write):
+    missing = write("m.jsonl", '{"text": "x"}\n')
+    with pytest.raises(errors.MissingColumnError) as info:
+        load(missing)
+    assert f"{missing}, line 1, column 'label'" in str(info.value)
+    broken = write("b.jsonl", '{"text": "x", "label": "a"}\n{"text": "y", label: 1}\n')
+    with pytest.raises(errors.BadRowError) as info:
+        load(broken)
+    assert f"{broken}, line 2, column 15: invalid JSON" in str(info.value)
+    later = write("l.jsonl", '{"text": "x", "label": "a"}\n{"text": "y"}\n')
+    with pytest.raises(errors.BadRowError, match="line 2, column 'label': label field is missing"):
+        load(later)
+    typed = write("t.jsonl", '{"text": ["x"], "label": "a"}\n')
+    with pytest.raises(errors.BadRowError, match="column 'text': text field must be a string"):
+        load(typed)
+
+
+def test_trec_malformed_line(write):
+    path = write("t.txt", "NUM:date When ?\nno label here\n")
+    with pytest.raises(errors.BadRowError) as info:
+        load(path, format="trec")
+    assert f"{path}, line 2" in str(info.value)
+
+
+def test_undecodable_bytes_name_file_and_line(write):
+    path = write("latin.csv", b"text,label\ngood,pos\ncaf\xe9 film,neg\n")
+    with pytest.raises(errors.EncodingError) as info:
+        load(path)
+    assert f"{path}, line 3" in str(info.value) and "0xe9" in str(info.value)
+    assert "encoding='latin-1'" in str(info.value)
+    assert load(path, encoding="latin-1").texts[1] == "café film"
+
+
+def test_empty_class_folder(write, tmp_path):
+    write("c/pos/a.txt", "fine")
+    (tmp_path / "c" / "neg").mkdir()
+    with pytest.raises(errors.EmptyClassError) as info:
+        load(tmp_path / "c")
+    assert str(tmp_path / "c" / "neg") in str(info.value) and "'neg' has zero examples" in str(info.value)
+
+
+def test_class_file_with_zero_examples(write):
+    pos, neg = write("p.txt", "fine\n"), write("n.txt", "\n\n")
+    with pytest.raises(errors.EmptyClassError) as info:
+        load({"pos": pos, "neg": neg})
+    assert str(neg) in str(info.value) and "'neg'" in str(info.value)
+
+
+def test_blank_line_in_one_per_line_file_is_a_bad_row(write):
+    pos, neg = write("p.txt", "fine\n\nok\n"), write("n.txt", "bad\n")
+    with pytest.raises(errors.BadRowError, match=f"{pos}, line 2: empty text"):
+        load({"pos": pos, "neg": neg})
+
+
+def test_validation_label_unseen_in_training(write):
+    train = load(write("train.csv", "text,label\na,x\nb,y\n"))
+    val_path = write("val.csv", "text,label\nc,x\nd,z\n")
+    with pytest.raises(errors.UnseenLabelError) as info:
+        load(val_path, label_names=train.label_names)
+    assert f"{val_path}, line 3, column 'label'" in str(info.value) and "'z'" in str(info.value)
+
+
+def test_check_labels_seen_names_first_unseen_example(write):
+    vocabulary = ["x", "y", "z"]
+    train = load(write("train.csv", "text,label\na,x\nb,y\n"), label_names=vocabulary)
+    val_path = write("val.csv", "text,label\nc,x\nd,z\ne,z\n")
+    val = load(val_path, label_names=vocabulary)
+    with pytest.raises(errors.UnseenLabelError) as info:
+        check_labels_seen(train, val)
+    assert f"{val_path}, line 3" in str(info.value) and "'z'" in str(info.value) and "2 validation" in str(
+        info.value)
+    check_labels_seen(train, train)
+
+
+def test_skip_bad_rows_counts_and_warns(write, caplog):
+    path = write("bad.csv", "text,label\ngood,pos\n,neg\nfine,\nonly\nok,neg\n")
+    with caplog.at_level(logging.WARNING, logger="zoo.data"):
+        data = load(path, on_bad_rows="skip")
+    assert data.texts == ["good", "ok"]
+    assert len(data.skipped) == 3
+    assert [s.split(":")[0] for s in data.skipped] == [f"{path}, line {n}, column 'text'" if n == 3 else
+                                                      f"{path}, line {n}, column 'label'" for n in (3, 4, 5)]
+    assert "skipped 3 bad rows" in caplog.text
+    assert "skipped 3 bad rows" in data.summary()
+
+
+def test_skip_with_nothing_left_is_still_an_error(write):
+    path = write("bad.csv", "text,label\n,a\n")
+    with pytest.raises(errors.EmptyDataError, match="1 bad rows skipped"):
+        load(path, on_bad_rows="skip")
+
+
+def test_bad_options(write, tmp_path):
+    path = write("d.csv", "text,label\nx,a\n")
+    with pytest.raises(errors.DataSpecError, match="on_bad_rows"):
+        load(path, on_bad_rows="ignore")
+    with pytest.raises(errors.DataSpecError, match="no official splits"):
+        load(path, split="test")
+    with pytest.raises(errors.DataSpecError, match="cannot tell the format"):
+        load(write("data.xyz", "x\n"))
+    with pytest.raises(errors.DataSpecError, match="unknown encoding"):
+        load(path, encoding="no-such-codec")
+    write("odd/a.txt", "x")
+    write("odd/b.csv", "y")
+    with pytest.raises(errors.DataSpecError, match="cannot tell the layout"):
+        load(tmp_path / "odd")
+
+
+def test_labeled_texts_rejects_out_of_range_ids():
+    with pytest.raises(errors.UnseenLabelError, match="label id 2"):
+        LabeledTexts(["a", "b"], np.array([0, 2]), ["x", "y"])
+
+
+# --- tfds, through tfds.testing.mock_data ---------------------------------------------------------------
+
+def _fake_reviews(self, split, decoders=None, read_config=None, **kwargs):
+    import tensorflow as tf
+
+    texts = [f"{split} review {i}" for i in range(5)]
+    return tf.data.Dataset.from_tensor_slices({"text": texts, "label": np.array([0, 1, 1, 0, 1], np.int64)})
+
+
+def test_tfds_uses_supervised_keys_and_class_label_names():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(as_dataset_fn=_fake_reviews):
+        data = load("tfds:imdb_reviews", split="test")
+        config = load("tfds:imdb_reviews:plain_text")
+    assert data.texts == [f"test review {i}" for i in range(5)]
+    assert data.label_names == ["neg", "pos"] and data.labels.tolist() == [0, 1, 1, 0, 1]
+    assert data.location(2) == "tfds:imdb_reviews (test), record 2"
+    assert config.texts[0] == "train review 0"
+
+
+def test_tfds_random_mock_and_explicit_text_feature():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=6):
+        data = load("tfds:ag_news_subset", text_column="title", on_bad_rows="skip")
+        with pytest.raises(errors.MissingColumnError, match="column 'body'"):
+            load("tfds:ag_news_subset", text_column="body")
+    assert len(data) + len(data.skipped) == 6
+    assert data.label_names == ["World", "Sports", "Business", "Sci/Tech"]
+
+
+def test_tfds_not_prepared_says_how_to_use_local_files(tmp_path):
+    with pytest.raises(errors.DataFileNotFoundError) as info:
+        load("tfds:imdb_reviews", data_dir=str(tmp_path))
+    message = str(info.value)
+    assert "tfds:imdb_reviews" in message and str(tmp_path) in message
+    assert "cannot download" in message and "local files" in message
+
+
+def test_tfds_unknown_name():
+    with pytest.raises(errors.DataSpecError, match="no data set named 'no_such_set_zz'"):
+        load("tfds:no_such_set_zz")

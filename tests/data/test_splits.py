@@ -1,0 +1,70 @@
+"""Seeded stratified splits, k-fold, de-duplication."""
+import numpy as np
+import pytest
+
+from zoo.data.errors import DataError, DataSpecError
+from zoo.data.labeled import LabeledTexts
+from zoo.data.splits import deduplicate, kfold, train_val_test_split
+
+
+@pytest.fixture
+def data():
+    labels = np.array([0] * 60 + [1] * 30 + [2] * 10)
+    return LabeledTexts([f"text {i}" for i in range(100)], labels, ["a", "b", "c"], source="toy")
+
+
+def test_split_sizes_stratification_and_disjointness(data):
+    train, val, test = train_val_test_split(data, val_size=0.1, test_size=0.2, seed=0)
+    assert (len(train), len(val), len(test)) == (70, 10, 20)
+    assert test.class_counts() == {"a": 12, "b": 6, "c": 2}
+    assert val.class_counts() == {"a": 6, "b": 3, "c": 1}
+    all_texts = train.texts + val.texts + test.texts
+    assert sorted(all_texts) == sorted(data.texts)
+    for part in (train, val, test):
+        assert part.label_names == data.label_names
+        for text, label in zip(part.texts, part.labels):
+            assert data.labels[int(text.split()[1])] == label
+    assert train.location(0) == f"toy, example {train.texts[0].split()[1]}"
+
+
+def test_split_is_reproducible_from_the_seed(data):
+    first = train_val_test_split(data, seed=1)
+    assert [p.texts for p in first] == [p.texts for p in train_val_test_split(data, seed=1)]
+    assert first[2].texts != train_val_test_split(data, seed=2)[2].texts
+
+
+def test_counts_and_empty_parts(data):
+    train, val, test = train_val_test_split(data, val_size=15, test_size=0, seed=0)
+    assert (len(train), len(val), len(test)) == (85, 15, 0)
+
+
+def test_kfold_tests_every_example_once_with_stratified_folds(data):
+    folds = kfold(data, k=5, seed=0)
+    assert len(folds) == 5
+    tested = [t for _, test in folds for t in test.texts]
+    assert sorted(tested) == sorted(data.texts)
+    for train, test in folds:
+        assert not set(train.texts) & set(test.texts) and len(train) + len(test) == 100
+        assert test.class_counts() == {"a": 12, "b": 6, "c": 2}
+    assert [t.texts for _, t in folds] == [t.texts for _, t in kfold(data, k=5, seed=0)]
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda d: train_val_test_split(d, val_size=0.5, test_size=0.5), DataSpecError, "leaving no training"),
+    (lambda d: train_val_test_split(d, val_size=1.5), DataSpecError, "val_size"),
+    (lambda d: train_val_test_split(d, test_size=2), DataError, "cannot hold all 3 classes"),
+    (lambda d: kfold(d, k=11), DataError, "class 'c' has 10 examples, fewer than k=11"),
+    (lambda d: kfold(d, k=1), DataSpecError, "at least 2"),
+    (lambda d: train_val_test_split(d.subset(range(91)), test_size=0.2), DataError, "class 'c' has only 1 example"),
+])
+def test_bad_split_requests(data, call, error, match):
+    with pytest.raises(error, match=match):
+        call(data)
+
+
+def test_deduplicate_keeps_first_copy_and_reports_conflicts(caplog):
+    data = LabeledTexts(["x", "y", "x", "z", "y"], np.array([0, 1, 0, 0, 0]), ["a", "b"], source="dups")
+    unique = deduplicate(data)
+    assert unique.texts == ["x", "y", "z"] and unique.labels.tolist() == [0, 1, 0]
+    assert "removed 2 duplicate texts (1 with a different label" in caplog.text
+    assert "dups, example 4" in caplog.text

@@ -1,0 +1,68 @@
+"""Text data: load labelled texts, split them, learn a tokenizer, build ``tf.data`` pipelines.
+
+    import zoo
+    data = zoo.data.load("mr")                                   # LabeledTexts, 5,331 + 5,331
+    train, val, test = zoo.data.train_val_test_split(data, seed=0)
+    tok = zoo.data.build_tokenizer("wordpiece", vocab_size=8000).fit(train.texts)
+    ds = zoo.data.make_dataset(train.texts, train.labels, tok, sequence_length=64, batch_size=32, shuffle=True)
+
+Loading and splitting need no TensorFlow; tokenizers and pipelines import it on first use.
+"""
+import importlib
+
+_LAZY = {
+    "load": "zoo.data.sources",
+    "official_splits": "zoo.data.sources",
+    "SHARED": "zoo.data.sources",
+    "LabeledTexts": "zoo.data.labeled",
+    "check_labels_seen": "zoo.data.labeled",
+    "save_label_names": "zoo.data.labeled",
+    "load_label_names": "zoo.data.labeled",
+    "train_val_test_split": "zoo.data.splits",
+    "kfold": "zoo.data.splits",
+    "deduplicate": "zoo.data.splits",
+    "CleaningConfig": "zoo.data.cleaning",
+    "clean": "zoo.data.cleaning",
+    "AugmentConfig": "zoo.data.augment",
+    "augment_ids": "zoo.data.augment",
+    "Tokenizer": "zoo.data.tokenizers",
+    "WordPieceTokenizer": "zoo.data.tokenizers",
+    "WordTokenizer": "zoo.data.tokenizers",
+    "CharTokenizer": "zoo.data.tokenizers",
+    "SentencePieceTokenizer": "zoo.data.tokenizers",
+    "build_tokenizer": "zoo.data.tokenizers",
+    "load_tokenizer": "zoo.data.tokenizers",
+    "RESERVED_TOKENS": "zoo.data.tokenizers",
+    "PAD_ID": "zoo.data.tokenizers",
+    "UNK_ID": "zoo.data.tokenizers",
+    "CLS_ID": "zoo.data.tokenizers",
+    "SEP_ID": "zoo.data.tokenizers",
+    "MASK_ID": "zoo.data.tokenizers",
+    "make_dataset": "zoo.data.pipeline",
+    "default_bucket_lengths": "zoo.data.pipeline",
+    "DataError": "zoo.data.errors",
+    "DataSpecError": "zoo.data.errors",
+    "DataFileNotFoundError": "zoo.data.errors",
+    "EncodingError": "zoo.data.errors",
+    "EmptyDataError": "zoo.data.errors",
+    "EmptyClassError": "zoo.data.errors",
+    "MissingColumnError": "zoo.data.errors",
+    "BadRowError": "zoo.data.errors",
+    "UnseenLabelError": "zoo.data.errors",
+    "VocabularyError": "zoo.data.errors",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zoo.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,112 @@
+"""Training-time token augmentation (off by default): random deletion, swap and masking of token ids.
+
+Runs per example inside ``tf.data`` with stateless random ops. Each example draws its seeds from
+``tf.data.Dataset.random(seed, rerandomize_each_iteration=True)``: a run is reproducible from the seed,
+yet every epoch sees different augmentations. ``[PAD]``, ``[CLS]`` and ``[SEP]`` are never touched.
+"""
+import dataclasses
+
+import tensorflow as tf
+
+from zoo.data.errors import DataSpecError
+from zoo.data.tokenizers import CLS_ID, MASK_ID, PAD_ID, SEP_ID
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentConfig:
+    """Per-token probabilities of each augmentation, and the seed.
+
+    Args:
+        delete: Probability of dropping each token (a sequence never loses all its tokens).
+        swap: Probability of each token taking part in a random exchange of positions.
+        mask: Probability of replacing each token with ``[MASK]``.
+        seed: Integer seed; ``None`` draws a fresh one.
+
+    Example:
+        >>> make_dataset(texts, labels, tok, sequence_length=64, augment=AugmentConfig(mask=0.1, seed=1))
+    """
+
+    delete: float = 0.0
+    swap: float = 0.0
+    mask: float = 0.0
+    seed: int = None
+
+    def __post_init__(self):
+        for name in ("delete", "swap", "mask"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+                raise DataSpecError(f"augment.{name} is a probability in [0, 1), not {value!r}")
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
+            raise DataSpecError(f"augment.seed must be an integer or None, not {self.seed!r}")
+
+    @property
+    def active(self):
+        """Whether any augmentation has a non-zero probability."""
+        return self.delete > 0 or self.swap > 0 or self.mask > 0
+
+    @classmethod
+    def from_dict(cls, values):
+        """Build from a dict (e.g. a config file section); unknown keys are an error naming them."""
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise DataSpecError(f"unknown augment option(s) {unknown}")
+        return cls(**values)
+
+
+def augment_ids(ids, seed, config):
+    """Augment one 1-D int32 sequence of token ids with stateless randomness.
+
+    Args:
+        ids: int32 ``[n]`` token ids (unpadded).
+        seed: int ``[2]`` stateless seed.
+        config: An ``AugmentConfig``.
+
+    Example:
+        >>> augment_ids(tf.constant([2, 7, 8, 9]), tf.constant([1, 2]), AugmentConfig(mask=0.5))
+    """
+    ids = tf.convert_to_tensor(ids, tf.int32)
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 4)
+    protected = (ids == PAD_ID) | (ids == CLS_ID) | (ids == SEP_ID)
+    if config.delete > 0:
+        keep = protected | (tf.random.stateless_uniform(tf.shape(ids), seeds[0]) >= config.delete)
+        # Deleting every word would leave nothing to classify: keep the sequence as it was.
+        emptied = tf.reduce_any(~protected) & ~tf.reduce_any(keep & ~protected)
+        ids = tf.boolean_mask(ids, keep | emptied)
+        protected = (ids == PAD_ID) | (ids == CLS_ID) | (ids == SEP_ID)
+    if config.swap > 0:
+        chosen = ~protected & (tf.random.stateless_uniform(tf.shape(ids), seeds[1]) < config.swap)
+        positions = tf.where(chosen)
+        shuffled = tf.random.experimental.stateless_shuffle(positions, seeds[2])
+        ids = tf.tensor_scatter_nd_update(ids, positions, tf.gather_nd(ids, shuffled))
+    if config.mask > 0:
+        chosen = ~protected & (tf.random.stateless_uniform(tf.shape(ids), seeds[3]) < config.mask)
+        ids = tf.where(chosen, tf.constant(MASK_ID, tf.int32), ids)
+    return ids
+
+
+def apply_augmentation(dataset, config, sequence_length, keep_length=False):
+    """Augment a dataset of ``(ids [T] padded, length, *labels)`` elements, as ``make_dataset`` builds them.
+
+    Args:
+        dataset: Unbatched ``tf.data.Dataset``; ``length`` counts the real (unpadded) ids.
+        config: An ``AugmentConfig`` (the dataset is returned unchanged when no probability is set).
+        sequence_length: ``T``, the padded length.
+        keep_length: Keep the (new) length in the elements, for bucketing; otherwise drop it.
+
+    Example:
+        >>> ds = apply_augmentation(ds, AugmentConfig(delete=0.1, seed=0), 64)
+    """
+    if not config.active:
+        return dataset
+    seeds = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True).batch(2)
+
+    def augment(element, seed):
+        ids, length, *rest = element
+        ids = augment_ids(ids[:length], seed, config)
+        new_length = tf.shape(ids)[0]
+        ids = tf.ensure_shape(tf.pad(ids, [[0, sequence_length - new_length]], constant_values=PAD_ID),
+                              [sequence_length])
+        out = (ids, new_length, *rest) if keep_length else (ids, *rest)
+        return out if len(out) > 1 else out[0]
+
+    return tf.data.Dataset.zip((dataset, seeds)).map(augment, num_parallel_calls=tf.data.AUTOTUNE)

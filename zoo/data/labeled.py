@@ -1,0 +1,199 @@
+"""``LabeledTexts``: texts, integer labels, the label vocabulary and where every example came from."""
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from zoo.data.errors import DataError, DataFileNotFoundError, UnseenLabelError
+
+LABELS_FILE = "labels.txt"
+
+
+@dataclasses.dataclass
+class LabeledTexts:
+    """A labelled text data set: ``texts[i]`` has label id ``labels[i]``, named ``label_names[labels[i]]``.
+
+    ``files`` and ``origins`` (``[n, 2]``: file index, line or record number) say where each example came
+    from, so later errors (an unseen label, a split problem) can name the file and line. ``skipped`` lists
+    the bad rows skipped under ``on_bad_rows="skip"``.
+
+    Example:
+        >>> data = LabeledTexts(["good", "bad"], np.array([1, 0]), ["neg", "pos"], source="inline")
+        >>> data.class_counts()
+        {'neg': 1, 'pos': 1}
+    """
+
+    texts: list
+    labels: np.ndarray
+    label_names: list
+    source: str = "inline"
+    files: tuple = ()
+    origins: np.ndarray = None
+    line_unit: str = "line"
+    skipped: list = dataclasses.field(default_factory=list)
+
+    def __post_init__(self):
+        self.texts = list(self.texts)
+        self.labels = np.asarray(self.labels, dtype=np.int32).reshape(-1)
+        self.label_names = [str(name) for name in self.label_names]
+        self.files = tuple(str(f) for f in self.files)
+        if self.origins is None:
+            # In-memory data: an example's origin is its index in the data set first built.
+            self.files = (self.source,)
+            self.origins = np.stack([np.zeros(len(self.texts)), np.arange(len(self.texts))], axis=1)
+            self.line_unit = "example"
+        self.origins = np.asarray(self.origins, dtype=np.int64).reshape(-1, 2)
+        if not (len(self.texts) == len(self.labels) == len(self.origins)):
+            raise DataError(f"{self.source}: {len(self.texts)} texts but {len(self.labels)} labels")
+        if len(set(self.label_names)) != len(self.label_names):
+            raise DataError(f"{self.source}: duplicate label names in {self.label_names}")
+        bad = np.flatnonzero((self.labels < 0) | (self.labels >= len(self.label_names)))
+        if bad.size:
+            raise UnseenLabelError(
+                f"label id {self.labels[bad[0]]} is outside the {len(self.label_names)} label names",
+                **self.where(int(bad[0])),
+            )
+
+    def __len__(self):
+        return len(self.texts)
+
+    @property
+    def num_classes(self):
+        """Number of classes in the label vocabulary (some may have no examples here)."""
+        return len(self.label_names)
+
+    def origin_line(self, i):
+        """Line (or record) number example ``i`` came from."""
+        return int(self.origins[i, 1])
+
+    def origin_file(self, i):
+        """File (or source) example ``i`` came from."""
+        file_index = int(self.origins[i, 0])
+        return self.files[file_index] if 0 <= file_index < len(self.files) else self.source
+
+    def where(self, i):
+        """Keyword arguments (``path``, ``line``, ``unit``) placing example ``i`` in an error message."""
+        line = self.origin_line(i)
+        return {"path": self.origin_file(i), "line": line if line >= 0 else None, "unit": self.line_unit}
+
+    def location(self, i):
+        """Where example ``i`` came from, e.g. ``'data/train.csv, line 17'``.
+
+        Args:
+            i: Example index.
+
+        Example:
+            >>> data.location(0)
+            '/work/shared/data/mr/rt-polarity.neg, line 1'
+        """
+        number = self.origin_line(i)
+        name = self.origin_file(i)
+        return name if number < 0 else f"{name}, {self.line_unit} {number}"
+
+    def class_counts(self):
+        """Examples per class, in label-id order.
+
+        Example:
+            >>> zoo.data.load("mr").class_counts()
+            {'neg': 5331, 'pos': 5331}
+        """
+        counts = np.bincount(self.labels, minlength=len(self.label_names))
+        return {name: int(c) for name, c in zip(self.label_names, counts)}
+
+    def summary(self):
+        """One line: source, size and examples per class (and bad rows skipped, if any)."""
+        per_class = ", ".join(f"{name} {count:,}" for name, count in self.class_counts().items())
+        line = f"{self.source}: {len(self):,} examples ({per_class})"
+        if self.skipped:
+            line += f"; skipped {len(self.skipped):,} bad rows"
+        return line
+
+    def subset(self, indices, source=None):
+        """Return the examples at ``indices`` (same label vocabulary and origins).
+
+        Args:
+            indices: Integer indices (or a boolean mask).
+            source: Description of the subset; defaults to this one's.
+
+        Example:
+            >>> first_ten = data.subset(range(10))
+        """
+        indices = np.asarray(indices)
+        if indices.dtype == bool:
+            indices = np.flatnonzero(indices)
+        indices = indices.astype(np.int64).reshape(-1)
+        return LabeledTexts(
+            [self.texts[i] for i in indices], self.labels[indices], list(self.label_names),
+            source=self.source if source is None else source, files=self.files,
+            origins=self.origins[indices], line_unit=self.line_unit,
+        )
+
+
+def check_labels_seen(train, other, name="validation"):
+    """Raise ``UnseenLabelError`` if ``other`` has a label with no example in ``train``.
+
+    Args:
+        train: The training ``LabeledTexts``.
+        other: Validation or test ``LabeledTexts`` over the same label vocabulary.
+        name: What ``other`` is, for the message.
+
+    Example:
+        >>> check_labels_seen(train, val)
+    """
+    if list(train.label_names) != list(other.label_names):
+        raise UnseenLabelError(
+            f"{name} label vocabulary {other.label_names} differs from training's {train.label_names}; "
+            "load it with label_names=train.label_names", path=other.source,
+        )
+    seen = np.bincount(train.labels, minlength=train.num_classes) > 0
+    unseen = np.flatnonzero(~seen[other.labels])
+    if unseen.size:
+        i = int(unseen[0])
+        label = other.label_names[other.labels[i]]
+        raise UnseenLabelError(
+            f"{name} label {label!r} has no example in training ({train.source}); "
+            f"{unseen.size} {name} example(s) have labels unseen in training (this is the first)",
+            **other.where(i),
+        )
+
+
+def save_label_names(directory, label_names):
+    """Write the label vocabulary (id order, one name per line, UTF-8) to ``directory/labels.txt``.
+
+    Args:
+        directory: Folder, usually the tokenizer's, created if needed.
+        label_names: Names in id order.
+
+    Example:
+        >>> save_label_names("runs/mr/tokenizer", data.label_names)
+    """
+    names = [str(n) for n in label_names]
+    for i, name in enumerate(names):
+        if not name or name != name.strip() or "\n" in name or "\r" in name:
+            raise DataError(f"label name {name!r} (id {i}) cannot be stored one per line")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / LABELS_FILE).write_text("".join(n + "\n" for n in names), encoding="utf-8")
+    return directory / LABELS_FILE
+
+
+def load_label_names(directory):
+    """Read the label vocabulary written by ``save_label_names``.
+
+    Args:
+        directory: Folder holding ``labels.txt``.
+
+    Example:
+        >>> load_label_names("runs/mr/tokenizer")
+        ['neg', 'pos']
+    """
+    path = Path(directory) / LABELS_FILE
+    if not path.is_file():
+        raise DataFileNotFoundError(f"{path}: label vocabulary file not found", path=path)
+    names = path.read_text(encoding="utf-8").split("\n")
+    if names and names[-1] == "":
+        names.pop()
+    for line, name in enumerate(names, 1):
+        if not name.strip():
+            raise DataError("empty label name", path=path, line=line)
+    return names

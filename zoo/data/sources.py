@@ -1,0 +1,623 @@
+"""``load(spec)``: labelled texts from tfds, CSV/TSV/JSONL, class folders, one file per class, or TREC.
+
+Every file is decoded strictly (UTF-8 unless ``encoding=`` says otherwise) and split on ``"\\n"`` only:
+``str.splitlines`` also breaks on U+0085, which latin-1 decoding makes of byte 0x85 inside MR lines.
+Nothing is dropped silently: a bad row raises an error naming the file, line and column, or, with
+``on_bad_rows="skip"``, is counted, listed in ``LabeledTexts.skipped`` and reported in a warning.
+"""
+import csv
+import json
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+from zoo.data.errors import (
+    BadRowError,
+    DataFileNotFoundError,
+    DataSpecError,
+    EmptyClassError,
+    EmptyDataError,
+    EncodingError,
+    MissingColumnError,
+    UnseenLabelError,
+)
+from zoo.data.labeled import LabeledTexts
+from zoo import paths
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("csv", "tsv", "jsonl", "trec", "class_folders", "class_files")
+_SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_TREC_LINE = re.compile(r"^([A-Z]+):(\S+)[ \t]+(.*)$")
+# Only ASCII whitespace is trimmed: U+0085 and U+00A0 are text in latin-1 data (MR's 0x85 is an ellipsis).
+_ASCII_SPACE = " \t\r\n\f\v"
+_IGNORED_FILES = re.compile(r"^(readme|license|licence|copying)(\..*)?$|\.md$|^\.", re.IGNORECASE)
+
+# The shared data sets (README in each folder gives the source, encoding and protocol).
+SHARED = {
+    "mr": {"class_files": {"neg": "mr/rt-polarity.neg", "pos": "mr/rt-polarity.pos"}, "encoding": "latin-1"},
+    "subj": {
+        "class_files": {"objective": "subj/plot.tok.gt9.5000", "subjective": "subj/quote.tok.gt9.5000"},
+        "encoding": "utf-8",
+    },
+    "trec": {"trec": "trec", "encoding": "latin-1"},
+    "sms_spam": {
+        "path": "sms_spam/SMSSpamCollection", "format": "tsv", "header": False,
+        "label_column": 0, "text_column": 1, "encoding": "utf-8",
+    },
+}
+SHARED["sms"] = SHARED["sms_spam"]
+
+
+def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_rows="error", split=None,
+         format=None, header=True, delimiter=None, label_names=None, label_level="coarse", classes=None,
+         data_dir=None, download=False):
+    """Load labelled texts from a data source spec.
+
+    Args:
+        spec: One of
+            ``"mr"``, ``"subj"``, ``"trec"``, ``"sms_spam"``: the shared data sets under ``zoo.paths.data_dir()``;
+            ``"tfds:<name>[:<config>]"``: a prepared tensorflow-datasets data set;
+            ``"trec:<path>"``: a TREC file, or a folder with ``train.txt`` / ``test.txt``;
+            a ``.csv`` / ``.tsv`` / ``.jsonl`` path; a folder of class sub-folders of ``.txt`` files (aclImdb);
+            a folder of files ``<stem>.<label>`` with one example per line (MR's ``rt-polarity.pos/.neg``);
+            or a dict ``{label: path}`` of one-example-per-line files.
+        encoding: Text encoding; UTF-8 when not given (the shared MR and TREC default to latin-1).
+        text_column: CSV/TSV header name or index, JSONL key, or tfds feature holding the text
+            (default ``"text"``; for tfds the data set's supervised keys).
+        label_column: The same for the label (default ``"label"``).
+        on_bad_rows: ``"error"`` (raise naming file, line and column) or ``"skip"`` (skip, count and warn).
+        split: ``"train"`` / ``"test"`` for TREC and tfds (default ``"train"``); other sources have no split.
+        format: Force a file format: one of ``FORMATS``.
+        header: Whether CSV/TSV files start with a header row; without one, columns are indices.
+        delimiter: CSV field delimiter (default ``","``; TSV is split on tabs, without quoting).
+        label_names: A fixed label vocabulary in id order (e.g. the training set's for a test file);
+            labels outside it raise ``UnseenLabelError``.
+        label_level: TREC labels, ``"coarse"`` (6 classes) or ``"fine"`` (50).
+        classes: For class folders, the sub-folders to read (default: all).
+        data_dir: tfds data directory.
+        download: Let tfds download and prepare the data set (this machine cannot).
+
+    Returns:
+        A ``LabeledTexts``; ``summary()`` gives the examples per class, also logged at INFO level.
+
+    Example:
+        >>> data = zoo.data.load("mr")
+        >>> data.class_counts()
+        {'neg': 5331, 'pos': 5331}
+        >>> test = zoo.data.load("trec", split="test")
+    """
+    if on_bad_rows not in ("error", "skip"):
+        raise DataSpecError(f"on_bad_rows must be 'error' or 'skip', not {on_bad_rows!r}")
+    if format is not None and format not in FORMATS:
+        raise DataSpecError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
+    if label_level not in ("coarse", "fine"):
+        raise DataSpecError(f"label_level must be 'coarse' or 'fine', not {label_level!r}")
+    options = {
+        "encoding": encoding, "text_column": text_column, "label_column": label_column,
+        "on_bad_rows": on_bad_rows, "split": split, "format": format, "header": header,
+        "delimiter": delimiter, "label_names": label_names, "label_level": label_level, "classes": classes,
+    }
+    if isinstance(spec, dict):
+        return _load_class_files(spec, "class files", options)
+    if not isinstance(spec, (str, Path)):
+        raise DataSpecError(f"a data spec is a string, a path or a {{label: path}} dict, not {type(spec).__name__}")
+    text = str(spec)
+    if text.startswith("tfds:"):
+        return _load_tfds(text[len("tfds:"):], options, data_dir=data_dir, download=download)
+    if text.startswith("trec:"):
+        return _load_trec_spec(Path(text[len("trec:"):]).expanduser(), options)
+    if text in SHARED and not Path(text).exists():
+        return _load_shared(text, options)
+    return _load_path(Path(text).expanduser(), options)
+
+
+def official_splits(spec):
+    """Return the official splits a spec offers, e.g. ``("train", "test")`` for TREC, ``()`` for MR.
+
+    tfds data sets list their splits only once prepared (``()`` before).
+
+    Args:
+        spec: A ``load`` spec.
+
+    Example:
+        >>> official_splits("trec")
+        ('train', 'test')
+    """
+    text = str(spec) if isinstance(spec, (str, Path)) else ""
+    if text.startswith("tfds:"):
+        name, _, config = text[len("tfds:"):].partition(":")
+        import tensorflow_datasets as tfds
+
+        try:
+            return tuple(tfds.builder(name, config=config or None).info.splits.keys())
+        except tfds.core.registered.DatasetNotFoundError:
+            raise DataSpecError(f"tensorflow-datasets has no data set named {name!r}", path=text) from None
+    if text == "trec" or text.startswith("trec:"):
+        folder = paths.data_dir() / "trec" if text == "trec" else Path(text[len("trec:"):]).expanduser()
+        return tuple(s for s in ("train", "test") if (folder / f"{s}.txt").is_file()) if folder.is_dir() else ()
+    if text and Path(text).is_dir() and (Path(text) / "train.txt").is_file() and _looks_like_trec(
+            Path(text) / "train.txt"):
+        return tuple(s for s in ("train", "test") if (Path(text) / f"{s}.txt").is_file())
+    return ()
+
+
+class _Collector:
+    """Gathers examples, validates each, and raises or counts bad rows."""
+
+    def __init__(self, options):
+        self.on_bad_rows = options["on_bad_rows"]
+        fixed = options["label_names"]
+        self.fixed = None if fixed is None else {str(name): i for i, name in enumerate(fixed)}
+        self.fixed_names = None if fixed is None else [str(n) for n in fixed]
+        self.texts, self.labels, self.origins, self.files, self.skipped = [], [], [], [], []
+
+    def file(self, path):
+        self.files.append(str(path))
+        return len(self.files) - 1
+
+    def bad(self, error):
+        if self.on_bad_rows == "error":
+            raise error
+        self.skipped.append(str(error))
+
+    def add(self, text, label, file_index, line, *, text_column=None, label_column=None, unit="line"):
+        where = {"path": self.files[file_index], "line": line if line >= 0 else None, "unit": unit}
+        text = text.strip(_ASCII_SPACE)
+        label = label.strip(_ASCII_SPACE)
+        if not text:
+            return self.bad(BadRowError("empty text", column=text_column, **where))
+        if not label:
+            return self.bad(BadRowError("empty label", column=label_column, **where))
+        if self.fixed is not None and label not in self.fixed:
+            return self.bad(UnseenLabelError(
+                f"label {label!r} is not in the label vocabulary {self.fixed_names}", column=label_column, **where))
+        self.texts.append(text)
+        self.labels.append(label)
+        self.origins.append((file_index, line))
+        return None
+
+    def result(self, source, unit="line"):
+        if not self.texts:
+            reason = f"no examples ({len(self.skipped)} bad rows skipped)" if self.skipped else "no examples"
+            raise EmptyDataError(reason, path=self.files[0] if len(self.files) == 1 else source)
+        names = self.fixed_names if self.fixed is not None else _sorted_labels(set(self.labels))
+        ids = {name: i for i, name in enumerate(names)}
+        data = LabeledTexts(
+            self.texts, np.array([ids[label] for label in self.labels], dtype=np.int32), names, source=source,
+            files=self.files, origins=np.array(self.origins, dtype=np.int64).reshape(-1, 2), line_unit=unit,
+            skipped=self.skipped,
+        )
+        log.info("%s", data.summary())
+        if self.skipped:
+            log.warning("%s: skipped %d bad rows (on_bad_rows='skip'); first: %s",
+                        source, len(self.skipped), self.skipped[0])
+        return data
+
+
+def _sorted_labels(labels):
+    """Numeric labels sort as numbers ("2" before "10"); others alphabetically."""
+    try:
+        return sorted(labels, key=lambda s: (float(s), s))
+    except ValueError:
+        return sorted(labels)
+
+
+def _read_text(path, encoding):
+    """Decode a whole file strictly; an undecodable byte is an error naming its line and byte column."""
+    path = Path(path)
+    if not path.exists():
+        raise DataFileNotFoundError(f"{path}: no such file", path=path)
+    if not path.is_file():
+        raise DataSpecError("expected a file, found a directory", path=path)
+    data = path.read_bytes()
+    codec = encoding or "utf-8-sig"
+    try:
+        return data.decode(codec)
+    except LookupError:
+        raise DataSpecError(f"unknown encoding {encoding!r}", path=path) from None
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        hint = ("; pass encoding= with the file's encoding (e.g. encoding='latin-1')" if encoding is None
+                else "")
+        raise EncodingError(
+            f"byte 0x{data[error.start]:02x} at byte column {column} cannot be decoded as "
+            f"{encoding or 'utf-8'}{hint}", path=path, line=line,
+        ) from None
+
+
+def _split_lines(text):
+    """Lines split on "\\n" only (see module docstring), without a trailing empty line, "\\r" removed."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _load_shared(name, options):
+    root = paths.data_dir()
+    if not root.is_dir():
+        raise DataFileNotFoundError(
+            f"shared data directory {root} not found (needed for {name!r}); set {paths.DATA_DIR_ENV} to its location",
+            path=root,
+        )
+    entry = SHARED[name]
+    merged = dict(options)
+    for key in ("encoding", "format", "text_column", "label_column"):
+        if merged[key] is None and key in entry:
+            merged[key] = entry[key]
+    if "header" in entry:
+        merged["header"] = entry["header"]
+    if "class_files" in entry:
+        files = {label: root / rel for label, rel in entry["class_files"].items()}
+        return _load_class_files(files, name, merged)
+    if "trec" in entry:
+        return _load_trec_spec(root / entry["trec"], merged, source=name)
+    return _load_path(root / entry["path"], merged, source=name)
+
+
+def _load_path(path, options, source=None):
+    if not path.exists():
+        raise DataFileNotFoundError(
+            f"{path}: no such file or directory (named data sets: {', '.join(sorted(SHARED))}; "
+            "tfds data sets: 'tfds:<name>')", path=path,
+        )
+    fmt = options["format"]
+    if path.is_dir():
+        return _load_directory(path, options, source or str(path))
+    if fmt is None:
+        fmt = _SUFFIX_FORMATS.get(path.suffix.lower())
+    if fmt is None and _looks_like_trec(path, options["encoding"]):
+        fmt = "trec"
+    if fmt is None:
+        raise DataSpecError(
+            "cannot tell the format of this file from its name; pass format= one of 'csv', 'tsv', 'jsonl', 'trec'",
+            path=path,
+        )
+    if fmt in ("csv", "tsv"):
+        return _load_delimited(path, fmt, options, source or str(path))
+    if fmt == "jsonl":
+        return _load_jsonl(path, options, source or str(path))
+    if fmt == "trec":
+        return _load_trec_spec(path, options, source)
+    raise DataSpecError(f"format {fmt!r} needs a directory, not a file", path=path)
+
+
+def _looks_like_trec(path, encoding=None):
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline().decode(encoding or "latin-1")
+    except (OSError, LookupError):
+        return False
+    return bool(_TREC_LINE.match(first.rstrip("\r\n")))
+
+
+def _load_directory(path, options, source):
+    fmt = options["format"]
+    if fmt == "trec" or (fmt is None and (path / "train.txt").is_file() and _looks_like_trec(path / "train.txt")):
+        return _load_trec_spec(path, options, source=source)
+    subdirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if fmt == "class_folders" or (fmt is None and subdirs and options["classes"] is not None):
+        return _load_class_folders(path, options, source)
+    if fmt is None and subdirs and any(any(d.glob("*.txt")) for d in subdirs):
+        return _load_class_folders(path, options, source)
+    files = sorted(p for p in path.iterdir() if p.is_file() and not _IGNORED_FILES.search(p.name))
+    stems = {}
+    for file in files:
+        if file.suffix:
+            stems.setdefault(file.stem, []).append(file)
+    groups = [group for group in stems.values() if len(group) >= 2]
+    if fmt in (None, "class_files") and len(groups) == 1:
+        return _load_class_files({f.suffix[1:]: f for f in groups[0]}, source, options)
+    raise DataSpecError(
+        "cannot tell the layout of this directory: expected class sub-folders of .txt files, TREC "
+        "train.txt/test.txt, or files <stem>.<label> with one example per line (found "
+        f"{len(subdirs)} sub-folders and files {[f.name for f in files][:8]}); pass a {{label: path}} dict",
+        path=path,
+    )
+
+
+def _check_split_none(options, what):
+    if options["split"] is not None:
+        raise DataSpecError(f"{what} has no official splits (split={options['split']!r}); "
+                            "use zoo.data.train_val_test_split or zoo.data.kfold")
+
+
+def _load_class_files(mapping, source, options):
+    """One file per class, one example per line; a blank line is an example with empty text."""
+    _check_split_none(options, source)
+    if not mapping:
+        raise DataSpecError("the {label: path} mapping is empty")
+    collector = _Collector(options)
+    for label, path in mapping.items():
+        path = Path(path).expanduser()
+        file_index = collector.file(path)
+        lines = _split_lines(_read_text(path, options["encoding"]))
+        if not lines or not any(line.strip(_ASCII_SPACE) for line in lines):
+            raise EmptyClassError(f"class {label!r} has zero examples: the file is empty", path=path)
+        before = len(collector.texts)
+        for number, line in enumerate(lines, 1):
+            collector.add(line, str(label), file_index, number)
+        if len(collector.texts) == before:
+            raise EmptyClassError(
+                f"class {label!r} has zero examples: all {len(lines)} lines were bad rows", path=path)
+    return collector.result(source)
+
+
+def _load_class_folders(root, options, source):
+    """aclImdb layout: ``root/<class>/*.txt``, one example per file."""
+    _check_split_none(options, source)
+    classes = options["classes"]
+    if classes is None:
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    else:
+        folders = [root / str(name) for name in classes]
+        for folder in folders:
+            if not folder.is_dir():
+                raise DataFileNotFoundError(f"{folder}: class folder not found", path=folder)
+    collector = _Collector(options)
+    for folder in folders:
+        files = sorted(folder.glob("*.txt"))
+        if not files:
+            raise EmptyClassError(f"class {folder.name!r} has zero examples: no .txt files in the folder",
+                                  path=folder)
+        before = len(collector.texts)
+        for count, file in enumerate(files, 1):
+            file_index = collector.file(file)
+            text = _read_text(file, options["encoding"]).replace("\r\n", "\n")
+            collector.add(text, folder.name, file_index, -1)
+            if count % 10000 == 0:
+                log.info("%s: read %d files of class %r", source, count, folder.name)
+        if len(collector.texts) == before:
+            raise EmptyClassError(f"class {folder.name!r} has zero examples: all {len(files)} files are empty",
+                                  path=folder)
+    return collector.result(source)
+
+
+def _resolve_column(column, header, path, role, line=1):
+    """Return the index of ``column`` (a header name or an index) or raise naming the file and header."""
+    if isinstance(column, (int, np.integer)) and not isinstance(column, bool):
+        if header is not None and not 0 <= column < len(header):
+            raise MissingColumnError(
+                f"{role} column index {column} is out of range: the header has {len(header)} columns {header}",
+                path=path, line=line, column=int(column))
+        return int(column)
+    if header is None:
+        raise DataSpecError(f"with header=False the {role} column must be an index, not {column!r}", path=path)
+    if column not in header:
+        raise MissingColumnError(f"{role} column {column!r} does not exist; the header has {header}",
+                                 path=path, line=line, column=column)
+    return header.index(column)
+
+
+def _load_delimited(path, fmt, options, source):
+    _check_split_none(options, str(path))
+    lines = _split_lines(_read_text(path, options["encoding"]))
+    if not any(line.strip(_ASCII_SPACE) for line in lines):
+        raise EmptyDataError("file is empty", path=path)
+    if fmt == "tsv":
+        reader = csv.reader((line + "\n" for line in lines), delimiter="\t", quoting=csv.QUOTE_NONE)
+    else:
+        reader = csv.reader((line + "\n" for line in lines), delimiter=options["delimiter"] or ",")
+    text_name = "text" if options["text_column"] is None else options["text_column"]
+    label_name = "label" if options["label_column"] is None else options["label_column"]
+    header = None
+    if not options["header"]:
+        text_index = _resolve_column(text_name, None, path, "text")
+        label_index = _resolve_column(label_name, None, path, "label")
+    collector = _Collector(options)
+    file_index = collector.file(path)
+    previous_end = width = 0
+    try:
+        for row in reader:
+            # A quoted field may span lines: a record starts on the line after the previous one ended.
+            line, previous_end = previous_end + 1, reader.line_num
+            if options["header"] and header is None:
+                if not row:
+                    continue
+                header = [name.strip(_ASCII_SPACE) for name in row]
+                text_index = _resolve_column(text_name, header, path, "text", line)
+                label_index = _resolve_column(label_name, header, path, "label", line)
+                continue
+            if not row:
+                continue
+            width = len(header) if header is not None else width or len(row)
+            if len(row) > width:
+                # Extra fields mean a stray delimiter (a tab inside a TSV text): a column would be cut short.
+                collector.bad(BadRowError(
+                    f"row has {len(row)} fields but the {'header' if header is not None else 'first row'} has "
+                    f"{width}; a delimiter inside a field must be quoted (CSV) or removed (TSV)",
+                    path=path, line=line))
+                continue
+            for index, name, role in ((text_index, text_name, "text"), (label_index, label_name, "label")):
+                if index >= len(row):
+                    collector.bad(BadRowError(f"row has {len(row)} field(s); the {role} field (column {index}) "
+                                              "is missing", path=path, line=line, column=name))
+                    break
+            else:
+                collector.add(row[text_index], row[label_index], file_index, line,
+                              text_column=text_name, label_column=label_name)
+    except csv.Error as error:
+        raise BadRowError(f"malformed {fmt.upper()}: {error}", path=path, line=reader.line_num) from None
+    if header is None and options["header"]:
+        raise EmptyDataError("file is empty", path=path)
+    if header is not None and not collector.texts and not collector.skipped:
+        raise EmptyDataError("file has a header but no rows", path=path)
+    return collector.result(source)
+
+
+def _load_jsonl(path, options, source):
+    _check_split_none(options, str(path))
+    lines = _split_lines(_read_text(path, options["encoding"]))
+    if not any(line.strip(_ASCII_SPACE) for line in lines):
+        raise EmptyDataError("file is empty", path=path)
+    text_key = "text" if options["text_column"] is None else options["text_column"]
+    label_key = "label" if options["label_column"] is None else options["label_column"]
+    collector = _Collector(options)
+    file_index = collector.file(path)
+    first = True
+    for number, line in enumerate(lines, 1):
+        if not line.strip(_ASCII_SPACE):
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            collector.bad(BadRowError(f"invalid JSON: {error.msg}", path=path, line=number, column=error.colno))
+            continue
+        if not isinstance(record, dict):
+            collector.bad(BadRowError(f"expected a JSON object, found {type(record).__name__}",
+                                      path=path, line=number))
+            continue
+        for key, role in ((text_key, "text"), (label_key, "label")):
+            if first and key not in record:
+                raise MissingColumnError(f"{role} field {key!r} does not exist; the first record has keys "
+                                         f"{sorted(record)}", path=path, line=number, column=key)
+        first = False
+        values = []
+        for key, role in ((text_key, "text"), (label_key, "label")):
+            value = record.get(key)
+            if value is None:
+                collector.bad(BadRowError(f"{role} field is missing or null", path=path, line=number, column=key))
+                break
+            valid = isinstance(value, str) if role == "text" else (
+                isinstance(value, (str, int)) and not isinstance(value, bool))
+            if not valid:
+                kind = "a string" if role == "text" else "a string or an integer"
+                collector.bad(BadRowError(f"{role} field must be {kind}, not {type(value).__name__}",
+                                          path=path, line=number, column=key))
+                break
+            values.append(str(value))
+        else:
+            collector.add(values[0], values[1], file_index, number, text_column=text_key, label_column=label_key)
+    return collector.result(source)
+
+
+def _trec_label(coarse, fine, level):
+    return coarse if level == "coarse" else f"{coarse}:{fine}"
+
+
+def _load_trec_spec(path, options, source=None):
+    """A TREC file, or a folder with ``train.txt`` / ``test.txt`` (``split`` picks; labels from train)."""
+    if not path.exists():
+        raise DataFileNotFoundError(f"{path}: no such TREC file or directory", path=path)
+    if path.is_file():
+        if options["split"] is not None:
+            raise DataSpecError(f"split={options['split']!r} needs a TREC folder with train.txt and test.txt, "
+                                "not one file", path=path)
+        return _load_trec_file(path, options, source or str(path))
+    split = options["split"] or "train"
+    if split not in ("train", "test"):
+        raise DataSpecError(f"TREC has splits 'train' and 'test', not {split!r}", path=path)
+    file = path / f"{split}.txt"
+    if not file.is_file():
+        raise DataFileNotFoundError(f"{file}: TREC {split} file not found", path=file)
+    options = dict(options)
+    if split != "train" and options["label_names"] is None and (path / "train.txt").is_file():
+        # Test labels take their ids from train's vocabulary (all 50 fine labels occur in train, only
+        # 42 in test), so a model trained on train.txt reads test ids correctly.
+        options["label_names"] = _trec_label_vocabulary(path / "train.txt", options)
+    return _load_trec_file(file, options, f"{source or path} ({split})")
+
+
+def _trec_label_vocabulary(path, options):
+    labels = set()
+    for line in _split_lines(_read_text(path, options["encoding"])):
+        match = _TREC_LINE.match(line)
+        if match:
+            labels.add(_trec_label(match.group(1), match.group(2), options["label_level"]))
+    return _sorted_labels(labels)
+
+
+def _load_trec_file(path, options, source):
+    lines = _split_lines(_read_text(path, options["encoding"]))
+    if not any(line.strip(_ASCII_SPACE) for line in lines):
+        raise EmptyDataError("file is empty", path=path)
+    collector = _Collector(options)
+    file_index = collector.file(path)
+    for number, line in enumerate(lines, 1):
+        match = _TREC_LINE.match(line)
+        if not match:
+            collector.bad(BadRowError(f"expected 'COARSE:fine question text', found {line[:60]!r}",
+                                      path=path, line=number))
+            continue
+        collector.add(match.group(3), _trec_label(match.group(1), match.group(2), options["label_level"]),
+                      file_index, number)
+    return collector.result(source)
+
+
+def _load_tfds(name_and_config, options, *, data_dir, download):
+    import tensorflow_datasets as tfds
+
+    name, _, config = name_and_config.partition(":")
+    if not name:
+        raise DataSpecError("tfds spec needs a name: 'tfds:<name>[:<config>]'")
+    full = f"{name}/{config}" if config else name
+    split = options["split"] or "train"
+    where = f"tfds:{full} ({split})"
+    try:
+        dataset, info = tfds.load(full, split=split, data_dir=data_dir, download=download, with_info=True)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise DataSpecError(f"tensorflow-datasets has no data set named {full!r}", path=f"tfds:{full}") from None
+    except AssertionError as error:
+        raise DataFileNotFoundError(
+            f"tfds:{full}: the data set is not prepared under data_dir={data_dir or '~/tensorflow_datasets'} "
+            f"({error}). This machine cannot download it. Either prepare it where there is network "
+            f"(`tfds build {full}`), copy the folder here and pass data_dir=, or point zoo at local files "
+            "instead: zoo.data.load('train.csv', text_column=..., label_column=...), a folder of class "
+            "sub-folders, or a {label: file} dict.", path=f"tfds:{full}",
+        ) from None
+    except Exception as error:
+        if not download:
+            raise
+        raise DataFileNotFoundError(
+            f"tfds:{full}: download and preparation failed ({type(error).__name__}: {error}); point zoo at "
+            "local files instead (a CSV/TSV/JSONL path, class folders or a {label: file} dict)",
+            path=f"tfds:{full}",
+        ) from error
+    features = info.features
+    text_key, label_key = options["text_column"], options["label_column"]
+    supervised = info.supervised_keys or (None, None)
+    if text_key is None:
+        text_key = supervised[0] if isinstance(supervised[0], str) else _only_feature(
+            features, tfds.features.Text, "text", full)
+    if label_key is None:
+        label_key = supervised[1] if isinstance(supervised[1], str) else _only_feature(
+            features, tfds.features.ClassLabel, "label", full)
+    for key, role in ((text_key, "text"), (label_key, "label")):
+        if key not in features:
+            raise MissingColumnError(f"{role} feature {key!r} does not exist; features are {sorted(features)}",
+                                     path=f"tfds:{full}", column=key)
+    label_feature = features[label_key]
+    if not isinstance(label_feature, tfds.features.ClassLabel):
+        raise DataSpecError(f"label feature {label_key!r} is {type(label_feature).__name__}, not a ClassLabel",
+                            path=f"tfds:{full}")
+    options = dict(options)
+    names = list(label_feature.names)
+    if options["label_names"] is None:
+        options["label_names"] = names
+    collector = _Collector(options)
+    file_index = collector.file(where)
+    number = 0
+    for batch in tfds.as_numpy(dataset.map(lambda ex: (ex[text_key], ex[label_key])).batch(4096)):
+        for raw, label in zip(*batch):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                collector.bad(EncodingError(f"text is not valid UTF-8 ({error.reason})", path=where, line=number,
+                                            column=text_key, unit="record"))
+            else:
+                collector.add(text, names[int(label)], file_index, number, text_column=text_key,
+                              label_column=label_key, unit="record")
+            number += 1
+    return collector.result(f"tfds:{full} ({split})", unit="record")
+
+
+def _only_feature(features, kind, role, full):
+    keys = [key for key, feature in features.items() if isinstance(feature, kind)]
+    if len(keys) != 1:
+        raise DataSpecError(f"cannot tell which feature is the {role} (candidates {keys}); pass {role}_column=",
+                            path=f"tfds:{full}")
+    return keys[0]

@@ -1,0 +1,147 @@
+"""Seeded, stratified train/validation/test splits, k-fold cross-validation folds, and de-duplication."""
+import logging
+
+import numpy as np
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+from zoo.data.errors import DataError, DataSpecError
+from zoo.data.labeled import LabeledTexts
+
+log = logging.getLogger(__name__)
+
+
+def _check_data(data):
+    if not isinstance(data, LabeledTexts):
+        raise DataSpecError(f"expected LabeledTexts (from zoo.data.load), not {type(data).__name__}")
+
+
+def _size(name, value, total):
+    """A fraction in [0, 1) of ``total`` or an absolute count."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise DataSpecError(f"{name} must be a fraction in [0, 1) or a count, not {value!r}")
+    if isinstance(value, (float, np.floating)):
+        if not 0.0 <= value < 1.0:
+            raise DataSpecError(f"{name} as a fraction must be in [0, 1), not {value}")
+        return int(round(value * total))
+    if not 0 <= value < total:
+        raise DataSpecError(f"{name}={value} must be a count in [0, {total})")
+    return int(value)
+
+
+def _check_stratifiable(data, indices, count, what):
+    labels = data.labels[indices]
+    present = np.flatnonzero(np.bincount(labels, minlength=data.num_classes))
+    counts = np.bincount(labels, minlength=data.num_classes)
+    lonely = [data.label_names[c] for c in present if counts[c] < 2]
+    if lonely:
+        raise DataError(f"class {lonely[0]!r} has only 1 example, so a stratified {what} split cannot put it on "
+                        "both sides; pass stratify=False or add examples", path=data.source)
+    if 0 < count < len(present) or 0 < len(indices) - count < len(present):
+        raise DataError(f"a stratified {what} split of {len(indices)} examples into {count} and "
+                        f"{len(indices) - count} cannot hold all {len(present)} classes on both sides; "
+                        "use a larger split or stratify=False", path=data.source)
+
+
+def _split(data, indices, count, seed, stratify, what):
+    if count == 0:
+        return indices, indices[:0]
+    if stratify:
+        _check_stratifiable(data, indices, count, what)
+    rest, taken = train_test_split(indices, test_size=count, random_state=seed,
+                                   stratify=data.labels[indices] if stratify else None)
+    return np.sort(rest), np.sort(taken)
+
+
+def train_val_test_split(data, *, val_size=0.1, test_size=0.1, seed=0, stratify=True):
+    """Split into train / validation / test, stratified by label and reproducible from ``seed``.
+
+    Args:
+        data: ``LabeledTexts``.
+        val_size: Fraction (float in [0, 1)) or count of examples for validation; 0 gives an empty set.
+        test_size: The same for test (0 when the source has an official test split, e.g. TREC).
+        seed: Random seed.
+        stratify: Keep class proportions in every part.
+
+    Returns:
+        ``(train, val, test)`` ``LabeledTexts`` sharing ``data``'s label vocabulary, each in source order.
+
+    Example:
+        >>> train, val, test = train_val_test_split(zoo.data.load("mr"), val_size=0.1, test_size=0.1, seed=0)
+    """
+    _check_data(data)
+    total = len(data)
+    n_test = _size("test_size", test_size, total)
+    n_val = _size("val_size", val_size, total)
+    if n_test + n_val >= total:
+        raise DataSpecError(f"val_size and test_size take {n_val + n_test} of {total} examples, leaving no training")
+    indices = np.arange(total)
+    rest, test = _split(data, indices, n_test, seed, stratify, "test")
+    train, val = _split(data, rest, n_val, seed, stratify, "validation")
+    parts = [data.subset(train, f"{data.source} [train]"), data.subset(val, f"{data.source} [val]"),
+             data.subset(test, f"{data.source} [test]")]
+    log.info("split %s (seed %s): %s", data.source, seed, ", ".join(f"{p.source} {len(p)}" for p in parts))
+    return tuple(parts)
+
+
+def kfold(data, k=10, *, seed=0, stratify=True):
+    """Cross-validation folds: ``k`` ``(train, test)`` pairs; every example is tested exactly once.
+
+    Args:
+        data: ``LabeledTexts``.
+        k: Number of folds (MR and SUBJ are evaluated with 10).
+        seed: Random seed for the fold assignment.
+        stratify: Keep class proportions in every fold.
+
+    Returns:
+        A list of ``k`` ``(train, test)`` ``LabeledTexts`` pairs.
+
+    Example:
+        >>> for train, test in kfold(zoo.data.load("mr"), k=10, seed=0): ...
+    """
+    _check_data(data)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+        raise DataSpecError(f"k must be an integer of at least 2, not {k!r}")
+    if k > len(data):
+        raise DataError(f"{k} folds need at least {k} examples; the data has {len(data)}", path=data.source)
+    if stratify:
+        counts = np.bincount(data.labels, minlength=data.num_classes)
+        small = [(data.label_names[c], int(counts[c])) for c in np.flatnonzero(counts) if counts[c] < k]
+        if small:
+            raise DataError(f"class {small[0][0]!r} has {small[0][1]} examples, fewer than k={k} folds: some "
+                            "folds would test none of it; use a smaller k or stratify=False", path=data.source)
+        splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    else:
+        splitter = KFold(n_splits=k, shuffle=True, random_state=seed)
+    folds = []
+    for i, (train, test) in enumerate(splitter.split(np.zeros(len(data)), data.labels)):
+        folds.append((data.subset(train, f"{data.source} [fold {i + 1}/{k} train]"),
+                      data.subset(test, f"{data.source} [fold {i + 1}/{k} test]")))
+    return folds
+
+
+def deduplicate(data):
+    """Drop repeated texts, keeping the first occurrence, so copies cannot straddle a train/test split.
+
+    Texts that repeat with a different label are reported (the first label is kept).
+
+    Args:
+        data: ``LabeledTexts``.
+
+    Example:
+        >>> sms = deduplicate(zoo.data.load("sms_spam"))   # 5,574 -> 5,171
+    """
+    _check_data(data)
+    first = {}
+    keep, conflicts = [], []
+    for i, text in enumerate(data.texts):
+        if text in first:
+            if data.labels[first[text]] != data.labels[i]:
+                conflicts.append(data.location(i))
+            continue
+        first[text] = i
+        keep.append(i)
+    removed = len(data) - len(keep)
+    if removed:
+        log.warning("%s: removed %d duplicate texts (%d with a different label from the first copy%s)",
+                    data.source, removed, len(conflicts), f", e.g. {conflicts[0]}" if conflicts else "")
+    return data.subset(keep, f"{data.source} [deduplicated]")

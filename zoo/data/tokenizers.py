@@ -1,0 +1,667 @@
+"""Tokenizers learned from training texts: WordPiece, word, character and SentencePiece.
+
+Every tokenizer is a ``tf.Module`` that cleans (``zoo.data.cleaning``) and tokenises with TensorFlow and
+tensorflow-text ops, so one object gives the same ids in ``tf.data``, in a ``tf.function`` with a
+``tf.string`` input signature, and inside a SavedModel (its lookup tables and models are tracked
+resources). Ids 0-4 are always ``[PAD] [UNK] [CLS] [SEP] [MASK]``.
+"""
+import collections
+import io
+import json
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.data.cleaning import CleaningConfig, clean
+from zoo.data.errors import DataFileNotFoundError, DataSpecError, EmptyDataError, VocabularyError
+from zoo.data.labeled import save_label_names
+
+log = logging.getLogger(__name__)
+
+RESERVED_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = range(len(RESERVED_TOKENS))
+CONFIG_FILE = "tokenizer.json"
+FORMAT_VERSION = 1
+# One token in the default word split: a run of letters/digits, or a single punctuation mark or symbol.
+_PUNCTUATION = r"([\pP\pS])"
+_FIT_BATCH = 1024
+
+
+def _strings_dataset(texts, cleaning):
+    texts = list(texts)
+    if not texts:
+        raise EmptyDataError("cannot fit a tokenizer on zero texts")
+    return tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(_FIT_BATCH).map(
+        lambda s: clean(s, cleaning), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _check_vocab_size(vocab_size):
+    minimum = len(RESERVED_TOKENS) + 1
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)):
+        raise VocabularyError(f"vocab_size must be an integer, not {vocab_size!r}", column="vocab_size")
+    if vocab_size < minimum:
+        raise VocabularyError(
+            f"vocab_size={vocab_size} is too small: the {len(RESERVED_TOKENS)} reserved tokens "
+            f"{', '.join(RESERVED_TOKENS)} take ids 0-{len(RESERVED_TOKENS) - 1}, so it must be at least {minimum}",
+            column="vocab_size")
+    return int(vocab_size)
+
+
+def _check_vocabulary(vocab, path=None):
+    """Reserved tokens first, no empty or duplicate tokens; errors name the vocabulary file and line."""
+    vocab = [str(token) for token in vocab]
+    for i, token in enumerate(RESERVED_TOKENS):
+        if i >= len(vocab) or vocab[i] != token:
+            found = vocab[i] if i < len(vocab) else "end of vocabulary"
+            raise VocabularyError(f"expected reserved token {token} at id {i}, found {found!r}", path=path,
+                                  line=i + 1)
+    seen = {}
+    for i, token in enumerate(vocab):
+        if token == "":
+            raise VocabularyError(f"empty token at id {i}", path=path, line=i + 1)
+        if token in seen:
+            raise VocabularyError(f"token {token!r} at id {i} repeats id {seen[token]}", path=path, line=i + 1)
+        seen[token] = i
+    return vocab
+
+
+def _frequent_tokens(token_batches, limit, min_count):
+    """The ``limit`` most frequent tokens (ties alphabetical, for determinism), reserved tokens excluded."""
+    counts = collections.Counter()
+    for batch in token_batches:
+        values, freq = np.unique(batch.flat_values.numpy(), return_counts=True)
+        counts.update(dict(zip(values.tolist(), freq.tolist())))
+    reserved = {t.encode() for t in RESERVED_TOKENS}
+    ranked = sorted(((-c, t) for t, c in counts.items() if c >= min_count and t not in reserved and t))
+    return [t.decode("utf-8") for _, t in ranked[:limit]]
+
+
+class Tokenizer(tf.Module):
+    """Base class: clean, split into ids, optionally prefix ``[CLS]``; ``fit`` learns the vocabulary.
+
+    Args:
+        vocab_size: Largest vocabulary to learn, reserved tokens included.
+        cleaning: A ``CleaningConfig`` (or dict); defaults to ``CleaningConfig()``.
+        add_cls: Prefix every sequence with ``[CLS]`` (for ``cls`` pooling).
+
+    Example:
+        >>> tok = build_tokenizer("wordpiece", vocab_size=8000).fit(train.texts)
+        >>> tok.tokenize(tf.constant(["a great film"]))
+    """
+
+    kind = None
+
+    def __init__(self, vocab_size=8000, *, cleaning=None, add_cls=False, name=None):
+        super().__init__(name=name or f"{self.kind}_tokenizer")
+        self.requested_vocab_size = _check_vocab_size(vocab_size)
+        if isinstance(cleaning, dict):
+            cleaning = CleaningConfig.from_dict(cleaning)
+        if cleaning is not None and not isinstance(cleaning, CleaningConfig):
+            raise DataSpecError(f"cleaning must be a CleaningConfig or a dict, not {type(cleaning).__name__}")
+        self.cleaning = cleaning or CleaningConfig()
+        if not isinstance(add_cls, bool):
+            raise DataSpecError(f"add_cls must be true or false, not {add_cls!r}")
+        self.add_cls = add_cls
+        self._vocabulary = None
+
+    # Subclasses: learn a vocabulary from a dataset of cleaned string batches, install one, and split.
+    def _learn(self, cleaned):
+        raise NotImplementedError
+
+    def _install(self, vocabulary):
+        raise NotImplementedError
+
+    def _ids(self, cleaned):
+        raise NotImplementedError
+
+    def _options(self):
+        return {}
+
+    @property
+    def fitted(self):
+        """Whether the tokenizer has a vocabulary (from ``fit`` or ``load_tokenizer``)."""
+        return self._vocabulary is not None
+
+    @property
+    def vocab_size(self):
+        """Number of token ids (the learned vocabulary, reserved tokens included)."""
+        self._require_fitted()
+        return len(self._vocabulary)
+
+    @property
+    def vocabulary(self):
+        """Tokens in id order."""
+        self._require_fitted()
+        return list(self._vocabulary)
+
+    @property
+    def core_ops_only(self):
+        """Whether the graph needs only core TensorFlow ops (stock TF Serving can load it)."""
+        return False
+
+    def _require_fitted(self):
+        if self._vocabulary is None:
+            raise VocabularyError(f"the {self.kind} tokenizer has no vocabulary yet: call fit(texts) first")
+
+    def fit(self, texts):
+        """Learn the vocabulary from training texts (cleaned exactly as ``tokenize`` cleans); returns self.
+
+        Args:
+            texts: Iterable of training strings.
+
+        Example:
+            >>> tok = WordTokenizer(vocab_size=20000).fit(train.texts)
+        """
+        texts = list(texts)
+        log.info("learning a %s vocabulary (up to %d tokens) from %d texts", self.kind,
+                 self.requested_vocab_size, len(texts))
+        self._set_vocabulary(self._learn(_strings_dataset(texts, self.cleaning)))
+        log.info("%s vocabulary: %d tokens", self.kind, self.vocab_size)
+        return self
+
+    def _set_vocabulary(self, vocabulary):
+        self._install(vocabulary)
+        self._vocabulary = list(vocabulary)
+        self._vocab_tensor = tf.constant(self._vocabulary, tf.string)
+
+    def tokenize(self, strings):
+        """Clean and tokenise ``tf.string`` input into int32 ids (graph-safe: tf.data, tf.function, SavedModel).
+
+        Args:
+            strings: ``tf.string`` tensor ``[batch]`` (or a scalar).
+
+        Returns:
+            ``tf.RaggedTensor`` int32 ``[batch, None]`` (a 1-D tensor for a scalar input).
+
+        Example:
+            >>> tok.tokenize(tf.constant(["a great film", "dull"]))
+            <tf.RaggedTensor [[2, 9, 211, 47], [2, 1502]]>
+        """
+        self._require_fitted()
+        strings = tf.convert_to_tensor(strings, dtype=tf.string)
+        if strings.shape.rank == 0:
+            return self.tokenize(tf.reshape(strings, [1]))[0]
+        ids = tf.cast(self._ids(clean(strings, self.cleaning)), tf.int32)
+        if self.add_cls:
+            cls = tf.RaggedTensor.from_tensor(tf.fill([ids.nrows(), 1], tf.constant(CLS_ID, tf.int32)))
+            ids = tf.concat([cls, ids], axis=1)
+        return ids
+
+    def encode(self, strings, sequence_length):
+        """Tokenise, truncate to ``sequence_length`` and pad with ``[PAD]`` (0): int32 ``[batch, T]``.
+
+        This is exactly what ``make_dataset(..., pad_to="fixed")`` yields, for serving signatures.
+
+        Args:
+            strings: ``tf.string`` tensor ``[batch]`` (or a scalar, giving ``[T]``).
+            sequence_length: ``T``.
+
+        Example:
+            >>> tok.encode(tf.constant(["a great film"]), 8)
+        """
+        strings = tf.convert_to_tensor(strings, dtype=tf.string)
+        if strings.shape.rank == 0:
+            return self.encode(tf.reshape(strings, [1]), sequence_length)[0]
+        ids = self.tokenize(strings)[:, :sequence_length]
+        return ids.to_tensor(default_value=PAD_ID, shape=[None, sequence_length])
+
+    def id_to_token(self, ids):
+        """Token strings for ids (any shape, dense or ragged), e.g. to label attention maps.
+
+        Args:
+            ids: Integer tensor of token ids.
+
+        Example:
+            >>> tok.id_to_token(tok.tokenize(tf.constant(["a great film"])))
+        """
+        self._require_fitted()
+        if isinstance(ids, tf.RaggedTensor):
+            return ids.with_flat_values(self.id_to_token(ids.flat_values))
+        return tf.gather(self._vocab_tensor, tf.cast(ids, tf.int32))
+
+    def config(self):
+        """The plain-data description written to ``tokenizer.json``."""
+        return {
+            "format_version": FORMAT_VERSION, "kind": self.kind, "vocab_size": self.requested_vocab_size,
+            "add_cls": self.add_cls, "cleaning": self.cleaning.to_dict(), **self._options(),
+        }
+
+    def save(self, directory, label_names=None):
+        """Write ``tokenizer.json`` and the vocabulary (plain files) to ``directory``; returns the path.
+
+        Args:
+            directory: Folder, created if needed.
+            label_names: The data set's label vocabulary, written alongside as ``labels.txt``
+                (read back with ``zoo.data.load_label_names``).
+
+        Example:
+            >>> tok.save("runs/mr/tokenizer", label_names=train.label_names)
+            >>> same = load_tokenizer("runs/mr/tokenizer")
+        """
+        self._require_fitted()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        if label_names is not None:
+            save_label_names(directory, label_names)
+        self._write_vocabulary(directory)
+        (directory / CONFIG_FILE).write_text(json.dumps(self.config(), indent=2, ensure_ascii=False) + "\n",
+                                             encoding="utf-8")
+        return directory
+
+    def _write_vocabulary(self, directory):
+        (directory / self.VOCAB_FILE).write_text("".join(t + "\n" for t in self._vocabulary), encoding="utf-8")
+
+    @classmethod
+    def _read_vocabulary(cls, directory):
+        path = directory / cls.VOCAB_FILE
+        if not path.is_file():
+            raise DataFileNotFoundError(f"{path}: vocabulary file not found", path=path)
+        try:
+            lines = path.read_text(encoding="utf-8").split("\n")
+        except UnicodeDecodeError as error:
+            raise VocabularyError(f"vocabulary file is not UTF-8 ({error.reason})", path=path) from None
+        if lines and lines[-1] == "":
+            lines.pop()
+        return _check_vocabulary(lines, path)
+
+    def __repr__(self):
+        size = len(self._vocabulary) if self.fitted else "unfitted"
+        return f"{type(self).__name__}(vocab_size={size}, add_cls={self.add_cls}, cleaning={self.cleaning})"
+
+
+class _LookupTokenizer(Tokenizer):
+    """Split into string tokens, then look them up in a static hash table (unknown -> ``[UNK]``)."""
+
+    def __init__(self, vocab_size=8000, *, cleaning=None, add_cls=False, min_count=1, name=None):
+        super().__init__(vocab_size, cleaning=cleaning, add_cls=add_cls, name=name)
+        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+            raise DataSpecError(f"min_count must be a positive integer, not {min_count!r}")
+        self.min_count = min_count
+
+    def _split(self, cleaned):
+        raise NotImplementedError
+
+    def _learn(self, cleaned):
+        tokens = _frequent_tokens(cleaned.map(self._split), self.requested_vocab_size - len(RESERVED_TOKENS),
+                                  self.min_count)
+        return list(RESERVED_TOKENS) + tokens
+
+    def _install(self, vocabulary):
+        # Reserved tokens are not keys: text can never produce [PAD]/[CLS]/... ids.
+        keys = tf.constant(vocabulary[len(RESERVED_TOKENS):], tf.string)
+        values = tf.range(len(RESERVED_TOKENS), len(vocabulary), dtype=tf.int64)
+        self._table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys, values),
+                                                default_value=UNK_ID)
+
+    def _ids(self, cleaned):
+        return tf.ragged.map_flat_values(self._table.lookup, self._split(cleaned))
+
+    def _options(self):
+        return {"min_count": self.min_count}
+
+
+class WordTokenizer(_LookupTokenizer):
+    """Word-level tokenizer: split words and punctuation, look words up, unknown words -> ``[UNK]``.
+
+    Args:
+        vocab_size: Largest vocabulary, reserved tokens included (most frequent words kept).
+        cleaning: A ``CleaningConfig``.
+        add_cls: Prefix ``[CLS]``.
+        min_count: Drop words seen fewer times in training.
+        split: ``"punctuation"`` (whitespace, with each punctuation mark or symbol its own token; core
+            TensorFlow ops only) or ``"unicode_script"`` (tensorflow-text's ``UnicodeScriptTokenizer``).
+
+    With ``split="punctuation"`` and ``cleaning.normalization=None`` the whole graph is core TensorFlow
+    (``core_ops_only``): stock TF Serving can load it without tensorflow-text.
+
+    Example:
+        >>> tok = WordTokenizer(20000, cleaning=CleaningConfig(normalization=None)).fit(train.texts)
+        >>> tok.core_ops_only
+        True
+    """
+
+    kind = "word"
+    VOCAB_FILE = "vocab.txt"
+    SPLITS = ("punctuation", "unicode_script")
+
+    def __init__(self, vocab_size=20000, *, cleaning=None, add_cls=False, min_count=1, split="punctuation",
+                 name=None):
+        super().__init__(vocab_size, cleaning=cleaning, add_cls=add_cls, min_count=min_count, name=name)
+        if split not in self.SPLITS:
+            raise DataSpecError(f"word split must be one of {', '.join(self.SPLITS)}, not {split!r}")
+        self.split = split
+        if split == "unicode_script":
+            import tensorflow_text as tf_text
+
+            self._script_tokenizer = tf_text.UnicodeScriptTokenizer()
+
+    @property
+    def core_ops_only(self):
+        return self.split == "punctuation" and self.cleaning.core_ops_only
+
+    def _split(self, cleaned):
+        if self.split == "unicode_script":
+            return self._script_tokenizer.tokenize(cleaned)
+        return tf.strings.split(tf.strings.regex_replace(cleaned, _PUNCTUATION, r" \1 "))
+
+    def _options(self):
+        return {**super()._options(), "split": self.split}
+
+
+class CharTokenizer(_LookupTokenizer):
+    """Character-level tokenizer (Unicode code points; the space is a token); core TensorFlow ops only.
+
+    Args:
+        vocab_size: Largest vocabulary, reserved tokens included (most frequent characters kept).
+        cleaning: A ``CleaningConfig``.
+        add_cls: Prefix ``[CLS]``.
+        min_count: Drop characters seen fewer times in training.
+
+    Example:
+        >>> tok = CharTokenizer(300).fit(train.texts)
+    """
+
+    kind = "char"
+    # JSON, not one token per line: the space character is a token.
+    VOCAB_FILE = "vocab.json"
+
+    def __init__(self, vocab_size=300, *, cleaning=None, add_cls=False, min_count=1, name=None):
+        super().__init__(vocab_size, cleaning=cleaning, add_cls=add_cls, min_count=min_count, name=name)
+
+    @property
+    def core_ops_only(self):
+        return self.cleaning.core_ops_only
+
+    def _split(self, cleaned):
+        return tf.strings.unicode_split(cleaned, "UTF-8", errors="replace")
+
+    def _write_vocabulary(self, directory):
+        (directory / self.VOCAB_FILE).write_text(json.dumps(self._vocabulary, ensure_ascii=False, indent=0),
+                                                 encoding="utf-8")
+
+    @classmethod
+    def _read_vocabulary(cls, directory):
+        path = directory / cls.VOCAB_FILE
+        if not path.is_file():
+            raise DataFileNotFoundError(f"{path}: vocabulary file not found", path=path)
+        try:
+            vocab = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise VocabularyError(f"not a JSON list of tokens ({error})", path=path) from None
+        if not isinstance(vocab, list):
+            raise VocabularyError("not a JSON list of tokens", path=path)
+        return _check_vocabulary(vocab, path)
+
+
+class WordPieceTokenizer(Tokenizer):
+    """WordPiece: vocabulary learned with tensorflow-text's WordPiece learner, ids from ``FastWordpieceTokenizer``.
+
+    Args:
+        vocab_size: Largest vocabulary, reserved tokens included; the learner lands within
+            ``slack_ratio`` below it when the data allow.
+        cleaning: A ``CleaningConfig``.
+        add_cls: Prefix ``[CLS]``.
+        learn_params: Extra arguments for ``wordpiece_tokenizer_learner_lib.learn`` (e.g. ``num_iterations``,
+            ``max_unique_chars``, ``slack_ratio``).
+
+    Example:
+        >>> tok = WordPieceTokenizer(8000).fit(train.texts)
+        >>> tok.id_to_token(tok.tokenize(tf.constant(["unforgettable"])))
+    """
+
+    kind = "wordpiece"
+    VOCAB_FILE = "vocab.txt"
+    SUFFIX = "##"
+    # The learner keeps every character and its "##" form; beyond that, each probe of its frequency
+    # threshold costs one full pass over the word counts.
+    MAX_PROBES = 8
+
+    def __init__(self, vocab_size=8000, *, cleaning=None, add_cls=False, learn_params=None, name=None):
+        super().__init__(vocab_size, cleaning=cleaning, add_cls=add_cls, name=name)
+        self.learn_params = dict(learn_params or {})
+        bad = {"vocab_size", "reserved_tokens", "upper_thresh", "lower_thresh"} & set(self.learn_params)
+        if bad:
+            raise DataSpecError(f"learn_params may not set {sorted(bad)}: zoo searches the threshold itself")
+
+    def _learn(self, cleaned):
+        from tensorflow_text.python.ops.bert_tokenizer import BasicTokenizer
+        from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib as learner
+
+        # The same word split that bert_vocab_from_dataset uses; cleaning already lower-cased/normalised.
+        words = cleaned.map(BasicTokenizer(lower_case=False).tokenize)
+        word_counts = list(learner.count_words(words).items())
+        return self._search_threshold(learner, word_counts)
+
+    def _search_threshold(self, learner, word_counts):
+        """Find the frequency threshold whose vocabulary is largest without exceeding ``vocab_size``.
+
+        ``bert_vocab_from_dataset`` bisects the threshold linearly from 10 to the top word count (~15
+        learner passes on MR, a minute); vocabulary size falls roughly as a power of the threshold, so
+        interpolating in log-log space lands in 3-5 passes. Its ``lower_thresh=10`` also caps small
+        corpora far below the requested size (3.8k of 8k on MR); here the threshold may go down to 1.
+        """
+        target = self.requested_vocab_size
+        slack = float(self.learn_params.get("slack_ratio", 0.05))
+        params = {k: v for k, v in self.learn_params.items() if k != "slack_ratio"}
+        max_count = max(count for _, count in word_counts)
+        tried = {}
+
+        def learn_at(threshold):
+            if threshold not in tried:
+                tried[threshold] = learner.learn(word_counts, target, list(RESERVED_TOKENS),
+                                                 upper_thresh=threshold, lower_thresh=threshold, **params)
+                log.info("wordpiece: pass %d, subwords seen >= %d times -> %d tokens (target %d)",
+                         len(tried), threshold, len(tried[threshold]), target)
+            return len(tried[threshold])
+
+        low = high = None  # (threshold, size): largest threshold known too big, smallest known to fit
+        threshold = max(1, min(max_count, round(math.sqrt(max_count))))
+        for _ in range(self.MAX_PROBES):
+            size = learn_at(threshold)
+            if size > target:
+                low = (threshold, size)
+            else:
+                high = (threshold, size)
+                if size >= (1 - slack) * target or threshold == 1:
+                    break
+            if low and high and high[0] - low[0] <= 1:
+                break
+            if low is not None and low[0] > max_count:
+                break
+            aim = math.log(target * (1 - slack / 2))
+            if low and high:
+                slope = (math.log(high[1]) - math.log(low[1])) / (math.log(high[0]) - math.log(low[0]))
+                guess = math.exp(math.log(low[0]) + (aim - math.log(low[1])) / slope) if slope else high[0] - 1
+                threshold = min(max(round(guess), low[0] + 1), high[0] - 1)
+            else:
+                # One side only: assume size ~ threshold^-0.75, typical of word-frequency tails.
+                guess = threshold * math.exp((math.log(size) - aim) / 0.75)
+                threshold = (max(round(guess), threshold + 1) if size > target
+                             else max(min(round(guess), threshold - 1), 1))
+                threshold = min(threshold, max_count + 1)
+        if high is None:
+            raise VocabularyError(
+                f"vocab_size={target} is too small for this text: WordPiece keeps every character and its "
+                f"'##' form, which alone need {min(len(v) for v in tried.values())} ids with the reserved tokens",
+                column="vocab_size")
+        return tried[high[0]]
+
+    def _install(self, vocabulary):
+        import tensorflow_text as tf_text
+
+        self._wordpiece = tf_text.FastWordpieceTokenizer(
+            vocabulary, suffix_indicator=self.SUFFIX, token_out_type=tf.int32, unknown_token="[UNK]",
+            no_pretokenization=False)
+
+    def _ids(self, cleaned):
+        return self._wordpiece.tokenize(cleaned)
+
+    def _options(self):
+        return {"learn_params": dict(self.learn_params)}
+
+
+class SentencePieceTokenizer(Tokenizer):
+    """SentencePiece: trained with the ``sentencepiece`` package, run with tensorflow-text's op.
+
+    Args:
+        vocab_size: Vocabulary size, reserved tokens included (a maximum: small corpora may give fewer).
+        cleaning: A ``CleaningConfig`` (SentencePiece's own normaliser is off: cleaning is the only one).
+        add_cls: Prefix ``[CLS]``.
+        model_type: ``"unigram"`` or ``"bpe"``.
+        character_coverage: Share of characters the model must cover (rarer ones become ``[UNK]``).
+
+    Example:
+        >>> tok = SentencePieceTokenizer(8000).fit(train.texts)
+    """
+
+    kind = "sentencepiece"
+    MODEL_FILE = "sentencepiece.model"
+    MODEL_TYPES = ("unigram", "bpe")
+
+    def __init__(self, vocab_size=8000, *, cleaning=None, add_cls=False, model_type="unigram",
+                 character_coverage=1.0, name=None):
+        super().__init__(vocab_size, cleaning=cleaning, add_cls=add_cls, name=name)
+        if model_type not in self.MODEL_TYPES:
+            raise DataSpecError(f"model_type must be one of {', '.join(self.MODEL_TYPES)}, not {model_type!r}")
+        if not 0.0 < float(character_coverage) <= 1.0:
+            raise DataSpecError(f"character_coverage must be in (0, 1], not {character_coverage!r}")
+        self.model_type = model_type
+        self.character_coverage = float(character_coverage)
+        self._model_proto = None
+
+    def _learn(self, cleaned):
+        import sentencepiece as spm
+
+        sentences = [s.decode("utf-8") for batch in cleaned.as_numpy_iterator() for s in batch if s]
+        if not sentences:
+            raise EmptyDataError("every training text is empty after cleaning")
+        model = io.BytesIO()
+        try:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(sentences), model_writer=model, vocab_size=self.requested_vocab_size,
+                model_type=self.model_type, character_coverage=self.character_coverage,
+                pad_id=PAD_ID, unk_id=UNK_ID, bos_id=-1, eos_id=-1, pad_piece="[PAD]", unk_piece="[UNK]",
+                control_symbols=list(RESERVED_TOKENS[2:]), normalization_rule_name="identity",
+                hard_vocab_limit=False, minloglevel=2,
+            )
+        except RuntimeError as error:
+            raise VocabularyError(f"SentencePiece training failed with vocab_size={self.requested_vocab_size}: "
+                                  f"{error}", column="vocab_size") from None
+        self._model_proto = model.getvalue()
+        return self._pieces(self._model_proto)
+
+    @staticmethod
+    def _pieces(model_proto):
+        import sentencepiece as spm
+
+        processor = spm.SentencePieceProcessor(model_proto=model_proto)
+        return [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+
+    def _install(self, vocabulary):
+        import tensorflow_text as tf_text
+
+        self._sentencepiece = tf_text.SentencepieceTokenizer(model=self._model_proto, out_type=tf.int32)
+
+    def _ids(self, cleaned):
+        return self._sentencepiece.tokenize(cleaned)
+
+    def _options(self):
+        return {"model_type": self.model_type, "character_coverage": self.character_coverage}
+
+    def _write_vocabulary(self, directory):
+        (directory / self.MODEL_FILE).write_bytes(self._model_proto)
+
+    @classmethod
+    def _read_model(cls, directory):
+        path = directory / cls.MODEL_FILE
+        if not path.is_file():
+            raise DataFileNotFoundError(f"{path}: SentencePiece model file not found", path=path)
+        proto = path.read_bytes()
+        try:
+            pieces = cls._pieces(proto)
+        except (RuntimeError, OSError) as error:
+            raise VocabularyError(f"not a SentencePiece model ({error})", path=path) from None
+        return proto, _check_vocabulary(pieces, path)
+
+
+TOKENIZERS = {cls.kind: cls for cls in (WordPieceTokenizer, WordTokenizer, CharTokenizer, SentencePieceTokenizer)}
+KINDS = tuple(TOKENIZERS) + ("word_core",)
+
+
+def build_tokenizer(kind, vocab_size=None, *, cleaning=None, add_cls=False, **options):
+    """Create an unfitted tokenizer of a kind; call ``.fit(train_texts)`` on it.
+
+    Args:
+        kind: ``"wordpiece"``, ``"word"``, ``"char"``, ``"sentencepiece"``, or ``"word_core"`` (a word
+            tokenizer using only core TensorFlow ops, for stock TF Serving: no Unicode normalisation).
+        vocab_size: Largest vocabulary, reserved tokens included (defaults: 8000; word 20000; char 300).
+        cleaning: A ``CleaningConfig`` or dict of its fields.
+        add_cls: Prefix ``[CLS]`` to every sequence.
+        **options: Kind-specific options (``min_count``, ``split``, ``learn_params``, ``model_type``, ...).
+
+    Example:
+        >>> tok = build_tokenizer("wordpiece", vocab_size=8000, add_cls=True).fit(train.texts)
+    """
+    if kind == "word_core":
+        if isinstance(cleaning, dict):
+            cleaning = CleaningConfig.from_dict({"normalization": None, **cleaning})
+        cleaning = cleaning or CleaningConfig(normalization=None)
+        if not cleaning.core_ops_only:
+            raise DataSpecError("word_core tokenizers use only core TensorFlow ops: set cleaning normalization to "
+                                f"None (got {cleaning.normalization!r}, which needs tensorflow-text)")
+        if options.get("split", "punctuation") != "punctuation":
+            raise DataSpecError("word_core tokenizers split on punctuation (core ops); 'unicode_script' needs "
+                                "tensorflow-text")
+        kind = "word"
+    if kind not in TOKENIZERS:
+        raise DataSpecError(f"unknown tokenizer kind {kind!r}; choose one of {', '.join(KINDS)}")
+    cls = TOKENIZERS[kind]
+    if vocab_size is not None:
+        options["vocab_size"] = vocab_size
+    try:
+        return cls(cleaning=cleaning, add_cls=add_cls, **options)
+    except TypeError as error:
+        raise DataSpecError(f"bad option for a {kind} tokenizer: {error}") from None
+
+
+def load_tokenizer(directory):
+    """Load a tokenizer written by ``Tokenizer.save``; it gives the same ids as the saved one.
+
+    Args:
+        directory: Folder holding ``tokenizer.json`` and the vocabulary.
+
+    Example:
+        >>> tok = load_tokenizer("runs/mr/tokenizer")
+    """
+    directory = Path(directory)
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        raise DataFileNotFoundError(f"{path}: tokenizer config not found (is {directory} a saved tokenizer?)",
+                                    path=path)
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise VocabularyError(f"not a tokenizer config ({error})", path=path) from None
+    if not isinstance(config, dict) or config.get("format_version") != FORMAT_VERSION:
+        raise VocabularyError(f"unsupported tokenizer format_version {config.get('format_version')!r}"
+                              if isinstance(config, dict) else "not a JSON object", path=path,
+                              column="format_version")
+    config = dict(config)
+    config.pop("format_version")
+    kind = config.pop("kind", None)
+    if kind not in TOKENIZERS:
+        raise VocabularyError(f"unknown tokenizer kind {kind!r}", path=path, column="kind")
+    cls = TOKENIZERS[kind]
+    try:
+        tokenizer = cls(**config)
+    except TypeError as error:
+        raise VocabularyError(f"bad tokenizer options: {error}", path=path) from None
+    if cls is SentencePieceTokenizer:
+        tokenizer._model_proto, vocabulary = cls._read_model(directory)
+    else:
+        vocabulary = cls._read_vocabulary(directory)
+    tokenizer._set_vocabulary(vocabulary)
+    return tokenizer

@@ -31,6 +31,7 @@ setup(
         "pyyaml>=6.0",
         "sentencepiece>=0.2",
         "numpy>=1.26",
+        "tqdm>=4.66",
     ],
     extras_require={
         "dev": [
@@ -39,7 +40,8 @@ setup(
             "nbclient>=0.10",
             "nbformat>=5.10",
             "ipykernel>=6.29",
-            "jax>=0.4.35",
+            # The JAX re-run of the layer tests; 0.10.2 is the release tested with keras 3.15.1.
+            "jax>=0.10.2,<0.11",
         ],
         "bench": ["keras-hub>=0.20"],
     },

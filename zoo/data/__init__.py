@@ -38,6 +38,8 @@ _LAZY = {
     "CLS_ID": "zoo.data.tokenizers",
     "SEP_ID": "zoo.data.tokenizers",
     "MASK_ID": "zoo.data.tokenizers",
+    "mask_tokens": "zoo.data.lm_targets",
+    "shift_for_next_token": "zoo.data.lm_targets",
     "make_dataset": "zoo.data.pipeline",
     "default_bucket_lengths": "zoo.data.pipeline",
     "DataError": "zoo.data.errors",

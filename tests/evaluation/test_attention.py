@@ -1,0 +1,73 @@
+"""Attention maps and rollout: arrays with the right meaning, heat-maps that are images."""
+import argparse
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.evaluation.test_reports import assert_png
+from zoo.evaluation.attention import attention_rollout, explain, save_explanation, token_importance
+from zoo.evaluation.cli import add_explain_command
+from zoo.models import attention_maps
+
+
+def test_rollout_of_self_attention_is_the_identity():
+    eye = np.broadcast_to(np.eye(5), (3, 2, 5, 5))
+    np.testing.assert_allclose(attention_rollout(eye), np.eye(5))
+    np.testing.assert_allclose(token_importance(attention_rollout(eye)), np.full(5, 0.2))
+
+
+def test_rollout_matches_a_layer_by_layer_reference():
+    rng = np.random.default_rng(0)
+    att = rng.dirichlet(np.ones(6), size=(3, 4, 6))  # [layers, heads, n, n], rows sum to 1
+    reference = np.eye(6)
+    for layer in range(3):
+        mixed = 0.5 * att[layer].mean(0) + 0.5 * np.eye(6)
+        reference = (mixed / mixed.sum(1, keepdims=True)) @ reference
+    rollout = attention_rollout(att)
+    np.testing.assert_allclose(rollout, reference, atol=1e-12)
+    np.testing.assert_allclose(rollout.sum(1), 1.0, atol=1e-12)
+    # without the residual term one layer's rollout is just its head average
+    np.testing.assert_allclose(attention_rollout(att[:1], residual=False), att[0].mean(0), atol=1e-12)
+    assert token_importance(rollout, pooling="cls") == pytest.approx(rollout[0] / rollout[0].sum())
+    with pytest.raises(ValueError, match=r"\[layers, heads, n, n\]"):
+        attention_rollout(att[0])
+
+
+def test_explain_returns_the_models_attention_over_real_tokens(tiny_run, tmp_path):
+    text = "Superb acting, but the plot was dull!"
+    e = explain(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names, text)
+    ids = tiny_run.tokenizer.tokenize(tf.constant([text])).numpy()[0]
+    np.testing.assert_array_equal(e.token_ids, ids)
+    assert e.tokens == [t.decode() for t in tiny_run.tokenizer.id_to_token(tf.constant(ids)).numpy()]
+    assert "superb" in e.tokens and "dull" in e.tokens
+    assert e.attention.shape == (1, 2, len(ids), len(ids))  # 1 layer, 2 heads (transformer-tiny)
+    # padding does not change attention among the real tokens
+    padded = np.zeros((1, 24), np.int32)
+    padded[0, : len(ids)] = ids
+    full = attention_maps(tiny_run.model, padded)[0][0]
+    np.testing.assert_allclose(e.attention[0], full[:, : len(ids), : len(ids)], atol=1e-5)
+    np.testing.assert_allclose(e.attention.sum(-1), 1.0, atol=1e-5)
+    assert e.importance.sum() == pytest.approx(1.0)
+    assert e.probabilities.sum() == pytest.approx(1.0, abs=1e-6)
+    assert e.label == tiny_run.label_names[int(e.probabilities.argmax())]
+
+    files = save_explanation(e, tmp_path)
+    assert_png(files["layer_0"])
+    assert_png(files["importance"])
+    saved = json.loads(files["json"].read_text(encoding="utf-8"))
+    assert saved["tokens"] == e.tokens and np.allclose(saved["importance"], e.importance)
+
+    with pytest.raises(ValueError, match="no tokens after cleaning"):
+        explain(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names, "  <br /> ")
+
+
+def test_explain_command_on_a_run_directory(trained_run, tmp_path, capsys):
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_explain_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["explain", str(trained_run.run_dir), "a gripping, funny film", "--out", str(tmp_path)])
+    assert args.handler(args) == 0
+    assert "predicted" in capsys.readouterr().out
+    assert_png(tmp_path / "attention_layer_0.png")
+    assert_png(tmp_path / "importance.png")

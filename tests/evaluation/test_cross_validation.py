@@ -1,0 +1,60 @@
+"""Cross-validation: every example tested once, fold runs reused on rerun, mean ± std computed right."""
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from tests.export.tiny import sentiment_texts, write_jsonl
+from zoo.evaluation.cli import add_cv_command
+from zoo.evaluation.runner import summarize_folds
+
+
+def test_summarize_folds_is_mean_and_sample_std():
+    folds = [{"accuracy": a, "log_loss": 1 - a, "roc_auc": a, "averages": {"macro": {"f1": a / 2},
+                                                                         "weighted": {"f1": a / 3}}}
+             for a in (0.7, 0.8, 0.75)]
+    s = summarize_folds(folds)
+    assert s["accuracy"]["mean"] == pytest.approx(0.75)
+    assert s["accuracy"]["std"] == pytest.approx(np.std([0.7, 0.8, 0.75], ddof=1))
+    assert s["macro_f1"]["values"] == pytest.approx([0.35, 0.4, 0.375])
+    assert "roc_auc" in s
+    folds[0]["roc_auc"] = None
+    assert "roc_auc" not in summarize_folds(folds)
+
+
+def test_cv_command_trains_every_fold_and_reuses_finished_ones(tmp_path, capsys):
+    texts, labels = sentiment_texts(120, seed=9)
+    data = write_jsonl(tmp_path / "data.jsonl", texts, labels, ["negative", "positive"])
+    config = tmp_path / "cv.yaml"
+    config.write_text(json.dumps({
+        "data": {"source": str(data), "vocab_size": 300, "sequence_length": 16, "validation_split": 0.1},
+        "model": {"name": "transformer-tiny", "overrides": {"num_layers": 1}},
+        "training": {"epochs": 1, "batch_size": 16},
+        "output": {"tensorboard": False, "progress": "none"},
+    }))
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_cv_command(parser.add_subparsers(dest="command"))
+    argv = ["cv", "--config", str(config), "--folds", "2", "--out", str(tmp_path / "cv"), "--set", "training.seed=4"]
+    args = parser.parse_args(argv)
+    assert args.handler(args) == 0
+    assert "accuracy:" in capsys.readouterr().out
+
+    result = json.loads((tmp_path / "cv" / "cv.json").read_text())
+    assert result["num_folds"] == 2 and len(result["folds"]) == 2
+    assert sum(f["num_examples"] for f in result["folds"]) == 120, "every example is tested exactly once"
+    accs = [f["accuracy"] for f in result["folds"]]
+    assert result["summary"]["accuracy"]["mean"] == pytest.approx(np.mean(accs))
+    assert "± " in (tmp_path / "cv" / "cv.md").read_text()
+    first_weights = (tmp_path / "cv" / "fold_0" / "run" / "model.weights.h5").stat().st_mtime_ns
+
+    # a rerun reuses the finished fold runs instead of training again
+    args = parser.parse_args(argv)
+    assert args.handler(args) == 0
+    assert (tmp_path / "cv" / "fold_0" / "run" / "model.weights.h5").stat().st_mtime_ns == first_weights
+    assert json.loads((tmp_path / "cv" / "cv.json").read_text())["summary"] == result["summary"]
+
+    capsys.readouterr()
+    args = parser.parse_args(argv[:-1] + ["training.seed=5"])
+    assert args.handler(args) == 2
+    assert "finished run of a different config" in capsys.readouterr().err

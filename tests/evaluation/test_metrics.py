@@ -1,0 +1,116 @@
+"""Metric numbers against independent numpy computations."""
+import numpy as np
+import pytest
+
+from zoo.evaluation.metrics import MetricsInputError, classification_metrics, confident_mistakes
+
+
+def _random_predictions(n, c, seed):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n, c)) * 2.0
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    # labels correlated with predictions so every metric is far from trivial
+    y = np.where(rng.random(n) < 0.6, probs.argmax(1), rng.integers(0, c, n))
+    return y, probs.astype(np.float32)
+
+
+def _numpy_prf(y, pred, c):
+    rows = []
+    for k in range(c):
+        tp = np.sum((pred == k) & (y == k))
+        fp = np.sum((pred == k) & (y != k))
+        fn = np.sum((pred != k) & (y == k))
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        rows.append((p, r, f, np.sum(y == k)))
+    return np.array(rows, dtype=np.float64)
+
+
+def test_multiclass_metrics_match_numpy():
+    c = 6
+    y, probs = _random_predictions(400, c, seed=0)
+    names = [f"class{k}" for k in range(c)]
+    m = classification_metrics(y, probs, names)
+    pred = probs.argmax(1)
+
+    assert m["accuracy"] == pytest.approx(np.mean(pred == y))
+    ref = _numpy_prf(y, pred, c)
+    got = np.array([[r["precision"], r["recall"], r["f1"], r["support"]] for r in m["per_class"]])
+    np.testing.assert_allclose(got, ref, atol=1e-12)
+    assert [r["label"] for r in m["per_class"]] == names
+
+    assert m["averages"]["macro"]["f1"] == pytest.approx(ref[:, 2].mean())
+    assert m["averages"]["weighted"]["recall"] == pytest.approx(np.average(ref[:, 1], weights=ref[:, 3]))
+    # single-label micro precision/recall/F1 all equal accuracy
+    for key in ("precision", "recall", "f1"):
+        assert m["averages"]["micro"][key] == pytest.approx(m["accuracy"])
+
+    cm = np.zeros((c, c), dtype=int)
+    np.add.at(cm, (y, pred), 1)
+    assert m["confusion_matrix"] == cm.tolist()
+
+    p64 = probs.astype(np.float64) / probs.astype(np.float64).sum(1, keepdims=True)
+    assert m["log_loss"] == pytest.approx(-np.mean(np.log(p64[np.arange(len(y)), y])), rel=1e-6)
+
+    top = np.argsort(-probs, axis=1)
+    assert set(m["top_k_accuracy"]) == {"2", "3", "5"}
+    for k in (2, 3, 5):
+        assert m["top_k_accuracy"][str(k)] == pytest.approx(np.mean([y[i] in top[i, :k] for i in range(len(y))]))
+    assert m["roc_auc"] is None
+
+
+def test_binary_roc_auc_equals_mann_whitney_statistic():
+    y, probs = _random_predictions(300, 2, seed=1)
+    m = classification_metrics(y, probs, ["neg", "pos"])
+    pos, neg = probs[y == 1, 1], probs[y == 0, 1]
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    assert m["roc_auc"] == pytest.approx(greater / (len(pos) * len(neg)))
+    assert m["top_k_accuracy"] == {}
+    # a positive-class probability vector is accepted for binary tasks and gives the same numbers
+    again = classification_metrics(y, probs[:, 1], ["neg", "pos"])
+    assert again["roc_auc"] == pytest.approx(m["roc_auc"])
+    assert again["accuracy"] == pytest.approx(m["accuracy"])
+
+
+def test_multilabel_metrics_match_numpy():
+    rng = np.random.default_rng(2)
+    probs = rng.random((200, 4))
+    y = (rng.random((200, 4)) < np.clip(probs + 0.2 * rng.normal(size=probs.shape), 0, 1)).astype(int)
+    m = classification_metrics(y, probs, list("abcd"), multilabel=True)
+    pred = (probs >= 0.5).astype(int)
+    assert m["accuracy"] == pytest.approx(np.mean((pred == y).all(1)))
+    assert m["hamming_loss"] == pytest.approx(np.mean(pred != y))
+    tp = (pred & y).sum()
+    assert m["averages"]["micro"]["precision"] == pytest.approx(tp / pred.sum())
+    assert m["averages"]["micro"]["recall"] == pytest.approx(tp / y.sum())
+    ref = -np.mean(y * np.log(probs) + (1 - y) * np.log(1 - probs), axis=0).mean()
+    assert m["log_loss"] == pytest.approx(ref, rel=1e-6)
+
+
+def test_confident_mistakes_are_wrong_and_sorted():
+    y, probs = _random_predictions(100, 3, seed=3)
+    texts = [f"text {i}" for i in range(100)]
+    mistakes = confident_mistakes(texts, y, probs, ["a", "b", "c"], limit=5)
+    pred = probs.argmax(1)
+    wrong = np.flatnonzero(pred != y)
+    expected = wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")][:5]
+    assert [m["index"] for m in mistakes] == expected.tolist()
+    for m in mistakes:
+        assert m["text"] == texts[m["index"]] and m["true"] != m["predicted"]
+
+
+@pytest.mark.parametrize(
+    "y, probs, match",
+    [
+        ([0, 1], [[0.5, 0.5, 0.0]] * 2, r"shape \[N, 2\]"),
+        ([0, 2], [[0.5, 0.5]] * 2, "index 1 is outside"),
+        ([0], [[0.5, 0.5]] * 2, "labels must have shape"),
+        ([], np.zeros((0, 2)), "zero examples"),
+        ([0, 1], [[np.nan, 0.5], [0.5, 0.5]], "finite"),
+        ([0.5, 1.0], [[0.5, 0.5]] * 2, "integer class ids"),
+    ],
+)
+def test_bad_inputs_raise_clear_errors(y, probs, match):
+    with pytest.raises(MetricsInputError, match=match):
+        classification_metrics(y, probs, ["neg", "pos"])

@@ -1,0 +1,80 @@
+"""Report files and plots: JSON round trip, Markdown content, PNGs that are real images."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from zoo.evaluation import plots
+from zoo.evaluation.metrics import classification_metrics, confident_mistakes
+from zoo.evaluation.reports import write_report
+
+
+def assert_png(path, min_side=100):
+    """The file is a decodable PNG of a plausible size."""
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    with Image.open(path) as image:
+        image.load()
+        assert image.format == "PNG"
+        assert min(image.size) >= min_side
+        pixels = np.asarray(image.convert("L"))
+    assert pixels.std() > 5, f"{path} looks blank"
+
+
+def _binary_case():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 60)
+    p1 = np.clip(0.5 + 0.35 * (2 * y - 1) + 0.3 * rng.normal(size=60), 0.01, 0.99)
+    return y, np.stack([1 - p1, p1], 1), [f"text number {i} | with a pipe" for i in range(60)]
+
+
+def test_binary_report_writes_json_markdown_and_plots(tmp_path):
+    y, probs, texts = _binary_case()
+    metrics = classification_metrics(y, probs, ["neg", "pos"])
+    mistakes = confident_mistakes(texts, y, probs, ["neg", "pos"], limit=3)
+    history = {"loss": [0.7, 0.5, 0.4], "val_loss": [0.72, 0.6, 0.58], "accuracy": [0.5, 0.7, 0.8]}
+    report = write_report(
+        tmp_path, metrics, history=history, mistakes=mistakes, y_true=y, probabilities=probs, info={"split": "test"}
+    )
+    on_disk = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert on_disk == report
+    assert on_disk["metrics"]["accuracy"] == pytest.approx(np.mean(probs.argmax(1) == y))
+    assert set(report["files"]) == {"json", "markdown", "confusion_matrix", "training_curves", "roc_curve"}
+    for key in ("confusion_matrix", "training_curves", "roc_curve"):
+        assert_png(tmp_path / report["files"][key])
+
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert f"{metrics['accuracy']:.4f}" in md
+    for row in metrics["per_class"]:
+        assert f"| {row['label']} | {row['precision']:.4f} | {row['recall']:.4f} | {row['f1']:.4f} |" in md
+    assert mistakes[0]["text"].replace("|", "\\|") in md
+    assert "![roc curve](roc_curve.png)" in md
+
+
+def test_multiclass_report_has_no_roc_and_many_class_confusion_plot(tmp_path):
+    rng = np.random.default_rng(1)
+    c = 30
+    probs = rng.dirichlet(np.ones(c), size=200)
+    y = rng.integers(0, c, 200)
+    metrics = classification_metrics(y, probs, [f"label_{k}" for k in range(c)])
+    report = write_report(tmp_path, metrics, y_true=y, probabilities=probs)
+    assert "roc_curve" not in report["files"] and "training_curves" not in report["files"]
+    assert_png(tmp_path / "confusion_matrix.png")
+    assert "top-5 accuracy" in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+def test_attention_plots_are_images(tmp_path):
+    tokens = ["[CLS]", "a", "fine", "film"]
+    weights = np.random.default_rng(0).dirichlet(np.ones(4), size=(4, 4))
+    assert_png(plots.plot_attention_heads(weights, tokens, tmp_path / "heads.png"))
+    assert_png(plots.plot_token_importance(tokens, [0.1, 0.2, 0.4, 0.3], tmp_path / "imp.png"))
+    with pytest.raises(ValueError, match="one score per token"):
+        plots.plot_token_importance(tokens, [0.1], tmp_path / "bad.png")
+
+
+def test_training_curves_accept_per_epoch_rows(tmp_path):
+    rows = [{"epoch": 1, "loss": 0.9, "val_loss": 1.0}, {"epoch": 2, "loss": 0.6, "val_loss": 0.8}]
+    assert_png(plots.plot_training_curves(rows, tmp_path / "c.png"))
+    with pytest.raises(ValueError, match="no metric columns"):
+        plots.plot_training_curves([{"epoch": 1}], tmp_path / "d.png")

@@ -1,0 +1,65 @@
+"""Evaluating models and run directories: numbers against independent computations, files on disk."""
+import argparse
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.evaluation.test_reports import assert_png
+from tests.export.tiny import sentiment_texts, write_jsonl
+from zoo.evaluation.cli import add_evaluate_command
+from zoo.evaluation.runner import evaluate, evaluate_model, run_splits
+
+
+def test_evaluate_model_matches_numpy_on_the_keras_model(tiny_run):
+    texts, labels = sentiment_texts(150, seed=11)
+    report = evaluate_model(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names, texts, labels, mistakes=5)
+    ids = tiny_run.tokenizer.encode(tf.constant(texts), 24).numpy()
+    logits = tiny_run.model.predict(ids, verbose=0).astype(np.float64)
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    m = report["metrics"]
+    assert m["num_examples"] == 150
+    assert m["accuracy"] == pytest.approx(np.mean(probs.argmax(1) == labels))
+    assert m["log_loss"] == pytest.approx(-np.mean(np.log(probs[np.arange(150), labels])), rel=1e-4)
+    assert report["files"] == {}
+    for mistake in report["confident_mistakes"]:
+        i = mistake["index"]
+        assert probs[i].argmax() != labels[i] and mistake["confidence"] == pytest.approx(probs[i].max(), abs=1e-5)
+
+
+def test_evaluate_run_dir_scores_the_held_out_test_split(trained_run, tmp_path):
+    out = tmp_path / "eval"
+    report = evaluate(trained_run.run_dir, out_dir=out, progress=False)
+    m = report["metrics"]
+    # training measured the same test split with its own code: same size, same accuracy
+    assert m["num_examples"] == trained_run.metrics["examples"]["test"]
+    assert abs(m["accuracy"] - trained_run.metrics["test"]["accuracy"]) <= 1.0 / m["num_examples"] + 1e-9
+    assert set(report["files"]) == {"json", "markdown", "confusion_matrix", "training_curves", "roc_curve"}
+    for name in ("confusion_matrix", "training_curves", "roc_curve"):
+        assert_png(out / report["files"][name])
+    assert json.loads((out / "report.json").read_text())["info"]["run"] == str(trained_run.run_dir)
+    assert "| negative |" in (out / "report.md").read_text()
+
+    splits = run_splits(trained_run.config)
+    assert len(splits["test"]) == m["num_examples"] and len(splits["validation"]) > 0
+
+
+def test_evaluate_run_dir_on_other_data_and_bad_data(trained_run, tmp_path, capsys):
+    texts, labels = sentiment_texts(60, seed=21)
+    data = write_jsonl(tmp_path / "other.jsonl", texts, labels, ["negative", "positive"])
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_evaluate_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["evaluate", str(trained_run.run_dir), "--data", str(data), "--out", str(tmp_path / "r")])
+    assert args.handler(args) == 0
+    assert "60 examples: accuracy" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["metrics"]["num_examples"] == 60
+
+    wrong = write_jsonl(tmp_path / "wrong.jsonl", texts, labels, ["bad", "good"])
+    unseen = r"wrong.jsonl, line 1, column 'label': label '(good|bad)' is not in the label vocabulary"
+    with pytest.raises(ValueError, match=unseen):
+        evaluate(trained_run.run_dir, wrong, out_dir=tmp_path / "w", progress=False)
+    with pytest.raises(ValueError, match="split must be"):
+        evaluate(trained_run.run_dir, split="train")
+    with pytest.raises(FileNotFoundError, match="not a finished zoo run directory"):
+        evaluate(tmp_path)

@@ -1,0 +1,61 @@
+"""Output modes (multi-class, binary, multi-label) and baseline models are served as they were trained."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from tests.export.tiny import sentiment_texts, train_tiny
+from zoo.export.predict import InMemoryPredictor
+from zoo.export.saved_model import export_model
+from zoo.export.serving import ServingGraph
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def test_binary_export_gives_two_column_probabilities(tmp_path):
+    texts, labels = sentiment_texts(200, seed=1)
+    run = train_tiny(texts, labels, ["neg", "pos"], mode="binary", epochs=1)
+    result = export_model(run.model, run.tokenizer, run.label_names, out=tmp_path / "binary")
+    assert result.metadata["mode"] == "binary"
+    out = tf.saved_model.load(str(result.path)).signatures["serving_default"](texts=tf.constant(texts[:20]))
+    logits = run.model.predict(run.tokenizer.encode(tf.constant(texts[:20]), 24).numpy(), verbose=0)
+    p = _sigmoid(logits[:, 0].astype(np.float64))
+    np.testing.assert_allclose(out["probabilities"].numpy(), np.stack([1 - p, p], 1), atol=1e-5)
+    assert out["label_id"].numpy().tolist() == (p > 0.5).astype(int).tolist()
+
+
+def test_multilabel_joins_every_label_over_the_threshold():
+    texts, sentiment = sentiment_texts(300, seed=2)
+    names = ["positive", "mentions_plot", "mentions_acting"]
+    y = np.stack([sentiment, ["plot" in t for t in texts], ["acting" in t for t in texts]], 1).astype(int)
+    run = train_tiny(texts, y, names, mode="multilabel", epochs=1)
+    # the in-memory graph is the one export_model saves (test_saved_model checks that they agree)
+    out = InMemoryPredictor(run.model, run.tokenizer, names).predict(texts[:40])
+    logits = run.model.predict(run.tokenizer.encode(tf.constant(texts[:40]), 24).numpy(), verbose=0)
+    p = _sigmoid(logits.astype(np.float64))
+    np.testing.assert_allclose(out.probabilities, p, atol=1e-5)
+    expected = [",".join(n for n, on in zip(names, row) if on) for row in p >= 0.5]
+    assert out.labels == expected and any("," in label for label in expected)
+    np.testing.assert_array_equal(out.label_ids, p.argmax(1))
+
+
+def test_serving_graph_rejects_inconsistent_modes(tiny_run):
+    with pytest.raises(ValueError, match="mode must be one of"):
+        ServingGraph(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names, 24, mode="regression")
+    with pytest.raises(ValueError, match="binary mode needs"):
+        ServingGraph(tiny_run.model, tiny_run.tokenizer, ["a", "b", "c"], 24, mode="binary")
+
+
+@pytest.mark.parametrize("name, pads_to_longest", [("cnn", False), ("lstm", True)])
+def test_baselines_are_served_as_they_were_trained(tiny_run, name, pads_to_longest):
+    model = zoo.build(name, vocab_size=tiny_run.tokenizer.vocab_size, sequence_length=24, num_classes=1,
+                      mode="binary")
+    predictor = InMemoryPredictor(model, tiny_run.tokenizer, tiny_run.label_names, sequence_length=24)
+    assert predictor.graph.mode == "binary" and predictor.graph.pad_to_longest == pads_to_longest
+    # short texts too: the CNN's widest filter needs 5 positions, padding to the training length gives them
+    texts = tiny_run.texts[:20] + ["", "superb"]
+    ids = tiny_run.tokenizer.encode(tf.constant(texts), 24).numpy()
+    p = _sigmoid(model.predict(ids, verbose=0)[:, 0].astype(np.float64))
+    np.testing.assert_allclose(predictor.predict(texts).probabilities, np.stack([1 - p, p], 1), atol=1e-5)

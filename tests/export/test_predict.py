@@ -1,0 +1,124 @@
+"""Predicting with an exported model: texts, files in every supported format, and clear input errors."""
+import csv
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo.export.predict import (
+    PredictInputError,
+    SavedModelPredictor,
+    find_saved_model,
+    load_predictor,
+    predict,
+    predict_file,
+    read_texts,
+)
+
+
+@pytest.fixture(scope="module")
+def reference(exported, tiny_run):
+    texts = tiny_run.texts[:70]
+    out = tf.saved_model.load(str(exported.path)).signatures["serving_default"](texts=tf.constant(texts))
+    return texts, out["probabilities"].numpy(), [s.decode() for s in out["label"].numpy()]
+
+
+def test_model_directory_resolves_to_the_newest_version(exported):
+    assert find_saved_model(exported.path) == exported.path
+    assert find_saved_model(exported.path.parent) == exported.path.parent / str(max(
+        int(p.name) for p in exported.path.parent.iterdir() if p.name.isdigit()))
+    assert isinstance(load_predictor(exported.path), SavedModelPredictor)
+    with pytest.raises(FileNotFoundError, match="model directory not found"):
+        load_predictor(exported.path.parent / "nope")
+
+
+def test_predict_texts_in_batches_matches_one_call(exported, reference, tiny_run):
+    texts, probs, labels = reference
+    predictor = load_predictor(exported.path)
+    batched = predictor.predict(texts, batch_size=8)
+    np.testing.assert_allclose(batched.probabilities, probs, atol=1e-6)
+    assert batched.labels == labels
+    records = predict(exported.path, texts[:3])
+    assert [r["text"] for r in records] == texts[:3]
+    assert [r["label"] for r in records] == labels[:3]
+    assert records[0]["probabilities"] == pytest.approx(dict(zip(tiny_run.label_names, probs[0].tolist())))
+    assert predictor.predict([]).probabilities.shape == (0, 2)
+    # a lone surrogate (legal in a Python str, not in UTF-8) goes in as the bytes it stands for
+    lone = predictor.predict(["dull \ud800 film", b"dull \xed\xa0\x80 film"]).probabilities
+    np.testing.assert_allclose(lone[0], lone[1], atol=1e-6)
+    with pytest.raises(PredictInputError, match="single string"):
+        predictor.predict("one text")
+    with pytest.raises(PredictInputError, match="text 1 is a int"):
+        predictor.predict(["ok", 3])
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".csv", ".tsv", ".jsonl"])
+def test_predict_file_reads_every_format(exported, reference, tmp_path, suffix, capsys):
+    texts, probs, labels = reference
+    path = tmp_path / f"in{suffix}"
+    if suffix == ".txt":
+        path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    elif suffix == ".jsonl":
+        path.write_text("".join(json.dumps({"id": i, "review": t}) + "\n" for i, t in enumerate(texts)), "utf-8")
+    else:
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f, delimiter="\t" if suffix == ".tsv" else ",")
+            writer.writerow(["id", "review"])
+            writer.writerows(enumerate(texts))
+    field = "text" if suffix == ".txt" else "review"
+    out = tmp_path / "preds.jsonl"
+    assert predict_file(exported.path.parent, path, out, text_field=field, batch_size=16) == len(texts)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in rows] == texts
+    assert [r["label"] for r in rows] == labels
+    got = np.array([[r["probabilities"][n] for n in ("negative", "positive")] for r in rows])
+    np.testing.assert_allclose(got, probs, atol=1e-6)
+    assert "100%" in capsys.readouterr().err, "a progress bar is shown for files"
+
+
+def test_predictions_can_be_written_as_csv(exported, reference, tmp_path):
+    texts, probs, labels = reference
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(texts[:5]), encoding="utf-8")
+    predict_file(exported.path, src, tmp_path / "out.csv", progress=False)
+    with open(tmp_path / "out.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["label"] for r in rows] == labels[:5]
+    assert float(rows[0]["p_positive"]) == pytest.approx(probs[0, 1], abs=1e-6)
+
+
+def test_bad_input_files_name_file_and_line(tmp_path, exported):
+    with pytest.raises(FileNotFoundError, match="input file not found"):
+        read_texts(tmp_path / "missing.txt")
+    (tmp_path / "a.xml").write_text("<x/>")
+    with pytest.raises(PredictInputError, match="unsupported input type '.xml'"):
+        read_texts(tmp_path / "a.xml")
+    (tmp_path / "b.jsonl").write_text('{"text": "fine"}\n{"text": broken\n', encoding="utf-8")
+    with pytest.raises(PredictInputError, match=r"b.jsonl:2: not valid JSON"):
+        read_texts(tmp_path / "b.jsonl")
+    (tmp_path / "c.jsonl").write_text('{"text": "fine"}\n{"body": "x"}\n', encoding="utf-8")
+    with pytest.raises(PredictInputError, match=r"c.jsonl:2: no 'text' field"):
+        read_texts(tmp_path / "c.jsonl")
+    (tmp_path / "d.csv").write_text("id,body\n1,x\n", encoding="utf-8")
+    with pytest.raises(PredictInputError, match="no column 'text' in the header; columns: id, body"):
+        read_texts(tmp_path / "d.csv")
+    (tmp_path / "e.txt").write_bytes("caf\u00e9 ok\n".encode() + "na\u00efve\n".encode("latin-1"))
+    with pytest.raises(PredictInputError, match=r"e.txt:2: cannot decode as utf-8"):
+        read_texts(tmp_path / "e.txt")
+    assert read_texts(tmp_path / "e.txt", encoding="latin-1")[1] == "na\u00efve"
+    (tmp_path / "f.txt").write_text("one\n\nthree\n", encoding="utf-8")
+    with pytest.raises(PredictInputError, match=r"f.txt:2: empty line"):
+        read_texts(tmp_path / "f.txt")
+    (tmp_path / "g.txt").write_bytes(b"")
+    with pytest.raises(PredictInputError, match="no texts to predict"):
+        read_texts(tmp_path / "g.txt")
+    (tmp_path / "h.txt").write_text("fine\n", encoding="utf-8")
+    with pytest.raises(PredictInputError, match="unsupported output type"):
+        predict_file(exported.path, tmp_path / "h.txt", tmp_path / "out.parquet")
+
+
+def test_texts_keep_unusual_line_separators(tmp_path):
+    # \x85 and \u2028 are line breaks to str.splitlines but belong inside a text
+    (tmp_path / "a.txt").write_text("one\u2028still one\x85too\nsecond\n", encoding="utf-8")
+    assert read_texts(tmp_path / "a.txt") == ["one\u2028still one\x85too", "second"]

@@ -1,0 +1,61 @@
+"""Export and predict straight from a ``zoo.train`` run directory, and the CLI commands over them."""
+import argparse
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from zoo.export.cli import add_export_command, add_predict_command
+from zoo.export.predict import InMemoryPredictor, SavedModelPredictor, load_predictor
+from zoo.export.saved_model import read_metadata
+
+
+def _cli(argv):
+    parser = argparse.ArgumentParser(prog="zoo")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_export_command(commands)
+    add_predict_command(commands)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+def test_export_and_predict_commands_on_a_run_directory(trained_run, tmp_path, capsys):
+    out = tmp_path / "models" / "cli"
+    assert _cli(["export", str(trained_run.run_dir), "--out", str(out / "3")]) == 0
+    assert "version 3" in capsys.readouterr().out
+    path = out / "3"
+    saved = json.loads((path / "assets.extra" / "zoo_config.json").read_text())
+    assert saved == yaml.safe_load((trained_run.run_dir / "config.yaml").read_text())
+    assert read_metadata(path)["sequence_length"] == trained_run.config.data.sequence_length
+    assert json.loads((path / "assets.extra" / "model.json").read_text()) == json.loads(
+        (trained_run.run_dir / "model.json").read_text())
+
+    from_run = load_predictor(trained_run.run_dir)
+    from_export = load_predictor(out)
+    assert isinstance(from_run, InMemoryPredictor) and isinstance(from_export, SavedModelPredictor)
+    texts = ["The plot was superb and gripping.", "Dull, lifeless acting.", ""]
+    np.testing.assert_allclose(from_run.predict(texts).probabilities, from_export.predict(texts).probabilities,
+                               atol=1e-6)
+
+    assert _cli(["predict", str(out), *texts[:2]]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows == from_export.predict(texts[:2]).records(texts[:2])
+
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(texts[:2]) + "\n", encoding="utf-8")
+    assert _cli(["predict", str(trained_run.run_dir), "--input", str(src), "--output", str(tmp_path / "p.jsonl")]) == 0
+    run_rows = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert [r["label"] for r in run_rows] == [r["label"] for r in rows]
+
+    capsys.readouterr()
+    assert _cli(["predict", str(out)]) == 2
+    assert "zoo predict: error: give texts on the command line or --input FILE" in capsys.readouterr().err
+    assert _cli(["export", str(tmp_path / "no-run")]) == 2
+    assert "zoo export: error: " in capsys.readouterr().err
+
+
+def test_neither_export_nor_run_is_a_clear_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="neither an exported SavedModel .* nor a zoo run directory"):
+        load_predictor(tmp_path / "empty")

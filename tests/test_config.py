@@ -1,0 +1,140 @@
+"""The typed run config: validation with errors naming the key, YAML/JSON round trips, --set overrides."""
+import json
+
+import pytest
+import yaml
+
+from zoo.config import Config, ConfigError, EarlyStoppingConfig, OptimizerConfig, TrainingConfig
+
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    """Config tests never touch Keras: skip the shared fixture's clear_session (about a second per test)."""
+    yield
+
+
+CUSTOM = {
+    "data": {"source": "trec", "load_options": {"label_level": "fine"}, "tokenizer": "wordpiece",
+             "vocab_size": 8000, "sequence_length": 40, "validation_split": 0.2, "test_split": 0.0},
+    "model": {"name": "transformer-tiny", "overrides": {"dropout": 0.2, "pooling": "max"}},
+    "optimizer": {"name": "sgd", "learning_rate": 0.05, "momentum": 0.9, "nesterov": True, "clipnorm": 1.0},
+    "schedule": {"name": "cosine", "warmup_steps": 100, "final_fraction": 0.1},
+    "training": {"epochs": 3, "batch_size": 32, "precision": "mixed_bfloat16", "label_smoothing": 0.1,
+                 "l2": 1e-4, "early_stopping": {"patience": 2, "monitor": "val_loss"}, "checkpoint_every": 50},
+    "distribution": {"strategy": "mirrored", "devices": ["/cpu:0", "/cpu:1"]},
+    "output": {"dir": "runs/x", "tensorboard": False, "progress": "epoch"},
+}
+
+
+def test_defaults_are_valid_and_complete():
+    config = Config()
+    assert config.training.batch_size == 64 and config.distribution.strategy == "default"
+    assert set(config.to_dict()) == {"data", "model", "optimizer", "schedule", "training", "distribution", "output"}
+
+
+def test_missing_keys_take_defaults():
+    config = Config.from_dict({"training": {"epochs": 3}})
+    assert config.training.epochs == 3
+    assert config.training.batch_size == Config().training.batch_size
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_round_trip_through_files(tmp_path, suffix):
+    config = Config.from_dict(CUSTOM)
+    path = config.save(tmp_path / f"run{suffix}")
+    assert Config.load(path) == config
+    text = path.read_text()
+    loaded = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+    assert loaded["optimizer"]["nesterov"] is True and loaded["model"]["overrides"] == {"dropout": 0.2, "pooling": "max"}
+
+
+def test_yaml_scientific_notation_is_a_number(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("optimizer:\n  learning_rate: 3e-4\ntraining:\n  l2: 1e-5\n")
+    config = Config.load(path)
+    assert config.optimizer.learning_rate == pytest.approx(3e-4) and config.training.l2 == pytest.approx(1e-5)
+
+
+@pytest.mark.parametrize("mapping, message", [
+    ({"trainig": {}}, "unknown key 'trainig' (did you mean 'training'?); allowed: data, model"),
+    ({"training": {"batchsize": 3}}, "unknown key 'training.batchsize' (did you mean 'batch_size'?)"),
+    ({"training": {"early_stopping": {"patient": 1}}}, "unknown key 'training.early_stopping.patient'"),
+    ({"training": {"batch_size": 0}}, "training.batch_size must be > 0, got 0"),
+    ({"training": {"epochs": "3"}}, "training.epochs must be an integer, got '3'"),
+    ({"training": {"epochs": 2.5}}, "training.epochs must be an integer, got 2.5"),
+    ({"training": {"precision": "fp16"}},
+     "training.precision must be one of 'float32', 'mixed_bfloat16', 'mixed_float16', 'auto'; got 'fp16'"),
+    ({"optimizer": {"name": "adagrad"}}, "optimizer.name must be one of 'sgd', 'adam', 'adamw', 'rmsprop'"),
+    ({"optimizer": {"name": "adam", "nesterov": True}}, "optimizer.nesterov applies only to name: sgd"),
+    ({"optimizer": {"clipnorm": -1}}, "optimizer.clipnorm must be > 0"),
+    ({"optimizer": {"beta_1": 1.0}}, "optimizer.beta_1 must be in [0, 1)"),
+    ({"schedule": {"name": "transformer"}}, "schedule.name: transformer needs warmup_steps > 0"),
+    ({"data": {"validation_split": 0.5, "test_split": 0.5}}, "must leave training data"),
+    ({"model": {"overrides": {"num_classes": 3}}}, "model.overrides may not set ['num_classes']"),
+    ({"distribution": {"strategy": "tpu"}}, "distribution.strategy must be one of 'default', 'one_device'"),
+    ({"distribution": {"devices": [0]}}, "distribution.devices[0] must be a device string"),
+    ({"output": {"progress": "loud"}}, "output.progress must be one of"),
+    ({"training": 3}, "training must be a mapping, got 3"),
+])
+def test_bad_values_name_the_key_and_what_is_allowed(mapping, message):
+    with pytest.raises(ConfigError) as error:
+        Config.from_dict(mapping)
+    assert message in str(error.value)
+
+
+def test_sections_validate_on_creation():
+    with pytest.raises(ConfigError, match="training.batch_size must be > 0"):
+        TrainingConfig(batch_size=-4)
+    with pytest.raises(ConfigError, match="training.early_stopping.monitor must be one of 'val_loss', 'val_accuracy'"):
+        EarlyStoppingConfig(monitor="accuracy")
+    assert OptimizerConfig(learning_rate=1).learning_rate == 1.0
+
+
+def test_errors_in_a_file_name_the_file(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("training:\n  batch_size: -1\n")
+    with pytest.raises(ConfigError, match=r"run\.yaml: training\.batch_size must be > 0"):
+        Config.load(path)
+    path.write_text("training: [1, 2\n")
+    with pytest.raises(ConfigError, match=r"run\.yaml: not valid YAML"):
+        Config.load(path)
+    path.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="the top level must be a mapping of sections"):
+        Config.load(path)
+    with pytest.raises(FileNotFoundError, match="missing.yaml"):
+        Config.load(tmp_path / "missing.yaml")
+
+
+def test_overrides_parse_values_as_yaml():
+    config = Config().override([
+        "training.epochs=5", "optimizer.learning_rate=1e-3", "training.early_stopping.patience=2",
+        "model.overrides.dropout=0.3", "model.overrides.pooling=max", "distribution.devices=[/cpu:0, /cpu:1]",
+        "output.dir=null", "data.source=trec", "training.jit_compile=true",
+    ])
+    assert config.training.epochs == 5 and config.optimizer.learning_rate == pytest.approx(1e-3)
+    assert config.training.early_stopping.patience == 2
+    assert config.model.overrides == {"dropout": 0.3, "pooling": "max"}
+    assert config.distribution.devices == ["/cpu:0", "/cpu:1"]
+    assert config.output.dir is None and config.data.source == "trec" and config.training.jit_compile is True
+
+
+def test_override_returns_a_new_config():
+    base = Config()
+    changed = base.override(["training.epochs=1"])
+    assert base.training.epochs == Config().training.epochs != 1 and changed.training.epochs == 1
+
+
+@pytest.mark.parametrize("assignment, message", [
+    ("training.epoch=3", "unknown key 'training.epoch' (did you mean 'epochs'?)"),
+    ("trainer.epochs=3", "unknown key 'trainer'"),
+    ("training.epochs", "--set expects key=value"),
+    ("=3", "--set expects key=value"),
+    ("training.epochs=three", "training.epochs must be an integer, got 'three'"),
+    ("training.epochs.x=1", "training.epochs is not a section"),
+    ("training.precision=half", "training.precision must be one of"),
+])
+def test_bad_overrides_name_the_key(assignment, message):
+    with pytest.raises(ConfigError) as error:
+        Config().override([assignment])
+    assert message in str(error.value)

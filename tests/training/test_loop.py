@@ -1,0 +1,150 @@
+"""The training step against hand-written references, batching, and mirrored == single device."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo.models
+from zoo.training.loop import EpochBatches, Objective, Trainer, trim_padding
+from zoo.training.strategies import get_strategy
+
+TINY = {"num_layers": 1, "d_model": 16, "num_heads": 2, "ff_dim": 32}
+
+
+def _log_softmax(x):
+    x = x - x.max(-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_multiclass_loss_matches_numpy(smoothing):
+    logits = np.array([[2.0, -1.0, 0.5], [0.1, 0.2, 0.3], [-3.0, 4.0, 0.0]], np.float32)
+    labels = np.array([0, 1, 1])
+    targets = np.eye(3)[labels] * (1 - smoothing) + smoothing / 3
+    expected = -(targets * _log_softmax(logits.astype(np.float64))).sum(-1)
+    objective = Objective("multiclass", smoothing)
+    np.testing.assert_allclose(objective.loss(tf.constant(labels), tf.constant(logits)), expected, rtol=1e-5)
+    np.testing.assert_array_equal(objective.correct(tf.constant(labels), tf.constant(logits)), [1, 0, 1])
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_binary_loss_matches_numpy(smoothing):
+    logits = np.array([[1.5], [-0.5], [3.0]], np.float32)
+    labels = np.array([1, 1, 0])
+    target = labels * (1 - smoothing) + 0.5 * smoothing
+    p = 1 / (1 + np.exp(-logits[:, 0].astype(np.float64)))
+    expected = -(target * np.log(p) + (1 - target) * np.log(1 - p))
+    objective = Objective("binary", smoothing)
+    np.testing.assert_allclose(objective.loss(tf.constant(labels), tf.constant(logits)), expected, rtol=1e-5)
+    np.testing.assert_array_equal(objective.correct(tf.constant(labels), tf.constant(logits)), [1, 0, 0])
+
+
+def test_epoch_batches_are_seeded_full_and_disjoint():
+    batches = EpochBatches(103, 10, seed=3)
+    first = batches.indices(0)
+    assert first.shape == (10, 10) and len(np.unique(first)) == 100
+    np.testing.assert_array_equal(first, EpochBatches(103, 10, seed=3).indices(0))
+    assert not np.array_equal(first, batches.indices(1))
+    assert not np.array_equal(first, EpochBatches(103, 10, seed=4).indices(0))
+    with pytest.raises(ValueError, match="training.batch_size 200 is larger than the 103 training examples"):
+        EpochBatches(103, 200, seed=0)
+
+
+def test_bucketing_keeps_the_epoch_and_groups_similar_lengths():
+    lengths = np.random.default_rng(0).integers(1, 60, size=640)
+    plain = EpochBatches(640, 16, seed=1).indices(2)
+    bucketed = EpochBatches(640, 16, seed=1, lengths=lengths).indices(2)
+    np.testing.assert_array_equal(np.sort(plain.ravel()), np.sort(bucketed.ravel()))
+    spread = lambda b: np.mean(lengths[b].max(1) - lengths[b].min(1))  # noqa: E731
+    assert spread(bucketed) < spread(plain) / 3
+
+
+def test_trim_padding_cuts_to_the_longest_row_rounded_to_8():
+    ids = np.zeros((3, 32), np.int32)
+    ids[0, :5] = 7
+    ids[1, :11] = 3
+    trimmed = trim_padding(tf.constant(ids)).numpy()
+    np.testing.assert_array_equal(trimmed, ids[:, :16])
+    assert trim_padding(tf.zeros((2, 32), tf.int32)).shape == (2, 8)
+
+
+def _data(n=64, length=8, vocab=50, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, vocab, size=(n, length)).astype(np.int32)
+    ids[:, 5:] *= rng.integers(0, 2, size=(n, 1)).astype(np.int32)  # some rows end in padding
+    return ids, (ids[:, 0] > vocab // 2).astype(np.int32)
+
+
+def _model(strategy, dropout=0.0):
+    keras.utils.set_random_seed(7)
+    with strategy.scope():
+        return zoo.models.build("transformer-tiny", vocab_size=50, sequence_length=8, num_classes=2,
+                                dropout=dropout, **TINY)
+
+
+@pytest.mark.parametrize("settings", [
+    {"label_smoothing": 0.1, "l2": 0.01, "clipnorm": 0.05},
+    {"l1": 0.001, "clipvalue": 0.001},
+])
+def test_one_step_follows_the_written_objective(settings):
+    """One SGD step equals w - lr * grad of (mean smoothed CE over the batch + L1/L2 on matrices), clipped."""
+    ids, labels = _data()
+    strategy = tf.distribute.get_strategy()
+    model = _model(strategy)
+    before = [np.array(w) for w in model.trainable_weights]
+    lr = 0.5
+    with tf.GradientTape() as tape:
+        logits = model(ids, training=True)
+        targets = tf.one_hot(labels, 2) * (1 - settings.get("label_smoothing", 0)) + settings.get("label_smoothing", 0) / 2
+        loss = -tf.reduce_mean(tf.reduce_sum(targets * tf.nn.log_softmax(logits), -1))
+        matrices = [w for w in model.trainable_weights if len(w.shape) >= 2]
+        loss += settings.get("l2", 0) * tf.add_n([tf.reduce_sum(w * w) for w in matrices])
+        loss += settings.get("l1", 0) * tf.add_n([tf.reduce_sum(tf.abs(w)) for w in matrices])
+    grads = [tf.convert_to_tensor(g).numpy() for g in tape.gradient(loss, model.trainable_weights)]
+    if "clipnorm" in settings:
+        norm = np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in grads))
+        grads = [g * min(1.0, settings["clipnorm"] / norm) for g in grads]
+    if "clipvalue" in settings:
+        grads = [np.clip(g, -settings["clipvalue"], settings["clipvalue"]) for g in grads]
+    expected = [w - lr * g for w, g in zip(before, grads)]
+
+    trainer = Trainer(model, keras.optimizers.SGD(lr), strategy, Objective("multiclass", settings.get("label_smoothing", 0)),
+                      batch_size=len(ids), l1=settings.get("l1", 0), l2=settings.get("l2", 0),
+                      clipnorm=settings.get("clipnorm"), clipvalue=settings.get("clipvalue"))
+    iterator = iter(trainer.distribute(ids, labels, np.arange(len(ids))[None]))
+    (loss_sum, correct, count), = trainer.run_steps(iterator, 1)
+    assert count == len(ids)
+    for got, want in zip(model.trainable_weights, expected):
+        np.testing.assert_allclose(np.array(got), want, rtol=2e-4, atol=2e-6)
+
+
+def _train(strategy, ids, labels, **options):
+    model = _model(strategy)
+    with strategy.scope():
+        optimizer = keras.optimizers.SGD(0.2, momentum=0.9)
+    trainer = Trainer(model, optimizer, strategy, Objective(), batch_size=16, **options)
+    batches = EpochBatches(len(ids), 16, seed=0)
+    iterator = iter(trainer.distribute(ids, labels, np.concatenate([batches.indices(e) for e in range(3)])))
+    losses = [float(out[0]) for out in trainer.run_steps(iterator, 3 * batches.steps)]
+    return [np.array(w) for w in model.get_weights()], losses
+
+
+def test_mirrored_on_two_devices_equals_one_device_for_the_same_global_batch():
+    ids, labels = _data()
+    mirrored = get_strategy("mirrored")
+    assert mirrored.num_replicas_in_sync == 2
+    single_weights, single_losses = _train(tf.distribute.get_strategy(), ids, labels, clipnorm=0.5)
+    mirrored_weights, mirrored_losses = _train(mirrored, ids, labels, clipnorm=0.5)
+    np.testing.assert_allclose(mirrored_losses, single_losses, rtol=1e-4)
+    assert np.mean(single_losses[-4:]) < np.mean(single_losses[:4])
+    for a, b in zip(single_weights, mirrored_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_batch_must_split_evenly_over_replicas():
+    strategy = get_strategy("mirrored")
+    model = _model(strategy)
+    with strategy.scope():
+        optimizer = keras.optimizers.SGD(0.1)
+    with pytest.raises(ValueError, match="training.batch_size 15 must be divisible by the 2 replicas"):
+        Trainer(model, optimizer, strategy, Objective(), batch_size=15)

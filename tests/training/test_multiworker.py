@@ -1,0 +1,110 @@
+"""Two real worker processes on 127.0.0.1 with TF_CONFIG: identical weights, and resume after a kill."""
+import json
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.training.conftest import PYTHON, free_port, subprocess_env, tiny_config, write_tiny_csv
+from zoo.config import Config
+
+pytestmark = pytest.mark.slow
+WORKER = __file__.replace("test_multiworker.py", "worker.py")
+# 600 training examples in batches of 16: 37 steps an epoch, so a kill can land mid-run.
+EPOCHS, STEPS_PER_EPOCH, EVERY = 2, 37, 10
+
+
+def _config(tmp_path, name):
+    data = tmp_path / "data.csv"
+    if not data.exists():
+        write_tiny_csv(data, n=1000, seed=1)
+    config = tiny_config(data, tmp_path / name, distribution={"strategy": "multi_worker"},
+                         training={"epochs": EPOCHS, "checkpoint_every": EVERY, "batch_size": 16,
+                                   "seed": 3},
+                         model={"overrides": {"num_layers": 1, "d_model": 16, "num_heads": 2, "ff_dim": 32,
+                                              "dropout": 0.1}},
+                         output={"progress": "epoch"})
+    return Config.from_dict(config).save(tmp_path / f"{name}.yaml")
+
+
+def _start(config_path, out_dir, ports):
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    processes = []
+    for index in range(len(ports)):
+        env = subprocess_env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        log = open(out_dir / f"{config_path.stem}-worker{index}.log", "a")
+        processes.append(subprocess.Popen([PYTHON, WORKER, str(config_path), str(out_dir / f"worker{index}.npz")],
+                                          env=env, stdout=log, stderr=subprocess.STDOUT, cwd=out_dir))
+    return processes
+
+
+def _wait(processes, timeout=240):
+    deadline = time.monotonic() + timeout
+    codes = []
+    for process in processes:
+        try:
+            codes.append(process.wait(timeout=max(deadline - time.monotonic(), 1)))
+        except subprocess.TimeoutExpired:
+            for p in processes:
+                p.kill()
+            raise
+    return codes
+
+
+def _weights(path):
+    with np.load(path) as data:
+        return [data[f"arr_{i}"] for i in range(len(data.files))]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """An uninterrupted two-worker run: ``(tmp_path, [weights of worker 0, weights of worker 1])``."""
+    tmp_path = tmp_path_factory.mktemp("multiworker")
+    processes = _start(_config(tmp_path, "whole"), tmp_path, [free_port(), free_port()])
+    codes = _wait(processes)
+    logs = "".join(p.read_text() for p in sorted(tmp_path.glob("whole-worker*.log")))
+    assert codes == [0, 0], logs
+    return tmp_path, [_weights(tmp_path / f"worker{i}.npz") for i in range(2)]
+
+
+def test_two_workers_end_with_identical_weights(uninterrupted):
+    tmp_path, (chief, other) = uninterrupted
+    for a, b in zip(chief, other):
+        np.testing.assert_array_equal(a, b)
+    metrics = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    assert metrics["replicas"] == 2 and metrics["strategy"] == "multi_worker"
+    assert metrics["epochs_completed"] == EPOCHS and metrics["validation"]["accuracy"] > 0.6
+    # Only the chief writes the run directory; the other worker's temporary checkpoints are gone.
+    assert not list((tmp_path / "whole" / "checkpoints").glob(".tmp-*"))
+
+
+def test_killed_workers_resume_to_the_uninterrupted_weights(uninterrupted, tmp_path):
+    whole_dir, (expected, _) = uninterrupted
+    config = _config(tmp_path, "killed")
+    checkpoints = tmp_path / "killed" / "checkpoints"
+    kill_at = 2 * EVERY
+    processes = _start(config, tmp_path, [free_port(), free_port()])
+    deadline = time.monotonic() + 180
+    while not (checkpoints / f"ckpt-{kill_at}.index").exists():
+        assert time.monotonic() < deadline and processes[0].poll() is None, "no checkpoint appeared"
+        time.sleep(0.02)
+    processes[1].send_signal(signal.SIGKILL)
+    try:
+        processes[0].wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        processes[0].kill()  # a chief blocked on its dead peer's reduction
+    processes[0].wait()
+    last = tf.train.latest_checkpoint(str(checkpoints))
+    assert last is not None and int(last.rsplit("-", 1)[1]) < EPOCHS * STEPS_PER_EPOCH
+    assert not (tmp_path / "killed" / "metrics.json").exists()
+
+    codes = _wait(_start(config, tmp_path, [free_port(), free_port()]))
+    log = (tmp_path / "killed-worker0.log").read_text()
+    assert codes == [0, 0], log
+    assert f"resuming from {last}" in log
+    for got in (_weights(tmp_path / "worker0.npz"), _weights(tmp_path / "worker1.npz")):
+        for a, b in zip(got, expected):
+            np.testing.assert_array_equal(a, b)

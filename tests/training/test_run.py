@@ -1,0 +1,153 @@
+"""``zoo.train`` end to end on a tiny data set: the run directory, reproducibility, resume rules, errors."""
+import json
+import shutil
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.training.conftest import tiny_config
+from zoo.config import Config, ConfigError
+from zoo.training import NonFiniteLossError, RunDirectoryError, load_run, train
+
+
+def _weights(model):
+    return [np.array(w) for w in model.get_weights()]
+
+
+def _learning(history):
+    """History records without the timing fields."""
+    return [{k: v for k, v in r.items() if k not in ("examples_per_s", "seconds")} for r in history]
+
+
+@pytest.fixture(scope="module")
+def finished(tiny_csv, tmp_path_factory):
+    """One finished tiny run with early stopping and TensorBoard (shared by the tests that only read it)."""
+    run_dir = tmp_path_factory.mktemp("finished") / "run"
+    config = tiny_config(tiny_csv, run_dir, training={"epochs": 3, "early_stopping": {"patience": 2},
+                                                      "checkpoint_every": 5, "keep_checkpoints": 8},
+                         schedule={"name": "cosine", "warmup_steps": 3},
+                         model={"overrides": {"num_layers": 1, "d_model": 16, "num_heads": 2, "ff_dim": 32,
+                                              "dropout": 0.1}})
+    return train(config)
+
+
+def test_run_directory_holds_everything_to_reuse_the_run(finished):
+    run_dir = finished.run_dir
+    assert Config.load(run_dir / "config.yaml") == finished.config
+    history = json.loads((run_dir / "history.json").read_text())
+    assert [r["epoch"] for r in history] == [1, 2, 3] == [r["epoch"] for r in finished.history]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "examples_per_s"} <= set(history[0])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["examples"] == {"train": 192, "validation": 64, "test": 64}
+    assert metrics["label_names"] == ["neg", "pos"] and metrics["test"]["accuracy"] > 0.5
+    assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-36")
+    assert (run_dir / "checkpoints" / "ckpt-20.index").exists()
+    assert tf.train.latest_checkpoint(str(run_dir / "best")) is not None
+    assert list((run_dir / "logs" / "train").glob("events.out.tfevents.*"))
+    assert list((run_dir / "logs" / "validation").glob("events.out.tfevents.*"))
+
+    model, tokenizer, labels, config = load_run(run_dir)
+    assert labels == ["neg", "pos"] and config == finished.config
+    texts = tf.constant(["w1 great w2", "w3 awful"])
+    ids = tokenizer.encode(texts, config.data.sequence_length)
+    np.testing.assert_array_equal(ids, finished.tokenizer.encode(texts, config.data.sequence_length))
+    np.testing.assert_allclose(model(ids), finished.model(ids), rtol=1e-6)
+
+
+def test_best_epoch_weights_are_restored(finished):
+    history = finished.history
+    best = max(range(len(history)), key=lambda i: (history[i]["val_accuracy"], -i))
+    assert finished.metrics["best_epoch"] == best + 1
+    assert finished.metrics["validation"]["accuracy"] == pytest.approx(history[best]["val_accuracy"])
+    assert finished.metrics["validation"]["loss"] == pytest.approx(history[best]["val_loss"], rel=1e-5)
+
+
+def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_weights(finished, tmp_path):
+    """Rewind a copy of the finished run to its mid-epoch checkpoint at step 20 (as a kill would leave
+    it) and rerun: the example order, dropout draws, optimizer and early-stopping state all continue."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished.run_dir, run_dir)
+    (run_dir / "metrics.json").unlink()
+    (run_dir / "checkpoints" / "checkpoint").write_text('model_checkpoint_path: "ckpt-20"\n'
+                                                         'all_model_checkpoint_paths: "ckpt-20"\n')
+    resumed = train(finished.config, overrides=[f"output.dir={run_dir}"])
+    assert _learning(resumed.history) == _learning(finished.history)
+    for a, b in zip(_weights(resumed.model), _weights(finished.model)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_finished_run_is_not_overwritten(finished):
+    with pytest.raises(RunDirectoryError, match="holds a finished run"):
+        train(finished.config)
+
+
+def test_same_seed_gives_identical_weights_and_metrics(tiny_csv, tmp_path):
+    config = tiny_config(tiny_csv, tmp_path / "a", model={"overrides": {"num_layers": 1, "d_model": 16,
+                                                                        "num_heads": 2, "ff_dim": 32,
+                                                                        "dropout": 0.2}})
+    first = train(config)
+    again = train(config, overrides=[f"output.dir={tmp_path / 'b'}"])
+    for a, b in zip(_weights(first.model), _weights(again.model)):
+        np.testing.assert_array_equal(a, b)
+    assert _learning(first.history) == _learning(again.history)
+    assert first.history[0]["loss"] != first.history[1]["loss"]
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_csv, tmp_path):
+    config = tiny_config(tiny_csv, tmp_path / "run", optimizer={"name": "sgd", "learning_rate": 1e18},
+                         training={"epochs": 3, "checkpoint_every": 1})
+    with pytest.raises(NonFiniteLossError, match=r"the loss became (NaN|Inf) at epoch \d+, step \d+; the last good "
+                                                 r"checkpoint .*ckpt-\d+ is intact") as error:
+        train(config)
+    path = tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints"))
+    assert path in str(error.value)
+    reader = tf.train.load_checkpoint(path)
+    weights = [name for name in reader.get_variable_to_dtype_map() if name.startswith("weights/")]
+    assert weights
+    for name in weights:
+        assert np.all(np.isfinite(reader.get_tensor(name))), name
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_resuming_with_another_config_is_an_error(tiny_csv, tmp_path):
+    config = tiny_config(tiny_csv, tmp_path / "run", optimizer={"name": "sgd", "learning_rate": 1e18},
+                         training={"epochs": 3, "checkpoint_every": 1})
+    with pytest.raises(NonFiniteLossError):
+        train(config)
+    with pytest.raises(RunDirectoryError, match=r"different config \(optimizer.learning_rate: 1e\+18 -> 0.01\)"):
+        train(config, overrides=["optimizer.learning_rate=0.01"])
+    restarted = train(config, overrides=["optimizer.learning_rate=0.01", "output.overwrite=true"])
+    assert len(restarted.history) == 3
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["model.name=transformer-huge"], "model.name: unknown model 'transformer-huge'"),
+    (["model.overrides.depth=3"], "got an unexpected keyword argument 'depth'"),
+    (["data.load_options.colour=red"], "data.load_options: unknown option(s) ['colour']"),
+    (["training.batch_size=500"], "training.batch_size 500 is larger than the 192 training examples"),
+    (["data.validation_split=0", "training.early_stopping.patience=2"],
+     "training.early_stopping.patience needs a validation set"),
+])
+def test_bad_settings_are_errors_naming_the_key(tiny_csv, tmp_path, overrides, message):
+    with pytest.raises(ValueError) as error:
+        train(tiny_config(tiny_csv, tmp_path / "run"), overrides=overrides)
+    assert message in str(error.value)
+
+
+def test_mixed_bfloat16_trains_and_restores_the_policy(tiny_csv, tmp_path):
+    result = train(tiny_config(tiny_csv, tmp_path / "run", training={"epochs": 1, "precision": "mixed_bfloat16"},
+                               optimizer={"clipnorm": 1.0}))
+    assert result.metrics["precision"] == "mixed_bfloat16"
+    assert result.model.layers[-1].compute_dtype == "bfloat16" or any(
+        layer.compute_dtype == "bfloat16" for layer in result.model.layers)
+    assert all(w.dtype == np.float32 for w in result.model.get_weights())
+    assert np.isfinite(result.metrics["validation"]["loss"])
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_jit_compile_is_refused_under_a_distribution_strategy(tiny_csv, tmp_path):
+    with pytest.raises(ConfigError, match="training.jit_compile: true works only with distribution.strategy: default"):
+        train(tiny_config(tiny_csv, tmp_path / "run", training={"jit_compile": True},
+                          distribution={"strategy": "mirrored"}))

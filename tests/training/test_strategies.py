@@ -1,0 +1,93 @@
+"""Strategy names, devices and cluster resolvers; errors say what was wrong."""
+import json
+
+import pytest
+import tensorflow as tf
+
+from zoo.training.precision import resolve_precision
+from zoo.training.strategies import (
+    EmbeddingPartitioner,
+    StrategyError,
+    cluster_resolver,
+    get_strategy,
+    synchronous_workers,
+    task_info,
+)
+
+
+def test_default_and_one_device():
+    assert get_strategy("default") is tf.distribute.get_strategy()
+    one = get_strategy("one_device", devices=["/cpu:1"])
+    assert isinstance(one, tf.distribute.OneDeviceStrategy)
+    assert one.extended.worker_devices[0].endswith("CPU:1")
+    assert task_info(one) == (None, None, True) and synchronous_workers(one) == 1
+
+
+def test_mirrored_uses_every_logical_cpu_by_default():
+    mirrored = get_strategy("mirrored")
+    assert isinstance(mirrored, tf.distribute.MirroredStrategy)
+    assert mirrored.num_replicas_in_sync == len(tf.config.list_logical_devices("CPU")) == 2
+    assert get_strategy("mirrored", devices=["/cpu:0"]).num_replicas_in_sync == 1
+
+
+def test_unknown_names_and_devices_are_errors():
+    with pytest.raises(StrategyError, match="unknown strategy 'tpu'; choose one of default, one_device, mirrored"):
+        get_strategy("tpu")
+    with pytest.raises(StrategyError, match=r"no local device '/gpu:3'; available: .*CPU:0"):
+        get_strategy("mirrored", devices=["/gpu:3"])
+
+
+def test_parameter_server_needs_a_cluster(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(StrategyError, match="parameter_server needs a cluster with 'worker' and 'ps' tasks"):
+        get_strategy("parameter_server")
+
+
+def test_tf_config_must_be_json(monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", "{cluster: nope")
+    with pytest.raises(StrategyError, match="TF_CONFIG is not valid JSON"):
+        cluster_resolver("tf_config")
+
+
+def test_tf_config_resolver_reads_the_cluster(monkeypatch):
+    config = {"cluster": {"worker": ["127.0.0.1:2222", "127.0.0.1:2223"]}, "task": {"type": "worker", "index": 1}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(config))
+    resolver = cluster_resolver("tf_config")
+    assert resolver.cluster_spec().as_dict() == config["cluster"]
+    assert (resolver.task_type, resolver.task_id) == ("worker", 1)
+
+
+def test_slurm_resolver_reads_the_job_step(monkeypatch):
+    for name in list(__import__("os").environ):
+        if name.startswith("SLURM_"):
+            monkeypatch.delenv(name)
+    with pytest.raises(StrategyError, match="slurm needs a Slurm job step"):
+        cluster_resolver("slurm")
+    monkeypatch.setenv("SLURM_PROCID", "1")
+    monkeypatch.setenv("SLURM_STEP_NUM_TASKS", "2")
+    monkeypatch.setenv("SLURM_STEP_NODELIST", "node[1-2]")
+    monkeypatch.setenv("SLURM_STEP_TASKS_PER_NODE", "1(x2)")
+    resolver = cluster_resolver("slurm")
+    assert resolver.cluster_spec().as_dict() == {"worker": ["node1:8888", "node2:8888"]}
+    assert (resolver.task_type, resolver.task_id) == ("worker", 1)
+
+
+def test_embedding_partitioner_splits_only_the_vocabulary_table():
+    partitioner = EmbeddingPartitioner(3, rows=1000)
+    assert partitioner(tf.TensorShape([1000, 64]), tf.float32) == [3, 1]
+    assert partitioner(tf.TensorShape([64, 1000]), tf.float32) == [1, 1]
+    assert partitioner(tf.TensorShape([1000]), tf.float32) == [1]
+    assert EmbeddingPartitioner(3)(tf.TensorShape([1000, 64]), tf.float32) == [1, 1]
+
+
+def test_auto_precision_follows_the_hardware(monkeypatch):
+    import zoo.training.precision as precision
+
+    assert resolve_precision("mixed_float16") == "mixed_float16"
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "fma"})
+    assert resolve_precision("auto") == "float32"
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx512f", "amx_bf16"})
+    assert resolve_precision("auto") == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="training.precision must be one of"):
+        resolve_precision("half")

@@ -1,0 +1,210 @@
+"""``zoo.tune`` end to end on a tiny data set: resume, tables, best config, failures, tuners, strategies."""
+import argparse
+import csv
+import json
+import signal
+
+import keras
+import pytest
+import yaml
+
+from tests.tuning.conftest import search_config
+from zoo.config import Config, ConfigError
+from zoo.training import TrainingInterrupted, train
+from zoo.tuning.cli import add_tune_command
+from zoo.tuning.hypermodel import ZooHyperModel, trial_config
+from zoo.tuning.search import TuneDirectoryError, retrain, tune
+from zoo.tuning.settings import load_search
+from zoo.tuning.space import SearchSpace
+from zoo.tuning.trial import prepare_data
+from zoo.tuning.tuners import make_tuner
+
+
+class _InterruptAt:
+    """A progress stream that sends this process SIGINT when it shows ``line`` after showing ``after``."""
+
+    def __init__(self, after, line):
+        self.after, self.line, self.seen, self.sent = after, line, False, False
+
+    def write(self, text):
+        if self.after in text:
+            self.seen = True
+        elif self.seen and not self.sent and self.line in text:
+            self.sent = True
+            signal.raise_signal(signal.SIGINT)
+
+    def flush(self):
+        pass
+
+
+@pytest.fixture(scope="module")
+def interrupted(texts_csv, tmp_path_factory):
+    """A two-trial search interrupted by SIGINT after the first epoch of trial 1: (config, stream, error, csv)."""
+    directory = tmp_path_factory.mktemp("search") / "tiny-tuning"
+    config = search_config(texts_csv, directory, max_trials=2)
+    stream = _InterruptAt("trial 1 started", "epoch 1/2")
+    with pytest.raises(TrainingInterrupted) as error:
+        tune(config, overrides=["output.progress=epoch"], progress_stream=stream)
+    partial = (directory / "results.csv").read_text()
+    return config, stream, error.value, partial
+
+
+@pytest.fixture(scope="module")
+def search(interrupted):
+    """The interrupted search, rerun to its end (shared by the tests that only read it)."""
+    return tune(interrupted[0])
+
+
+def _trial_json(directory, trial_id):
+    return json.loads((directory / "search" / f"trial_{trial_id}" / "trial.json").read_text())
+
+
+def test_an_interrupted_search_continues_where_it_stopped(interrupted, search):
+    _, stream, error, partial = interrupted
+    assert stream.sent and error.signal_number == signal.SIGINT
+    assert "rerun the same command to continue" in str(error)
+    assert "\n0,COMPLETED," in partial and "\n1,RUNNING," in partial
+    assert search.ran == ["1"]  # trial 0 is kept; the interrupted trial runs again
+    assert [(r.trial_id, r.status) for r in search.trials] == [("0", "COMPLETED"), ("1", "COMPLETED")]
+
+
+def test_trials_train_exactly_as_zoo_train_does(search, tmp_path):
+    # Trial 1 was interrupted and rerun: it must equal a fresh training of its config.
+    record = search.trials[1]
+    config = trial_config(search.config, search.settings, search.space, record.values)
+    heads = record.values["model.overrides.num_heads"]
+    assert config.model.overrides["d_model"] == record.values["model.overrides.head_dim"] * heads
+    assert config.optimizer.learning_rate == record.values["optimizer.learning_rate"]
+    assert (config.training.early_stopping.monitor, config.training.epochs) == ("val_accuracy", 2)
+    rerun = train(config.override([f"output.dir={tmp_path / 'run'}", "output.tensorboard=false"]))
+    assert max(r["val_accuracy"] for r in rerun.history) == pytest.approx(record.objective, abs=1e-6)
+    assert rerun.metrics["best_epoch"] == record.best_epoch
+    best = Config.load(search.files["best_config"])
+    assert best == search.best_config == trial_config(search.config, search.settings, search.space,
+                                                      search.best.values)
+
+
+def test_results_tables_hold_every_trial(search):
+    with open(search.files["results_csv"], newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["trial", "status", *search.space.keys, "val_accuracy", "best_epoch", "epochs",
+                             "seconds", "error"]
+    for row in rows:
+        stored = _trial_json(search.directory, row["trial"])  # keras-tuner's own record of the trial
+        assert row["status"] == stored["status"] == "COMPLETED"
+        for key in search.space.keys:
+            assert row[key] == str(stored["hyperparameters"]["values"][key])
+        assert float(row["val_accuracy"]) == pytest.approx(stored["score"])
+        assert row["epochs"] == "2" and 1 <= int(row["best_epoch"]) <= 2 and float(row["seconds"]) > 0
+    best = max(rows, key=lambda r: (float(r["val_accuracy"]), -int(r["trial"])))
+    assert search.best.trial_id == best["trial"]
+    markdown = search.files["results_md"].read_text()
+    assert "2 of 2 trials completed" in markdown and f"| {best['trial']} * | COMPLETED |" in markdown
+
+
+def test_a_finished_search_is_reused_and_its_best_retrained_and_exported(search, tmp_path, capsys):
+    from zoo.export import read_metadata
+
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(search_config(search.config.data.source, search.directory, max_trials=2)))
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_tune_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["tune", "--config", str(path), "--retrain-best", "--export-to", str(tmp_path / "tiny")])
+    assert args.handler(args) == 0
+    out = capsys.readouterr().out
+    assert f"2 of 2 trials completed; best trial {search.best.trial_id}" in out
+    assert sorted(p.name for p in (search.directory / "search").glob("trial_*")) == ["trial_0", "trial_1"]
+    run_dir = search.directory / "best"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["examples"] == {"train": 192, "test": 48}  # train + validation, the test set held out
+    assert metrics["epochs_completed"] == search.best.best_epoch
+    retrained = Config.load(run_dir / "config.yaml")
+    assert retrained.data.validation_split == 0 and retrained.model == search.best_config.model
+    assert f"exported: {tmp_path / 'tiny' / '1'}" in out
+    assert read_metadata(tmp_path / "tiny" / "1")["label_names"] == ["food", "sport", "tech"]
+
+    finished = (run_dir / "metrics.json").stat().st_mtime_ns
+    again, export = retrain(search.best_config, search.best, search.directory, export_to=tmp_path / "tiny")
+    assert (run_dir / "metrics.json").stat().st_mtime_ns == finished  # the finished retraining is reused
+    assert again.metrics == metrics and export.path == tmp_path / "tiny" / "2"
+
+
+def test_a_different_config_is_not_mixed_into_an_existing_search(search):
+    config = search_config(search.config.data.source, search.directory, max_trials=2)
+    config["optimizer"]["name"] = "sgd"
+    with pytest.raises(TuneDirectoryError, match="optimizer.name: 'adam' -> 'sgd'"):
+        tune(config)
+
+
+def test_trials_under_mirrored_strategy_match_single_device_trials(search, texts_csv, tmp_path):
+    config = search_config(texts_csv, tmp_path / "mirrored", max_trials=1)
+    config["distribution"] = {"strategy": "mirrored", "devices": ["/cpu:0", "/cpu:1"]}
+    (mirrored,) = tune(config).trials
+    single = search.trials[0]  # same seed, same first trial, one device
+    assert mirrored.values == single.values
+    assert mirrored.objective == pytest.approx(single.objective, abs=1e-6)
+    assert mirrored.metrics["val_loss"] == pytest.approx(single.metrics["val_loss"], rel=1e-5)
+    with pytest.raises(ConfigError, match="batch size 15 must be divisible by the 2 replicas"):
+        tune(config, overrides=["training.batch_size=15", "tuning.overwrite=true"])
+
+
+def test_the_seed_decides_the_sequence_of_trials(texts_csv, tmp_path):
+    def first_trials(seed, directory):
+        base, settings = load_search(search_config(texts_csv, directory, seed=seed))
+        space = SearchSpace.for_config(settings.space, base)
+        hypermodel = ZooHyperModel(base, settings, space, prepare_data(base), strategy=None)
+        tuner = make_tuner(settings, hypermodel, directory, epochs=2, seed=seed)
+        return [tuner.oracle.create_trial(f"tuner{i}").hyperparameters.values for i in range(3)]
+
+    assert first_trials(5, tmp_path / "a") == first_trials(5, tmp_path / "b")
+    assert first_trials(5, tmp_path / "c") != first_trials(6, tmp_path / "d")
+
+
+def test_a_failed_trial_is_reported_with_its_error_and_not_counted(texts_csv, tmp_path):
+    config = search_config(texts_csv, tmp_path / "failing", max_trials=3, epochs=1)
+    config["tuning"]["space"] = {"model.overrides.activation": ["relu", "bogus"]}  # two configurations only
+    result = tune(config)
+    by_value = {r.values["model.overrides.activation"]: r for r in result.trials}
+    assert len(result.trials) == 2 and by_value["relu"].completed and by_value["bogus"].status == "FAILED"
+    failed = by_value["bogus"]
+    assert "`activation` must be one of" in failed.error and failed.objective is None
+    assert "Traceback" in open(failed.error_file).read()
+    assert result.best.trial_id == by_value["relu"].trial_id
+    markdown = result.files["results_md"].read_text()
+    assert "1 of 2 trials completed" in markdown and f"trial {failed.trial_id}: ValueError" in markdown
+    row = next(r for r in csv.DictReader(open(result.files["results_csv"])) if r["trial"] == failed.trial_id)
+    assert row["status"] == "FAILED" and "activation" in row["error"] and row["val_accuracy"] == ""
+
+
+def test_a_space_whose_defaults_cannot_build_fails_before_any_trial(texts_csv, tmp_path):
+    config = search_config(texts_csv, tmp_path / "broken")
+    config["tuning"]["space"] = {"model.overrides.activation": ["bogus", "relu"]}
+    with pytest.raises(ConfigError, match="tuning.space: building transformer-tiny with the space's default values "
+                                          "failed: `activation` must be one of"):
+        tune(config)
+    assert not list((tmp_path / "broken").glob("search/trial_*"))
+
+
+def test_hyperband_continues_promoted_trials_from_their_weights(texts_csv, tmp_path):
+    config = search_config(texts_csv, tmp_path / "hyperband", tuner="hyperband", hyperband_factor=2, max_trials=3)
+    result = tune(config)
+    assert len(result.trials) == 3 and all(r.completed for r in result.trials)
+    continued = [r for r in result.trials
+                 if "tuner/trial_id" in _trial_json(result.directory, r.trial_id)["hyperparameters"]["values"]]
+    assert continued, "hyperband promoted no trial"
+    for record in continued:
+        source = _trial_json(result.directory, record.trial_id)["hyperparameters"]["values"]["tuner/trial_id"]
+        parent = next(r for r in result.trials if r.trial_id == source)
+        assert record.values == parent.values and parent.epochs == 1
+        # Only the second epoch ran in the continued trial: it started from the parent's first epoch.
+        assert (record.epochs, record.best_epoch) == (2, 2)
+
+
+def test_bayesian_search_over_precisions_completes_and_restores_the_dtype_policy(texts_csv, tmp_path):
+    config = search_config(texts_csv, tmp_path / "bayesian", tuner="bayesian", max_trials=2, initial_points=1,
+                           epochs=1)
+    config["tuning"]["space"]["training.precision"] = ["mixed_bfloat16", "float32"]
+    result = tune(config)
+    assert [r.status for r in result.trials] == ["COMPLETED", "COMPLETED"]
+    assert result.trials[0].values != result.trials[1].values
+    assert keras.mixed_precision.global_policy().name == "float32"

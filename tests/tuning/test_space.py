@@ -1,0 +1,199 @@
+"""The tuning section and the search space: parsing, validation, constraints, defaults (no training)."""
+import os
+
+import keras_tuner
+import numpy as np
+import pytest
+
+import zoo.models
+from zoo.config import Config, ConfigError
+from zoo.tuning.search import tune, tuner_process
+from zoo.tuning.settings import TuningConfig, load_search
+from zoo.tuning.space import D_MODEL, HEAD_DIM, NUM_HEADS, SearchSpace, default_space
+
+BASE = Config.from_dict({"model": {"name": "transformer-tiny"}, "optimizer": {"learning_rate": 1e-3},
+                         "training": {"batch_size": 64}})
+
+
+def test_choices_and_ranges_become_keras_tuner_hyperparameters():
+    space = SearchSpace.from_mapping({
+        "model.overrides.num_layers": {"min": 1, "max": 4},
+        "model.overrides.pooling": ["mean", "max"],
+        "model.overrides.dropout": {"min": 0.0, "max": 0.3, "step": 0.1},
+        "optimizer.learning_rate": {"min": "1e-4", "max": "1e-2", "sampling": "log"},  # PyYAML's strings
+        "training.batch_size": {"choice": [16, 32, 64], "default": 32},
+    }, BASE)
+    hp = keras_tuner.HyperParameters()
+    values = space.declare(hp)
+    kinds = {p.name: type(p).__name__ for p in hp.space}
+    assert kinds == {"model.overrides.num_layers": "Int", "model.overrides.pooling": "Choice",
+                     "model.overrides.dropout": "Choice", "optimizer.learning_rate": "Float",
+                     "training.batch_size": "Choice"}
+    lr = next(p for p in hp.space if p.name == "optimizer.learning_rate")
+    assert (lr.min_value, lr.max_value, lr.sampling) == (1e-4, 1e-2, "log")
+    assert space.candidates("model.overrides.num_layers") == [1, 2, 3, 4]
+    # The declared maximum is on the grid (keras-tuner's own float grid drops it: 0.3 // 0.1 == 2.0).
+    assert space.candidates("model.overrides.dropout") == [0.0, 0.1, 0.2, 0.3]
+    assert space.to_dict()["model.overrides.dropout"] == {"min": 0.0, "max": 0.3, "step": 0.1}
+    assert space.candidates("optimizer.learning_rate") is None
+    # Defaults: the declared one, else the base config's value when the space holds it, else the first/min.
+    assert values["training.batch_size"] == 32
+    assert values["optimizer.learning_rate"] == 1e-3
+    assert values["model.overrides.num_layers"] == 2  # transformer-tiny's registry depth
+    assert values["model.overrides.pooling"] == "mean"
+
+
+def test_apply_sets_each_value_in_a_validated_config():
+    space = SearchSpace.from_mapping({"optimizer.name": ["adam", "sgd"], "model.overrides.dropout": [0.0, 0.2],
+                                      "schedule.name": ["constant", "cosine"]}, BASE)
+    config = space.apply(BASE, {"optimizer.name": "sgd", "model.overrides.dropout": 0.2, "schedule.name": "cosine",
+                                "tuner/epochs": 4})
+    assert (config.optimizer.name, config.model.overrides, config.schedule.name) == ("sgd", {"dropout": 0.2}, "cosine")
+    assert config.training == BASE.training and config.data == BASE.data
+    assert SearchSpace.from_mapping(space.to_dict(), BASE).to_dict() == space.to_dict()
+
+
+def test_head_dim_makes_every_sampled_width_divisible_by_its_heads():
+    base = Config.from_dict({"model": {"name": "transformer-small"}})
+    space = default_space(base)
+    assert HEAD_DIM in space and D_MODEL not in space
+    hp = keras_tuner.HyperParameters()
+    space.declare(hp)
+    seen = set()
+    for seed in range(200):
+        values = {p.name: p.random_sample(seed * len(hp.space) + i) for i, p in enumerate(hp.space)}
+        config = space.apply(base, values)
+        heads, width = config.model.overrides["num_heads"], config.model.overrides["d_model"]
+        assert width == values[HEAD_DIM] * values[NUM_HEADS] and width % heads == 0
+        seen.add((width, heads))
+    assert len(seen) == 6  # every head count with every head width
+    widest = space.apply(base, {NUM_HEADS: 8, HEAD_DIM: 32})
+    model = zoo.models.build(widest.model.name, vocab_size=50, sequence_length=8, num_classes=3,
+                             **widest.model.overrides)
+    assert model(np.ones((2, 8), "int32")).shape == (2, 3)
+
+
+@pytest.mark.parametrize("mapping, bad", [
+    ({D_MODEL: [36, 64], NUM_HEADS: [4, 8]}, "d_model 36 with num_heads 8"),
+    ({NUM_HEADS: [2, 3]}, "d_model 64 with num_heads 3"),  # transformer-tiny's width is 64
+    ({D_MODEL: {"min": 60, "max": 64}, NUM_HEADS: [4]}, "d_model 61 with num_heads 4"),
+])
+def test_heads_that_do_not_divide_a_width_are_rejected_before_any_build(mapping, bad):
+    with pytest.raises(ConfigError, match=bad) as error:
+        SearchSpace.from_mapping(mapping, BASE)
+    assert HEAD_DIM in str(error.value)
+
+
+def test_compatible_heads_and_widths_are_accepted_and_head_dim_excludes_d_model():
+    SearchSpace.from_mapping({D_MODEL: [64, 128], NUM_HEADS: [2, 4, 8]}, BASE)
+    with pytest.raises(ConfigError, match="either model.overrides.head_dim or model.overrides.d_model"):
+        SearchSpace.from_mapping({D_MODEL: [64], HEAD_DIM: [8]}, BASE)
+    with pytest.raises(ConfigError, match="tuning.space.model.overrides.head_dim: must take positive integers"):
+        SearchSpace.from_mapping({HEAD_DIM: {"min": 4.0, "max": 8.0}}, BASE)
+    with pytest.raises(ConfigError, match="model 'lstm' has no num_heads"):
+        SearchSpace.from_mapping({HEAD_DIM: [8]}, Config.from_dict({"model": {"name": "lstm"}}))
+
+
+@pytest.mark.parametrize("key", ["data.vocab_size", "distribution.strategy", "output.dir", "training.epochs",
+                                 "training.seed", "training.early_stopping.patience",
+                                 "model.overrides.vocab_size"])
+def test_keys_a_search_may_not_vary_are_rejected(key):
+    with pytest.raises(ConfigError, match=f"tuning.space.{key}: "):
+        SearchSpace.from_mapping({key: [1, 2]}, BASE)
+
+
+@pytest.mark.parametrize("key, spec, message", [
+    ("optimizer.learning_rat", [1e-3], "did you mean 'learning_rate'"),
+    ("optimizer.name", ["adam", "adagrad"], "'adagrad' is not a valid value"),
+    ("schedule.name", ["constant", "transformer"], "'transformer' is not a valid value.*warmup"),
+    ("training.batch_size", [16, 0], "0 is not a valid value.*batch_size must be > 0"),
+    ("model.name", ["transformer-tiny", "lm"], "'lm' is a lm model"),
+    ("model.name", ["transformer-tiny", "gpt9"], "unknown model 'gpt9'"),
+    ("model.overrides.dropout", 0.1, "give a list of choices or a range"),
+    ("model.overrides.dropout", [], "choice must be a non-empty list"),
+    ("model.overrides.dropout", [0.1, "high"], "must share one type"),
+    ("model.overrides.dropout", [0.1, 0.1], "repeat a value"),
+    ("model.overrides.dropout", {"min": 0.3, "max": 0.1}, "min must be smaller than max"),
+    ("model.overrides.dropout", {"min": 0.0, "max": 0.3, "sampling": "log"}, "sampling log needs min > 0"),
+    ("model.overrides.ff_dim", {"min": 16, "max": 64, "step": 1, "sampling": "log"}, "step multiplies"),
+    ("model.overrides.dropout", {"min": 0.0, "max": 0.3, "sampling": "cubic"}, "sampling must be one of"),
+    ("model.overrides.dropout", {"min": 0.0, "max": 0.3, "scale": 2}, r"unknown field\(s\) \['scale'\]"),
+    ("model.overrides.dropout", {"choice": [0.1, 0.2], "default": 0.5}, "default 0.5 is not one of"),
+    ("model.overrides.dropout", {"min": 0.0}, "give either choice"),
+])
+def test_bad_declarations_name_the_key(key, spec, message):
+    with pytest.raises(ConfigError, match=f"tuning.space.{key}: .*{message}"):
+        SearchSpace.from_mapping({key: spec}, BASE)
+
+
+def test_default_spaces_cover_the_registry_classifiers():
+    for name, expected in [("transformer-base", {HEAD_DIM, NUM_HEADS, "optimizer.learning_rate"}),
+                           ("lstm", {"model.overrides.units", "model.overrides.embedding_dim"}),
+                           ("cnn", {"model.overrides.num_filters", "training.batch_size"})]:
+        space = SearchSpace.for_config({}, Config.from_dict({"model": {"name": name}}))
+        assert expected <= set(space.keys), name
+    with pytest.raises(ConfigError, match="'lm' is a lm model"):
+        SearchSpace.for_config({}, Config.from_dict({"model": {"name": "lm"}}))
+    with pytest.raises(ConfigError, match="tuning.space is empty"):
+        SearchSpace.from_mapping({}, BASE)
+
+
+def test_tuning_section_is_validated_and_names_its_keys():
+    settings = TuningConfig()
+    assert (settings.tuner, settings.max_trials, settings.objective, settings.patience) == ("random", 10,
+                                                                                           "val_accuracy", 3)
+    assert settings.trial_epochs(BASE) == BASE.training.epochs and settings.trial_seed(BASE) == BASE.training.seed
+    for mapping, message in [({"max_trials": 0}, "tuning.max_trials must be >= 1"),
+                             ({"tuner": "grid"}, "tuning.tuner must be one of"),
+                             ({"objective": "accuracy"}, "tuning.objective must be one of"),
+                             ({"hyperband_factor": 1}, "tuning.hyperband_factor must be >= 2"),
+                             ({"max_trial": 3}, "did you mean 'max_trials'")]:
+        with pytest.raises(ConfigError, match=message):
+            TuningConfig.from_dict(mapping)
+    assert TuningConfig.from_dict(settings.to_dict()) == settings
+
+
+def test_load_search_splits_the_tuning_section_off_a_file(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("data: {source: trec}\n"
+                    "tuning:\n  tuner: hyperband\n  max_trials: 4\n"
+                    "  space: {optimizer.learning_rate: {min: 1.0e-4, max: 1.0e-2, sampling: log}}\n")
+    base, settings = load_search(path, tuning={"max_trials": 6}, overrides=[
+        "training.epochs=3", "tuning.patience=1", "tuning.space.model.overrides.num_layers=[1, 2]"])
+    assert base.data.source == "trec" and base.training.epochs == 3
+    assert (settings.tuner, settings.max_trials, settings.patience) == ("hyperband", 6, 1)
+    assert settings.space == {"optimizer.learning_rate": {"min": 1e-4, "max": 1e-2, "sampling": "log"},
+                              "model.overrides.num_layers": [1, 2]}
+    with pytest.raises(ConfigError, match="unknown key 'tuning.trials'"):
+        load_search(path, overrides=["tuning.trials=3"])
+    path.write_text("tuning: [random]\n")
+    with pytest.raises(ConfigError, match=f"{path}: tuning must be a mapping"):
+        load_search(path)
+    path.write_text("tuning: {max_trials: -1}\n")
+    with pytest.raises(ConfigError, match=f"{path}: tuning.max_trials must be >= 1"):
+        load_search(path)
+
+
+def test_roles_set_keras_tuner_environment_and_restore_it(monkeypatch):
+    for key in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+        monkeypatch.delenv(key, raising=False)
+    with tuner_process() as process:
+        assert process == "single"
+    with tuner_process("worker", "127.0.0.1:8123", "w1") as process:
+        assert process == "worker"
+        assert (os.environ["KERASTUNER_TUNER_ID"], os.environ["KERASTUNER_ORACLE_IP"],
+                os.environ["KERASTUNER_ORACLE_PORT"]) == ("w1", "127.0.0.1", "8123")
+    assert "KERASTUNER_TUNER_ID" not in os.environ
+    with tuner_process("chief", "10.0.0.1:9000") as process:
+        assert process == "chief" and os.environ["KERASTUNER_TUNER_ID"] == "chief"
+    with pytest.raises(ConfigError, match="--retrain-best runs on the chief"):
+        tune({}, role="worker", oracle="127.0.0.1:1", retrain_best=True)
+    with pytest.raises(ConfigError, match="distribution.strategy: trials train with default, one_device, mirrored"):
+        tune({"distribution": {"strategy": "multi_worker"}})
+    assert "KERASTUNER_TUNER_ID" not in os.environ
+    for args, message in [(("chief",), "needs the oracle's address"), (("worker", "localhost"), "HOST:PORT"),
+                          (("worker", "h:1", "chief-2"), "containing 'chief'"), ((None, "h:1"), "need --role"),
+                          (("boss", "h:1"), "--role must be one of")]:
+        with pytest.raises(ConfigError, match=message):
+            with tuner_process(*args):
+                pass

@@ -1,0 +1,102 @@
+"""The ``zoo`` command line: one sub-command per stage, each a thin shell over the Python API.
+
+A sub-command is one ``add_<name>_command(subparsers)`` function that declares its arguments and sets
+``handler`` to a function ``(args) -> exit status``; adding a stage means writing one such function and
+listing it in ``COMMANDS``. Heavy modules (TensorFlow) are imported inside the handlers, so ``zoo --help``
+answers at once.
+"""
+import argparse
+import sys
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _error(command, message):
+    print(f"zoo {command}: error: {message}", file=sys.stderr)
+
+
+def add_train_command(subparsers):
+    """Declare ``zoo train``."""
+    parser = subparsers.add_parser(
+        "train", help="train a model from a config (the default Transformer on MR without one)",
+        description="Train a model and write its run directory (config, tokenizer, checkpoints, history, "
+                    "metrics, TensorBoard logs). Rerunning an interrupted run resumes it. Precedence: "
+                    "defaults < --config < --data/--output < --set.")
+    parser.add_argument("--config", metavar="FILE", help="run config, YAML (.yaml/.yml) or JSON (.json)")
+    parser.add_argument("--data", metavar="PATH",
+                        help="training data: a shared set name (mr, trec, subj, sms_spam) or a local csv/tsv/jsonl "
+                             "file or folder (sets data.source)")
+    parser.add_argument("--output", metavar="DIR", help="run directory (sets output.dir)")
+    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one config field by its dotted key, e.g. --set training.epochs=5 "
+                             "(values are YAML: 1e-3, true, null, [a, b]); repeatable")
+    parser.set_defaults(handler=run_train)
+
+
+def run_train(args):
+    """Handle ``zoo train``; returns the exit status."""
+    from zoo.config import Config, ConfigError
+
+    try:
+        config = Config.load(args.config) if args.config else Config()
+        if args.data is not None or args.output is not None:
+            mapping = config.to_dict()
+            if args.data is not None:
+                mapping["data"]["source"] = args.data
+            if args.output is not None:
+                mapping["output"]["dir"] = args.output
+            config = Config.from_dict(mapping)
+        config = config.override(args.assignments)
+    except (ConfigError, FileNotFoundError) as err:
+        _error("train", err)
+        return EXIT_USAGE
+
+    from zoo.training import NonFiniteLossError, TrainingInterrupted, train
+
+    try:
+        result = train(config)
+    except TrainingInterrupted as err:
+        _error("train", err)
+        return 128 + err.signal_number
+    except NonFiniteLossError as err:
+        _error("train", err)
+        return EXIT_FAILED
+    except (ValueError, FileNotFoundError) as err:
+        _error("train", err)
+        return EXIT_USAGE
+    print(result.run_dir)
+    return 0
+
+
+# Each entry declares one sub-command; the order is the order of ``zoo --help``.
+COMMANDS = [add_train_command]
+
+
+def build_parser():
+    """Return the ``zoo`` argument parser with every sub-command of ``COMMANDS``.
+
+    Example:
+        >>> build_parser().parse_args(["train", "--set", "training.epochs=2"]).assignments
+        ['training.epochs=2']
+    """
+    parser = argparse.ArgumentParser(prog="zoo", description="Keras 3 / TensorFlow model zoo for Transformers.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add_command in COMMANDS:
+        add_command(subparsers)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``zoo`` command line; returns the exit status (the console script exits with it).
+
+    Example:
+        >>> main(["train", "--data", "trec", "--set", "training.epochs=3"])  # doctest: +SKIP
+        0
+    """
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

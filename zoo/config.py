@@ -1,0 +1,543 @@
+"""Typed, validated run configuration: one object travels from data to export, each stage reads its section.
+
+A config is a tree of dataclasses. Every field is checked on creation (type, range, allowed values) and
+every error names the dotted key (``training.batch_size``) and what is allowed. Configs round-trip through
+YAML and JSON, and ``--set key=value`` overrides address fields by their dotted key.
+"""
+import dataclasses
+import difflib
+import json
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config key or value is wrong; the message names the key (and file) and what is allowed."""
+
+
+def _choices(*values):
+    return Literal[values]
+
+
+Precision = _choices("float32", "mixed_bfloat16", "mixed_float16", "auto")
+Strategy = _choices("default", "one_device", "mirrored", "multi_worker", "parameter_server")
+Resolver = _choices("tf_config", "slurm", "kubernetes")
+OptimizerName = _choices("sgd", "adam", "adamw", "rmsprop")
+ScheduleName = _choices("constant", "transformer", "linear", "cosine")
+Monitor = _choices("val_loss", "val_accuracy")
+Progress = _choices("auto", "bar", "epoch", "none")
+
+
+class _Section:
+    """Base of the config sections: validates the fields on creation, errors name ``<section>.<field>``."""
+
+    _key = ""
+
+    def __post_init__(self):
+        _validate(self, f"{self._key}.")
+
+    def _check(self, at):
+        """Section-specific range checks; ``at`` prefixes keys in messages."""
+
+
+@dataclasses.dataclass
+class DataConfig(_Section):
+    """Where the examples come from and how they become token ids.
+
+    Args:
+        source: A ``zoo.data.load`` spec: a shared data set (``mr``, ``trec``, ``subj``, ``sms_spam``), a
+            csv/tsv/jsonl file, a folder of class folders or class files, ``trec:<path>`` or ``tfds:<name>``.
+        test_source: A separate test set (same forms); ``None`` uses the source's official test split when it
+            has one (TREC's 500 questions), else holds out ``test_split`` of ``source``.
+        load_options: Extra keyword arguments for ``zoo.data.load`` (``text_column``, ``label_column``,
+            ``encoding``, ``label_level``, ``on_bad_rows``, ...).
+        tokenizer: ``zoo.data.build_tokenizer`` kind: ``word``, ``wordpiece``, ``char``, ``sentencepiece``,
+            ``word_core``.
+        tokenizer_options: Extra tokenizer options (``min_count``, ``split``, ...).
+        cleaning: ``zoo.data.CleaningConfig`` fields (``lowercase``, ``normalization``, ``strip_html``, ...).
+        vocab_size: Largest vocabulary the tokenizer may learn (from the training split only).
+        sequence_length: Token ids per example; longer texts are truncated, shorter ones padded with 0.
+        validation_split: Fraction of the training data held out for validation (early stopping, best
+            checkpoint); 0 for none.
+        test_split: Fraction held out for testing when there is no separate or official test set; 0 for none.
+    """
+
+    _key = "data"
+
+    source: str = "mr"
+    test_source: Optional[str] = None
+    load_options: dict = dataclasses.field(default_factory=dict)
+    tokenizer: str = "word"
+    tokenizer_options: dict = dataclasses.field(default_factory=dict)
+    cleaning: dict = dataclasses.field(default_factory=dict)
+    vocab_size: int = 20000
+    sequence_length: int = 64
+    validation_split: float = 0.1
+    test_split: float = 0.1
+
+    def _check(self, at):
+        _positive(self, "vocab_size", at)
+        _positive(self, "sequence_length", at)
+        _fraction(self, "validation_split", at)
+        _fraction(self, "test_split", at)
+        if self.validation_split + self.test_split >= 1:
+            raise ConfigError(f"{at}validation_split + {at}test_split must leave training data (sum < 1), "
+                              f"got {self.validation_split} + {self.test_split}")
+
+
+@dataclasses.dataclass
+class ModelConfig(_Section):
+    """Which registered model to build (``zoo.list_models()``) and which builder arguments to change.
+
+    ``vocab_size``, ``sequence_length`` and ``num_classes`` come from the data and must not be overridden.
+    The default, a 2-layer, 64-wide Transformer with attention pooling, trained from scratch, beat the
+    128-wide ``transformer-small`` on MR and TREC in a fraction of the time (see BENCHMARKS.md).
+    """
+
+    _key = "model"
+
+    name: str = "transformer-tiny"
+    overrides: dict = dataclasses.field(default_factory=lambda: {"pooling": "attention"})
+
+    def _check(self, at):
+        fixed = sorted({"vocab_size", "sequence_length", "num_classes"} & set(self.overrides))
+        if fixed:
+            raise ConfigError(f"{at}overrides may not set {fixed}: they come from the data "
+                              f"(set data.vocab_size / data.sequence_length instead)")
+
+
+@dataclasses.dataclass
+class OptimizerConfig(_Section):
+    """The optimizer and gradient clipping.
+
+    Args:
+        name: ``sgd``, ``adam``, ``adamw`` or ``rmsprop``.
+        learning_rate: Peak learning rate (the schedule scales it).
+        weight_decay: Decoupled weight decay (AdamW's; also honoured by the others when > 0).
+        momentum: SGD and RMSprop momentum.
+        nesterov: Nesterov momentum for SGD.
+        beta_1: Adam/AdamW first-moment decay.
+        beta_2: Adam/AdamW second-moment decay.
+        epsilon: Numerical-stability constant.
+        clipnorm: Clip the global gradient norm (over all variables, after the cross-replica sum).
+        clipvalue: Clip each gradient element to ``[-clipvalue, clipvalue]``.
+    """
+
+    _key = "optimizer"
+
+    name: OptimizerName = "adamw"
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    momentum: float = 0.0
+    nesterov: bool = False
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-7
+    clipnorm: Optional[float] = None
+    clipvalue: Optional[float] = None
+
+    def _check(self, at):
+        _positive(self, "learning_rate", at)
+        _non_negative(self, "weight_decay", at)
+        _positive(self, "epsilon", at)
+        for key in ("momentum", "beta_1", "beta_2"):
+            if not 0 <= getattr(self, key) < 1:
+                raise ConfigError(f"{at}{key} must be in [0, 1), got {getattr(self, key)!r}")
+        for key in ("clipnorm", "clipvalue"):
+            if getattr(self, key) is not None:
+                _positive(self, key, at)
+        if self.nesterov and self.name != "sgd":
+            raise ConfigError(f"{at}nesterov applies only to name: sgd, got name: {self.name}")
+
+
+@dataclasses.dataclass
+class ScheduleConfig(_Section):
+    """The learning-rate schedule; ``optimizer.learning_rate`` is its peak.
+
+    Args:
+        name: ``constant``; ``transformer`` (linear warm-up, then inverse square root of the step, as in
+            "Attention Is All You Need", scaled to peak at ``learning_rate``); ``linear`` or ``cosine`` decay
+            from the peak to ``final_fraction * learning_rate`` after a linear warm-up.
+        warmup_steps: Linear warm-up steps (from 0 to the peak); ``transformer`` needs at least 1.
+        warmup_fraction: Warm-up as a fraction of all training steps; used when ``warmup_steps`` is 0.
+        final_fraction: Learning rate at the end of ``linear``/``cosine`` decay, as a fraction of the peak.
+    """
+
+    _key = "schedule"
+
+    name: ScheduleName = "cosine"
+    warmup_steps: int = 0
+    warmup_fraction: float = 0.1
+    final_fraction: float = 0.0
+
+    def _check(self, at):
+        _non_negative(self, "warmup_steps", at)
+        _fraction(self, "warmup_fraction", at)
+        if not 0 <= self.final_fraction <= 1:
+            raise ConfigError(f"{at}final_fraction must be in [0, 1], got {self.final_fraction!r}")
+        if self.name == "transformer" and self.warmup_steps == 0 and self.warmup_fraction == 0:
+            raise ConfigError(f"{at}name: transformer needs warmup_steps > 0 or warmup_fraction > 0")
+
+
+@dataclasses.dataclass
+class EarlyStoppingConfig(_Section):
+    """Stop when the validation metric stops improving; optionally restore the best epoch's weights.
+
+    Args:
+        patience: Epochs without improvement before stopping; ``0`` turns early stopping off.
+        monitor: ``val_loss`` (lower is better) or ``val_accuracy`` (higher is better).
+        min_delta: Smallest change that counts as an improvement.
+        restore_best_weights: End with the best epoch's weights instead of the last epoch's.
+    """
+
+    _key = "training.early_stopping"
+
+    patience: int = 0
+    monitor: Monitor = "val_accuracy"
+    min_delta: float = 0.0
+    restore_best_weights: bool = True
+
+    def _check(self, at):
+        _non_negative(self, "patience", at)
+        _non_negative(self, "min_delta", at)
+
+
+@dataclasses.dataclass
+class TrainingConfig(_Section):
+    """The training loop.
+
+    Args:
+        epochs: Passes over the training split.
+        batch_size: GLOBAL batch size: the examples in one optimizer step summed over all replicas and
+            workers. Each replica gets ``batch_size / replicas``; it must divide evenly.
+        seed: Seeds the split, the initial weights, dropout and the shuffling: same seed, same run.
+        precision: ``float32``, ``mixed_bfloat16``, ``mixed_float16`` (with loss scaling) or ``auto``
+            (bfloat16 where the hardware computes it natively, else float32).
+        label_smoothing: Label smoothing of the cross-entropy.
+        l1: L1 penalty on every weight matrix (kernels and embeddings, not biases or norms).
+        l2: L2 penalty on the same weights.
+        early_stopping: See ``EarlyStoppingConfig``.
+        bucket_by_length: Put examples of similar length in the same batch and cut each batch to its
+            longest example, so little padding is computed (batches stay random: see
+            ``zoo.training.loop.EpochBatches``).
+        checkpoint_every: Save a resumable checkpoint every this many steps (and at every epoch end);
+            0 saves at epoch ends only.
+        keep_checkpoints: Resumable checkpoints kept on disk.
+        jit_compile: XLA-compile the train and evaluation steps (``distribution.strategy: default`` only:
+            XLA under tf.distribute fails on CPU). Off by default: batches cut to their longest example
+            change shape, XLA recompiles per shape, and a step measured 5x slower on the 2-core CPU.
+    """
+
+    _key = "training"
+
+    epochs: int = 8
+    batch_size: int = 64
+    seed: int = 42
+    precision: Precision = "float32"
+    label_smoothing: float = 0.1
+    l1: float = 0.0
+    l2: float = 0.0
+    early_stopping: EarlyStoppingConfig = dataclasses.field(default_factory=EarlyStoppingConfig)
+    bucket_by_length: bool = True
+    checkpoint_every: int = 0
+    keep_checkpoints: int = 2
+    jit_compile: bool = False
+
+    def _check(self, at):
+        _positive(self, "epochs", at)
+        _positive(self, "batch_size", at)
+        _non_negative(self, "seed", at)
+        _non_negative(self, "l1", at)
+        _non_negative(self, "l2", at)
+        _non_negative(self, "checkpoint_every", at)
+        _positive(self, "keep_checkpoints", at)
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"{at}label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+
+
+@dataclasses.dataclass
+class DistributionConfig(_Section):
+    """How training is spread over devices and machines (see ``zoo.training.get_strategy``).
+
+    Args:
+        strategy: ``default`` (no distribution), ``one_device``, ``mirrored`` (replicas on local devices),
+            ``multi_worker`` (synchronous replicas on several machines) or ``parameter_server``
+            (asynchronous workers, variables on parameter servers, large embeddings sharded).
+        devices: Devices for ``one_device`` (the first) and ``mirrored``; empty means all local devices
+            (GPUs if any, else CPUs).
+        cluster_resolver: Where ``multi_worker`` and ``parameter_server`` learn the cluster: ``tf_config``
+            (the ``TF_CONFIG`` environment variable), ``slurm`` or ``kubernetes``.
+        embedding_shards: Shards of the embedding table under ``parameter_server``; 0 means one per
+            parameter server.
+        collective_timeout: Seconds a cross-worker reduction may wait for a peer before the worker fails
+            (so a dead worker stops the others instead of hanging them); 0 waits forever.
+    """
+
+    _key = "distribution"
+
+    strategy: Strategy = "default"
+    devices: list = dataclasses.field(default_factory=list)
+    cluster_resolver: Resolver = "tf_config"
+    embedding_shards: int = 0
+    collective_timeout: float = 0.0
+
+    def _check(self, at):
+        _non_negative(self, "embedding_shards", at)
+        _non_negative(self, "collective_timeout", at)
+        for i, device in enumerate(self.devices):
+            if not isinstance(device, str):
+                raise ConfigError(f"{at}devices[{i}] must be a device string like '/cpu:0', got {device!r}")
+
+
+@dataclasses.dataclass
+class OutputConfig(_Section):
+    """Where the run directory goes and what the terminal shows.
+
+    Args:
+        dir: Run directory; ``None`` means ``runs/<data>-<model>``. A rerun with the same directory resumes
+            an interrupted run from its last checkpoint.
+        overwrite: Replace a finished run already in ``dir`` (otherwise that is an error).
+        tensorboard: Write TensorBoard logs under ``<dir>/logs``.
+        progress: ``auto`` (a live bar on a terminal, one line per epoch otherwise), ``bar``, ``epoch``,
+            ``none``.
+    """
+
+    _key = "output"
+
+    dir: Optional[str] = None
+    overwrite: bool = False
+    tensorboard: bool = True
+    progress: Progress = "auto"
+
+
+@dataclasses.dataclass
+class Config:
+    """A whole run: ``data``, ``model``, ``optimizer``, ``schedule``, ``training``, ``distribution``, ``output``.
+
+    Example:
+        >>> config = Config.from_dict({"training": {"epochs": 3}}).override(["optimizer.name=adam"])
+        >>> config.optimizer.name, config.training.epochs
+        ('adam', 3)
+    """
+
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = dataclasses.field(default_factory=ScheduleConfig)
+    training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+    distribution: DistributionConfig = dataclasses.field(default_factory=DistributionConfig)
+    output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
+
+    def __post_init__(self):
+        _validate(self, "")
+
+    @classmethod
+    def from_dict(cls, mapping, *, where=None):
+        """Build a config from nested plain data; missing keys take their defaults.
+
+        Args:
+            mapping: Nested dict, as read from YAML or JSON.
+            where: A description of the origin (a file name) for error messages.
+
+        Example:
+            >>> Config.from_dict({"data": {"source": "trec"}}).data.source
+            'trec'
+        """
+        try:
+            return _build(cls, {} if mapping is None else mapping, "")
+        except ConfigError as err:
+            if where is None:
+                raise
+            raise ConfigError(f"{where}: {err}") from None
+
+    def to_dict(self):
+        """Return the config as nested plain data (every field, defaults included)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def load(cls, path):
+        """Read a config from a ``.yaml``/``.yml`` or ``.json`` file.
+
+        Example:
+            >>> config = Config.load("run.yaml")  # doctest: +SKIP
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {path}")
+        text = path.read_text(encoding="utf-8")
+        try:
+            mapping = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (json.JSONDecodeError, yaml.YAMLError) as err:
+            raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {err}") from None
+        if mapping is not None and not isinstance(mapping, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(mapping).__name__}")
+        return cls.from_dict(mapping, where=str(path))
+
+    def save(self, path):
+        """Write the config to ``path`` as JSON (``.json``) or YAML (anything else); returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".json":
+            path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        else:
+            path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
+        return path
+
+    def override(self, assignments):
+        """Return a new config with ``key=value`` assignments applied (values parsed as YAML).
+
+        Args:
+            assignments: Strings like ``training.epochs=5``, ``model.overrides.dropout=0.2`` or
+                ``distribution.devices=[/cpu:0,/cpu:1]``.
+
+        Example:
+            >>> Config().override(["training.batch_size=32"]).training.batch_size
+            32
+        """
+        mapping = self.to_dict()
+        for assignment in assignments:
+            key, sep, raw = assignment.partition("=")
+            key = key.strip()
+            if not sep or not key:
+                raise ConfigError(f"--set expects key=value (e.g. training.epochs=5), got {assignment!r}")
+            try:
+                value = yaml.safe_load(raw) if raw.strip() else ""
+            except yaml.YAMLError:
+                value = raw
+            _assign(mapping, key.split("."), value, key)
+        return type(self).from_dict(mapping)
+
+
+def _assign(mapping, parts, value, key):
+    node = mapping
+    for depth, part in enumerate(parts[:-1]):
+        if not isinstance(node, dict) or part not in node:
+            raise ConfigError(_unknown(".".join(parts[:depth + 1]), part, node if isinstance(node, dict) else {}))
+        if node[part] is None:
+            node[part] = {}
+        node = node[part]
+    if not isinstance(node, dict):
+        raise ConfigError(f"cannot set {key}: {'.'.join(parts[:-1])} is not a section")
+    if parts[-1] not in node and not _is_free_dict(mapping, parts[:-1]):
+        raise ConfigError(_unknown(key, parts[-1], node))
+    node[parts[-1]] = value
+
+
+def _is_free_dict(mapping, parts):
+    """True when ``parts`` addresses a ``dict`` field (``model.overrides``) whose keys are not fixed."""
+    cls = Config
+    for part in parts:
+        hints = typing.get_type_hints(cls)
+        if part not in hints:
+            return False
+        cls = hints[part]
+    return cls is dict
+
+
+def _unknown(key, name, allowed):
+    close = difflib.get_close_matches(name, list(allowed), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {key!r}{hint}; allowed: {', '.join(allowed)}"
+
+
+def _build(cls, mapping, at):
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{at.rstrip('.') or 'config'} must be a mapping, got {mapping!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in mapping:
+        if key not in hints:
+            raise ConfigError(_unknown(f"{at}{key}", str(key), names))
+    values = {}
+    for key, value in mapping.items():
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            values[key] = _build(hint, {} if value is None else value, f"{at}{key}.")
+        else:
+            values[key] = _coerce(value, hint, f"{at}{key}")
+    return cls(**values)
+
+
+def _validate(instance, at):
+    """Check types and ranges of every field of ``instance`` and its sections."""
+    hints = typing.get_type_hints(type(instance))
+    for field in dataclasses.fields(instance):
+        value = getattr(instance, field.name)
+        hint = hints[field.name]
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, hint):
+                raise ConfigError(f"{at}{field.name} must be a {hint.__name__}, got {type(value).__name__}")
+        else:
+            object.__setattr__(instance, field.name, _coerce(value, hint, f"{at}{field.name}"))
+    if isinstance(instance, _Section):
+        instance._check(at)
+
+
+def _coerce(value, hint, key):
+    """Return ``value`` as type ``hint`` (ints widen to floats), or raise a ConfigError naming ``key``."""
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        allowed = typing.get_args(hint)
+        for option in allowed:
+            if value == option and type(value) is type(option):
+                return value
+        raise ConfigError(f"{key} must be one of {', '.join(repr(a) for a in allowed)}; got {value!r}")
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(value, inner, key)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        # YAML 1.1 (PyYAML) reads 1e-3 as a string; it only takes 1.0e-3 as a number.
+        if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+            return float(value)
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif hint is dict:
+        if isinstance(value, dict):
+            return dict(value)
+        if value is None:
+            return {}
+    elif hint is list:
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        if value is None:
+            return []
+    else:
+        raise AssertionError(f"config field {key} has an unsupported type {hint}")
+    raise ConfigError(f"{key} must be {_KINDS[hint]}, got {value!r} ({type(value).__name__})")
+
+
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string", dict: "a mapping",
+          list: "a list"}
+
+
+def _positive(section, key, at):
+    if getattr(section, key) <= 0:
+        raise ConfigError(f"{at}{key} must be > 0, got {getattr(section, key)!r}")
+
+
+def _non_negative(section, key, at):
+    if getattr(section, key) < 0:
+        raise ConfigError(f"{at}{key} must be >= 0, got {getattr(section, key)!r}")
+
+
+def _fraction(section, key, at):
+    if not 0 <= getattr(section, key) < 1:
+        raise ConfigError(f"{at}{key} must be in [0, 1), got {getattr(section, key)!r}")

@@ -1,0 +1,211 @@
+"""Attention maps and attention rollout for one text, as arrays (for notebooks) and PNG heat-maps."""
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from zoo.evaluation import plots
+
+
+@dataclasses.dataclass
+class Explanation:
+    """What a classifier attended to for one text.
+
+    Attributes:
+        text: the input text.
+        tokens: the ``n`` (sub)word tokens the model saw (padding excluded).
+        token_ids: ``[n]`` their ids.
+        attention: ``[layers, heads, n, n]`` attention probabilities (rows: queries, columns: keys).
+        rollout: ``[n, n]`` attention rollout through all layers.
+        importance: ``[n]`` per-token importance from the rollout (sums to 1).
+        probabilities: ``[C]`` class probabilities.
+        label: the predicted label.
+        label_names: the class names.
+    """
+
+    text: str
+    tokens: list
+    token_ids: np.ndarray
+    attention: np.ndarray
+    rollout: np.ndarray
+    importance: np.ndarray
+    probabilities: np.ndarray
+    label: str
+    label_names: list
+
+    def to_dict(self):
+        """Return the explanation as JSON-ready lists."""
+        return {
+            "text": self.text,
+            "tokens": list(self.tokens),
+            "token_ids": self.token_ids.tolist(),
+            "label": self.label,
+            "probabilities": dict(zip(self.label_names, map(float, self.probabilities))),
+            "importance": self.importance.tolist(),
+            "rollout": self.rollout.tolist(),
+            "attention": self.attention.tolist(),
+        }
+
+
+def attention_rollout(attention, *, residual=True):
+    """Combine per-layer attention into token-to-token flow through the whole stack (Abnar & Zuidema, 2020).
+
+    Heads are averaged; with ``residual`` the identity is mixed in (the skip connection carries as much
+    as attention) and rows are renormalised; the layers' matrices are then multiplied, first layer last.
+
+    Args:
+        attention: ``[layers, heads, n, n]`` attention probabilities.
+        residual: account for the residual connections.
+
+    Returns:
+        ``[n, n]`` row-stochastic matrix: how much each output position draws on each input token.
+
+    Example:
+        >>> attention_rollout(np.full((2, 4, 3, 3), 1 / 3))[0]
+        array([0.5 , 0.25, 0.25])
+    """
+    attention = np.asarray(attention, dtype=np.float64)
+    if attention.ndim != 4 or attention.shape[2] != attention.shape[3]:
+        raise ValueError(f"attention must be [layers, heads, n, n], got {list(attention.shape)}")
+    n = attention.shape[-1]
+    rollout = np.eye(n)
+    for layer in attention:
+        flow = layer.mean(axis=0)
+        if residual:
+            flow = 0.5 * flow + 0.5 * np.eye(n)
+            flow = flow / flow.sum(axis=-1, keepdims=True)
+        rollout = flow @ rollout
+    return rollout
+
+
+def token_importance(rollout, *, pooling="mean"):
+    """Reduce a rollout matrix to one importance score per input token, summing to 1.
+
+    Args:
+        rollout: ``[n, n]`` from :func:`attention_rollout`.
+        pooling: the classifier's pooling: ``cls`` reads the first position's row; ``mean``, ``max``
+            and ``attention`` pooling average the rows of every position.
+
+    Example:
+        >>> token_importance(np.eye(2))
+        array([0.5, 0.5])
+    """
+    rollout = np.asarray(rollout, dtype=np.float64)
+    scores = rollout[0] if pooling == "cls" else rollout.mean(axis=0)
+    return scores / scores.sum()
+
+
+def _head_pooling(model):
+    from zoo.layers import ClassificationHead
+
+    heads = [layer for layer in model.layers if isinstance(layer, ClassificationHead)]
+    return heads[-1].pooling if heads else "mean"
+
+
+def explain(model, tokenizer, label_names, text, *, sequence_length=None, mode=None):
+    """Run one text through the classifier and collect its attention maps and rollout.
+
+    Args:
+        model: a zoo Transformer classifier.
+        tokenizer: its zoo tokenizer (cleaning and tokenisation exactly as served).
+        label_names: class names in id order.
+        text: the text to explain.
+        sequence_length: longest id sequence; defaults to the model's position range.
+        mode: output mode; read from the model's head by default.
+
+    Returns:
+        An :class:`Explanation`.
+
+    Example:
+        >>> e = explain(model, tokenizer, ["neg", "pos"], "a gripping, funny film")
+        >>> e.tokens, e.importance.round(2)
+    """
+    from zoo.export.predict import InMemoryPredictor
+    from zoo.models import attention_maps
+
+    if not isinstance(text, str):
+        raise ValueError(f"text to explain must be a string, got {type(text).__name__}")
+    predictor = InMemoryPredictor(model, tokenizer, label_names, sequence_length, mode=mode)
+    ids = predictor.graph.text_to_ids([text]).numpy()[0]
+    ids = ids[ids != 0]
+    if ids.size == 0:
+        raise ValueError(f"text {text!r} has no tokens after cleaning and tokenisation: nothing to explain")
+    attention = np.stack([m[0] for m in attention_maps(model, ids[None, :].astype(np.int32))])
+    rollout = attention_rollout(attention)
+    predictions = predictor.predict([text])
+    return Explanation(
+        text=text,
+        tokens=token_strings(tokenizer, ids),
+        token_ids=ids,
+        attention=attention,
+        rollout=rollout,
+        importance=token_importance(rollout, pooling=_head_pooling(model)),
+        probabilities=predictions.probabilities[0],
+        label=predictions.labels[0],
+        label_names=list(predictor.label_names),
+    )
+
+
+def token_strings(tokenizer, ids):
+    """Return the vocabulary strings of ``ids``.
+
+    Example:
+        >>> token_strings(tokenizer, [2, 57])
+        ['[CLS]', 'film']
+    """
+    vocabulary = tokenizer.vocabulary
+    return [vocabulary[i] if 0 <= i < len(vocabulary) else f"<{i}>" for i in np.asarray(ids).tolist()]
+
+
+def save_explanation(explanation, out_dir):
+    """Write heat-maps per layer (one panel per head), the importance chart and ``explanation.json``.
+
+    Args:
+        explanation: from :func:`explain`.
+        out_dir: directory to write into.
+
+    Returns:
+        ``{name: path}`` of the written files.
+
+    Example:
+        >>> save_explanation(explain(model, tokenizer, names, "a fine film"), "explain/")["importance"]
+        PosixPath('explain/importance.png')
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for layer, weights in enumerate(explanation.attention):
+        files[f"layer_{layer}"] = plots.plot_attention_heads(
+            weights, explanation.tokens, out / f"attention_layer_{layer}.png",
+            title=f"Layer {layer} attention — predicted {explanation.label}",
+        )
+    files["importance"] = plots.plot_token_importance(
+        explanation.tokens, explanation.importance, out / "importance.png")
+    files["json"] = out / "explanation.json"
+    files["json"].write_text(json.dumps(explanation.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
+    return files
+
+
+def explain_run(run_dir, text, *, out_dir=None):
+    """Explain one prediction of a finished training run (``zoo explain RUN_DIR "text"``).
+
+    Args:
+        run_dir: a run directory written by ``zoo.train``.
+        text: the text to explain.
+        out_dir: where to write the heat-maps and ``explanation.json``; ``None`` writes nothing.
+
+    Returns:
+        An :class:`Explanation`.
+
+    Example:
+        >>> explain_run("runs/mr-transformer-small", "a gripping, funny film", out_dir="explain").label
+        'pos'
+    """
+    from zoo.training import load_run
+
+    model, tokenizer, label_names, config = load_run(run_dir)
+    explanation = explain(model, tokenizer, label_names, text, sequence_length=config.data.sequence_length)
+    if out_dir is not None:
+        save_explanation(explanation, out_dir)
+    return explanation

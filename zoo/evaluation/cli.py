@@ -1,0 +1,113 @@
+"""``zoo evaluate``, ``zoo explain`` and ``zoo cv`` sub-commands: argument parsing only.
+
+``zoo.cli`` lists ``add_evaluate_command``, ``add_explain_command`` and ``add_cv_command`` in its
+``COMMANDS``; each sets ``handler`` to a function ``(args) -> exit status`` (status 2 with one message
+on stderr for errors a user can cause).
+"""
+import sys
+
+from zoo.export.cli import user_errors
+
+
+def add_evaluate_command(subparsers):
+    """Add ``zoo evaluate RUN_DIR [--data SPEC] [--out DIR]``.
+
+    Example:
+        >>> add_evaluate_command(parser.add_subparsers(dest="command"))
+    """
+    parser = subparsers.add_parser(
+        "evaluate", help="metrics, report.md/report.json and plots for a training run",
+        description="Evaluate a run on its held-out test split (or --data) through the same graph the export "
+                    "serves; writes report.json, report.md and PNG plots.",
+    )
+    parser.add_argument("run_dir", help="a run directory written by zoo train")
+    parser.add_argument("--data", help="labelled data to evaluate on (a zoo.data.load spec: mr, a .csv/.jsonl "
+                                       "path, ...); default: the run's own test split")
+    parser.add_argument("--split", choices=("test", "validation"), default="test",
+                        help="the run's split to use without --data (default: test)")
+    parser.add_argument("--text-column", help="text column/key of --data files")
+    parser.add_argument("--label-column", help="label column/key of --data files")
+    parser.add_argument("--encoding", help="encoding of --data files")
+    parser.add_argument("--out", help="report directory (default: RUN_DIR/evaluation)")
+    parser.add_argument("--mistakes", type=int, default=20, help="most confident mistakes to list (default: 20)")
+    parser.add_argument("--batch-size", type=int, default=256, help="texts per model call")
+    parser.set_defaults(handler=run_evaluate)
+
+
+@user_errors("evaluate")
+def run_evaluate(args):
+    """Run ``zoo evaluate`` from parsed arguments; prints the headline numbers and the report path."""
+    from zoo.evaluation.runner import REPORT_DIR, evaluate
+
+    options = {k: v for k, v in (("text_column", args.text_column), ("label_column", args.label_column),
+                                 ("encoding", args.encoding)) if v is not None}
+    report = evaluate(args.run_dir, args.data, split=args.split, out_dir=args.out, batch_size=args.batch_size,
+                      mistakes=args.mistakes, **options)
+    m = report["metrics"]
+    line = f"accuracy {m['accuracy']:.4f}, macro F1 {m['averages']['macro']['f1']:.4f}, log-loss {m['log_loss']:.4f}"
+    if m.get("roc_auc") is not None:
+        line += f", ROC-AUC {m['roc_auc']:.4f}"
+    out = args.out or f"{args.run_dir}/{REPORT_DIR}"
+    print(f"{m['num_examples']} examples: {line}\nreport: {out}/report.md")
+    return 0
+
+
+def add_explain_command(subparsers):
+    """Add ``zoo explain RUN_DIR TEXT [--out DIR]``.
+
+    Example:
+        >>> add_explain_command(parser.add_subparsers(dest="command"))
+    """
+    parser = subparsers.add_parser(
+        "explain", help="attention heat-maps and token importance for one text",
+        description="Write one attention heat-map PNG per layer (a panel per head), a token-importance chart "
+                    "from attention rollout, and explanation.json with the arrays.",
+    )
+    parser.add_argument("run_dir", help="a run directory written by zoo train")
+    parser.add_argument("text", help="the text to explain")
+    parser.add_argument("--out", default="explain", help="output directory (default: ./explain)")
+    parser.set_defaults(handler=run_explain)
+
+
+@user_errors("explain")
+def run_explain(args):
+    """Run ``zoo explain`` from parsed arguments; prints the prediction and the most important tokens."""
+    from zoo.evaluation.attention import explain_run
+
+    e = explain_run(args.run_dir, args.text, out_dir=args.out)
+    top = sorted(zip(e.importance, e.tokens), reverse=True)[:5]
+    print(f"predicted {e.label} ({max(e.probabilities):.3f}); most attended tokens: "
+          + ", ".join(f"{t} {w:.2f}" for w, t in top))
+    print(f"heat-maps and explanation.json in {args.out}")
+    return 0
+
+
+def add_cv_command(subparsers):
+    """Add ``zoo cv [--config FILE] [--folds K] [--set key=value ...]``.
+
+    Example:
+        >>> add_cv_command(parser.add_subparsers(dest="command"))
+    """
+    parser = subparsers.add_parser(
+        "cv", help="k-fold cross-validation of a training config (mean ± std)",
+        description="Train and evaluate on k stratified folds of data.source; writes cv.json and cv.md.",
+    )
+    parser.add_argument("--config", help="run config (.yaml or .json); default: zoo's defaults")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set training.epochs=5 (repeatable)")
+    parser.add_argument("--folds", type=int, default=10, help="number of folds (default: 10)")
+    parser.add_argument("--seed", type=int, help="fold-assignment seed (default: training.seed)")
+    parser.add_argument("--out", help="output directory (default: runs/<data>-<model>-cv<folds>)")
+    parser.set_defaults(handler=run_cv)
+
+
+@user_errors("cv")
+def run_cv(args):
+    """Run ``zoo cv`` from parsed arguments; prints mean ± std of each metric."""
+    from zoo.evaluation.cross_validation import cross_validate
+
+    result = cross_validate(args.config, folds=args.folds, overrides=args.overrides, out_dir=args.out, seed=args.seed)
+    for name, stats in result["summary"].items():
+        print(f"{name}: {stats['mean']:.4f} ± {stats['std']:.4f}")
+    print(f"{args.folds}-fold report: {result['out_dir']}/cv.md", file=sys.stderr)
+    return 0

@@ -1,0 +1,128 @@
+"""``zoo cv``: k-fold cross-validation of a training config, reported as mean ± standard deviation."""
+import json
+import sys
+from pathlib import Path
+
+from zoo.evaluation.runner import evaluate_model, summarize_folds
+
+CV_JSON = "cv.json"
+CV_MD = "cv.md"
+
+
+def _write_jsonl(path, examples):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for text, label in zip(examples.texts, examples.labels):
+            f.write(json.dumps({"text": text, "label": examples.label_names[label]}, ensure_ascii=False) + "\n")
+
+
+def _fold_config(config, fold_dir):
+    from zoo.config import Config
+
+    mapping = config.to_dict()
+    data = fold_dir / "data"
+    mapping["data"].update(source=str(data / "train.jsonl"), test_source=str(data / "test.jsonl"), load_options={},
+                           test_split=0.0)
+    mapping["output"].update(dir=str(fold_dir / "run"), overwrite=False)
+    return Config.from_dict(mapping)
+
+
+def _load_examples(config):
+    import zoo.data
+
+    c = config.data
+    if c.test_source is not None:
+        raise ValueError("cross-validation folds data.source itself; unset data.test_source "
+                         f"(got {c.test_source!r})")
+    split = {"split": "train"} if "train" in zoo.data.official_splits(c.source) else {}
+    return zoo.data.load(c.source, **split, **c.load_options)
+
+
+def _finished_run(fold_config, run_dir):
+    """True when ``run_dir`` holds a finished run of exactly ``fold_config`` (so a rerun reuses it)."""
+    from zoo.config import Config
+
+    if not (run_dir / "metrics.json").is_file():
+        return False
+    saved = Config.load(run_dir / "config.yaml").to_dict()
+    if saved != fold_config.to_dict():
+        raise ValueError(f"{run_dir} holds a finished run of a different config; use another out_dir for this "
+                         "cross-validation")
+    return True
+
+
+def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=None, progress=True):
+    """Train and evaluate ``config`` on ``folds`` stratified folds of its data; report mean ± std.
+
+    Each fold is an ordinary training run (``<out_dir>/fold_<k>/run``) on that fold's training part, with
+    ``data.validation_split`` of it held out for early stopping, evaluated on the fold's test part. A rerun
+    with the same config reuses finished folds and resumes an interrupted one.
+
+    Args:
+        config: a ``Config``, dict, YAML/JSON path or ``None`` (defaults).
+        folds: number of folds (MR and SUBJ are reported with 10).
+        overrides: ``key=value`` strings applied on top of ``config``.
+        out_dir: where fold runs and ``cv.json`` / ``cv.md`` go; default ``<default run dir>-cv<folds>``.
+        seed: fold-assignment seed; defaults to ``training.seed``.
+        progress: print one line per fold on stderr.
+
+    Returns:
+        ``{"folds": [...per-fold metrics...], "summary": {metric: {"mean", "std", "values"}}, ...}``.
+
+    Example:
+        >>> cv = cross_validate({"data": {"source": "mr"}}, folds=10)
+        >>> cv["summary"]["accuracy"]["mean"], cv["summary"]["accuracy"]["std"]
+    """
+    import zoo.data
+    from zoo.training import as_config, load_run, train
+    from zoo.training.run import default_run_dir
+
+    config = as_config(config, overrides)
+    if folds < 2:
+        raise ValueError(f"folds must be at least 2, got {folds}")
+    seed = config.training.seed if seed is None else seed
+    out = Path(out_dir) if out_dir else Path(f"{default_run_dir(config)}-cv{folds}")
+    data = _load_examples(config)
+    fold_reports = []
+    for k, (train_part, test_part) in enumerate(zoo.data.kfold(data, k=folds, seed=seed)):
+        fold_dir = out / f"fold_{k}"
+        _write_jsonl(fold_dir / "data" / "train.jsonl", train_part)
+        _write_jsonl(fold_dir / "data" / "test.jsonl", test_part)
+        fold_config = _fold_config(config, fold_dir)
+        if not _finished_run(fold_config, fold_dir / "run"):
+            train(fold_config)
+        model, tokenizer, label_names, _ = load_run(fold_dir / "run")
+        test = zoo.data.load(fold_dir / "data" / "test.jsonl", label_names=label_names)
+        report = evaluate_model(
+            model, tokenizer, label_names, test.texts, test.labels, out_dir=fold_dir / "evaluation",
+            sequence_length=config.data.sequence_length, info={"fold": f"{k + 1}/{folds}", "data": config.data.source},
+        )
+        fold_reports.append(report["metrics"])
+        if progress:
+            print(f"fold {k + 1}/{folds}: accuracy {report['metrics']['accuracy']:.4f} "
+                  f"({len(test)} test examples)", file=sys.stderr, flush=True)
+    summary = summarize_folds(fold_reports)
+    result = {"data": config.data.source, "model": config.model.name, "folds": fold_reports, "summary": summary,
+              "num_folds": folds, "seed": seed, "num_examples": len(data), "out_dir": str(out)}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / CV_JSON).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (out / CV_MD).write_text(render_cv_markdown(result), encoding="utf-8")
+    return result
+
+
+def render_cv_markdown(result):
+    """Render a cross-validation result as Markdown: one mean ± std table, then the per-fold values.
+
+    Example:
+        >>> print(render_cv_markdown(cv).splitlines()[0])
+        # 10-fold cross-validation: mr, transformer-small
+    """
+    summary = result["summary"]
+    lines = [f"# {result['num_folds']}-fold cross-validation: {result['data']}, {result['model']}", "",
+             f"{result['num_examples']} examples, fold seed {result['seed']}.", "",
+             "| metric | mean ± std | " + " | ".join(f"fold {i + 1}" for i in range(result["num_folds"])) + " |",
+             "|---|---:|" + "---:|" * result["num_folds"]]
+    for name, stats in summary.items():
+        folds = " | ".join(f"{v:.4f}" for v in stats["values"])
+        lines.append(f"| {name} | {stats['mean']:.4f} ± {stats['std']:.4f} | {folds} |")
+    return "\n".join(lines) + "\n"

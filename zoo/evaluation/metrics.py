@@ -1,0 +1,194 @@
+"""Classification metrics over predicted probabilities, computed with scikit-learn."""
+import numpy as np
+from sklearn import metrics as skm
+
+DEFAULT_TOP_K = (2, 3, 5)
+
+
+class MetricsInputError(ValueError):
+    """Labels or probabilities given to a metric function are malformed."""
+
+
+def check_inputs(y_true, probabilities, label_names, *, multilabel=False):
+    """Validate and convert labels and probabilities to numpy arrays.
+
+    Args:
+        y_true: class ids ``[N]``, or a multi-hot matrix ``[N, C]`` when ``multilabel``.
+        probabilities: ``[N, C]`` class probabilities (a binary ``[N]`` or ``[N, 1]`` positive-class
+            probability is widened to ``[N, 2]``).
+        label_names: the ``C`` class names, in id order.
+        multilabel: whether each example may carry several labels.
+
+    Returns:
+        ``(y_true, probabilities)`` as ``int64`` and ``float64`` arrays.
+
+    Example:
+        >>> y, p = check_inputs([0, 1], [0.2, 0.9], ["neg", "pos"])
+        >>> p.shape
+        (2, 2)
+    """
+    names = list(label_names)
+    probs = np.asarray(probabilities, dtype=np.float64)
+    if not multilabel and len(names) == 2 and (probs.ndim == 1 or (probs.ndim == 2 and probs.shape[1] == 1)):
+        positive = probs.reshape(-1)
+        probs = np.stack([1.0 - positive, positive], axis=1)
+    if probs.ndim != 2 or probs.shape[1] != len(names):
+        raise MetricsInputError(
+            f"probabilities must have shape [N, {len(names)}] for {len(names)} labels {names}; got {probs.shape}"
+        )
+    if probs.shape[0] == 0:
+        raise MetricsInputError("cannot compute metrics on zero examples")
+    if not np.all(np.isfinite(probs)) or probs.min() < 0.0 or probs.max() > 1.0 + 1e-6:
+        raise MetricsInputError("probabilities must be finite and within [0, 1]")
+    y = np.asarray(y_true)
+    expected = (probs.shape[0], len(names)) if multilabel else (probs.shape[0],)
+    if y.shape != expected:
+        raise MetricsInputError(f"labels must have shape {list(expected)}; got {list(y.shape)}")
+    if y.size and not np.issubdtype(y.dtype, np.integer) and not np.issubdtype(y.dtype, np.bool_):
+        raise MetricsInputError(f"labels must be integer class ids, got dtype {y.dtype}")
+    y = y.astype(np.int64)
+    low, high = (0, 1) if multilabel else (0, len(names) - 1)
+    bad = np.flatnonzero((y < low) | (y > high)) if not multilabel else np.flatnonzero(((y < 0) | (y > 1)).any(1))
+    if bad.size:
+        raise MetricsInputError(
+            f"label at index {int(bad[0])} is outside [{low}, {high}] ({bad.size} such labels in total)"
+        )
+    return y, probs
+
+
+def predicted_ids(probabilities, *, multilabel=False, threshold=0.5):
+    """Return the predicted class ids: argmax per row, or a multi-hot matrix over ``threshold``.
+
+    Args:
+        probabilities: ``[N, C]`` class probabilities.
+        multilabel: threshold each class independently instead of taking the argmax.
+        threshold: the multi-label decision threshold.
+
+    Example:
+        >>> predicted_ids(np.array([[0.3, 0.7]])).tolist()
+        [1]
+    """
+    probs = np.asarray(probabilities)
+    if multilabel:
+        return (probs >= threshold).astype(np.int64)
+    return probs.argmax(axis=-1).astype(np.int64)
+
+
+def _prf(y_true, y_pred, labels, average):
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average=average, zero_division=0
+    )
+    return precision, recall, f1, support
+
+
+def classification_metrics(y_true, probabilities, label_names, *, multilabel=False, top_k=None, threshold=0.5):
+    """Compute the standard classification metrics of one set of predictions.
+
+    Accuracy (subset accuracy for multi-label), precision / recall / F1 per class and macro, micro
+    and weighted averages, the confusion matrix, log-loss, ROC-AUC (binary and multi-label) and
+    top-k accuracy (when there are more than two classes). Every number comes from scikit-learn.
+
+    Args:
+        y_true: class ids ``[N]``, or a multi-hot matrix ``[N, C]`` when ``multilabel``.
+        probabilities: ``[N, C]`` predicted probabilities.
+        label_names: the ``C`` class names, in id order.
+        multilabel: whether each example may carry several labels.
+        top_k: the ``k`` values for top-k accuracy; defaults to those of 2, 3, 5 below ``C``.
+        threshold: decision threshold for multi-label predictions.
+
+    Returns:
+        A JSON-serialisable dict (see the keys in the example).
+
+    Example:
+        >>> m = classification_metrics([0, 1, 1], [[0.8, 0.2], [0.4, 0.6], [0.7, 0.3]], ["neg", "pos"])
+        >>> sorted(m)[:4]
+        ['accuracy', 'averages', 'confusion_matrix', 'label_names']
+    """
+    names = [str(n) for n in label_names]
+    y, probs = check_inputs(y_true, probabilities, names, multilabel=multilabel)
+    ids = list(range(len(names)))
+    y_pred = predicted_ids(probs, multilabel=multilabel, threshold=threshold)
+
+    precision, recall, f1, support = _prf(y, y_pred, ids, None)
+    per_class = [
+        {"label": name, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+        for name, p, r, f, s in zip(names, precision, recall, f1, support)
+    ]
+    averages = {}
+    for average in ("macro", "micro", "weighted"):
+        p, r, f, _ = _prf(y, y_pred, ids, average)
+        averages[average] = {"precision": float(p), "recall": float(r), "f1": float(f)}
+
+    result = {
+        "num_examples": int(probs.shape[0]),
+        "label_names": names,
+        "multilabel": bool(multilabel),
+        "accuracy": float(skm.accuracy_score(y, y_pred)),
+        "per_class": per_class,
+        "averages": averages,
+    }
+    if multilabel:
+        result["hamming_loss"] = float(skm.hamming_loss(y, y_pred))
+        result["threshold"] = float(threshold)
+        result["log_loss"] = float(
+            np.mean([skm.log_loss(y[:, j], probs[:, j], labels=[0, 1]) for j in ids])
+        )
+        result["confusion_matrix"] = skm.multilabel_confusion_matrix(y, y_pred, labels=ids).tolist()
+        scorable = [j for j in ids if 0 < y[:, j].sum() < len(y)]
+        result["roc_auc"] = (
+            float(skm.roc_auc_score(y[:, scorable], probs[:, scorable], average="macro")) if scorable else None
+        )
+        result["top_k_accuracy"] = {}
+        return result
+
+    # float32 softmax rows can miss 1.0 by an ulp; scikit-learn wants them to sum to one.
+    normalised = probs / probs.sum(axis=1, keepdims=True)
+    result["log_loss"] = float(skm.log_loss(y, normalised, labels=ids))
+    result["confusion_matrix"] = skm.confusion_matrix(y, y_pred, labels=ids).tolist()
+    result["roc_auc"] = (
+        float(skm.roc_auc_score(y, probs[:, 1])) if len(ids) == 2 and len(np.unique(y)) == 2 else None
+    )
+    ks = [k for k in (DEFAULT_TOP_K if top_k is None else top_k) if k < len(ids)] if len(ids) > 2 else []
+    result["top_k_accuracy"] = {
+        str(k): float(skm.top_k_accuracy_score(y, normalised, k=k, labels=ids)) for k in ks
+    }
+    return result
+
+
+def confident_mistakes(texts, y_true, probabilities, label_names, *, limit=20):
+    """List the misclassified examples the model was most sure about, most confident first.
+
+    Args:
+        texts: the ``N`` input texts.
+        y_true: ``[N]`` true class ids.
+        probabilities: ``[N, C]`` predicted probabilities.
+        label_names: class names in id order.
+        limit: how many mistakes to return at most.
+
+    Returns:
+        A list of dicts with ``index``, ``text``, ``true``, ``predicted`` and ``confidence``.
+
+    Example:
+        >>> confident_mistakes(["bad", "good"], [0, 1], [[0.1, 0.9], [0.2, 0.8]], ["neg", "pos"])[0]["text"]
+        'bad'
+    """
+    names = [str(n) for n in label_names]
+    y, probs = check_inputs(y_true, probabilities, names)
+    texts = list(texts)
+    if len(texts) != len(y):
+        raise MetricsInputError(f"got {len(texts)} texts for {len(y)} labels")
+    y_pred = predicted_ids(probs)
+    confidence = probs[np.arange(len(y)), y_pred]
+    wrong = np.flatnonzero(y_pred != y)
+    order = wrong[np.argsort(-confidence[wrong], kind="stable")][:limit]
+    return [
+        {
+            "index": int(i),
+            "text": texts[i],
+            "true": names[y[i]],
+            "predicted": names[y_pred[i]],
+            "confidence": float(confidence[i]),
+            "true_probability": float(probs[i, y[i]]),
+        }
+        for i in order
+    ]

@@ -1,0 +1,120 @@
+"""Evaluation reports: ``report.json`` for machines, ``report.md`` for people, PNG plots beside them."""
+import json
+from pathlib import Path
+
+import numpy as np
+
+from zoo.evaluation import plots
+
+REPORT_JSON = "report.json"
+REPORT_MD = "report.md"
+CONFUSION_PNG = "confusion_matrix.png"
+CURVES_PNG = "training_curves.png"
+ROC_PNG = "roc_curve.png"
+
+
+def write_report(out_dir, metrics, *, history=None, mistakes=None, y_true=None, probabilities=None, info=None):
+    """Write ``report.json``, ``report.md`` and the plots that the inputs allow into ``out_dir``.
+
+    Args:
+        out_dir: directory to write into (created if missing).
+        metrics: the dict from :func:`zoo.evaluation.metrics.classification_metrics`.
+        history: training history (``{"loss": [...], ...}``) for the training-curves plot.
+        mistakes: the list from :func:`zoo.evaluation.metrics.confident_mistakes`.
+        y_true: ``[N]`` true ids, with ``probabilities``, for the ROC plot of a binary task.
+        probabilities: ``[N, 2]`` predicted probabilities for the ROC plot.
+        info: extra facts to record at the top (run directory, data source, split, ...).
+
+    Returns:
+        The report dict as written to ``report.json``, with ``files`` naming what was written.
+
+    Example:
+        >>> m = classification_metrics([0, 1], [[0.9, 0.1], [0.3, 0.7]], ["neg", "pos"])
+        >>> write_report("eval", m)["files"]["json"]
+        'report.json'
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"json": REPORT_JSON, "markdown": REPORT_MD}
+    if not metrics["multilabel"]:
+        plots.plot_confusion_matrix(metrics["confusion_matrix"], metrics["label_names"], out / CONFUSION_PNG)
+        files["confusion_matrix"] = CONFUSION_PNG
+    if history:
+        plots.plot_training_curves(history, out / CURVES_PNG)
+        files["training_curves"] = CURVES_PNG
+    if y_true is not None and probabilities is not None and metrics.get("roc_auc") is not None:
+        if not metrics["multilabel"]:
+            plots.plot_roc_curve(
+                np.asarray(y_true), np.asarray(probabilities)[:, 1], out / ROC_PNG,
+                positive_label=metrics["label_names"][1],
+            )
+            files["roc_curve"] = ROC_PNG
+    report = {"info": dict(info or {}), "metrics": metrics, "confident_mistakes": list(mistakes or []), "files": files}
+    (out / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / REPORT_MD).write_text(render_markdown(report), encoding="utf-8")
+    return report
+
+
+def _fmt(value):
+    return "–" if value is None else f"{value:.4f}"
+
+
+def _cell(text, width=160):
+    text = " ".join(str(text).split()).replace("|", "\\|")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_markdown(report):
+    """Render a report dict (as written to ``report.json``) as Markdown.
+
+    Args:
+        report: the dict returned by :func:`write_report`.
+
+    Returns:
+        The Markdown text.
+
+    Example:
+        >>> print(render_markdown(report).splitlines()[0])
+        # Evaluation report
+    """
+    m = report["metrics"]
+    lines = ["# Evaluation report", ""]
+    for key, value in report.get("info", {}).items():
+        lines.append(f"- **{key}**: {value}")
+    lines += [
+        f"- **examples**: {m['num_examples']}",
+        f"- **accuracy**{' (subset)' if m['multilabel'] else ''}: {_fmt(m['accuracy'])}",
+        f"- **log-loss**: {_fmt(m['log_loss'])}",
+        f"- **ROC-AUC**: {_fmt(m.get('roc_auc'))}",
+    ]
+    for k, value in m.get("top_k_accuracy", {}).items():
+        lines.append(f"- **top-{k} accuracy**: {_fmt(value)}")
+    if m["multilabel"]:
+        lines.append(f"- **Hamming loss**: {_fmt(m['hamming_loss'])}")
+    lines += ["", "## Per class", "", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
+    for row in m["per_class"]:
+        lines.append(
+            f"| {_cell(row['label'])} | {_fmt(row['precision'])} | {_fmt(row['recall'])} | {_fmt(row['f1'])} "
+            f"| {row['support']} |"
+        )
+    for name, avg in m["averages"].items():
+        lines.append(f"| *{name} avg* | {_fmt(avg['precision'])} | {_fmt(avg['recall'])} | {_fmt(avg['f1'])} | |")
+    if not m["multilabel"]:
+        names = [_cell(n, 24) for n in m["label_names"]]
+        lines += ["", "## Confusion matrix (rows: true, columns: predicted)", ""]
+        lines += ["| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+        for name, row in zip(names, m["confusion_matrix"]):
+            lines.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
+    mistakes = report.get("confident_mistakes") or []
+    if mistakes:
+        lines += ["", "## Most confident mistakes", ""]
+        lines += ["| confidence | true | predicted | text |", "|---:|---|---|---|"]
+        for row in mistakes:
+            lines.append(
+                f"| {row['confidence']:.3f} | {_cell(row['true'])} | {_cell(row['predicted'])} | {_cell(row['text'])} |"
+            )
+    pictures = [(k, v) for k, v in report.get("files", {}).items() if v.endswith(".png")]
+    if pictures:
+        lines += ["", "## Plots", ""]
+        lines += [f"![{k.replace('_', ' ')}]({v})" for k, v in pictures]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,175 @@
+"""``zoo.evaluate``: score a trained model on labelled texts through its serving graph and write a report."""
+import json
+from pathlib import Path
+
+import numpy as np
+
+from zoo.evaluation.metrics import classification_metrics, confident_mistakes
+from zoo.evaluation.reports import write_report
+
+DEFAULT_MISTAKES = 20
+REPORT_DIR = "evaluation"
+
+
+def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None, history=None, sequence_length=None,
+                   batch_size=256, mistakes=DEFAULT_MISTAKES, info=None, progress=False):
+    """Evaluate a classifier on raw texts, exactly as the exported model would serve them.
+
+    Args:
+        model: a zoo classifier.
+        tokenizer: its zoo tokenizer.
+        label_names: class names in id order.
+        texts: the texts.
+        labels: ``[N]`` class ids (``[N, C]`` multi-hot for a multi-label model).
+        out_dir: where to write ``report.json``, ``report.md`` and plots; ``None`` writes nothing.
+        history: the training history, for the training-curves plot.
+        sequence_length: longest id sequence; defaults to the model's position range.
+        batch_size: texts per model call.
+        mistakes: how many of the most confident mistakes to list.
+        info: extra facts for the report header.
+        progress: show a progress bar.
+
+    Returns:
+        The report dict: ``metrics``, ``confident_mistakes``, ``info`` and ``files``.
+
+    Example:
+        >>> report = evaluate_model(model, tok, ["neg", "pos"], test.texts, test.labels, out_dir="eval")
+        >>> report["metrics"]["accuracy"]
+        0.81
+    """
+    from zoo.export.predict import InMemoryPredictor
+
+    predictor = InMemoryPredictor(model, tokenizer, label_names, sequence_length)
+    predictions = predictor.predict(texts, batch_size=batch_size, progress=progress)
+    multilabel = predictor.graph.mode == "multilabel"
+    metrics = classification_metrics(labels, predictions.probabilities, predictor.label_names, multilabel=multilabel)
+    wrong = [] if multilabel else confident_mistakes(
+        texts, labels, predictions.probabilities, predictor.label_names, limit=mistakes)
+    if out_dir is None:
+        return {"info": dict(info or {}), "metrics": metrics, "confident_mistakes": wrong, "files": {}}
+    return write_report(out_dir, metrics, history=history, mistakes=wrong, y_true=labels,
+                        probabilities=predictions.probabilities, info=info)
+
+
+def run_splits(config):
+    """Rebuild the train / validation / test ``LabeledTexts`` a training run used, from its config.
+
+    Mirrors ``zoo.train``'s data preparation (official test split, ``test_source`` or a seeded held-out
+    fraction), so evaluating a run directory scores the very examples training held out.
+
+    Args:
+        config: the run's ``zoo.config.Config``.
+
+    Returns:
+        ``{"train": ..., "validation": ..., "test": ...}``; a split the run did not have is ``None``.
+
+    Example:
+        >>> run_splits(Config.load("runs/mr-transformer-small/config.yaml"))["test"].summary()
+    """
+    import zoo.data
+
+    c = config.data
+    options = dict(c.load_options)
+    test = None
+    if c.test_source is None and "test" in zoo.data.official_splits(c.source):
+        full = zoo.data.load(c.source, split="train", **options)
+        test = zoo.data.load(c.source, split="test", label_names=full.label_names, **options)
+        test_size = 0
+    else:
+        full = zoo.data.load(c.source, **options)
+        test_size = 0 if c.test_source else c.test_split
+        if c.test_source:
+            test = zoo.data.load(c.test_source, label_names=full.label_names, **options)
+    train, validation, held_out = zoo.data.train_val_test_split(
+        full, val_size=c.validation_split, test_size=test_size, seed=config.training.seed)
+    if test is None and len(held_out):
+        test = held_out
+    return {"train": train, "validation": validation if len(validation) else None,
+            "test": test if test is not None and len(test) else None}
+
+
+def _read_history(run_dir):
+    path = Path(run_dir) / "history.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, mistakes=DEFAULT_MISTAKES,
+             progress=True, **load_options):
+    """Evaluate a finished training run and write its report (``zoo evaluate RUN_DIR``).
+
+    Args:
+        run_dir: a run directory written by ``zoo.train``.
+        data: ``None`` for the run's own ``split``; a ``zoo.data.load`` spec (path or shortcut); or a
+            ``LabeledTexts``. Its labels are mapped onto the run's label vocabulary.
+        split: with ``data=None``, ``test`` or ``validation``.
+        out_dir: report directory; defaults to ``<run_dir>/evaluation``.
+        batch_size: texts per model call.
+        mistakes: how many of the most confident mistakes to list.
+        progress: show a progress bar.
+        **load_options: options for ``zoo.data.load`` (``text_column``, ``encoding``, ...).
+
+    Returns:
+        The report dict (also in ``report.json``).
+
+    Example:
+        >>> zoo.evaluate("runs/mr-transformer-small")["metrics"]["accuracy"]
+        0.79
+    """
+    import zoo.data
+    from zoo.training import load_run
+
+    run_dir = Path(run_dir)
+    model, tokenizer, label_names, config = load_run(run_dir)
+    if data is None:
+        if split not in ("test", "validation"):
+            raise ValueError(f"split must be 'test' or 'validation', got {split!r}")
+        if load_options:
+            raise ValueError(f"load options {sorted(load_options)} apply only with data=; the run's own splits "
+                             "are loaded as its config says")
+        examples = run_splits(config)[split]
+        if examples is None:
+            raise ValueError(f"run {run_dir} has no {split} split (data.{split}_split is 0 and no test source); "
+                             "pass data= to evaluate on other labelled texts")
+        source = f"{config.data.source} ({split} split, seed {config.training.seed})"
+    elif isinstance(data, zoo.data.LabeledTexts):
+        examples, source = data, data.source
+    else:
+        examples, source = zoo.data.load(data, label_names=label_names, **load_options), str(data)
+    if list(examples.label_names) != list(label_names):
+        raise ValueError(f"{source}: label vocabulary {examples.label_names} differs from the run's {label_names}")
+    info = {"run": str(run_dir), "data": source, "model": config.model.name}
+    return evaluate_model(
+        model, tokenizer, label_names, examples.texts, examples.labels, out_dir=out_dir or run_dir / REPORT_DIR,
+        history=_read_history(run_dir), sequence_length=config.data.sequence_length, batch_size=batch_size,
+        mistakes=mistakes, info=info, progress=progress,
+    )
+
+
+def summarize_folds(fold_metrics):
+    """Mean and standard deviation over folds of the headline metrics.
+
+    Args:
+        fold_metrics: one :func:`classification_metrics` dict per fold.
+
+    Returns:
+        ``{metric: {"mean", "std", "values"}}`` for accuracy, log-loss, macro / weighted F1 (and ROC-AUC
+        when every fold has it).
+
+    Example:
+        >>> summarize_folds([m1, m2])["accuracy"]["mean"]
+    """
+    keys = {
+        "accuracy": lambda m: m["accuracy"],
+        "log_loss": lambda m: m["log_loss"],
+        "macro_f1": lambda m: m["averages"]["macro"]["f1"],
+        "weighted_f1": lambda m: m["averages"]["weighted"]["f1"],
+    }
+    if all(m.get("roc_auc") is not None for m in fold_metrics):
+        keys["roc_auc"] = lambda m: m["roc_auc"]
+    summary = {}
+    for name, get in keys.items():
+        values = np.array([get(m) for m in fold_metrics], dtype=np.float64)
+        # sample standard deviation (ddof=1), as CV results are usually reported
+        std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        summary[name] = {"mean": float(values.mean()), "std": std, "values": values.tolist()}
+    return summary

@@ -1,0 +1,43 @@
+"""Export trained classifiers as raw-string SavedModels (TF Serving layout) and predict with them.
+
+    import zoo
+    result = zoo.export_run("runs/mr-transformer-small")          # saved_models/mr-transformer-small/1
+    zoo.predict(result.path, ["a gripping, funny film"])[0]["label"]
+
+Exported models need only TensorFlow (plus ``import tensorflow_text`` when ``assets.extra/zoo_export.json``
+says ``requires_tensorflow_text``) to load: zoo is not needed at serving time.
+"""
+import importlib
+
+_LAZY = {
+    "export_model": "zoo.export.saved_model",
+    "export_run": "zoo.export.saved_model",
+    "ExportResult": "zoo.export.saved_model",
+    "read_metadata": "zoo.export.saved_model",
+    "custom_ops": "zoo.export.saved_model",
+    "ExportPathError": "zoo.export.versions",
+    "ServingGraph": "zoo.export.serving",
+    "predict": "zoo.export.predict",
+    "predict_file": "zoo.export.predict",
+    "load_predictor": "zoo.export.predict",
+    "read_texts": "zoo.export.predict",
+    "InMemoryPredictor": "zoo.export.predict",
+    "SavedModelPredictor": "zoo.export.predict",
+    "Predictions": "zoo.export.predict",
+    "PredictInputError": "zoo.export.predict",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zoo.export' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,101 @@
+"""``zoo export`` and ``zoo predict`` sub-commands: argument parsing only, the work is in the API.
+
+``zoo.cli`` lists ``add_export_command`` and ``add_predict_command`` in its ``COMMANDS``; each sets
+``handler`` to a function ``(args) -> exit status``. Errors users can cause (``ValueError``,
+``FileNotFoundError``) print ``zoo <command>: error: ...`` and exit with status 2.
+"""
+import functools
+import json
+import sys
+
+EXIT_USAGE = 2
+
+
+def user_errors(command):
+    """Decorate a handler so that errors a user can cause become one message on stderr and exit status 2."""
+    def decorate(handler):
+        @functools.wraps(handler)
+        def run(args):
+            try:
+                return handler(args)
+            except (ValueError, FileNotFoundError) as err:
+                print(f"zoo {command}: error: {err}", file=sys.stderr)
+                return EXIT_USAGE
+        return run
+    return decorate
+
+
+def add_export_command(subparsers):
+    """Add ``zoo export RUN_DIR [--out PATH] [--name NAME]``.
+
+    Example:
+        >>> add_export_command(parser.add_subparsers(dest="command"))
+    """
+    parser = subparsers.add_parser(
+        "export", help="export a training run as a SavedModel that takes raw strings",
+        description="Export a run as a TensorFlow SavedModel in TF Serving's layout (saved_models/<name>/<n>/). "
+                    "Its serving_default signature takes raw strings; serve_token_ids takes token ids.",
+    )
+    parser.add_argument("run_dir", help="a run directory written by zoo train")
+    parser.add_argument("--out", help="saved_models/NAME/VERSION, or a model directory that gets the next version "
+                                      "(default: saved_models/<run name>/<next version>)")
+    parser.add_argument("--name", help="model name under saved_models/ (default: the run directory's name)")
+    parser.set_defaults(handler=run_export)
+
+
+@user_errors("export")
+def run_export(args):
+    """Run ``zoo export`` from parsed arguments; prints where the model went."""
+    from zoo.export.saved_model import export_run
+
+    result = export_run(args.run_dir, out=args.out, name=args.name)
+    meta = result.metadata
+    print(f"exported {args.run_dir} to {result.path} (version {result.version}, labels {meta['label_names']})")
+    if meta["requires_tensorflow_text"]:
+        print(f"note: the graph uses tensorflow-text ops ({', '.join(meta['custom_ops'])}); "
+              "load it after `import tensorflow_text` (stock TF Serving cannot)")
+    return 0
+
+
+def add_predict_command(subparsers):
+    """Add ``zoo predict MODEL_DIR [TEXT ...] [--input FILE --output FILE]``.
+
+    Example:
+        >>> add_predict_command(parser.add_subparsers(dest="command"))
+    """
+    parser = subparsers.add_parser(
+        "predict", help="predict labels with an exported model or a run directory",
+        description="Predict with saved_models/<name>[/<n>] (newest version by default) or a run directory. "
+                    "Texts on the command line print one JSON object per line; --input reads a .txt (one text "
+                    "per line), .csv/.tsv (with a header) or .jsonl file.",
+    )
+    parser.add_argument("model_dir", help="exported model (version or model directory) or run directory")
+    parser.add_argument("texts", nargs="*", help="texts to classify")
+    parser.add_argument("--input", help="file of texts: .txt, .csv, .tsv or .jsonl")
+    parser.add_argument("--output", help="predictions file: .jsonl or .csv (default: JSON lines on stdout)")
+    parser.add_argument("--text-field", default="text", help="text column (CSV/TSV) or key (JSONL); default: text")
+    parser.add_argument("--encoding", default="utf-8", help="input file encoding (default: utf-8)")
+    parser.add_argument("--batch-size", type=int, help="texts per model call (default: 64)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(handler=run_predict)
+
+
+@user_errors("predict")
+def run_predict(args):
+    """Run ``zoo predict`` from parsed arguments."""
+    from zoo.export.predict import DEFAULT_BATCH_SIZE, PredictInputError, load_predictor, predict_file, read_texts
+
+    batch_size = DEFAULT_BATCH_SIZE if args.batch_size is None else args.batch_size
+    if bool(args.texts) == bool(args.input):
+        raise PredictInputError("give texts on the command line or --input FILE (exactly one of them)")
+    if args.input and args.output:
+        count = predict_file(args.model_dir, args.input, args.output, text_field=args.text_field,
+                             encoding=args.encoding, batch_size=batch_size, progress=not args.no_progress)
+        print(f"wrote {count} predictions to {args.output}", file=sys.stderr)
+        return 0
+    texts = read_texts(args.input, text_field=args.text_field, encoding=args.encoding) if args.input else args.texts
+    predictions = load_predictor(args.model_dir).predict(
+        texts, batch_size=batch_size, progress=bool(args.input) and not args.no_progress)
+    for record in predictions.records(texts):
+        print(json.dumps(record, ensure_ascii=False))
+    return 0

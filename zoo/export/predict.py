@@ -1,0 +1,364 @@
+"""Predict with an exported SavedModel or a run directory, for a few texts or whole files."""
+import csv
+import dataclasses
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.export import versions
+from zoo.export.saved_model import read_metadata
+from zoo.export.serving import ServingGraph
+
+DEFAULT_BATCH_SIZE = 64
+INPUT_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl")
+OUTPUT_SUFFIXES = (".jsonl", ".csv")
+
+
+class PredictInputError(ValueError):
+    """An input file or text list that cannot be predicted on; the message names the file and line."""
+
+
+@dataclasses.dataclass
+class Predictions:
+    """Model outputs for ``N`` texts.
+
+    Attributes:
+        probabilities: ``[N, C]`` class probabilities.
+        label_ids: ``[N]`` predicted class ids (the most probable class).
+        labels: the ``N`` predicted label strings (multi-label: the labels over 0.5, comma-joined).
+        label_names: the ``C`` class names.
+    """
+
+    probabilities: np.ndarray
+    label_ids: np.ndarray
+    labels: list
+    label_names: list
+
+    def records(self, texts=None):
+        """Return one JSON-ready dict per text: ``label``, ``label_id``, ``probabilities`` by name.
+
+        Example:
+            >>> predictor.predict(["a fine film"]).records(["a fine film"])[0]["label"]
+            'pos'
+        """
+        rows = []
+        for i, label in enumerate(self.labels):
+            row = {} if texts is None else {"text": texts[i]}
+            row["label"] = label
+            row["label_id"] = int(self.label_ids[i])
+            row["probabilities"] = {n: float(p) for n, p in zip(self.label_names, self.probabilities[i])}
+            rows.append(row)
+        return rows
+
+
+def _check_texts(texts):
+    if isinstance(texts, (str, bytes)):
+        raise PredictInputError("texts must be a list of strings, got a single string (wrap it in a list)")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, (str, bytes)):
+            raise PredictInputError(f"text {i} is a {type(text).__name__}, not a string: {text!r}")
+    return texts
+
+
+def _utf8(text):
+    # Lone surrogates (possible in str from JSON) cannot be encoded strictly; passed through as bytes, the
+    # graph replaces them with U+FFFD like any other invalid UTF-8.
+    return text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+
+
+class _Predictor:
+    """Shared batching and progress for both predictor kinds."""
+
+    label_names = ()
+
+    def _call(self, batch):
+        raise NotImplementedError
+
+    def predict(self, texts, *, batch_size=DEFAULT_BATCH_SIZE, progress=False):
+        """Predict a list of texts in batches.
+
+        Args:
+            texts: strings (or UTF-8 bytes).
+            batch_size: texts per model call.
+            progress: show a progress bar on stderr.
+
+        Returns:
+            :class:`Predictions`.
+
+        Example:
+            >>> load_predictor("saved_models/mr").predict(["a fine film"]).labels
+            ['pos']
+        """
+        from tqdm.auto import tqdm
+
+        texts = _check_texts(texts)
+        if batch_size < 1:
+            raise PredictInputError(f"batch_size must be >= 1, got {batch_size}")
+        parts = []
+        with tqdm(total=len(texts), unit="text", disable=not progress, file=sys.stderr) as bar:
+            for start in range(0, len(texts), batch_size):
+                batch = [_utf8(t) for t in texts[start:start + batch_size]]
+                parts.append({k: v.numpy() for k, v in self._call(tf.constant(batch, tf.string)).items()})
+                bar.update(len(batch))
+        if not parts:
+            parts.append({k: v.numpy() for k, v in self._call(tf.constant([], tf.string)).items()})
+        merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        return Predictions(
+            probabilities=merged["probabilities"],
+            label_ids=merged["label_id"],
+            labels=[b.decode("utf-8") for b in merged["label"]],
+            label_names=list(self.label_names),
+        )
+
+
+class InMemoryPredictor(_Predictor):
+    """Predict with a Keras model and its tokenizer through the same graph that export saves.
+
+    Args:
+        model: a zoo classifier.
+        tokenizer: its zoo tokenizer.
+        label_names: class names in id order.
+        sequence_length: longest id sequence; defaults to the model's position range.
+        mode: output mode; read from the model's head by default.
+
+    Example:
+        >>> InMemoryPredictor(model, tokenizer, ["neg", "pos"]).predict(["a fine film"]).labels
+        ['pos']
+    """
+
+    def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None):
+        self.graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode)
+        self.label_names = self.graph.label_names
+
+    def _call(self, batch):
+        return self.graph.serve_text(batch)
+
+
+class SavedModelPredictor(_Predictor):
+    """Predict with an exported SavedModel's ``serving_default`` signature.
+
+    Args:
+        path: a SavedModel version directory (``saved_models/mr/3``).
+
+    Example:
+        >>> SavedModelPredictor("saved_models/mr/3").predict(["a fine film"]).labels
+        ['pos']
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.metadata = read_metadata(self.path)
+        if self.metadata.get("requires_tensorflow_text"):
+            # Registers the tensorflow-text kernels the graph's tokenizer needs before loading.
+            import tensorflow_text  # noqa: F401
+        self._loaded = tf.saved_model.load(str(self.path))
+        self._signature = self._loaded.signatures["serving_default"]
+        self.label_names = list(self.metadata["label_names"])
+
+    def _call(self, batch):
+        return self._signature(texts=batch)
+
+
+def find_saved_model(path):
+    """Return the SavedModel directory ``path`` points at (itself, or its newest version), or ``None``.
+
+    Example:
+        >>> find_saved_model("saved_models/mr")
+        PosixPath('saved_models/mr/3')
+    """
+    path = Path(path)
+    if (path / "saved_model.pb").is_file():
+        return path
+    latest = versions.latest_version_dir(path)
+    if latest is not None and (latest / "saved_model.pb").is_file():
+        return latest
+    return None
+
+
+def load_predictor(path):
+    """Open an exported model (a version directory or its model directory) or a training run directory.
+
+    Args:
+        path: ``saved_models/<name>[/<n>]`` or a run directory written by ``zoo.train``.
+
+    Returns:
+        A predictor with ``predict(texts)`` and ``label_names``.
+
+    Example:
+        >>> load_predictor("runs/mr-transformer-small").predict(["a fine film"]).labels
+        ['pos']
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"model directory not found: {path}")
+    saved = find_saved_model(path)
+    if saved is not None:
+        return SavedModelPredictor(saved)
+    if not (path / "model.json").is_file():
+        raise FileNotFoundError(
+            f"{path} is neither an exported SavedModel (no saved_model.pb, no numbered version folder) "
+            "nor a zoo run directory (no model.json)"
+        )
+    from zoo.training import load_run
+
+    model, tokenizer, label_names, config = load_run(path)
+    return InMemoryPredictor(model, tokenizer, label_names, config.data.sequence_length)
+
+
+def _decode(raw, path, line, encoding):
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise PredictInputError(
+            f"{path}:{line}: cannot decode as {encoding} ({err.reason} at byte {err.start}); pass encoding="
+        ) from None
+
+
+def _lines(path, encoding):
+    # Split on b"\n" only: str.splitlines would also break on \x85, \u2028 and friends inside texts.
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            yield number, _decode(raw.rstrip(b"\n").rstrip(b"\r"), path, number, encoding)
+
+
+def read_texts(path, *, text_field="text", encoding="utf-8"):
+    """Read the texts to predict from ``.txt`` (one per line), ``.csv``/``.tsv`` or ``.jsonl`` files.
+
+    Args:
+        path: the input file.
+        text_field: the column (CSV/TSV, with a header row) or key (JSONL) holding the text.
+        encoding: the file's text encoding.
+
+    Returns:
+        The list of texts, in file order.
+
+    Example:
+        >>> read_texts("reviews.jsonl", text_field="review")[:1]
+        ['a fine film']
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"input file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix not in INPUT_SUFFIXES:
+        raise PredictInputError(f"{path}: unsupported input type {suffix!r}; use one of {', '.join(INPUT_SUFFIXES)}")
+    texts = []
+    if suffix == ".txt":
+        for number, line in _lines(path, encoding):
+            if not line.strip():
+                raise PredictInputError(f"{path}:{number}: empty line (every line of a .txt input is one text)")
+            texts.append(line)
+    elif suffix == ".jsonl":
+        for number, line in _lines(path, encoding):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise PredictInputError(f"{path}:{number}: not valid JSON: {err.msg}") from None
+            if not isinstance(row, dict) or text_field not in row:
+                raise PredictInputError(f"{path}:{number}: no {text_field!r} field (set text_field=)")
+            if not isinstance(row[text_field], str):
+                raise PredictInputError(f"{path}:{number}: field {text_field!r} is not a string")
+            texts.append(row[text_field])
+    else:
+        try:
+            content = path.read_bytes().decode(encoding)
+        except UnicodeDecodeError as err:
+            line = path.read_bytes()[: err.start].count(b"\n") + 1
+            raise PredictInputError(
+                f"{path}:{line}: cannot decode as {encoding} ({err.reason}); pass encoding=") from None
+        # newline="" keeps csv's own line handling: \x85 or \u2028 inside a field is not a row break.
+        reader = csv.DictReader(io.StringIO(content, newline=""), delimiter="\t" if suffix == ".tsv" else ",")
+        if reader.fieldnames is None or text_field not in reader.fieldnames:
+            raise PredictInputError(
+                f"{path}: no column {text_field!r} in the header; columns: {', '.join(reader.fieldnames or [])}"
+            )
+        for row in reader:
+            text = row[text_field]
+            if text is None:
+                raise PredictInputError(f"{path}:{reader.line_num}: row has no {text_field!r} value")
+            texts.append(text)
+    if not texts:
+        raise PredictInputError(f"{path}: no texts to predict")
+    return texts
+
+
+def write_predictions(path, texts, predictions):
+    """Write predictions as ``.jsonl`` (one object per text) or ``.csv``; returns the path.
+
+    Example:
+        >>> write_predictions("preds.jsonl", texts, predictor.predict(texts))
+        PosixPath('preds.jsonl')
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise PredictInputError(f"{path}: unsupported output type {suffix!r}; use one of {', '.join(OUTPUT_SUFFIXES)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    records = predictions.records(texts)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        if suffix == ".jsonl":
+            for record in records:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            names = list(predictions.label_names)
+            writer = csv.writer(f)
+            writer.writerow(["text", "label", "label_id"] + [f"p_{n}" for n in names])
+            for record in records:
+                writer.writerow(
+                    [record["text"], record["label"], record["label_id"]] + [record["probabilities"][n] for n in names]
+                )
+    return path
+
+
+def predict(model_dir, texts, *, batch_size=DEFAULT_BATCH_SIZE):
+    """Predict labels for a few texts with an exported model or a run directory.
+
+    Args:
+        model_dir: ``saved_models/<name>[/<n>]`` or a run directory.
+        texts: the texts.
+        batch_size: texts per model call.
+
+    Returns:
+        One dict per text: ``text``, ``label``, ``label_id`` and ``probabilities`` by label name.
+
+    Example:
+        >>> predict("saved_models/mr", ["a fine film"])[0]["label"]
+        'pos'
+    """
+    texts = _check_texts(texts)
+    return load_predictor(model_dir).predict(texts, batch_size=batch_size).records(texts)
+
+
+def predict_file(model_dir, input_path, output_path, *, text_field="text", encoding="utf-8",
+                 batch_size=DEFAULT_BATCH_SIZE, progress=True):
+    """Predict every text of a file and write the predictions, with a progress bar.
+
+    Args:
+        model_dir: ``saved_models/<name>[/<n>]`` or a run directory.
+        input_path: ``.txt``, ``.csv``, ``.tsv`` or ``.jsonl`` input.
+        output_path: ``.jsonl`` or ``.csv`` output.
+        text_field: the text column / key of CSV, TSV and JSONL inputs.
+        encoding: the input's encoding.
+        batch_size: texts per model call.
+        progress: show a progress bar on stderr.
+
+    Returns:
+        The number of texts predicted.
+
+    Example:
+        >>> predict_file("saved_models/mr", "reviews.txt", "preds.jsonl")
+        1000
+    """
+    texts = read_texts(input_path, text_field=text_field, encoding=encoding)
+    if Path(output_path).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise PredictInputError(f"{output_path}: unsupported output type; use one of {', '.join(OUTPUT_SUFFIXES)}")
+    predictions = load_predictor(model_dir).predict(texts, batch_size=batch_size, progress=progress)
+    write_predictions(output_path, texts, predictions)
+    return len(texts)

@@ -1,0 +1,194 @@
+"""Export a trained classifier as a SavedModel that takes raw strings, in TF Serving's layout.
+
+Signatures:
+    ``serving_default`` (alias of ``serve_text``): ``texts: tf.string [None]`` →
+        ``probabilities: float32 [None, C]``, ``label_id: int64 [None]``, ``label: string [None]``.
+    ``serve_token_ids``: ``token_ids: int32 [None, None]`` (0 = padding) → the same outputs.
+
+Next to the graph, ``assets.extra/`` (the directory TF Serving reserves for such files) holds
+``zoo_export.json`` (what was exported, which ops it needs), ``labels.txt``, ``zoo_config.json``,
+``model.json`` (how to rebuild the model) and the tokenizer's own files (``tokenizer/``).
+
+A graph whose tokenizer uses tensorflow-text ops (WordPiece, SentencePiece, Unicode normalisation) loads
+only in a process that ran ``import tensorflow_text`` first, so stock TF Serving cannot load it;
+``zoo_export.json`` lists such ops under ``custom_ops``. A ``word_core`` tokenizer (word split and
+lookup, no Unicode normalisation) exports with core TensorFlow ops only.
+"""
+import dataclasses
+import json
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+import zoo
+from zoo.export import versions
+from zoo.export.serving import ServingGraph
+
+META_FILE = "zoo_export.json"
+LABELS_FILE = "labels.txt"
+CONFIG_FILE = "zoo_config.json"
+MODEL_FILE = "model.json"
+TOKENIZER_DIR = "tokenizer"
+EXTRA_DIR = "assets.extra"
+TEXT_SIGNATURE = "serve_text"
+IDS_SIGNATURE = "serve_token_ids"
+FORMAT_VERSION = 1
+OUTPUTS = {"probabilities": "float32 [None, C]", "label_id": "int64 [None]", "label": "string [None]"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportResult:
+    """Where an export went and what it holds."""
+
+    path: Path
+    version: int
+    metadata: dict
+
+
+def _config_dict(config):
+    if config is None or isinstance(config, dict):
+        return config
+    if hasattr(config, "to_dict"):
+        return config.to_dict()
+    if dataclasses.is_dataclass(config):
+        return dataclasses.asdict(config)
+    raise TypeError(f"config must be a dict, a dataclass or have to_dict(), got {type(config).__name__}")
+
+
+def custom_ops(path):
+    """Return the op types in a SavedModel that are not part of core TensorFlow, sorted.
+
+    An empty list means stock TensorFlow (and TF Serving) can load the model without tensorflow-text.
+
+    Args:
+        path: a SavedModel directory.
+
+    Example:
+        >>> custom_ops("saved_models/mr/1")
+        ['NormalizeUTF8']
+    """
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((Path(path) / "saved_model.pb").read_bytes())
+    used, functions = set(), set()
+    for meta_graph in proto.meta_graphs:
+        used.update(node.op for node in meta_graph.graph_def.node)
+        for function in meta_graph.graph_def.library.function:
+            functions.add(function.signature.name)
+            used.update(node.op for node in function.node_def)
+    # tf.raw_ops lists every op compiled into core TensorFlow; graph functions appear as ops too.
+    core = set(dir(tf.raw_ops))
+    return sorted(op for op in used if op not in core and op not in functions)
+
+
+def export_model(model, tokenizer, label_names, config=None, *, out=None, name=None, sequence_length=None,
+                 mode=None, model_spec=None):
+    """Export ``model`` with its tokenizer and labels as a raw-string SavedModel.
+
+    Args:
+        model: a built zoo classifier (int32 ids → logits).
+        tokenizer: the zoo tokenizer the model was trained with (cleaning included).
+        label_names: class names in id order.
+        config: the zoo config of the run (a config object or dict), stored for reproduction.
+        out: destination; see :func:`zoo.export.versions.resolve_export_dir`.
+        name: model name for ``saved_models/<name>/``; defaults to the model's name.
+        sequence_length: longest id sequence fed to the model; defaults to the model's position range.
+        mode: ``multiclass``, ``binary`` or ``multilabel``; read from the model's head by default.
+        model_spec: how to rebuild the model (a run's ``model.json``: registry name and builder
+            arguments); defaults to the model's Keras serialisation.
+
+    Returns:
+        An :class:`ExportResult`.
+
+    Example:
+        >>> result = export_model(model, tokenizer, ["neg", "pos"], name="mr")
+        >>> result.path
+        PosixPath('.../saved_models/mr/1')
+    """
+    graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode)
+    path, version = versions.resolve_export_dir(out, name=name or model.name)
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.track(tokenizer)
+    for endpoint, (fn, signature) in graph.endpoints().items():
+        archive.add_endpoint(endpoint, fn, input_signature=signature)
+
+    with versions.atomic_directory(path) as tmp:
+        archive.write_out(str(tmp), verbose=False)
+        extra = tmp / EXTRA_DIR
+        extra.mkdir()
+        (extra / LABELS_FILE).write_text("".join(n + "\n" for n in graph.label_names), encoding="utf-8")
+        config_dict = _config_dict(config)
+        if config_dict is not None:
+            (extra / CONFIG_FILE).write_text(json.dumps(config_dict, indent=2, default=str) + "\n", encoding="utf-8")
+        tokenizer.save(extra / TOKENIZER_DIR)
+        spec = model_spec if model_spec is not None else {"keras": keras.saving.serialize_keras_object(model)}
+        (extra / MODEL_FILE).write_text(json.dumps(spec, indent=2, default=str) + "\n", encoding="utf-8")
+        needed = custom_ops(tmp)
+        metadata = {
+            "format_version": FORMAT_VERSION,
+            "name": path.parent.name,
+            "version": version,
+            "model_name": model.name,
+            "mode": graph.mode,
+            "label_names": graph.label_names,
+            "sequence_length": graph.sequence_length,
+            "vocab_size": graph.vocab_size,
+            "signatures": {
+                "serving_default": {
+                    "inputs": {"texts": "string [None]"}, "outputs": OUTPUTS, "alias_of": TEXT_SIGNATURE,
+                },
+                IDS_SIGNATURE: {"inputs": {"token_ids": "int32 [None, None]"}, "outputs": OUTPUTS},
+            },
+            "custom_ops": needed,
+            "requires_tensorflow_text": bool(needed),
+            "tokenizer": type(tokenizer).__name__,
+            "zoo_version": zoo.__version__,
+            "tensorflow_version": tf.__version__,
+            "keras_version": keras.__version__,
+        }
+        (extra / META_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    return ExportResult(path=path, version=version, metadata=metadata)
+
+
+def read_metadata(path):
+    """Return the ``zoo_export.json`` of an exported SavedModel.
+
+    Args:
+        path: a SavedModel version directory.
+
+    Example:
+        >>> read_metadata("saved_models/mr/1")["label_names"]
+        ['neg', 'pos']
+    """
+    meta = Path(path) / EXTRA_DIR / META_FILE
+    if not meta.is_file():
+        raise FileNotFoundError(f"{path} is not a zoo export: {meta} is missing")
+    return json.loads(meta.read_text(encoding="utf-8"))
+
+
+def export_run(run_dir, *, out=None, name=None):
+    """Export a finished training run (``zoo export RUN_DIR``).
+
+    Args:
+        run_dir: a run directory written by ``zoo.train``.
+        out: destination; see :func:`zoo.export.versions.resolve_export_dir`.
+        name: model name for ``saved_models/<name>/``; defaults to the run directory's name.
+
+    Returns:
+        An :class:`ExportResult`.
+
+    Example:
+        >>> export_run("runs/mr-transformer-small").path
+        PosixPath('.../saved_models/mr-transformer-small/1')
+    """
+    from zoo.training import load_run
+
+    run_dir = Path(run_dir)
+    model, tokenizer, label_names, config = load_run(run_dir)
+    spec = json.loads((run_dir / MODEL_FILE).read_text(encoding="utf-8"))
+    return export_model(model, tokenizer, label_names, config, out=out, name=name or run_dir.resolve().name,
+                        sequence_length=config.data.sequence_length, model_spec=spec)

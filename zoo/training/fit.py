@@ -1,0 +1,155 @@
+"""The epoch loop: resumable steps, periodic checkpoints, validation, early stopping, interrupts."""
+import math
+import time
+
+import numpy as np
+
+from zoo.training.loop import EpochBatches, Throughput, TrainingInterrupted, check_finite, interruptible
+
+
+class EarlyStopping:
+    """Tracks the monitored validation metric; its state lives in the checkpointed ``TrainingState``.
+
+    Args:
+        state: The ``TrainingState`` (``best_value``, ``best_epoch``, ``wait``).
+        monitor: ``val_loss`` (lower is better) or ``val_accuracy`` (higher is better).
+        patience: Epochs without improvement before stopping; 0 never stops (the best epoch is still kept).
+        min_delta: Smallest change that counts as an improvement.
+    """
+
+    def __init__(self, state, monitor="val_accuracy", patience=0, min_delta=0.0):
+        self.state, self.monitor, self.patience, self.min_delta = state, monitor, patience, min_delta
+        self.sign = -1.0 if monitor == "val_loss" else 1.0
+
+    def update(self, record, epoch):
+        """Record epoch ``epoch``'s metrics; return ``(improved, stop)``."""
+        value = record[self.monitor]
+        best = float(self.state.best_value.numpy())
+        improved = math.isnan(best) or self.sign * (value - best) > self.min_delta
+        if improved:
+            self.state.best_value.assign(value)
+            self.state.best_epoch.assign(epoch)
+            self.state.wait.assign(0)
+        else:
+            self.state.wait.assign_add(1)
+        stop = bool(self.patience) and int(self.state.wait.numpy()) >= self.patience
+        return improved, stop
+
+
+def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=None, best=None, early_stopping=None,
+        checkpoint_every=0, progress=None, on_epoch_end=None, synchronous_workers=1, bucket_by_length=False):
+    """Train ``trainer.model`` from wherever ``state`` says until ``epochs`` are done or early stopping ends it.
+
+    Args:
+        trainer: A ``Trainer``.
+        state: The ``TrainingState`` saved in ``checkpoints`` (already restored when resuming).
+        train: ``(ids, labels)`` numpy arrays of the training split.
+        validation: ``(ids, labels)`` of the validation split, or ``None``.
+        epochs: Total epochs of the run.
+        seed: Seed of the example order (see ``EpochBatches``).
+        checkpoints: ``Checkpointer`` of the resumable state, or ``None``.
+        best: ``Checkpointer`` that receives the weights of each new best epoch, or ``None``.
+        early_stopping: An ``EarlyStopping``, or ``None`` (needs ``validation``).
+        checkpoint_every: Also save every this many global steps (0: at epoch ends only).
+        progress: A ``Progress``, or ``None``.
+        on_epoch_end: Called with each epoch's history record (a dict) after its checkpoint is written.
+        synchronous_workers: Workers stepping in lock-step; with more than one, an interrupt cannot save
+            (the others would wait for this worker forever), so it stops at the last checkpoint.
+        bucket_by_length: Batch examples of similar length together (see ``EpochBatches``).
+
+    Returns:
+        ``stopped_early``: whether early stopping ended the run.
+    """
+    ids, labels = train
+    lengths = (ids != 0).sum(axis=1) if bucket_by_length else None
+    batches = EpochBatches(len(ids), trainer.batch_size, seed, lengths=lengths)
+    steps = batches.steps
+    throughput = Throughput()
+    first_epoch, first_step = int(state.epoch.numpy()), int(state.step_in_epoch.numpy())
+    if trainer.parameter_server:
+        iterator = trainer.parameter_server_iterator(ids, labels, seed)
+    elif first_epoch < epochs:
+        remaining = np.concatenate([batches.indices(e)[first_step if e == first_epoch else 0:]
+                                    for e in range(first_epoch, epochs)])
+        iterator = iter(trainer.distribute(ids, labels, remaining))
+    with interruptible() as received:
+        for epoch in range(first_epoch, epochs):
+            start = int(state.step_in_epoch.numpy())
+            sums = [float(state.loss_sum.numpy()), float(state.correct_sum.numpy()), float(state.count.numpy())]
+            epoch_start = time.perf_counter()
+            if progress is not None:
+                progress.start_epoch(epoch, epochs, steps, start)
+            throughput.reset()
+
+            def save(step_done, global_step):
+                state.step_in_epoch.assign(step_done)
+                state.loss_sum.assign(sums[0])
+                state.correct_sum.assign(sums[1])
+                state.count.assign(sums[2])
+                state.elapsed.assign_add(time.perf_counter() - save.clock)
+                save.clock = time.perf_counter()
+                return checkpoints.save(global_step) if checkpoints is not None else None
+
+            save.clock = epoch_start
+            for step, (loss_sum, correct_sum, count) in _steps(trainer, batches, epoch, start, checkpoint_every,
+                                                               iterator):
+                check_finite(loss_sum, epoch, step, checkpoints)
+                sums[0] += float(loss_sum)
+                sums[1] += float(correct_sum)
+                sums[2] += float(count)
+                throughput.add(float(count))
+                if progress is not None:
+                    progress.update(step + 1, sums[0] / sums[2], sums[1] / sums[2], throughput.rate)
+                last = step + 1 == steps
+                global_step = epoch * steps + step + 1
+                if checkpoint_every and global_step % checkpoint_every == 0 and not last:
+                    save(step + 1, global_step)
+                if received[0] is not None and not last:
+                    path = (save(step + 1, global_step) if synchronous_workers == 1
+                            else checkpoints.latest if checkpoints else None)
+                    raise TrainingInterrupted(
+                        f"training interrupted at epoch {epoch + 1}, step {step + 1}/{steps}; "
+                        + (f"rerun the same command to resume from {path}" if path else "no checkpoint to resume from"),
+                        received[0], path)
+            record = {"epoch": epoch + 1, "loss": sums[0] / sums[2], "accuracy": sums[1] / sums[2]}
+            if validation is not None:
+                metrics = trainer.evaluate(*validation)
+                record.update(val_loss=metrics["loss"], val_accuracy=metrics["accuracy"])
+            record["learning_rate"] = float(np.asarray(trainer.optimizer.learning_rate))
+            record["examples_per_s"] = throughput.rate
+            record["seconds"] = time.perf_counter() - epoch_start
+            stop = False
+            if early_stopping is not None:
+                improved, stop = early_stopping.update(record, epoch)
+                if improved and best is not None:
+                    best.save(epoch + 1)
+            state.epoch.assign(epoch + 1)
+            state.append_record(record)
+            sums = [0.0, 0.0, 0.0]
+            save(0, (epoch + 1) * steps)
+            if progress is not None:
+                progress.end_epoch(record)
+            if on_epoch_end is not None:
+                on_epoch_end(record)
+            if stop:
+                return True
+            if received[0] is not None and epoch + 1 < epochs:
+                path = checkpoints.latest if checkpoints is not None else None
+                raise TrainingInterrupted(f"training interrupted after epoch {epoch + 1}; rerun the same command "
+                                          f"to resume from {path}", received[0], path)
+    return False
+
+
+def _steps(trainer, batches, epoch, start, checkpoint_every, iterator):
+    """Yield ``(step, (loss_sum, correct_sum, count))`` for steps ``start..steps-1`` of ``epoch``."""
+    if not trainer.parameter_server:
+        yield from enumerate(trainer.run_steps(iterator, batches.steps - start), start)
+        return
+    # Parameter-server steps run asynchronously; results are collected in chunks (at checkpoint boundaries).
+    chunk = checkpoint_every or batches.steps
+    step = start
+    while step < batches.steps:
+        size = min(chunk - (epoch * batches.steps + step) % chunk, batches.steps - step)
+        for result in trainer.schedule_steps(iterator, size):
+            yield step, result
+            step += 1

@@ -1,0 +1,443 @@
+"""The custom training loop: one ``strategy.run`` step for every strategy, the single device included.
+
+Why not ``model.fit``: Keras 3.15's ``fit`` crashes under ``MultiWorkerMirroredStrategy``
+(keras-team/keras#20585) and has no chief/worker logic for its checkpoints. A loop around ``strategy.run``
+is the same code for the default strategy, ``MirroredStrategy``, ``MultiWorkerMirroredStrategy`` and
+(through a ``ClusterCoordinator``) ``ParameterServerStrategy``, so the behaviour tested on one device is the
+behaviour under every strategy. It also lets zoo clip the gradients after the cross-replica sum and feed
+every replica a slice of one deterministic global batch (see ``EpochBatches``), which makes results
+independent of the replica count and makes resumed runs bit-identical to uninterrupted ones.
+"""
+import contextlib
+import json
+import signal
+import threading
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.training.optimizers import clip_gradients
+from zoo.training.strategies import is_parameter_server
+
+MODES = ("multiclass", "binary", "multilabel")
+
+
+class NonFiniteLossError(ValueError):
+    """The loss became NaN or Inf; training stopped and the last good checkpoint was kept."""
+
+
+class TrainingInterrupted(Exception):
+    """SIGINT or SIGTERM stopped training; rerunning the same command resumes from ``checkpoint``."""
+
+    def __init__(self, message, signal_number, checkpoint):
+        super().__init__(message)
+        self.signal_number = signal_number
+        self.checkpoint = checkpoint
+
+
+class Objective:
+    """Per-example loss and accuracy for a classification ``mode``, with label smoothing.
+
+    ``multiclass``: integer labels ``[B]`` against ``C`` logits (softmax cross-entropy; smoothing moves
+    ``label_smoothing`` of the probability mass uniformly over the ``C`` classes). ``binary``: 0/1 labels
+    against one logit. ``multilabel``: multi-hot ``[B, C]`` against ``C`` independent logits (mean over
+    labels). Binary and multilabel smoothing pulls targets towards 0.5 as Keras does.
+
+    Args:
+        mode: ``multiclass``, ``binary`` or ``multilabel``.
+        label_smoothing: In ``[0, 1)``.
+
+    Example:
+        >>> Objective("multiclass").loss(tf.constant([1]), tf.constant([[0.0, 0.0]])).numpy().round(4)
+        array([0.6931], dtype=float32)
+    """
+
+    def __init__(self, mode="multiclass", label_smoothing=0.0):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        self.mode = mode
+        self.label_smoothing = float(label_smoothing)
+
+    def loss(self, labels, logits):
+        """Return the float32 loss of every example, ``[B]``."""
+        logits = tf.cast(logits, tf.float32)
+        s = self.label_smoothing
+        if self.mode == "multiclass":
+            classes = tf.shape(logits)[-1]
+            targets = tf.one_hot(tf.cast(labels, tf.int32), classes)
+            if s:
+                targets = targets * (1.0 - s) + s / tf.cast(classes, tf.float32)
+            return -tf.reduce_sum(targets * tf.nn.log_softmax(logits), axis=-1)
+        targets = tf.cast(tf.reshape(labels, tf.shape(logits)), tf.float32)
+        targets = targets * (1.0 - s) + 0.5 * s
+        per_label = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
+        return tf.reduce_mean(per_label, axis=-1)
+
+    def correct(self, labels, logits):
+        """Return each example's accuracy, ``[B]``: 0/1, or the fraction of right labels (multilabel)."""
+        logits = tf.cast(logits, tf.float32)
+        if self.mode == "multiclass":
+            return tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(labels, tf.int32)),
+                           tf.float32)
+        targets = tf.cast(tf.reshape(labels, tf.shape(logits)), tf.float32)
+        hits = tf.cast(tf.equal(tf.cast(logits > 0, tf.float32), targets), tf.float32)
+        return tf.reduce_mean(hits, axis=-1)
+
+
+def optimization_units(model):
+    """Return the variables the optimizer updates: the model's, with sharded tables split into their shards.
+
+    Keras optimizers cannot update a ``ShardedVariable`` (``extended.update`` rejects it), but each shard is
+    an ordinary variable on one parameter server, so the optimizer updates (and keeps slots for) the shards.
+    """
+    units = []
+    for variable in model.trainable_variables:
+        value = variable.value
+        if isinstance(value, tf.__internal__.distribute.ShardedVariable):
+            units.extend(value.variables)
+        else:
+            units.append(variable)
+    return units
+
+
+def _is_matrix(unit):
+    return len(unit.shape) >= 2
+
+
+class EpochBatches:
+    """The example order of every epoch: a seeded permutation cut into full global batches.
+
+    Epoch ``e`` uses ``numpy.random.default_rng([seed, e])``, so the order depends only on the seed and the
+    epoch, never on the replica count or on where a run was interrupted: a resumed run skips the steps it
+    already took and sees exactly the batches an uninterrupted run would. The last ``n % batch_size``
+    examples of each epoch's permutation are left for later epochs (a different set every epoch), so every
+    step has a full global batch that splits evenly over the replicas.
+
+    With ``lengths``, examples of similar length share batches: each window of ``window`` consecutive
+    batches of the permutation is sorted by length before it is cut, and then the order of all batches is
+    shuffled. Batches are trimmed to their longest example, so far less padding is computed.
+
+    Args:
+        num_examples: Training examples.
+        batch_size: Global batch size.
+        seed: Run seed.
+        lengths: Tokens per example, to bucket by length; ``None`` for plain random batches.
+        window: Batches per sorting window.
+
+    Example:
+        >>> EpochBatches(10, 4, seed=0).indices(0).shape
+        (2, 4)
+    """
+
+    def __init__(self, num_examples, batch_size, seed, lengths=None, window=32):
+        if num_examples < batch_size:
+            raise ValueError(f"training.batch_size {batch_size} is larger than the {num_examples} training "
+                             "examples; lower training.batch_size")
+        self.num_examples = num_examples
+        self.batch_size = batch_size
+        self.seed = seed
+        self.lengths = None if lengths is None else np.asarray(lengths)
+        self.window = window
+        self.steps = num_examples // batch_size
+
+    def indices(self, epoch):
+        """Return the ``[steps, batch_size]`` example indices of ``epoch``."""
+        rng = np.random.default_rng([self.seed, epoch])
+        order = rng.permutation(self.num_examples)[:self.steps * self.batch_size]
+        if self.lengths is None:
+            return order.reshape(self.steps, self.batch_size)
+        span = self.window * self.batch_size
+        windows = [order[i:i + span] for i in range(0, len(order), span)]
+        order = np.concatenate([w[np.argsort(self.lengths[w], kind="stable")] for w in windows])
+        batches = order.reshape(self.steps, self.batch_size)
+        return batches[rng.permutation(self.steps)]
+
+
+def trim_padding(ids, multiple=8):
+    """Cut the trailing all-padding columns of a ``[B, T]`` batch, keeping a multiple of ``multiple``.
+
+    Padding (id 0) is masked everywhere in zoo models, so dropping it changes no result but saves the
+    compute; rounding up to a multiple of 8 bounds the number of shapes a compiled step sees.
+    """
+    longest = tf.reduce_max(tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1))
+    keep = tf.minimum(tf.maximum((longest + multiple - 1) // multiple * multiple, multiple), tf.shape(ids)[1])
+    return ids[:, :keep]
+
+
+class Trainer:
+    """Runs optimizer steps and evaluations of ``model`` under ``strategy``.
+
+    The loss of a step is the mean example loss over the GLOBAL batch (each replica divides its sum by the
+    global batch size, the optimizer sums the replicas' gradients) plus the L1/L2 penalty on the weight
+    matrices. Gradient clipping applies to that summed gradient.
+
+    Args:
+        model: A Keras model from token ids to logits, created under ``strategy.scope()``.
+        optimizer: A Keras optimizer created under ``strategy.scope()`` (a ``LossScaleOptimizer`` for
+            ``mixed_float16``).
+        strategy: The ``tf.distribute`` strategy.
+        objective: An ``Objective``.
+        batch_size: Global batch size.
+        l1: L1 penalty weight.
+        l2: L2 penalty weight.
+        clipnorm: Global-norm clipping threshold, or ``None``.
+        clipvalue: Element clipping threshold, or ``None``.
+        jit_compile: XLA-compile the step (only valid for the default strategy).
+
+    Example:
+        >>> trainer = Trainer(model, optimizer, tf.distribute.get_strategy(), Objective(), 32)  # doctest: +SKIP
+    """
+
+    def __init__(self, model, optimizer, strategy, objective, batch_size, *, l1=0.0, l2=0.0, clipnorm=None,
+                 clipvalue=None, jit_compile=False):
+        self.model = model
+        self.optimizer = optimizer
+        self.strategy = strategy
+        self.objective = objective
+        self.batch_size = int(batch_size)
+        self.l1, self.l2 = float(l1), float(l2)
+        self.clipnorm, self.clipvalue = clipnorm, clipvalue
+        self.units = optimization_units(model)
+        self.parameter_server = is_parameter_server(strategy)
+        replicas = 1 if self.parameter_server else strategy.num_replicas_in_sync
+        if self.batch_size % replicas:
+            raise ValueError(f"training.batch_size {self.batch_size} must be divisible by the {replicas} replicas "
+                             f"of distribution.strategy (each replica takes an equal share)")
+        self.per_replica_batch = self.batch_size // replicas
+        with strategy.scope():
+            optimizer.build(self.units)
+        self._train_fn = tf.function(self._distributed_step, jit_compile=bool(jit_compile))
+        signature = [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)]
+        self._eval_fn = tf.function(self._eval_batch, input_signature=signature, jit_compile=bool(jit_compile))
+        self._scheduled_fn = tf.function(lambda iterator: self._distributed_step(next(iterator)))
+        self._coordinator = None
+
+    def _penalty(self):
+        matrices = [u.value if isinstance(u, keras.Variable) else u for u in self.units if _is_matrix(u)]
+        total = tf.constant(0.0)
+        if self.l1:
+            total += self.l1 * tf.add_n([tf.reduce_sum(tf.abs(tf.cast(m, tf.float32))) for m in matrices])
+        if self.l2:
+            total += self.l2 * tf.add_n([tf.reduce_sum(tf.square(tf.cast(m, tf.float32))) for m in matrices])
+        return total
+
+    def _replica_step(self, ids, labels):
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            logits = self.model(ids, training=True)
+            per_example = self.objective.loss(labels, logits)
+            loss = tf.reduce_sum(per_example) / self.batch_size
+            if self.l1 or self.l2:
+                loss += self._penalty() / replicas
+            scaled = self.optimizer.scale_loss(loss)
+        sources = [u.value if isinstance(u, keras.Variable) else u for u in self.units]
+        grads = tape.gradient(scaled, sources)
+        if self.clipnorm is not None or self.clipvalue is not None:
+            # The optimizer sums gradients over replicas inside apply(); clip the sum here, then hand each
+            # replica an equal share so that apply()'s sum restores the clipped total.
+            if replicas > 1:
+                # Dense: summing sparse (IndexedSlices) gradients twice, here and in apply(), makes the
+                # second gather see different shapes on different replicas and abort.
+                grads = context.all_reduce(tf.distribute.ReduceOp.SUM, [_dense(g) for g in grads])
+            scale = getattr(self.optimizer, "dynamic_scale", 1.0)
+            grads = clip_gradients(grads, self.clipnorm, self.clipvalue, scale)
+            if replicas > 1:
+                grads = [_scale(g, 1.0 / replicas) for g in grads]
+        self.optimizer.apply(grads, self.units)
+        correct = self.objective.correct(labels, logits)
+        count = tf.cast(tf.shape(per_example)[0], tf.float32)
+        return tf.reduce_sum(per_example), tf.reduce_sum(correct), count
+
+    def _distributed_step(self, batch):
+        ids, labels = batch
+        outputs = self.strategy.run(self._replica_step, args=(ids, labels))
+        if self.parameter_server:
+            return outputs
+        return tuple(self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for value in outputs)
+
+    def _eval_batch(self, ids, labels):
+        logits = self.model(trim_padding(ids), training=False)
+        per_example = self.objective.loss(labels, logits)
+        return (tf.reduce_sum(per_example), tf.reduce_sum(self.objective.correct(labels, logits)),
+                tf.cast(tf.shape(per_example)[0], tf.float32))
+
+    def distribute(self, ids, labels, batch_indices):
+        """Return the distributed data set of the steps ``batch_indices`` (``[steps, batch_size]``).
+
+        One data set serves the rest of the run (building one per epoch costs more than a small epoch).
+
+        Each input pipeline (one per worker) takes its contiguous share of every global batch and cuts it
+        into per-replica batches, which the strategy hands to its local replicas in order: the union of the
+        replicas' examples in a step is exactly that step's global batch.
+        """
+        ids_t, labels_t = tf.constant(ids), tf.constant(labels)
+
+        def dataset_fn(context):
+            pipelines, pipeline = context.num_input_pipelines, context.input_pipeline_id
+            share = self.batch_size // pipelines
+            mine = batch_indices[:, pipeline * share:(pipeline + 1) * share].reshape(-1)
+            data = tf.data.Dataset.from_tensor_slices(mine.astype(np.int64)).batch(self.per_replica_batch)
+            data = data.map(lambda i: (trim_padding(tf.gather(ids_t, i)), tf.gather(labels_t, i)))
+            return data.prefetch(tf.data.AUTOTUNE)
+
+        return self.strategy.distribute_datasets_from_function(dataset_fn)
+
+    def run_steps(self, iterator, steps):
+        """Run ``steps`` steps from a distributed ``iterator``; yield each ``(loss_sum, correct_sum, count)``."""
+        for _ in range(steps):
+            yield tuple(value.numpy() for value in self._train_fn(next(iterator)))
+
+    def evaluate(self, ids, labels, batch_size=256):
+        """Return ``{"loss": mean loss, "accuracy": mean accuracy}`` over all given examples (no penalty).
+
+        Every worker evaluates the whole set on its own copy of the weights (identical across workers), so
+        early-stopping decisions agree everywhere without extra communication. Examples are batched in
+        length order so that little padding is computed.
+        """
+        order = np.argsort((ids != 0).sum(axis=1), kind="stable")
+        loss = correct = count = 0.0
+        for start in range(0, len(ids), batch_size):
+            chunk = order[start:start + batch_size]
+            out = self._eval_fn(tf.constant(ids[chunk]), tf.constant(labels[chunk]))
+            loss += float(out[0])
+            correct += float(out[1])
+            count += float(out[2])
+        if not count:
+            raise ValueError("cannot evaluate on zero examples")
+        return {"loss": loss / count, "accuracy": correct / count}
+
+    def predict(self, ids, batch_size=256):
+        """Return the float32 logits of ``ids`` as a numpy array."""
+        predict = tf.function(lambda x: tf.cast(self.model(x, training=False), tf.float32))
+        return np.concatenate([predict(tf.constant(ids[s:s + batch_size])).numpy()
+                               for s in range(0, len(ids), batch_size)])
+
+    # Parameter-server training: steps are closures scheduled on whichever worker is free.
+
+    def coordinator(self):
+        """Return the ``ClusterCoordinator`` of a parameter-server strategy (created once)."""
+        if self._coordinator is None:
+            self._coordinator = tf.distribute.coordinator.ClusterCoordinator(self.strategy)
+        return self._coordinator
+
+    def parameter_server_iterator(self, ids, labels, seed):
+        """Return a per-worker iterator over endless, differently shuffled global batches."""
+        ids_t, labels_t = ids, labels
+
+        def dataset_fn(context):
+            worker_seed = seed + 1000 * context.input_pipeline_id
+            data = tf.data.Dataset.from_tensor_slices((ids_t, labels_t))
+            data = data.shuffle(len(ids_t), seed=worker_seed).repeat().batch(self.batch_size, drop_remainder=True)
+            data = data.map(lambda x, y: (trim_padding(x), y))
+            return data.prefetch(tf.data.AUTOTUNE)
+
+        per_worker = self.coordinator().create_per_worker_dataset(
+            self.strategy.distribute_datasets_from_function(dataset_fn))
+        return iter(per_worker)
+
+    def schedule_steps(self, iterator, steps):
+        """Schedule ``steps`` steps, wait for them, return their ``(loss_sum, correct_sum, count)`` results."""
+        coordinator = self.coordinator()
+        remote = [coordinator.schedule(self._scheduled_fn, args=(iterator,)) for _ in range(steps)]
+        coordinator.join()
+        return [tuple(np.asarray(v) for v in r.fetch()) for r in remote]
+
+
+def _dense(grad):
+    return None if grad is None else tf.convert_to_tensor(grad)
+
+
+def _scale(grad, factor):
+    if grad is None:
+        return None
+    if isinstance(grad, tf.IndexedSlices):
+        return tf.IndexedSlices(grad.values * factor, grad.indices, grad.dense_shape)
+    return grad * factor
+
+
+class TrainingState(tf.Module):
+    """Loop position and early-stopping bookkeeping, saved in every checkpoint next to model and optimizer."""
+
+    def __init__(self):
+        super().__init__(name="training_state")
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.loss_sum = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        self.correct_sum = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        self.count = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        self.best_value = tf.Variable(np.nan, dtype=tf.float64, trainable=False)
+        self.best_epoch = tf.Variable(-1, dtype=tf.int64, trainable=False)
+        self.wait = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        # The finished epochs' history records (JSON), so history always matches the checkpoint.
+        self.history = tf.Variable("[]", dtype=tf.string, trainable=False)
+
+    def records(self):
+        """Return the history records of the finished epochs."""
+        return json.loads(self.history.numpy().decode("utf-8"))
+
+    def append_record(self, record):
+        """Add a finished epoch's history record."""
+        self.history.assign(json.dumps(self.records() + [record]))
+
+
+@contextlib.contextmanager
+def interruptible():
+    """Turn SIGINT/SIGTERM into a flag the loop checks between steps (main thread only).
+
+    Yields a one-element list holding the received signal number, or ``None``.
+    """
+    received = [None]
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {}
+
+    def handler(number, frame):
+        if received[0] is not None:
+            # A second signal means "stop now": restore the default behaviour and re-deliver it.
+            signal.signal(number, previous[number])
+            signal.raise_signal(number)
+        received[0] = number
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        previous[number] = signal.signal(number, handler)
+    try:
+        yield received
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def check_finite(loss_sum, epoch, step, checkpointer):
+    """Raise ``NonFiniteLossError`` when a step's loss is NaN or Inf, naming the intact checkpoint."""
+    if np.isfinite(loss_sum):
+        return
+    kept = checkpointer.latest if checkpointer is not None else None
+    where = f"the last good checkpoint {kept} is intact" if kept else "no checkpoint had been written yet"
+    raise NonFiniteLossError(
+        f"training stopped: the loss became {'NaN' if np.isnan(loss_sum) else 'Inf'} at epoch {epoch + 1}, "
+        f"step {step + 1}; {where}. Lower optimizer.learning_rate, set optimizer.clipnorm, or use "
+        f"training.precision: float32.")
+
+
+class Throughput:
+    """Examples per second since the last ``reset``."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.start = time.perf_counter()
+        self.examples = 0
+
+    def add(self, examples):
+        self.examples += examples
+
+    @property
+    def rate(self):
+        elapsed = time.perf_counter() - self.start
+        return self.examples / elapsed if elapsed > 0 else 0.0

@@ -1,0 +1,458 @@
+"""``zoo.train(config)``: data, tokenizer, strategy, model, training loop, and the run directory.
+
+A run directory holds::
+
+    config.yaml         the resolved config (every field)
+    tokenizer/          the fitted tokenizer and labels.txt (the label vocabulary, in id order)
+    model.json          the model registry name and the full builder arguments
+    checkpoints/        resumable checkpoints (weights, optimizer, loop position): the last ones
+    best/               the weights of the best validation epoch
+    model.weights.h5    the final weights (the best epoch's when early_stopping.restore_best_weights)
+    history.json        one record per epoch (loss, accuracy, val_loss, val_accuracy, learning rate, speed)
+    metrics.json        final metrics on validation and test, timings; written last: marks a finished run
+    logs/train, logs/validation   TensorBoard event files
+
+Only the chief writes it. Rerunning an interrupted run with the same config resumes from its last
+checkpoint; a finished run is never overwritten unless ``output.overwrite`` says so.
+"""
+import dataclasses
+import inspect
+import json
+import logging
+import re
+import shutil
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.config import Config, ConfigError
+from zoo.training.checkpoints import Checkpointer, model_variables
+from zoo.training.fit import EarlyStopping, fit
+from zoo.training.loop import Objective, Trainer, TrainingState, optimization_units
+from zoo.training.optimizers import build_optimizer, build_schedule
+from zoo.training.precision import resolve_precision
+from zoo.training.progress import Progress
+from zoo.training.strategies import (
+    EmbeddingPartitioner,
+    cluster_resolver,
+    get_strategy,
+    is_parameter_server,
+    synchronous_workers,
+    task_info,
+)
+
+log = logging.getLogger(__name__)
+
+# Sections that decide the trained weights: resuming with any of them changed would not continue the same
+# run. ``distribution`` may change (the example order does not depend on the replica count), ``output`` too.
+_RUN_DEFINING = ("data", "model", "optimizer", "schedule", "training")
+
+
+class RunDirectoryError(ValueError):
+    """The run directory holds a finished run, or an unfinished run with a different config."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What ``train`` returns: the run directory and the trained objects.
+
+    Attributes:
+        run_dir: The run directory.
+        config: The resolved config.
+        model: The trained Keras model (best epoch's weights when restored).
+        tokenizer: The fitted tokenizer.
+        label_names: Class names in label-id order.
+        history: One record per epoch.
+        metrics: The contents of ``metrics.json``.
+    """
+
+    run_dir: Path
+    config: Config
+    model: keras.Model
+    tokenizer: object
+    label_names: list
+    history: list
+    metrics: dict
+
+
+def as_config(config=None, overrides=()):
+    """Return a ``Config`` from a ``Config``, a dict, a YAML/JSON path or ``None`` (defaults), plus overrides.
+
+    Example:
+        >>> as_config({"training": {"epochs": 2}}, ["training.batch_size=16"]).training.batch_size
+        16
+    """
+    if config is None:
+        config = Config()
+    elif isinstance(config, dict):
+        config = Config.from_dict(config)
+    elif isinstance(config, (str, Path)):
+        config = Config.load(config)
+    elif not isinstance(config, Config):
+        raise TypeError(f"config must be a Config, a dict or a path, got {type(config).__name__}")
+    return config.override(list(overrides)) if overrides else config
+
+
+def default_run_dir(config):
+    """Return ``runs/<data>-<model>`` for a config without ``output.dir``."""
+    source = config.data.source.split(":", 1)[-1] if ":" in config.data.source else config.data.source
+    name = Path(source.rstrip("/")).stem or "data"
+    return Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{name}-{config.model.name}")
+
+
+def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
+    """Train the model a config describes and write its run directory.
+
+    Args:
+        config: A ``Config``, a dict, a YAML/JSON path, or ``None`` for the defaults (the default
+            Transformer on MR).
+        overrides: ``key=value`` strings applied on top (as ``zoo train --set``).
+        resolver: A ``tf.distribute.cluster_resolver.ClusterResolver`` to use instead of
+            ``distribution.cluster_resolver`` (e.g. an in-process cluster).
+        progress_stream: Where the progress bar goes (standard error by default).
+
+    Returns:
+        A ``TrainResult``.
+
+    Raises:
+        ConfigError: A bad config value (naming the key).
+        RunDirectoryError: ``output.dir`` holds a finished run, or an unfinished run with another config.
+        NonFiniteLossError: The loss became NaN/Inf (the last good checkpoint is kept).
+        TrainingInterrupted: SIGINT/SIGTERM; rerun the same call to resume.
+
+    Example:
+        >>> result = zoo.train({"data": {"source": "trec"}, "training": {"epochs": 3}})  # doctest: +SKIP
+        >>> result.metrics["test"]["accuracy"]  # doctest: +SKIP
+    """
+    config = as_config(config, overrides)
+    wall_start = time.perf_counter()
+    # The strategy comes first: multi-worker strategies configure the cluster and collective ops, which
+    # must happen before any other TensorFlow work.
+    strategy, partitioner = _strategy(config.distribution, resolver)
+    task_type, task_id, is_chief = task_info(strategy)
+    run_dir = Path(config.output.dir) if config.output.dir else default_run_dir(config)
+    resume = _prepare_run_dir(run_dir, config, is_chief)
+    progress = Progress(config.output.progress if is_chief else "none", stream=progress_stream)
+
+    _check_model_name(config.model.name)
+    keras.utils.set_random_seed(config.training.seed)
+    data = _load_data(config)
+    train_ids, train_labels = data["train"]
+    if is_chief:
+        config.save(run_dir / "config.yaml")
+        data["tokenizer"].save(run_dir / "tokenizer")
+        from zoo.data import save_label_names
+
+        save_label_names(run_dir / "tokenizer", data["label_names"])
+    progress.message(_data_summary(data, run_dir, strategy, resume))
+
+    policy = resolve_precision(config.training.precision)
+    previous_policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        if partitioner is not None:
+            partitioner.rows = data["tokenizer"].vocab_size
+        build_args = _model_arguments(config, data)
+        with strategy.scope():
+            model = _build_model(config.model.name, build_args, config.model.overrides)
+            units = optimization_units(model)
+            steps_per_epoch = len(train_ids) // config.training.batch_size
+            schedule = build_schedule(config.optimizer, config.schedule, config.training.epochs * steps_per_epoch)
+            optimizer = build_optimizer(config.optimizer, schedule,
+                                        exclude_from_decay=[u for u in units if len(u.shape) < 2])
+            if policy == "mixed_float16":
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        trainer = Trainer(
+            model, optimizer, strategy, Objective(_mode(model), config.training.label_smoothing),
+            config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
+            clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
+            jit_compile=_jit(config.training.jit_compile, strategy))
+        state = TrainingState()
+        worker = f"{task_type or 'worker'}_{task_id or 0}"
+        weights = model_variables(model)
+        checkpoints = Checkpointer(run_dir / "checkpoints", is_chief=is_chief, worker=worker,
+                                   max_to_keep=config.training.keep_checkpoints,
+                                   weights=weights, optimizer=optimizer, state=state)
+        best = Checkpointer(run_dir / "best", is_chief=is_chief, worker=worker, max_to_keep=1, weights=weights)
+        if resume:
+            restored = checkpoints.restore()
+            progress.message(f"resuming from {restored} (epoch {int(state.epoch.numpy()) + 1}, "
+                             f"step {int(state.step_in_epoch.numpy())})")
+        stopping = _early_stopping(config, state, data["validation"])
+        writer = _Summaries(run_dir / "logs") if is_chief and config.output.tensorboard else None
+
+        def on_epoch_end(record):
+            if is_chief:
+                _write_json(run_dir / "history.json", state.records())
+            if writer is not None:
+                writer.write(record)
+
+        stopped_early = fit(
+            trainer, state, (train_ids, train_labels), data["validation"], epochs=config.training.epochs,
+            seed=config.training.seed, checkpoints=checkpoints, best=best if stopping is not None else None,
+            early_stopping=stopping, checkpoint_every=config.training.checkpoint_every, progress=progress,
+            on_epoch_end=on_epoch_end, synchronous_workers=synchronous_workers(strategy),
+            bucket_by_length=config.training.bucket_by_length)
+        history = state.records()
+        best_epoch = int(state.best_epoch.numpy()) + 1 if stopping is not None else None
+        if stopping is not None and config.training.early_stopping.restore_best_weights and best.latest:
+            best.restore()
+        metrics = _final_metrics(trainer, data, history, best_epoch, stopped_early, config, policy, strategy,
+                                 float(state.elapsed.numpy()), time.perf_counter() - wall_start)
+        if is_chief:
+            _save_weights(model, run_dir / "model.weights.h5", config.model.name, build_args,
+                          is_parameter_server(strategy))
+            _write_json(run_dir / "model.json", {"name": config.model.name, "arguments": build_args})
+            _write_json(run_dir / "history.json", history)
+            _write_json(run_dir / "metrics.json", metrics)
+            if writer is not None:
+                writer.close()
+        progress.message(_metrics_summary(metrics, run_dir))
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+    return TrainResult(run_dir, config, model, data["tokenizer"], data["label_names"], history, metrics)
+
+
+def load_run(run_dir):
+    """Rebuild a finished run's model, tokenizer and labels from its directory.
+
+    Args:
+        run_dir: A run directory written by ``train``.
+
+    Returns:
+        ``(model, tokenizer, label_names, config)``.
+
+    Example:
+        >>> model, tokenizer, labels, config = load_run("runs/mr-transformer-small")  # doctest: +SKIP
+    """
+    from zoo.data import load_label_names, load_tokenizer
+
+    run_dir = Path(run_dir)
+    for name in ("config.yaml", "model.json", "model.weights.h5"):
+        if not (run_dir / name).is_file():
+            raise FileNotFoundError(f"{run_dir / name} not found: {run_dir} is not a finished zoo run directory")
+    config = Config.load(run_dir / "config.yaml")
+    spec = json.loads((run_dir / "model.json").read_text(encoding="utf-8"))
+    model = _build_model(spec["name"], spec["arguments"])
+    model.load_weights(run_dir / "model.weights.h5")
+    return model, load_tokenizer(run_dir / "tokenizer"), load_label_names(run_dir / "tokenizer"), config
+
+
+def _strategy(distribution, resolver):
+    partitioner = None
+    kind = resolver or distribution.cluster_resolver
+    if distribution.strategy == "parameter_server":
+        resolver = cluster_resolver(kind) if isinstance(kind, str) else kind
+        shards = distribution.embedding_shards or len(resolver.cluster_spec().as_dict().get("ps", [])) or 1
+        partitioner = EmbeddingPartitioner(shards)
+        kind = resolver
+    strategy = get_strategy(distribution.strategy, devices=distribution.devices, resolver=kind,
+                            variable_partitioner=partitioner, collective_timeout=distribution.collective_timeout)
+    return strategy, partitioner
+
+
+def _prepare_run_dir(run_dir, config, is_chief):
+    """Decide between a fresh run and a resume; return True to resume."""
+    finished = (run_dir / "metrics.json").is_file()
+    has_checkpoint = tf.train.latest_checkpoint(str(run_dir / "checkpoints")) is not None
+    if config.output.overwrite:
+        if is_chief and run_dir.exists():
+            shutil.rmtree(run_dir)
+        if is_chief:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        return False
+    if finished:
+        raise RunDirectoryError(f"{run_dir} holds a finished run (metrics.json); set output.dir to a new "
+                                "directory, or output.overwrite: true to replace it")
+    if is_chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    if not has_checkpoint:
+        return False
+    saved_path = run_dir / "config.yaml"
+    if saved_path.is_file():
+        saved = Config.load(saved_path).to_dict()
+        current = config.to_dict()
+        changed = [f"{section}.{key}: {saved[section][key]!r} -> {current[section][key]!r}"
+                   for section in _RUN_DEFINING for key in current[section]
+                   if saved[section].get(key) != current[section][key]]
+        if changed:
+            raise RunDirectoryError(f"{run_dir} holds an unfinished run with a different config ("
+                                    + "; ".join(changed) + "); rerun with its config to resume, or set "
+                                    "output.overwrite: true to start afresh")
+    return True
+
+
+def _load_data(config):
+    """Load, split and tokenize; return arrays of token ids and labels per split, tokenizer and labels."""
+    import zoo.data
+
+    c = config.data
+    seed = config.training.seed
+    allowed = set(inspect.signature(zoo.data.load).parameters) - {"spec", "split", "label_names"}
+    unknown = sorted(set(c.load_options) - allowed)
+    if unknown:
+        raise ConfigError(f"data.load_options: unknown option(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
+    official_test = c.test_source is None and "test" in zoo.data.official_splits(c.source)
+    if official_test:
+        full = zoo.data.load(c.source, split="train", **c.load_options)
+        test = zoo.data.load(c.source, split="test", label_names=full.label_names, **c.load_options)
+        test_size = 0
+    else:
+        full = zoo.data.load(c.source, **c.load_options)
+        test = None
+        test_size = 0 if c.test_source else c.test_split
+        if c.test_source:
+            test = zoo.data.load(c.test_source, label_names=full.label_names, **c.load_options)
+    train, validation, held_out = zoo.data.train_val_test_split(full, val_size=c.validation_split,
+                                                                test_size=test_size, seed=seed)
+    if test is None and len(held_out):
+        test = held_out
+    try:
+        tokenizer = zoo.data.build_tokenizer(c.tokenizer, c.vocab_size, cleaning=c.cleaning or None,
+                                             **c.tokenizer_options)
+    except ValueError as err:
+        raise ConfigError(f"data.tokenizer / data.tokenizer_options / data.cleaning: {err}") from None
+    tokenizer.fit(train.texts)
+    splits = {"train": train, "validation": validation if len(validation) else None,
+              "test": test if test is not None and len(test) else None}
+    out = {"tokenizer": tokenizer, "label_names": list(full.label_names), "sources": {}}
+    for name, part in splits.items():
+        if part is None:
+            out[name] = None
+            continue
+        if name != "train":
+            zoo.data.check_labels_seen(train, part, name)
+        out[name] = (_encode(tokenizer, part.texts, c.sequence_length), np.asarray(part.labels, np.int32))
+        out["sources"][name] = part.source
+    return out
+
+
+def _encode(tokenizer, texts, sequence_length, chunk=2048):
+    """Token ids ``[n, sequence_length]`` (int32, 0-padded): tokenized once, reused every epoch."""
+    parts = [tokenizer.encode(tf.constant(texts[i:i + chunk]), sequence_length).numpy()
+             for i in range(0, len(texts), chunk)]
+    return np.concatenate(parts).astype(np.int32)
+
+
+def _model_arguments(config, data):
+    import zoo.models
+
+    args = dict(zoo.models.config_of(config.model.name))
+    args.update(config.model.overrides)
+    args.update(vocab_size=data["tokenizer"].vocab_size, sequence_length=config.data.sequence_length,
+                num_classes=len(data["label_names"]))
+    return args
+
+
+def _check_model_name(name):
+    import zoo.models
+
+    if name not in zoo.models.model_names():
+        raise ConfigError(f"model.name: unknown model {name!r}; valid names: {', '.join(zoo.models.model_names())}")
+
+
+def _build_model(name, arguments, overrides=None):
+    """Build a registry model; with ``overrides`` (the config's), builder errors are blamed on them."""
+    import zoo.models
+
+    try:
+        return zoo.models.build(name, **arguments)
+    except zoo.models.UnknownModelError as err:
+        raise ConfigError(f"model.name: {err}") from None
+    except (TypeError, ValueError) as err:
+        if not overrides:
+            raise
+        raise ConfigError(f"model.overrides {overrides}: {err}") from None
+
+
+def _mode(model):
+    return "binary" if model.output.shape[-1] == 1 else "multiclass"
+
+
+def _jit(setting, strategy):
+    if setting and strategy is not tf.distribute.get_strategy():
+        raise ConfigError("training.jit_compile: true works only with distribution.strategy: default "
+                          "(XLA under tf.distribute fails on CPU)")
+    return setting
+
+
+def _early_stopping(config, state, validation):
+    c = config.training.early_stopping
+    if validation is None:
+        if c.patience:
+            raise ConfigError("training.early_stopping.patience needs a validation set: set data.validation_split "
+                              "> 0")
+        return None
+    return EarlyStopping(state, monitor=c.monitor, patience=c.patience, min_delta=c.min_delta)
+
+
+def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, policy, strategy, train_seconds,
+                   wall_seconds):
+    metrics = {"train": {"loss": history[-1]["loss"], "accuracy": history[-1]["accuracy"]} if history else {}}
+    for name in ("validation", "test"):
+        if data[name] is not None:
+            metrics[name] = trainer.evaluate(*data[name])
+    metrics.update(
+        epochs_completed=len(history), best_epoch=best_epoch, stopped_early=stopped_early,
+        monitor=config.training.early_stopping.monitor if best_epoch else None,
+        examples={name: int(len(data[name][0])) for name in ("train", "validation", "test") if data[name]},
+        sources=data["sources"], label_names=data["label_names"], vocab_size=data["tokenizer"].vocab_size,
+        precision=policy, strategy=config.distribution.strategy,
+        replicas=1 if is_parameter_server(strategy) else strategy.num_replicas_in_sync,
+        examples_per_s=float(np.mean([r["examples_per_s"] for r in history])) if history else 0.0,
+        train_seconds=train_seconds, wall_seconds=wall_seconds,
+    )
+    return metrics
+
+
+def _save_weights(model, path, name, build_args, parameter_server):
+    if not parameter_server:
+        model.save_weights(path)
+        return
+    # Keras cannot write variables backed by sharded tables; a plain copy built outside the strategy can.
+    plain = _build_model(name, build_args)
+    plain.set_weights(model.get_weights())
+    plain.save_weights(path)
+
+
+def _write_json(path, value):
+    path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+
+
+class _Summaries:
+    """TensorBoard scalars per epoch: training under ``logs/train``, validation under ``logs/validation``."""
+
+    def __init__(self, directory):
+        self.train = tf.summary.create_file_writer(str(directory / "train"))
+        self.validation = tf.summary.create_file_writer(str(directory / "validation"))
+
+    def write(self, record):
+        step = record["epoch"]
+        with self.train.as_default():
+            for key in ("loss", "accuracy", "learning_rate", "examples_per_s"):
+                tf.summary.scalar(key, record[key], step=step)
+        if "val_loss" in record:
+            with self.validation.as_default():
+                tf.summary.scalar("loss", record["val_loss"], step=step)
+                tf.summary.scalar("accuracy", record["val_accuracy"], step=step)
+        self.train.flush()
+        self.validation.flush()
+
+    def close(self):
+        self.train.close()
+        self.validation.close()
+
+
+def _data_summary(data, run_dir, strategy, resume):
+    sizes = ", ".join(f"{name} {len(data[name][0]):,}" for name in ("train", "validation", "test") if data[name])
+    replicas = "" if is_parameter_server(strategy) else f", {strategy.num_replicas_in_sync} replica(s)"
+    return (f"{'resuming' if resume else 'training'} in {run_dir}: {sizes} examples, "
+            f"{len(data['label_names'])} classes, vocabulary {data['tokenizer'].vocab_size:,}{replicas}")
+
+
+def _metrics_summary(metrics, run_dir):
+    parts = [f"{name} accuracy {metrics[name]['accuracy']:.4f}" for name in ("validation", "test") if name in metrics]
+    return f"done in {metrics['wall_seconds']:.0f}s: " + ", ".join(parts) + f"; run directory {run_dir}"

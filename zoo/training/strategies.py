@@ -1,0 +1,187 @@
+"""A string picks the ``tf.distribute`` strategy, in the spirit of Model Garden's ``get_distribution_strategy``.
+
+Batch semantics everywhere in zoo: ``training.batch_size`` is the GLOBAL batch, the examples in one optimizer
+step summed over every replica of every worker. Each replica computes ``batch_size / num_replicas_in_sync``
+examples. Under ``parameter_server`` every step is one worker's batch of ``batch_size`` examples, applied
+asynchronously.
+"""
+import json
+import os
+
+import tensorflow as tf
+
+STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "parameter_server")
+RESOLVERS = ("tf_config", "slurm", "kubernetes")
+
+
+class StrategyError(ValueError):
+    """A strategy name, device list or cluster description is unusable; the message says which and why."""
+
+
+class EmbeddingPartitioner:
+    """Splits the embedding table (any variable with ``rows`` rows) into ``num_shards`` along axis 0.
+
+    Only the token-embedding-sized variables are split: sharding is for tables too large for one parameter
+    server; splitting small dense kernels would only add network round trips. ``rows`` is set once the
+    tokenizer has fixed the vocabulary, before the model is built; the strategy itself must exist earlier
+    (it configures the cluster before any other TensorFlow work).
+
+    Args:
+        num_shards: Shards per embedding table.
+        rows: Vocabulary size: variables whose first dimension equals it are sharded.
+
+    Example:
+        >>> partitioner = EmbeddingPartitioner(2, rows=1000)
+        >>> partitioner(tf.TensorShape([1000, 64]), tf.float32), partitioner(tf.TensorShape([64, 64]), tf.float32)
+        ([2, 1], [1, 1])
+    """
+
+    def __init__(self, num_shards, rows=None):
+        self.num_shards = int(num_shards)
+        self.rows = rows
+
+    def __call__(self, shape, dtype):
+        parts = [1] * len(shape)
+        if self.rows is not None and len(shape) >= 2 and shape[0] == self.rows:
+            parts[0] = min(self.num_shards, self.rows)
+        return parts
+
+
+def cluster_resolver(kind="tf_config"):
+    """Return the cluster resolver for ``kind``: ``tf_config``, ``slurm`` or ``kubernetes``.
+
+    Args:
+        kind: ``tf_config`` reads the ``TF_CONFIG`` environment variable; ``slurm`` reads the ``SLURM_*``
+            variables of a job step; ``kubernetes`` asks the cluster API (needs the ``kubernetes`` package).
+
+    Example:
+        >>> resolver = cluster_resolver("tf_config")  # doctest: +SKIP
+    """
+    resolvers = tf.distribute.cluster_resolver
+    if kind == "tf_config":
+        raw = os.environ.get("TF_CONFIG")
+        if raw:
+            try:
+                json.loads(raw)
+            except json.JSONDecodeError as err:
+                raise StrategyError(f"TF_CONFIG is not valid JSON ({err}): {raw!r}") from None
+        return resolvers.TFConfigClusterResolver()
+    if kind == "slurm":
+        if "SLURM_PROCID" not in os.environ:
+            raise StrategyError("distribution.cluster_resolver: slurm needs a Slurm job step "
+                                "(SLURM_PROCID and SLURM_STEP_* are not set; run under srun)")
+        gpus = len(tf.config.list_physical_devices("GPU"))
+        # On a CPU-only node SlurmClusterResolver steps through GPUs with a step of gpus_per_task = 0 and
+        # crashes; with auto_set_gpu off its GPU assignment is unused, so give each task a nominal slot.
+        options = ({"gpus_per_node": gpus} if gpus
+                   else {"gpus_per_node": 1024, "gpus_per_task": 1, "auto_set_gpu": False})
+        try:
+            return resolvers.SlurmClusterResolver(**options)
+        except (RuntimeError, KeyError, ValueError) as err:
+            raise StrategyError(f"distribution.cluster_resolver: slurm could not read the job step: {err}") from None
+    if kind == "kubernetes":
+        try:
+            return resolvers.KubernetesClusterResolver()
+        except ImportError:
+            raise StrategyError("distribution.cluster_resolver: kubernetes needs the `kubernetes` package "
+                                "(pip install kubernetes)") from None
+    raise StrategyError(f"unknown cluster resolver {kind!r}; choose one of {', '.join(RESOLVERS)}")
+
+
+def _local_devices(devices):
+    if devices:
+        logical = tf.config.list_logical_devices()
+        known = {(spec.device_type, spec.device_index) for spec in
+                 (tf.DeviceSpec.from_string(d.name) for d in logical)}
+        for device in devices:
+            spec = tf.DeviceSpec.from_string(device)
+            if (spec.device_type, spec.device_index or 0) not in known:
+                raise StrategyError(f"distribution.devices: no local device {device!r}; "
+                                    f"available: {', '.join(d.name for d in logical)}")
+        return list(devices)
+    gpus = tf.config.list_logical_devices("GPU")
+    return [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+
+
+def get_strategy(name="default", *, devices=(), resolver="tf_config", variable_partitioner=None,
+                 collective_timeout=0.0):
+    """Return the ``tf.distribute.Strategy`` called ``name``.
+
+    Create it first, before other TensorFlow work: the multi-worker strategies configure the cluster and
+    collective ops at start-up.
+
+    Args:
+        name: ``default`` (no distribution), ``one_device``, ``mirrored`` (one replica per local device),
+            ``multi_worker`` (synchronous all-reduce across the workers in the cluster) or
+            ``parameter_server`` (variables on ``ps`` tasks, steps scheduled on ``worker`` tasks).
+        devices: Devices for ``one_device`` (the first) and ``mirrored``; empty means every GPU, or every
+            logical CPU when there is no GPU.
+        resolver: A ``cluster_resolver`` kind or a ``tf.distribute.cluster_resolver.ClusterResolver``.
+        variable_partitioner: ``parameter_server`` only: how variables are split across ``ps`` tasks
+            (e.g. an ``EmbeddingPartitioner``).
+        collective_timeout: ``multi_worker`` only: seconds a reduction waits for a peer; 0 waits forever.
+
+    Example:
+        >>> strategy = get_strategy("mirrored")
+        >>> strategy.num_replicas_in_sync >= 1
+        True
+    """
+    if name not in STRATEGIES:
+        raise StrategyError(f"distribution.strategy: unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "one_device":
+        return tf.distribute.OneDeviceStrategy(_local_devices(devices)[0])
+    if name == "mirrored":
+        devices = _local_devices(devices)
+        # Logical CPU devices share one memory, so reducing onto one of them is as fast as collective ops,
+        # and it avoids their process-wide keys: a second MirroredStrategy in the same process (tests,
+        # notebooks, tuning trials) reuses the first one's collective instance keys and aborts with a
+        # shape mismatch.
+        on_cpu = all(tf.DeviceSpec.from_string(d).device_type == "CPU" for d in devices)
+        cross_device_ops = tf.distribute.ReductionToOneDevice() if on_cpu else None
+        return tf.distribute.MirroredStrategy(devices, cross_device_ops=cross_device_ops)
+    if isinstance(resolver, str):
+        resolver = cluster_resolver(resolver)
+    if name == "multi_worker":
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout or None)
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver, communication_options=options)
+    spec = resolver.cluster_spec().as_dict()
+    if not spec.get("ps") or not spec.get("worker"):
+        raise StrategyError("distribution.strategy: parameter_server needs a cluster with 'worker' and 'ps' tasks "
+                            f"(from TF_CONFIG or the resolver); got jobs {sorted(spec) or 'none'}")
+    return tf.distribute.experimental.ParameterServerStrategy(resolver, variable_partitioner=variable_partitioner)
+
+
+def is_parameter_server(strategy):
+    """True for a ``ParameterServerStrategy`` (steps are scheduled through a ``ClusterCoordinator``)."""
+    return isinstance(strategy, tf.distribute.experimental.ParameterServerStrategy)
+
+
+def task_info(strategy):
+    """Return ``(task_type, task_id, is_chief)`` of this process in ``strategy``'s cluster.
+
+    The chief is the ``chief`` task, or worker 0 when the cluster has none; a process outside any cluster
+    (single machine) is the chief. Only the chief writes the run directory.
+
+    Example:
+        >>> task_info(tf.distribute.get_strategy())
+        (None, None, True)
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or is_parameter_server(strategy):
+        return None, None, True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type in (None, "chief"):
+        return task_type, task_id, True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return task_type, task_id, task_type == "worker" and task_id == 0 and not has_chief
+
+
+def synchronous_workers(strategy):
+    """Return how many worker processes step in lock-step (1 unless ``multi_worker``)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or is_parameter_server(strategy):
+        return 1
+    spec = resolver.cluster_spec().as_dict()
+    return max(len(spec.get("worker", [])) + len(spec.get("chief", [])), 1)

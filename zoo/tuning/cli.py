@@ -1,0 +1,97 @@
+"""``zoo tune``: argument parsing only; the work is ``zoo.tuning.tune``.
+
+``zoo.cli`` lists ``add_tune_command`` in its ``COMMANDS``; the handler ``run_tune(args)`` returns the exit
+status: 0, 1 when the search produced no usable trial (or retraining diverged), 2 for errors users can
+cause, 128 + the signal number when interrupted (rerun the same command to continue).
+"""
+import json
+import sys
+
+from zoo.tuning.settings import OBJECTIVES, ROLES, TUNERS
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _error(message):
+    print(f"zoo tune: error: {message}", file=sys.stderr)
+
+
+def add_tune_command(subparsers):
+    """Declare ``zoo tune``.
+
+    Example:
+        >>> add_tune_command(parser.add_subparsers(dest="command"))  # doctest: +SKIP
+    """
+    parser = subparsers.add_parser(
+        "tune", help="search hyperparameters with keras-tuner; write the results and the best config",
+        description="Search the hyperparameters declared in the config's tuning.space (a default space when "
+                    "none is given) and write results.csv, results.md and best_config.yaml to the search "
+                    "directory. Rerunning the same command continues an interrupted search. Precedence: "
+                    "defaults < --config < the other options < --set.")
+    parser.add_argument("--config", metavar="FILE", help="run config with an optional tuning section (YAML/JSON)")
+    parser.add_argument("--data", metavar="PATH", help="training data, as for zoo train (sets data.source)")
+    parser.add_argument("--tuner", choices=TUNERS, help="search algorithm (sets tuning.tuner; default random)")
+    parser.add_argument("--max-trials", type=int, metavar="N", help="trials at most (sets tuning.max_trials)")
+    parser.add_argument("--objective", choices=OBJECTIVES, help="validation metric to optimise (tuning.objective)")
+    parser.add_argument("--epochs", type=int, metavar="N", help="epochs per trial at most (tuning.epochs)")
+    parser.add_argument("--directory", metavar="DIR", help="search directory (tuning.directory; default "
+                                                           "runs/<data>-<model>-tuning)")
+    parser.add_argument("--overwrite", action="store_true", help="delete a search in the directory and start afresh")
+    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config field, e.g. --set training.epochs=5, --set tuning.patience=2 or "
+                             "--set 'tuning.space.model.overrides.num_layers=[1, 2]'; repeatable")
+    parser.add_argument("--retrain-best", action="store_true",
+                        help="train the best config on train + validation and export it like zoo export")
+    parser.add_argument("--export-to", metavar="PATH", help="export destination for --retrain-best (default "
+                                                            "saved_models/<search directory name>/<next version>)")
+    parser.add_argument("--role", choices=ROLES, help="distributed search: the chief serves the oracle, workers "
+                                                      "run trials (all with the same config and directory)")
+    parser.add_argument("--oracle", metavar="HOST:PORT", help="the chief's oracle address (default "
+                                                              "KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT)")
+    parser.add_argument("--tuner-id", metavar="ID", help="this worker's id, unique in the search (default "
+                                                         "KERASTUNER_TUNER_ID, else host and process id)")
+    parser.set_defaults(handler=run_tune)
+
+
+def run_tune(args):
+    """Handle ``zoo tune``; returns the exit status."""
+    from zoo.training import NonFiniteLossError, TrainingInterrupted
+    from zoo.tuning.search import SearchFailedError, tune
+
+    tuning = {key: value for key, value in (("tuner", args.tuner), ("max_trials", args.max_trials),
+                                            ("objective", args.objective), ("epochs", args.epochs),
+                                            ("directory", args.directory)) if value is not None}
+    if args.overwrite:
+        tuning["overwrite"] = True
+    # A JSON string is a YAML string: the path reaches data.source unchanged, whatever its characters.
+    overrides = ([f"data.source={json.dumps(args.data)}"] if args.data is not None else []) + args.assignments
+    try:
+        result = tune(args.config, tuning=tuning, overrides=overrides, retrain_best=args.retrain_best,
+                      export_to=args.export_to, role=args.role, oracle=args.oracle, tuner_id=args.tuner_id)
+    except TrainingInterrupted as err:
+        _error(err)
+        return 128 + err.signal_number
+    except KeyboardInterrupt:
+        _error("interrupted; rerun the same command to continue the search")
+        return 130
+    except (SearchFailedError, NonFiniteLossError) as err:
+        _error(err)
+        return EXIT_FAILED
+    except (ValueError, FileNotFoundError) as err:
+        _error(err)
+        return EXIT_USAGE
+    if result.role == "worker":
+        print(f"ran trials: {' '.join(result.ran)}")
+        return 0
+    completed = sum(r.completed for r in result.trials)
+    print(f"{completed} of {len(result.trials)} trials completed; best trial {result.best.trial_id}: "
+          f"{result.settings.objective} {result.best.objective:.4f}")
+    print(f"results: {result.files['results_md']}")
+    print(f"best config: {result.files['best_config']}")
+    if result.retrain is not None:
+        test = result.retrain.metrics.get("test")
+        score = f", test accuracy {test['accuracy']:.4f}" if test else ""
+        print(f"retrained: {result.retrain.run_dir}{score}")
+        print(f"exported: {result.export.path}")
+    return 0

@@ -1,0 +1,398 @@
+"""``zoo.tune``: a keras-tuner search over a config's search space, its results, and the best config retrained.
+
+A search directory holds::
+
+    search.yaml        the base config and tuning section of the search (a rerun must match it)
+    search/            keras-tuner's state: oracle.json, trial_<id>/ (trial.json, best-epoch weights, error.txt)
+    results.csv        one row per trial: hyperparameters, objective, best epoch, epochs, seconds, error
+    results.md         the same table in Markdown, the best trial marked, failed trials explained
+    best_config.yaml   the best trial's full config: ``zoo train --config best_config.yaml`` reproduces it
+    best/              with ``retrain_best``: the best config trained on train + validation (a run directory)
+
+Rerunning the same search continues it: finished trials are kept, a trial that was interrupted runs again,
+and a larger ``max_trials`` adds trials. Distributed search follows keras-tuner's chief/worker model: the
+chief serves the oracle and writes the results, workers run trials; every process gets the same config
+and must see the same search directory.
+"""
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+from typing import Optional
+
+import keras
+import yaml
+
+from zoo.config import Config, ConfigError
+from zoo.training import TrainingInterrupted
+from zoo.training.progress import Progress
+from zoo.training.run import default_run_dir
+from zoo.tuning.hypermodel import SearchInterrupted, ZooHyperModel
+from zoo.tuning.results import best_of, collect, write_csv, write_markdown
+from zoo.tuning.settings import ROLES, load_search
+from zoo.tuning.space import SearchSpace
+from zoo.tuning.trial import prepare_data
+from zoo.tuning.tuners import PROJECT, last_line, make_tuner
+
+TUNER_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+SEARCH_FILE = "search.yaml"
+BEST_CONFIG = "best_config.yaml"
+BEST_RUN = "best"
+# Changing these between runs of one search would mix trials of different experiments.
+_SEARCH_DEFINING = ("data", "model", "optimizer", "schedule", "training")
+_RESUMABLE_TUNING = ("max_trials", "overwrite", "directory", "max_consecutive_failed_trials")
+_TRIAL_STRATEGIES = ("default", "one_device", "mirrored")
+
+
+class TuneDirectoryError(ValueError):
+    """The search directory holds a search with a different config."""
+
+
+class SearchFailedError(RuntimeError):
+    """The search ended without a completed trial, or stopped after too many failed trials in a row."""
+
+
+@dataclasses.dataclass
+class TuneResult:
+    """What ``tune`` returns.
+
+    Attributes:
+        directory: The search directory.
+        role: ``single``, ``chief`` or ``worker``.
+        config: The base config.
+        settings: The ``TuningConfig``.
+        space: The ``SearchSpace`` searched.
+        trials: A ``TrialRecord`` per trial (empty on a worker: the chief holds them).
+        ran: Ids of the trials this process trained, in order.
+        best: The best ``TrialRecord`` (``None`` on a worker).
+        best_config: The best trial's config (``None`` on a worker).
+        files: Paths of ``results_csv``, ``results_md``, ``best_config``.
+        seconds: Wall time of the search in this process.
+        retrain: With ``retrain_best``: the ``zoo.training.TrainResult`` of the best config on train +
+            validation.
+        export: With ``retrain_best``: the ``zoo.export.ExportResult`` of that model.
+    """
+
+    directory: Path
+    role: str
+    config: Config
+    settings: object
+    space: SearchSpace
+    trials: list
+    ran: list
+    best: Optional[object]
+    best_config: Optional[Config]
+    files: dict
+    seconds: float
+    retrain: Optional[object] = None
+    export: Optional[object] = None
+
+
+def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_to=None, role=None, oracle=None,
+         tuner_id=None, progress_stream=None):
+    """Search the hyperparameters a config's ``tuning`` section declares; write the results and best config.
+
+    Args:
+        config: A ``Config``, a dict or a YAML/JSON path, with an optional ``tuning`` section (see
+            ``TuningConfig``), or ``None`` for the defaults.
+        tuning: A ``TuningConfig`` or dict replacing keys of the ``tuning`` section.
+        overrides: ``key=value`` strings (``zoo tune --set``); ``tuning.*`` keys set the tuning section.
+        retrain_best: Train the best config on train + validation for the best trial's number of epochs and
+            export it like ``zoo export`` (single process or chief only).
+        export_to: Export destination (see ``zoo.export.export_run``); default
+            ``saved_models/<search directory name>/<next version>``.
+        role: ``None`` (one process, or keras-tuner's ``KERASTUNER_*`` environment), ``chief`` (serve the
+            oracle; run no trials) or ``worker`` (run trials the chief hands out).
+        oracle: ``HOST:PORT`` of the chief's oracle (the chief listens there); default from
+            ``KERASTUNER_ORACLE_IP``/``KERASTUNER_ORACLE_PORT``.
+        tuner_id: A worker's id, unique in the search; default ``KERASTUNER_TUNER_ID`` or host and process id.
+        progress_stream: Where trial and epoch progress go (standard error by default).
+
+    Returns:
+        A ``TuneResult``.
+
+    Raises:
+        ConfigError: A bad config, tuning section or search space (naming the key).
+        TuneDirectoryError: The directory holds a search with another config.
+        SearchFailedError: No trial completed, or too many failed in a row (the results say why).
+        TrainingInterrupted: SIGINT/SIGTERM; rerun the same call to continue the search.
+
+    Example:
+        >>> result = zoo.tune({"data": {"source": "trec"}, "tuning": {"max_trials": 10}})  # doctest: +SKIP
+        >>> result.best.objective, result.files["best_config"]  # doctest: +SKIP
+    """
+    base, settings = load_search(config, tuning=tuning, overrides=overrides)
+    with tuner_process(role, oracle, tuner_id) as process, _dtype_policy_kept():
+        if retrain_best and process == "worker":
+            raise ConfigError("--retrain-best runs on the chief (or a single process), not on a worker")
+        # Strategies come first: they configure devices before any other TensorFlow work.
+        strategy = _trial_strategy(base.distribution)
+        directory = search_directory(base, settings)
+        space = SearchSpace.for_config(settings.space, base)
+        progress = Progress(base.output.progress, stream=progress_stream)
+        if process != "worker":
+            _prepare_directory(directory, base, settings)
+        data = prepare_data(base)
+        _check_batch_sizes(base, space, data, strategy)
+        hypermodel = ZooHyperModel(base, settings, space, data, strategy, progress_stream=progress_stream)
+        try:
+            tuner = make_tuner(settings, hypermodel, directory, epochs=settings.trial_epochs(base),
+                               seed=settings.trial_seed(base), strategy=strategy, progress=progress,
+                               distributed=process != "single")
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"tuning.space: building {base.model.name} with the space's default values failed: "
+                              f"{err}") from None
+        progress.message(_start_message(process, tuner, settings, space, directory))
+        start = time.perf_counter()
+        try:
+            _search(tuner, settings, directory)
+        finally:
+            # Also after an interruption or failure: the tables then show how far the search got and why.
+            if process != "worker":
+                outcome = _write_results(tuner, hypermodel, directory)
+        seconds = time.perf_counter() - start
+        if process == "worker":
+            progress.message(f"worker {tuner.tuner_id} done: ran trial(s) {', '.join(tuner.ran) or 'none'}")
+            return TuneResult(directory, process, base, settings, space, [], list(tuner.ran), None, None, {},
+                              seconds)
+    records, best, best_config, files = outcome
+    if best is None:
+        raise SearchFailedError(f"no trial completed ({len(records)} failed); see {files['results_md']}")
+    progress.message(f"best: trial {best.trial_id}, {settings.objective} {best.objective:.4f}; results in "
+                     f"{files['results_md']}, best config in {files['best_config']}")
+    result = TuneResult(directory, process, base, settings, space, records, list(tuner.ran), best, best_config,
+                        files, seconds)
+    if retrain_best:
+        result.retrain, result.export = retrain(best_config, best, directory, export_to=export_to,
+                                                progress_stream=progress_stream)
+    return result
+
+
+def search_directory(base, settings):
+    """Return the search directory: ``tuning.directory`` or ``runs/<data>-<model>-tuning``."""
+    if settings.directory:
+        return Path(settings.directory)
+    run_dir = default_run_dir(base)
+    return run_dir.with_name(run_dir.name + "-tuning")
+
+
+def retrain(best_config, best, directory, *, export_to=None, progress_stream=None):
+    """Train ``best_config`` on train + validation for ``best.best_epoch`` epochs in ``<directory>/best``; export.
+
+    A finished retraining of the same config is reused, not repeated; every call exports a new version.
+
+    Returns:
+        ``(TrainResult, ExportResult)``.
+
+    Example:
+        >>> run, export = retrain(result.best_config, result.best, result.directory)  # doctest: +SKIP
+    """
+    from zoo.export import export_run
+    from zoo.training import TrainResult, load_run, train
+
+    run_dir = Path(directory) / BEST_RUN
+    config = retrain_config(best_config, best.best_epoch, run_dir)
+    saved = run_dir / "config.yaml"
+    previous = Config.load(saved).to_dict() if saved.is_file() else None
+    same = previous is not None and all(previous[s] == config.to_dict()[s] for s in _SEARCH_DEFINING)
+    if same and (run_dir / "metrics.json").is_file():
+        model, tokenizer, label_names, loaded = load_run(run_dir)
+        result = TrainResult(run_dir, loaded, model, tokenizer, label_names, _read_json(run_dir / "history.json"),
+                             _read_json(run_dir / "metrics.json"))
+    else:
+        overwrite = previous is not None and not same
+        result = train(config.override([f"output.overwrite={str(overwrite).lower()}"]),
+                       progress_stream=progress_stream)
+    return result, export_run(run_dir, out=export_to, name=Path(directory).resolve().name)
+
+
+def retrain_config(config, epochs, run_dir):
+    """Return ``config`` set to train on train + validation for ``epochs`` epochs into ``run_dir``.
+
+    No validation split is held out, so there is no early stopping: ``epochs`` is the best trial's best
+    epoch, the number of epochs the search found worth training.
+
+    Example:
+        >>> retrain_config(result.best_config, result.best.best_epoch, "runs/best").data.validation_split
+        0.0
+    """
+    mapping = config.to_dict()
+    mapping["data"]["validation_split"] = 0.0
+    mapping["training"]["epochs"] = int(epochs)
+    mapping["training"]["early_stopping"]["patience"] = 0
+    mapping["output"]["dir"] = str(run_dir)
+    return Config.from_dict(mapping)
+
+
+@contextlib.contextmanager
+def tuner_process(role=None, oracle=None, tuner_id=None):
+    """Set keras-tuner's ``KERASTUNER_*`` environment for ``role``; yield ``single``, ``chief`` or ``worker``.
+
+    keras-tuner reads its distributed set-up from the environment only; the previous values come back
+    on exit.
+
+    Example:
+        >>> with tuner_process("worker", "127.0.0.1:8000", "worker-1") as process:  # doctest: +SKIP
+        ...     process
+        'worker'
+    """
+    if role is None:
+        if oracle or tuner_id:
+            raise ConfigError("--oracle and --tuner-id need --role chief or --role worker")
+        yield _role_from_environment()
+        return
+    if role not in ROLES:
+        raise ConfigError(f"--role must be one of {', '.join(ROLES)}, got {role!r}")
+    env = os.environ
+    if oracle is None and env.get("KERASTUNER_ORACLE_IP") and env.get("KERASTUNER_ORACLE_PORT"):
+        oracle = f"{env['KERASTUNER_ORACLE_IP']}:{env['KERASTUNER_ORACLE_PORT']}"
+    if not oracle:
+        raise ConfigError(f"--role {role} needs the oracle's address: --oracle HOST:PORT (or KERASTUNER_ORACLE_IP "
+                          "and KERASTUNER_ORACLE_PORT)")
+    host, _, port = str(oracle).rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--oracle must be HOST:PORT, got {oracle!r}")
+    if role == "chief":
+        if tuner_id is not None:
+            raise ConfigError("--tuner-id names a worker; the chief's id is always 'chief'")
+        ident = "chief"
+    else:
+        inherited = env.get("KERASTUNER_TUNER_ID", "")
+        ident = tuner_id or (inherited if inherited and "chief" not in inherited else None)
+        ident = ident or f"worker-{socket.gethostname()}-{os.getpid()}"
+        if "chief" in ident:
+            raise ConfigError(f"--tuner-id {ident!r}: keras-tuner treats every id containing 'chief' as the chief; "
+                              "choose another")
+    previous = {key: env.get(key) for key in TUNER_ENV}
+    env.update(KERASTUNER_TUNER_ID=ident, KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port)
+    try:
+        yield role
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
+
+
+def _role_from_environment():
+    if not os.environ.get("KERASTUNER_ORACLE_IP"):
+        return "single"
+    return "chief" if "chief" in os.environ.get("KERASTUNER_TUNER_ID", "") else "worker"
+
+
+def _trial_strategy(distribution):
+    from zoo.training import get_strategy
+
+    if distribution.strategy not in _TRIAL_STRATEGIES:
+        raise ConfigError(f"distribution.strategy: trials train with {', '.join(_TRIAL_STRATEGIES)}, got "
+                          f"{distribution.strategy!r}; to spread a search over machines run one chief and "
+                          "several workers (zoo tune --role chief|worker)")
+    return get_strategy(distribution.strategy, devices=distribution.devices)
+
+
+def _read_json(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _plain(value):
+    """Plain YAML-safe data (tuples become lists) for search.yaml and its comparison."""
+    return json.loads(json.dumps(value))
+
+
+def _prepare_directory(directory, base, settings):
+    """Start afresh (``overwrite``), or check that an existing search has the same config; write search.yaml."""
+    current = _plain({"config": base.to_dict(), "tuning": settings.to_dict()})
+    path = directory / SEARCH_FILE
+    if settings.overwrite:
+        for name in (PROJECT, BEST_RUN):
+            shutil.rmtree(directory / name, ignore_errors=True)
+        for name in (SEARCH_FILE, "results.csv", "results.md", BEST_CONFIG):
+            (directory / name).unlink(missing_ok=True)
+    elif path.is_file():
+        saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        changed = [f"{section}.{key}: {saved['config'][section].get(key)!r} -> {value!r}"
+                   for section in _SEARCH_DEFINING for key, value in current["config"][section].items()
+                   if saved.get("config", {}).get(section, {}).get(key) != value]
+        changed += [f"tuning.{key}: {saved.get('tuning', {}).get(key)!r} -> {value!r}"
+                    for key, value in current["tuning"].items()
+                    if key not in _RESUMABLE_TUNING and saved.get("tuning", {}).get(key) != value]
+        if changed:
+            raise TuneDirectoryError(f"{directory} holds a search with a different config (" + "; ".join(changed)
+                                     + "); rerun with its config to continue it, set tuning.directory to a new "
+                                     "directory, or tuning.overwrite: true to start afresh")
+    directory.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(current, sort_keys=False), encoding="utf-8")
+
+
+def _check_batch_sizes(base, space, data, strategy):
+    key = "training.batch_size"
+    searched = key in space
+    sizes = space.candidates(key) if searched else [base.training.batch_size]
+    where = f"tuning.space.{key}" if searched else key
+    examples = len(data["train"][0])
+    replicas = strategy.num_replicas_in_sync
+    for size in sizes:
+        if size > examples:
+            raise ConfigError(f"{where}: batch size {size} is larger than the {examples} training examples")
+        if size % replicas:
+            raise ConfigError(f"{where}: batch size {size} must be divisible by the {replicas} replicas of "
+                              f"distribution.strategy {base.distribution.strategy!r}")
+
+
+def _start_message(process, tuner, settings, space, directory):
+    if process == "chief":
+        return (f"chief: serving the {settings.tuner} search's oracle on {os.environ['KERASTUNER_ORACLE_IP']}:"
+                f"{os.environ['KERASTUNER_ORACLE_PORT']} ({settings.max_trials} trials, directory {directory}); "
+                "start workers with --role worker and the same config and --oracle")
+    if process == "worker":
+        return f"worker {tuner.tuner_id}: running trials for the oracle in {directory}"
+    done = len(tuner.oracle.trials)
+    what = f"continuing the search in {directory} ({done} trial(s) started before)" if done else \
+        f"searching in {directory}"
+    return (f"{what}: {settings.tuner}, up to {settings.max_trials} trials over {len(space)} hyperparameters, "
+            f"objective {settings.objective}")
+
+
+def _search(tuner, settings, directory):
+    """Run the tuner's search; turn keras-tuner's stops into zoo's errors."""
+    try:
+        tuner.search()
+    except SearchInterrupted as err:
+        raise TrainingInterrupted(f"search interrupted during a trial; rerun the same command to continue the "
+                                  f"search in {directory}", err.signal_number, None) from None
+    except RuntimeError as err:
+        if "consecutive failures" not in str(err):
+            raise
+        raise SearchFailedError(f"the search stopped after {settings.max_consecutive_failed_trials} failed trials "
+                                f"in a row (see {directory / 'results.md'}); last error: "
+                                f"{last_line(str(err))}") from None
+
+
+@contextlib.contextmanager
+def _dtype_policy_kept():
+    """Trials set the global dtype policy of their precision (from keras-tuner's first build on); undo it."""
+    policy = keras.mixed_precision.global_policy()
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+
+
+def _write_results(tuner, hypermodel, directory):
+    """Write results.csv, results.md and best_config.yaml from the oracle's trials; return what was written."""
+    keys, objective = hypermodel.space.keys, hypermodel.settings.objective
+    records = collect(tuner.oracle, keys, objective, directory)
+    best = best_of(records, objective)
+    files = {"results_csv": write_csv(records, directory / "results.csv", keys, objective),
+             "results_md": write_markdown(records, directory / "results.md", keys, objective, best),
+             "best_config": None}
+    best_config = None
+    if best is not None:
+        best_config = hypermodel.config_for(best.values)
+        files["best_config"] = best_config.save(directory / BEST_CONFIG)
+    return records, best, best_config, files

@@ -1,0 +1,201 @@
+"""The ``tuning`` section of a run config: tuner, trial budget, objective, early stopping and the search space.
+
+A tuning config is an ordinary run config with one more section::
+
+    data: {source: trec}
+    model: {name: transformer-small}
+    tuning:
+      tuner: random
+      max_trials: 10
+      space:
+        model.overrides.num_layers: [1, 2, 3]
+        optimizer.learning_rate: {min: 1.0e-4, max: 3.0e-3, sampling: log}
+
+``zoo.config.Config`` knows the stage sections only, so ``load_search`` splits ``tuning`` off, validates it
+as a ``TuningConfig`` and hands the rest to ``Config``.
+"""
+import dataclasses
+import json
+import typing
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+
+from zoo.config import Config, ConfigError, _build, _Section
+
+TUNERS = ("random", "hyperband", "bayesian")
+OBJECTIVES = ("val_accuracy", "val_loss")
+ROLES = ("chief", "worker")
+
+
+@dataclasses.dataclass
+class TuningConfig(_Section):
+    """How the hyperparameter search runs.
+
+    Args:
+        tuner: ``random`` (random search), ``hyperband`` (successive halving over epochs) or ``bayesian``
+            (Gaussian-process Bayesian optimisation).
+        max_trials: Trials (configurations) to train at most; a rerun with a larger number continues the
+            search.
+        objective: ``val_accuracy`` (maximised) or ``val_loss`` (minimised), measured on the validation
+            split; a trial scores its best epoch.
+        epochs: Epochs a trial trains at most (Hyperband's ``max_epochs``); ``None`` uses ``training.epochs``.
+        patience: Early stopping inside trials: epochs without improvement of ``objective``; 0 turns it off.
+        seed: Seeds the sequence of trials; ``None`` uses ``training.seed``. Trials train with
+            ``training.seed``, so the same seeds give the same trials and the same results.
+        directory: Where the search lives (results, best config, keras-tuner state); ``None`` means
+            ``runs/<data>-<model>-tuning``. Rerunning with the same directory continues the search.
+        overwrite: Delete a search already in ``directory`` and start afresh.
+        hyperband_factor: Hyperband's reduction factor (keeps the best ``1/factor`` of each round).
+        initial_points: Random trials before Bayesian optimisation models the objective; ``None`` lets
+            keras-tuner choose (3 per searched hyperparameter).
+        max_consecutive_failed_trials: Stop the search after this many failed trials in a row (one process
+            only: a distributed search runs all its trials, see ``zoo.tuning.tuners.make_tuner``).
+        space: The search space, ``{dotted config key: choices or range}`` (see ``zoo.tuning.space``); empty
+            uses ``default_space`` for the model.
+
+    Example:
+        >>> TuningConfig(tuner="bayesian", max_trials=20).objective
+        'val_accuracy'
+    """
+
+    _key = "tuning"
+
+    tuner: Literal["random", "hyperband", "bayesian"] = "random"
+    max_trials: int = 10
+    objective: Literal["val_accuracy", "val_loss"] = "val_accuracy"
+    epochs: Optional[int] = None
+    patience: int = 3
+    seed: Optional[int] = None
+    directory: Optional[str] = None
+    overwrite: bool = False
+    hyperband_factor: int = 3
+    initial_points: Optional[int] = None
+    max_consecutive_failed_trials: int = 3
+    space: dict = dataclasses.field(default_factory=dict)
+
+    def _check(self, at):
+        for key in ("max_trials", "max_consecutive_failed_trials"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{at}{key} must be >= 1, got {getattr(self, key)!r}")
+        for key in ("epochs", "initial_points"):
+            if getattr(self, key) is not None and getattr(self, key) < 1:
+                raise ConfigError(f"{at}{key} must be >= 1 (or null), got {getattr(self, key)!r}")
+        if self.patience < 0:
+            raise ConfigError(f"{at}patience must be >= 0, got {self.patience!r}")
+        if self.seed is not None and self.seed < 0:
+            raise ConfigError(f"{at}seed must be >= 0 (or null), got {self.seed!r}")
+        if self.hyperband_factor < 2:
+            raise ConfigError(f"{at}hyperband_factor must be >= 2, got {self.hyperband_factor!r}")
+        for key in self.space:
+            if not isinstance(key, str):
+                raise ConfigError(f"{at}space keys must be dotted config keys (strings), got {key!r}")
+
+    @classmethod
+    def from_dict(cls, mapping, *, where=None):
+        """Build the section from plain data (``None`` gives the defaults); errors name ``tuning.<key>``.
+
+        Example:
+            >>> TuningConfig.from_dict({"max_trials": 3}).max_trials
+            3
+        """
+        try:
+            return _build(cls, {} if mapping is None else mapping, "tuning.")
+        except ConfigError as err:
+            if where is None:
+                raise
+            raise ConfigError(f"{where}: {err}") from None
+
+    def to_dict(self):
+        """Return the section as plain data."""
+        return dataclasses.asdict(self)
+
+    def trial_epochs(self, config):
+        """Return the epochs a trial trains at most."""
+        return self.epochs or config.training.epochs
+
+    def trial_seed(self, config):
+        """Return the seed of the trial sequence."""
+        return config.training.seed if self.seed is None else self.seed
+
+
+def load_search(config=None, *, tuning=None, overrides=()):
+    """Return ``(Config, TuningConfig)`` from a config with an optional ``tuning`` section.
+
+    Precedence: defaults < ``config`` < ``tuning`` < ``overrides``.
+
+    Args:
+        config: A ``Config``, a dict, a YAML/JSON path, or ``None`` (defaults).
+        tuning: A ``TuningConfig`` or dict for the ``tuning`` section (its keys replace the config's).
+        overrides: ``key=value`` strings as for ``zoo train --set``; ``tuning.<key>=value`` sets the tuning
+            section and ``tuning.space.<dotted key>=value`` one entry of the space.
+
+    Example:
+        >>> base, settings = load_search({"tuning": {"max_trials": 4}}, overrides=["tuning.tuner=bayesian"])
+        >>> settings.max_trials, settings.tuner
+        (4, 'bayesian')
+    """
+    where = None
+    if config is None:
+        mapping = {}
+    elif isinstance(config, Config):
+        mapping = config.to_dict()
+    elif isinstance(config, dict):
+        mapping = dict(config)
+    elif isinstance(config, (str, Path)):
+        mapping, where = _read(Path(config)), str(config)
+    else:
+        raise TypeError(f"config must be a Config, a dict or a path, got {type(config).__name__}")
+    section = mapping.pop("tuning", None)
+    if section is not None and not isinstance(section, dict):
+        raise ConfigError(f"{where + ': ' if where else ''}tuning must be a mapping, got {section!r}")
+    section = dict(section or {})
+    if isinstance(tuning, TuningConfig):
+        tuning = tuning.to_dict()
+    section.update(tuning or {})
+    stage, own = [], []
+    for assignment in overrides:
+        (own if assignment.strip().startswith("tuning.") else stage).append(assignment)
+    for assignment in own:
+        _assign(section, assignment)
+    base = Config.from_dict(mapping, where=where).override(stage)
+    return base, TuningConfig.from_dict(section, where=where)
+
+
+def _read(path):
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        mapping = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {err}") from None
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(mapping).__name__}")
+    return mapping
+
+
+def _assign(section, assignment):
+    """Apply ``tuning.<key>=value`` (or ``tuning.space.<dotted key>=value``) to the section's plain data."""
+    key, sep, raw = assignment.partition("=")
+    key = key.strip()
+    if not sep:
+        raise ConfigError(f"--set expects key=value (e.g. tuning.max_trials=20), got {assignment!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    name = key[len("tuning."):]
+    if name.startswith("space."):
+        space = dict(section.get("space") or {})
+        space[name[len("space."):]] = value
+        section["space"] = space
+        return
+    fields = typing.get_type_hints(TuningConfig)
+    if name not in fields:
+        raise ConfigError(f"unknown key {key!r}; allowed: "
+                          + ", ".join(f"tuning.{f}" for f in fields) + ", tuning.space.<dotted key>")
+    section[name] = value

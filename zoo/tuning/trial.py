@@ -1,0 +1,116 @@
+"""One trial: data tokenized once per search, a registry model, and zoo's own training loop.
+
+A trial trains exactly as ``zoo.train`` does (same optimizer, schedule, ``Trainer``, ``fit``, seeds), so
+``zoo train --config best_config.yaml`` reproduces the best trial. ``zoo.training`` has no public hook for
+"the prepared data of a config" or "the builder arguments of a config", so this module takes them from
+``zoo.training.run`` (``_load_data``, ``_model_arguments``, ``_mode``, ``_jit``) and nowhere else.
+"""
+import dataclasses
+
+import keras
+
+from zoo.config import ConfigError
+from zoo.training import run as _run
+from zoo.training.fit import EarlyStopping, fit
+from zoo.training.loop import Objective, Trainer, TrainingState, optimization_units
+from zoo.training.optimizers import build_optimizer, build_schedule
+from zoo.training.precision import resolve_precision
+
+
+def prepare_data(config):
+    """Load, split and tokenize the data of ``config`` once for a whole search.
+
+    Returns:
+        The dict ``zoo.train`` works from: ``train``/``validation``/``test`` as ``(ids, labels)`` numpy
+        arrays (``test`` may be ``None``), ``tokenizer``, ``label_names``, ``sources``.
+    """
+    if config.data.validation_split <= 0:
+        raise ConfigError("data.validation_split must be > 0 for tuning: trials are compared on the validation "
+                          "split")
+    return _run._load_data(config)
+
+
+def model_arguments(config, data):
+    """Return the full builder arguments of ``config``'s model for the prepared ``data``."""
+    return _run._model_arguments(config, data)
+
+
+@dataclasses.dataclass
+class TrialOutcome:
+    """What a trial's training produced.
+
+    Attributes:
+        history: One record per epoch trained in this trial.
+        best: The record of the best epoch (by the monitored metric).
+        stopped_early: Whether early stopping ended the trial.
+    """
+
+    history: list
+    best: dict
+    stopped_early: bool
+
+    def metrics(self):
+        """Return the numbers reported to keras-tuner: the best epoch's metrics, ``best_epoch``, ``epochs``."""
+        keys = ("loss", "accuracy", "val_loss", "val_accuracy")
+        return {**{k: float(self.best[k]) for k in keys}, "best_epoch": float(self.best["epoch"]),
+                "epochs": float(self.history[-1]["epoch"])}
+
+
+def train_trial(model, config, data, strategy, *, epochs, monitor, patience, initial_epoch=0, callbacks=(),
+                progress=None):
+    """Train ``model`` (built under ``strategy``) as ``zoo.train`` would, without a run directory.
+
+    Args:
+        model: The trial's model, built under ``strategy.scope()`` with the global dtype policy of
+            ``config.training.precision``.
+        config: The trial's config.
+        data: ``prepare_data(config)`` (any config of the same search).
+        strategy: A single-machine ``tf.distribute`` strategy.
+        epochs: Train until this epoch (counted from 0, including ``initial_epoch``).
+        monitor: ``val_accuracy`` or ``val_loss``: the metric early stopping and ``best`` follow.
+        patience: Early-stopping patience in epochs; 0 never stops.
+        initial_epoch: Epochs already trained (Hyperband continues a trial's weights); the example order
+            and the learning-rate schedule continue from there.
+        callbacks: Keras callbacks, called at epoch ends with the epoch's metrics (keras-tuner's).
+        progress: A ``zoo.training.progress.Progress``, or ``None``.
+
+    Returns:
+        A ``TrialOutcome``.
+
+    Raises:
+        NonFiniteLossError: The loss became NaN or Inf.
+        TrainingInterrupted: SIGINT/SIGTERM arrived.
+    """
+    policy = resolve_precision(config.training.precision)
+    train_ids, train_labels = data["train"]
+    steps = len(train_ids) // config.training.batch_size
+    with strategy.scope():
+        units = optimization_units(model)
+        schedule = build_schedule(config.optimizer, config.schedule, epochs * steps)
+        optimizer = build_optimizer(config.optimizer, schedule,
+                                    exclude_from_decay=[u for u in units if len(u.shape) < 2])
+        if policy == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    trainer = Trainer(
+        model, optimizer, strategy, Objective(_run._mode(model), config.training.label_smoothing),
+        config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
+        clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
+        jit_compile=_run._jit(config.training.jit_compile, strategy))
+    state = TrainingState()
+    state.epoch.assign(initial_epoch)
+    optimizer.iterations.assign(initial_epoch * steps)
+    stopping = EarlyStopping(state, monitor=monitor, patience=patience)
+    callback_list = keras.callbacks.CallbackList(list(callbacks), model=model)
+    callback_list.on_train_begin()
+
+    def on_epoch_end(record):
+        callback_list.on_epoch_end(record["epoch"] - 1, dict(record))
+
+    stopped_early = fit(trainer, state, (train_ids, train_labels), data["validation"], epochs=epochs,
+                        seed=config.training.seed, early_stopping=stopping, progress=progress,
+                        on_epoch_end=on_epoch_end, bucket_by_length=config.training.bucket_by_length)
+    callback_list.on_train_end()
+    history = state.records()
+    best_epoch = int(state.best_epoch.numpy()) + 1
+    best = next(r for r in history if r["epoch"] == best_epoch)
+    return TrialOutcome(history, best, stopped_early)

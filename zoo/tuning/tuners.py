@@ -1,0 +1,133 @@
+"""keras-tuner's random, Hyperband and Bayesian tuners, reporting every trial this process runs.
+
+Each trial prints one line when it starts and one when it ends (its objective, or its error), its wall
+time is reported to the oracle as the metric ``seconds``, and a failed trial's traceback is written to
+``<trial dir>/error.txt`` by the process that ran it: keras-tuner sends trials to a distributed chief
+without their messages, and a failure must never pass unexplained.
+"""
+import time
+from pathlib import Path
+
+import keras_tuner
+import tensorflow as tf
+from keras_tuner.engine.trial import TrialStatus
+
+from zoo.tuning.space import short_key
+
+PROJECT = "search"
+ERROR_FILE = "error.txt"
+
+
+class _Reporting:
+    """Mixin for keras-tuner tuners; ``progress`` (a ``zoo.training.progress.Progress``) shows the trial lines."""
+
+    def __init__(self, *args, progress=None, **kwargs):
+        self.progress = progress
+        self.ran = []
+        self._started = {}
+        self._metrics = {}
+        super().__init__(*args, **kwargs)
+
+    def run_trial(self, trial, *args, **kwargs):
+        start = time.perf_counter()
+        results = super().run_trial(trial, *args, **kwargs)
+        seconds = time.perf_counter() - start
+        for metrics in results:
+            metrics["seconds"] = seconds
+        self._metrics[trial.trial_id] = results[-1]
+        return results
+
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        self._started[trial.trial_id] = time.perf_counter()
+        values = trial.hyperparameters.values
+        shown = ", ".join(f"{short_key(key)}={_format(value)}" for key, value in values.items()
+                          if not key.startswith("tuner/"))
+        if "tuner/epochs" in values:
+            shown += f" (epochs {values['tuner/initial_epoch']}->{values['tuner/epochs']})"
+        self._print(f"trial {trial.trial_id} started on {self.tuner_id}: {shown}")
+
+    def on_trial_end(self, trial):
+        failed = trial.status != TrialStatus.COMPLETED
+        if failed:
+            path = Path(self.get_trial_dir(trial.trial_id)) / ERROR_FILE
+            path.write_text(trial.message or "no error message was recorded\n", encoding="utf-8")
+        super().on_trial_end(trial)
+        self.ran.append(trial.trial_id)
+        seconds = time.perf_counter() - self._started.pop(trial.trial_id)
+        if failed:
+            self._print(f"trial {trial.trial_id} FAILED after {seconds:.1f}s: {last_line(trial.message)} "
+                        f"(traceback in {path})")
+            return
+        metrics = self._metrics.pop(trial.trial_id)
+        name = self.oracle.objective.name
+        self._print(f"trial {trial.trial_id} done in {seconds:.1f}s: {name} {metrics[name]:.4f} "
+                    f"(best epoch {int(metrics['best_epoch'])} of {int(metrics['epochs'])})")
+
+    def _print(self, line):
+        if self.progress is not None:
+            self.progress.message(line)
+
+
+class RandomTuner(_Reporting, keras_tuner.RandomSearch):
+    """keras-tuner's ``RandomSearch`` with zoo's trial reports."""
+
+
+class HyperbandTuner(_Reporting, keras_tuner.Hyperband):
+    """keras-tuner's ``Hyperband`` with zoo's trial reports."""
+
+
+class BayesianTuner(_Reporting, keras_tuner.BayesianOptimization):
+    """keras-tuner's ``BayesianOptimization`` with zoo's trial reports."""
+
+
+def make_tuner(settings, hypermodel, directory, *, epochs, seed, strategy=None, progress=None, distributed=False):
+    """Return the tuner ``settings.tuner`` names, keeping its state in ``<directory>/search``.
+
+    Args:
+        settings: The ``TuningConfig``.
+        hypermodel: The ``ZooHyperModel``.
+        directory: The search directory.
+        epochs: Epochs a trial trains at most (Hyperband's ``max_epochs``).
+        seed: Seed of the trial sequence.
+        strategy: The strategy trials train under (models are built in its scope).
+        progress: A ``Progress`` showing the trial lines, or ``None``.
+        distributed: Whether the oracle serves workers: failed trials then never stop the search early,
+            because keras-tuner would stop it inside the chief's server, and leave the chief waiting forever
+            for the worker whose report raised.
+
+    Example:
+        >>> tuner = make_tuner(settings, hypermodel, "runs/trec-tuning", epochs=10, seed=42)  # doctest: +SKIP
+    """
+    direction = "max" if settings.objective == "val_accuracy" else "min"
+    failures = settings.max_trials + 1 if distributed else settings.max_consecutive_failed_trials
+    common = dict(
+        hypermodel=hypermodel, objective=keras_tuner.Objective(settings.objective, direction),
+        # keras-tuner reads seed 0 as "no seed" and draws a random one.
+        seed=seed + 1, directory=str(directory), project_name=PROJECT,
+        # zoo deletes an old search itself: keras-tuner would delete it in every worker of a distributed search.
+        overwrite=False,
+        distribution_strategy=None if strategy is None or strategy is tf.distribute.get_strategy() else strategy,
+        max_retries_per_trial=0,
+        max_consecutive_failed_trials=failures,
+        progress=progress)
+    if settings.tuner == "random":
+        tuner = RandomTuner(max_trials=settings.max_trials, **common)
+    elif settings.tuner == "bayesian":
+        tuner = BayesianTuner(max_trials=settings.max_trials, num_initial_points=settings.initial_points, **common)
+    else:
+        tuner = HyperbandTuner(max_epochs=epochs, factor=settings.hyperband_factor, **common)
+        # Hyperband's own budget is brackets of epochs; max_trials caps it like the other tuners.
+        tuner.oracle.max_trials = settings.max_trials
+    tuner.oracle.verbose = 0
+    return tuner
+
+
+def last_line(message):
+    """The last non-empty line of a traceback: the exception and its message."""
+    lines = [line for line in (message or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no error message was recorded"
+
+
+def _format(value):
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -46,7 +46,8 @@ def test_round_trip_through_files(tmp_path, suffix):
     assert Config.load(path) == config
     text = path.read_text()
     loaded = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-    assert loaded["optimizer"]["nesterov"] is True and loaded["model"]["overrides"] == {"dropout": 0.2, "pooling": "max"}
+    assert loaded["optimizer"]["nesterov"] is True
+    assert loaded["model"]["overrides"] == {"dropout": 0.2, "pooling": "max"}
 
 
 def test_yaml_scientific_notation_is_a_number(tmp_path):
@@ -69,7 +70,7 @@ def test_yaml_scientific_notation_is_a_number(tmp_path):
     ({"optimizer": {"name": "adam", "nesterov": True}}, "optimizer.nesterov applies only to name: sgd"),
     ({"optimizer": {"clipnorm": -1}}, "optimizer.clipnorm must be > 0"),
     ({"optimizer": {"beta_1": 1.0}}, "optimizer.beta_1 must be in [0, 1)"),
-    ({"schedule": {"name": "transformer"}}, "schedule.name: transformer needs warmup_steps > 0"),
+    ({"schedule": {"name": "transformer", "warmup_fraction": 0}}, "schedule.name: transformer needs warmup_steps > 0"),
     ({"data": {"validation_split": 0.5, "test_split": 0.5}}, "must leave training data"),
     ({"model": {"overrides": {"num_classes": 3}}}, "model.overrides may not set ['num_classes']"),
     ({"distribution": {"strategy": "tpu"}}, "distribution.strategy must be one of 'default', 'one_device'"),

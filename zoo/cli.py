@@ -8,6 +8,10 @@ answers at once.
 import argparse
 import sys
 
+from zoo.evaluation.cli import add_cv_command, add_evaluate_command, add_explain_command
+from zoo.export.cli import add_export_command, add_predict_command
+from zoo.tuning.cli import add_tune_command
+
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
@@ -70,7 +74,15 @@ def run_train(args):
 
 
 # Each entry declares one sub-command; the order is the order of ``zoo --help``.
-COMMANDS = [add_train_command]
+COMMANDS = [
+    add_train_command,
+    add_tune_command,
+    add_evaluate_command,
+    add_cv_command,
+    add_explain_command,
+    add_export_command,
+    add_predict_command,
+]
 
 
 def build_parser():

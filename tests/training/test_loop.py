@@ -93,9 +93,10 @@ def test_one_step_follows_the_written_objective(settings):
     model = _model(strategy)
     before = [np.array(w) for w in model.trainable_weights]
     lr = 0.5
+    smoothing = settings.get("label_smoothing", 0)
     with tf.GradientTape() as tape:
         logits = model(ids, training=True)
-        targets = tf.one_hot(labels, 2) * (1 - settings.get("label_smoothing", 0)) + settings.get("label_smoothing", 0) / 2
+        targets = tf.one_hot(labels, 2) * (1 - smoothing) + smoothing / 2
         loss = -tf.reduce_mean(tf.reduce_sum(targets * tf.nn.log_softmax(logits), -1))
         matrices = [w for w in model.trainable_weights if len(w.shape) >= 2]
         loss += settings.get("l2", 0) * tf.add_n([tf.reduce_sum(w * w) for w in matrices])
@@ -108,7 +109,7 @@ def test_one_step_follows_the_written_objective(settings):
         grads = [np.clip(g, -settings["clipvalue"], settings["clipvalue"]) for g in grads]
     expected = [w - lr * g for w, g in zip(before, grads)]
 
-    trainer = Trainer(model, keras.optimizers.SGD(lr), strategy, Objective("multiclass", settings.get("label_smoothing", 0)),
+    trainer = Trainer(model, keras.optimizers.SGD(lr), strategy, Objective("multiclass", smoothing),
                       batch_size=len(ids), l1=settings.get("l1", 0), l2=settings.get("l2", 0),
                       clipnorm=settings.get("clipnorm"), clipvalue=settings.get("clipvalue"))
     iterator = iter(trainer.distribute(ids, labels, np.arange(len(ids))[None]))

@@ -309,12 +309,6 @@ class Trainer:
             raise ValueError("cannot evaluate on zero examples")
         return {"loss": loss / count, "accuracy": correct / count}
 
-    def predict(self, ids, batch_size=256):
-        """Return the float32 logits of ``ids`` as a numpy array."""
-        predict = tf.function(lambda x: tf.cast(self.model(x, training=False), tf.float32))
-        return np.concatenate([predict(tf.constant(ids[s:s + batch_size])).numpy()
-                               for s in range(0, len(ids), batch_size)])
-
     # Parameter-server training: steps are closures scheduled on whichever worker is free.
 
     def coordinator(self):

@@ -23,6 +23,7 @@ _LAZY = {
     "list_models": "zoo.models",
     "train": "zoo.training",
     "load_run": "zoo.training",
+    "get_strategy": "zoo.training",
     "Config": "zoo.config",
     "tune": "zoo.tuning",
     "evaluate": "zoo.evaluation",
@@ -32,30 +33,26 @@ _LAZY = {
     "cross_validate": "zoo.evaluation",
     "export_model": "zoo.export",
     "export_run": "zoo.export",
-    "predict": "zoo.export",
+    # The function, not the submodule zoo/export/predict.py of the same name.
+    "predict": "zoo.export.predict",
     "predict_file": "zoo.export",
     "load_predictor": "zoo.export",
-    "layers": "zoo.layers",
-    "models": "zoo.models",
-    "data": "zoo.data",
-    "training": "zoo.training",
-    "tuning": "zoo.tuning",
-    "evaluation": "zoo.evaluation",
-    "export": "zoo.export",
 }
+_SUBPACKAGES = ("layers", "models", "data", "training", "tuning", "evaluation", "export")
 
-__all__ = sorted(_LAZY)
+__all__ = sorted(set(_LAZY) | set(_SUBPACKAGES))
 
 
 def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
+    if name in _SUBPACKAGES:
+        value = importlib.import_module(f"zoo.{name}")
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
         raise AttributeError(f"module 'zoo' has no attribute {name!r}")
-    mod = importlib.import_module(module)
-    value = mod if module.endswith("." + name) else getattr(mod, name)
     globals()[name] = value
     return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(__all__))

@@ -133,6 +133,12 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             x = x + ops.cast(sinusoidal_table(length, self.d_model, start_index=start_index), x.dtype)[None]
         return x
 
+    def compute_output_spec(self, inputs, start_index=0, reverse=False):
+        # Spelled out because tracing `call` with a symbolic length fails on JAX (the position slice).
+        if reverse:
+            return keras.KerasTensor(tuple(inputs.shape[:-1]) + (self.vocab_size,), dtype="float32")
+        return keras.KerasTensor(tuple(inputs.shape) + (self.d_model,), dtype=self.compute_dtype)
+
     def compute_mask(self, inputs, mask=None):
         if "float" in str(inputs.dtype):
             return mask  # a reverse (logits) call keeps the sequence's padding mask

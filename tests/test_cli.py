@@ -71,7 +71,8 @@ def test_sigterm_saves_and_the_same_command_resumes(tmp_path):
     assert first.returncode == 128 + signal.SIGTERM, err[-2000:]
     assert "training interrupted at epoch" in err and "rerun the same command to resume" in err
     saved = tf.train.latest_checkpoint(str(checkpoints))
-    assert 10 < int(saved.rsplit("-", 1)[1]) < 74, "the interrupt saves the step it stopped at"
+    # The signal can land right after the periodic checkpoint at step 10, so that step itself is valid.
+    assert 10 <= int(saved.rsplit("-", 1)[1]) < 74, "the interrupt saves the step it stopped at"
 
     second = subprocess.run(command, env=subprocess_env(), cwd=tmp_path, capture_output=True, text=True,
                             timeout=300)

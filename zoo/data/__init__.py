@@ -8,7 +8,7 @@
 
 Loading and splitting need no TensorFlow; tokenizers and pipelines import it on first use.
 """
-import importlib
+from zoo._lazy import lazy_exports
 
 _LAZY = {
     "load": "zoo.data.sources",
@@ -57,14 +57,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'zoo.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)

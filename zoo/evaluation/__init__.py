@@ -5,7 +5,7 @@
     cv = zoo.cross_validate({"data": {"source": "mr"}}, folds=10)   # mean ± std over folds
     e = zoo.explain(model, tokenizer, ["neg", "pos"], "a gripping, funny film")   # arrays for notebooks
 """
-import importlib
+from zoo._lazy import lazy_exports
 
 _LAZY = {
     "classification_metrics": "zoo.evaluation.metrics",
@@ -28,14 +28,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'zoo.evaluation' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)

@@ -7,7 +7,7 @@
 Exported models need only TensorFlow (plus ``import tensorflow_text`` when ``assets.extra/zoo_export.json``
 says ``requires_tensorflow_text``) to load: zoo is not needed at serving time.
 """
-import importlib
+from zoo._lazy import lazy_exports
 
 _LAZY = {
     "export_model": "zoo.export.saved_model",
@@ -30,14 +30,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'zoo.export' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)

@@ -7,7 +7,7 @@
 
 Everything loads on first use: keras-tuner and TensorFlow are imported only when a search needs them.
 """
-import importlib
+from zoo._lazy import lazy_exports
 
 _LAZY = {
     "tune": "zoo.tuning.search",
@@ -29,14 +29,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'zoo.tuning' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)

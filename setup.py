@@ -32,6 +32,9 @@ setup(
         "sentencepiece>=0.2",
         "numpy>=1.26",
         "tqdm>=4.66",
+        # BLEU and ROUGE for generated text (zoo.evaluation.text_metrics).
+        "sacrebleu>=2.6.0,<3",
+        "rouge-score>=0.1.2,<0.2",
     ],
     extras_require={
         "dev": [

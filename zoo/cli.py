@@ -20,13 +20,7 @@ def _error(command, message):
     print(f"zoo {command}: error: {message}", file=sys.stderr)
 
 
-def add_train_command(subparsers):
-    """Declare ``zoo train``."""
-    parser = subparsers.add_parser(
-        "train", help="train a model from a config (the default Transformer on MR without one)",
-        description="Train a model and write its run directory (config, tokenizer, checkpoints, history, "
-                    "metrics, TensorBoard logs). Rerunning an interrupted run resumes it. Precedence: "
-                    "defaults < --config < --data/--output < --set.")
+def _add_run_arguments(parser):
     parser.add_argument("--config", metavar="FILE", help="run config, YAML (.yaml/.yml) or JSON (.json)")
     parser.add_argument("--data", metavar="PATH",
                         help="training data: a shared set name (mr, trec, subj, sms_spam) or a local csv/tsv/jsonl "
@@ -35,15 +29,37 @@ def add_train_command(subparsers):
     parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
                         help="override one config field by its dotted key, e.g. --set training.epochs=5 "
                              "(values are YAML: 1e-3, true, null, [a, b]); repeatable")
+
+
+def add_train_command(subparsers):
+    """Declare ``zoo train``."""
+    parser = subparsers.add_parser(
+        "train", help="train a model from a config (the default Transformer on MR without one)",
+        description="Train a model and write its run directory (config, tokenizer, checkpoints, history, "
+                    "metrics, TensorBoard logs). Rerunning an interrupted run resumes it. Precedence: "
+                    "defaults < --config < --data/--output < --set.")
+    _add_run_arguments(parser)
     parser.set_defaults(handler=run_train)
 
 
-def run_train(args):
-    """Handle ``zoo train``; returns the exit status."""
+def add_pretrain_command(subparsers):
+    """Declare ``zoo pretrain``."""
+    parser = subparsers.add_parser(
+        "pretrain", help="pretrain a masked-LM encoder on unlabelled text (labels are ignored)",
+        description="Train an mlm (or lm) model on the texts of data.source (+ data.extra_sources), labels "
+                    "ignored; the run directory holds the encoder weights and the tokenizer that "
+                    "`zoo train --set model.init_from=RUN_DIR` starts a classifier from. Without --config: the "
+                    "mlm model on MR. Precedence: defaults < --config < --data/--output < --set.")
+    _add_run_arguments(parser)
+    parser.set_defaults(handler=run_pretrain)
+
+
+def _config(args, command, defaults=None):
+    """The run config of ``zoo train``/``zoo pretrain`` arguments, or ``None`` after printing the error."""
     from zoo.config import Config, ConfigError
 
     try:
-        config = Config.load(args.config) if args.config else Config()
+        config = Config.load(args.config) if args.config else Config.from_dict(defaults or {})
         if args.data is not None or args.output is not None:
             mapping = config.to_dict()
             if args.data is not None:
@@ -51,31 +67,59 @@ def run_train(args):
             if args.output is not None:
                 mapping["output"]["dir"] = args.output
             config = Config.from_dict(mapping)
-        config = config.override(args.assignments)
+        return config.override(args.assignments)
     except (ConfigError, FileNotFoundError) as err:
-        _error("train", err)
-        return EXIT_USAGE
+        _error(command, err)
+        return None
 
+
+def _train(config, command):
     from zoo.training import NonFiniteLossError, TrainingInterrupted, train
 
     try:
         result = train(config)
     except TrainingInterrupted as err:
-        _error("train", err)
+        _error(command, err)
         return 128 + err.signal_number
     except NonFiniteLossError as err:
-        _error("train", err)
+        _error(command, err)
         return EXIT_FAILED
     except (ValueError, FileNotFoundError) as err:
-        _error("train", err)
+        _error(command, err)
         return EXIT_USAGE
     print(result.run_dir)
     return 0
 
 
+def run_train(args):
+    """Handle ``zoo train``; returns the exit status."""
+    config = _config(args, "train")
+    return EXIT_USAGE if config is None else _train(config, "train")
+
+
+PRETRAIN_DEFAULTS = {"model": {"name": "mlm", "overrides": {}}, "training": {"label_smoothing": 0.0}}
+
+
+def run_pretrain(args):
+    """Handle ``zoo pretrain``; returns the exit status."""
+    import zoo.models
+
+    config = _config(args, "pretrain", PRETRAIN_DEFAULTS)
+    if config is None:
+        return EXIT_USAGE
+    task = zoo.models.task_of(config.model.name) if config.model.name in zoo.models.model_names() else None
+    if task not in ("mlm", "lm"):
+        _error("pretrain", f"model.name: zoo pretrain trains an mlm or lm model on unlabelled text; "
+                           f"{config.model.name!r} is {'a ' + task + ' model' if task else 'not a registry model'} "
+                           "(use zoo train)")
+        return EXIT_USAGE
+    return _train(config, "pretrain")
+
+
 # Each entry declares one sub-command; the order is the order of ``zoo --help``.
 COMMANDS = [
     add_train_command,
+    add_pretrain_command,
     add_tune_command,
     add_evaluate_command,
     add_cv_command,

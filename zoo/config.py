@@ -31,6 +31,7 @@ OptimizerName = _choices("sgd", "adam", "adamw", "rmsprop")
 ScheduleName = _choices("constant", "transformer", "linear", "cosine")
 Monitor = _choices("val_loss", "val_accuracy")
 Progress = _choices("auto", "bar", "epoch", "none")
+Freeze = _choices("none", "embedding", "encoder")
 
 
 class _Section:
@@ -65,6 +66,11 @@ class DataConfig(_Section):
         validation_split: Fraction of the training data held out for validation (early stopping, best
             checkpoint); 0 for none.
         test_split: Fraction held out for testing when there is no separate or official test set; 0 for none.
+        extra_sources: More sources whose texts join the training split, labels ignored: unlabelled text
+            for ``lm`` and ``mlm`` models (e.g. ``source: mr`` with ``extra_sources: [subj]``).
+
+    For a ``seq2seq`` model the text column is the source sequence and the label column the target text
+    (``load_options`` ``text_column`` / ``label_column`` default to ``source`` / ``target`` then).
     """
 
     _key = "data"
@@ -79,9 +85,13 @@ class DataConfig(_Section):
     sequence_length: int = 64
     validation_split: float = 0.1
     test_split: float = 0.1
+    extra_sources: list = dataclasses.field(default_factory=list)
 
     def _check(self, at):
         _positive(self, "vocab_size", at)
+        for i, source in enumerate(self.extra_sources):
+            if not isinstance(source, str) or not source:
+                raise ConfigError(f"{at}extra_sources[{i}] must be a data source string, got {source!r}")
         _positive(self, "sequence_length", at)
         _fraction(self, "validation_split", at)
         _fraction(self, "test_split", at)
@@ -97,14 +107,27 @@ class ModelConfig(_Section):
     ``vocab_size``, ``sequence_length`` and ``num_classes`` come from the data and must not be overridden.
     The default, a 2-layer, 64-wide Transformer with attention pooling, trained from scratch, beat the
     128-wide ``transformer-small`` on MR and TREC in a fraction of the time (see BENCHMARKS.md).
+
+    Args:
+        name: A registry name.
+        overrides: Builder arguments that replace the registry's.
+        init_from: A finished pretraining run directory (``zoo pretrain``, an ``mlm`` model): the classifier
+            starts from its encoder (embedding, encoder blocks, final norm) and uses its tokenizer. The
+            encoder sizes and the data's tokenizer settings must match that run's; a mismatch is an error.
+        freeze: With ``init_from``: ``none``, ``embedding`` (keep the pretrained embedding fixed) or
+            ``encoder`` (train only the head).
     """
 
     _key = "model"
 
     name: str = "transformer-tiny"
     overrides: dict = dataclasses.field(default_factory=lambda: {"pooling": "attention"})
+    init_from: Optional[str] = None
+    freeze: Freeze = "none"
 
     def _check(self, at):
+        if self.freeze != "none" and not self.init_from:
+            raise ConfigError(f"{at}freeze: {self.freeze} needs {at}init_from (a pretraining run to start from)")
         fixed = sorted({"vocab_size", "sequence_length", "num_classes"} & set(self.overrides))
         if fixed:
             raise ConfigError(f"{at}overrides may not set {fixed}: they come from the data "
@@ -126,6 +149,8 @@ class OptimizerConfig(_Section):
         epsilon: Numerical-stability constant.
         clipnorm: Clip the global gradient norm (over all variables, after the cross-replica sum).
         clipvalue: Clip each gradient element to ``[-clipvalue, clipvalue]``.
+        encoder_learning_rate_scale: The encoder's learning rate (embedding, encoder blocks, final norm) as a
+            fraction of the rest's: below 1 fine-tunes a pretrained encoder (``model.init_from``) gently.
     """
 
     _key = "optimizer"
@@ -140,9 +165,11 @@ class OptimizerConfig(_Section):
     epsilon: float = 1e-7
     clipnorm: Optional[float] = None
     clipvalue: Optional[float] = None
+    encoder_learning_rate_scale: float = 1.0
 
     def _check(self, at):
         _positive(self, "learning_rate", at)
+        _positive(self, "encoder_learning_rate_scale", at)
         _non_negative(self, "weight_decay", at)
         _positive(self, "epsilon", at)
         for key in ("momentum", "beta_1", "beta_2"):

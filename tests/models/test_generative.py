@@ -38,7 +38,7 @@ def test_lm_is_causal_and_ties_embeddings():
 
 @pytest.mark.parametrize("builder, inputs", [
     (build_lm, lambda ids: ids),
-    (build_mlm, lambda ids: ids),
+    (build_mlm, lambda ids: {"token_ids": ids, "mask_positions": np.array([[1, 5, 0], [7, 2, 3]], "int32")}),
     (build_seq2seq, lambda ids: {"encoder_ids": ids, "decoder_ids": ids[:, :4]}),
 ])
 def test_generative_models_save_reload_and_train(builder, inputs, tmp_path):
@@ -146,13 +146,25 @@ def test_seq2seq_needs_a_start_token_and_classifiers_cannot_generate():
         generate(build_transformer(30, 8, 2, d_model=16, num_heads=2), [[1, 2]])
 
 
+def test_mlm_logits_at_mask_positions_are_the_tied_projection_of_those_states():
+    mlm = build_mlm(30, 16, **SIZES)
+    ids = RNG.integers(1, 30, (2, 8)).astype("int32")
+    positions = np.array([[6, 0, 3], [2, 2, 7]], "int32")
+    logits = to_numpy(mlm({"token_ids": ids, "mask_positions": positions}))
+    states = to_numpy(keras.Model(mlm.input, mlm.get_layer("mlm_norm").output)(
+        {"token_ids": ids, "mask_positions": np.tile(np.arange(8, dtype="int32"), (2, 1))}))
+    table = to_numpy(mlm.get_layer("embedding").token_embedding.embeddings)
+    expected = np.take_along_axis(states, positions[..., None], axis=1) @ table.T
+    np.testing.assert_allclose(logits, expected, atol=1e-4)
+
+
 def test_mlm_encoder_transfers_into_a_classifier():
     mlm = build_mlm(30, 16, num_layers=2, **SIZES)
     classifier = build_transformer(30, 16, 3, num_layers=2, d_model=32, num_heads=2, ff_dim=64)
     copied = transfer_encoder_weights(mlm, classifier, freeze=True)
     assert copied == ["embedding", "encoder_0", "encoder_1", "final_norm"]
     ids = RNG.integers(1, 30, (2, 8)).astype("int32")
-    a = keras.Model(mlm.input, mlm.get_layer("final_norm").output)(ids)
+    a = keras.Model(mlm.input["token_ids"], mlm.get_layer("final_norm").output)(ids)
     b = keras.Model(classifier.input, classifier.get_layer("final_norm").output)(ids)
     np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=1e-6)
     assert not classifier.get_layer("encoder_0").trainable

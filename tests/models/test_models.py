@@ -47,12 +47,20 @@ def test_backbone_and_modes():
     assert build_transformer(**SMALL, num_classes=5, mode="multilabel", d_model=16, num_heads=2)(_ids()).shape == (4, 5)
 
 
+def _inputs_of(name, ids):
+    """The model inputs of a registry model for ``[4, 12]`` ids: a dict for seq2seq and mlm."""
+    if task_of(name) == "seq2seq":
+        return {"encoder_ids": ids, "decoder_ids": ids[:, :5]}
+    if task_of(name) == "mlm":
+        return {"token_ids": ids, "mask_positions": np.tile(np.arange(0, 12, 2, dtype="int32"), (len(ids), 1))}
+    return ids
+
+
 @pytest.mark.parametrize("name", model_names())
 def test_every_registry_model_saves_and_reloads_identically(name, tmp_path):
     model = _small(name)
     ids = _ids()
-    if task_of(name) == "seq2seq":
-        ids = {"encoder_ids": ids, "decoder_ids": ids[:, :5]}
+    ids = _inputs_of(name, ids)
     before = to_numpy(model(ids))
     path = tmp_path / f"{name}.keras"
     model.save(path)
@@ -67,8 +75,7 @@ def test_every_registry_model_saves_and_reloads_identically(name, tmp_path):
 def test_gradients_reach_every_weight(name):
     model = _small(name)
     ids = _ids(real=(12, 12, 12, 12))
-    if task_of(name) == "seq2seq":
-        ids = {"encoder_ids": ids, "decoder_ids": ids[:, :5]}
+    ids = _inputs_of(name, ids)
     assert_all_gradients_flow(lambda: model(ids, training=False), model.trainable_variables)
 
 

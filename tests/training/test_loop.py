@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 
 import zoo.models
-from zoo.training.loop import EpochBatches, Objective, Trainer, trim_padding
+from zoo.training.loop import EpochBatches, Trainer
+from zoo.training.objectives import Objective, trim_padding
 from zoo.training.strategies import get_strategy
 
 TINY = {"num_layers": 1, "d_model": 16, "num_heads": 2, "ff_dim": 32}

@@ -10,19 +10,22 @@ from zoo.export.cli import user_errors
 
 
 def add_evaluate_command(subparsers):
-    """Add ``zoo evaluate RUN_DIR [--data SPEC] [--out DIR]``.
+    """Add ``zoo evaluate RUN_DIR [--data SPEC] [--out DIR] [--method greedy|beam] [--limit N]``.
 
     Example:
         >>> add_evaluate_command(parser.add_subparsers(dest="command"))
     """
     parser = subparsers.add_parser(
         "evaluate", help="metrics, report.md/report.json and plots for a training run",
-        description="Evaluate a run on its held-out test split (or --data) through the same graph the export "
-                    "serves; writes report.json, report.md and PNG plots.",
+        description="Evaluate a run on its held-out test split (or --data). Classifiers are scored through the "
+                    "same graph the export serves; lm, mlm and seq2seq runs get perplexity, and lm and seq2seq "
+                    "runs BLEU, ROUGE and exact match of their generations. Writes report.json, report.md and "
+                    "PNG plots.",
     )
     parser.add_argument("run_dir", help="a run directory written by zoo train")
     parser.add_argument("--data", help="labelled data to evaluate on (a zoo.data.load spec: mr, a .csv/.jsonl "
-                                       "path, ...); default: the run's own test split")
+                                       "path, ...; seq2seq: source/target columns); default: the run's own "
+                                       "test split")
     parser.add_argument("--split", choices=("test", "validation"), default="test",
                         help="the run's split to use without --data (default: test)")
     parser.add_argument("--text-column", help="text column/key of --data files")
@@ -31,6 +34,13 @@ def add_evaluate_command(subparsers):
     parser.add_argument("--out", help="report directory (default: RUN_DIR/evaluation)")
     parser.add_argument("--mistakes", type=int, default=20, help="most confident mistakes to list (default: 20)")
     parser.add_argument("--batch-size", type=int, default=256, help="texts per model call")
+    parser.add_argument("--method", choices=("greedy", "beam"), default="greedy",
+                        help="decoding for lm and seq2seq runs (default: greedy)")
+    parser.add_argument("--num-beams", type=int, default=4, help="beam width with --method beam (default: 4)")
+    parser.add_argument("--max-new-tokens", type=int,
+                        help="most tokens to generate (default: the run's sequence_length)")
+    parser.add_argument("--limit", type=int, help="generate for the first N examples only (perplexity still "
+                                                  "covers all)")
     parser.set_defaults(handler=run_evaluate)
 
 
@@ -42,14 +52,26 @@ def run_evaluate(args):
     options = {k: v for k, v in (("text_column", args.text_column), ("label_column", args.label_column),
                                  ("encoding", args.encoding)) if v is not None}
     report = evaluate(args.run_dir, args.data, split=args.split, out_dir=args.out, batch_size=args.batch_size,
-                      mistakes=args.mistakes, **options)
+                      mistakes=args.mistakes, method=args.method, num_beams=args.num_beams,
+                      max_new_tokens=args.max_new_tokens, limit=args.limit, **options)
+    out = args.out or f"{args.run_dir}/{REPORT_DIR}"
+    print(f"{_headline(report)}\nreport: {out}/report.md")
+    return 0
+
+
+def _headline(report):
     m = report["metrics"]
+    if "perplexity" in m:
+        line = f"{report['info']['examples']} examples: perplexity {m['perplexity']:.4f} ({m['tokens']} tokens)"
+        generation = report["info"].get("generation")
+        if generation:
+            line += (f"; {generation['examples']} generated ({generation['method']}): BLEU {m['bleu']:.2f}, "
+                     f"ROUGE-L {m['rougeL']:.4f}, exact match {m['exact_match']:.4f}")
+        return line
     line = f"accuracy {m['accuracy']:.4f}, macro F1 {m['averages']['macro']['f1']:.4f}, log-loss {m['log_loss']:.4f}"
     if m.get("roc_auc") is not None:
         line += f", ROC-AUC {m['roc_auc']:.4f}"
-    out = args.out or f"{args.run_dir}/{REPORT_DIR}"
-    print(f"{m['num_examples']} examples: {line}\nreport: {out}/report.md")
-    return 0
+    return f"{m['num_examples']} examples: {line}"
 
 
 def add_explain_command(subparsers):

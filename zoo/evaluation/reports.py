@@ -11,6 +11,13 @@ REPORT_MD = "report.md"
 CONFUSION_PNG = "confusion_matrix.png"
 CURVES_PNG = "training_curves.png"
 ROC_PNG = "roc_curve.png"
+SHOWN_EXAMPLES = 10
+
+
+def read_history(run_dir):
+    """Return a run directory's ``history.json`` records, or ``None`` when it has none."""
+    path = Path(run_dir) / "history.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def write_report(out_dir, metrics, *, history=None, mistakes=None, y_true=None, probabilities=None, info=None):
@@ -117,4 +124,83 @@ def render_markdown(report):
     if pictures:
         lines += ["", "## Plots", ""]
         lines += [f"![{k.replace('_', ' ')}]({v})" for k, v in pictures]
+    return "\n".join(lines) + "\n"
+
+
+def write_generation_report(out_dir, metrics, examples, *, info=None, history=None):
+    """Write ``report.json`` and ``report.md`` of a token-task evaluation (and training curves) into ``out_dir``.
+
+    Args:
+        out_dir: directory to write into (created if missing).
+        metrics: perplexity metrics (``loss``, ``accuracy``, ``perplexity``, ``tokens``), plus ``bleu``,
+            ``rouge1``, ``rouge2``, ``rougeL`` and ``exact_match`` when the model generated text.
+        examples: every generated example, ``{"index", "input", "reference", "hypothesis"}``; the Markdown
+            shows the first ``SHOWN_EXAMPLES``.
+        info: facts for the header (run, data, task, and ``generation`` settings and counts).
+        history: training history for the training-curves plot.
+
+    Returns:
+        The report dict as written to ``report.json``: ``info``, ``metrics``, ``examples``, ``files``.
+
+    Example:
+        >>> write_generation_report("eval", {"loss": 1.2, "accuracy": 0.6, "perplexity": 3.3, "tokens": 90}, [])
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"json": REPORT_JSON, "markdown": REPORT_MD}
+    if history:
+        plots.plot_training_curves(history, out / CURVES_PNG)
+        files["training_curves"] = CURVES_PNG
+    report = {"info": dict(info or {}), "metrics": dict(metrics), "examples": list(examples), "files": files}
+    (out / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / REPORT_MD).write_text(render_generation_markdown(report), encoding="utf-8")
+    return report
+
+
+def render_generation_markdown(report):
+    """Render a token-task report dict (``write_generation_report``) as Markdown.
+
+    Args:
+        report: the dict returned by :func:`write_generation_report`.
+
+    Returns:
+        The Markdown text.
+
+    Example:
+        >>> print(render_generation_markdown(report).splitlines()[0])
+        # Evaluation report
+    """
+    m, info = report["metrics"], dict(report.get("info", {}))
+    generation = info.pop("generation", None)
+    scope = info.pop("perplexity", None)
+    lines = ["# Evaluation report", ""]
+    lines += [f"- **{key}**: {value}" for key, value in info.items()]
+    lines += ["", "## Perplexity", ""]
+    if scope:
+        lines += [f"Scored tokens: {scope}.", ""]
+    lines += [f"- **perplexity**: {_fmt(m['perplexity'])}", f"- **loss** (mean NLL per token): {_fmt(m['loss'])}",
+              f"- **token accuracy**: {_fmt(m['accuracy'])}", f"- **tokens**: {m['tokens']}"]
+    if generation:
+        beams = f", {generation['num_beams']} beams" if generation.get("num_beams") else ""
+        lines += ["", f"## Generation ({generation['method']}{beams}, at most {generation['max_new_tokens']} new "
+                      "tokens)", "",
+                  "Hypotheses and references are the tokenizer's tokens joined by spaces.", "",
+                  f"- **BLEU**: {m['bleu']:.2f}", f"- **ROUGE-1 F1**: {_fmt(m['rouge1'])}",
+                  f"- **ROUGE-2 F1**: {_fmt(m['rouge2'])}", f"- **ROUGE-L F1**: {_fmt(m['rougeL'])}",
+                  f"- **exact match**: {_fmt(m['exact_match'])}",
+                  f"- **examples generated**: {generation['examples']}"
+                  + (f" (the first {generation['limit']} only)" if generation.get("limit") else "")]
+        if generation.get("skipped"):
+            lines.append(f"- **skipped**: {generation['skipped']} (too short: an lm prompt needs one token and "
+                         "the reference another; a seq2seq source at least one)")
+    examples = report.get("examples") or []
+    if examples:
+        column = "prompt" if report.get("info", {}).get("task") == "lm" else "source"
+        lines += ["", f"## Examples (first {min(len(examples), SHOWN_EXAMPLES)} of {len(examples)})", "",
+                  f"| # | {column} | reference | hypothesis |", "|---:|---|---|---|"]
+        for row in examples[:SHOWN_EXAMPLES]:
+            lines.append(f"| {row['index']} | {_cell(row['input'])} | {_cell(row['reference'])} "
+                         f"| {_cell(row['hypothesis'])} |")
+    if "training_curves" in report.get("files", {}):
+        lines += ["", "## Plots", "", f"![training curves]({report['files']['training_curves']})"]
     return "\n".join(lines) + "\n"

@@ -1,11 +1,13 @@
-"""``zoo.evaluate``: score a trained model on labelled texts through its serving graph and write a report."""
-import json
+"""``zoo.evaluate``: score a trained model on labelled texts through its serving graph and write a report.
+
+Runs of lm, mlm and seq2seq models go to ``zoo.evaluation.generation`` (perplexity and generated text).
+"""
 from pathlib import Path
 
 import numpy as np
 
 from zoo.evaluation.metrics import classification_metrics, confident_mistakes
-from zoo.evaluation.reports import write_report
+from zoo.evaluation.reports import read_history, write_report
 
 DEFAULT_MISTAKES = 20
 REPORT_DIR = "evaluation"
@@ -54,8 +56,8 @@ def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None
 def run_splits(config):
     """Rebuild the train / validation / test ``LabeledTexts`` a training run used, from its config.
 
-    Mirrors ``zoo.train``'s data preparation (official test split, ``test_source`` or a seeded held-out
-    fraction), so evaluating a run directory scores the very examples training held out.
+    The same function ``zoo.train`` splits with (``zoo.training.data.split_texts``), so evaluating a run
+    directory scores the very examples training held out.
 
     Args:
         config: the run's ``zoo.config.Config``.
@@ -66,46 +68,33 @@ def run_splits(config):
     Example:
         >>> run_splits(Config.load("runs/mr-transformer-small/config.yaml"))["test"].summary()
     """
-    import zoo.data
+    from zoo.training.data import split_texts
 
-    c = config.data
-    options = dict(c.load_options)
-    test = None
-    if c.test_source is None and "test" in zoo.data.official_splits(c.source):
-        full = zoo.data.load(c.source, split="train", **options)
-        test = zoo.data.load(c.source, split="test", label_names=full.label_names, **options)
-        test_size = 0
-    else:
-        full = zoo.data.load(c.source, **options)
-        test_size = 0 if c.test_source else c.test_split
-        if c.test_source:
-            test = zoo.data.load(c.test_source, label_names=full.label_names, **options)
-    train, validation, held_out = zoo.data.train_val_test_split(
-        full, val_size=c.validation_split, test_size=test_size, seed=config.training.seed)
-    if test is None and len(held_out):
-        test = held_out
-    return {"train": train, "validation": validation if len(validation) else None,
-            "test": test if test is not None and len(test) else None}
-
-
-def _read_history(run_dir):
-    path = Path(run_dir) / "history.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return split_texts(config)
 
 
 def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, mistakes=DEFAULT_MISTAKES,
-             progress=True, **load_options):
+             progress=True, method="greedy", num_beams=4, max_new_tokens=None, limit=None, **load_options):
     """Evaluate a finished training run and write its report (``zoo evaluate RUN_DIR``).
+
+    Classification runs get classifier metrics; lm, mlm and seq2seq runs perplexity and, for lm and seq2seq,
+    generated-text metrics (``zoo.evaluation.generation.evaluate_generation``, which the generation options
+    go to).
 
     Args:
         run_dir: a run directory written by ``zoo.train``.
         data: ``None`` for the run's own ``split``; a ``zoo.data.load`` spec (path or shortcut); or a
-            ``LabeledTexts``. Its labels are mapped onto the run's label vocabulary.
+            ``LabeledTexts``. A classifier's labels are mapped onto the run's label vocabulary; for seq2seq
+            the text and label columns are the source and target.
         split: with ``data=None``, ``test`` or ``validation``.
         out_dir: report directory; defaults to ``<run_dir>/evaluation``.
         batch_size: texts per model call.
-        mistakes: how many of the most confident mistakes to list.
+        mistakes: how many of the most confident mistakes to list (classifiers).
         progress: show a progress bar.
+        method: ``greedy`` or ``beam`` decoding (lm and seq2seq).
+        num_beams: beam width for ``beam``.
+        max_new_tokens: most tokens to generate (lm and seq2seq); default the run's ``sequence_length``.
+        limit: generate for the first ``limit`` examples only (lm and seq2seq).
         **load_options: options for ``zoo.data.load`` (``text_column``, ``encoding``, ...).
 
     Returns:
@@ -116,9 +105,21 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
         0.79
     """
     import zoo.data
+    from zoo.config import Config
     from zoo.training import load_run
+    from zoo.training.data import task_of_config
 
     run_dir = Path(run_dir)
+    config_path = run_dir / "config.yaml"
+    if config_path.is_file() and task_of_config(Config.load(config_path)) != "classification":
+        from zoo.evaluation.generation import evaluate_generation
+
+        return evaluate_generation(run_dir, data, split=split, out_dir=out_dir, method=method, num_beams=num_beams,
+                                   max_new_tokens=max_new_tokens, limit=limit, batch_size=batch_size,
+                                   progress=progress, **load_options)
+    if method != "greedy" or max_new_tokens is not None or limit is not None:
+        raise ValueError(f"run {run_dir} is a classification run: method, max_new_tokens and limit apply to lm "
+                         "and seq2seq runs")
     model, tokenizer, label_names, config = load_run(run_dir)
     if data is None:
         if split not in ("test", "validation"):
@@ -140,7 +141,7 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
     info = {"run": str(run_dir), "data": source, "model": config.model.name}
     return evaluate_model(
         model, tokenizer, label_names, examples.texts, examples.labels, out_dir=out_dir or run_dir / REPORT_DIR,
-        history=_read_history(run_dir), sequence_length=config.data.sequence_length, batch_size=batch_size,
+        history=read_history(run_dir), sequence_length=config.data.sequence_length, batch_size=batch_size,
         mistakes=mistakes, info=info, progress=progress,
     )
 

@@ -5,7 +5,9 @@
     result.metrics["test"]["accuracy"], result.run_dir
 """
 from zoo.training.checkpoints import Checkpointer, model_variables
-from zoo.training.loop import NonFiniteLossError, Objective, Trainer, TrainingInterrupted
+from zoo.training.data import load_splits
+from zoo.training.loop import NonFiniteLossError, Trainer, TrainingInterrupted
+from zoo.training.objectives import Objective, TokenObjective, objective_for
 from zoo.training.optimizers import WarmupSchedule, build_optimizer, build_schedule, clip_gradients
 from zoo.training.precision import resolve_precision
 from zoo.training.run import RunDirectoryError, TrainResult, as_config, load_run, train
@@ -22,6 +24,7 @@ __all__ = [
     "EmbeddingPartitioner",
     "NonFiniteLossError",
     "Objective",
+    "TokenObjective",
     "RunDirectoryError",
     "StrategyError",
     "Trainer",
@@ -35,7 +38,9 @@ __all__ = [
     "cluster_resolver",
     "get_strategy",
     "load_run",
+    "load_splits",
     "model_variables",
+    "objective_for",
     "resolve_precision",
     "task_info",
     "train",

@@ -43,8 +43,8 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
     Args:
         trainer: A ``Trainer``.
         state: The ``TrainingState`` saved in ``checkpoints`` (already restored when resuming).
-        train: ``(ids, labels)`` numpy arrays of the training split.
-        validation: ``(ids, labels)`` of the validation split, or ``None``.
+        train: ``(features, labels)`` of the training split (see ``Trainer``).
+        validation: ``(features, labels)`` of the validation split, or ``None``.
         epochs: Total epochs of the run.
         seed: Seed of the example order (see ``EpochBatches``).
         checkpoints: ``Checkpointer`` of the resumable state, or ``None``.
@@ -60,18 +60,18 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
     Returns:
         ``stopped_early``: whether early stopping ended the run.
     """
-    ids, labels = train
-    lengths = (ids != 0).sum(axis=1) if bucket_by_length else None
-    batches = EpochBatches(len(ids), trainer.batch_size, seed, lengths=lengths)
+    features, labels = train
+    lengths = trainer.objective.lengths(features)
+    batches = EpochBatches(len(lengths), trainer.batch_size, seed, lengths=lengths if bucket_by_length else None)
     steps = batches.steps
     throughput = Throughput()
     first_epoch, first_step = int(state.epoch.numpy()), int(state.step_in_epoch.numpy())
     if trainer.parameter_server:
-        iterator = trainer.parameter_server_iterator(ids, labels, seed)
+        iterator = trainer.parameter_server_iterator(features, labels, seed)
     elif first_epoch < epochs:
         remaining = np.concatenate([batches.indices(e)[first_step if e == first_epoch else 0:]
                                     for e in range(first_epoch, epochs)])
-        iterator = iter(trainer.distribute(ids, labels, remaining))
+        iterator = iter(trainer.distribute(features, labels, remaining, first_step=first_epoch * steps + first_step))
     with interruptible() as received:
         for epoch in range(first_epoch, epochs):
             start = int(state.step_in_epoch.numpy())
@@ -97,7 +97,7 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
                 sums[0] += float(loss_sum)
                 sums[1] += float(correct_sum)
                 sums[2] += float(count)
-                throughput.add(float(count))
+                throughput.add(trainer.batch_size)
                 if progress is not None:
                     progress.update(step + 1, sums[0] / sums[2], sums[1] / sums[2], throughput.rate)
                 last = step + 1 == steps
@@ -112,9 +112,10 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
                         + (f"rerun the same command to resume from {path}" if path else "no checkpoint to resume from"),
                         received[0], path)
             record = {"epoch": epoch + 1, "loss": sums[0] / sums[2], "accuracy": sums[1] / sums[2]}
+            if trainer.objective.token_level:
+                record["perplexity"] = math.exp(record["loss"])
             if validation is not None:
-                metrics = trainer.evaluate(*validation)
-                record.update(val_loss=metrics["loss"], val_accuracy=metrics["accuracy"])
+                record.update({f"val_{key}": value for key, value in trainer.evaluate(*validation).items()})
             record["learning_rate"] = float(np.asarray(trainer.optimizer.learning_rate))
             record["examples_per_s"] = throughput.rate
             record["seconds"] = time.perf_counter() - epoch_start

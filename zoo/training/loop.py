@@ -21,9 +21,6 @@ import tensorflow as tf
 from zoo.training.optimizers import clip_gradients
 from zoo.training.strategies import is_parameter_server
 
-MODES = ("multiclass", "binary", "multilabel")
-
-
 class NonFiniteLossError(ValueError):
     """The loss became NaN or Inf; training stopped and the last good checkpoint was kept."""
 
@@ -35,55 +32,6 @@ class TrainingInterrupted(Exception):
         super().__init__(message)
         self.signal_number = signal_number
         self.checkpoint = checkpoint
-
-
-class Objective:
-    """Per-example loss and accuracy for a classification ``mode``, with label smoothing.
-
-    ``multiclass``: integer labels ``[B]`` against ``C`` logits (softmax cross-entropy; smoothing moves
-    ``label_smoothing`` of the probability mass uniformly over the ``C`` classes). ``binary``: 0/1 labels
-    against one logit. ``multilabel``: multi-hot ``[B, C]`` against ``C`` independent logits (mean over
-    labels). Binary and multilabel smoothing pulls targets towards 0.5 as Keras does.
-
-    Args:
-        mode: ``multiclass``, ``binary`` or ``multilabel``.
-        label_smoothing: In ``[0, 1)``.
-
-    Example:
-        >>> Objective("multiclass").loss(tf.constant([1]), tf.constant([[0.0, 0.0]])).numpy().round(4)
-        array([0.6931], dtype=float32)
-    """
-
-    def __init__(self, mode="multiclass", label_smoothing=0.0):
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        self.mode = mode
-        self.label_smoothing = float(label_smoothing)
-
-    def loss(self, labels, logits):
-        """Return the float32 loss of every example, ``[B]``."""
-        logits = tf.cast(logits, tf.float32)
-        s = self.label_smoothing
-        if self.mode == "multiclass":
-            classes = tf.shape(logits)[-1]
-            targets = tf.one_hot(tf.cast(labels, tf.int32), classes)
-            if s:
-                targets = targets * (1.0 - s) + s / tf.cast(classes, tf.float32)
-            return -tf.reduce_sum(targets * tf.nn.log_softmax(logits), axis=-1)
-        targets = tf.cast(tf.reshape(labels, tf.shape(logits)), tf.float32)
-        targets = targets * (1.0 - s) + 0.5 * s
-        per_label = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
-        return tf.reduce_mean(per_label, axis=-1)
-
-    def correct(self, labels, logits):
-        """Return each example's accuracy, ``[B]``: 0/1, or the fraction of right labels (multilabel)."""
-        logits = tf.cast(logits, tf.float32)
-        if self.mode == "multiclass":
-            return tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(labels, tf.int32)),
-                           tf.float32)
-        targets = tf.cast(tf.reshape(labels, tf.shape(logits)), tf.float32)
-        hits = tf.cast(tf.equal(tf.cast(logits > 0, tf.float32), targets), tf.float32)
-        return tf.reduce_mean(hits, axis=-1)
 
 
 def optimization_units(model):
@@ -155,17 +103,6 @@ class EpochBatches:
         return batches[rng.permutation(self.steps)]
 
 
-def trim_padding(ids, multiple=8):
-    """Cut the trailing all-padding columns of a ``[B, T]`` batch, keeping a multiple of ``multiple``.
-
-    Padding (id 0) is masked everywhere in zoo models, so dropping it changes no result but saves the
-    compute; rounding up to a multiple of 8 bounds the number of shapes a compiled step sees.
-    """
-    longest = tf.reduce_max(tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1))
-    keep = tf.minimum(tf.maximum((longest + multiple - 1) // multiple * multiple, multiple), tf.shape(ids)[1])
-    return ids[:, :keep]
-
-
 class Trainer:
     """Runs optimizer steps and evaluations of ``model`` under ``strategy``.
 
@@ -173,25 +110,30 @@ class Trainer:
     global batch size, the optimizer sums the replicas' gradients) plus the L1/L2 penalty on the weight
     matrices. Gradient clipping applies to that summed gradient.
 
+    Data come as ``(features, labels)``: ``features`` a numpy array of token ids ``[N, T]`` or a dict of such
+    arrays (seq2seq), ``labels`` a numpy array or ``None`` (token tasks make their targets from the
+    features). The objective turns each gathered batch into model inputs and targets inside ``tf.data``.
+
     Args:
         model: A Keras model from token ids to logits, created under ``strategy.scope()``.
         optimizer: A Keras optimizer created under ``strategy.scope()`` (a ``LossScaleOptimizer`` for
-            ``mixed_float16``).
+            ``mixed_float16``), or a ``zoo.training.optimizers.SplitOptimizer``.
         strategy: The ``tf.distribute`` strategy.
-        objective: An ``Objective``.
+        objective: An ``Objective`` or ``TokenObjective`` (``zoo.training.objectives``).
         batch_size: Global batch size.
         l1: L1 penalty weight.
         l2: L2 penalty weight.
         clipnorm: Global-norm clipping threshold, or ``None``.
         clipvalue: Element clipping threshold, or ``None``.
         jit_compile: XLA-compile the step (only valid for the default strategy).
+        seed: Seeds the objective's random targets (``mlm`` masking), per step.
 
     Example:
         >>> trainer = Trainer(model, optimizer, tf.distribute.get_strategy(), Objective(), 32)  # doctest: +SKIP
     """
 
     def __init__(self, model, optimizer, strategy, objective, batch_size, *, l1=0.0, l2=0.0, clipnorm=None,
-                 clipvalue=None, jit_compile=False):
+                 clipvalue=None, jit_compile=False, seed=0):
         self.model = model
         self.optimizer = optimizer
         self.strategy = strategy
@@ -199,6 +141,7 @@ class Trainer:
         self.batch_size = int(batch_size)
         self.l1, self.l2 = float(l1), float(l2)
         self.clipnorm, self.clipvalue = clipnorm, clipvalue
+        self.seed = int(seed)
         self.units = optimization_units(model)
         self.parameter_server = is_parameter_server(strategy)
         replicas = 1 if self.parameter_server else strategy.num_replicas_in_sync
@@ -209,8 +152,7 @@ class Trainer:
         with strategy.scope():
             optimizer.build(self.units)
         self._train_fn = tf.function(self._distributed_step, jit_compile=bool(jit_compile))
-        signature = [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)]
-        self._eval_fn = tf.function(self._eval_batch, input_signature=signature, jit_compile=bool(jit_compile))
+        self._evaluator = Evaluator(model, objective, seed=self.seed, jit_compile=jit_compile)
         self._scheduled_fn = tf.function(lambda iterator: self._distributed_step(next(iterator)))
         self._coordinator = None
 
@@ -223,12 +165,12 @@ class Trainer:
             total += self.l2 * tf.add_n([tf.reduce_sum(tf.square(tf.cast(m, tf.float32))) for m in matrices])
         return total
 
-    def _replica_step(self, ids, labels):
+    def _replica_step(self, inputs, targets):
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync
         with tf.GradientTape() as tape:
-            logits = self.model(ids, training=True)
-            per_example = self.objective.loss(labels, logits)
+            logits = self.model(inputs, training=True)
+            per_example = self.objective.loss(targets, logits)
             loss = tf.reduce_sum(per_example) / self.batch_size
             if self.l1 or self.l2:
                 loss += self._penalty() / replicas
@@ -247,40 +189,46 @@ class Trainer:
             if replicas > 1:
                 grads = [_scale(g, 1.0 / replicas) for g in grads]
         self.optimizer.apply(grads, self.units)
-        correct = self.objective.correct(labels, logits)
-        count = tf.cast(tf.shape(per_example)[0], tf.float32)
-        return tf.reduce_sum(per_example), tf.reduce_sum(correct), count
+        return self.objective.sums(targets, logits, per_example)
 
     def _distributed_step(self, batch):
-        ids, labels = batch
-        outputs = self.strategy.run(self._replica_step, args=(ids, labels))
+        inputs, targets = batch
+        outputs = self.strategy.run(self._replica_step, args=(inputs, targets))
         if self.parameter_server:
             return outputs
         return tuple(self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for value in outputs)
 
-    def _eval_batch(self, ids, labels):
-        logits = self.model(trim_padding(ids), training=False)
-        per_example = self.objective.loss(labels, logits)
-        return (tf.reduce_sum(per_example), tf.reduce_sum(self.objective.correct(labels, logits)),
-                tf.cast(tf.shape(per_example)[0], tf.float32))
+    def _batch_fn(self, features, labels, first_batch=0, pipeline=0):
+        """A ``tf.data`` map from ``(batch number, example indices)`` to prepared ``(inputs, targets)``."""
+        features_t = tf.nest.map_structure(tf.constant, features)
+        labels_t = None if labels is None else tf.constant(labels)
 
-    def distribute(self, ids, labels, batch_indices):
+        def prepare(number, indices):
+            seed = tf.stack([tf.constant(self.seed + 7919 * pipeline, tf.int64), first_batch + number])
+            batch = tf.nest.map_structure(lambda t: tf.gather(t, indices), features_t)
+            return self.objective.prepare(batch, None if labels_t is None else tf.gather(labels_t, indices), seed)
+
+        return prepare
+
+    def distribute(self, features, labels, batch_indices, first_step=0):
         """Return the distributed data set of the steps ``batch_indices`` (``[steps, batch_size]``).
 
         One data set serves the rest of the run (building one per epoch costs more than a small epoch).
 
         Each input pipeline (one per worker) takes its contiguous share of every global batch and cuts it
         into per-replica batches, which the strategy hands to its local replicas in order: the union of the
-        replicas' examples in a step is exactly that step's global batch.
+        replicas' examples in a step is exactly that step's global batch. ``first_step`` is the global step
+        of the first row of ``batch_indices``: the objective's random targets are seeded by step, so a
+        resumed run draws what an uninterrupted one would.
         """
-        ids_t, labels_t = tf.constant(ids), tf.constant(labels)
 
         def dataset_fn(context):
             pipelines, pipeline = context.num_input_pipelines, context.input_pipeline_id
             share = self.batch_size // pipelines
             mine = batch_indices[:, pipeline * share:(pipeline + 1) * share].reshape(-1)
             data = tf.data.Dataset.from_tensor_slices(mine.astype(np.int64)).batch(self.per_replica_batch)
-            data = data.map(lambda i: (trim_padding(tf.gather(ids_t, i)), tf.gather(labels_t, i)))
+            prepare = self._batch_fn(features, labels, first_step * (share // self.per_replica_batch), pipeline)
+            data = data.enumerate().map(prepare)
             return data.prefetch(tf.data.AUTOTUNE)
 
         return self.strategy.distribute_datasets_from_function(dataset_fn)
@@ -290,24 +238,13 @@ class Trainer:
         for _ in range(steps):
             yield tuple(value.numpy() for value in self._train_fn(next(iterator)))
 
-    def evaluate(self, ids, labels, batch_size=256):
-        """Return ``{"loss": mean loss, "accuracy": mean accuracy}`` over all given examples (no penalty).
+    def evaluate(self, features, labels=None, batch_size=256):
+        """Return the ``Evaluator`` metrics of the model over all given examples (see ``Evaluator``).
 
         Every worker evaluates the whole set on its own copy of the weights (identical across workers), so
-        early-stopping decisions agree everywhere without extra communication. Examples are batched in
-        length order so that little padding is computed.
+        early-stopping decisions agree everywhere without extra communication.
         """
-        order = np.argsort((ids != 0).sum(axis=1), kind="stable")
-        loss = correct = count = 0.0
-        for start in range(0, len(ids), batch_size):
-            chunk = order[start:start + batch_size]
-            out = self._eval_fn(tf.constant(ids[chunk]), tf.constant(labels[chunk]))
-            loss += float(out[0])
-            correct += float(out[1])
-            count += float(out[2])
-        if not count:
-            raise ValueError("cannot evaluate on zero examples")
-        return {"loss": loss / count, "accuracy": correct / count}
+        return self._evaluator(features, labels, batch_size)
 
     # Parameter-server training: steps are closures scheduled on whichever worker is free.
 
@@ -317,16 +254,16 @@ class Trainer:
             self._coordinator = tf.distribute.coordinator.ClusterCoordinator(self.strategy)
         return self._coordinator
 
-    def parameter_server_iterator(self, ids, labels, seed):
+    def parameter_server_iterator(self, features, labels, seed):
         """Return a per-worker iterator over endless, differently shuffled global batches."""
-        ids_t, labels_t = ids, labels
+        count = len(self.objective.lengths(features))
 
         def dataset_fn(context):
             worker_seed = seed + 1000 * context.input_pipeline_id
-            data = tf.data.Dataset.from_tensor_slices((ids_t, labels_t))
-            data = data.shuffle(len(ids_t), seed=worker_seed).repeat().batch(self.batch_size, drop_remainder=True)
-            data = data.map(lambda x, y: (trim_padding(x), y))
-            return data.prefetch(tf.data.AUTOTUNE)
+            data = tf.data.Dataset.range(count).shuffle(count, seed=worker_seed).repeat()
+            data = data.batch(self.batch_size, drop_remainder=True).enumerate()
+            return data.map(self._batch_fn(features, labels, pipeline=context.input_pipeline_id)).prefetch(
+                tf.data.AUTOTUNE)
 
         per_worker = self.coordinator().create_per_worker_dataset(
             self.strategy.distribute_datasets_from_function(dataset_fn))
@@ -338,6 +275,54 @@ class Trainer:
         remote = [coordinator.schedule(self._scheduled_fn, args=(iterator,)) for _ in range(steps)]
         coordinator.join()
         return [tuple(np.asarray(v) for v in r.fetch()) for r in remote]
+
+
+class Evaluator:
+    """Scores a model on examples with an objective: mean loss, accuracy and (token tasks) perplexity.
+
+    The means are per example for classification and per predicted token for token tasks; no weight
+    penalty. Examples are batched in length order so that little padding is computed, and the objective's
+    random targets (``mlm`` masking) use one fixed seed, so repeated evaluations score the same tokens.
+
+    Args:
+        model: A Keras model.
+        objective: An ``Objective`` or ``TokenObjective``.
+        seed: Seed of the objective's random targets.
+        jit_compile: XLA-compile the evaluation step.
+
+    Example:
+        >>> Evaluator(lm, TokenObjective("lm", 8000))(ids)["perplexity"]  # doctest: +SKIP
+    """
+
+    def __init__(self, model, objective, *, seed=0, jit_compile=False):
+        self.model = model
+        self.objective = objective
+        self.seed = int(seed)
+        self._fn = tf.function(self._batch, jit_compile=bool(jit_compile), reduce_retracing=True)
+
+    def _batch(self, features, labels):
+        inputs, targets = self.objective.prepare(features, labels, tf.constant([self.seed, -1], tf.int64))
+        logits = self.model(inputs, training=False)
+        return self.objective.sums(targets, logits, self.objective.loss(targets, logits))
+
+    def __call__(self, features, labels=None, batch_size=256):
+        """Return ``{"loss", "accuracy"}`` over ``(features, labels)``; token tasks add ``perplexity`` and ``tokens``."""
+        order = np.argsort(self.objective.lengths(features), kind="stable")
+        loss = correct = count = 0.0
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            batch = tf.nest.map_structure(lambda a: tf.constant(a[chunk]), features)
+            out = self._fn(batch, None if labels is None else tf.constant(labels[chunk]))
+            loss += float(out[0])
+            correct += float(out[1])
+            count += float(out[2])
+        if not count:
+            raise ValueError("cannot evaluate on zero examples" if not len(order) else
+                             "cannot evaluate: the examples have no tokens to predict")
+        metrics = {"loss": loss / count, "accuracy": correct / count}
+        if self.objective.token_level:
+            metrics.update(perplexity=float(np.exp(metrics["loss"])), tokens=int(count))
+        return metrics
 
 
 def _dense(grad):

@@ -159,3 +159,57 @@ def _map_values(grad, fn):
     if isinstance(grad, tf.IndexedSlices):
         return tf.IndexedSlices(fn(grad.values), grad.indices, grad.dense_shape)
     return fn(grad)
+
+
+class SplitOptimizer(tf.Module):
+    """Two optimizers behind one interface: ``encoder`` updates the encoder variables, ``main`` the rest.
+
+    Keras 3 optimizers have one learning rate for all variables, and scaling the encoder's gradients would
+    not lower its steps under Adam (Adam's update does not depend on the gradient scale), so a lower
+    encoder learning rate needs a second optimizer. Both are checkpointed (this is a ``tf.Module``).
+
+    Args:
+        main: Optimizer of the non-encoder variables (its learning rate is the one reported).
+        encoder: Optimizer of ``encoder_units``.
+        encoder_units: The variables ``encoder`` owns.
+
+    Example:
+        >>> optimizer = SplitOptimizer(keras.optimizers.AdamW(1e-3), keras.optimizers.AdamW(1e-4), encoder_vars)  # doctest: +SKIP
+    """
+
+    def __init__(self, main, encoder, encoder_units):
+        super().__init__(name="split_optimizer")
+        self.main = main
+        self.encoder = encoder
+        self._encoder_ids = frozenset(id(unit) for unit in encoder_units)
+
+    def _split(self, units, grads=None):
+        grads = [None] * len(units) if grads is None else list(grads)
+        mine = [(g, u) for g, u in zip(grads, units) if id(u) in self._encoder_ids]
+        rest = [(g, u) for g, u in zip(grads, units) if id(u) not in self._encoder_ids]
+        return rest, mine
+
+    def build(self, units):
+        """Build both optimizers' slots for their share of ``units``."""
+        rest, mine = self._split(units)
+        self.main.build([u for _, u in rest])
+        self.encoder.build([u for _, u in mine])
+
+    def apply(self, grads, units):
+        """Apply each optimizer to its share of ``(grads, units)``."""
+        rest, mine = self._split(units, grads)
+        for optimizer, pairs in ((self.main, rest), (self.encoder, mine)):
+            if pairs:
+                optimizer.apply([g for g, _ in pairs], [u for _, u in pairs])
+
+    def scale_loss(self, loss):
+        """No loss scaling (``mixed_float16`` is not supported with a split)."""
+        return loss
+
+    @property
+    def learning_rate(self):
+        return self.main.learning_rate
+
+    @property
+    def iterations(self):
+        return self.main.iterations

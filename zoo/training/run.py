@@ -16,7 +16,6 @@ Only the chief writes it. Rerunning an interrupted run with the same config resu
 checkpoint; a finished run is never overwritten unless ``output.overwrite`` says so.
 """
 import dataclasses
-import inspect
 import json
 import logging
 import re
@@ -31,8 +30,11 @@ import tensorflow as tf
 from zoo.config import Config, ConfigError
 from zoo.training.checkpoints import Checkpointer, model_variables
 from zoo.training.fit import EarlyStopping, fit
-from zoo.training.loop import Objective, Trainer, TrainingState, optimization_units
-from zoo.training.optimizers import build_optimizer, build_schedule
+from zoo.training import transfer
+from zoo.training.data import load_splits, model_arguments, task_of_config
+from zoo.training.loop import Trainer, TrainingState, optimization_units
+from zoo.training.objectives import objective_for
+from zoo.training.optimizers import SplitOptimizer, build_optimizer, build_schedule
 from zoo.training.precision import resolve_precision
 from zoo.training.progress import Progress
 from zoo.training.strategies import (
@@ -137,16 +139,18 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     resume = _prepare_run_dir(run_dir, config, is_chief)
     progress = Progress(config.output.progress if is_chief else "none", stream=progress_stream)
 
-    _check_model_name(config.model.name)
+    task = task_of_config(config)
     keras.utils.set_random_seed(config.training.seed)
-    data = _load_data(config)
-    train_ids, train_labels = data["train"]
+    pretrained, tokenizer = transfer.pretrained_run(config) if config.model.init_from else (None, None)
+    data = load_splits(config, tokenizer)
+    train_features = data["train"][0]
     if is_chief:
         config.save(run_dir / "config.yaml")
         data["tokenizer"].save(run_dir / "tokenizer")
-        from zoo.data import save_label_names
+        if task == "classification":
+            from zoo.data import save_label_names
 
-        save_label_names(run_dir / "tokenizer", data["label_names"])
+            save_label_names(run_dir / "tokenizer", data["label_names"])
     progress.message(_data_summary(data, run_dir, strategy, resume))
 
     policy = resolve_precision(config.training.precision)
@@ -155,21 +159,24 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     try:
         if partitioner is not None:
             partitioner.rows = data["tokenizer"].vocab_size
-        build_args = _model_arguments(config, data)
+        build_args = model_arguments(config, data)
+        if pretrained is not None:
+            transfer.check_encoder_sizes(pretrained, build_args)
         with strategy.scope():
             model = _build_model(config.model.name, build_args, config.model.overrides)
-            units = optimization_units(model)
-            steps_per_epoch = len(train_ids) // config.training.batch_size
-            schedule = build_schedule(config.optimizer, config.schedule, config.training.epochs * steps_per_epoch)
-            optimizer = build_optimizer(config.optimizer, schedule,
-                                        exclude_from_decay=[u for u in units if len(u.shape) < 2])
-            if policy == "mixed_float16":
-                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+            if pretrained is not None:
+                copied = transfer.initialise_encoder(model, pretrained, config.model.freeze)
+                progress.message(f"initialised {', '.join(copied)} from {pretrained}"
+                                 + (f" (frozen: {config.model.freeze})" if config.model.freeze != "none" else ""))
+            steps_per_epoch = num_examples(train_features) // config.training.batch_size
+            optimizer = _optimizer(config, model, policy, config.training.epochs * steps_per_epoch)
         trainer = Trainer(
-            model, optimizer, strategy, Objective(_mode(model), config.training.label_smoothing),
+            model, optimizer, strategy,
+            objective_for(task, mode=_mode(model) if task == "classification" else None,
+                          vocab_size=data["tokenizer"].vocab_size, label_smoothing=config.training.label_smoothing),
             config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
             clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
-            jit_compile=_jit(config.training.jit_compile, strategy))
+            jit_compile=_jit(config.training.jit_compile, strategy), seed=config.training.seed)
         state = TrainingState()
         worker = f"{task_type or 'worker'}_{task_id or 0}"
         weights = model_variables(model)
@@ -191,7 +198,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
                 writer.write(record)
 
         stopped_early = fit(
-            trainer, state, (train_ids, train_labels), data["validation"], epochs=config.training.epochs,
+            trainer, state, data["train"], data["validation"], epochs=config.training.epochs,
             seed=config.training.seed, checkpoints=checkpoints, best=best if stopping is not None else None,
             early_stopping=stopping, checkpoint_every=config.training.checkpoint_every, progress=progress,
             on_epoch_end=on_epoch_end, synchronous_workers=synchronous_workers(strategy),
@@ -223,7 +230,7 @@ def load_run(run_dir):
         run_dir: A run directory written by ``train``.
 
     Returns:
-        ``(model, tokenizer, label_names, config)``.
+        ``(model, tokenizer, label_names, config)``; ``label_names`` is empty for lm, mlm and seq2seq runs.
 
     Example:
         >>> model, tokenizer, labels, config = load_run("runs/mr-transformer-small")  # doctest: +SKIP
@@ -238,7 +245,9 @@ def load_run(run_dir):
     spec = json.loads((run_dir / "model.json").read_text(encoding="utf-8"))
     model = _build_model(spec["name"], spec["arguments"])
     model.load_weights(run_dir / "model.weights.h5")
-    return model, load_tokenizer(run_dir / "tokenizer"), load_label_names(run_dir / "tokenizer"), config
+    classifier = task_of_config(config) == "classification"
+    labels = load_label_names(run_dir / "tokenizer") if classifier else []
+    return model, load_tokenizer(run_dir / "tokenizer"), labels, config
 
 
 def _strategy(distribution, resolver):
@@ -285,75 +294,6 @@ def _prepare_run_dir(run_dir, config, is_chief):
     return True
 
 
-def _load_data(config):
-    """Load, split and tokenize; return arrays of token ids and labels per split, tokenizer and labels."""
-    import zoo.data
-
-    c = config.data
-    seed = config.training.seed
-    allowed = set(inspect.signature(zoo.data.load).parameters) - {"spec", "split", "label_names"}
-    unknown = sorted(set(c.load_options) - allowed)
-    if unknown:
-        raise ConfigError(f"data.load_options: unknown option(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
-    official_test = c.test_source is None and "test" in zoo.data.official_splits(c.source)
-    if official_test:
-        full = zoo.data.load(c.source, split="train", **c.load_options)
-        test = zoo.data.load(c.source, split="test", label_names=full.label_names, **c.load_options)
-        test_size = 0
-    else:
-        full = zoo.data.load(c.source, **c.load_options)
-        test = None
-        test_size = 0 if c.test_source else c.test_split
-        if c.test_source:
-            test = zoo.data.load(c.test_source, label_names=full.label_names, **c.load_options)
-    train, validation, held_out = zoo.data.train_val_test_split(full, val_size=c.validation_split,
-                                                                test_size=test_size, seed=seed)
-    if test is None and len(held_out):
-        test = held_out
-    try:
-        tokenizer = zoo.data.build_tokenizer(c.tokenizer, c.vocab_size, cleaning=c.cleaning or None,
-                                             **c.tokenizer_options)
-    except ValueError as err:
-        raise ConfigError(f"data.tokenizer / data.tokenizer_options / data.cleaning: {err}") from None
-    tokenizer.fit(train.texts)
-    splits = {"train": train, "validation": validation if len(validation) else None,
-              "test": test if test is not None and len(test) else None}
-    out = {"tokenizer": tokenizer, "label_names": list(full.label_names), "sources": {}}
-    for name, part in splits.items():
-        if part is None:
-            out[name] = None
-            continue
-        if name != "train":
-            zoo.data.check_labels_seen(train, part, name)
-        out[name] = (_encode(tokenizer, part.texts, c.sequence_length), np.asarray(part.labels, np.int32))
-        out["sources"][name] = part.source
-    return out
-
-
-def _encode(tokenizer, texts, sequence_length, chunk=2048):
-    """Token ids ``[n, sequence_length]`` (int32, 0-padded): tokenized once, reused every epoch."""
-    parts = [tokenizer.encode(tf.constant(texts[i:i + chunk]), sequence_length).numpy()
-             for i in range(0, len(texts), chunk)]
-    return np.concatenate(parts).astype(np.int32)
-
-
-def _model_arguments(config, data):
-    import zoo.models
-
-    args = dict(zoo.models.config_of(config.model.name))
-    args.update(config.model.overrides)
-    args.update(vocab_size=data["tokenizer"].vocab_size, sequence_length=config.data.sequence_length,
-                num_classes=len(data["label_names"]))
-    return args
-
-
-def _check_model_name(name):
-    import zoo.models
-
-    if name not in zoo.models.model_names():
-        raise ConfigError(f"model.name: unknown model {name!r}; valid names: {', '.join(zoo.models.model_names())}")
-
-
 def _build_model(name, arguments, overrides=None):
     """Build a registry model; with ``overrides`` (the config's), builder errors are blamed on them."""
     import zoo.models
@@ -366,6 +306,34 @@ def _build_model(name, arguments, overrides=None):
         if not overrides:
             raise
         raise ConfigError(f"model.overrides {overrides}: {err}") from None
+
+
+def num_examples(features):
+    """Examples in a split's features (an id array, or seq2seq's dict of them)."""
+    return len(features["source"] if isinstance(features, dict) else features)
+
+
+def _optimizer(config, model, policy, total_steps):
+    """The configured optimizer; a ``SplitOptimizer`` when the encoder learns at a scaled rate."""
+    units = optimization_units(model)
+
+    def make(optimizer_config, variables):
+        schedule = build_schedule(optimizer_config, config.schedule, total_steps)
+        return build_optimizer(optimizer_config, schedule, exclude_from_decay=[u for u in variables if len(u.shape) < 2])
+
+    scale = config.optimizer.encoder_learning_rate_scale
+    if scale == 1.0:
+        optimizer = make(config.optimizer, units)
+        return keras.optimizers.LossScaleOptimizer(optimizer) if policy == "mixed_float16" else optimizer
+    if policy == "mixed_float16":
+        raise ConfigError("optimizer.encoder_learning_rate_scale != 1 does not support training.precision: "
+                          "mixed_float16 (use mixed_bfloat16 or float32)")
+    encoder = transfer.encoder_variables(model)
+    if not encoder:
+        raise ConfigError(f"optimizer.encoder_learning_rate_scale: model {config.model.name!r} has no encoder layers")
+    scaled = dataclasses.replace(config.optimizer,
+                                 learning_rate=config.optimizer.learning_rate * scale)
+    return SplitOptimizer(make(config.optimizer, units), make(scaled, encoder), encoder)
 
 
 def _mode(model):
@@ -391,14 +359,15 @@ def _early_stopping(config, state, validation):
 
 def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, policy, strategy, train_seconds,
                    wall_seconds):
-    metrics = {"train": {"loss": history[-1]["loss"], "accuracy": history[-1]["accuracy"]} if history else {}}
+    keys = ("loss", "accuracy", "perplexity")
+    metrics = {"train": {k: history[-1][k] for k in keys if k in history[-1]} if history else {}}
     for name in ("validation", "test"):
         if data[name] is not None:
             metrics[name] = trainer.evaluate(*data[name])
     metrics.update(
-        epochs_completed=len(history), best_epoch=best_epoch, stopped_early=stopped_early,
+        task=data["task"], epochs_completed=len(history), best_epoch=best_epoch, stopped_early=stopped_early,
         monitor=config.training.early_stopping.monitor if best_epoch else None,
-        examples={name: int(len(data[name][0])) for name in ("train", "validation", "test") if data[name]},
+        examples={name: num_examples(data[name][0]) for name in ("train", "validation", "test") if data[name]},
         sources=data["sources"], label_names=data["label_names"], vocab_size=data["tokenizer"].vocab_size,
         precision=policy, strategy=config.distribution.strategy,
         replicas=1 if is_parameter_server(strategy) else strategy.num_replicas_in_sync,
@@ -447,12 +416,15 @@ class _Summaries:
 
 
 def _data_summary(data, run_dir, strategy, resume):
-    sizes = ", ".join(f"{name} {len(data[name][0]):,}" for name in ("train", "validation", "test") if data[name])
+    sizes = ", ".join(f"{name} {num_examples(data[name][0]):,}" for name in ("train", "validation", "test")
+                      if data[name])
     replicas = "" if is_parameter_server(strategy) else f", {strategy.num_replicas_in_sync} replica(s)"
+    kind = f"{len(data['label_names'])} classes" if data["task"] == "classification" else f"task {data['task']}"
     return (f"{'resuming' if resume else 'training'} in {run_dir}: {sizes} examples, "
-            f"{len(data['label_names'])} classes, vocabulary {data['tokenizer'].vocab_size:,}{replicas}")
+            f"{kind}, vocabulary {data['tokenizer'].vocab_size:,}{replicas}")
 
 
 def _metrics_summary(metrics, run_dir):
-    parts = [f"{name} accuracy {metrics[name]['accuracy']:.4f}" for name in ("validation", "test") if name in metrics]
+    key = "perplexity" if metrics["task"] != "classification" else "accuracy"
+    parts = [f"{name} {key} {metrics[name][key]:.4f}" for name in ("validation", "test") if name in metrics]
     return f"done in {metrics['wall_seconds']:.0f}s: " + ", ".join(parts) + f"; run directory {run_dir}"

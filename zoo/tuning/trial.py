@@ -1,9 +1,7 @@
 """One trial: data tokenized once per search, a registry model, and zoo's own training loop.
 
-A trial trains exactly as ``zoo.train`` does (same optimizer, schedule, ``Trainer``, ``fit``, seeds), so
-``zoo train --config best_config.yaml`` reproduces the best trial. ``zoo.training`` has no public hook for
-"the prepared data of a config" or "the builder arguments of a config", so this module takes them from
-``zoo.training.run`` (``_load_data``, ``_model_arguments``, ``_mode``, ``_jit``) and nowhere else.
+A trial trains exactly as ``zoo.train`` does (same data, optimizer, schedule, ``Trainer``, ``fit``, seeds), so
+``zoo train --config best_config.yaml`` reproduces the best trial.
 """
 import dataclasses
 
@@ -11,8 +9,11 @@ import keras
 
 from zoo.config import ConfigError
 from zoo.training import run as _run
+from zoo.training.data import load_splits
+from zoo.training.data import model_arguments as _model_arguments
 from zoo.training.fit import EarlyStopping, fit
-from zoo.training.loop import Objective, Trainer, TrainingState, optimization_units
+from zoo.training.loop import Trainer, TrainingState, optimization_units
+from zoo.training.objectives import Objective
 from zoo.training.optimizers import build_optimizer, build_schedule
 from zoo.training.precision import resolve_precision
 
@@ -27,12 +28,18 @@ def prepare_data(config):
     if config.data.validation_split <= 0:
         raise ConfigError("data.validation_split must be > 0 for tuning: trials are compared on the validation "
                           "split")
-    return _run._load_data(config)
+    if config.model.init_from or config.optimizer.encoder_learning_rate_scale != 1.0:
+        raise ConfigError("model.init_from / optimizer.encoder_learning_rate_scale: tuning searches models "
+                          "trained from scratch; fine-tune the best config with zoo train instead")
+    data = load_splits(config)
+    if data["task"] != "classification":
+        raise ConfigError(f"model.name: tuning searches classifiers; {config.model.name!r} is a {data['task']} model")
+    return data
 
 
 def model_arguments(config, data):
     """Return the full builder arguments of ``config``'s model for the prepared ``data``."""
-    return _run._model_arguments(config, data)
+    return _model_arguments(config, data)
 
 
 @dataclasses.dataclass
@@ -95,7 +102,7 @@ def train_trial(model, config, data, strategy, *, epochs, monitor, patience, ini
         model, optimizer, strategy, Objective(_run._mode(model), config.training.label_smoothing),
         config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
         clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
-        jit_compile=_run._jit(config.training.jit_compile, strategy))
+        jit_compile=_run._jit(config.training.jit_compile, strategy), seed=config.training.seed)
     state = TrainingState()
     state.epoch.assign(initial_epoch)
     optimizer.iterations.assign(initial_epoch * steps)

@@ -1,0 +1,249 @@
+"""Evaluating lm, mlm and seq2seq runs: perplexity against numpy, generations against an independent greedy decode."""
+import argparse
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.export.tiny import sentiment_texts, write_jsonl
+from zoo.config import Config
+from zoo.data import LabeledTexts
+from zoo.evaluation.cli import add_evaluate_command
+from zoo.evaluation.generation import evaluate_generation
+from zoo.evaluation.runner import evaluate
+from zoo.training.data import BEGIN_ID, END_ID, split_texts
+
+LETTERS = list("abcdefghijkl")
+SEQUENCE_LENGTH = {"seq2seq": 12, "lm": 16, "mlm": 16}
+FIRST_REGULAR_ID = 5  # ids 0-4 are [PAD] [UNK] [CLS] [SEP] [MASK]
+
+
+def _write_reversal(path, n, seed):
+    rng = np.random.default_rng(seed)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("source\ttarget\n")
+        for _ in range(n):
+            letters = list(rng.choice(LETTERS, size=int(rng.integers(3, 9))))
+            f.write(f"{' '.join(letters)}\t{' '.join(letters[::-1])}\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Finished zoo.train runs of tiny seq2seq (letter reversal), lm and mlm models (synthetic sentences)."""
+    from zoo.training.run import train
+
+    base = tmp_path_factory.mktemp("token_runs")
+    texts, labels = sentiment_texts(240, seed=1)
+    sentences = write_jsonl(base / "sentences.jsonl", texts, labels, ["negative", "positive"])
+    sources = {"seq2seq": _write_reversal(base / "reverse.tsv", 240, seed=2), "lm": sentences, "mlm": sentences}
+    out = {}
+    for name, source in sources.items():
+        out[name] = train({
+            "data": {"source": str(source), "vocab_size": 200, "sequence_length": SEQUENCE_LENGTH[name],
+                     "validation_split": 0.0, "test_split": 0.2},
+            "model": {"name": name, "overrides": {"num_layers": 1, "d_model": 16, "num_heads": 2, "ff_dim": 32,
+                                                  "dropout": 0.0}},
+            "training": {"epochs": 1, "batch_size": 64, "seed": 3},
+            "output": {"dir": str(base / name), "progress": "none", "tensorboard": False},
+        })
+    return out
+
+
+@pytest.fixture(scope="module")
+def lm_report(runs, tmp_path_factory):
+    """The lm run's report on its test split, generating for the first 4 texts."""
+    return evaluate_generation(runs["lm"].run_dir, out_dir=tmp_path_factory.mktemp("lm_eval"), limit=4,
+                               progress=False)
+
+
+def _log_softmax(x):
+    x = x - x.max(-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+def _greedy(next_logits, steps):
+    """Greedy ids from full forward passes (no cache): ``next_logits(generated)`` gives the next-token logits."""
+    out = []
+    for _ in range(steps):
+        logits = np.array(next_logits(out), np.float64)
+        logits[0] = -np.inf  # padding is never generated
+        out.append(int(logits.argmax()))
+        if out[-1] == END_ID:
+            break
+    return out
+
+
+def _lm_greedy(model, prompt, steps):
+    def next_logits(generated):
+        return model(tf.constant([prompt + generated]), training=False).numpy()[0, -1]
+    return _greedy(next_logits, steps)
+
+
+def _seq2seq_greedy(model, source, steps):
+    def next_logits(generated):
+        inputs = {"encoder_ids": tf.constant([source]), "decoder_ids": tf.constant([[BEGIN_ID] + generated])}
+        return model(inputs, training=False).numpy()[0, -1]
+    return _greedy(next_logits, steps)
+
+
+def _tokens(vocabulary, ids):
+    return " ".join(vocabulary[i] for i in ids if i not in (0, BEGIN_ID, END_ID))
+
+
+def test_lm_perplexity_is_exp_mean_nll_of_the_model_logits(runs, lm_report):
+    run, report = runs["lm"], lm_report
+    texts = split_texts(run.config)["test"].texts
+    length = SEQUENCE_LENGTH["lm"]
+    ids = run.tokenizer.encode(tf.constant(texts), length - 1).numpy()
+    n = (ids != 0).sum(1)
+    framed = np.zeros((len(texts), length + 1), np.int32)
+    framed[:, 0] = BEGIN_ID
+    framed[:, 1:length] = ids
+    framed[np.arange(len(texts)), n + 1] = END_ID
+    logits = run.model(tf.constant(framed[:, :-1]), training=False).numpy().astype(np.float64)
+    targets = framed[:, 1:]
+    nll = -np.take_along_axis(_log_softmax(logits), targets[..., None], -1)[..., 0]
+    scored = targets != 0
+    m = report["metrics"]
+    assert m["tokens"] == scored.sum() == (n + 1).sum()
+    assert m["loss"] == pytest.approx(nll[scored].mean(), rel=1e-5)
+    assert m["perplexity"] == pytest.approx(np.exp(nll[scored].mean()), rel=1e-5)
+    assert m["accuracy"] == pytest.approx((logits.argmax(-1) == targets)[scored].mean())
+    assert report["info"]["examples"] == len(texts)
+    assert report["info"]["generation"]["examples"] == len(report["examples"]) == 4
+
+
+def test_lm_continues_the_first_half_as_an_independent_greedy_decode_does(runs, lm_report):
+    run, report = runs["lm"], lm_report
+    texts = split_texts(run.config)["test"].texts
+    vocabulary = run.tokenizer.vocabulary
+    length = SEQUENCE_LENGTH["lm"]
+    for row in report["examples"]:
+        ids = run.tokenizer.encode(tf.constant([texts[row["index"]]]), length - 1).numpy()[0]
+        body = ids[ids != 0].tolist()
+        cut = max(1, len(body) // 2)
+        assert row["input"] == _tokens(vocabulary, body[:cut])
+        assert row["reference"] == _tokens(vocabulary, body[cut:])
+        # a continuation stops at the end token or one token past the reference
+        decoded = _lm_greedy(run.model, [BEGIN_ID] + body[:cut], len(body) - cut + 1)
+        assert row["hypothesis"] == _tokens(vocabulary, decoded)
+    assert report["info"]["generation"]["max_new_tokens"] == "reference length + 1"
+    hits = np.mean([row["hypothesis"] == row["reference"] for row in report["examples"]])
+    assert report["metrics"]["exact_match"] == pytest.approx(hits)
+
+
+def test_lm_counts_the_texts_too_short_to_prompt(runs, tmp_path):
+    texts = ["Great", "a dull film", "Boring", "The plot was gripping ."]
+    data = write_jsonl(tmp_path / "short.jsonl", texts, [1, 0, 0, 1], ["negative", "positive"])
+    report = evaluate(runs["lm"].run_dir, str(data), out_dir=tmp_path / "eval", progress=False)
+    assert report["info"]["generation"]["skipped"] == 2
+    assert [row["index"] for row in report["examples"]] == [1, 3]
+    assert report["examples"][0]["input"] == "a" and report["examples"][0]["reference"] == "dull film"
+    assert "**skipped**: 2" in (tmp_path / "eval" / "report.md").read_text()
+
+
+# The reference decode's first step attends over one decoder position, which Keras warns about.
+@pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1")
+def test_seq2seq_exact_match_of_a_model_whose_outputs_are_known(runs, tmp_path):
+    run = runs["seq2seq"]
+    test = split_texts(run.config)["test"]
+    vocabulary = run.tokenizer.vocabulary
+    steps = 5
+    sources, targets = [], []
+    for text in test.texts:
+        source = run.tokenizer.tokenize(tf.constant(text)).numpy().tolist()
+        decoded = _seq2seq_greedy(run.model, source, steps)
+        if all(i >= FIRST_REGULAR_ID for i in decoded if i != END_ID):
+            sources.append(text)
+            # Every other target is the model's own greedy output, the rest that plus one more letter.
+            targets.append(_tokens(vocabulary, decoded) + ("" if len(targets) % 2 == 0 else " a"))
+        if len(targets) == 6:
+            break
+    assert len(targets) == 6, "the tiny model's greedy outputs should mostly be letters"
+    names = sorted(set(targets))
+    data = LabeledTexts(sources, [names.index(t) for t in targets], names, source="known outputs")
+    report = evaluate_generation(run.run_dir, data, out_dir=tmp_path / "eval", max_new_tokens=steps, progress=False)
+    assert [row["reference"] for row in report["examples"]] == [t.strip() for t in targets]
+    assert [row["input"] for row in report["examples"]] == sources
+    assert [row["hypothesis"] for row in report["examples"]] == [t.removesuffix(" a").strip() for t in targets]
+    assert report["metrics"]["exact_match"] == pytest.approx(0.5)
+    assert report["info"]["generation"]["max_new_tokens"] == steps
+
+
+def test_seq2seq_report_on_the_test_split_and_its_files(runs, tmp_path):
+    run = runs["seq2seq"]
+    out = tmp_path / "eval"
+    report = evaluate(run.run_dir, out_dir=out, method="beam", num_beams=2, limit=4, progress=False)
+    test = split_texts(run.config)["test"]
+    m = report["metrics"]
+    # training scored the same test split with its own evaluation: the same perplexity
+    assert m["perplexity"] == pytest.approx(run.metrics["test"]["perplexity"], rel=1e-6)
+    targets = [test.label_names[label] for label in test.labels]
+    # every target letter (at most sequence_length - 1 of them) and the end token
+    assert m["tokens"] == sum(min(len(t.split()), SEQUENCE_LENGTH["seq2seq"] - 1) + 1 for t in targets)
+    rows = report["examples"]
+    assert [row["input"] for row in rows] == test.texts[:4]
+    assert [row["reference"] for row in rows] == targets[:4]
+    assert report["info"]["generation"] == {"method": "beam", "num_beams": 2, "max_new_tokens": 12, "limit": 4,
+                                            "examples": 4, "skipped": 0}
+    assert set(m) == {"loss", "accuracy", "perplexity", "tokens", "bleu", "rouge1", "rouge2", "rougeL", "exact_match"}
+    assert json.loads((out / "report.json").read_text())["metrics"] == m
+    markdown = (out / "report.md").read_text()
+    assert f"**perplexity**: {m['perplexity']:.4f}" in markdown and f"**BLEU**: {m['bleu']:.2f}" in markdown
+    assert f"| 0 | {rows[0]['input']} | {rows[0]['reference']} |" in markdown
+    assert set(report["files"]) == {"json", "markdown", "training_curves"}
+
+
+def test_mlm_scores_the_masked_tokens_only(runs, tmp_path):
+    run = runs["mlm"]
+    report = evaluate_generation(run.run_dir, out_dir=tmp_path / "eval", progress=False)
+    m = report["metrics"]
+    assert m["perplexity"] == pytest.approx(run.metrics["test"]["perplexity"], rel=1e-6)
+    texts = split_texts(run.config)["test"].texts
+    ids = run.tokenizer.encode(tf.constant(texts), SEQUENCE_LENGTH["mlm"]).numpy()
+    eligible = (ids >= FIRST_REGULAR_ID).sum()
+    assert 0.05 * eligible < m["tokens"] < 0.3 * eligible
+    assert m["perplexity"] == pytest.approx(np.exp(m["loss"]))
+    assert "bleu" not in m and report["examples"] == [] and "generation" not in report["info"]
+    assert "masked tokens only" in (tmp_path / "eval" / "report.md").read_text()
+
+
+def test_zoo_evaluate_cli_prints_the_perplexity_of_a_token_run(runs, tmp_path, capsys):
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_evaluate_command(parser.add_subparsers(dest="command"))
+    out = tmp_path / "cli"
+    args = parser.parse_args(["evaluate", str(runs["lm"].run_dir), "--out", str(out), "--limit", "2"])
+    assert args.handler(args) == 0
+    printed = capsys.readouterr().out
+    m = json.loads((out / "report.json").read_text())["metrics"]
+    assert f"perplexity {m['perplexity']:.4f}" in printed and f"BLEU {m['bleu']:.2f}" in printed
+    assert "2 generated (greedy)" in printed
+
+    args = parser.parse_args(["evaluate", str(runs["mlm"].run_dir), "--out", str(out), "--method", "beam"])
+    assert args.handler(args) == 2
+    assert "mlm run" in capsys.readouterr().err
+
+
+def test_bad_options_and_data_give_the_documented_errors(runs, tmp_path):
+    seq2seq = runs["seq2seq"].run_dir
+    with pytest.raises(ValueError, match="split must be 'test' or 'validation'"):
+        evaluate_generation(seq2seq, split="train")
+    with pytest.raises(ValueError, match="method must be one of greedy, beam"):
+        evaluate_generation(seq2seq, method="sample")
+    with pytest.raises(ValueError, match="limit must be a positive integer"):
+        evaluate(seq2seq, limit=0)
+    with pytest.raises(ValueError, match="validation split"):
+        evaluate(seq2seq, split="validation")
+    bad = tmp_path / "pairs.tsv"
+    bad.write_text("source\tother\na b\tb a\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"pairs.tsv, line 1, column 'target'"):
+        evaluate(seq2seq, str(bad), out_dir=tmp_path / "eval")
+
+    classifier = tmp_path / "classifier"
+    Config().save(classifier / "config.yaml")
+    with pytest.raises(ValueError, match="classification run: method, max_new_tokens and limit"):
+        evaluate(classifier, limit=5)
+    with pytest.raises(FileNotFoundError, match="not a finished zoo run directory"):
+        evaluate(classifier)

@@ -1,0 +1,228 @@
+"""Token tasks (lm, mlm, seq2seq) in the training engine, pretraining, and ``model.init_from``."""
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from zoo.config import Config, ConfigError
+from zoo.data.tokenizers import CLS_ID, MASK_ID, SEP_ID
+from zoo.training.data import frame
+from zoo.training.loop import EpochBatches, Trainer
+from zoo.training.objectives import TokenObjective
+
+from tests.training.conftest import REPO, subprocess_env, tiny_config
+
+TINY = {"num_layers": 1, "d_model": 16, "num_heads": 2, "ff_dim": 32, "dropout": 0.0}
+
+
+def _log_softmax(x):
+    x = x - x.max(-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_token_loss_and_sums_match_numpy(smoothing):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 4, 6)).astype(np.float32)
+    targets = np.array([[3, 5, 0, 0], [1, 2, 4, 0]])
+    logp = _log_softmax(logits.astype(np.float64))
+    nll = -np.take_along_axis(logp, targets[..., None], -1)[..., 0]
+    smoothed = (1 - smoothing) * nll + smoothing * -logp.mean(-1)
+    weights = (targets != 0).astype(np.float64)
+    objective = TokenObjective("lm", vocab_size=6, label_smoothing=smoothing)
+    per_example = objective.loss(tf.constant(targets), tf.constant(logits))
+    np.testing.assert_allclose(per_example, (smoothed * weights).sum(1) / weights.sum(1), rtol=1e-5)
+    loss_sum, hits, count = objective.sums(tf.constant(targets), tf.constant(logits), per_example)
+    np.testing.assert_allclose(float(loss_sum), (nll * weights).sum(), rtol=1e-5)
+    assert float(hits) == ((logits.argmax(-1) == targets) * weights).sum()
+    assert float(count) == 5
+
+
+def test_lm_and_seq2seq_targets_are_the_next_tokens_and_padding_is_not_predicted():
+    ids = np.zeros((2, 17), np.int32)
+    ids[0, :5] = [CLS_ID, 7, 8, 9, SEP_ID]
+    ids[1, :3] = [CLS_ID, 6, SEP_ID]
+    inputs, targets = TokenObjective("lm", vocab_size=20).prepare(tf.constant(ids), None)
+    assert inputs.shape == targets.shape == (2, 8)
+    np.testing.assert_array_equal(inputs[0, :4], [CLS_ID, 7, 8, 9])
+    np.testing.assert_array_equal(targets[0, :5], [7, 8, 9, SEP_ID, 0])
+    np.testing.assert_array_equal(targets[1, :3], [6, SEP_ID, 0])
+    source = np.array([[9, 8, 7, 0]], np.int32)
+    features = {"source": tf.constant(source), "target": tf.constant(ids[:1])}
+    inputs, targets = TokenObjective("seq2seq", vocab_size=20).prepare(features, None)
+    np.testing.assert_array_equal(inputs["encoder_ids"][0, :4], source[0])
+    np.testing.assert_array_equal(inputs["decoder_ids"][0, :4], [CLS_ID, 7, 8, 9])
+    np.testing.assert_array_equal(targets[0, :4], [7, 8, 9, SEP_ID])
+
+
+def test_mlm_predicts_exactly_the_chosen_tokens_and_repeats_for_a_seed():
+    ids = np.random.default_rng(0).integers(5, 50, size=(64, 16)).astype(np.int32)
+    ids[:, 12:] = 0
+    objective = TokenObjective("mlm", vocab_size=50)
+    inputs, targets = objective.prepare(tf.constant(ids), None, tf.constant([1, 2], tf.int64))
+    inputs, targets = inputs.numpy(), targets.numpy()
+    chosen = targets != 0
+    np.testing.assert_array_equal(targets[chosen], ids[:, :16][chosen])
+    assert not chosen[:, 12:].any()
+    assert 0.10 < chosen[:, :12].mean() < 0.20
+    np.testing.assert_array_equal(inputs[~chosen], ids[~chosen])
+    assert 0.7 < (inputs[chosen] == MASK_ID).mean() < 0.9
+    again, _ = objective.prepare(tf.constant(ids), None, tf.constant([1, 2], tf.int64))
+    np.testing.assert_array_equal(again, inputs)
+    other, _ = objective.prepare(tf.constant(ids), None, tf.constant([1, 3], tf.int64))
+    assert (other.numpy() != inputs).any()
+
+
+def test_frame_wraps_texts_in_begin_and_end_and_truncates():
+    class Stub:
+        def encode(self, strings, length):
+            rows = [[int(t) for t in s.decode().split()][:length] for s in strings.numpy()]
+            return tf.constant([r + [0] * (length - len(r)) for r in rows])
+
+    framed = frame(Stub(), ["7 8", "5 6 7 8 9 10"], 4)
+    np.testing.assert_array_equal(framed, [[CLS_ID, 7, 8, SEP_ID, 0], [CLS_ID, 5, 6, 7, SEP_ID]])
+
+
+def test_mlm_masks_of_a_resumed_run_equal_an_uninterrupted_run():
+    ids = np.random.default_rng(1).integers(5, 40, size=(32, 8)).astype(np.int32)
+    model = zoo.build("mlm", vocab_size=40, sequence_length=8, **TINY)
+    trainer = Trainer(model, keras.optimizers.SGD(0.1), tf.distribute.get_strategy(),
+                      TokenObjective("mlm", vocab_size=40), batch_size=8, seed=3)
+    batches = np.concatenate([EpochBatches(32, 8, seed=0).indices(e) for e in range(2)])
+
+    def masked(rows, first_step):
+        dataset = trainer.distribute(ids, None, rows, first_step=first_step)
+        return [inputs.numpy() for inputs, _ in dataset]
+
+    full = masked(batches, 0)
+    np.testing.assert_array_equal(np.stack(masked(batches[5:], 5)), np.stack(full[5:]))
+    assert not np.array_equal(full[0], full[4])
+
+
+def _write_lines(path, n, seed=0):
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(30)]
+    lines = [" ".join(rng.choice(words, size=int(rng.integers(3, 10)))) for _ in range(n)]
+    path.write_text("text\tlabel\n" + "".join(f"{line}\t{i % 2}\n" for i, line in enumerate(lines)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return _write_lines(tmp_path_factory.mktemp("corpus") / "text.tsv", 240)
+
+
+def _token_config(source, run_dir, name, **sections):
+    config = tiny_config(source, run_dir, **sections)
+    config["model"] = {"name": name, "overrides": dict(TINY)}
+    config["training"]["label_smoothing"] = 0.0
+    return config
+
+
+def test_lm_learns_and_reports_perplexity(corpus, tmp_path):
+    result = zoo.train(_token_config(corpus, tmp_path / "lm", "lm", training={"epochs": 3}))
+    history = result.history
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert result.metrics["task"] == "lm" and result.label_names == []
+    test = result.metrics["test"]
+    assert test["perplexity"] == pytest.approx(np.exp(test["loss"]))
+    # 30 equiprobable words plus the end token: a model that learnt the unigram distribution is near 31.
+    assert test["perplexity"] < 40
+    model, tokenizer, labels, config = zoo.load_run(result.run_dir)
+    assert labels == [] and config.model.name == "lm"
+
+
+def test_seq2seq_trains_from_source_and_target_columns(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = [" ".join(rng.choice(list("abcdef"), size=int(rng.integers(2, 6)))) for _ in range(200)]
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps({"source": r, "target": " ".join(reversed(r.split()))}) + "\n" for r in rows))
+    result = zoo.train(_token_config(path, tmp_path / "s2s", "seq2seq"))
+    assert result.metrics["task"] == "seq2seq"
+    assert result.metrics["examples"] == {"train": 120, "validation": 40, "test": 40}
+    assert np.isfinite(result.metrics["test"]["perplexity"])
+
+
+def test_bad_seq2seq_column_names_the_file_and_column(corpus, tmp_path):
+    with pytest.raises(ValueError, match=r"text\.tsv.*'source'"):
+        zoo.train(_token_config(corpus, tmp_path / "bad", "seq2seq"))
+
+
+def test_extra_sources_only_for_unlabelled_text_models(corpus, tmp_path):
+    config = tiny_config(corpus, tmp_path / "x", data={"extra_sources": [str(corpus)]})
+    with pytest.raises(ConfigError, match="extra_sources.*only lm and mlm"):
+        zoo.train(config)
+
+
+@pytest.fixture(scope="module")
+def pretrained(corpus, tmp_path_factory):
+    """A finished mlm pretraining run made with ``zoo pretrain`` (texts of the corpus twice, labels unused)."""
+    run_dir = tmp_path_factory.mktemp("pre") / "mlm"
+    config = _token_config(corpus, run_dir, "mlm", data={"extra_sources": [str(corpus)]})
+    path = run_dir.parent / "pretrain.json"
+    path.write_text(json.dumps(config))
+    result = subprocess.run([sys.executable, "-m", "zoo.cli", "pretrain", "--config", str(path)], cwd=REPO,
+                            env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith(str(run_dir))
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["task"] == "mlm" and metrics["examples"]["train"] == 144 + 240
+    return run_dir
+
+
+def _finetune_config(corpus, pretrained, run_dir, **model):
+    config = tiny_config(corpus, run_dir, model={"overrides": {**TINY, "pooling": "mean"},
+                                                 "init_from": str(pretrained), **model})
+    return config
+
+
+def test_init_from_copies_the_encoder_and_freezing_keeps_it(corpus, pretrained, tmp_path):
+    donor = zoo.load_run(pretrained)[0]
+    result = zoo.train(_finetune_config(corpus, pretrained, tmp_path / "ft", freeze="encoder"))
+    for name in ("embedding", "encoder_0", "final_norm"):
+        for got, want in zip(result.model.get_layer(name).get_weights(), donor.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(got, want)
+    fresh = zoo.build("transformer-tiny", vocab_size=result.tokenizer.vocab_size, sequence_length=16,
+                      num_classes=2, **{**TINY, "pooling": "mean"})
+    head = result.model.get_layer("head").get_weights()[0]
+    assert head.shape == fresh.get_layer("head").get_weights()[0].shape
+    assert result.tokenizer.vocabulary == zoo.load_run(pretrained)[1].vocabulary
+
+
+def test_encoder_learning_rate_scale_slows_only_the_encoder(corpus, pretrained, tmp_path):
+    donor = zoo.load_run(pretrained)[0]
+    config = _finetune_config(corpus, pretrained, tmp_path / "scaled")
+    config["optimizer"]["encoder_learning_rate_scale"] = 1e-4
+    result = zoo.train(config)
+    moved = lambda layer: max(np.abs(a - b).max() for a, b in zip(result.model.get_layer(layer).get_weights(),
+                                                                  donor.get_layer(layer).get_weights()))
+    # Adam steps are about the learning rate: 1e-2 for the head, 1e-6 for the encoder.
+    assert 0 < moved("encoder_0") < 1e-4
+    assert np.abs(result.model.get_layer("head").get_weights()[0]).max() > 1e-3
+
+
+def test_init_from_rejects_another_tokenizer_or_encoder_size(corpus, pretrained, tmp_path):
+    config = _finetune_config(corpus, pretrained, tmp_path / "a")
+    config["data"]["vocab_size"] = 50
+    with pytest.raises(ConfigError, match=r"data\.vocab_size: 50 here, 100 in"):
+        zoo.train(config)
+    config = _finetune_config(corpus, pretrained, tmp_path / "b")
+    config["model"]["overrides"]["d_model"] = 32
+    with pytest.raises(ConfigError, match=r"model\.overrides\.d_model"):
+        zoo.train(config)
+    with pytest.raises(ConfigError, match="init_from.*not found"):
+        zoo.train(_finetune_config(corpus, tmp_path / "missing", tmp_path / "c"))
+    with pytest.raises(ConfigError, match="freeze: encoder needs model.init_from"):
+        Config.from_dict({"model": {"freeze": "encoder"}})
+
+
+def test_zoo_pretrain_refuses_a_classifier(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "zoo.cli", "pretrain", "--set", "model.name=cnn"], cwd=REPO,
+                            env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "zoo pretrain trains an mlm or lm model" in result.stderr

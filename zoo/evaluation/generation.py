@@ -1,0 +1,262 @@
+"""``zoo evaluate`` for lm, mlm and seq2seq runs: perplexity on a split, and generated text scored against references.
+
+Hypotheses and references are both token strings of the run's tokenizer joined by single spaces: the
+reference text goes through the same tokenizer (cleaning, lowercasing, word or sub-word split, truncation)
+as the model's inputs, so BLEU, ROUGE and exact match compare like with like and a model that reproduces
+the reference's tokens scores 100 BLEU, whatever the tokenizer normalised away.
+"""
+from pathlib import Path
+
+import tensorflow as tf
+
+from zoo.data.tokenizers import PAD_ID
+from zoo.evaluation.reports import read_history, write_generation_report
+
+METHODS = ("greedy", "beam")
+SPLITS = ("test", "validation")
+REPORT_DIR = "evaluation"
+DEFAULT_BATCH_SIZE = 256
+
+
+def evaluate_generation(run_dir, data=None, *, split="test", out_dir=None, method="greedy", num_beams=4,
+                        max_new_tokens=None, limit=None, batch_size=DEFAULT_BATCH_SIZE, progress=True,
+                        **load_options):
+    """Score an lm, mlm or seq2seq run: perplexity, and BLEU / ROUGE / exact match of its generations.
+
+    Perplexity covers every example: next-token for ``lm``, target tokens given the source for ``seq2seq``,
+    and for ``mlm`` the masked tokens only (15% chosen by BERT masking with the run's seed, fixed per
+    ``batch_size``, so the default reproduces the test perplexity training reported). ``seq2seq`` decodes every
+    source from the begin token, up to ``sequence_length`` tokens. ``lm`` is prompted with the begin token and
+    the first half of each text's tokens (at least one) and its continuation is scored against the rest; a
+    continuation stops at the end token or one token past the reference's length (a continuation has no
+    natural length, and the extra token still tells a model that ran on from one that stopped); texts under 2
+    tokens cannot be split so and are counted as skipped. Hypotheses and references are token strings of the
+    run's tokenizer (see the module docstring).
+
+    Args:
+        run_dir: a run directory written by ``zoo.train`` for an lm, mlm or seq2seq model.
+        data: ``None`` for the run's own ``split``; a ``zoo.data.load`` spec; or a ``LabeledTexts``. For seq2seq
+            the text column is the source and the label column the target; lm and mlm use the texts only (the
+            loader still needs a label column). Columns default to the run's ``data.load_options``, else
+            ``source`` / ``target`` for seq2seq.
+        split: with ``data=None``, ``test`` or ``validation``.
+        out_dir: report directory; defaults to ``<run_dir>/evaluation``.
+        method: ``greedy`` or ``beam``.
+        num_beams: beam width for ``beam``.
+        max_new_tokens: most tokens to generate per example; by default the run's ``sequence_length`` for seq2seq
+            and the reference's length + 1 for lm.
+        limit: generate for the first ``limit`` examples only (perplexity always covers all).
+        batch_size: examples per model call.
+        progress: show a progress bar for generation (on a terminal).
+        **load_options: options for ``zoo.data.load`` with ``data``.
+
+    Returns:
+        The report dict (also in ``report.json``): ``info``, ``metrics`` (``loss``, ``accuracy``,
+        ``perplexity``, ``tokens``; plus ``bleu``, ``rouge1``, ``rouge2``, ``rougeL``, ``exact_match`` for lm and
+        seq2seq), ``examples`` (every generated example: ``index``, ``input``, ``reference``, ``hypothesis``)
+        and ``files``.
+
+    Raises:
+        ValueError: a bad option, a split the run does not have, a classification run, or data without
+            examples.
+
+    Example:
+        >>> report = evaluate_generation("runs/reverse-seq2seq", method="beam", limit=200)
+        >>> report["metrics"]["bleu"], report["metrics"]["perplexity"]
+        (87.4, 1.21)
+    """
+    from zoo.training import load_run
+    from zoo.training.data import encode_split, task_of_config
+
+    _check_options(method, num_beams, max_new_tokens, limit, batch_size)
+    run_dir = Path(run_dir)
+    model, tokenizer, _, config = load_run(run_dir)
+    task = task_of_config(config)
+    if task == "classification":
+        raise ValueError(f"run {run_dir} trains a classifier ({config.model.name}); evaluate it with "
+                         "zoo.evaluate, not evaluate_generation")
+    generates = task != "mlm"
+    if not generates and (method != "greedy" or limit is not None or max_new_tokens is not None):
+        raise ValueError(f"run {run_dir} is an mlm run, which is scored by masked-token perplexity only; "
+                         "method, limit and max_new_tokens apply to lm and seq2seq runs")
+    examples, source = _examples(config, task, run_dir, data, split, load_options)
+    features, _ = encode_split(task, tokenizer, examples, config.data.sequence_length)
+    metrics = perplexity_metrics(model, task, tokenizer.vocab_size, features, seed=config.training.seed,
+                                 batch_size=batch_size)
+    info = {"run": str(run_dir), "data": source, "model": config.model.name, "task": task,
+            "examples": len(examples.texts),
+            "perplexity": _perplexity_scope(task, tokenizer.vocab_size, config.training.seed, batch_size)}
+    rows = []
+    if generates:
+        steps = max_new_tokens or (config.data.sequence_length if task == "seq2seq" else None)
+        rows, skipped = _generate_rows(model, task, tokenizer, features, limit, method=method, num_beams=num_beams,
+                                       max_new_tokens=steps, batch_size=batch_size, progress=progress)
+        from zoo.evaluation.text_metrics import generation_metrics
+
+        scores = generation_metrics([r["hypothesis"] for r in rows], [r["reference"] for r in rows])
+        metrics.update({k: v for k, v in scores.items() if k != "examples"})
+        info["generation"] = {"method": method, "num_beams": num_beams if method == "beam" else None,
+                              "max_new_tokens": steps or "reference length + 1", "limit": limit,
+                              "examples": len(rows), "skipped": skipped}
+    return write_generation_report(out_dir or run_dir / REPORT_DIR, metrics, rows, info=info,
+                                   history=read_history(run_dir))
+
+
+def perplexity_metrics(model, task, vocab_size, features, *, seed=0, batch_size=DEFAULT_BATCH_SIZE):
+    """Return ``{"loss", "accuracy", "perplexity", "tokens"}`` of a token model over encoded features.
+
+    ``loss`` is the mean negative log-likelihood per predicted token (natural log), ``accuracy`` the
+    fraction of those tokens predicted by the arg-max, ``tokens`` how many were predicted.
+
+    Args:
+        model: an lm, mlm or seq2seq Keras model.
+        task: ``lm``, ``mlm`` or ``seq2seq``.
+        vocab_size: the tokenizer's vocabulary size.
+        features: the split's features from ``zoo.training.data.encode_split``.
+        seed: seed of the mlm masking.
+        batch_size: examples per model call (mlm masks depend on it).
+
+    Example:
+        >>> perplexity_metrics(model, "lm", 8000, frame(tok, texts, 64))["perplexity"]
+        41.7
+    """
+    from zoo.training.loop import Evaluator
+    from zoo.training.objectives import objective_for
+
+    objective = objective_for(task, vocab_size=vocab_size)
+    return Evaluator(model, objective, seed=seed)(features, None, batch_size=batch_size)
+
+
+def _perplexity_scope(task, vocab_size, seed, batch_size):
+    if task == "mlm":
+        from zoo.training.objectives import objective_for
+
+        rate = objective_for(task, vocab_size=vocab_size).mask_rate
+        return (f"masked tokens only: {rate:.0%} of the tokens chosen by BERT masking (seed {seed}, batches of "
+                f"{batch_size})")
+    if task == "lm":
+        return "every next token of each text, its end token included"
+    return "every target token given the source, the end token included"
+
+
+def _check_options(method, num_beams, max_new_tokens, limit, batch_size):
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    for name, value in (("num_beams", num_beams), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    for name, value in (("max_new_tokens", max_new_tokens), ("limit", limit)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+
+
+def _examples(config, task, run_dir, data, split, load_options):
+    """The ``LabeledTexts`` to score and a description of where they came from."""
+    import zoo.data
+    from zoo.training.data import SEQ2SEQ_COLUMNS, split_texts
+
+    if data is None:
+        if split not in SPLITS:
+            raise ValueError(f"split must be 'test' or 'validation', got {split!r}")
+        if load_options:
+            raise ValueError(f"load options {sorted(load_options)} apply only with data=; the run's own splits "
+                             "are loaded as its config says")
+        examples = split_texts(config)[split]
+        if examples is None:
+            raise ValueError(f"run {run_dir} has no {split} split (data.{split}_split is 0 and no test source); "
+                             "pass data= to evaluate on other texts")
+        return examples, f"{config.data.source} ({split} split, seed {config.training.seed})"
+    if isinstance(data, zoo.data.LabeledTexts):
+        return data, data.source
+    columns = {k: v for k, v in config.data.load_options.items() if k in SEQ2SEQ_COLUMNS}
+    options = {**(SEQ2SEQ_COLUMNS if task == "seq2seq" else {}), **columns, **load_options}
+    return zoo.data.load(data, **options), str(data)
+
+
+def _generate_rows(model, task, tokenizer, features, limit, *, method, num_beams, max_new_tokens, batch_size,
+                   progress):
+    """Generate for the first ``limit`` examples; return the example rows and how many were skipped.
+
+    ``max_new_tokens=None`` caps each lm continuation at its reference's length + 1.
+    """
+    if task == "seq2seq":
+        inputs, references = _seq2seq_pairs(features, limit)
+    else:
+        inputs, references = _lm_pairs(features, limit)
+    kept = [i for i, ids in enumerate(inputs) if ids is not None]
+    caps = [max_new_tokens or len(references[i]) + 1 for i in kept]
+    tokens = _TokenStrings(tokenizer)
+    hypotheses = _generate(model, [inputs[i] for i in kept], caps, is_seq2seq=task == "seq2seq", method=method,
+                           num_beams=num_beams, batch_size=batch_size, progress=progress)
+    rows = [{"index": i, "input": tokens(inputs[i]), "reference": tokens(references[i]), "hypothesis": tokens(h)}
+            for i, h in zip(kept, hypotheses)]
+    if not rows:
+        reason = ("no source has a token" if task == "seq2seq" else
+                  f"every one of the {len(inputs)} texts has fewer than 2 tokens (one for the prompt, one to predict)")
+        raise ValueError(f"nothing to generate from: {reason}")
+    return rows, len(inputs) - len(kept)
+
+
+def _seq2seq_pairs(features, limit):
+    """Source ids (``None`` for an empty source) and reference ids of the first ``limit`` examples."""
+    sources, targets = features["source"][:limit], features["target"][:limit]
+    return [row[row != PAD_ID].tolist() or None for row in sources], [_between_begin_and_end(row) for row in targets]
+
+
+def _lm_pairs(features, limit):
+    """Prompts ``[begin] + first half`` (``None`` for texts under 2 tokens) and the rest as references."""
+    from zoo.training.data import BEGIN_ID
+
+    prompts, references = [], []
+    for row in features[:limit]:
+        body = _between_begin_and_end(row)
+        cut = max(1, len(body) // 2)
+        prompts.append([BEGIN_ID] + body[:cut] if len(body) >= 2 else None)
+        references.append(body[cut:])
+    return prompts, references
+
+
+def _between_begin_and_end(framed):
+    """The text's ids of a framed ``[begin] ids [end] 0...`` row."""
+    return framed[1:(framed != PAD_ID).sum() - 1].tolist()
+
+
+def _generate(model, inputs, caps, *, is_seq2seq, method, num_beams, batch_size, progress):
+    """Generated ids per input (at most ``caps[i]`` new tokens), in input order.
+
+    Inputs are batched in length order, so a batch pads little and splits into few length groups, and each
+    ``generate`` call covers inputs with one cap.
+    """
+    from tqdm.auto import tqdm
+
+    from zoo.models.generation import generate
+    from zoo.training.data import BEGIN_ID, END_ID
+
+    order = sorted(range(len(inputs)), key=lambda i: (len(inputs[i]), caps[i]))
+    out = [None] * len(inputs)
+    with tqdm(total=len(inputs), unit="example", desc="generating", disable=None if progress else True) as bar:
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            for cap in sorted({caps[i] for i in chunk}):
+                group = [i for i in chunk if caps[i] == cap]
+                generated = generate(model, [inputs[i] for i in group], method=method, num_beams=num_beams,
+                                     max_new_tokens=cap, end_id=END_ID, start_id=BEGIN_ID if is_seq2seq else None)
+                for i, ids in zip(group, generated):
+                    out[i] = ids
+            bar.update(len(chunk))
+    return out
+
+
+class _TokenStrings:
+    """Ids -> the tokenizer's tokens joined by single spaces, without begin, end and padding."""
+
+    def __init__(self, tokenizer):
+        from zoo.training.data import BEGIN_ID, END_ID
+
+        ids = tf.range(tokenizer.vocab_size)
+        self.vocabulary = [t.decode("utf-8") for t in tokenizer.id_to_token(ids).numpy()]
+        self.dropped = {PAD_ID, BEGIN_ID, END_ID}
+
+    def __call__(self, ids):
+        return " ".join(self.vocabulary[i] for i in ids if i not in self.dropped)
+

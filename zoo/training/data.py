@@ -1,0 +1,186 @@
+"""The data of a run, from its config: splits, the tokenizer, and the id arrays every task trains on.
+
+``split_texts(config)`` gives the train / validation / test texts exactly as ``zoo.train`` split them (so
+``zoo evaluate`` scores the very examples a run held out); ``load_splits(config)`` adds the tokenizer and the
+encoded arrays; ``model_arguments`` the builder arguments the data fixes. Per task (the model's, from
+``zoo.models.task_of``):
+
+- ``classification``: ``(ids [N, T], labels [N])``; splits are stratified.
+- ``lm``: ``(ids [N, T + 1], None)``, each text framed as ``[CLS] tokens [SEP]`` (begin, end); labels unused.
+- ``mlm``: ``(ids [N, T], None)``; labels unused.
+- ``seq2seq``: ``({"source": [N, T], "target": [N, T + 1]}, None)``: the text column is the source, the label
+  column the target text (``load_options`` ``text_column`` / ``label_column``, by default ``source`` and
+  ``target``); targets are framed like ``lm`` texts and share the source's tokenizer.
+
+``lm`` and ``mlm`` may add the texts of ``data.extra_sources`` (labels ignored) to their training split, e.g.
+pretraining on MR and SUBJ together.
+"""
+import inspect
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.config import ConfigError
+from zoo.data.tokenizers import CLS_ID, PAD_ID, SEP_ID
+
+BEGIN_ID, END_ID = CLS_ID, SEP_ID
+SEQ2SEQ_COLUMNS = {"text_column": "source", "label_column": "target"}
+
+
+def task_of_config(config):
+    """Return the task of the config's model (``classification``, ``lm``, ``mlm`` or ``seq2seq``)."""
+    import zoo.models
+
+    if config.model.name not in zoo.models.model_names():
+        raise ConfigError(f"model.name: unknown model {config.model.name!r}; valid names: "
+                          f"{', '.join(zoo.models.model_names())}")
+    return zoo.models.task_of(config.model.name)
+
+
+def _load_options(config, task):
+    import zoo.data
+
+    options = dict(config.data.load_options)
+    allowed = set(inspect.signature(zoo.data.load).parameters) - {"spec", "split", "label_names"}
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ConfigError(f"data.load_options: unknown option(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
+    if task == "seq2seq":
+        options = {**SEQ2SEQ_COLUMNS, **options}
+    return options
+
+
+def split_texts(config):
+    """Load and split the config's texts: ``{"train", "validation", "test"}`` ``LabeledTexts`` (or ``None``).
+
+    The test split is the source's official one (TREC's 500 questions), else ``data.test_source``, else a
+    seeded ``data.test_split`` fraction. Only classification splits are stratified (generated texts and
+    unlabelled texts have no classes to balance). ``data.extra_sources`` join the training split.
+
+    Example:
+        >>> split_texts(Config.from_dict({"data": {"source": "mr"}}))["test"].summary()  # doctest: +SKIP
+    """
+    import zoo.data
+
+    task = task_of_config(config)
+    c = config.data
+    options = _load_options(config, task)
+    classification = task == "classification"
+    if c.extra_sources and task not in ("lm", "mlm"):
+        raise ConfigError(f"data.extra_sources adds unlabelled text, which only lm and mlm models use; model "
+                          f"{config.model.name!r} is a {task} model")
+    fixed = (lambda data: data.label_names) if classification else (lambda data: None)
+    if c.test_source is None and "test" in zoo.data.official_splits(c.source):
+        full = zoo.data.load(c.source, split="train", **options)
+        test = zoo.data.load(c.source, split="test", label_names=fixed(full), **options)
+        test_size = 0
+    else:
+        full = zoo.data.load(c.source, **options)
+        test = zoo.data.load(c.test_source, label_names=fixed(full), **options) if c.test_source else None
+        test_size = 0 if c.test_source else c.test_split
+    train, validation, held_out = zoo.data.train_val_test_split(
+        full, val_size=c.validation_split, test_size=test_size, seed=config.training.seed, stratify=classification)
+    if test is None and len(held_out):
+        test = held_out
+    if c.extra_sources:
+        extra = [zoo.data.load(source) for source in c.extra_sources]
+        train = zoo.data.LabeledTexts(train.texts + [t for part in extra for t in part.texts],
+                                      np.zeros(len(train) + sum(map(len, extra)), np.int32), ["text"],
+                                      source=" + ".join([train.source, *c.extra_sources]))
+    return {"train": train, "validation": validation if len(validation) else None,
+            "test": test if test is not None and len(test) else None}
+
+
+def targets_of(texts):
+    """Return the target strings of seq2seq ``LabeledTexts`` (its label column, kept as label names)."""
+    return [texts.label_names[i] for i in texts.labels]
+
+
+def load_splits(config, tokenizer=None):
+    """Split, fit the tokenizer on the training texts (unless given one) and encode every split.
+
+    Args:
+        config: A ``zoo.config.Config``.
+        tokenizer: A fitted tokenizer to use instead of fitting one (``model.init_from`` passes the
+            pretrained run's).
+
+    Returns:
+        ``{"task", "tokenizer", "label_names", "sources", "texts", "train", "validation", "test"}``: each split
+        ``(features, labels)`` as the module docstring describes, or ``None``; ``texts`` the split
+        ``LabeledTexts``; ``label_names`` the classes (empty for token tasks).
+
+    Example:
+        >>> data = load_splits(Config.from_dict({"data": {"source": "trec"}}))  # doctest: +SKIP
+        >>> data["train"][0].shape  # doctest: +SKIP
+        (4906, 64)
+    """
+    import zoo.data
+
+    task = task_of_config(config)
+    c = config.data
+    splits = split_texts(config)
+    train = splits["train"]
+    if tokenizer is None:
+        try:
+            tokenizer = zoo.data.build_tokenizer(c.tokenizer, c.vocab_size, cleaning=c.cleaning or None,
+                                                 **c.tokenizer_options)
+        except ValueError as err:
+            raise ConfigError(f"data.tokenizer / data.tokenizer_options / data.cleaning: {err}") from None
+        tokenizer.fit(train.texts + (targets_of(train) if task == "seq2seq" else []))
+    out = {"task": task, "tokenizer": tokenizer, "sources": {}, "texts": splits,
+           "label_names": list(train.label_names) if task == "classification" else []}
+    for name, part in splits.items():
+        if part is None:
+            out[name] = None
+            continue
+        if name != "train" and task == "classification":
+            zoo.data.check_labels_seen(train, part, name)
+        out[name] = encode_split(task, tokenizer, part, c.sequence_length)
+        out["sources"][name] = part.source
+    return out
+
+
+def encode_split(task, tokenizer, texts, sequence_length):
+    """Return the ``(features, labels)`` of ``LabeledTexts`` for ``task`` (see the module docstring)."""
+    if task == "classification":
+        return encode(tokenizer, texts.texts, sequence_length), np.asarray(texts.labels, np.int32)
+    if task == "mlm":
+        return encode(tokenizer, texts.texts, sequence_length), None
+    if task == "lm":
+        return frame(tokenizer, texts.texts, sequence_length), None
+    return {"source": encode(tokenizer, texts.texts, sequence_length),
+            "target": frame(tokenizer, targets_of(texts), sequence_length)}, None
+
+
+def encode(tokenizer, texts, sequence_length, chunk=2048):
+    """Token ids ``[n, sequence_length]`` (int32, 0-padded): tokenized once, reused every epoch."""
+    parts = [tokenizer.encode(tf.constant(texts[i:i + chunk]), sequence_length).numpy()
+             for i in range(0, len(texts), chunk)]
+    return np.concatenate(parts).astype(np.int32)
+
+
+def frame(tokenizer, texts, sequence_length):
+    """``[n, sequence_length + 1]`` ids ``[CLS] tokens [SEP]``: at most ``sequence_length - 1`` tokens per text.
+
+    A model reading ``ids[:, :-1]`` (at most ``sequence_length`` positions) learns to predict every token and
+    the end from the begin token on.
+    """
+    ids = encode(tokenizer, texts, sequence_length - 1)
+    lengths = (ids != PAD_ID).sum(axis=1)
+    framed = np.zeros((len(ids), sequence_length + 1), np.int32)
+    framed[:, 0] = BEGIN_ID
+    framed[:, 1:sequence_length] = ids
+    framed[np.arange(len(ids)), lengths + 1] = END_ID
+    return framed
+
+
+def model_arguments(config, data):
+    """Return the full builder arguments of the config's model for the loaded ``data`` (``load_splits``)."""
+    import zoo.models
+
+    args = dict(zoo.models.config_of(config.model.name))
+    args.update(config.model.overrides)
+    args.update(vocab_size=data["tokenizer"].vocab_size, sequence_length=config.data.sequence_length)
+    if data["task"] == "classification":
+        args["num_classes"] = len(data["label_names"])
+    return args

@@ -1,0 +1,198 @@
+"""What a training step optimises, per task: how a batch becomes model inputs and targets, the loss, the metrics.
+
+Every objective offers the same four methods, so ``Trainer`` runs one loop for every task:
+
+- ``prepare(features, labels, seed)``: a gathered batch -> ``(model inputs, targets)``, inside ``tf.data``
+  (padding trimmed, next-token shift, BERT masking with a stateless ``seed``).
+- ``loss(targets, logits)``: the loss of every example, ``[B]``; a step minimises its mean over the global batch.
+- ``sums(targets, logits, per_example)``: ``(loss_sum, correct_sum, count)`` for the reported metrics: per
+  example for classification, per predicted token for the token tasks (so ``loss_sum / count`` is the mean
+  negative log-likelihood per token and ``exp`` of it the perplexity).
+- ``lengths(features)``: tokens per example (numpy), to bucket batches and order evaluation.
+"""
+import numpy as np
+import tensorflow as tf
+
+from zoo.data.lm_targets import mask_tokens
+
+MODES = ("multiclass", "binary", "multilabel")
+TOKEN_TASKS = ("lm", "mlm", "seq2seq")
+
+
+def trim_padding(ids, multiple=8):
+    """Cut the trailing all-padding columns of a ``[B, T]`` batch, keeping a multiple of ``multiple``.
+
+    Padding (id 0) is masked everywhere in zoo models, so dropping it changes no result but saves the
+    compute; rounding up to a multiple of 8 bounds the number of shapes a compiled step sees.
+    """
+    longest = tf.reduce_max(tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1))
+    keep = tf.minimum(tf.maximum((longest + multiple - 1) // multiple * multiple, multiple), tf.shape(ids)[1])
+    return ids[:, :keep]
+
+
+class Objective:
+    """Classification: per-example loss and accuracy for a ``mode``, with label smoothing.
+
+    ``multiclass``: integer labels ``[B]`` against ``C`` logits (softmax cross-entropy; smoothing moves
+    ``label_smoothing`` of the probability mass uniformly over the ``C`` classes). ``binary``: 0/1 labels
+    against one logit. ``multilabel``: multi-hot ``[B, C]`` against ``C`` independent logits (mean over
+    labels). Binary and multilabel smoothing pulls targets towards 0.5 as Keras does.
+
+    Args:
+        mode: ``multiclass``, ``binary`` or ``multilabel``.
+        label_smoothing: In ``[0, 1)``.
+
+    Example:
+        >>> Objective("multiclass").loss(tf.constant([1]), tf.constant([[0.0, 0.0]])).numpy().round(4)
+        array([0.6931], dtype=float32)
+    """
+
+    token_level = False
+
+    def __init__(self, mode="multiclass", label_smoothing=0.0):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        self.mode = mode
+        self.label_smoothing = float(label_smoothing)
+
+    def prepare(self, features, labels, seed=None):
+        """Return ``(ids cut to their longest row, labels)``."""
+        return trim_padding(features), labels
+
+    def loss(self, labels, logits):
+        """Return the float32 loss of every example, ``[B]``."""
+        logits = tf.cast(logits, tf.float32)
+        s = self.label_smoothing
+        if self.mode == "multiclass":
+            classes = tf.shape(logits)[-1]
+            targets = tf.one_hot(tf.cast(labels, tf.int32), classes)
+            if s:
+                targets = targets * (1.0 - s) + s / tf.cast(classes, tf.float32)
+            return -tf.reduce_sum(targets * tf.nn.log_softmax(logits), axis=-1)
+        targets = tf.cast(tf.reshape(labels, tf.shape(logits)), tf.float32)
+        targets = targets * (1.0 - s) + 0.5 * s
+        per_label = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
+        return tf.reduce_mean(per_label, axis=-1)
+
+    def correct(self, labels, logits):
+        """Return each example's accuracy, ``[B]``: 0/1, or the fraction of right labels (multilabel)."""
+        logits = tf.cast(logits, tf.float32)
+        if self.mode == "multiclass":
+            return tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(labels, tf.int32)),
+                           tf.float32)
+        targets = tf.cast(tf.reshape(labels, tf.shape(logits)), tf.float32)
+        hits = tf.cast(tf.equal(tf.cast(logits > 0, tf.float32), targets), tf.float32)
+        return tf.reduce_mean(hits, axis=-1)
+
+    def sums(self, labels, logits, per_example):
+        """Return ``(loss_sum, correct_sum, examples)`` of a batch."""
+        return (tf.reduce_sum(per_example), tf.reduce_sum(self.correct(labels, logits)),
+                tf.cast(tf.shape(per_example)[0], tf.float32))
+
+    def lengths(self, features):
+        """Return the tokens of every example."""
+        return (np.asarray(features) != 0).sum(axis=1)
+
+
+class TokenObjective:
+    """Token prediction for ``lm`` (next token), ``mlm`` (masked tokens) and ``seq2seq`` (next target token).
+
+    Features per task: ``lm``: ``[N, T + 1]`` ids that start with ``[CLS]`` (begin) and end with ``[SEP]``
+    (end) before the padding; the model reads ``ids[:, :-1]`` and predicts ``ids[:, 1:]``. ``mlm``: ``[N, T]``
+    ids; BERT masking (``zoo.data.mask_tokens``: 15% chosen, 80/10/10) draws new masks every step from a
+    stateless seed, so a resumed run masks exactly as an uninterrupted one; the model reads the corrupted ids
+    and the chosen positions and predicts the original tokens there. ``seq2seq``: ``{"source": [N, S],
+    "target": [N, T + 1]}``, the target framed like an ``lm`` sequence; the decoder reads ``target[:, :-1]``.
+    Target id 0 marks positions that are not predicted.
+
+    The training loss of an example is the mean cross-entropy over its predicted tokens, with label smoothing
+    spread uniformly over the vocabulary; the reported loss (``sums``) is the unsmoothed negative
+    log-likelihood per token, so ``exp`` of it is the perplexity.
+
+    Args:
+        task: ``lm``, ``mlm`` or ``seq2seq``.
+        vocab_size: Tokenizer vocabulary size (random replacements of ``mlm`` are drawn from it).
+        label_smoothing: In ``[0, 1)``.
+        mask_rate: Fraction of tokens ``mlm`` predicts.
+
+    Example:
+        >>> TokenObjective("lm", vocab_size=100).prepare(tf.constant([[2, 7, 9, 3, 0]]), None)[1].numpy()
+        array([[7, 9, 3, 0]], dtype=int32)
+    """
+
+    token_level = True
+
+    def __init__(self, task, vocab_size, label_smoothing=0.0, mask_rate=0.15):
+        if task not in TOKEN_TASKS:
+            raise ValueError(f"task must be one of {', '.join(TOKEN_TASKS)}, got {task!r}")
+        self.task = task
+        self.vocab_size = int(vocab_size)
+        self.label_smoothing = float(label_smoothing)
+        self.mask_rate = float(mask_rate)
+
+    def prepare(self, features, labels=None, seed=None):
+        """Return ``(model inputs, target ids)``; ``seed`` (shape ``[2]``) drives ``mlm`` masking."""
+        if self.task == "seq2seq":
+            decoder_ids, targets = _shift(features["target"])
+            return {"encoder_ids": trim_padding(features["source"]), "decoder_ids": decoder_ids}, targets
+        if self.task == "lm":
+            return _shift(features)
+        ids = trim_padding(features)
+        seed = tf.zeros([2], tf.int64) if seed is None else seed
+        inputs, original, chosen = mask_tokens(ids, seed, vocab_size=self.vocab_size, rate=self.mask_rate)
+        where = tf.where(chosen > 0)
+        positions = tf.RaggedTensor.from_value_rowids(tf.cast(where[:, 1], tf.int32), where[:, 0],
+                                                      nrows=tf.shape(ids, out_type=tf.int64)[0])
+        # Rounded up to a multiple of 8, like the trimmed length, to bound the shapes a step is traced for.
+        width = tf.maximum((tf.reduce_max(positions.row_lengths()) + 7) // 8 * 8, 8)
+        dense = positions.to_tensor(default_value=0)
+        dense = tf.pad(dense, [[0, 0], [0, tf.cast(width, tf.int32) - tf.shape(dense)[1]]])
+        valid = tf.sequence_mask(positions.row_lengths(), width)
+        targets = tf.where(valid, tf.gather(original, dense, batch_dims=1), tf.zeros_like(dense))
+        return {"token_ids": inputs, "mask_positions": dense}, targets
+
+    def _token_losses(self, targets, logits):
+        logits = tf.cast(logits, tf.float32)
+        targets = tf.cast(targets, tf.int32)
+        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+        weights = tf.cast(targets != 0, tf.float32)
+        return nll, weights, logits
+
+    def loss(self, targets, logits):
+        """Return each example's mean loss over its predicted tokens, ``[B]`` (0 for an example without any)."""
+        nll, weights, logits = self._token_losses(targets, logits)
+        s = self.label_smoothing
+        if s:
+            uniform = -tf.reduce_mean(tf.nn.log_softmax(logits), axis=-1)
+            nll = (1.0 - s) * nll + s * uniform
+        return tf.reduce_sum(nll * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
+
+    def sums(self, targets, logits, per_example):
+        """Return ``(negative log-likelihood sum, correctly predicted tokens, predicted tokens)``."""
+        nll, weights, logits = self._token_losses(targets, logits)
+        hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(targets, tf.int32)),
+                       tf.float32)
+        return tf.reduce_sum(nll * weights), tf.reduce_sum(hits * weights), tf.reduce_sum(weights)
+
+    def lengths(self, features):
+        """Return the tokens of every example (of the source, for seq2seq)."""
+        main = features["source"] if self.task == "seq2seq" else features
+        return (np.asarray(main) != 0).sum(axis=1)
+
+
+def _shift(ids):
+    """``(inputs, next-token targets)`` of framed ``[B, T + 1]`` ids, both cut to the inputs' trimmed width."""
+    inputs = trim_padding(ids[:, :-1])
+    return inputs, ids[:, 1:tf.shape(inputs)[1] + 1]
+
+
+def objective_for(task, *, mode="multiclass", vocab_size=None, label_smoothing=0.0):
+    """Return the objective of a registry task (``zoo.models.task_of``).
+
+    Example:
+        >>> objective_for("lm", vocab_size=8000).token_level
+        True
+    """
+    if task == "classification":
+        return Objective(mode, label_smoothing)
+    return TokenObjective(task, vocab_size, label_smoothing)

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from keras import ops
 
 from tests import reference as ref
 from tests.harness import run_layer_test, to_numpy

@@ -172,11 +172,11 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             optimizer = _optimizer(config, model, policy, config.training.epochs * steps_per_epoch)
         trainer = Trainer(
             model, optimizer, strategy,
-            objective_for(task, mode=_mode(model) if task == "classification" else None,
+            objective_for(task, mode=classification_mode(model) if task == "classification" else None,
                           vocab_size=data["tokenizer"].vocab_size, label_smoothing=config.training.label_smoothing),
             config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
             clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
-            jit_compile=_jit(config.training.jit_compile, strategy), seed=config.training.seed)
+            jit_compile=check_jit(config.training.jit_compile, strategy), seed=config.training.seed)
         state = TrainingState()
         worker = f"{task_type or 'worker'}_{task_id or 0}"
         weights = model_variables(model)
@@ -336,11 +336,13 @@ def _optimizer(config, model, policy, total_steps):
     return SplitOptimizer(make(config.optimizer, units), make(scaled, encoder), encoder)
 
 
-def _mode(model):
+def classification_mode(model):
+    """``binary`` for a one-logit classifier, else ``multiclass``."""
     return "binary" if model.output.shape[-1] == 1 else "multiclass"
 
 
-def _jit(setting, strategy):
+def check_jit(setting, strategy):
+    """Return ``training.jit_compile``, or raise when it is set under a ``tf.distribute`` strategy."""
     if setting and strategy is not tf.distribute.get_strategy():
         raise ConfigError("training.jit_compile: true works only with distribution.strategy: default "
                           "(XLA under tf.distribute fails on CPU)")

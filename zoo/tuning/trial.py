@@ -8,13 +8,13 @@ import dataclasses
 import keras
 
 from zoo.config import ConfigError
-from zoo.training import run as _run
 from zoo.training.data import load_splits
 from zoo.training.data import model_arguments as _model_arguments
 from zoo.training.fit import EarlyStopping, fit
 from zoo.training.loop import Trainer, TrainingState, optimization_units
 from zoo.training.objectives import Objective
 from zoo.training.optimizers import build_optimizer, build_schedule
+from zoo.training.run import check_jit, classification_mode
 from zoo.training.precision import resolve_precision
 
 
@@ -99,10 +99,10 @@ def train_trial(model, config, data, strategy, *, epochs, monitor, patience, ini
         if policy == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     trainer = Trainer(
-        model, optimizer, strategy, Objective(_run._mode(model), config.training.label_smoothing),
+        model, optimizer, strategy, Objective(classification_mode(model), config.training.label_smoothing),
         config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
         clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
-        jit_compile=_run._jit(config.training.jit_compile, strategy), seed=config.training.seed)
+        jit_compile=check_jit(config.training.jit_compile, strategy), seed=config.training.seed)
     state = TrainingState()
     state.epoch.assign(initial_epoch)
     optimizer.iterations.assign(initial_epoch * steps)

@@ -13,7 +13,6 @@ from zoo.data.tokenizers import PAD_ID
 from zoo.evaluation.reports import read_history, write_generation_report
 
 METHODS = ("greedy", "beam")
-SPLITS = ("test", "validation")
 REPORT_DIR = "evaluation"
 DEFAULT_BATCH_SIZE = 256
 
@@ -153,19 +152,12 @@ def _check_options(method, num_beams, max_new_tokens, limit, batch_size):
 def _examples(config, task, run_dir, data, split, load_options):
     """The ``LabeledTexts`` to score and a description of where they came from."""
     import zoo.data
-    from zoo.training.data import SEQ2SEQ_COLUMNS, split_texts
+    from zoo.training.data import SEQ2SEQ_COLUMNS
 
     if data is None:
-        if split not in SPLITS:
-            raise ValueError(f"split must be 'test' or 'validation', got {split!r}")
-        if load_options:
-            raise ValueError(f"load options {sorted(load_options)} apply only with data=; the run's own splits "
-                             "are loaded as its config says")
-        examples = split_texts(config)[split]
-        if examples is None:
-            raise ValueError(f"run {run_dir} has no {split} split (data.{split}_split is 0 and no test source); "
-                             "pass data= to evaluate on other texts")
-        return examples, f"{config.data.source} ({split} split, seed {config.training.seed})"
+        from zoo.evaluation.runner import run_split
+
+        return run_split(run_dir, config, split, load_options)
     if isinstance(data, zoo.data.LabeledTexts):
         return data, data.source
     columns = {k: v for k, v in config.data.load_options.items() if k in SEQ2SEQ_COLUMNS}

@@ -53,6 +53,25 @@ def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None
                         probabilities=predictions.probabilities, info=info)
 
 
+def run_split(run_dir, config, split, load_options):
+    """Return a run's own ``split`` (``test`` or ``validation``) texts and a description of them.
+
+    Raises:
+        ValueError: another split name, load options (the run's config says how to load), or a split the run
+            did not have.
+    """
+    if split not in ("test", "validation"):
+        raise ValueError(f"split must be 'test' or 'validation', got {split!r}")
+    if load_options:
+        raise ValueError(f"load options {sorted(load_options)} apply only with data=; the run's own splits "
+                         "are loaded as its config says")
+    examples = run_splits(config)[split]
+    if examples is None:
+        raise ValueError(f"run {run_dir} has no {split} split (data.{split}_split is 0 and no test source); "
+                         "pass data= to evaluate on other texts")
+    return examples, f"{config.data.source} ({split} split, seed {config.training.seed})"
+
+
 def run_splits(config):
     """Rebuild the train / validation / test ``LabeledTexts`` a training run used, from its config.
 
@@ -122,16 +141,7 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
                          "and seq2seq runs")
     model, tokenizer, label_names, config = load_run(run_dir)
     if data is None:
-        if split not in ("test", "validation"):
-            raise ValueError(f"split must be 'test' or 'validation', got {split!r}")
-        if load_options:
-            raise ValueError(f"load options {sorted(load_options)} apply only with data=; the run's own splits "
-                             "are loaded as its config says")
-        examples = run_splits(config)[split]
-        if examples is None:
-            raise ValueError(f"run {run_dir} has no {split} split (data.{split}_split is 0 and no test source); "
-                             "pass data= to evaluate on other labelled texts")
-        source = f"{config.data.source} ({split} split, seed {config.training.seed})"
+        examples, source = run_split(run_dir, config, split, load_options)
     elif isinstance(data, zoo.data.LabeledTexts):
         examples, source = data, data.source
     else:

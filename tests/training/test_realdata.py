@@ -36,7 +36,7 @@ def test_language_model_on_mr_beats_a_unigram_model(shared_data, tmp_path):
     overrides = {"data": {"source": "mr", "vocab_size": 4000, "sequence_length": 32},
                  "model": {"name": "lm", "overrides": {"num_layers": 2, "d_model": 64, "num_heads": 2, "ff_dim": 128}},
                  "optimizer": {"learning_rate": 3e-3},
-                 "training": {"epochs": 3, "label_smoothing": 0.0},
+                 "training": {"epochs": 2, "label_smoothing": 0.0},
                  "output": {"dir": str(tmp_path / "lm"), "progress": "none"}}
     result = train(overrides)
     data = load_splits(result.config)

@@ -11,13 +11,13 @@ from tests.training.conftest import REPO, subprocess_env
 
 pytestmark = pytest.mark.slow
 
-SYMBOLS = list("abcdefghijkl")
+SYMBOLS = list("abcdefghij")
 
 
-def _write_reversal_task(path, n=3000, seed=0):
-    """``n`` sequences of 3-8 symbols (12 kinds) and their reversals, as a TSV with source/target columns."""
+def _write_reversal_task(path, n=4000, seed=0):
+    """``n`` sequences of 3-7 symbols (10 kinds) and their reversals, as a TSV with source/target columns."""
     rng = np.random.default_rng(seed)
-    rows = [" ".join(rng.choice(SYMBOLS, size=int(rng.integers(3, 9)))) for _ in range(n)]
+    rows = [" ".join(rng.choice(SYMBOLS, size=int(rng.integers(3, 8)))) for _ in range(n)]
     path.write_text("source\ttarget\n" + "".join(f"{r}\t{' '.join(reversed(r.split()))}\n" for r in rows))
     return path
 
@@ -28,7 +28,7 @@ def test_seq2seq_reverses_held_out_sequences(tmp_path):
               "model": {"name": "seq2seq",
                         "overrides": {"num_layers": 2, "d_model": 64, "num_heads": 4, "ff_dim": 128, "dropout": 0.0}},
               "optimizer": {"learning_rate": 3e-3},
-              "training": {"epochs": 8, "label_smoothing": 0.0},
+              "training": {"epochs": 6, "batch_size": 32, "label_smoothing": 0.0},
               "output": {"dir": str(tmp_path / "run"), "progress": "epoch"}}
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
     command = [sys.executable, "-m", "zoo.cli"]

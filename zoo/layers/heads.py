@@ -60,8 +60,10 @@ class ClassificationHead(keras.layers.Layer):
         features = input_shape[-1]
         policy = self.dtype_policy
         if self.pooling == "attention":
+            # No bias: softmax over positions ignores a constant added to every score, so a bias would be a
+            # weight that never receives a gradient.
             self.attention_score = keras.layers.Dense(
-                1, kernel_initializer=self.kernel_initializer, dtype=policy, name="attention_score")
+                1, use_bias=False, kernel_initializer=self.kernel_initializer, dtype=policy, name="attention_score")
             self.attention_score.build(input_shape)
         self.hidden = None
         if self.hidden_dim:

@@ -134,7 +134,7 @@ def test_models_learn_a_token_presence_task(builder):
     model = builder(**SMALL, num_classes=2, **extra)
     model.compile(optimizer=keras.optimizers.Adam(3e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    history = model.fit(x, y, epochs=8, batch_size=32, verbose=0)
+    history = model.fit(x, y, epochs=4, batch_size=32, verbose=0)
     assert history.history["accuracy"][-1] > 0.9
 
 

@@ -40,6 +40,7 @@ setup(
         "dev": [
             "pytest>=8.0",
             "pytest-timeout>=2.3",
+            "pytest-xdist>=3.5,<4",
             "nbclient>=0.10",
             "nbformat>=5.10",
             "ipykernel>=6.29",

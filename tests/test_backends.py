@@ -53,7 +53,7 @@ def test_layers_and_models_pass_under_jax():
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "XLA_FLAGS": xla_flags}
     deselect = [arg for node in SKIPPED_UNDER_JAX for arg in ("--deselect", node)]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/layers", "tests/models", *deselect],
+        [sys.executable, "-m", "pytest", "-q", "-n0", "-p", "no:cacheprovider", "tests/layers", "tests/models", *deselect],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]

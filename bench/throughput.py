@@ -1,14 +1,26 @@
-"""Training steps/s and forward examples/s of zoo's classifier against keras-hub and the Keras example.
+"""Training steps/s of zoo's classifier against keras-hub and Keras peers, measured to survive noisy machines.
 
-All models are timed in one process, interleaved round by round, and reported as medians and as ratios to
-an anchor measured in the same run.
+Method (BENCHMARKS.md, "Speed"): every model masks padding on the same padded batches (random lengths, each
+batch cut to its longest example as zoo's loop does); every variant is compiled and warmed up first, then
+timed in many short rounds that take turns round-robin (the starting variant rotates every round), so all
+variants see the same machine states. Each variant reports best-of, median, spread (IQR and min-max) and the
+plateaus its round rates fall on; ratios are the median of per-round ratios to the anchor. The load average
+at start and end is recorded beside the CPU flags that decide bfloat16.
 
-    python bench/throughput.py                        # CPU config (issue 2), TensorFlow backend
-    KERAS_BACKEND=jax python bench/throughput.py --config gpu --variants f32,bf16 --anchor keras-mha
+On TensorFlow every model is trained by zoo's own step (``zoo.training.loop.Trainer``: ``strategy.run`` of a
+``GradientTape`` step, Adam, zoo's classification loss), one synchronised step at a time as zoo's loop runs
+them; on JAX (no TensorFlow loop) every model uses Keras ``train_on_batch``. ``--loop`` picks either on TF.
+
+    python bench/throughput.py --config cpu             # config 1 (issue 16), TensorFlow
+    python bench/throughput.py --config minilm          # config 2: all-MiniLM-L6-v2's shape
+    python bench/throughput.py --config smoke --rounds 2 --steps 1
+    KERAS_BACKEND=jax python bench/throughput.py --config gpu --models zoo,keras-mha --anchor keras-mha
 """
 import argparse
+import contextlib
 import json
 import os
+import platform
 import statistics
 import sys
 import time
@@ -19,158 +31,396 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from zoo import build_transformer  # noqa: E402
+from zoo import hardware  # noqa: E402
+from zoo.layers import ClassificationHead, TokenAndPositionEmbedding, TransformerEncoderBlock  # noqa: E402
 
+# lengths: the real tokens of an example are drawn uniformly from this range, the rest is padding (id 0).
 CONFIGS = {
-    "cpu": dict(vocab=20000, seq=200, d_model=128, heads=4, ff=256, layers=2, batch=64, dropout=0.1),
-    "gpu": dict(vocab=32000, seq=512, d_model=512, heads=8, ff=2048, layers=6, batch=64, dropout=0.1),
-    "smoke": dict(vocab=500, seq=16, d_model=16, heads=2, ff=32, layers=1, batch=8, dropout=0.1),
+    "cpu": dict(vocab=20000, seq=200, d_model=128, heads=4, ff=256, layers=2, batch=64, dropout=0.1,
+                activation="relu", pooling="mean", lengths=(50, 200), anchor="keras-hub"),
+    # all-MiniLM-L6-v2's shape: post-LN BERT encoder with exact GELU, classified from [CLS] through a tanh pooler.
+    "minilm": dict(vocab=30522, seq=128, d_model=384, heads=12, ff=1536, layers=6, batch=32, dropout=0.1,
+                   activation="gelu", pooling="cls", lengths=(32, 128), anchor="keras-hub-bert"),
+    "gpu": dict(vocab=32000, seq=512, d_model=512, heads=8, ff=2048, layers=6, batch=64, dropout=0.1,
+                activation="gelu", pooling="mean", lengths=(128, 512), anchor="keras-mha"),
+    "smoke": dict(vocab=500, seq=24, d_model=16, heads=2, ff=32, layers=1, batch=8, dropout=0.1,
+                  activation="relu", pooling="mean", lengths=(4, 24), anchor="keras-hub"),
 }
-# precision policy, jit_compile
+DEFAULT_MODELS = {"cpu": "zoo,zoo-nomask,keras-hub,keras-mha",
+                  "minilm": "zoo,zoo-nomask,keras-hub-bert,keras-hub,keras-mha",
+                  "gpu": "zoo,keras-mha", "smoke": "zoo,zoo-nomask,keras-hub,keras-mha"}
+# precision policy, XLA
 VARIANTS = {
     "f32": ("float32", False),
-    "f32-xla": ("float32", True),
     "bf16": ("mixed_bfloat16", False),
+    "f32-xla": ("float32", True),
     "bf16-xla": ("mixed_bfloat16", True),
 }
+# Rates within this factor of their neighbour (sorted) belong to one plateau.
+PLATEAU_GAP = 1.2
 
+
+# ---------------------------------------------------------------------------------------------------- models
 
 def zoo_model(c):
-    """zoo's classifier in keras-hub's TransformerEncoder layout: post-LN, ReLU feed-forward, mean pooling."""
+    """``zoo.build_transformer`` in the config's layout: post-LN, its activation, masked pooling or [CLS] + tanh.
+
+    Config 2 lacks BERT's segment embedding and embedding layer norm (``zoo.build_transformer`` has neither).
+    """
     return build_transformer(c["vocab"], c["seq"], 2, num_layers=c["layers"], d_model=c["d_model"],
-                             num_heads=c["heads"], ff_dim=c["ff"], dropout=c["dropout"], pooling="mean",
-                             activation="relu", norm_first=False)
+                             num_heads=c["heads"], ff_dim=c["ff"], dropout=c["dropout"], pooling=c["pooling"],
+                             activation=c["activation"], norm_first=False,
+                             head_hidden_dim=c["d_model"] if c["pooling"] == "cls" else None)
 
 
-def zoo_default_model(c):
-    """zoo's classifier with its own defaults: pre-LN with a final norm, GELU."""
-    return build_transformer(c["vocab"], c["seq"], 2, num_layers=c["layers"], d_model=c["d_model"],
-                             num_heads=c["heads"], ff_dim=c["ff"], dropout=c["dropout"], pooling="mean")
+def zoo_unmasked_model(c):
+    """The same zoo layers and weights shape with the padding mask off: shows only what a mask costs."""
+    ids = keras.Input((None,), dtype="int32")
+    x = TokenAndPositionEmbedding(c["vocab"], c["seq"], c["d_model"], mask_zero=False)(ids)
+    x = keras.layers.Dropout(c["dropout"])(x)
+    for _ in range(c["layers"]):
+        x = TransformerEncoderBlock(c["d_model"], c["heads"], c["ff"], dropout=c["dropout"],
+                                    activation=c["activation"], norm_first=False)(x)
+    head = ClassificationHead(2, pooling=c["pooling"], dropout=c["dropout"],
+                              hidden_dim=c["d_model"] if c["pooling"] == "cls" else None)
+    return keras.Model(ids, head(x))
+
+
+def _peer_head(c, x, padding):
+    """Masked mean pooling, or [CLS] through a tanh pooler (BERT's), then dropout and two float32 logits."""
+    if c["pooling"] == "cls":
+        x = keras.layers.Dense(c["d_model"], activation="tanh")(x[:, 0, :])
+    else:
+        x = keras.layers.GlobalAveragePooling1D()(x, mask=padding)
+    x = keras.layers.Dropout(c["dropout"])(x)
+    return keras.layers.Dense(2, dtype="float32")(x)
 
 
 def keras_hub_model(c):
+    """keras-hub ``TokenAndPositionEmbedding`` + ``TransformerEncoder(..., padding_mask=...)`` blocks."""
     import keras_hub
 
-    ids = keras.Input((c["seq"],), dtype="int32")
-    x = keras_hub.layers.TokenAndPositionEmbedding(c["vocab"], c["seq"], c["d_model"], mask_zero=True)(ids)
+    ids = keras.Input((None,), dtype="int32")
+    padding = keras.ops.not_equal(ids, 0)
+    x = keras_hub.layers.TokenAndPositionEmbedding(c["vocab"], c["seq"], c["d_model"])(ids)
     for _ in range(c["layers"]):
-        x = keras_hub.layers.TransformerEncoder(c["ff"], c["heads"], dropout=c["dropout"])(x)
-    x = keras.layers.GlobalAveragePooling1D()(x)
+        x = keras_hub.layers.TransformerEncoder(c["ff"], c["heads"], dropout=c["dropout"],
+                                                activation=c["activation"])(x, padding_mask=padding)
+    return keras.Model(ids, _peer_head(c, x, padding))
+
+
+def keras_hub_bert_model(c):
+    """keras-hub ``BertBackbone`` (masks via ``padding_mask``; its GELU is the tanh form) + a classifier on
+    its pooled output."""
+    import keras_hub
+
+    ids = keras.Input((None,), dtype="int32")
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=c["vocab"], num_layers=c["layers"], num_heads=c["heads"], hidden_dim=c["d_model"],
+        intermediate_dim=c["ff"], dropout=c["dropout"], max_sequence_length=max(c["seq"], 512))
+    outputs = backbone({"token_ids": ids, "segment_ids": keras.ops.zeros_like(ids),
+                        "padding_mask": keras.ops.not_equal(ids, 0)})
+    x = keras.layers.Dropout(c["dropout"])(outputs["pooled_output"])
     return keras.Model(ids, keras.layers.Dense(2, dtype="float32")(x))
 
 
-def keras_mha_model(c):
-    """The Keras example's ``TransformerBlock`` (keras.io text classification): ``keras.layers.MultiHeadAttention``,
-    post-LN, ReLU feed-forward, dropout on both residual branches, learned positions."""
-    ids = keras.Input((c["seq"],), dtype="int32")
-    tokens = keras.layers.Embedding(c["vocab"], c["d_model"])(ids)
-    positions = keras.layers.Embedding(c["seq"], c["d_model"])(keras.ops.arange(c["seq"]))
-    x = tokens + positions
+def keras_mha_model(c, masked=True):
+    """The Keras example's block on ``keras.layers.MultiHeadAttention`` (post-LN, dropout on both residual
+    branches), given the padding as ``attention_mask``."""
+    import keras_hub
+
+    ids = keras.Input((None,), dtype="int32")
+    padding = keras.ops.not_equal(ids, 0)
+    x = keras_hub.layers.TokenAndPositionEmbedding(c["vocab"], c["seq"], c["d_model"])(ids)
     for _ in range(c["layers"]):
-        attn = keras.layers.MultiHeadAttention(c["heads"], c["d_model"] // c["heads"])(x, x)
+        mask = padding[:, None, :] if masked else None
+        attn = keras.layers.MultiHeadAttention(c["heads"], c["d_model"] // c["heads"])(x, x, attention_mask=mask)
         x = keras.layers.LayerNormalization(epsilon=1e-6)(x + keras.layers.Dropout(c["dropout"])(attn))
-        ffn = keras.layers.Dense(c["d_model"])(keras.layers.Dense(c["ff"], activation="relu")(x))
+        ffn = keras.layers.Dense(c["d_model"])(keras.layers.Dense(c["ff"], activation=c["activation"])(x))
         x = keras.layers.LayerNormalization(epsilon=1e-6)(x + keras.layers.Dropout(c["dropout"])(ffn))
-    x = keras.layers.GlobalAveragePooling1D()(x)
-    return keras.Model(ids, keras.layers.Dense(2, dtype="float32")(x))
+    return keras.Model(ids, _peer_head(c, x, padding if masked else None))
 
 
-BUILDERS = {"zoo": zoo_model, "zoo-default": zoo_default_model, "keras-hub": keras_hub_model,
-            "keras-mha": keras_mha_model}
+BUILDERS = {
+    "zoo": zoo_model,
+    "zoo-nomask": zoo_unmasked_model,
+    "keras-hub": keras_hub_model,
+    "keras-hub-bert": keras_hub_bert_model,
+    "keras-mha": keras_mha_model,
+    "keras-mha-nomask": lambda c: keras_mha_model(c, masked=False),
+}
+# What a model computes without a mask is not the same task: these only show the cost of masking.
+UNMASKED = ("zoo-nomask", "keras-mha-nomask")
 
 
-def make_batch(c, seed=0):
+# ------------------------------------------------------------------------------------------------------ data
+
+def make_batches(c, count, seed=0, bucketed=False):
+    """Return ``count`` batches ``(ids, labels)`` padded to random lengths and cut to their longest example.
+
+    The cut keeps a multiple of 8 columns, as ``zoo.training.objectives.trim_padding`` does. ``bucketed``
+    sorts the lengths before they are cut into batches (zoo's ``EpochBatches`` bucketing), so batches carry
+    little padding and have different widths.
+    """
     rng = np.random.default_rng(seed)
-    ids = rng.integers(1, c["vocab"], size=(c["batch"], c["seq"])).astype("int32")
-    lengths = rng.integers(c["seq"] // 4, c["seq"] + 1, size=c["batch"])
-    ids[np.arange(c["seq"])[None, :] >= lengths[:, None]] = 0
-    return ids, rng.integers(0, 2, size=(c["batch"],)).astype("int32")
+    low, high = c["lengths"]
+    lengths = rng.integers(low, high + 1, size=count * c["batch"])
+    if bucketed:
+        lengths = np.sort(lengths)
+    batches = []
+    for chunk in lengths.reshape(count, c["batch"]):
+        width = min(max(-(-int(chunk.max()) // 8) * 8, 8), c["seq"])
+        ids = rng.integers(1, c["vocab"], size=(c["batch"], width)).astype("int32")
+        ids[np.arange(width)[None, :] >= chunk[:, None]] = 0
+        if c["pooling"] == "cls":
+            ids[:, 0] = 1  # a [CLS]-like first token
+        batches.append((ids, rng.integers(0, 2, size=(c["batch"],)).astype("int32")))
+    return batches
+
+
+# ----------------------------------------------------------------------------------------------- train steps
+
+class TrainerStep:
+    """One optimizer step of zoo's ``Trainer`` under the default strategy, synchronised like zoo's loop."""
+
+    name = "zoo Trainer (strategy.run step, Adam, synchronised per step)"
+
+    def __init__(self, model, batch_size, jit_compile):
+        import tensorflow as tf
+
+        from zoo.training.loop import Trainer
+        from zoo.training.objectives import Objective
+
+        self.trainer = Trainer(model, keras.optimizers.Adam(1e-4), tf.distribute.get_strategy(),
+                               Objective("multiclass"), batch_size, jit_compile=jit_compile)
+        self._tensor = tf.constant
+
+    def prepare(self, batch):
+        return tuple(self._tensor(a) for a in batch)
+
+    def __call__(self, batch):
+        for _ in self.trainer.run_steps(iter([batch]), 1):
+            pass
+
+
+class KerasStep:
+    """Keras ``train_on_batch`` (the only loop on JAX)."""
+
+    name = "Keras train_on_batch"
+
+    def __init__(self, model, batch_size, jit_compile):
+        model.compile(optimizer=keras.optimizers.Adam(1e-4),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      jit_compile=jit_compile or keras.backend.backend() == "jax")
+        self.model = model
+
+    def prepare(self, batch):
+        return batch
+
+    def __call__(self, batch):
+        float(np.asarray(self.model.train_on_batch(*batch)))
+
+
+LOOPS = {"trainer": TrainerStep, "keras": KerasStep}
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 class Runner:
-    """One compiled model with its data, able to time a round of training and of inference steps."""
+    """One model at one precision with its step function, compiled for every batch shape and warmed up."""
 
-    def __init__(self, name, builder, variant, c):
+    def __init__(self, model_name, variant, c, batches, loop="trainer"):
         policy, jit = VARIANTS[variant]
-        keras.mixed_precision.set_global_policy(policy)
+        self.model_name, self.variant = model_name, variant
+        self.label = f"{model_name} [{variant}]"
         keras.utils.set_random_seed(0)
-        self.label = f"{name} [{variant}]"
-        self.model = builder(c)
-        self.model.compile(optimizer=keras.optimizers.Adam(1e-4),
-                           loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit)
-        keras.mixed_precision.set_global_policy("float32")
-        self.x, self.y = make_batch(c)
-        self.batch = c["batch"]
-        self.train_times, self.infer_times = [], []
-        for _ in range(2):  # trace, compile and warm the caches
-            self.model.train_on_batch(self.x, self.y)
-            self.model.predict_on_batch(self.x)
+        with dtype_policy(policy):
+            self.model = BUILDERS[model_name](c)
+            self.step = LOOPS[loop](self.model, c["batch"], jit)
+        self.batches = [self.step.prepare(b) for b in batches]
+        self.rates = []
+        for batch in self.batches:  # trace and compile every shape, warm the caches
+            self.step(batch)
 
     def round(self, steps):
+        """Time ``steps`` steps over the batch pool from its start; record steps/s."""
         start = time.perf_counter()
-        for _ in range(steps):
-            loss = self.model.train_on_batch(self.x, self.y)
-        float(np.asarray(loss))
-        self.train_times.append((time.perf_counter() - start) / steps)
-        start = time.perf_counter()
-        for _ in range(steps):
-            out = self.model.predict_on_batch(self.x)
-        np.asarray(out)
-        self.infer_times.append((time.perf_counter() - start) / steps)
-
-    def result(self):
-        train, infer = statistics.median(self.train_times), statistics.median(self.infer_times)
-        return {"model": self.label, "train_steps_per_s": 1.0 / train,
-                "forward_examples_per_s": self.batch / infer, "params": int(self.model.count_params())}
+        for i in range(steps):
+            self.step(self.batches[i % len(self.batches)])
+        self.rates.append(steps / (time.perf_counter() - start))
 
 
-def run(config="cpu", models=("zoo", "keras-hub", "keras-mha"), variants=("f32",), anchor="keras-hub",
-        anchor_variant="f32", steps=5, rounds=5):
-    """Time every (model, variant) pair and return rows with ratios to the anchor."""
+# ----------------------------------------------------------------------------------------------- statistics
+
+def plateaus(rates, gap=PLATEAU_GAP):
+    """Group rates into plateaus: sorted rates split where one exceeds its predecessor by more than ``gap``×.
+
+    Returns ``[(median rate, rounds), ...]`` from the fastest plateau down.
+
+    Example:
+        >>> plateaus([3.0, 1.5, 2.9, 1.6, 3.1])
+        [(3.0, 3), (1.55, 2)]
+    """
+    ordered = sorted(rates)
+    groups = [[ordered[0]]]
+    for rate in ordered[1:]:
+        if rate > groups[-1][-1] * gap:
+            groups.append([])
+        groups[-1].append(rate)
+    return [(statistics.median(g), len(g)) for g in reversed(groups)]
+
+
+def summary(values):
+    """Best (max), median, quartiles and range of a list of rates or ratios."""
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else (values * 3)
+    return {"best": max(values), "median": statistics.median(values), "q1": q1, "q3": q3,
+            "min": min(values), "max": max(values)}
+
+
+def paired(runner, other):
+    """Per-round ratios ``runner / other``: both ran in every round, one right after the other."""
+    return [a / b for a, b in zip(runner.rates, other.rates)]
+
+
+def comparisons(runners, anchor_label):
+    """The issue's target ratios that the measured variants allow, each a summary of per-round ratios."""
+    by = {r.label: r for r in runners}
+    out = {}
+
+    def add(name, a, b):
+        if a in by and b in by:
+            out[name] = summary(paired(by[a], by[b]))
+
+    for variant in VARIANTS:
+        add(f"zoo [{variant}] / zoo-nomask [{variant}] (mask cost)", f"zoo [{variant}]", f"zoo-nomask [{variant}]")
+        peers = [r for r in runners if r.variant == variant and not r.model_name.startswith("zoo")
+                 and r.model_name not in UNMASKED]
+        if peers and f"zoo [{variant}]" in by:
+            fastest = max(peers, key=lambda r: statistics.median(r.rates))
+            add(f"zoo [{variant}] / fastest masked peer {fastest.label}", f"zoo [{variant}]", fastest.label)
+        add(f"zoo [{variant}] / anchor {anchor_label}", f"zoo [{variant}]", anchor_label)
+    add("zoo [bf16] / zoo [f32]", "zoo [bf16]", "zoo [f32]")
+    return out
+
+
+def environment():
+    """CPU, load and library versions that a figure depends on."""
+    flags = hardware.cpu_flags()
+    model = next((line.partition(":")[2].strip() for line in _cpuinfo_lines() if line.startswith("model name")),
+                 platform.processor())
+    return {"cpu": model, "cores": os.cpu_count(),
+            "cpu_flags": sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "fma"}),
+            "attention_core_under_bf16": hardware.attention_core_dtype("bfloat16"),
+            "backend": keras.backend.backend(), "keras": keras.__version__, "python": platform.python_version()}
+
+
+def _cpuinfo_lines():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return f.read().splitlines()
+    except OSError:
+        return []
+
+
+# ------------------------------------------------------------------------------------------------------- run
+
+def run(config="cpu", models=None, variants=("f32", "bf16"), anchor=None, anchor_variant="f32", steps=5,
+        rounds=20, warmup_rounds=1, pool=4, bucketed=False, loop=None):
+    """Build every (model, variant), take ``rounds`` interleaved rounds of ``steps`` steps, return the result."""
     c = CONFIGS[config]
+    models = list(models or DEFAULT_MODELS[config].split(","))
+    anchor = anchor or c["anchor"]
+    loop = loop or ("trainer" if keras.backend.backend() == "tensorflow" else "keras")
+    load_start = os.getloadavg()
+    batches = make_batches(c, pool, bucketed=bucketed)
     runners = []
     for name in models:
         for variant in variants:
-            if not name.startswith("zoo") and variant != anchor_variant and name != anchor:
-                continue
-            runners.append(Runner(name, BUILDERS[name], variant, c))
-            print(f"compiled {runners[-1].label}", flush=True)
-    for r in range(rounds):
-        for runner in runners:
+            started = time.perf_counter()
+            runners.append(Runner(name, variant, c, batches, loop))
+            print(f"built and warmed {runners[-1].label} in {time.perf_counter() - started:.0f} s", flush=True)
+    anchor_label = f"{anchor} [{anchor_variant}]"
+    if anchor_label not in {r.label for r in runners}:
+        raise ValueError(f"the anchor {anchor_label} is not among the measured variants; add it to --models "
+                         f"and --variants or choose another --anchor")
+    for r in range(warmup_rounds + rounds):
+        for runner in runners[r % len(runners):] + runners[:r % len(runners)]:
             runner.round(steps)
-        print(f"round {r + 1}/{rounds} done", flush=True)
-    rows = [runner.result() for runner in runners]
-    base = next(row for row in rows if row["model"] == f"{anchor} [{anchor_variant}]")
-    for row in rows:
-        row["train_ratio"] = row["train_steps_per_s"] / base["train_steps_per_s"]
-        row["forward_ratio"] = row["forward_examples_per_s"] / base["forward_examples_per_s"]
-    return {"backend": keras.backend.backend(), "config": config, "settings": c, "anchor": base["model"],
-            "steps_per_round": steps, "rounds": rounds, "rows": rows}
+            if r < warmup_rounds:
+                runner.rates.pop()
+        print(f"round {r + 1 - warmup_rounds}/{rounds} done" if r >= warmup_rounds else "warm-up round done",
+              flush=True)
+    anchor_runner = next(x for x in runners if x.label == anchor_label)
+    rows = []
+    for runner in runners:
+        rows.append({"model": runner.label, "params": int(runner.model.count_params()),
+                     "steps_per_s": summary(runner.rates), "plateaus": plateaus(runner.rates),
+                     "ratio_to_anchor": summary(paired(runner, anchor_runner)),
+                     "rates": runner.rates, "unmasked": runner.model_name in UNMASKED})
+    widths = sorted({int(b[0].shape[1]) for b in batches})
+    return {"config": config, "settings": c, "loop": LOOPS[loop].name, "anchor": anchor_label,
+            "steps_per_round": steps, "rounds": rounds, "warmup_rounds": warmup_rounds, "batch_widths": widths,
+            "bucketed": bucketed, "load_average": {"start": load_start, "end": os.getloadavg()},
+            "environment": environment(), "rows": rows, "comparisons": comparisons(runners, anchor_label)}
+
+
+def _spread(s, digits=2):
+    return f"{s['q1']:.{digits}f}–{s['q3']:.{digits}f}"
 
 
 def table(result):
-    lines = [f"backend={result['backend']} config={result['config']} {result['settings']}",
-             f"anchor: {result['anchor']}; medians of {result['rounds']} rounds x {result['steps_per_round']} steps",
-             "| model | params | train steps/s | forward ex/s | train × anchor | forward × anchor |",
-             "|---|---|---|---|---|---|"]
+    """Markdown table of a result, with the comparisons the issue's targets name."""
+    env, load = result["environment"], result["load_average"]
+    lines = [
+        f"config={result['config']} {result['settings']}",
+        f"backend={env['backend']} cpu={env['cpu']} ({env['cores']} cores) flags={','.join(env['cpu_flags'])} "
+        f"attention core under bf16: {env['attention_core_under_bf16']}",
+        f"loop: {result['loop']}; {result['rounds']} interleaved rounds x {result['steps_per_round']} steps "
+        f"(+{result['warmup_rounds']} warm-up); batch widths {result['batch_widths']}; "
+        f"load average start {load['start'][0]:.2f} end {load['end'][0]:.2f}",
+        f"anchor: {result['anchor']}; ratio = median of per-round ratios (IQR)",
+        "",
+        "| model | params | best steps/s | median | IQR | min–max | plateaus (rate×rounds) | × anchor | IQR |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in result["rows"]:
-        lines.append(f"| {row['model']} | {row['params']:,} | {row['train_steps_per_s']:.2f} | "
-                     f"{row['forward_examples_per_s']:.0f} | {row['train_ratio']:.2f} | {row['forward_ratio']:.2f} |")
+        s, ratio = row["steps_per_s"], row["ratio_to_anchor"]
+        name = row["model"] + (" (no mask: cost reference only)" if row["unmasked"] else "")
+        plats = " ".join(f"{rate:.2f}×{n}" for rate, n in row["plateaus"])
+        lines.append(f"| {name} | {row['params']:,} | {s['best']:.2f} | {s['median']:.2f} | {_spread(s)} | "
+                     f"{s['min']:.2f}–{s['max']:.2f} | {plats} | {ratio['median']:.2f} | {_spread(ratio)} |")
+    lines += ["", "| comparison | median of per-round ratios | IQR | min–max |", "|---|---|---|---|"]
+    for name, s in result["comparisons"].items():
+        lines.append(f"| {name} | {s['median']:.2f} | {_spread(s)} | {s['min']:.2f}–{s['max']:.2f} |")
     return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=sorted(CONFIGS), default="cpu")
-    parser.add_argument("--models", default="zoo,keras-hub,keras-mha")
-    parser.add_argument("--variants", default="f32,f32-xla,bf16,bf16-xla")
-    parser.add_argument("--anchor", default="keras-hub")
+    parser.add_argument("--models", help=f"comma-separated, of {', '.join(BUILDERS)} (default: per config)")
+    parser.add_argument("--variants", default="f32,bf16", help=f"comma-separated, of {', '.join(VARIANTS)}")
+    parser.add_argument("--anchor", help="model the ratios refer to (default: per config)")
     parser.add_argument("--anchor-variant", default="f32")
-    parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per variant and round")
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--warmup-rounds", type=int, default=1)
+    parser.add_argument("--pool", type=int, default=4, help="distinct padded batches, cycled through")
+    parser.add_argument("--bucketed", action="store_true", help="batches of similar lengths (zoo's bucketing)")
+    parser.add_argument("--loop", choices=sorted(LOOPS), help="default: trainer on TensorFlow, keras on JAX")
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args(argv)
-    result = run(args.config, args.models.split(","), args.variants.split(","), args.anchor, args.anchor_variant,
-                 args.steps, args.rounds)
+    result = run(args.config, args.models.split(",") if args.models else None, args.variants.split(","),
+                 args.anchor, args.anchor_variant, args.steps, args.rounds, args.warmup_rounds, args.pool,
+                 args.bucketed, args.loop)
     print(table(result))
     if args.json:
         with open(args.json, "w") as f:

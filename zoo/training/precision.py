@@ -1,24 +1,9 @@
 """Resolve ``training.precision`` (including ``auto``) to a Keras dtype policy."""
-from pathlib import Path
-
 import tensorflow as tf
 
+from zoo.hardware import cpu_flags, native_bf16_flags
+
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
-
-# CPU features with native bfloat16 matrix arithmetic. Without them TensorFlow emulates bfloat16 through
-# float32 conversions, which made training slower, not faster, on the AVX2-only CPU measured for zoo.
-_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
-
-
-def cpu_flags():
-    """Return the CPU feature flags the kernel reports (empty where /proc/cpuinfo does not exist)."""
-    info = Path("/proc/cpuinfo")
-    if not info.exists():
-        return set()
-    for line in info.read_text(errors="replace").splitlines():
-        if line.startswith("flags"):
-            return set(line.partition(":")[2].split())
-    return set()
 
 
 def resolve_precision(precision="auto"):
@@ -44,4 +29,4 @@ def resolve_precision(precision="auto"):
         if capability >= (8, 0):
             return "mixed_bfloat16"
         return "mixed_float16" if capability >= (7, 0) else "float32"
-    return "mixed_bfloat16" if cpu_flags() & set(_BF16_CPU_FLAGS) else "float32"
+    return "mixed_bfloat16" if native_bf16_flags(cpu_flags()) else "float32"

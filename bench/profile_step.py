@@ -1,0 +1,156 @@
+"""Op-level time of one training step per model and precision, from the TensorFlow profiler.
+
+Each variant of ``bench/throughput.py`` (same models, batches and zoo ``Trainer`` step) is built, warmed up and
+traced for ``--steps`` steps with ``tf.profiler``; the trace's TensorFlow op events (``name:type`` on the
+executor threads) are summed per op and per group (matmul/einsum, softmax, mask/bias, casts, layer norm,
+GELU, transposes/reshapes, dropout, optimizer, embedding, other) and reported per step. Op times are the
+wall time of each op (its intra-op threads included), so they add up to roughly the step's wall time when
+ops do not overlap; the group shares are what claims about op costs rest on.
+
+    python bench/profile_step.py --config cpu --models zoo,keras-hub --variants f32,bf16
+    python bench/profile_step.py --config smoke --steps 2
+"""
+import argparse
+import collections
+import glob
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+
+import tensorflow as tf
+from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import throughput  # noqa: E402
+
+# (group, op types, name pattern): the first rule an op matches decides its group. Types come first so a
+# matmul inside the softmax gradient still counts as a matmul; names catch the composite ops (gradients of
+# softmax, layer norm and GELU are built from Mul, Sum, Sub...), looked up in the op's name scope.
+GROUPS = (
+    ("matmul/einsum", r"MatMul|Einsum|Conv", None),
+    ("casts", r"^Cast$", None),
+    ("transpose/reshape", r"Transpose|Reshape|StridedSlice|^Pack$|^Unpack$|Concat|^Split|^Slice$|Squeeze|"
+                          r"ExpandDims|BroadcastTo|^Tile$|Identity", None),
+    ("mask/bias", r"^Select|^NotEqual$|^Equal$|^Logical", r"mask"),
+    ("softmax", r"Softmax", r"softmax"),
+    ("layernorm", r"LayerNorm|FusedBatchNorm", r"norm"),
+    ("gelu", r"Gelu|^Erf", r"gelu"),
+    ("dropout", r"StatelessRandom|RandomUniform", r"dropout"),
+    ("optimizer", r"ApplyAdam|Assign|ResourceScatter", r"^(adam|optimizer)(_\d+)?/"),
+    ("embedding", r"Gather|UnsortedSegment|Unique", r"embedding"),
+)
+
+
+def group_of(name, op_type):
+    """Return the group of an op from its type and name scope (see ``GROUPS``)."""
+    for group, types, names in GROUPS:
+        if re.search(types, op_type):
+            return group
+    lowered = name.lower()
+    for group, _, names in GROUPS:
+        if names and re.search(names, lowered):
+            return group
+    return "other"
+
+
+def op_times(xplane_path):
+    """Sum the durations (ms) of the TensorFlow op events in a trace, per ``(name, type)``."""
+    space = xplane_pb2.XSpace()
+    with open(xplane_path, "rb") as f:
+        space.ParseFromString(f.read())
+    totals = collections.Counter()
+    for plane in space.planes:
+        for line in plane.lines:
+            if line.name == "python":  # the Python thread holds only the enclosing function call
+                continue
+            for event in line.events:
+                name, sep, op_type = plane.event_metadata[event.metadata_id].name.rpartition(":")
+                if sep and name and op_type and "::" not in name + ":" + op_type:
+                    totals[(name, op_type)] += event.duration_ps / 1e9
+    return totals
+
+
+def profile(runner, steps):
+    """Trace ``steps`` steps of a warmed-up runner; return per-step wall ms and per-step op ms."""
+    runner.step(runner.batches[0])
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        start = time.perf_counter()
+        for i in range(steps):
+            runner.step(runner.batches[i % len(runner.batches)])
+        wall = (time.perf_counter() - start) / steps * 1e3
+        tf.profiler.experimental.stop()
+        (path,) = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)
+        totals = op_times(path)
+    return wall, {key: value / steps for key, value in totals.items()}
+
+
+def report(label, wall, ops, top):
+    groups = collections.Counter()
+    for (name, op_type), ms in ops.items():
+        groups[group_of(name, op_type)] += ms
+    total = sum(ops.values())
+    return {"variant": label, "wall_ms_per_step": wall, "op_ms_per_step": total,
+            "groups_ms": dict(groups.most_common()),
+            "top_ops": [{"name": name, "type": op_type, "ms": ms, "group": group_of(name, op_type)}
+                        for (name, op_type), ms in ops.most_common(top)]}
+
+
+def tables(result):
+    variants = result["variants"]
+    names = [v["variant"] for v in variants]
+    groups = sorted({g for v in variants for g in v["groups_ms"]},
+                    key=lambda g: -max(v["groups_ms"].get(g, 0.0) for v in variants))
+    lines = [f"config={result['config']}; {result['steps']} profiled steps per variant; ms per step "
+             f"(share of op time); load average start {result['load_average']['start'][0]:.2f} "
+             f"end {result['load_average']['end'][0]:.2f}", "",
+             "| group | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for g in groups:
+        cells = [f"{v['groups_ms'].get(g, 0.0):.1f} ({100 * v['groups_ms'].get(g, 0.0) / v['op_ms_per_step']:.0f}%)"
+                 for v in variants]
+        lines.append(f"| {g} | " + " | ".join(cells) + " |")
+    lines.append("| **all ops** | " + " | ".join(f"{v['op_ms_per_step']:.1f}" for v in variants) + " |")
+    lines.append("| wall per profiled step | " + " | ".join(f"{v['wall_ms_per_step']:.1f}" for v in variants) + " |")
+    for v in variants:
+        lines += ["", f"top ops of {v['variant']} (ms per step):", "", "| ms | group | type | op |", "|---|---|---|---|"]
+        lines += [f"| {o['ms']:.2f} | {o['group']} | {o['type']} | {o['name']} |" for o in v["top_ops"]]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", choices=sorted(throughput.CONFIGS), default="cpu")
+    parser.add_argument("--models", help="comma-separated (default: the config's throughput models)")
+    parser.add_argument("--variants", default="f32,bf16")
+    parser.add_argument("--steps", type=int, default=5, help="profiled steps per variant")
+    parser.add_argument("--pool", type=int, default=4)
+    parser.add_argument("--bucketed", action="store_true")
+    parser.add_argument("--top", type=int, default=12, help="slowest ops listed per variant")
+    parser.add_argument("--json", help="also write the result here")
+    args = parser.parse_args(argv)
+    c = throughput.CONFIGS[args.config]
+    models = (args.models or throughput.DEFAULT_MODELS[args.config]).split(",")
+    batches = throughput.make_batches(c, args.pool, bucketed=args.bucketed)
+    result = {"config": args.config, "steps": args.steps, "environment": throughput.environment(),
+              "load_average": {"start": os.getloadavg()}, "variants": []}
+    for name in models:
+        for variant in args.variants.split(","):
+            runner = throughput.Runner(name, variant, c, batches, "trainer")
+            wall, ops = profile(runner, args.steps)
+            result["variants"].append(report(runner.label, wall, collections.Counter(ops), args.top))
+            print(f"profiled {runner.label}: {wall:.1f} ms per step", flush=True)
+            del runner
+    result["load_average"]["end"] = os.getloadavg()
+    print(tables(result))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -246,16 +246,17 @@ class Runner:
             self.model = BUILDERS[model_name](c)
             self.step = LOOPS[loop](self.model, c["batch"], jit)
         self.batches = [self.step.prepare(b) for b in batches]
-        self.rates = []
+        self.rates, self.cpu_times = [], []
         for batch in self.batches:  # trace and compile every shape, warm the caches
             self.step(batch)
 
     def round(self, steps):
-        """Time ``steps`` steps over the batch pool from its start; record steps/s."""
-        start = time.perf_counter()
+        """Time ``steps`` steps over the batch pool from its start; record steps/s and CPU seconds per step."""
+        start, cpu = time.perf_counter(), time.process_time()
         for i in range(steps):
             self.step(self.batches[i % len(self.batches)])
         self.rates.append(steps / (time.perf_counter() - start))
+        self.cpu_times.append((time.process_time() - cpu) / steps)
 
 
 # ----------------------------------------------------------------------------------------------- statistics
@@ -298,6 +299,8 @@ def comparisons(runners, anchor_label):
     def add(name, a, b):
         if a in by and b in by:
             out[name] = summary(paired(by[a], by[b]))
+            # The same ratio from CPU time per step, which other processes on the machine inflate far less.
+            out[name]["cpu_ratio"] = statistics.median(by[b].cpu_times) / statistics.median(by[a].cpu_times)
 
     for variant in VARIANTS:
         add(f"zoo [{variant}] / zoo-nomask [{variant}] (mask cost)", f"zoo [{variant}]", f"zoo-nomask [{variant}]")
@@ -356,6 +359,7 @@ def run(config="cpu", models=None, variants=("f32", "bf16"), anchor=None, anchor
             runner.round(steps)
             if r < warmup_rounds:
                 runner.rates.pop()
+                runner.cpu_times.pop()
         print(f"round {r + 1 - warmup_rounds}/{rounds} done" if r >= warmup_rounds else "warm-up round done",
               flush=True)
     anchor_runner = next(x for x in runners if x.label == anchor_label)
@@ -364,7 +368,8 @@ def run(config="cpu", models=None, variants=("f32", "bf16"), anchor=None, anchor
         rows.append({"model": runner.label, "params": int(runner.model.count_params()),
                      "steps_per_s": summary(runner.rates), "plateaus": plateaus(runner.rates),
                      "ratio_to_anchor": summary(paired(runner, anchor_runner)),
-                     "rates": runner.rates, "unmasked": runner.model_name in UNMASKED})
+                     "cpu_s_per_step": summary(runner.cpu_times), "rates": runner.rates,
+                     "cpu_times": runner.cpu_times, "unmasked": runner.model_name in UNMASKED})
     widths = sorted({int(b[0].shape[1]) for b in batches})
     return {"config": config, "settings": c, "loop": LOOPS[loop].name, "anchor": anchor_label,
             "steps_per_round": steps, "rounds": rounds, "warmup_rounds": warmup_rounds, "batch_widths": widths,
@@ -388,18 +393,22 @@ def table(result):
         f"load average start {load['start'][0]:.2f} end {load['end'][0]:.2f}",
         f"anchor: {result['anchor']}; ratio = median of per-round ratios (IQR)",
         "",
-        "| model | params | best steps/s | median | IQR | min–max | plateaus (rate×rounds) | × anchor | IQR |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | params | best steps/s | median | IQR | min–max | plateaus (rate×rounds) | × anchor | IQR "
+        "| CPU s/step (min, median) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in result["rows"]:
         s, ratio = row["steps_per_s"], row["ratio_to_anchor"]
         name = row["model"] + (" (no mask: cost reference only)" if row["unmasked"] else "")
         plats = " ".join(f"{rate:.2f}×{n}" for rate, n in row["plateaus"])
         lines.append(f"| {name} | {row['params']:,} | {s['best']:.2f} | {s['median']:.2f} | {_spread(s)} | "
-                     f"{s['min']:.2f}–{s['max']:.2f} | {plats} | {ratio['median']:.2f} | {_spread(ratio)} |")
-    lines += ["", "| comparison | median of per-round ratios | IQR | min–max |", "|---|---|---|---|"]
+                     f"{s['min']:.2f}–{s['max']:.2f} | {plats} | {ratio['median']:.2f} | {_spread(ratio)} | "
+                     f"{row['cpu_s_per_step']['min']:.3f}, {row['cpu_s_per_step']['median']:.3f} |")
+    lines += ["", "| comparison | median of per-round ratios | IQR | min–max | ratio of median CPU s/step |",
+              "|---|---|---|---|---|"]
     for name, s in result["comparisons"].items():
-        lines.append(f"| {name} | {s['median']:.2f} | {_spread(s)} | {s['min']:.2f}–{s['max']:.2f} |")
+        lines.append(f"| {name} | {s['median']:.2f} | {_spread(s)} | {s['min']:.2f}–{s['max']:.2f} | "
+                     f"{s['cpu_ratio']:.2f} |")
     return "\n".join(lines)
 
 

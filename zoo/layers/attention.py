@@ -4,13 +4,15 @@ import math
 import keras
 from keras import ops
 
+from zoo.hardware import attention_core_dtype
 from zoo.layers import _validation as check
 from zoo.layers.rotary import RotaryEmbedding
 
-# Finite rather than -inf so a fully masked row gives a finite (not NaN) softmax.
+# Finite rather than -inf so a fully masked row gives a finite (not NaN) softmax; bfloat16 represents it too.
 _MASKED_LOGIT = -1e9
-# keras.ops.dot_product_attention dispatches to cuDNN flash attention on GPU under JAX; on TensorFlow it is
-# the same einsum-softmax-einsum graph as `_attend` with an extra pass over the logits, so zoo uses its own.
+# keras.ops.dot_product_attention dispatches to cuDNN flash attention on GPU under JAX. On TensorFlow it is an
+# einsum-softmax-einsum graph whose transposes and extra pass over the logits made the attention core (forward
+# and backward, issue 16's config 1) 1.2-1.4x slower than `_attend`, so zoo uses its own there.
 _FUSED_KERNEL = keras.backend.backend() == "jax"
 
 
@@ -56,9 +58,11 @@ class MultiHeadAttention(keras.layers.Layer):
 
     Self-attention (``key_value=None``) projects queries, keys and values with one fused matmul; cross-attention
     projects queries from ``query`` and keys/values (fused) from ``key_value``. Which one a layer is follows from
-    its first call. Softmax runs in float32 under mixed precision. On JAX, without attention dropout and
-    without ``return_attention_scores``, the fused ``keras.ops.dot_product_attention`` kernel is used (cuDNN
-    flash attention on GPU).
+    its first call. Under mixed precision the attention core (QKᵀ, softmax, ·V) runs in the dtype
+    ``zoo.hardware.attention_core_dtype`` picks: bfloat16 where the hardware computes it natively, else
+    float32; the softmax runs in float32 unless the core is bfloat16 (whose range is float32's). On JAX,
+    without attention dropout and without ``return_attention_scores``, the fused
+    ``keras.ops.dot_product_attention`` kernel is used (cuDNN flash attention on GPU).
 
     Args:
         d_model: Output feature size.
@@ -130,6 +134,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self.output_dense.build(tuple(query_shape[:-1]) + (inner,))
         self.rotary = RotaryEmbedding(self.rotary_max_wavelength, dtype=self.dtype_policy) if self.use_rotary else None
         self.probs_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy) if self.dropout else None
+        self.core_dtype = attention_core_dtype(self.compute_dtype)
         self._build_shapes = {"query_shape": query_shape, "key_value_shape": key_value_shape}
         self.built = True
 
@@ -141,10 +146,12 @@ class MultiHeadAttention(keras.layers.Layer):
             self.build(**config["shapes"])
 
     def _split_heads(self, x, parts):
-        # [B, T, parts * H * D] -> `parts` tensors of [B, T, H, D].
+        # [B, T, parts * H * D] -> `parts` tensors of [B, T, H, D]. `unstack` rather than `x[:, :, i]`: the
+        # gradient of each strided slice writes a zero-filled copy of the whole projection (three of them
+        # took a quarter of zoo's op time in a training step), that of `unstack` is one concatenation.
         shape = ops.shape(x)
         x = ops.reshape(x, (shape[0], shape[1], parts, self.num_heads, self.head_dim))
-        return [x[:, :, i] for i in range(parts)]
+        return ops.unstack(x, parts, axis=2)
 
     def call(self, query, key_value=None, padding_mask=None, attention_mask=None, use_causal_mask=False,
              cache=None, cache_update_index=None, return_attention_scores=False, training=None):
@@ -206,13 +213,13 @@ class MultiHeadAttention(keras.layers.Layer):
 
         shape = ops.shape(context)
         context = ops.reshape(context, (shape[0], shape[1], self.num_heads * self.head_dim))
-        output = self.output_dense(context)
+        output = self.output_dense(ops.cast(context, self.compute_dtype))
 
         result = (output,)
         if cache is not None:
             result += (cache,)
         if return_attention_scores:
-            result += (probs,)
+            result += (ops.cast(probs, "float32"),)
         return result[0] if len(result) == 1 else result
 
     @property
@@ -220,24 +227,29 @@ class MultiHeadAttention(keras.layers.Layer):
         return 1.0 / math.sqrt(self.head_dim)
 
     def _attend(self, q, k, v, mask, training):
-        out_dtype = v.dtype
-        if keras.backend.backend() == "tensorflow":
-            # TensorFlow's CPU BatchMatMul has no fast bfloat16 kernel (measured 20x slower than float32), while
-            # the dense projections around it do; so under mixed precision only this core runs in float32.
-            q, k, v = (ops.cast(t, "float32") for t in (q, k, v))
+        # Heads first ([B, H, T, D]): both products are then plain batched matmuls (the transpose of k folds
+        # into the matmul), where einsum over [B, T, H, D] transposed q, k, v and the context separately.
+        q, k, v = (ops.cast(ops.transpose(t, (0, 2, 1, 3)), self.core_dtype) for t in (q, k, v))
         # Scaling q touches T*D values instead of the T*S logits.
-        logits = ops.einsum("bthd,bshd->bhts", q * ops.cast(self._scale, q.dtype), k)
-        logits = ops.cast(logits, "float32")
+        logits = ops.matmul(q * ops.cast(self._scale, q.dtype), ops.swapaxes(k, -1, -2))
+        logits = ops.cast(logits, self._softmax_dtype)
         if mask is not None:
-            # An additive bias broadcast from [B, 1, T|1, S] costs one pass over the logits, like `where`,
-            # and gives masked keys a probability of exactly 0.
-            logits = logits + ops.where(mask, 0.0, _MASKED_LOGIT)
+            with keras.name_scope("mask"):
+                # An additive bias broadcast from [B, 1, T|1, S]: one pass over the logits in the forward
+                # pass and none in the backward one (a `where` needs both), and masked keys get exactly 0.
+                logits = logits + ops.cast(ops.where(mask, 0.0, _MASKED_LOGIT), logits.dtype)
         probs = ops.softmax(logits, axis=-1)
         weights = ops.cast(probs, v.dtype)
         if self.probs_dropout is not None:
             weights = self.probs_dropout(weights, training=training)
-        context = ops.einsum("bhts,bshd->bthd", weights, v)
-        return ops.cast(context, out_dtype), probs
+        context = ops.transpose(ops.matmul(weights, v), (0, 2, 1, 3))
+        return context, probs
+
+    @property
+    def _softmax_dtype(self):
+        # bfloat16 has float32's range, so a bfloat16 core keeps its logits (casting them both ways cost 13%
+        # of the core); float16 cannot hold the mask bias, and float32 is float32.
+        return "bfloat16" if self.core_dtype == "bfloat16" else "float32"
 
     def get_config(self):
         config = super().get_config()

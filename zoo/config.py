@@ -244,7 +244,9 @@ class TrainingConfig(_Section):
             workers. Each replica gets ``batch_size / replicas``; it must divide evenly.
         seed: Seeds the split, the initial weights, dropout and the shuffling: same seed, same run.
         precision: ``float32``, ``mixed_bfloat16``, ``mixed_float16`` (with loss scaling) or ``auto``
-            (bfloat16 where the hardware computes it natively, else float32).
+            (bfloat16 where the hardware computes it natively: a GPU of compute capability 8.0+ or a CPU
+            with ``avx512_bf16`` or ``amx_bf16``; else float32). ``metrics.json`` records the choice, the
+            attention core's dtype and the CPU flags that decided them under ``precision_choice``.
         label_smoothing: Label smoothing of the cross-entropy.
         l1: L1 penalty on every weight matrix (kernels and embeddings, not biases or norms).
         l2: L2 penalty on the same weights.

@@ -5,6 +5,7 @@ from keras import ops
 
 from tests import reference as ref
 from tests.harness import run_layer_test, to_numpy
+from zoo import hardware
 from zoo.layers import MultiHeadAttention
 
 RNG = np.random.default_rng(0)
@@ -148,10 +149,32 @@ def test_layer_contract_cross_attention(tmp_path):
     )
 
 
-def test_mixed_precision_softmax_in_float32():
+@pytest.mark.parametrize("core", ["float32", "compute"])
+def test_mixed_bfloat16_attention_core_in_the_chosen_dtype(core, monkeypatch):
+    monkeypatch.setenv(hardware.ATTENTION_CORE_ENV, core)
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     layer = MultiHeadAttention(d_model=D, num_heads=H)
-    out, probs = layer(_x(B, T, D), return_attention_scores=True)
+    x = _x(B, T, D)
+    padding = _padding([T, 4], T)
+    out, probs = layer(x, padding_mask=padding, return_attention_scores=True)
+    assert layer.core_dtype == ("float32" if core == "float32" else "bfloat16")
     assert out.dtype == "bfloat16"
     assert probs.dtype == "float32"
-    np.testing.assert_allclose(to_numpy(probs).sum(-1), 1.0, atol=1e-5)
+    probs = to_numpy(probs)
+    assert np.all(probs[1, :, :, 4:] == 0.0)
+    # A bfloat16 softmax rounds each probability to 8 bits; a float32 one sums to 1 up to float32 rounding.
+    np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5 if core == "float32" else 1e-2)
+    expected, _ = ref.mha(layer, x, mask=padding[:, None, None, :])
+    np.testing.assert_allclose(to_numpy(out).astype("float32"), expected, atol=0.05, rtol=0.05)
+
+
+def test_attention_core_follows_the_hardware_without_override(monkeypatch):
+    monkeypatch.delenv(hardware.ATTENTION_CORE_ENV, raising=False)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    layer = MultiHeadAttention(d_model=D, num_heads=H)
+    layer(_x(B, T, D))
+    assert layer.core_dtype == hardware.attention_core_dtype("bfloat16")
+    keras.mixed_precision.set_global_policy("float32")
+    layer = MultiHeadAttention(d_model=D, num_heads=H)
+    layer(_x(B, T, D))
+    assert layer.core_dtype == "float32"

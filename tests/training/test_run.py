@@ -140,6 +140,7 @@ def test_mixed_bfloat16_trains_and_restores_the_policy(tiny_csv, tmp_path):
     result = train(tiny_config(tiny_csv, tmp_path / "run", training={"epochs": 1, "precision": "mixed_bfloat16"},
                                optimizer={"clipnorm": 1.0}))
     assert result.metrics["precision"] == "mixed_bfloat16"
+    assert result.metrics["precision_choice"]["policy"] == "mixed_bfloat16"
     assert result.model.layers[-1].compute_dtype == "bfloat16" or any(
         layer.compute_dtype == "bfloat16" for layer in result.model.layers)
     assert all(w.dtype == np.float32 for w in result.model.get_weights())

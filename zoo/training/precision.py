@@ -1,7 +1,8 @@
 """Resolve ``training.precision`` (including ``auto``) to a Keras dtype policy."""
+import keras
 import tensorflow as tf
 
-from zoo.hardware import cpu_flags, native_bf16_flags
+from zoo.hardware import BF16_CPU_FLAGS, attention_core_dtype, cpu_flags, native_bf16_flags
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 
@@ -30,3 +31,26 @@ def resolve_precision(precision="auto"):
             return "mixed_bfloat16"
         return "mixed_float16" if capability >= (7, 0) else "float32"
     return "mixed_bfloat16" if native_bf16_flags(cpu_flags()) else "float32"
+
+
+def precision_report(precision, policy):
+    """Return what ``training.precision`` resolved to and the facts that decided it (for ``metrics.json``).
+
+    Args:
+        precision: The configured ``training.precision``.
+        policy: The policy ``resolve_precision(precision)`` returned.
+
+    Returns:
+        ``{"requested", "policy", "attention_core_dtype", "cpu_bf16_flags", "cpu_flags_checked", "gpus"}``:
+        the CPU flags of ``cpu_flags_checked`` that this machine has decide ``auto`` on a CPU, and, under
+        bfloat16, whether the attention core stays in bfloat16 (``zoo.hardware.attention_core_dtype``).
+
+    Example:
+        >>> precision_report("float32", "float32")["attention_core_dtype"]
+        'float32'
+    """
+    flags = cpu_flags()
+    compute = keras.mixed_precision.Policy(policy).compute_dtype
+    return {"requested": precision, "policy": policy, "attention_core_dtype": attention_core_dtype(compute, flags),
+            "cpu_bf16_flags": native_bf16_flags(flags), "cpu_flags_checked": list(BF16_CPU_FLAGS),
+            "gpus": len(tf.config.list_physical_devices("GPU"))}

@@ -35,7 +35,7 @@ from zoo.training.data import load_splits, model_arguments, task_of_config
 from zoo.training.loop import Trainer, TrainingState, optimization_units
 from zoo.training.objectives import objective_for
 from zoo.training.optimizers import SplitOptimizer, build_optimizer, build_schedule
-from zoo.training.precision import resolve_precision
+from zoo.training.precision import precision_report, resolve_precision
 from zoo.training.progress import Progress
 from zoo.training.strategies import (
     EmbeddingPartitioner,
@@ -371,7 +371,8 @@ def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, po
         monitor=config.training.early_stopping.monitor if best_epoch else None,
         examples={name: num_examples(data[name][0]) for name in ("train", "validation", "test") if data[name]},
         sources=data["sources"], label_names=data["label_names"], vocab_size=data["tokenizer"].vocab_size,
-        precision=policy, strategy=config.distribution.strategy,
+        precision=policy, precision_choice=precision_report(config.training.precision, policy),
+        strategy=config.distribution.strategy,
         replicas=1 if is_parameter_server(strategy) else strategy.num_replicas_in_sync,
         examples_per_s=float(np.mean([r["examples_per_s"] for r in history])) if history else 0.0,
         train_seconds=train_seconds, wall_seconds=wall_seconds,

@@ -1,11 +1,14 @@
 """Op-level time of one training step per model and precision, from the TensorFlow profiler.
 
 Each variant of ``bench/throughput.py`` (same models, batches and zoo ``Trainer`` step) is built, warmed up and
-traced for ``--steps`` steps with ``tf.profiler``; the trace's TensorFlow op events (``name:type`` on the
+traced for ``--steps`` steps with ``tf.profiler``, ``--repeats`` times taking turns with the other variants; the trace's TensorFlow op events (``name:type`` on the
 executor threads) are summed per op and per group (matmul/einsum, softmax, mask/bias, casts, layer norm,
-GELU, transposes/reshapes, dropout, optimizer, embedding, other) and reported per step. Op times are the
-wall time of each op (its intra-op threads included), so they add up to roughly the step's wall time when
-ops do not overlap; the group shares are what claims about op costs rest on.
+GELU, transposes/reshapes, dropout, optimizer, embedding, other) and reported per step. An op's time is its
+wall time, intra-op threads included. By default ops run one at a time (``--inter-op 1``): ops that run
+side by side (dropout's random numbers beside a matmul) would otherwise each be charged the time they
+waited for a core, so their sum would exceed the step. With one at a time the op times add up to the
+profiled step's wall time, and each group's share is its share of the step. Each op's time is the median
+over the repeats, so a burst of load during one repeat does not move it.
 
     python bench/profile_step.py --config cpu --models zoo,keras-hub --variants f32,bf16
     python bench/profile_step.py --config smoke --steps 2
@@ -16,6 +19,7 @@ import glob
 import json
 import os
 import re
+import statistics
 import sys
 import tempfile
 import time
@@ -89,6 +93,13 @@ def profile(runner, steps):
     return wall, {key: value / steps for key, value in totals.items()}
 
 
+def median_profile(samples):
+    """Per-op median over repeated profiles (a missing op counts 0): one slow repeat moves no op's time."""
+    keys = set().union(*(ops for _, ops in samples))
+    ops = collections.Counter({key: statistics.median(o.get(key, 0.0) for _, o in samples) for key in keys})
+    return statistics.median(wall for wall, _ in samples), ops
+
+
 def report(label, wall, ops, top):
     groups = collections.Counter()
     for (name, op_type), ms in ops.items():
@@ -105,7 +116,9 @@ def tables(result):
     names = [v["variant"] for v in variants]
     groups = sorted({g for v in variants for g in v["groups_ms"]},
                     key=lambda g: -max(v["groups_ms"].get(g, 0.0) for v in variants))
-    lines = [f"config={result['config']}; {result['steps']} profiled steps per variant; ms per step "
+    lines = [f"config={result['config']}; per-op medians of {result['repeats']} interleaved profiles of "
+             f"{result['steps']} steps per variant, inter-op threads {result['inter_op_threads'] or 'default'}; "
+             "ms per step "
              f"(share of op time); load average start {result['load_average']['start'][0]:.2f} "
              f"end {result['load_average']['end'][0]:.2f}", "",
              "| group | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
@@ -126,24 +139,31 @@ def main(argv=None):
     parser.add_argument("--config", choices=sorted(throughput.CONFIGS), default="cpu")
     parser.add_argument("--models", help="comma-separated (default: the config's throughput models)")
     parser.add_argument("--variants", default="f32,bf16")
-    parser.add_argument("--steps", type=int, default=5, help="profiled steps per variant")
+    parser.add_argument("--steps", type=int, default=3, help="profiled steps per variant and repeat")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved profiles per variant (per-op medians)")
     parser.add_argument("--pool", type=int, default=4)
     parser.add_argument("--bucketed", action="store_true")
     parser.add_argument("--top", type=int, default=12, help="slowest ops listed per variant")
+    parser.add_argument("--inter-op", type=int, default=1, help="ops run side by side (0: TensorFlow's default)")
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args(argv)
+    tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
     c = throughput.CONFIGS[args.config]
     models = (args.models or throughput.DEFAULT_MODELS[args.config]).split(",")
     batches = throughput.make_batches(c, args.pool, bucketed=args.bucketed)
-    result = {"config": args.config, "steps": args.steps, "environment": throughput.environment(),
+    result = {"config": args.config, "steps": args.steps, "repeats": args.repeats, "inter_op_threads": args.inter_op,
+              "environment": throughput.environment(),
               "load_average": {"start": os.getloadavg()}, "variants": []}
-    for name in models:
-        for variant in args.variants.split(","):
-            runner = throughput.Runner(name, variant, c, batches, "trainer")
-            wall, ops = profile(runner, args.steps)
-            result["variants"].append(report(runner.label, wall, collections.Counter(ops), args.top))
-            print(f"profiled {runner.label}: {wall:.1f} ms per step", flush=True)
-            del runner
+    runners = [throughput.Runner(name, variant, c, batches, "trainer")
+               for name in models for variant in args.variants.split(",")]
+    samples = {runner.label: [] for runner in runners}
+    for repeat in range(args.repeats):  # interleaved, like the throughput rounds
+        for runner in runners:
+            samples[runner.label].append(profile(runner, args.steps))
+        print(f"profile round {repeat + 1}/{args.repeats} done", flush=True)
+    for runner in runners:
+        wall, ops = median_profile(samples[runner.label])
+        result["variants"].append(report(runner.label, wall, ops, args.top))
     result["load_average"]["end"] = os.getloadavg()
     print(tables(result))
     if args.json:

@@ -238,7 +238,8 @@ class MultiHeadAttention(keras.layers.Layer):
                 # An additive bias broadcast from [B, 1, T|1, S]: one pass over the logits in the forward
                 # pass and none in the backward one (a `where` needs both), and masked keys get exactly 0.
                 logits = logits + ops.cast(ops.where(mask, 0.0, _MASKED_LOGIT), logits.dtype)
-        probs = ops.softmax(logits, axis=-1)
+        with keras.name_scope("softmax"):  # names its gradient's ops too, for the per-op profile
+            probs = ops.softmax(logits, axis=-1)
         weights = ops.cast(probs, v.dtype)
         if self.probs_dropout is not None:
             weights = self.probs_dropout(weights, training=training)

@@ -108,7 +108,8 @@ def report(label, wall, ops, top):
     return {"variant": label, "wall_ms_per_step": wall, "op_ms_per_step": total,
             "groups_ms": dict(groups.most_common()),
             "top_ops": [{"name": name, "type": op_type, "ms": ms, "group": group_of(name, op_type)}
-                        for (name, op_type), ms in ops.most_common(top)]}
+                        for (name, op_type), ms in ops.most_common(top)],
+            "all_ops": [[name, op_type, ms] for (name, op_type), ms in ops.most_common()]}
 
 
 def tables(result):

@@ -34,17 +34,18 @@ from zoo import build_transformer  # noqa: E402
 from zoo import hardware  # noqa: E402
 from zoo.layers import ClassificationHead, TokenAndPositionEmbedding, TransformerEncoderBlock  # noqa: E402
 
-# lengths: the real tokens of an example are drawn uniformly from this range, the rest is padding (id 0).
+# lengths: the real tokens of an example are drawn uniformly from this range, the rest is padding (id 0);
+# rounds x steps: the default timing, about 100 steps per variant (fewer for the slow config 2).
 CONFIGS = {
     "cpu": dict(vocab=20000, seq=200, d_model=128, heads=4, ff=256, layers=2, batch=64, dropout=0.1,
-                activation="relu", pooling="mean", lengths=(50, 200), anchor="keras-hub"),
+                activation="relu", pooling="mean", lengths=(50, 200), anchor="keras-hub", rounds=20, steps=5),
     # all-MiniLM-L6-v2's shape: post-LN BERT encoder with exact GELU, classified from [CLS] through a tanh pooler.
     "minilm": dict(vocab=30522, seq=128, d_model=384, heads=12, ff=1536, layers=6, batch=32, dropout=0.1,
-                   activation="gelu", pooling="cls", lengths=(32, 128), anchor="keras-hub-bert"),
+                   activation="gelu", pooling="cls", lengths=(32, 128), anchor="keras-hub-bert", rounds=12, steps=2),
     "gpu": dict(vocab=32000, seq=512, d_model=512, heads=8, ff=2048, layers=6, batch=64, dropout=0.1,
-                activation="gelu", pooling="mean", lengths=(128, 512), anchor="keras-mha"),
+                activation="gelu", pooling="mean", lengths=(128, 512), anchor="keras-mha", rounds=20, steps=5),
     "smoke": dict(vocab=500, seq=24, d_model=16, heads=2, ff=32, layers=1, batch=8, dropout=0.1,
-                  activation="relu", pooling="mean", lengths=(4, 24), anchor="keras-hub"),
+                  activation="relu", pooling="mean", lengths=(4, 24), anchor="keras-hub", rounds=3, steps=2),
 }
 DEFAULT_MODELS = {"cpu": "zoo,zoo-nomask,keras-hub,keras-mha",
                   "minilm": "zoo,zoo-nomask,keras-hub-bert,keras-hub,keras-mha",
@@ -335,12 +336,13 @@ def _cpuinfo_lines():
 
 # ------------------------------------------------------------------------------------------------------- run
 
-def run(config="cpu", models=None, variants=("f32", "bf16"), anchor=None, anchor_variant="f32", steps=5,
-        rounds=20, warmup_rounds=1, pool=4, bucketed=False, loop=None):
+def run(config="cpu", models=None, variants=("f32", "bf16"), anchor=None, anchor_variant="f32", steps=None,
+        rounds=None, warmup_rounds=1, pool=4, bucketed=False, loop=None):
     """Build every (model, variant), take ``rounds`` interleaved rounds of ``steps`` steps, return the result."""
     c = CONFIGS[config]
     models = list(models or DEFAULT_MODELS[config].split(","))
     anchor = anchor or c["anchor"]
+    steps, rounds = steps or c["steps"], rounds or c["rounds"]
     loop = loop or ("trainer" if keras.backend.backend() == "tensorflow" else "keras")
     load_start = os.getloadavg()
     batches = make_batches(c, pool, bucketed=bucketed)
@@ -419,8 +421,8 @@ def main(argv=None):
     parser.add_argument("--variants", default="f32,bf16", help=f"comma-separated, of {', '.join(VARIANTS)}")
     parser.add_argument("--anchor", help="model the ratios refer to (default: per config)")
     parser.add_argument("--anchor-variant", default="f32")
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per variant and round")
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--steps", type=int, help="timed steps per variant and round (default: per config)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default: per config)")
     parser.add_argument("--warmup-rounds", type=int, default=1)
     parser.add_argument("--pool", type=int, default=4, help="distinct padded batches, cycled through")
     parser.add_argument("--bucketed", action="store_true", help="batches of similar lengths (zoo's bucketing)")

@@ -17,14 +17,12 @@ which calls ``keras.ops.dot_product_attention`` when it has no dropout).
 """
 import argparse
 import contextlib
-import json
 import os
 import statistics
 import sys
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -146,11 +144,7 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args(argv)
     result = run(args.config, args.precisions.split(","), args.rounds, args.calls)
-    print(table(result))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-    return result
+    return throughput.publish(result, table(result), args.json)
 
 
 if __name__ == "__main__":

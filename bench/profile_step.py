@@ -16,7 +16,6 @@ over the repeats, so a burst of load during one repeat does not move it.
 import argparse
 import collections
 import glob
-import json
 import os
 import re
 import statistics
@@ -166,11 +165,7 @@ def main(argv=None):
         wall, ops = median_profile(samples[runner.label])
         result["variants"].append(report(runner.label, wall, ops, args.top))
     result["load_average"]["end"] = os.getloadavg()
-    print(tables(result))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-    return result
+    return throughput.publish(result, tables(result), args.json)
 
 
 if __name__ == "__main__":

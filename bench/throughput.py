@@ -414,6 +414,15 @@ def table(result):
     return "\n".join(lines)
 
 
+def publish(result, text, json_path=None):
+    """Print a benchmark's table and write its full result (every round's figures) as JSON when asked."""
+    print(text)
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(result, f, indent=2)
+    return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=sorted(CONFIGS), default="cpu")
@@ -432,11 +441,7 @@ def main(argv=None):
     result = run(args.config, args.models.split(",") if args.models else None, args.variants.split(","),
                  args.anchor, args.anchor_variant, args.steps, args.rounds, args.warmup_rounds, args.pool,
                  args.bucketed, args.loop)
-    print(table(result))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-    return result
+    return publish(result, table(result), args.json)
 
 
 if __name__ == "__main__":

@@ -30,9 +30,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import throughput  # noqa: E402
 
-# (group, op types, name pattern): the first rule an op matches decides its group. Types come first so a
-# matmul inside the softmax gradient still counts as a matmul; names catch the composite ops (gradients of
+# (group, op types, name pattern): the first rule an op matches decides its group. Dropout's name comes
+# first (its ops include a Select, which would otherwise count as masking); then types, so a matmul inside
+# the softmax gradient still counts as a matmul; then names, which catch the composite ops (gradients of
 # softmax, layer norm and GELU are built from Mul, Sum, Sub...), looked up in the op's name scope.
+FIRST_BY_NAME = ("dropout",)
 GROUPS = (
     ("matmul/einsum", r"MatMul|Einsum|Conv", None),
     ("casts", r"^Cast$", None),
@@ -50,10 +52,13 @@ GROUPS = (
 
 def group_of(name, op_type):
     """Return the group of an op from its type and name scope (see ``GROUPS``)."""
+    lowered = name.lower()
+    for group, types, names in GROUPS:
+        if group in FIRST_BY_NAME and re.search(names, lowered):
+            return group
     for group, types, names in GROUPS:
         if re.search(types, op_type):
             return group
-    lowered = name.lower()
     for group, _, names in GROUPS:
         if names and re.search(names, lowered):
             return group

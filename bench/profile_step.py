@@ -4,11 +4,13 @@ Each variant of ``bench/throughput.py`` (same models, batches and zoo ``Trainer`
 traced for ``--steps`` steps with ``tf.profiler``, ``--repeats`` times taking turns with the other variants; the trace's TensorFlow op events (``name:type`` on the
 executor threads) are summed per op and per group (matmul/einsum, softmax, mask/bias, casts, layer norm,
 GELU, transposes/reshapes, dropout, optimizer, embedding, other) and reported per step. An op's time is its
-wall time, intra-op threads included. By default ops run one at a time (``--inter-op 1``): ops that run
-side by side (dropout's random numbers beside a matmul) would otherwise each be charged the time they
-waited for a core, so their sum would exceed the step. With one at a time the op times add up to the
-profiled step's wall time, and each group's share is its share of the step. Each op's time is the median
-over the repeats, so a burst of load during one repeat does not move it.
+wall time. By default ops run one at a time on one thread (``--inter-op 1 --intra-op 1``): ops that run side
+by side (dropout's random numbers beside a matmul) would otherwise each be charged the time they waited for
+a core, and a multi-threaded op takes half or twice as long depending on whether the shared VM gives the
+process one core or two at that moment (the two plateaus of the throughput rounds). On one thread an op's
+time is its own work, the op times add up to the profiled step's wall time, and each group's share is its
+share of the step's work. Each op's time is the median over the repeats, so a burst of load during one
+repeat does not move it.
 
     python bench/profile_step.py --config cpu --models zoo,keras-hub --variants f32,bf16
     python bench/profile_step.py --config smoke --steps 2
@@ -122,7 +124,8 @@ def tables(result):
     groups = sorted({g for v in variants for g in v["groups_ms"]},
                     key=lambda g: -max(v["groups_ms"].get(g, 0.0) for v in variants))
     lines = [f"config={result['config']}; per-op medians of {result['repeats']} interleaved profiles of "
-             f"{result['steps']} steps per variant, inter-op threads {result['inter_op_threads'] or 'default'}; "
+             f"{result['steps']} steps per variant, inter-op threads {result['inter_op_threads'] or 'default'}, "
+             f"intra-op threads {result['intra_op_threads'] or 'default'}; "
              "ms per step "
              f"(share of op time); load average start {result['load_average']['start'][0]:.2f} "
              f"end {result['load_average']['end'][0]:.2f}", "",
@@ -150,13 +153,16 @@ def main(argv=None):
     parser.add_argument("--bucketed", action="store_true")
     parser.add_argument("--top", type=int, default=12, help="slowest ops listed per variant")
     parser.add_argument("--inter-op", type=int, default=1, help="ops run side by side (0: TensorFlow's default)")
+    parser.add_argument("--intra-op", type=int, default=1, help="threads per op (0: TensorFlow's default)")
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args(argv)
     tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)
     c = throughput.CONFIGS[args.config]
     models = (args.models or throughput.DEFAULT_MODELS[args.config]).split(",")
     batches = throughput.make_batches(c, args.pool, bucketed=args.bucketed)
     result = {"config": args.config, "steps": args.steps, "repeats": args.repeats, "inter_op_threads": args.inter_op,
+              "intra_op_threads": args.intra_op,
               "environment": throughput.environment(),
               "load_average": {"start": os.getloadavg()}, "variants": []}
     runners = [throughput.Runner(name, variant, c, batches, "trainer")

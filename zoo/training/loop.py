@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.training.optimizers import clip_gradients
+from zoo.training.optimizers import clip_gradients, trainable_units
 from zoo.training.strategies import is_parameter_server
 
 class NonFiniteLossError(ValueError):
@@ -40,14 +40,7 @@ def optimization_units(model):
     Keras optimizers cannot update a ``ShardedVariable`` (``extended.update`` rejects it), but each shard is
     an ordinary variable on one parameter server, so the optimizer updates (and keeps slots for) the shards.
     """
-    units = []
-    for variable in model.trainable_variables:
-        value = variable.value
-        if isinstance(value, tf.__internal__.distribute.ShardedVariable):
-            units.extend(value.variables)
-        else:
-            units.append(variable)
-    return units
+    return trainable_units(model.trainable_variables)
 
 
 def _is_matrix(unit):
@@ -117,7 +110,7 @@ class Trainer:
     Args:
         model: A Keras model from token ids to logits, created under ``strategy.scope()``.
         optimizer: A Keras optimizer created under ``strategy.scope()`` (a ``LossScaleOptimizer`` for
-            ``mixed_float16``), or a ``zoo.training.optimizers.SplitOptimizer``.
+            ``mixed_float16``), or a ``zoo.training.optimizers.GroupedOptimizer``.
         strategy: The ``tf.distribute`` strategy.
         objective: An ``Objective`` or ``TokenObjective`` (``zoo.training.objectives``).
         batch_size: Global batch size.

@@ -32,9 +32,9 @@ from zoo.training.checkpoints import Checkpointer, model_variables
 from zoo.training.fit import EarlyStopping, fit
 from zoo.training import transfer
 from zoo.training.data import load_splits, model_arguments, task_of_config
-from zoo.training.loop import Trainer, TrainingState, optimization_units
+from zoo.training.loop import Trainer, TrainingState
 from zoo.training.objectives import objective_for
-from zoo.training.optimizers import SplitOptimizer, build_optimizer, build_schedule
+from zoo.training.optimizers import optimizer_for
 from zoo.training.precision import resolve_precision
 from zoo.training.progress import Progress
 from zoo.training.strategies import (
@@ -93,7 +93,10 @@ def as_config(config=None, overrides=()):
         config = Config.from_dict(config)
     elif isinstance(config, (str, Path)):
         config = Config.load(config)
-    elif not isinstance(config, Config):
+    elif isinstance(config, Config):
+        # A config built with the dataclass constructors takes its recipe's defaults here (see Config).
+        config = Config.from_dict(config.given())
+    else:
         raise TypeError(f"config must be a Config, a dict or a path, got {type(config).__name__}")
     return config.override(list(overrides)) if overrides else config
 
@@ -168,8 +171,10 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
                 copied = transfer.initialise_encoder(model, pretrained, config.model.freeze)
                 progress.message(f"initialised {', '.join(copied)} from {pretrained}"
                                  + (f" (frozen: {config.model.freeze})" if config.model.freeze != "none" else ""))
+                if config.model.freeze_blocks:
+                    transfer.freeze_blocks(model, config.model.freeze_blocks)
             steps_per_epoch = num_examples(train_features) // config.training.batch_size
-            optimizer = _optimizer(config, model, policy, config.training.epochs * steps_per_epoch)
+            optimizer = optimizer_for(config, model, policy, config.training.epochs * steps_per_epoch)
         trainer = Trainer(
             model, optimizer, strategy,
             objective_for(task, mode=classification_mode(model) if task == "classification" else None,
@@ -311,29 +316,6 @@ def _build_model(name, arguments, overrides=None):
 def num_examples(features):
     """Examples in a split's features (an id array, or seq2seq's dict of them)."""
     return len(features["source"] if isinstance(features, dict) else features)
-
-
-def _optimizer(config, model, policy, total_steps):
-    """The configured optimizer; a ``SplitOptimizer`` when the encoder learns at a scaled rate."""
-    units = optimization_units(model)
-
-    def make(optimizer_config, variables):
-        schedule = build_schedule(optimizer_config, config.schedule, total_steps)
-        return build_optimizer(optimizer_config, schedule, exclude_from_decay=[u for u in variables if len(u.shape) < 2])
-
-    scale = config.optimizer.encoder_learning_rate_scale
-    if scale == 1.0:
-        optimizer = make(config.optimizer, units)
-        return keras.optimizers.LossScaleOptimizer(optimizer) if policy == "mixed_float16" else optimizer
-    if policy == "mixed_float16":
-        raise ConfigError("optimizer.encoder_learning_rate_scale != 1 does not support training.precision: "
-                          "mixed_float16 (use mixed_bfloat16 or float32)")
-    encoder = transfer.encoder_variables(model)
-    if not encoder:
-        raise ConfigError(f"optimizer.encoder_learning_rate_scale: model {config.model.name!r} has no encoder layers")
-    scaled = dataclasses.replace(config.optimizer,
-                                 learning_rate=config.optimizer.learning_rate * scale)
-    return SplitOptimizer(make(config.optimizer, units), make(scaled, encoder), encoder)
 
 
 def classification_mode(model):

@@ -74,3 +74,25 @@ def encoder_variables(model):
 
     return [v for layer in model.layers if layer.name.startswith(ENCODER_LAYER_PREFIXES)
             for v in layer.trainable_variables]
+
+
+def encoder_stack(model):
+    """Return the model's encoder as layers from the bottom up: ``[embedding layers, block 1, ..., block L]``.
+
+    Empty for a model without Transformer encoder blocks (the LSTM and CNN baselines). Layer-wise
+    learning-rate decay, the weight-decay exclusion of embeddings and ``model.freeze_blocks`` read it.
+    """
+    from zoo.layers import TokenAndPositionEmbedding, TransformerEncoderBlock
+
+    embeddings = [layer for layer in model.layers if isinstance(layer, TokenAndPositionEmbedding)]
+    blocks = [layer for layer in model.layers if isinstance(layer, TransformerEncoderBlock)]
+    return [embeddings, *([block] for block in blocks)] if blocks else []
+
+
+def freeze_blocks(model, count):
+    """Keep the lowest ``count`` encoder blocks fixed (``model.freeze_blocks``)."""
+    blocks = [layers[0] for layers in encoder_stack(model)[1:]]
+    if count > len(blocks):
+        raise ConfigError(f"model.freeze_blocks: {count} is more than the model's {len(blocks)} encoder blocks")
+    for block in blocks[:count]:
+        block.trainable = False

@@ -155,6 +155,9 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
 
             save_label_names(run_dir / "tokenizer", data["label_names"])
     progress.message(_data_summary(data, run_dir, strategy, resume))
+    if config.recipe_defaults():
+        progress.message("fine-tuning recipe defaults: " + ", ".join(
+            f"{key}={value}" for key, value in config.recipe_defaults().items()))
 
     policy = resolve_precision(config.training.precision)
     previous_policy = keras.mixed_precision.global_policy()
@@ -353,7 +356,7 @@ def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, po
         monitor=config.training.early_stopping.monitor if best_epoch else None,
         examples={name: num_examples(data[name][0]) for name in ("train", "validation", "test") if data[name]},
         sources=data["sources"], label_names=data["label_names"], vocab_size=data["tokenizer"].vocab_size,
-        precision=policy, strategy=config.distribution.strategy,
+        precision=policy, recipe=config.recipe, strategy=config.distribution.strategy,
         replicas=1 if is_parameter_server(strategy) else strategy.num_replicas_in_sync,
         examples_per_s=float(np.mean([r["examples_per_s"] for r in history])) if history else 0.0,
         train_seconds=train_seconds, wall_seconds=wall_seconds,

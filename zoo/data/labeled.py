@@ -17,6 +17,9 @@ class LabeledTexts:
     from, so later errors (an unseen label, a split problem) can name the file and line. ``skipped`` lists
     the bad rows skipped under ``on_bad_rows="skip"``.
 
+    Sentence-pair data (``text_a``, ``text_b`` columns) keep the first texts in ``texts`` and the second ones,
+    aligned, in ``text_pairs``; ``text_pairs`` is ``None`` for single texts.
+
     Example:
         >>> data = LabeledTexts(["good", "bad"], np.array([1, 0]), ["neg", "pos"], source="inline")
         >>> data.class_counts()
@@ -31,9 +34,15 @@ class LabeledTexts:
     origins: np.ndarray = None
     line_unit: str = "line"
     skipped: list = dataclasses.field(default_factory=list)
+    text_pairs: list = None
 
     def __post_init__(self):
         self.texts = list(self.texts)
+        if self.text_pairs is not None:
+            self.text_pairs = list(self.text_pairs)
+            if len(self.text_pairs) != len(self.texts):
+                raise DataError(f"{self.source}: {len(self.texts)} first texts but {len(self.text_pairs)} second "
+                                "texts of sentence pairs")
         self.labels = np.asarray(self.labels, dtype=np.int32).reshape(-1)
         self.label_names = [str(name) for name in self.label_names]
         self.files = tuple(str(f) for f in self.files)
@@ -56,6 +65,11 @@ class LabeledTexts:
 
     def __len__(self):
         return len(self.texts)
+
+    @property
+    def is_pairs(self):
+        """True for sentence-pair data (each example is ``texts[i]``, ``text_pairs[i]``)."""
+        return self.text_pairs is not None
 
     @property
     def num_classes(self):
@@ -103,7 +117,7 @@ class LabeledTexts:
     def summary(self):
         """One line: source, size and examples per class (and bad rows skipped, if any)."""
         per_class = ", ".join(f"{name} {count:,}" for name, count in self.class_counts().items())
-        line = f"{self.source}: {len(self):,} examples ({per_class})"
+        line = f"{self.source}: {len(self):,} {'sentence pairs' if self.is_pairs else 'examples'} ({per_class})"
         if self.skipped:
             line += f"; skipped {len(self.skipped):,} bad rows"
         return line
@@ -126,6 +140,7 @@ class LabeledTexts:
             [self.texts[i] for i in indices], self.labels[indices], list(self.label_names),
             source=self.source if source is None else source, files=self.files,
             origins=self.origins[indices], line_unit=self.line_unit,
+            text_pairs=None if self.text_pairs is None else [self.text_pairs[i] for i in indices],
         )
 
 

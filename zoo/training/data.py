@@ -142,6 +142,9 @@ def load_splits(config, tokenizer=None):
 
 def encode_split(task, tokenizer, texts, sequence_length):
     """Return the ``(features, labels)`` of ``LabeledTexts`` for ``task`` (see the module docstring)."""
+    if texts.is_pairs:
+        raise ConfigError(f"data.source: {texts.source} holds sentence pairs (text_a, text_b), which only a "
+                          "classifier started from a pretrained BERT checkpoint (model.init_from) can read")
     if task == "classification":
         return encode(tokenizer, texts.texts, sequence_length), np.asarray(texts.labels, np.int32)
     if task == "mlm":

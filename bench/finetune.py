@@ -87,13 +87,8 @@ def write_split(folder, seed, limit=None):
     if limit:
         data = zoo.data.train_val_test_split(data, val_size=0, test_size=limit, seed=seed)[2]
     train, _, test = zoo.data.train_val_test_split(data, val_size=0, test_size=0.1, seed=seed)
-    paths = {}
-    for name, part in (("train", train), ("test", test)):
-        paths[name] = Path(folder) / f"mr-seed{seed}-{name}.jsonl"
-        with open(paths[name], "w", encoding="utf-8") as handle:
-            for text, label in zip(part.texts, part.labels):
-                handle.write(json.dumps({"text": text, "label": part.label_names[label]}) + "\n")
-    return paths
+    return {name: part.save_jsonl(Path(folder) / f"mr-seed{seed}-{name}.jsonl")
+            for name, part in (("train", train), ("test", test))}
 
 
 def read_jsonl(path):
@@ -385,11 +380,7 @@ def _subset_source(name, folder, limit):
         return name
     data = zoo.data.load(name)
     part = zoo.data.train_val_test_split(data, val_size=0, test_size=limit, seed=0)[2]
-    path = Path(folder) / f"{name}-{limit}.jsonl"
-    with open(path, "w", encoding="utf-8") as handle:
-        for text, label in zip(part.texts, part.labels):
-            handle.write(json.dumps({"text": text, "label": part.label_names[label]}) + "\n")
-    return str(path)
+    return str(part.save_jsonl(Path(folder) / f"{name}-{limit}.jsonl"))
 
 
 def part_accuracy(args, settings):

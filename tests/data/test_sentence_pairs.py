@@ -20,7 +20,7 @@ def _csv(rows, header="text_a,text_b,label"):
     ("pairs.csv", _csv(PAIRS)),
     ("pairs.tsv", "label\ttext_a\ttext_b\n" + "".join(f"{y}\t{a}\t{b}\n" for a, b, y in PAIRS)),
     ("pairs.jsonl", "".join(json.dumps({"text_a": a, "text_b": b, "label": y}) + "\n" for a, b, y in PAIRS)),
-])
+], ids=["csv", "tsv", "jsonl"])
 def test_text_a_and_text_b_columns_load_as_aligned_pairs(write, name, content):
     data = load(write(name, content))
     assert data.is_pairs
@@ -72,3 +72,13 @@ def test_jsonl_pair_with_a_missing_second_text_is_a_bad_row(write):
         load(path)
     skipped = load(path, on_bad_rows="skip")
     assert skipped.texts == ["a"] and skipped.text_pairs == ["b"]
+
+
+def test_save_jsonl_reads_back_the_same_pairs_and_single_texts(write, tmp_path):
+    data = load(write("pairs.csv", _csv(PAIRS)))
+    again = load(data.save_jsonl(tmp_path / "out" / "pairs.jsonl"))
+    assert (again.texts, again.text_pairs, again.label_names) == (data.texts, data.text_pairs, data.label_names)
+    assert again.labels.tolist() == data.labels.tolist()
+    single = load(write("single.csv", 'text,label\n"a, b",x\n"ü",y\n'))
+    back = load(single.save_jsonl(tmp_path / "single.jsonl"))
+    assert back.texts == ["a, b", "ü"] and not back.is_pairs

@@ -1,5 +1,6 @@
 """``LabeledTexts``: texts, integer labels, the label vocabulary and where every example came from."""
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +8,8 @@ import numpy as np
 from zoo.data.errors import DataError, DataFileNotFoundError, UnseenLabelError
 
 LABELS_FILE = "labels.txt"
+# The columns of sentence-pair files: a csv/tsv/jsonl file with both (and no ``text`` column) holds pairs.
+PAIR_COLUMNS = ("text_a", "text_b")
 
 
 @dataclasses.dataclass
@@ -142,6 +145,25 @@ class LabeledTexts:
             origins=self.origins[indices], line_unit=self.line_unit,
             text_pairs=None if self.text_pairs is None else [self.text_pairs[i] for i in indices],
         )
+
+
+    def save_jsonl(self, path):
+        """Write the examples as UTF-8 jsonl that ``zoo.data.load`` reads back (pairs as ``text_a``/``text_b``).
+
+        Args:
+            path: The ``.jsonl`` file; its folder is created if needed.
+
+        Example:
+            >>> data.save_jsonl("folds/train.jsonl")
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        seconds = self.text_pairs if self.is_pairs else [None] * len(self)
+        with open(path, "w", encoding="utf-8") as handle:
+            for text, second, label in zip(self.texts, seconds, self.labels):
+                texts = {"text": text} if second is None else dict(zip(PAIR_COLUMNS, (text, second)))
+                handle.write(json.dumps({**texts, "label": self.label_names[label]}, ensure_ascii=False) + "\n")
+        return path
 
 
 def check_labels_seen(train, other, name="validation"):

@@ -23,7 +23,7 @@ from zoo.data.errors import (
     MissingColumnError,
     UnseenLabelError,
 )
-from zoo.data.labeled import LabeledTexts
+from zoo.data.labeled import PAIR_COLUMNS, LabeledTexts
 from zoo import paths
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,6 @@ _SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl
 _TREC_LINE = re.compile(r"^([A-Z]+):(\S+)[ \t]+(.*)$")
 # Only ASCII whitespace is trimmed: U+0085 and U+00A0 are text in latin-1 data (MR's 0x85 is an ellipsis).
 _ASCII_SPACE = " \t\r\n\f\v"
-# A csv/tsv/jsonl file with these two columns (and no ``text`` column) holds sentence pairs.
-PAIR_COLUMNS = ("text_a", "text_b")
 _IGNORED_FILES = re.compile(r"^(readme|license|licence|copying)(\..*)?$|\.md$|^\.", re.IGNORECASE)
 
 # The shared data sets (README in each folder gives the source, encoding and protocol).

@@ -9,13 +9,6 @@ CV_JSON = "cv.json"
 CV_MD = "cv.md"
 
 
-def _write_jsonl(path, examples):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        for text, label in zip(examples.texts, examples.labels):
-            f.write(json.dumps({"text": text, "label": examples.label_names[label]}, ensure_ascii=False) + "\n")
-
-
 def _fold_config(config, fold_dir):
     from zoo.config import Config
 
@@ -86,8 +79,8 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     fold_reports = []
     for k, (train_part, test_part) in enumerate(zoo.data.kfold(data, k=folds, seed=seed)):
         fold_dir = out / f"fold_{k}"
-        _write_jsonl(fold_dir / "data" / "train.jsonl", train_part)
-        _write_jsonl(fold_dir / "data" / "test.jsonl", test_part)
+        train_part.save_jsonl(fold_dir / "data" / "train.jsonl")
+        test_part.save_jsonl(fold_dir / "data" / "test.jsonl")
         fold_config = _fold_config(config, fold_dir)
         if not _finished_run(fold_config, fold_dir / "run"):
             train(fold_config)

@@ -60,6 +60,22 @@ def test_bucketing_keeps_the_epoch_and_groups_similar_lengths():
     assert spread(bucketed) < spread(plain) / 3
 
 
+def test_bucketing_does_not_order_the_labels_when_they_follow_length():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 60, size=2048)
+    labels = (lengths > 30).astype(int) ^ (rng.random(2048) < 0.3)  # mostly, not only, a matter of length
+    for seed in range(4):
+        batches = EpochBatches(2048, 32, seed=seed, lengths=lengths).indices(0)
+        positive = labels[batches].mean(axis=1)
+        # No trend over the epoch: not short (one class) first and long (the other) last.
+        assert abs(np.corrcoef(np.arange(len(positive)), positive)[0, 1]) < 0.3
+        assert abs(positive[:32].mean() - positive[32:].mean()) < 0.15
+    # Within a band of 8 tokens, examples keep the permutation's random order: batches mix labels.
+    batches = EpochBatches(2048, 32, seed=0, lengths=lengths).indices(0)
+    mixed = [(labels[b].min(), labels[b].max()) == (0, 1) for b in batches]
+    assert np.mean(mixed) > 0.9
+
+
 def test_trim_padding_cuts_to_the_longest_row_rounded_to_8():
     ids = np.zeros((3, 32), np.int32)
     ids[0, :5] = 7

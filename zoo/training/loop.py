@@ -58,7 +58,10 @@ class EpochBatches:
 
     With ``lengths``, examples of similar length share batches: each window of ``window`` consecutive
     batches of the permutation is sorted by length before it is cut, and then the order of all batches is
-    shuffled. Batches are trimmed to their longest example, so far less padding is computed.
+    shuffled. Batches are trimmed to their longest example, so far less padding is computed. The order of
+    the batches owes nothing to length, so neither does the order of the labels; and lengths are compared
+    in bands of 8 tokens (the granularity of the trimming), examples of one band staying in random order,
+    so a batch mixes labels as much as length allows.
 
     Args:
         num_examples: Training examples.
@@ -91,7 +94,8 @@ class EpochBatches:
             return order.reshape(self.steps, self.batch_size)
         span = self.window * self.batch_size
         windows = [order[i:i + span] for i in range(0, len(order), span)]
-        order = np.concatenate([w[np.argsort(self.lengths[w], kind="stable")] for w in windows])
+        bands = (self.lengths + 7) // 8
+        order = np.concatenate([w[np.argsort(bands[w], kind="stable")] for w in windows])
         batches = order.reshape(self.steps, self.batch_size)
         return batches[rng.permutation(self.steps)]
 

@@ -163,8 +163,8 @@ class ModelConfig(_Section):
             raise ConfigError(f"{at}freeze_blocks: {self.freeze_blocks} needs {at}init_from (a pretrained model "
                               "to start from)")
         if self.freeze_blocks and self.freeze == "encoder":
-            raise ConfigError(f"{at}freeze_blocks: {self.freeze_blocks} with {at}freeze: encoder, which already freezes "
-                              f"every block; set one of them")
+            raise ConfigError(f"{at}freeze_blocks: {self.freeze_blocks} with {at}freeze: encoder, which already "
+                              "freezes every block; set one of them")
         fixed = sorted({"vocab_size", "sequence_length", "num_classes"} & set(self.overrides))
         if fixed:
             raise ConfigError(f"{at}overrides may not set {fixed}: they come from the data "
@@ -464,8 +464,9 @@ class Config:
         """Return ``{dotted key: value}`` of the fine-tuning defaults this config took (empty for ``scratch``).
 
         Example:
-            >>> Config.from_dict({"training": {"recipe": "fine_tune", "epochs": 5}}).recipe_defaults()["training.batch_size"]
-            32
+            >>> config = Config.from_dict({"training": {"recipe": "fine_tune", "epochs": 5}})
+            >>> config.recipe_defaults()["training.batch_size"], "training.epochs" in config.recipe_defaults()
+            (32, False)
         """
         if self.recipe != "fine_tune":
             return {}

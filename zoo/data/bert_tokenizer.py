@@ -74,6 +74,44 @@ def _hf_token(config, key, default, path):
     return value
 
 
+def read_vocabulary(path, special_tokens=None):
+    """Tokens of a ``vocab.txt`` (one per line, id order); errors name the file and line.
+
+    Args:
+        path: The vocabulary file.
+        special_tokens: ``{role: token}`` that must be in it.
+
+    Example:
+        >>> read_vocabulary("checkpoints/all-MiniLM-L6-v2/vocab.txt")[101]
+        '[CLS]'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileNotFoundError(f"{path}: vocabulary file not found", path=path)
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except UnicodeDecodeError as error:
+        raise VocabularyError(f"vocabulary file is not UTF-8 ({error.reason})", path=path) from None
+    if lines and lines[-1] == "":
+        lines.pop()
+    return _check_vocabulary(lines, path, special_tokens)
+
+
+def _check_vocabulary(vocabulary, path=None, special_tokens=None):
+    """No empty or repeated tokens, and the ``special_tokens`` present."""
+    seen = {}
+    for i, token in enumerate(vocabulary):
+        if token == "":
+            raise VocabularyError(f"empty token at id {i}", path=path, line=i + 1)
+        if token in seen:
+            raise VocabularyError(f"token {token!r} at id {i} repeats id {seen[token]}", path=path, line=i + 1)
+        seen[token] = i
+    missing = [t for t in (special_tokens or {}).values() if t not in seen]
+    if missing:
+        raise VocabularyError(f"special token(s) {missing} not in the vocabulary", path=path)
+    return vocabulary
+
+
 class BertTokenizer(Tokenizer):
     """BERT WordPiece over a fixed vocabulary; ``tokenize`` gives ``[CLS] text [SEP]``, ``pack`` pairs too.
 
@@ -158,42 +196,16 @@ class BertTokenizer(Tokenizer):
         except VocabularyError as error:
             key = next(k for k, (option, _) in _HF_OPTIONS.items() if option == error.column)
             raise VocabularyError(error.reason, path=path, column=key) from None
-        vocabulary = cls._read_vocabulary(directory)
-        cls._check(vocabulary, directory / VOCAB_FILE, special)
-        tokenizer._set_vocabulary(vocabulary)
+        tokenizer._set_vocabulary(read_vocabulary(directory / VOCAB_FILE, special))
         return tokenizer
 
     # --- the vocabulary and its special tokens
     @classmethod
     def _read_vocabulary(cls, directory):
-        path = Path(directory) / VOCAB_FILE
-        if not path.is_file():
-            raise DataFileNotFoundError(f"{path}: vocabulary file not found", path=path)
-        try:
-            lines = path.read_text(encoding="utf-8").split("\n")
-        except UnicodeDecodeError as error:
-            raise VocabularyError(f"vocabulary file is not UTF-8 ({error.reason})", path=path) from None
-        if lines and lines[-1] == "":
-            lines.pop()
-        return cls._check(lines, path)
-
-    @staticmethod
-    def _check(vocabulary, path=None, special_tokens=None):
-        """No empty or repeated tokens, and the ``special_tokens`` present; errors name the file and line."""
-        seen = {}
-        for i, token in enumerate(vocabulary):
-            if token == "":
-                raise VocabularyError(f"empty token at id {i}", path=path, line=i + 1)
-            if token in seen:
-                raise VocabularyError(f"token {token!r} at id {i} repeats id {seen[token]}", path=path, line=i + 1)
-            seen[token] = i
-        missing = [t for t in (special_tokens or {}).values() if t not in seen]
-        if missing:
-            raise VocabularyError(f"special token(s) {missing} not in the vocabulary", path=path)
-        return vocabulary
+        return read_vocabulary(Path(directory) / VOCAB_FILE)
 
     def _set_vocabulary(self, vocabulary):
-        self._check(vocabulary, special_tokens=self._special_tokens)
+        _check_vocabulary(vocabulary, special_tokens=self._special_tokens)
         super()._set_vocabulary(vocabulary)
 
     def _install(self, vocabulary):

@@ -154,6 +154,8 @@ def has_pooler(weights):
     return "pooled_dense/0" in weights
 
 
+# A preset holds the backbone alone: no pretraining heads to leave unused.
+HEADS = ()
 POOLER = ("pooled_dense/", "the pooler, which this task does not use")
 
 

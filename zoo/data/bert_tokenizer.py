@@ -199,6 +199,21 @@ class BertTokenizer(Tokenizer):
         tokenizer._set_vocabulary(read_vocabulary(directory / VOCAB_FILE, special))
         return tokenizer
 
+    @classmethod
+    def from_vocabulary_file(cls, path, **options):
+        """A tokenizer over the vocabulary file ``path`` (one token per line); errors name the file and line.
+
+        Args:
+            path: The vocabulary file, e.g. a keras-hub preset's ``assets/tokenizer/vocabulary.txt``.
+            **options: ``lowercase``, ``strip_accents``, ``chinese_chars``, ``special_tokens``.
+
+        Example:
+            >>> BertTokenizer.from_vocabulary_file("preset/assets/tokenizer/vocabulary.txt", lowercase=True)
+        """
+        tokenizer = cls(**options)
+        tokenizer._set_vocabulary(read_vocabulary(path, tokenizer.special_tokens))
+        return tokenizer
+
     # --- the vocabulary and its special tokens
     @classmethod
     def _read_vocabulary(cls, directory):

@@ -3,7 +3,8 @@
 Signatures:
     ``serving_default`` (alias of ``serve_text``): ``texts: tf.string [None]`` →
         ``probabilities: float32 [None, C]``, ``label_id: int64 [None]``, ``label: string [None]``.
-    ``serve_token_ids``: ``token_ids: int32 [None, None]`` (0 = padding) → the same outputs.
+    ``serve_token_ids``: ``token_ids: int32 [None, None]`` (padded with ``pad_id`` of ``zoo_export.json``) → the
+        same outputs.
 
 Next to the graph, ``assets.extra/`` (the directory TF Serving reserves for such files) holds
 ``zoo_export.json`` (what was exported, which ops it needs), ``labels.txt``, ``zoo_config.json``,
@@ -137,6 +138,7 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
             "label_names": graph.label_names,
             "sequence_length": graph.sequence_length,
             "vocab_size": graph.vocab_size,
+            "pad_id": graph.pad_id,
             "signatures": {
                 "serving_default": {
                     "inputs": {"texts": "string [None]"}, "outputs": OUTPUTS, "alias_of": TEXT_SIGNATURE,

@@ -20,7 +20,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         ff_dim: Hidden size of the feed-forward network.
         dropout: Dropout rate on each sub-layer's output before the residual add.
         attention_dropout: Dropout rate on attention probabilities (default off; expensive).
-        activation: Feed-forward activation: ``relu``, ``gelu``, ``leaky_relu`` or ``swish``.
+        activation: Feed-forward activation: ``relu``, ``gelu`` (exact), ``gelu_tanh``, ``leaky_relu`` or ``swish``.
         norm_first: Pre-LN (normalise before each sub-layer) if true, post-LN (the original layout) if false.
         layer_norm_epsilon: Epsilon of the layer norms.
         use_rotary: Rotary position embeddings inside attention.

@@ -6,7 +6,8 @@ encoded arrays; ``model_arguments`` the builder arguments the data fixes. Per ta
 ``zoo.models.task_of``):
 
 - ``classification``: ``(ids [N, T], labels [N])``; splits are stratified.
-- ``lm``: ``(ids [N, T + 1], None)``, each text framed as ``[CLS] tokens [SEP]`` (begin, end); labels unused.
+- ``lm``: ``(ids [N, T + 1], None)``, each text framed as ``[CLS] tokens [SEP]`` (begin, end: the tokenizer's
+  ``cls_id`` and ``sep_id``; see ``frame_ids``); labels unused.
 - ``mlm``: ``(ids [N, T], None)``; labels unused.
 - ``seq2seq``: ``({"source": [N, T], "target": [N, T + 1]}, None)``: the text column is the source, the label
   column the target text (``load_options`` ``text_column`` / ``label_column``, by default ``source`` and
@@ -21,9 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.config import ConfigError
-from zoo.data.tokenizers import CLS_ID, PAD_ID, SEP_ID
 
-BEGIN_ID, END_ID = CLS_ID, SEP_ID
 SEQ2SEQ_COLUMNS = {"text_column": "source", "label_column": "target"}
 
 
@@ -155,8 +154,13 @@ def encode_split(task, tokenizer, texts, sequence_length):
             "target": frame(tokenizer, targets_of(texts), sequence_length)}, None
 
 
+def frame_ids(tokenizer):
+    """``(begin, end)``: the ids that frame lm and seq2seq-target sequences, the tokenizer's ``[CLS]`` and ``[SEP]``."""
+    return tokenizer.cls_id, tokenizer.sep_id
+
+
 def encode(tokenizer, texts, sequence_length, chunk=2048):
-    """Token ids ``[n, sequence_length]`` (int32, 0-padded): tokenized once, reused every epoch."""
+    """Token ids ``[n, sequence_length]`` (int32, ``tokenizer.pad_id``-padded): tokenized once, reused every epoch."""
     parts = [tokenizer.encode(tf.constant(texts[i:i + chunk]), sequence_length).numpy()
              for i in range(0, len(texts), chunk)]
     return np.concatenate(parts).astype(np.int32)
@@ -168,12 +172,13 @@ def frame(tokenizer, texts, sequence_length):
     A model reading ``ids[:, :-1]`` (at most ``sequence_length`` positions) learns to predict every token and
     the end from the begin token on.
     """
+    begin, end = frame_ids(tokenizer)
     ids = encode(tokenizer, texts, sequence_length - 1)
-    lengths = (ids != PAD_ID).sum(axis=1)
-    framed = np.zeros((len(ids), sequence_length + 1), np.int32)
-    framed[:, 0] = BEGIN_ID
+    lengths = (ids != tokenizer.pad_id).sum(axis=1)
+    framed = np.full((len(ids), sequence_length + 1), tokenizer.pad_id, np.int32)
+    framed[:, 0] = begin
     framed[:, 1:sequence_length] = ids
-    framed[np.arange(len(ids)), lengths + 1] = END_ID
+    framed[np.arange(len(ids)), lengths + 1] = end
     return framed
 
 
@@ -183,7 +188,8 @@ def model_arguments(config, data):
 
     args = dict(zoo.models.config_of(config.model.name))
     args.update(config.model.overrides)
-    args.update(vocab_size=data["tokenizer"].vocab_size, sequence_length=config.data.sequence_length)
+    args.update(vocab_size=data["tokenizer"].vocab_size, sequence_length=config.data.sequence_length,
+                pad_id=data["tokenizer"].pad_id)
     if data["task"] == "classification":
         args["num_classes"] = len(data["label_names"])
     return args

@@ -172,7 +172,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             model = _build_model(config.model.name, build_args, config.model.overrides)
             if pretrained is not None:
                 copied = transfer.initialise_encoder(model, pretrained, config.model.freeze)
-                progress.message(f"initialised {', '.join(copied)} from {pretrained}"
+                progress.message(f"initialised backbone parts {', '.join(copied)} from {pretrained}"
                                  + (f" (frozen: {config.model.freeze})" if config.model.freeze != "none" else ""))
                 if config.model.freeze_blocks:
                     transfer.freeze_blocks(model, config.model.freeze_blocks)
@@ -181,7 +181,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         trainer = Trainer(
             model, optimizer, strategy,
             objective_for(task, mode=classification_mode(model) if task == "classification" else None,
-                          vocab_size=data["tokenizer"].vocab_size, label_smoothing=config.training.label_smoothing),
+                          vocab_size=data["tokenizer"].vocab_size, label_smoothing=config.training.label_smoothing,
+                          special_ids=data["tokenizer"].special_ids),
             config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
             clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
             jit_compile=check_jit(config.training.jit_compile, strategy), seed=config.training.seed)

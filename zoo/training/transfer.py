@@ -1,4 +1,4 @@
-"""``model.init_from``: start a classifier from a pretraining run's encoder, with its tokenizer.
+"""``model.init_from``: start a classifier from a pretraining run's backbone, with its tokenizer.
 
 The checks come first and name the config keys: a classifier can only reuse an encoder of the same sizes,
 read through the same tokenizer (the same ids must mean the same words), so zoo loads the pretraining run's
@@ -52,41 +52,46 @@ def check_encoder_sizes(run_dir, build_args):
 
 
 def initialise_encoder(model, run_dir, freeze="none"):
-    """Copy the run's encoder weights into ``model``; freeze ``embedding`` or the whole ``encoder``.
+    """Copy the run's backbone weights into ``model``'s backbone; freeze its ``embedding`` parts or all of it.
 
     Returns:
-        The names of the copied layers.
+        The names of the copied backbone parts.
     """
-    from zoo.models import transfer_encoder_weights
+    from zoo.models import transfer_backbone_weights
+    from zoo.models.backbone import EMBEDDING_PARTS
     from zoo.training.run import load_run
 
     donor = load_run(run_dir)[0]
-    copied = transfer_encoder_weights(donor, model)
-    frozen = {"none": (), "embedding": ("embedding",), "encoder": tuple(copied)}[freeze]
-    for name in frozen:
-        model.get_layer(name).trainable = False
+    copied = transfer_backbone_weights(donor, model)
+    if freeze == "encoder":
+        model.backbone.trainable = False
+    elif freeze == "embedding":
+        for name in EMBEDDING_PARTS:
+            part = getattr(model.backbone, name)
+            if part is not None:
+                part.trainable = False
     return copied
 
 
 def encoder_variables(model):
-    """Return the trainable variables of the model's encoder layers (embedding, encoder blocks, final norm)."""
-    from zoo.models.generative import ENCODER_LAYER_PREFIXES
-
-    return [v for layer in model.layers if layer.name.startswith(ENCODER_LAYER_PREFIXES)
-            for v in layer.trainable_variables]
+    """Return the trainable variables of the model's backbone (embeddings, blocks, norms, pooler); [] without one."""
+    backbone = getattr(model, "backbone", None)
+    return [] if backbone is None else backbone.trainable_variables
 
 
 def encoder_stack(model):
-    """Return the model's encoder as layers from the bottom up: ``[embedding layers, block 1, ..., block L]``.
+    """Return the model's backbone as layers from the bottom up: ``[embedding parts, block 1, ..., block L]``.
 
-    Empty for a model without Transformer encoder blocks (the LSTM and CNN baselines). Layer-wise
-    learning-rate decay, the weight-decay exclusion of embeddings and ``model.freeze_blocks`` read it.
+    Empty for a model without a zoo ``Backbone`` (the LSTM and CNN baselines). Layer-wise learning-rate
+    decay, the weight-decay exclusion of embeddings and ``model.freeze_blocks`` read it.
     """
-    from zoo.layers import TokenAndPositionEmbedding, TransformerEncoderBlock
+    from zoo.models.backbone import EMBEDDING_PARTS, Backbone
 
-    embeddings = [layer for layer in model.layers if isinstance(layer, TokenAndPositionEmbedding)]
-    blocks = [layer for layer in model.layers if isinstance(layer, TransformerEncoderBlock)]
-    return [embeddings, *([block] for block in blocks)] if blocks else []
+    backbone = getattr(model, "backbone", None)
+    if not isinstance(backbone, Backbone):
+        return []
+    embeddings = [getattr(backbone, name) for name in EMBEDDING_PARTS if getattr(backbone, name) is not None]
+    return [embeddings, *([block] for block in backbone.blocks)]
 
 
 def freeze_blocks(model, count):

@@ -99,7 +99,8 @@ def train_trial(model, config, data, strategy, *, epochs, monitor, patience, ini
         if policy == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     trainer = Trainer(
-        model, optimizer, strategy, Objective(classification_mode(model), config.training.label_smoothing),
+        model, optimizer, strategy,
+        Objective(classification_mode(model), config.training.label_smoothing, pad_id=data["tokenizer"].pad_id),
         config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
         clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
         jit_compile=check_jit(config.training.jit_compile, strategy), seed=config.training.seed)

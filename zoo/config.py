@@ -47,21 +47,6 @@ FINE_TUNING_DEFAULTS = {
     "training": {"epochs": 3, "batch_size": 32, "label_smoothing": 0.0,
                  "early_stopping": {"monitor": "val_accuracy", "restore_best_weights": True}},
 }
-# A folder holding this file is a pretrained checkpoint (Hugging Face or keras-hub layout); zoo run
-# directories hold ``config.yaml`` instead.
-CHECKPOINT_CONFIG = "config.json"
-
-
-def is_checkpoint_folder(path):
-    """True when ``path`` is a pretrained checkpoint folder (it holds ``config.json``), not a zoo run directory.
-
-    Example:
-        >>> is_checkpoint_folder("../shared/checkpoints/all-MiniLM-L6-v2")  # doctest: +SKIP
-        True
-    """
-    return bool(path) and (Path(path) / CHECKPOINT_CONFIG).is_file()
-
-
 class _Section:
     """Base of the config sections: validates the fields on creation, errors name ``<section>.<field>``."""
 
@@ -142,6 +127,12 @@ class ModelConfig(_Section):
         init_from: A finished pretraining run directory (``zoo pretrain``, an ``mlm`` model): the classifier
             starts from its encoder (embedding, encoder blocks, final norm) and uses its tokenizer. The
             encoder sizes and the data's tokenizer settings must match that run's; a mismatch is an error.
+            Or a pretrained checkpoint folder (Hugging Face BERT or keras-hub preset, see
+            ``zoo.from_pretrained``): the classifier is that checkpoint's backbone with a new head, read through
+            its tokenizer (``data.tokenizer`` and the sizes are the checkpoint's; ``name`` is not used), and
+            the fine-tuning recipe's defaults apply (``training.recipe``). Its ``overrides`` may set only
+            ``pooling``, ``hidden_dim``, ``dropout`` (default the checkpoint's) and ``attention_dropout``
+            (default 0: no dropout on attention probabilities unless asked).
         freeze: With ``init_from``: ``none``, ``embedding`` (keep the pretrained embedding fixed) or
             ``encoder`` (train only the head).
         freeze_blocks: With ``init_from``: keep the lowest this many encoder blocks fixed (0: none).
@@ -567,7 +558,11 @@ def _recipe_of(mapping):
         return recipe
     model = mapping.get("model")
     init_from = model.get("init_from") if isinstance(model, dict) else None
-    return "fine_tune" if isinstance(init_from, (str, Path)) and is_checkpoint_folder(init_from) else "scratch"
+    if not isinstance(init_from, (str, Path)) or not init_from:
+        return "scratch"
+    from zoo.converters import is_checkpoint_folder
+
+    return "fine_tune" if is_checkpoint_folder(init_from) else "scratch"
 
 
 def _with_recipe(mapping):

@@ -5,7 +5,8 @@
 encoded arrays; ``model_arguments`` the builder arguments the data fixes. Per task (the model's, from
 ``zoo.models.task_of``):
 
-- ``classification``: ``(ids [N, T], labels [N])``; splits are stratified.
+- ``classification``: ``(ids [N, T], labels [N])``; splits are stratified. With a tokenizer that packs segments
+  (a pretrained BERT checkpoint's), ids are ``{"token_ids", "segment_ids"}`` and sentence pairs are read too.
 - ``lm``: ``(ids [N, T + 1], None)``, each text framed as ``[CLS] tokens [SEP]`` (begin, end: the tokenizer's
   ``cls_id`` and ``sep_id``; see ``frame_ids``); labels unused.
 - ``mlm``: ``(ids [N, T], None)``; labels unused.
@@ -141,6 +142,8 @@ def load_splits(config, tokenizer=None):
 
 def encode_split(task, tokenizer, texts, sequence_length):
     """Return the ``(features, labels)`` of ``LabeledTexts`` for ``task`` (see the module docstring)."""
+    if task == "classification" and packs_segments(tokenizer):
+        return pack(tokenizer, texts, sequence_length), np.asarray(texts.labels, np.int32)
     if texts.is_pairs:
         raise ConfigError(f"data.source: {texts.source} holds sentence pairs (text_a, text_b), which only a "
                           "classifier started from a pretrained BERT checkpoint (model.init_from) can read")
@@ -164,6 +167,26 @@ def encode(tokenizer, texts, sequence_length, chunk=2048):
     parts = [tokenizer.encode(tf.constant(texts[i:i + chunk]), sequence_length).numpy()
              for i in range(0, len(texts), chunk)]
     return np.concatenate(parts).astype(np.int32)
+
+
+def packs_segments(tokenizer):
+    """Whether ``tokenizer`` packs texts and pairs with segment ids (``BertTokenizer.pack``) for a model with segments."""
+    return callable(getattr(tokenizer, "pack", None))
+
+
+def pack(tokenizer, texts, sequence_length, chunk=2048):
+    """``{"token_ids", "segment_ids"}`` int32 ``[n, sequence_length]`` of ``LabeledTexts`` (``tokenizer.pack``).
+
+    Single texts become ``[CLS] A [SEP]``, sentence pairs ``[CLS] A [SEP] B [SEP]`` with segment ids 0 for the
+    first part and 1 for the second; too long pairs are truncated longest first.
+    """
+    keys = ("token_ids", "segment_ids")
+    parts = []
+    for i in range(0, len(texts), chunk):
+        second = tf.constant(texts.text_pairs[i:i + chunk]) if texts.is_pairs else None
+        packed = tokenizer.pack(tf.constant(texts.texts[i:i + chunk]), second, sequence_length=sequence_length)
+        parts.append([packed[key].numpy().astype(np.int32) for key in keys])
+    return {key: np.concatenate([part[k] for part in parts]) for k, key in enumerate(keys)}
 
 
 def frame(tokenizer, texts, sequence_length):

@@ -4,7 +4,8 @@ A run directory holds::
 
     config.yaml         the resolved config (every field)
     tokenizer/          the fitted tokenizer and labels.txt (the label vocabulary, in id order)
-    model.json          the model registry name and the full builder arguments
+    model.json          the model registry name and the full builder arguments (for a run started from a
+                        pretrained checkpoint: the checkpoint folder, the backbone's and the head's arguments)
     checkpoints/        resumable checkpoints (weights, optimizer, loop position): the last ones
     best/               the weights of the best validation epoch
     model.weights.h5    the final weights (the best epoch's when early_stopping.restore_best_weights)
@@ -165,17 +166,24 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     try:
         if partitioner is not None:
             partitioner.rows = data["tokenizer"].vocab_size
-        build_args = model_arguments(config, data)
-        if pretrained is not None:
+        checkpoint = transfer.from_checkpoint(config)
+        if not checkpoint:
+            build_args = model_arguments(config, data)
+            spec = {"name": config.model.name, "arguments": build_args}
+        if pretrained is not None and not checkpoint:
             transfer.check_encoder_sizes(pretrained, build_args)
         with strategy.scope():
-            model = _build_model(config.model.name, build_args, config.model.overrides)
-            if pretrained is not None:
-                copied = transfer.initialise_encoder(model, pretrained, config.model.freeze)
+            if checkpoint:
+                model = transfer.pretrained_classifier(config, len(data["label_names"]))
+                spec = transfer.checkpoint_spec(model, pretrained)
+                progress.message(f"fine-tuning the pretrained checkpoint {pretrained}")
+            else:
+                model = _build_model(config.model.name, build_args, config.model.overrides)
+            if pretrained is not None and not checkpoint:
+                copied = transfer.initialise_encoder(model, pretrained, config.model.freeze,
+                                                     config.model.freeze_blocks)
                 progress.message(f"initialised backbone parts {', '.join(copied)} from {pretrained}"
                                  + (f" (frozen: {config.model.freeze})" if config.model.freeze != "none" else ""))
-                if config.model.freeze_blocks:
-                    transfer.freeze_blocks(model, config.model.freeze_blocks)
             steps_per_epoch = num_examples(train_features) // config.training.batch_size
             optimizer = optimizer_for(config, model, policy, config.training.epochs * steps_per_epoch)
         trainer = Trainer(
@@ -219,9 +227,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         metrics = _final_metrics(trainer, data, history, best_epoch, stopped_early, config, policy, strategy,
                                  float(state.elapsed.numpy()), time.perf_counter() - wall_start)
         if is_chief:
-            _save_weights(model, run_dir / "model.weights.h5", config.model.name, build_args,
-                          is_parameter_server(strategy))
-            _write_json(run_dir / "model.json", {"name": config.model.name, "arguments": build_args})
+            _save_weights(model, run_dir / "model.weights.h5", spec, is_parameter_server(strategy))
+            _write_json(run_dir / "model.json", spec)
             _write_json(run_dir / "history.json", history)
             _write_json(run_dir / "metrics.json", metrics)
             if writer is not None:
@@ -252,7 +259,7 @@ def load_run(run_dir):
             raise FileNotFoundError(f"{run_dir / name} not found: {run_dir} is not a finished zoo run directory")
     config = Config.load(run_dir / "config.yaml")
     spec = json.loads((run_dir / "model.json").read_text(encoding="utf-8"))
-    model = _build_model(spec["name"], spec["arguments"])
+    model = _model_from_spec(spec)
     model.load_weights(run_dir / "model.weights.h5")
     classifier = task_of_config(config) == "classification"
     labels = load_label_names(run_dir / "tokenizer") if classifier else []
@@ -365,12 +372,17 @@ def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, po
     return metrics
 
 
-def _save_weights(model, path, name, build_args, parameter_server):
+def _model_from_spec(spec):
+    """Build the (untrained) model a run's ``model.json`` describes: a registry model or a checkpoint's."""
+    return transfer.model_from_spec(spec) if "init_from" in spec else _build_model(spec["name"], spec["arguments"])
+
+
+def _save_weights(model, path, spec, parameter_server):
     if not parameter_server:
         model.save_weights(path)
         return
     # Keras cannot write variables backed by sharded tables; a plain copy built outside the strategy can.
-    plain = _build_model(name, build_args)
+    plain = _model_from_spec(spec)
     plain.set_weights(model.get_weights())
     plain.save_weights(path)
 

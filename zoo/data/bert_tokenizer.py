@@ -34,12 +34,11 @@ from pathlib import Path
 import tensorflow as tf
 
 from zoo.data.errors import DataFileNotFoundError, VocabularyError
+from zoo.data.special_tokens import SPECIAL_TOKENS
 from zoo.data.tokenizers import FORMAT_VERSION, Tokenizer
 
 VOCAB_FILE = "vocab.txt"
 HF_CONFIG_FILE = "tokenizer_config.json"
-# Special-token roles and BERT's token for each; a tokenizer_config.json may rename them.
-SPECIAL_TOKENS = {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
 # Hugging Face's WordPiece max_input_chars_per_word for BERT.
 MAX_WORD_CHARS = 100
 # tokenizer_config.json key -> (BertTokenizer argument, Hugging Face's default).
@@ -220,13 +219,12 @@ class BertTokenizer(Tokenizer):
         return read_vocabulary(Path(directory) / VOCAB_FILE)
 
     def _set_vocabulary(self, vocabulary):
-        _check_vocabulary(vocabulary, special_tokens=self._special_tokens)
-        super()._set_vocabulary(vocabulary)
+        # The base checks the special tokens; a given vocabulary can also repeat or hold empty tokens.
+        super()._set_vocabulary(_check_vocabulary(vocabulary))
 
     def _install(self, vocabulary):
         import tensorflow_text as tf_text
 
-        self._special_ids = {role: vocabulary.index(token) for role, token in self._special_tokens.items()}
         # A word of up to MAX_WORD_CHARS characters has at most 4 bytes per character; longer words are
         # replaced by the unknown token before WordPiece sees them.
         self._wordpiece = tf_text.FastWordpieceTokenizer(
@@ -240,32 +238,8 @@ class BertTokenizer(Tokenizer):
 
     @property
     def special_tokens(self):
-        """``{role: token}`` for ``pad``, ``unk``, ``cls``, ``sep`` and ``mask``."""
+        """``{name: token}`` of ``pad``, ``unk``, ``cls``, ``sep`` and ``mask`` (BERT's, unless renamed)."""
         return dict(self._special_tokens)
-
-    def _special_id(self, role):
-        self._require_fitted()
-        return self._special_ids[role]
-
-    @property
-    def pad_id(self):
-        return self._special_id("pad")
-
-    @property
-    def unk_id(self):
-        return self._special_id("unk")
-
-    @property
-    def cls_id(self):
-        return self._special_id("cls")
-
-    @property
-    def sep_id(self):
-        return self._special_id("sep")
-
-    @property
-    def mask_id(self):
-        return self._special_id("mask")
 
     # --- text to ids
     @_graph_method

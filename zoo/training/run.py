@@ -326,7 +326,7 @@ def _build_model(name, arguments, overrides=None):
 
 def num_examples(features):
     """Examples in a split's features (an id array, or seq2seq's dict of them)."""
-    return len(features["source"] if isinstance(features, dict) else features)
+    return len(next(iter(features.values())) if isinstance(features, dict) else features)
 
 
 def classification_mode(model):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from zoo.data.labeled import PAIR_COLUMNS
 from zoo.export import versions
 from zoo.export.saved_model import read_metadata
 from zoo.export.serving import ServingGraph
@@ -47,7 +48,10 @@ class Predictions:
         """
         rows = []
         for i, label in enumerate(self.labels):
-            row = {} if texts is None else {"text": texts[i]}
+            if texts is None:
+                row = {}
+            else:
+                row = dict(zip(PAIR_COLUMNS, texts[i])) if isinstance(texts[i], (tuple, list)) else {"text": texts[i]}
             row["label"] = label
             row["label_id"] = int(self.label_ids[i])
             row["probabilities"] = {n: float(p) for n, p in zip(self.label_names, self.probabilities[i])}
@@ -55,14 +59,19 @@ class Predictions:
         return rows
 
 
-def _check_texts(texts):
+def _check_texts(texts, pairs=False):
     if isinstance(texts, (str, bytes)):
         raise PredictInputError("texts must be a list of strings, got a single string (wrap it in a list)")
     texts = list(texts)
     for i, text in enumerate(texts):
-        if not isinstance(text, (str, bytes)):
+        if pairs:
+            if not (isinstance(text, (tuple, list)) and len(text) == 2
+                    and all(isinstance(t, (str, bytes)) for t in text)):
+                raise PredictInputError(f"text {i}: a sentence-pair model takes (text_a, text_b) pairs of strings, "
+                                        f"got {text!r}")
+        elif not isinstance(text, (str, bytes)):
             raise PredictInputError(f"text {i} is a {type(text).__name__}, not a string: {text!r}")
-    return texts
+    return [tuple(t) for t in texts] if pairs else texts
 
 
 def _utf8(text):
@@ -75,15 +84,17 @@ class _Predictor:
     """Shared batching and progress for both predictor kinds."""
 
     label_names = ()
+    # Whether the model classifies sentence pairs: texts are (text_a, text_b) and _call takes two batches.
+    pairs = False
 
-    def _call(self, batch):
+    def _call(self, *batch):
         raise NotImplementedError
 
     def predict(self, texts, *, batch_size=DEFAULT_BATCH_SIZE, progress=False):
         """Predict a list of texts in batches.
 
         Args:
-            texts: strings (or UTF-8 bytes).
+            texts: strings (or UTF-8 bytes); ``(text_a, text_b)`` pairs for a sentence-pair model.
             batch_size: texts per model call.
             progress: show a progress bar on stderr.
 
@@ -96,17 +107,20 @@ class _Predictor:
         """
         from tqdm.auto import tqdm
 
-        texts = _check_texts(texts)
+        texts = _check_texts(texts, self.pairs)
         if batch_size < 1:
             raise PredictInputError(f"batch_size must be >= 1, got {batch_size}")
+        columns = [lambda t, i=i: t[i] for i in range(2)] if self.pairs else [lambda t: t]
         parts = []
         with tqdm(total=len(texts), unit="text", disable=not progress, file=sys.stderr) as bar:
             for start in range(0, len(texts), batch_size):
-                batch = [_utf8(t) for t in texts[start:start + batch_size]]
-                parts.append({k: v.numpy() for k, v in self._call(tf.constant(batch, tf.string)).items()})
-                bar.update(len(batch))
+                chunk = texts[start:start + batch_size]
+                batch = [tf.constant([_utf8(column(t)) for t in chunk], tf.string) for column in columns]
+                parts.append({k: v.numpy() for k, v in self._call(*batch).items()})
+                bar.update(len(chunk))
         if not parts:
-            parts.append({k: v.numpy() for k, v in self._call(tf.constant([], tf.string)).items()})
+            empty = [tf.constant([], tf.string)] * len(columns)
+            parts.append({k: v.numpy() for k, v in self._call(*empty).items()})
         merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         return Predictions(
             probabilities=merged["probabilities"],
@@ -125,18 +139,20 @@ class InMemoryPredictor(_Predictor):
         label_names: class names in id order.
         sequence_length: longest id sequence; defaults to the model's position range.
         mode: output mode; read from the model's head by default.
+        pairs: the model classifies sentence pairs.
 
     Example:
         >>> InMemoryPredictor(model, tokenizer, ["neg", "pos"]).predict(["a fine film"]).labels
         ['pos']
     """
 
-    def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None):
-        self.graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode)
+    def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None, pairs=False):
+        self.graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs)
         self.label_names = self.graph.label_names
+        self.pairs = self.graph.pairs
 
-    def _call(self, batch):
-        return self.graph.serve_text(batch)
+    def _call(self, *batch):
+        return self.graph.serve_pairs(*batch) if self.pairs else self.graph.serve_text(*batch)
 
 
 class SavedModelPredictor(_Predictor):
@@ -159,9 +175,10 @@ class SavedModelPredictor(_Predictor):
         self._loaded = tf.saved_model.load(str(self.path))
         self._signature = self._loaded.signatures["serving_default"]
         self.label_names = list(self.metadata["label_names"])
+        self.pairs = bool(self.metadata.get("pairs", False))
 
-    def _call(self, batch):
-        return self._signature(texts=batch)
+    def _call(self, *batch):
+        return self._signature(**dict(zip(PAIR_COLUMNS, batch))) if self.pairs else self._signature(texts=batch[0])
 
 
 def find_saved_model(path):
@@ -207,7 +224,9 @@ def load_predictor(path):
     from zoo.training import load_run
 
     model, tokenizer, label_names, config = load_run(path)
-    return InMemoryPredictor(model, tokenizer, label_names, config.data.sequence_length)
+    spec = json.loads((path / "model.json").read_text(encoding="utf-8"))
+    return InMemoryPredictor(model, tokenizer, label_names, config.data.sequence_length,
+                             pairs=spec.get("text_pairs", False))
 
 
 def _decode(raw, path, line, encoding):
@@ -226,16 +245,17 @@ def _lines(path, encoding):
             yield number, _decode(raw.rstrip(b"\n").rstrip(b"\r"), path, number, encoding)
 
 
-def read_texts(path, *, text_field="text", encoding="utf-8"):
+def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
     """Read the texts to predict from ``.txt`` (one per line), ``.csv``/``.tsv`` or ``.jsonl`` files.
 
     Args:
         path: the input file.
         text_field: the column (CSV/TSV, with a header row) or key (JSONL) holding the text.
         encoding: the file's text encoding.
+        pairs: read sentence pairs from the ``text_a`` and ``text_b`` columns or keys (not from ``.txt``).
 
     Returns:
-        The list of texts, in file order.
+        The list of texts (``(text_a, text_b)`` tuples for pairs), in file order.
 
     Example:
         >>> read_texts("reviews.jsonl", text_field="review")[:1]
@@ -247,6 +267,10 @@ def read_texts(path, *, text_field="text", encoding="utf-8"):
     suffix = path.suffix.lower()
     if suffix not in INPUT_SUFFIXES:
         raise PredictInputError(f"{path}: unsupported input type {suffix!r}; use one of {', '.join(INPUT_SUFFIXES)}")
+    fields = list(PAIR_COLUMNS) if pairs else [text_field]
+    if pairs and suffix == ".txt":
+        raise PredictInputError(f"{path}: a sentence-pair model reads .csv, .tsv or .jsonl files with "
+                                f"{' and '.join(PAIR_COLUMNS)} columns, not .txt")
     texts = []
     if suffix == ".txt":
         for number, line in _lines(path, encoding):
@@ -261,11 +285,12 @@ def read_texts(path, *, text_field="text", encoding="utf-8"):
                 row = json.loads(line)
             except json.JSONDecodeError as err:
                 raise PredictInputError(f"{path}:{number}: not valid JSON: {err.msg}") from None
-            if not isinstance(row, dict) or text_field not in row:
-                raise PredictInputError(f"{path}:{number}: no {text_field!r} field (set text_field=)")
-            if not isinstance(row[text_field], str):
-                raise PredictInputError(f"{path}:{number}: field {text_field!r} is not a string")
-            texts.append(row[text_field])
+            for field in fields:
+                if not isinstance(row, dict) or field not in row:
+                    raise PredictInputError(f"{path}:{number}: no {field!r} field (set text_field=)")
+                if not isinstance(row[field], str):
+                    raise PredictInputError(f"{path}:{number}: field {field!r} is not a string")
+            texts.append(tuple(row[f] for f in fields) if pairs else row[text_field])
     else:
         try:
             content = path.read_bytes().decode(encoding)
@@ -275,15 +300,15 @@ def read_texts(path, *, text_field="text", encoding="utf-8"):
                 f"{path}:{line}: cannot decode as {encoding} ({err.reason}); pass encoding=") from None
         # newline="" keeps csv's own line handling: \x85 or \u2028 inside a field is not a row break.
         reader = csv.DictReader(io.StringIO(content, newline=""), delimiter="\t" if suffix == ".tsv" else ",")
-        if reader.fieldnames is None or text_field not in reader.fieldnames:
-            raise PredictInputError(
-                f"{path}: no column {text_field!r} in the header; columns: {', '.join(reader.fieldnames or [])}"
-            )
+        for field in fields:
+            if reader.fieldnames is None or field not in reader.fieldnames:
+                raise PredictInputError(
+                    f"{path}: no column {field!r} in the header; columns: {', '.join(reader.fieldnames or [])}")
         for row in reader:
-            text = row[text_field]
-            if text is None:
-                raise PredictInputError(f"{path}:{reader.line_num}: row has no {text_field!r} value")
-            texts.append(text)
+            for field in fields:
+                if row[field] is None:
+                    raise PredictInputError(f"{path}:{reader.line_num}: row has no {field!r} value")
+            texts.append(tuple(row[f] for f in fields) if pairs else row[text_field])
     if not texts:
         raise PredictInputError(f"{path}: no texts to predict")
     return texts
@@ -308,12 +333,12 @@ def write_predictions(path, texts, predictions):
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
             names = list(predictions.label_names)
+            inputs = [key for key in records[0] if key not in ("label", "label_id", "probabilities")] if records else []
             writer = csv.writer(f)
-            writer.writerow(["text", "label", "label_id"] + [f"p_{n}" for n in names])
+            writer.writerow(inputs + ["label", "label_id"] + [f"p_{n}" for n in names])
             for record in records:
-                writer.writerow(
-                    [record["text"], record["label"], record["label_id"]] + [record["probabilities"][n] for n in names]
-                )
+                writer.writerow([record[key] for key in inputs] + [record["label"], record["label_id"]]
+                                + [record["probabilities"][n] for n in names])
     return path
 
 
@@ -322,18 +347,20 @@ def predict(model_dir, texts, *, batch_size=DEFAULT_BATCH_SIZE):
 
     Args:
         model_dir: ``saved_models/<name>[/<n>]`` or a run directory.
-        texts: the texts.
+        texts: the texts; ``(text_a, text_b)`` pairs for a sentence-pair model.
         batch_size: texts per model call.
 
     Returns:
-        One dict per text: ``text``, ``label``, ``label_id`` and ``probabilities`` by label name.
+        One dict per text: ``text`` (or ``text_a``, ``text_b``), ``label``, ``label_id`` and ``probabilities`` by
+        label name.
 
     Example:
         >>> predict("saved_models/mr", ["a fine film"])[0]["label"]
         'pos'
     """
-    texts = _check_texts(texts)
-    return load_predictor(model_dir).predict(texts, batch_size=batch_size).records(texts)
+    predictor = load_predictor(model_dir)
+    texts = _check_texts(texts, predictor.pairs)
+    return predictor.predict(texts, batch_size=batch_size).records(texts)
 
 
 def predict_file(model_dir, input_path, output_path, *, text_field="text", encoding="utf-8",
@@ -356,9 +383,10 @@ def predict_file(model_dir, input_path, output_path, *, text_field="text", encod
         >>> predict_file("saved_models/mr", "reviews.txt", "preds.jsonl")
         1000
     """
-    texts = read_texts(input_path, text_field=text_field, encoding=encoding)
     if Path(output_path).suffix.lower() not in OUTPUT_SUFFIXES:
         raise PredictInputError(f"{output_path}: unsupported output type; use one of {', '.join(OUTPUT_SUFFIXES)}")
-    predictions = load_predictor(model_dir).predict(texts, batch_size=batch_size, progress=progress)
+    predictor = load_predictor(model_dir)
+    texts = read_texts(input_path, text_field=text_field, encoding=encoding, pairs=predictor.pairs)
+    predictions = predictor.predict(texts, batch_size=batch_size, progress=progress)
     write_predictions(output_path, texts, predictions)
     return len(texts)

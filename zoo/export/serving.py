@@ -10,6 +10,9 @@ MULTILABEL_SEPARATOR = ","
 MULTILABEL_THRESHOLD = 0.5
 TEXT_SPEC = tf.TensorSpec([None], tf.string, name="texts")
 IDS_SPEC = tf.TensorSpec([None, None], tf.int32, name="token_ids")
+# Sentence-pair models take the two texts of each pair as two inputs (the data columns' names).
+PAIR_SPECS = [tf.TensorSpec([None], tf.string, name="text_a"), tf.TensorSpec([None], tf.string, name="text_b")]
+SEGMENT_IDS_SPEC = tf.TensorSpec([None, None], tf.int32, name="segment_ids")
 
 
 def logits_to_probabilities(logits, mode):
@@ -38,15 +41,26 @@ class ServingGraph:
         sequence_length: longest id sequence fed to the model; longer inputs are truncated; ``None``
             uses the model's position range.
         mode: ``multiclass``, ``binary`` or ``multilabel``; the model's ``mode`` when ``None``.
+        pairs: The model classifies sentence pairs: texts come as two inputs, ``text_a`` and ``text_b``,
+            packed ``[CLS] A [SEP] B [SEP]`` with segment ids (the tokenizer must ``pack``).
+
+    A tokenizer that packs (``BertTokenizer``) makes the model's inputs exactly as training did, truncation
+    included (``[SEP]`` kept); others tokenize and cut each row to ``sequence_length``.
 
     Example:
         >>> graph = ServingGraph(model, tokenizer, ["neg", "pos"], sequence_length=128)
         >>> graph.serve_text(tf.constant(["a fine film"]))["label"]
     """
 
-    def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None):
+    def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None, pairs=False):
         self.model = model
         self.tokenizer = tokenizer
+        self.packs = callable(getattr(tokenizer, "pack", None))
+        self.pairs = bool(pairs)
+        if self.pairs and not (self.packs and model.num_segments):
+            raise ValueError(f"sentence pairs need a model with segments and a tokenizer that packs pairs; model "
+                             f"{model.name!r} has num_segments={model.num_segments}, the tokenizer is "
+                             f"{type(tokenizer).__name__}")
         self.mode = model.mode if mode is None else mode
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
@@ -78,34 +92,55 @@ class ServingGraph:
         self.pad_to_longest = model.masks_padding
         self._labels = tf.constant(self.label_names, dtype=tf.string)
         self.serve_text = tf.function(self._serve_text, input_signature=[TEXT_SPEC])
+        self.serve_pairs = tf.function(self._serve_pairs, input_signature=PAIR_SPECS)
         self.serve_ids = tf.function(self._serve_ids, input_signature=[IDS_SPEC])
         self.text_to_ids = tf.function(self._text_to_ids, input_signature=[TEXT_SPEC])
 
     def endpoints(self):
         """Return ``{signature name: (python function, input signature)}`` for ``ExportArchive.add_endpoint``.
 
-        The first entry, raw strings in, becomes the SavedModel's ``serving_default``.
+        The first entry, raw strings in (two inputs for pairs), becomes the SavedModel's ``serving_default``.
         """
+        if self.pairs:
+            return {"serve_text_pairs": (self._serve_pairs, PAIR_SPECS),
+                    "serve_token_ids": (self._serve_segment_ids, [IDS_SPEC, SEGMENT_IDS_SPEC])}
         return {"serve_text": (self._serve_text, [TEXT_SPEC]), "serve_token_ids": (self._serve_ids, [IDS_SPEC])}
 
-    def _text_to_ids(self, texts):
+    @staticmethod
+    def _valid_utf8(texts):
         # Invalid UTF-8 bytes would reach the tokenizer as they are, and each string op treats them its
         # own way; replacing them with U+FFFD (Python's errors="replace") gives them one defined meaning.
-        texts = tf.strings.unicode_transcode(
+        return tf.strings.unicode_transcode(
             texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD, replace_control_characters=False
         )
-        ragged = self.tokenizer.tokenize(texts)
+
+    def _pack(self, first, second=None):
+        """``(token_ids, segment_ids)`` as training packed them, cut to the longest row."""
+        second = None if second is None else self._valid_utf8(second)
+        packed = self.tokenizer.pack(self._valid_utf8(first), second, sequence_length=self.sequence_length)
+        width = tf.reduce_max(tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1))
+        return packed["token_ids"][:, :width], packed["segment_ids"][:, :width]
+
+    def _text_to_ids(self, texts):
+        if self.packs:
+            return self._pack(texts)[0]
+        ragged = self.tokenizer.tokenize(self._valid_utf8(texts))
         ragged = ragged[:, : self.sequence_length]
         return tf.cast(ragged.to_tensor(default_value=self.pad_id), tf.int32)
 
-    def _outputs(self, ids):
+    def _outputs(self, ids, segment_ids=None):
         # A model that masks padding sees each batch padded to its longest row (less work for short
         # texts), never to width zero (an empty batch or only empty strings); others see the training length.
         width = tf.shape(ids)[1]
         target = tf.maximum(width, 1) if self.pad_to_longest else tf.constant(self.sequence_length)
         ids = tf.pad(ids, [[0, 0], [0, target - width]], constant_values=self.pad_id)
-        # Single texts are segment 0 of a model that takes segments.
-        inputs = {"token_ids": ids, "segment_ids": tf.zeros_like(ids)} if self.model.num_segments else ids
+        if self.model.num_segments:
+            # Single texts are segment 0; padding positions are masked, their segment does not matter.
+            segment_ids = tf.zeros_like(ids) if segment_ids is None else tf.pad(segment_ids,
+                                                                               [[0, 0], [0, target - width]])
+            inputs = {"token_ids": ids, "segment_ids": segment_ids}
+        else:
+            inputs = ids
         logits = self.model(inputs, training=False)
         probabilities = logits_to_probabilities(logits, self.mode)
         label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
@@ -119,9 +154,28 @@ class ServingGraph:
         return {"probabilities": probabilities, "label_id": label_id, "label": label}
 
     def _serve_text(self, texts):
+        if self.packs:
+            return self._outputs(*self._pack(texts))
         return self._outputs(self._text_to_ids(texts))
 
+    def _serve_pairs(self, text_a, text_b):
+        return self._outputs(*self._pack(text_a, text_b))
+
+    def _serve_segment_ids(self, token_ids, segment_ids):
+        checks = [tf.debugging.assert_equal(tf.shape(token_ids), tf.shape(segment_ids),
+                                            message="token_ids and segment_ids must have the same shape"),
+                  tf.debugging.assert_non_negative(segment_ids, message="segment ids must be >= 0"),
+                  tf.debugging.assert_less(segment_ids, tf.constant(self.model.num_segments, tf.int32),
+                                           message=f"segment ids must be < {self.model.num_segments}")]
+        with tf.control_dependencies(checks):
+            segment_ids = tf.identity(segment_ids[:, : self.sequence_length])
+        return self._outputs(self._checked_ids(token_ids), segment_ids)
+
     def _serve_ids(self, token_ids):
+        return self._outputs(self._checked_ids(token_ids))
+
+    def _checked_ids(self, token_ids):
+        """``token_ids`` cut to ``sequence_length``, once they are known to be ids of the vocabulary."""
         checks = [
             tf.debugging.assert_non_negative(
                 token_ids, message=f"token ids must be >= 0 ({self.pad_id} is padding)"),
@@ -131,6 +185,5 @@ class ServingGraph:
             ),
         ]
         with tf.control_dependencies(checks):
-            token_ids = tf.identity(token_ids[:, : self.sequence_length])
-        return self._outputs(token_ids)
+            return tf.identity(token_ids[:, : self.sequence_length])
 

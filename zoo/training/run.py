@@ -175,7 +175,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         with strategy.scope():
             if checkpoint:
                 model = transfer.pretrained_classifier(config, len(data["label_names"]))
-                spec = transfer.checkpoint_spec(model, pretrained)
+                spec = transfer.checkpoint_spec(model, pretrained, data["texts"]["train"].is_pairs)
                 progress.message(f"fine-tuning the pretrained checkpoint {pretrained}")
             else:
                 model = _build_model(config.model.name, build_args, config.model.overrides)

@@ -103,14 +103,15 @@ def pretrained_classifier(config, num_classes):
 _CLASSIFIER_ARGUMENTS = ("num_classes", "pooling", "mode", "hidden_dim", "dropout", "pad_id")
 
 
-def checkpoint_spec(model, folder):
+def checkpoint_spec(model, folder, text_pairs=False):
     """The ``model.json`` of a run started from a checkpoint: the backbone's and the head's arguments.
 
     The dtype is left out, so ``model_from_spec`` builds under the global policy, like a registry model.
+    ``text_pairs`` records that the model classifies sentence pairs (export and prediction take two texts).
     """
     backbone = {k: v for k, v in model.backbone.get_config().items() if k not in ("name", "trainable", "dtype")}
     classifier = {k: v for k, v in model.get_config().items() if k in _CLASSIFIER_ARGUMENTS}
-    return {"init_from": str(folder), "backbone": backbone, "classifier": classifier}
+    return {"init_from": str(folder), "backbone": backbone, "classifier": classifier, "text_pairs": bool(text_pairs)}
 
 
 def model_from_spec(spec):

@@ -75,6 +75,11 @@ class LabeledTexts:
         return self.text_pairs is not None
 
     @property
+    def inputs(self):
+        """What a model reads, example by example: the texts, or ``(text_a, text_b)`` tuples for pairs."""
+        return list(zip(self.texts, self.text_pairs)) if self.is_pairs else list(self.texts)
+
+    @property
     def num_classes(self):
         """Number of classes in the label vocabulary (some may have no examples here)."""
         return len(self.label_names)

@@ -68,7 +68,7 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     """
     import zoo.data
     from zoo.training import as_config, load_run, train
-    from zoo.training.run import default_run_dir
+    from zoo.training.run import default_run_dir, reads_pairs
 
     config = as_config(config, overrides)
     if folds < 2:
@@ -87,8 +87,9 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
         model, tokenizer, label_names, _ = load_run(fold_dir / "run")
         test = zoo.data.load(fold_dir / "data" / "test.jsonl", label_names=label_names)
         report = evaluate_model(
-            model, tokenizer, label_names, test.texts, test.labels, out_dir=fold_dir / "evaluation",
+            model, tokenizer, label_names, test.inputs, test.labels, out_dir=fold_dir / "evaluation",
             sequence_length=config.data.sequence_length, info={"fold": f"{k + 1}/{folds}", "data": config.data.source},
+            pairs=reads_pairs(fold_dir / "run"),
         )
         fold_reports.append(report["metrics"])
         if progress:

@@ -222,11 +222,10 @@ def load_predictor(path):
             "nor a zoo run directory (no model.json)"
         )
     from zoo.training import load_run
+    from zoo.training.run import reads_pairs
 
     model, tokenizer, label_names, config = load_run(path)
-    spec = json.loads((path / "model.json").read_text(encoding="utf-8"))
-    return InMemoryPredictor(model, tokenizer, label_names, config.data.sequence_length,
-                             pairs=spec.get("text_pairs", False))
+    return InMemoryPredictor(model, tokenizer, label_names, config.data.sequence_length, pairs=reads_pairs(path))
 
 
 def _decode(raw, path, line, encoding):

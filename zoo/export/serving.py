@@ -94,7 +94,6 @@ class ServingGraph:
         self.serve_text = tf.function(self._serve_text, input_signature=[TEXT_SPEC])
         self.serve_pairs = tf.function(self._serve_pairs, input_signature=PAIR_SPECS)
         self.serve_ids = tf.function(self._serve_ids, input_signature=[IDS_SPEC])
-        self.text_to_ids = tf.function(self._text_to_ids, input_signature=[TEXT_SPEC])
 
     def endpoints(self):
         """Return ``{signature name: (python function, input signature)}`` for ``ExportArchive.add_endpoint``.
@@ -121,9 +120,19 @@ class ServingGraph:
         width = tf.reduce_max(tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1))
         return packed["token_ids"][:, :width], packed["segment_ids"][:, :width]
 
-    def _text_to_ids(self, texts):
+    def inputs_of(self, texts, text_pairs=None):
+        """``(token_ids, segment_ids)`` the model reads for ``texts`` (and their ``text_pairs``), as served.
+
+        Example:
+            >>> ids, segments = graph.inputs_of(["a fine film"])
+        """
+        texts = tf.constant(texts, tf.string)
         if self.packs:
-            return self._pack(texts)[0]
+            return self._pack(texts, None if text_pairs is None else tf.constant(text_pairs, tf.string))
+        ids = self._text_to_ids(texts)
+        return ids, tf.zeros_like(ids)
+
+    def _text_to_ids(self, texts):
         ragged = self.tokenizer.tokenize(self._valid_utf8(texts))
         ragged = ragged[:, : self.sequence_length]
         return tf.cast(ragged.to_tensor(default_value=self.pad_id), tf.int32)

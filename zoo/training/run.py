@@ -266,6 +266,12 @@ def load_run(run_dir):
     return model, load_tokenizer(run_dir / "tokenizer"), labels, config
 
 
+def reads_pairs(run_dir):
+    """Whether a finished run's model classifies sentence pairs (``text_pairs`` in its ``model.json``)."""
+    spec = json.loads((Path(run_dir) / "model.json").read_text(encoding="utf-8"))
+    return bool(spec.get("text_pairs", False))
+
+
 def _strategy(distribution, resolver):
     partitioner = None
     kind = resolver or distribution.cluster_resolver

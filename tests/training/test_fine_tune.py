@@ -15,9 +15,8 @@ from zoo.training.objectives import Objective
 
 from tests.converters.checkpoints import VOCABULARY, write_bert_checkpoint
 from tests.export.test_standalone import run_standalone
+from tests.training.conftest import write_pairs
 
-POSITIVE, NEGATIVE = ["good", "great", "funny", "fun"], ["bad", "dull", "boring", "not"]
-FILLER = ["the", "a", "film", "movie", "story", "is", "it", "very", "and", "of"]
 
 
 @pytest.fixture(scope="module")
@@ -61,22 +60,10 @@ def test_dynamic_padding_gives_the_same_logits_as_fixed_padding(which, checkpoin
     np.testing.assert_allclose(model(trimmed, training=False), model(fixed, training=False), atol=1e-5, rtol=0)
 
 
-def _write_pairs(path, n=400, seed=0):
-    """Pairs whose label is told by a cue word in ``text_b`` only: a model reading ``text_a`` alone guesses."""
-    rng = np.random.default_rng(seed)
-    with open(path, "w", encoding="utf-8") as handle:
-        for i in range(n):
-            first = " ".join(rng.choice(FILLER + POSITIVE + NEGATIVE, size=int(rng.integers(3, 8))))
-            cue = str(rng.choice(POSITIVE if i % 2 else NEGATIVE))
-            second = " ".join([*rng.choice(FILLER, size=int(rng.integers(2, 6))), cue])
-            handle.write(json.dumps({"text_a": first, "text_b": second, "label": "yes" if i % 2 else "no"}) + "\n")
-    return path
-
-
 @pytest.fixture(scope="module")
 def pair_run(checkpoint, tmp_path_factory):
     folder = tmp_path_factory.mktemp("pairs")
-    config = {"data": {"source": str(_write_pairs(folder / "pairs.jsonl")), "sequence_length": 32},
+    config = {"data": {"source": str(write_pairs(folder / "pairs.jsonl")), "sequence_length": 32},
               "model": {"init_from": str(checkpoint)}, "optimizer": {"learning_rate": 3e-3},
               "training": {"epochs": 10}, "output": {"dir": str(folder / "run"), "progress": "none"}}
     return zoo.train(config)

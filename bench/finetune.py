@@ -28,6 +28,10 @@ whose figures mean nothing):
     python bench/finetune.py accuracy [--quick] [--data mr trec subj]
     python bench/finetune.py export [--quick]
     python bench/finetune.py all [--quick]
+
+``--set KEY=VALUE`` changes zoo's runs, e.g. ``--set model.overrides.attention_dropout=0.1`` (the checkpoint's
+attention dropout, which zoo leaves out by default) or ``--set training.precision=auto`` (bfloat16 where the CPU
+has it natively; each run reports the precision it ran in).
 """
 import argparse
 import json
@@ -109,14 +113,15 @@ def job_train_zoo(spec):
                            "precision": spec.get("precision", "float32")},
               "output": {"dir": spec["run_dir"], "overwrite": True, "progress": "none", "tensorboard": False}}
     start = time.perf_counter()
-    result = zoo.train(config)
+    result = zoo.train(config, overrides=spec.get("overrides", []))
     wall = time.perf_counter() - start
     train_examples = result.metrics["examples"]["train"]
     seconds = [record["seconds"] for record in result.history]
     return {"test_accuracy": result.metrics["test"]["accuracy"], "epoch_seconds": seconds,
             "examples_per_s": [train_examples / s for s in seconds], "train_examples": train_examples,
             "best_epoch": result.metrics["best_epoch"], "precision": result.metrics["precision"],
-            "recipe": result.metrics.get("recipe"), "wall_seconds": wall, "peak_rss_mb": peak_rss_mb()}
+            "recipe": result.metrics.get("recipe"), "overrides": spec.get("overrides", []), "wall_seconds": wall,
+            "peak_rss_mb": peak_rss_mb()}
 
 
 class _EpochClock:
@@ -211,25 +216,26 @@ def _median_step(step, steps, warmup=3):
 
 
 def job_step_zoo(spec):
-    """Median seconds of one zoo training step (the run's ``Trainer``) at a fixed batch shape."""
+    """Median seconds of one zoo training step (the run's model, optimizer and ``Trainer``) at a fixed shape."""
     import numpy as np
     import tensorflow as tf
 
-    import zoo
     from zoo.config import Config
+    from zoo.training import transfer
     from zoo.training.loop import Trainer
     from zoo.training.objectives import Objective
     from zoo.training.optimizers import optimizer_for
 
     ids, labels = _fixed_batch(spec["batch_size"], spec["length"])
-    config = Config.from_dict({"model": {"init_from": spec["checkpoint"]}})
-    model = zoo.from_pretrained(spec["checkpoint"], num_classes=2)
+    config = Config.from_dict({"model": {"init_from": spec["checkpoint"]}}).override(spec.get("overrides", []))
+    model = transfer.pretrained_classifier(config, num_classes=2)
     optimizer = optimizer_for(config, model, "float32", total_steps=1000)
     trainer = Trainer(model, optimizer, tf.distribute.get_strategy(), Objective("multiclass"), spec["batch_size"],
                       clipnorm=config.optimizer.clipnorm)
     steps = spec["steps"] + 3
     order = np.tile(np.arange(spec["batch_size"]), (steps, 1))
-    iterator = iter(trainer.distribute(ids, labels.astype(np.int32), order))
+    features = {"token_ids": ids, "segment_ids": np.zeros_like(ids)}
+    iterator = iter(trainer.distribute(features, labels.astype(np.int32), order))
     seconds = _median_step(lambda: next(trainer.run_steps(iterator, 1)), spec["steps"])
     return {"median_step_s": seconds, "peak_rss_mb": peak_rss_mb()}
 
@@ -342,7 +348,8 @@ def part_compare(args, settings):
             paths = write_split(tmp, seed, settings["limit"])
             spec = {"checkpoint": str(checkpoint), "train": str(paths["train"]), "test": str(paths["test"]),
                     "seed": seed, "epochs": args.epochs or settings["epochs"], "batch_size": 32,
-                    "length": settings["length"], "run_dir": str(Path(tmp) / f"zoo-seed{seed}")}
+                    "length": settings["length"], "run_dir": str(Path(tmp) / f"zoo-seed{seed}"),
+                    "overrides": args.set}
             for library in ("zoo", "keras_hub"):
                 result = run_job(f"train_{library}", spec)
                 runs.append({"library": library, "seed": seed, **result})
@@ -364,7 +371,8 @@ def part_compare(args, settings):
 
 def part_step(args, settings):
     """Per-step time at batch 32 x 128 for both."""
-    spec = {"checkpoint": str(checkpoint_path()), "batch_size": 32, "length": 128, "steps": settings["steps"]}
+    spec = {"checkpoint": str(checkpoint_path()), "batch_size": 32, "length": 128, "steps": settings["steps"],
+            "overrides": args.set}
     results = {library: run_job(f"step_{library}", spec) for library in ("zoo", "keras_hub")}
     results["speedup_keras_hub_over_zoo"] = results["keras_hub"]["median_step_s"] / results["zoo"]["median_step_s"]
     print(f"  step at 32 x 128: zoo {results['zoo']['median_step_s']:.3f} s, keras-hub "
@@ -397,13 +405,13 @@ def part_accuracy(args, settings):
         if name == "trec":
             config["data"] = {"source": "trec"}
             config["output"].update(dir=str(workdir / "trec"), overwrite=True)
-            result = zoo.train(config, overrides=settings["overrides"])
+            result = zoo.train(config, overrides=settings["overrides"] + args.set)
             results[name] = {"protocol": "official split", "accuracy": result.metrics["test"]["accuracy"],
                              "wall_seconds": result.metrics["wall_seconds"]}
         else:
             with tempfile.TemporaryDirectory() as tmp:
                 config["data"] = {"source": _subset_source(name, tmp, settings["limit"])}
-                cv = cross_validate(config, folds=settings["folds"], overrides=settings["overrides"],
+                cv = cross_validate(config, folds=settings["folds"], overrides=settings["overrides"] + args.set,
                                     out_dir=workdir / f"{name}-cv{settings['folds']}", progress=False)
             accuracy = cv["summary"]["accuracy"]
             fold_seconds = [json.loads((Path(cv["out_dir"]) / f"fold_{k}" / "run" / "metrics.json").read_text())[
@@ -459,6 +467,9 @@ def main(argv=None):
                         help="accuracy: data sets")
     parser.add_argument("--workdir", type=Path, default=HERE / "results" / "finetune_runs",
                         help="accuracy: where the fold runs go")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="zoo config override for zoo's runs (compare, step, accuracy), e.g. "
+                             "model.overrides.attention_dropout=0.1 or training.precision=auto; repeatable")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
 

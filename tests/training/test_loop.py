@@ -136,6 +136,19 @@ def test_one_step_follows_the_written_objective(settings):
         np.testing.assert_allclose(np.array(got), want, rtol=2e-4, atol=2e-6)
 
 
+def test_batches_of_changing_width_share_one_traced_step():
+    strategy = tf.distribute.get_strategy()
+    model = zoo.models.build("transformer-tiny", vocab_size=50, sequence_length=40, num_classes=2, **TINY)
+    ids = np.zeros((40, 40), np.int32)
+    for i in range(40):
+        ids[i, :i + 1] = 7  # row i has i + 1 tokens: batches of 4 rows trim to 8, 16, 24, 32 and 40 columns
+    trainer = Trainer(model, keras.optimizers.SGD(0.1), strategy, Objective("multiclass"), batch_size=4)
+    iterator = iter(trainer.distribute(ids, np.zeros(40, np.int32), np.arange(40).reshape(10, 4)))
+    assert len(list(trainer.run_steps(iterator, 10))) == 10
+    # The first width is traced as it is, the next ones share one graph with a free width.
+    assert trainer._train_fn.experimental_get_tracing_count() == 2
+
+
 def _train(strategy, ids, labels, **options):
     model = _model(strategy)
     with strategy.scope():

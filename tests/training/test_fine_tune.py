@@ -127,3 +127,16 @@ def test_explain_and_evaluate_a_pair_run(pair_run, tmp_path):
         zoo.evaluation.attention.explain_run(pair_run.run_dir, "cafe films")
     report = zoo.evaluate(pair_run.run_dir, out_dir=tmp_path / "evaluation", progress=False)
     assert report["metrics"]["accuracy"] == pytest.approx(pair_run.metrics["test"]["accuracy"])
+
+
+def test_cross_validation_of_a_pair_run_from_a_checkpoint(checkpoint, tmp_path):
+    from zoo.evaluation import cross_validate
+
+    source = write_pairs(tmp_path / "pairs.jsonl", n=96)
+    config = {"data": {"source": str(source), "sequence_length": 16}, "model": {"init_from": str(checkpoint)},
+              "training": {"epochs": 1}, "output": {"progress": "none"}}
+    cv = cross_validate(config, folds=2, out_dir=tmp_path / "cv", progress=False)
+    assert len(cv["folds"]) == 2 and cv["num_examples"] == 96
+    fold = zoo.data.load(tmp_path / "cv" / "fold_0" / "data" / "test.jsonl")
+    assert fold.is_pairs and len(fold) == 48
+    assert all(report["num_examples"] == 48 for report in cv["folds"])

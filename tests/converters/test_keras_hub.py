@@ -88,7 +88,7 @@ def without_layer_names(folder):
 PRESET_ERRORS = {
     "gpt": (edit_json("config.json", lambda c: {**c, "registered_name": "keras_hub>GPT2Backbone"}),
             UnsupportedCheckpointError, r"gpt/config.json, key 'registered_name': registered_name "
-                                        r"'keras_hub>GPT2Backbone' is not supported; supported: keras_hub>BertBackbone"),
+            r"'keras_hub>GPT2Backbone' is not supported; supported: keras_hub>BertBackbone"),
     "noweights": (without("model.weights.h5"), CheckpointFileNotFoundError,
                   "noweights/model.weights.h5: weights not found"),
     "notok": (without("tokenizer.json"), CheckpointFileNotFoundError,

@@ -27,7 +27,8 @@ HARD_CASES = [
     "中文字符测试", "日本語のテキスト、カタカナ。", "한국어 텍스트", "混合mixed中文text", "𠀀𪜀 rare ideographs", "\uf900\ufa0a compat",
     "Русский текст", "العربية", "עברית", "हिन्दी", "ไทย",
     # emoji and symbols
-    "😀 emoji 👍🏽 family 👨‍👩‍👧", "❤️ ☺ ✓ ★ ∑ ∞ € £ ¥ © ®", "^_^ $100 `x` ~ | \\ @#%&*", "9 ½ weeks ¼ ¾ ²", "﹏ ¡¿ « » „ “ ” ‘ ’",
+    "😀 emoji 👍🏽 family 👨‍👩‍👧", "❤️ ☺ ✓ ★ ∑ ∞ € £ ¥ © ®", "^_^ $100 `x` ~ | \\ @#%&*", "9 ½ weeks ¼ ¾ ²",
+    "﹏ ¡¿ « » „ “ ” ‘ ’",
     # control, format and zero-width characters
     "a\x00b\x01c\x7fd", "bell\x07 escape\x1b", "zero\u200bwidth\u200cnon\u200djoiner\ufeffbom", "soft\u00adhyphen",
     "\u0085nel\u000bvt\u000cff", "rtl\u200fmark\u202eoverride", "\ufffd replacement", "private\ue000use",
@@ -208,7 +209,8 @@ def test_checkpoint_errors_name_the_file_and_key(minilm_checkpoint, tmp_path):
     with pytest.raises(errors.VocabularyError, match="column 'tokenizer_class'.*RobertaTokenizer.*supported: Bert"):
         BertTokenizer.from_pretrained(bad)
     bad = make_folder(minilm_checkpoint, tmp_path / "case", do_lower_case="yes")
-    with pytest.raises(errors.VocabularyError, match="tokenizer_config.json, column 'do_lower_case': lowercase must be true or false"):
+    with pytest.raises(errors.VocabularyError,
+                       match="tokenizer_config.json, column 'do_lower_case': lowercase must be true or false"):
         BertTokenizer.from_pretrained(bad)
     bad = make_folder(minilm_checkpoint, tmp_path / "special", cls_token="<s>")
     with pytest.raises(errors.VocabularyError, match=r"vocab.txt: special token\(s\) \['<s>'\] not in the vocab"):

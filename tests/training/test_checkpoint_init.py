@@ -1,4 +1,4 @@
-"""``zoo train --pretrained CHECKPOINT``: a classifier over a BERT checkpoint folder, with the checkpoint's tokenizer."""
+"""``zoo train --pretrained CHECKPOINT``: a classifier over a BERT checkpoint folder and the checkpoint's tokenizer."""
 import json
 
 import numpy as np

@@ -228,7 +228,7 @@ def job_step_zoo(spec):
 
     ids, labels = _fixed_batch(spec["batch_size"], spec["length"])
     config = Config.from_dict({"model": {"init_from": spec["checkpoint"]}}).override(spec.get("overrides", []))
-    model = transfer.pretrained_classifier(config, num_classes=2)
+    model = transfer.checkpoint_classifier(config, num_classes=2)
     optimizer = optimizer_for(config, model, "float32", total_steps=1000)
     trainer = Trainer(model, optimizer, tf.distribute.get_strategy(), Objective("multiclass"), spec["batch_size"],
                       clipnorm=config.optimizer.clipnorm)

@@ -37,8 +37,12 @@ def add_train_command(subparsers):
         "train", help="train a model from a config (the default Transformer on MR without one)",
         description="Train a model and write its run directory (config, tokenizer, checkpoints, history, "
                     "metrics, TensorBoard logs). Rerunning an interrupted run resumes it. Precedence: "
-                    "defaults < --config < --data/--output < --set.")
+                    "defaults < --config < --data/--output/--pretrained < --set.")
     _add_run_arguments(parser)
+    parser.add_argument("--pretrained", metavar="PATH",
+                        help="start the classifier from a pretrained BERT checkpoint folder (Hugging Face or keras-hub "
+                             "layout) or a zoo pretraining run; its tokenizer replaces data.tokenizer "
+                             "(sets model.init_from)")
     parser.set_defaults(handler=run_train)
 
 
@@ -60,7 +64,8 @@ def _config(args, command, defaults=None):
 
     try:
         config = Config.load(args.config) if args.config else Config.from_dict(defaults or {})
-        given = {"data.source": args.data, "output.dir": args.output}
+        given = {"data.source": args.data, "output.dir": args.output,
+                 "model.init_from": getattr(args, "pretrained", None)}
         config = config.update({key: value for key, value in given.items() if value is not None})
         return config.override(args.assignments)
     except (ConfigError, FileNotFoundError) as err:

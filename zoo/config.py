@@ -127,12 +127,12 @@ class ModelConfig(_Section):
         init_from: A finished pretraining run directory (``zoo pretrain``, an ``mlm`` model): the classifier
             starts from its encoder (embedding, encoder blocks, final norm) and uses its tokenizer. The
             encoder sizes and the data's tokenizer settings must match that run's; a mismatch is an error.
-            Or a pretrained checkpoint folder (Hugging Face BERT or keras-hub preset, see
-            ``zoo.from_pretrained``): the classifier is that checkpoint's backbone with a new head, read through
-            its tokenizer (``data.tokenizer`` and the sizes are the checkpoint's; ``name`` is not used), and
-            the fine-tuning recipe's defaults apply (``training.recipe``). Its ``overrides`` may set only
-            ``pooling``, ``hidden_dim``, ``dropout`` (default the checkpoint's) and ``attention_dropout``
-            (default 0: no dropout on attention probabilities unless asked).
+            Or a pretrained BERT checkpoint folder (Hugging Face or keras-hub layout, ``zoo.from_pretrained``):
+            the classifier takes the checkpoint's architecture, weights and tokenizer (``data.tokenizer``,
+            ``data.vocab_size`` and ``data.cleaning`` do not apply), and the fine-tuning recipe's defaults apply
+            (``training.recipe``). ``overrides`` may set only the head's ``pooling``, ``mode``,
+            ``head_hidden_dim`` and ``head_dropout``, and the backbone's ``dropout`` (default the checkpoint's)
+            and ``attention_dropout`` (default 0: no dropout on attention probabilities unless asked).
         freeze: With ``init_from``: ``none``, ``embedding`` (keep the pretrained embedding fixed) or
             ``encoder`` (train only the head).
         freeze_blocks: With ``init_from``: keep the lowest this many encoder blocks fixed (0: none).

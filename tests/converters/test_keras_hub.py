@@ -69,46 +69,45 @@ def copy_preset(source, target):
     return target
 
 
-def test_preset_errors_name_the_file_and_key(preset, tmp_path):
-    folder = copy_preset(preset[0], tmp_path / "gpt")
-    config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "registered_name": "keras_hub>GPT2Backbone"}))
-    with pytest.raises(UnsupportedCheckpointError, match=r"gpt/config.json, key 'registered_name': registered_name "
-                       r"'keras_hub>GPT2Backbone' is not supported; supported: keras_hub>BertBackbone"):
-        from_pretrained(folder, num_classes=2)
+def edit_json(name, change):
+    def edit(folder):
+        path = folder / name
+        path.write_text(json.dumps(change(json.loads(path.read_text()))))
+    return edit
 
-    folder = copy_preset(preset[0], tmp_path / "noweights")
-    (folder / "model.weights.h5").unlink()
-    with pytest.raises(CheckpointFileNotFoundError, match="noweights/model.weights.h5: weights not found"):
-        from_pretrained(folder, num_classes=2)
 
-    folder = copy_preset(preset[0], tmp_path / "notok")
-    (folder / "tokenizer.json").unlink()
-    with pytest.raises(CheckpointFileNotFoundError, match="notok/tokenizer.json: tokenizer config not found"):
-        from_pretrained(folder, num_classes=2)
+def without(name):
+    return lambda folder: (folder / name).unlink()
 
-    folder = copy_preset(preset[0], tmp_path / "novocab")
-    (folder / "assets/tokenizer/vocabulary.txt").unlink()
-    with pytest.raises(FileNotFoundError, match="novocab/assets/tokenizer/vocabulary.txt: vocabulary file not found"):
-        from_pretrained(folder, num_classes=2)
 
-    folder = copy_preset(preset[0], tmp_path / "nosplit")
-    tokenizer = json.loads((folder / "tokenizer.json").read_text())
-    tokenizer["config"]["split"] = False
-    (folder / "tokenizer.json").write_text(json.dumps(tokenizer))
-    with pytest.raises(UnsupportedCheckpointError, match="key 'config.split': split false"):
-        from_pretrained(folder, num_classes=2)
-
-    folder = copy_preset(preset[0], tmp_path / "nameless")
+def without_layer_names(folder):
     with h5py.File(folder / "model.weights.h5", "r+") as store:
         del store["layers/reversible_embedding/vars"].attrs["name"]
-    with pytest.raises(CheckpointError, match="model.weights.h5: layer group /layers/reversible_embedding has no "
-                       "'name' attribute"):
-        from_pretrained(folder, num_classes=2)
 
-    folder = copy_preset(preset[0], tmp_path / "small")
-    config = json.loads((folder / "config.json").read_text())
-    config["config"]["num_layers"] = 1
-    (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(CheckpointError, match="checkpoint weights that this model does not use: transformer_layer_1/"):
+
+PRESET_ERRORS = {
+    "gpt": (edit_json("config.json", lambda c: {**c, "registered_name": "keras_hub>GPT2Backbone"}),
+            UnsupportedCheckpointError, r"gpt/config.json, key 'registered_name': registered_name "
+            r"'keras_hub>GPT2Backbone' is not supported; supported: keras_hub>BertBackbone"),
+    "noweights": (without("model.weights.h5"), CheckpointFileNotFoundError,
+                  "noweights/model.weights.h5: weights not found"),
+    "notok": (without("tokenizer.json"), CheckpointFileNotFoundError,
+              "notok/tokenizer.json: tokenizer config not found"),
+    "novocab": (without("assets/tokenizer/vocabulary.txt"), FileNotFoundError,
+                "novocab/assets/tokenizer/vocabulary.txt: vocabulary file not found"),
+    "nosplit": (edit_json("tokenizer.json", lambda c: {**c, "config": {**c["config"], "split": False}}),
+                UnsupportedCheckpointError, "key 'config.split': split false"),
+    "nameless": (without_layer_names, CheckpointError,
+                 "model.weights.h5: layer group /layers/reversible_embedding has no 'name' attribute"),
+    "small": (edit_json("config.json", lambda c: {**c, "config": {**c["config"], "num_layers": 1}}),
+              CheckpointError, "checkpoint weights that this model does not use: transformer_layer_1/"),
+}
+
+
+@pytest.mark.parametrize("name", PRESET_ERRORS)
+def test_preset_errors_name_the_file_and_key(preset, tmp_path, name):
+    change, error, message = PRESET_ERRORS[name]
+    folder = copy_preset(preset[0], tmp_path / name)
+    change(folder)
+    with pytest.raises(error, match=message):
         from_pretrained(folder, num_classes=2)

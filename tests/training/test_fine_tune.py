@@ -117,14 +117,15 @@ def test_zoo_predict_reads_pairs_two_at_a_time_and_from_files(pair_run, tmp_path
 
 
 def test_explain_and_evaluate_a_pair_run(pair_run, tmp_path):
-    explanation = zoo.evaluation.attention.explain_run(pair_run.run_dir, "cafe films", text_pair="very fun",
-                                                       out_dir=tmp_path / "explain")
+    from zoo.evaluation.attention import explain_run
+
+    explanation = explain_run(pair_run.run_dir, "cafe films", text_pair="very fun", out_dir=tmp_path / "explain")
     assert explanation.tokens == ["[CLS]", "caf", "##e", "film", "##s", "[SEP]", "very", "fun", "[SEP]"]
     assert explanation.words == ["[CLS]", "cafe", "films", "[SEP]", "very", "fun", "[SEP]"]
     assert explanation.word_attention.shape == (2, 4, 7, 7) and explanation.word_importance.sum() == pytest.approx(1)
     assert (tmp_path / "explain" / "importance.png").is_file()
     with pytest.raises(ValueError, match="classifies sentence pairs: give two texts"):
-        zoo.evaluation.attention.explain_run(pair_run.run_dir, "cafe films")
+        explain_run(pair_run.run_dir, "cafe films")
     report = zoo.evaluate(pair_run.run_dir, out_dir=tmp_path / "evaluation", progress=False)
     assert report["metrics"]["accuracy"] == pytest.approx(pair_run.metrics["test"]["accuracy"])
 

@@ -2,7 +2,8 @@
 
     import zoo
     model, tokenizer = zoo.from_pretrained("checkpoints/all-MiniLM-L6-v2", num_classes=2)
-    logits = model(tokenizer.pack(tf.constant(["a gripping film"]), sequence_length=64))
+    inputs = tokenizer.pack(tf.constant(["a gripping film"]), sequence_length=64)
+    logits = model({"token_ids": inputs["token_ids"], "segment_ids": inputs["segment_ids"]})
 
 TensorFlow-free until a model is built; reading weights needs only numpy, safetensors and h5py.
 """

@@ -29,7 +29,8 @@ class Pretrained(NamedTuple):
     Attributes:
         model: A ``zoo.models.TextClassifier`` (``task="classification"``) or the bare ``zoo.models.Backbone``
             (``task=None``).
-        tokenizer: The checkpoint's ``zoo.data.BertTokenizer``; ``tokenizer.pack`` gives the model's inputs.
+        tokenizer: The checkpoint's ``zoo.data.BertTokenizer``; ``tokenizer.pack`` gives the backbone's inputs
+            (a classifier takes their ``token_ids`` and ``segment_ids`` and masks its padding itself).
     """
 
     model: object
@@ -121,7 +122,9 @@ def from_pretrained(path, task="classification", *, num_classes=None, dtype=None
 
     Example:
         >>> model, tokenizer = zoo.from_pretrained("checkpoints/all-MiniLM-L6-v2", num_classes=2)
-        >>> model(tokenizer.pack(tf.constant(["a gripping film"]), sequence_length=16))
+        >>> inputs = tokenizer.pack(tf.constant(["a gripping film"]), sequence_length=16)
+        >>> model({"token_ids": inputs["token_ids"], "segment_ids": inputs["segment_ids"]}).shape
+        TensorShape([1, 2])
     """
     from zoo.models import Backbone, TextClassifier
 

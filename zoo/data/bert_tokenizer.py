@@ -368,7 +368,7 @@ class BertTokenizer(Tokenizer):
 
     @_graph_method
     def encode(self, strings, sequence_length):
-        """``[CLS] text [SEP]`` ids truncated (keeping ``[SEP]``) and padded to ``sequence_length``: int32 ``[batch, T]``.
+        """``[CLS] text [SEP]`` ids cut (keeping ``[SEP]``) and padded to ``sequence_length``: int32 ``[batch, T]``.
 
         Example:
             >>> tok.encode(tf.constant(["Hello!"]), 6)

@@ -4,8 +4,8 @@ A run directory holds::
 
     config.yaml         the resolved config (every field)
     tokenizer/          the fitted tokenizer and labels.txt (the label vocabulary, in id order)
-    model.json          the model registry name and the full builder arguments (for a run started from a
-                        pretrained checkpoint: the checkpoint folder, the backbone's and the head's arguments)
+    model.json          the model registry name and the full builder arguments (a model started from a
+                        pretrained checkpoint: its Keras config instead, and the checkpoint's path)
     checkpoints/        resumable checkpoints (weights, optimizer, loop position): the last ones
     best/               the weights of the best validation epoch
     model.weights.h5    the final weights (the best epoch's when early_stopping.restore_best_weights)
@@ -166,26 +166,26 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     try:
         if partitioner is not None:
             partitioner.rows = data["tokenizer"].vocab_size
+        build_args = model_arguments(config, data)
         checkpoint = transfer.from_checkpoint(config)
-        if not checkpoint:
-            build_args = model_arguments(config, data)
-            spec = {"name": config.model.name, "arguments": build_args}
         if pretrained is not None and not checkpoint:
             transfer.check_encoder_sizes(pretrained, build_args)
         with strategy.scope():
             if checkpoint:
-                model = transfer.pretrained_classifier(config, len(data["label_names"]))
-                spec = transfer.checkpoint_spec(model, pretrained, data["texts"]["train"].is_pairs)
-                progress.message(f"fine-tuning the pretrained checkpoint {pretrained}")
+                model = transfer.checkpoint_classifier(config, len(data["label_names"]))
+                initialised = f"initialised the backbone from the checkpoint {pretrained}"
             else:
                 model = _build_model(config.model.name, build_args, config.model.overrides)
             if pretrained is not None and not checkpoint:
                 copied = transfer.initialise_encoder(model, pretrained, config.model.freeze,
                                                      config.model.freeze_blocks)
-                progress.message(f"initialised backbone parts {', '.join(copied)} from {pretrained}"
-                                 + (f" (frozen: {config.model.freeze})" if config.model.freeze != "none" else ""))
+                initialised = f"initialised backbone parts {', '.join(copied)} from {pretrained}"
+            if pretrained is not None:
+                progress.message(initialised + (f" (frozen: {config.model.freeze})"
+                                                if config.model.freeze != "none" else ""))
             steps_per_epoch = num_examples(train_features) // config.training.batch_size
             optimizer = optimizer_for(config, model, policy, config.training.epochs * steps_per_epoch)
+        spec = _model_spec(config, build_args, model, checkpoint, data["texts"]["train"].is_pairs)
         trainer = Trainer(
             model, optimizer, strategy,
             objective_for(task, mode=classification_mode(model) if task == "classification" else None,
@@ -331,8 +331,9 @@ def _build_model(name, arguments, overrides=None):
 
 
 def num_examples(features):
-    """Examples in a split's features (an id array, or seq2seq's dict of them)."""
+    """Examples in a split's features (an id array, or a dict of them: seq2seq's, or a model's with segments)."""
     return len(next(iter(features.values())) if isinstance(features, dict) else features)
+
 
 
 def classification_mode(model):
@@ -378,9 +379,22 @@ def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, po
     return metrics
 
 
+def _model_spec(config, build_args, model, checkpoint, text_pairs=False):
+    """``model.json``: the registry name and builder arguments, or for a model from a checkpoint its Keras
+    config (the checkpoint's architecture is in no registry), where it came from and whether it classifies
+    sentence pairs (``text_pairs``: export and prediction then take two texts)."""
+    if checkpoint:
+        return {"name": config.model.name, "init_from": str(config.model.init_from),
+                "keras": keras.saving.serialize_keras_object(model), "text_pairs": bool(text_pairs)}
+    return {"name": config.model.name, "arguments": build_args}
+
+
 def _model_from_spec(spec):
-    """Build the (untrained) model a run's ``model.json`` describes: a registry model or a checkpoint's."""
-    return transfer.model_from_spec(spec) if "init_from" in spec else _build_model(spec["name"], spec["arguments"])
+    if "keras" in spec:
+        import zoo.models  # noqa: F401  (registers the zoo classes that the Keras config names)
+
+        return keras.saving.deserialize_keras_object(spec["keras"])
+    return _build_model(spec["name"], spec["arguments"])
 
 
 def _save_weights(model, path, spec, parameter_server):

@@ -4,8 +4,10 @@ The checks come first and name the config keys: a classifier can only reuse an e
 read through the same tokenizer (the same ids must mean the same words), so zoo loads the pretraining run's
 tokenizer instead of fitting a new one and refuses data settings that would have produced another.
 
-A pretrained checkpoint folder (Hugging Face BERT, keras-hub preset) gives the whole classifier instead:
-``zoo.from_pretrained``'s backbone with a new head, and the checkpoint's tokenizer.
+A pretrained checkpoint folder (Hugging Face or keras-hub BERT, ``zoo.from_pretrained``) brings its whole
+architecture and its tokenizer: ``data.tokenizer``, ``data.vocab_size``, ``data.cleaning`` and the model's
+registry sizes do not apply; only the classifier head and the backbone's dropout rates are configured
+(``model.overrides``).
 """
 import json
 from pathlib import Path
@@ -14,34 +16,30 @@ from zoo.config import Config, ConfigError
 
 # The data settings that decide the token ids; they must equal the pretraining run's.
 TOKENIZER_KEYS = ("tokenizer", "vocab_size", "tokenizer_options", "cleaning")
+# model.overrides keys that configure the head of a classifier started from a checkpoint -> TextClassifier's.
+CHECKPOINT_HEAD_KEYS = {"pooling": "pooling", "mode": "mode", "head_hidden_dim": "hidden_dim",
+                        "head_dropout": "dropout"}
+# model.overrides keys that set the backbone's regularisation (from_pretrained's backbone_options).
+CHECKPOINT_BACKBONE_KEYS = ("dropout", "attention_dropout")
 # The builder arguments that decide the encoder's weight shapes and computation.
 ENCODER_KEYS = ("vocab_size", "sequence_length", "num_layers", "d_model", "num_heads", "ff_dim", "activation",
                 "positional", "norm_first")
 
 
-# model.overrides a classifier from a pretrained checkpoint takes: its head's and its backbone's dropouts (the
-# sizes are the checkpoint's).
-CHECKPOINT_OVERRIDES = ("pooling", "hidden_dim", "dropout", "attention_dropout")
-
-
-def from_checkpoint(config):
-    """True when ``model.init_from`` is a pretrained checkpoint folder rather than a zoo run directory."""
-    from zoo.converters import is_checkpoint_folder
-
-    return bool(config.model.init_from) and is_checkpoint_folder(config.model.init_from)
-
-
 def pretrained_run(config):
-    """Check ``config`` against its ``model.init_from``; return ``(the run or checkpoint folder, its tokenizer)``.
+    """Check ``config`` against its ``model.init_from`` run; return ``(run_dir, the run's tokenizer)``.
+
+    For a checkpoint folder: ``(folder, the checkpoint's BertTokenizer)``.
 
     Raises:
-        ConfigError: No finished run or checkpoint there, the data's tokenizer settings differ from the run's,
-            or a checkpoint asked for another task than classification.
+        ConfigError: No finished run there, or the data's tokenizer settings differ from the run's.
     """
     from zoo.data import load_tokenizer
 
     if from_checkpoint(config):
-        return _checkpoint(config)
+        from zoo.converters import load_tokenizer as checkpoint_tokenizer
+
+        return Path(config.model.init_from), checkpoint_tokenizer(config.model.init_from)
     run_dir = Path(config.model.init_from)
     for name in ("config.yaml", "model.json", "model.weights.h5", "tokenizer"):
         if not (run_dir / name).exists():
@@ -54,71 +52,6 @@ def pretrained_run(config):
         raise ConfigError("model.init_from needs the pretrained run's tokenizer, but " + "; ".join(differ)
                           + ": set these data keys to the pretrained run's values")
     return run_dir, load_tokenizer(run_dir / "tokenizer")
-
-
-def _checkpoint(config):
-    from zoo.converters import load_tokenizer
-    from zoo.training.data import task_of_config
-
-    task = task_of_config(config)
-    if task != "classification":
-        raise ConfigError(f"model.init_from: a pretrained checkpoint starts a classifier, but model.name "
-                          f"{config.model.name!r} is a {task} model; leave model.name at its default")
-    return Path(config.model.init_from), load_tokenizer(config.model.init_from)
-
-
-def pretrained_classifier(config, num_classes):
-    """Return the classifier of a run started from a checkpoint folder (``zoo.from_pretrained``), frozen as asked.
-
-    The checkpoint's dropout applies to the backbone and the head unless ``model.overrides.dropout`` says
-    otherwise; attention probabilities get ``model.overrides.attention_dropout``, 0 by default (the
-    checkpoint's 0.1 costs a dropout mask per attention map and step).
-
-    Raises:
-        ConfigError: An override the checkpoint fixes, or ``data.sequence_length`` beyond its positions.
-    """
-    from zoo.converters import from_pretrained
-    from zoo.converters.pretrained import CONFIG_FILE, read_config
-
-    folder = Path(config.model.init_from)
-    overrides = dict(config.model.overrides)
-    unknown = sorted(set(overrides) - set(CHECKPOINT_OVERRIDES))
-    if unknown:
-        raise ConfigError(f"model.overrides {unknown}: a model from the pretrained checkpoint {folder} has the "
-                          f"checkpoint's sizes; overrides may set only {', '.join(CHECKPOINT_OVERRIDES)}")
-    checkpoint, layout = read_config(folder)
-    arguments = layout.backbone_arguments(checkpoint, folder / CONFIG_FILE)
-    if config.data.sequence_length > arguments["sequence_length"]:
-        raise ConfigError(f"data.sequence_length {config.data.sequence_length} is longer than the "
-                          f"{arguments['sequence_length']} positions of the checkpoint {folder}")
-    dropout = overrides.pop("dropout", arguments["dropout"])
-    backbone = {"dropout": dropout, "attention_dropout": overrides.pop("attention_dropout", 0.0)}
-    model = from_pretrained(folder, num_classes=num_classes, backbone_options=backbone, dropout=dropout,
-                            **overrides).model
-    freeze(model, config.model.freeze, config.model.freeze_blocks)
-    return model
-
-
-# The classifier arguments a model.json of a checkpoint run records (next to the backbone's).
-_CLASSIFIER_ARGUMENTS = ("num_classes", "pooling", "mode", "hidden_dim", "dropout", "pad_id")
-
-
-def checkpoint_spec(model, folder, text_pairs=False):
-    """The ``model.json`` of a run started from a checkpoint: the backbone's and the head's arguments.
-
-    The dtype is left out, so ``model_from_spec`` builds under the global policy, like a registry model.
-    ``text_pairs`` records that the model classifies sentence pairs (export and prediction take two texts).
-    """
-    backbone = {k: v for k, v in model.backbone.get_config().items() if k not in ("name", "trainable", "dtype")}
-    classifier = {k: v for k, v in model.get_config().items() if k in _CLASSIFIER_ARGUMENTS}
-    return {"init_from": str(folder), "backbone": backbone, "classifier": classifier, "text_pairs": bool(text_pairs)}
-
-
-def model_from_spec(spec):
-    """Rebuild (untrained) the classifier a ``checkpoint_spec`` describes."""
-    from zoo.models import Backbone, TextClassifier
-
-    return TextClassifier(Backbone(**spec["backbone"]), **spec["classifier"])
 
 
 def check_encoder_sizes(run_dir, build_args):
@@ -134,8 +67,9 @@ def check_encoder_sizes(run_dir, build_args):
                           + "; ".join(differ) + f"); set {', '.join(where)} to the pretrained values")
 
 
-def initialise_encoder(model, run_dir, freeze_parts="none", blocks=0):
-    """Copy the run's backbone weights into ``model``'s backbone, then ``freeze`` what the config says.
+def initialise_encoder(model, run_dir, freeze="none", blocks=0):
+    """Copy the run's backbone weights into ``model``'s backbone; freeze its ``embedding`` parts or all of it,
+    and its lowest ``blocks`` blocks.
 
     Returns:
         The names of the copied backbone parts.
@@ -145,23 +79,69 @@ def initialise_encoder(model, run_dir, freeze_parts="none", blocks=0):
 
     donor = load_run(run_dir)[0]
     copied = transfer_backbone_weights(donor, model)
-    freeze(model, freeze_parts, blocks)
+    _freeze(model, freeze, blocks)
     return copied
 
 
-def freeze(model, parts="none", blocks=0):
-    """Keep the backbone's ``embedding`` parts or all of it (``encoder``) fixed, and its lowest ``blocks`` blocks."""
+def _freeze(model, freeze, blocks=0):
     from zoo.models.backbone import EMBEDDING_PARTS
 
-    if parts == "encoder":
+    if freeze == "encoder":
         model.backbone.trainable = False
-    elif parts == "embedding":
+    elif freeze == "embedding":
         for name in EMBEDDING_PARTS:
             part = getattr(model.backbone, name)
             if part is not None:
                 part.trainable = False
     if blocks:
         freeze_blocks(model, blocks)
+
+
+def from_checkpoint(config):
+    """Whether ``model.init_from`` is a pretrained checkpoint folder (Hugging Face, keras-hub), not a zoo run."""
+    from zoo.converters import is_checkpoint_folder
+
+    return bool(config.model.init_from) and is_checkpoint_folder(config.model.init_from)
+
+
+def checkpoint_classifier(config, num_classes):
+    """The classifier over ``model.init_from``'s checkpoint: its backbone and weights, a new head; frozen as asked.
+
+    The backbone takes the checkpoint's dropout and no attention-probability dropout, unless
+    ``model.overrides`` sets ``dropout`` or ``attention_dropout``.
+
+    Raises:
+        ConfigError: Not a classification model, ``model.overrides`` beyond the head's keys, or a
+            ``data.sequence_length`` beyond the checkpoint's positions.
+    """
+    from zoo.converters import CheckpointError, from_pretrained
+    from zoo.training.data import task_of_config
+
+    folder = config.model.init_from
+    task = task_of_config(config)
+    if task != "classification":
+        raise ConfigError(f"model.init_from: a checkpoint folder ({folder}) starts a classifier, but model.name "
+                          f"{config.model.name!r} is a {task} model")
+    overrides = config.model.overrides
+    unknown = sorted(set(overrides) - set(CHECKPOINT_HEAD_KEYS) - set(CHECKPOINT_BACKBONE_KEYS))
+    if unknown:
+        raise ConfigError(f"model.overrides {unknown}: the architecture comes from the checkpoint {folder}; only "
+                          f"the classifier head's {', '.join(CHECKPOINT_HEAD_KEYS)} and the backbone's "
+                          f"{', '.join(CHECKPOINT_BACKBONE_KEYS)} may be set")
+    options = {CHECKPOINT_HEAD_KEYS[key]: value for key, value in overrides.items() if key in CHECKPOINT_HEAD_KEYS}
+    # No dropout on attention probabilities unless asked: the checkpoint's 0.1 costs a mask per attention map
+    # and step. The residual dropout stays the checkpoint's unless overridden.
+    backbone = {"attention_dropout": 0.0, **{key: overrides[key] for key in CHECKPOINT_BACKBONE_KEYS
+                                              if key in overrides}}
+    try:
+        model = from_pretrained(folder, num_classes=num_classes, backbone_options=backbone, **options).model
+    except (CheckpointError, ValueError) as error:
+        raise ConfigError(f"model.init_from: {error}") from None
+    if config.data.sequence_length > model.sequence_length:
+        raise ConfigError(f"data.sequence_length: {config.data.sequence_length} is more than the "
+                          f"{model.sequence_length} positions of the checkpoint {folder}")
+    _freeze(model, config.model.freeze, config.model.freeze_blocks)
+    return model
 
 
 def encoder_variables(model):

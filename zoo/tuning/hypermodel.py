@@ -75,7 +75,7 @@ class ZooHyperModel(keras_tuner.HyperModel):
         from zoo.training import transfer
 
         if transfer.from_checkpoint(config):
-            return transfer.pretrained_classifier(config, len(self.data["label_names"]))
+            return transfer.checkpoint_classifier(config, len(self.data["label_names"]))
         return zoo.models.build(config.model.name, **model_arguments(config, self.data))
 
     def fit(self, hp, model, *args, callbacks=(), epochs=None, initial_epoch=0, **kwargs):

@@ -3,10 +3,11 @@ import keras
 
 from zoo.layers import _validation as check
 from zoo.layers.heads import MODES, output_units
-from zoo.models.task import Task, check_pad_id, padding_mask
+from zoo.models.base import FunctionalModel
+from zoo.models.task import check_pad_id, padding_mask
 
 
-class _Baseline(Task):
+class _Baseline(FunctionalModel):
     """What the baselines share: a token table, dropout, float32 logits, and the classifier attributes."""
 
     # Neither baseline has a position range (any length is accepted) nor segment inputs.
@@ -46,6 +47,7 @@ class LSTMClassifier(_Baseline):
         dropout: Dropout before the output layer.
         mode: ``multiclass``, ``binary`` or ``multilabel``.
         pad_id: The tokenizer's padding id.
+        dtype: Dtype policy of the task's own layers; ``None`` follows the global policy.
         **kwargs: ``name`` and other ``keras.Model`` arguments.
 
     Example:
@@ -89,6 +91,7 @@ class CNNClassifier(_Baseline):
         dropout: Dropout before the output layer.
         mode: ``multiclass``, ``binary`` or ``multilabel``.
         pad_id: The tokenizer's padding id.
+        dtype: Dtype policy of the task's own layers; ``None`` follows the global policy.
         **kwargs: ``name`` and other ``keras.Model`` arguments.
 
     Example:

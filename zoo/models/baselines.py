@@ -128,17 +128,12 @@ def build_lstm_classifier(vocab_size, sequence_length, num_classes=2, *, embeddi
                           bidirectional=True, dropout=0.3, mode="multiclass", pad_id=0, name="lstm_classifier"):
     """Build an ``LSTMClassifier``: Embedding → (Bi)LSTM → Dense; padding is masked out of the recurrence.
 
+    The keyword arguments are ``LSTMClassifier``'s.
+
     Args:
         vocab_size: Number of token ids.
         sequence_length: Nominal input length (inputs may be shorter; kept for a uniform builder signature).
         num_classes: Classes to predict.
-        embedding_dim: Embedding size.
-        units: LSTM units (per direction).
-        bidirectional: Read the sequence both ways.
-        dropout: Dropout before the output layer.
-        mode: ``multiclass``, ``binary`` or ``multilabel``.
-        pad_id: The tokenizer's padding id.
-        name: Model name.
 
     Example:
         >>> model = build_lstm_classifier(vocab_size=5000, sequence_length=64, num_classes=2)
@@ -153,17 +148,12 @@ def build_cnn_classifier(vocab_size, sequence_length, num_classes=2, *, embeddin
                          name="cnn_classifier"):
     """Build a ``CNNClassifier``: Embedding → parallel Conv1D (one per filter size) → max-over-time → Dense.
 
+    The keyword arguments are ``CNNClassifier``'s.
+
     Args:
         vocab_size: Number of token ids.
         sequence_length: Nominal input length; inputs must be at least ``max(filter_sizes)`` long.
         num_classes: Classes to predict.
-        embedding_dim: Embedding size.
-        filter_sizes: Convolution widths.
-        num_filters: Filters per width.
-        dropout: Dropout before the output layer.
-        mode: ``multiclass``, ``binary`` or ``multilabel``.
-        pad_id: The tokenizer's padding id.
-        name: Model name.
 
     Example:
         >>> model = build_cnn_classifier(vocab_size=5000, sequence_length=64, num_classes=2)

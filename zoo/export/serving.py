@@ -6,10 +6,9 @@ exported SavedModel, so what is evaluated is exactly what is served.
 import keras
 import tensorflow as tf
 
+from zoo.data.labeled import LABEL_SEPARATOR
 from zoo.layers import ClassificationHead, TokenAndPositionEmbedding
-
-MODES = ("multiclass", "binary", "multilabel")
-MULTILABEL_SEPARATOR = ","
+from zoo.layers.heads import MODES
 MULTILABEL_THRESHOLD = 0.5
 TEXT_SPEC = tf.TensorSpec([None], tf.string, name="texts")
 IDS_SPEC = tf.TensorSpec([None, None], tf.int32, name="token_ids")
@@ -160,7 +159,7 @@ class ServingGraph:
             chosen = tf.ragged.boolean_mask(
                 tf.broadcast_to(self._labels, tf.shape(probabilities)), probabilities >= MULTILABEL_THRESHOLD
             )
-            label = tf.strings.reduce_join(chosen, axis=-1, separator=MULTILABEL_SEPARATOR)
+            label = tf.strings.reduce_join(chosen, axis=-1, separator=LABEL_SEPARATOR)
         else:
             label = tf.gather(self._labels, label_id)
         return {"probabilities": probabilities, "label_id": label_id, "label": label}

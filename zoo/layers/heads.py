@@ -5,7 +5,9 @@ from keras import ops
 from zoo.layers import _validation as check
 
 POOLING = ("cls", "mean", "max", "attention")
+# The output modes of a classifier, defined here once: training, evaluation and serving import them.
 MODES = ("multiclass", "binary", "multilabel")
+DEFAULT_MODE = "multiclass"
 
 
 def output_units(num_classes, mode):

@@ -14,8 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.data.lm_targets import mask_tokens
-
-MODES = ("multiclass", "binary", "multilabel")
+from zoo.layers.heads import MODES
 TOKEN_TASKS = ("lm", "mlm", "seq2seq")
 
 

@@ -84,15 +84,13 @@ class Predictions:
 
     def warn_flagged(self):
         """Log a warning for each kind of flagged input (``empty_input``, ``replaced_bytes``) with its count."""
-        total = len(self.labels)
-        for flags, what in ((self.empty_input, "had nothing left after cleaning; each is predicted as empty "
-                                               "input"),
-                            (self.replaced_bytes, "held bytes that are not UTF-8, replaced by U+FFFD before "
-                                                  "predicting (pass the input's encoding if it is not UTF-8)")):
+        for flag, what in (("empty_input", "had nothing left after cleaning; each is predicted as empty input"),
+                           ("replaced_bytes", "held bytes that are not UTF-8, replaced by U+FFFD before predicting "
+                                              "(pass the input's encoding if it is not UTF-8)")):
+            flags = getattr(self, flag)
             if np.any(flags):
-                log.warning("warning: %d of %d texts %s; flagged %s (first: text %d)", int(np.sum(flags)), total,
-                            what, "empty_input" if flags is self.empty_input else "replaced_bytes",
-                            int(np.argmax(flags)) + 1)
+                log.warning("warning: %d of %d texts %s; flagged %s (first: text %d)", int(np.sum(flags)),
+                            len(flags), what, flag, int(np.argmax(flags)) + 1)
 
 
 def _check_texts(texts):
@@ -230,7 +228,7 @@ def _load_saved_model(path):
             raise
         file, what = problem or (path / "saved_model.pb", f"cannot be read ({err})")
         raise ModelLoadError(f"cannot load the SavedModel {path}: {file} {what}; export the run again "
-                                "(zoo export RUN_DIR)") from None
+                             "(zoo export RUN_DIR)") from None
 
 
 def find_saved_model(path):

@@ -142,7 +142,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     # fails validation leaves nothing behind.
     resume = _should_resume(run_dir, config)
     if is_chief:
-        check_creatable(run_dir)
+        _check_creatable(run_dir)
     progress = Progress(config.output.progress if is_chief else "none", stream=progress_stream)
 
     task = task_of_config(config)
@@ -181,7 +181,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         state = TrainingState()
         stopping = _early_stopping(config, state, data["validation"])
         if is_chief:
-            create_run_dir(run_dir, config.output.overwrite)
+            _create_run_dir(run_dir, config.output.overwrite)
             config.save(run_dir / "config.yaml")
             data["tokenizer"].save(run_dir / "tokenizer")
             if task == "classification":
@@ -297,7 +297,7 @@ def _should_resume(run_dir, config):
     return True
 
 
-def check_creatable(run_dir):
+def _check_creatable(run_dir):
     """Raise ``RunDirectoryError`` unless ``run_dir`` exists as a directory or can be created (nothing is left).
 
     The nearest existing ancestor must be a directory that accepts a new sub-directory; a throw-away one is
@@ -316,7 +316,7 @@ def check_creatable(run_dir):
     os.rmdir(probe)
 
 
-def create_run_dir(run_dir, overwrite=False):
+def _create_run_dir(run_dir, overwrite=False):
     """Create ``run_dir`` (first removing an old run in it when ``overwrite``); errors say why it cannot be."""
     try:
         if overwrite and run_dir.exists():

@@ -112,7 +112,8 @@ def get_strategy(name="default", *, devices=(), resolver="tf_config", variable_p
 
     Args:
         name: ``default`` (no distribution), ``one_device``, ``mirrored`` (one replica per local device),
-            ``multi_worker`` (synchronous all-reduce across the workers in the cluster) or
+            ``multi_worker`` (synchronous all-reduce across the workers of the cluster, which must place this
+            process: see ``check_worker_cluster``) or
             ``parameter_server`` (variables on ``ps`` tasks, steps scheduled on ``worker`` tasks).
         devices: Devices for ``one_device`` (the first) and ``mirrored``; empty means every GPU, or every
             logical CPU when there is no GPU.

@@ -2,11 +2,21 @@
 
 The same ``tf.function``s run in memory (``zoo predict RUN_DIR``, ``zoo evaluate``) and inside the
 exported SavedModel, so what is evaluated is exactly what is served.
+
+Bad input gets a defined answer, the same in memory, in the SavedModel and from ``zoo predict``:
+
+- a text with nothing left after cleaning (``""``, ``"<br />"``) is predicted like an all-padding row, and
+  flagged ``empty_input``;
+- invalid UTF-8 bytes are replaced by U+FFFD (as Python's ``errors="replace"``), and the text is flagged
+  ``replaced_bytes``;
+- a batch of the wrong rank (a scalar string, a 2-D tensor) is an ``InvalidArgumentError`` from the node
+  ``texts_must_be_a_1-D_batch_of_strings`` (``token_ids_must_be_a_2-D_batch`` for ids).
 """
 import tensorflow as tf
 
-MODES = ("multiclass", "binary", "multilabel")
-MULTILABEL_SEPARATOR = ","
+from zoo.data.labeled import LABEL_SEPARATOR
+from zoo.layers.heads import MODES
+
 MULTILABEL_THRESHOLD = 0.5
 TEXT_SPEC = tf.TensorSpec([None], tf.string, name="texts")
 IDS_SPEC = tf.TensorSpec([None, None], tf.int32, name="token_ids")
@@ -76,6 +86,8 @@ class ServingGraph:
         # A model that ignores padding is served each batch padded only to its longest row; others (e.g. the
         # CNN, whose max-over-time pooling sees padded positions) get the fixed length they were trained with.
         self.pad_to_longest = model.masks_padding
+        # Tokens even an empty text gets (a [CLS] prefix): a row with no more than these holds no input.
+        self._framing = int(tf.size(tokenizer.tokenize(tf.constant([""])).flat_values))
         self._labels = tf.constant(self.label_names, dtype=tf.string)
         self.serve_text = tf.function(self._serve_text, input_signature=[TEXT_SPEC])
         self.serve_ids = tf.function(self._serve_ids, input_signature=[IDS_SPEC])
@@ -88,15 +100,23 @@ class ServingGraph:
         """
         return {"serve_text": (self._serve_text, [TEXT_SPEC]), "serve_token_ids": (self._serve_ids, [IDS_SPEC])}
 
-    def _text_to_ids(self, texts):
+    def _tokens(self, texts):
+        """``(ids [B, T], empty_input [B], replaced_bytes [B])`` of a batch of raw strings."""
+        # The signature says [None], but a loaded SavedModel does not enforce it (a 2-D batch would fail deep
+        # in the tokenizer); EnsureShape does, and its node name says what is expected.
+        texts = tf.ensure_shape(texts, [None], name="texts_must_be_a_1-D_batch_of_strings")
         # Invalid UTF-8 bytes would reach the tokenizer as they are, and each string op treats them its
         # own way; replacing them with U+FFFD (Python's errors="replace") gives them one defined meaning.
-        texts = tf.strings.unicode_transcode(
+        valid = tf.strings.unicode_transcode(
             texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD, replace_control_characters=False
         )
-        ragged = self.tokenizer.tokenize(texts)
-        ragged = ragged[:, : self.sequence_length]
-        return tf.cast(ragged.to_tensor(default_value=self.pad_id), tf.int32)
+        ragged = self.tokenizer.tokenize(valid)
+        empty = ragged.row_lengths() <= self._framing
+        ids = tf.cast(ragged[:, : self.sequence_length].to_tensor(default_value=self.pad_id), tf.int32)
+        return ids, empty, tf.not_equal(valid, texts)
+
+    def _text_to_ids(self, texts):
+        return self._tokens(texts)[0]
 
     def _outputs(self, ids):
         # A model that masks padding sees each batch padded to its longest row (less work for short
@@ -113,15 +133,17 @@ class ServingGraph:
             chosen = tf.ragged.boolean_mask(
                 tf.broadcast_to(self._labels, tf.shape(probabilities)), probabilities >= MULTILABEL_THRESHOLD
             )
-            label = tf.strings.reduce_join(chosen, axis=-1, separator=MULTILABEL_SEPARATOR)
+            label = tf.strings.reduce_join(chosen, axis=-1, separator=LABEL_SEPARATOR)
         else:
             label = tf.gather(self._labels, label_id)
         return {"probabilities": probabilities, "label_id": label_id, "label": label}
 
     def _serve_text(self, texts):
-        return self._outputs(self._text_to_ids(texts))
+        ids, empty, replaced = self._tokens(texts)
+        return {**self._outputs(ids), "empty_input": empty, "replaced_bytes": replaced}
 
     def _serve_ids(self, token_ids):
+        token_ids = tf.ensure_shape(token_ids, [None, None], name="token_ids_must_be_a_2-D_batch")
         checks = [
             tf.debugging.assert_non_negative(
                 token_ids, message=f"token ids must be >= 0 ({self.pad_id} is padding)"),
@@ -132,5 +154,6 @@ class ServingGraph:
         ]
         with tf.control_dependencies(checks):
             token_ids = tf.identity(token_ids[:, : self.sequence_length])
-        return self._outputs(token_ids)
+        empty = tf.reduce_sum(tf.cast(token_ids != self.pad_id, tf.int32), axis=1) <= self._framing
+        return {**self._outputs(token_ids), "empty_input": empty, "replaced_bytes": tf.zeros_like(empty)}
 

@@ -67,8 +67,8 @@ def test_multilabel_mode_reads_several_labels_per_row(tmp_path):
     assert splits["train"].label_names == ["politics", "sports"]
     assert everything["goal in the election"].tolist() == [1, 1] and everything["a quiet day"].tolist() == [0, 0]
     args = model_arguments(config, {"task": "classification", "label_names": ["politics", "sports"],
-                                    "tokenizer": type("T", (), {"vocab_size": 50})()})
-    assert (args["mode"], args["num_classes"]) == ("multilabel", 2)
+                                    "tokenizer": type("T", (), {"vocab_size": 50, "pad_id": 3})()})
+    assert (args["mode"], args["num_classes"], args["pad_id"]) == ("multilabel", 2, 3)
 
 
 def test_several_labels_per_row_need_a_multilabel_model(tmp_path):

@@ -38,8 +38,12 @@ def add_train_command(subparsers):
         "train", help="train a model from a config (the default Transformer on MR without one)",
         description="Train a model and write its run directory (config, tokenizer, checkpoints, history, "
                     "metrics, TensorBoard logs). Rerunning an interrupted run resumes it. Precedence: "
-                    "defaults < --config < --data/--output < --set.")
+                    "defaults < --config < --data/--output/--pretrained < --set.")
     _add_run_arguments(parser)
+    parser.add_argument("--pretrained", metavar="PATH",
+                        help="start the classifier from a pretrained BERT checkpoint folder (Hugging Face or keras-hub "
+                             "layout) or a zoo pretraining run; its tokenizer replaces data.tokenizer "
+                             "(sets model.init_from)")
     parser.set_defaults(handler=run_train)
 
 
@@ -61,12 +65,15 @@ def _config(args, command, defaults=None):
 
     try:
         config = Config.load(args.config) if args.config else Config.from_dict(defaults or {})
-        if args.data is not None or args.output is not None:
+        pretrained = getattr(args, "pretrained", None)
+        if args.data is not None or args.output is not None or pretrained is not None:
             mapping = config.to_dict()
             if args.data is not None:
                 mapping["data"]["source"] = args.data
             if args.output is not None:
                 mapping["output"]["dir"] = args.output
+            if pretrained is not None:
+                mapping["model"]["init_from"] = pretrained
             config = Config.from_dict(mapping)
         return config.override(args.assignments)
     except (ConfigError, FileNotFoundError) as err:

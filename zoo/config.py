@@ -118,6 +118,10 @@ class ModelConfig(_Section):
         init_from: A finished pretraining run directory (``zoo pretrain``, an ``mlm`` model): the classifier
             starts from its encoder (embedding, encoder blocks, final norm) and uses its tokenizer. The
             encoder sizes and the data's tokenizer settings must match that run's; a mismatch is an error.
+            Or a pretrained BERT checkpoint folder (Hugging Face or keras-hub layout, ``zoo.from_pretrained``):
+            the classifier takes the checkpoint's architecture, weights and tokenizer (``data.tokenizer``,
+            ``data.vocab_size`` and ``data.cleaning`` do not apply; ``overrides`` may set only the head's
+            ``pooling``, ``mode``, ``head_hidden_dim`` and ``head_dropout``).
         freeze: With ``init_from``: ``none``, ``embedding`` (keep the pretrained embedding fixed) or
             ``encoder`` (train only the head).
     """

@@ -32,6 +32,7 @@ _LAZY = {
     "WordTokenizer": "zoo.data.tokenizers",
     "CharTokenizer": "zoo.data.tokenizers",
     "SentencePieceTokenizer": "zoo.data.tokenizers",
+    "BertTokenizer": "zoo.data.bert_tokenizer",
     "build_tokenizer": "zoo.data.tokenizers",
     "load_tokenizer": "zoo.data.tokenizers",
     "SPECIAL_TOKENS": "zoo.data.special_tokens",

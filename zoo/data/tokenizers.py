@@ -97,6 +97,8 @@ class Tokenizer(tf.Module):
     """
 
     kind = None
+    # Plain data: tf.Module would walk every token each time it collects variables (seconds per SavedModel).
+    _TF_MODULE_IGNORED_PROPERTIES = tf.Module._TF_MODULE_IGNORED_PROPERTIES | {"_vocabulary"}
 
     def __init__(self, vocab_size=8000, *, cleaning=None, add_cls=False, name=None):
         super().__init__(name=name or f"{self.kind}_tokenizer")
@@ -640,6 +642,18 @@ class SentencePieceTokenizer(Tokenizer):
 
 TOKENIZERS = {cls.kind: cls for cls in (WordPieceTokenizer, WordTokenizer, CharTokenizer, SentencePieceTokenizer)}
 KINDS = tuple(TOKENIZERS) + ("word_core",)
+# Kinds with a pretrained vocabulary: loaded (load_tokenizer, zoo.from_pretrained), never built or fitted.
+# Imported on use: their modules import this one.
+PRETRAINED_KINDS = {"bert": ("zoo.data.bert_tokenizer", "BertTokenizer")}
+
+
+def _tokenizer_class(kind):
+    if kind in PRETRAINED_KINDS:
+        import importlib
+
+        module, name = PRETRAINED_KINDS[kind]
+        return getattr(importlib.import_module(module), name)
+    return TOKENIZERS.get(kind)
 
 
 def build_tokenizer(kind, vocab_size=None, *, cleaning=None, add_cls=False, **options):
@@ -667,6 +681,9 @@ def build_tokenizer(kind, vocab_size=None, *, cleaning=None, add_cls=False, **op
             raise DataSpecError("word_core tokenizers split on punctuation (core ops); 'unicode_script' needs "
                                 "tensorflow-text")
         kind = "word"
+    if kind in PRETRAINED_KINDS:
+        raise DataSpecError(f"a {kind} tokenizer comes with its pretrained checkpoint and cannot be learnt: use "
+                            "zoo.from_pretrained(folder) or model.init_from: <checkpoint folder>")
     if kind not in TOKENIZERS:
         raise DataSpecError(f"unknown tokenizer kind {kind!r}; choose one of {', '.join(KINDS)}")
     cls = TOKENIZERS[kind]
@@ -703,9 +720,9 @@ def load_tokenizer(directory):
     config = dict(config)
     config.pop("format_version")
     kind = config.pop("kind", None)
-    if kind not in TOKENIZERS:
+    cls = _tokenizer_class(kind)
+    if cls is None:
         raise VocabularyError(f"unknown tokenizer kind {kind!r}", path=path, column="kind")
-    cls = TOKENIZERS[kind]
     try:
         tokenizer = cls(**config)
     except TypeError as error:

@@ -5,7 +5,8 @@
 encoded arrays; ``model_arguments`` the builder arguments the data fixes. Per task (the model's, from
 ``zoo.models.task_of``):
 
-- ``classification``: ``(ids [N, T], labels [N])``; splits are stratified.
+- ``classification``: ``(ids [N, T], labels [N])``; splits are stratified. With a pretrained checkpoint's
+  tokenizer the ids are ``{"token_ids", "segment_ids"}`` (``classifier_inputs``).
 - ``lm``: ``(ids [N, T + 1], None)``, each text framed as ``[CLS] tokens [SEP]`` (begin, end: the tokenizer's
   ``cls_id`` and ``sep_id``; see ``frame_ids``); labels unused.
 - ``mlm``: ``(ids [N, T], None)``; labels unused.
@@ -205,7 +206,7 @@ def load_splits(config, tokenizer=None):
 def encode_split(task, tokenizer, texts, sequence_length):
     """Return the ``(features, labels)`` of ``LabeledTexts`` for ``task`` (see the module docstring)."""
     if task == "classification":
-        return encode(tokenizer, texts.texts, sequence_length), np.asarray(texts.labels, np.int32)
+        return classifier_inputs(tokenizer, texts.texts, sequence_length), np.asarray(texts.labels, np.int32)
     if task == "mlm":
         return encode(tokenizer, texts.texts, sequence_length), None
     if task == "lm":
@@ -224,6 +225,17 @@ def encode(tokenizer, texts, sequence_length, chunk=2048):
     parts = [tokenizer.encode(tf.constant(texts[i:i + chunk]), sequence_length).numpy()
              for i in range(0, len(texts), chunk)]
     return np.concatenate(parts).astype(np.int32)
+
+
+def classifier_inputs(tokenizer, texts, sequence_length, chunk=2048):
+    """A classifier's features: ids ``[n, T]``, or ``{"token_ids", "segment_ids"}`` when the tokenizer packs
+    segments for a pretrained checkpoint's model (``BertTokenizer.pack``: ``[CLS] text [SEP]``, segment 0)."""
+    if not hasattr(tokenizer, "pack"):
+        return encode(tokenizer, texts, sequence_length, chunk)
+    parts = [tokenizer.pack(tf.constant(texts[i:i + chunk]), sequence_length=sequence_length)
+             for i in range(0, len(texts), chunk)]
+    return {key: np.concatenate([part[key].numpy() for part in parts]).astype(np.int32)
+            for key in ("token_ids", "segment_ids")}
 
 
 def frame(tokenizer, texts, sequence_length):

@@ -59,8 +59,15 @@ class Objective:
         self.pad_id = int(pad_id)
 
     def prepare(self, features, labels, seed=None):
-        """Return ``(ids cut to their longest row, labels)``."""
-        return trim_padding(features, self.pad_id), labels
+        """Return ``(inputs cut to their longest row, labels)``.
+
+        ``features`` are ids ``[B, T]``, or ``{"token_ids", "segment_ids"}`` for a model with segments (BERT,
+        sentence pairs): both are cut to the width of the longest row of ``token_ids``.
+        """
+        if not isinstance(features, dict):
+            return trim_padding(features, self.pad_id), labels
+        width = tf.shape(trim_padding(features["token_ids"], self.pad_id))[1]
+        return {key: value[:, :width] for key, value in features.items()}, labels
 
     def loss(self, labels, logits):
         """Return the float32 loss of every example, ``[B]``."""
@@ -94,7 +101,8 @@ class Objective:
 
     def lengths(self, features):
         """Return the tokens of every example."""
-        return (np.asarray(features) != self.pad_id).sum(axis=1)
+        ids = features["token_ids"] if isinstance(features, dict) else features
+        return (np.asarray(ids) != self.pad_id).sum(axis=1)
 
 
 class TokenObjective:

@@ -4,7 +4,8 @@ A run directory holds::
 
     config.yaml         the resolved config (every field)
     tokenizer/          the fitted tokenizer and labels.txt (the label vocabulary, in id order)
-    model.json          the model registry name and the full builder arguments
+    model.json          the model registry name and the full builder arguments (a model started from a
+                        pretrained checkpoint: its Keras config instead, and the checkpoint's path)
     checkpoints/        resumable checkpoints (weights, optimizer, loop position): the last ones
     best/               the weights of the best validation epoch
     model.weights.h5    the final weights (the best epoch's when early_stopping.restore_best_weights)
@@ -159,16 +160,24 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         if partitioner is not None:
             partitioner.rows = data["tokenizer"].vocab_size
         build_args = model_arguments(config, data)
-        if pretrained is not None:
+        checkpoint = transfer.from_checkpoint(config)
+        if pretrained is not None and not checkpoint:
             transfer.check_encoder_sizes(pretrained, build_args)
         with strategy.scope():
-            model = _build_model(config.model.name, build_args, config.model.overrides)
-            if pretrained is not None:
+            if checkpoint:
+                model = transfer.checkpoint_classifier(config, len(data["label_names"]))
+                initialised = f"initialised the backbone from the checkpoint {pretrained}"
+            else:
+                model = _build_model(config.model.name, build_args, config.model.overrides)
+            if pretrained is not None and not checkpoint:
                 copied = transfer.initialise_encoder(model, pretrained, config.model.freeze)
-                progress.message(f"initialised backbone parts {', '.join(copied)} from {pretrained}"
-                                 + (f" (frozen: {config.model.freeze})" if config.model.freeze != "none" else ""))
+                initialised = f"initialised backbone parts {', '.join(copied)} from {pretrained}"
+            if pretrained is not None:
+                progress.message(initialised + (f" (frozen: {config.model.freeze})"
+                                                if config.model.freeze != "none" else ""))
             steps_per_epoch = num_examples(train_features) // config.training.batch_size
             optimizer = _optimizer(config, model, policy, config.training.epochs * steps_per_epoch)
+        spec = _model_spec(config, build_args, model, checkpoint)
         trainer = Trainer(
             model, optimizer, strategy,
             objective_for(task, mode=build_args.get("mode"), vocab_size=data["tokenizer"].vocab_size,
@@ -221,9 +230,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         metrics = _final_metrics(trainer, data, history, best_epoch, stopped_early, config, policy, strategy,
                                  float(state.elapsed.numpy()), time.perf_counter() - wall_start)
         if is_chief:
-            _save_weights(model, run_dir / "model.weights.h5", config.model.name, build_args,
-                          is_parameter_server(strategy))
-            _write_json(run_dir / "model.json", {"name": config.model.name, "arguments": build_args})
+            _save_weights(model, run_dir / "model.weights.h5", spec, is_parameter_server(strategy))
+            _write_json(run_dir / "model.json", spec)
             _write_json(run_dir / "history.json", history)
             _write_json(run_dir / "metrics.json", metrics)
             if writer is not None:
@@ -254,7 +262,7 @@ def load_run(run_dir):
             raise FileNotFoundError(f"{run_dir / name} not found: {run_dir} is not a finished zoo run directory")
     config = Config.load(run_dir / "config.yaml")
     spec = json.loads((run_dir / "model.json").read_text(encoding="utf-8"))
-    model = _build_model(spec["name"], spec["arguments"])
+    model = _model_from_spec(spec)
     model.load_weights(run_dir / "model.weights.h5")
     classifier = task_of_config(config) == "classification"
     labels = load_label_names(run_dir / "tokenizer") if classifier else []
@@ -346,8 +354,8 @@ def _build_model(name, arguments, overrides=None):
 
 
 def num_examples(features):
-    """Examples in a split's features (an id array, or seq2seq's dict of them)."""
-    return len(features["source"] if isinstance(features, dict) else features)
+    """Examples in a split's features (an id array, or a dict of them: seq2seq's, or a model's with segments)."""
+    return len(next(iter(features.values())) if isinstance(features, dict) else features)
 
 
 def _optimizer(config, model, policy, total_steps):
@@ -411,12 +419,29 @@ def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, po
     return metrics
 
 
-def _save_weights(model, path, name, build_args, parameter_server):
+def _model_spec(config, build_args, model, checkpoint):
+    """``model.json``: the registry name and builder arguments, or for a model from a checkpoint its Keras
+    config (the checkpoint's architecture is in no registry) and where it came from."""
+    if checkpoint:
+        return {"name": config.model.name, "init_from": str(config.model.init_from),
+                "keras": keras.saving.serialize_keras_object(model)}
+    return {"name": config.model.name, "arguments": build_args}
+
+
+def _model_from_spec(spec):
+    if "keras" in spec:
+        import zoo.models  # noqa: F401  (registers the zoo classes that the Keras config names)
+
+        return keras.saving.deserialize_keras_object(spec["keras"])
+    return _build_model(spec["name"], spec["arguments"])
+
+
+def _save_weights(model, path, spec, parameter_server):
     if not parameter_server:
         model.save_weights(path)
         return
     # Keras cannot write variables backed by sharded tables; a plain copy built outside the strategy can.
-    plain = _build_model(name, build_args)
+    plain = _model_from_spec(spec)
     plain.set_weights(model.get_weights())
     plain.save_weights(path)
 

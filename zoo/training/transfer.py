@@ -1,8 +1,12 @@
-"""``model.init_from``: start a classifier from a pretraining run's backbone, with its tokenizer.
+"""``model.init_from``: start a classifier from a pretraining run's backbone, or from a pretrained checkpoint.
 
 The checks come first and name the config keys: a classifier can only reuse an encoder of the same sizes,
 read through the same tokenizer (the same ids must mean the same words), so zoo loads the pretraining run's
 tokenizer instead of fitting a new one and refuses data settings that would have produced another.
+
+A pretrained checkpoint folder (Hugging Face or keras-hub BERT, ``zoo.from_pretrained``) brings its whole
+architecture and its tokenizer: ``data.tokenizer``, ``data.vocab_size``, ``data.cleaning`` and the model's
+registry sizes do not apply; only the classifier head is configured (``model.overrides`` head keys).
 """
 import json
 from pathlib import Path
@@ -11,6 +15,9 @@ from zoo.config import Config, ConfigError
 
 # The data settings that decide the token ids; they must equal the pretraining run's.
 TOKENIZER_KEYS = ("tokenizer", "vocab_size", "tokenizer_options", "cleaning")
+# model.overrides keys that configure the head of a classifier started from a checkpoint -> TextClassifier's.
+CHECKPOINT_HEAD_KEYS = {"pooling": "pooling", "mode": "mode", "head_hidden_dim": "hidden_dim",
+                        "head_dropout": "dropout"}
 # The builder arguments that decide the encoder's weight shapes and computation.
 ENCODER_KEYS = ("vocab_size", "sequence_length", "num_layers", "d_model", "num_heads", "ff_dim", "activation",
                 "positional", "norm_first")
@@ -19,11 +26,17 @@ ENCODER_KEYS = ("vocab_size", "sequence_length", "num_layers", "d_model", "num_h
 def pretrained_run(config):
     """Check ``config`` against its ``model.init_from`` run; return ``(run_dir, the run's tokenizer)``.
 
+    For a checkpoint folder: ``(folder, the checkpoint's BertTokenizer)``.
+
     Raises:
         ConfigError: No finished run there, or the data's tokenizer settings differ from the run's.
     """
     from zoo.data import load_tokenizer
 
+    if from_checkpoint(config):
+        from zoo.converters import load_tokenizer as checkpoint_tokenizer
+
+        return Path(config.model.init_from), checkpoint_tokenizer(config.model.init_from)
     run_dir = Path(config.model.init_from)
     for name in ("config.yaml", "model.json", "model.weights.h5", "tokenizer"):
         if not (run_dir / name).exists():
@@ -58,11 +71,17 @@ def initialise_encoder(model, run_dir, freeze="none"):
         The names of the copied backbone parts.
     """
     from zoo.models import transfer_backbone_weights
-    from zoo.models.backbone import EMBEDDING_PARTS
     from zoo.training.run import load_run
 
     donor = load_run(run_dir)[0]
     copied = transfer_backbone_weights(donor, model)
+    _freeze(model, freeze)
+    return copied
+
+
+def _freeze(model, freeze):
+    from zoo.models.backbone import EMBEDDING_PARTS
+
     if freeze == "encoder":
         model.backbone.trainable = False
     elif freeze == "embedding":
@@ -70,7 +89,44 @@ def initialise_encoder(model, run_dir, freeze="none"):
             part = getattr(model.backbone, name)
             if part is not None:
                 part.trainable = False
-    return copied
+
+
+def from_checkpoint(config):
+    """Whether ``model.init_from`` is a pretrained checkpoint folder (Hugging Face, keras-hub), not a zoo run."""
+    from zoo.converters import is_checkpoint_folder
+
+    return bool(config.model.init_from) and is_checkpoint_folder(config.model.init_from)
+
+
+def checkpoint_classifier(config, num_classes):
+    """The classifier over ``model.init_from``'s checkpoint: its backbone and weights, a new head; frozen as asked.
+
+    Raises:
+        ConfigError: Not a classification model, ``model.overrides`` beyond the head's keys, or a
+            ``data.sequence_length`` beyond the checkpoint's positions.
+    """
+    from zoo.converters import CheckpointError, from_pretrained
+    from zoo.training.data import task_of_config
+
+    folder = config.model.init_from
+    task = task_of_config(config)
+    if task != "classification":
+        raise ConfigError(f"model.init_from: a checkpoint folder ({folder}) starts a classifier, but model.name "
+                          f"{config.model.name!r} is a {task} model")
+    unknown = sorted(set(config.model.overrides) - set(CHECKPOINT_HEAD_KEYS))
+    if unknown:
+        raise ConfigError(f"model.overrides {unknown}: the architecture comes from the checkpoint {folder}; only "
+                          f"the classifier head's {', '.join(CHECKPOINT_HEAD_KEYS)} may be set")
+    options = {CHECKPOINT_HEAD_KEYS[key]: value for key, value in config.model.overrides.items()}
+    try:
+        model = from_pretrained(folder, num_classes=num_classes, **options).model
+    except (CheckpointError, ValueError) as error:
+        raise ConfigError(f"model.init_from: {error}") from None
+    if config.data.sequence_length > model.sequence_length:
+        raise ConfigError(f"data.sequence_length: {config.data.sequence_length} is more than the "
+                          f"{model.sequence_length} positions of the checkpoint {folder}")
+    _freeze(model, config.model.freeze)
+    return model
 
 
 def encoder_variables(model):

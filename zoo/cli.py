@@ -14,6 +14,7 @@ from zoo.tuning.cli import add_tune_command
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process stopped by Ctrl-C
 
 
 def _error(command, message):
@@ -74,6 +75,18 @@ def _config(args, command, defaults=None):
 
 
 def _train(config, command):
+    try:
+        return _run_training(config, command)
+    except KeyboardInterrupt:
+        # Ctrl-C outside the training loop (imports, data, model building, final metrics): the loop itself
+        # saves a checkpoint and raises TrainingInterrupted. A rerun resumes from the last checkpoint, or starts
+        # afresh over the files of a run that had none (metrics.json, written last, is renamed into place).
+        _error(command, "interrupted (Ctrl-C) outside the training loop; rerun the same command to resume from "
+                        "the last checkpoint (or to start, when there is none)")
+        return EXIT_INTERRUPTED
+
+
+def _run_training(config, command):
     from zoo.training import NonFiniteLossError, TrainingInterrupted, train
 
     try:
@@ -151,7 +164,11 @@ def main(argv=None):
         0
     """
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        _error(args.command, "interrupted (Ctrl-C)")
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -96,16 +96,27 @@ def test_padding_changes_no_real_position(kw):
 
 
 def test_save_reload_and_rebuild_from_config(tmp_path):
-    backbone = _bert()
-    inputs = {"token_ids": _ids(), "segment_ids": np.ones((2, 7), "int32"), "padding_mask": _ids() != 0}
-    before = to_numpy(backbone(inputs)["pooled_output"])
-    backbone.save(tmp_path / "b.keras")
-    reloaded = keras.saving.load_model(tmp_path / "b.keras")
-    assert type(reloaded) is Backbone and reloaded.get_config() == backbone.get_config()
-    np.testing.assert_allclose(to_numpy(reloaded(inputs)["pooled_output"]), before, atol=1e-6)
-    clone = Backbone.from_config(backbone.get_config())
-    clone.set_weights(backbone.get_weights())
-    np.testing.assert_allclose(to_numpy(clone(inputs)["pooled_output"]), before, atol=1e-6)
+    classifier = TextClassifier(_bert(), num_classes=2, pooling="pooled")
+    inputs = {"token_ids": _ids(), "segment_ids": np.ones((2, 7), "int32")}
+    before = to_numpy(classifier(inputs))
+    classifier.save(tmp_path / "c.keras")
+    reloaded = keras.saving.load_model(tmp_path / "c.keras")
+    assert type(reloaded.backbone) is Backbone and reloaded.backbone.get_config() == classifier.backbone.get_config()
+    np.testing.assert_allclose(to_numpy(reloaded(inputs)), before, atol=1e-6)
+    masked = {**inputs, "padding_mask": inputs["token_ids"] != 0}
+    backbone = Backbone.from_config(classifier.backbone.get_config())
+    backbone.set_weights(classifier.backbone.get_weights())
+    np.testing.assert_allclose(to_numpy(backbone(masked)["pooled_output"]),
+                               to_numpy(classifier.backbone(masked)["pooled_output"]), atol=1e-6)
+
+
+def test_mixed_bfloat16_backbone_keeps_float32_weights_and_logits():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    classifier = TextClassifier(_bert(), num_classes=2, pooling="pooled")
+    out = classifier({"token_ids": _ids(), "segment_ids": np.zeros((2, 7), "int32")})
+    assert out.dtype == "float32" and np.all(np.isfinite(to_numpy(out)))
+    assert classifier.backbone.blocks[0].compute_dtype == "bfloat16"
+    assert all(w.dtype == "float32" for w in classifier.weights)
 
 
 def test_causal_backbone_is_causal_and_its_cache_matches():

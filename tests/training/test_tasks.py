@@ -10,9 +10,9 @@ import zoo
 from zoo.cli import main
 from zoo.config import Config, ConfigError
 from zoo.data.tokenizers import CLS_ID, MASK_ID, SEP_ID
-from zoo.training.data import frame
-from zoo.training.loop import EpochBatches, Trainer
-from zoo.training.objectives import TokenObjective
+from zoo.training.data import encode, frame
+from zoo.training.loop import EpochBatches, Evaluator, Trainer
+from zoo.training.objectives import Objective, TokenObjective
 from zoo.training.transfer import freeze_blocks
 
 from tests.training.conftest import tiny_config
@@ -120,6 +120,26 @@ def test_token_objectives_read_the_special_ids_they_are_given():
     assert len(replaced) and not set(replaced) & set(bert.all)
 
 
+@pytest.mark.parametrize("task", ["classification", "lm"])
+def test_a_non_zero_pad_id_is_masked_so_the_padded_length_changes_no_metric(task):
+    tok = FixedVocabTokenizer(pad_inside())
+    texts = ["the film was great", "a dull plot", "boring", "the cast and the story were moving and funny"]
+    keras.utils.set_random_seed(0)
+    if task == "classification":
+        model = zoo.build("transformer-tiny", vocab_size=tok.vocab_size, sequence_length=24, num_classes=2,
+                          pad_id=tok.pad_id, **TINY)
+        objective, encoded = Objective(pad_id=tok.pad_id), lambda length: encode(tok, texts, length)
+    else:
+        model = zoo.build("lm", vocab_size=tok.vocab_size, sequence_length=24, pad_id=tok.pad_id, **TINY)
+        objective = TokenObjective("lm", tok.vocab_size, special_ids=tok.special_ids)
+        encoded = lambda length: frame(tok, texts, length)
+    labels = np.array([1, 0, 0, 1], np.int32) if task == "classification" else None
+    short, long = encoded(10), encoded(24)
+    assert (long[:, 12:] == tok.pad_id).all()
+    evaluate = Evaluator(model, objective)
+    np.testing.assert_allclose(evaluate(short, labels)["loss"], evaluate(long, labels)["loss"], rtol=1e-5)
+
+
 def test_mlm_masks_of_a_resumed_run_equal_an_uninterrupted_run():
     ids = np.random.default_rng(1).integers(5, 40, size=(32, 8)).astype(np.int32)
     model = zoo.build("mlm", vocab_size=40, sequence_length=8, **TINY)
@@ -176,7 +196,10 @@ def test_seq2seq_trains_from_source_and_target_columns(tmp_path):
     path.write_text("".join(json.dumps({"source": r, "target": " ".join(reversed(r.split()))}) + "\n" for r in rows))
     result = zoo.train(_token_config(path, tmp_path / "s2s", "seq2seq"))
     assert result.metrics["task"] == "seq2seq"
-    assert result.metrics["examples"] == {"train": 120, "validation": 40, "test": 40}
+    # repeated source texts are dropped before splitting (data.deduplicate), then 20 % each held out
+    held_out = round(0.2 * len(set(rows)))
+    assert result.metrics["examples"] == {"train": len(set(rows)) - 2 * held_out, "validation": held_out,
+                                          "test": held_out}
     assert np.isfinite(result.metrics["test"]["perplexity"])
 
 

@@ -2,11 +2,15 @@
 
 Signatures:
     ``serving_default`` (alias of ``serve_text``): ``texts: tf.string [None]`` →
-        ``probabilities: float32 [None, C]``, ``label_id: int64 [None]``, ``label: string [None]``.
+        ``probabilities: float32 [None, C]``, ``label_id: int64 [None]``, ``label: string [None]``,
+        ``empty_input: bool [None]`` (nothing left after cleaning: the answer for empty input) and
+        ``replaced_bytes: bool [None]`` (invalid UTF-8 bytes were replaced by U+FFFD before predicting).
     ``serve_token_ids``: ``token_ids: int32 [None, None]`` (padded with ``pad_id`` of ``zoo_export.json``) → the
         same outputs.
 A sentence-pair classifier's ``serving_default`` (alias of ``serve_text_pairs``) takes two inputs,
 ``text_a`` and ``text_b: tf.string [None]``, and its ``serve_token_ids`` takes ``segment_ids`` too.
+
+How bad input is answered (and which errors a wrong rank gives) is in ``zoo.export.serving``.
 
 Next to the graph, ``assets.extra/`` (the directory TF Serving reserves for such files) holds
 ``zoo_export.json`` (what was exported, which ops it needs), ``labels.txt``, ``zoo_config.json``,
@@ -35,8 +39,9 @@ MODEL_FILE = "model.json"
 TOKENIZER_DIR = "tokenizer"
 EXTRA_DIR = "assets.extra"
 IDS_SIGNATURE = "serve_token_ids"
-FORMAT_VERSION = 1
-OUTPUTS = {"probabilities": "float32 [None, C]", "label_id": "int64 [None]", "label": "string [None]"}
+FORMAT_VERSION = 2
+OUTPUTS = {"probabilities": "float32 [None, C]", "label_id": "int64 [None]", "label": "string [None]",
+           "empty_input": "bool [None]", "replaced_bytes": "bool [None]"}
 
 
 @dataclasses.dataclass(frozen=True)

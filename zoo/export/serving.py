@@ -2,11 +2,21 @@
 
 The same ``tf.function``s run in memory (``zoo predict RUN_DIR``, ``zoo evaluate``) and inside the
 exported SavedModel, so what is evaluated is exactly what is served.
+
+Bad input gets a defined answer, the same in memory, in the SavedModel and from ``zoo predict``:
+
+- a text with nothing left after cleaning (``""``, ``"<br />"``) is predicted like an all-padding row, and
+  flagged ``empty_input``;
+- invalid UTF-8 bytes are replaced by U+FFFD (as Python's ``errors="replace"``), and the text is flagged
+  ``replaced_bytes``;
+- a batch of the wrong rank (a scalar string, a 2-D tensor) is an ``InvalidArgumentError`` from the node
+  ``texts_must_be_a_1-D_batch_of_strings`` (``token_ids_must_be_a_2-D_batch`` for ids).
 """
 import tensorflow as tf
 
-MODES = ("multiclass", "binary", "multilabel")
-MULTILABEL_SEPARATOR = ","
+from zoo.data.labeled import LABEL_SEPARATOR
+from zoo.layers.heads import MODES
+
 MULTILABEL_THRESHOLD = 0.5
 TEXT_SPEC = tf.TensorSpec([None], tf.string, name="texts")
 IDS_SPEC = tf.TensorSpec([None, None], tf.int32, name="token_ids")
@@ -90,6 +100,8 @@ class ServingGraph:
         # A model that ignores padding is served each batch padded only to its longest row; others (e.g. the
         # CNN, whose max-over-time pooling sees padded positions) get the fixed length they were trained with.
         self.pad_to_longest = model.masks_padding
+        # Tokens even an empty text gets (a [CLS] prefix): a row with no more than these holds no input.
+        self._framing = int(tf.size(tokenizer.tokenize(tf.constant([""])).flat_values))
         self._labels = tf.constant(self.label_names, dtype=tf.string)
         self.serve_text = tf.function(self._serve_text, input_signature=[TEXT_SPEC])
         self.serve_pairs = tf.function(self._serve_pairs, input_signature=PAIR_SPECS)
@@ -107,18 +119,37 @@ class ServingGraph:
 
     @staticmethod
     def _valid_utf8(texts):
+        """``(texts with invalid UTF-8 replaced, whether each text had such bytes)``."""
         # Invalid UTF-8 bytes would reach the tokenizer as they are, and each string op treats them its
         # own way; replacing them with U+FFFD (Python's errors="replace") gives them one defined meaning.
-        return tf.strings.unicode_transcode(
+        valid = tf.strings.unicode_transcode(
             texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD, replace_control_characters=False
         )
+        return valid, tf.not_equal(valid, texts)
 
-    def _pack(self, first, second=None):
-        """``(token_ids, segment_ids)`` as training packed them, cut to the longest row."""
-        second = None if second is None else self._valid_utf8(second)
-        packed = self.tokenizer.pack(self._valid_utf8(first), second, sequence_length=self.sequence_length)
-        width = tf.reduce_max(tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1))
-        return packed["token_ids"][:, :width], packed["segment_ids"][:, :width]
+    def _tokens(self, texts, text_pairs=None):
+        """``(ids [B, T], segment_ids [B, T], empty_input [B], replaced_bytes [B])`` of raw strings (or pairs).
+
+        A tokenizer that packs gives the model's inputs exactly as training packed them, cut to the longest
+        row; others tokenize and cut each row to ``sequence_length`` (segment ids 0).
+        """
+        # The signature says [None], but a loaded SavedModel does not enforce it (a 2-D batch would fail deep
+        # in the tokenizer); EnsureShape does, and its node name says what is expected.
+        texts = tf.ensure_shape(texts, [None], name="texts_must_be_a_1-D_batch_of_strings")
+        valid, replaced = self._valid_utf8(texts)
+        if not self.packs:
+            ragged = self.tokenizer.tokenize(valid)
+            ids = tf.cast(ragged[:, : self.sequence_length].to_tensor(default_value=self.pad_id), tf.int32)
+            return ids, tf.zeros_like(ids), ragged.row_lengths() <= self._framing, replaced
+        framing, second = self._framing, None
+        if text_pairs is not None:
+            text_pairs = tf.ensure_shape(text_pairs, [None], name="text_b_must_be_a_1-D_batch_of_strings")
+            second, replaced_b = self._valid_utf8(text_pairs)
+            replaced, framing = replaced | replaced_b, framing + 1  # the second text's [SEP]
+        packed = self.tokenizer.pack(valid, second, sequence_length=self.sequence_length)
+        lengths = tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1)
+        width = tf.reduce_max(lengths)
+        return packed["token_ids"][:, :width], packed["segment_ids"][:, :width], lengths <= framing, replaced
 
     def inputs_of(self, texts, text_pairs=None):
         """``(token_ids, segment_ids)`` the model reads for ``texts`` (and their ``text_pairs``), as served.
@@ -126,16 +157,8 @@ class ServingGraph:
         Example:
             >>> ids, segments = graph.inputs_of(["a fine film"])
         """
-        texts = tf.constant(texts, tf.string)
-        if self.packs:
-            return self._pack(texts, None if text_pairs is None else tf.constant(text_pairs, tf.string))
-        ids = self._text_to_ids(texts)
-        return ids, tf.zeros_like(ids)
-
-    def _text_to_ids(self, texts):
-        ragged = self.tokenizer.tokenize(self._valid_utf8(texts))
-        ragged = ragged[:, : self.sequence_length]
-        return tf.cast(ragged.to_tensor(default_value=self.pad_id), tf.int32)
+        pairs = None if text_pairs is None else tf.constant(text_pairs, tf.string)
+        return self._tokens(tf.constant(texts, tf.string), pairs)[:2]
 
     def _outputs(self, ids, segment_ids=None):
         # A model that masks padding sees each batch padded to its longest row (less work for short
@@ -157,18 +180,18 @@ class ServingGraph:
             chosen = tf.ragged.boolean_mask(
                 tf.broadcast_to(self._labels, tf.shape(probabilities)), probabilities >= MULTILABEL_THRESHOLD
             )
-            label = tf.strings.reduce_join(chosen, axis=-1, separator=MULTILABEL_SEPARATOR)
+            label = tf.strings.reduce_join(chosen, axis=-1, separator=LABEL_SEPARATOR)
         else:
             label = tf.gather(self._labels, label_id)
         return {"probabilities": probabilities, "label_id": label_id, "label": label}
 
     def _serve_text(self, texts):
-        if self.packs:
-            return self._outputs(*self._pack(texts))
-        return self._outputs(self._text_to_ids(texts))
+        ids, segment_ids, empty, replaced = self._tokens(texts)
+        return {**self._outputs(ids, segment_ids), "empty_input": empty, "replaced_bytes": replaced}
 
     def _serve_pairs(self, text_a, text_b):
-        return self._outputs(*self._pack(text_a, text_b))
+        ids, segment_ids, empty, replaced = self._tokens(text_a, text_b)
+        return {**self._outputs(ids, segment_ids), "empty_input": empty, "replaced_bytes": replaced}
 
     def _serve_segment_ids(self, token_ids, segment_ids):
         checks = [tf.debugging.assert_equal(tf.shape(token_ids), tf.shape(segment_ids),
@@ -178,13 +201,19 @@ class ServingGraph:
                                            message=f"segment ids must be < {self.model.num_segments}")]
         with tf.control_dependencies(checks):
             segment_ids = tf.identity(segment_ids[:, : self.sequence_length])
-        return self._outputs(self._checked_ids(token_ids), segment_ids)
+        return self._id_outputs(self._checked_ids(token_ids), segment_ids)
 
     def _serve_ids(self, token_ids):
-        return self._outputs(self._checked_ids(token_ids))
+        return self._id_outputs(self._checked_ids(token_ids))
+
+    def _id_outputs(self, token_ids, segment_ids=None):
+        framing = self._framing + (segment_ids is not None)  # a pair's second [SEP]
+        empty = tf.reduce_sum(tf.cast(token_ids != self.pad_id, tf.int32), axis=1) <= framing
+        return {**self._outputs(token_ids, segment_ids), "empty_input": empty, "replaced_bytes": tf.zeros_like(empty)}
 
     def _checked_ids(self, token_ids):
         """``token_ids`` cut to ``sequence_length``, once they are known to be ids of the vocabulary."""
+        token_ids = tf.ensure_shape(token_ids, [None, None], name="token_ids_must_be_a_2-D_batch")
         checks = [
             tf.debugging.assert_non_negative(
                 token_ids, message=f"token ids must be >= 0 ({self.pad_id} is padding)"),

@@ -109,7 +109,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         Args:
             inputs: Decoder sequence.
             encoder_outputs: ``[batch, S, d_model]`` memory for cross-attention, if the block has it.
-            mask: ``[batch, T]`` padding mask of ``inputs`` (from the Keras mask); unused with a cache, where
+            mask: ``[batch, T]`` padding mask of ``inputs``; unused with a cache, where
                 the cache's filled length decides which keys exist.
             encoder_mask: ``[batch, S]`` padding mask of ``encoder_outputs``.
             self_attention_cache: Cache from ``init_cache`` or a previous call.

@@ -11,8 +11,8 @@ from zoo.layers.feedforward import FeedForward
 class TransformerEncoderBlock(keras.layers.Layer):
     """Self-attention and feed-forward sub-layers, each wrapped in a residual connection and layer norm.
 
-    Takes the padding mask from the incoming Keras mask (e.g. ``TokenAndPositionEmbedding(mask_zero=True)``)
-    and passes it on unchanged.
+    Takes the padding mask ``mask`` ``[batch, T]`` (a ``Backbone`` passes its ``padding_mask``) and passes it on
+    unchanged.
 
     Args:
         d_model: Feature size of inputs and outputs.

@@ -6,7 +6,9 @@ from zoo.layers import _validation as check
 
 # "pooled": the input is already one vector per example (e.g. a backbone's `pooled_output`).
 POOLING = ("cls", "mean", "max", "attention", "pooled")
+# The output modes of a classifier, defined here once: training, evaluation and serving import them.
 MODES = ("multiclass", "binary", "multilabel")
+DEFAULT_MODE = "multiclass"
 
 
 def output_units(num_classes, mode):

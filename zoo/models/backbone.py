@@ -4,6 +4,7 @@ from keras import ops
 
 from zoo.layers import PositionEmbedding, TokenEmbedding, TransformerDecoderBlock, TransformerEncoderBlock
 from zoo.layers import _validation as check
+from zoo.models.base import FunctionalModel
 
 POSITIONAL = ("learned", "sinusoidal", "rotary")
 # The embedding parts of a backbone, in the order they apply; `freeze: embedding` freezes these.
@@ -11,7 +12,7 @@ EMBEDDING_PARTS = ("token_embedding", "position_embedding", "segment_embedding",
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class Backbone(keras.Model):
+class Backbone(FunctionalModel):
     """A Transformer stack from token ids to contextual vectors, with its parts as attributes.
 
     A functional model (built in ``__init__``, rebuilt from ``get_config``) in the spirit of keras-hub's
@@ -208,10 +209,8 @@ class Backbone(keras.Model):
                              "(causal=True)")
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+        config = super().get_config()
+        config.update({
             "vocab_size": self.vocab_size,
             "sequence_length": self.sequence_length,
             "num_layers": self.num_layers,
@@ -229,14 +228,8 @@ class Backbone(keras.Model):
             "final_norm": self.final_norm is not None,
             "pooler": self.pooler is not None,
             "causal": self.causal,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.get(config["dtype"])
-        return cls(**config)
+        })
+        return config
 
 
 def backbone_of(model):

@@ -3,10 +3,11 @@ import keras
 
 from zoo.layers import _validation as check
 from zoo.layers.heads import MODES, output_units
-from zoo.models.task import Task, check_pad_id, padding_mask
+from zoo.models.base import FunctionalModel
+from zoo.models.task import check_pad_id, padding_mask
 
 
-class _Baseline(Task):
+class _Baseline(FunctionalModel):
     """What the baselines share: a token table, dropout, float32 logits, and the classifier attributes."""
 
     # Neither baseline has a position range (any length is accepted) nor segment inputs.
@@ -46,6 +47,7 @@ class LSTMClassifier(_Baseline):
         dropout: Dropout before the output layer.
         mode: ``multiclass``, ``binary`` or ``multilabel``.
         pad_id: The tokenizer's padding id.
+        dtype: Dtype policy of the task's own layers; ``None`` follows the global policy.
         **kwargs: ``name`` and other ``keras.Model`` arguments.
 
     Example:
@@ -89,6 +91,7 @@ class CNNClassifier(_Baseline):
         dropout: Dropout before the output layer.
         mode: ``multiclass``, ``binary`` or ``multilabel``.
         pad_id: The tokenizer's padding id.
+        dtype: Dtype policy of the task's own layers; ``None`` follows the global policy.
         **kwargs: ``name`` and other ``keras.Model`` arguments.
 
     Example:
@@ -125,17 +128,12 @@ def build_lstm_classifier(vocab_size, sequence_length, num_classes=2, *, embeddi
                           bidirectional=True, dropout=0.3, mode="multiclass", pad_id=0, name="lstm_classifier"):
     """Build an ``LSTMClassifier``: Embedding → (Bi)LSTM → Dense; padding is masked out of the recurrence.
 
+    The keyword arguments are ``LSTMClassifier``'s.
+
     Args:
         vocab_size: Number of token ids.
         sequence_length: Nominal input length (inputs may be shorter; kept for a uniform builder signature).
         num_classes: Classes to predict.
-        embedding_dim: Embedding size.
-        units: LSTM units (per direction).
-        bidirectional: Read the sequence both ways.
-        dropout: Dropout before the output layer.
-        mode: ``multiclass``, ``binary`` or ``multilabel``.
-        pad_id: The tokenizer's padding id.
-        name: Model name.
 
     Example:
         >>> model = build_lstm_classifier(vocab_size=5000, sequence_length=64, num_classes=2)
@@ -150,17 +148,12 @@ def build_cnn_classifier(vocab_size, sequence_length, num_classes=2, *, embeddin
                          name="cnn_classifier"):
     """Build a ``CNNClassifier``: Embedding → parallel Conv1D (one per filter size) → max-over-time → Dense.
 
+    The keyword arguments are ``CNNClassifier``'s.
+
     Args:
         vocab_size: Number of token ids.
         sequence_length: Nominal input length; inputs must be at least ``max(filter_sizes)`` long.
         num_classes: Classes to predict.
-        embedding_dim: Embedding size.
-        filter_sizes: Convolution widths.
-        num_filters: Filters per width.
-        dropout: Dropout before the output layer.
-        mode: ``multiclass``, ``binary`` or ``multilabel``.
-        pad_id: The tokenizer's padding id.
-        name: Model name.
 
     Example:
         >>> model = build_cnn_classifier(vocab_size=5000, sequence_length=64, num_classes=2)

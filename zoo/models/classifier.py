@@ -2,11 +2,11 @@
 import keras
 
 from zoo.layers import ClassificationHead
-from zoo.models.task import Task, check_backbone, token_inputs
+from zoo.models.task import BackboneTask, check_backbone, ids_or_dict, token_inputs
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class TextClassifier(Task):
+class TextClassifier(BackboneTask):
     """Classifies token ids with a ``Backbone`` and a ``ClassificationHead``; ``pad_id`` positions are masked.
 
     Takes int ids ``[batch, T]``, or, when the backbone has segments, ``{"token_ids", "segment_ids"}`` (e.g.
@@ -21,7 +21,7 @@ class TextClassifier(Task):
         hidden_dim: Optional tanh hidden layer in the head.
         dropout: Dropout before the logits.
         pad_id: The tokenizer's padding id.
-        dtype: Dtype policy of the head; ``None`` follows the global policy.
+        dtype: Dtype policy of the task's own layers; ``None`` follows the global policy.
         **kwargs: ``name`` and other ``keras.Model`` arguments.
 
     Attributes:
@@ -50,22 +50,8 @@ class TextClassifier(Task):
             logits = self.head(outputs["pooled_output"])
         else:
             logits = self.head(outputs["sequence_output"], mask=backbone_inputs["padding_mask"])
-        super().__init__(inputs=inputs if backbone.num_segments else inputs["token_ids"], outputs=logits,
-                         dtype=dtype, **kwargs)
-
+        super().__init__(inputs=ids_or_dict(inputs), outputs=logits, dtype=dtype, **kwargs)
         self.pad_id = pad_id
-
-    @property
-    def vocab_size(self):
-        return self.backbone.vocab_size
-
-    @property
-    def sequence_length(self):
-        return self.backbone.sequence_length
-
-    @property
-    def num_segments(self):
-        return self.backbone.num_segments
 
     @property
     def masks_padding(self):
@@ -87,6 +73,5 @@ class TextClassifier(Task):
             "mode": self.head.mode,
             "hidden_dim": self.head.hidden_dim,
             "dropout": self.head.dropout,
-            "pad_id": self.pad_id,
         })
         return config

@@ -3,11 +3,11 @@ import keras
 from keras import ops
 
 from zoo.models.backbone import Backbone
-from zoo.models.task import Task, check_backbone, token_inputs
+from zoo.models.task import BackboneTask, check_backbone, ids_or_dict, token_inputs
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CausalLM(Task):
+class CausalLM(BackboneTask):
     """Next-token logits from a causal ``Backbone``, projected with its token table (tied embeddings).
 
     Takes int ids ``[batch, T]`` (``pad_id`` is padding) and returns float32 logits ``[batch, T, vocab_size]``.
@@ -16,6 +16,7 @@ class CausalLM(Task):
     Args:
         backbone: A causal ``zoo.models.Backbone``.
         pad_id: The tokenizer's padding id.
+        dtype: Dtype policy of the task's own layers; ``None`` follows the global policy.
         **kwargs: ``name`` and other ``keras.Model`` arguments.
 
     Example:
@@ -29,17 +30,8 @@ class CausalLM(Task):
         inputs, backbone_inputs = token_inputs(backbone, pad_id)
         sequence = backbone(backbone_inputs)["sequence_output"]
         logits = backbone.token_embedding(sequence, reverse=True)
-        super().__init__(inputs=inputs if backbone.num_segments else inputs["token_ids"], outputs=logits,
-                         dtype=dtype, **kwargs)
+        super().__init__(inputs=ids_or_dict(inputs), outputs=logits, dtype=dtype, **kwargs)
         self.pad_id = pad_id
-
-    @property
-    def vocab_size(self):
-        return self.backbone.vocab_size
-
-    @property
-    def sequence_length(self):
-        return self.backbone.sequence_length
 
     def init_cache(self, batch_size):
         """Return an empty key/value cache for ``call_with_cache`` (room for ``sequence_length`` positions)."""
@@ -53,14 +45,9 @@ class CausalLM(Task):
         sequence, cache = self.backbone.call_with_cache(token_ids, cache, cache_update_index)
         return self.backbone.token_embedding(sequence, reverse=True), cache
 
-    def get_config(self):
-        config = super().get_config()
-        config["pad_id"] = self.pad_id
-        return config
-
 
 @keras.saving.register_keras_serializable(package="zoo")
-class MaskedLM(Task):
+class MaskedLM(BackboneTask):
     """Vocabulary logits at chosen positions from a bidirectional ``Backbone`` (BERT's masked-LM head).
 
     Takes ``{"token_ids": [batch, T], "mask_positions": [batch, P]}`` (plus ``segment_ids`` when the backbone has
@@ -72,6 +59,7 @@ class MaskedLM(Task):
     Args:
         backbone: A bidirectional ``zoo.models.Backbone``.
         pad_id: The tokenizer's padding id.
+        dtype: Dtype policy of the task's own layers; ``None`` follows the global policy.
         **kwargs: ``name`` and other ``keras.Model`` arguments.
 
     Example:
@@ -93,15 +81,6 @@ class MaskedLM(Task):
         logits = backbone.token_embedding(x, reverse=True)
         super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
         self.pad_id = pad_id
-
-    @property
-    def vocab_size(self):
-        return self.backbone.vocab_size
-
-    def get_config(self):
-        config = super().get_config()
-        config["pad_id"] = self.pad_id
-        return config
 
 
 def _backbone(vocab_size, sequence_length, num_layers, d_model, num_heads, ff_dim, dropout, activation, positional,

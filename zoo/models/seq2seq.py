@@ -4,11 +4,11 @@ import keras
 from zoo.layers import PositionEmbedding, TokenEmbedding, TransformerDecoderBlock
 from zoo.layers import _validation as check
 from zoo.models.backbone import Backbone
-from zoo.models.task import Task, check_backbone, check_pad_id, padding_mask
+from zoo.models.task import BackboneTask, check_backbone, check_pad_id, padding_mask
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class Seq2Seq(Task):
+class Seq2Seq(BackboneTask):
     """Encoder-decoder: the ``backbone`` encodes the source, decoder blocks attend to it and predict the target.
 
     With ``target_vocab_size=None`` source and target share the backbone's token and position embeddings (the
@@ -27,6 +27,7 @@ class Seq2Seq(Task):
         num_decoder_layers: Decoder blocks; defaults to the backbone's ``num_layers``.
         tie_embeddings: Project decoder states with the target token table.
         pad_id: The tokenizer's padding id.
+        dtype: Dtype policy of the task's own layers; ``None`` follows the global policy.
         **kwargs: ``name`` and other ``keras.Model`` arguments.
 
     Attributes:
@@ -93,14 +94,6 @@ class Seq2Seq(Task):
         self.num_decoder_layers = num_decoder_layers
         self.tie_embeddings = bool(tie_embeddings)
 
-    @property
-    def vocab_size(self):
-        return self.backbone.vocab_size
-
-    @property
-    def sequence_length(self):
-        return self.backbone.sequence_length
-
     def encode(self, encoder_ids):
         """Return ``(memory [batch, S, d_model], memory padding mask [batch, S])`` of source ids."""
         mask = padding_mask(encoder_ids, self.pad_id)
@@ -147,7 +140,6 @@ class Seq2Seq(Task):
             "target_length": self.target_length,
             "num_decoder_layers": self.num_decoder_layers,
             "tie_embeddings": self.tie_embeddings,
-            "pad_id": self.pad_id,
         })
         return config
 

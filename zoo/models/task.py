@@ -1,41 +1,40 @@
-"""The base of zoo's models: a functional graph built in ``__init__`` and rebuilt from its arguments."""
+"""Tasks over a backbone: the base class and the helpers that turn token ids into the backbone's inputs."""
 import keras
 from keras import ops
 
 from zoo.models.backbone import Backbone
+from zoo.models.base import FunctionalModel
 
 
-class Task(keras.Model):
-    """A ``keras.Model`` whose functional graph is built in ``__init__``; ``get_config`` returns its arguments.
+class BackboneTask(FunctionalModel):
+    """A task over a ``Backbone``: its sizes are the backbone's, and its ``pad_id`` marks padding.
 
-    Subclasses create their layers as attributes, build the graph, call
-    ``super().__init__(inputs=..., outputs=..., **kwargs)`` and extend ``get_config`` with their arguments.
-    A ``backbone`` argument is serialised with the task and rebuilt first by ``from_config``, as in keras-hub.
-
-    Every zoo classifier (the Transformer's, the LSTM's, the CNN's) offers what serving and training read:
-    ``vocab_size``, ``sequence_length`` (its position range, or ``None`` when it has none), ``masks_padding``
-    (whether padded positions leave the output unchanged), ``mode``, ``num_classes``, ``pad_id`` and
-    ``num_segments`` (``None`` when it takes ``token_ids`` alone, else it takes a dict with ``segment_ids``).
+    The backbone is serialised with the task and rebuilt first by ``from_config``, as in keras-hub.
     """
 
+    @property
+    def vocab_size(self):
+        return self.backbone.vocab_size
+
+    @property
+    def sequence_length(self):
+        return self.backbone.sequence_length
+
+    @property
+    def num_segments(self):
+        return self.backbone.num_segments
+
     def get_config(self):
-        config = {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-        }
-        if getattr(self, "backbone", None) is not None:
-            config["backbone"] = keras.layers.serialize(self.backbone)
+        config = super().get_config()
+        config.update({"backbone": keras.layers.serialize(self.backbone), "pad_id": self.pad_id})
         return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.get(config["dtype"])
-        if isinstance(config.get("backbone"), dict):
+        if isinstance(config["backbone"], dict):
             config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)
+        return super().from_config(config)
 
 
 def check_pad_id(pad_id, vocab_size):
@@ -67,6 +66,11 @@ def token_inputs(backbone, pad_id):
     if backbone.num_segments:
         inputs["segment_ids"] = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
     return inputs, {**inputs, "padding_mask": padding_mask(inputs["token_ids"], pad_id)}
+
+
+def ids_or_dict(inputs):
+    """A task's Keras inputs: the ``token_ids`` input alone when it is the only one (zoo feeds id arrays), else all."""
+    return inputs["token_ids"] if len(inputs) == 1 else inputs
 
 
 def check_backbone(backbone, causal=False):

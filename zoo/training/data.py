@@ -18,11 +18,15 @@ encoded arrays; ``model_arguments`` the builder arguments the data fixes. Per ta
 pretraining on MR and SUBJ together.
 """
 import inspect
+import logging
 
 import numpy as np
 import tensorflow as tf
 
 from zoo.config import ConfigError
+from zoo.layers.heads import DEFAULT_MODE
+
+log = logging.getLogger(__name__)
 
 SEQ2SEQ_COLUMNS = {"text_column": "source", "label_column": "target"}
 
@@ -37,6 +41,21 @@ def task_of_config(config):
     return zoo.models.task_of(config.model.name)
 
 
+def classification_mode(config):
+    """Return the output mode of the config's classifier (``zoo.layers.heads.MODES``), from its builder arguments.
+
+    The one place training learns the mode: the objective, the data format (several labels per row for
+    ``multilabel``) and the model all follow it.
+
+    Example:
+        >>> classification_mode(Config.from_dict({"model": {"overrides": {"mode": "multilabel"}}}))
+        'multilabel'
+    """
+    import zoo.models
+
+    return {**zoo.models.config_of(config.model.name), **config.model.overrides}.get("mode", DEFAULT_MODE)
+
+
 def _load_options(config, task):
     import zoo.data
 
@@ -47,7 +66,47 @@ def _load_options(config, task):
         raise ConfigError(f"data.load_options: unknown option(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
     if task == "seq2seq":
         options = {**SEQ2SEQ_COLUMNS, **options}
+    multilabel = task == "classification" and classification_mode(config) == "multilabel"
+    if multilabel:
+        options.setdefault("label_separator", zoo.data.LABEL_SEPARATOR)
+    elif options.get("label_separator") is not None:
+        raise ConfigError("data.load_options.label_separator reads several labels per row, which only a "
+                          "multi-label classifier learns: set model.overrides.mode: multilabel")
     return options
+
+
+def _check_classes(data, options):
+    """Raise ``TooFewClassesError`` unless ``data`` has examples of at least 2 classes, naming source and column."""
+    import zoo.data
+
+    present = [name for name, count in data.class_counts().items() if count]
+    if len(present) < 2:
+        found = f"only the class {present[0]!r}" if present else "no class at all"
+        raise zoo.data.TooFewClassesError(
+            f"{len(data):,} examples with {found} in label column {options.get('label_column') or 'label'!r}: a "
+            "classifier needs examples of at least 2 classes; check data.source and "
+            "data.load_options.label_column", path=data.source)
+
+
+def _without_duplicates(config, full, test):
+    """``data.deduplicate``: drop repeated texts before splitting, and report test texts that occur in training.
+
+    A text in two splits makes the held-out score partly a memory test; ``zoo.data.deduplicate`` logs how
+    many copies it removed. A given test set (official or ``data.test_source``) is kept as it is; its texts
+    that also occur in the training data are only reported.
+    """
+    import zoo.data
+
+    if not config.data.deduplicate:
+        return full
+    full = zoo.data.deduplicate(full)
+    if test is not None:
+        shared = zoo.data.shared_texts(full, test)
+        if shared:
+            log.warning("warning: %d of the %d texts of %s also occur in the training data %s (first: %s); "
+                        "test scores on them measure memory, not generalisation: remove them from one side",
+                        len(shared), len(test), test.source, full.source, test.location(shared[0]))
+    return full
 
 
 def split_texts(config):
@@ -78,8 +137,12 @@ def split_texts(config):
         full = zoo.data.load(c.source, **options)
         test = zoo.data.load(c.test_source, label_names=fixed(full), **options) if c.test_source else None
         test_size = 0 if c.test_source else c.test_split
+    if classification:
+        _check_classes(full, options)
+    full = _without_duplicates(config, full, test)
     train, validation, held_out = zoo.data.train_val_test_split(
-        full, val_size=c.validation_split, test_size=test_size, seed=config.training.seed, stratify=classification)
+        full, val_size=c.validation_split, test_size=test_size, seed=config.training.seed,
+        stratify=classification and not full.multilabel)
     if test is None and len(held_out):
         test = held_out
     if c.extra_sources:
@@ -214,5 +277,5 @@ def model_arguments(config, data):
     args.update(vocab_size=data["tokenizer"].vocab_size, sequence_length=config.data.sequence_length,
                 pad_id=data["tokenizer"].pad_id)
     if data["task"] == "classification":
-        args["num_classes"] = len(data["label_names"])
+        args.update(num_classes=len(data["label_names"]), mode=classification_mode(config))
     return args

@@ -15,8 +15,8 @@ import tensorflow as tf
 
 from zoo.data.lm_targets import mask_tokens
 from zoo.data.special_tokens import LEARNED_IDS
+from zoo.layers.heads import MODES
 
-MODES = ("multiclass", "binary", "multilabel")
 TOKEN_TASKS = ("lm", "mlm", "seq2seq")
 
 

@@ -19,8 +19,10 @@ checkpoint; a finished run is never overwritten unless ``output.overwrite`` says
 import dataclasses
 import json
 import logging
+import os
 import re
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,11 +31,11 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.config import Config, ConfigError
-from zoo.training.checkpoints import Checkpointer, model_variables
+from zoo.training.checkpoints import Checkpointer, checkpoint_paths, model_variables
 from zoo.training.fit import EarlyStopping, fit
 from zoo.training import transfer
 from zoo.training.data import load_splits, model_arguments, task_of_config
-from zoo.training.loop import Trainer, TrainingState
+from zoo.training.loop import EpochBatches, Trainer, TrainingState
 from zoo.training.objectives import objective_for
 from zoo.training.optimizers import optimizer_for
 from zoo.training.precision import resolve_precision
@@ -140,7 +142,11 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     strategy, partitioner = _strategy(config.distribution, resolver)
     task_type, task_id, is_chief = task_info(strategy)
     run_dir = Path(config.output.dir) if config.output.dir else default_run_dir(config)
-    resume = _prepare_run_dir(run_dir, config, is_chief)
+    # Everything is checked before the run directory is created (or an old run in it replaced): a run that
+    # fails validation leaves nothing behind.
+    resume = _should_resume(run_dir, config)
+    if is_chief:
+        _check_creatable(run_dir)
     progress = Progress(config.output.progress if is_chief else "none", stream=progress_stream)
 
     task = task_of_config(config)
@@ -148,13 +154,6 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     pretrained, tokenizer = transfer.pretrained_run(config) if config.model.init_from else (None, None)
     data = load_splits(config, tokenizer)
     train_features = data["train"][0]
-    if is_chief:
-        config.save(run_dir / "config.yaml")
-        data["tokenizer"].save(run_dir / "tokenizer")
-        if task == "classification":
-            from zoo.data import save_label_names
-
-            save_label_names(run_dir / "tokenizer", data["label_names"])
     progress.message(_data_summary(data, run_dir, strategy, resume))
     if config.recipe_defaults():
         progress.message("fine-tuning recipe defaults: " + ", ".join(
@@ -188,13 +187,23 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         spec = _model_spec(config, build_args, model, checkpoint, data["texts"]["train"].is_pairs)
         trainer = Trainer(
             model, optimizer, strategy,
-            objective_for(task, mode=classification_mode(model) if task == "classification" else None,
-                          vocab_size=data["tokenizer"].vocab_size, label_smoothing=config.training.label_smoothing,
-                          special_ids=data["tokenizer"].special_ids),
+            objective_for(task, mode=build_args.get("mode"), vocab_size=data["tokenizer"].vocab_size,
+                          label_smoothing=config.training.label_smoothing, special_ids=data["tokenizer"].special_ids),
             config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
             clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
             jit_compile=check_jit(config.training.jit_compile, strategy), seed=config.training.seed)
+        # Built here only to check training.batch_size against the examples before anything is written.
+        EpochBatches(num_examples(train_features), config.training.batch_size, config.training.seed)
         state = TrainingState()
+        stopping = _early_stopping(config, state, data["validation"])
+        if is_chief:
+            _create_run_dir(run_dir, config.output.overwrite)
+            config.save(run_dir / "config.yaml")
+            data["tokenizer"].save(run_dir / "tokenizer")
+            if task == "classification":
+                from zoo.data import save_label_names
+
+                save_label_names(run_dir / "tokenizer", data["label_names"])
         worker = f"{task_type or 'worker'}_{task_id or 0}"
         weights = model_variables(model)
         checkpoints = Checkpointer(run_dir / "checkpoints", is_chief=is_chief, worker=worker,
@@ -203,9 +212,10 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         best = Checkpointer(run_dir / "best", is_chief=is_chief, worker=worker, max_to_keep=1, weights=weights)
         if resume:
             restored = checkpoints.restore()
+            for problem in checkpoints.problems:
+                log.warning("warning: %s", problem)
             progress.message(f"resuming from {restored} (epoch {int(state.epoch.numpy()) + 1}, "
                              f"step {int(state.step_in_epoch.numpy())})")
-        stopping = _early_stopping(config, state, data["validation"])
         writer = _Summaries(run_dir / "logs") if is_chief and config.output.tensorboard else None
 
         def on_epoch_end(record):
@@ -219,7 +229,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             seed=config.training.seed, checkpoints=checkpoints, best=best if stopping is not None else None,
             early_stopping=stopping, checkpoint_every=config.training.checkpoint_every, progress=progress,
             on_epoch_end=on_epoch_end, synchronous_workers=synchronous_workers(strategy),
-            bucket_by_length=config.training.bucket_by_length)
+            bucket_by_length=config.training.bucket_by_length, divergence_factor=config.training.divergence_factor)
         history = state.records()
         best_epoch = int(state.best_epoch.numpy()) + 1 if stopping is not None else None
         if stopping is not None and config.training.early_stopping.restore_best_weights and best.latest:
@@ -285,22 +295,14 @@ def _strategy(distribution, resolver):
     return strategy, partitioner
 
 
-def _prepare_run_dir(run_dir, config, is_chief):
-    """Decide between a fresh run and a resume; return True to resume."""
-    finished = (run_dir / "metrics.json").is_file()
-    has_checkpoint = tf.train.latest_checkpoint(str(run_dir / "checkpoints")) is not None
+def _should_resume(run_dir, config):
+    """Decide between a fresh run (False) and a resume (True), changing nothing on disk."""
     if config.output.overwrite:
-        if is_chief and run_dir.exists():
-            shutil.rmtree(run_dir)
-        if is_chief:
-            run_dir.mkdir(parents=True, exist_ok=True)
         return False
-    if finished:
+    if (run_dir / "metrics.json").is_file():
         raise RunDirectoryError(f"{run_dir} holds a finished run (metrics.json); set output.dir to a new "
                                 "directory, or output.overwrite: true to replace it")
-    if is_chief:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    if not has_checkpoint:
+    if not checkpoint_paths(run_dir / "checkpoints"):
         return False
     saved_path = run_dir / "config.yaml"
     if saved_path.is_file():
@@ -314,6 +316,40 @@ def _prepare_run_dir(run_dir, config, is_chief):
                                     + "; ".join(changed) + "); rerun with its config to resume, or set "
                                     "output.overwrite: true to start afresh")
     return True
+
+
+def _check_creatable(run_dir):
+    """Raise ``RunDirectoryError`` unless ``run_dir`` exists as a directory or can be created (nothing is left).
+
+    The nearest existing ancestor must be a directory that accepts a new sub-directory; a throw-away one is
+    made and removed to find out, since permission bits do not tell (``/proc`` refuses even root).
+    """
+    run_dir = Path(run_dir)
+    if run_dir.is_dir():
+        return
+    ancestor = next(p for p in [run_dir, *run_dir.parents] if p.exists() or p == p.parent)
+    if ancestor.exists() and not ancestor.is_dir():
+        raise _not_creatable(run_dir, f"{ancestor} is a file, not a directory")
+    try:
+        probe = tempfile.mkdtemp(prefix=".zoo-probe-", dir=ancestor)
+    except OSError as err:
+        raise _not_creatable(run_dir, f"{ancestor} does not accept new directories ({err.strerror})") from None
+    os.rmdir(probe)
+
+
+def _create_run_dir(run_dir, overwrite=False):
+    """Create ``run_dir`` (first removing an old run in it when ``overwrite``); errors say why it cannot be."""
+    try:
+        if overwrite and run_dir.exists():
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _not_creatable(run_dir, f"{err.strerror} ({err.filename})") from None
+
+
+def _not_creatable(run_dir, why):
+    return RunDirectoryError(f"cannot create the run directory {run_dir}: {why}; set output.dir (--output) to "
+                             "a directory you can write")
 
 
 def _build_model(name, arguments, overrides=None):
@@ -334,11 +370,6 @@ def num_examples(features):
     """Examples in a split's features (an id array, or a dict of them: seq2seq's, or a model's with segments)."""
     return len(next(iter(features.values())) if isinstance(features, dict) else features)
 
-
-
-def classification_mode(model):
-    """``binary`` for a one-logit classifier, else ``multiclass``."""
-    return "binary" if model.output.shape[-1] == 1 else "multiclass"
 
 
 def check_jit(setting, strategy):
@@ -408,7 +439,10 @@ def _save_weights(model, path, spec, parameter_server):
 
 
 def _write_json(path, value):
-    path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+    # Written aside and renamed: an interrupt never leaves half a file (metrics.json marks a finished run).
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, path)
 
 
 class _Summaries:

@@ -43,6 +43,18 @@ def write_pairs(path, n=400, seed=0):
     return path
 
 
+def keras_probabilities(run, texts, text_pairs=None, sequence_length=32):
+    """A run's class probabilities (float64 softmax) for texts packed by its tokenizer, through its Keras model."""
+    import tensorflow as tf
+
+    second = None if text_pairs is None else tf.constant(text_pairs)
+    packed = run.tokenizer.pack(tf.constant(texts), second, sequence_length=sequence_length)
+    logits = run.model({"token_ids": packed["token_ids"], "segment_ids": packed["segment_ids"]},
+                       training=False).numpy().astype(np.float64)
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    return expected / expected.sum(1, keepdims=True)
+
+
 @pytest.fixture(scope="session")
 def tiny_csv(tmp_path_factory):
     """Path of a 320-example, two-class CSV (``text``, ``label``) a tiny model learns in a few epochs."""

@@ -20,7 +20,9 @@ NEGATIVE = ["a dull movie", "boring and bad", "not fun", "a very boring story"]
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("from_checkpoint")
     folder, _, weights = write_bert_checkpoint(root / "checkpoint")
-    rows = [(POSITIVE[i % 4], "pos") for i in range(24)] + [(NEGATIVE[i % 4], "neg") for i in range(24)]
+    # Distinct texts (training drops repeated ones): each phrase followed by 0 to 5 "the".
+    rows = [(" ".join([texts[i % 4]] + ["the"] * (i // 4)), label)
+            for texts, label in ((POSITIVE, "pos"), (NEGATIVE, "neg")) for i in range(24)]
     data = root / "data.csv"
     data.write_text("text,label\n" + "".join(f'"{text}",{label}\n' for text, label in rows))
     return root, folder, weights, data

@@ -15,7 +15,7 @@ from zoo.training.objectives import Objective
 
 from tests.converters.checkpoints import VOCABULARY, write_bert_checkpoint
 from tests.export.test_standalone import run_standalone
-from tests.training.conftest import write_pairs
+from tests.training.conftest import keras_probabilities, write_pairs
 
 
 
@@ -87,12 +87,7 @@ def test_exported_pair_model_takes_two_strings_and_matches_keras_without_zoo(pai
              ["Fun!", "not funny"], ["", "great"]]
     (out,) = run_standalone([exported.path], pairs, tmp_path)
     assert "error" not in out, out.get("error")
-    tokenizer = pair_run.tokenizer
-    packed = tokenizer.pack(tf.constant([a for a, _ in pairs]), tf.constant([b for _, b in pairs]), sequence_length=32)
-    logits = pair_run.model({"token_ids": packed["token_ids"], "segment_ids": packed["segment_ids"]},
-                            training=False).numpy().astype(np.float64)
-    expected = np.exp(logits - logits.max(1, keepdims=True))
-    expected /= expected.sum(1, keepdims=True)
+    expected = keras_probabilities(pair_run, [a for a, _ in pairs], [b for _, b in pairs])
     np.testing.assert_allclose(out["probabilities"], expected, atol=1e-5, rtol=0)
     assert [s.decode() for s in out["label"]] == [pair_run.label_names[i] for i in expected.argmax(1)]
 

@@ -4,11 +4,11 @@ Skipped, saying why, when the checkpoint or the data sets are absent.
 """
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import zoo
 
 from tests.export.test_standalone import run_standalone
+from tests.training.conftest import keras_probabilities
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 
@@ -34,10 +34,6 @@ def test_exported_fine_tuned_model_matches_keras_on_real_sentences_without_zoo(t
     texts = questions + reviews + ["", "Naïve café — résumé?"]
     (out,) = run_standalone([exported.path], texts, tmp_path)
     assert "error" not in out, out.get("error")
-    packed = trec_run.tokenizer.pack(tf.constant(texts), sequence_length=32)
-    logits = trec_run.model({"token_ids": packed["token_ids"], "segment_ids": packed["segment_ids"]},
-                            training=False).numpy().astype(np.float64)
-    expected = np.exp(logits - logits.max(1, keepdims=True))
-    expected /= expected.sum(1, keepdims=True)
+    expected = keras_probabilities(trec_run, texts)
     np.testing.assert_allclose(out["probabilities"], expected, atol=1e-5, rtol=0)
     assert [s.decode() for s in out["label"]] == [trec_run.label_names[i] for i in expected.argmax(1)]

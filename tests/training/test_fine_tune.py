@@ -136,3 +136,13 @@ def test_cross_validation_of_a_pair_run_from_a_checkpoint(checkpoint, tmp_path):
     fold = zoo.data.load(tmp_path / "cv" / "fold_0" / "data" / "test.jsonl")
     assert fold.is_pairs and len(fold) == 48
     assert all(report["num_examples"] == 48 for report in cv["folds"])
+
+
+def test_a_pair_run_from_a_checkpoint_trains_under_mirrored_strategy(checkpoint, tmp_path):
+    config = {"data": {"source": str(write_pairs(tmp_path / "pairs.jsonl", n=96)), "sequence_length": 16},
+              "model": {"init_from": str(checkpoint)}, "optimizer": {"layer_decay": 0.8},
+              "training": {"epochs": 1}, "distribution": {"strategy": "mirrored"},
+              "output": {"dir": str(tmp_path / "run"), "progress": "none"}}
+    result = zoo.train(config)
+    assert result.metrics["replicas"] == 2 and result.metrics["strategy"] == "mirrored"
+    assert result.metrics["recipe"] == "fine_tune" and np.isfinite(result.history[0]["loss"])

@@ -1,5 +1,6 @@
 """``LabeledTexts``: texts, integer labels, the label vocabulary and where every example came from."""
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -7,15 +8,25 @@ import numpy as np
 from zoo.data.errors import DataError, DataFileNotFoundError, UnseenLabelError
 
 LABELS_FILE = "labels.txt"
+# The columns of sentence-pair files: a csv/tsv/jsonl file with both (and no ``text`` column) holds pairs.
+PAIR_COLUMNS = ("text_a", "text_b")
+# Joins (and, in data files, separates) the several labels of a multi-label example.
+LABEL_SEPARATOR = ","
 
 
 @dataclasses.dataclass
 class LabeledTexts:
     """A labelled text data set: ``texts[i]`` has label id ``labels[i]``, named ``label_names[labels[i]]``.
 
+    Multi-label data (several labels per example) has a multi-hot ``labels`` matrix ``[n, num_classes]``
+    instead: ``labels[i, c]`` is 1 when example ``i`` has label ``label_names[c]``.
+
     ``files`` and ``origins`` (``[n, 2]``: file index, line or record number) say where each example came
     from, so later errors (an unseen label, a split problem) can name the file and line. ``skipped`` lists
     the bad rows skipped under ``on_bad_rows="skip"``.
+
+    Sentence-pair data (``text_a``, ``text_b`` columns) keep the first texts in ``texts`` and the second ones,
+    aligned, in ``text_pairs``; ``text_pairs`` is ``None`` for single texts.
 
     Example:
         >>> data = LabeledTexts(["good", "bad"], np.array([1, 0]), ["neg", "pos"], source="inline")
@@ -31,10 +42,18 @@ class LabeledTexts:
     origins: np.ndarray = None
     line_unit: str = "line"
     skipped: list = dataclasses.field(default_factory=list)
+    text_pairs: list = None
 
     def __post_init__(self):
         self.texts = list(self.texts)
-        self.labels = np.asarray(self.labels, dtype=np.int32).reshape(-1)
+        if self.text_pairs is not None:
+            self.text_pairs = list(self.text_pairs)
+            if len(self.text_pairs) != len(self.texts):
+                raise DataError(f"{self.source}: {len(self.texts)} first texts but {len(self.text_pairs)} second "
+                                "texts of sentence pairs")
+        self.labels = np.asarray(self.labels, dtype=np.int32)
+        if self.labels.ndim != 2:
+            self.labels = self.labels.reshape(-1)
         self.label_names = [str(name) for name in self.label_names]
         self.files = tuple(str(f) for f in self.files)
         if self.origins is None:
@@ -47,6 +66,14 @@ class LabeledTexts:
             raise DataError(f"{self.source}: {len(self.texts)} texts but {len(self.labels)} labels")
         if len(set(self.label_names)) != len(self.label_names):
             raise DataError(f"{self.source}: duplicate label names in {self.label_names}")
+        if self.multilabel:
+            if self.labels.shape[1] != len(self.label_names):
+                raise DataError(f"{self.source}: multi-hot labels have {self.labels.shape[1]} columns for "
+                                f"{len(self.label_names)} label names")
+            bad = np.flatnonzero(((self.labels != 0) & (self.labels != 1)).any(axis=1))
+            if bad.size:
+                raise DataError("multi-hot labels must be 0 or 1", **self.where(int(bad[0])))
+            return
         bad = np.flatnonzero((self.labels < 0) | (self.labels >= len(self.label_names)))
         if bad.size:
             raise UnseenLabelError(
@@ -56,6 +83,21 @@ class LabeledTexts:
 
     def __len__(self):
         return len(self.texts)
+
+    @property
+    def is_pairs(self):
+        """True for sentence-pair data (each example is ``texts[i]``, ``text_pairs[i]``)."""
+        return self.text_pairs is not None
+
+    @property
+    def inputs(self):
+        """What a model reads, example by example: the texts, or ``(text_a, text_b)`` tuples for pairs."""
+        return list(zip(self.texts, self.text_pairs)) if self.is_pairs else list(self.texts)
+
+    @property
+    def multilabel(self):
+        """Whether every example has a set of labels (a multi-hot ``labels`` matrix)."""
+        return self.labels.ndim == 2
 
     @property
     def num_classes(self):
@@ -97,13 +139,14 @@ class LabeledTexts:
             >>> zoo.data.load("mr").class_counts()
             {'neg': 5331, 'pos': 5331}
         """
-        counts = np.bincount(self.labels, minlength=len(self.label_names))
+        counts = (self.labels.sum(axis=0) if self.multilabel
+                  else np.bincount(self.labels, minlength=len(self.label_names)))
         return {name: int(c) for name, c in zip(self.label_names, counts)}
 
     def summary(self):
         """One line: source, size and examples per class (and bad rows skipped, if any)."""
         per_class = ", ".join(f"{name} {count:,}" for name, count in self.class_counts().items())
-        line = f"{self.source}: {len(self):,} examples ({per_class})"
+        line = f"{self.source}: {len(self):,} {'sentence pairs' if self.is_pairs else 'examples'} ({per_class})"
         if self.skipped:
             line += f"; skipped {len(self.skipped):,} bad rows"
         return line
@@ -126,7 +169,30 @@ class LabeledTexts:
             [self.texts[i] for i in indices], self.labels[indices], list(self.label_names),
             source=self.source if source is None else source, files=self.files,
             origins=self.origins[indices], line_unit=self.line_unit,
+            text_pairs=None if self.text_pairs is None else [self.text_pairs[i] for i in indices],
         )
+
+
+    def save_jsonl(self, path):
+        """Write the examples as UTF-8 jsonl that ``zoo.data.load`` reads back (pairs as ``text_a``/``text_b``;
+        a multi-label example's labels as a list, read back with ``label_separator``).
+
+        Args:
+            path: The ``.jsonl`` file; its folder is created if needed.
+
+        Example:
+            >>> data.save_jsonl("folds/train.jsonl")
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        seconds = self.text_pairs if self.is_pairs else [None] * len(self)
+        with open(path, "w", encoding="utf-8") as handle:
+            for text, second, label in zip(self.texts, seconds, self.labels):
+                texts = {"text": text} if second is None else dict(zip(PAIR_COLUMNS, (text, second)))
+                names = [self.label_names[i] for i in np.flatnonzero(label)] if self.multilabel else \
+                    self.label_names[label]
+                handle.write(json.dumps({**texts, "label": names}, ensure_ascii=False) + "\n")
+        return path
 
 
 def check_labels_seen(train, other, name="validation"):
@@ -145,11 +211,13 @@ def check_labels_seen(train, other, name="validation"):
             f"{name} label vocabulary {other.label_names} differs from training's {train.label_names}; "
             "load it with label_names=train.label_names", path=other.source,
         )
-    seen = np.bincount(train.labels, minlength=train.num_classes) > 0
-    unseen = np.flatnonzero(~seen[other.labels])
+    seen = np.array(list(train.class_counts().values())) > 0
+    unseen = (np.flatnonzero((other.labels[:, ~seen] > 0).any(axis=1)) if other.multilabel
+              else np.flatnonzero(~seen[other.labels]))
     if unseen.size:
         i = int(unseen[0])
-        label = other.label_names[other.labels[i]]
+        label = (other.label_names[np.flatnonzero((other.labels[i] > 0) & ~seen)[0]] if other.multilabel
+                 else other.label_names[other.labels[i]])
         raise UnseenLabelError(
             f"{name} label {label!r} has no example in training ({train.source}); "
             f"{unseen.size} {name} example(s) have labels unseen in training (this is the first)",

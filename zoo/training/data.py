@@ -5,8 +5,10 @@
 encoded arrays; ``model_arguments`` the builder arguments the data fixes. Per task (the model's, from
 ``zoo.models.task_of``):
 
-- ``classification``: ``(ids [N, T], labels [N])``; splits are stratified.
-- ``lm``: ``(ids [N, T + 1], None)``, each text framed as ``[CLS] tokens [SEP]`` (begin, end); labels unused.
+- ``classification``: ``(ids [N, T], labels [N])``; splits are stratified. With a tokenizer that packs segments
+  (a pretrained BERT checkpoint's), ids are ``{"token_ids", "segment_ids"}`` and sentence pairs are read too.
+- ``lm``: ``(ids [N, T + 1], None)``, each text framed as ``[CLS] tokens [SEP]`` (begin, end: the tokenizer's
+  ``cls_id`` and ``sep_id``; see ``frame_ids``); labels unused.
 - ``mlm``: ``(ids [N, T], None)``; labels unused.
 - ``seq2seq``: ``({"source": [N, T], "target": [N, T + 1]}, None)``: the text column is the source, the label
   column the target text (``load_options`` ``text_column`` / ``label_column``, by default ``source`` and
@@ -16,14 +18,16 @@ encoded arrays; ``model_arguments`` the builder arguments the data fixes. Per ta
 pretraining on MR and SUBJ together.
 """
 import inspect
+import logging
 
 import numpy as np
 import tensorflow as tf
 
 from zoo.config import ConfigError
-from zoo.data.tokenizers import CLS_ID, PAD_ID, SEP_ID
+from zoo.layers.heads import DEFAULT_MODE
 
-BEGIN_ID, END_ID = CLS_ID, SEP_ID
+log = logging.getLogger(__name__)
+
 SEQ2SEQ_COLUMNS = {"text_column": "source", "label_column": "target"}
 
 
@@ -37,6 +41,21 @@ def task_of_config(config):
     return zoo.models.task_of(config.model.name)
 
 
+def classification_mode(config):
+    """Return the output mode of the config's classifier (``zoo.layers.heads.MODES``), from its builder arguments.
+
+    The one place training learns the mode: the objective, the data format (several labels per row for
+    ``multilabel``) and the model all follow it.
+
+    Example:
+        >>> classification_mode(Config.from_dict({"model": {"overrides": {"mode": "multilabel"}}}))
+        'multilabel'
+    """
+    import zoo.models
+
+    return {**zoo.models.config_of(config.model.name), **config.model.overrides}.get("mode", DEFAULT_MODE)
+
+
 def _load_options(config, task):
     import zoo.data
 
@@ -47,7 +66,47 @@ def _load_options(config, task):
         raise ConfigError(f"data.load_options: unknown option(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
     if task == "seq2seq":
         options = {**SEQ2SEQ_COLUMNS, **options}
+    multilabel = task == "classification" and classification_mode(config) == "multilabel"
+    if multilabel:
+        options.setdefault("label_separator", zoo.data.LABEL_SEPARATOR)
+    elif options.get("label_separator") is not None:
+        raise ConfigError("data.load_options.label_separator reads several labels per row, which only a "
+                          "multi-label classifier learns: set model.overrides.mode: multilabel")
     return options
+
+
+def _check_classes(data, options):
+    """Raise ``TooFewClassesError`` unless ``data`` has examples of at least 2 classes, naming source and column."""
+    import zoo.data
+
+    present = [name for name, count in data.class_counts().items() if count]
+    if len(present) < 2:
+        found = f"only the class {present[0]!r}" if present else "no class at all"
+        raise zoo.data.TooFewClassesError(
+            f"{len(data):,} examples with {found} in label column {options.get('label_column') or 'label'!r}: a "
+            "classifier needs examples of at least 2 classes; check data.source and "
+            "data.load_options.label_column", path=data.source)
+
+
+def _without_duplicates(config, full, test):
+    """``data.deduplicate``: drop repeated texts before splitting, and report test texts that occur in training.
+
+    A text in two splits makes the held-out score partly a memory test; ``zoo.data.deduplicate`` logs how
+    many copies it removed. A given test set (official or ``data.test_source``) is kept as it is; its texts
+    that also occur in the training data are only reported.
+    """
+    import zoo.data
+
+    if not config.data.deduplicate:
+        return full
+    full = zoo.data.deduplicate(full)
+    if test is not None:
+        shared = zoo.data.shared_texts(full, test)
+        if shared:
+            log.warning("warning: %d of the %d texts of %s also occur in the training data %s (first: %s); "
+                        "test scores on them measure memory, not generalisation: remove them from one side",
+                        len(shared), len(test), test.source, full.source, test.location(shared[0]))
+    return full
 
 
 def split_texts(config):
@@ -78,8 +137,12 @@ def split_texts(config):
         full = zoo.data.load(c.source, **options)
         test = zoo.data.load(c.test_source, label_names=fixed(full), **options) if c.test_source else None
         test_size = 0 if c.test_source else c.test_split
+    if classification:
+        _check_classes(full, options)
+    full = _without_duplicates(config, full, test)
     train, validation, held_out = zoo.data.train_val_test_split(
-        full, val_size=c.validation_split, test_size=test_size, seed=config.training.seed, stratify=classification)
+        full, val_size=c.validation_split, test_size=test_size, seed=config.training.seed,
+        stratify=classification and not full.multilabel)
     if test is None and len(held_out):
         test = held_out
     if c.extra_sources:
@@ -142,6 +205,11 @@ def load_splits(config, tokenizer=None):
 
 def encode_split(task, tokenizer, texts, sequence_length):
     """Return the ``(features, labels)`` of ``LabeledTexts`` for ``task`` (see the module docstring)."""
+    if task == "classification" and packs_segments(tokenizer):
+        return pack(tokenizer, texts, sequence_length), np.asarray(texts.labels, np.int32)
+    if texts.is_pairs:
+        raise ConfigError(f"data.source: {texts.source} holds sentence pairs (text_a, text_b), which only a "
+                          "classifier started from a pretrained BERT checkpoint (model.init_from) can read")
     if task == "classification":
         return encode(tokenizer, texts.texts, sequence_length), np.asarray(texts.labels, np.int32)
     if task == "mlm":
@@ -152,11 +220,36 @@ def encode_split(task, tokenizer, texts, sequence_length):
             "target": frame(tokenizer, targets_of(texts), sequence_length)}, None
 
 
+def frame_ids(tokenizer):
+    """``(begin, end)``: the ids that frame lm and seq2seq-target sequences, the tokenizer's ``[CLS]`` and ``[SEP]``."""
+    return tokenizer.cls_id, tokenizer.sep_id
+
+
 def encode(tokenizer, texts, sequence_length, chunk=2048):
-    """Token ids ``[n, sequence_length]`` (int32, 0-padded): tokenized once, reused every epoch."""
+    """Token ids ``[n, sequence_length]`` (int32, ``tokenizer.pad_id``-padded): tokenized once, reused every epoch."""
     parts = [tokenizer.encode(tf.constant(texts[i:i + chunk]), sequence_length).numpy()
              for i in range(0, len(texts), chunk)]
     return np.concatenate(parts).astype(np.int32)
+
+
+def packs_segments(tokenizer):
+    """Whether ``tokenizer`` packs texts and pairs with segment ids (``BertTokenizer.pack``) for a model with segments."""
+    return callable(getattr(tokenizer, "pack", None))
+
+
+def pack(tokenizer, texts, sequence_length, chunk=2048):
+    """``{"token_ids", "segment_ids"}`` int32 ``[n, sequence_length]`` of ``LabeledTexts`` (``tokenizer.pack``).
+
+    Single texts become ``[CLS] A [SEP]``, sentence pairs ``[CLS] A [SEP] B [SEP]`` with segment ids 0 for the
+    first part and 1 for the second; too long pairs are truncated longest first.
+    """
+    keys = ("token_ids", "segment_ids")
+    parts = []
+    for i in range(0, len(texts), chunk):
+        second = tf.constant(texts.text_pairs[i:i + chunk]) if texts.is_pairs else None
+        packed = tokenizer.pack(tf.constant(texts.texts[i:i + chunk]), second, sequence_length=sequence_length)
+        parts.append([packed[key].numpy().astype(np.int32) for key in keys])
+    return {key: np.concatenate([part[k] for part in parts]) for k, key in enumerate(keys)}
 
 
 def frame(tokenizer, texts, sequence_length):
@@ -165,12 +258,13 @@ def frame(tokenizer, texts, sequence_length):
     A model reading ``ids[:, :-1]`` (at most ``sequence_length`` positions) learns to predict every token and
     the end from the begin token on.
     """
+    begin, end = frame_ids(tokenizer)
     ids = encode(tokenizer, texts, sequence_length - 1)
-    lengths = (ids != PAD_ID).sum(axis=1)
-    framed = np.zeros((len(ids), sequence_length + 1), np.int32)
-    framed[:, 0] = BEGIN_ID
+    lengths = (ids != tokenizer.pad_id).sum(axis=1)
+    framed = np.full((len(ids), sequence_length + 1), tokenizer.pad_id, np.int32)
+    framed[:, 0] = begin
     framed[:, 1:sequence_length] = ids
-    framed[np.arange(len(ids)), lengths + 1] = END_ID
+    framed[np.arange(len(ids)), lengths + 1] = end
     return framed
 
 
@@ -180,7 +274,8 @@ def model_arguments(config, data):
 
     args = dict(zoo.models.config_of(config.model.name))
     args.update(config.model.overrides)
-    args.update(vocab_size=data["tokenizer"].vocab_size, sequence_length=config.data.sequence_length)
+    args.update(vocab_size=data["tokenizer"].vocab_size, sequence_length=config.data.sequence_length,
+                pad_id=data["tokenizer"].pad_id)
     if data["task"] == "classification":
-        args["num_classes"] = len(data["label_names"])
+        args.update(num_classes=len(data["label_names"]), mode=classification_mode(config))
     return args

@@ -1,8 +1,13 @@
-"""``model.init_from``: start a classifier from a pretraining run's encoder, with its tokenizer.
+"""``model.init_from``: start a classifier from a pretraining run's backbone, or from a pretrained checkpoint.
 
 The checks come first and name the config keys: a classifier can only reuse an encoder of the same sizes,
 read through the same tokenizer (the same ids must mean the same words), so zoo loads the pretraining run's
 tokenizer instead of fitting a new one and refuses data settings that would have produced another.
+
+A pretrained checkpoint folder (Hugging Face or keras-hub BERT, ``zoo.from_pretrained``) brings its whole
+architecture and its tokenizer: ``data.tokenizer``, ``data.vocab_size``, ``data.cleaning`` and the model's
+registry sizes do not apply; only the classifier head and the backbone's dropout rates are configured
+(``model.overrides``).
 """
 import json
 from pathlib import Path
@@ -11,6 +16,11 @@ from zoo.config import Config, ConfigError
 
 # The data settings that decide the token ids; they must equal the pretraining run's.
 TOKENIZER_KEYS = ("tokenizer", "vocab_size", "tokenizer_options", "cleaning")
+# model.overrides keys that configure the head of a classifier started from a checkpoint -> TextClassifier's.
+CHECKPOINT_HEAD_KEYS = {"pooling": "pooling", "mode": "mode", "head_hidden_dim": "hidden_dim",
+                        "head_dropout": "dropout"}
+# model.overrides keys that set the backbone's regularisation (from_pretrained's backbone_options).
+CHECKPOINT_BACKBONE_KEYS = ("dropout", "attention_dropout")
 # The builder arguments that decide the encoder's weight shapes and computation.
 ENCODER_KEYS = ("vocab_size", "sequence_length", "num_layers", "d_model", "num_heads", "ff_dim", "activation",
                 "positional", "norm_first")
@@ -19,11 +29,17 @@ ENCODER_KEYS = ("vocab_size", "sequence_length", "num_layers", "d_model", "num_h
 def pretrained_run(config):
     """Check ``config`` against its ``model.init_from`` run; return ``(run_dir, the run's tokenizer)``.
 
+    For a checkpoint folder: ``(folder, the checkpoint's BertTokenizer)``.
+
     Raises:
         ConfigError: No finished run there, or the data's tokenizer settings differ from the run's.
     """
     from zoo.data import load_tokenizer
 
+    if from_checkpoint(config):
+        from zoo.converters import load_tokenizer as checkpoint_tokenizer
+
+        return Path(config.model.init_from), checkpoint_tokenizer(config.model.init_from)
     run_dir = Path(config.model.init_from)
     for name in ("config.yaml", "model.json", "model.weights.h5", "tokenizer"):
         if not (run_dir / name).exists():
@@ -51,26 +67,108 @@ def check_encoder_sizes(run_dir, build_args):
                           + "; ".join(differ) + f"); set {', '.join(where)} to the pretrained values")
 
 
-def initialise_encoder(model, run_dir, freeze="none"):
-    """Copy the run's encoder weights into ``model``; freeze ``embedding`` or the whole ``encoder``.
+def initialise_encoder(model, run_dir, freeze="none", blocks=0):
+    """Copy the run's backbone weights into ``model``'s backbone; freeze its ``embedding`` parts or all of it,
+    and its lowest ``blocks`` blocks.
 
     Returns:
-        The names of the copied layers.
+        The names of the copied backbone parts.
     """
-    from zoo.models import transfer_encoder_weights
+    from zoo.models import transfer_backbone_weights
     from zoo.training.run import load_run
 
     donor = load_run(run_dir)[0]
-    copied = transfer_encoder_weights(donor, model)
-    frozen = {"none": (), "embedding": ("embedding",), "encoder": tuple(copied)}[freeze]
-    for name in frozen:
-        model.get_layer(name).trainable = False
+    copied = transfer_backbone_weights(donor, model)
+    _freeze(model, freeze, blocks)
     return copied
 
 
-def encoder_variables(model):
-    """Return the trainable variables of the model's encoder layers (embedding, encoder blocks, final norm)."""
-    from zoo.models.generative import ENCODER_LAYER_PREFIXES
+def _freeze(model, freeze, blocks=0):
+    from zoo.models.backbone import EMBEDDING_PARTS
 
-    return [v for layer in model.layers if layer.name.startswith(ENCODER_LAYER_PREFIXES)
-            for v in layer.trainable_variables]
+    if freeze == "encoder":
+        model.backbone.trainable = False
+    elif freeze == "embedding":
+        for name in EMBEDDING_PARTS:
+            part = getattr(model.backbone, name)
+            if part is not None:
+                part.trainable = False
+    if blocks:
+        freeze_blocks(model, blocks)
+
+
+def from_checkpoint(config):
+    """Whether ``model.init_from`` is a pretrained checkpoint folder (Hugging Face, keras-hub), not a zoo run."""
+    from zoo.converters import is_checkpoint_folder
+
+    return bool(config.model.init_from) and is_checkpoint_folder(config.model.init_from)
+
+
+def checkpoint_classifier(config, num_classes):
+    """The classifier over ``model.init_from``'s checkpoint: its backbone and weights, a new head; frozen as asked.
+
+    The backbone takes the checkpoint's dropout and no attention-probability dropout, unless
+    ``model.overrides`` sets ``dropout`` or ``attention_dropout``.
+
+    Raises:
+        ConfigError: Not a classification model, ``model.overrides`` beyond the head's keys, or a
+            ``data.sequence_length`` beyond the checkpoint's positions.
+    """
+    from zoo.converters import CheckpointError, from_pretrained
+    from zoo.training.data import task_of_config
+
+    folder = config.model.init_from
+    task = task_of_config(config)
+    if task != "classification":
+        raise ConfigError(f"model.init_from: a checkpoint folder ({folder}) starts a classifier, but model.name "
+                          f"{config.model.name!r} is a {task} model")
+    overrides = config.model.overrides
+    unknown = sorted(set(overrides) - set(CHECKPOINT_HEAD_KEYS) - set(CHECKPOINT_BACKBONE_KEYS))
+    if unknown:
+        raise ConfigError(f"model.overrides {unknown}: the architecture comes from the checkpoint {folder}; only "
+                          f"the classifier head's {', '.join(CHECKPOINT_HEAD_KEYS)} and the backbone's "
+                          f"{', '.join(CHECKPOINT_BACKBONE_KEYS)} may be set")
+    options = {CHECKPOINT_HEAD_KEYS[key]: value for key, value in overrides.items() if key in CHECKPOINT_HEAD_KEYS}
+    # No dropout on attention probabilities unless asked: the checkpoint's 0.1 costs a mask per attention map
+    # and step. The residual dropout stays the checkpoint's unless overridden.
+    backbone = {"attention_dropout": 0.0, **{key: overrides[key] for key in CHECKPOINT_BACKBONE_KEYS
+                                              if key in overrides}}
+    try:
+        model = from_pretrained(folder, num_classes=num_classes, backbone_options=backbone, **options).model
+    except (CheckpointError, ValueError) as error:
+        raise ConfigError(f"model.init_from: {error}") from None
+    if config.data.sequence_length > model.sequence_length:
+        raise ConfigError(f"data.sequence_length: {config.data.sequence_length} is more than the "
+                          f"{model.sequence_length} positions of the checkpoint {folder}")
+    _freeze(model, config.model.freeze, config.model.freeze_blocks)
+    return model
+
+
+def encoder_variables(model):
+    """Return the trainable variables of the model's backbone (embeddings, blocks, norms, pooler); [] without one."""
+    backbone = getattr(model, "backbone", None)
+    return [] if backbone is None else backbone.trainable_variables
+
+
+def encoder_stack(model):
+    """Return the model's backbone as layers from the bottom up: ``[embedding parts, block 1, ..., block L]``.
+
+    Empty for a model without a zoo ``Backbone`` (the LSTM and CNN baselines). Layer-wise learning-rate
+    decay, the weight-decay exclusion of embeddings and ``model.freeze_blocks`` read it.
+    """
+    from zoo.models.backbone import EMBEDDING_PARTS, Backbone
+
+    backbone = getattr(model, "backbone", None)
+    if not isinstance(backbone, Backbone):
+        return []
+    embeddings = [getattr(backbone, name) for name in EMBEDDING_PARTS if getattr(backbone, name) is not None]
+    return [embeddings, *([block] for block in backbone.blocks)]
+
+
+def freeze_blocks(model, count):
+    """Keep the lowest ``count`` encoder blocks fixed (``model.freeze_blocks``)."""
+    blocks = [layers[0] for layers in encoder_stack(model)[1:]]
+    if count > len(blocks):
+        raise ConfigError(f"model.freeze_blocks: {count} is more than the model's {len(blocks)} encoder blocks")
+    for block in blocks[:count]:
+        block.trainable = False

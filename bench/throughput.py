@@ -13,7 +13,7 @@ them; on JAX (no TensorFlow loop) every model uses Keras ``train_on_batch``. ``-
 
     python bench/throughput.py --config cpu             # config 1 (issue 16), TensorFlow
     python bench/throughput.py --config minilm          # config 2: all-MiniLM-L6-v2's shape
-    python bench/throughput.py --config smoke --rounds 2 --steps 1
+    python bench/throughput.py --config smoke           # and --config minilm-smoke: the code paths, in seconds
     KERAS_BACKEND=jax python bench/throughput.py --config gpu --models zoo,keras-mha --anchor keras-mha
 """
 import argparse
@@ -32,24 +32,33 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from zoo import build_transformer  # noqa: E402
 from zoo import hardware  # noqa: E402
-from zoo.layers import ClassificationHead, TokenAndPositionEmbedding, TransformerEncoderBlock  # noqa: E402
+from zoo.layers import ClassificationHead  # noqa: E402
+from zoo.models import Backbone, TextClassifier  # noqa: E402
 
 # lengths: the real tokens of an example are drawn uniformly from this range, the rest is padding (id 0);
-# rounds x steps: the default timing, about 100 steps per variant (fewer for the slow config 2).
+# rounds x steps: the default timing, about 100 steps per variant (fewer for the slow config 2); bert: zoo's
+# model is a BERT backbone (segments, embedding norm, pooler) classified from its pooled output.
 CONFIGS = {
     "cpu": dict(vocab=20000, seq=200, d_model=128, heads=4, ff=256, layers=2, batch=64, dropout=0.1,
-                activation="relu", pooling="mean", lengths=(50, 200), anchor="keras-hub", rounds=20, steps=5),
+                activation="relu", pooling="mean", lengths=(50, 200), anchor="keras-hub", rounds=20, steps=5,
+                bert=False),
     # all-MiniLM-L6-v2's shape: post-LN BERT encoder with exact GELU, classified from [CLS] through a tanh pooler.
     "minilm": dict(vocab=30522, seq=128, d_model=384, heads=12, ff=1536, layers=6, batch=32, dropout=0.1,
-                   activation="gelu", pooling="cls", lengths=(32, 128), anchor="keras-hub-bert", rounds=12, steps=2),
+                   activation="gelu", pooling="cls", lengths=(32, 128), anchor="keras-hub-bert", rounds=12, steps=2,
+                   bert=True),
     "gpu": dict(vocab=32000, seq=512, d_model=512, heads=8, ff=2048, layers=6, batch=64, dropout=0.1,
-                activation="gelu", pooling="mean", lengths=(128, 512), anchor="keras-mha", rounds=20, steps=5),
+                activation="gelu", pooling="mean", lengths=(128, 512), anchor="keras-mha", rounds=20, steps=5,
+                bert=False),
+    "minilm-smoke": dict(vocab=500, seq=24, d_model=16, heads=2, ff=32, layers=1, batch=8, dropout=0.1,
+                         activation="gelu", pooling="cls", lengths=(4, 24), anchor="keras-hub-bert", rounds=2,
+                         steps=1, bert=True),
     "smoke": dict(vocab=500, seq=24, d_model=16, heads=2, ff=32, layers=1, batch=8, dropout=0.1,
-                  activation="relu", pooling="mean", lengths=(4, 24), anchor="keras-hub", rounds=3, steps=2),
+                  activation="relu", pooling="mean", lengths=(4, 24), anchor="keras-hub", rounds=3, steps=2, bert=False),
 }
 DEFAULT_MODELS = {"cpu": "zoo,zoo-nomask,keras-hub,keras-mha",
                   "minilm": "zoo,zoo-nomask,keras-hub-bert,keras-hub,keras-mha",
-                  "gpu": "zoo,keras-mha", "smoke": "zoo,zoo-nomask,keras-hub,keras-mha"}
+                  "gpu": "zoo,keras-mha", "smoke": "zoo,zoo-nomask,keras-hub,keras-mha",
+                  "minilm-smoke": "zoo,zoo-nomask,keras-hub-bert,keras-hub,keras-mha"}
 # precision policy, XLA
 VARIANTS = {
     "f32": ("float32", False),
@@ -63,28 +72,46 @@ PLATEAU_GAP = 1.2
 
 # ---------------------------------------------------------------------------------------------------- models
 
-def zoo_model(c):
-    """``zoo.build_transformer`` in the config's layout: post-LN, its activation, masked pooling or [CLS] + tanh.
+def _zoo_backbone(c):
+    """zoo's ``Backbone`` in the config's layout: post-LN; for config 2 the BERT options zoo's converters use for
+    all-MiniLM-L6-v2 (segments, embedding norm, epsilon 1e-12, tanh pooler), attention dropout 0 as zoo's
+    fine-tuning recipe sets it."""
+    if c["bert"]:
+        return Backbone(c["vocab"], 512, num_layers=c["layers"], d_model=c["d_model"], num_heads=c["heads"],
+                        ff_dim=c["ff"], dropout=c["dropout"], activation=c["activation"], norm_first=False,
+                        layer_norm_epsilon=1e-12, num_segments=2, embedding_norm=True, final_norm=False, pooler=True)
+    return Backbone(c["vocab"], c["seq"], num_layers=c["layers"], d_model=c["d_model"], num_heads=c["heads"],
+                    ff_dim=c["ff"], dropout=c["dropout"], activation=c["activation"], norm_first=False)
 
-    Config 2 lacks BERT's segment embedding and embedding layer norm (``zoo.build_transformer`` has neither).
-    """
-    return build_transformer(c["vocab"], c["seq"], 2, num_layers=c["layers"], d_model=c["d_model"],
-                             num_heads=c["heads"], ff_dim=c["ff"], dropout=c["dropout"], pooling=c["pooling"],
-                             activation=c["activation"], norm_first=False,
-                             head_hidden_dim=c["d_model"] if c["pooling"] == "cls" else None)
+
+def _ids_model(model, c):
+    """A model from ids alone: segment ids 0 for a backbone with segments (every peer sees one segment too)."""
+    if not c["bert"]:
+        return model
+    ids = keras.Input((None,), dtype="int32")
+    return keras.Model(ids, model({"token_ids": ids, "segment_ids": keras.ops.zeros_like(ids)}))
+
+
+def zoo_model(c):
+    """zoo's classifier: ``build_transformer`` (config 1), or a BERT ``Backbone`` + ``TextClassifier`` on its pooled
+    output (config 2); padding (id 0) masked in attention and pooling."""
+    if not c["bert"]:
+        return build_transformer(c["vocab"], c["seq"], 2, num_layers=c["layers"], d_model=c["d_model"],
+                                 num_heads=c["heads"], ff_dim=c["ff"], dropout=c["dropout"], pooling=c["pooling"],
+                                 activation=c["activation"], norm_first=False)
+    return _ids_model(TextClassifier(_zoo_backbone(c), 2, pooling="pooled", dropout=c["dropout"]), c)
 
 
 def zoo_unmasked_model(c):
-    """The same zoo layers and weights shape with the padding mask off: shows only what a mask costs."""
+    """The same zoo model fed an all-true ``padding_mask``: shows only what the mask costs."""
+    backbone = _zoo_backbone(c)
+    head = ClassificationHead(2, pooling="pooled" if c["bert"] else c["pooling"], dropout=c["dropout"])
     ids = keras.Input((None,), dtype="int32")
-    x = TokenAndPositionEmbedding(c["vocab"], c["seq"], c["d_model"], mask_zero=False)(ids)
-    x = keras.layers.Dropout(c["dropout"])(x)
-    for _ in range(c["layers"]):
-        x = TransformerEncoderBlock(c["d_model"], c["heads"], c["ff"], dropout=c["dropout"],
-                                    activation=c["activation"], norm_first=False)(x)
-    head = ClassificationHead(2, pooling=c["pooling"], dropout=c["dropout"],
-                              hidden_dim=c["d_model"] if c["pooling"] == "cls" else None)
-    return keras.Model(ids, head(x))
+    inputs = {"token_ids": ids, "padding_mask": keras.ops.ones_like(ids, dtype="bool")}
+    if c["bert"]:
+        inputs["segment_ids"] = keras.ops.zeros_like(ids)
+    outputs = backbone(inputs)
+    return keras.Model(ids, head(outputs["pooled_output"] if c["bert"] else outputs["sequence_output"]))
 
 
 def _peer_head(c, x, padding):

@@ -11,8 +11,9 @@ from zoo.layers.rotary import RotaryEmbedding
 # Finite rather than -inf so a fully masked row gives a finite (not NaN) softmax; bfloat16 represents it too.
 _MASKED_LOGIT = -1e9
 # keras.ops.dot_product_attention dispatches to cuDNN flash attention on GPU under JAX. On TensorFlow it is an
-# einsum-softmax-einsum graph whose transposes and extra pass over the logits made the attention core (forward
-# and backward, issue 16's config 1) 1.2-1.4x slower than `_attend`, so zoo uses its own there.
+# einsum-softmax-einsum graph whose transposes and `where` mask (a pass over the logits both ways) made this
+# layer's forward and backward pass 1.1-1.4x slower than with `_attend` (bench/profile_attention.py), so zoo
+# uses its own there.
 _FUSED_KERNEL = keras.backend.backend() == "jax"
 
 

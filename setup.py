@@ -14,6 +14,8 @@ setup(
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["zoo", "zoo.*"]),
     include_package_data=True,
+    # MR (CC BY 4.0), compressed, with its README, licence and citation: the default data set of a fresh install.
+    package_data={"zoo.data": ["builtin/mr/*"]},
     install_requires=[
         "tensorflow>=2.21.0,<2.22",
         "keras>=3.15.1,<3.16",

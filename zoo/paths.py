@@ -1,4 +1,4 @@
-"""Where zoo finds the shared data sets and puts exported models."""
+"""Where zoo finds the shared data sets (and the one it ships) and puts exported models."""
 import os
 from pathlib import Path
 
@@ -15,6 +15,18 @@ def data_dir():
     if env:
         return Path(env).expanduser().resolve()
     return (PROJECT_ROOT.parent / "shared" / "data").resolve()
+
+
+def embedded_data_dir():
+    """Return the folder of the data sets shipped inside the package (``mr/``, compressed, with its licence)."""
+    return Path(__file__).resolve().parent / "data" / "builtin"
+
+
+def external_set_dir(name):
+    """Return ``$ZOO_DATA_DIR/<name>`` when the variable is set and that folder exists, else ``None``."""
+    env = os.environ.get(DATA_DIR_ENV)
+    folder = Path(env).expanduser().resolve() / name if env else None
+    return folder if folder is not None and folder.is_dir() else None
 
 
 def saved_models_dir():

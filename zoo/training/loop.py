@@ -151,7 +151,8 @@ class Trainer:
         self.per_replica_batch = self.batch_size // replicas
         with strategy.scope():
             optimizer.build(self.units)
-        self._train_fn = tf.function(self._distributed_step, jit_compile=bool(jit_compile))
+        self._jit_compile = bool(jit_compile)
+        self._train_fn = self._train_spec = None
         self._evaluator = Evaluator(model, objective, seed=self.seed, jit_compile=jit_compile)
         self._scheduled_fn = tf.function(lambda iterator: self._distributed_step(next(iterator)))
         self._coordinator = None
@@ -235,6 +236,12 @@ class Trainer:
 
     def run_steps(self, iterator, steps):
         """Run ``steps`` steps from a distributed ``iterator``; yield each ``(loss_sum, correct_sum, count)``."""
+        if self._train_spec != iterator.element_spec:
+            # The iterator's spec leaves the batch length open (batches are cut to their longest example):
+            # the step is traced once, not once per length.
+            self._train_spec = iterator.element_spec
+            self._train_fn = tf.function(self._distributed_step, input_signature=[self._train_spec],
+                                         jit_compile=self._jit_compile)
         for _ in range(steps):
             yield tuple(value.numpy() for value in self._train_fn(next(iterator)))
 

@@ -6,6 +6,7 @@ listing it in ``COMMANDS``. Heavy modules (TensorFlow) are imported inside the h
 answers at once.
 """
 import argparse
+import os
 import sys
 
 from zoo.evaluation.cli import add_cv_command, add_evaluate_command, add_explain_command
@@ -88,7 +89,18 @@ def _train(config, command):
         _error(command, err)
         return EXIT_USAGE
     print(result.run_dir)
+    _print_next_commands(result)
     return 0
+
+
+def _print_next_commands(result):
+    """Tell the user what to run next, with the real run directory (on stderr: stdout is the run directory)."""
+    run = str(result.run_dir)
+    lines = [f"zoo evaluate {run}"]
+    if result.metrics["task"] == "classification":
+        export = f"saved_models/{result.run_dir.resolve().name}"
+        lines += [f"zoo export {run}", f'zoo predict {export} "a gripping , beautifully acted film"']
+    print("next:\n" + "\n".join(f"  {line}" for line in lines), file=sys.stderr)
 
 
 def run_train(args):
@@ -140,7 +152,31 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add_command in COMMANDS:
         add_command(subparsers)
+    for command in subparsers.choices.values():
+        command.add_argument("--verbose", action="store_true",
+                             help="show TensorFlow's start-up log lines (oneDNN, CUDA, CPU features)")
     return parser
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow without its C++ start-up log lines; ``TF_CPP_MIN_LOG_LEVEL`` set by the user is kept.
+
+    The level hides the lines logged after start-up (a failed ``cuInit`` on a machine without a GPU is an
+    ERROR line, hence level 3). The lines its libraries print while loading come before the level is read,
+    so standard error is pointed at ``os.devnull`` during the import; an import error is still raised.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def main(argv=None):
@@ -151,6 +187,8 @@ def main(argv=None):
         0
     """
     args = build_parser().parse_args(argv)
+    if not args.verbose:
+        _import_tensorflow_quietly()
     return args.handler(args)
 
 

@@ -30,5 +30,8 @@ def external_set_dir(name):
 
 
 def saved_models_dir():
-    """Return the default export home, ``saved_models/`` at the project root."""
-    return PROJECT_ROOT / "saved_models"
+    """Return the default export home, ``saved_models/`` in the current directory (as ``runs/`` for runs).
+
+    Not next to the package: an installed zoo lives in site-packages.
+    """
+    return Path("saved_models")

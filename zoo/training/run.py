@@ -219,6 +219,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
                 writer.close()
         progress.message(_metrics_summary(metrics, run_dir))
     finally:
+        progress.close()
         keras.mixed_precision.set_global_policy(previous_policy)
     return TrainResult(run_dir, config, model, data["tokenizer"], data["label_names"], history, metrics)
 

@@ -46,6 +46,8 @@ setup(
             "nbclient>=0.10",
             "nbformat>=5.10",
             "ipykernel>=6.29",
+            # tqdm.auto draws its progress widget in Jupyter only with ipywidgets (else it warns).
+            "ipywidgets>=8.1,<9",
             # The JAX re-run of the layer tests; 0.10.2 is the release tested with keras 3.15.1.
             "jax>=0.10.2,<0.11",
         ],

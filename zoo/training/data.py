@@ -14,8 +14,14 @@ encoded arrays; ``model_arguments`` the builder arguments the data fixes. Per ta
 
 ``lm`` and ``mlm`` may add the texts of ``data.extra_sources`` (labels ignored) to their training split, e.g.
 pretraining on MR and SUBJ together.
+
+``data.sequence_length: auto`` (the default) picks the length from the training texts once the tokenizer is
+fitted (``auto_sequence_length``); ``load_splits`` returns the length used and how many training texts it
+truncates.
 """
 import inspect
+import json
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -25,6 +31,12 @@ from zoo.data.tokenizers import CLS_ID, PAD_ID, SEP_ID
 
 BEGIN_ID, END_ID = CLS_ID, SEP_ID
 SEQ2SEQ_COLUMNS = {"text_column": "source", "label_column": "target"}
+# data.sequence_length: auto keeps this percentile of the training texts whole, in multiples of this size.
+AUTO_LENGTH_PERCENTILE = 95
+AUTO_LENGTH_MULTIPLE = 8
+# The longest auto picks for a model built from scratch (its position table is sized to the length):
+# BERT's position range; attention costs grow with the square of the length.
+AUTO_MAX_LENGTH = 512
 
 
 def task_of_config(config):
@@ -107,7 +119,8 @@ def load_splits(config, tokenizer=None):
     Returns:
         ``{"task", "tokenizer", "label_names", "sources", "texts", "train", "validation", "test"}``: each split
         ``(features, labels)`` as the module docstring describes, or ``None``; ``texts`` the split
-        ``LabeledTexts``; ``label_names`` the classes (empty for token tasks).
+        ``LabeledTexts``; ``label_names`` the classes (empty for token tasks); ``sequence_length`` the
+        length used (``auto`` resolved) and ``truncated`` how many training examples it cuts short.
 
     Example:
         >>> data = load_splits(Config.from_dict({"data": {"source": "trec"}}))  # doctest: +SKIP
@@ -127,17 +140,58 @@ def load_splits(config, tokenizer=None):
         except ValueError as err:
             raise ConfigError(f"data.tokenizer / data.tokenizer_options / data.cleaning: {err}") from None
         tokenizer.fit(train.texts + (targets_of(train) if task == "seq2seq" else []))
+    needed = positions_needed(task, tokenizer, train)
+    if c.sequence_length != "auto":
+        length = c.sequence_length
+    elif config.model.init_from:
+        length = pretrained_length(config)  # the pretrained encoder's position table has exactly this size
+    else:
+        length = auto_sequence_length(needed, AUTO_MAX_LENGTH)
     out = {"task": task, "tokenizer": tokenizer, "sources": {}, "texts": splits,
-           "label_names": list(train.label_names) if task == "classification" else []}
+           "label_names": list(train.label_names) if task == "classification" else [],
+           "sequence_length": length, "truncated": int((needed > length).sum())}
     for name, part in splits.items():
         if part is None:
             out[name] = None
             continue
         if name != "train" and task == "classification":
             zoo.data.check_labels_seen(train, part, name)
-        out[name] = encode_split(task, tokenizer, part, c.sequence_length)
+        out[name] = encode_split(task, tokenizer, part, length)
         out["sources"][name] = part.source
     return out
+
+
+def token_counts(tokenizer, texts, chunk=2048):
+    """Tokens in each text, untruncated (numpy int64)."""
+    return np.concatenate([tokenizer.tokenize(tf.constant(texts[i:i + chunk])).row_lengths().numpy()
+                           for i in range(0, len(texts), chunk)] or [np.zeros(0, np.int64)])
+
+
+def positions_needed(task, tokenizer, texts):
+    """Positions each example needs to be kept whole: its tokens, plus the begin token of framed texts
+    (``lm`` texts, ``seq2seq`` targets; see ``frame``)."""
+    if task == "lm":
+        return token_counts(tokenizer, texts.texts) + 1
+    if task == "seq2seq":
+        return np.maximum(token_counts(tokenizer, texts.texts), token_counts(tokenizer, targets_of(texts)) + 1)
+    return token_counts(tokenizer, texts.texts)
+
+
+def auto_sequence_length(needed, limit):
+    """``data.sequence_length: auto``: the 95th percentile of ``needed`` rounded up to a multiple of 8, at most ``limit``.
+
+    Example:
+        >>> auto_sequence_length(np.arange(1, 101), 512)
+        96
+    """
+    length = max(int(np.ceil(np.percentile(needed, AUTO_LENGTH_PERCENTILE))), 1)
+    return min(-(-length // AUTO_LENGTH_MULTIPLE) * AUTO_LENGTH_MULTIPLE, limit)
+
+
+def pretrained_length(config):
+    """The sequence length of the ``model.init_from`` run's model (its ``model.json``)."""
+    spec = json.loads((Path(config.model.init_from) / "model.json").read_text(encoding="utf-8"))
+    return int(spec["arguments"]["sequence_length"])
 
 
 def encode_split(task, tokenizer, texts, sequence_length):
@@ -180,7 +234,7 @@ def model_arguments(config, data):
 
     args = dict(zoo.models.config_of(config.model.name))
     args.update(config.model.overrides)
-    args.update(vocab_size=data["tokenizer"].vocab_size, sequence_length=config.data.sequence_length)
+    args.update(vocab_size=data["tokenizer"].vocab_size, sequence_length=data["sequence_length"])
     if data["task"] == "classification":
         args["num_classes"] = len(data["label_names"])
     return args

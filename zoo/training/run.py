@@ -151,7 +151,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             from zoo.data import save_label_names
 
             save_label_names(run_dir / "tokenizer", data["label_names"])
-    progress.message(_data_summary(data, run_dir, strategy, resume))
+    progress.message(_data_summary(data, run_dir, strategy, resume, config.data.sequence_length == "auto"))
 
     policy = resolve_precision(config.training.precision)
     previous_policy = keras.mixed_precision.global_policy()
@@ -244,6 +244,8 @@ def load_run(run_dir):
             raise FileNotFoundError(f"{run_dir / name} not found: {run_dir} is not a finished zoo run directory")
     config = Config.load(run_dir / "config.yaml")
     spec = json.loads((run_dir / "model.json").read_text(encoding="utf-8"))
+    if config.data.sequence_length == "auto":  # the length auto picked when the run trained
+        config = config.override([f"data.sequence_length={spec['arguments']['sequence_length']}"])
     model = _build_model(spec["name"], spec["arguments"])
     model.load_weights(run_dir / "model.weights.h5")
     classifier = task_of_config(config) == "classification"
@@ -377,6 +379,7 @@ def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, po
         examples_per_s=float(np.mean([r["examples_per_s"] for r in history])) if history else 0.0,
         train_seconds=train_seconds, wall_seconds=wall_seconds,
     )
+    metrics["sequence_length"] = {"length": data["sequence_length"], "truncated_train_examples": data["truncated"]}
     return metrics
 
 
@@ -418,13 +421,16 @@ class _Summaries:
         self.validation.close()
 
 
-def _data_summary(data, run_dir, strategy, resume):
+def _data_summary(data, run_dir, strategy, resume, auto_length):
     sizes = ", ".join(f"{name} {num_examples(data[name][0]):,}" for name in ("train", "validation", "test")
                       if data[name])
     replicas = "" if is_parameter_server(strategy) else f", {strategy.num_replicas_in_sync} replica(s)"
     kind = f"{len(data['label_names'])} classes" if data["task"] == "classification" else f"task {data['task']}"
+    auto = " (auto: 95th percentile of training token counts)" if auto_length else ""
     return (f"{'resuming' if resume else 'training'} in {run_dir}: {sizes} examples, "
-            f"{kind}, vocabulary {data['tokenizer'].vocab_size:,}{replicas}")
+            f"{kind}, vocabulary {data['tokenizer'].vocab_size:,}{replicas}\n"
+            f"sequence length {data['sequence_length']}{auto}: it truncates {data['truncated']:,} of "
+            f"{num_examples(data['train'][0]):,} training examples")
 
 
 def _metrics_summary(metrics, run_dir):

@@ -1,0 +1,89 @@
+"""``data.sequence_length: auto``: the length picked from the training texts, and what it truncates."""
+import csv
+import io
+
+import numpy as np
+import pytest
+
+from tests.training.conftest import tiny_config
+from zoo.config import Config
+from zoo.export.serving import default_sequence_length
+from zoo.training import load_run, train
+from zoo.training.data import AUTO_MAX_LENGTH, auto_sequence_length, load_splits
+
+
+@pytest.mark.parametrize("needed, limit, expected", [
+    (np.arange(1, 101), 512, 96),          # 95th percentile 95.05 -> 96
+    (np.full(50, 10), 512, 16),            # 10 -> the next multiple of 8
+    (np.array([3, 4, 5]), 512, 8),
+    (np.arange(1, 2001), 512, 512),        # 1900.05 -> capped
+])
+def test_auto_length_is_the_95th_percentile_rounded_up_to_8_and_capped(needed, limit, expected):
+    assert auto_sequence_length(needed, limit) == expected
+
+
+@pytest.fixture(scope="module")
+def word_counts_csv(tmp_path_factory):
+    """200 texts of 1..200 distinct words (no punctuation: one word is one token), two labels."""
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("lengths") / "lengths.csv"
+    counts = rng.permutation(np.arange(1, 201))
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        for i, count in enumerate(counts):
+            writer.writerow([" ".join(f"w{j}" for j in range(count)), "ab"[i % 2]])
+    return path
+
+
+def _config(path, task="classification", **data):
+    model = {"classification": "transformer-tiny", "lm": "lm"}[task]
+    return Config.from_dict({"data": {"source": str(path), "vocab_size": 300, "validation_split": 0.0,
+                                      "test_split": 0.0, **data}, "model": {"name": model, "overrides": {}}})
+
+
+def test_auto_picks_the_length_from_the_training_texts_and_counts_what_it_cuts(word_counts_csv):
+    data = load_splits(_config(word_counts_csv))
+    counts = np.arange(1, 201)                       # every text's word count, one token per word
+    expected = int(np.ceil(np.ceil(np.percentile(counts, 95)) / 8) * 8)
+    assert data["sequence_length"] == expected == 192
+    assert data["truncated"] == int((counts > expected).sum()) == 8
+    assert data["train"][0].shape == (200, expected)
+    longest = (data["train"][0] != 0).sum(axis=1).max()
+    assert longest == expected
+
+
+def test_a_language_model_needs_one_position_more_for_its_begin_token(word_counts_csv):
+    data = load_splits(_config(word_counts_csv, task="lm"))
+    needed = np.arange(1, 201) + 1
+    assert data["sequence_length"] == int(np.ceil(np.ceil(np.percentile(needed, 95)) / 8) * 8) == 192
+    assert data["truncated"] == int((needed > 192).sum()) == 9
+
+
+def test_a_fixed_length_is_kept_and_its_truncation_counted(word_counts_csv):
+    data = load_splits(_config(word_counts_csv, sequence_length=50))
+    assert data["sequence_length"] == 50 and data["train"][0].shape == (200, 50)
+    assert data["truncated"] == 150
+
+
+def test_long_texts_are_capped_at_the_position_limit(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("text,label\n" + "".join(f"{' '.join(['w'] * 700)},{'ab'[i % 2]}\n" for i in range(20)),
+                    encoding="utf-8")
+    data = load_splits(_config(path))
+    assert data["sequence_length"] == AUTO_MAX_LENGTH and data["truncated"] == 20
+
+
+def test_the_run_summary_prints_the_length_and_the_run_dir_keeps_auto(tiny_csv, tmp_path):
+    stream = io.StringIO()
+    config = tiny_config(tiny_csv, tmp_path / "run", output={"progress": "epoch"}, training={"epochs": 1})
+    config["data"]["sequence_length"] = "auto"
+    result = train(config, progress_stream=stream)
+    length = result.metrics["sequence_length"]["length"]
+    # tiny.csv texts have 4..12 words: the 95th percentile rounds up to 16.
+    assert length == 16 and result.metrics["sequence_length"]["truncated_train_examples"] == 0
+    assert ("sequence length 16 (auto: 95th percentile of training token counts): it truncates 0 of "
+            f"{result.metrics['examples']['train']} training examples") in stream.getvalue()
+    assert "sequence_length: auto" in (tmp_path / "run" / "config.yaml").read_text()
+    model, _, _, loaded = load_run(tmp_path / "run")
+    assert loaded.data.sequence_length == 16 and default_sequence_length(model) == 16

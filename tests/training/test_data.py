@@ -1,6 +1,7 @@
 """``data.sequence_length: auto``: the length picked from the training texts, and what it truncates."""
 import csv
 import io
+import json
 
 import numpy as np
 import pytest
@@ -64,6 +65,18 @@ def test_a_fixed_length_is_kept_and_its_truncation_counted(word_counts_csv):
     data = load_splits(_config(word_counts_csv, sequence_length=50))
     assert data["sequence_length"] == 50 and data["train"][0].shape == (200, 50)
     assert data["truncated"] == 150
+
+
+def test_with_init_from_auto_takes_the_pretrained_models_length(word_counts_csv, tmp_path):
+    """A pretrained encoder's position table has a fixed size: auto uses it, whatever the texts need."""
+    import zoo
+
+    (tmp_path / "pretrained").mkdir()
+    (tmp_path / "pretrained" / "model.json").write_text(json.dumps({"name": "mlm", "arguments": {"sequence_length": 40}}))
+    config = _config(word_counts_csv).override([f"model.init_from={tmp_path / 'pretrained'}"])
+    tokenizer = zoo.data.build_tokenizer("word", 300).fit(zoo.data.load(word_counts_csv).texts)
+    data = load_splits(config, tokenizer)
+    assert data["sequence_length"] == 40 and data["truncated"] == 160
 
 
 def test_long_texts_are_capped_at_the_position_limit(tmp_path):

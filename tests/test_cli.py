@@ -83,3 +83,16 @@ def test_sigterm_saves_and_the_same_command_resumes(tmp_path):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["epochs_completed"] == 2
     assert [r["epoch"] for r in json.loads((tmp_path / "run" / "history.json").read_text())] == [1, 2]
+
+
+@pytest.mark.slow
+def test_commands_hide_tensorflows_start_up_lines_unless_verbose(tmp_path):
+    env = subprocess_env()
+    env.pop("TF_CPP_MIN_LOG_LEVEL")
+    absent = tmp_path / "absent"
+    error = f"zoo predict: error: model directory not found: {absent}"
+    command = [PYTHON, "-m", "zoo.cli", "predict", str(absent), "a text"]
+    quiet = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 2 and quiet.stderr.splitlines() == [error], quiet.stderr
+    verbose = subprocess.run(command + ["--verbose"], env=env, capture_output=True, text=True, timeout=300)
+    assert verbose.returncode == 2 and verbose.stderr.splitlines()[-1].endswith(error), verbose.stderr

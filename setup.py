@@ -33,6 +33,10 @@ setup(
         "pyyaml>=6.0",
         "sentencepiece>=0.2",
         "numpy>=1.26",
+        # Pretrained checkpoints (zoo.from_pretrained): safetensors' numpy backend, no torch; h5py reads
+        # keras-hub presets (and is a Keras dependency already).
+        "safetensors>=0.4",
+        "h5py>=3.10",
         "tqdm>=4.66",
         # BLEU and ROUGE for generated text (zoo.evaluation.text_metrics).
         "sacrebleu>=2.6.0,<3",
@@ -50,8 +54,11 @@ setup(
             "ipywidgets>=8.1,<9",
             # The JAX re-run of the layer tests; 0.10.2 is the release tested with keras 3.15.1.
             "jax>=0.10.2,<0.11",
+            # References for the pretrained-checkpoint tests: keras-hub's BERT (an anchor) and Hugging Face's
+            # tokenizers (the reference tokenizer).
+            "keras-hub>=0.20",
+            "tokenizers>=0.15",
         ],
-        "bench": ["keras-hub>=0.20"],
     },
     entry_points={"console_scripts": ["zoo=zoo.cli:main"]},
 )

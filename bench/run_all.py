@@ -17,6 +17,7 @@ BENCHMARKS = {
     "quality": [],
     "tuning_trec": [],
     "pretrain_mr": [],
+    "pretrained_parity": [],
 }
 
 

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from zoo.paths import DATA_DIR_ENV, data_dir
+from zoo.paths import CHECKPOINT_DIR_ENV, DATA_DIR_ENV, checkpoint_dir, data_dir
 
 BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 
@@ -24,6 +24,16 @@ def shared_data():
     path = data_dir()
     if not path.is_dir():
         pytest.skip(f"real data sets not found at {path} (set {DATA_DIR_ENV} to their location)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def minilm_checkpoint():
+    """Path to the real all-MiniLM-L6-v2 checkpoint folder; skips the test with the reason when it is absent."""
+    path = checkpoint_dir() / "all-MiniLM-L6-v2"
+    if not (path / "model.safetensors").is_file():
+        pytest.skip(f"pretrained checkpoint not found at {path} (set {CHECKPOINT_DIR_ENV} to the folder holding "
+                    "all-MiniLM-L6-v2/)")
     return path
 
 

@@ -29,6 +29,7 @@ def layer_norm(x, layer):
 ACTIVATIONS = {
     "relu": lambda x: np.maximum(x, 0),
     "gelu": lambda x: 0.5 * x * (1 + erf(x / np.sqrt(2))),
+    "gelu_tanh": lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))),
     "leaky_relu": lambda x: np.where(x > 0, x, 0.2 * x),
     "swish": lambda x: x / (1 + np.exp(-x)),
 }

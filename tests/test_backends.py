@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 GENERATIVE = "tests/models/test_generative.py::"
 MODELS = "tests/models/test_models.py::"
+BACKBONE = "tests/models/test_backbone.py::"
 SKIPPED_UNDER_JAX = [
     # The decoding loop is numpy over the model's logits; recomputing them for every new length compiles each op
     # again (~100 s). Under JAX the KV cache is checked against recomputation by
@@ -33,6 +34,14 @@ SKIPPED_UNDER_JAX = [
     MODELS + "test_gradients_reach_every_weight[seq2seq]",
     # Registry metadata: building every registry model is covered by the save/reload test.
     MODELS + "test_list_models_reports_names_descriptions_and_parameter_counts",
+    # The backbone's cache is checked by test_cached_step_logits_equal_full_recompute (through CausalLM), padding
+    # with rotary pre-LN blocks by the rotary padding tests, segment embeddings by the BERT-layout test, and the
+    # decoding loop's pad handling and the classifiers' attributes are backend-neutral Python.
+    BACKBONE + "test_causal_backbone_is_causal_and_its_cache_matches",
+    BACKBONE + "test_padding_changes_no_real_position[kw1]",
+    BACKBONE + "test_classifier_over_segments_takes_token_and_segment_ids",
+    BACKBONE + "test_every_classifier_says_what_serving_needs[lstm-True]",
+    GENERATIVE + "test_generation_pads_with_the_models_pad_id_and_never_emits_it",
 ]
 # Padding invariance under JAX for every pooling and every positional encoding: 4 of the 12 combinations.
 PADDING_KEPT = {"learned-cls", "sinusoidal-mean", "rotary-max", "rotary-attention"}

@@ -2,14 +2,16 @@
 import json
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
 import tensorflow as tf
 
-from tests.training.conftest import PYTHON, subprocess_env, tiny_config, write_tiny_csv
+from tests.training.conftest import PYTHON, free_port, subprocess_env, tiny_config, write_tiny_csv
 from zoo.cli import build_parser, main
 from zoo.config import Config
+from zoo.training.strategies import ONE_WORKER_TF_CONFIG
 
 
 def test_help_lists_the_train_command(capsys):
@@ -83,6 +85,102 @@ def test_sigterm_saves_and_the_same_command_resumes(tmp_path):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["epochs_completed"] == 2
     assert [r["epoch"] for r in json.loads((tmp_path / "run" / "history.json").read_text())] == [1, 2]
+
+
+def test_multi_worker_without_tf_config_stops_before_any_work(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert main(["train", "--output", str(tmp_path / "run"), "--set", "distribution.strategy=multi_worker"]) == 2
+    assert "zoo train: error: distribution.strategy: multi_worker found no cluster (TF_CONFIG is not set)" in (
+        capsys.readouterr().err)
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_output_under_a_file_says_the_run_directory_cannot_be_created(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    data = write_tiny_csv(tmp_path / "data.csv", n=40)
+    assert main(["train", "--data", str(data), "--output", str(tmp_path / "afile" / "run")]) == 2
+    assert capsys.readouterr().err == (f"zoo train: error: cannot create the run directory {tmp_path}/afile/run: "
+                                       f"{tmp_path}/afile is a file, not a directory; set output.dir (--output) to "
+                                       "a directory you can write\n")
+
+
+class _Child:
+    """``zoo train`` in a child process whose stderr is read line by line as it comes."""
+
+    def __init__(self, config_path, cwd, **env):
+        self.process = subprocess.Popen([PYTHON, "-m", "zoo.cli", "train", "--config", str(config_path)],
+                                        env=subprocess_env(**env), cwd=cwd, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+        self.lines = []
+        self.reader = threading.Thread(target=lambda: self.lines.extend(self.process.stderr), daemon=True)
+        self.reader.start()
+
+    def wait_for(self, ready, what, timeout=240):
+        deadline = time.monotonic() + timeout
+        while not ready(self):
+            assert self.process.poll() is None, f"exited before {what}: " + "".join(self.lines)[-2000:]
+            assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+            time.sleep(0.01)
+
+    def interrupt(self):
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=120)
+        self.reader.join(timeout=10)
+        return self.process.returncode, "".join(self.lines)
+
+
+def _importing_tensorflow(child):
+    with open(f"/proc/{child.process.pid}/maps") as maps:
+        return "libtensorflow_framework" in maps.read()
+
+
+def _shown(text):
+    return lambda child: any(line.startswith(text) for line in child.lines)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("moment, ready", [
+    ("importing TensorFlow", _importing_tensorflow),
+    ("the data is loaded, before the loop", _shown("training in ")),
+    ("in the loop, after a checkpoint", lambda child: any(child.run_dir.glob("checkpoints/ckpt-*.index"))),
+    ("after the last epoch", _shown("epoch 2/2")),
+])
+def test_ctrl_c_at_any_moment_exits_130_with_one_line_and_a_usable_run_directory(tmp_path, moment, ready):
+    data = write_tiny_csv(tmp_path / "data.csv", n=1000, seed=2)
+    config = tiny_config(data, tmp_path / "run", training={"epochs": 2, "checkpoint_every": 10},
+                         output={"progress": "epoch", "tensorboard": False})
+    path = Config.from_dict(config).save(tmp_path / "run.yaml")
+    child = _Child(path, tmp_path)
+    child.run_dir = tmp_path / "run"
+    child.wait_for(ready, moment)
+    code, err = child.interrupt()
+    ours = [line for line in err.splitlines() if line.startswith("zoo train:")]
+    assert code == 130 and "Traceback" not in err and len(ours) == 1, err[-3000:]
+    assert "interrupted" in ours[0] and "rerun the same command" in ours[0], ours
+    if moment in ("importing TensorFlow", "the data is loaded, before the loop"):
+        assert not child.run_dir.exists(), "nothing is written before the run has passed its checks"
+    if moment != "after the last epoch":
+        return  # resuming from a checkpoint saved in the loop: test_sigterm_saves_and_the_same_command_resumes
+    again = subprocess.run([PYTHON, "-m", "zoo.cli", "train", "--config", str(path)], env=subprocess_env(),
+                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resuming from" in again.stderr
+    assert json.loads((child.run_dir / "metrics.json").read_text())["epochs_completed"] == 2
+
+
+@pytest.mark.slow
+def test_a_one_worker_cluster_runs_when_tf_config_says_so(tmp_path):
+    data = write_tiny_csv(tmp_path / "data.csv", n=200)
+    config = tiny_config(data, tmp_path / "run", training={"epochs": 1},
+                         distribution={"strategy": "multi_worker"})
+    path = Config.from_dict(config).save(tmp_path / "run.yaml")
+    tf_config = ONE_WORKER_TF_CONFIG.replace("localhost:12345", f"127.0.0.1:{free_port()}")
+    result = subprocess.run([PYTHON, "-m", "zoo.cli", "train", "--config", str(path)],
+                            env=subprocess_env(TF_CONFIG=tf_config), cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert (metrics["strategy"], metrics["replicas"]) == ("multi_worker", 1)
 
 
 @pytest.mark.slow

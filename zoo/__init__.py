@@ -37,8 +37,9 @@ _LAZY = {
     "predict": "zoo.export.predict",
     "predict_file": "zoo.export",
     "load_predictor": "zoo.export",
+    "from_pretrained": "zoo.converters",
 }
-_SUBPACKAGES = ("layers", "models", "data", "training", "tuning", "evaluation", "export")
+_SUBPACKAGES = ("layers", "models", "data", "training", "tuning", "evaluation", "export", "converters")
 
 __all__ = sorted(set(_LAZY) | set(_SUBPACKAGES))
 

@@ -15,6 +15,7 @@ from zoo.tuning.cli import add_tune_command
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process stopped by Ctrl-C
 
 
 def _error(command, message):
@@ -38,8 +39,12 @@ def add_train_command(subparsers):
         "train", help="train a model from a config (the default Transformer on MR without one)",
         description="Train a model and write its run directory (config, tokenizer, checkpoints, history, "
                     "metrics, TensorBoard logs). Rerunning an interrupted run resumes it. Precedence: "
-                    "defaults < --config < --data/--output < --set.")
+                    "defaults < --config < --data/--output/--pretrained < --set.")
     _add_run_arguments(parser)
+    parser.add_argument("--pretrained", metavar="PATH",
+                        help="start the classifier from a pretrained BERT checkpoint folder (Hugging Face or keras-hub "
+                             "layout) or a zoo pretraining run; its tokenizer replaces data.tokenizer "
+                             "(sets model.init_from)")
     parser.set_defaults(handler=run_train)
 
 
@@ -61,12 +66,15 @@ def _config(args, command, defaults=None):
 
     try:
         config = Config.load(args.config) if args.config else Config.from_dict(defaults or {})
-        if args.data is not None or args.output is not None:
+        pretrained = getattr(args, "pretrained", None)
+        if args.data is not None or args.output is not None or pretrained is not None:
             mapping = config.to_dict()
             if args.data is not None:
                 mapping["data"]["source"] = args.data
             if args.output is not None:
                 mapping["output"]["dir"] = args.output
+            if pretrained is not None:
+                mapping["model"]["init_from"] = pretrained
             config = Config.from_dict(mapping)
         return config.override(args.assignments)
     except (ConfigError, FileNotFoundError) as err:
@@ -75,6 +83,18 @@ def _config(args, command, defaults=None):
 
 
 def _train(config, command):
+    try:
+        return _run_training(config, command)
+    except KeyboardInterrupt:
+        # Ctrl-C outside the training loop (imports, data, model building, final metrics): the loop itself
+        # saves a checkpoint and raises TrainingInterrupted. A rerun resumes from the last checkpoint, or starts
+        # afresh over the files of a run that had none (metrics.json, written last, is renamed into place).
+        _error(command, "interrupted (Ctrl-C) outside the training loop; rerun the same command to resume from "
+                        "the last checkpoint (or to start, when there is none)")
+        return EXIT_INTERRUPTED
+
+
+def _run_training(config, command):
     from zoo.training import NonFiniteLossError, TrainingInterrupted, train
 
     try:
@@ -187,9 +207,13 @@ def main(argv=None):
         0
     """
     args = build_parser().parse_args(argv)
-    if not args.verbose:
-        _import_tensorflow_quietly()
-    return args.handler(args)
+    try:
+        if not args.verbose:
+            _import_tensorflow_quietly()
+        return args.handler(args)
+    except KeyboardInterrupt:
+        _error(args.command, "interrupted (Ctrl-C)")
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

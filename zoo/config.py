@@ -73,6 +73,9 @@ class DataConfig(_Section):
         test_split: Fraction held out for testing when there is no separate or official test set; 0 for none.
         extra_sources: More sources whose texts join the training split, labels ignored: unlabelled text
             for ``lm`` and ``mlm`` models (e.g. ``source: mr`` with ``extra_sources: [subj]``).
+        deduplicate: Drop repeated texts (keeping the first) before splitting, so no copy of a training
+            example is scored as held out; the count removed is logged, and texts of a given test set that
+            also occur in training are reported. ``false`` keeps the data as it is.
 
     For a ``seq2seq`` model the text column is the source sequence and the label column the target text
     (``load_options`` ``text_column`` / ``label_column`` default to ``source`` / ``target`` then).
@@ -91,6 +94,7 @@ class DataConfig(_Section):
     validation_split: float = 0.1
     test_split: float = 0.1
     extra_sources: list = dataclasses.field(default_factory=list)
+    deduplicate: bool = True
 
     def _check(self, at):
         _positive(self, "vocab_size", at)
@@ -120,6 +124,10 @@ class ModelConfig(_Section):
         init_from: A finished pretraining run directory (``zoo pretrain``, an ``mlm`` model): the classifier
             starts from its encoder (embedding, encoder blocks, final norm) and uses its tokenizer. The
             encoder sizes and the data's tokenizer settings must match that run's; a mismatch is an error.
+            Or a pretrained BERT checkpoint folder (Hugging Face or keras-hub layout, ``zoo.from_pretrained``):
+            the classifier takes the checkpoint's architecture, weights and tokenizer (``data.tokenizer``,
+            ``data.vocab_size`` and ``data.cleaning`` do not apply; ``overrides`` may set only the head's
+            ``pooling``, ``mode``, ``head_hidden_dim`` and ``head_dropout``).
         freeze: With ``init_from``: ``none``, ``embedding`` (keep the pretrained embedding fixed) or
             ``encoder`` (train only the head).
     """
@@ -261,6 +269,9 @@ class TrainingConfig(_Section):
         checkpoint_every: Save a resumable checkpoint every this many steps (and at every epoch end);
             0 saves at epoch ends only.
         keep_checkpoints: Resumable checkpoints kept on disk.
+        divergence_factor: Stop a diverging run: when an epoch's running loss exceeds this many times the
+            larger of the first epoch's loss and the chance-level loss (untrained guessing), training stops as
+            it does for a NaN loss, keeping the last checkpoint. 0 turns the check off.
         jit_compile: XLA-compile the train and evaluation steps (``distribution.strategy: default`` only:
             XLA under tf.distribute fails on CPU). Off by default: batches cut to their longest example
             change shape, XLA recompiles per shape, and a step measured 5x slower on the 2-core CPU.
@@ -279,6 +290,7 @@ class TrainingConfig(_Section):
     bucket_by_length: bool = True
     checkpoint_every: int = 0
     keep_checkpoints: int = 2
+    divergence_factor: float = 10.0
     jit_compile: bool = False
 
     def _check(self, at):
@@ -289,6 +301,8 @@ class TrainingConfig(_Section):
         _non_negative(self, "l2", at)
         _non_negative(self, "checkpoint_every", at)
         _positive(self, "keep_checkpoints", at)
+        if self.divergence_factor and self.divergence_factor <= 1:
+            raise ConfigError(f"{at}divergence_factor must be 0 (off) or > 1, got {self.divergence_factor!r}")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"{at}label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
 

@@ -1,8 +1,9 @@
-"""Where zoo finds the shared data sets (and the one it ships) and puts exported models."""
+"""Where zoo finds data sets (shared, and the one it ships) and checkpoints, and puts exported models."""
 import os
 from pathlib import Path
 
 DATA_DIR_ENV = "ZOO_DATA_DIR"
+CHECKPOINT_DIR_ENV = "ZOO_CHECKPOINT_DIR"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -27,6 +28,18 @@ def external_set_dir(name):
     env = os.environ.get(DATA_DIR_ENV)
     folder = Path(env).expanduser().resolve() / name if env else None
     return folder if folder is not None and folder.is_dir() else None
+
+
+def checkpoint_dir():
+    """Return the directory holding shared pretrained checkpoints (``all-MiniLM-L6-v2/``), for tests and benchmarks.
+
+    ``$ZOO_CHECKPOINT_DIR`` wins; otherwise ``../shared/checkpoints`` next to the project checkout. zoo itself
+    reads a checkpoint only from the path it is given.
+    """
+    env = os.environ.get(CHECKPOINT_DIR_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    return (PROJECT_ROOT.parent / "shared" / "checkpoints").resolve()
 
 
 def saved_models_dir():

@@ -338,3 +338,37 @@ def test_tfds_not_prepared_says_how_to_use_local_files(tmp_path):
 def test_tfds_unknown_name():
     with pytest.raises(errors.DataSpecError, match="no data set named 'no_such_set_zz'"):
         load("tfds:no_such_set_zz")
+
+
+def test_multilabel_csv_and_jsonl_give_multi_hot_labels(write):
+    csv_path = write("tags.csv", 'text,label\n"goal, then a vote","sports|politics"\nquiet day,\nmatch,sports\n')
+    data = load(csv_path, label_separator="|")
+    assert data.multilabel and data.label_names == ["politics", "sports"]
+    assert data.labels.tolist() == [[1, 1], [0, 0], [0, 1]]
+    assert data.class_counts() == {"politics": 1, "sports": 2}
+    jsonl = write("tags.jsonl", '{"text": "goal, then a vote", "label": ["sports", "politics"]}\n'
+                                '{"text": "quiet day", "label": []}\n{"text": "match", "label": "sports"}\n')
+    same = load(jsonl, label_separator="|")
+    np.testing.assert_array_equal(same.labels, data.labels)
+    fixed = load(csv_path, label_separator="|", label_names=["sports", "politics", "weather"])
+    assert fixed.labels.tolist() == [[1, 1, 0], [0, 0, 0], [1, 0, 0]]
+
+
+@pytest.mark.parametrize("content, options, error, match", [
+    ('text,label\na,"x||y"\n', {"label_separator": "|"}, errors.BadRowError,
+     r"tags.csv, line 2, column 'label': empty label in 'x\|\|y' \(labels separated by '\|'\)"),
+    ('text,label\na,x|z\n', {"label_separator": "|", "label_names": ["x", "y"]}, errors.UnseenLabelError,
+     r"tags.csv, line 2, column 'label': label 'z' is not in the label vocabulary \['x', 'y'\]"),
+    ('text,label\na,x\n', {"label_separator": " "}, errors.DataSpecError,
+     r"label_separator must be a non-blank string, not ' '"),
+])
+def test_bad_multilabel_rows_name_file_line_and_column(write, content, options, error, match):
+    with pytest.raises(error, match=match):
+        load(write("tags.csv", content), **options)
+
+
+def test_a_label_list_needs_label_separator(write):
+    path = write("tags.jsonl", '{"text": "a", "label": ["x", "y"]}\n')
+    with pytest.raises(errors.BadRowError, match=r"tags.jsonl, line 1, column 'label': label field must be a string "
+                                                 r"or an integer, not list"):
+        load(path)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from zoo.data.errors import DataError, DataSpecError
-from zoo.data.labeled import LabeledTexts
+from zoo.data.labeled import LabeledTexts, check_labels_seen
 from zoo.data.splits import deduplicate, kfold, train_val_test_split
 
 
@@ -68,3 +68,23 @@ def test_deduplicate_keeps_first_copy_and_reports_conflicts(caplog):
     assert unique.texts == ["x", "y", "z"] and unique.labels.tolist() == [0, 1, 0]
     assert "removed 2 duplicate texts (1 with a different label" in caplog.text
     assert "dups, example 4" in caplog.text
+
+
+def test_multilabel_data_is_split_without_stratification_and_deduplicated():
+    hot = np.array([[1, 0], [1, 1], [0, 1], [1, 1], [0, 0]] * 4)
+    data = LabeledTexts([f"t{i % 18}" for i in range(20)], hot, ["a", "b"], source="tags")
+    with pytest.raises(DataSpecError, match=r"tags: multi-label data cannot be stratified by class .*stratify=False"):
+        train_val_test_split(data)
+    train, val, test = train_val_test_split(data, val_size=0.2, test_size=0.2, stratify=False)
+    assert (len(train), len(val), len(test)) == (12, 4, 4) and train.labels.shape == (12, 2)
+    unique = deduplicate(data)
+    assert len(unique) == 18 and unique.labels.tolist()[:2] == [[1, 0], [1, 1]]
+
+
+def test_multilabel_labels_unseen_in_training_are_reported():
+    train = LabeledTexts(["a", "b"], np.array([[1, 0, 0], [1, 1, 0]]), ["x", "y", "z"], source="train")
+    other = LabeledTexts(["c", "d"], np.array([[1, 0, 0], [0, 1, 1]]), ["x", "y", "z"], source="test")
+    with pytest.raises(DataError, match=r"test, example 1: test label 'z' has no example in training \(train\)"):
+        check_labels_seen(train, other, "test")
+    with pytest.raises(DataError, match="multi-hot labels must be 0 or 1"):
+        LabeledTexts(["a"], np.array([[2, 0]]), ["x", "y"])

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.data import errors
+from tests.vocabularies import FixedVocabTokenizer, bert_like, pad_inside
+from zoo.data import LEARNED_IDS, SpecialIds, errors
 from zoo.data.cleaning import CleaningConfig
 from zoo.data.labeled import load_label_names
 from zoo.data.tokenizers import (
@@ -118,6 +119,27 @@ def test_sentencepiece_ids_match_the_sentencepiece_library(fitted):
 def test_text_never_produces_reserved_ids_except_unk(fitted, kind):
     ids = fitted[kind].tokenize(tf.constant(["[CLS] [PAD] [MASK] [SEP] text"])).flat_values.numpy().tolist()
     assert ids and not set(ids) & {0, 2, 3, 4}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_learned_tokenizers_put_the_special_tokens_at_ids_0_to_4(fitted, kind):
+    tok = fitted[kind]
+    assert tok.special_tokens == {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
+    assert tok.special_ids == LEARNED_IDS == SpecialIds(pad=0, unk=1, cls=2, sep=3, mask=4)
+    assert [tok.vocabulary[i] for i in LEARNED_IDS.all] == list(RESERVED_TOKENS)
+
+
+def test_a_given_vocabulary_keeps_its_special_ids_for_padding_and_cls():
+    bert = FixedVocabTokenizer(bert_like(), add_cls=True)
+    assert bert.special_ids == SpecialIds(pad=0, unk=100, cls=101, sep=102, mask=103)
+    other = FixedVocabTokenizer(pad_inside())
+    assert (other.pad_id, other.unk_id, other.cls_id, other.sep_id, other.mask_id) == (7, 4, 6, 5, 3)
+    the, film = other.vocabulary.index("the"), other.vocabulary.index("film")
+    assert other.encode(tf.constant(["the film zzz"]), 5).numpy().tolist() == [[the, film, 4, 7, 7]]
+    assert bert.encode(tf.constant(["the film"]), 4).numpy().tolist() == [
+        [101, bert.vocabulary.index("the"), bert.vocabulary.index("film"), 0]]
+    with pytest.raises(errors.VocabularyError, match=r"no special token \[MASK\]"):
+        FixedVocabTokenizer([t for t in bert_like() if t != "[MASK]"])
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

@@ -8,15 +8,18 @@ import tensorflow as tf
 
 from tests.export.tiny import sentiment_texts, write_jsonl
 from zoo.config import Config
-from zoo.data import LabeledTexts
+from zoo.data import LEARNED_IDS, LabeledTexts
 from zoo.evaluation.cli import add_evaluate_command
 from zoo.evaluation.generation import evaluate_generation
 from zoo.evaluation.runner import evaluate
-from zoo.training.data import BEGIN_ID, END_ID, split_texts
+from zoo.training.data import split_texts
 
 LETTERS = list("abcdefghijkl")
 SEQUENCE_LENGTH = {"seq2seq": 12, "lm": 16, "mlm": 16}
-FIRST_REGULAR_ID = 5  # ids 0-4 are [PAD] [UNK] [CLS] [SEP] [MASK]
+# The runs learn their tokenizers, which put [PAD] [UNK] [CLS] [SEP] [MASK] at ids 0-4; lm and seq2seq
+# sequences are framed [CLS] ... [SEP].
+FIRST_REGULAR_ID = 5
+BEGIN_ID, END_ID = LEARNED_IDS.cls, LEARNED_IDS.sep
 
 
 def _write_reversal(path, n, seed):

@@ -1,7 +1,13 @@
 """Bad input to the exported model: each gives a defined result or a clear error, never a crash."""
+import json
+import os
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
+
+from zoo.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +29,29 @@ def _assert_valid(out, n, label_names):
     assert all(s.decode() in label_names for s in out["label"])
 
 
-def test_empty_string_gives_the_all_padding_prediction(serving, tiny_run):
+def test_empty_string_gives_the_all_padding_prediction_flagged(serving, tiny_run):
     loaded, serve, serve_ids = serving
-    out = _run(serve, ["", "   ", "<br />"])
-    _assert_valid(out, 3, tiny_run.label_names)
+    out = _run(serve, ["", "   ", "<br />", "superb"])
+    _assert_valid(out, 4, tiny_run.label_names)
+    assert out["empty_input"].tolist() == [True, True, True, False]
+    assert not out["replaced_bytes"].any()
     # nothing left after cleaning is the model's answer for an all-padding row
-    padding_only = serve_ids(token_ids=tf.zeros([1, 24], tf.int32))["probabilities"].numpy()
-    np.testing.assert_allclose(out["probabilities"], np.repeat(padding_only, 3, 0), atol=1e-6)
+    padding_only = serve_ids(token_ids=tf.zeros([1, 24], tf.int32))
+    assert padding_only["empty_input"].numpy().tolist() == [True]
+    np.testing.assert_allclose(out["probabilities"][:3], np.repeat(padding_only["probabilities"].numpy(), 3, 0),
+                               atol=1e-6)
+
+
+def test_the_cli_flags_an_empty_text_as_the_saved_model_does(serving, exported, capsys, caplog):
+    _, serve, _ = serving
+    assert main(["predict", str(exported.path), "", "superb"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = _run(serve, ["", "superb"])
+    assert [r["empty_input"] for r in records] == expected["empty_input"].tolist() == [True, False]
+    for record, row in zip(records, expected["probabilities"]):
+        np.testing.assert_allclose(list(record["probabilities"].values()), row, atol=1e-6)
+    assert ("warning: 1 of 2 texts had nothing left after cleaning; each is predicted as empty input; flagged "
+            "empty_input (first: text 1)") in caplog.text
 
 
 def test_100kb_string_is_truncated_to_the_sequence_length(serving, tiny_run):
@@ -43,13 +65,32 @@ def test_100kb_string_is_truncated_to_the_sequence_length(serving, tiny_run):
     np.testing.assert_allclose(out["probabilities"][0], _run(serve, [first_24])["probabilities"][0], atol=1e-6)
 
 
-def test_invalid_utf8_bytes_are_replaced_not_fatal(serving, tiny_run):
+def test_invalid_utf8_bytes_are_replaced_and_flagged(serving, tiny_run):
     loaded, serve, _ = serving
-    bad = [b"\xff\xfe superb film", b"dull \xc3\x28 plot", b"\x80"]
+    bad = [b"\xff\xfe superb film", b"dull \xc3\x28 plot", b"\x80", "caf\u00e9 \ufffd".encode()]
     out = _run(serve, bad)
-    _assert_valid(out, 3, tiny_run.label_names)
+    _assert_valid(out, 4, tiny_run.label_names)
+    assert out["replaced_bytes"].tolist() == [True, True, True, False], "a real U+FFFD is valid UTF-8"
     replaced = [b.decode("utf-8", errors="replace") for b in bad]
     np.testing.assert_allclose(out["probabilities"], _run(serve, replaced)["probabilities"], atol=1e-6)
+
+
+def test_zoo_predict_agrees_with_the_saved_model_on_invalid_bytes(serving, exported, tmp_path, capsys, caplog):
+    _, serve, _ = serving
+    bad = [b"\xff\xfe superb film", b"dull \xc3\x28 plot"]
+    (tmp_path / "bad.txt").write_bytes(b"\n".join(bad) + b"\n")
+    # a file, and the same bytes as command-line arguments (which Python hands over as surrogate escapes)
+    assert main(["predict", str(exported.path), "--input", str(tmp_path / "bad.txt"), "--no-progress"]) == 0
+    assert main(["predict", str(exported.path)] + [os.fsdecode(b) for b in bad]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = _run(serve, bad)
+    for records in (lines[:2], lines[2:]):
+        records = [json.loads(line) for line in records]
+        assert [r["replaced_bytes"] for r in records] == [True, True]
+        assert [r["text"] for r in records] == [b.decode("utf-8", "replace") for b in bad]
+        np.testing.assert_allclose([list(r["probabilities"].values()) for r in records], expected["probabilities"],
+                                   atol=1e-6)
+    assert "warning: 2 of 2 texts held bytes that are not UTF-8, replaced by U+FFFD" in caplog.text
 
 
 def test_empty_batch_gives_empty_outputs(serving, tiny_run):
@@ -69,9 +110,16 @@ def test_bad_token_ids_raise_clear_errors(serving, tiny_run):
         serve_ids(token_ids=tf.constant([[5, -1]], tf.int32))
     with pytest.raises(tf.errors.InvalidArgumentError, match="expected to be a int32 tensor but is a float"):
         serve_ids(token_ids=tf.constant([[1.5]], tf.float32))
-    # a batch must be 1-D; which op rejects a 2-D one depends on the tokenizer
-    with pytest.raises(tf.errors.InvalidArgumentError):
-        loaded.signatures["serving_default"](texts=tf.constant([[b"a"]]))
+    # the signatures check the rank they declare (a loaded SavedModel does not) and say which input is wrong
+    serve = loaded.signatures["serving_default"]
+    for texts, shape in ((tf.constant([[b"a"]]), "[1,1]"), (tf.constant(b"a"), "[]")):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=rf"node texts_must_be_a_1-D_batch_of_strings[\s\S]*"
+                                                                 rf"Shape of tensor texts {re.escape(shape)} is not "
+                                                                 r"compatible with expected shape \[\?\]"):
+            serve(texts=texts)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"node token_ids_must_be_a_2-D_batch[\s\S]*"
+                                                             r"Shape of tensor token_ids \[2\] is not compatible"):
+        serve_ids(token_ids=tf.constant([5, 6], tf.int32))
     # the process survived every one of these and still serves
     ok = serve_ids(token_ids=tf.constant([[5, 6]], tf.int32))["probabilities"].numpy()
     assert ok.shape == (1, 2)

@@ -1,12 +1,15 @@
 """Predicting with an exported model: texts, files in every supported format, and clear input errors."""
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from zoo.cli import main
 from zoo.export.predict import (
+    ModelLoadError,
     PredictInputError,
     SavedModelPredictor,
     find_saved_model,
@@ -103,10 +106,15 @@ def test_bad_input_files_name_file_and_line(tmp_path, exported):
     (tmp_path / "d.csv").write_text("id,body\n1,x\n", encoding="utf-8")
     with pytest.raises(PredictInputError, match="no column 'text' in the header; columns: id, body"):
         read_texts(tmp_path / "d.csv")
-    (tmp_path / "e.txt").write_bytes("caf\u00e9 ok\n".encode() + "na\u00efve\n".encode("latin-1"))
-    with pytest.raises(PredictInputError, match=r"e.txt:2: cannot decode as utf-8"):
-        read_texts(tmp_path / "e.txt")
+    (tmp_path / "e.txt").write_bytes(b"cafe ok\n" + "na\u00efve\n".encode("latin-1"))
+    # UTF-8 input keeps bytes that do not decode, for the graph to replace and flag as the SavedModel does
+    # (test_bad_inputs); in an encoding given explicitly, they mean a wrong encoding
+    assert read_texts(tmp_path / "e.txt")[1] == "na\udcefve"
+    with pytest.raises(PredictInputError, match=r"e.txt:2: cannot decode as ascii"):
+        read_texts(tmp_path / "e.txt", encoding="ascii")
     assert read_texts(tmp_path / "e.txt", encoding="latin-1")[1] == "na\u00efve"
+    with pytest.raises(PredictInputError, match=r"unknown encoding 'klingon' for .*e.txt"):
+        read_texts(tmp_path / "e.txt", encoding="klingon")
     (tmp_path / "f.txt").write_text("one\n\nthree\n", encoding="utf-8")
     with pytest.raises(PredictInputError, match=r"f.txt:2: empty line"):
         read_texts(tmp_path / "f.txt")
@@ -122,3 +130,15 @@ def test_texts_keep_unusual_line_separators(tmp_path):
     # \x85 and \u2028 are line breaks to str.splitlines but belong inside a text
     (tmp_path / "a.txt").write_text("one\u2028still one\x85too\nsecond\n", encoding="utf-8")
     assert read_texts(tmp_path / "a.txt") == ["one\u2028still one\x85too", "second"]
+
+
+def test_a_truncated_variables_file_is_named(exported, tmp_path, capsys):
+    damaged = tmp_path / "tiny" / "1"
+    shutil.copytree(exported.path, damaged)
+    data = damaged / "variables" / "variables.data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[:100])
+    with pytest.raises(ModelLoadError, match=rf"cannot load the SavedModel {damaged}: {data} is truncated or corrupt "
+                                             r"\(IndexError: Read less bytes than requested\); export the run again"):
+        load_predictor(damaged)
+    assert main(["predict", str(damaged), "a fine film"]) == 2
+    assert f"zoo predict: error: cannot load the SavedModel {damaged}: {data} is truncated" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import tensorflow as tf
 from zoo.data import load_tokenizer
 from zoo.export import versions
 from zoo.export.predict import InMemoryPredictor
-from zoo.export.saved_model import export_model, read_metadata
+from zoo.export.saved_model import OUTPUTS, export_model, read_metadata
 
 
 def _softmax(x):
@@ -46,7 +46,8 @@ def test_signatures_match_the_keras_model(exported, tiny_run):
     serve = loaded.signatures["serving_default"]
     (spec,) = serve.structured_input_signature[1].values()
     assert spec.dtype == tf.string and spec.shape.as_list() == [None]
-    assert set(serve.structured_outputs) == {"probabilities", "label_id", "label"}
+    assert set(serve.structured_outputs) == set(OUTPUTS) == {"probabilities", "label_id", "label", "empty_input",
+                                                              "replaced_bytes"}
 
     texts = tiny_run.texts[:50]
     out = serve(texts=tf.constant(texts))
@@ -60,6 +61,8 @@ def test_signatures_match_the_keras_model(exported, tiny_run):
 
     by_ids = loaded.signatures["serve_token_ids"](token_ids=tf.constant(ids))
     np.testing.assert_allclose(by_ids["probabilities"].numpy(), out["probabilities"].numpy(), atol=1e-6)
+    assert not np.any(out["empty_input"].numpy()) and not np.any(out["replaced_bytes"].numpy())
+    assert not np.any(by_ids["empty_input"].numpy())
 
     in_memory = InMemoryPredictor(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names).predict(texts)
     np.testing.assert_allclose(in_memory.probabilities, out["probabilities"].numpy(), atol=1e-6)

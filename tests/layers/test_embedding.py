@@ -1,54 +1,39 @@
-import keras
 import numpy as np
 import pytest
 
 from tests import reference as ref
 from tests.harness import run_layer_test, to_numpy
-from zoo.layers import RotaryEmbedding, SinusoidalPositionEncoding, TokenAndPositionEmbedding
+from zoo.layers import PositionEmbedding, RotaryEmbedding, TokenEmbedding
 
 IDS = np.array([[5, 9, 3, 0, 0], [1, 2, 3, 4, 7]], dtype="int32")
 
 
-@pytest.mark.parametrize("positional", ["learned", "sinusoidal", "none"])
-def test_embedding_is_token_row_plus_position(positional):
-    layer = TokenAndPositionEmbedding(vocab_size=10, sequence_length=8, d_model=6, positional=positional)
+@pytest.mark.parametrize("positional", ["learned", "sinusoidal"])
+def test_position_signal_is_the_table_rows_or_the_sinusoid_formula(positional):
+    layer = PositionEmbedding(sequence_length=8, d_model=6, positional=positional)
     out = to_numpy(layer(IDS))
-    table = ref.w(layer.token_embedding.embeddings)[IDS]
-    if positional == "learned":
-        table = table + ref.w(layer.position_embedding)[:5][None]
-    elif positional == "sinusoidal":
-        table = table + ref.sinusoidal(5, 6)[None]
-    np.testing.assert_allclose(out, table, atol=1e-6)
+    expected = ref.w(layer.embeddings)[:5] if positional == "learned" else ref.sinusoidal(5, 6)
+    np.testing.assert_allclose(out, expected[None], atol=1e-5)
+    assert bool(layer.weights) == (positional == "learned")
 
 
-def test_start_index_shifts_positions_for_cached_decoding():
-    layer = TokenAndPositionEmbedding(vocab_size=10, sequence_length=8, d_model=6)
+def test_token_embedding_looks_up_rows_and_reverse_projects_on_the_same_table():
+    layer = TokenEmbedding(vocab_size=10, d_model=6)
+    out = to_numpy(layer(IDS))
+    table = ref.w(layer.embeddings)
+    np.testing.assert_allclose(out, table[IDS], atol=1e-6)
+    hidden = np.random.default_rng(0).normal(size=(2, 3, 6)).astype("float32")
+    logits = layer(hidden, reverse=True)
+    assert logits.dtype == "float32"
+    np.testing.assert_allclose(to_numpy(logits), hidden @ table.T, atol=1e-5)
+
+
+@pytest.mark.parametrize("positional", ["learned", "sinusoidal"])
+def test_start_index_shifts_positions_for_cached_decoding(positional):
+    layer = PositionEmbedding(sequence_length=8, d_model=6, positional=positional)
     full = to_numpy(layer(IDS))
     step = to_numpy(layer(IDS[:, 3:4], start_index=3))
     np.testing.assert_allclose(step, full[:, 3:4], atol=1e-6)
-
-
-def test_mask_zero_marks_padding_and_reaches_the_next_layer():
-    layer = TokenAndPositionEmbedding(vocab_size=10, sequence_length=8, d_model=6)
-    np.testing.assert_array_equal(to_numpy(layer.compute_mask(IDS)), IDS != 0)
-    assert TokenAndPositionEmbedding(10, 8, 6, mask_zero=False).compute_mask(IDS) is None
-
-    seen = {}
-
-    class Probe(keras.layers.Layer):
-        def call(self, x, mask=None):
-            seen["mask"] = mask
-            return x
-
-    inputs = keras.Input((5,), dtype="int32")
-    keras.Model(inputs, Probe()(layer(inputs)))(IDS)
-    np.testing.assert_array_equal(to_numpy(seen["mask"]), IDS != 0)
-
-
-def test_sinusoidal_encoding_matches_formula():
-    x = np.zeros((2, 9, 12), "float32")
-    np.testing.assert_allclose(to_numpy(SinusoidalPositionEncoding()(x))[1], ref.sinusoidal(9, 12), atol=1e-5)
-    assert not SinusoidalPositionEncoding().weights
 
 
 def test_rotary_matches_numpy_and_sees_only_relative_positions():
@@ -62,20 +47,22 @@ def test_rotary_matches_numpy_and_sees_only_relative_positions():
 
 
 def test_layer_contracts(tmp_path):
-    run_layer_test(TokenAndPositionEmbedding, {"vocab_size": 10, "sequence_length": 8, "d_model": 6}, [IDS],
-                   expected_shape=(2, 5, 6), tmp_path=tmp_path)
-    run_layer_test(SinusoidalPositionEncoding, {"max_wavelength": 500}, [np.ones((2, 5, 6), "float32")],
-                   expected_shape=(2, 5, 6), tmp_path=tmp_path)
+    run_layer_test(TokenEmbedding, {"vocab_size": 10, "d_model": 6}, [IDS], expected_shape=(2, 5, 6),
+                   tmp_path=tmp_path)
+    run_layer_test(PositionEmbedding, {"sequence_length": 8, "d_model": 6}, [IDS], expected_shape=(1, 5, 6),
+                   tmp_path=tmp_path)
+    run_layer_test(PositionEmbedding, {"sequence_length": 8, "d_model": 6, "positional": "sinusoidal",
+                                       "max_wavelength": 500}, [IDS], expected_shape=(1, 5, 6), tmp_path=tmp_path)
     run_layer_test(RotaryEmbedding, {"max_wavelength": 500}, [np.ones((2, 5, 2, 6), "float32")],
                    expected_shape=(2, 5, 2, 6), tmp_path=tmp_path)
 
 
-@pytest.mark.parametrize("kwargs, argument", [
-    ({"vocab_size": 0, "sequence_length": 8, "d_model": 6}, "vocab_size"),
-    ({"vocab_size": 10, "sequence_length": -2, "d_model": 6}, "sequence_length"),
-    ({"vocab_size": 10, "sequence_length": 8, "d_model": 0}, "d_model"),
-    ({"vocab_size": 10, "sequence_length": 8, "d_model": 6, "positional": "alibi"}, "positional"),
+@pytest.mark.parametrize("layer, kwargs, argument", [
+    (TokenEmbedding, {"vocab_size": 0, "d_model": 6}, "vocab_size"),
+    (TokenEmbedding, {"vocab_size": 10, "d_model": 0}, "d_model"),
+    (PositionEmbedding, {"sequence_length": -2, "d_model": 6}, "sequence_length"),
+    (PositionEmbedding, {"sequence_length": 8, "d_model": 6, "positional": "alibi"}, "positional"),
 ])
-def test_bad_arguments_name_the_argument(kwargs, argument):
+def test_bad_arguments_name_the_argument(layer, kwargs, argument):
     with pytest.raises(ValueError, match=argument):
-        TokenAndPositionEmbedding(**kwargs)
+        layer(**kwargs)

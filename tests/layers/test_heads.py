@@ -45,6 +45,14 @@ def test_padded_positions_never_contribute(pooling):
     np.testing.assert_allclose(to_numpy(head(x, mask=MASK)), to_numpy(head(noisy, mask=MASK)), atol=1e-5)
 
 
+def test_pooled_inputs_go_straight_to_the_logits():
+    head = ClassificationHead(3, pooling="pooled", hidden_dim=5)
+    pooled = _x(B, D)
+    out = to_numpy(head(pooled))
+    hidden = np.tanh(ref.dense(pooled.astype(np.float64), head.hidden))
+    np.testing.assert_allclose(out, ref.dense(hidden, head.logits), atol=1e-5)
+
+
 def test_sequence_without_tokens_pools_to_finite_values():
     for pooling in ("mean", "max", "attention"):
         out = to_numpy(ClassificationHead(2, pooling=pooling)(_x(2, T, D), mask=np.zeros((2, T), bool)))

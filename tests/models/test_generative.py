@@ -7,7 +7,8 @@ import pytest
 from tests.harness import assert_all_gradients_flow, to_numpy
 from zoo.models import build_transformer
 from zoo.models.generation import _DecoderStack, _log_softmax, generate
-from zoo.models.generative import build_lm, build_mlm, build_seq2seq, transfer_encoder_weights
+from zoo.models.generative import build_lm, build_mlm
+from zoo.models.seq2seq import build_seq2seq
 
 SIZES = {"d_model": 32, "num_heads": 2, "ff_dim": 64, "dropout": 0.0}
 RNG = np.random.default_rng(6)
@@ -30,9 +31,8 @@ def test_lm_is_causal_and_ties_embeddings():
     changed[:, 6:] = RNG.integers(1, 30, (2, 4))
     a, b = to_numpy(lm(ids)), to_numpy(lm(changed))
     np.testing.assert_allclose(a[:, :6], b[:, :6], atol=1e-5)
-    assert not [l for l in lm.layers if isinstance(l, keras.layers.Dense) and l.name == "lm_head"]
-    table = to_numpy(lm.get_layer("embedding").token_embedding.embeddings)
-    hidden = keras.Model(lm.input, lm.get_layer("final_norm").output)(ids)
+    table = to_numpy(lm.backbone.token_embedding.embeddings)
+    hidden = lm.backbone({"token_ids": ids, "padding_mask": ids != 0})["sequence_output"]
     np.testing.assert_allclose(a, to_numpy(hidden) @ table.T, atol=1e-4)
 
 
@@ -55,8 +55,10 @@ def test_seq2seq_separate_vocabularies_and_untied_head():
     model = build_seq2seq(30, 16, target_vocab_size=12, tie_embeddings=False, **SIZES)
     out = model({"encoder_ids": RNG.integers(1, 30, (2, 9)), "decoder_ids": RNG.integers(1, 12, (2, 5))})
     assert out.shape == (2, 5, 12)
-    assert model.get_layer("encoder_embedding").vocab_size == 30
-    assert model.get_layer("decoder_embedding").vocab_size == 12
+    assert model.backbone.token_embedding.vocab_size == 30 and model.vocab_size == 30
+    assert model.decoder_token_embedding.vocab_size == 12 and model.lm_head is not None
+    shared = _s2s()
+    assert shared.decoder_token_embedding is shared.backbone.token_embedding and shared.lm_head is None
 
 
 def test_seq2seq_ignores_padded_source_tokens():
@@ -151,22 +153,20 @@ def test_mlm_logits_at_mask_positions_are_the_tied_projection_of_those_states():
     ids = RNG.integers(1, 30, (2, 8)).astype("int32")
     positions = np.array([[6, 0, 3], [2, 2, 7]], "int32")
     logits = to_numpy(mlm({"token_ids": ids, "mask_positions": positions}))
-    states = to_numpy(keras.Model(mlm.input, mlm.get_layer("mlm_norm").output)(
-        {"token_ids": ids, "mask_positions": np.tile(np.arange(8, dtype="int32"), (2, 1))}))
-    table = to_numpy(mlm.get_layer("embedding").token_embedding.embeddings)
+    sequence = mlm.backbone({"token_ids": ids, "padding_mask": ids != 0})["sequence_output"]
+    states = to_numpy(mlm.mlm_norm(mlm.mlm_dense(sequence)))
+    table = to_numpy(mlm.backbone.token_embedding.embeddings)
     expected = np.take_along_axis(states, positions[..., None], axis=1) @ table.T
     np.testing.assert_allclose(logits, expected, atol=1e-4)
 
 
-def test_mlm_encoder_transfers_into_a_classifier():
-    mlm = build_mlm(30, 16, num_layers=2, **SIZES)
-    classifier = build_transformer(30, 16, 3, num_layers=2, d_model=32, num_heads=2, ff_dim=64)
-    copied = transfer_encoder_weights(mlm, classifier, freeze=True)
-    assert copied == ["embedding", "encoder_0", "encoder_1", "final_norm"]
-    ids = RNG.integers(1, 30, (2, 8)).astype("int32")
-    a = keras.Model(mlm.input["token_ids"], mlm.get_layer("final_norm").output)(ids)
-    b = keras.Model(classifier.input, classifier.get_layer("final_norm").output)(ids)
-    np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=1e-6)
-    assert not classifier.get_layer("encoder_0").trainable
-    with pytest.raises(ValueError, match="shape"):
-        transfer_encoder_weights(mlm, build_transformer(31, 16, 3, num_layers=2, d_model=32, num_heads=2, ff_dim=64))
+def test_generation_pads_with_the_models_pad_id_and_never_emits_it():
+    keras.utils.set_random_seed(7)
+    lm = build_lm(30, 24, pad_id=5, **SIZES)
+    sampled = generate(lm, [[3, 4]] * 4, max_new_tokens=8, method="sample", seed=0, temperature=5.0)
+    assert all(5 not in row and len(row) == 8 for row in sampled)
+    keras.utils.set_random_seed(8)
+    s2s = build_seq2seq(30, 24, pad_id=5, **SIZES)
+    sources = [[7, 8, 9, 10, 11], [12, 13]]  # the second is padded with 5s in a batch
+    together = generate(s2s, sources, max_new_tokens=4, start_id=1)
+    assert together == [generate(s2s, [source], max_new_tokens=4, start_id=1)[0] for source in sources]

@@ -34,15 +34,18 @@ def test_padding_changes_neither_logits_nor_encoder_outputs(pooling, positional)
     ids9 = ids[:, :9]
     np.testing.assert_allclose(to_numpy(model(ids9)), to_numpy(model(padded)), atol=1e-5)
 
-    backbone = keras.Model(model.input, model.get_layer("final_norm").output)
-    a, b = to_numpy(backbone(ids9)), to_numpy(backbone(padded))
+    def sequence(ids):
+        return to_numpy(model.backbone({"token_ids": ids, "padding_mask": ids != 0})["sequence_output"])
+
+    a, b = sequence(ids9), sequence(padded)
     real = ids9 != 0
     np.testing.assert_allclose(a[real], b[:, :9][real], atol=1e-5)
 
 
 def test_backbone_and_modes():
     backbone = build_transformer(**SMALL, num_classes=None, d_model=16, num_heads=2, ff_dim=32)
-    assert backbone(_ids()).shape == (4, 12, 16)
+    ids = _ids()
+    assert backbone({"token_ids": ids, "padding_mask": ids != 0})["sequence_output"].shape == (4, 12, 16)
     assert build_transformer(**SMALL, num_classes=2, mode="binary", d_model=16, num_heads=2)(_ids()).shape == (4, 1)
     assert build_transformer(**SMALL, num_classes=5, mode="multilabel", d_model=16, num_heads=2)(_ids()).shape == (4, 5)
 
@@ -66,7 +69,7 @@ def test_every_registry_model_saves_and_reloads_identically(name, tmp_path):
     model.save(path)
     after = to_numpy(keras.saving.load_model(path)(ids))
     np.testing.assert_allclose(after, before, rtol=0, atol=1e-6)
-    clone = keras.Model.from_config(model.get_config())
+    clone = type(model).from_config(model.get_config())
     clone.set_weights(model.get_weights())
     np.testing.assert_allclose(to_numpy(clone(ids)), before, atol=1e-6)
 
@@ -98,8 +101,8 @@ def test_unknown_model_lists_valid_names():
 def test_overrides_reach_the_builder():
     model = build("transformer-tiny", vocab_size=77, num_classes=6, num_layers=3)
     assert model.output.shape[-1] == 6
-    assert len([l for l in model.layers if l.name.startswith("encoder_")]) == 3
-    assert model.get_layer("embedding").vocab_size == 77
+    assert len(model.backbone.blocks) == 3
+    assert model.backbone.token_embedding.vocab_size == 77 and model.vocab_size == 77
 
 
 def test_mixed_bfloat16_dtypes_and_finite_outputs():
@@ -109,7 +112,7 @@ def test_mixed_bfloat16_dtypes_and_finite_outputs():
         assert out.dtype == "float32", model.name
         assert np.all(np.isfinite(to_numpy(out)))
         assert all(v.dtype == "float32" for v in model.weights)
-    assert build_transformer(**SMALL, d_model=16, num_heads=2).get_layer("encoder_0").compute_dtype == "bfloat16"
+    assert build_transformer(**SMALL, d_model=16, num_heads=2).backbone.blocks[0].compute_dtype == "bfloat16"
 
 
 def test_attention_maps_are_distributions_over_real_tokens():
@@ -122,6 +125,8 @@ def test_attention_maps_are_distributions_over_real_tokens():
         assert np.all(probs[3, :, :, 1:] == 0)
     with pytest.raises(ValueError, match="build_transformer"):
         attention_maps(build_lstm_classifier(**SMALL), ids)
+    causal = attention_maps(_small("lm"), ids)
+    assert len(causal) == 1 and np.all(np.triu(causal[0][0, 0], 1) == 0)
 
 
 @pytest.mark.parametrize("builder", [build_transformer, build_lstm_classifier, build_cnn_classifier])

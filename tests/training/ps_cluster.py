@@ -28,7 +28,7 @@ def in_process_cluster(workers=2, parameter_servers=2):
 
 def main(config_path, result_path):
     result = train(config_path, resolver=in_process_cluster())
-    table = result.model.get_layer("embedding").token_embedding.embeddings.value
+    table = result.model.backbone.token_embedding.embeddings.value
     sharded = isinstance(table, tf.__internal__.distribute.ShardedVariable)
     shards = [{"shape": v.shape.as_list(), "device": v.device} for v in table.variables] if sharded else []
     with open(result_path, "w") as handle:

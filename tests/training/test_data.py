@@ -1,17 +1,103 @@
-"""``data.sequence_length: auto``: the length picked from the training texts, and what it truncates."""
+"""A run's data from its config: duplicates, classes, the multi-label format, and the sequence length."""
 import csv
 import io
 import json
+import logging
 
 import numpy as np
 import pytest
 
 from tests.training.conftest import tiny_config
-from zoo.config import Config
+from zoo.config import Config, ConfigError
 from zoo.export.serving import default_sequence_length
 from zoo.training import load_run, train
-from zoo.training.data import AUTO_MAX_LENGTH, auto_sequence_length, load_splits
+from zoo.training.data import (
+    AUTO_MAX_LENGTH,
+    auto_sequence_length,
+    classification_mode,
+    load_splits,
+    model_arguments,
+    split_texts,
+)
 
+
+def _config(source, **data):
+    return Config.from_dict({"data": {"source": str(source), "validation_split": 0.2, "test_split": 0.2, **data}})
+
+
+def _repeated(path, unique, copies):
+    rows = [(f"text number {i}", "pos" if i % 2 else "neg") for i in range(unique)]
+    path.write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in rows * copies), encoding="utf-8")
+    return path
+
+
+def test_duplicates_are_removed_before_splitting_and_counted(tmp_path, caplog):
+    source = _repeated(tmp_path / "repeated.csv", 10, 24)
+    with caplog.at_level(logging.WARNING):
+        splits = split_texts(_config(source))
+    assert f"{source}: removed 230 duplicate texts" in caplog.text
+    parts = [splits[name].texts for name in ("train", "validation", "test")]
+    assert sum(map(len, parts)) == 10 and not set(parts[0]) & (set(parts[1]) | set(parts[2]))
+
+
+def test_the_hostile_five_rows_times_48_are_too_few_once_deduplicated(tmp_path):
+    source = _repeated(tmp_path / "repeated.csv", 5, 48)
+    with pytest.raises(ValueError, match=r"repeated.csv \[deduplicated\]: a stratified test split of 5 examples "
+                                         r"into 1 and 4 cannot hold all 2 classes on both sides"):
+        split_texts(_config(source))
+
+
+def test_without_deduplication_copies_straddle_the_splits(tmp_path, caplog):
+    source = _repeated(tmp_path / "repeated.csv", 5, 48)
+    with caplog.at_level(logging.WARNING):
+        splits = split_texts(_config(source, deduplicate=False))
+    assert "duplicate" not in caplog.text
+    assert len(splits["train"]) + len(splits["validation"]) + len(splits["test"]) == 240
+    assert set(splits["test"].texts) <= set(splits["train"].texts), "what deduplication prevents"
+
+
+def test_a_given_test_file_sharing_texts_with_training_is_reported(tmp_path, caplog):
+    train = tmp_path / "train.csv"
+    train.write_text("text,label\n" + "".join(f"text {i},{'ab'[i % 2]}\n" for i in range(40)), encoding="utf-8")
+    test = tmp_path / "test.csv"
+    test.write_text("text,label\nnew text,a\ntext 3,b\ntext 8,a\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        splits = split_texts(_config(train, test_source=str(test)))
+    assert (f"2 of the 3 texts of {test} also occur in the training data {train} (first: {test}, line 3)"
+            in caplog.text)
+    assert len(splits["test"]) == 3, "a given test set is kept as it is"
+
+
+def test_multilabel_mode_reads_several_labels_per_row(tmp_path):
+    path = tmp_path / "tags.jsonl"
+    path.write_text('{"text": "goal in the election", "label": ["sports", "politics"]}\n'
+                    '{"text": "a quiet day", "label": []}\n'
+                    + "".join(f'{{"text": "match {i}", "label": "sports"}}\n' for i in range(8))
+                    + "".join(f'{{"text": "vote {i}", "label": "politics"}}\n' for i in range(8)), encoding="utf-8")
+    config = _config(path, validation_split=0.0).override(["model.overrides.mode=multilabel"])
+    assert classification_mode(config) == "multilabel"
+    splits = split_texts(config)
+    everything = {t: row for part in splits.values() if part for t, row in zip(part.texts, part.labels)}
+    assert splits["train"].label_names == ["politics", "sports"]
+    assert everything["goal in the election"].tolist() == [1, 1] and everything["a quiet day"].tolist() == [0, 0]
+    args = model_arguments(config, {"task": "classification", "label_names": ["politics", "sports"],
+                                    "sequence_length": 16, "tokenizer": type("T", (), {"vocab_size": 50, "pad_id": 3})()})
+    assert (args["mode"], args["num_classes"], args["pad_id"]) == ("multilabel", 2, 3)
+
+
+def test_several_labels_per_row_need_a_multilabel_model(tmp_path):
+    with pytest.raises(ConfigError, match="data.load_options.label_separator reads several labels per row, which "
+                                          "only a multi-label classifier learns: set model.overrides.mode: multilabel"):
+        split_texts(_config(tmp_path / "any.csv", load_options={"label_separator": "|"}))
+
+
+def test_the_mode_comes_from_the_config_once():
+    assert classification_mode(Config()) == "multiclass"
+    assert classification_mode(Config().override(["model.overrides.mode=binary"])) == "binary"
+    assert classification_mode(Config().override(["model.name=cnn"])) == "multiclass"
+
+
+# data.sequence_length: auto
 
 @pytest.mark.parametrize("needed, limit, expected", [
     (np.arange(1, 101), 512, 96),          # 95th percentile 95.05 -> 96
@@ -37,14 +123,14 @@ def word_counts_csv(tmp_path_factory):
     return path
 
 
-def _config(path, task="classification", **data):
+def _length_config(path, task="classification", **data):
     model = {"classification": "transformer-tiny", "lm": "lm"}[task]
     return Config.from_dict({"data": {"source": str(path), "vocab_size": 300, "validation_split": 0.0,
                                       "test_split": 0.0, **data}, "model": {"name": model, "overrides": {}}})
 
 
 def test_auto_picks_the_length_from_the_training_texts_and_counts_what_it_cuts(word_counts_csv):
-    data = load_splits(_config(word_counts_csv))
+    data = load_splits(_length_config(word_counts_csv))
     counts = np.arange(1, 201)                       # every text's word count, one token per word
     expected = int(np.ceil(np.ceil(np.percentile(counts, 95)) / 8) * 8)
     assert data["sequence_length"] == expected == 192
@@ -55,14 +141,14 @@ def test_auto_picks_the_length_from_the_training_texts_and_counts_what_it_cuts(w
 
 
 def test_a_language_model_needs_one_position_more_for_its_begin_token(word_counts_csv):
-    data = load_splits(_config(word_counts_csv, task="lm"))
+    data = load_splits(_length_config(word_counts_csv, task="lm"))
     needed = np.arange(1, 201) + 1
     assert data["sequence_length"] == int(np.ceil(np.ceil(np.percentile(needed, 95)) / 8) * 8) == 192
     assert data["truncated"] == int((needed > 192).sum()) == 9
 
 
 def test_a_fixed_length_is_kept_and_its_truncation_counted(word_counts_csv):
-    data = load_splits(_config(word_counts_csv, sequence_length=50))
+    data = load_splits(_length_config(word_counts_csv, sequence_length=50))
     assert data["sequence_length"] == 50 and data["train"][0].shape == (200, 50)
     assert data["truncated"] == 150
 
@@ -73,7 +159,7 @@ def test_with_init_from_auto_takes_the_pretrained_models_length(word_counts_csv,
 
     (tmp_path / "pretrained").mkdir()
     (tmp_path / "pretrained" / "model.json").write_text(json.dumps({"name": "mlm", "arguments": {"sequence_length": 40}}))
-    config = _config(word_counts_csv).override([f"model.init_from={tmp_path / 'pretrained'}"])
+    config = _length_config(word_counts_csv).override([f"model.init_from={tmp_path / 'pretrained'}"])
     tokenizer = zoo.data.build_tokenizer("word", 300).fit(zoo.data.load(word_counts_csv).texts)
     data = load_splits(config, tokenizer)
     assert data["sequence_length"] == 40 and data["truncated"] == 160
@@ -83,7 +169,7 @@ def test_long_texts_are_capped_at_the_position_limit(tmp_path):
     path = tmp_path / "long.csv"
     path.write_text("text,label\n" + "".join(f"{' '.join(['w'] * 700)},{'ab'[i % 2]}\n" for i in range(20)),
                     encoding="utf-8")
-    data = load_splits(_config(path))
+    data = load_splits(_length_config(path))
     assert data["sequence_length"] == AUTO_MAX_LENGTH and data["truncated"] == 20
 
 

@@ -1,6 +1,9 @@
 """``zoo.train`` end to end on a tiny data set: the run directory, reproducibility, resume rules, errors."""
+import io
 import json
+import logging
 import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -9,7 +12,8 @@ import tensorflow as tf
 
 from tests.training.conftest import tiny_config
 from zoo.config import Config, ConfigError
-from zoo.training import NonFiniteLossError, RunDirectoryError, load_run, train
+from zoo.data import TooFewClassesError
+from zoo.training import LossDivergedError, NonFiniteLossError, RunDirectoryError, load_run, train
 
 
 def _weights(model):
@@ -151,3 +155,87 @@ def test_jit_compile_is_refused_under_a_distribution_strategy(tiny_csv, tmp_path
     with pytest.raises(ConfigError, match="training.jit_compile: true works only with distribution.strategy: default"):
         train(tiny_config(tiny_csv, tmp_path / "run", training={"jit_compile": True},
                           distribution={"strategy": "mirrored"}))
+
+
+def _rerun_copy(finished, tmp_path, damage, caplog):
+    """Copy the finished run as an interrupted one (no metrics.json), ``damage`` its checkpoints, rerun it."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished.run_dir, run_dir)
+    (run_dir / "metrics.json").unlink()
+    damage(run_dir / "checkpoints")
+    stream = io.StringIO()
+    with caplog.at_level(logging.WARNING):
+        resumed = train(finished.config, overrides=[f"output.dir={run_dir}", "output.progress=epoch"],
+                        progress_stream=stream)
+    return resumed, stream.getvalue(), caplog.text
+
+
+def test_a_damaged_newest_checkpoint_resumes_from_the_one_before(finished, tmp_path, caplog):
+    def delete_newest_data(checkpoints):
+        (checkpoints / "ckpt-36.data-00000-of-00001").unlink()
+
+    resumed, shown, logged = _rerun_copy(finished, tmp_path, delete_newest_data, caplog)
+    assert (f"checkpoint {tmp_path / 'run' / 'checkpoints' / 'ckpt-36'} is damaged: "
+            f"{tmp_path / 'run' / 'checkpoints' / 'ckpt-36.data-00000-of-00001'} is missing; trying the one before "
+            "it") in logged
+    assert f"resuming from {tmp_path / 'run' / 'checkpoints' / 'ckpt-35'} (epoch 3, step 11)" in shown
+    assert _learning(resumed.history) == _learning(finished.history), "no step was lost or repeated"
+    for a, b in zip(_weights(resumed.model), _weights(finished.model)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_lost_checkpoint_index_does_not_restart_the_run(finished, tmp_path, caplog):
+    resumed, shown, logged = _rerun_copy(finished, tmp_path, lambda c: (c / "checkpoint").unlink(), caplog)
+    assert "(the list of checkpoints) is missing or unreadable; found ckpt-36, ckpt-35" in logged
+    assert f"resuming from {tmp_path / 'run' / 'checkpoints' / 'ckpt-36'} (epoch 4, step 0)" in shown
+    assert "epoch 1/3" not in shown and _learning(resumed.history) == _learning(finished.history)
+
+
+def test_validation_failures_leave_no_run_directory_and_keep_an_old_run(finished, tiny_csv, tmp_path):
+    run_dir = tmp_path / "new" / "run"
+    with pytest.raises(ValueError, match="training.batch_size 500 is larger than the 192 training examples"):
+        train(tiny_config(tiny_csv, run_dir, training={"batch_size": 500}))
+    assert not (tmp_path / "new").exists()
+    # output.overwrite replaces a finished run only once the new run has passed every check
+    with pytest.raises(ConfigError, match="model.overrides"):
+        train(finished.config, overrides=["output.overwrite=true", "model.overrides.depth=3"])
+    assert (finished.run_dir / "metrics.json").is_file()
+
+
+@pytest.mark.parametrize("where, why", [
+    ("file", "{parent} is a file, not a directory"),
+    ("/proc", "/proc does not accept new directories (No such file or directory)"),
+])
+def test_a_run_directory_that_cannot_be_created_says_why(tiny_csv, tmp_path, where, why):
+    parent = tmp_path / "afile"
+    parent.write_text("not a directory")
+    run_dir = parent / "run" if where == "file" else Path("/proc/zoo_run")
+    with pytest.raises(RunDirectoryError) as error:
+        train(tiny_config(tiny_csv, run_dir))
+    assert str(error.value) == (f"cannot create the run directory {run_dir}: {why.format(parent=parent)}; set "
+                                "output.dir (--output) to a directory you can write")
+
+
+def test_one_class_data_names_the_source_and_the_label_column(tmp_path):
+    source = tmp_path / "one.csv"
+    source.write_text("text,label\n" + "".join(f"text number {i},pos\n" for i in range(50)), encoding="utf-8")
+    with pytest.raises(TooFewClassesError) as error:
+        train(tiny_config(source, tmp_path / "run"))
+    assert str(error.value) == (f"{source}: 50 examples with only the class 'pos' in label column 'label': a "
+                                "classifier needs examples of at least 2 classes; check data.source and "
+                                "data.load_options.label_column")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_diverging_loss_stops_like_a_nan(tiny_csv, tmp_path):
+    config = tiny_config(tiny_csv, tmp_path / "run", optimizer={"name": "adamw", "learning_rate": 1e3})
+    with pytest.raises(LossDivergedError, match=r"training stopped: the loss diverged to \S+ at epoch 1, step \d+, "
+                                                r"more than training.divergence_factor 10 x the chance-level loss "
+                                                r"0.6931; no checkpoint had been written yet. Lower "
+                                                r"optimizer.learning_rate") as error:
+        train(config)
+    assert isinstance(error.value, NonFiniteLossError), "handled wherever a NaN loss is"
+    assert not (tmp_path / "run" / "metrics.json").exists()
+    # the switch: with the check off, the same run reports a chance-level model as done
+    result = train(config, overrides=["training.divergence_factor=0", "training.epochs=1", "output.overwrite=true"])
+    assert result.history[0]["loss"] > 1e3 and result.metrics["test"]["accuracy"] <= 0.6

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from zoo.training.precision import resolve_precision
 from zoo.training.strategies import (
+    ONE_WORKER_TF_CONFIG,
     EmbeddingPartitioner,
     StrategyError,
     cluster_resolver,
@@ -41,6 +42,23 @@ def test_parameter_server_needs_a_cluster(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(StrategyError, match="parameter_server needs a cluster with 'worker' and 'ps' tasks"):
         get_strategy("parameter_server")
+
+
+def test_multi_worker_without_a_cluster_says_what_tf_config_must_hold(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(StrategyError) as error:
+        get_strategy("multi_worker")
+    message = str(error.value)
+    assert message.startswith("distribution.strategy: multi_worker found no cluster (TF_CONFIG is not set). "
+                              "TF_CONFIG must hold the same cluster on every worker and this process's task, e.g. ")
+    assert f"to run a one-worker cluster on purpose set TF_CONFIG='{ONE_WORKER_TF_CONFIG}'" in message
+    assert json.loads(ONE_WORKER_TF_CONFIG)["cluster"] == {"worker": ["localhost:12345"]}
+    # a cluster without this process's task is as useless: every worker would take itself for worker 0
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["127.0.0.1:2222", "127.0.0.1:2223"]}}))
+    with pytest.raises(StrategyError, match=r"multi_worker found the cluster \{'worker': \['127.0.0.1:2222', "
+                                            r"'127.0.0.1:2223'\]\} but not this process's task in it \(task type "
+                                            r"None, index None\) \(TF_CONFIG is '\{\"cluster\""):
+        get_strategy("multi_worker")
 
 
 def test_tf_config_must_be_json(monkeypatch):

@@ -10,11 +10,12 @@ import zoo
 from zoo.cli import main
 from zoo.config import Config, ConfigError
 from zoo.data.tokenizers import CLS_ID, MASK_ID, SEP_ID
-from zoo.training.data import frame
-from zoo.training.loop import EpochBatches, Trainer
-from zoo.training.objectives import TokenObjective
+from zoo.training.data import encode, frame
+from zoo.training.loop import EpochBatches, Evaluator, Trainer
+from zoo.training.objectives import Objective, TokenObjective
 
 from tests.training.conftest import tiny_config
+from tests.vocabularies import WORDS, FixedVocabTokenizer, bert_like, pad_inside
 
 TINY = {"num_layers": 1, "d_model": 16, "num_heads": 2, "ff_dim": 32, "dropout": 0.0}
 
@@ -83,14 +84,59 @@ def test_mlm_predicts_exactly_the_chosen_tokens_and_repeats_for_a_seed():
     assert (other.numpy() != corrupted).any()
 
 
-def test_frame_wraps_texts_in_begin_and_end_and_truncates():
-    class Stub:
-        def encode(self, strings, length):
-            rows = [[int(t) for t in s.decode().split()][:length] for s in strings.numpy()]
-            return tf.constant([r + [0] * (length - len(r)) for r in rows])
+@pytest.mark.parametrize("vocabulary", [None, bert_like(), pad_inside()], ids=["learned", "bert", "pad-7"])
+def test_frame_wraps_texts_in_the_tokenizers_begin_and_end_and_pads_with_its_pad(vocabulary):
+    tok = zoo.data.build_tokenizer("word", 50).fit(WORDS) if vocabulary is None else FixedVocabTokenizer(vocabulary)
+    word = dict(zip(tok.vocabulary, range(tok.vocab_size)))
+    framed = frame(tok, ["the film", "a dull plot was tedious"], 4)
+    cls, sep, pad = tok.cls_id, tok.sep_id, tok.pad_id
+    np.testing.assert_array_equal(framed, [[cls, word["the"], word["film"], sep, pad],
+                                           [cls, word["a"], word["dull"], word["plot"], sep]])
 
-    framed = frame(Stub(), ["7 8", "5 6 7 8 9 10"], 4)
-    np.testing.assert_array_equal(framed, [[CLS_ID, 7, 8, SEP_ID, 0], [CLS_ID, 5, 6, 7, SEP_ID]])
+
+def test_token_objectives_read_the_special_ids_they_are_given():
+    special = FixedVocabTokenizer(pad_inside()).special_ids
+    assert special.pad == 7
+    ids = np.full((2, 17), 7, np.int32)
+    ids[0, :5] = [special.cls, 0, 8, 9, special.sep]
+    ids[1, :3] = [special.cls, 10, special.sep]
+    objective = TokenObjective("lm", vocab_size=30, special_ids=special)
+    inputs, targets = objective.prepare(tf.constant(ids), None)
+    assert inputs.shape == (2, 8)
+    np.testing.assert_array_equal(targets[0, :5], [0, 8, 9, special.sep, 7])
+    weights = objective.sums(targets, tf.zeros((2, 8, 30)), objective.loss(targets, tf.zeros((2, 8, 30))))[2]
+    assert float(weights) == 4 + 2  # every target but the padding; id 0 is a word here
+    bert = FixedVocabTokenizer(bert_like()).special_ids
+    words = np.random.default_rng(2).integers(104, 126, size=(64, 16)).astype(np.int32)
+    words[:, 0], words[:, 12:] = bert.cls, bert.pad
+    inputs, targets = TokenObjective("mlm", vocab_size=126, special_ids=bert).prepare(
+        tf.constant(words), None, tf.constant([1, 2], tf.int64))
+    corrupted = inputs["token_ids"].numpy()
+    picked = [set(p[t != bert.pad]) for p, t in zip(inputs["mask_positions"].numpy(), targets.numpy())]
+    assert all(0 not in rows and not rows & set(range(12, 16)) for rows in picked)
+    assert (corrupted[:, 0] == bert.cls).all() and (corrupted[:, 12:] == bert.pad).all()
+    replaced = corrupted[(corrupted != words) & (corrupted != bert.mask)]
+    assert len(replaced) and not set(replaced) & set(bert.all)
+
+
+@pytest.mark.parametrize("task", ["classification", "lm"])
+def test_a_non_zero_pad_id_is_masked_so_the_padded_length_changes_no_metric(task):
+    tok = FixedVocabTokenizer(pad_inside())
+    texts = ["the film was great", "a dull plot", "boring", "the cast and the story were moving and funny"]
+    keras.utils.set_random_seed(0)
+    if task == "classification":
+        model = zoo.build("transformer-tiny", vocab_size=tok.vocab_size, sequence_length=24, num_classes=2,
+                          pad_id=tok.pad_id, **TINY)
+        objective, encoded = Objective(pad_id=tok.pad_id), lambda length: encode(tok, texts, length)
+    else:
+        model = zoo.build("lm", vocab_size=tok.vocab_size, sequence_length=24, pad_id=tok.pad_id, **TINY)
+        objective = TokenObjective("lm", tok.vocab_size, special_ids=tok.special_ids)
+        encoded = lambda length: frame(tok, texts, length)
+    labels = np.array([1, 0, 0, 1], np.int32) if task == "classification" else None
+    short, long = encoded(10), encoded(24)
+    assert (long[:, 12:] == tok.pad_id).all()
+    evaluate = Evaluator(model, objective)
+    np.testing.assert_allclose(evaluate(short, labels)["loss"], evaluate(long, labels)["loss"], rtol=1e-5)
 
 
 def test_mlm_masks_of_a_resumed_run_equal_an_uninterrupted_run():
@@ -149,7 +195,10 @@ def test_seq2seq_trains_from_source_and_target_columns(tmp_path):
     path.write_text("".join(json.dumps({"source": r, "target": " ".join(reversed(r.split()))}) + "\n" for r in rows))
     result = zoo.train(_token_config(path, tmp_path / "s2s", "seq2seq"))
     assert result.metrics["task"] == "seq2seq"
-    assert result.metrics["examples"] == {"train": 120, "validation": 40, "test": 40}
+    # repeated source texts are dropped before splitting (data.deduplicate), then 20 % each held out
+    held_out = round(0.2 * len(set(rows)))
+    assert result.metrics["examples"] == {"train": len(set(rows)) - 2 * held_out, "validation": held_out,
+                                          "test": held_out}
     assert np.isfinite(result.metrics["test"]["perplexity"])
 
 
@@ -183,16 +232,16 @@ def _finetune_config(corpus, pretrained, run_dir, **model):
     return config
 
 
-def test_init_from_copies_the_encoder_and_freezing_keeps_it(corpus, pretrained, tmp_path):
+def test_init_from_copies_the_backbone_and_freezing_keeps_it(corpus, pretrained, tmp_path):
     donor = zoo.load_run(pretrained)[0]
     result = zoo.train(_finetune_config(corpus, pretrained, tmp_path / "ft", freeze="encoder"))
-    for name in ("embedding", "encoder_0", "final_norm"):
-        for got, want in zip(result.model.get_layer(name).get_weights(), donor.get_layer(name).get_weights()):
-            np.testing.assert_array_equal(got, want)
+    assert len(result.model.backbone.weights) == len(donor.backbone.weights) == 16  # 1 block of 12, 2 tables, a norm
+    for got, want in zip(result.model.backbone.get_weights(), donor.backbone.get_weights()):
+        np.testing.assert_array_equal(got, want)
     fresh = zoo.build("transformer-tiny", vocab_size=result.tokenizer.vocab_size, sequence_length=16,
                       num_classes=2, **{**TINY, "pooling": "mean"})
-    head = result.model.get_layer("head").get_weights()[0]
-    assert head.shape == fresh.get_layer("head").get_weights()[0].shape
+    head = result.model.head.get_weights()[0]
+    assert head.shape == fresh.head.get_weights()[0].shape
     assert result.tokenizer.vocabulary == zoo.load_run(pretrained)[1].vocabulary
 
 
@@ -201,11 +250,11 @@ def test_encoder_learning_rate_scale_slows_only_the_encoder(corpus, pretrained, 
     config = _finetune_config(corpus, pretrained, tmp_path / "scaled")
     config["optimizer"]["encoder_learning_rate_scale"] = 1e-4
     result = zoo.train(config)
-    moved = lambda layer: max(np.abs(a - b).max() for a, b in zip(result.model.get_layer(layer).get_weights(),
-                                                                  donor.get_layer(layer).get_weights()))
+    moved = max(np.abs(a - b).max() for a, b in zip(result.model.backbone.blocks[0].get_weights(),
+                                                    donor.backbone.blocks[0].get_weights()))
     # Adam steps are about the learning rate: 1e-2 for the head, 1e-6 for the encoder.
-    assert 0 < moved("encoder_0") < 1e-4
-    assert np.abs(result.model.get_layer("head").get_weights()[0]).max() > 1e-3
+    assert 0 < moved < 1e-4
+    assert np.abs(result.model.head.get_weights()[0]).max() > 1e-3
 
 
 def test_init_from_rejects_another_tokenizer_or_encoder_size(corpus, pretrained, tmp_path):

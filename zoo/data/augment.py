@@ -9,7 +9,7 @@ import dataclasses
 import tensorflow as tf
 
 from zoo.data.errors import DataSpecError
-from zoo.data.tokenizers import CLS_ID, MASK_ID, PAD_ID, SEP_ID
+from zoo.data.special_tokens import LEARNED_IDS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,26 +53,30 @@ class AugmentConfig:
         return cls(**values)
 
 
-def augment_ids(ids, seed, config):
+def augment_ids(ids, seed, config, special_ids=LEARNED_IDS):
     """Augment one 1-D int32 sequence of token ids with stateless randomness.
 
     Args:
         ids: int32 ``[n]`` token ids (unpadded).
         seed: int ``[2]`` stateless seed.
         config: An ``AugmentConfig``.
+        special_ids: The tokenizer's ``special_ids``: padding, ``[CLS]`` and ``[SEP]`` stay, ``[MASK]`` masks.
 
     Example:
         >>> augment_ids(tf.constant([2, 7, 8, 9]), tf.constant([1, 2]), AugmentConfig(mask=0.5))
     """
     ids = tf.convert_to_tensor(ids, tf.int32)
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 4)
-    protected = (ids == PAD_ID) | (ids == CLS_ID) | (ids == SEP_ID)
+    def protect(ids):
+        return (ids == special_ids.pad) | (ids == special_ids.cls) | (ids == special_ids.sep)
+
+    protected = protect(ids)
     if config.delete > 0:
         keep = protected | (tf.random.stateless_uniform(tf.shape(ids), seeds[0]) >= config.delete)
         # Deleting every word would leave nothing to classify: keep the sequence as it was.
         emptied = tf.reduce_any(~protected) & ~tf.reduce_any(keep & ~protected)
         ids = tf.boolean_mask(ids, keep | emptied)
-        protected = (ids == PAD_ID) | (ids == CLS_ID) | (ids == SEP_ID)
+        protected = protect(ids)
     if config.swap > 0:
         chosen = ~protected & (tf.random.stateless_uniform(tf.shape(ids), seeds[1]) < config.swap)
         positions = tf.where(chosen)
@@ -80,11 +84,11 @@ def augment_ids(ids, seed, config):
         ids = tf.tensor_scatter_nd_update(ids, positions, tf.gather_nd(ids, shuffled))
     if config.mask > 0:
         chosen = ~protected & (tf.random.stateless_uniform(tf.shape(ids), seeds[3]) < config.mask)
-        ids = tf.where(chosen, tf.constant(MASK_ID, tf.int32), ids)
+        ids = tf.where(chosen, tf.constant(special_ids.mask, tf.int32), ids)
     return ids
 
 
-def apply_augmentation(dataset, config, sequence_length, keep_length=False):
+def apply_augmentation(dataset, config, sequence_length, keep_length=False, special_ids=LEARNED_IDS):
     """Augment a dataset of ``(ids [T] padded, length, *labels)`` elements, as ``make_dataset`` builds them.
 
     Args:
@@ -92,6 +96,7 @@ def apply_augmentation(dataset, config, sequence_length, keep_length=False):
         config: An ``AugmentConfig`` (the dataset is returned unchanged when no probability is set).
         sequence_length: ``T``, the padded length.
         keep_length: Keep the (new) length in the elements, for bucketing; otherwise drop it.
+        special_ids: The tokenizer's ``special_ids`` (see ``augment_ids``; padding fills the rest).
 
     Example:
         >>> ds = apply_augmentation(ds, AugmentConfig(delete=0.1, seed=0), 64)
@@ -102,9 +107,9 @@ def apply_augmentation(dataset, config, sequence_length, keep_length=False):
 
     def augment(element, seed):
         ids, length, *rest = element
-        ids = augment_ids(ids[:length], seed, config)
+        ids = augment_ids(ids[:length], seed, config, special_ids)
         new_length = tf.shape(ids)[0]
-        ids = tf.ensure_shape(tf.pad(ids, [[0, sequence_length - new_length]], constant_values=PAD_ID),
+        ids = tf.ensure_shape(tf.pad(ids, [[0, sequence_length - new_length]], constant_values=special_ids.pad),
                               [sequence_length])
         out = (ids, new_length, *rest) if keep_length else (ids, *rest)
         return out if len(out) > 1 else out[0]

@@ -67,3 +67,7 @@ class DataFileNotFoundError(FileNotFoundError):
 
     def __str__(self):
         return self.args[0]
+
+
+class TooFewClassesError(DataError):
+    """Labelled data with fewer than 2 classes: nothing for a classifier to tell apart."""

@@ -7,11 +7,16 @@ import numpy as np
 from zoo.data.errors import DataError, DataFileNotFoundError, UnseenLabelError
 
 LABELS_FILE = "labels.txt"
+# Joins (and, in data files, separates) the several labels of a multi-label example.
+LABEL_SEPARATOR = ","
 
 
 @dataclasses.dataclass
 class LabeledTexts:
     """A labelled text data set: ``texts[i]`` has label id ``labels[i]``, named ``label_names[labels[i]]``.
+
+    Multi-label data (several labels per example) has a multi-hot ``labels`` matrix ``[n, num_classes]``
+    instead: ``labels[i, c]`` is 1 when example ``i`` has label ``label_names[c]``.
 
     ``files`` and ``origins`` (``[n, 2]``: file index, line or record number) say where each example came
     from, so later errors (an unseen label, a split problem) can name the file and line. ``skipped`` lists
@@ -34,7 +39,9 @@ class LabeledTexts:
 
     def __post_init__(self):
         self.texts = list(self.texts)
-        self.labels = np.asarray(self.labels, dtype=np.int32).reshape(-1)
+        self.labels = np.asarray(self.labels, dtype=np.int32)
+        if self.labels.ndim != 2:
+            self.labels = self.labels.reshape(-1)
         self.label_names = [str(name) for name in self.label_names]
         self.files = tuple(str(f) for f in self.files)
         if self.origins is None:
@@ -47,6 +54,14 @@ class LabeledTexts:
             raise DataError(f"{self.source}: {len(self.texts)} texts but {len(self.labels)} labels")
         if len(set(self.label_names)) != len(self.label_names):
             raise DataError(f"{self.source}: duplicate label names in {self.label_names}")
+        if self.multilabel:
+            if self.labels.shape[1] != len(self.label_names):
+                raise DataError(f"{self.source}: multi-hot labels have {self.labels.shape[1]} columns for "
+                                f"{len(self.label_names)} label names")
+            bad = np.flatnonzero(((self.labels != 0) & (self.labels != 1)).any(axis=1))
+            if bad.size:
+                raise DataError("multi-hot labels must be 0 or 1", **self.where(int(bad[0])))
+            return
         bad = np.flatnonzero((self.labels < 0) | (self.labels >= len(self.label_names)))
         if bad.size:
             raise UnseenLabelError(
@@ -56,6 +71,11 @@ class LabeledTexts:
 
     def __len__(self):
         return len(self.texts)
+
+    @property
+    def multilabel(self):
+        """Whether every example has a set of labels (a multi-hot ``labels`` matrix)."""
+        return self.labels.ndim == 2
 
     @property
     def num_classes(self):
@@ -97,7 +117,8 @@ class LabeledTexts:
             >>> zoo.data.load("mr").class_counts()
             {'neg': 5331, 'pos': 5331}
         """
-        counts = np.bincount(self.labels, minlength=len(self.label_names))
+        counts = (self.labels.sum(axis=0) if self.multilabel
+                  else np.bincount(self.labels, minlength=len(self.label_names)))
         return {name: int(c) for name, c in zip(self.label_names, counts)}
 
     def summary(self):
@@ -145,11 +166,13 @@ def check_labels_seen(train, other, name="validation"):
             f"{name} label vocabulary {other.label_names} differs from training's {train.label_names}; "
             "load it with label_names=train.label_names", path=other.source,
         )
-    seen = np.bincount(train.labels, minlength=train.num_classes) > 0
-    unseen = np.flatnonzero(~seen[other.labels])
+    seen = np.array(list(train.class_counts().values())) > 0
+    unseen = (np.flatnonzero((other.labels[:, ~seen] > 0).any(axis=1)) if other.multilabel
+              else np.flatnonzero(~seen[other.labels]))
     if unseen.size:
         i = int(unseen[0])
-        label = other.label_names[other.labels[i]]
+        label = (other.label_names[np.flatnonzero((other.labels[i] > 0) & ~seen)[0]] if other.multilabel
+                 else other.label_names[other.labels[i]])
         raise UnseenLabelError(
             f"{name} label {label!r} has no example in training ({train.source}); "
             f"{unseen.size} {name} example(s) have labels unseen in training (this is the first)",

@@ -10,7 +10,7 @@ import tensorflow as tf
 from zoo.data.augment import AugmentConfig, apply_augmentation
 from zoo.data.errors import DataError, DataSpecError
 from zoo.data.labeled import LabeledTexts
-from zoo.data.tokenizers import PAD_ID, Tokenizer
+from zoo.data.tokenizers import Tokenizer
 
 PAD_MODES = ("fixed", "bucket")
 _CHUNK = 1024
@@ -122,7 +122,7 @@ def make_dataset(texts, labels, tokenizer, *, sequence_length, batch_size=None, 
     # function calls cost more than tokenising on this CPU.
     def encode(batch, *label):
         ids = tokenizer.tokenize(batch)[:, :sequence_length]
-        dense = ids.to_tensor(default_value=PAD_ID, shape=[None, sequence_length])
+        dense = ids.to_tensor(default_value=tokenizer.pad_id, shape=[None, sequence_length])
         extra = (tf.cast(ids.row_lengths(), tf.int32),) if bucket or augment else ()
         element = (dense, *extra, *label)
         return element if len(element) > 1 else dense
@@ -135,7 +135,8 @@ def make_dataset(texts, labels, tokenizer, *, sequence_length, batch_size=None, 
                                   -(-len(texts) // input_context.num_input_pipelines),
                                   seed=seed, reshuffle_each_iteration=True)
     if augment is not None:
-        dataset = apply_augmentation(dataset, augment, sequence_length, keep_length=bucket)
+        dataset = apply_augmentation(dataset, augment, sequence_length, keep_length=bucket,
+                                     special_ids=tokenizer.special_ids)
     if bucket:
         dataset = _bucket(dataset, lengths, batch_size, drop_remainder)
     elif batch_size is not None:

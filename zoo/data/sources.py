@@ -57,7 +57,7 @@ SHARED["sms"] = SHARED["sms_spam"]
 
 def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_rows="error", split=None,
          format=None, header=True, delimiter=None, label_names=None, label_level="coarse", classes=None,
-         data_dir=None, download=False):
+         label_separator=None, data_dir=None, download=False):
     """Load labelled texts from a data source spec.
 
     Args:
@@ -82,6 +82,9 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
             labels outside it raise ``UnseenLabelError``.
         label_level: TREC labels, ``"coarse"`` (6 classes) or ``"fine"`` (50).
         classes: For class folders, the sub-folders to read (default: all).
+        label_separator: Multi-label data: every label field holds a set of labels joined by this string
+            (e.g. ``"sports,politics"``; a JSONL label may also be a list of strings). An empty field means
+            that no label applies. The result has a multi-hot ``labels`` matrix.
         data_dir: tfds data directory.
         download: Let tfds download and prepare the data set (this machine cannot).
 
@@ -100,10 +103,13 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
         raise DataSpecError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     if label_level not in ("coarse", "fine"):
         raise DataSpecError(f"label_level must be 'coarse' or 'fine', not {label_level!r}")
+    if label_separator is not None and (not isinstance(label_separator, str) or not label_separator.strip()):
+        raise DataSpecError(f"label_separator must be a non-blank string, not {label_separator!r}")
     options = {
         "encoding": encoding, "text_column": text_column, "label_column": label_column,
         "on_bad_rows": on_bad_rows, "split": split, "format": format, "header": header,
         "delimiter": delimiter, "label_names": label_names, "label_level": label_level, "classes": classes,
+        "label_separator": label_separator,
     }
     if isinstance(spec, dict):
         return _load_class_files(spec, "class files", options)
@@ -157,6 +163,7 @@ class _Collector:
         fixed = options["label_names"]
         self.fixed = None if fixed is None else {str(name): i for i, name in enumerate(fixed)}
         self.fixed_names = None if fixed is None else [str(n) for n in fixed]
+        self.separator = options["label_separator"]
         self.texts, self.labels, self.origins, self.files, self.skipped = [], [], [], [], []
 
     def file(self, path):
@@ -171,9 +178,11 @@ class _Collector:
     def add(self, text, label, file_index, line, *, text_column=None, label_column=None, unit="line"):
         where = {"path": self.files[file_index], "line": line if line >= 0 else None, "unit": unit}
         text = text.strip(_ASCII_SPACE)
-        label = label.strip(_ASCII_SPACE)
         if not text:
             return self.bad(BadRowError("empty text", column=text_column, **where))
+        if self.separator is not None:
+            return self._add_label_set(text, label, file_index, line, where, label_column)
+        label = label.strip(_ASCII_SPACE)
         if not label:
             return self.bad(BadRowError("empty label", column=label_column, **where))
         if self.fixed is not None and label not in self.fixed:
@@ -184,14 +193,46 @@ class _Collector:
         self.origins.append((file_index, line))
         return None
 
+    def _add_label_set(self, text, labels, file_index, line, where, label_column):
+        """Add a multi-label example: ``labels`` is a list, or a string of labels joined by the separator."""
+        names = [name.strip(_ASCII_SPACE) for name in (labels if isinstance(labels, list)
+                                                       else labels.split(self.separator))]
+        if names == [""]:
+            names = []
+        if "" in names:
+            return self.bad(BadRowError(f"empty label in {labels!r} (labels separated by {self.separator!r})",
+                                        column=label_column, **where))
+        unknown = [name for name in names if self.fixed is not None and name not in self.fixed]
+        if unknown:
+            return self.bad(UnseenLabelError(
+                f"label {unknown[0]!r} is not in the label vocabulary {self.fixed_names}", column=label_column,
+                **where))
+        self.texts.append(text)
+        self.labels.append(tuple(dict.fromkeys(names)))
+        self.origins.append((file_index, line))
+        return None
+
+    def _label_ids(self):
+        """``(label names, label ids [n] or multi-hot [n, classes])`` of the collected examples."""
+        if self.separator is None:
+            names = self.fixed_names if self.fixed is not None else _sorted_labels(set(self.labels))
+            ids = {name: i for i, name in enumerate(names)}
+            return names, np.array([ids[label] for label in self.labels], dtype=np.int32)
+        names = self.fixed_names if self.fixed is not None else _sorted_labels(
+            {name for labels in self.labels for name in labels})
+        ids = {name: i for i, name in enumerate(names)}
+        hot = np.zeros((len(self.labels), len(names)), np.int32)
+        for row, labels in enumerate(self.labels):
+            hot[row, [ids[name] for name in labels]] = 1
+        return names, hot
+
     def result(self, source, unit="line"):
         if not self.texts:
             reason = f"no examples ({len(self.skipped)} bad rows skipped)" if self.skipped else "no examples"
             raise EmptyDataError(reason, path=self.files[0] if len(self.files) == 1 else source)
-        names = self.fixed_names if self.fixed is not None else _sorted_labels(set(self.labels))
-        ids = {name: i for i, name in enumerate(names)}
+        names, labels = self._label_ids()
         data = LabeledTexts(
-            self.texts, np.array([ids[label] for label in self.labels], dtype=np.int32), names, source=source,
+            self.texts, labels, names, source=source,
             files=self.files, origins=np.array(self.origins, dtype=np.int64).reshape(-1, 2), line_unit=unit,
             skipped=self.skipped,
         )
@@ -493,14 +534,17 @@ def _load_jsonl(path, options, source):
             if value is None:
                 collector.bad(BadRowError(f"{role} field is missing or null", path=path, line=number, column=key))
                 break
-            valid = isinstance(value, str) if role == "text" else (
+            label_set = (role == "label" and options["label_separator"] is not None and isinstance(value, list)
+                         and all(isinstance(v, str) for v in value))
+            valid = isinstance(value, str) if role == "text" else label_set or (
                 isinstance(value, (str, int)) and not isinstance(value, bool))
             if not valid:
-                kind = "a string" if role == "text" else "a string or an integer"
+                kind = "a string" if role == "text" else "a string or an integer" + (
+                    " or a list of strings" if options["label_separator"] is not None else "")
                 collector.bad(BadRowError(f"{role} field must be {kind}, not {type(value).__name__}",
                                           path=path, line=number, column=key))
                 break
-            values.append(str(value))
+            values.append(value if label_set else str(value))
         else:
             collector.add(values[0], values[1], file_index, number, text_column=text_key, label_column=label_key)
     return collector.result(source)

@@ -10,9 +10,12 @@ from zoo.data.labeled import LabeledTexts
 log = logging.getLogger(__name__)
 
 
-def _check_data(data):
+def _check_data(data, stratify=False):
     if not isinstance(data, LabeledTexts):
         raise DataSpecError(f"expected LabeledTexts (from zoo.data.load), not {type(data).__name__}")
+    if stratify and data.multilabel:
+        raise DataSpecError("multi-label data cannot be stratified by class (an example has several); pass "
+                            "stratify=False", path=data.source)
 
 
 def _size(name, value, total):
@@ -68,7 +71,7 @@ def train_val_test_split(data, *, val_size=0.1, test_size=0.1, seed=0, stratify=
     Example:
         >>> train, val, test = train_val_test_split(zoo.data.load("mr"), val_size=0.1, test_size=0.1, seed=0)
     """
-    _check_data(data)
+    _check_data(data, stratify)
     total = len(data)
     n_test = _size("test_size", test_size, total)
     n_val = _size("val_size", val_size, total)
@@ -98,7 +101,7 @@ def kfold(data, k=10, *, seed=0, stratify=True):
     Example:
         >>> for train, test in kfold(zoo.data.load("mr"), k=10, seed=0): ...
     """
-    _check_data(data)
+    _check_data(data, stratify)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
         raise DataSpecError(f"k must be an integer of at least 2, not {k!r}")
     if k > len(data):
@@ -135,7 +138,7 @@ def deduplicate(data):
     keep, conflicts = [], []
     for i, text in enumerate(data.texts):
         if text in first:
-            if data.labels[first[text]] != data.labels[i]:
+            if not np.array_equal(data.labels[first[text]], data.labels[i]):
                 conflicts.append(data.location(i))
             continue
         first[text] = i
@@ -144,4 +147,21 @@ def deduplicate(data):
     if removed:
         log.warning("%s: removed %d duplicate texts (%d with a different label from the first copy%s)",
                     data.source, removed, len(conflicts), f", e.g. {conflicts[0]}" if conflicts else "")
-    return data.subset(keep, f"{data.source} [deduplicated]")
+    return data.subset(keep, f"{data.source} [deduplicated]") if removed else data
+
+
+def shared_texts(data, other):
+    """Return the indices of ``other``'s examples whose text also occurs in ``data`` (e.g. test texts in training).
+
+    Args:
+        data: ``LabeledTexts``, e.g. the training set.
+        other: ``LabeledTexts``, e.g. a separate test file.
+
+    Example:
+        >>> shared_texts(zoo.data.load("train.csv"), zoo.data.load("test.csv"))  # doctest: +SKIP
+        [3, 17]
+    """
+    _check_data(data)
+    _check_data(other)
+    seen = set(data.texts)
+    return [i for i, text in enumerate(other.texts) if text in seen]

@@ -3,9 +3,11 @@
 Every tokenizer is a ``tf.Module`` that cleans (``zoo.data.cleaning``) and tokenises with TensorFlow and
 tensorflow-text ops, so one object gives the same ids in ``tf.data``, in a ``tf.function`` with a
 ``tf.string`` input signature, and inside a SavedModel (its lookup tables and models are tracked
-resources). Ids 0-4 are always ``[PAD] [UNK] [CLS] [SEP] [MASK]``.
+resources). Every tokenizer knows its special tokens (``special_tokens``, ``special_ids``, ``pad_id`` ...);
+the tokenizers here learn their vocabulary and put ``[PAD] [UNK] [CLS] [SEP] [MASK]`` at ids 0-4.
 """
 import collections
+import dataclasses
 import io
 import json
 import logging
@@ -18,11 +20,13 @@ import tensorflow as tf
 from zoo.data.cleaning import CleaningConfig, clean
 from zoo.data.errors import DataFileNotFoundError, DataSpecError, EmptyDataError, VocabularyError
 from zoo.data.labeled import save_label_names
+from zoo.data.special_tokens import LEARNED_IDS, SPECIAL_TOKENS, SpecialIds
 
 log = logging.getLogger(__name__)
 
-RESERVED_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = range(len(RESERVED_TOKENS))
+# The first ids of a learned vocabulary (see zoo.data.special_tokens).
+RESERVED_TOKENS = tuple(SPECIAL_TOKENS.values())
+PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = dataclasses.astuple(LEARNED_IDS)
 CONFIG_FILE = "tokenizer.json"
 FORMAT_VERSION = 1
 # One token in the default word split: a run of letters/digits, or a single punctuation mark or symbol.
@@ -93,6 +97,8 @@ class Tokenizer(tf.Module):
     """
 
     kind = None
+    # Plain data: tf.Module would walk every token each time it collects variables (seconds per SavedModel).
+    _TF_MODULE_IGNORED_PROPERTIES = tf.Module._TF_MODULE_IGNORED_PROPERTIES | {"_vocabulary"}
 
     def __init__(self, vocab_size=8000, *, cleaning=None, add_cls=False, name=None):
         super().__init__(name=name or f"{self.kind}_tokenizer")
@@ -142,6 +148,47 @@ class Tokenizer(tf.Module):
         """Whether the graph needs only core TensorFlow ops (stock TF Serving can load it)."""
         return False
 
+    @property
+    def special_tokens(self):
+        """``{name: token}`` of the special tokens: ``pad``, ``unk``, ``cls``, ``sep`` and ``mask``."""
+        return dict(SPECIAL_TOKENS)
+
+    @property
+    def special_ids(self):
+        """The ``SpecialIds`` of the special tokens in this tokenizer's vocabulary.
+
+        Example:
+            >>> WordTokenizer(100).fit(["a b"]).special_ids
+            SpecialIds(pad=0, unk=1, cls=2, sep=3, mask=4)
+        """
+        self._require_fitted()
+        return self._special_ids
+
+    @property
+    def pad_id(self):
+        """Id of ``[PAD]``: padding, masked everywhere and never predicted."""
+        return self.special_ids.pad
+
+    @property
+    def unk_id(self):
+        """Id of ``[UNK]``."""
+        return self.special_ids.unk
+
+    @property
+    def cls_id(self):
+        """Id of ``[CLS]`` (prefixed by ``add_cls``; the begin token of lm and seq2seq sequences)."""
+        return self.special_ids.cls
+
+    @property
+    def sep_id(self):
+        """Id of ``[SEP]`` (the end token of lm and seq2seq sequences)."""
+        return self.special_ids.sep
+
+    @property
+    def mask_id(self):
+        """Id of ``[MASK]``."""
+        return self.special_ids.mask
+
     def _require_fitted(self):
         if self._vocabulary is None:
             raise VocabularyError(f"the {self.kind} tokenizer has no vocabulary yet: call fit(texts) first")
@@ -163,9 +210,15 @@ class Tokenizer(tf.Module):
         return self
 
     def _set_vocabulary(self, vocabulary):
+        index = {token: i for i, token in reversed(list(enumerate(vocabulary)))}
+        missing = [token for token in self.special_tokens.values() if token not in index]
+        if missing:
+            raise VocabularyError(f"the vocabulary has no special token {', '.join(missing)}: every zoo tokenizer "
+                                  f"needs {', '.join(self.special_tokens.values())}")
         self._install(vocabulary)
         self._vocabulary = list(vocabulary)
         self._vocab_tensor = tf.constant(self._vocabulary, tf.string)
+        self._special_ids = SpecialIds(**{name: index[token] for name, token in self.special_tokens.items()})
 
     def tokenize(self, strings):
         """Clean and tokenise ``tf.string`` input into int32 ids (graph-safe: tf.data, tf.function, SavedModel).
@@ -186,12 +239,12 @@ class Tokenizer(tf.Module):
             return self.tokenize(tf.reshape(strings, [1]))[0]
         ids = tf.cast(self._ids(clean(strings, self.cleaning)), tf.int32)
         if self.add_cls:
-            cls = tf.RaggedTensor.from_tensor(tf.fill([ids.nrows(), 1], tf.constant(CLS_ID, tf.int32)))
+            cls = tf.RaggedTensor.from_tensor(tf.fill([ids.nrows(), 1], tf.constant(self.cls_id, tf.int32)))
             ids = tf.concat([cls, ids], axis=1)
         return ids
 
     def encode(self, strings, sequence_length):
-        """Tokenise, truncate to ``sequence_length`` and pad with ``[PAD]`` (0): int32 ``[batch, T]``.
+        """Tokenise, truncate to ``sequence_length`` and pad with ``pad_id``: int32 ``[batch, T]``.
 
         This is exactly what ``make_dataset(..., pad_to="fixed")`` yields, for serving signatures.
 
@@ -206,7 +259,7 @@ class Tokenizer(tf.Module):
         if strings.shape.rank == 0:
             return self.encode(tf.reshape(strings, [1]), sequence_length)[0]
         ids = self.tokenize(strings)[:, :sequence_length]
-        return ids.to_tensor(default_value=PAD_ID, shape=[None, sequence_length])
+        return ids.to_tensor(default_value=self.pad_id, shape=[None, sequence_length])
 
     def id_to_token(self, ids):
         """Token strings for ids (any shape, dense or ragged), e.g. to label attention maps.
@@ -589,6 +642,18 @@ class SentencePieceTokenizer(Tokenizer):
 
 TOKENIZERS = {cls.kind: cls for cls in (WordPieceTokenizer, WordTokenizer, CharTokenizer, SentencePieceTokenizer)}
 KINDS = tuple(TOKENIZERS) + ("word_core",)
+# Kinds with a pretrained vocabulary: loaded (load_tokenizer, zoo.from_pretrained), never built or fitted.
+# Imported on use: their modules import this one.
+PRETRAINED_KINDS = {"bert": ("zoo.data.bert_tokenizer", "BertTokenizer")}
+
+
+def _tokenizer_class(kind):
+    if kind in PRETRAINED_KINDS:
+        import importlib
+
+        module, name = PRETRAINED_KINDS[kind]
+        return getattr(importlib.import_module(module), name)
+    return TOKENIZERS.get(kind)
 
 
 def build_tokenizer(kind, vocab_size=None, *, cleaning=None, add_cls=False, **options):
@@ -616,6 +681,9 @@ def build_tokenizer(kind, vocab_size=None, *, cleaning=None, add_cls=False, **op
             raise DataSpecError("word_core tokenizers split on punctuation (core ops); 'unicode_script' needs "
                                 "tensorflow-text")
         kind = "word"
+    if kind in PRETRAINED_KINDS:
+        raise DataSpecError(f"a {kind} tokenizer comes with its pretrained checkpoint and cannot be learnt: use "
+                            "zoo.from_pretrained(folder) or model.init_from: <checkpoint folder>")
     if kind not in TOKENIZERS:
         raise DataSpecError(f"unknown tokenizer kind {kind!r}; choose one of {', '.join(KINDS)}")
     cls = TOKENIZERS[kind]
@@ -652,9 +720,9 @@ def load_tokenizer(directory):
     config = dict(config)
     config.pop("format_version")
     kind = config.pop("kind", None)
-    if kind not in TOKENIZERS:
+    cls = _tokenizer_class(kind)
+    if cls is None:
         raise VocabularyError(f"unknown tokenizer kind {kind!r}", path=path, column="kind")
-    cls = TOKENIZERS[kind]
     try:
         tokenizer = cls(**config)
     except TypeError as error:

@@ -96,13 +96,6 @@ def token_importance(rollout, *, pooling="mean"):
     return scores / scores.sum()
 
 
-def _head_pooling(model):
-    from zoo.layers import ClassificationHead
-
-    heads = [layer for layer in model.layers if isinstance(layer, ClassificationHead)]
-    return heads[-1].pooling if heads else "mean"
-
-
 def explain(model, tokenizer, label_names, text, *, sequence_length=None, mode=None):
     """Run one text through the classifier and collect its attention maps and rollout.
 
@@ -128,7 +121,7 @@ def explain(model, tokenizer, label_names, text, *, sequence_length=None, mode=N
         raise ValueError(f"text to explain must be a string, got {type(text).__name__}")
     predictor = InMemoryPredictor(model, tokenizer, label_names, sequence_length, mode=mode)
     ids = predictor.graph.text_to_ids([text]).numpy()[0]
-    ids = ids[ids != 0]
+    ids = ids[ids != tokenizer.pad_id]
     if ids.size == 0:
         raise ValueError(f"text {text!r} has no tokens after cleaning and tokenisation: nothing to explain")
     attention = np.stack([m[0] for m in attention_maps(model, ids[None, :].astype(np.int32))])
@@ -140,7 +133,7 @@ def explain(model, tokenizer, label_names, text, *, sequence_length=None, mode=N
         token_ids=ids,
         attention=attention,
         rollout=rollout,
-        importance=token_importance(rollout, pooling=_head_pooling(model)),
+        importance=token_importance(rollout, pooling=model.head.pooling),
         probabilities=predictions.probabilities[0],
         label=predictions.labels[0],
         label_names=list(predictor.label_names),

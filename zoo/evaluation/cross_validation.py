@@ -35,7 +35,9 @@ def _load_examples(config):
         raise ValueError("cross-validation folds data.source itself; unset data.test_source "
                          f"(got {c.test_source!r})")
     split = {"split": "train"} if "train" in zoo.data.official_splits(c.source) else {}
-    return zoo.data.load(c.source, **split, **c.load_options)
+    data = zoo.data.load(c.source, **split, **c.load_options)
+    # As zoo.train does (data.deduplicate): a text in two folds would be tested on after training on it.
+    return zoo.data.deduplicate(data) if c.deduplicate else data
 
 
 def _finished_run(fold_config, run_dir):

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from zoo.data.tokenizers import PAD_ID
 from zoo.evaluation.reports import read_history, write_generation_report
 
 METHODS = ("greedy", "beam")
@@ -80,8 +79,7 @@ def evaluate_generation(run_dir, data=None, *, split="test", out_dir=None, metho
                          "method, limit and max_new_tokens apply to lm and seq2seq runs")
     examples, source = _examples(config, task, run_dir, data, split, load_options)
     features, _ = encode_split(task, tokenizer, examples, config.data.sequence_length)
-    metrics = perplexity_metrics(model, task, tokenizer.vocab_size, features, seed=config.training.seed,
-                                 batch_size=batch_size)
+    metrics = perplexity_metrics(model, task, tokenizer, features, seed=config.training.seed, batch_size=batch_size)
     info = {"run": str(run_dir), "data": source, "model": config.model.name, "task": task,
             "examples": len(examples.texts),
             "perplexity": _perplexity_scope(task, tokenizer.vocab_size, config.training.seed, batch_size)}
@@ -101,7 +99,7 @@ def evaluate_generation(run_dir, data=None, *, split="test", out_dir=None, metho
                                    history=read_history(run_dir))
 
 
-def perplexity_metrics(model, task, vocab_size, features, *, seed=0, batch_size=DEFAULT_BATCH_SIZE):
+def perplexity_metrics(model, task, tokenizer, features, *, seed=0, batch_size=DEFAULT_BATCH_SIZE):
     """Return ``{"loss", "accuracy", "perplexity", "tokens"}`` of a token model over encoded features.
 
     ``loss`` is the mean negative log-likelihood per predicted token (natural log), ``accuracy`` the
@@ -110,19 +108,19 @@ def perplexity_metrics(model, task, vocab_size, features, *, seed=0, batch_size=
     Args:
         model: an lm, mlm or seq2seq Keras model.
         task: ``lm``, ``mlm`` or ``seq2seq``.
-        vocab_size: the tokenizer's vocabulary size.
+        tokenizer: the run's tokenizer (its vocabulary size and special ids).
         features: the split's features from ``zoo.training.data.encode_split``.
         seed: seed of the mlm masking.
         batch_size: examples per model call (mlm masks depend on it).
 
     Example:
-        >>> perplexity_metrics(model, "lm", 8000, frame(tok, texts, 64))["perplexity"]
+        >>> perplexity_metrics(model, "lm", tok, frame(tok, texts, 64))["perplexity"]
         41.7
     """
     from zoo.training.loop import Evaluator
     from zoo.training.objectives import objective_for
 
-    objective = objective_for(task, vocab_size=vocab_size)
+    objective = objective_for(task, vocab_size=tokenizer.vocab_size, special_ids=tokenizer.special_ids)
     return Evaluator(model, objective, seed=seed)(features, None, batch_size=batch_size)
 
 
@@ -172,14 +170,14 @@ def _generate_rows(model, task, tokenizer, features, limit, *, method, num_beams
     ``max_new_tokens=None`` caps each lm continuation at its reference's length + 1.
     """
     if task == "seq2seq":
-        inputs, references = _seq2seq_pairs(features, limit)
+        inputs, references = _seq2seq_pairs(features, limit, tokenizer)
     else:
-        inputs, references = _lm_pairs(features, limit)
+        inputs, references = _lm_pairs(features, limit, tokenizer)
     kept = [i for i, ids in enumerate(inputs) if ids is not None]
     caps = [max_new_tokens or len(references[i]) + 1 for i in kept]
     tokens = _TokenStrings(tokenizer)
-    hypotheses = _generate(model, [inputs[i] for i in kept], caps, is_seq2seq=task == "seq2seq", method=method,
-                           num_beams=num_beams, batch_size=batch_size, progress=progress)
+    hypotheses = _generate(model, [inputs[i] for i in kept], caps, tokenizer, is_seq2seq=task == "seq2seq",
+                           method=method, num_beams=num_beams, batch_size=batch_size, progress=progress)
     rows = [{"index": i, "input": tokens(inputs[i]), "reference": tokens(references[i]), "hypothesis": tokens(h)}
             for i, h in zip(kept, hypotheses)]
     if not rows:
@@ -189,31 +187,33 @@ def _generate_rows(model, task, tokenizer, features, limit, *, method, num_beams
     return rows, len(inputs) - len(kept)
 
 
-def _seq2seq_pairs(features, limit):
+def _seq2seq_pairs(features, limit, tokenizer):
     """Source ids (``None`` for an empty source) and reference ids of the first ``limit`` examples."""
     sources, targets = features["source"][:limit], features["target"][:limit]
-    return [row[row != PAD_ID].tolist() or None for row in sources], [_between_begin_and_end(row) for row in targets]
+    return ([row[row != tokenizer.pad_id].tolist() or None for row in sources],
+            [_between_begin_and_end(row, tokenizer) for row in targets])
 
 
-def _lm_pairs(features, limit):
+def _lm_pairs(features, limit, tokenizer):
     """Prompts ``[begin] + first half`` (``None`` for texts under 2 tokens) and the rest as references."""
-    from zoo.training.data import BEGIN_ID
+    from zoo.training.data import frame_ids
 
+    begin, _ = frame_ids(tokenizer)
     prompts, references = [], []
     for row in features[:limit]:
-        body = _between_begin_and_end(row)
+        body = _between_begin_and_end(row, tokenizer)
         cut = max(1, len(body) // 2)
-        prompts.append([BEGIN_ID] + body[:cut] if len(body) >= 2 else None)
+        prompts.append([begin] + body[:cut] if len(body) >= 2 else None)
         references.append(body[cut:])
     return prompts, references
 
 
-def _between_begin_and_end(framed):
-    """The text's ids of a framed ``[begin] ids [end] 0...`` row."""
-    return framed[1:(framed != PAD_ID).sum() - 1].tolist()
+def _between_begin_and_end(framed, tokenizer):
+    """The text's ids of a framed ``[begin] ids [end] [PAD]...`` row."""
+    return framed[1:(framed != tokenizer.pad_id).sum() - 1].tolist()
 
 
-def _generate(model, inputs, caps, *, is_seq2seq, method, num_beams, batch_size, progress):
+def _generate(model, inputs, caps, tokenizer, *, is_seq2seq, method, num_beams, batch_size, progress):
     """Generated ids per input (at most ``caps[i]`` new tokens), in input order.
 
     Inputs are batched in length order, so a batch pads little and splits into few length groups, and each
@@ -222,8 +222,9 @@ def _generate(model, inputs, caps, *, is_seq2seq, method, num_beams, batch_size,
     from tqdm.auto import tqdm
 
     from zoo.models.generation import generate
-    from zoo.training.data import BEGIN_ID, END_ID
+    from zoo.training.data import frame_ids
 
+    begin, end = frame_ids(tokenizer)
     order = sorted(range(len(inputs)), key=lambda i: (len(inputs[i]), caps[i]))
     out = [None] * len(inputs)
     with tqdm(total=len(inputs), unit="example", desc="generating", disable=None if progress else True) as bar:
@@ -232,7 +233,7 @@ def _generate(model, inputs, caps, *, is_seq2seq, method, num_beams, batch_size,
             for cap in sorted({caps[i] for i in chunk}):
                 group = [i for i in chunk if caps[i] == cap]
                 generated = generate(model, [inputs[i] for i in group], method=method, num_beams=num_beams,
-                                     max_new_tokens=cap, end_id=END_ID, start_id=BEGIN_ID if is_seq2seq else None)
+                                     max_new_tokens=cap, end_id=end, start_id=begin if is_seq2seq else None)
                 for i, ids in zip(group, generated):
                     out[i] = ids
             bar.update(len(chunk))
@@ -243,11 +244,11 @@ class _TokenStrings:
     """Ids -> the tokenizer's tokens joined by single spaces, without begin, end and padding."""
 
     def __init__(self, tokenizer):
-        from zoo.training.data import BEGIN_ID, END_ID
+        from zoo.training.data import frame_ids
 
         ids = tf.range(tokenizer.vocab_size)
         self.vocabulary = [t.decode("utf-8") for t in tokenizer.id_to_token(ids).numpy()]
-        self.dropped = {PAD_ID, BEGIN_ID, END_ID}
+        self.dropped = {tokenizer.pad_id, *frame_ids(tokenizer)}
 
     def __call__(self, ids):
         return " ".join(self.vocabulary[i] for i in ids if i not in self.dropped)

@@ -1,8 +1,20 @@
-"""Predict with an exported SavedModel or a run directory, for a few texts or whole files."""
+"""Predict with an exported SavedModel or a run directory, for a few texts or whole files.
+
+Every text gets a prediction; two kinds of doubtful input are flagged rather than refused, exactly as the
+SavedModel flags them (``zoo.export.serving``), and a warning counts them:
+
+- ``empty_input``: nothing left after cleaning (``""``, ``"<br />"``); the prediction is the model's answer
+  for empty input.
+- ``replaced_bytes``: the text held bytes that are not UTF-8, replaced by U+FFFD before predicting. Inputs
+  read as UTF-8 (texts on the command line, UTF-8 files) pass such bytes on as they are, so ``zoo predict``
+  and the SavedModel see the same bytes and agree. A file in another encoding needs ``encoding=``.
+"""
+import codecs
 import csv
 import dataclasses
 import io
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -13,13 +25,21 @@ from zoo.export import versions
 from zoo.export.saved_model import read_metadata
 from zoo.export.serving import ServingGraph
 
+log = logging.getLogger(__name__)
+
 DEFAULT_BATCH_SIZE = 64
 INPUT_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl")
 OUTPUT_SUFFIXES = (".jsonl", ".csv")
+FLAGS = ("empty_input", "replaced_bytes")
 
 
 class PredictInputError(ValueError):
     """An input file or text list that cannot be predicted on; the message names the file and line."""
+
+
+class ModelLoadError(ValueError):
+    """An exported model that cannot be used: a file missing, truncated or corrupt (the message names it), or
+    a model exported by an older zoo, without the ``empty_input`` / ``replaced_bytes`` outputs."""
 
 
 @dataclasses.dataclass
@@ -31,15 +51,21 @@ class Predictions:
         label_ids: ``[N]`` predicted class ids (the most probable class).
         labels: the ``N`` predicted label strings (multi-label: the labels over 0.5, comma-joined).
         label_names: the ``C`` class names.
+        empty_input: ``[N]`` whether nothing was left of the text after cleaning.
+        replaced_bytes: ``[N]`` whether invalid UTF-8 bytes of the text were replaced by U+FFFD.
     """
 
     probabilities: np.ndarray
     label_ids: np.ndarray
     labels: list
     label_names: list
+    empty_input: np.ndarray
+    replaced_bytes: np.ndarray
 
     def records(self, texts=None):
-        """Return one JSON-ready dict per text: ``label``, ``label_id``, ``probabilities`` by name.
+        """Return one JSON-ready dict per text: ``label``, ``label_id``, ``probabilities`` by name and the flags.
+
+        ``text`` (when ``texts`` are given) is the text as predicted: invalid bytes shown as U+FFFD.
 
         Example:
             >>> predictor.predict(["a fine film"]).records(["a fine film"])[0]["label"]
@@ -47,12 +73,24 @@ class Predictions:
         """
         rows = []
         for i, label in enumerate(self.labels):
-            row = {} if texts is None else {"text": texts[i]}
+            row = {} if texts is None else {"text": _utf8(texts[i]).decode("utf-8", "replace")}
             row["label"] = label
             row["label_id"] = int(self.label_ids[i])
             row["probabilities"] = {n: float(p) for n, p in zip(self.label_names, self.probabilities[i])}
+            row["empty_input"] = bool(self.empty_input[i])
+            row["replaced_bytes"] = bool(self.replaced_bytes[i])
             rows.append(row)
         return rows
+
+    def warn_flagged(self):
+        """Log a warning for each kind of flagged input (``empty_input``, ``replaced_bytes``) with its count."""
+        for flag, what in (("empty_input", "had nothing left after cleaning; each is predicted as empty input"),
+                           ("replaced_bytes", "held bytes that are not UTF-8, replaced by U+FFFD before predicting "
+                                              "(pass the input's encoding if it is not UTF-8)")):
+            flags = getattr(self, flag)
+            if np.any(flags):
+                log.warning("warning: %d of %d texts %s; flagged %s (first: text %d)", int(np.sum(flags)),
+                            len(flags), what, flag, int(np.argmax(flags)) + 1)
 
 
 def _check_texts(texts):
@@ -66,9 +104,15 @@ def _check_texts(texts):
 
 
 def _utf8(text):
-    # Lone surrogates (possible in str from JSON) cannot be encoded strictly; passed through as bytes, the
-    # graph replaces them with U+FFFD like any other invalid UTF-8.
-    return text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    """The bytes a text is predicted on: a ``str`` holding invalid bytes as surrogates (``surrogateescape``:
+    command-line arguments, UTF-8 input files) turns back into those bytes; other lone surrogates (from JSON
+    ``"\\ud800"``) pass as they are. The graph replaces and flags either (``replaced_bytes``)."""
+    if isinstance(text, bytes):
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 class _Predictor:
@@ -108,12 +152,16 @@ class _Predictor:
         if not parts:
             parts.append({k: v.numpy() for k, v in self._call(tf.constant([], tf.string)).items()})
         merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        return Predictions(
+        predictions = Predictions(
             probabilities=merged["probabilities"],
             label_ids=merged["label_id"],
             labels=[b.decode("utf-8") for b in merged["label"]],
             label_names=list(self.label_names),
+            empty_input=merged["empty_input"],
+            replaced_bytes=merged["replaced_bytes"],
         )
+        predictions.warn_flagged()
+        return predictions
 
 
 class InMemoryPredictor(_Predictor):
@@ -156,12 +204,31 @@ class SavedModelPredictor(_Predictor):
         if self.metadata.get("requires_tensorflow_text"):
             # Registers the tensorflow-text kernels the graph's tokenizer needs before loading.
             import tensorflow_text  # noqa: F401
-        self._loaded = tf.saved_model.load(str(self.path))
+        self._loaded = _load_saved_model(self.path)
         self._signature = self._loaded.signatures["serving_default"]
+        missing = [flag for flag in FLAGS if flag not in self._signature.structured_outputs]
+        if missing:
+            raise ModelLoadError(f"{self.path} was exported by an older zoo: its serving_default lacks the outputs "
+                                 f"{missing}; export the run again (zoo export RUN_DIR)")
         self.label_names = list(self.metadata["label_names"])
 
     def _call(self, batch):
         return self._signature(texts=batch)
+
+
+def _load_saved_model(path):
+    """``tf.saved_model.load``, with damaged files named (TensorFlow says "Read less bytes than requested")."""
+    from zoo.training.checkpoints import damaged_file
+
+    try:
+        return tf.saved_model.load(str(path))
+    except (tf.errors.OpError, IndexError, ValueError, OSError) as err:
+        problem = damaged_file(path / "variables" / "variables")
+        if problem is None and not isinstance(err, OSError):
+            raise
+        file, what = problem or (path / "saved_model.pb", f"cannot be read ({err})")
+        raise ModelLoadError(f"cannot load the SavedModel {path}: {file} {what}; export the run again "
+                             "(zoo export RUN_DIR)") from None
 
 
 def find_saved_model(path):
@@ -210,9 +277,15 @@ def load_predictor(path):
     return InMemoryPredictor(model, tokenizer, label_names, config.data.sequence_length)
 
 
+def _errors(encoding):
+    """UTF-8 input keeps invalid bytes (as surrogates, see ``_utf8``) for the graph to replace and flag, as the
+    SavedModel does; in any other encoding an undecodable byte means a wrong ``encoding=``, an error."""
+    return "surrogateescape" if codecs.lookup(encoding).name == "utf-8" else "strict"
+
+
 def _decode(raw, path, line, encoding):
     try:
-        return raw.decode(encoding)
+        return raw.decode(encoding, _errors(encoding))
     except UnicodeDecodeError as err:
         raise PredictInputError(
             f"{path}:{line}: cannot decode as {encoding} ({err.reason} at byte {err.start}); pass encoding="
@@ -244,6 +317,10 @@ def read_texts(path, *, text_field="text", encoding="utf-8"):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"input file not found: {path}")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise PredictInputError(f"unknown encoding {encoding!r} for {path}") from None
     suffix = path.suffix.lower()
     if suffix not in INPUT_SUFFIXES:
         raise PredictInputError(f"{path}: unsupported input type {suffix!r}; use one of {', '.join(INPUT_SUFFIXES)}")
@@ -268,7 +345,7 @@ def read_texts(path, *, text_field="text", encoding="utf-8"):
             texts.append(row[text_field])
     else:
         try:
-            content = path.read_bytes().decode(encoding)
+            content = path.read_bytes().decode(encoding, _errors(encoding))
         except UnicodeDecodeError as err:
             line = path.read_bytes()[: err.start].count(b"\n") + 1
             raise PredictInputError(
@@ -309,10 +386,11 @@ def write_predictions(path, texts, predictions):
         else:
             names = list(predictions.label_names)
             writer = csv.writer(f)
-            writer.writerow(["text", "label", "label_id"] + [f"p_{n}" for n in names])
+            writer.writerow(["text", "label", "label_id"] + [f"p_{n}" for n in names] + list(FLAGS))
             for record in records:
                 writer.writerow(
                     [record["text"], record["label"], record["label_id"]] + [record["probabilities"][n] for n in names]
+                    + [record[flag] for flag in FLAGS]
                 )
     return path
 

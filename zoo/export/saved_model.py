@@ -2,8 +2,13 @@
 
 Signatures:
     ``serving_default`` (alias of ``serve_text``): ``texts: tf.string [None]`` →
-        ``probabilities: float32 [None, C]``, ``label_id: int64 [None]``, ``label: string [None]``.
-    ``serve_token_ids``: ``token_ids: int32 [None, None]`` (0 = padding) → the same outputs.
+        ``probabilities: float32 [None, C]``, ``label_id: int64 [None]``, ``label: string [None]``,
+        ``empty_input: bool [None]`` (nothing left after cleaning: the answer for empty input) and
+        ``replaced_bytes: bool [None]`` (invalid UTF-8 bytes were replaced by U+FFFD before predicting).
+    ``serve_token_ids``: ``token_ids: int32 [None, None]`` (padded with ``pad_id`` of ``zoo_export.json``) → the
+        same outputs.
+
+How bad input is answered (and which errors a wrong rank gives) is in ``zoo.export.serving``.
 
 Next to the graph, ``assets.extra/`` (the directory TF Serving reserves for such files) holds
 ``zoo_export.json`` (what was exported, which ops it needs), ``labels.txt``, ``zoo_config.json``,
@@ -33,8 +38,9 @@ TOKENIZER_DIR = "tokenizer"
 EXTRA_DIR = "assets.extra"
 TEXT_SIGNATURE = "serve_text"
 IDS_SIGNATURE = "serve_token_ids"
-FORMAT_VERSION = 1
-OUTPUTS = {"probabilities": "float32 [None, C]", "label_id": "int64 [None]", "label": "string [None]"}
+FORMAT_VERSION = 2
+OUTPUTS = {"probabilities": "float32 [None, C]", "label_id": "int64 [None]", "label": "string [None]",
+           "empty_input": "bool [None]", "replaced_bytes": "bool [None]"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +143,7 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
             "label_names": graph.label_names,
             "sequence_length": graph.sequence_length,
             "vocab_size": graph.vocab_size,
+            "pad_id": graph.pad_id,
             "signatures": {
                 "serving_default": {
                     "inputs": {"texts": "string [None]"}, "outputs": OUTPUTS, "alias_of": TEXT_SIGNATURE,

@@ -1,7 +1,7 @@
 """Transformer layers written with ``keras.ops`` only: they run on every Keras backend."""
 from zoo.layers.attention import MultiHeadAttention, combine_masks
 from zoo.layers.decoder import TransformerDecoderBlock
-from zoo.layers.embedding import SinusoidalPositionEncoding, TokenAndPositionEmbedding, sinusoidal_table
+from zoo.layers.embedding import PositionEmbedding, TokenEmbedding, sinusoidal_table
 from zoo.layers.encoder import TransformerEncoderBlock
 from zoo.layers.feedforward import FeedForward
 from zoo.layers.heads import ClassificationHead
@@ -11,9 +11,9 @@ __all__ = [
     "ClassificationHead",
     "FeedForward",
     "MultiHeadAttention",
+    "PositionEmbedding",
     "RotaryEmbedding",
-    "SinusoidalPositionEncoding",
-    "TokenAndPositionEmbedding",
+    "TokenEmbedding",
     "TransformerDecoderBlock",
     "TransformerEncoderBlock",
     "combine_masks",

@@ -27,7 +27,8 @@ def positive_float(name, value):
     return float(value)
 
 
-ACTIVATIONS = ("relu", "gelu", "leaky_relu", "swish")
+# "gelu" is the exact erf form; "gelu_tanh" its tanh approximation (GPT-2, `gelu_new` in Hugging Face configs).
+ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "leaky_relu", "swish")
 
 
 def activation(name, value):

@@ -22,7 +22,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         ff_dim: Hidden size of the feed-forward network.
         dropout: Dropout rate on each sub-layer's output before the residual add.
         attention_dropout: Dropout rate on attention probabilities (default off).
-        activation: Feed-forward activation: ``relu``, ``gelu``, ``leaky_relu`` or ``swish``.
+        activation: Feed-forward activation: ``relu``, ``gelu`` (exact), ``gelu_tanh``, ``leaky_relu`` or ``swish``.
         norm_first: Pre-LN if true, post-LN if false.
         layer_norm_epsilon: Epsilon of the layer norms.
         use_rotary: Rotary position embeddings in the self-attention.
@@ -109,7 +109,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         Args:
             inputs: Decoder sequence.
             encoder_outputs: ``[batch, S, d_model]`` memory for cross-attention, if the block has it.
-            mask: ``[batch, T]`` padding mask of ``inputs`` (from the Keras mask); unused with a cache, where
+            mask: ``[batch, T]`` padding mask of ``inputs``; unused with a cache, where
                 the cache's filled length decides which keys exist.
             encoder_mask: ``[batch, S]`` padding mask of ``encoder_outputs``.
             self_attention_cache: Cache from ``init_cache`` or a previous call.

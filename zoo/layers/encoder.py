@@ -11,8 +11,8 @@ from zoo.layers.feedforward import FeedForward
 class TransformerEncoderBlock(keras.layers.Layer):
     """Self-attention and feed-forward sub-layers, each wrapped in a residual connection and layer norm.
 
-    Takes the padding mask from the incoming Keras mask (e.g. ``TokenAndPositionEmbedding(mask_zero=True)``)
-    and passes it on unchanged.
+    Takes the padding mask ``mask`` ``[batch, T]`` (a ``Backbone`` passes its ``padding_mask``) and passes it on
+    unchanged.
 
     Args:
         d_model: Feature size of inputs and outputs.
@@ -20,7 +20,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         ff_dim: Hidden size of the feed-forward network.
         dropout: Dropout rate on each sub-layer's output before the residual add.
         attention_dropout: Dropout rate on attention probabilities (default off; expensive).
-        activation: Feed-forward activation: ``relu``, ``gelu``, ``leaky_relu`` or ``swish``.
+        activation: Feed-forward activation: ``relu``, ``gelu`` (exact), ``gelu_tanh``, ``leaky_relu`` or ``swish``.
         norm_first: Pre-LN (normalise before each sub-layer) if true, post-LN (the original layout) if false.
         layer_norm_epsilon: Epsilon of the layer norms.
         use_rotary: Rotary position embeddings inside attention.

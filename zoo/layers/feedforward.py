@@ -1,11 +1,14 @@
 """Position-wise feed-forward network of a Transformer block."""
+import functools
+
 import keras
 
 from zoo.layers import _validation as check
 
 _ACTIVATION_FNS = {
     "relu": keras.activations.relu,
-    "gelu": keras.activations.gelu,
+    "gelu": functools.partial(keras.activations.gelu, approximate=False),
+    "gelu_tanh": functools.partial(keras.activations.gelu, approximate=True),
     "leaky_relu": keras.activations.leaky_relu,
     "swish": keras.activations.silu,
 }
@@ -18,7 +21,8 @@ class FeedForward(keras.layers.Layer):
     Args:
         d_model: Input and output feature size.
         ff_dim: Hidden feature size.
-        activation: One of ``relu``, ``gelu``, ``leaky_relu``, ``swish``.
+        activation: One of ``relu``, ``gelu`` (exact, with erf), ``gelu_tanh`` (the tanh approximation),
+            ``leaky_relu``, ``swish``.
         kernel_initializer: Initializer of both kernels.
         **kwargs: Standard layer arguments.
 

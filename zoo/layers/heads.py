@@ -4,8 +4,11 @@ from keras import ops
 
 from zoo.layers import _validation as check
 
-POOLING = ("cls", "mean", "max", "attention")
+# "pooled": the input is already one vector per example (e.g. a backbone's `pooled_output`).
+POOLING = ("cls", "mean", "max", "attention", "pooled")
+# The output modes of a classifier, defined here once: training, evaluation and serving import them.
 MODES = ("multiclass", "binary", "multilabel")
+DEFAULT_MODE = "multiclass"
 
 
 def output_units(num_classes, mode):
@@ -25,12 +28,15 @@ def output_units(num_classes, mode):
 class ClassificationHead(keras.layers.Layer):
     """Pools a sequence into one vector and maps it to class logits; padded positions never contribute.
 
+    With ``pooling="pooled"`` the input is already pooled (``[batch, features]``, e.g. BERT's tanh pooler output).
+
     Outputs float32 logits even under mixed precision: ``num_classes`` logits for ``multiclass`` (softmax)
     and ``multilabel`` (independent sigmoids), one logit for ``binary``.
 
     Args:
         num_classes: Number of classes (1 or 2 for ``binary``).
-        pooling: ``cls`` (first token), ``mean``, ``max`` or ``attention`` (learned weights over tokens).
+        pooling: ``cls`` (first token), ``mean``, ``max``, ``attention`` (learned weights over tokens) or
+            ``pooled`` (inputs pooled already).
         mode: ``multiclass``, ``binary`` or ``multilabel``.
         hidden_dim: Size of an optional tanh hidden layer after pooling; ``None`` for none.
         dropout: Dropout rate before the output layer.
@@ -80,6 +86,8 @@ class ClassificationHead(keras.layers.Layer):
 
     def pool(self, inputs, mask=None):
         """Pool ``[batch, T, features]`` to ``[batch, features]``, using only positions where ``mask`` is true."""
+        if self.pooling == "pooled":
+            return inputs
         if self.pooling == "cls":
             return inputs[:, 0]
         if mask is None:

@@ -2,62 +2,41 @@
 import numpy as np
 from keras import ops
 
-from zoo.layers import TokenAndPositionEmbedding, TransformerDecoderBlock
+from zoo.models.generative import CausalLM
+from zoo.models.seq2seq import Seq2Seq
 
 METHODS = ("greedy", "beam", "sample")
 
 
 class _DecoderStack:
-    """The layers of a ``build_lm`` or ``build_seq2seq`` model, run step by step."""
+    """A ``CausalLM`` or ``Seq2Seq`` seen as one interface: logits of ids, with or without a KV cache."""
 
     def __init__(self, model):
-        layers = {layer.name: layer for layer in model.layers}
-        self.decoders = [layer for layer in model.layers if isinstance(layer, TransformerDecoderBlock)]
-        if not self.decoders:
-            raise ValueError(f"model {model.name!r} has no TransformerDecoderBlock: build it with build_lm or "
-                             "build_seq2seq")
-        self.is_seq2seq = bool(self.decoders[0].has_cross_attention)
-        self.target_embedding = layers.get("decoder_embedding") or layers["embedding"]
-        self.source_embedding = layers.get("encoder_embedding") or layers.get("embedding")
-        self.encoders = [layers[name] for name in sorted(
-            (n for n in layers if n.startswith("encoder_") and n[8:].isdigit()), key=lambda n: int(n[8:]))]
-        self.encoder_norm = layers.get("encoder_norm")
-        self.decoder_norm = layers.get("decoder_norm") or layers.get("final_norm")
-        self.lm_head = layers.get("lm_head")
-        self.max_length = self.target_embedding.sequence_length
-        assert isinstance(self.target_embedding, TokenAndPositionEmbedding)
+        if not isinstance(model, (CausalLM, Seq2Seq)):
+            raise ValueError(f"model {model.name!r} cannot generate: build it with build_lm or build_seq2seq")
+        self.model = model
+        self.is_seq2seq = isinstance(model, Seq2Seq)
+        self.pad_id = model.pad_id
+        self.max_length = model.target_length if self.is_seq2seq else model.sequence_length
 
     def encode(self, source_ids):
-        ids = ops.convert_to_tensor(source_ids, "int32")
-        mask = ops.not_equal(ids, 0)
-        x = self.source_embedding(ids)
-        for block in self.encoders:
-            x = block(x, mask=mask)
-        if self.encoder_norm is not None:
-            x = self.encoder_norm(x)
-        return x, mask
+        return self.model.encode(ops.convert_to_tensor(source_ids, "int32"))
 
     def init_caches(self, batch):
-        return [block.init_cache(batch, self.max_length) for block in self.decoders]
+        return self.model.init_cache(batch)
 
     def logits(self, ids, memory=None, memory_mask=None, caches=None, index=0):
         """Logits ``[batch, T, vocab]`` for ``ids`` placed at ``index``; with caches also the updated caches."""
         ids = ops.convert_to_tensor(ids, "int32")
-        x = self.target_embedding(ids, start_index=index)
-        mask = None if caches is not None else ops.not_equal(ids, 0)
-        new_caches = []
-        for i, block in enumerate(self.decoders):
-            kwargs = {"encoder_outputs": memory, "encoder_mask": memory_mask} if self.is_seq2seq else {}
-            if caches is None:
-                x = block(x, mask=mask, **kwargs)
-            else:
-                x, cache = block(x, self_attention_cache=caches[i], cache_update_index=index, **kwargs)
-                new_caches.append(cache)
-        if self.decoder_norm is not None:
-            x = self.decoder_norm(x)
-        logits = self.lm_head(x) if self.lm_head is not None else self.target_embedding(x, reverse=True)
+        context = (memory, memory_mask) if self.is_seq2seq else ()
+        if caches is not None:
+            logits, caches = self.model.call_with_cache(ids, caches, index, *context)
+        elif self.is_seq2seq:
+            logits = self.model.decode(ids, *context)
+        else:
+            logits = self.model(ids)
         logits = ops.convert_to_numpy(ops.cast(logits, "float32"))
-        return logits if caches is None else (logits, new_caches)
+        return logits if caches is None else (logits, caches)
 
 
 def _log_softmax(x):
@@ -123,16 +102,17 @@ def _greedy_or_sample(session, steps, method, end_id, temperature, top_k, top_p,
     batch = len(session.tokens)
     out = np.zeros((batch, 0), "int32")
     finished = np.zeros(batch, bool)
+    pad = session.stack.pad_id
     for step in range(steps):
         logits = session.next_logits.copy()
-        logits[:, 0] = -np.inf  # never emit padding
+        logits[:, pad] = -np.inf  # never emit padding
         if method == "greedy":
             chosen = logits.argmax(-1)
         else:
             logits = _filter_logits(logits / temperature, top_k, top_p)
             probs = np.exp(_log_softmax(logits))
             chosen = np.array([rng.choice(len(p), p=p) for p in probs])
-        chosen = np.where(finished, 0, chosen).astype("int32")
+        chosen = np.where(finished, pad, chosen).astype("int32")
         out = np.concatenate([out, chosen[:, None]], 1)
         if end_id is not None:
             finished |= chosen == end_id
@@ -149,9 +129,10 @@ def _beam(session, steps, num_beams, end_id, length_penalty, batch):
     scores = np.tile(np.r_[0.0, np.full(num_beams - 1, -np.inf)], batch)
     generated = np.zeros((batch * num_beams, 0), "int32")
     done = [[] for _ in range(batch)]  # (normalised score, tokens)
+    pad = session.stack.pad_id
     for step in range(steps):
         logp = _log_softmax(session.next_logits.astype("float64"))
-        logp[:, 0] = -np.inf
+        logp[:, pad] = -np.inf
         candidates = (scores[:, None] + logp).reshape(batch, num_beams * vocab)
         order = np.argsort(-candidates, -1)[:, : 2 * num_beams]
         next_rows, next_tokens, next_scores = [], [], []
@@ -174,7 +155,7 @@ def _beam(session, steps, num_beams, end_id, length_penalty, batch):
                     break
             while kept < num_beams:  # everything left ended: pad with dead beams
                 next_rows.append(b * num_beams)
-                next_tokens.append(0)
+                next_tokens.append(pad)
                 next_scores.append(-np.inf)
                 kept += 1
         rows = np.asarray(next_rows)
@@ -208,7 +189,8 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, 
     Args:
         model: A language model (``inputs`` are prompts) or seq2seq model (``inputs`` are source sequences and
             decoding starts from ``start_id``).
-        inputs: A list of id lists (ragged is fine: prompts are grouped by length, sources are padded with 0).
+        inputs: A list of id lists (ragged is fine: prompts are grouped by length, sources are padded with the
+            model's ``pad_id``, which is never generated).
         max_new_tokens: Most tokens to generate per input (also capped by the model's ``sequence_length``).
         method: ``greedy``, ``beam`` or ``sample``.
         num_beams: Beam width for ``beam``.
@@ -247,7 +229,7 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, 
         if start_id is None:
             raise ValueError("seq2seq generation needs `start_id`, the first decoder token")
         width = max(map(len, inputs))
-        source = np.array([seq + [0] * (width - len(seq)) for seq in inputs], "int32")
+        source = np.array([seq + [stack.pad_id] * (width - len(seq)) for seq in inputs], "int32")
         memory, memory_mask = stack.encode(source)
         groups = [(list(range(len(inputs))), np.full((len(inputs), 1), start_id, "int32"), memory, memory_mask)]
     else:
@@ -270,5 +252,5 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, 
             trimmed = [int(t) for t in out]
             if end_id is not None and end_id in trimmed:
                 trimmed = trimmed[: trimmed.index(end_id) + 1]
-            results[i] = [t for t in trimmed if t != 0] if method != "beam" else trimmed
+            results[i] = [t for t in trimmed if t != stack.pad_id] if method != "beam" else trimmed
     return results

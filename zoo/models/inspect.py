@@ -1,39 +1,37 @@
-"""Read attention probabilities out of a built zoo classifier."""
+"""Read attention probabilities out of a zoo model's backbone."""
 import keras
 from keras import ops
 
-from zoo.layers import TokenAndPositionEmbedding, TransformerEncoderBlock
+from zoo.models.task import padding_mask
 
 
-def attention_maps(model, token_ids):
-    """Return each encoder block's attention probabilities for ``token_ids``, in layer order.
+def attention_maps(model, token_ids, segment_ids=None):
+    """Return each backbone block's self-attention probabilities for ``token_ids``, in layer order.
 
     Args:
-        model: A model from ``build_transformer`` (or any model with one ``TokenAndPositionEmbedding`` followed by
-            ``TransformerEncoderBlock`` layers).
-        token_ids: int ids ``[batch, T]``, ``0`` for padding.
+        model: A task over a ``Backbone`` (``build_transformer``, ``build_mlm``, ``build_lm``); its ``pad_id``
+            marks padding.
+        token_ids: int ids ``[batch, T]``.
+        segment_ids: int segment ids ``[batch, T]`` for a backbone with segments (default all 0).
 
     Returns:
-        A list with one numpy array ``[batch, heads, T, T]`` per encoder block.
+        A list with one numpy array ``[batch, heads, T, T]`` per block.
 
     Example:
         >>> maps = attention_maps(model, [[2, 15, 7, 0]])
         >>> len(maps), maps[0].shape
         (2, (1, 4, 4, 4))
     """
-    embeddings = [layer for layer in model.layers if isinstance(layer, TokenAndPositionEmbedding)]
-    blocks = [layer for layer in model.layers if isinstance(layer, TransformerEncoderBlock)]
-    if len(embeddings) != 1 or not blocks:
-        raise ValueError(
-            f"model {model.name!r} has no TokenAndPositionEmbedding + TransformerEncoderBlock stack "
-            "(build it with zoo.build_transformer)"
-        )
+    backbone = getattr(model, "backbone", None)
+    if backbone is None:
+        raise ValueError(f"model {model.name!r} has no Transformer backbone to read attention from (build it with "
+                         "zoo.build_transformer)")
     ids = ops.convert_to_tensor(token_ids, dtype="int32")
-    embedding = embeddings[0]
-    x = embedding(ids)
-    mask = embedding.compute_mask(ids)
+    mask = padding_mask(ids, model.pad_id)
+    x = backbone.embed(ids, segment_ids, training=False)
     maps = []
-    for block in blocks:
+    for block in backbone.blocks:
         x, probs = block(x, mask=mask, return_attention_scores=True, training=False)
-        maps.append(keras.ops.convert_to_numpy(probs))
+        # A causal block returns (self-attention, cross-attention) probabilities; it has no cross-attention.
+        maps.append(keras.ops.convert_to_numpy(probs[0] if backbone.causal else probs))
     return maps

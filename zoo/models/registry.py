@@ -3,7 +3,8 @@ import dataclasses
 import inspect
 
 from zoo.models.baselines import build_cnn_classifier, build_lstm_classifier
-from zoo.models.generative import build_lm, build_mlm, build_seq2seq
+from zoo.models.generative import build_lm, build_mlm
+from zoo.models.seq2seq import build_seq2seq
 from zoo.models.transformer import build_transformer
 
 # Sizes that named models are built with when a caller does not say; list_models() counts parameters

@@ -4,8 +4,9 @@
     result = zoo.train({"data": {"source": "trec"}, "training": {"epochs": 10}})
     result.metrics["test"]["accuracy"], result.run_dir
 """
-from zoo.training.checkpoints import Checkpointer, model_variables
+from zoo.training.checkpoints import CheckpointError, Checkpointer, model_variables
 from zoo.training.data import load_splits
+from zoo.training.divergence import LossDivergedError
 from zoo.training.loop import NonFiniteLossError, Trainer, TrainingInterrupted
 from zoo.training.objectives import Objective, TokenObjective, objective_for
 from zoo.training.optimizers import WarmupSchedule, build_optimizer, build_schedule, clip_gradients
@@ -20,8 +21,10 @@ from zoo.training.strategies import (
 )
 
 __all__ = [
+    "CheckpointError",
     "Checkpointer",
     "EmbeddingPartitioner",
+    "LossDivergedError",
     "NonFiniteLossError",
     "Objective",
     "TokenObjective",

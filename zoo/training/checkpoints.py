@@ -5,11 +5,87 @@ chief may write into the run directory: Keras 3's ``BackupAndRestore`` has no ch
 writing into one shared directory corrupt each other's files. So the chief writes ``directory`` and every
 other worker writes into its own temporary directory, deleted right after. All workers restore from the
 chief's directory (the run directory must be on storage every worker can read).
+
+A checkpoint damaged on disk (a file deleted, truncated or corrupt) is never silently skipped: restoring
+falls back to the newest intact one and says which file was at fault, and checkpoints whose index file
+(``checkpoint``) was lost are found by their own files.
 """
+import logging
+import re
 import shutil
 from pathlib import Path
 
 import tensorflow as tf
+
+log = logging.getLogger(__name__)
+
+INDEX_FILE = "checkpoint"
+
+
+class CheckpointError(ValueError):
+    """Checkpoints exist but none can be restored; the message names each one and the file at fault."""
+
+
+def checkpoint_paths(directory):
+    """Return the checkpoint prefixes in ``directory``, newest (highest number) first.
+
+    Both the checkpoints the index file lists and those found by their ``.index`` files count, so a lost or
+    stale index hides none of them.
+
+    Example:
+        >>> checkpoint_paths("runs/mr/checkpoints")  # doctest: +SKIP
+        ['runs/mr/checkpoints/ckpt-36', 'runs/mr/checkpoints/ckpt-24']
+    """
+    directory = Path(directory)
+    found = {str(path)[:-len(".index")] for path in directory.glob("ckpt-*.index")}
+    if (directory / INDEX_FILE).is_file():
+        state = tf.train.get_checkpoint_state(str(directory))
+        if state is not None:
+            found.update(str(directory / Path(p).name) for p in state.all_model_checkpoint_paths)
+    return sorted(found, key=_number, reverse=True)
+
+
+def _number(prefix):
+    suffix = prefix.rsplit("-", 1)[-1]
+    return int(suffix) if suffix.isdigit() else -1
+
+
+def damaged_file(prefix):
+    """Return ``(file, what is wrong)`` for a checkpoint (or SavedModel ``variables``) that cannot be read, else ``None``.
+
+    Reads the index and every tensor, as a restore would, and names the file at fault: the ``.index`` file,
+    or the ``.data-*`` shard(s). TensorFlow's own errors name no file for a truncated shard.
+
+    Example:
+        >>> damaged_file("runs/mr/checkpoints/ckpt-36")  # doctest: +SKIP
+        ('runs/mr/checkpoints/ckpt-36.data-00000-of-00001', 'is missing')
+    """
+    prefix = Path(prefix)
+    index = prefix.with_name(prefix.name + ".index")
+    if not index.is_file():
+        return str(index), "is missing"
+    shards = sorted(prefix.parent.glob(prefix.name + ".data-*"))
+    try:
+        reader = tf.train.load_checkpoint(str(prefix))
+    except (tf.errors.OpError, ValueError) as err:
+        missing = re.search(r"(\S+\.data-\d+-of-\d+); No such file", str(err))
+        if missing:
+            return missing.group(1), "is missing"
+        return str(index), f"cannot be read ({_first_line(err)})"
+    try:
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except (tf.errors.OpError, IndexError, ValueError) as err:
+        missing = re.search(r"(\S+\.data-\d+-of-\d+); No such file", str(err))
+        if missing:
+            return missing.group(1), "is missing"
+        where = ", ".join(str(p) for p in shards) or f"{prefix}.data-*"
+        return where, f"is truncated or corrupt ({type(err).__name__}: {_first_line(err)})"
+    return None
+
+
+def _first_line(err):
+    return (getattr(err, "message", None) or str(err)).strip().splitlines()[0]
 
 
 def model_variables(model):
@@ -53,7 +129,9 @@ class Checkpointer:
         self.checkpoint = tf.train.Checkpoint(**trackables)
         write_to = self.directory if is_chief else self.directory / f".tmp-{worker}"
         self._write_dir = write_to
+        self.max_to_keep = max_to_keep
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(write_to), max_to_keep=max_to_keep)
+        self.problems = []
 
     @property
     def latest(self):
@@ -69,9 +147,49 @@ class Checkpointer:
         return path
 
     def restore(self, path=None):
-        """Restore ``path`` (default: the newest checkpoint); return the path, or ``None`` if there is none."""
-        path = path or self.latest
-        if path is None:
+        """Restore ``path``, or else the newest intact checkpoint; return the restored path, or ``None`` if none exist.
+
+        A damaged checkpoint is passed over for the one before it; ``problems`` then holds a line per damaged
+        checkpoint naming the file at fault (and one when the index file was lost). The chief rewrites the
+        index to list the intact checkpoints, so later saves keep them.
+
+        Raises:
+            CheckpointError: Checkpoints exist but every one is damaged (nothing is deleted).
+        """
+        self.problems = []
+        if path is not None:
+            self._restore(path)
+            return path
+        candidates = checkpoint_paths(self.directory)
+        if not candidates:
             return None
+        if self.latest is None:
+            self.problems.append(f"{self.directory / INDEX_FILE} (the list of checkpoints) is missing or unreadable; found "
+                                 f"{', '.join(Path(p).name for p in candidates)} by their files")
+        damaged = []
+        for candidate in candidates:
+            try:
+                self._restore(candidate)
+                break
+            except (tf.errors.OpError, IndexError, ValueError):
+                # A failed restore may have assigned some variables: the next restore assigns all of them.
+                problem = damaged_file(candidate)
+                if problem is None:
+                    raise
+            damaged.append(candidate)
+            self.problems.append(f"checkpoint {candidate} is damaged: {problem[0]} {problem[1]}; "
+                                 + ("trying the one before it" if candidate != candidates[-1] else "it was the last"))
+        else:
+            raise CheckpointError(f"no intact checkpoint to resume from in {self.directory}: "
+                                  + "; ".join(self.problems) + ". Set output.overwrite: true to start the run "
+                                  "afresh (this deletes them), or restore the files")
+        if self.problems and self.is_chief:
+            intact = [p for p in reversed(candidates) if p not in damaged]
+            tf.compat.v1.train.update_checkpoint_state(str(self.directory), candidate,
+                                                        all_model_checkpoint_paths=intact)
+            self.manager = tf.train.CheckpointManager(self.checkpoint, str(self._write_dir),
+                                                      max_to_keep=self.max_to_keep)
+        return candidate
+
+    def _restore(self, path):
         self.checkpoint.restore(path).assert_existing_objects_matched()
-        return path

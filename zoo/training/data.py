@@ -5,8 +5,10 @@
 encoded arrays; ``model_arguments`` the builder arguments the data fixes. Per task (the model's, from
 ``zoo.models.task_of``):
 
-- ``classification``: ``(ids [N, T], labels [N])``; splits are stratified.
-- ``lm``: ``(ids [N, T + 1], None)``, each text framed as ``[CLS] tokens [SEP]`` (begin, end); labels unused.
+- ``classification``: ``(ids [N, T], labels [N])``; splits are stratified. With a pretrained checkpoint's
+  tokenizer the ids are ``{"token_ids", "segment_ids"}`` (``classifier_inputs``).
+- ``lm``: ``(ids [N, T + 1], None)``, each text framed as ``[CLS] tokens [SEP]`` (begin, end: the tokenizer's
+  ``cls_id`` and ``sep_id``; see ``frame_ids``); labels unused.
 - ``mlm``: ``(ids [N, T], None)``; labels unused.
 - ``seq2seq``: ``({"source": [N, T], "target": [N, T + 1]}, None)``: the text column is the source, the label
   column the target text (``load_options`` ``text_column`` / ``label_column``, by default ``source`` and
@@ -20,16 +22,16 @@ fitted (``auto_sequence_length``); ``load_splits`` returns the length used and h
 truncates.
 """
 import inspect
-import json
-from pathlib import Path
+import logging
 
 import numpy as np
 import tensorflow as tf
 
 from zoo.config import ConfigError
-from zoo.data.tokenizers import CLS_ID, PAD_ID, SEP_ID
+from zoo.layers.heads import DEFAULT_MODE
 
-BEGIN_ID, END_ID = CLS_ID, SEP_ID
+log = logging.getLogger(__name__)
+
 SEQ2SEQ_COLUMNS = {"text_column": "source", "label_column": "target"}
 # data.sequence_length: auto keeps this percentile of the training texts whole, in multiples of this size.
 AUTO_LENGTH_PERCENTILE = 95
@@ -49,6 +51,21 @@ def task_of_config(config):
     return zoo.models.task_of(config.model.name)
 
 
+def classification_mode(config):
+    """Return the output mode of the config's classifier (``zoo.layers.heads.MODES``), from its builder arguments.
+
+    The one place training learns the mode: the objective, the data format (several labels per row for
+    ``multilabel``) and the model all follow it.
+
+    Example:
+        >>> classification_mode(Config.from_dict({"model": {"overrides": {"mode": "multilabel"}}}))
+        'multilabel'
+    """
+    import zoo.models
+
+    return {**zoo.models.config_of(config.model.name), **config.model.overrides}.get("mode", DEFAULT_MODE)
+
+
 def _load_options(config, task):
     import zoo.data
 
@@ -59,7 +76,47 @@ def _load_options(config, task):
         raise ConfigError(f"data.load_options: unknown option(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
     if task == "seq2seq":
         options = {**SEQ2SEQ_COLUMNS, **options}
+    multilabel = task == "classification" and classification_mode(config) == "multilabel"
+    if multilabel:
+        options.setdefault("label_separator", zoo.data.LABEL_SEPARATOR)
+    elif options.get("label_separator") is not None:
+        raise ConfigError("data.load_options.label_separator reads several labels per row, which only a "
+                          "multi-label classifier learns: set model.overrides.mode: multilabel")
     return options
+
+
+def _check_classes(data, options):
+    """Raise ``TooFewClassesError`` unless ``data`` has examples of at least 2 classes, naming source and column."""
+    import zoo.data
+
+    present = [name for name, count in data.class_counts().items() if count]
+    if len(present) < 2:
+        found = f"only the class {present[0]!r}" if present else "no class at all"
+        raise zoo.data.TooFewClassesError(
+            f"{len(data):,} examples with {found} in label column {options.get('label_column') or 'label'!r}: a "
+            "classifier needs examples of at least 2 classes; check data.source and "
+            "data.load_options.label_column", path=data.source)
+
+
+def _without_duplicates(config, full, test):
+    """``data.deduplicate``: drop repeated texts before splitting, and report test texts that occur in training.
+
+    A text in two splits makes the held-out score partly a memory test; ``zoo.data.deduplicate`` logs how
+    many copies it removed. A given test set (official or ``data.test_source``) is kept as it is; its texts
+    that also occur in the training data are only reported.
+    """
+    import zoo.data
+
+    if not config.data.deduplicate:
+        return full
+    full = zoo.data.deduplicate(full)
+    if test is not None:
+        shared = zoo.data.shared_texts(full, test)
+        if shared:
+            log.warning("warning: %d of the %d texts of %s also occur in the training data %s (first: %s); "
+                        "test scores on them measure memory, not generalisation: remove them from one side",
+                        len(shared), len(test), test.source, full.source, test.location(shared[0]))
+    return full
 
 
 def split_texts(config):
@@ -90,8 +147,12 @@ def split_texts(config):
         full = zoo.data.load(c.source, **options)
         test = zoo.data.load(c.test_source, label_names=fixed(full), **options) if c.test_source else None
         test_size = 0 if c.test_source else c.test_split
+    if classification:
+        _check_classes(full, options)
+    full = _without_duplicates(config, full, test)
     train, validation, held_out = zoo.data.train_val_test_split(
-        full, val_size=c.validation_split, test_size=test_size, seed=config.training.seed, stratify=classification)
+        full, val_size=c.validation_split, test_size=test_size, seed=config.training.seed,
+        stratify=classification and not full.multilabel)
     if test is None and len(held_out):
         test = held_out
     if c.extra_sources:
@@ -141,12 +202,7 @@ def load_splits(config, tokenizer=None):
             raise ConfigError(f"data.tokenizer / data.tokenizer_options / data.cleaning: {err}") from None
         tokenizer.fit(train.texts + (targets_of(train) if task == "seq2seq" else []))
     needed = positions_needed(task, tokenizer, train)
-    if c.sequence_length != "auto":
-        length = c.sequence_length
-    elif config.model.init_from:
-        length = pretrained_length(config)  # the pretrained encoder's position table has exactly this size
-    else:
-        length = auto_sequence_length(needed, AUTO_MAX_LENGTH)
+    length = c.sequence_length if c.sequence_length != "auto" else _auto_length(config, needed)
     out = {"task": task, "tokenizer": tokenizer, "sources": {}, "texts": splits,
            "label_names": list(train.label_names) if task == "classification" else [],
            "sequence_length": length, "truncated": int((needed > length).sum())}
@@ -188,16 +244,22 @@ def auto_sequence_length(needed, limit):
     return min(-(-length // AUTO_LENGTH_MULTIPLE) * AUTO_LENGTH_MULTIPLE, limit)
 
 
-def pretrained_length(config):
-    """The sequence length of the ``model.init_from`` run's model (its ``model.json``)."""
-    spec = json.loads((Path(config.model.init_from) / "model.json").read_text(encoding="utf-8"))
-    return int(spec["arguments"]["sequence_length"])
+def _auto_length(config, needed):
+    """``auto`` for the config's model: a checkpoint's backbone caps it at its positions; a zoo pretraining
+    run's encoder has a position table of exactly its run's length, which is then the length."""
+    from zoo.training import transfer
+
+    if not config.model.init_from:
+        return auto_sequence_length(needed, AUTO_MAX_LENGTH)
+    if transfer.from_checkpoint(config):
+        return auto_sequence_length(needed, transfer.checkpoint_positions(config.model.init_from))
+    return transfer.run_sequence_length(config.model.init_from)
 
 
 def encode_split(task, tokenizer, texts, sequence_length):
     """Return the ``(features, labels)`` of ``LabeledTexts`` for ``task`` (see the module docstring)."""
     if task == "classification":
-        return encode(tokenizer, texts.texts, sequence_length), np.asarray(texts.labels, np.int32)
+        return classifier_inputs(tokenizer, texts.texts, sequence_length), np.asarray(texts.labels, np.int32)
     if task == "mlm":
         return encode(tokenizer, texts.texts, sequence_length), None
     if task == "lm":
@@ -206,11 +268,27 @@ def encode_split(task, tokenizer, texts, sequence_length):
             "target": frame(tokenizer, targets_of(texts), sequence_length)}, None
 
 
+def frame_ids(tokenizer):
+    """``(begin, end)``: the ids that frame lm and seq2seq-target sequences, the tokenizer's ``[CLS]`` and ``[SEP]``."""
+    return tokenizer.cls_id, tokenizer.sep_id
+
+
 def encode(tokenizer, texts, sequence_length, chunk=2048):
-    """Token ids ``[n, sequence_length]`` (int32, 0-padded): tokenized once, reused every epoch."""
+    """Token ids ``[n, sequence_length]`` (int32, ``tokenizer.pad_id``-padded): tokenized once, reused every epoch."""
     parts = [tokenizer.encode(tf.constant(texts[i:i + chunk]), sequence_length).numpy()
              for i in range(0, len(texts), chunk)]
     return np.concatenate(parts).astype(np.int32)
+
+
+def classifier_inputs(tokenizer, texts, sequence_length, chunk=2048):
+    """A classifier's features: ids ``[n, T]``, or ``{"token_ids", "segment_ids"}`` when the tokenizer packs
+    segments for a pretrained checkpoint's model (``BertTokenizer.pack``: ``[CLS] text [SEP]``, segment 0)."""
+    if not hasattr(tokenizer, "pack"):
+        return encode(tokenizer, texts, sequence_length, chunk)
+    parts = [tokenizer.pack(tf.constant(texts[i:i + chunk]), sequence_length=sequence_length)
+             for i in range(0, len(texts), chunk)]
+    return {key: np.concatenate([part[key].numpy() for part in parts]).astype(np.int32)
+            for key in ("token_ids", "segment_ids")}
 
 
 def frame(tokenizer, texts, sequence_length):
@@ -219,12 +297,13 @@ def frame(tokenizer, texts, sequence_length):
     A model reading ``ids[:, :-1]`` (at most ``sequence_length`` positions) learns to predict every token and
     the end from the begin token on.
     """
+    begin, end = frame_ids(tokenizer)
     ids = encode(tokenizer, texts, sequence_length - 1)
-    lengths = (ids != PAD_ID).sum(axis=1)
-    framed = np.zeros((len(ids), sequence_length + 1), np.int32)
-    framed[:, 0] = BEGIN_ID
+    lengths = (ids != tokenizer.pad_id).sum(axis=1)
+    framed = np.full((len(ids), sequence_length + 1), tokenizer.pad_id, np.int32)
+    framed[:, 0] = begin
     framed[:, 1:sequence_length] = ids
-    framed[np.arange(len(ids)), lengths + 1] = END_ID
+    framed[np.arange(len(ids)), lengths + 1] = end
     return framed
 
 
@@ -234,7 +313,8 @@ def model_arguments(config, data):
 
     args = dict(zoo.models.config_of(config.model.name))
     args.update(config.model.overrides)
-    args.update(vocab_size=data["tokenizer"].vocab_size, sequence_length=data["sequence_length"])
+    args.update(vocab_size=data["tokenizer"].vocab_size, sequence_length=data["sequence_length"],
+                pad_id=data["tokenizer"].pad_id)
     if data["task"] == "classification":
-        args["num_classes"] = len(data["label_names"])
+        args.update(num_classes=len(data["label_names"]), mode=classification_mode(config))
     return args

@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 
+from zoo.training.divergence import DivergenceCheck, chance_loss
 from zoo.training.loop import EpochBatches, Throughput, TrainingInterrupted, check_finite, interruptible
 
 
@@ -32,12 +33,16 @@ class EarlyStopping:
             self.state.wait.assign(0)
         else:
             self.state.wait.assign_add(1)
-        stop = bool(self.patience) and int(self.state.wait.numpy()) >= self.patience
-        return improved, stop
+        return improved, self.stopped()
+
+    def stopped(self):
+        """Whether the epochs recorded so far end the run (true again for a run resumed after its last epoch)."""
+        return bool(self.patience) and int(self.state.wait.numpy()) >= self.patience
 
 
 def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=None, best=None, early_stopping=None,
-        checkpoint_every=0, progress=None, on_epoch_end=None, synchronous_workers=1, bucket_by_length=False):
+        checkpoint_every=0, progress=None, on_epoch_end=None, synchronous_workers=1, bucket_by_length=False,
+        divergence_factor=0.0):
     """Train ``trainer.model`` from wherever ``state`` says until ``epochs`` are done or early stopping ends it.
 
     Args:
@@ -56,9 +61,16 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
         synchronous_workers: Workers stepping in lock-step; with more than one, an interrupt cannot save
             (the others would wait for this worker forever), so it stops at the last checkpoint.
         bucket_by_length: Batch examples of similar length together (see ``EpochBatches``).
+        divergence_factor: Stop when an epoch's running loss exceeds this many times the larger of the
+            chance-level and the first epoch's loss (``zoo.training.divergence``); 0 never does.
 
     Returns:
         ``stopped_early``: whether early stopping ended the run.
+
+    Raises:
+        NonFiniteLossError: The loss became NaN or Inf, or diverged (``LossDivergedError``).
+        TrainingInterrupted: SIGINT or SIGTERM arrived, at any step: raised after saving a checkpoint to
+            resume from, even in the last epoch (a rerun then only finishes the run).
     """
     features, labels = train
     lengths = trainer.objective.lengths(features)
@@ -66,6 +78,11 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
     steps = batches.steps
     throughput = Throughput()
     first_epoch, first_step = int(state.epoch.numpy()), int(state.step_in_epoch.numpy())
+    if early_stopping is not None and early_stopping.stopped():
+        return True
+    records = state.records()
+    chance = chance_loss(trainer.objective, trainer.model.outputs[0].shape[-1])
+    divergence = DivergenceCheck(divergence_factor, chance, records[0]["loss"] if records else None)
     if trainer.parameter_server:
         iterator = trainer.parameter_server_iterator(features, labels, seed)
     elif first_epoch < epochs:
@@ -97,6 +114,7 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
                 sums[0] += float(loss_sum)
                 sums[1] += float(correct_sum)
                 sums[2] += float(count)
+                divergence.check(sums[0] / sums[2], epoch, step, checkpoints)
                 throughput.add(trainer.batch_size)
                 if progress is not None:
                     progress.update(step + 1, sums[0] / sums[2], sums[1] / sums[2], throughput.rate)
@@ -126,18 +144,21 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
                     best.save(epoch + 1)
             state.epoch.assign(epoch + 1)
             state.append_record(record)
+            divergence.epoch_done(record)
             sums = [0.0, 0.0, 0.0]
             save(0, (epoch + 1) * steps)
             if progress is not None:
                 progress.end_epoch(record)
             if on_epoch_end is not None:
                 on_epoch_end(record)
+            if received[0] is not None:
+                path = checkpoints.latest if checkpoints is not None else None
+                rest = "to resume" if epoch + 1 < epochs and not stop else "to finish the run (final metrics)"
+                raise TrainingInterrupted(f"training interrupted after epoch {epoch + 1}; rerun the same command "
+                                          + (f"{rest} from {path}" if path else "(no checkpoint to resume from)"),
+                                          received[0], path)
             if stop:
                 return True
-            if received[0] is not None and epoch + 1 < epochs:
-                path = checkpoints.latest if checkpoints is not None else None
-                raise TrainingInterrupted(f"training interrupted after epoch {epoch + 1}; rerun the same command "
-                                          f"to resume from {path}", received[0], path)
     return False
 
 

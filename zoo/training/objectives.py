@@ -14,18 +14,19 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.data.lm_targets import mask_tokens
+from zoo.data.special_tokens import LEARNED_IDS
+from zoo.layers.heads import MODES
 
-MODES = ("multiclass", "binary", "multilabel")
 TOKEN_TASKS = ("lm", "mlm", "seq2seq")
 
 
-def trim_padding(ids, multiple=8):
+def trim_padding(ids, pad_id=LEARNED_IDS.pad, multiple=8):
     """Cut the trailing all-padding columns of a ``[B, T]`` batch, keeping a multiple of ``multiple``.
 
-    Padding (id 0) is masked everywhere in zoo models, so dropping it changes no result but saves the
+    Padding (``pad_id``) is masked everywhere in zoo models, so dropping it changes no result but saves the
     compute; rounding up to a multiple of 8 bounds the number of shapes a compiled step sees.
     """
-    longest = tf.reduce_max(tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1))
+    longest = tf.reduce_max(tf.reduce_sum(tf.cast(ids != pad_id, tf.int32), axis=1))
     keep = tf.minimum(tf.maximum((longest + multiple - 1) // multiple * multiple, multiple), tf.shape(ids)[1])
     return ids[:, :keep]
 
@@ -41,6 +42,7 @@ class Objective:
     Args:
         mode: ``multiclass``, ``binary`` or ``multilabel``.
         label_smoothing: In ``[0, 1)``.
+        pad_id: The tokenizer's padding id.
 
     Example:
         >>> Objective("multiclass").loss(tf.constant([1]), tf.constant([[0.0, 0.0]])).numpy().round(4)
@@ -49,15 +51,23 @@ class Objective:
 
     token_level = False
 
-    def __init__(self, mode="multiclass", label_smoothing=0.0):
+    def __init__(self, mode="multiclass", label_smoothing=0.0, pad_id=LEARNED_IDS.pad):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.mode = mode
         self.label_smoothing = float(label_smoothing)
+        self.pad_id = int(pad_id)
 
     def prepare(self, features, labels, seed=None):
-        """Return ``(ids cut to their longest row, labels)``."""
-        return trim_padding(features), labels
+        """Return ``(inputs cut to their longest row, labels)``.
+
+        ``features`` are ids ``[B, T]``, or ``{"token_ids", "segment_ids"}`` for a model with segments (BERT,
+        sentence pairs): both are cut to the width of the longest row of ``token_ids``.
+        """
+        if not isinstance(features, dict):
+            return trim_padding(features, self.pad_id), labels
+        width = tf.shape(trim_padding(features["token_ids"], self.pad_id))[1]
+        return {key: value[:, :width] for key, value in features.items()}, labels
 
     def loss(self, labels, logits):
         """Return the float32 loss of every example, ``[B]``."""
@@ -91,7 +101,8 @@ class Objective:
 
     def lengths(self, features):
         """Return the tokens of every example."""
-        return (np.asarray(features) != 0).sum(axis=1)
+        ids = features["token_ids"] if isinstance(features, dict) else features
+        return (np.asarray(ids) != self.pad_id).sum(axis=1)
 
 
 class TokenObjective:
@@ -103,7 +114,8 @@ class TokenObjective:
     stateless seed, so a resumed run masks exactly as an uninterrupted one; the model reads the corrupted ids
     and the chosen positions and predicts the original tokens there. ``seq2seq``: ``{"source": [N, S],
     "target": [N, T + 1]}``, the target framed like an ``lm`` sequence; the decoder reads ``target[:, :-1]``.
-    Target id 0 marks positions that are not predicted.
+    Begin, end, padding and mask ids are the tokenizer's ``special_ids``; a target equal to the padding id
+    marks a position that is not predicted.
 
     The training loss of an example is the mean cross-entropy over its predicted tokens, with label smoothing
     spread uniformly over the vocabulary; the reported loss (``sums``) is the unsmoothed negative
@@ -114,6 +126,7 @@ class TokenObjective:
         vocab_size: Tokenizer vocabulary size (random replacements of ``mlm`` are drawn from it).
         label_smoothing: In ``[0, 1)``.
         mask_rate: Fraction of tokens ``mlm`` predicts.
+        special_ids: The tokenizer's ``special_ids``.
 
     Example:
         >>> TokenObjective("lm", vocab_size=100).prepare(tf.constant([[2, 7, 9, 3, 0]]), None)[1].numpy()
@@ -122,24 +135,27 @@ class TokenObjective:
 
     token_level = True
 
-    def __init__(self, task, vocab_size, label_smoothing=0.0, mask_rate=0.15):
+    def __init__(self, task, vocab_size, label_smoothing=0.0, mask_rate=0.15, special_ids=LEARNED_IDS):
         if task not in TOKEN_TASKS:
             raise ValueError(f"task must be one of {', '.join(TOKEN_TASKS)}, got {task!r}")
         self.task = task
         self.vocab_size = int(vocab_size)
         self.label_smoothing = float(label_smoothing)
         self.mask_rate = float(mask_rate)
+        self.special_ids = special_ids
+        self.pad_id = special_ids.pad
 
     def prepare(self, features, labels=None, seed=None):
         """Return ``(model inputs, target ids)``; ``seed`` (shape ``[2]``) drives ``mlm`` masking."""
         if self.task == "seq2seq":
-            decoder_ids, targets = _shift(features["target"])
-            return {"encoder_ids": trim_padding(features["source"]), "decoder_ids": decoder_ids}, targets
+            decoder_ids, targets = self._shift(features["target"])
+            return {"encoder_ids": trim_padding(features["source"], self.pad_id), "decoder_ids": decoder_ids}, targets
         if self.task == "lm":
-            return _shift(features)
-        ids = trim_padding(features)
+            return self._shift(features)
+        ids = trim_padding(features, self.pad_id)
         seed = tf.zeros([2], tf.int64) if seed is None else seed
-        inputs, original, chosen = mask_tokens(ids, seed, vocab_size=self.vocab_size, rate=self.mask_rate)
+        inputs, original, chosen = mask_tokens(ids, seed, vocab_size=self.vocab_size, rate=self.mask_rate,
+                                               special_ids=self.special_ids)
         where = tf.where(chosen > 0)
         positions = tf.RaggedTensor.from_value_rowids(tf.cast(where[:, 1], tf.int32), where[:, 0],
                                                       nrows=tf.shape(ids, out_type=tf.int64)[0])
@@ -148,14 +164,19 @@ class TokenObjective:
         dense = positions.to_tensor(default_value=0)
         dense = tf.pad(dense, [[0, 0], [0, tf.cast(width, tf.int32) - tf.shape(dense)[1]]])
         valid = tf.sequence_mask(positions.row_lengths(), width)
-        targets = tf.where(valid, tf.gather(original, dense, batch_dims=1), tf.zeros_like(dense))
+        targets = tf.where(valid, tf.gather(original, dense, batch_dims=1), tf.fill(tf.shape(dense), self.pad_id))
         return {"token_ids": inputs, "mask_positions": dense}, targets
+
+    def _shift(self, ids):
+        """``(inputs, next-token targets)`` of framed ``[B, T + 1]`` ids, both cut to the inputs' trimmed width."""
+        inputs = trim_padding(ids[:, :-1], self.pad_id)
+        return inputs, ids[:, 1:tf.shape(inputs)[1] + 1]
 
     def _token_losses(self, targets, logits):
         logits = tf.cast(logits, tf.float32)
         targets = tf.cast(targets, tf.int32)
         nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
-        weights = tf.cast(targets != 0, tf.float32)
+        weights = tf.cast(targets != self.pad_id, tf.float32)
         return nll, weights, logits
 
     def loss(self, targets, logits):
@@ -177,22 +198,23 @@ class TokenObjective:
     def lengths(self, features):
         """Return the tokens of every example (of the source, for seq2seq)."""
         main = features["source"] if self.task == "seq2seq" else features
-        return (np.asarray(main) != 0).sum(axis=1)
+        return (np.asarray(main) != self.pad_id).sum(axis=1)
 
 
-def _shift(ids):
-    """``(inputs, next-token targets)`` of framed ``[B, T + 1]`` ids, both cut to the inputs' trimmed width."""
-    inputs = trim_padding(ids[:, :-1])
-    return inputs, ids[:, 1:tf.shape(inputs)[1] + 1]
-
-
-def objective_for(task, *, mode="multiclass", vocab_size=None, label_smoothing=0.0):
+def objective_for(task, *, mode="multiclass", vocab_size=None, label_smoothing=0.0, special_ids=LEARNED_IDS):
     """Return the objective of a registry task (``zoo.models.task_of``).
 
+    Args:
+        task: ``classification``, ``lm``, ``mlm`` or ``seq2seq``.
+        mode: The classifier's mode.
+        vocab_size: The tokenizer's vocabulary size (token tasks).
+        label_smoothing: In ``[0, 1)``.
+        special_ids: The tokenizer's ``special_ids``.
+
     Example:
-        >>> objective_for("lm", vocab_size=8000).token_level
+        >>> objective_for("lm", vocab_size=8000, special_ids=tokenizer.special_ids).token_level
         True
     """
     if task == "classification":
-        return Objective(mode, label_smoothing)
-    return TokenObjective(task, vocab_size, label_smoothing)
+        return Objective(mode, label_smoothing, pad_id=special_ids.pad)
+    return TokenObjective(task, vocab_size, label_smoothing, special_ids=special_ids)

@@ -4,7 +4,8 @@ A run directory holds::
 
     config.yaml         the resolved config (every field)
     tokenizer/          the fitted tokenizer and labels.txt (the label vocabulary, in id order)
-    model.json          the model registry name and the full builder arguments
+    model.json          the model registry name and the full builder arguments (a model started from a
+                        pretrained checkpoint: its Keras config instead, and the checkpoint's path)
     checkpoints/        resumable checkpoints (weights, optimizer, loop position): the last ones
     best/               the weights of the best validation epoch
     model.weights.h5    the final weights (the best epoch's when early_stopping.restore_best_weights)
@@ -18,8 +19,10 @@ checkpoint; a finished run is never overwritten unless ``output.overwrite`` says
 import dataclasses
 import json
 import logging
+import os
 import re
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,11 +31,11 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.config import Config, ConfigError
-from zoo.training.checkpoints import Checkpointer, model_variables
+from zoo.training.checkpoints import Checkpointer, checkpoint_paths, model_variables
 from zoo.training.fit import EarlyStopping, fit
 from zoo.training import transfer
 from zoo.training.data import load_splits, model_arguments, task_of_config
-from zoo.training.loop import Trainer, TrainingState, optimization_units
+from zoo.training.loop import EpochBatches, Trainer, TrainingState, optimization_units
 from zoo.training.objectives import objective_for
 from zoo.training.optimizers import SplitOptimizer, build_optimizer, build_schedule
 from zoo.training.precision import resolve_precision
@@ -136,7 +139,11 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     strategy, partitioner = _strategy(config.distribution, resolver)
     task_type, task_id, is_chief = task_info(strategy)
     run_dir = Path(config.output.dir) if config.output.dir else default_run_dir(config)
-    resume = _prepare_run_dir(run_dir, config, is_chief)
+    # Everything is checked before the run directory is created (or an old run in it replaced): a run that
+    # fails validation leaves nothing behind.
+    resume = _should_resume(run_dir, config)
+    if is_chief:
+        _check_creatable(run_dir)
     progress = Progress(config.output.progress if is_chief else "none", stream=progress_stream)
 
     task = task_of_config(config)
@@ -144,13 +151,6 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     pretrained, tokenizer = transfer.pretrained_run(config) if config.model.init_from else (None, None)
     data = load_splits(config, tokenizer)
     train_features = data["train"][0]
-    if is_chief:
-        config.save(run_dir / "config.yaml")
-        data["tokenizer"].save(run_dir / "tokenizer")
-        if task == "classification":
-            from zoo.data import save_label_names
-
-            save_label_names(run_dir / "tokenizer", data["label_names"])
     progress.message(_data_summary(data, run_dir, strategy, resume, config.data.sequence_length == "auto"))
 
     policy = resolve_precision(config.training.precision)
@@ -160,24 +160,43 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         if partitioner is not None:
             partitioner.rows = data["tokenizer"].vocab_size
         build_args = model_arguments(config, data)
-        if pretrained is not None:
+        checkpoint = transfer.from_checkpoint(config)
+        if pretrained is not None and not checkpoint:
             transfer.check_encoder_sizes(pretrained, build_args)
         with strategy.scope():
-            model = _build_model(config.model.name, build_args, config.model.overrides)
-            if pretrained is not None:
+            if checkpoint:
+                model = transfer.checkpoint_classifier(config, len(data["label_names"]))
+                initialised = f"initialised the backbone from the checkpoint {pretrained}"
+            else:
+                model = _build_model(config.model.name, build_args, config.model.overrides)
+            if pretrained is not None and not checkpoint:
                 copied = transfer.initialise_encoder(model, pretrained, config.model.freeze)
-                progress.message(f"initialised {', '.join(copied)} from {pretrained}"
-                                 + (f" (frozen: {config.model.freeze})" if config.model.freeze != "none" else ""))
+                initialised = f"initialised backbone parts {', '.join(copied)} from {pretrained}"
+            if pretrained is not None:
+                progress.message(initialised + (f" (frozen: {config.model.freeze})"
+                                                if config.model.freeze != "none" else ""))
             steps_per_epoch = num_examples(train_features) // config.training.batch_size
             optimizer = _optimizer(config, model, policy, config.training.epochs * steps_per_epoch)
+        spec = _model_spec(config, build_args, model, checkpoint)
         trainer = Trainer(
             model, optimizer, strategy,
-            objective_for(task, mode=classification_mode(model) if task == "classification" else None,
-                          vocab_size=data["tokenizer"].vocab_size, label_smoothing=config.training.label_smoothing),
+            objective_for(task, mode=build_args.get("mode"), vocab_size=data["tokenizer"].vocab_size,
+                          label_smoothing=config.training.label_smoothing, special_ids=data["tokenizer"].special_ids),
             config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
             clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
             jit_compile=check_jit(config.training.jit_compile, strategy), seed=config.training.seed)
+        # Built here only to check training.batch_size against the examples before anything is written.
+        EpochBatches(num_examples(train_features), config.training.batch_size, config.training.seed)
         state = TrainingState()
+        stopping = _early_stopping(config, state, data["validation"])
+        if is_chief:
+            _create_run_dir(run_dir, config.output.overwrite)
+            config.save(run_dir / "config.yaml")
+            data["tokenizer"].save(run_dir / "tokenizer")
+            if task == "classification":
+                from zoo.data import save_label_names
+
+                save_label_names(run_dir / "tokenizer", data["label_names"])
         worker = f"{task_type or 'worker'}_{task_id or 0}"
         weights = model_variables(model)
         checkpoints = Checkpointer(run_dir / "checkpoints", is_chief=is_chief, worker=worker,
@@ -186,9 +205,10 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         best = Checkpointer(run_dir / "best", is_chief=is_chief, worker=worker, max_to_keep=1, weights=weights)
         if resume:
             restored = checkpoints.restore()
+            for problem in checkpoints.problems:
+                log.warning("warning: %s", problem)
             progress.message(f"resuming from {restored} (epoch {int(state.epoch.numpy()) + 1}, "
                              f"step {int(state.step_in_epoch.numpy())})")
-        stopping = _early_stopping(config, state, data["validation"])
         writer = _Summaries(run_dir / "logs") if is_chief and config.output.tensorboard else None
 
         def on_epoch_end(record):
@@ -202,7 +222,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             seed=config.training.seed, checkpoints=checkpoints, best=best if stopping is not None else None,
             early_stopping=stopping, checkpoint_every=config.training.checkpoint_every, progress=progress,
             on_epoch_end=on_epoch_end, synchronous_workers=synchronous_workers(strategy),
-            bucket_by_length=config.training.bucket_by_length)
+            bucket_by_length=config.training.bucket_by_length, divergence_factor=config.training.divergence_factor)
         history = state.records()
         best_epoch = int(state.best_epoch.numpy()) + 1 if stopping is not None else None
         if stopping is not None and config.training.early_stopping.restore_best_weights and best.latest:
@@ -210,9 +230,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         metrics = _final_metrics(trainer, data, history, best_epoch, stopped_early, config, policy, strategy,
                                  float(state.elapsed.numpy()), time.perf_counter() - wall_start)
         if is_chief:
-            _save_weights(model, run_dir / "model.weights.h5", config.model.name, build_args,
-                          is_parameter_server(strategy))
-            _write_json(run_dir / "model.json", {"name": config.model.name, "arguments": build_args})
+            _save_weights(model, run_dir / "model.weights.h5", spec, is_parameter_server(strategy))
+            _write_json(run_dir / "model.json", spec)
             _write_json(run_dir / "history.json", history)
             _write_json(run_dir / "metrics.json", metrics)
             if writer is not None:
@@ -245,8 +264,8 @@ def load_run(run_dir):
     config = Config.load(run_dir / "config.yaml")
     spec = json.loads((run_dir / "model.json").read_text(encoding="utf-8"))
     if config.data.sequence_length == "auto":  # the length auto picked when the run trained
-        config = config.override([f"data.sequence_length={spec['arguments']['sequence_length']}"])
-    model = _build_model(spec["name"], spec["arguments"])
+        config = config.override([f"data.sequence_length={_trained_length(spec)}"])
+    model = _model_from_spec(spec)
     model.load_weights(run_dir / "model.weights.h5")
     classifier = task_of_config(config) == "classification"
     labels = load_label_names(run_dir / "tokenizer") if classifier else []
@@ -266,22 +285,14 @@ def _strategy(distribution, resolver):
     return strategy, partitioner
 
 
-def _prepare_run_dir(run_dir, config, is_chief):
-    """Decide between a fresh run and a resume; return True to resume."""
-    finished = (run_dir / "metrics.json").is_file()
-    has_checkpoint = tf.train.latest_checkpoint(str(run_dir / "checkpoints")) is not None
+def _should_resume(run_dir, config):
+    """Decide between a fresh run (False) and a resume (True), changing nothing on disk."""
     if config.output.overwrite:
-        if is_chief and run_dir.exists():
-            shutil.rmtree(run_dir)
-        if is_chief:
-            run_dir.mkdir(parents=True, exist_ok=True)
         return False
-    if finished:
+    if (run_dir / "metrics.json").is_file():
         raise RunDirectoryError(f"{run_dir} holds a finished run (metrics.json); set output.dir to a new "
                                 "directory, or output.overwrite: true to replace it")
-    if is_chief:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    if not has_checkpoint:
+    if not checkpoint_paths(run_dir / "checkpoints"):
         return False
     saved_path = run_dir / "config.yaml"
     if saved_path.is_file():
@@ -295,6 +306,40 @@ def _prepare_run_dir(run_dir, config, is_chief):
                                     + "; ".join(changed) + "); rerun with its config to resume, or set "
                                     "output.overwrite: true to start afresh")
     return True
+
+
+def _check_creatable(run_dir):
+    """Raise ``RunDirectoryError`` unless ``run_dir`` exists as a directory or can be created (nothing is left).
+
+    The nearest existing ancestor must be a directory that accepts a new sub-directory; a throw-away one is
+    made and removed to find out, since permission bits do not tell (``/proc`` refuses even root).
+    """
+    run_dir = Path(run_dir)
+    if run_dir.is_dir():
+        return
+    ancestor = next(p for p in [run_dir, *run_dir.parents] if p.exists() or p == p.parent)
+    if ancestor.exists() and not ancestor.is_dir():
+        raise _not_creatable(run_dir, f"{ancestor} is a file, not a directory")
+    try:
+        probe = tempfile.mkdtemp(prefix=".zoo-probe-", dir=ancestor)
+    except OSError as err:
+        raise _not_creatable(run_dir, f"{ancestor} does not accept new directories ({err.strerror})") from None
+    os.rmdir(probe)
+
+
+def _create_run_dir(run_dir, overwrite=False):
+    """Create ``run_dir`` (first removing an old run in it when ``overwrite``); errors say why it cannot be."""
+    try:
+        if overwrite and run_dir.exists():
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _not_creatable(run_dir, f"{err.strerror} ({err.filename})") from None
+
+
+def _not_creatable(run_dir, why):
+    return RunDirectoryError(f"cannot create the run directory {run_dir}: {why}; set output.dir (--output) to "
+                             "a directory you can write")
 
 
 def _build_model(name, arguments, overrides=None):
@@ -312,8 +357,8 @@ def _build_model(name, arguments, overrides=None):
 
 
 def num_examples(features):
-    """Examples in a split's features (an id array, or seq2seq's dict of them)."""
-    return len(features["source"] if isinstance(features, dict) else features)
+    """Examples in a split's features (an id array, or a dict of them: seq2seq's, or a model's with segments)."""
+    return len(next(iter(features.values())) if isinstance(features, dict) else features)
 
 
 def _optimizer(config, model, policy, total_steps):
@@ -337,11 +382,6 @@ def _optimizer(config, model, policy, total_steps):
     scaled = dataclasses.replace(config.optimizer,
                                  learning_rate=config.optimizer.learning_rate * scale)
     return SplitOptimizer(make(config.optimizer, units), make(scaled, encoder), encoder)
-
-
-def classification_mode(model):
-    """``binary`` for a one-logit classifier, else ``multiclass``."""
-    return "binary" if model.output.shape[-1] == 1 else "multiclass"
 
 
 def check_jit(setting, strategy):
@@ -383,18 +423,43 @@ def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, po
     return metrics
 
 
-def _save_weights(model, path, name, build_args, parameter_server):
+def _model_spec(config, build_args, model, checkpoint):
+    """``model.json``: the registry name and builder arguments, or for a model from a checkpoint its Keras
+    config (the checkpoint's architecture is in no registry) and where it came from."""
+    if checkpoint:
+        return {"name": config.model.name, "init_from": str(config.model.init_from),
+                "sequence_length": build_args["sequence_length"], "keras": keras.saving.serialize_keras_object(model)}
+    return {"name": config.model.name, "arguments": build_args}
+
+
+def _trained_length(spec):
+    """The sequence length a run trained with (``data.sequence_length: auto`` resolved), from its ``model.json``."""
+    return spec["sequence_length"] if "keras" in spec else spec["arguments"]["sequence_length"]
+
+
+def _model_from_spec(spec):
+    if "keras" in spec:
+        import zoo.models  # noqa: F401  (registers the zoo classes that the Keras config names)
+
+        return keras.saving.deserialize_keras_object(spec["keras"])
+    return _build_model(spec["name"], spec["arguments"])
+
+
+def _save_weights(model, path, spec, parameter_server):
     if not parameter_server:
         model.save_weights(path)
         return
     # Keras cannot write variables backed by sharded tables; a plain copy built outside the strategy can.
-    plain = _build_model(name, build_args)
+    plain = _model_from_spec(spec)
     plain.set_weights(model.get_weights())
     plain.save_weights(path)
 
 
 def _write_json(path, value):
-    path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+    # Written aside and renamed: an interrupt never leaves half a file (metrics.json marks a finished run).
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, path)
 
 
 class _Summaries:

@@ -112,7 +112,8 @@ def get_strategy(name="default", *, devices=(), resolver="tf_config", variable_p
 
     Args:
         name: ``default`` (no distribution), ``one_device``, ``mirrored`` (one replica per local device),
-            ``multi_worker`` (synchronous all-reduce across the workers in the cluster) or
+            ``multi_worker`` (synchronous all-reduce across the workers of the cluster, which must place this
+            process: see ``check_worker_cluster``) or
             ``parameter_server`` (variables on ``ps`` tasks, steps scheduled on ``worker`` tasks).
         devices: Devices for ``one_device`` (the first) and ``mirrored``; empty means every GPU, or every
             logical CPU when there is no GPU.
@@ -144,6 +145,7 @@ def get_strategy(name="default", *, devices=(), resolver="tf_config", variable_p
     if isinstance(resolver, str):
         resolver = cluster_resolver(resolver)
     if name == "multi_worker":
+        check_worker_cluster(resolver)
         options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout or None)
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver, communication_options=options)
     spec = resolver.cluster_spec().as_dict()
@@ -151,6 +153,40 @@ def get_strategy(name="default", *, devices=(), resolver="tf_config", variable_p
         raise StrategyError("distribution.strategy: parameter_server needs a cluster with 'worker' and 'ps' tasks "
                             f"(from TF_CONFIG or the resolver); got jobs {sorted(spec) or 'none'}")
     return tf.distribute.experimental.ParameterServerStrategy(resolver, variable_partitioner=variable_partitioner)
+
+
+ONE_WORKER_TF_CONFIG = '{"cluster": {"worker": ["localhost:12345"]}, "task": {"type": "worker", "index": 0}}'
+
+
+def check_worker_cluster(resolver):
+    """Raise ``StrategyError`` unless ``resolver`` places this process as a worker (or chief) of a cluster.
+
+    Without the check, ``MultiWorkerMirroredStrategy`` given no cluster quietly trains alone: on a real
+    cluster every worker would train its own model and report success. A one-worker cluster is allowed when
+    it is spelt out (``ONE_WORKER_TF_CONFIG``), e.g. to try a multi-worker config on one machine.
+
+    Example:
+        >>> check_worker_cluster(tf.distribute.cluster_resolver.TFConfigClusterResolver())  # doctest: +SKIP
+    """
+    spec = resolver.cluster_spec().as_dict()
+    if not spec.get("worker") and not spec.get("chief"):
+        problem = "found no cluster"
+    elif resolver.task_type not in ("worker", "chief") or resolver.task_id is None:
+        problem = (f"found the cluster {spec} but not this process's task in it "
+                   f"(task type {resolver.task_type!r}, index {resolver.task_id!r})")
+    else:
+        return
+    if isinstance(resolver, tf.distribute.cluster_resolver.TFConfigClusterResolver):
+        where = ("TF_CONFIG is not set" if not os.environ.get("TF_CONFIG")
+                 else f"TF_CONFIG is {os.environ['TF_CONFIG']!r}")
+        how = ("TF_CONFIG must hold the same cluster on every worker and this process's task, e.g. "
+               '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}} '
+               "(index 1 on host2). To train in one process use distribution.strategy: mirrored; to run a "
+               f"one-worker cluster on purpose set TF_CONFIG='{ONE_WORKER_TF_CONFIG}'")
+    else:
+        where = f"the {type(resolver).__name__} describes no worker task for this process"
+        how = "run every worker inside the cluster the resolver reads (distribution.cluster_resolver)"
+    raise StrategyError(f"distribution.strategy: multi_worker {problem} ({where}). {how}")
 
 
 def is_parameter_server(strategy):

@@ -8,13 +8,13 @@ import dataclasses
 import keras
 
 from zoo.config import ConfigError
-from zoo.training.data import load_splits
+from zoo.training.data import classification_mode, load_splits
 from zoo.training.data import model_arguments as _model_arguments
 from zoo.training.fit import EarlyStopping, fit
 from zoo.training.loop import Trainer, TrainingState, optimization_units
 from zoo.training.objectives import Objective
 from zoo.training.optimizers import build_optimizer, build_schedule
-from zoo.training.run import check_jit, classification_mode
+from zoo.training.run import check_jit
 from zoo.training.precision import resolve_precision
 
 
@@ -99,7 +99,8 @@ def train_trial(model, config, data, strategy, *, epochs, monitor, patience, ini
         if policy == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     trainer = Trainer(
-        model, optimizer, strategy, Objective(classification_mode(model), config.training.label_smoothing),
+        model, optimizer, strategy,
+        Objective(classification_mode(config), config.training.label_smoothing, pad_id=data["tokenizer"].pad_id),
         config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
         clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
         jit_compile=check_jit(config.training.jit_compile, strategy), seed=config.training.seed)
@@ -115,7 +116,8 @@ def train_trial(model, config, data, strategy, *, epochs, monitor, patience, ini
 
     stopped_early = fit(trainer, state, (train_ids, train_labels), data["validation"], epochs=epochs,
                         seed=config.training.seed, early_stopping=stopping, progress=progress,
-                        on_epoch_end=on_epoch_end, bucket_by_length=config.training.bucket_by_length)
+                        on_epoch_end=on_epoch_end, bucket_by_length=config.training.bucket_by_length,
+                        divergence_factor=config.training.divergence_factor)
     callback_list.on_train_end()
     history = state.records()
     best_epoch = int(state.best_epoch.numpy()) + 1

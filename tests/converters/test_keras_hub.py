@@ -1,0 +1,113 @@
+"""keras-hub BERT presets into zoo: a preset written by keras-hub's own save_to_preset gives identical outputs."""
+import json
+
+import h5py
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.converters.checkpoints import VOCABULARY
+from zoo.converters import CheckpointError, CheckpointFileNotFoundError, UnsupportedCheckpointError, from_pretrained
+
+keras_hub = pytest.importorskip("keras_hub", reason="keras-hub (the dev extra) is not installed")
+
+TEXTS = ["the film is good", "a very dull , boring movie !", ""]
+
+
+def keras_hub_preset(folder, seed=0):
+    """A small random keras-hub BertBackbone and BertTokenizer, saved with keras-hub's save_to_preset."""
+    keras.utils.set_random_seed(seed)
+    backbone = keras_hub.models.BertBackbone(vocabulary_size=len(VOCABULARY), num_layers=2, num_heads=4,
+                                             hidden_dim=32, intermediate_dim=64, max_sequence_length=40,
+                                             num_segments=2, dropout=0.0)
+    rng = np.random.default_rng(seed)
+    for weight in backbone.weights:  # not keras-hub's init (zero biases, unit norms): every weight must matter
+        weight.assign(rng.normal(0, 0.3, weight.shape).astype("float32"))
+    backbone.save_to_preset(str(folder))
+    keras_hub.models.BertTokenizer(vocabulary=VOCABULARY, lowercase=True).save_to_preset(str(folder))
+    return backbone
+
+
+def keras_hub_inputs(packed):
+    return {key: packed[key] for key in ("token_ids", "segment_ids", "padding_mask")}
+
+
+@pytest.fixture(scope="module")
+def preset(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("keras_hub") / "bert_tiny"
+    return folder, keras_hub_preset(folder)
+
+
+def test_a_saved_preset_loads_with_identical_outputs(preset):
+    folder, reference = preset
+    backbone, tokenizer = from_pretrained(folder, task=None)
+    assert backbone.blocks[0].feedforward.activation == "gelu_tanh" and not backbone.blocks[0].norm_first
+    assert tokenizer.lowercase and tokenizer.strip_accents is False and tokenizer.cls_id == 101
+    packed = {k: v.numpy() for k, v in tokenizer.pack(tf.constant(TEXTS), tf.constant(TEXTS[::-1]),
+                                                      sequence_length=24).items()}
+    ours, theirs = backbone(packed), reference(keras_hub_inputs(packed))
+    real = packed["padding_mask"]
+    np.testing.assert_allclose(ours["sequence_output"].numpy()[real], theirs["sequence_output"].numpy()[real],
+                               rtol=0, atol=1e-5)
+    np.testing.assert_allclose(ours["pooled_output"].numpy(), theirs["pooled_output"].numpy(), rtol=0, atol=1e-5)
+
+
+def test_a_classifier_over_a_preset(preset):
+    model, tokenizer = from_pretrained(preset[0], num_classes=2)
+    np.testing.assert_array_equal(model.backbone.position_embedding.embeddings.numpy(),
+                                  preset[1].position_embedding.position_embeddings.numpy())
+    assert model.backbone.pooler is None and model.pad_id == tokenizer.pad_id == 0
+
+
+def copy_preset(source, target):
+    target.mkdir()
+    for path in source.rglob("*"):
+        if path.is_file():
+            (target / path.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
+            (target / path.relative_to(source)).write_bytes(path.read_bytes())
+    return target
+
+
+def edit_json(name, change):
+    def edit(folder):
+        path = folder / name
+        path.write_text(json.dumps(change(json.loads(path.read_text()))))
+    return edit
+
+
+def without(name):
+    return lambda folder: (folder / name).unlink()
+
+
+def without_layer_names(folder):
+    with h5py.File(folder / "model.weights.h5", "r+") as store:
+        del store["layers/reversible_embedding/vars"].attrs["name"]
+
+
+PRESET_ERRORS = {
+    "gpt": (edit_json("config.json", lambda c: {**c, "registered_name": "keras_hub>GPT2Backbone"}),
+            UnsupportedCheckpointError, r"gpt/config.json, key 'registered_name': registered_name "
+            r"'keras_hub>GPT2Backbone' is not supported; supported: keras_hub>BertBackbone"),
+    "noweights": (without("model.weights.h5"), CheckpointFileNotFoundError,
+                  "noweights/model.weights.h5: weights not found"),
+    "notok": (without("tokenizer.json"), CheckpointFileNotFoundError,
+              "notok/tokenizer.json: tokenizer config not found"),
+    "novocab": (without("assets/tokenizer/vocabulary.txt"), FileNotFoundError,
+                "novocab/assets/tokenizer/vocabulary.txt: vocabulary file not found"),
+    "nosplit": (edit_json("tokenizer.json", lambda c: {**c, "config": {**c["config"], "split": False}}),
+                UnsupportedCheckpointError, "key 'config.split': split false"),
+    "nameless": (without_layer_names, CheckpointError,
+                 "model.weights.h5: layer group /layers/reversible_embedding has no 'name' attribute"),
+    "small": (edit_json("config.json", lambda c: {**c, "config": {**c["config"], "num_layers": 1}}),
+              CheckpointError, "checkpoint weights that this model does not use: transformer_layer_1/"),
+}
+
+
+@pytest.mark.parametrize("name", PRESET_ERRORS)
+def test_preset_errors_name_the_file_and_key(preset, tmp_path, name):
+    change, error, message = PRESET_ERRORS[name]
+    folder = copy_preset(preset[0], tmp_path / name)
+    change(folder)
+    with pytest.raises(error, match=message):
+        from_pretrained(folder, num_classes=2)

@@ -1,0 +1,209 @@
+import keras
+import numpy as np
+import pytest
+
+from tests import reference as ref
+from tests.harness import assert_all_gradients_flow, to_numpy
+from zoo.models import (Backbone, TextClassifier, build, build_lm, build_mlm, build_transformer,
+                        transfer_backbone_weights)
+
+RNG = np.random.default_rng(12)
+D, HEADS = 16, 4
+# A small BERT: post-LN, segments, embedding norm, no final norm, tanh pooler, exact GELU, epsilon 1e-12.
+BERT = dict(num_layers=2, d_model=D, num_heads=HEADS, ff_dim=32, dropout=0.0, activation="gelu", norm_first=False,
+            layer_norm_epsilon=1e-12, num_segments=2, embedding_norm=True, pooler=True)
+
+
+def _bert(**kw):
+    keras.utils.set_random_seed(3)
+    return Backbone(50, 12, **{**BERT, **kw})
+
+
+def _ids(lengths=(7, 4), width=7, pad_id=0):
+    ids = RNG.integers(5, 50, size=(len(lengths), width)).astype("int32")
+    for row, n in enumerate(lengths):
+        ids[row, n:] = pad_id
+    return ids
+
+
+def _attention_by_documented_layout(attention, x, mask):
+    """Self-attention computed head by head from the qkv columns the Backbone docstring names."""
+    h, d = attention.num_heads, attention.head_dim
+    kernel, bias = ref.w(attention.qkv_dense.kernel), ref.w(attention.qkv_dense.bias)
+    out_kernel, out_bias = ref.w(attention.output_dense.kernel), ref.w(attention.output_dense.bias)
+    context = []
+    for head in range(h):
+        cols = [part * h * d + head * d + np.arange(d) for part in range(3)]
+        q, k, v = (x @ kernel[:, c] + bias[c] for c in cols)
+        logits = np.einsum("btd,bsd->bts", q, k) / np.sqrt(d)
+        logits = np.where(mask[:, None, :], logits, -1e9)
+        context.append(np.einsum("bts,bsd->btd", ref.softmax(logits), v))
+    # Rows of the output kernel are head-major too.
+    return np.concatenate(context, axis=-1) @ out_kernel + out_bias
+
+
+def _bert_reference(backbone, ids, segments, mask):
+    """float64 numpy forward pass of a post-LN BERT built from the backbone's attributes."""
+    x = ref.w(backbone.token_embedding.embeddings)[ids]
+    x = x + ref.w(backbone.position_embedding.embeddings)[: ids.shape[1]][None]
+    x = x + ref.w(backbone.segment_embedding.embeddings)[segments]
+    x = ref.layer_norm(x, backbone.embedding_norm)
+    for block in backbone.blocks:
+        x = ref.layer_norm(x + _attention_by_documented_layout(block.attention, x, mask), block.attention_norm)
+        hidden = ref.ACTIVATIONS["gelu"](ref.dense(x, block.feedforward.hidden))
+        x = ref.layer_norm(x + ref.dense(hidden, block.feedforward.projection), block.feedforward_norm)
+    return x, np.tanh(ref.dense(x[:, 0], backbone.pooler))
+
+
+def test_bert_layout_matches_a_numpy_forward_pass_with_padding():
+    backbone = _bert()
+    ids = _ids()
+    segments = np.zeros_like(ids)
+    segments[0, 4:] = 1
+    mask = ids != 0
+    out = backbone({"token_ids": ids, "segment_ids": segments, "padding_mask": mask})
+    sequence, pooled = _bert_reference(backbone, ids, segments, mask)
+    np.testing.assert_allclose(to_numpy(out["sequence_output"])[mask], sequence[mask], atol=1e-5)
+    np.testing.assert_allclose(to_numpy(out["pooled_output"]), pooled, atol=1e-5)
+
+
+def test_parts_are_attributes_in_computation_order():
+    bert = _bert()
+    assert list(bert.parts) == ["token_embedding", "position_embedding", "segment_embedding", "embedding_norm",
+                                "blocks.0", "blocks.1", "pooler"]
+    assert bert.final_norm is None and len(bert.blocks) == 2
+    rotary = Backbone(50, 12, num_layers=1, d_model=D, num_heads=HEADS, ff_dim=32, positional="rotary")
+    assert rotary.position_embedding is None and rotary.segment_embedding is None and rotary.pooler is None
+    assert list(rotary.parts) == ["token_embedding", "blocks.0", "final_norm"]
+    assert list(Backbone(50, 12, num_layers=1, d_model=D, num_heads=HEADS, positional="sinusoidal").parts) == [
+        "token_embedding", "blocks.0", "final_norm"]  # sinusoids have no weights
+    assert {w.path for w in bert.weights} >= {"token_embedding/embeddings", "block_0/self_attention/qkv/kernel"}
+
+
+@pytest.mark.parametrize("kw", [{}, {"norm_first": True, "final_norm": True, "positional": "rotary"}])
+def test_padding_changes_no_real_position(kw):
+    backbone = _bert(**kw)
+    ids = _ids(lengths=(5, 3), width=5)
+    longer = np.pad(ids, ((0, 0), (0, 4)))
+    segments = (np.arange(5) >= 2).astype("int32")[None].repeat(2, 0)
+
+    def run(x, s):
+        return to_numpy(backbone({"token_ids": x, "segment_ids": s, "padding_mask": x != 0})["sequence_output"])
+
+    short, long = run(ids, segments), run(longer, np.pad(segments, ((0, 0), (0, 4))))
+    real = ids != 0
+    np.testing.assert_allclose(short[real], long[:, :5][real], atol=1e-5)
+
+
+def test_save_reload_and_rebuild_from_config(tmp_path):
+    classifier = TextClassifier(_bert(), num_classes=2, pooling="pooled")
+    inputs = {"token_ids": _ids(), "segment_ids": np.ones((2, 7), "int32")}
+    before = to_numpy(classifier(inputs))
+    classifier.save(tmp_path / "c.keras")
+    reloaded = keras.saving.load_model(tmp_path / "c.keras")
+    assert type(reloaded.backbone) is Backbone and reloaded.backbone.get_config() == classifier.backbone.get_config()
+    np.testing.assert_allclose(to_numpy(reloaded(inputs)), before, atol=1e-6)
+    masked = {**inputs, "padding_mask": inputs["token_ids"] != 0}
+    backbone = Backbone.from_config(classifier.backbone.get_config())
+    backbone.set_weights(classifier.backbone.get_weights())
+    np.testing.assert_allclose(to_numpy(backbone(masked)["pooled_output"]),
+                               to_numpy(classifier.backbone(masked)["pooled_output"]), atol=1e-6)
+
+
+def test_mixed_bfloat16_backbone_keeps_float32_weights_and_logits():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    classifier = TextClassifier(_bert(), num_classes=2, pooling="pooled")
+    out = classifier({"token_ids": _ids(), "segment_ids": np.zeros((2, 7), "int32")})
+    assert out.dtype == "float32" and np.all(np.isfinite(to_numpy(out)))
+    assert classifier.backbone.blocks[0].compute_dtype == "bfloat16"
+    assert all(w.dtype == "float32" for w in classifier.weights)
+
+
+def test_causal_backbone_is_causal_and_its_cache_matches():
+    keras.utils.set_random_seed(4)
+    backbone = Backbone(50, 12, num_layers=2, d_model=D, num_heads=HEADS, ff_dim=32, dropout=0.0, causal=True)
+    ids = _ids(lengths=(7, 7))
+    changed = ids.copy()
+    changed[:, 4:] = 9
+
+    def run(x):
+        return to_numpy(backbone({"token_ids": x, "padding_mask": x != 0})["sequence_output"])
+
+    full = run(ids)
+    np.testing.assert_allclose(full[:, :4], run(changed)[:, :4], atol=1e-5)
+    cache = backbone.init_cache(2)
+    head, cache = backbone.call_with_cache(ids[:, :3], cache, 0)
+    steps = [to_numpy(head)]
+    for i in range(3, 7):
+        out, cache = backbone.call_with_cache(ids[:, i:i + 1], cache, i)
+        steps.append(to_numpy(out))
+    np.testing.assert_allclose(np.concatenate(steps, 1), full, atol=1e-4)
+    with pytest.raises(ValueError, match="causal"):
+        _bert().init_cache(2)
+
+
+def test_classifier_over_segments_takes_token_and_segment_ids():
+    classifier = TextClassifier(_bert(), num_classes=3, pooling="pooled", dropout=0.0)
+    assert {i.name for i in classifier.inputs} == {"token_ids", "segment_ids"}
+    pair = _ids(lengths=(7, 6))
+    first = np.zeros_like(pair)
+    second = first.copy()
+    second[:, 3:] = 1
+    a = to_numpy(classifier({"token_ids": pair, "segment_ids": first}))
+    b = to_numpy(classifier({"token_ids": pair, "segment_ids": second}))
+    assert a.shape == (2, 3) and not np.allclose(a, b)
+    padded = to_numpy(classifier({"token_ids": np.pad(pair, ((0, 0), (0, 3))),
+                                  "segment_ids": np.pad(second, ((0, 0), (0, 3)))}))
+    np.testing.assert_allclose(padded, b, atol=1e-5)
+    assert_all_gradients_flow(lambda: classifier({"token_ids": pair, "segment_ids": second}),
+                              classifier.trainable_variables)
+
+
+def test_a_non_zero_pad_id_is_masked_and_zero_is_a_token():
+    keras.utils.set_random_seed(5)
+    model = build_transformer(50, 12, 2, num_layers=1, d_model=D, num_heads=HEADS, ff_dim=32, pad_id=7)
+    ids = _ids(lengths=(5, 3), width=5, pad_id=7)
+    ids[ids == 7] = 8  # no real 7s; then pad with 7
+    ids[1, 3:] = 7
+    ids[0, 1] = 0
+    longer = np.pad(ids, ((0, 0), (0, 4)), constant_values=7)
+    np.testing.assert_allclose(to_numpy(model(ids)), to_numpy(model(longer)), atol=1e-5)
+    zero_padded = np.pad(ids, ((0, 0), (0, 4)), constant_values=0)
+    assert not np.allclose(to_numpy(model(ids)), to_numpy(model(zero_padded)), atol=1e-5)
+
+
+@pytest.mark.parametrize("name, masks_padding", [("transformer-tiny", True), ("lstm", True), ("cnn", False)])
+def test_every_classifier_says_what_serving_needs(name, masks_padding):
+    model = build(name, vocab_size=40, sequence_length=9, num_classes=3, mode="multilabel", pad_id=2)
+    assert (model.vocab_size, model.masks_padding, model.mode, model.pad_id, model.num_classes) == (
+        40, masks_padding, "multilabel", 2, 3)
+    assert model.sequence_length == (9 if name.startswith("transformer") else None)
+    assert model.num_segments is None
+
+
+def test_backbone_weights_transfer_only_between_matching_backbones():
+    sizes = dict(num_layers=1, d_model=D, num_heads=HEADS, ff_dim=32)
+    mlm = build_mlm(30, 12, **sizes)
+    classifier = build_transformer(30, 12, 2, **sizes)
+    assert transfer_backbone_weights(mlm, classifier) == ["token_embedding", "position_embedding", "blocks.0",
+                                                          "final_norm"]
+    for a, b in zip(mlm.backbone.weights, classifier.backbone.weights):
+        np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
+    with pytest.raises(ValueError, match=r"'token_embedding' differs in shape"):
+        transfer_backbone_weights(mlm, build_transformer(31, 12, 2, **sizes))
+    with pytest.raises(ValueError, match="differ in their parts"):
+        transfer_backbone_weights(mlm, build_transformer(30, 12, 2, **sizes, positional="rotary"))
+    with pytest.raises(ValueError, match="causal"):
+        transfer_backbone_weights(build_lm(30, 12, **sizes), classifier)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: Backbone(10, 8, num_segments=0), "num_segments"),
+    (lambda: Backbone(10, 8, positional="alibi"), "positional"),
+    (lambda: TextClassifier(Backbone(10, 8), pooling="pooled"), "pooler"),
+    (lambda: TextClassifier(Backbone(10, 8), pad_id=10), "pad_id"),
+    (lambda: TextClassifier(Backbone(10, 8, causal=True)), "bidirectional"),
+])
+def test_bad_arguments_are_named(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()

@@ -1,0 +1,97 @@
+"""Checkpoints damaged on disk: the file at fault is named, the newest intact checkpoint is restored."""
+import pytest
+import tensorflow as tf
+
+from zoo.training.checkpoints import CheckpointError, Checkpointer, checkpoint_paths, damaged_file
+
+
+@pytest.fixture
+def three(tmp_path):
+    """A checkpoint directory with ckpt-1..3 of one variable holding 1.0, 2.0, 3.0."""
+    variable = tf.Variable(0.0)
+    checkpointer = Checkpointer(tmp_path / "checkpoints", max_to_keep=5, v=variable)
+    for step in (1, 2, 3):
+        variable.assign(float(step))
+        checkpointer.save(step)
+    variable.assign(-1.0)
+    return tmp_path / "checkpoints", variable
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+
+
+def _data_file(directory, step):
+    (file,) = directory.glob(f"ckpt-{step}.data-*")
+    return file
+
+
+def test_intact_checkpoints_have_no_damaged_file(three):
+    directory, _ = three
+    assert checkpoint_paths(directory) == [str(directory / f"ckpt-{n}") for n in (3, 2, 1)]
+    assert all(damaged_file(path) is None for path in checkpoint_paths(directory))
+
+
+def test_each_kind_of_damage_names_the_file(three):
+    directory, _ = three
+    data = _data_file(directory, 3)
+    data.unlink()
+    assert damaged_file(directory / "ckpt-3") == (str(data), "is missing")
+    _truncate(_data_file(directory, 2))
+    file, what = damaged_file(directory / "ckpt-2")
+    assert file == str(_data_file(directory, 2)) and what.startswith("is truncated or corrupt (IndexError")
+    (directory / "ckpt-1.index").write_bytes(b"not an index")
+    file, what = damaged_file(directory / "ckpt-1")
+    assert file == str(directory / "ckpt-1.index") and what.startswith("cannot be read")
+
+
+def test_a_deleted_data_file_falls_back_to_the_checkpoint_before(three):
+    directory, variable = three
+    missing = _data_file(directory, 3)
+    missing.unlink()
+    checkpointer = Checkpointer(directory, max_to_keep=5, v=variable)
+    assert checkpointer.restore() == str(directory / "ckpt-2")
+    assert float(variable.numpy()) == 2.0
+    (problem,) = checkpointer.problems
+    assert f"checkpoint {directory / 'ckpt-3'} is damaged: {missing} is missing; trying the one before it" == problem
+    # the index now lists the intact checkpoints only, so the next saves rotate them normally
+    assert tf.train.get_checkpoint_state(str(directory)).all_model_checkpoint_paths == [
+        str(directory / "ckpt-1"), str(directory / "ckpt-2")]
+
+
+def test_a_truncated_checkpoint_falls_back_too(three):
+    directory, variable = three
+    _truncate(_data_file(directory, 3))
+    checkpointer = Checkpointer(directory, max_to_keep=5, v=variable)
+    assert checkpointer.restore() == str(directory / "ckpt-2") and float(variable.numpy()) == 2.0
+    assert "ckpt-3.data-00000-of-00001 is truncated or corrupt" in checkpointer.problems[0]
+
+
+def test_checkpoints_are_found_without_their_index_file(three):
+    directory, variable = three
+    (directory / "checkpoint").unlink()
+    checkpointer = Checkpointer(directory, max_to_keep=5, v=variable)
+    assert checkpointer.latest is None
+    assert checkpointer.restore() == str(directory / "ckpt-3") and float(variable.numpy()) == 3.0
+    assert checkpointer.problems == [f"{directory / 'checkpoint'} (the list of checkpoints) is missing or "
+                                     "unreadable; found ckpt-3, ckpt-2, ckpt-1 by their files"]
+    assert checkpointer.latest == str(directory / "ckpt-3")
+
+
+def test_no_intact_checkpoint_is_an_error_naming_every_file(three):
+    directory, variable = three
+    for step in (1, 2, 3):
+        _truncate(_data_file(directory, step))
+    with pytest.raises(CheckpointError, match=r"no intact checkpoint to resume from in .*checkpoints: checkpoint "
+                                              r".*ckpt-3 is damaged: .*ckpt-3.data-00000-of-00001 is truncated.*"
+                                              r"ckpt-1.data-00000-of-00001 is truncated or corrupt .*it was the last\. "
+                                              r"Set output.overwrite: true to start the run afresh"):
+        Checkpointer(directory, v=variable).restore()
+    assert len(list(directory.glob("ckpt-*.index"))) == 3, "nothing is deleted"
+
+
+def test_an_empty_directory_has_nothing_to_restore(tmp_path):
+    assert Checkpointer(tmp_path / "none", v=tf.Variable(1.0)).restore() is None
+    assert checkpoint_paths(tmp_path / "none") == []
+    assert damaged_file(tmp_path / "none" / "ckpt-1") == (str(tmp_path / "none" / "ckpt-1.index"), "is missing")

@@ -1,0 +1,33 @@
+"""Errors a pretrained checkpoint folder can cause: each names the file, the key or the weights."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint zoo cannot load: a bad config value, an unsupported architecture, weights that do not fit.
+
+    ``path`` is the file at fault and ``key`` the config key or weight name, when there is one.
+    """
+
+    def __init__(self, message, *, path=None, key=None):
+        self.path = None if path is None else str(path)
+        self.key = key
+        where = ", ".join(part for part in (self.path, None if key is None else f"key {key!r}") if part)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class UnsupportedCheckpointError(CheckpointError):
+    """A format, ``model_type``, activation or option that zoo does not import; the message lists the supported ones."""
+
+
+class WeightMismatchError(CheckpointError):
+    """Checkpoint weights and model weights that do not pair up: unused, unfilled or of the wrong shape."""
+
+
+class CheckpointFileNotFoundError(FileNotFoundError):
+    """A checkpoint folder, or a file it must hold, that does not exist."""
+
+    def __init__(self, message, *, path=None):
+        self.path = None if path is None else str(path)
+        super().__init__(message)
+
+    def __str__(self):
+        return self.args[0]

@@ -1,0 +1,206 @@
+"""Hugging Face BERT checkpoints: ``config.json`` to backbone arguments, ``model.safetensors`` to its weights.
+
+The folder is what ``transformers`` writes (``save_pretrained``) or the Hub serves: ``config.json`` with
+``model_type: bert``; the weights in ``model.safetensors`` or in shards listed by
+``model.safetensors.index.json``; the tokenizer's ``vocab.txt`` and ``tokenizer_config.json``. Weights are read
+with ``safetensors``' numpy backend only: zoo never unpickles (``pytorch_model.bin``) and never runs code from
+the folder. Keys may carry the ``bert.`` prefix of ``BertFor*`` models.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+
+from zoo.converters.errors import (
+    CheckpointError,
+    CheckpointFileNotFoundError,
+    UnsupportedCheckpointError,
+)
+from zoo.converters.porting import Transfer, fused_bias, fused_linear, linear
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+INDEX_FILE = "model.safetensors.index.json"
+MODEL_TYPES = ("bert",)
+# hidden_act -> zoo activation. transformers' "gelu" is the exact erf form; "gelu_new" and "gelu_pytorch_tanh"
+# are the tanh approximation.
+ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh"}
+# transformers' BertConfig defaults, for keys a config.json leaves out.
+DEFAULTS = {"vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+            "intermediate_size": 3072, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+            "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 512, "type_vocab_size": 2,
+            "layer_norm_eps": 1e-12, "position_embedding_type": "absolute"}
+PREFIX = "bert."
+# Checkpoint weights a backbone may leave unused: BertForPreTraining's and BertForMaskedLM's heads.
+HEADS = (("cls.predictions.", "the masked-LM head, which this task does not use"),
+         ("cls.seq_relationship.", "the next-sentence head, which this task does not use"))
+POOLER = ("pooler.", "the pooler, which this task does not use")
+_POSITION_IDS = "embeddings.position_ids"
+# Names of LayerNorm weights in checkpoints converted from TensorFlow's BERT, as transformers renames them.
+_LEGACY_NAMES = {".LayerNorm.gamma": ".LayerNorm.weight", ".LayerNorm.beta": ".LayerNorm.bias"}
+
+
+def is_checkpoint(config):
+    """Whether a parsed ``config.json`` is a Hugging Face model config (it has ``model_type``)."""
+    return "model_type" in config
+
+
+def backbone_arguments(config, path):
+    """``zoo.models.Backbone`` arguments equivalent to a BERT ``config.json`` (BERT: post-LN, learned positions).
+
+    Args:
+        config: The parsed ``config.json``.
+        path: Its path, for messages.
+
+    Raises:
+        UnsupportedCheckpointError: Not ``model_type: bert``, an activation other than the GELUs, relative
+            positions or a decoder configuration; the message lists what is supported.
+
+    Example:
+        >>> backbone_arguments(json.loads(Path("minilm/config.json").read_text()), "minilm/config.json")["activation"]
+        'gelu'
+    """
+    model_type = config.get("model_type")
+    if model_type not in MODEL_TYPES:
+        raise UnsupportedCheckpointError(f"model_type {model_type!r} is not supported; supported: "
+                                         f"{', '.join(MODEL_TYPES)}", path=path, key="model_type")
+    c = {**DEFAULTS, **config}
+    if c["hidden_act"] not in ACTIVATIONS:
+        raise UnsupportedCheckpointError(f"hidden_act {c['hidden_act']!r} is not supported; supported: "
+                                         f"{', '.join(ACTIVATIONS)}", path=path, key="hidden_act")
+    if c["position_embedding_type"] != "absolute":
+        raise UnsupportedCheckpointError(f"position_embedding_type {c['position_embedding_type']!r} is not "
+                                         "supported; supported: absolute", path=path, key="position_embedding_type")
+    for key in ("is_decoder", "add_cross_attention"):
+        if c.get(key):
+            raise UnsupportedCheckpointError(f"{key} is true: zoo imports BERT encoders only", path=path, key=key)
+    for key in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                "max_position_embeddings", "type_vocab_size"):
+        if isinstance(c[key], bool) or not isinstance(c[key], int) or c[key] < 1:
+            raise CheckpointError(f"{key} must be a positive integer, not {c[key]!r}", path=path, key=key)
+    if c["hidden_size"] % c["num_attention_heads"]:
+        raise CheckpointError(f"num_attention_heads {c['num_attention_heads']} does not divide hidden_size "
+                              f"{c['hidden_size']}", path=path, key="num_attention_heads")
+    return {
+        "vocab_size": c["vocab_size"], "sequence_length": c["max_position_embeddings"],
+        "num_layers": c["num_hidden_layers"], "d_model": c["hidden_size"], "num_heads": c["num_attention_heads"],
+        "ff_dim": c["intermediate_size"], "dropout": float(c["hidden_dropout_prob"]),
+        "attention_dropout": float(c["attention_probs_dropout_prob"]), "activation": ACTIVATIONS[c["hidden_act"]],
+        "positional": "learned", "norm_first": False, "layer_norm_epsilon": float(c["layer_norm_eps"]),
+        "num_segments": c["type_vocab_size"], "embedding_norm": True, "final_norm": False,
+    }
+
+
+def read_weights(folder):
+    """``{key: numpy array}`` of a checkpoint folder, ``bert.`` prefix removed, legacy names updated.
+
+    Reads ``model.safetensors``, or every shard that ``model.safetensors.index.json`` lists.
+
+    Raises:
+        CheckpointFileNotFoundError: Neither file is there (naming both), or a listed shard is missing.
+        CheckpointError: An unreadable file, a shard without the keys the index puts in it, mixed prefixes.
+
+    Example:
+        >>> read_weights("minilm")["embeddings.word_embeddings.weight"].shape
+        (30522, 384)
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    folder = Path(folder)
+
+    def load(path):
+        try:
+            return load_file(path)
+        except (SafetensorError, OSError) as error:
+            raise CheckpointError(f"cannot read safetensors weights ({error})", path=path) from None
+
+    if (folder / WEIGHTS_FILE).is_file():
+        weights = load(folder / WEIGHTS_FILE)
+    elif (folder / INDEX_FILE).is_file():
+        weights = _read_shards(folder, load)
+    else:
+        pickled = [p.name for p in folder.glob("*.bin")] + [p.name for p in folder.glob("*.pt*")]
+        hint = (f"; {', '.join(sorted(pickled))} is pickled, which zoo never loads: convert it to safetensors"
+                if pickled else "")
+        raise CheckpointFileNotFoundError(f"{folder / WEIGHTS_FILE}: weights not found (nor {INDEX_FILE} for "
+                                          f"sharded weights){hint}", path=folder / WEIGHTS_FILE)
+    return _normalise_keys(weights, folder)
+
+
+def _read_shards(folder, load):
+    index_path = folder / INDEX_FILE
+    try:
+        weight_map = json.loads(index_path.read_text(encoding="utf-8"))["weight_map"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
+        raise CheckpointError(f"not a safetensors index with a weight_map ({error!r})", path=index_path) from None
+    weights = {}
+    for shard in sorted(set(weight_map.values())):
+        path = folder / shard
+        if not path.is_file():
+            raise CheckpointFileNotFoundError(f"{path}: weight shard listed in {index_path} not found", path=path)
+        arrays = load(path)
+        listed = {key for key, name in weight_map.items() if name == shard}
+        absent = sorted(listed - set(arrays))
+        if absent:
+            raise CheckpointError(f"{index_path} puts {', '.join(absent[:5])} in {shard}, which lacks them",
+                                  path=path)
+        weights.update({key: arrays[key] for key in listed})
+    return weights
+
+
+def _normalise_keys(weights, folder):
+    prefixed = {key for key in weights if key.startswith(PREFIX)}
+    plain_backbone = {key for key in weights if key.startswith(("embeddings.", "encoder.", "pooler."))}
+    if prefixed and plain_backbone:
+        raise CheckpointError(f"weights both with and without the {PREFIX!r} prefix (e.g. {min(prefixed)} and "
+                              f"{min(plain_backbone)}): one checkpoint holds one model", path=folder)
+    out = {}
+    for key, value in weights.items():
+        key = key[len(PREFIX):] if key in prefixed else key
+        for old, new in _LEGACY_NAMES.items():
+            if key.endswith(old):
+                key = key[:-len(old)] + new
+        out[key] = value
+    # A buffer, not a weight: transformers saves it in older checkpoints. zoo's positions are always 0..T-1.
+    position_ids = out.pop(_POSITION_IDS, None)
+    if position_ids is not None and not np.array_equal(np.ravel(position_ids), np.arange(np.size(position_ids))):
+        raise CheckpointError(f"{_POSITION_IDS} is not 0, 1, ..., n-1; zoo numbers positions from 0",
+                              path=folder, key=_POSITION_IDS)
+    return out
+
+
+def transfers(backbone):
+    """The ``Transfer`` of every backbone variable from BERT's weight names (see ``zoo.models.Backbone``)."""
+    t = [Transfer(backbone.token_embedding.embeddings, ("embeddings.word_embeddings.weight",)),
+         Transfer(backbone.position_embedding.embeddings, ("embeddings.position_embeddings.weight",)),
+         Transfer(backbone.segment_embedding.embeddings, ("embeddings.token_type_embeddings.weight",)),
+         *_norm(backbone.embedding_norm, "embeddings.LayerNorm")]
+    for i, block in enumerate(backbone.blocks):
+        layer = f"encoder.layer.{i}."
+        attention = layer + "attention.self."
+        t += [Transfer(block.attention.qkv_dense.kernel,
+                       tuple(f"{attention}{part}.weight" for part in ("query", "key", "value")), fused_linear),
+              Transfer(block.attention.qkv_dense.bias,
+                       tuple(f"{attention}{part}.bias" for part in ("query", "key", "value")), fused_bias),
+              *_dense(block.attention.output_dense, layer + "attention.output.dense"),
+              *_norm(block.attention_norm, layer + "attention.output.LayerNorm"),
+              *_dense(block.feedforward.hidden, layer + "intermediate.dense"),
+              *_dense(block.feedforward.projection, layer + "output.dense"),
+              *_norm(block.feedforward_norm, layer + "output.LayerNorm")]
+    if backbone.pooler is not None:
+        t += _dense(backbone.pooler, "pooler.dense")
+    return t
+
+
+def _dense(layer, name):
+    return [Transfer(layer.kernel, (f"{name}.weight",), linear), Transfer(layer.bias, (f"{name}.bias",))]
+
+
+def _norm(layer, name):
+    return [Transfer(layer.gamma, (f"{name}.weight",)), Transfer(layer.beta, (f"{name}.bias",))]
+
+
+def has_pooler(weights):
+    """Whether the checkpoint holds BERT's pooler."""
+    return "pooler.dense.weight" in weights

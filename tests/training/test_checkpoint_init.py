@@ -14,13 +14,16 @@ from zoo.training import load_run
 
 POSITIVE = ["a good film", "great fun", "a very funny story", "good , great and fun"]
 NEGATIVE = ["a dull movie", "boring and bad", "not fun", "a very boring story"]
+ADVERBS = ["really", "truly", "so", "quite", "indeed", "honestly"]
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("from_checkpoint")
     folder, _, weights = write_bert_checkpoint(root / "checkpoint")
-    rows = [(POSITIVE[i % 4], "pos") for i in range(24)] + [(NEGATIVE[i % 4], "neg") for i in range(24)]
+    # Distinct rows: training drops repeated texts before splitting.
+    rows = [(f"{texts[i % 4]} {ADVERBS[i // 4]}", label) for texts, label in ((POSITIVE, "pos"), (NEGATIVE, "neg"))
+            for i in range(24)]
     data = root / "data.csv"
     data.write_text("text,label\n" + "".join(f'"{text}",{label}\n' for text, label in rows))
     return root, folder, weights, data

@@ -9,7 +9,6 @@ import pytest
 
 from tests.training.conftest import tiny_config
 from zoo.config import Config, ConfigError
-from zoo.export.serving import default_sequence_length
 from zoo.training import load_run, train
 from zoo.training.data import (
     AUTO_MAX_LENGTH,
@@ -167,7 +166,7 @@ def test_with_init_from_auto_takes_the_pretrained_models_length(word_counts_csv,
 
 def test_long_texts_are_capped_at_the_position_limit(tmp_path):
     path = tmp_path / "long.csv"
-    path.write_text("text,label\n" + "".join(f"{' '.join(['w'] * 700)},{'ab'[i % 2]}\n" for i in range(20)),
+    path.write_text("text,label\n" + "".join(f"t{i} {' '.join(['w'] * 700)},{'ab'[i % 2]}\n" for i in range(20)),
                     encoding="utf-8")
     data = load_splits(_length_config(path))
     assert data["sequence_length"] == AUTO_MAX_LENGTH and data["truncated"] == 20
@@ -185,4 +184,4 @@ def test_the_run_summary_prints_the_length_and_the_run_dir_keeps_auto(tiny_csv, 
             f"{result.metrics['examples']['train']} training examples") in stream.getvalue()
     assert "sequence_length: auto" in (tmp_path / "run" / "config.yaml").read_text()
     model, _, _, loaded = load_run(tmp_path / "run")
-    assert loaded.data.sequence_length == 16 and default_sequence_length(model) == 16
+    assert loaded.data.sequence_length == 16 and model.sequence_length == 16

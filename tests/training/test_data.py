@@ -164,6 +164,20 @@ def test_with_init_from_auto_takes_the_pretrained_models_length(word_counts_csv,
     assert data["sequence_length"] == 40 and data["truncated"] == 160
 
 
+def test_with_a_checkpoint_auto_is_capped_at_its_positions(tmp_path):
+    from tests.converters.checkpoints import write_bert_checkpoint
+    from zoo.training import transfer
+
+    folder, config, _ = write_bert_checkpoint(tmp_path / "checkpoint")
+    path = tmp_path / "long.csv"
+    path.write_text("text,label\n" + "".join(f"film {i} {'good ' * 60},{'ab'[i % 2]}\n" for i in range(20)),
+                    encoding="utf-8")
+    run = _length_config(path).override([f"model.init_from={folder}"])
+    _, tokenizer = transfer.pretrained_run(run)
+    data = load_splits(run, tokenizer)
+    assert data["sequence_length"] == config["max_position_embeddings"] and data["truncated"] == 20
+
+
 def test_long_texts_are_capped_at_the_position_limit(tmp_path):
     path = tmp_path / "long.csv"
     path.write_text("text,label\n" + "".join(f"t{i} {' '.join(['w'] * 700)},{'ab'[i % 2]}\n" for i in range(20)),

@@ -16,6 +16,9 @@ from zoo.tuning.cli import add_tune_command
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process stopped by Ctrl-C
+# What zoo train / pretrain say for a Ctrl-C outside the training loop (TensorFlow's import included).
+TRAIN_INTERRUPTED = ("interrupted (Ctrl-C) outside the training loop; rerun the same command to resume from the "
+                     "last checkpoint (or to start, when there is none)")
 
 
 def _error(command, message):
@@ -45,7 +48,7 @@ def add_train_command(subparsers):
                         help="start the classifier from a pretrained BERT checkpoint folder (Hugging Face or keras-hub "
                              "layout) or a zoo pretraining run; its tokenizer replaces data.tokenizer "
                              "(sets model.init_from)")
-    parser.set_defaults(handler=run_train)
+    parser.set_defaults(handler=run_train, interrupted=TRAIN_INTERRUPTED)
 
 
 def add_pretrain_command(subparsers):
@@ -57,7 +60,7 @@ def add_pretrain_command(subparsers):
                     "`zoo train --set model.init_from=RUN_DIR` starts a classifier from. Without --config: the "
                     "mlm model on MR. Precedence: defaults < --config < --data/--output < --set.")
     _add_run_arguments(parser)
-    parser.set_defaults(handler=run_pretrain)
+    parser.set_defaults(handler=run_pretrain, interrupted=TRAIN_INTERRUPTED)
 
 
 def _config(args, command, defaults=None):
@@ -89,8 +92,7 @@ def _train(config, command):
         # Ctrl-C outside the training loop (imports, data, model building, final metrics): the loop itself
         # saves a checkpoint and raises TrainingInterrupted. A rerun resumes from the last checkpoint, or starts
         # afresh over the files of a run that had none (metrics.json, written last, is renamed into place).
-        _error(command, "interrupted (Ctrl-C) outside the training loop; rerun the same command to resume from "
-                        "the last checkpoint (or to start, when there is none)")
+        _error(command, TRAIN_INTERRUPTED)
         return EXIT_INTERRUPTED
 
 
@@ -212,7 +214,7 @@ def main(argv=None):
             _import_tensorflow_quietly()
         return args.handler(args)
     except KeyboardInterrupt:
-        _error(args.command, "interrupted (Ctrl-C)")
+        _error(args.command, getattr(args, "interrupted", "interrupted (Ctrl-C)"))
         return EXIT_INTERRUPTED
 
 

@@ -148,3 +148,87 @@ def test_sequence_length_is_auto_by_default_and_takes_an_integer():
     assert Config().override(["data.sequence_length=96"]).data.sequence_length == 96
     assert Config.from_dict({"data": {"sequence_length": 64}}).override(
         ["data.sequence_length=auto"]).data.sequence_length == "auto"
+
+
+# The fine-tuning recipe: its defaults apply to the keys the user did not give.
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    folder = tmp_path / "bert"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "bert"}')
+    return str(folder)
+
+
+def test_a_pretrained_checkpoint_switches_the_defaults_to_the_fine_tuning_recipe(checkpoint, tmp_path):
+    from zoo.config import FINE_TUNING_DEFAULTS
+
+    config = Config.from_dict({"model": {"init_from": checkpoint}})
+    assert config.recipe == "fine_tune"
+    assert (config.optimizer.name, config.optimizer.learning_rate, config.optimizer.clipnorm) == ("adamw", 5e-5, 1.0)
+    assert config.optimizer.weight_decay == 0.01 and config.optimizer.weight_decay_embeddings is False
+    assert (config.schedule.name, config.schedule.warmup_fraction, config.schedule.final_fraction) == ("linear", 0.1, 0)
+    assert (config.training.epochs, config.training.batch_size, config.training.label_smoothing) == (3, 32, 0.0)
+    assert config.data.sequence_length == 128 and config.model.overrides == {}
+    assert config.training.early_stopping.restore_best_weights is True
+    assert set(config.recipe_defaults()) == {f"{s}.{k}" for s, v in FINE_TUNING_DEFAULTS.items() for k in v
+                                             if k != "early_stopping"} | {
+        "training.early_stopping.monitor", "training.early_stopping.restore_best_weights"}
+    # A zoo run directory (config.yaml, no config.json) keeps the from-scratch defaults.
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text("{}\n")
+    scratch = Config.from_dict({"model": {"init_from": str(run_dir)}})
+    assert scratch.recipe == "scratch" and scratch.optimizer.learning_rate == Config().optimizer.learning_rate
+
+
+def test_explicit_values_win_over_the_recipe_even_when_equal_to_the_scratch_default(checkpoint):
+    scratch_epochs = Config().training.epochs
+    config = Config.from_dict({"training": {"epochs": scratch_epochs}, "optimizer": {"learning_rate": 2e-5},
+                               "model": {"init_from": checkpoint, "overrides": {"dropout": 0.2}}})
+    assert config.training.epochs == scratch_epochs and config.optimizer.learning_rate == 2e-5
+    assert config.model.overrides == {"dropout": 0.2} and config.training.batch_size == 32
+    assert "training.epochs" not in config.recipe_defaults() and "training.batch_size" in config.recipe_defaults()
+    # Set later on the command line: the earlier explicit keys stay, the rest switch.
+    later = Config().override([f"training.epochs={scratch_epochs}"]).override(
+        [f"model.init_from={checkpoint}", "model.overrides.dropout=0.3"])
+    assert later.training.epochs == scratch_epochs and later.training.batch_size == 32
+    assert later.model.overrides == {"dropout": 0.3}
+    # The saved config (every key) reloads to the same values; a forced scratch recipe keeps scratch defaults.
+    assert Config.from_dict(later.to_dict()) == later
+    forced = Config.from_dict({"model": {"init_from": checkpoint}, "training": {"recipe": "scratch"}})
+    assert forced.recipe == "scratch" and forced.training.batch_size == Config().training.batch_size
+
+
+def test_a_config_built_with_constructors_takes_the_recipe_in_as_config(checkpoint):
+    from zoo.config import ModelConfig, TrainingConfig
+    from zoo.training import as_config
+
+    direct = Config(model=ModelConfig(init_from=checkpoint), training=TrainingConfig(epochs=5))
+    assert direct.given() == {"model": {"init_from": checkpoint}, "training": {"epochs": 5}}
+    resolved = as_config(direct)
+    assert resolved.training.epochs == 5 and resolved.training.batch_size == 32
+
+
+def test_cli_data_and_output_count_as_given(checkpoint):
+    from zoo.cli import _config, build_parser
+
+    args = build_parser().parse_args(["train", "--data", "trec", "--output", "runs/x", "--set",
+                                      f"model.init_from={checkpoint}"])
+    config = _config(args, "train")
+    assert (config.data.source, config.output.dir, config.recipe) == ("trec", "runs/x", "fine_tune")
+    assert config.training.batch_size == 32
+
+
+@pytest.mark.parametrize("mapping, message", [
+    ({"optimizer": {"layer_decay": 0}}, "optimizer.layer_decay must be in (0, 1]"),
+    ({"optimizer": {"layer_decay": 1.2}}, "optimizer.layer_decay must be in (0, 1]"),
+    ({"model": {"freeze_blocks": 2}}, "model.freeze_blocks: 2 needs model.init_from"),
+    ({"model": {"freeze_blocks": -1, "init_from": "x"}}, "model.freeze_blocks must be >= 0"),
+    ({"model": {"freeze_blocks": 1, "freeze": "encoder", "init_from": "x"}}, "already freezes every block"),
+    ({"training": {"recipe": "bert"}}, "training.recipe must be one of 'auto', 'scratch', 'fine_tune'"),
+])
+def test_bad_recipe_values_name_the_key(mapping, message):
+    with pytest.raises(ConfigError) as error:
+        Config.from_dict(mapping)
+    assert message in str(error.value)

@@ -17,6 +17,8 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 FAST_ENV = "ZOO_NOTEBOOK_FAST"
 # Notebooks that read the shared data sets (TREC); the others run anywhere (MR ships inside zoo).
 NEEDS_DATA = {"02_distributed_training", "03_hyperparameter_search"}
+# Notebooks that read the pretrained checkpoint (ZOO_CHECKPOINT_DIR).
+NEEDS_CHECKPOINT = {"06_fine_tune_pretrained"}
 # Notebooks whose zoo.train call uses the default progress display, which Jupyter shows as a widget.
 SHOWS_WIDGET = {"04_attention_maps"}
 WIDGET = "application/vnd.jupyter.widget-view+json"
@@ -29,7 +31,7 @@ CELL_TIMEOUT_S = 600
 
 def test_every_notebook_is_listed():
     expected = {"01_quickstart", "02_distributed_training", "03_hyperparameter_search", "04_attention_maps",
-                "05_transformer_from_the_equations"}
+                "05_transformer_from_the_equations", "06_fine_tune_pretrained"}
     assert {p.stem for p in NOTEBOOKS} == expected
 
 
@@ -71,6 +73,8 @@ def test_notebook_runs(path, request, tmp_path):
     from nbclient import NotebookClient
 
     data_dir = request.getfixturevalue("shared_data") if path.stem in NEEDS_DATA else None
+    if path.stem in NEEDS_CHECKPOINT:
+        request.getfixturevalue("minilm_checkpoint")
     nb = nbformat.read(path, as_version=4)
     saved_models, notebook_files = _tree(REPO / "saved_models"), _tree(NOTEBOOK_DIR)
     client = NotebookClient(nb, kernel_name=KERNEL, timeout=CELL_TIMEOUT_S, allow_errors=False,

@@ -69,16 +69,9 @@ def _config(args, command, defaults=None):
 
     try:
         config = Config.load(args.config) if args.config else Config.from_dict(defaults or {})
-        pretrained = getattr(args, "pretrained", None)
-        if args.data is not None or args.output is not None or pretrained is not None:
-            mapping = config.to_dict()
-            if args.data is not None:
-                mapping["data"]["source"] = args.data
-            if args.output is not None:
-                mapping["output"]["dir"] = args.output
-            if pretrained is not None:
-                mapping["model"]["init_from"] = pretrained
-            config = Config.from_dict(mapping)
+        given = {"data.source": args.data, "output.dir": args.output,
+                 "model.init_from": getattr(args, "pretrained", None)}
+        config = config.update({key: value for key, value in given.items() if value is not None})
         return config.override(args.assignments)
     except (ConfigError, FileNotFoundError) as err:
         _error(command, err)

@@ -4,6 +4,7 @@ A config is a tree of dataclasses. Every field is checked on creation (type, ran
 every error names the dotted key (``training.batch_size``) and what is allowed. Configs round-trip through
 YAML and JSON, and ``--set key=value`` overrides address fields by their dotted key.
 """
+import copy
 import dataclasses
 import difflib
 import json
@@ -34,6 +35,20 @@ Progress = _choices("auto", "bar", "epoch", "none")
 Freeze = _choices("none", "embedding", "encoder")
 # ``auto``: picked from the training texts (``zoo.training.data.AUTO_LENGTH_PERCENTILE``).
 SequenceLength = typing.Union[int, _choices("auto")]
+Recipe = _choices("auto", "scratch", "fine_tune")
+
+# The fine-tuning recipe: the defaults of a run that starts from a pretrained checkpoint (see
+# ``TrainingConfig.recipe``). Values the user gave explicitly win over these; ``model.overrides`` is empty so
+# that the checkpoint's own config (its dropout included) decides the model.
+FINE_TUNING_DEFAULTS = {
+    "data": {"sequence_length": 128},
+    "model": {"overrides": {}},
+    "optimizer": {"name": "adamw", "learning_rate": 5e-5, "weight_decay": 0.01, "weight_decay_embeddings": False,
+                  "clipnorm": 1.0},
+    "schedule": {"name": "linear", "warmup_steps": 0, "warmup_fraction": 0.1, "final_fraction": 0.0},
+    "training": {"epochs": 3, "batch_size": 32, "label_smoothing": 0.0,
+                 "early_stopping": {"monitor": "val_accuracy", "restore_best_weights": True}},
+}
 
 
 class _Section:
@@ -126,10 +141,13 @@ class ModelConfig(_Section):
             encoder sizes and the data's tokenizer settings must match that run's; a mismatch is an error.
             Or a pretrained BERT checkpoint folder (Hugging Face or keras-hub layout, ``zoo.from_pretrained``):
             the classifier takes the checkpoint's architecture, weights and tokenizer (``data.tokenizer``,
-            ``data.vocab_size`` and ``data.cleaning`` do not apply; ``overrides`` may set only the head's
-            ``pooling``, ``mode``, ``head_hidden_dim`` and ``head_dropout``).
+            ``data.vocab_size`` and ``data.cleaning`` do not apply), and the fine-tuning recipe's defaults apply
+            (``training.recipe``). ``overrides`` may set only the head's ``pooling``, ``mode``,
+            ``head_hidden_dim`` and ``head_dropout``, and the backbone's ``dropout`` (default the checkpoint's)
+            and ``attention_dropout`` (default 0: no dropout on attention probabilities unless asked).
         freeze: With ``init_from``: ``none``, ``embedding`` (keep the pretrained embedding fixed) or
             ``encoder`` (train only the head).
+        freeze_blocks: With ``init_from``: keep the lowest this many encoder blocks fixed (0: none).
     """
 
     _key = "model"
@@ -138,10 +156,18 @@ class ModelConfig(_Section):
     overrides: dict = dataclasses.field(default_factory=lambda: {"pooling": "attention"})
     init_from: Optional[str] = None
     freeze: Freeze = "none"
+    freeze_blocks: int = 0
 
     def _check(self, at):
         if self.freeze != "none" and not self.init_from:
             raise ConfigError(f"{at}freeze: {self.freeze} needs {at}init_from (a pretraining run to start from)")
+        _non_negative(self, "freeze_blocks", at)
+        if self.freeze_blocks and not self.init_from:
+            raise ConfigError(f"{at}freeze_blocks: {self.freeze_blocks} needs {at}init_from (a pretrained model "
+                              "to start from)")
+        if self.freeze_blocks and self.freeze == "encoder":
+            raise ConfigError(f"{at}freeze_blocks: {self.freeze_blocks} with {at}freeze: encoder, which already "
+                              "freezes every block; set one of them")
         fixed = sorted({"vocab_size", "sequence_length", "num_classes"} & set(self.overrides))
         if fixed:
             raise ConfigError(f"{at}overrides may not set {fixed}: they come from the data "
@@ -165,6 +191,11 @@ class OptimizerConfig(_Section):
         clipvalue: Clip each gradient element to ``[-clipvalue, clipvalue]``.
         encoder_learning_rate_scale: The encoder's learning rate (embedding, encoder blocks, final norm) as a
             fraction of the rest's: below 1 fine-tunes a pretrained encoder (``model.init_from``) gently.
+        layer_decay: Layer-wise learning-rate decay: the top encoder block learns at ``layer_decay`` times
+            the head's rate, each block below at ``layer_decay`` times the one above, the embeddings at
+            ``layer_decay ** (blocks + 1)``; 1 turns it off.
+        weight_decay_embeddings: Apply weight decay to the embedding tables too (biases and normalisation
+            weights never decay).
     """
 
     _key = "optimizer"
@@ -180,10 +211,14 @@ class OptimizerConfig(_Section):
     clipnorm: Optional[float] = None
     clipvalue: Optional[float] = None
     encoder_learning_rate_scale: float = 1.0
+    layer_decay: float = 1.0
+    weight_decay_embeddings: bool = True
 
     def _check(self, at):
         _positive(self, "learning_rate", at)
         _positive(self, "encoder_learning_rate_scale", at)
+        if not 0 < self.layer_decay <= 1:
+            raise ConfigError(f"{at}layer_decay must be in (0, 1] (1 turns it off), got {self.layer_decay!r}")
         _non_negative(self, "weight_decay", at)
         _positive(self, "epsilon", at)
         for key in ("momentum", "beta_1", "beta_2"):
@@ -275,6 +310,10 @@ class TrainingConfig(_Section):
         jit_compile: XLA-compile the train and evaluation steps (``distribution.strategy: default`` only:
             XLA under tf.distribute fails on CPU). Off by default: batches cut to their longest example
             change shape, XLA recompiles per shape, and a step measured 5x slower on the 2-core CPU.
+        recipe: Which defaults the keys not given explicitly take: ``scratch`` (the defaults documented
+            here), ``fine_tune`` (``FINE_TUNING_DEFAULTS``: AdamW at 5e-5, 10% warm-up then linear decay to 0,
+            weight decay 0.01 except embeddings, clipnorm 1.0, 3 epochs, batch 32, 128 tokens, no label
+            smoothing) or ``auto`` (``fine_tune`` when ``model.init_from`` is a pretrained checkpoint folder).
     """
 
     _key = "training"
@@ -292,6 +331,7 @@ class TrainingConfig(_Section):
     keep_checkpoints: int = 2
     divergence_factor: float = 10.0
     jit_compile: bool = False
+    recipe: Recipe = "auto"
 
     def _check(self, at):
         _positive(self, "epochs", at)
@@ -366,6 +406,14 @@ class OutputConfig(_Section):
 class Config:
     """A whole run: ``data``, ``model``, ``optimizer``, ``schedule``, ``training``, ``distribution``, ``output``.
 
+    A config remembers which keys were given explicitly (in ``from_dict``'s mapping, a file, ``override`` or
+    ``update``); every other key takes its default from the run's recipe (``training.recipe``): the
+    from-scratch defaults of the dataclasses, or ``FINE_TUNING_DEFAULTS`` for a run that starts from a
+    pretrained checkpoint. So ``--set model.init_from=CHECKPOINT`` switches the defaults to the fine-tuning
+    recipe without touching a value the user set, even one equal to a from-scratch default. A config built
+    with the dataclass constructors has no such record: there, a value differing from the from-scratch
+    default counts as given (``given()``).
+
     Example:
         >>> config = Config.from_dict({"training": {"epochs": 3}}).override(["optimizer.name=adam"])
         >>> config.optimizer.name, config.training.epochs
@@ -385,22 +433,54 @@ class Config:
 
     @classmethod
     def from_dict(cls, mapping, *, where=None):
-        """Build a config from nested plain data; missing keys take their defaults.
+        """Build a config from nested plain data; missing keys take the defaults of the run's recipe.
 
         Args:
-            mapping: Nested dict, as read from YAML or JSON.
+            mapping: Nested dict, as read from YAML or JSON: the explicitly given keys.
             where: A description of the origin (a file name) for error messages.
 
         Example:
             >>> Config.from_dict({"data": {"source": "trec"}}).data.source
             'trec'
         """
+        mapping = {} if mapping is None else mapping
         try:
-            return _build(cls, {} if mapping is None else mapping, "")
+            config = _build(cls, _with_recipe(mapping), "")
         except ConfigError as err:
             if where is None:
                 raise
             raise ConfigError(f"{where}: {err}") from None
+        object.__setattr__(config, "_given", copy.deepcopy(mapping))
+        return config
+
+    @property
+    def recipe(self):
+        """The defaults this run uses: ``fine_tune`` or ``scratch`` (``training.recipe`` with ``auto`` resolved)."""
+        return _recipe_of(self.to_dict())
+
+    def given(self):
+        """Return the explicitly given keys as nested plain data (see the class docstring).
+
+        Example:
+            >>> Config.from_dict({"training": {"epochs": 3}}).given()
+            {'training': {'epochs': 3}}
+        """
+        if hasattr(self, "_given"):
+            return copy.deepcopy(self._given)
+        return _differences(Config, self.to_dict(), Config().to_dict())
+
+    def recipe_defaults(self):
+        """Return ``{dotted key: value}`` of the fine-tuning defaults this config took (empty for ``scratch``).
+
+        Example:
+            >>> config = Config.from_dict({"training": {"recipe": "fine_tune", "epochs": 5}})
+            >>> config.recipe_defaults()["training.batch_size"], "training.epochs" in config.recipe_defaults()
+            (32, False)
+        """
+        if self.recipe != "fine_tune":
+            return {}
+        given = _dotted(Config, self.given())
+        return {key: value for key, value in _dotted(Config, FINE_TUNING_DEFAULTS).items() if key not in given}
 
     def to_dict(self):
         """Return the config as nested plain data (every field, defaults included)."""
@@ -446,7 +526,7 @@ class Config:
             >>> Config().override(["training.batch_size=32"]).training.batch_size
             32
         """
-        mapping = self.to_dict()
+        values = []
         for assignment in assignments:
             key, sep, raw = assignment.partition("=")
             key = key.strip()
@@ -456,8 +536,116 @@ class Config:
                 value = yaml.safe_load(raw) if raw.strip() else ""
             except yaml.YAMLError:
                 value = raw
-            _assign(mapping, key.split("."), value, key)
-        return type(self).from_dict(mapping)
+            values.append((key, value))
+        return self.update(values)
+
+    def update(self, values):
+        """Return a new config with values set by dotted key; the keys count as given.
+
+        Args:
+            values: ``{dotted key: value}`` or ``(key, value)`` pairs, applied in order; a key inside a mapping
+                field (``model.overrides.dropout``) changes that one entry.
+
+        Example:
+            >>> Config().update({"data.source": "trec"}).data.source
+            'trec'
+        """
+        full = self.to_dict()
+        given = self.given()
+        entries = []
+        for key, value in (values.items() if isinstance(values, dict) else values):
+            parts = key.split(".")
+            _assign(full, parts, value, key)
+            if _is_free_dict(full, parts[:-1]):
+                entries.append((parts, value))
+            else:
+                _put(given, parts, value)
+        for parts, value in entries:
+            # One entry of a mapping field: the rest of the mapping is what the new config would hold
+            # without it (the recipe may have changed above: init_from switches to the fine-tuning defaults).
+            field = _get(_merge(Config, Config().to_dict(), _with_recipe(given)), parts[:-1])
+            _put(given, parts[:-1], {**copy.deepcopy(field), parts[-1]: value})
+        return type(self).from_dict(given)
+
+
+def _recipe_of(mapping):
+    """``fine_tune`` or ``scratch`` for a (partial) config mapping; malformed values are left to ``_build``."""
+    training = mapping.get("training")
+    recipe = training.get("recipe", "auto") if isinstance(training, dict) else "auto"
+    if recipe != "auto":
+        return recipe
+    model = mapping.get("model")
+    init_from = model.get("init_from") if isinstance(model, dict) else None
+    if not isinstance(init_from, (str, Path)) or not init_from:
+        return "scratch"
+    from zoo.converters import is_checkpoint_folder
+
+    return "fine_tune" if is_checkpoint_folder(init_from) else "scratch"
+
+
+def _with_recipe(mapping):
+    """The mapping with the fine-tuning defaults under it when its recipe is ``fine_tune``."""
+    if not isinstance(mapping, dict) or _recipe_of(mapping) != "fine_tune":
+        return mapping
+    return _merge(Config, FINE_TUNING_DEFAULTS, mapping)
+
+
+def _sections(cls):
+    """The names of the fields of dataclass ``cls`` that are sections (nested dataclasses), with their types."""
+    return {name: hint for name, hint in typing.get_type_hints(cls).items() if dataclasses.is_dataclass(hint)}
+
+
+def _merge(cls, defaults, given):
+    """``given`` over ``defaults``, section by section; any other value (a mapping field too) replaces its default."""
+    sections = _sections(cls)
+    merged = dict(defaults)
+    for key, value in given.items():
+        if key in sections and isinstance(merged.get(key), dict) and isinstance(value, (dict, type(None))):
+            merged[key] = _merge(sections[key], merged[key], value or {})
+        else:
+            merged[key] = value
+    return merged
+
+
+def _dotted(cls, mapping, prefix=""):
+    """``{dotted key: value}`` of the fields in a (partial) config mapping, sections flattened."""
+    sections = _sections(cls)
+    out = {}
+    for key, value in mapping.items():
+        if key in sections and isinstance(value, (dict, type(None))):
+            out.update(_dotted(sections[key], value or {}, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _differences(cls, mapping, defaults):
+    """The fields of a full config mapping that differ from ``defaults``, as a partial mapping."""
+    sections = _sections(cls)
+    out = {}
+    for key, value in mapping.items():
+        if key in sections:
+            inner = _differences(sections[key], value, defaults[key])
+            if inner:
+                out[key] = inner
+        elif value != defaults[key]:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _get(mapping, parts):
+    for part in parts:
+        mapping = mapping[part]
+    return mapping
+
+
+def _put(mapping, parts, value):
+    node = mapping
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[parts[-1]] = value
 
 
 def _assign(mapping, parts, value, key):

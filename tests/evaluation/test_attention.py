@@ -71,3 +71,24 @@ def test_explain_command_on_a_run_directory(trained_run, tmp_path, capsys):
     assert "predicted" in capsys.readouterr().out
     assert_png(tmp_path / "attention_layer_0.png")
     assert_png(tmp_path / "importance.png")
+
+
+def test_word_pieces_merge_into_words_keeping_rows_stochastic():
+    from zoo.evaluation.attention import merge_word_pieces
+
+    tokens = ["[CLS]", "grip", "##ping", "film", "[SEP]"]
+    rng = np.random.default_rng(0)
+    attention = rng.random((2, 3, 5, 5))
+    attention /= attention.sum(-1, keepdims=True)
+    importance = np.array([0.1, 0.2, 0.3, 0.25, 0.15])
+    words, merged, weights = merge_word_pieces(tokens, attention, importance)
+    assert words == ["[CLS]", "gripping", "film", "[SEP]"]
+    np.testing.assert_allclose(weights, [0.1, 0.5, 0.25, 0.15])
+    np.testing.assert_allclose(merged.sum(-1), 1.0)
+    # From "gripping": the mean of its pieces' rows; to it: the sum of its pieces' columns.
+    a = attention[1, 2]
+    np.testing.assert_allclose(merged[1, 2, 1, 1], (a[1, 1] + a[1, 2] + a[2, 1] + a[2, 2]) / 2)
+    np.testing.assert_allclose(merged[1, 2, 2, 1], a[3, 1] + a[3, 2])
+    np.testing.assert_allclose(merged[1, 2, 0, 2], a[0, 3])
+    same, kept, _ = merge_word_pieces(tokens, attention, importance, suffix=None)
+    assert same == tokens and np.allclose(kept, attention)

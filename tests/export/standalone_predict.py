@@ -2,8 +2,9 @@
 
 Usage: python standalone_predict.py INPUT_JSON OUTPUT_NPZ [--no-tensorflow-text] SAVED_MODEL...
 
-INPUT_JSON is a list of strings. For the i-th SAVED_MODEL, OUTPUT_NPZ receives its serving_default outputs
-as ``m<i>_<output>``, or the load/run error message as ``m<i>_error``.
+INPUT_JSON is a list of strings, or of ``[text_a, text_b]`` pairs for sentence-pair models (their
+serving_default takes ``text_a`` and ``text_b``). For the i-th SAVED_MODEL, OUTPUT_NPZ receives its
+serving_default outputs as ``m<i>_<output>``, or the load/run error message as ``m<i>_error``.
 """
 import json
 import sys
@@ -18,11 +19,15 @@ def main(argv):
     models = [m for m in models if m != "--no-tensorflow-text"]
     if use_text:
         import tensorflow_text  # noqa: F401  registers the tokenizer's ops
-    texts = tf.constant(json.loads(open(inputs, encoding="utf-8").read()), tf.string)
+    texts = json.loads(open(inputs, encoding="utf-8").read())
+    if texts and isinstance(texts[0], list):
+        arguments = {"text_a": tf.constant([a for a, _ in texts]), "text_b": tf.constant([b for _, b in texts])}
+    else:
+        arguments = {"texts": tf.constant(texts, tf.string)}
     results = {}
     for i, path in enumerate(models):
         try:
-            outputs = tf.saved_model.load(path).signatures["serving_default"](texts=texts)
+            outputs = tf.saved_model.load(path).signatures["serving_default"](**arguments)
             results.update({f"m{i}_{k}": v.numpy() for k, v in outputs.items()})
         except Exception as error:  # noqa: BLE001  the caller asserts on which models fail and why
             results[f"m{i}_error"] = np.array(str(error))

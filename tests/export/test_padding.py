@@ -23,7 +23,7 @@ def test_texts_are_padded_with_a_non_zero_pad_id_and_batching_changes_nothing(na
     tokenizer = FixedVocabTokenizer(pad_inside())
     assert tokenizer.pad_id == 7
     graph = ServingGraph(_model(tokenizer, name), tokenizer, ["neg", "pos"], 16)
-    ids = graph.text_to_ids(tf.constant(TEXTS)).numpy()
+    ids = graph.inputs_of(TEXTS)[0].numpy()
     assert (ids[0, 2:] == 7).all() and (ids[2, 1:] == 7).all() and 7 not in ids[1]
     together = graph.serve_text(tf.constant(TEXTS))["probabilities"].numpy()
     alone = np.concatenate([graph.serve_text(tf.constant([text]))["probabilities"].numpy() for text in TEXTS])
@@ -41,7 +41,7 @@ def test_a_model_with_segments_serves_single_texts_as_segment_0():
     tokenizer = FixedVocabTokenizer(pad_inside())
     model = _model(tokenizer, num_segments=2)
     graph = ServingGraph(model, tokenizer, ["neg", "pos"], 16)
-    ids = graph.text_to_ids(tf.constant(TEXTS))
+    ids = graph.inputs_of(TEXTS)[0]
     logits = model({"token_ids": ids, "segment_ids": tf.zeros_like(ids)})
     np.testing.assert_allclose(graph.serve_text(tf.constant(TEXTS))["probabilities"].numpy(),
                                tf.nn.softmax(logits).numpy(), atol=1e-5)

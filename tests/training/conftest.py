@@ -1,5 +1,6 @@
 """Fixtures for the training tests: a small learnable text set on disk and tiny run configs."""
 import csv
+import json
 import os
 import socket
 import sys
@@ -26,6 +27,32 @@ def write_tiny_csv(path, n=320, seed=0):
             words.insert(int(rng.integers(0, len(words) + 1)), str(rng.choice(POSITIVE if i % 2 else NEGATIVE)))
             writer.writerow([" ".join(words), label])
     return path
+
+
+def write_pairs(path, n=400, seed=0):
+    """Pairs whose label is told by a cue word in ``text_b`` only: a model reading ``text_a`` alone guesses."""
+    positive, negative = ["good", "great", "funny", "fun"], ["bad", "dull", "boring", "not"]
+    filler = ["the", "a", "film", "movie", "story", "is", "it", "very", "and", "of"]  # in the random BERT's vocabulary
+    rng = np.random.default_rng(seed)
+    with open(path, "w", encoding="utf-8") as handle:
+        for i in range(n):
+            first = " ".join(rng.choice(filler + positive + negative, size=int(rng.integers(3, 8))))
+            cue = str(rng.choice(positive if i % 2 else negative))
+            second = " ".join([*rng.choice(filler, size=int(rng.integers(2, 6))), cue])
+            handle.write(json.dumps({"text_a": first, "text_b": second, "label": "yes" if i % 2 else "no"}) + "\n")
+    return path
+
+
+def keras_probabilities(run, texts, text_pairs=None, sequence_length=32):
+    """A run's class probabilities (float64 softmax) for texts packed by its tokenizer, through its Keras model."""
+    import tensorflow as tf
+
+    second = None if text_pairs is None else tf.constant(text_pairs)
+    packed = run.tokenizer.pack(tf.constant(texts), second, sequence_length=sequence_length)
+    logits = run.model({"token_ids": packed["token_ids"], "segment_ids": packed["segment_ids"]},
+                       training=False).numpy().astype(np.float64)
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    return expected / expected.sum(1, keepdims=True)
 
 
 @pytest.fixture(scope="session")

@@ -60,6 +60,22 @@ def test_bucketing_keeps_the_epoch_and_groups_similar_lengths():
     assert spread(bucketed) < spread(plain) / 3
 
 
+def test_bucketing_does_not_order_the_labels_when_they_follow_length():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 60, size=2048)
+    labels = (lengths > 30).astype(int) ^ (rng.random(2048) < 0.3)  # mostly, not only, a matter of length
+    for seed in range(4):
+        batches = EpochBatches(2048, 32, seed=seed, lengths=lengths).indices(0)
+        positive = labels[batches].mean(axis=1)
+        # No trend over the epoch: not short (one class) first and long (the other) last.
+        assert abs(np.corrcoef(np.arange(len(positive)), positive)[0, 1]) < 0.3
+        assert abs(positive[:32].mean() - positive[32:].mean()) < 0.15
+    # Within a band of 8 tokens, examples keep the permutation's random order: batches mix labels.
+    batches = EpochBatches(2048, 32, seed=0, lengths=lengths).indices(0)
+    mixed = [(labels[b].min(), labels[b].max()) == (0, 1) for b in batches]
+    assert np.mean(mixed) > 0.9
+
+
 def test_trim_padding_cuts_to_the_longest_row_rounded_to_8():
     ids = np.zeros((3, 32), np.int32)
     ids[0, :5] = 7
@@ -118,6 +134,19 @@ def test_one_step_follows_the_written_objective(settings):
     assert count == len(ids)
     for got, want in zip(model.trainable_weights, expected):
         np.testing.assert_allclose(np.array(got), want, rtol=2e-4, atol=2e-6)
+
+
+def test_batches_of_changing_width_share_one_traced_step():
+    strategy = tf.distribute.get_strategy()
+    model = zoo.models.build("transformer-tiny", vocab_size=50, sequence_length=40, num_classes=2, **TINY)
+    ids = np.zeros((40, 40), np.int32)
+    for i in range(40):
+        ids[i, :i + 1] = 7  # row i has i + 1 tokens: batches of 4 rows trim to 8, 16, 24, 32 and 40 columns
+    trainer = Trainer(model, keras.optimizers.SGD(0.1), strategy, Objective("multiclass"), batch_size=4)
+    iterator = iter(trainer.distribute(ids, np.zeros(40, np.int32), np.arange(40).reshape(10, 4)))
+    assert len(list(trainer.run_steps(iterator, 10))) == 10
+    # Every width shares one graph with a free width, traced once.
+    assert trainer._train_fn.experimental_get_tracing_count() == 1
 
 
 def _train(strategy, ids, labels, **options):

@@ -108,3 +108,22 @@ def test_killed_workers_resume_to_the_uninterrupted_weights(uninterrupted, tmp_p
     for got in (_weights(tmp_path / "worker0.npz"), _weights(tmp_path / "worker1.npz")):
         for a, b in zip(got, expected):
             np.testing.assert_array_equal(a, b)
+
+
+def test_two_workers_fine_tune_a_pretrained_checkpoint_to_identical_weights(tmp_path):
+    from tests.converters.checkpoints import write_bert_checkpoint
+    from tests.training.conftest import write_pairs
+
+    checkpoint = write_bert_checkpoint(tmp_path / "bert")[0]
+    config = Config.from_dict({
+        "data": {"source": str(write_pairs(tmp_path / "pairs.jsonl", n=160)), "sequence_length": 16},
+        "model": {"init_from": str(checkpoint)}, "optimizer": {"layer_decay": 0.9},
+        "training": {"epochs": 1, "batch_size": 16}, "distribution": {"strategy": "multi_worker"},
+        "output": {"dir": str(tmp_path / "pretrained"), "progress": "epoch"}}).save(tmp_path / "pretrained.yaml")
+    codes = _wait(_start(config, tmp_path, [free_port(), free_port()]))
+    logs = "".join(p.read_text() for p in sorted(tmp_path.glob("pretrained-worker*.log")))
+    assert codes == [0, 0], logs
+    for a, b in zip(_weights(tmp_path / "worker0.npz"), _weights(tmp_path / "worker1.npz")):
+        np.testing.assert_array_equal(a, b)
+    metrics = json.loads((tmp_path / "pretrained" / "metrics.json").read_text())
+    assert metrics["replicas"] == 2 and metrics["recipe"] == "fine_tune"

@@ -100,3 +100,106 @@ def test_clipping_scaled_gradients_equals_clipping_true_ones():
     scaled = clip_gradients([g * scale for g in grads], clipnorm=1.0, clipvalue=3.5, scale=scale)
     for a, b in zip(plain, scaled):
         np.testing.assert_allclose(b.numpy() / scale, a.numpy(), rtol=1e-6)
+
+
+# The fine-tuning recipe: weight-decay groups, its schedule, layer-wise learning-rate decay.
+
+def _tiny_classifier():
+    import zoo
+
+    return zoo.build("transformer-tiny", vocab_size=30, sequence_length=8, num_classes=3, num_layers=2, d_model=8,
+                     num_heads=2, ff_dim=16)
+
+
+def _fine_tune_config(**optimizer):
+    from zoo.config import Config
+
+    return Config.from_dict({"training": {"recipe": "fine_tune"},
+                             "optimizer": {"learning_rate": 0.1, **optimizer}, "schedule": {"name": "constant"}})
+
+
+def _zero_step(optimizer, model):
+    """One update with zero gradients: AdamW then moves a variable only by its weight decay."""
+    before = [v.numpy() for v in model.trainable_variables]
+    optimizer.apply([tf.zeros_like(v) for v in model.trainable_variables], model.trainable_variables)
+    return before
+
+
+@pytest.mark.parametrize("decay_embeddings", [False, True])
+def test_weight_decay_reaches_only_weight_matrices_and_embeddings_when_asked(decay_embeddings):
+    from zoo.training.optimizers import optimizer_for
+
+    model = _tiny_classifier()
+    config = _fine_tune_config(weight_decay=0.5, weight_decay_embeddings=decay_embeddings)
+    optimizer = optimizer_for(config, model, "float32", total_steps=10)
+    before = _zero_step(optimizer, model)
+    backbone = model.backbone
+    tables = {id(v) for part in (backbone.token_embedding, backbone.position_embedding)
+              for v in part.trainable_variables}
+    assert len(tables) == 2
+    decayed = 0
+    for variable, old in zip(model.trainable_variables, before):
+        expect_decay = len(old.shape) == 2 and (decay_embeddings or id(variable) not in tables)
+        want = old * (1 - 0.1 * 0.5) if expect_decay else old
+        np.testing.assert_allclose(variable.numpy(), want, rtol=1e-6, err_msg=variable.path)
+        decayed += expect_decay
+    # q/k/v, output and two feed-forward kernels per block, and the head's kernel.
+    assert decayed == 2 * 4 + 1 + (2 if decay_embeddings else 0)
+
+
+def test_fine_tuning_schedule_warms_up_a_tenth_then_decays_linearly_to_zero():
+    config = _fine_tune_config()
+    config = config.update({"optimizer.learning_rate": 5e-5, "schedule.name": "linear"})
+    assert (config.schedule.warmup_fraction, config.schedule.final_fraction) == (0.1, 0.0)
+    schedule = build_schedule(config.optimizer, config.schedule, total_steps=200)
+    assert schedule.warmup_steps == 20
+    steps = [0, 9, 19, 20, 109, 199, 250]
+    # Update n (1-based) has rate peak * n / 20 during warm-up, then peak * (200 - n) / 180.
+    want = [5e-5 * 1 / 20, 5e-5 * 10 / 20, 5e-5, 5e-5 * 179 / 180, 5e-5 * 90 / 180, 0.0, 0.0]
+    np.testing.assert_allclose([float(schedule(s)) for s in steps], want, rtol=1e-5, atol=1e-12)
+
+
+def test_layer_decay_multipliers_follow_depth():
+    from zoo.training.optimizers import group_by_multiplier, layer_decay_multipliers
+
+    embedding, first, second, head = (keras.Variable(np.ones((2, 2), np.float32)) for _ in range(4))
+    multipliers = layer_decay_multipliers([[embedding], [first], [second]], 0.8)
+    assert multipliers == pytest.approx({id(embedding): 0.8 ** 3, id(first): 0.8 ** 2, id(second): 0.8})
+    groups = group_by_multiplier([embedding, first, second, head], multipliers)
+    assert [m for m, _ in groups] == pytest.approx([1.0, 0.8, 0.64, 0.512])
+    assert [g for _, g in groups] == [[head], [second], [first], [embedding]]
+
+
+def test_layer_decay_and_encoder_scale_set_each_layers_step():
+    from zoo.training.optimizers import GroupedOptimizer, optimizer_for
+
+    model = _tiny_classifier()
+    config = _fine_tune_config(name="sgd", weight_decay=0.0, layer_decay=0.5, encoder_learning_rate_scale=0.1)
+    optimizer = optimizer_for(config, model, "float32", total_steps=10)
+    assert isinstance(optimizer, GroupedOptimizer)
+    before = [v.numpy() for v in model.trainable_variables]
+    optimizer.apply([tf.ones_like(v) for v in model.trainable_variables], model.trainable_variables)
+    moved = {id(v): old - v.numpy() for v, old in zip(model.trainable_variables, before)}
+
+    def step(layer):
+        values = np.concatenate([moved[id(v)].ravel() for v in layer.trainable_variables])
+        np.testing.assert_allclose(values, values[0], atol=1e-7)
+        return round(float(values[0]), 6)
+
+    backbone = model.backbone
+    # SGD moves a variable by its rate: 0.1 at the head; the backbone's 0.1 * 0.1 (encoder scale) * 0.5 ** depth.
+    assert step(model.head) == 0.1 and step(backbone.final_norm) == 0.01
+    assert [step(block) for block in backbone.blocks] == [0.0025, 0.005]
+    assert step(backbone.token_embedding) == step(backbone.position_embedding) == 0.00125
+
+
+def test_layer_decay_needs_encoder_blocks_and_float16_needs_one_rate():
+    import zoo
+    from zoo.config import ConfigError
+    from zoo.training.optimizers import optimizer_for
+
+    lstm = zoo.build("lstm", vocab_size=30, sequence_length=8, num_classes=2)
+    with pytest.raises(ConfigError, match="optimizer.layer_decay: model .* has no encoder blocks"):
+        optimizer_for(_fine_tune_config(layer_decay=0.9), lstm, "float32", total_steps=10)
+    with pytest.raises(ConfigError, match="do not support training.precision: mixed_float16"):
+        optimizer_for(_fine_tune_config(layer_decay=0.9), _tiny_classifier(), "mixed_float16", total_steps=10)

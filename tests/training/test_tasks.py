@@ -13,6 +13,7 @@ from zoo.data.tokenizers import CLS_ID, MASK_ID, SEP_ID
 from zoo.training.data import encode, frame
 from zoo.training.loop import EpochBatches, Evaluator, Trainer
 from zoo.training.objectives import Objective, TokenObjective
+from zoo.training.transfer import freeze_blocks
 
 from tests.training.conftest import tiny_config
 from tests.vocabularies import WORDS, FixedVocabTokenizer, bert_like, pad_inside
@@ -275,3 +276,15 @@ def test_init_from_rejects_another_tokenizer_or_encoder_size(corpus, pretrained,
 def test_zoo_pretrain_refuses_a_classifier(capsys):
     assert main(["pretrain", "--set", "model.name=cnn"]) == 2
     assert "zoo pretrain trains an mlm or lm model" in capsys.readouterr().err
+
+
+def test_freeze_blocks_keeps_the_lowest_blocks(corpus, pretrained, tmp_path):
+    donor = zoo.load_run(pretrained)[0]
+    result = zoo.train(_finetune_config(corpus, pretrained, tmp_path / "frozen", freeze_blocks=1))
+    for got, want in zip(result.model.backbone.blocks[0].get_weights(), donor.backbone.blocks[0].get_weights()):
+        np.testing.assert_array_equal(got, want)
+    moved = [np.abs(a - b).max() for a, b in zip(result.model.backbone.token_embedding.get_weights(),
+                                                 donor.backbone.token_embedding.get_weights())]
+    assert max(moved) > 0
+    with pytest.raises(ConfigError, match="model.freeze_blocks: 2 is more than the model's 1 encoder blocks"):
+        freeze_blocks(result.model, 2)

@@ -95,7 +95,7 @@ def test_compatible_heads_and_widths_are_accepted_and_head_dim_excludes_d_model(
         SearchSpace.from_mapping({HEAD_DIM: [8]}, Config.from_dict({"model": {"name": "lstm"}}))
 
 
-@pytest.mark.parametrize("key", ["data.vocab_size", "distribution.strategy", "output.dir", "training.epochs",
+@pytest.mark.parametrize("key", ["data.vocab_size", "distribution.strategy", "output.dir",
                                  "training.seed", "training.early_stopping.patience",
                                  "model.overrides.vocab_size"])
 def test_keys_a_search_may_not_vary_are_rejected(key):

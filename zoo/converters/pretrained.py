@@ -89,7 +89,12 @@ def load_tokenizer(folder):
     return BertTokenizer.from_vocabulary_file(vocabulary_path, **options)
 
 
-def from_pretrained(path, task="classification", *, num_classes=None, dtype=None, **task_options):
+# Backbone arguments a caller may change without changing a weight's meaning (fine-tuning regularisation).
+BACKBONE_OPTIONS = ("dropout", "attention_dropout")
+
+
+def from_pretrained(path, task="classification", *, num_classes=None, dtype=None, backbone_options=None,
+                    **task_options):
     """Load a BERT checkpoint folder as a zoo model with the checkpoint's tokenizer.
 
     The backbone is post-LN with learned positions, segment embeddings and an embedding LayerNorm, its
@@ -102,6 +107,8 @@ def from_pretrained(path, task="classification", *, num_classes=None, dtype=None
         task: ``"classification"`` for a ``TextClassifier``, ``None`` for the bare ``Backbone``.
         num_classes: Classes of the classifier (required for classification).
         dtype: Dtype policy of the model; ``None`` follows the global policy.
+        backbone_options: ``{"dropout", "attention_dropout"}`` rates replacing the checkpoint config's
+            ``hidden_dropout_prob`` and ``attention_probs_dropout_prob``.
         **task_options: More ``TextClassifier`` arguments: ``pooling`` (``pooled`` uses BERT's tanh pooler),
             ``mode``, ``hidden_dim``, ``dropout``.
 
@@ -133,6 +140,11 @@ def from_pretrained(path, task="classification", *, num_classes=None, dtype=None
     folder = Path(path)
     config, layout = read_config(folder)
     arguments = layout.backbone_arguments(config, folder / CONFIG_FILE)
+    unknown = sorted(set(backbone_options or {}) - set(BACKBONE_OPTIONS))
+    if unknown:
+        raise ValueError(f"backbone_options {unknown} would change the checkpoint's weights' meaning; allowed: "
+                         f"{', '.join(BACKBONE_OPTIONS)}")
+    arguments.update(backbone_options or {})
     tokenizer = load_tokenizer(folder)
     if tokenizer.vocab_size > arguments["vocab_size"]:
         raise CheckpointError(f"the tokenizer has {tokenizer.vocab_size} tokens but the model embeds only "

@@ -130,6 +130,8 @@ class BertTokenizer(Tokenizer):
     """
 
     kind = "bert"
+    # Marks a WordPiece that continues the word before it (``zoo explain`` merges pieces back into words).
+    SUFFIX = "##"
     VOCAB_FILE = VOCAB_FILE
 
     def __init__(self, vocabulary=None, *, lowercase=True, strip_accents=None, chinese_chars=True,
@@ -228,7 +230,7 @@ class BertTokenizer(Tokenizer):
         # A word of up to MAX_WORD_CHARS characters has at most 4 bytes per character; longer words are
         # replaced by the unknown token before WordPiece sees them.
         self._wordpiece = tf_text.FastWordpieceTokenizer(
-            vocabulary, suffix_indicator="##", max_bytes_per_word=4 * MAX_WORD_CHARS, token_out_type=tf.int32,
+            vocabulary, suffix_indicator=self.SUFFIX, max_bytes_per_word=4 * MAX_WORD_CHARS, token_out_type=tf.int32,
             unknown_token=self._special_tokens["unk"], no_pretokenization=True)
 
     def fit(self, texts):

@@ -1,5 +1,6 @@
 """``LabeledTexts``: texts, integer labels, the label vocabulary and where every example came from."""
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +8,8 @@ import numpy as np
 from zoo.data.errors import DataError, DataFileNotFoundError, UnseenLabelError
 
 LABELS_FILE = "labels.txt"
+# The columns of sentence-pair files: a csv/tsv/jsonl file with both (and no ``text`` column) holds pairs.
+PAIR_COLUMNS = ("text_a", "text_b")
 # Joins (and, in data files, separates) the several labels of a multi-label example.
 LABEL_SEPARATOR = ","
 
@@ -22,6 +25,9 @@ class LabeledTexts:
     from, so later errors (an unseen label, a split problem) can name the file and line. ``skipped`` lists
     the bad rows skipped under ``on_bad_rows="skip"``.
 
+    Sentence-pair data (``text_a``, ``text_b`` columns) keep the first texts in ``texts`` and the second ones,
+    aligned, in ``text_pairs``; ``text_pairs`` is ``None`` for single texts.
+
     Example:
         >>> data = LabeledTexts(["good", "bad"], np.array([1, 0]), ["neg", "pos"], source="inline")
         >>> data.class_counts()
@@ -36,9 +42,15 @@ class LabeledTexts:
     origins: np.ndarray = None
     line_unit: str = "line"
     skipped: list = dataclasses.field(default_factory=list)
+    text_pairs: list = None
 
     def __post_init__(self):
         self.texts = list(self.texts)
+        if self.text_pairs is not None:
+            self.text_pairs = list(self.text_pairs)
+            if len(self.text_pairs) != len(self.texts):
+                raise DataError(f"{self.source}: {len(self.texts)} first texts but {len(self.text_pairs)} second "
+                                "texts of sentence pairs")
         self.labels = np.asarray(self.labels, dtype=np.int32)
         if self.labels.ndim != 2:
             self.labels = self.labels.reshape(-1)
@@ -71,6 +83,16 @@ class LabeledTexts:
 
     def __len__(self):
         return len(self.texts)
+
+    @property
+    def is_pairs(self):
+        """True for sentence-pair data (each example is ``texts[i]``, ``text_pairs[i]``)."""
+        return self.text_pairs is not None
+
+    @property
+    def inputs(self):
+        """What a model reads, example by example: the texts, or ``(text_a, text_b)`` tuples for pairs."""
+        return list(zip(self.texts, self.text_pairs)) if self.is_pairs else list(self.texts)
 
     @property
     def multilabel(self):
@@ -124,7 +146,7 @@ class LabeledTexts:
     def summary(self):
         """One line: source, size and examples per class (and bad rows skipped, if any)."""
         per_class = ", ".join(f"{name} {count:,}" for name, count in self.class_counts().items())
-        line = f"{self.source}: {len(self):,} examples ({per_class})"
+        line = f"{self.source}: {len(self):,} {'sentence pairs' if self.is_pairs else 'examples'} ({per_class})"
         if self.skipped:
             line += f"; skipped {len(self.skipped):,} bad rows"
         return line
@@ -147,7 +169,30 @@ class LabeledTexts:
             [self.texts[i] for i in indices], self.labels[indices], list(self.label_names),
             source=self.source if source is None else source, files=self.files,
             origins=self.origins[indices], line_unit=self.line_unit,
+            text_pairs=None if self.text_pairs is None else [self.text_pairs[i] for i in indices],
         )
+
+
+    def save_jsonl(self, path):
+        """Write the examples as UTF-8 jsonl that ``zoo.data.load`` reads back (pairs as ``text_a``/``text_b``;
+        a multi-label example's labels as a list, read back with ``label_separator``).
+
+        Args:
+            path: The ``.jsonl`` file; its folder is created if needed.
+
+        Example:
+            >>> data.save_jsonl("folds/train.jsonl")
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        seconds = self.text_pairs if self.is_pairs else [None] * len(self)
+        with open(path, "w", encoding="utf-8") as handle:
+            for text, second, label in zip(self.texts, seconds, self.labels):
+                texts = {"text": text} if second is None else dict(zip(PAIR_COLUMNS, (text, second)))
+                names = [self.label_names[i] for i in np.flatnonzero(label)] if self.multilabel else \
+                    self.label_names[label]
+                handle.write(json.dumps({**texts, "label": names}, ensure_ascii=False) + "\n")
+        return path
 
 
 def check_labels_seen(train, other, name="validation"):

@@ -24,7 +24,7 @@ from zoo.data.errors import (
     MissingColumnError,
     UnseenLabelError,
 )
-from zoo.data.labeled import LabeledTexts
+from zoo.data.labeled import PAIR_COLUMNS, LabeledTexts
 from zoo import paths
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,9 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
             or a dict ``{label: path}`` of one-example-per-line files.
         encoding: Text encoding; UTF-8 when not given (the shared MR and TREC default to latin-1).
         text_column: CSV/TSV header name or index, JSONL key, or tfds feature holding the text
-            (default ``"text"``; for tfds the data set's supervised keys).
+            (default ``"text"``; for tfds the data set's supervised keys). For sentence pairs, a list of
+            the two CSV/TSV/JSONL columns; a file with ``text_a`` and ``text_b`` columns and no ``text``
+            column is read as pairs by default (``LabeledTexts.text_pairs``).
         label_column: The same for the label (default ``"label"``).
         on_bad_rows: ``"error"`` (raise naming file, line and column) or ``"skip"`` (skip, count and warn).
         split: ``"train"`` / ``"test"`` for TREC and tfds (default ``"train"``); other sources have no split.
@@ -165,6 +167,7 @@ class _Collector:
         self.fixed_names = None if fixed is None else [str(n) for n in fixed]
         self.separator = options["label_separator"]
         self.texts, self.labels, self.origins, self.files, self.skipped = [], [], [], [], []
+        self.pairs = []
 
     def file(self, path):
         self.files.append(str(path))
@@ -175,25 +178,32 @@ class _Collector:
             raise error
         self.skipped.append(str(error))
 
-    def add(self, text, label, file_index, line, *, text_column=None, label_column=None, unit="line"):
+    def add(self, text, label, file_index, line, *, text_column=None, label_column=None, unit="line", pair=None,
+            pair_column=None):
         where = {"path": self.files[file_index], "line": line if line >= 0 else None, "unit": unit}
         text = text.strip(_ASCII_SPACE)
         if not text:
             return self.bad(BadRowError("empty text", column=text_column, **where))
+        if pair is not None and not pair.strip(_ASCII_SPACE):
+            return self.bad(BadRowError("empty second text of the pair", column=pair_column, **where))
         if self.separator is not None:
-            return self._add_label_set(text, label, file_index, line, where, label_column)
+            return self._add_label_set(text, label, file_index, line, where, label_column, pair)
         label = label.strip(_ASCII_SPACE)
         if not label:
             return self.bad(BadRowError("empty label", column=label_column, **where))
         if self.fixed is not None and label not in self.fixed:
             return self.bad(UnseenLabelError(
                 f"label {label!r} is not in the label vocabulary {self.fixed_names}", column=label_column, **where))
+        return self._keep(text, pair, label, file_index, line)
+
+    def _keep(self, text, pair, label, file_index, line):
         self.texts.append(text)
+        if pair is not None:
+            self.pairs.append(pair.strip(_ASCII_SPACE))
         self.labels.append(label)
         self.origins.append((file_index, line))
-        return None
 
-    def _add_label_set(self, text, labels, file_index, line, where, label_column):
+    def _add_label_set(self, text, labels, file_index, line, where, label_column, pair=None):
         """Add a multi-label example: ``labels`` is a list, or a string of labels joined by the separator."""
         names = [name.strip(_ASCII_SPACE) for name in (labels if isinstance(labels, list)
                                                        else labels.split(self.separator))]
@@ -207,10 +217,7 @@ class _Collector:
             return self.bad(UnseenLabelError(
                 f"label {unknown[0]!r} is not in the label vocabulary {self.fixed_names}", column=label_column,
                 **where))
-        self.texts.append(text)
-        self.labels.append(tuple(dict.fromkeys(names)))
-        self.origins.append((file_index, line))
-        return None
+        return self._keep(text, pair, tuple(dict.fromkeys(names)), file_index, line)
 
     def _label_ids(self):
         """``(label names, label ids [n] or multi-hot [n, classes])`` of the collected examples."""
@@ -234,7 +241,7 @@ class _Collector:
         data = LabeledTexts(
             self.texts, labels, names, source=source,
             files=self.files, origins=np.array(self.origins, dtype=np.int64).reshape(-1, 2), line_unit=unit,
-            skipped=self.skipped,
+            skipped=self.skipped, text_pairs=self.pairs or None,
         )
         log.info("%s", data.summary())
         if self.skipped:
@@ -445,6 +452,26 @@ def _resolve_column(column, header, path, role, line=1):
     return header.index(column)
 
 
+_ROLES = ("text", "second text")
+
+
+def _text_columns(column, header, path):
+    """The text column(s) to read: ``[text]``, or ``[first, second]`` for sentence pairs.
+
+    Without an explicit ``column``: ``text``, or ``PAIR_COLUMNS`` when ``header`` (column names or JSON keys)
+    has both of them and no ``text``.
+    """
+    if column is None:
+        pairs = header is not None and "text" not in header and all(name in header for name in PAIR_COLUMNS)
+        return list(PAIR_COLUMNS) if pairs else ["text"]
+    if isinstance(column, (list, tuple)):
+        if len(column) != 2:
+            raise DataSpecError(f"text_column as a list names the two columns of a sentence pair; got {column!r}",
+                                path=path)
+        return list(column)
+    return [column]
+
+
 def _load_delimited(path, fmt, options, source):
     _check_split_none(options, str(path))
     lines = _split_lines(_read_text(path, options["encoding"]))
@@ -454,11 +481,11 @@ def _load_delimited(path, fmt, options, source):
         reader = csv.reader((line + "\n" for line in lines), delimiter="\t", quoting=csv.QUOTE_NONE)
     else:
         reader = csv.reader((line + "\n" for line in lines), delimiter=options["delimiter"] or ",")
-    text_name = "text" if options["text_column"] is None else options["text_column"]
     label_name = "label" if options["label_column"] is None else options["label_column"]
     header = None
     if not options["header"]:
-        text_index = _resolve_column(text_name, None, path, "text")
+        text_names = _text_columns(options["text_column"], None, path)
+        text_indices = [_resolve_column(name, None, path, role) for name, role in zip(text_names, _ROLES)]
         label_index = _resolve_column(label_name, None, path, "label")
     collector = _Collector(options)
     file_index = collector.file(path)
@@ -471,7 +498,9 @@ def _load_delimited(path, fmt, options, source):
                 if not row:
                     continue
                 header = [name.strip(_ASCII_SPACE) for name in row]
-                text_index = _resolve_column(text_name, header, path, "text", line)
+                text_names = _text_columns(options["text_column"], header, path)
+                text_indices = [_resolve_column(name, header, path, role, line)
+                                for name, role in zip(text_names, _ROLES)]
                 label_index = _resolve_column(label_name, header, path, "label", line)
                 continue
             if not row:
@@ -484,14 +513,17 @@ def _load_delimited(path, fmt, options, source):
                     f"{width}; a delimiter inside a field must be quoted (CSV) or removed (TSV)",
                     path=path, line=line))
                 continue
-            for index, name, role in ((text_index, text_name, "text"), (label_index, label_name, "label")):
+            fields = [*zip(text_indices, text_names, _ROLES), (label_index, label_name, "label")]
+            for index, name, role in fields:
                 if index >= len(row):
                     collector.bad(BadRowError(f"row has {len(row)} field(s); the {role} field (column {index}) "
                                               "is missing", path=path, line=line, column=name))
                     break
             else:
-                collector.add(row[text_index], row[label_index], file_index, line,
-                              text_column=text_name, label_column=label_name)
+                pair = text_indices[1:]
+                collector.add(row[text_indices[0]], row[label_index], file_index, line,
+                              text_column=text_names[0], label_column=label_name,
+                              pair=row[pair[0]] if pair else None, pair_column=text_names[-1])
     except csv.Error as error:
         raise BadRowError(f"malformed {fmt.upper()}: {error}", path=path, line=reader.line_num) from None
     if header is None and options["header"]:
@@ -506,11 +538,11 @@ def _load_jsonl(path, options, source):
     lines = _split_lines(_read_text(path, options["encoding"]))
     if not any(line.strip(_ASCII_SPACE) for line in lines):
         raise EmptyDataError("file is empty", path=path)
-    text_key = "text" if options["text_column"] is None else options["text_column"]
     label_key = "label" if options["label_column"] is None else options["label_column"]
     collector = _Collector(options)
     file_index = collector.file(path)
     first = True
+    text_keys = None
     for number, line in enumerate(lines, 1):
         if not line.strip(_ASCII_SPACE):
             continue
@@ -523,30 +555,34 @@ def _load_jsonl(path, options, source):
             collector.bad(BadRowError(f"expected a JSON object, found {type(record).__name__}",
                                       path=path, line=number))
             continue
-        for key, role in ((text_key, "text"), (label_key, "label")):
+        if first:
+            text_keys = _text_columns(options["text_column"], list(record), path)
+        fields = [*zip(text_keys, _ROLES), (label_key, "label")]
+        for key, role in fields:
             if first and key not in record:
                 raise MissingColumnError(f"{role} field {key!r} does not exist; the first record has keys "
                                          f"{sorted(record)}", path=path, line=number, column=key)
         first = False
         values = []
-        for key, role in ((text_key, "text"), (label_key, "label")):
+        for key, role in fields:
             value = record.get(key)
             if value is None:
                 collector.bad(BadRowError(f"{role} field is missing or null", path=path, line=number, column=key))
                 break
             label_set = (role == "label" and options["label_separator"] is not None and isinstance(value, list)
                          and all(isinstance(v, str) for v in value))
-            valid = isinstance(value, str) if role == "text" else label_set or (
+            valid = isinstance(value, str) if role != "label" else label_set or (
                 isinstance(value, (str, int)) and not isinstance(value, bool))
             if not valid:
-                kind = "a string" if role == "text" else "a string or an integer" + (
+                kind = "a string" if role != "label" else "a string or an integer" + (
                     " or a list of strings" if options["label_separator"] is not None else "")
                 collector.bad(BadRowError(f"{role} field must be {kind}, not {type(value).__name__}",
                                           path=path, line=number, column=key))
                 break
             values.append(value if label_set else str(value))
         else:
-            collector.add(values[0], values[1], file_index, number, text_column=text_key, label_column=label_key)
+            collector.add(values[0], values[-1], file_index, number, text_column=text_keys[0], label_column=label_key,
+                          pair=values[1] if len(values) == 3 else None, pair_column=text_keys[-1])
     return collector.result(source)
 
 
@@ -634,6 +670,9 @@ def _load_tfds(name_and_config, options, *, data_dir, download):
         ) from error
     features = info.features
     text_key, label_key = options["text_column"], options["label_column"]
+    if isinstance(text_key, (list, tuple)):
+        raise DataSpecError(f"text_column={text_key!r}: sentence pairs are read from csv/tsv/jsonl files, not tfds",
+                            path=f"tfds:{full}")
     supervised = info.supervised_keys or (None, None)
     if text_key is None:
         text_key = supervised[0] if isinstance(supervised[0], str) else _only_feature(

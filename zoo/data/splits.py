@@ -125,7 +125,8 @@ def kfold(data, k=10, *, seed=0, stratify=True):
 def deduplicate(data):
     """Drop repeated texts, keeping the first occurrence, so copies cannot straddle a train/test split.
 
-    Texts that repeat with a different label are reported (the first label is kept).
+    Texts that repeat with a different label are reported (the first label is kept). A sentence pair
+    repeats when both of its texts do.
 
     Args:
         data: ``LabeledTexts``.
@@ -136,7 +137,7 @@ def deduplicate(data):
     _check_data(data)
     first = {}
     keep, conflicts = [], []
-    for i, text in enumerate(data.texts):
+    for i, text in enumerate(zip(data.texts, data.text_pairs) if data.is_pairs else data.texts):
         if text in first:
             if not np.array_equal(data.labels[first[text]], data.labels[i]):
                 conflicts.append(data.location(i))

@@ -13,7 +13,7 @@ class Explanation:
     """What a classifier attended to for one text.
 
     Attributes:
-        text: the input text.
+        text: the input text (the first of a sentence pair).
         tokens: the ``n`` (sub)word tokens the model saw (padding excluded).
         token_ids: ``[n]`` their ids.
         attention: ``[layers, heads, n, n]`` attention probabilities (rows: queries, columns: keys).
@@ -22,6 +22,10 @@ class Explanation:
         probabilities: ``[C]`` class probabilities.
         label: the predicted label.
         label_names: the class names.
+        words: the ``w`` words: ``tokens`` with WordPiece continuations (``##ping``) merged into their word.
+        word_attention: ``[layers, heads, w, w]`` attention between words (see :func:`merge_word_pieces`).
+        word_importance: ``[w]`` per-word importance (sums to 1).
+        text_pair: the second text of a sentence pair, or ``None``.
     """
 
     text: str
@@ -33,11 +37,19 @@ class Explanation:
     probabilities: np.ndarray
     label: str
     label_names: list
+    words: list
+    word_attention: np.ndarray
+    word_importance: np.ndarray
+    text_pair: str = None
 
     def to_dict(self):
         """Return the explanation as JSON-ready lists."""
         return {
             "text": self.text,
+            "text_pair": self.text_pair,
+            "words": list(self.words),
+            "word_importance": self.word_importance.tolist(),
+            "word_attention": self.word_attention.tolist(),
             "tokens": list(self.tokens),
             "token_ids": self.token_ids.tolist(),
             "label": self.label,
@@ -96,14 +108,63 @@ def token_importance(rollout, *, pooling="mean"):
     return scores / scores.sum()
 
 
-def explain(model, tokenizer, label_names, text, *, sequence_length=None, mode=None):
-    """Run one text through the classifier and collect its attention maps and rollout.
+def word_spans(tokens, suffix="##"):
+    """``[(start, end)]`` token ranges of the words: a token that starts with ``suffix`` continues the word before.
+
+    Example:
+        >>> word_spans(["[CLS]", "grip", "##ping", "film"])
+        [(0, 1), (1, 3), (3, 4)]
+    """
+    spans = []
+    for i, token in enumerate(tokens):
+        if spans and token.startswith(suffix) and len(token) > len(suffix):
+            spans[-1] = (spans[-1][0], i + 1)
+        else:
+            spans.append((i, i + 1))
+    return spans
+
+
+def merge_word_pieces(tokens, attention, importance, suffix="##"):
+    """Merge WordPiece pieces back into words: word strings, word-to-word attention, word importance.
+
+    As in Clark et al. (2019), "What Does BERT Look At?": attention to a word is the sum of the attention to
+    its pieces and attention from a word the mean over its pieces, so every row still sums to 1; a word's
+    importance is the sum of its pieces'.
+
+    Args:
+        tokens: the ``n`` token strings.
+        attention: ``[..., n, n]`` attention probabilities (e.g. ``[layers, heads, n, n]``).
+        importance: ``[n]`` per-token importance.
+        suffix: the continuation marker (``##``); ``None`` leaves every token a word.
+
+    Returns:
+        ``(words, attention [..., w, w], importance [w])``.
+
+    Example:
+        >>> words, _, weights = merge_word_pieces(["grip", "##ping", "film"], np.full((3, 3), 1 / 3), np.ones(3) / 3)
+        >>> words, weights.round(2)
+        (['gripping', 'film'], array([0.67, 0.33]))
+    """
+    spans = word_spans(tokens, suffix) if suffix else [(i, i + 1) for i in range(len(tokens))]
+    cut = len(suffix) if suffix else 0
+    words = [tokens[start] + "".join(t[cut:] for t in tokens[start + 1:end]) for start, end in spans]
+    to_words = np.zeros((len(tokens), len(spans)))
+    for k, (start, end) in enumerate(spans):
+        to_words[start:end, k] = 1.0
+    from_words = to_words.T / to_words.sum(axis=0)[:, None]
+    merged = from_words @ np.asarray(attention, dtype=np.float64) @ to_words
+    return words, merged, np.asarray(importance, dtype=np.float64) @ to_words
+
+
+def explain(model, tokenizer, label_names, text, *, text_pair=None, sequence_length=None, mode=None):
+    """Run one text (or sentence pair) through the classifier and collect its attention maps and rollout.
 
     Args:
         model: a zoo Transformer classifier.
         tokenizer: its zoo tokenizer (cleaning and tokenisation exactly as served).
         label_names: class names in id order.
-        text: the text to explain.
+        text: the text to explain (the first text of a pair).
+        text_pair: the second text, for a sentence-pair classifier.
         sequence_length: longest id sequence; defaults to the model's position range.
         mode: output mode; read from the model's head by default.
 
@@ -117,26 +178,38 @@ def explain(model, tokenizer, label_names, text, *, sequence_length=None, mode=N
     from zoo.export.predict import InMemoryPredictor
     from zoo.models import attention_maps
 
-    if not isinstance(text, str):
-        raise ValueError(f"text to explain must be a string, got {type(text).__name__}")
-    predictor = InMemoryPredictor(model, tokenizer, label_names, sequence_length, mode=mode)
-    ids = predictor.graph.text_to_ids([text]).numpy()[0]
-    ids = ids[ids != tokenizer.pad_id]
+    for value in (text, text_pair):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"text to explain must be a string, got {type(value).__name__}")
+    pairs = text_pair is not None
+    predictor = InMemoryPredictor(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs)
+    ids, segment_ids = (np.asarray(x)[0] for x in predictor.graph.inputs_of([text], None if not pairs else [text_pair]))
+    real = ids != tokenizer.pad_id
+    ids, segment_ids = ids[real], segment_ids[real]
     if ids.size == 0:
         raise ValueError(f"text {text!r} has no tokens after cleaning and tokenisation: nothing to explain")
-    attention = np.stack([m[0] for m in attention_maps(model, ids[None, :].astype(np.int32))])
+    segments = segment_ids[None, :] if model.num_segments else None
+    attention = np.stack([m[0] for m in attention_maps(model, ids[None, :].astype(np.int32), segments)])
     rollout = attention_rollout(attention)
-    predictions = predictor.predict([text])
+    importance = token_importance(rollout, pooling=model.head.pooling)
+    predictions = predictor.predict([(text, text_pair)] if pairs else [text])
+    tokens = token_strings(tokenizer, ids)
+    words, word_attention, word_importance = merge_word_pieces(tokens, attention, importance,
+                                                               getattr(tokenizer, "SUFFIX", None))
     return Explanation(
         text=text,
-        tokens=token_strings(tokenizer, ids),
+        tokens=tokens,
         token_ids=ids,
         attention=attention,
         rollout=rollout,
-        importance=token_importance(rollout, pooling=model.head.pooling),
+        importance=importance,
         probabilities=predictions.probabilities[0],
         label=predictions.labels[0],
         label_names=list(predictor.label_names),
+        words=words,
+        word_attention=word_attention,
+        word_importance=word_importance,
+        text_pair=text_pair,
     )
 
 
@@ -168,25 +241,26 @@ def save_explanation(explanation, out_dir):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {}
-    for layer, weights in enumerate(explanation.attention):
+    for layer, weights in enumerate(explanation.word_attention):
         files[f"layer_{layer}"] = plots.plot_attention_heads(
-            weights, explanation.tokens, out / f"attention_layer_{layer}.png",
+            weights, explanation.words, out / f"attention_layer_{layer}.png",
             title=f"Layer {layer} attention — predicted {explanation.label}",
         )
     files["importance"] = plots.plot_token_importance(
-        explanation.tokens, explanation.importance, out / "importance.png")
+        explanation.words, explanation.word_importance, out / "importance.png")
     files["json"] = out / "explanation.json"
     files["json"].write_text(json.dumps(explanation.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
     return files
 
 
-def explain_run(run_dir, text, *, out_dir=None):
+def explain_run(run_dir, text, *, text_pair=None, out_dir=None):
     """Explain one prediction of a finished training run (``zoo explain RUN_DIR "text"``).
 
     Args:
         run_dir: a run directory written by ``zoo.train``.
-        text: the text to explain.
-        out_dir: where to write the heat-maps and ``explanation.json``; ``None`` writes nothing.
+        text: the text to explain (the first text of a pair).
+        text_pair: the second text, required for (and only for) a sentence-pair run.
+        out_dir: where to write the heat-maps (over words) and ``explanation.json``; ``None`` writes nothing.
 
     Returns:
         An :class:`Explanation`.
@@ -196,9 +270,15 @@ def explain_run(run_dir, text, *, out_dir=None):
         'pos'
     """
     from zoo.training import load_run
+    from zoo.training.run import reads_pairs
 
+    pairs = reads_pairs(run_dir)
+    if pairs != (text_pair is not None):
+        wanted = "sentence pairs: give two texts" if pairs else "single texts: give one text"
+        raise ValueError(f"run {run_dir} classifies {wanted}")
     model, tokenizer, label_names, config = load_run(run_dir)
-    explanation = explain(model, tokenizer, label_names, text, sequence_length=config.data.sequence_length)
+    explanation = explain(model, tokenizer, label_names, text, text_pair=text_pair,
+                          sequence_length=config.data.sequence_length)
     if out_dir is not None:
         save_explanation(explanation, out_dir)
     return explanation

@@ -75,18 +75,20 @@ def _headline(report):
 
 
 def add_explain_command(subparsers):
-    """Add ``zoo explain RUN_DIR TEXT [--out DIR]``.
+    """Add ``zoo explain RUN_DIR TEXT [TEXT_B] [--out DIR]``.
 
     Example:
         >>> add_explain_command(parser.add_subparsers(dest="command"))
     """
     parser = subparsers.add_parser(
         "explain", help="attention heat-maps and token importance for one text",
-        description="Write one attention heat-map PNG per layer (a panel per head), a token-importance chart "
-                    "from attention rollout, and explanation.json with the arrays.",
+        description="Write one attention heat-map PNG per layer (a panel per head), a word-importance chart "
+                    "from attention rollout, and explanation.json with the arrays. WordPiece pieces are merged "
+                    "back into their words.",
     )
     parser.add_argument("run_dir", help="a run directory written by zoo train")
-    parser.add_argument("text", help="the text to explain")
+    parser.add_argument("text", help="the text to explain (the first text of a sentence pair)")
+    parser.add_argument("text_b", nargs="?", help="the second text, for a sentence-pair run")
     parser.add_argument("--out", default="explain", help="output directory (default: ./explain)")
     parser.set_defaults(handler=run_explain)
 
@@ -96,9 +98,9 @@ def run_explain(args):
     """Run ``zoo explain`` from parsed arguments; prints the prediction and the most important tokens."""
     from zoo.evaluation.attention import explain_run
 
-    e = explain_run(args.run_dir, args.text, out_dir=args.out)
-    top = sorted(zip(e.importance, e.tokens), reverse=True)[:5]
-    print(f"predicted {e.label} ({max(e.probabilities):.3f}); most attended tokens: "
+    e = explain_run(args.run_dir, args.text, text_pair=args.text_b, out_dir=args.out)
+    top = sorted(zip(e.word_importance, e.words), reverse=True)[:5]
+    print(f"predicted {e.label} ({max(e.probabilities):.3f}); most attended words: "
           + ", ".join(f"{t} {w:.2f}" for w, t in top))
     print(f"heat-maps and explanation.json in {args.out}")
     return 0

@@ -9,13 +9,6 @@ CV_JSON = "cv.json"
 CV_MD = "cv.md"
 
 
-def _write_jsonl(path, examples):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        for text, label in zip(examples.texts, examples.labels):
-            f.write(json.dumps({"text": text, "label": examples.label_names[label]}, ensure_ascii=False) + "\n")
-
-
 def _fold_config(config, fold_dir):
     from zoo.config import Config
 
@@ -77,7 +70,7 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     """
     import zoo.data
     from zoo.training import as_config, load_run, train
-    from zoo.training.run import default_run_dir
+    from zoo.training.run import default_run_dir, reads_pairs
 
     config = as_config(config, overrides)
     if folds < 2:
@@ -88,16 +81,17 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     fold_reports = []
     for k, (train_part, test_part) in enumerate(zoo.data.kfold(data, k=folds, seed=seed)):
         fold_dir = out / f"fold_{k}"
-        _write_jsonl(fold_dir / "data" / "train.jsonl", train_part)
-        _write_jsonl(fold_dir / "data" / "test.jsonl", test_part)
+        train_part.save_jsonl(fold_dir / "data" / "train.jsonl")
+        test_part.save_jsonl(fold_dir / "data" / "test.jsonl")
         fold_config = _fold_config(config, fold_dir)
         if not _finished_run(fold_config, fold_dir / "run"):
             train(fold_config)
         model, tokenizer, label_names, trained = load_run(fold_dir / "run")
         test = zoo.data.load(fold_dir / "data" / "test.jsonl", label_names=label_names)
         report = evaluate_model(
-            model, tokenizer, label_names, test.texts, test.labels, out_dir=fold_dir / "evaluation",
+            model, tokenizer, label_names, test.inputs, test.labels, out_dir=fold_dir / "evaluation",
             sequence_length=trained.data.sequence_length, info={"fold": f"{k + 1}/{folds}", "data": config.data.source},
+            pairs=reads_pairs(fold_dir / "run"),
         )
         fold_reports.append(report["metrics"])
         if progress:

@@ -14,14 +14,14 @@ REPORT_DIR = "evaluation"
 
 
 def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None, history=None, sequence_length=None,
-                   batch_size=256, mistakes=DEFAULT_MISTAKES, info=None, progress=False):
+                   batch_size=256, mistakes=DEFAULT_MISTAKES, info=None, progress=False, pairs=False):
     """Evaluate a classifier on raw texts, exactly as the exported model would serve them.
 
     Args:
         model: a zoo classifier.
         tokenizer: its zoo tokenizer.
         label_names: class names in id order.
-        texts: the texts.
+        texts: the texts (``LabeledTexts.inputs``); ``(text_a, text_b)`` pairs for a sentence-pair model.
         labels: ``[N]`` class ids (``[N, C]`` multi-hot for a multi-label model).
         out_dir: where to write ``report.json``, ``report.md`` and plots; ``None`` writes nothing.
         history: the training history, for the training-curves plot.
@@ -30,6 +30,7 @@ def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None
         mistakes: how many of the most confident mistakes to list.
         info: extra facts for the report header.
         progress: show a progress bar.
+        pairs: the model classifies sentence pairs.
 
     Returns:
         The report dict: ``metrics``, ``confident_mistakes``, ``info`` and ``files``.
@@ -41,12 +42,13 @@ def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None
     """
     from zoo.export.predict import InMemoryPredictor
 
-    predictor = InMemoryPredictor(model, tokenizer, label_names, sequence_length)
+    predictor = InMemoryPredictor(model, tokenizer, label_names, sequence_length, pairs=pairs)
     predictions = predictor.predict(texts, batch_size=batch_size, progress=progress)
     multilabel = predictor.graph.mode == "multilabel"
     metrics = classification_metrics(labels, predictions.probabilities, predictor.label_names, multilabel=multilabel)
+    shown = [" [SEP] ".join(pair) for pair in texts] if pairs else texts
     wrong = [] if multilabel else confident_mistakes(
-        texts, labels, predictions.probabilities, predictor.label_names, limit=mistakes)
+        shown, labels, predictions.probabilities, predictor.label_names, limit=mistakes)
     if out_dir is None:
         return {"info": dict(info or {}), "metrics": metrics, "confident_mistakes": wrong, "files": {}}
     return write_report(out_dir, metrics, history=history, mistakes=wrong, y_true=labels,
@@ -127,6 +129,7 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
     from zoo.config import Config
     from zoo.training import load_run
     from zoo.training.data import task_of_config
+    from zoo.training.run import reads_pairs
 
     run_dir = Path(run_dir)
     config_path = run_dir / "config.yaml"
@@ -148,11 +151,15 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
         examples, source = zoo.data.load(data, label_names=label_names, **load_options), str(data)
     if list(examples.label_names) != list(label_names):
         raise ValueError(f"{source}: label vocabulary {examples.label_names} differs from the run's {label_names}")
+    pairs = reads_pairs(run_dir)
+    if examples.is_pairs != pairs:
+        raise ValueError(f"{source}: {'sentence pairs' if examples.is_pairs else 'single texts'}, but the run's model "
+                         f"reads {'sentence pairs (text_a, text_b)' if pairs else 'single texts'}")
     info = {"run": str(run_dir), "data": source, "model": config.model.name}
     return evaluate_model(
-        model, tokenizer, label_names, examples.texts, examples.labels, out_dir=out_dir or run_dir / REPORT_DIR,
+        model, tokenizer, label_names, examples.inputs, examples.labels, out_dir=out_dir or run_dir / REPORT_DIR,
         history=read_history(run_dir), sequence_length=config.data.sequence_length, batch_size=batch_size,
-        mistakes=mistakes, info=info, progress=progress,
+        mistakes=mistakes, info=info, progress=progress, pairs=pairs,
     )
 
 

@@ -67,7 +67,8 @@ def add_predict_command(subparsers):
         "predict", help="predict labels with an exported model or a run directory",
         description="Predict with saved_models/<name>[/<n>] (newest version by default) or a run directory. "
                     "Texts on the command line print one JSON object per line; --input reads a .txt (one text "
-                    "per line), .csv/.tsv (with a header) or .jsonl file.",
+                    "per line), .csv/.tsv (with a header) or .jsonl file. A sentence-pair model takes its texts "
+                    "two at a time (TEXT_A TEXT_B ...), or the text_a and text_b columns of --input.",
     )
     parser.add_argument("model_dir", help="exported model (version or model directory) or run directory")
     parser.add_argument("texts", nargs="*", help="texts to classify")
@@ -93,8 +94,17 @@ def run_predict(args):
                              encoding=args.encoding, batch_size=batch_size, progress=not args.no_progress)
         print(f"wrote {count} predictions to {args.output}", file=sys.stderr)
         return 0
-    texts = read_texts(args.input, text_field=args.text_field, encoding=args.encoding) if args.input else args.texts
-    predictions = load_predictor(args.model_dir).predict(
+    predictor = load_predictor(args.model_dir)
+    if args.input:
+        texts = read_texts(args.input, text_field=args.text_field, encoding=args.encoding, pairs=predictor.pairs)
+    elif predictor.pairs:
+        if len(args.texts) % 2:
+            raise PredictInputError(f"a sentence-pair model takes texts two at a time (TEXT_A TEXT_B ...); got "
+                                    f"{len(args.texts)} texts")
+        texts = list(zip(args.texts[::2], args.texts[1::2]))
+    else:
+        texts = args.texts
+    predictions = predictor.predict(
         texts, batch_size=batch_size, progress=bool(args.input) and not args.no_progress)
     for record in predictions.records(texts):
         print(json.dumps(record, ensure_ascii=False))

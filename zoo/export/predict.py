@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from zoo.data.labeled import PAIR_COLUMNS
 from zoo.export import versions
 from zoo.export.saved_model import read_metadata
 from zoo.export.serving import ServingGraph
@@ -73,7 +74,12 @@ class Predictions:
         """
         rows = []
         for i, label in enumerate(self.labels):
-            row = {} if texts is None else {"text": _utf8(texts[i]).decode("utf-8", "replace")}
+            if texts is None:
+                row = {}
+            elif isinstance(texts[i], (tuple, list)):
+                row = {column: _utf8(t).decode("utf-8", "replace") for column, t in zip(PAIR_COLUMNS, texts[i])}
+            else:
+                row = {"text": _utf8(texts[i]).decode("utf-8", "replace")}
             row["label"] = label
             row["label_id"] = int(self.label_ids[i])
             row["probabilities"] = {n: float(p) for n, p in zip(self.label_names, self.probabilities[i])}
@@ -93,14 +99,19 @@ class Predictions:
                             len(flags), what, flag, int(np.argmax(flags)) + 1)
 
 
-def _check_texts(texts):
+def _check_texts(texts, pairs=False):
     if isinstance(texts, (str, bytes)):
         raise PredictInputError("texts must be a list of strings, got a single string (wrap it in a list)")
     texts = list(texts)
     for i, text in enumerate(texts):
-        if not isinstance(text, (str, bytes)):
+        if pairs:
+            if not (isinstance(text, (tuple, list)) and len(text) == 2
+                    and all(isinstance(t, (str, bytes)) for t in text)):
+                raise PredictInputError(f"text {i}: a sentence-pair model takes (text_a, text_b) pairs of strings, "
+                                        f"got {text!r}")
+        elif not isinstance(text, (str, bytes)):
             raise PredictInputError(f"text {i} is a {type(text).__name__}, not a string: {text!r}")
-    return texts
+    return [tuple(t) for t in texts] if pairs else texts
 
 
 def _utf8(text):
@@ -119,15 +130,17 @@ class _Predictor:
     """Shared batching and progress for both predictor kinds."""
 
     label_names = ()
+    # Whether the model classifies sentence pairs: texts are (text_a, text_b) and _call takes two batches.
+    pairs = False
 
-    def _call(self, batch):
+    def _call(self, *batch):
         raise NotImplementedError
 
     def predict(self, texts, *, batch_size=DEFAULT_BATCH_SIZE, progress=False):
         """Predict a list of texts in batches.
 
         Args:
-            texts: strings (or UTF-8 bytes).
+            texts: strings (or UTF-8 bytes); ``(text_a, text_b)`` pairs for a sentence-pair model.
             batch_size: texts per model call.
             progress: show a progress bar on stderr.
 
@@ -140,17 +153,20 @@ class _Predictor:
         """
         from tqdm.auto import tqdm
 
-        texts = _check_texts(texts)
+        texts = _check_texts(texts, self.pairs)
         if batch_size < 1:
             raise PredictInputError(f"batch_size must be >= 1, got {batch_size}")
+        columns = [lambda t, i=i: t[i] for i in range(2)] if self.pairs else [lambda t: t]
         parts = []
         with tqdm(total=len(texts), unit="text", disable=not progress, file=sys.stderr) as bar:
             for start in range(0, len(texts), batch_size):
-                batch = [_utf8(t) for t in texts[start:start + batch_size]]
-                parts.append({k: v.numpy() for k, v in self._call(tf.constant(batch, tf.string)).items()})
-                bar.update(len(batch))
+                chunk = texts[start:start + batch_size]
+                batch = [tf.constant([_utf8(column(t)) for t in chunk], tf.string) for column in columns]
+                parts.append({k: v.numpy() for k, v in self._call(*batch).items()})
+                bar.update(len(chunk))
         if not parts:
-            parts.append({k: v.numpy() for k, v in self._call(tf.constant([], tf.string)).items()})
+            empty = [tf.constant([], tf.string)] * len(columns)
+            parts.append({k: v.numpy() for k, v in self._call(*empty).items()})
         merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         predictions = Predictions(
             probabilities=merged["probabilities"],
@@ -173,18 +189,20 @@ class InMemoryPredictor(_Predictor):
         label_names: class names in id order.
         sequence_length: longest id sequence; defaults to the model's position range.
         mode: output mode; read from the model's head by default.
+        pairs: the model classifies sentence pairs.
 
     Example:
         >>> InMemoryPredictor(model, tokenizer, ["neg", "pos"]).predict(["a fine film"]).labels
         ['pos']
     """
 
-    def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None):
-        self.graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode)
+    def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None, pairs=False):
+        self.graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs)
         self.label_names = self.graph.label_names
+        self.pairs = self.graph.pairs
 
-    def _call(self, batch):
-        return self.graph.serve_text(batch)
+    def _call(self, *batch):
+        return self.graph.serve_pairs(*batch) if self.pairs else self.graph.serve_text(*batch)
 
 
 class SavedModelPredictor(_Predictor):
@@ -211,9 +229,10 @@ class SavedModelPredictor(_Predictor):
             raise ModelLoadError(f"{self.path} was exported by an older zoo: its serving_default lacks the outputs "
                                  f"{missing}; export the run again (zoo export RUN_DIR)")
         self.label_names = list(self.metadata["label_names"])
+        self.pairs = bool(self.metadata.get("pairs", False))
 
-    def _call(self, batch):
-        return self._signature(texts=batch)
+    def _call(self, *batch):
+        return self._signature(**dict(zip(PAIR_COLUMNS, batch))) if self.pairs else self._signature(texts=batch[0])
 
 
 def _load_saved_model(path):
@@ -272,9 +291,10 @@ def load_predictor(path):
             "nor a zoo run directory (no model.json)"
         )
     from zoo.training import load_run
+    from zoo.training.run import reads_pairs
 
     model, tokenizer, label_names, config = load_run(path)
-    return InMemoryPredictor(model, tokenizer, label_names, config.data.sequence_length)
+    return InMemoryPredictor(model, tokenizer, label_names, config.data.sequence_length, pairs=reads_pairs(path))
 
 
 def _errors(encoding):
@@ -299,16 +319,17 @@ def _lines(path, encoding):
             yield number, _decode(raw.rstrip(b"\n").rstrip(b"\r"), path, number, encoding)
 
 
-def read_texts(path, *, text_field="text", encoding="utf-8"):
+def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
     """Read the texts to predict from ``.txt`` (one per line), ``.csv``/``.tsv`` or ``.jsonl`` files.
 
     Args:
         path: the input file.
         text_field: the column (CSV/TSV, with a header row) or key (JSONL) holding the text.
         encoding: the file's text encoding.
+        pairs: read sentence pairs from the ``text_a`` and ``text_b`` columns or keys (not from ``.txt``).
 
     Returns:
-        The list of texts, in file order.
+        The list of texts (``(text_a, text_b)`` tuples for pairs), in file order.
 
     Example:
         >>> read_texts("reviews.jsonl", text_field="review")[:1]
@@ -324,6 +345,10 @@ def read_texts(path, *, text_field="text", encoding="utf-8"):
     suffix = path.suffix.lower()
     if suffix not in INPUT_SUFFIXES:
         raise PredictInputError(f"{path}: unsupported input type {suffix!r}; use one of {', '.join(INPUT_SUFFIXES)}")
+    fields = list(PAIR_COLUMNS) if pairs else [text_field]
+    if pairs and suffix == ".txt":
+        raise PredictInputError(f"{path}: a sentence-pair model reads .csv, .tsv or .jsonl files with "
+                                f"{' and '.join(PAIR_COLUMNS)} columns, not .txt")
     texts = []
     if suffix == ".txt":
         for number, line in _lines(path, encoding):
@@ -338,11 +363,12 @@ def read_texts(path, *, text_field="text", encoding="utf-8"):
                 row = json.loads(line)
             except json.JSONDecodeError as err:
                 raise PredictInputError(f"{path}:{number}: not valid JSON: {err.msg}") from None
-            if not isinstance(row, dict) or text_field not in row:
-                raise PredictInputError(f"{path}:{number}: no {text_field!r} field (set text_field=)")
-            if not isinstance(row[text_field], str):
-                raise PredictInputError(f"{path}:{number}: field {text_field!r} is not a string")
-            texts.append(row[text_field])
+            for field in fields:
+                if not isinstance(row, dict) or field not in row:
+                    raise PredictInputError(f"{path}:{number}: no {field!r} field (set text_field=)")
+                if not isinstance(row[field], str):
+                    raise PredictInputError(f"{path}:{number}: field {field!r} is not a string")
+            texts.append(tuple(row[f] for f in fields) if pairs else row[text_field])
     else:
         try:
             content = path.read_bytes().decode(encoding, _errors(encoding))
@@ -352,15 +378,15 @@ def read_texts(path, *, text_field="text", encoding="utf-8"):
                 f"{path}:{line}: cannot decode as {encoding} ({err.reason}); pass encoding=") from None
         # newline="" keeps csv's own line handling: \x85 or \u2028 inside a field is not a row break.
         reader = csv.DictReader(io.StringIO(content, newline=""), delimiter="\t" if suffix == ".tsv" else ",")
-        if reader.fieldnames is None or text_field not in reader.fieldnames:
-            raise PredictInputError(
-                f"{path}: no column {text_field!r} in the header; columns: {', '.join(reader.fieldnames or [])}"
-            )
+        for field in fields:
+            if reader.fieldnames is None or field not in reader.fieldnames:
+                raise PredictInputError(
+                    f"{path}: no column {field!r} in the header; columns: {', '.join(reader.fieldnames or [])}")
         for row in reader:
-            text = row[text_field]
-            if text is None:
-                raise PredictInputError(f"{path}:{reader.line_num}: row has no {text_field!r} value")
-            texts.append(text)
+            for field in fields:
+                if row[field] is None:
+                    raise PredictInputError(f"{path}:{reader.line_num}: row has no {field!r} value")
+            texts.append(tuple(row[f] for f in fields) if pairs else row[text_field])
     if not texts:
         raise PredictInputError(f"{path}: no texts to predict")
     return texts
@@ -385,13 +411,13 @@ def write_predictions(path, texts, predictions):
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
             names = list(predictions.label_names)
+            outputs = ("label", "label_id", "probabilities", *FLAGS)
+            inputs = [key for key in records[0] if key not in outputs] if records else ["text"]
             writer = csv.writer(f)
-            writer.writerow(["text", "label", "label_id"] + [f"p_{n}" for n in names] + list(FLAGS))
+            writer.writerow(inputs + ["label", "label_id"] + [f"p_{n}" for n in names] + list(FLAGS))
             for record in records:
-                writer.writerow(
-                    [record["text"], record["label"], record["label_id"]] + [record["probabilities"][n] for n in names]
-                    + [record[flag] for flag in FLAGS]
-                )
+                writer.writerow([record[key] for key in inputs] + [record["label"], record["label_id"]]
+                                + [record["probabilities"][n] for n in names] + [record[flag] for flag in FLAGS])
     return path
 
 
@@ -400,18 +426,20 @@ def predict(model_dir, texts, *, batch_size=DEFAULT_BATCH_SIZE):
 
     Args:
         model_dir: ``saved_models/<name>[/<n>]`` or a run directory.
-        texts: the texts.
+        texts: the texts; ``(text_a, text_b)`` pairs for a sentence-pair model.
         batch_size: texts per model call.
 
     Returns:
-        One dict per text: ``text``, ``label``, ``label_id`` and ``probabilities`` by label name.
+        One dict per text: ``text`` (or ``text_a``, ``text_b``), ``label``, ``label_id`` and ``probabilities`` by
+        label name.
 
     Example:
         >>> predict("saved_models/mr", ["a fine film"])[0]["label"]
         'pos'
     """
-    texts = _check_texts(texts)
-    return load_predictor(model_dir).predict(texts, batch_size=batch_size).records(texts)
+    predictor = load_predictor(model_dir)
+    texts = _check_texts(texts, predictor.pairs)
+    return predictor.predict(texts, batch_size=batch_size).records(texts)
 
 
 def predict_file(model_dir, input_path, output_path, *, text_field="text", encoding="utf-8",
@@ -434,9 +462,10 @@ def predict_file(model_dir, input_path, output_path, *, text_field="text", encod
         >>> predict_file("saved_models/mr", "reviews.txt", "preds.jsonl")
         1000
     """
-    texts = read_texts(input_path, text_field=text_field, encoding=encoding)
     if Path(output_path).suffix.lower() not in OUTPUT_SUFFIXES:
         raise PredictInputError(f"{output_path}: unsupported output type; use one of {', '.join(OUTPUT_SUFFIXES)}")
-    predictions = load_predictor(model_dir).predict(texts, batch_size=batch_size, progress=progress)
+    predictor = load_predictor(model_dir)
+    texts = read_texts(input_path, text_field=text_field, encoding=encoding, pairs=predictor.pairs)
+    predictions = predictor.predict(texts, batch_size=batch_size, progress=progress)
     write_predictions(output_path, texts, predictions)
     return len(texts)

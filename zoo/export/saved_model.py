@@ -7,6 +7,8 @@ Signatures:
         ``replaced_bytes: bool [None]`` (invalid UTF-8 bytes were replaced by U+FFFD before predicting).
     ``serve_token_ids``: ``token_ids: int32 [None, None]`` (padded with ``pad_id`` of ``zoo_export.json``) → the
         same outputs.
+A sentence-pair classifier's ``serving_default`` (alias of ``serve_text_pairs``) takes two inputs,
+``text_a`` and ``text_b: tf.string [None]``, and its ``serve_token_ids`` takes ``segment_ids`` too.
 
 How bad input is answered (and which errors a wrong rank gives) is in ``zoo.export.serving``.
 
@@ -36,7 +38,6 @@ CONFIG_FILE = "zoo_config.json"
 MODEL_FILE = "model.json"
 TOKENIZER_DIR = "tokenizer"
 EXTRA_DIR = "assets.extra"
-TEXT_SIGNATURE = "serve_text"
 IDS_SIGNATURE = "serve_token_ids"
 FORMAT_VERSION = 2
 OUTPUTS = {"probabilities": "float32 [None, C]", "label_id": "int64 [None]", "label": "string [None]",
@@ -90,7 +91,7 @@ def custom_ops(path):
 
 
 def export_model(model, tokenizer, label_names, config=None, *, out=None, name=None, sequence_length=None,
-                 mode=None, model_spec=None):
+                 mode=None, model_spec=None, pairs=False):
     """Export ``model`` with its tokenizer and labels as a raw-string SavedModel.
 
     Args:
@@ -104,6 +105,7 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
         mode: ``multiclass``, ``binary`` or ``multilabel``; read from the model's head by default.
         model_spec: how to rebuild the model (a run's ``model.json``: registry name and builder
             arguments); defaults to the model's Keras serialisation.
+        pairs: the model classifies sentence pairs: ``serving_default`` takes ``text_a`` and ``text_b``.
 
     Returns:
         An :class:`ExportResult`.
@@ -113,7 +115,7 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
         >>> result.path
         PosixPath('.../saved_models/mr/1')
     """
-    graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode)
+    graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs)
     path, version = versions.resolve_export_dir(out, name=name or model.name)
 
     archive = keras.export.ExportArchive()
@@ -144,12 +146,8 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
             "sequence_length": graph.sequence_length,
             "vocab_size": graph.vocab_size,
             "pad_id": graph.pad_id,
-            "signatures": {
-                "serving_default": {
-                    "inputs": {"texts": "string [None]"}, "outputs": OUTPUTS, "alias_of": TEXT_SIGNATURE,
-                },
-                IDS_SIGNATURE: {"inputs": {"token_ids": "int32 [None, None]"}, "outputs": OUTPUTS},
-            },
+            "pairs": graph.pairs,
+            "signatures": _signatures(graph),
             "custom_ops": needed,
             "requires_tensorflow_text": bool(needed),
             "tokenizer": type(tokenizer).__name__,
@@ -159,6 +157,19 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
         }
         (extra / META_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     return ExportResult(path=path, version=version, metadata=metadata)
+
+
+def _signatures(graph):
+    """The ``signatures`` entry of ``zoo_export.json``: each signature's inputs and outputs."""
+    texts, ids = list(graph.endpoints())
+    ids_inputs = {"token_ids": "int32 [None, None]"}
+    if graph.pairs:
+        text_inputs = {"text_a": "string [None]", "text_b": "string [None]"}
+        ids_inputs["segment_ids"] = "int32 [None, None]"
+    else:
+        text_inputs = {"texts": "string [None]"}
+    return {"serving_default": {"inputs": text_inputs, "outputs": OUTPUTS, "alias_of": texts},
+            ids: {"inputs": ids_inputs, "outputs": OUTPUTS}}
 
 
 def read_metadata(path):
@@ -198,4 +209,5 @@ def export_run(run_dir, *, out=None, name=None):
     model, tokenizer, label_names, config = load_run(run_dir)
     spec = json.loads((run_dir / MODEL_FILE).read_text(encoding="utf-8"))
     return export_model(model, tokenizer, label_names, config, out=out, name=name or run_dir.resolve().name,
-                        sequence_length=config.data.sequence_length, model_spec=spec)
+                        sequence_length=config.data.sequence_length, model_spec=spec,
+                        pairs=spec.get("text_pairs", False))

@@ -20,6 +20,9 @@ from zoo.layers.heads import MODES
 MULTILABEL_THRESHOLD = 0.5
 TEXT_SPEC = tf.TensorSpec([None], tf.string, name="texts")
 IDS_SPEC = tf.TensorSpec([None, None], tf.int32, name="token_ids")
+# Sentence-pair models take the two texts of each pair as two inputs (the data columns' names).
+PAIR_SPECS = [tf.TensorSpec([None], tf.string, name="text_a"), tf.TensorSpec([None], tf.string, name="text_b")]
+SEGMENT_IDS_SPEC = tf.TensorSpec([None, None], tf.int32, name="segment_ids")
 
 
 def logits_to_probabilities(logits, mode):
@@ -48,15 +51,26 @@ class ServingGraph:
         sequence_length: longest id sequence fed to the model; longer inputs are truncated; ``None``
             uses the model's position range.
         mode: ``multiclass``, ``binary`` or ``multilabel``; the model's ``mode`` when ``None``.
+        pairs: The model classifies sentence pairs: texts come as two inputs, ``text_a`` and ``text_b``,
+            packed ``[CLS] A [SEP] B [SEP]`` with segment ids (the tokenizer must ``pack``).
+
+    A tokenizer that packs (``BertTokenizer``) makes the model's inputs exactly as training did, truncation
+    included (``[SEP]`` kept); others tokenize and cut each row to ``sequence_length``.
 
     Example:
         >>> graph = ServingGraph(model, tokenizer, ["neg", "pos"], sequence_length=128)
         >>> graph.serve_text(tf.constant(["a fine film"]))["label"]
     """
 
-    def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None):
+    def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None, pairs=False):
         self.model = model
         self.tokenizer = tokenizer
+        self.packs = callable(getattr(tokenizer, "pack", None))
+        self.pairs = bool(pairs)
+        if self.pairs and not (self.packs and model.num_segments):
+            raise ValueError(f"sentence pairs need a model with segments and a tokenizer that packs pairs; model "
+                             f"{model.name!r} has num_segments={model.num_segments}, the tokenizer is "
+                             f"{type(tokenizer).__name__}")
         self.mode = model.mode if mode is None else mode
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
@@ -90,42 +104,75 @@ class ServingGraph:
         self._framing = int(tf.size(tokenizer.tokenize(tf.constant([""])).flat_values))
         self._labels = tf.constant(self.label_names, dtype=tf.string)
         self.serve_text = tf.function(self._serve_text, input_signature=[TEXT_SPEC])
+        self.serve_pairs = tf.function(self._serve_pairs, input_signature=PAIR_SPECS)
         self.serve_ids = tf.function(self._serve_ids, input_signature=[IDS_SPEC])
-        self.text_to_ids = tf.function(self._text_to_ids, input_signature=[TEXT_SPEC])
 
     def endpoints(self):
         """Return ``{signature name: (python function, input signature)}`` for ``ExportArchive.add_endpoint``.
 
-        The first entry, raw strings in, becomes the SavedModel's ``serving_default``.
+        The first entry, raw strings in (two inputs for pairs), becomes the SavedModel's ``serving_default``.
         """
+        if self.pairs:
+            return {"serve_text_pairs": (self._serve_pairs, PAIR_SPECS),
+                    "serve_token_ids": (self._serve_segment_ids, [IDS_SPEC, SEGMENT_IDS_SPEC])}
         return {"serve_text": (self._serve_text, [TEXT_SPEC]), "serve_token_ids": (self._serve_ids, [IDS_SPEC])}
 
-    def _tokens(self, texts):
-        """``(ids [B, T], empty_input [B], replaced_bytes [B])`` of a batch of raw strings."""
-        # The signature says [None], but a loaded SavedModel does not enforce it (a 2-D batch would fail deep
-        # in the tokenizer); EnsureShape does, and its node name says what is expected.
-        texts = tf.ensure_shape(texts, [None], name="texts_must_be_a_1-D_batch_of_strings")
+    @staticmethod
+    def _valid_utf8(texts):
+        """``(texts with invalid UTF-8 replaced, whether each text had such bytes)``."""
         # Invalid UTF-8 bytes would reach the tokenizer as they are, and each string op treats them its
         # own way; replacing them with U+FFFD (Python's errors="replace") gives them one defined meaning.
         valid = tf.strings.unicode_transcode(
             texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD, replace_control_characters=False
         )
-        ragged = self.tokenizer.tokenize(valid)
-        empty = ragged.row_lengths() <= self._framing
-        ids = tf.cast(ragged[:, : self.sequence_length].to_tensor(default_value=self.pad_id), tf.int32)
-        return ids, empty, tf.not_equal(valid, texts)
+        return valid, tf.not_equal(valid, texts)
 
-    def _text_to_ids(self, texts):
-        return self._tokens(texts)[0]
+    def _tokens(self, texts, text_pairs=None):
+        """``(ids [B, T], segment_ids [B, T], empty_input [B], replaced_bytes [B])`` of raw strings (or pairs).
 
-    def _outputs(self, ids):
+        A tokenizer that packs gives the model's inputs exactly as training packed them, cut to the longest
+        row; others tokenize and cut each row to ``sequence_length`` (segment ids 0).
+        """
+        # The signature says [None], but a loaded SavedModel does not enforce it (a 2-D batch would fail deep
+        # in the tokenizer); EnsureShape does, and its node name says what is expected.
+        texts = tf.ensure_shape(texts, [None], name="texts_must_be_a_1-D_batch_of_strings")
+        valid, replaced = self._valid_utf8(texts)
+        if not self.packs:
+            ragged = self.tokenizer.tokenize(valid)
+            ids = tf.cast(ragged[:, : self.sequence_length].to_tensor(default_value=self.pad_id), tf.int32)
+            return ids, tf.zeros_like(ids), ragged.row_lengths() <= self._framing, replaced
+        framing, second = self._framing, None
+        if text_pairs is not None:
+            text_pairs = tf.ensure_shape(text_pairs, [None], name="text_b_must_be_a_1-D_batch_of_strings")
+            second, replaced_b = self._valid_utf8(text_pairs)
+            replaced, framing = replaced | replaced_b, framing + 1  # the second text's [SEP]
+        packed = self.tokenizer.pack(valid, second, sequence_length=self.sequence_length)
+        lengths = tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1)
+        width = tf.reduce_max(lengths)
+        return packed["token_ids"][:, :width], packed["segment_ids"][:, :width], lengths <= framing, replaced
+
+    def inputs_of(self, texts, text_pairs=None):
+        """``(token_ids, segment_ids)`` the model reads for ``texts`` (and their ``text_pairs``), as served.
+
+        Example:
+            >>> ids, segments = graph.inputs_of(["a fine film"])
+        """
+        pairs = None if text_pairs is None else tf.constant(text_pairs, tf.string)
+        return self._tokens(tf.constant(texts, tf.string), pairs)[:2]
+
+    def _outputs(self, ids, segment_ids=None):
         # A model that masks padding sees each batch padded to its longest row (less work for short
         # texts), never to width zero (an empty batch or only empty strings); others see the training length.
         width = tf.shape(ids)[1]
         target = tf.maximum(width, 1) if self.pad_to_longest else tf.constant(self.sequence_length)
         ids = tf.pad(ids, [[0, 0], [0, target - width]], constant_values=self.pad_id)
-        # Single texts are segment 0 of a model that takes segments.
-        inputs = {"token_ids": ids, "segment_ids": tf.zeros_like(ids)} if self.model.num_segments else ids
+        if self.model.num_segments:
+            # Single texts are segment 0; padding positions are masked, their segment does not matter.
+            segment_ids = tf.zeros_like(ids) if segment_ids is None else tf.pad(segment_ids,
+                                                                               [[0, 0], [0, target - width]])
+            inputs = {"token_ids": ids, "segment_ids": segment_ids}
+        else:
+            inputs = ids
         logits = self.model(inputs, training=False)
         probabilities = logits_to_probabilities(logits, self.mode)
         label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
@@ -139,10 +186,33 @@ class ServingGraph:
         return {"probabilities": probabilities, "label_id": label_id, "label": label}
 
     def _serve_text(self, texts):
-        ids, empty, replaced = self._tokens(texts)
-        return {**self._outputs(ids), "empty_input": empty, "replaced_bytes": replaced}
+        ids, segment_ids, empty, replaced = self._tokens(texts)
+        return {**self._outputs(ids, segment_ids), "empty_input": empty, "replaced_bytes": replaced}
+
+    def _serve_pairs(self, text_a, text_b):
+        ids, segment_ids, empty, replaced = self._tokens(text_a, text_b)
+        return {**self._outputs(ids, segment_ids), "empty_input": empty, "replaced_bytes": replaced}
+
+    def _serve_segment_ids(self, token_ids, segment_ids):
+        checks = [tf.debugging.assert_equal(tf.shape(token_ids), tf.shape(segment_ids),
+                                            message="token_ids and segment_ids must have the same shape"),
+                  tf.debugging.assert_non_negative(segment_ids, message="segment ids must be >= 0"),
+                  tf.debugging.assert_less(segment_ids, tf.constant(self.model.num_segments, tf.int32),
+                                           message=f"segment ids must be < {self.model.num_segments}")]
+        with tf.control_dependencies(checks):
+            segment_ids = tf.identity(segment_ids[:, : self.sequence_length])
+        return self._id_outputs(self._checked_ids(token_ids), segment_ids)
 
     def _serve_ids(self, token_ids):
+        return self._id_outputs(self._checked_ids(token_ids))
+
+    def _id_outputs(self, token_ids, segment_ids=None):
+        framing = self._framing + (segment_ids is not None)  # a pair's second [SEP]
+        empty = tf.reduce_sum(tf.cast(token_ids != self.pad_id, tf.int32), axis=1) <= framing
+        return {**self._outputs(token_ids, segment_ids), "empty_input": empty, "replaced_bytes": tf.zeros_like(empty)}
+
+    def _checked_ids(self, token_ids):
+        """``token_ids`` cut to ``sequence_length``, once they are known to be ids of the vocabulary."""
         token_ids = tf.ensure_shape(token_ids, [None, None], name="token_ids_must_be_a_2-D_batch")
         checks = [
             tf.debugging.assert_non_negative(
@@ -153,7 +223,5 @@ class ServingGraph:
             ),
         ]
         with tf.control_dependencies(checks):
-            token_ids = tf.identity(token_ids[:, : self.sequence_length])
-        empty = tf.reduce_sum(tf.cast(token_ids != self.pad_id, tf.int32), axis=1) <= self._framing
-        return {**self._outputs(token_ids), "empty_input": empty, "replaced_bytes": tf.zeros_like(empty)}
+            return tf.identity(token_ids[:, : self.sequence_length])
 

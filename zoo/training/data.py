@@ -5,8 +5,8 @@
 encoded arrays; ``model_arguments`` the builder arguments the data fixes. Per task (the model's, from
 ``zoo.models.task_of``):
 
-- ``classification``: ``(ids [N, T], labels [N])``; splits are stratified. With a pretrained checkpoint's
-  tokenizer the ids are ``{"token_ids", "segment_ids"}`` (``classifier_inputs``).
+- ``classification``: ``(ids [N, T], labels [N])``; splits are stratified. With a tokenizer that packs segments
+  (a pretrained BERT checkpoint's), ids are ``{"token_ids", "segment_ids"}`` and sentence pairs are read too.
 - ``lm``: ``(ids [N, T + 1], None)``, each text framed as ``[CLS] tokens [SEP]`` (begin, end: the tokenizer's
   ``cls_id`` and ``sep_id``; see ``frame_ids``); labels unused.
 - ``mlm``: ``(ids [N, T], None)``; labels unused.
@@ -228,6 +228,8 @@ def positions_needed(task, tokenizer, texts):
     (``lm`` texts, ``seq2seq`` targets; see ``frame``)."""
     if task == "lm":
         return token_counts(tokenizer, texts.texts) + 1
+    if texts.is_pairs:  # [CLS] a [SEP] b [SEP]; a pair tokenizer (BERT's) gives [CLS] text [SEP] for each text
+        return token_counts(tokenizer, texts.texts) + token_counts(tokenizer, texts.text_pairs) - 1
     if task == "seq2seq":
         return np.maximum(token_counts(tokenizer, texts.texts), token_counts(tokenizer, targets_of(texts)) + 1)
     return token_counts(tokenizer, texts.texts)
@@ -258,8 +260,13 @@ def _auto_length(config, needed):
 
 def encode_split(task, tokenizer, texts, sequence_length):
     """Return the ``(features, labels)`` of ``LabeledTexts`` for ``task`` (see the module docstring)."""
+    if task == "classification" and packs_segments(tokenizer):
+        return pack(tokenizer, texts, sequence_length), np.asarray(texts.labels, np.int32)
+    if texts.is_pairs:
+        raise ConfigError(f"data.source: {texts.source} holds sentence pairs (text_a, text_b), which only a "
+                          "classifier started from a pretrained BERT checkpoint (model.init_from) can read")
     if task == "classification":
-        return classifier_inputs(tokenizer, texts.texts, sequence_length), np.asarray(texts.labels, np.int32)
+        return encode(tokenizer, texts.texts, sequence_length), np.asarray(texts.labels, np.int32)
     if task == "mlm":
         return encode(tokenizer, texts.texts, sequence_length), None
     if task == "lm":
@@ -280,15 +287,24 @@ def encode(tokenizer, texts, sequence_length, chunk=2048):
     return np.concatenate(parts).astype(np.int32)
 
 
-def classifier_inputs(tokenizer, texts, sequence_length, chunk=2048):
-    """A classifier's features: ids ``[n, T]``, or ``{"token_ids", "segment_ids"}`` when the tokenizer packs
-    segments for a pretrained checkpoint's model (``BertTokenizer.pack``: ``[CLS] text [SEP]``, segment 0)."""
-    if not hasattr(tokenizer, "pack"):
-        return encode(tokenizer, texts, sequence_length, chunk)
-    parts = [tokenizer.pack(tf.constant(texts[i:i + chunk]), sequence_length=sequence_length)
-             for i in range(0, len(texts), chunk)]
-    return {key: np.concatenate([part[key].numpy() for part in parts]).astype(np.int32)
-            for key in ("token_ids", "segment_ids")}
+def packs_segments(tokenizer):
+    """Whether ``tokenizer`` packs texts and pairs with segment ids (``BertTokenizer.pack``) for a model with segments."""
+    return callable(getattr(tokenizer, "pack", None))
+
+
+def pack(tokenizer, texts, sequence_length, chunk=2048):
+    """``{"token_ids", "segment_ids"}`` int32 ``[n, sequence_length]`` of ``LabeledTexts`` (``tokenizer.pack``).
+
+    Single texts become ``[CLS] A [SEP]``, sentence pairs ``[CLS] A [SEP] B [SEP]`` with segment ids 0 for the
+    first part and 1 for the second; too long pairs are truncated longest first.
+    """
+    keys = ("token_ids", "segment_ids")
+    parts = []
+    for i in range(0, len(texts), chunk):
+        second = tf.constant(texts.text_pairs[i:i + chunk]) if texts.is_pairs else None
+        packed = tokenizer.pack(tf.constant(texts.texts[i:i + chunk]), second, sequence_length=sequence_length)
+        parts.append([packed[key].numpy().astype(np.int32) for key in keys])
+    return {key: np.concatenate([part[k] for part in parts]) for k, key in enumerate(keys)}
 
 
 def frame(tokenizer, texts, sequence_length):

@@ -1,4 +1,5 @@
 """Optimizers, learning-rate schedules and gradient clipping from the ``optimizer``/``schedule`` config sections."""
+import dataclasses
 import math
 
 import keras
@@ -161,55 +162,173 @@ def _map_values(grad, fn):
     return fn(grad)
 
 
-class SplitOptimizer(tf.Module):
-    """Two optimizers behind one interface: ``encoder`` updates the encoder variables, ``main`` the rest.
+def trainable_units(variables):
+    """``variables`` with every sharded table replaced by its shards (see ``zoo.training.loop.optimization_units``)."""
+    units = []
+    for variable in variables:
+        value = variable.value
+        if isinstance(value, tf.__internal__.distribute.ShardedVariable):
+            units.extend(value.variables)
+        else:
+            units.append(variable)
+    return units
 
-    Keras 3 optimizers have one learning rate for all variables, and scaling the encoder's gradients would
-    not lower its steps under Adam (Adam's update does not depend on the gradient scale), so a lower
-    encoder learning rate needs a second optimizer. Both are checkpointed (this is a ``tf.Module``).
+
+def optimizer_for(config, model, policy, total_steps):
+    """Return the optimizer of a run's config for ``model`` (a ``GroupedOptimizer`` when rates differ).
+
+    Layer-wise decay (``optimizer.layer_decay``) and the encoder scale (``optimizer.encoder_learning_rate_scale``)
+    multiply; every distinct learning-rate multiplier gets its own optimizer, its schedule scaled by it.
+    Weight decay skips ``decay_exclusions``.
 
     Args:
-        main: Optimizer of the non-encoder variables (its learning rate is the one reported).
-        encoder: Optimizer of ``encoder_units``.
-        encoder_units: The variables ``encoder`` owns.
+        config: The run's ``Config``.
+        model: The model, built under the run's strategy scope.
+        policy: The resolved precision policy name (``mixed_float16`` wraps a ``LossScaleOptimizer``).
+        total_steps: Optimizer steps of the whole run (the schedule ends there).
 
     Example:
-        >>> optimizer = SplitOptimizer(keras.optimizers.AdamW(1e-3), keras.optimizers.AdamW(1e-4), encoder_vars)  # doctest: +SKIP
+        >>> optimizer = optimizer_for(config, model, "float32", total_steps=1000)  # doctest: +SKIP
+    """
+    from zoo.config import ConfigError
+    from zoo.training import transfer
+
+    c = config.optimizer
+    units = trainable_units(model.trainable_variables)
+    stack = [trainable_units([v for layer in layers for v in layer.trainable_variables])
+             for layers in transfer.encoder_stack(model)]
+    multipliers = {}
+    if c.layer_decay != 1.0:
+        if not stack:
+            raise ConfigError(f"optimizer.layer_decay: model {config.model.name!r} has no encoder blocks")
+        multipliers = layer_decay_multipliers(stack, c.layer_decay)
+    if c.encoder_learning_rate_scale != 1.0:
+        encoder = transfer.encoder_variables(model)
+        if not encoder:
+            raise ConfigError(f"optimizer.encoder_learning_rate_scale: model {config.model.name!r} has no encoder "
+                              "layers")
+        for unit in trainable_units(encoder):
+            multipliers[id(unit)] = multipliers.get(id(unit), 1.0) * c.encoder_learning_rate_scale
+    excluded = decay_exclusions(units, stack[0] if stack else (), c.weight_decay_embeddings)
+
+    def make(multiplier):
+        scaled = dataclasses.replace(c, learning_rate=c.learning_rate * multiplier)
+        return build_optimizer(scaled, build_schedule(scaled, config.schedule, total_steps), excluded)
+
+    groups = group_by_multiplier(units, multipliers)
+    if len(groups) == 1:
+        optimizer = make(groups[0][0])
+        return keras.optimizers.LossScaleOptimizer(optimizer) if policy == "mixed_float16" else optimizer
+    if policy == "mixed_float16":
+        raise ConfigError("optimizer.layer_decay / optimizer.encoder_learning_rate_scale != 1 do not support "
+                          "training.precision: mixed_float16 (use mixed_bfloat16 or float32)")
+    return GroupedOptimizer([make(multiplier) for multiplier, _ in groups], [group for _, group in groups])
+
+
+def decay_exclusions(units, embeddings=(), decay_embeddings=True):
+    """Return the variables weight decay must not touch.
+
+    Vectors and scalars never decay: biases and normalisation scales and offsets (LayerNorm pulls its
+    scale towards 1, not 0). Embedding tables decay unless ``decay_embeddings`` is false, as in the BERT
+    fine-tuning recipe (``FINE_TUNING_DEFAULTS``): decay would shrink the rows of words a small data set never
+    shows, for nothing.
+
+    Args:
+        units: The variables the optimizer updates.
+        embeddings: The embedding tables among them (token, position, segment).
+        decay_embeddings: Whether the embedding tables decay.
+
+    Example:
+        >>> [v.shape for v in decay_exclusions([keras.Variable(ops.ones((2, 3))), keras.Variable(ops.ones(3))])]
+        [(3,)]
+    """
+    tables = set() if decay_embeddings else {id(v) for v in embeddings}
+    return [u for u in units if len(u.shape) < 2 or id(u) in tables]
+
+
+def layer_decay_multipliers(stack, decay):
+    """Return the learning-rate multipliers of layer-wise decay, ``{id(variable): multiplier}``.
+
+    With ``L`` blocks, block ``i`` (1 at the bottom) learns at ``decay ** (L + 1 - i)`` times the peak rate
+    and the embeddings at ``decay ** (L + 1)``; variables outside ``stack`` (the head, pooler, final norm) keep
+    the peak rate. Lower layers hold more general features, so they move less.
+
+    Args:
+        stack: Variable lists from the bottom up: the embeddings', then each encoder block's.
+        decay: In ``(0, 1]``; 1 gives every variable multiplier 1.
+
+    Example:
+        >>> embedding, block = keras.Variable(ops.ones((4, 2))), keras.Variable(ops.ones((2, 2)))
+        >>> sorted(layer_decay_multipliers([[embedding], [block]], 0.5).values())
+        [0.25, 0.5]
+    """
+    depth = len(stack)
+    return {id(v): decay ** (depth - level) for level, variables in enumerate(stack) for v in variables}
+
+
+def group_by_multiplier(units, multipliers):
+    """Split ``units`` by learning-rate multiplier (1 where ``multipliers`` has none), largest first.
+
+    Returns:
+        ``[(multiplier, variables), ...]``, units in their original order within a group.
+    """
+    groups = {}
+    for unit in units:
+        groups.setdefault(multipliers.get(id(unit), 1.0), []).append(unit)
+    return sorted(groups.items(), key=lambda item: -item[0])
+
+
+class GroupedOptimizer(tf.Module):
+    """Several optimizers behind one interface, each updating its own group of variables.
+
+    Keras 3 optimizers have one learning rate for all variables, and scaling a group's gradients would
+    not lower its steps under Adam (Adam's update does not depend on the gradient scale), so a group
+    with its own learning rate (a scaled encoder, layer-wise decay) needs its own optimizer; weight decay,
+    which Keras scales by the learning rate, then follows each group's rate too. All are checkpointed
+    (this is a ``tf.Module``).
+
+    Args:
+        optimizers: One optimizer per group; the first one's learning rate is the one reported.
+        groups: The variables each optimizer owns (disjoint).
+
+    Example:
+        >>> optimizer = GroupedOptimizer([keras.optimizers.AdamW(1e-3), keras.optimizers.AdamW(1e-4)],
+        ...                              [head_vars, encoder_vars])  # doctest: +SKIP
     """
 
-    def __init__(self, main, encoder, encoder_units):
-        super().__init__(name="split_optimizer")
-        self.main = main
-        self.encoder = encoder
-        self._encoder_ids = frozenset(id(unit) for unit in encoder_units)
+    def __init__(self, optimizers, groups):
+        super().__init__(name="grouped_optimizer")
+        if len(optimizers) != len(groups):
+            raise ValueError(f"{len(optimizers)} optimizers for {len(groups)} variable groups")
+        self.optimizers = list(optimizers)
+        self._owner = {id(unit): i for i, group in enumerate(groups) for unit in group}
 
     def _split(self, units, grads=None):
         grads = [None] * len(units) if grads is None else list(grads)
-        mine = [(g, u) for g, u in zip(grads, units) if id(u) in self._encoder_ids]
-        rest = [(g, u) for g, u in zip(grads, units) if id(u) not in self._encoder_ids]
-        return rest, mine
+        parts = [[] for _ in self.optimizers]
+        for grad, unit in zip(grads, units):
+            parts[self._owner[id(unit)]].append((grad, unit))
+        return parts
 
     def build(self, units):
-        """Build both optimizers' slots for their share of ``units``."""
-        rest, mine = self._split(units)
-        self.main.build([u for _, u in rest])
-        self.encoder.build([u for _, u in mine])
+        """Build every optimizer's slots for its share of ``units``."""
+        for optimizer, pairs in zip(self.optimizers, self._split(units)):
+            optimizer.build([u for _, u in pairs])
 
     def apply(self, grads, units):
         """Apply each optimizer to its share of ``(grads, units)``."""
-        rest, mine = self._split(units, grads)
-        for optimizer, pairs in ((self.main, rest), (self.encoder, mine)):
+        for optimizer, pairs in zip(self.optimizers, self._split(units, grads)):
             if pairs:
                 optimizer.apply([g for g, _ in pairs], [u for _, u in pairs])
 
     def scale_loss(self, loss):
-        """No loss scaling (``mixed_float16`` is not supported with a split)."""
+        """No loss scaling (``mixed_float16`` is not supported with groups)."""
         return loss
 
     @property
     def learning_rate(self):
-        return self.main.learning_rate
+        return self.optimizers[0].learning_rate
 
     @property
     def iterations(self):
-        return self.main.iterations
+        return self.optimizers[0].iterations

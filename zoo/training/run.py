@@ -35,9 +35,9 @@ from zoo.training.checkpoints import Checkpointer, checkpoint_paths, model_varia
 from zoo.training.fit import EarlyStopping, fit
 from zoo.training import transfer
 from zoo.training.data import load_splits, model_arguments, task_of_config
-from zoo.training.loop import EpochBatches, Trainer, TrainingState, optimization_units
+from zoo.training.loop import EpochBatches, Trainer, TrainingState
 from zoo.training.objectives import objective_for
-from zoo.training.optimizers import SplitOptimizer, build_optimizer, build_schedule
+from zoo.training.optimizers import optimizer_for
 from zoo.training.precision import resolve_precision
 from zoo.training.progress import Progress
 from zoo.training.strategies import (
@@ -96,7 +96,10 @@ def as_config(config=None, overrides=()):
         config = Config.from_dict(config)
     elif isinstance(config, (str, Path)):
         config = Config.load(config)
-    elif not isinstance(config, Config):
+    elif isinstance(config, Config):
+        # A config built with the dataclass constructors takes its recipe's defaults here (see Config).
+        config = Config.from_dict(config.given())
+    else:
         raise TypeError(f"config must be a Config, a dict or a path, got {type(config).__name__}")
     return config.override(list(overrides)) if overrides else config
 
@@ -152,6 +155,9 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     data = load_splits(config, tokenizer)
     train_features = data["train"][0]
     progress.message(_data_summary(data, run_dir, strategy, resume, config.data.sequence_length == "auto"))
+    if config.recipe_defaults():
+        progress.message("fine-tuning recipe defaults: " + ", ".join(
+            f"{key}={value}" for key, value in config.recipe_defaults().items()))
 
     policy = resolve_precision(config.training.precision)
     previous_policy = keras.mixed_precision.global_policy()
@@ -170,14 +176,15 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             else:
                 model = _build_model(config.model.name, build_args, config.model.overrides)
             if pretrained is not None and not checkpoint:
-                copied = transfer.initialise_encoder(model, pretrained, config.model.freeze)
+                copied = transfer.initialise_encoder(model, pretrained, config.model.freeze,
+                                                     config.model.freeze_blocks)
                 initialised = f"initialised backbone parts {', '.join(copied)} from {pretrained}"
             if pretrained is not None:
                 progress.message(initialised + (f" (frozen: {config.model.freeze})"
                                                 if config.model.freeze != "none" else ""))
             steps_per_epoch = num_examples(train_features) // config.training.batch_size
-            optimizer = _optimizer(config, model, policy, config.training.epochs * steps_per_epoch)
-        spec = _model_spec(config, build_args, model, checkpoint)
+            optimizer = optimizer_for(config, model, policy, config.training.epochs * steps_per_epoch)
+        spec = _model_spec(config, build_args, model, checkpoint, data["texts"]["train"].is_pairs)
         trainer = Trainer(
             model, optimizer, strategy,
             objective_for(task, mode=build_args.get("mode"), vocab_size=data["tokenizer"].vocab_size,
@@ -272,6 +279,12 @@ def load_run(run_dir):
     return model, load_tokenizer(run_dir / "tokenizer"), labels, config
 
 
+def reads_pairs(run_dir):
+    """Whether a finished run's model classifies sentence pairs (``text_pairs`` in its ``model.json``)."""
+    spec = json.loads((Path(run_dir) / "model.json").read_text(encoding="utf-8"))
+    return bool(spec.get("text_pairs", False))
+
+
 def _strategy(distribution, resolver):
     partitioner = None
     kind = resolver or distribution.cluster_resolver
@@ -361,28 +374,6 @@ def num_examples(features):
     return len(next(iter(features.values())) if isinstance(features, dict) else features)
 
 
-def _optimizer(config, model, policy, total_steps):
-    """The configured optimizer; a ``SplitOptimizer`` when the encoder learns at a scaled rate."""
-    units = optimization_units(model)
-
-    def make(optimizer_config, variables):
-        schedule = build_schedule(optimizer_config, config.schedule, total_steps)
-        return build_optimizer(optimizer_config, schedule, exclude_from_decay=[u for u in variables if len(u.shape) < 2])
-
-    scale = config.optimizer.encoder_learning_rate_scale
-    if scale == 1.0:
-        optimizer = make(config.optimizer, units)
-        return keras.optimizers.LossScaleOptimizer(optimizer) if policy == "mixed_float16" else optimizer
-    if policy == "mixed_float16":
-        raise ConfigError("optimizer.encoder_learning_rate_scale != 1 does not support training.precision: "
-                          "mixed_float16 (use mixed_bfloat16 or float32)")
-    encoder = transfer.encoder_variables(model)
-    if not encoder:
-        raise ConfigError(f"optimizer.encoder_learning_rate_scale: model {config.model.name!r} has no encoder layers")
-    scaled = dataclasses.replace(config.optimizer,
-                                 learning_rate=config.optimizer.learning_rate * scale)
-    return SplitOptimizer(make(config.optimizer, units), make(scaled, encoder), encoder)
-
 
 def check_jit(setting, strategy):
     """Return ``training.jit_compile``, or raise when it is set under a ``tf.distribute`` strategy."""
@@ -414,7 +405,7 @@ def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, po
         monitor=config.training.early_stopping.monitor if best_epoch else None,
         examples={name: num_examples(data[name][0]) for name in ("train", "validation", "test") if data[name]},
         sources=data["sources"], label_names=data["label_names"], vocab_size=data["tokenizer"].vocab_size,
-        precision=policy, strategy=config.distribution.strategy,
+        precision=policy, recipe=config.recipe, strategy=config.distribution.strategy,
         replicas=1 if is_parameter_server(strategy) else strategy.num_replicas_in_sync,
         examples_per_s=float(np.mean([r["examples_per_s"] for r in history])) if history else 0.0,
         train_seconds=train_seconds, wall_seconds=wall_seconds,
@@ -423,12 +414,14 @@ def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, po
     return metrics
 
 
-def _model_spec(config, build_args, model, checkpoint):
+def _model_spec(config, build_args, model, checkpoint, text_pairs=False):
     """``model.json``: the registry name and builder arguments, or for a model from a checkpoint its Keras
-    config (the checkpoint's architecture is in no registry) and where it came from."""
+    config (the checkpoint's architecture is in no registry), where it came from and whether it classifies
+    sentence pairs (``text_pairs``: export and prediction then take two texts)."""
     if checkpoint:
         return {"name": config.model.name, "init_from": str(config.model.init_from),
-                "sequence_length": build_args["sequence_length"], "keras": keras.saving.serialize_keras_object(model)}
+                "sequence_length": build_args["sequence_length"], "keras": keras.saving.serialize_keras_object(model),
+                "text_pairs": bool(text_pairs)}
     return {"name": config.model.name, "arguments": build_args}
 
 

@@ -6,7 +6,8 @@ tokenizer instead of fitting a new one and refuses data settings that would have
 
 A pretrained checkpoint folder (Hugging Face or keras-hub BERT, ``zoo.from_pretrained``) brings its whole
 architecture and its tokenizer: ``data.tokenizer``, ``data.vocab_size``, ``data.cleaning`` and the model's
-registry sizes do not apply; only the classifier head is configured (``model.overrides`` head keys).
+registry sizes do not apply; only the classifier head and the backbone's dropout rates are configured
+(``model.overrides``).
 """
 import json
 from pathlib import Path
@@ -18,6 +19,8 @@ TOKENIZER_KEYS = ("tokenizer", "vocab_size", "tokenizer_options", "cleaning")
 # model.overrides keys that configure the head of a classifier started from a checkpoint -> TextClassifier's.
 CHECKPOINT_HEAD_KEYS = {"pooling": "pooling", "mode": "mode", "head_hidden_dim": "hidden_dim",
                         "head_dropout": "dropout"}
+# model.overrides keys that set the backbone's regularisation (from_pretrained's backbone_options).
+CHECKPOINT_BACKBONE_KEYS = ("dropout", "attention_dropout")
 # The builder arguments that decide the encoder's weight shapes and computation.
 ENCODER_KEYS = ("vocab_size", "sequence_length", "num_layers", "d_model", "num_heads", "ff_dim", "activation",
                 "positional", "norm_first")
@@ -77,8 +80,9 @@ def check_encoder_sizes(run_dir, build_args):
                           + "; ".join(differ) + f"); set {', '.join(where)} to the pretrained values")
 
 
-def initialise_encoder(model, run_dir, freeze="none"):
-    """Copy the run's backbone weights into ``model``'s backbone; freeze its ``embedding`` parts or all of it.
+def initialise_encoder(model, run_dir, freeze="none", blocks=0):
+    """Copy the run's backbone weights into ``model``'s backbone; freeze its ``embedding`` parts or all of it,
+    and its lowest ``blocks`` blocks.
 
     Returns:
         The names of the copied backbone parts.
@@ -88,11 +92,11 @@ def initialise_encoder(model, run_dir, freeze="none"):
 
     donor = load_run(run_dir)[0]
     copied = transfer_backbone_weights(donor, model)
-    _freeze(model, freeze)
+    _freeze(model, freeze, blocks)
     return copied
 
 
-def _freeze(model, freeze):
+def _freeze(model, freeze, blocks=0):
     from zoo.models.backbone import EMBEDDING_PARTS
 
     if freeze == "encoder":
@@ -102,6 +106,8 @@ def _freeze(model, freeze):
             part = getattr(model.backbone, name)
             if part is not None:
                 part.trainable = False
+    if blocks:
+        freeze_blocks(model, blocks)
 
 
 def from_checkpoint(config):
@@ -113,6 +119,9 @@ def from_checkpoint(config):
 
 def checkpoint_classifier(config, num_classes):
     """The classifier over ``model.init_from``'s checkpoint: its backbone and weights, a new head; frozen as asked.
+
+    The backbone takes the checkpoint's dropout and no attention-probability dropout, unless
+    ``model.overrides`` sets ``dropout`` or ``attention_dropout``.
 
     Raises:
         ConfigError: Not a classification model, ``model.overrides`` beyond the head's keys, or a
@@ -126,19 +135,25 @@ def checkpoint_classifier(config, num_classes):
     if task != "classification":
         raise ConfigError(f"model.init_from: a checkpoint folder ({folder}) starts a classifier, but model.name "
                           f"{config.model.name!r} is a {task} model")
-    unknown = sorted(set(config.model.overrides) - set(CHECKPOINT_HEAD_KEYS))
+    overrides = config.model.overrides
+    unknown = sorted(set(overrides) - set(CHECKPOINT_HEAD_KEYS) - set(CHECKPOINT_BACKBONE_KEYS))
     if unknown:
         raise ConfigError(f"model.overrides {unknown}: the architecture comes from the checkpoint {folder}; only "
-                          f"the classifier head's {', '.join(CHECKPOINT_HEAD_KEYS)} may be set")
-    options = {CHECKPOINT_HEAD_KEYS[key]: value for key, value in config.model.overrides.items()}
+                          f"the classifier head's {', '.join(CHECKPOINT_HEAD_KEYS)} and the backbone's "
+                          f"{', '.join(CHECKPOINT_BACKBONE_KEYS)} may be set")
+    options = {CHECKPOINT_HEAD_KEYS[key]: value for key, value in overrides.items() if key in CHECKPOINT_HEAD_KEYS}
+    # No dropout on attention probabilities unless asked: the checkpoint's 0.1 costs a mask per attention map
+    # and step. The residual dropout stays the checkpoint's unless overridden.
+    backbone = {"attention_dropout": 0.0, **{key: overrides[key] for key in CHECKPOINT_BACKBONE_KEYS
+                                              if key in overrides}}
     try:
-        model = from_pretrained(folder, num_classes=num_classes, **options).model
+        model = from_pretrained(folder, num_classes=num_classes, backbone_options=backbone, **options).model
     except (CheckpointError, ValueError) as error:
         raise ConfigError(f"model.init_from: {error}") from None
     if config.data.sequence_length != "auto" and config.data.sequence_length > model.sequence_length:
         raise ConfigError(f"data.sequence_length: {config.data.sequence_length} is more than the "
                           f"{model.sequence_length} positions of the checkpoint {folder}")
-    _freeze(model, config.model.freeze)
+    _freeze(model, config.model.freeze, config.model.freeze_blocks)
     return model
 
 
@@ -146,3 +161,27 @@ def encoder_variables(model):
     """Return the trainable variables of the model's backbone (embeddings, blocks, norms, pooler); [] without one."""
     backbone = getattr(model, "backbone", None)
     return [] if backbone is None else backbone.trainable_variables
+
+
+def encoder_stack(model):
+    """Return the model's backbone as layers from the bottom up: ``[embedding parts, block 1, ..., block L]``.
+
+    Empty for a model without a zoo ``Backbone`` (the LSTM and CNN baselines). Layer-wise learning-rate
+    decay, the weight-decay exclusion of embeddings and ``model.freeze_blocks`` read it.
+    """
+    from zoo.models.backbone import EMBEDDING_PARTS, Backbone
+
+    backbone = getattr(model, "backbone", None)
+    if not isinstance(backbone, Backbone):
+        return []
+    embeddings = [getattr(backbone, name) for name in EMBEDDING_PARTS if getattr(backbone, name) is not None]
+    return [embeddings, *([block] for block in backbone.blocks)]
+
+
+def freeze_blocks(model, count):
+    """Keep the lowest ``count`` encoder blocks fixed (``model.freeze_blocks``)."""
+    blocks = [layers[0] for layers in encoder_stack(model)[1:]]
+    if count > len(blocks):
+        raise ConfigError(f"model.freeze_blocks: {count} is more than the model's {len(blocks)} encoder blocks")
+    for block in blocks[:count]:
+        block.trainable = False

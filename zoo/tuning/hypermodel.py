@@ -25,7 +25,9 @@ def trial_config(base, settings, space, values):
         10
     """
     config = space.apply(base, values)
-    return config.override([f"training.epochs={settings.trial_epochs(base)}",
+    # A searched training.epochs is the trial's length (a decaying schedule ends with it); else tuning.epochs.
+    epochs = values.get("training.epochs", settings.trial_epochs(base))
+    return config.override([f"training.epochs={epochs}",
                             f"training.early_stopping.patience={settings.patience}",
                             f"training.early_stopping.monitor={settings.objective}",
                             "training.early_stopping.min_delta=0.0",
@@ -70,7 +72,10 @@ class ZooHyperModel(keras_tuner.HyperModel):
         keras.mixed_precision.set_global_policy(resolve_precision(config.training.precision))
         keras.utils.set_random_seed(config.training.seed)
         import zoo.models
+        from zoo.training import transfer
 
+        if transfer.from_checkpoint(config):
+            return transfer.checkpoint_classifier(config, len(self.data["label_names"]))
         return zoo.models.build(config.model.name, **model_arguments(config, self.data))
 
     def fit(self, hp, model, *args, callbacks=(), epochs=None, initial_epoch=0, **kwargs):
@@ -79,7 +84,7 @@ class ZooHyperModel(keras_tuner.HyperModel):
         progress = Progress(config.output.progress, stream=self.progress_stream)
         try:
             outcome = train_trial(model, config, self.data, self.strategy,
-                                  epochs=epochs or self.settings.trial_epochs(self.base),
+                                  epochs=epochs or config.training.epochs,
                                   initial_epoch=initial_epoch, monitor=self.settings.objective,
                                   patience=self.settings.patience, callbacks=callbacks, progress=progress)
         except NonFiniteLossError as err:

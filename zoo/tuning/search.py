@@ -30,7 +30,7 @@ import yaml
 from zoo.config import Config, ConfigError
 from zoo.training import TrainingInterrupted
 from zoo.training.progress import Progress
-from zoo.training.run import default_run_dir
+from zoo.training.run import default_run_dir, num_examples
 from zoo.tuning.hypermodel import SearchInterrupted, ZooHyperModel
 from zoo.tuning.results import best_of, collect, write_csv, write_markdown
 from zoo.tuning.settings import ROLES, load_search
@@ -133,6 +133,7 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
         strategy = _trial_strategy(base.distribution)
         directory = search_directory(base, settings)
         space = SearchSpace.for_config(settings.space, base)
+        _check_searched_epochs(settings, space)
         progress = Progress(base.output.progress, stream=progress_stream)
         if process != "worker":
             _prepare_directory(directory, base, settings)
@@ -329,12 +330,24 @@ def _prepare_directory(directory, base, settings):
     path.write_text(yaml.safe_dump(current, sort_keys=False), encoding="utf-8")
 
 
+def _check_searched_epochs(settings, space):
+    """A searched ``training.epochs`` is each trial's length: it excludes ``tuning.epochs`` and Hyperband's budgets."""
+    if "training.epochs" not in space:
+        return
+    if settings.epochs is not None:
+        raise ConfigError(f"tuning.epochs: {settings.epochs} and a searched training.epochs both set a trial's "
+                          "epochs; remove one")
+    if settings.tuner == "hyperband":
+        raise ConfigError("tuning.space.training.epochs: hyperband sets each trial's epochs itself; search "
+                          "training.epochs with the random or bayesian tuner")
+
+
 def _check_batch_sizes(base, space, data, strategy):
     key = "training.batch_size"
     searched = key in space
     sizes = space.candidates(key) if searched else [base.training.batch_size]
     where = f"tuning.space.{key}" if searched else key
-    examples = len(data["train"][0])
+    examples = num_examples(data["train"][0])
     replicas = strategy.num_replicas_in_sync
     for size in sizes:
         if size > examples:

@@ -29,7 +29,6 @@ SAMPLINGS = ("linear", "log", "reverse_log")
 _SECTIONS = ("model.", "optimizer.", "schedule.", "training.")
 # Keys a search may not vary, and why.
 _FIXED = {
-    "training.epochs": "tuning.epochs sets the epochs of a trial",
     "training.seed": "trials share training.seed so that they differ only in their hyperparameters",
     "training.early_stopping": "tuning.patience and tuning.objective control early stopping in trials",
     "training.checkpoint_every": "trials keep no resumable checkpoints",
@@ -39,6 +38,14 @@ _SPEC_KEYS = {"choice", "min", "max", "step", "sampling", "default"}
 _FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 _DEFAULT_SPACES = {
+    # Fine-tuning a pretrained checkpoint (``model.init_from`` a checkpoint folder): the recipe's knobs, around
+    # BERT's published grid (learning rate 2e-5 to 5e-5, 2 to 4 epochs).
+    "fine_tune": {
+        "optimizer.learning_rate": {"min": 2e-5, "max": 1e-4, "sampling": "log"},
+        "training.epochs": [2, 3, 4],
+        "schedule.warmup_fraction": [0.0, 0.06, 0.1],
+        "optimizer.layer_decay": [1.0, 0.9, 0.8],
+    },
     "transformer": {
         "model.overrides.num_layers": [1, 2, 3],
         NUM_HEADS: [2, 4, 8],
@@ -242,12 +249,15 @@ def default_space(base):
     """Return the default search space for the base config's model (Transformers, ``lstm``, ``cnn``).
 
     The Transformer space searches depth, heads x head width, feed-forward width, dropout, pooling,
-    learning rate, schedule and batch size around the registry's small models.
+    learning rate, schedule and batch size around the registry's small models. A run from a pretrained
+    checkpoint searches the fine-tuning recipe: learning rate, epochs, warm-up and layer-wise decay.
 
     Example:
         >>> default_space(Config()).keys[:3]
         ['model.overrides.num_layers', 'model.overrides.num_heads', 'model.overrides.head_dim']
     """
+    if base.recipe == "fine_tune" and base.model.init_from:
+        return SearchSpace.from_mapping(_DEFAULT_SPACES["fine_tune"], base)
     name = base.model.name
     _check_model_name(name, "model.name")
     family = "transformer" if name.startswith("transformer") else name

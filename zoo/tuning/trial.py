@@ -11,10 +11,11 @@ from zoo.config import ConfigError
 from zoo.training.data import classification_mode, load_splits
 from zoo.training.data import model_arguments as _model_arguments
 from zoo.training.fit import EarlyStopping, fit
-from zoo.training.loop import Trainer, TrainingState, optimization_units
+from zoo.training import transfer
+from zoo.training.loop import Trainer, TrainingState
 from zoo.training.objectives import Objective
-from zoo.training.optimizers import build_optimizer, build_schedule
-from zoo.training.run import check_jit
+from zoo.training.optimizers import optimizer_for
+from zoo.training.run import check_jit, num_examples
 from zoo.training.precision import resolve_precision
 
 
@@ -28,10 +29,12 @@ def prepare_data(config):
     if config.data.validation_split <= 0:
         raise ConfigError("data.validation_split must be > 0 for tuning: trials are compared on the validation "
                           "split")
-    if config.model.init_from or config.optimizer.encoder_learning_rate_scale != 1.0:
+    checkpoint = transfer.from_checkpoint(config)
+    if (config.model.init_from and not checkpoint) or config.optimizer.encoder_learning_rate_scale != 1.0:
         raise ConfigError("model.init_from / optimizer.encoder_learning_rate_scale: tuning searches models "
-                          "trained from scratch; fine-tune the best config with zoo train instead")
-    data = load_splits(config)
+                          "trained from scratch or from a pretrained checkpoint folder; fine-tune from a "
+                          "pretraining run with zoo train instead")
+    data = load_splits(config, transfer.pretrained_run(config)[1] if checkpoint else None)
     if data["task"] != "classification":
         raise ConfigError(f"model.name: tuning searches classifiers; {config.model.name!r} is a {data['task']} model")
     return data
@@ -90,14 +93,9 @@ def train_trial(model, config, data, strategy, *, epochs, monitor, patience, ini
     """
     policy = resolve_precision(config.training.precision)
     train_ids, train_labels = data["train"]
-    steps = len(train_ids) // config.training.batch_size
+    steps = num_examples(train_ids) // config.training.batch_size
     with strategy.scope():
-        units = optimization_units(model)
-        schedule = build_schedule(config.optimizer, config.schedule, epochs * steps)
-        optimizer = build_optimizer(config.optimizer, schedule,
-                                    exclude_from_decay=[u for u in units if len(u.shape) < 2])
-        if policy == "mixed_float16":
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        optimizer = optimizer_for(config, model, policy, epochs * steps)
     trainer = Trainer(
         model, optimizer, strategy,
         Objective(classification_mode(config), config.training.label_smoothing, pad_id=data["tokenizer"].pad_id),
@@ -106,7 +104,8 @@ def train_trial(model, config, data, strategy, *, epochs, monitor, patience, ini
         jit_compile=check_jit(config.training.jit_compile, strategy), seed=config.training.seed)
     state = TrainingState()
     state.epoch.assign(initial_epoch)
-    optimizer.iterations.assign(initial_epoch * steps)
+    for part in getattr(optimizer, "optimizers", [optimizer]):
+        part.iterations.assign(initial_epoch * steps)
     stopping = EarlyStopping(state, monitor=monitor, patience=patience)
     callback_list = keras.callbacks.CallbackList(list(callbacks), model=model)
     callback_list.on_train_begin()

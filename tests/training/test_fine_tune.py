@@ -1,0 +1,148 @@
+"""Fine-tuning a pretrained checkpoint: pair packing, dynamic padding, sentence pairs from data to export.
+
+Small random BERT checkpoints (``tests/converters/checkpoints.py``) keep these fast; the real MiniLM checks
+are in ``test_fine_tune_minilm.py``.
+"""
+import json
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from zoo.data import LabeledTexts
+from zoo.training.data import pack
+from zoo.training.objectives import Objective
+
+from tests.converters.checkpoints import VOCABULARY, write_bert_checkpoint
+from tests.export.test_standalone import run_standalone
+from tests.training.conftest import keras_probabilities, write_pairs
+
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A 2-layer, 32-wide random BERT checkpoint folder with a BERT-layout vocabulary."""
+    return write_bert_checkpoint(tmp_path_factory.mktemp("bert"))[0]
+
+
+def _ids(words):
+    return [VOCABULARY.index(w) for w in words]
+
+
+def test_pairs_pack_as_cls_a_sep_b_sep_with_segment_ids(checkpoint):
+    tokenizer = zoo.converters.load_tokenizer(checkpoint)
+    pairs = LabeledTexts(["The film", "bad"], [0, 1], ["x", "y"], text_pairs=["is good!", "not fun"])
+    features = pack(tokenizer, pairs, 10)
+    cls, sep = _ids(["[CLS]", "[SEP]"])
+    np.testing.assert_array_equal(features["token_ids"], [
+        [cls, *_ids(["the", "film"]), sep, *_ids(["is", "good", "!"]), sep, 0, 0],
+        [cls, *_ids(["bad"]), sep, *_ids(["not", "fun"]), sep, 0, 0, 0, 0]])
+    np.testing.assert_array_equal(features["segment_ids"], [[0, 0, 0, 0, 1, 1, 1, 1, 0, 0],
+                                                             [0, 0, 0, 1, 1, 1, 0, 0, 0, 0]])
+    single = pack(tokenizer, LabeledTexts(["the film"], [0], ["x"]), 6)
+    np.testing.assert_array_equal(single["token_ids"], [[cls, *_ids(["the", "film"]), sep, 0, 0]])
+    np.testing.assert_array_equal(single["segment_ids"], np.zeros((1, 6)))
+
+
+def _mixed_batch(tokenizer, length):
+    texts = ["the film is good", "a very very dull and boring story of a film", "fun", "it is not great"]
+    seconds = ["it is fun", "the movie", "a story", "very bad"]
+    return pack(tokenizer, LabeledTexts(texts, [0] * 4, ["x"], text_pairs=seconds), length)
+
+
+@pytest.mark.parametrize("which", ["random", "minilm"])
+def test_dynamic_padding_gives_the_same_logits_as_fixed_padding(which, checkpoint, request):
+    folder = request.getfixturevalue("minilm_checkpoint") if which == "minilm" else checkpoint
+    model, tokenizer = zoo.from_pretrained(folder, num_classes=3)
+    fixed = _mixed_batch(tokenizer, 40)
+    trimmed, _ = Objective(pad_id=tokenizer.pad_id).prepare({k: tf.constant(v) for k, v in fixed.items()}, None)
+    assert trimmed["token_ids"].shape[1] == 16 < 40  # the longest pair has 15 tokens, rounded up to 8s
+    np.testing.assert_allclose(model(trimmed, training=False), model(fixed, training=False), atol=1e-5, rtol=0)
+
+
+@pytest.fixture(scope="module")
+def pair_run(checkpoint, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pairs")
+    config = {"data": {"source": str(write_pairs(folder / "pairs.jsonl")), "sequence_length": 32},
+              "model": {"init_from": str(checkpoint)}, "optimizer": {"learning_rate": 3e-3},
+              "training": {"epochs": 10}, "output": {"dir": str(folder / "run"), "progress": "none"}}
+    return zoo.train(config)
+
+
+def test_sentence_pairs_train_with_the_fine_tuning_recipe(pair_run):
+    assert pair_run.metrics["recipe"] == "fine_tune"
+    assert pair_run.config.training.batch_size == 32 and pair_run.config.optimizer.clipnorm == 1.0
+    assert pair_run.metrics["test"]["accuracy"] >= 0.9  # the cue is in text_b: the pair is read
+    assert json.loads((pair_run.run_dir / "model.json").read_text())["text_pairs"] is True
+    backbone = pair_run.model.backbone
+    assert backbone.attention_dropout == 0.0 and backbone.blocks[0].attention.dropout == 0.0
+    assert backbone.dropout == 0.1  # the checkpoint's hidden_dropout_prob
+
+
+def test_exported_pair_model_takes_two_strings_and_matches_keras_without_zoo(pair_run, tmp_path):
+    exported = zoo.export_run(pair_run.run_dir, out=tmp_path / "export")
+    signature = exported.metadata["signatures"]["serving_default"]
+    assert exported.metadata["pairs"] and set(signature["inputs"]) == {"text_a", "text_b"}
+    pairs = [["the film is good", "it is very fun"], ["a dull story", "the movie is bad"],
+             ["Fun!", "not funny"], ["", "great"]]
+    (out,) = run_standalone([exported.path], pairs, tmp_path)
+    assert "error" not in out, out.get("error")
+    expected = keras_probabilities(pair_run, [a for a, _ in pairs], [b for _, b in pairs])
+    np.testing.assert_allclose(out["probabilities"], expected, atol=1e-5, rtol=0)
+    assert [s.decode() for s in out["label"]] == [pair_run.label_names[i] for i in expected.argmax(1)]
+
+
+def test_zoo_predict_reads_pairs_two_at_a_time_and_from_files(pair_run, tmp_path, capsys):
+    from zoo.cli import main
+    from zoo.export.predict import predict_file
+
+    assert main(["predict", str(pair_run.run_dir), "a film", "very fun", "the story", "so dull"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["text_a"], r["text_b"]) for r in records] == [("a film", "very fun"), ("the story", "so dull")]
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps({"text_a": a, "text_b": b}) + "\n"
+                              for a, b in [("a film", "very fun"), ("the story", "so dull")]), encoding="utf-8")
+    assert predict_file(pair_run.run_dir, source, output, progress=False) == 2
+    written = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [r["text_a"] for r in written] == ["a film", "the story"]
+    np.testing.assert_allclose([list(r["probabilities"].values()) for r in written],
+                               [list(r["probabilities"].values()) for r in records], atol=1e-6)
+    assert main(["predict", str(pair_run.run_dir), "only one"]) != 0
+    assert "two at a time" in capsys.readouterr().err
+
+
+def test_explain_and_evaluate_a_pair_run(pair_run, tmp_path):
+    from zoo.evaluation.attention import explain_run
+
+    explanation = explain_run(pair_run.run_dir, "cafe films", text_pair="very fun", out_dir=tmp_path / "explain")
+    assert explanation.tokens == ["[CLS]", "caf", "##e", "film", "##s", "[SEP]", "very", "fun", "[SEP]"]
+    assert explanation.words == ["[CLS]", "cafe", "films", "[SEP]", "very", "fun", "[SEP]"]
+    assert explanation.word_attention.shape == (2, 4, 7, 7) and explanation.word_importance.sum() == pytest.approx(1)
+    assert (tmp_path / "explain" / "importance.png").is_file()
+    with pytest.raises(ValueError, match="classifies sentence pairs: give two texts"):
+        explain_run(pair_run.run_dir, "cafe films")
+    report = zoo.evaluate(pair_run.run_dir, out_dir=tmp_path / "evaluation", progress=False)
+    assert report["metrics"]["accuracy"] == pytest.approx(pair_run.metrics["test"]["accuracy"])
+
+
+def test_cross_validation_of_a_pair_run_from_a_checkpoint(checkpoint, tmp_path):
+    from zoo.evaluation import cross_validate
+
+    source = write_pairs(tmp_path / "pairs.jsonl", n=96)
+    config = {"data": {"source": str(source), "sequence_length": 16}, "model": {"init_from": str(checkpoint)},
+              "training": {"epochs": 1}, "output": {"progress": "none"}}
+    cv = cross_validate(config, folds=2, out_dir=tmp_path / "cv", progress=False)
+    assert len(cv["folds"]) == 2 and cv["num_examples"] == 96
+    fold = zoo.data.load(tmp_path / "cv" / "fold_0" / "data" / "test.jsonl")
+    assert fold.is_pairs and len(fold) == 48
+    assert all(report["num_examples"] == 48 for report in cv["folds"])
+
+
+def test_a_pair_run_from_a_checkpoint_trains_under_mirrored_strategy(checkpoint, tmp_path):
+    config = {"data": {"source": str(write_pairs(tmp_path / "pairs.jsonl", n=96)), "sequence_length": 16},
+              "model": {"init_from": str(checkpoint)}, "optimizer": {"layer_decay": 0.8},
+              "training": {"epochs": 1}, "distribution": {"strategy": "mirrored"},
+              "output": {"dir": str(tmp_path / "run"), "progress": "none"}}
+    result = zoo.train(config)
+    assert result.metrics["replicas"] == 2 and result.metrics["strategy"] == "mirrored"
+    assert result.metrics["recipe"] == "fine_tune" and np.isfinite(result.history[0]["loss"])

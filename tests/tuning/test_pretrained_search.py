@@ -1,0 +1,37 @@
+"""``zoo tune`` over a pretrained checkpoint: the fine-tuning recipe's space, trials that start from the checkpoint."""
+import pytest
+
+from tests.converters.checkpoints import write_bert_checkpoint
+from tests.training.conftest import write_pairs
+from zoo.config import ConfigError
+from zoo.tuning.search import tune
+
+
+def _config(tmp_path, **tuning):
+    checkpoint = write_bert_checkpoint(tmp_path / "bert")[0]
+    return {"data": {"source": str(write_pairs(tmp_path / "pairs.jsonl", n=96)), "sequence_length": 16},
+            "model": {"init_from": str(checkpoint)}, "output": {"progress": "none"},
+            "tuning": {"tuner": "random", "max_trials": 2, "directory": str(tmp_path / "search"), **tuning}}
+
+
+def test_default_space_searches_learning_rate_epochs_warmup_and_layer_decay(tmp_path):
+    result = tune(_config(tmp_path, space={"optimizer.learning_rate": [1e-3, 3e-3], "training.epochs": [1, 2],
+                                           "optimizer.layer_decay": [1.0, 0.8]}))
+    assert result.config.recipe == "fine_tune" and result.config.training.batch_size == 32
+    done = [t for t in result.trials if t.status == "COMPLETED"]
+    assert len(done) == 2
+    for trial in done:
+        assert trial.epochs == trial.values["training.epochs"]  # a searched epoch count is the trial's length
+    assert result.best_config.model.init_from == result.config.model.init_from
+    from zoo.tuning.space import default_space
+
+    assert default_space(result.config).keys == ["optimizer.learning_rate", "training.epochs",
+                                                 "schedule.warmup_fraction", "optimizer.layer_decay"]
+
+
+def test_searched_epochs_exclude_tuning_epochs_and_hyperband(tmp_path):
+    space = {"training.epochs": [1, 2]}
+    with pytest.raises(ConfigError, match="tuning.epochs: 2 and a searched training.epochs"):
+        tune(_config(tmp_path, space=space, epochs=2))
+    with pytest.raises(ConfigError, match="hyperband sets each trial's epochs itself"):
+        tune(_config(tmp_path, space=space, tuner="hyperband"))

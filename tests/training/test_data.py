@@ -172,10 +172,27 @@ def test_with_a_checkpoint_auto_is_capped_at_its_positions(tmp_path):
     path = tmp_path / "long.csv"
     path.write_text("text,label\n" + "".join(f"film {i} {'good ' * 60},{'ab'[i % 2]}\n" for i in range(20)),
                     encoding="utf-8")
-    run = _length_config(path).override([f"model.init_from={folder}"])
+    run = _length_config(path).override([f"model.init_from={folder}", "data.sequence_length=auto"])
     _, tokenizer = transfer.pretrained_run(run)
     data = load_splits(run, tokenizer)
     assert data["sequence_length"] == config["max_position_embeddings"] and data["truncated"] == 20
+
+
+def test_a_sentence_pair_needs_the_positions_of_both_texts_and_three_special_tokens(tmp_path):
+    from tests.converters.checkpoints import write_bert_checkpoint
+    from zoo.training import transfer
+
+    folder, _, _ = write_bert_checkpoint(tmp_path / "checkpoint")
+    path = tmp_path / "pairs.csv"
+    path.write_text("text_a,text_b,label\n" + "".join(
+        f"{' '.join(['a'] * 5)} {i},{' '.join(['b'] * 9)},{'xy'[i % 2]}\n" for i in range(20)), encoding="utf-8")
+    run = _length_config(path).override([f"model.init_from={folder}", "data.sequence_length=auto"])
+    _, tokenizer = transfer.pretrained_run(run)
+    data = load_splits(run, tokenizer)
+    # [CLS] + 6 tokens + [SEP] + 9 tokens + [SEP] = 18 positions -> 24.
+    assert data["sequence_length"] == 24 and data["truncated"] == 0
+    token_ids = data["train"][0]["token_ids"]
+    assert token_ids.shape == (20, 24) and (token_ids != tokenizer.pad_id).sum(axis=1).max() == 18
 
 
 def test_long_texts_are_capped_at_the_position_limit(tmp_path):

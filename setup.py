@@ -14,6 +14,8 @@ setup(
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["zoo", "zoo.*"]),
     include_package_data=True,
+    # MR (CC BY 4.0), compressed, with its README, licence and citation: the default data set of a fresh install.
+    package_data={"zoo.data": ["builtin/mr/*"]},
     install_requires=[
         "tensorflow>=2.21.0,<2.22",
         "keras>=3.15.1,<3.16",
@@ -48,6 +50,8 @@ setup(
             "nbclient>=0.10",
             "nbformat>=5.10",
             "ipykernel>=6.29",
+            # tqdm.auto draws its progress widget in Jupyter only with ipywidgets (else it warns).
+            "ipywidgets>=8.1,<9",
             # The JAX re-run of the layer tests; 0.10.2 is the release tested with keras 3.15.1.
             "jax>=0.10.2,<0.11",
             # References for the pretrained-checkpoint tests: keras-hub's BERT (an anchor) and Hugging Face's

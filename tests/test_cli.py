@@ -181,3 +181,16 @@ def test_a_one_worker_cluster_runs_when_tf_config_says_so(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert (metrics["strategy"], metrics["replicas"]) == ("multi_worker", 1)
+
+
+@pytest.mark.slow
+def test_commands_hide_tensorflows_start_up_lines_unless_verbose(tmp_path):
+    env = subprocess_env()
+    env.pop("TF_CPP_MIN_LOG_LEVEL")
+    absent = tmp_path / "absent"
+    error = f"zoo predict: error: model directory not found: {absent}"
+    command = [PYTHON, "-m", "zoo.cli", "predict", str(absent), "a text"]
+    quiet = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 2 and quiet.stderr.splitlines() == [error], quiet.stderr
+    verbose = subprocess.run(command + ["--verbose"], env=env, capture_output=True, text=True, timeout=300)
+    assert verbose.returncode == 2 and verbose.stderr.splitlines()[-1].endswith(error), verbose.stderr

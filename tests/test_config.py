@@ -72,6 +72,8 @@ def test_yaml_scientific_notation_is_a_number(tmp_path):
     ({"optimizer": {"beta_1": 1.0}}, "optimizer.beta_1 must be in [0, 1)"),
     ({"schedule": {"name": "transformer", "warmup_fraction": 0}}, "schedule.name: transformer needs warmup_steps > 0"),
     ({"data": {"validation_split": 0.5, "test_split": 0.5}}, "must leave training data"),
+    ({"data": {"sequence_length": "long"}}, "data.sequence_length must be an integer or 'auto'; got 'long'"),
+    ({"data": {"sequence_length": 0}}, "data.sequence_length must be > 0, got 0"),
     ({"model": {"overrides": {"num_classes": 3}}}, "model.overrides may not set ['num_classes']"),
     ({"distribution": {"strategy": "tpu"}}, "distribution.strategy must be one of 'default', 'one_device'"),
     ({"distribution": {"devices": [0]}}, "distribution.devices[0] must be a device string"),
@@ -139,6 +141,13 @@ def test_bad_overrides_name_the_key(assignment, message):
     with pytest.raises(ConfigError) as error:
         Config().override([assignment])
     assert message in str(error.value)
+
+
+def test_sequence_length_is_auto_by_default_and_takes_an_integer():
+    assert Config().data.sequence_length == "auto"
+    assert Config().override(["data.sequence_length=96"]).data.sequence_length == 96
+    assert Config.from_dict({"data": {"sequence_length": 64}}).override(
+        ["data.sequence_length=auto"]).data.sequence_length == "auto"
 
 
 # The fine-tuning recipe: its defaults apply to the keys the user did not give.

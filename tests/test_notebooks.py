@@ -1,9 +1,11 @@
 """Every notebook in notebooks/ runs top to bottom in a fresh kernel (fast sizes), and is stored without outputs.
 
 The notebooks check their own results with asserts (the reloaded SavedModel predicts what the trained model
-does, numpy attention equals the layer's, ...), so a wrong number fails here as a cell error.
+does, numpy attention equals the layer's, ...), so a wrong number fails here as a cell error. No cell may
+print a warning, and a notebook that trains with zoo's default progress display shows tqdm's widget.
 """
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -13,11 +15,14 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 FAST_ENV = "ZOO_NOTEBOOK_FAST"
-# Notebooks that read the shared data sets; the others run anywhere.
-NEEDS_DATA = {"01_quickstart", "02_distributed_training", "03_hyperparameter_search", "04_attention_maps",
-              "06_fine_tune_pretrained"}
+# Notebooks that read the shared data sets (TREC); the others run anywhere (MR ships inside zoo).
+NEEDS_DATA = {"02_distributed_training", "03_hyperparameter_search"}
 # Notebooks that read the pretrained checkpoint (ZOO_CHECKPOINT_DIR).
 NEEDS_CHECKPOINT = {"06_fine_tune_pretrained"}
+# Notebooks whose zoo.train call uses the default progress display, which Jupyter shows as a widget.
+SHOWS_WIDGET = {"04_attention_maps"}
+WIDGET = "application/vnd.jupyter.widget-view+json"
+WARNING = re.compile(r"warn", re.IGNORECASE)
 # jupyter_client resolves "python3" to this interpreter whenever ipykernel is importable (a kernel.json saying
 # "python" is also started with sys.executable), so the test needs no kernelspec of its own.
 KERNEL = "python3"
@@ -75,6 +80,13 @@ def test_notebook_runs(path, request, tmp_path):
     client = NotebookClient(nb, kernel_name=KERNEL, timeout=CELL_TIMEOUT_S, allow_errors=False,
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     client.execute(env=_kernel_env(data_dir, tmp_path))  # a failing cell raises CellExecutionError with its traceback
-    # Fast mode writes to temporary directories only: no export in saved_models/, no runs/ next to the notebooks.
+    # Notebooks write to temporary directories only: no export in saved_models/, no runs/ next to the notebooks.
     assert _tree(REPO / "saved_models") == saved_models
     assert _tree(NOTEBOOK_DIR) == notebook_files
+    outputs = [(index, output) for index, cell in enumerate(nb.cells) if cell.cell_type == "code"
+               for output in cell.outputs]
+    warned = [(index, output.get("text", "")) for index, output in outputs
+              if output.output_type == "stream" and WARNING.search(output.get("text", ""))]
+    assert not warned, f"{path.name} printed warnings: {warned}"
+    if path.stem in SHOWS_WIDGET:
+        assert any(WIDGET in output.get("data", {}) for _, output in outputs), f"{path.name}: no progress widget"

@@ -6,6 +6,7 @@ listing it in ``COMMANDS``. Heavy modules (TensorFlow) are imported inside the h
 answers at once.
 """
 import argparse
+import os
 import sys
 
 from zoo.evaluation.cli import add_cv_command, add_evaluate_command, add_explain_command
@@ -15,6 +16,9 @@ from zoo.tuning.cli import add_tune_command
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process stopped by Ctrl-C
+# What zoo train / pretrain say for a Ctrl-C outside the training loop (TensorFlow's import included).
+TRAIN_INTERRUPTED = ("interrupted (Ctrl-C) outside the training loop; rerun the same command to resume from the "
+                     "last checkpoint (or to start, when there is none)")
 
 
 def _error(command, message):
@@ -44,7 +48,7 @@ def add_train_command(subparsers):
                         help="start the classifier from a pretrained BERT checkpoint folder (Hugging Face or keras-hub "
                              "layout) or a zoo pretraining run; its tokenizer replaces data.tokenizer "
                              "(sets model.init_from)")
-    parser.set_defaults(handler=run_train)
+    parser.set_defaults(handler=run_train, interrupted=TRAIN_INTERRUPTED)
 
 
 def add_pretrain_command(subparsers):
@@ -56,7 +60,7 @@ def add_pretrain_command(subparsers):
                     "`zoo train --set model.init_from=RUN_DIR` starts a classifier from. Without --config: the "
                     "mlm model on MR. Precedence: defaults < --config < --data/--output < --set.")
     _add_run_arguments(parser)
-    parser.set_defaults(handler=run_pretrain)
+    parser.set_defaults(handler=run_pretrain, interrupted=TRAIN_INTERRUPTED)
 
 
 def _config(args, command, defaults=None):
@@ -81,8 +85,7 @@ def _train(config, command):
         # Ctrl-C outside the training loop (imports, data, model building, final metrics): the loop itself
         # saves a checkpoint and raises TrainingInterrupted. A rerun resumes from the last checkpoint, or starts
         # afresh over the files of a run that had none (metrics.json, written last, is renamed into place).
-        _error(command, "interrupted (Ctrl-C) outside the training loop; rerun the same command to resume from "
-                        "the last checkpoint (or to start, when there is none)")
+        _error(command, TRAIN_INTERRUPTED)
         return EXIT_INTERRUPTED
 
 
@@ -101,7 +104,18 @@ def _run_training(config, command):
         _error(command, err)
         return EXIT_USAGE
     print(result.run_dir)
+    _print_next_commands(result)
     return 0
+
+
+def _print_next_commands(result):
+    """Tell the user what to run next, with the real run directory (on stderr: stdout is the run directory)."""
+    run = str(result.run_dir)
+    lines = [f"zoo evaluate {run}"]
+    if result.metrics["task"] == "classification":
+        export = f"saved_models/{result.run_dir.resolve().name}"
+        lines += [f"zoo export {run}", f'zoo predict {export} "a gripping , beautifully acted film"']
+    print("next:\n" + "\n".join(f"  {line}" for line in lines), file=sys.stderr)
 
 
 def run_train(args):
@@ -153,7 +167,31 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add_command in COMMANDS:
         add_command(subparsers)
+    for command in subparsers.choices.values():
+        command.add_argument("--verbose", action="store_true",
+                             help="show TensorFlow's start-up log lines (oneDNN, CUDA, CPU features)")
     return parser
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow without its C++ start-up log lines; ``TF_CPP_MIN_LOG_LEVEL`` set by the user is kept.
+
+    The level hides the lines logged after start-up (a failed ``cuInit`` on a machine without a GPU is an
+    ERROR line, hence level 3). The lines its libraries print while loading come before the level is read,
+    so standard error is pointed at ``os.devnull`` during the import; an import error is still raised.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def main(argv=None):
@@ -165,9 +203,11 @@ def main(argv=None):
     """
     args = build_parser().parse_args(argv)
     try:
+        if not args.verbose:
+            _import_tensorflow_quietly()
         return args.handler(args)
     except KeyboardInterrupt:
-        _error(args.command, "interrupted (Ctrl-C)")
+        _error(args.command, getattr(args, "interrupted", "interrupted (Ctrl-C)"))
         return EXIT_INTERRUPTED
 
 

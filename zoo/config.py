@@ -33,6 +33,8 @@ ScheduleName = _choices("constant", "transformer", "linear", "cosine")
 Monitor = _choices("val_loss", "val_accuracy")
 Progress = _choices("auto", "bar", "epoch", "none")
 Freeze = _choices("none", "embedding", "encoder")
+# ``auto``: picked from the training texts (``zoo.training.data.AUTO_LENGTH_PERCENTILE``).
+SequenceLength = typing.Union[int, _choices("auto")]
 Recipe = _choices("auto", "scratch", "fine_tune")
 
 # The fine-tuning recipe: the defaults of a run that starts from a pretrained checkpoint (see
@@ -47,6 +49,8 @@ FINE_TUNING_DEFAULTS = {
     "training": {"epochs": 3, "batch_size": 32, "label_smoothing": 0.0,
                  "early_stopping": {"monitor": "val_accuracy", "restore_best_weights": True}},
 }
+
+
 class _Section:
     """Base of the config sections: validates the fields on creation, errors name ``<section>.<field>``."""
 
@@ -76,6 +80,9 @@ class DataConfig(_Section):
         cleaning: ``zoo.data.CleaningConfig`` fields (``lowercase``, ``normalization``, ``strip_html``, ...).
         vocab_size: Largest vocabulary the tokenizer may learn (from the training split only).
         sequence_length: Token ids per example; longer texts are truncated, shorter ones padded with 0.
+            ``auto``: the 95th percentile of the training texts' token counts, rounded up to a multiple of
+            8, at most the model's position limit (see ``zoo.training.data.auto_sequence_length``); the run
+            summary prints the length and how many training texts it truncates.
         validation_split: Fraction of the training data held out for validation (early stopping, best
             checkpoint); 0 for none.
         test_split: Fraction held out for testing when there is no separate or official test set; 0 for none.
@@ -98,7 +105,7 @@ class DataConfig(_Section):
     tokenizer_options: dict = dataclasses.field(default_factory=dict)
     cleaning: dict = dataclasses.field(default_factory=dict)
     vocab_size: int = 20000
-    sequence_length: int = 64
+    sequence_length: SequenceLength = "auto"
     validation_split: float = 0.1
     test_split: float = 0.1
     extra_sources: list = dataclasses.field(default_factory=list)
@@ -109,7 +116,8 @@ class DataConfig(_Section):
         for i, source in enumerate(self.extra_sources):
             if not isinstance(source, str) or not source:
                 raise ConfigError(f"{at}extra_sources[{i}] must be a data source string, got {source!r}")
-        _positive(self, "sequence_length", at)
+        if self.sequence_length != "auto":
+            _positive(self, "sequence_length", at)
         _fraction(self, "validation_split", at)
         _fraction(self, "test_split", at)
         if self.validation_split + self.test_split >= 1:
@@ -720,8 +728,16 @@ def _coerce(value, hint, key):
         args = typing.get_args(hint)
         if value is None and type(None) in args:
             return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _coerce(value, inner, key)
+        arms = [a for a in args if a is not type(None)]
+        for arm in arms:
+            try:
+                return _coerce(value, arm, key)
+            except ConfigError:
+                if len(arms) == 1:
+                    raise
+        kinds = [", ".join(repr(a) for a in typing.get_args(arm)) if typing.get_origin(arm) is Literal
+                 else _KINDS[arm] for arm in arms]
+        raise ConfigError(f"{key} must be {' or '.join(kinds)}; got {value!r}")
     if hint is bool:
         if isinstance(value, bool):
             return value

@@ -1,4 +1,4 @@
-"""Where zoo finds the shared data sets and pretrained checkpoints, and puts exported models."""
+"""Where zoo finds data sets (shared, and the one it ships) and checkpoints, and puts exported models."""
 import os
 from pathlib import Path
 
@@ -18,6 +18,18 @@ def data_dir():
     return (PROJECT_ROOT.parent / "shared" / "data").resolve()
 
 
+def embedded_data_dir():
+    """Return the folder of the data sets shipped inside the package (``mr/``, compressed, with its licence)."""
+    return Path(__file__).resolve().parent / "data" / "builtin"
+
+
+def external_set_dir(name):
+    """Return ``$ZOO_DATA_DIR/<name>`` when the variable is set and that folder exists, else ``None``."""
+    env = os.environ.get(DATA_DIR_ENV)
+    folder = Path(env).expanduser().resolve() / name if env else None
+    return folder if folder is not None and folder.is_dir() else None
+
+
 def checkpoint_dir():
     """Return the directory holding shared pretrained checkpoints (``all-MiniLM-L6-v2/``), for tests and benchmarks.
 
@@ -31,5 +43,8 @@ def checkpoint_dir():
 
 
 def saved_models_dir():
-    """Return the default export home, ``saved_models/`` at the project root."""
-    return PROJECT_ROOT / "saved_models"
+    """Return the default export home, ``saved_models/`` in the current directory (as ``runs/`` for runs).
+
+    Not next to the package: an installed zoo lives in site-packages.
+    """
+    return Path("saved_models")

@@ -1,18 +1,16 @@
-"""The shared data sets: exact sizes, encodings, TREC's official split; tokenizers on MR."""
+"""The data sets: exact sizes, encodings, TREC's official split; tokenizers on MR (embedded: runs anywhere)."""
 import collections
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from zoo import paths
 from zoo.data import errors
 from zoo.data.pipeline import make_dataset
 from zoo.data.sources import load, official_splits
 from zoo.data.splits import kfold
 from zoo.data.tokenizers import build_tokenizer, load_tokenizer
-
-pytestmark = pytest.mark.realdata
-
 
 def raw_lines(path):
     data = path.read_bytes()
@@ -20,7 +18,9 @@ def raw_lines(path):
     return data[:-1].split(b"\n")
 
 
-def test_mr_has_5331_per_class_and_keeps_nel_inside_lines(shared_data):
+@pytest.mark.realdata
+def test_mr_from_the_data_directory_has_5331_per_class_and_keeps_nel_inside_lines(shared_data, monkeypatch):
+    monkeypatch.setenv(paths.DATA_DIR_ENV, str(shared_data))
     data = load("mr")
     assert data.class_counts() == {"neg": 5331, "pos": 5331}
     assert len(raw_lines(shared_data / "mr" / "rt-polarity.pos")) == 5331
@@ -29,6 +29,7 @@ def test_mr_has_5331_per_class_and_keeps_nel_inside_lines(shared_data):
     assert data.location(0) == f"{shared_data / 'mr' / 'rt-polarity.neg'}, line 1"
 
 
+@pytest.mark.realdata
 def test_trec_official_split_with_six_coarse_labels(shared_data):
     assert official_splits("trec") == ("train", "test")
     train, test = load("trec"), load("trec", split="test")
@@ -42,6 +43,7 @@ def test_trec_official_split_with_six_coarse_labels(shared_data):
     assert load("trec", split="test", label_level="fine").label_names == fine.label_names
 
 
+@pytest.mark.realdata
 def test_trec_read_as_utf8_names_the_latin1_line(shared_data):
     path = shared_data / "trec" / "train.txt"
     raw = path.read_bytes()
@@ -51,6 +53,7 @@ def test_trec_read_as_utf8_names_the_latin1_line(shared_data):
     assert f"{path}, line {line}" in str(info.value) and "0xf0" in str(info.value)
 
 
+@pytest.mark.realdata
 def test_subj_and_sms_counts(shared_data):
     assert load("subj").class_counts() == {"objective": 5000, "subjective": 5000}
     sms = load("sms_spam")
@@ -59,7 +62,7 @@ def test_subj_and_sms_counts(shared_data):
     assert len(sms) == 5574 and sms.class_counts() == dict(sorted(labels.items()))
 
 
-def test_mr_ten_fold_cross_validation(shared_data):
+def test_mr_ten_fold_cross_validation():
     folds = kfold(load("mr"), k=10, seed=0)
     sizes = sorted(len(test) for _, test in folds)
     assert sum(sizes) == 10662 and sizes[0] >= 1066 and sizes[-1] <= 1067
@@ -69,7 +72,7 @@ def test_mr_ten_fold_cross_validation(shared_data):
 
 
 @pytest.fixture(scope="module")
-def mr_wordpiece(shared_data):
+def mr_wordpiece():
     data = load("mr")
     subset = data.subset(np.random.default_rng(0).permutation(len(data))[:2000])
     return data, build_tokenizer("wordpiece", vocab_size=2000).fit(subset.texts)

@@ -124,7 +124,7 @@ def test_missing_file(tmp_path):
 def test_missing_shared_data_dir_names_env_var(monkeypatch, tmp_path):
     monkeypatch.setenv("ZOO_DATA_DIR", str(tmp_path / "absent"))
     with pytest.raises(errors.DataFileNotFoundError, match="ZOO_DATA_DIR"):
-        load("mr")
+        load("trec")
 
 
 @pytest.mark.parametrize("name,content", [("e.csv", ""), ("e.jsonl", "\n\n"), ("e.tsv", "  \n")])

@@ -46,9 +46,8 @@ def _in_memory_probabilities(run, texts, sequence_length):
     return e / e.sum(1, keepdims=True)
 
 
-@pytest.mark.realdata
 @pytest.mark.slow
-def test_parity_on_real_mr_sentences_in_a_process_without_zoo(shared_data, tmp_path):
+def test_parity_on_real_mr_sentences_in_a_process_without_zoo(tmp_path):
     from zoo.data import load
 
     mr = load("mr")

@@ -1,10 +1,23 @@
-"""A run's data from its config: duplicates, classes and the multi-label format, checked before training."""
+"""A run's data from its config: duplicates, classes, the multi-label format, and the sequence length."""
+import csv
+import io
+import json
 import logging
 
+import numpy as np
 import pytest
 
+from tests.training.conftest import tiny_config
 from zoo.config import Config, ConfigError
-from zoo.training.data import classification_mode, model_arguments, split_texts
+from zoo.training import load_run, train
+from zoo.training.data import (
+    AUTO_MAX_LENGTH,
+    auto_sequence_length,
+    classification_mode,
+    load_splits,
+    model_arguments,
+    split_texts,
+)
 
 
 def _config(source, **data):
@@ -67,7 +80,7 @@ def test_multilabel_mode_reads_several_labels_per_row(tmp_path):
     assert splits["train"].label_names == ["politics", "sports"]
     assert everything["goal in the election"].tolist() == [1, 1] and everything["a quiet day"].tolist() == [0, 0]
     args = model_arguments(config, {"task": "classification", "label_names": ["politics", "sports"],
-                                    "tokenizer": type("T", (), {"vocab_size": 50, "pad_id": 3})()})
+                                    "sequence_length": 16, "tokenizer": type("T", (), {"vocab_size": 50, "pad_id": 3})()})
     assert (args["mode"], args["num_classes"], args["pad_id"]) == ("multilabel", 2, 3)
 
 
@@ -81,3 +94,125 @@ def test_the_mode_comes_from_the_config_once():
     assert classification_mode(Config()) == "multiclass"
     assert classification_mode(Config().override(["model.overrides.mode=binary"])) == "binary"
     assert classification_mode(Config().override(["model.name=cnn"])) == "multiclass"
+
+
+# data.sequence_length: auto
+
+@pytest.mark.parametrize("needed, limit, expected", [
+    (np.arange(1, 101), 512, 96),          # 95th percentile 95.05 -> 96
+    (np.full(50, 10), 512, 16),            # 10 -> the next multiple of 8
+    (np.array([3, 4, 5]), 512, 8),
+    (np.arange(1, 2001), 512, 512),        # 1900.05 -> capped
+])
+def test_auto_length_is_the_95th_percentile_rounded_up_to_8_and_capped(needed, limit, expected):
+    assert auto_sequence_length(needed, limit) == expected
+
+
+@pytest.fixture(scope="module")
+def word_counts_csv(tmp_path_factory):
+    """200 texts of 1..200 distinct words (no punctuation: one word is one token), two labels."""
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("lengths") / "lengths.csv"
+    counts = rng.permutation(np.arange(1, 201))
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        for i, count in enumerate(counts):
+            writer.writerow([" ".join(f"w{j}" for j in range(count)), "ab"[i % 2]])
+    return path
+
+
+def _length_config(path, task="classification", **data):
+    model = {"classification": "transformer-tiny", "lm": "lm"}[task]
+    return Config.from_dict({"data": {"source": str(path), "vocab_size": 300, "validation_split": 0.0,
+                                      "test_split": 0.0, **data}, "model": {"name": model, "overrides": {}}})
+
+
+def test_auto_picks_the_length_from_the_training_texts_and_counts_what_it_cuts(word_counts_csv):
+    data = load_splits(_length_config(word_counts_csv))
+    counts = np.arange(1, 201)                       # every text's word count, one token per word
+    expected = int(np.ceil(np.ceil(np.percentile(counts, 95)) / 8) * 8)
+    assert data["sequence_length"] == expected == 192
+    assert data["truncated"] == int((counts > expected).sum()) == 8
+    assert data["train"][0].shape == (200, expected)
+    longest = (data["train"][0] != 0).sum(axis=1).max()
+    assert longest == expected
+
+
+def test_a_language_model_needs_one_position_more_for_its_begin_token(word_counts_csv):
+    data = load_splits(_length_config(word_counts_csv, task="lm"))
+    needed = np.arange(1, 201) + 1
+    assert data["sequence_length"] == int(np.ceil(np.ceil(np.percentile(needed, 95)) / 8) * 8) == 192
+    assert data["truncated"] == int((needed > 192).sum()) == 9
+
+
+def test_a_fixed_length_is_kept_and_its_truncation_counted(word_counts_csv):
+    data = load_splits(_length_config(word_counts_csv, sequence_length=50))
+    assert data["sequence_length"] == 50 and data["train"][0].shape == (200, 50)
+    assert data["truncated"] == 150
+
+
+def test_with_init_from_auto_takes_the_pretrained_models_length(word_counts_csv, tmp_path):
+    """A pretrained encoder's position table has a fixed size: auto uses it, whatever the texts need."""
+    import zoo
+
+    (tmp_path / "pretrained").mkdir()
+    (tmp_path / "pretrained" / "model.json").write_text(json.dumps({"name": "mlm", "arguments": {"sequence_length": 40}}))
+    config = _length_config(word_counts_csv).override([f"model.init_from={tmp_path / 'pretrained'}"])
+    tokenizer = zoo.data.build_tokenizer("word", 300).fit(zoo.data.load(word_counts_csv).texts)
+    data = load_splits(config, tokenizer)
+    assert data["sequence_length"] == 40 and data["truncated"] == 160
+
+
+def test_with_a_checkpoint_auto_is_capped_at_its_positions(tmp_path):
+    from tests.converters.checkpoints import write_bert_checkpoint
+    from zoo.training import transfer
+
+    folder, config, _ = write_bert_checkpoint(tmp_path / "checkpoint")
+    path = tmp_path / "long.csv"
+    path.write_text("text,label\n" + "".join(f"film {i} {'good ' * 60},{'ab'[i % 2]}\n" for i in range(20)),
+                    encoding="utf-8")
+    run = _length_config(path).override([f"model.init_from={folder}", "data.sequence_length=auto"])
+    _, tokenizer = transfer.pretrained_run(run)
+    data = load_splits(run, tokenizer)
+    assert data["sequence_length"] == config["max_position_embeddings"] and data["truncated"] == 20
+
+
+def test_a_sentence_pair_needs_the_positions_of_both_texts_and_three_special_tokens(tmp_path):
+    from tests.converters.checkpoints import write_bert_checkpoint
+    from zoo.training import transfer
+
+    folder, _, _ = write_bert_checkpoint(tmp_path / "checkpoint")
+    path = tmp_path / "pairs.csv"
+    path.write_text("text_a,text_b,label\n" + "".join(
+        f"{' '.join(['a'] * 5)} {i},{' '.join(['b'] * 9)},{'xy'[i % 2]}\n" for i in range(20)), encoding="utf-8")
+    run = _length_config(path).override([f"model.init_from={folder}", "data.sequence_length=auto"])
+    _, tokenizer = transfer.pretrained_run(run)
+    data = load_splits(run, tokenizer)
+    # [CLS] + 6 tokens + [SEP] + 9 tokens + [SEP] = 18 positions -> 24.
+    assert data["sequence_length"] == 24 and data["truncated"] == 0
+    token_ids = data["train"][0]["token_ids"]
+    assert token_ids.shape == (20, 24) and (token_ids != tokenizer.pad_id).sum(axis=1).max() == 18
+
+
+def test_long_texts_are_capped_at_the_position_limit(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("text,label\n" + "".join(f"t{i} {' '.join(['w'] * 700)},{'ab'[i % 2]}\n" for i in range(20)),
+                    encoding="utf-8")
+    data = load_splits(_length_config(path))
+    assert data["sequence_length"] == AUTO_MAX_LENGTH and data["truncated"] == 20
+
+
+def test_the_run_summary_prints_the_length_and_the_run_dir_keeps_auto(tiny_csv, tmp_path):
+    stream = io.StringIO()
+    config = tiny_config(tiny_csv, tmp_path / "run", output={"progress": "epoch"}, training={"epochs": 1})
+    config["data"]["sequence_length"] = "auto"
+    result = train(config, progress_stream=stream)
+    length = result.metrics["sequence_length"]["length"]
+    # tiny.csv texts have 4..12 words: the 95th percentile rounds up to 16.
+    assert length == 16 and result.metrics["sequence_length"]["truncated_train_examples"] == 0
+    assert ("sequence length 16 (auto: 95th percentile of training token counts): it truncates 0 of "
+            f"{result.metrics['examples']['train']} training examples") in stream.getvalue()
+    assert "sequence_length: auto" in (tmp_path / "run" / "config.yaml").read_text()
+    model, _, _, loaded = load_run(tmp_path / "run")
+    assert loaded.data.sequence_length == 16 and model.sequence_length == 16

@@ -128,7 +128,7 @@ def test_resuming_with_another_config_is_an_error(tiny_csv, tmp_path):
 
 @pytest.mark.parametrize("overrides, message", [
     (["model.name=transformer-huge"], "model.name: unknown model 'transformer-huge'"),
-    (["model.overrides.depth=3"], "got an unexpected keyword argument 'depth'"),
+    (["model.overrides.depth=3"], "does not take depth; it accepts: vocab_size"),
     (["data.load_options.colour=red"], "data.load_options: unknown option(s) ['colour']"),
     (["training.batch_size=500"], "training.batch_size 500 is larger than the 192 training examples"),
     (["data.validation_split=0", "training.early_stopping.patience=2"],

@@ -5,6 +5,7 @@ Every file is decoded strictly (UTF-8 unless ``encoding=`` says otherwise) and s
 Nothing is dropped silently: a bad row raises an error naming the file, line and column, or, with
 ``on_bad_rows="skip"``, is counted, listed in ``LabeledTexts.skipped`` and reported in a warning.
 """
+import bz2
 import csv
 import json
 import logging
@@ -35,9 +36,12 @@ _TREC_LINE = re.compile(r"^([A-Z]+):(\S+)[ \t]+(.*)$")
 _ASCII_SPACE = " \t\r\n\f\v"
 _IGNORED_FILES = re.compile(r"^(readme|license|licence|copying)(\..*)?$|\.md$|^\.", re.IGNORECASE)
 
-# The shared data sets (README in each folder gives the source, encoding and protocol).
+# The shared data sets (README in each folder gives the source, encoding and protocol). ``embedded``: the
+# files of the bz2-compressed copy shipped in the package (``zoo.paths.embedded_data_dir()``), read unless
+# ``$ZOO_DATA_DIR`` holds the set's folder, so a fresh install trains on MR with nothing else.
 SHARED = {
-    "mr": {"class_files": {"neg": "mr/rt-polarity.neg", "pos": "mr/rt-polarity.pos"}, "encoding": "latin-1"},
+    "mr": {"class_files": {"neg": "mr/rt-polarity.neg", "pos": "mr/rt-polarity.pos"}, "encoding": "latin-1",
+           "embedded": {"neg": "mr/rt-polarity.neg.bz2", "pos": "mr/rt-polarity.pos.bz2"}},
     "subj": {
         "class_files": {"objective": "subj/plot.tok.gt9.5000", "subjective": "subj/quote.tok.gt9.5000"},
         "encoding": "utf-8",
@@ -58,7 +62,8 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
 
     Args:
         spec: One of
-            ``"mr"``, ``"subj"``, ``"trec"``, ``"sms_spam"``: the shared data sets under ``zoo.paths.data_dir()``;
+            ``"mr"``, ``"subj"``, ``"trec"``, ``"sms_spam"``: the shared data sets under ``zoo.paths.data_dir()``
+            (``"mr"`` without one: the copy shipped inside zoo, unless ``$ZOO_DATA_DIR/mr/`` exists);
             ``"tfds:<name>[:<config>]"``: a prepared tensorflow-datasets data set;
             ``"trec:<path>"``: a TREC file, or a folder with ``train.txt`` / ``test.txt``;
             a ``.csv`` / ``.tsv`` / ``.jsonl`` path; a folder of class sub-folders of ``.txt`` files (aclImdb);
@@ -261,6 +266,8 @@ def _read_text(path, encoding):
     if not path.is_file():
         raise DataSpecError("expected a file, found a directory", path=path)
     data = path.read_bytes()
+    if path.suffix == ".bz2":  # the embedded MR; line numbers in errors count decompressed lines
+        data = bz2.decompress(data)
     codec = encoding or "utf-8-sig"
     try:
         return data.decode(codec)
@@ -287,12 +294,16 @@ def _split_lines(text):
 
 def _load_shared(name, options):
     root = paths.data_dir()
-    if not root.is_dir():
+    entry = SHARED[name]
+    embedded = "embedded" in entry and paths.external_set_dir(name) is None
+    if embedded:
+        root = paths.embedded_data_dir()
+        log.info("%s: reading the copy shipped with zoo in %s", name, root / name)
+    elif not root.is_dir():
         raise DataFileNotFoundError(
             f"shared data directory {root} not found (needed for {name!r}); set {paths.DATA_DIR_ENV} to its location",
             path=root,
         )
-    entry = SHARED[name]
     merged = dict(options)
     for key in ("encoding", "format", "text_column", "label_column"):
         if merged[key] is None and key in entry:
@@ -300,7 +311,7 @@ def _load_shared(name, options):
     if "header" in entry:
         merged["header"] = entry["header"]
     if "class_files" in entry:
-        files = {label: root / rel for label, rel in entry["class_files"].items()}
+        files = {label: root / rel for label, rel in entry["embedded" if embedded else "class_files"].items()}
         return _load_class_files(files, name, merged)
     if "trec" in entry:
         return _load_trec_spec(root / entry["trec"], merged, source=name)

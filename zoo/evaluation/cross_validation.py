@@ -86,11 +86,11 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
         fold_config = _fold_config(config, fold_dir)
         if not _finished_run(fold_config, fold_dir / "run"):
             train(fold_config)
-        model, tokenizer, label_names, _ = load_run(fold_dir / "run")
+        model, tokenizer, label_names, trained = load_run(fold_dir / "run")
         test = zoo.data.load(fold_dir / "data" / "test.jsonl", label_names=label_names)
         report = evaluate_model(
             model, tokenizer, label_names, test.inputs, test.labels, out_dir=fold_dir / "evaluation",
-            sequence_length=config.data.sequence_length, info={"fold": f"{k + 1}/{folds}", "data": config.data.source},
+            sequence_length=trained.data.sequence_length, info={"fold": f"{k + 1}/{folds}", "data": config.data.source},
             pairs=reads_pairs(fold_dir / "run"),
         )
         fold_reports.append(report["metrics"])

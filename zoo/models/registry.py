@@ -1,5 +1,6 @@
 """Named model configurations: ``list_models()`` and ``build(name, **overrides)``."""
 import dataclasses
+import inspect
 
 from zoo.models.baselines import build_cnn_classifier, build_lstm_classifier
 from zoo.models.generative import build_lm, build_mlm
@@ -81,10 +82,21 @@ def build(name, **overrides):
         name: A name from ``list_models()``.
         **overrides: Builder arguments, e.g. ``vocab_size``, ``num_classes``, ``dropout``.
 
+    Raises:
+        UnknownModelError: ``name`` is not registered.
+        ValueError: An override the model's builder does not take; the message lists the ones it does.
+
     Example:
         >>> model = build("transformer-tiny", vocab_size=8000, num_classes=6)
     """
-    return _spec(name).builder(**{**_spec(name).defaults, **overrides})
+    spec = _spec(name)
+    accepted = inspect.signature(spec.builder).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        unknown = sorted(set(overrides) - set(accepted))
+        if unknown:
+            raise ValueError(f"model {name!r} ({spec.task}, {spec.builder.__name__}) does not take "
+                             f"{', '.join(unknown)}; it accepts: {', '.join(accepted)}")
+    return spec.builder(**{**spec.defaults, **overrides})
 
 
 def config_of(name):

@@ -16,6 +16,10 @@ encoded arrays; ``model_arguments`` the builder arguments the data fixes. Per ta
 
 ``lm`` and ``mlm`` may add the texts of ``data.extra_sources`` (labels ignored) to their training split, e.g.
 pretraining on MR and SUBJ together.
+
+``data.sequence_length: auto`` (the default) picks the length from the training texts once the tokenizer is
+fitted (``auto_sequence_length``); ``load_splits`` returns the length used and how many training texts it
+truncates.
 """
 import inspect
 import logging
@@ -29,6 +33,12 @@ from zoo.layers.heads import DEFAULT_MODE
 log = logging.getLogger(__name__)
 
 SEQ2SEQ_COLUMNS = {"text_column": "source", "label_column": "target"}
+# data.sequence_length: auto keeps this percentile of the training texts whole, in multiples of this size.
+AUTO_LENGTH_PERCENTILE = 95
+AUTO_LENGTH_MULTIPLE = 8
+# The longest auto picks for a model built from scratch (its position table is sized to the length):
+# BERT's position range; attention costs grow with the square of the length.
+AUTO_MAX_LENGTH = 512
 
 
 def task_of_config(config):
@@ -170,7 +180,8 @@ def load_splits(config, tokenizer=None):
     Returns:
         ``{"task", "tokenizer", "label_names", "sources", "texts", "train", "validation", "test"}``: each split
         ``(features, labels)`` as the module docstring describes, or ``None``; ``texts`` the split
-        ``LabeledTexts``; ``label_names`` the classes (empty for token tasks).
+        ``LabeledTexts``; ``label_names`` the classes (empty for token tasks); ``sequence_length`` the
+        length used (``auto`` resolved) and ``truncated`` how many training examples it cuts short.
 
     Example:
         >>> data = load_splits(Config.from_dict({"data": {"source": "trec"}}))  # doctest: +SKIP
@@ -190,17 +201,61 @@ def load_splits(config, tokenizer=None):
         except ValueError as err:
             raise ConfigError(f"data.tokenizer / data.tokenizer_options / data.cleaning: {err}") from None
         tokenizer.fit(train.texts + (targets_of(train) if task == "seq2seq" else []))
+    needed = positions_needed(task, tokenizer, train)
+    length = c.sequence_length if c.sequence_length != "auto" else _auto_length(config, needed)
     out = {"task": task, "tokenizer": tokenizer, "sources": {}, "texts": splits,
-           "label_names": list(train.label_names) if task == "classification" else []}
+           "label_names": list(train.label_names) if task == "classification" else [],
+           "sequence_length": length, "truncated": int((needed > length).sum())}
     for name, part in splits.items():
         if part is None:
             out[name] = None
             continue
         if name != "train" and task == "classification":
             zoo.data.check_labels_seen(train, part, name)
-        out[name] = encode_split(task, tokenizer, part, c.sequence_length)
+        out[name] = encode_split(task, tokenizer, part, length)
         out["sources"][name] = part.source
     return out
+
+
+def token_counts(tokenizer, texts, chunk=2048):
+    """Tokens in each text, untruncated (numpy int64)."""
+    return np.concatenate([tokenizer.tokenize(tf.constant(texts[i:i + chunk])).row_lengths().numpy()
+                           for i in range(0, len(texts), chunk)] or [np.zeros(0, np.int64)])
+
+
+def positions_needed(task, tokenizer, texts):
+    """Positions each example needs to be kept whole: its tokens, plus the begin token of framed texts
+    (``lm`` texts, ``seq2seq`` targets; see ``frame``)."""
+    if task == "lm":
+        return token_counts(tokenizer, texts.texts) + 1
+    if texts.is_pairs:  # [CLS] a [SEP] b [SEP]; a pair tokenizer (BERT's) gives [CLS] text [SEP] for each text
+        return token_counts(tokenizer, texts.texts) + token_counts(tokenizer, texts.text_pairs) - 1
+    if task == "seq2seq":
+        return np.maximum(token_counts(tokenizer, texts.texts), token_counts(tokenizer, targets_of(texts)) + 1)
+    return token_counts(tokenizer, texts.texts)
+
+
+def auto_sequence_length(needed, limit):
+    """``data.sequence_length: auto``: the 95th percentile of ``needed`` rounded up to a multiple of 8, at most ``limit``.
+
+    Example:
+        >>> auto_sequence_length(np.arange(1, 101), 512)
+        96
+    """
+    length = max(int(np.ceil(np.percentile(needed, AUTO_LENGTH_PERCENTILE))), 1)
+    return min(-(-length // AUTO_LENGTH_MULTIPLE) * AUTO_LENGTH_MULTIPLE, limit)
+
+
+def _auto_length(config, needed):
+    """``auto`` for the config's model: a checkpoint's backbone caps it at its positions; a zoo pretraining
+    run's encoder has a position table of exactly its run's length, which is then the length."""
+    from zoo.training import transfer
+
+    if not config.model.init_from:
+        return auto_sequence_length(needed, AUTO_MAX_LENGTH)
+    if transfer.from_checkpoint(config):
+        return auto_sequence_length(needed, transfer.checkpoint_positions(config.model.init_from))
+    return transfer.run_sequence_length(config.model.init_from)
 
 
 def encode_split(task, tokenizer, texts, sequence_length):
@@ -274,7 +329,7 @@ def model_arguments(config, data):
 
     args = dict(zoo.models.config_of(config.model.name))
     args.update(config.model.overrides)
-    args.update(vocab_size=data["tokenizer"].vocab_size, sequence_length=config.data.sequence_length,
+    args.update(vocab_size=data["tokenizer"].vocab_size, sequence_length=data["sequence_length"],
                 pad_id=data["tokenizer"].pad_id)
     if data["task"] == "classification":
         args.update(num_classes=len(data["label_names"]), mode=classification_mode(config))

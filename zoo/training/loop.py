@@ -148,10 +148,8 @@ class Trainer:
         self.per_replica_batch = self.batch_size // replicas
         with strategy.scope():
             optimizer.build(self.units)
-        # Batches cut to their longest example change width from step to step; one graph with a free width
-        # serves them all (a 6-layer BERT step takes seconds to trace). XLA compiles one program per width.
-        self._train_fn = tf.function(self._distributed_step, jit_compile=bool(jit_compile),
-                                     reduce_retracing=not jit_compile)
+        self._jit_compile = bool(jit_compile)
+        self._train_fn = self._train_spec = None
         self._evaluator = Evaluator(model, objective, seed=self.seed, jit_compile=jit_compile)
         self._scheduled_fn = tf.function(lambda iterator: self._distributed_step(next(iterator)))
         self._coordinator = None
@@ -235,6 +233,13 @@ class Trainer:
 
     def run_steps(self, iterator, steps):
         """Run ``steps`` steps from a distributed ``iterator``; yield each ``(loss_sum, correct_sum, count)``."""
+        if self._train_spec != iterator.element_spec:
+            # Batches cut to their longest example change width from step to step; the iterator's spec leaves
+            # the width open, so one graph serves them all, traced once (a 6-layer BERT step takes seconds to
+            # trace). XLA compiles one program per width.
+            self._train_spec = iterator.element_spec
+            self._train_fn = tf.function(self._distributed_step, input_signature=[self._train_spec],
+                                         jit_compile=self._jit_compile)
         for _ in range(steps):
             yield tuple(value.numpy() for value in self._train_fn(next(iterator)))
 

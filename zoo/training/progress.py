@@ -1,4 +1,4 @@
-"""Terminal progress: a live bar with loss, accuracy and examples/s, or one line per epoch when not a TTY."""
+"""Training progress: a tqdm bar inside each epoch (a widget in Jupyter), or one line per epoch off a terminal."""
 import sys
 import time
 
@@ -14,14 +14,24 @@ def _format_duration(seconds):
     return f"{seconds}s"
 
 
+def in_jupyter():
+    """True inside a Jupyter kernel, where ``tqdm.auto`` draws a widget (the test ``tqdm.autonotebook`` makes).
+
+    The kernel's standard error is no terminal, so without this check a notebook would get epoch lines only.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and "IPKernelApp" in shell.config
+
+
 class Progress:
     """Shows training progress on ``stream``.
 
     Args:
-        mode: ``bar`` (a bar redrawn in place, at most 10 times a second), ``epoch`` (one line per epoch),
-            ``none``, or ``auto`` (``bar`` on a terminal, else ``epoch``).
-        stream: Where to write; standard error by default.
-        width: Characters of the bar itself.
+        mode: ``bar`` (a ``tqdm.auto`` bar per epoch: steps, ETA, running loss and accuracy, examples/s,
+            then the epoch's line), ``epoch`` (one line per epoch), ``none``, or ``auto`` (``bar`` on a
+            terminal or in Jupyter, else ``epoch``: logs and pipes get no redrawn lines).
+        stream: Where to write; standard error by default (Jupyter shows a widget instead of the bar).
 
     Example:
         >>> progress = Progress("epoch")
@@ -29,53 +39,45 @@ class Progress:
         >>> progress.end_epoch({"loss": 0.51, "accuracy": 0.75, "val_loss": 0.48, "val_accuracy": 0.77})
     """
 
-    def __init__(self, mode="auto", stream=None, width=24):
+    def __init__(self, mode="auto", stream=None):
         if mode not in MODES:
             raise ValueError(f"output.progress must be one of {', '.join(MODES)}, got {mode!r}")
         self.stream = sys.stderr if stream is None else stream
         if mode == "auto":
-            mode = "bar" if getattr(self.stream, "isatty", lambda: False)() else "epoch"
+            terminal = getattr(self.stream, "isatty", lambda: False)()
+            mode = "bar" if terminal or in_jupyter() else "epoch"
         self.mode = mode
-        self.width = width
-        self._last_draw = 0.0
-        self._line_length = 0
+        self._bar = None
 
     def message(self, text):
         """Print a line (not in ``none`` mode)."""
         if self.mode != "none":
-            self._clear()
+            self.close()
             print(text, file=self.stream, flush=True)
 
     def start_epoch(self, epoch, epochs, steps, start_step=0):
         """Begin epoch ``epoch`` (0-based) of ``epochs`` with ``steps`` steps, resuming at ``start_step``."""
         self.epoch, self.epochs, self.steps = epoch, epochs, steps
         self._epoch_start = time.perf_counter()
-        self._start_step = start_step
+        if self.mode == "bar":
+            from tqdm.auto import tqdm
+
+            self.close()
+            self._bar = tqdm(total=steps, initial=start_step, desc=f"epoch {epoch + 1}/{epochs}", unit="step",
+                             file=self.stream, leave=False, dynamic_ncols=True)
 
     def update(self, step, loss, accuracy, examples_per_s):
-        """Redraw the bar after ``step`` steps of the epoch (``bar`` mode, throttled)."""
-        if self.mode != "bar":
+        """Advance the bar to ``step`` steps of the epoch, with the running loss, accuracy and speed."""
+        if self._bar is None:
             return
-        now = time.perf_counter()
-        if step < self.steps and now - self._last_draw < 0.1:
-            return
-        self._last_draw = now
-        done = int(self.width * step / max(self.steps, 1))
-        bar = "=" * max(done - 1, 0) + (">" if 0 < done < self.width else "=" if done else "") \
-            + "." * (self.width - done)
-        taken = max(step - self._start_step, 1)
-        eta = (now - self._epoch_start) / taken * (self.steps - step)
-        line = (f"epoch {self.epoch + 1}/{self.epochs} [{bar}] {step}/{self.steps} "
-                f"loss {loss:.4f} acc {accuracy:.4f} {examples_per_s:,.0f} ex/s ETA {_format_duration(eta)}")
-        self.stream.write("\r" + line + " " * max(self._line_length - len(line), 0))
-        self.stream.flush()
-        self._line_length = len(line)
+        self._bar.set_postfix_str(f"loss {loss:.4f} acc {accuracy:.4f} {examples_per_s:,.0f} ex/s", refresh=False)
+        self._bar.update(step - self._bar.n)
 
     def end_epoch(self, record):
         """Finish the epoch with its history ``record`` (loss, accuracy, validation metrics, speed)."""
         if self.mode == "none":
             return
-        self._clear()
+        self.close()
         parts = [f"epoch {self.epoch + 1}/{self.epochs}"]
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
             if key in record:
@@ -85,7 +87,8 @@ class Progress:
         parts.append(_format_duration(time.perf_counter() - self._epoch_start))
         print("  ".join(parts), file=self.stream, flush=True)
 
-    def _clear(self):
-        if self.mode == "bar" and self._line_length:
-            self.stream.write("\r" + " " * self._line_length + "\r")
-            self._line_length = 0
+    def close(self):
+        """Remove an unfinished bar (training stopped inside an epoch), so that what follows starts a line."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

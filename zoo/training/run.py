@@ -154,7 +154,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     pretrained, tokenizer = transfer.pretrained_run(config) if config.model.init_from else (None, None)
     data = load_splits(config, tokenizer)
     train_features = data["train"][0]
-    progress.message(_data_summary(data, run_dir, strategy, resume))
+    progress.message(_data_summary(data, run_dir, strategy, resume, config.data.sequence_length == "auto"))
     if config.recipe_defaults():
         progress.message("fine-tuning recipe defaults: " + ", ".join(
             f"{key}={value}" for key, value in config.recipe_defaults().items()))
@@ -245,6 +245,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
                 writer.close()
         progress.message(_metrics_summary(metrics, run_dir))
     finally:
+        progress.close()
         keras.mixed_precision.set_global_policy(previous_policy)
     return TrainResult(run_dir, config, model, data["tokenizer"], data["label_names"], history, metrics)
 
@@ -269,6 +270,8 @@ def load_run(run_dir):
             raise FileNotFoundError(f"{run_dir / name} not found: {run_dir} is not a finished zoo run directory")
     config = Config.load(run_dir / "config.yaml")
     spec = json.loads((run_dir / "model.json").read_text(encoding="utf-8"))
+    if config.data.sequence_length == "auto":  # the length auto picked when the run trained
+        config = config.override([f"data.sequence_length={_trained_length(spec)}"])
     model = _model_from_spec(spec)
     model.load_weights(run_dir / "model.weights.h5")
     classifier = task_of_config(config) == "classification"
@@ -408,6 +411,7 @@ def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, po
         examples_per_s=float(np.mean([r["examples_per_s"] for r in history])) if history else 0.0,
         train_seconds=train_seconds, wall_seconds=wall_seconds,
     )
+    metrics["sequence_length"] = {"length": data["sequence_length"], "truncated_train_examples": data["truncated"]}
     return metrics
 
 
@@ -417,8 +421,14 @@ def _model_spec(config, build_args, model, checkpoint, text_pairs=False):
     sentence pairs (``text_pairs``: export and prediction then take two texts)."""
     if checkpoint:
         return {"name": config.model.name, "init_from": str(config.model.init_from),
-                "keras": keras.saving.serialize_keras_object(model), "text_pairs": bool(text_pairs)}
+                "sequence_length": build_args["sequence_length"], "keras": keras.saving.serialize_keras_object(model),
+                "text_pairs": bool(text_pairs)}
     return {"name": config.model.name, "arguments": build_args}
+
+
+def _trained_length(spec):
+    """The sequence length a run trained with (``data.sequence_length: auto`` resolved), from its ``model.json``."""
+    return spec["sequence_length"] if "keras" in spec else spec["arguments"]["sequence_length"]
 
 
 def _model_from_spec(spec):
@@ -470,13 +480,16 @@ class _Summaries:
         self.validation.close()
 
 
-def _data_summary(data, run_dir, strategy, resume):
+def _data_summary(data, run_dir, strategy, resume, auto_length):
     sizes = ", ".join(f"{name} {num_examples(data[name][0]):,}" for name in ("train", "validation", "test")
                       if data[name])
     replicas = "" if is_parameter_server(strategy) else f", {strategy.num_replicas_in_sync} replica(s)"
     kind = f"{len(data['label_names'])} classes" if data["task"] == "classification" else f"task {data['task']}"
+    auto = " (auto: 95th percentile of training token counts)" if auto_length else ""
     return (f"{'resuming' if resume else 'training'} in {run_dir}: {sizes} examples, "
-            f"{kind}, vocabulary {data['tokenizer'].vocab_size:,}{replicas}")
+            f"{kind}, vocabulary {data['tokenizer'].vocab_size:,}{replicas}\n"
+            f"sequence length {data['sequence_length']}{auto}: it truncates {data['truncated']:,} of "
+            f"{num_examples(data['train'][0]):,} training examples")
 
 
 def _metrics_summary(metrics, run_dir):

@@ -54,6 +54,19 @@ def pretrained_run(config):
     return run_dir, load_tokenizer(run_dir / "tokenizer")
 
 
+def run_sequence_length(run_dir):
+    """The sequence length of a zoo run's model (its ``model.json``): its position table's size."""
+    return int(json.loads((Path(run_dir) / "model.json").read_text(encoding="utf-8"))["arguments"]["sequence_length"])
+
+
+def checkpoint_positions(folder):
+    """The positions of a checkpoint folder's backbone: the longest input it takes."""
+    from zoo.converters.pretrained import CONFIG_FILE, read_config
+
+    settings, layout = read_config(folder)
+    return int(layout.backbone_arguments(settings, Path(folder) / CONFIG_FILE)["sequence_length"])
+
+
 def check_encoder_sizes(run_dir, build_args):
     """Raise a ConfigError naming every encoder size in which ``build_args`` differ from the run's model."""
     spec = json.loads((Path(run_dir) / "model.json").read_text(encoding="utf-8"))
@@ -137,7 +150,7 @@ def checkpoint_classifier(config, num_classes):
         model = from_pretrained(folder, num_classes=num_classes, backbone_options=backbone, **options).model
     except (CheckpointError, ValueError) as error:
         raise ConfigError(f"model.init_from: {error}") from None
-    if config.data.sequence_length > model.sequence_length:
+    if config.data.sequence_length != "auto" and config.data.sequence_length > model.sequence_length:
         raise ConfigError(f"data.sequence_length: {config.data.sequence_length} is more than the "
                           f"{model.sequence_length} positions of the checkpoint {folder}")
     _freeze(model, config.model.freeze, config.model.freeze_blocks)

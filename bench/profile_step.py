@@ -85,13 +85,12 @@ def op_times(xplane_path):
 
 
 def profile(runner, steps):
-    """Trace ``steps`` steps of a warmed-up runner; return per-step wall ms and per-step op ms."""
-    runner.step(runner.batches[0])
+    """Trace ``steps`` steps of a warmed-up runner (after one untraced step); return per-step wall ms and op ms."""
+    runner.step.run(1)
     with tempfile.TemporaryDirectory() as logdir:
         tf.profiler.experimental.start(logdir)
         start = time.perf_counter()
-        for i in range(steps):
-            runner.step(runner.batches[i % len(runner.batches)])
+        runner.step.run(steps)
         wall = (time.perf_counter() - start) / steps * 1e3
         tf.profiler.experimental.stop()
         (path,) = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)
@@ -165,7 +164,7 @@ def main(argv=None):
               "intra_op_threads": args.intra_op,
               "environment": throughput.environment(),
               "load_average": {"start": os.getloadavg()}, "variants": []}
-    runners = [throughput.Runner(name, variant, c, batches, "trainer")
+    runners = [throughput.Runner(name, variant, c, batches, "trainer", args.repeats * (args.steps + 1))
                for name in models for variant in args.variants.split(",")]
     samples = {runner.label: [] for runner in runners}
     for repeat in range(args.repeats):  # interleaved, like the throughput rounds

@@ -8,8 +8,10 @@ plateaus its round rates fall on; ratios are the median of per-round ratios to t
 at start and end is recorded beside the CPU flags that decide bfloat16.
 
 On TensorFlow every model is trained by zoo's own step (``zoo.training.loop.Trainer``: ``strategy.run`` of a
-``GradientTape`` step, Adam, zoo's classification loss), one synchronised step at a time as zoo's loop runs
-them; on JAX (no TensorFlow loop) every model uses Keras ``train_on_batch``. ``--loop`` picks either on TF.
+``GradientTape`` step, Adam, zoo's classification loss), fed by ``Trainer.distribute``'s ``tf.data`` pipeline
+(gather, cut to the longest example) through one step traced for every width, synchronised step by step as
+zoo's loop runs them; on JAX (no TensorFlow loop) every model uses Keras ``train_on_batch``. ``--loop`` picks
+either on TF.
 
     python bench/throughput.py --config cpu             # config 1 (issue 16), TensorFlow
     python bench/throughput.py --config minilm          # config 2: all-MiniLM-L6-v2's shape
@@ -209,44 +211,51 @@ def make_batches(c, count, seed=0, bucketed=False):
 # ----------------------------------------------------------------------------------------------- train steps
 
 class TrainerStep:
-    """One optimizer step of zoo's ``Trainer`` under the default strategy, synchronised like zoo's loop."""
+    """zoo's ``Trainer`` under the default strategy, fed as zoo's loop feeds it: a ``tf.data`` pipeline that gathers
+    each batch and cuts it to its longest example, one step traced for every width, synchronised per step.
 
-    name = "zoo Trainer (strategy.run step, Adam, synchronised per step)"
+    ``run(n)`` takes the next ``n`` steps; the batches come round in the pool's order, ``total_steps`` in all.
+    """
 
-    def __init__(self, model, batch_size, jit_compile):
+    name = "zoo Trainer (tf.data batches cut to their longest example, one traced step, synchronised per step)"
+
+    def __init__(self, model, batches, jit_compile, total_steps):
         import tensorflow as tf
 
         from zoo.training.loop import Trainer
         from zoo.training.objectives import Objective
 
+        size = len(batches[0][1])
         self.trainer = Trainer(model, keras.optimizers.Adam(1e-4), tf.distribute.get_strategy(),
-                               Objective("multiclass"), batch_size, jit_compile=jit_compile)
-        self._tensor = tf.constant
+                               Objective("multiclass"), size, jit_compile=jit_compile)
+        width = max(ids.shape[1] for ids, _ in batches)
+        features = np.concatenate([np.pad(ids, ((0, 0), (0, width - ids.shape[1]))) for ids, _ in batches])
+        labels = np.concatenate([y for _, y in batches])
+        pool = np.arange(len(features)).reshape(len(batches), size)
+        order = np.tile(pool, (-(-total_steps // len(batches)), 1))
+        self.iterator = iter(self.trainer.distribute(features, labels, order))
 
-    def prepare(self, batch):
-        return tuple(self._tensor(a) for a in batch)
-
-    def __call__(self, batch):
-        for _ in self.trainer.run_steps(iter([batch]), 1):
+    def run(self, steps):
+        for _ in self.trainer.run_steps(self.iterator, steps):
             pass
 
 
 class KerasStep:
-    """Keras ``train_on_batch`` (the only loop on JAX)."""
+    """Keras ``train_on_batch`` on the pool's batches in turn (the only loop on JAX)."""
 
     name = "Keras train_on_batch"
 
-    def __init__(self, model, batch_size, jit_compile):
+    def __init__(self, model, batches, jit_compile, total_steps):
         model.compile(optimizer=keras.optimizers.Adam(1e-4),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       jit_compile=jit_compile or keras.backend.backend() == "jax")
-        self.model = model
+        self.model, self.batches, self.taken = model, batches, 0
 
-    def prepare(self, batch):
-        return batch
-
-    def __call__(self, batch):
-        float(np.asarray(self.model.train_on_batch(*batch)))
+    def run(self, steps):
+        for _ in range(steps):
+            loss = self.model.train_on_batch(*self.batches[self.taken % len(self.batches)])
+            self.taken += 1
+        float(np.asarray(loss))
 
 
 LOOPS = {"trainer": TrainerStep, "keras": KerasStep}
@@ -263,26 +272,32 @@ def dtype_policy(name):
 
 
 class Runner:
-    """One model at one precision with its step function, compiled for every batch shape and warmed up."""
+    """One model at one precision with its step function, traced for every batch of the pool and warmed up.
 
-    def __init__(self, model_name, variant, c, batches, loop="trainer"):
+    Args:
+        model_name: A key of ``BUILDERS``.
+        variant: A key of ``VARIANTS``.
+        c: The config.
+        batches: The pool from ``make_batches``.
+        loop: A key of ``LOOPS``.
+        steps_after_warmup: Steps the runner will take after its warm-up pass over the pool.
+    """
+
+    def __init__(self, model_name, variant, c, batches, loop="trainer", steps_after_warmup=1000):
         policy, jit = VARIANTS[variant]
         self.model_name, self.variant = model_name, variant
         self.label = f"{model_name} [{variant}]"
         keras.utils.set_random_seed(0)
         with dtype_policy(policy):
             self.model = BUILDERS[model_name](c)
-            self.step = LOOPS[loop](self.model, c["batch"], jit)
-        self.batches = [self.step.prepare(b) for b in batches]
+            self.step = LOOPS[loop](self.model, batches, jit, len(batches) + steps_after_warmup)
         self.rates, self.cpu_times = [], []
-        for batch in self.batches:  # trace and compile every shape, warm the caches
-            self.step(batch)
+        self.step.run(len(batches))  # trace (and compile), warm the caches
 
     def round(self, steps):
-        """Time ``steps`` steps over the batch pool from its start; record steps/s and CPU seconds per step."""
+        """Time the next ``steps`` steps; record steps/s and CPU seconds per step."""
         start, cpu = time.perf_counter(), time.process_time()
-        for i in range(steps):
-            self.step(self.batches[i % len(self.batches)])
+        self.step.run(steps)
         self.rates.append(steps / (time.perf_counter() - start))
         self.cpu_times.append((time.process_time() - cpu) / steps)
 
@@ -377,7 +392,7 @@ def run(config="cpu", models=None, variants=("f32", "bf16"), anchor=None, anchor
     for name in models:
         for variant in variants:
             started = time.perf_counter()
-            runners.append(Runner(name, variant, c, batches, loop))
+            runners.append(Runner(name, variant, c, batches, loop, (warmup_rounds + rounds) * steps))
             print(f"built and warmed {runners[-1].label} in {time.perf_counter() - started:.0f} s", flush=True)
     anchor_label = f"{anchor} [{anchor_variant}]"
     if anchor_label not in {r.label for r in runners}:

@@ -36,6 +36,24 @@ def test_gelu_is_the_exact_erf_form_and_gelu_tanh_its_approximation():
     assert np.abs(outputs["gelu"] - outputs["gelu_tanh"]).max() > 1e-4
 
 
+
+def test_exact_gelu_under_bfloat16_is_the_float32_value_rounded_once():
+    """Under ``mixed_bfloat16`` the exact GELU runs in float32: its output is the reference rounded to bfloat16."""
+    import keras
+
+    x = np.linspace(-4, 4, 801).astype("float32")[None, :, None]
+    ffn = FeedForward(d_model=1, ff_dim=1, activation="gelu", dtype="mixed_bfloat16")
+    ffn.build((None, None, 1))
+    ffn.set_weights([np.ones((1, 1)), np.zeros(1), np.ones((1, 1)), np.zeros(1)])
+    hidden = ffn.hidden(keras.ops.cast(x, "bfloat16"))
+    assert keras.backend.standardize_dtype(hidden.dtype) == "bfloat16"
+    inputs = to_numpy(keras.ops.cast(keras.ops.cast(x, "bfloat16"), "float32"))[0, :, 0].astype(np.float64)
+    expected = ref.ACTIVATIONS["gelu"](inputs)
+    got = to_numpy(keras.ops.cast(hidden, "float32"))[0, :, 0]
+    # One rounding to bfloat16's 8 significant bits: at most 2**-8 relative (GELU computed in bfloat16 was
+    # up to 4.6e-2 off in the negative tail).
+    np.testing.assert_allclose(got, expected, rtol=2.0 ** -8, atol=1e-30)
+
 def test_padding_does_not_change_real_positions():
     block = TransformerEncoderBlock(D, 4, 32, dropout=0.3)
     x = _x(1, 4, D)

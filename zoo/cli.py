@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 
+from zoo import interrupts
 from zoo.evaluation.cli import add_cv_command, add_evaluate_command, add_explain_command
 from zoo.export.cli import add_export_command, add_predict_command
 from zoo.tuning.cli import add_tune_command
@@ -202,10 +203,15 @@ def main(argv=None):
         0
     """
     args = build_parser().parse_args(argv)
+    interrupts.install()
     try:
         if not args.verbose:
             _import_tensorflow_quietly()
-        return args.handler(args)
+        code = args.handler(args)
+        if code == 0:
+            # A Ctrl-C whose KeyboardInterrupt was swallowed (see zoo.interrupts) still ends in exit status 130.
+            interrupts.raise_if_pending()
+        return code
     except KeyboardInterrupt:
         _error(args.command, getattr(args, "interrupted", "interrupted (Ctrl-C)"))
         return EXIT_INTERRUPTED

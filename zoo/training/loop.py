@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo import interrupts
 from zoo.training.optimizers import clip_gradients, trainable_units
 from zoo.training.strategies import is_parameter_server
 
@@ -372,9 +373,10 @@ class TrainingState(tf.Module):
 def interruptible():
     """Turn SIGINT/SIGTERM into a flag the loop checks between steps (main thread only).
 
-    Yields a one-element list holding the received signal number, or ``None``.
+    Yields a one-element list holding the received signal number, or ``None``; a SIGINT that arrived before
+    the loop and was swallowed on its way (``zoo.interrupts``) counts as received.
     """
-    received = [None]
+    received = [interrupts.pending()]
     if threading.current_thread() is not threading.main_thread():
         yield received
         return

@@ -30,6 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo import interrupts
 from zoo.config import Config, ConfigError
 from zoo.training.checkpoints import Checkpointer, checkpoint_paths, model_variables
 from zoo.training.fit import EarlyStopping, fit
@@ -342,6 +343,7 @@ def _check_creatable(run_dir):
 
 def _create_run_dir(run_dir, overwrite=False):
     """Create ``run_dir`` (first removing an old run in it when ``overwrite``); errors say why it cannot be."""
+    interrupts.raise_if_pending()  # nothing is written after a Ctrl-C, even one swallowed on its way
     try:
         if overwrite and run_dir.exists():
             shutil.rmtree(run_dir)

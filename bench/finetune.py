@@ -97,7 +97,9 @@ def write_split(folder, seed, limit=None):
 
 def read_jsonl(path):
     """``(texts, label names)`` of a split file."""
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    # Lines end in "\n" only: str.splitlines would also split at U+0085 and U+2028 inside MR's texts.
+    with open(path, encoding="utf-8", newline="\n") as lines:
+        rows = [json.loads(line) for line in lines if line.strip()]
     return [r["text"] for r in rows], [r["label"] for r in rows]
 
 

@@ -8,7 +8,7 @@ import time
 import pytest
 import tensorflow as tf
 
-from tests.training.conftest import PYTHON, free_port, subprocess_env, tiny_config, write_tiny_csv
+from tests.training.conftest import PYTHON, free_port, subprocess_env, terminal_sigint, tiny_config, write_tiny_csv
 from zoo.cli import build_parser, main
 from zoo.config import Config
 from zoo.training.strategies import ONE_WORKER_TF_CONFIG
@@ -110,7 +110,7 @@ class _Child:
     def __init__(self, config_path, cwd, **env):
         self.process = subprocess.Popen([PYTHON, "-m", "zoo.cli", "train", "--config", str(config_path)],
                                         env=subprocess_env(**env), cwd=cwd, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True)
+                                        stderr=subprocess.PIPE, text=True, preexec_fn=terminal_sigint)
         self.lines = []
         self.reader = threading.Thread(target=lambda: self.lines.extend(self.process.stderr), daemon=True)
         self.reader.start()

@@ -2,7 +2,7 @@
 import subprocess
 import textwrap
 
-from tests.training.conftest import PYTHON, subprocess_env
+from tests.training.conftest import PYTHON, subprocess_env, terminal_sigint
 
 SWALLOWED = textwrap.dedent("""
     import gc, signal
@@ -29,7 +29,7 @@ SWALLOWED = textwrap.dedent("""
 
 def test_a_sigint_swallowed_in_a_gc_callback_is_still_pending_and_raised_at_the_next_safe_point():
     result = subprocess.run([PYTHON, "-c", SWALLOWED], env=subprocess_env(), capture_output=True,
-                            text=True, timeout=60)
+                            text=True, timeout=60, preexec_fn=terminal_sigint)
     assert result.returncode == 0, result.stderr
     # Python dropped the KeyboardInterrupt and ran on past gc.collect() (this is what lost a Ctrl-C); the
     # signal stayed pending and was raised at the next safe point, and no "Exception ignored" traceback shows.
@@ -40,7 +40,7 @@ def test_a_sigint_swallowed_in_a_gc_callback_is_still_pending_and_raised_at_the_
 def test_without_the_handler_python_drops_the_interrupt_and_says_so():
     script = SWALLOWED.replace("interrupts.install()", "")
     result = subprocess.run([PYTHON, "-c", script], env=subprocess_env(), capture_output=True, text=True,
-                            timeout=60)
+                            timeout=60, preexec_fn=terminal_sigint)
     assert result.stdout.split() == ["went", "on", "False"], result.stdout
     assert "Exception ignored" in result.stderr and "KeyboardInterrupt" in result.stderr, result.stderr
 

@@ -2,6 +2,7 @@
 import csv
 import json
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -92,6 +93,15 @@ def subprocess_env(**extra):
     env.pop("TF_CONFIG", None)
     env.update(extra)
     return env
+
+
+def terminal_sigint():
+    """``preexec_fn`` giving a child SIGINT's default disposition, as a terminal's foreground job has it.
+
+    A suite started from a script in the background (``pytest &``, ``nohup``) ignores SIGINT, children
+    inherit that, and a Ctrl-C test's child would then never see its signal.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 PYTHON = sys.executable

@@ -2,7 +2,6 @@
 import functools
 
 import keras
-
 from keras import ops
 
 from zoo.layers import _validation as check

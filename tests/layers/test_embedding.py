@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -26,6 +27,27 @@ def test_token_embedding_looks_up_rows_and_reverse_projects_on_the_same_table():
     logits = layer(hidden, reverse=True)
     assert logits.dtype == "float32"
     np.testing.assert_allclose(to_numpy(logits), hidden @ table.T, atol=1e-5)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="reads the traced TensorFlow graph")
+@pytest.mark.parametrize("layer, table_shape", [
+    (TokenEmbedding(vocab_size=50, d_model=6, dtype="mixed_bfloat16"), [50, 6]),
+    (PositionEmbedding(sequence_length=40, d_model=6, dtype="mixed_bfloat16"), [40, 6]),
+])
+def test_mixed_precision_casts_only_the_rows_used_not_the_table(layer, table_shape):
+    """Under ``mixed_bfloat16`` the float32 table is read and the gathered rows cast, never the whole table."""
+    import tensorflow as tf
+
+    layer.build()
+    graph = tf.function(layer).get_concrete_function(tf.TensorSpec([2, 5], tf.int32)).graph
+    casts = [op.outputs[0].shape.as_list() for op in graph.get_operations() if op.type == "Cast"]
+    assert casts and table_shape not in casts, casts  # the rows are cast (some Cast), the table is not
+    table = ref.w(layer.embeddings)
+    rows = table[IDS] if isinstance(layer, TokenEmbedding) else table[None, :5]
+    out = layer(IDS)
+    assert out.dtype == "bfloat16"
+    np.testing.assert_array_equal(to_numpy(keras.ops.cast(out, "float32")),
+                                  to_numpy(keras.ops.cast(keras.ops.cast(rows, "bfloat16"), "float32")))
 
 
 @pytest.mark.parametrize("positional", ["learned", "sinusoidal"])

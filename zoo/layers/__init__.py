@@ -1,6 +1,7 @@
 """Transformer layers written with ``keras.ops`` only: they run on every Keras backend."""
 from zoo.layers.attention import MultiHeadAttention, combine_masks
 from zoo.layers.decoder import TransformerDecoderBlock
+from zoo.layers.dropout import Dropout
 from zoo.layers.embedding import PositionEmbedding, TokenEmbedding, sinusoidal_table
 from zoo.layers.encoder import TransformerEncoderBlock
 from zoo.layers.feedforward import FeedForward
@@ -9,6 +10,7 @@ from zoo.layers.rotary import RotaryEmbedding
 
 __all__ = [
     "ClassificationHead",
+    "Dropout",
     "FeedForward",
     "MultiHeadAttention",
     "PositionEmbedding",

@@ -6,6 +6,7 @@ from keras import ops
 
 from zoo.hardware import attention_core_dtype
 from zoo.layers import _validation as check
+from zoo.layers.dropout import Dropout
 from zoo.layers.rotary import RotaryEmbedding
 
 # Finite rather than -inf so a fully masked row gives a finite (not NaN) softmax; bfloat16 represents it too.
@@ -134,7 +135,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self.output_dense = self._dense(self.d_model, "output")
         self.output_dense.build(tuple(query_shape[:-1]) + (inner,))
         self.rotary = RotaryEmbedding(self.rotary_max_wavelength, dtype=self.dtype_policy) if self.use_rotary else None
-        self.probs_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy) if self.dropout else None
+        self.probs_dropout = Dropout(self.dropout, dtype=self.dtype_policy) if self.dropout else None
         self.core_dtype = attention_core_dtype(self.compute_dtype)
         self._build_shapes = {"query_shape": query_shape, "key_value_shape": key_value_shape}
         self.built = True

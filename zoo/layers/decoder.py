@@ -5,6 +5,7 @@ from keras import ops
 from zoo.layers import _validation as check
 from zoo.layers._residual import residual_sublayer
 from zoo.layers.attention import MultiHeadAttention
+from zoo.layers.dropout import Dropout
 from zoo.layers.feedforward import FeedForward
 
 
@@ -83,7 +84,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
             self.d_model, self.ff_dim, self.activation, self.kernel_initializer, dtype=policy, name="feedforward")
         self.feedforward.build(inputs_shape)
         self.feedforward_norm = self._norm("feedforward_norm", inputs_shape)
-        self.residual_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
+        self.residual_dropout = Dropout(self.dropout, dtype=policy)
         self._build_shapes = {"inputs_shape": inputs_shape, "encoder_outputs_shape": encoder_outputs_shape}
         self.built = True
 

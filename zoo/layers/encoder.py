@@ -4,6 +4,7 @@ import keras
 from zoo.layers import _validation as check
 from zoo.layers._residual import residual_sublayer
 from zoo.layers.attention import MultiHeadAttention
+from zoo.layers.dropout import Dropout
 from zoo.layers.feedforward import FeedForward
 
 
@@ -69,7 +70,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.feedforward_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=policy, name="feedforward_norm")
         self.feedforward_norm.build(input_shape)
-        self.residual_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
+        self.residual_dropout = Dropout(self.dropout, dtype=policy)
         self.built = True
 
     def call(self, inputs, mask=None, attention_mask=None, return_attention_scores=False, training=None):

@@ -3,6 +3,7 @@ import keras
 from keras import ops
 
 from zoo.layers import _validation as check
+from zoo.layers.dropout import Dropout
 
 # "pooled": the input is already one vector per example (e.g. a backbone's `pooled_output`).
 POOLING = ("cls", "mean", "max", "attention", "pooled")
@@ -78,7 +79,7 @@ class ClassificationHead(keras.layers.Layer):
                 name="hidden")
             self.hidden.build((input_shape[0], features))
             features = self.hidden_dim
-        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=policy)
+        self.dropout_layer = Dropout(self.dropout, dtype=policy)
         self.logits = keras.layers.Dense(
             self.units, kernel_initializer=self.kernel_initializer, dtype=policy, name="logits")
         self.logits.build((input_shape[0], features))

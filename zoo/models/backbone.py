@@ -2,7 +2,7 @@
 import keras
 from keras import ops
 
-from zoo.layers import PositionEmbedding, TokenEmbedding, TransformerDecoderBlock, TransformerEncoderBlock
+from zoo.layers import Dropout, PositionEmbedding, TokenEmbedding, TransformerDecoderBlock, TransformerEncoderBlock
 from zoo.layers import _validation as check
 from zoo.models.base import FunctionalModel
 
@@ -108,7 +108,7 @@ class Backbone(FunctionalModel):
             name="segment_embedding") if num_segments else None
         self.embedding_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=dtype, name="embedding_norm") if embedding_norm else None
-        self.embedding_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="embedding_dropout")
+        self.embedding_dropout = Dropout(dropout, dtype=dtype, name="embedding_dropout")
         block = TransformerDecoderBlock if causal else TransformerEncoderBlock
         self.blocks = [
             block(d_model, num_heads, ff_dim, dropout=dropout, attention_dropout=attention_dropout,

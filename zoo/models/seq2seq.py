@@ -1,7 +1,7 @@
 """The "Attention Is All You Need" encoder-decoder: a backbone encodes the source, decoder blocks generate."""
 import keras
 
-from zoo.layers import PositionEmbedding, TokenEmbedding, TransformerDecoderBlock
+from zoo.layers import Dropout, PositionEmbedding, TokenEmbedding, TransformerDecoderBlock
 from zoo.layers import _validation as check
 from zoo.models.backbone import Backbone
 from zoo.models.task import BackboneTask, check_backbone, check_pad_id, padding_mask
@@ -67,7 +67,7 @@ class Seq2Seq(BackboneTask):
                 target_vocab_size, backbone.d_model, dtype=dtype, name="decoder_token_embedding")
             self.decoder_position_embedding = None if backbone.positional == "rotary" else PositionEmbedding(
                 target_length, backbone.d_model, backbone.positional, dtype=dtype, name="decoder_position_embedding")
-        self.decoder_embedding_dropout = keras.layers.Dropout(
+        self.decoder_embedding_dropout = Dropout(
             backbone.dropout, dtype=dtype, name="decoder_embedding_dropout")
         self.decoder_blocks = [
             TransformerDecoderBlock(

@@ -1,0 +1,89 @@
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from tests.harness import run_layer_test, to_numpy
+from zoo.layers import Dropout
+from zoo.layers.dropout import LEVELS
+
+X = np.random.default_rng(0).normal(size=(64, 100, 50)).astype("float32") + 3.0  # no exact zeros
+
+
+def test_identity_outside_training_and_at_rate_zero():
+    np.testing.assert_array_equal(to_numpy(Dropout(0.3, seed=1)(X)), X)
+    np.testing.assert_array_equal(to_numpy(Dropout(0.3, seed=1)(X, training=False)), X)
+    np.testing.assert_array_equal(to_numpy(Dropout(0.0, seed=1)(X, training=True)), X)
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.5])
+def test_drops_the_rounded_rate_and_scales_what_it_keeps(rate):
+    layer = Dropout(rate, seed=3)
+    out = to_numpy(layer(X, training=True))
+    rounded = round(rate * LEVELS) / LEVELS
+    kept = out != 0
+    # 320,000 elements: the dropped fraction's standard deviation is under 9e-4.
+    assert abs((1 - kept.mean()) - rounded) < 5 * np.sqrt(rounded * (1 - rounded) / X.size)
+    np.testing.assert_allclose(out[kept], X[kept] / (1 - rounded), rtol=1e-6)
+
+
+def test_the_two_halves_of_each_random_number_decide_independently():
+    """Element i and element i + size/2 share a random integer (its low and high bits): they must not agree."""
+    flat = to_numpy(Dropout(0.5, seed=4)(X, training=True)).reshape(-1) != 0
+    first, second = flat[: flat.size // 2], flat[flat.size // 2:]
+    assert abs(np.corrcoef(first, second)[0, 1]) < 0.02
+    assert abs(np.corrcoef(flat[:-1], flat[1:])[0, 1]) < 0.02
+
+
+def test_each_call_draws_a_new_mask_and_a_seed_repeats_the_stream():
+    layer, twin = Dropout(0.5, seed=7), Dropout(0.5, seed=7)
+    first, second = (to_numpy(layer(X, training=True)) != 0 for _ in range(2))
+    assert (first != second).mean() > 0.4
+    np.testing.assert_array_equal(to_numpy(twin(X, training=True)) != 0, first)
+
+
+def test_gradient_is_the_mask_times_the_scale():
+    layer = Dropout(0.25, seed=5)
+    x = keras.Variable(X[:4])
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            out = layer(x, training=True)
+            total = ops.sum(out)
+        grad = to_numpy(tape.gradient(total, x.value))
+    else:
+        import jax
+
+        seed_state = layer.seed_generator.state.value
+        grad = np.asarray(jax.grad(lambda v: ops.sum(layer(v, training=True)))(x.value))
+        layer.seed_generator.state.assign(seed_state)
+        out = layer(x, training=True)
+    kept = to_numpy(out) != 0
+    np.testing.assert_allclose(grad, np.where(kept, 1 / (1 - 0.25), 0.0), rtol=1e-6)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="open shapes are a TensorFlow graph matter")
+def test_runs_in_a_graph_with_open_batch_and_length():
+    import tensorflow as tf
+
+    layer = Dropout(0.1, seed=2)
+    fn = tf.function(lambda x: layer(x, training=True), input_signature=[tf.TensorSpec([None, None, 50])])
+    for length in (7, 100):  # an odd element count too
+        out = fn(X[:3, :length]).numpy()
+        assert out.shape == (3, length, 50) and 0.05 < (out == 0).mean() < 0.15
+
+
+def test_mixed_precision_keeps_the_dtype():
+    out = Dropout(0.1, seed=1, dtype="mixed_bfloat16")(X, training=True)
+    assert out.dtype == "bfloat16"
+
+
+def test_layer_contract(tmp_path):
+    run_layer_test(Dropout, {"rate": 0.2, "seed": 3}, [X[:2, :5]], expected_shape=(2, 5, 50), tmp_path=tmp_path)
+
+
+@pytest.mark.parametrize("rate", [1.0, -0.1, "0.1"])
+def test_bad_rate_names_the_argument(rate):
+    with pytest.raises(ValueError, match="`rate`"):
+        Dropout(rate)

@@ -126,13 +126,25 @@ def _peer_head(c, x, padding):
     return keras.layers.Dense(2, dtype="float32")(x)
 
 
+def _peer_embeddings(c, ids):
+    """keras-hub ``TokenAndPositionEmbedding``, then what zoo's backbone also does to the embeddings (equal
+    semantics): dropout, and in config 2 BERT's segment embedding (segment 0) and embedding layer norm."""
+    import keras_hub
+
+    x = keras_hub.layers.TokenAndPositionEmbedding(c["vocab"], c["seq"], c["d_model"])(ids)
+    if c["bert"]:
+        x = x + keras.layers.Embedding(2, c["d_model"])(keras.ops.zeros_like(ids))
+        x = keras.layers.LayerNormalization(epsilon=1e-12)(x)
+    return keras.layers.Dropout(c["dropout"])(x)
+
+
 def keras_hub_model(c):
     """keras-hub ``TokenAndPositionEmbedding`` + ``TransformerEncoder(..., padding_mask=...)`` blocks."""
     import keras_hub
 
     ids = keras.Input((None,), dtype="int32")
     padding = keras.ops.not_equal(ids, 0)
-    x = keras_hub.layers.TokenAndPositionEmbedding(c["vocab"], c["seq"], c["d_model"])(ids)
+    x = _peer_embeddings(c, ids)
     for _ in range(c["layers"]):
         x = keras_hub.layers.TransformerEncoder(c["ff"], c["heads"], dropout=c["dropout"],
                                                 activation=c["activation"])(x, padding_mask=padding)
@@ -157,11 +169,9 @@ def keras_hub_bert_model(c):
 def keras_mha_model(c, masked=True):
     """The Keras example's block on ``keras.layers.MultiHeadAttention`` (post-LN, dropout on both residual
     branches), given the padding as ``attention_mask``."""
-    import keras_hub
-
     ids = keras.Input((None,), dtype="int32")
     padding = keras.ops.not_equal(ids, 0)
-    x = keras_hub.layers.TokenAndPositionEmbedding(c["vocab"], c["seq"], c["d_model"])(ids)
+    x = _peer_embeddings(c, ids)
     for _ in range(c["layers"]):
         mask = padding[:, None, :] if masked else None
         attn = keras.layers.MultiHeadAttention(c["heads"], c["d_model"] // c["heads"])(x, x, attention_mask=mask)

@@ -5,8 +5,8 @@ from keras import ops
 from zoo.layers import _validation as check
 
 # Each random 30-bit integer decides two elements (15 bits each). Random-number generation is most of what
-# keras.layers.Dropout costs on CPU: forward and backward of a [64, 200, 128] tensor on one thread took
-# 9.5 ms (float32) and 10.5 ms (bfloat16) with it, 7.4 ms with this (bench/profile_step.py has the op shares).
+# keras.layers.Dropout costs on CPU: forward and backward of a [64, 200, 128] float32 tensor took 10.6 ms of
+# CPU with it and 8.6 ms with this, one thread per op (bench/profile_dropout.py; BENCHMARKS.md, issue 16).
 BITS = 15
 LEVELS = 1 << BITS
 

@@ -352,18 +352,20 @@ def part_compare(args, settings):
                     "seed": seed, "epochs": args.epochs or settings["epochs"], "batch_size": 32,
                     "length": settings["length"], "run_dir": str(Path(tmp) / f"zoo-seed{seed}"),
                     "overrides": args.set}
-            for library in ("zoo", "keras_hub"):
+            for library in args.libraries:
                 result = run_job(f"train_{library}", spec)
                 runs.append({"library": library, "seed": seed, **result})
                 print(f"  {library:9s} seed {seed}: accuracy {100 * result['test_accuracy']:.2f} %, "
                       f"{statistics.fmean(result['examples_per_s']):.1f} examples/s per epoch, "
                       f"peak RSS {result['peak_rss_mb']:.0f} MiB", flush=True)
     summary = {}
-    for library in ("zoo", "keras_hub"):
+    for library in args.libraries:
         mine = [r for r in runs if r["library"] == library]
         summary[library] = {"test_accuracy_mean": statistics.fmean(r["test_accuracy"] for r in mine),
                             "examples_per_s_mean": statistics.fmean(x for r in mine for x in r["examples_per_s"]),
                             "peak_rss_mb_max": max(r["peak_rss_mb"] for r in mine)}
+    if len(summary) < 2:
+        return {"runs": runs, "summary": summary}
     summary["accuracy_difference_points"] = 100 * (summary["zoo"]["test_accuracy_mean"]
                                                    - summary["keras_hub"]["test_accuracy_mean"])
     summary["epoch_time_ratio_zoo_over_keras_hub"] = (summary["keras_hub"]["examples_per_s_mean"]
@@ -445,8 +447,8 @@ def main(argv=None):
     """Run the chosen parts, print a summary and return the results.
 
     Args:
-        argv: ``PART [--quick] [--seeds ...] [--epochs N] [--data ...] [--workdir DIR] [--json FILE]``;
-            ``None`` reads ``sys.argv``.
+        argv: ``PART [--quick] [--seeds ...] [--epochs N] [--libraries ...] [--data ...] [--workdir DIR]
+            [--json FILE]``; ``None`` reads ``sys.argv``.
 
     Returns:
         ``{part: results}``, plus ``uptime`` (the load average when the run started) and ``quick``.
@@ -465,6 +467,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smoke run on small subsets (figures mean nothing)")
     parser.add_argument("--seeds", type=int, nargs="+", help="compare: split seeds (default 0 1 2)")
     parser.add_argument("--epochs", type=int, help="compare: epochs (default 3)")
+    parser.add_argument("--libraries", nargs="+", default=["zoo", "keras_hub"], choices=["zoo", "keras_hub"],
+                        help="compare: which to run (one alone, e.g. zoo under --set variants, skips the ratios)")
     parser.add_argument("--data", nargs="+", default=["mr", "trec", "subj"], choices=["mr", "trec", "subj"],
                         help="accuracy: data sets")
     parser.add_argument("--workdir", type=Path, default=HERE / "results" / "finetune_runs",

@@ -29,8 +29,8 @@ whose figures mean nothing):
     python bench/finetune.py export [--quick]
     python bench/finetune.py all [--quick]
 
-``--set KEY=VALUE`` changes zoo's runs, e.g. ``--set model.overrides.attention_dropout=0.1`` (the checkpoint's
-attention dropout, which zoo leaves out by default) or ``--set training.precision=auto`` (bfloat16 where the CPU
+``--set KEY=VALUE`` changes zoo's runs, e.g. ``--set model.overrides.attention_dropout=0`` (no dropout on
+attention probabilities; zoo keeps the checkpoint's by default) or ``--set training.precision=auto`` (bfloat16 where the CPU
 has it natively; each run reports the precision it ran in).
 """
 import argparse
@@ -475,7 +475,7 @@ def main(argv=None):
                         help="accuracy: where the fold runs go")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="zoo config override for zoo's runs (compare, step, accuracy), e.g. "
-                             "model.overrides.attention_dropout=0.1 or training.precision=auto; repeatable")
+                             "model.overrides.attention_dropout=0 or training.precision=auto; repeatable")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
 

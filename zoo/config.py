@@ -143,8 +143,8 @@ class ModelConfig(_Section):
             the classifier takes the checkpoint's architecture, weights and tokenizer (``data.tokenizer``,
             ``data.vocab_size`` and ``data.cleaning`` do not apply), and the fine-tuning recipe's defaults apply
             (``training.recipe``). ``overrides`` may set only the head's ``pooling``, ``mode``,
-            ``head_hidden_dim`` and ``head_dropout``, and the backbone's ``dropout`` (default the checkpoint's)
-            and ``attention_dropout`` (default 0: no dropout on attention probabilities unless asked).
+            ``head_hidden_dim`` and ``head_dropout``, and the backbone's ``dropout`` and ``attention_dropout``
+            (default: the checkpoint's rates).
         freeze: With ``init_from``: ``none``, ``embedding`` (keep the pretrained embedding fixed) or
             ``encoder`` (train only the head).
         freeze_blocks: With ``init_from``: keep the lowest this many encoder blocks fixed (0: none).

@@ -9,9 +9,11 @@ import pytest
 import tensorflow as tf
 
 import zoo
+from zoo.config import Config
 from zoo.data import LabeledTexts
 from zoo.training.data import pack
 from zoo.training.objectives import Objective
+from zoo.training.transfer import checkpoint_classifier
 
 from tests.converters.checkpoints import VOCABULARY, write_bert_checkpoint
 from tests.export.test_standalone import run_standalone
@@ -60,6 +62,19 @@ def test_dynamic_padding_gives_the_same_logits_as_fixed_padding(which, checkpoin
     np.testing.assert_allclose(model(trimmed, training=False), model(fixed, training=False), atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("overrides, expected", [
+    ({}, (0.3, 0.2)),  # the checkpoint's hidden_dropout_prob and attention_probs_dropout_prob
+    ({"attention_dropout": 0.0}, (0.3, 0.0)),
+    ({"dropout": 0.05, "attention_dropout": 0.15}, (0.05, 0.15))])
+def test_the_backbone_takes_the_checkpoints_dropout_rates_unless_overridden(overrides, expected, tmp_path):
+    folder = write_bert_checkpoint(tmp_path, {"hidden_dropout_prob": 0.3, "attention_probs_dropout_prob": 0.2})[0]
+    config = Config.from_dict({"model": {"init_from": str(folder), "overrides": overrides},
+                               "data": {"sequence_length": 32}})
+    backbone = checkpoint_classifier(config, num_classes=2).backbone
+    assert (backbone.dropout, backbone.attention_dropout) == expected
+    assert {block.attention.dropout for block in backbone.blocks} == {expected[1]}
+
+
 @pytest.fixture(scope="module")
 def pair_run(checkpoint, tmp_path_factory):
     folder = tmp_path_factory.mktemp("pairs")
@@ -75,8 +90,9 @@ def test_sentence_pairs_train_with_the_fine_tuning_recipe(pair_run):
     assert pair_run.metrics["test"]["accuracy"] >= 0.9  # the cue is in text_b: the pair is read
     assert json.loads((pair_run.run_dir / "model.json").read_text())["text_pairs"] is True
     backbone = pair_run.model.backbone
-    assert backbone.attention_dropout == 0.0 and backbone.blocks[0].attention.dropout == 0.0
-    assert backbone.dropout == 0.1  # the checkpoint's hidden_dropout_prob
+    # The checkpoint's attention_probs_dropout_prob and hidden_dropout_prob.
+    assert backbone.attention_dropout == 0.1 and backbone.blocks[0].attention.dropout == 0.1
+    assert backbone.dropout == 0.1
 
 
 def test_exported_pair_model_takes_two_strings_and_matches_keras_without_zoo(pair_run, tmp_path):

@@ -30,8 +30,8 @@ whose figures mean nothing):
     python bench/finetune.py all [--quick]
 
 ``--set KEY=VALUE`` changes zoo's runs, e.g. ``--set model.overrides.attention_dropout=0`` (no dropout on
-attention probabilities; zoo keeps the checkpoint's by default) or ``--set training.precision=auto`` (bfloat16 where the CPU
-has it natively; each run reports the precision it ran in).
+attention probabilities; zoo keeps the checkpoint's by default) or ``--set training.precision=auto``
+(bfloat16 where the CPU has it natively; each run reports the precision it ran in).
 """
 import argparse
 import json

@@ -1,14 +1,16 @@
 """Dropout alone: zoo's ``Dropout`` against ``keras.layers.Dropout``, forward and backward, on one CPU thread.
 
-Both layers drop 10 % of a ``[64, 200, 128]`` tensor (config 1's activations) inside a ``tf.function`` with
-its gradient; the variants take turns over ``--rounds`` rounds of ``--steps`` calls and each round's process
-CPU time per call is kept (one inter-op thread, ``--intra-op`` threads per op, 1 by default: an op's time is
-then its own work, steady under other load). Reported per precision: best and median ms per call, and the
-median per-round ratio.
+Both layers drop 10 % of a tensor inside a ``tf.function`` with its gradient, at two shapes:
+``[64, 200, 128]`` (config 1's activations) and ``[32, 12, 128, 128]`` (the attention probabilities of a
+MiniLM fine-tuning step). The variants take turns over ``--rounds`` rounds of ``--steps`` calls and each round's
+process CPU time per call is kept (one inter-op thread, ``--intra-op`` threads per op, 1 by default: an op's
+time is then its own work, steady under other load). Reported per shape and precision: best and median ms
+per call, and the median per-round ratio.
 
     python bench/profile_dropout.py [--rounds 15] [--steps 5] [--intra-op 2]
 """
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -22,7 +24,7 @@ import keras  # noqa: E402
 
 from zoo.layers import Dropout  # noqa: E402
 
-SHAPE = (64, 200, 128)
+SHAPES = {"config 1 activations": (64, 200, 128), "MiniLM attention probabilities": (32, 12, 128, 128)}
 RATE = 0.1
 
 
@@ -44,10 +46,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    print(f"load average {os.getloadavg()[0]:.2f}; {args.rounds} rounds x {args.steps} calls; shape {SHAPE}; "
+    print(f"load average {os.getloadavg()[0]:.2f}; {args.rounds} rounds x {args.steps} calls; "
           f"intra-op threads {args.intra_op}")
-    for dtype in ("float32", "bfloat16"):
-        x = tf.Variable(tf.random.normal(SHAPE, dtype=dtype))
+    for (label, shape), dtype in itertools.product(SHAPES.items(), ("float32", "bfloat16")):
+        x = tf.Variable(tf.random.normal(shape, dtype=dtype))
         variants = {"keras": step(keras.layers.Dropout(RATE, seed=1), x), "zoo": step(Dropout(RATE, seed=1), x)}
         for run in variants.values():
             run(), run()
@@ -61,7 +63,7 @@ def main(argv=None):
         ratios = [k / z for k, z in zip(times["keras"], times["zoo"])]
         cells = ", ".join(f"{name} best {min(t):.2f} ms, median {statistics.median(t):.2f} ms"
                           for name, t in times.items())
-        print(f"{dtype}: {cells}; keras / zoo per round: median {statistics.median(ratios):.2f} "
+        print(f"{label} {list(shape)}, {dtype}: {cells}; keras / zoo per round: median {statistics.median(ratios):.2f} "
               f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
 
 

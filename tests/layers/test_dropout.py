@@ -5,7 +5,7 @@ from keras import ops
 
 from tests.harness import run_layer_test, to_numpy
 from zoo.layers import Dropout
-from zoo.layers.dropout import LEVELS
+from zoo.layers.dropout import LEVELS, PER_DRAW
 
 X = np.random.default_rng(0).normal(size=(64, 100, 50)).astype("float32") + 3.0  # no exact zeros
 
@@ -16,7 +16,7 @@ def test_identity_outside_training_and_at_rate_zero():
     np.testing.assert_array_equal(to_numpy(Dropout(0.0, seed=1)(X, training=True)), X)
 
 
-@pytest.mark.parametrize("rate", [0.1, 0.5])
+@pytest.mark.parametrize("rate", [0.1, 0.5, 0.01])
 def test_drops_the_rounded_rate_and_scales_what_it_keeps(rate):
     layer = Dropout(rate, seed=3)
     out = to_numpy(layer(X, training=True))
@@ -27,12 +27,17 @@ def test_drops_the_rounded_rate_and_scales_what_it_keeps(rate):
     np.testing.assert_allclose(out[kept], X[kept] / (1 - rounded), rtol=1e-6)
 
 
-def test_the_two_halves_of_each_random_number_decide_independently():
-    """Element i and element i + size/2 share a random integer (its low and high bits): they must not agree."""
+def test_the_three_fields_of_each_random_number_decide_independently():
+    """Elements i, i + n and i + 2n (n = size / 3) share a random integer, one 10-bit field each: no correlation."""
     flat = to_numpy(Dropout(0.5, seed=4)(X, training=True)).reshape(-1) != 0
-    first, second = flat[: flat.size // 2], flat[flat.size // 2:]
-    assert abs(np.corrcoef(first, second)[0, 1]) < 0.02
+    n = -(-flat.size // PER_DRAW)
+    fields = [flat[i * n:(i + 1) * n][: flat.size - (PER_DRAW - 1) * n] for i in range(PER_DRAW)]  # last is short
+    for a, b in ((0, 1), (1, 2), (0, 2)):
+        assert abs(np.corrcoef(fields[a], fields[b])[0, 1]) < 0.02
     assert abs(np.corrcoef(flat[:-1], flat[1:])[0, 1]) < 0.02
+    # Each field alone drops the rate (a field stuck at 0 or 1 would still pass the correlations).
+    for field in fields:
+        assert abs(field.mean() - 0.5) < 0.01
 
 
 def test_each_call_draws_a_new_mask_and_a_seed_repeats_the_stream():
@@ -83,7 +88,7 @@ def test_layer_contract(tmp_path):
     run_layer_test(Dropout, {"rate": 0.2, "seed": 3}, [X[:2, :5]], expected_shape=(2, 5, 50), tmp_path=tmp_path)
 
 
-@pytest.mark.parametrize("rate", [1.0, -0.1, "0.1"])
+@pytest.mark.parametrize("rate", [1.0, -0.1, "0.1", 0.0004, 0.9996])
 def test_bad_rate_names_the_argument(rate):
     with pytest.raises(ValueError, match="`rate`"):
         Dropout(rate)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from tests import reference as ref
-from tests.harness import run_layer_test, to_numpy
+from tests.harness import gradients, run_layer_test, to_numpy
 from zoo.layers import FeedForward, TransformerEncoderBlock
 
 RNG = np.random.default_rng(2)
@@ -36,6 +36,21 @@ def test_gelu_is_the_exact_erf_form_and_gelu_tanh_its_approximation():
     assert np.abs(outputs["gelu"] - outputs["gelu_tanh"]).max() > 1e-4
 
 
+def test_exact_gelu_gradient_is_the_analytic_derivative():
+    """zoo writes the exact GELU's gradient by hand: it must be Phi(x) + x phi(x), tails included."""
+    import keras
+    from scipy.stats import norm
+
+    x = np.linspace(-8, 8, 1601)[None, :, None]
+    ffn = FeedForward(d_model=1, ff_dim=1, activation="gelu")
+    ffn.build((None, None, 1))
+    ffn.set_weights([np.ones((1, 1)), np.zeros(1), np.ones((1, 1)), np.zeros(1)])
+    variable = keras.Variable(x.astype("float32"))
+    (grad,) = gradients(lambda: ffn.hidden(variable), [variable])  # of sum(gelu(x) ** 2)
+    x64 = x.astype("float32").astype(np.float64)
+    expected = 2 * ref.ACTIVATIONS["gelu"](x64) * (norm.cdf(x64) + x64 * norm.pdf(x64))
+    np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-7)
+
 
 def test_exact_gelu_under_bfloat16_is_the_float32_value_rounded_once():
     """Under ``mixed_bfloat16`` the exact GELU runs in float32: its output is the reference rounded to bfloat16."""
@@ -53,6 +68,7 @@ def test_exact_gelu_under_bfloat16_is_the_float32_value_rounded_once():
     # One rounding to bfloat16's 8 significant bits: at most 2**-8 relative (GELU computed in bfloat16 was
     # up to 4.6e-2 off in the negative tail).
     np.testing.assert_allclose(got, expected, rtol=2.0 ** -8, atol=1e-30)
+
 
 def test_padding_does_not_change_real_positions():
     block = TransformerEncoderBlock(D, 4, 32, dropout=0.3)

@@ -6,12 +6,14 @@ from zoo.layers.embedding import PositionEmbedding, TokenEmbedding, sinusoidal_t
 from zoo.layers.encoder import TransformerEncoderBlock
 from zoo.layers.feedforward import FeedForward
 from zoo.layers.heads import ClassificationHead
+from zoo.layers.normalization import LayerNormalization
 from zoo.layers.rotary import RotaryEmbedding
 
 __all__ = [
     "ClassificationHead",
     "Dropout",
     "FeedForward",
+    "LayerNormalization",
     "MultiHeadAttention",
     "PositionEmbedding",
     "RotaryEmbedding",

@@ -7,6 +7,7 @@ from zoo.layers._residual import residual_sublayer
 from zoo.layers.attention import MultiHeadAttention
 from zoo.layers.dropout import Dropout
 from zoo.layers.feedforward import FeedForward
+from zoo.layers.normalization import LayerNormalization
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -57,7 +58,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.has_cross_attention = None
 
     def _norm(self, name, shape):
-        norm = keras.layers.LayerNormalization(
+        norm = LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name)
         norm.build(shape)
         return norm

@@ -1,25 +1,29 @@
-"""Dropout that draws half the random numbers ``keras.layers.Dropout`` draws."""
+"""Dropout that draws a third of the random numbers ``keras.layers.Dropout`` draws."""
 import keras
 from keras import ops
 
 from zoo.layers import _validation as check
 
-# Each random 30-bit integer decides two elements (15 bits each). Random-number generation is most of what
-# keras.layers.Dropout costs on CPU: forward and backward of a [64, 200, 128] float32 tensor took 10.6 ms of
-# CPU with it and 8.6 ms with this, one thread per op (bench/profile_dropout.py; BENCHMARKS.md, issue 16).
-BITS = 15
+# Each random 30-bit integer decides three elements (10 bits each). Random-number generation is most of what
+# keras.layers.Dropout costs on CPU, and TensorFlow's costs the same per 32-bit number whatever its dtype or
+# range. Forward and backward of a [32, 12, 128, 128] float32 tensor (a MiniLM step's attention
+# probabilities), one thread per op: keras.layers.Dropout 35.5 ms of CPU, two decisions per integer with a
+# `where` 28.4 ms, three per integer times a float mask 19.6 ms (bench/profile_dropout.py; BENCHMARKS.md).
+BITS = 10
+PER_DRAW = 3
 LEVELS = 1 << BITS
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class Dropout(keras.layers.Layer):
-    """Inverted dropout whose rate is rounded to a multiple of 2^-15 (0.1 drops 3277 / 32768 = 0.100006).
+    """Inverted dropout whose rate is rounded to a multiple of 2^-10 (0.1 drops 102 / 1024 = 0.0996).
 
     Kept elements are scaled by ``1 / (1 - rounded rate)``, so the expected output is the input; outside
     training the layer is the identity.
 
     Args:
-        rate: Fraction of the elements to zero while training, in ``[0, 1)``.
+        rate: Fraction of the elements to zero while training: 0, or in ``[2^-11, 1 - 2^-11)`` so that it
+            rounds to neither 0 nor 1.
         seed: Seed of the layer's random stream; ``None`` for a random one.
         **kwargs: Standard layer arguments.
 
@@ -34,6 +38,9 @@ class Dropout(keras.layers.Layer):
         self.rate = check.rate("rate", rate)
         self.seed = seed
         self.threshold = round(self.rate * LEVELS)
+        if self.rate and not 0 < self.threshold < LEVELS:
+            raise ValueError(f"`rate` must be 0 or in [{0.5 / LEVELS}, {1 - 0.5 / LEVELS}) (it is rounded to a "
+                             f"multiple of 1/{LEVELS}), got {rate!r}")
         # The random stream is state, not a sublayer; created here as keras.layers.Dropout does, and like its
         # stream it is not among the weights, so saved models keep their weight lists.
         self.seed_generator = keras.random.SeedGenerator(seed) if self.threshold else None
@@ -43,12 +50,17 @@ class Dropout(keras.layers.Layer):
         if not training or not self.threshold:
             return inputs
         size = ops.size(inputs)
-        draws = keras.random.randint(((size + 1) // 2,), 0, 1 << (2 * BITS), dtype="int32",
-                                     seed=self.seed_generator)
-        levels = ops.concatenate([ops.bitwise_and(draws, LEVELS - 1), ops.right_shift(draws, BITS)])[:size]
-        keep = ops.reshape(levels >= self.threshold, ops.shape(inputs))
+        draws = keras.random.randint(((size + PER_DRAW - 1) // PER_DRAW,), 0, 1 << (PER_DRAW * BITS),
+                                     dtype="int32", seed=self.seed_generator)
+        # Field i of a draw is kept when it is >= the threshold; comparing the masked draw with the threshold
+        # shifted into place saves a shift per field, and the top field needs no mask.
+        keep = [ops.bitwise_and(draws, (LEVELS - 1) << (BITS * i)) >= self.threshold << (BITS * i)
+                for i in range(PER_DRAW - 1)]
+        keep.append(draws >= self.threshold << (BITS * (PER_DRAW - 1)))
+        keep = ops.reshape(ops.concatenate(keep)[:size], ops.shape(inputs))
+        # Multiplying by a {0, scale} mask costs one pass backward, where a `where` costs two.
         scale = ops.cast(LEVELS / (LEVELS - self.threshold), inputs.dtype)
-        return ops.where(keep, inputs * scale, ops.zeros_like(inputs))
+        return inputs * (ops.cast(keep, inputs.dtype) * scale)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -6,6 +6,7 @@ from zoo.layers._residual import residual_sublayer
 from zoo.layers.attention import MultiHeadAttention
 from zoo.layers.dropout import Dropout
 from zoo.layers.feedforward import FeedForward
+from zoo.layers.normalization import LayerNormalization
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -61,13 +62,13 @@ class TransformerEncoderBlock(keras.layers.Layer):
             kernel_initializer=self.kernel_initializer, dtype=policy, name="self_attention",
         )
         self.attention.build(input_shape)
-        self.attention_norm = keras.layers.LayerNormalization(
+        self.attention_norm = LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=policy, name="attention_norm")
         self.attention_norm.build(input_shape)
         self.feedforward = FeedForward(
             self.d_model, self.ff_dim, self.activation, self.kernel_initializer, dtype=policy, name="feedforward")
         self.feedforward.build(input_shape)
-        self.feedforward_norm = keras.layers.LayerNormalization(
+        self.feedforward_norm = LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=policy, name="feedforward_norm")
         self.feedforward_norm.build(input_shape)
         self.residual_dropout = Dropout(self.dropout, dtype=policy)

@@ -1,17 +1,35 @@
 """Position-wise feed-forward network of a Transformer block."""
 import functools
+import math
 
 import keras
 from keras import ops
 
 from zoo.layers import _validation as check
 
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+
+
+@ops.custom_gradient
+def _gelu_erf(x):
+    # The derivative Phi(x) + x * phi(x) from the forward's Phi: the automatic gradient of erfc rebuilds it
+    # from more ops, and this form took forward and backward on [4096, 1536] float32 from 42.5 to 24.7 ms of
+    # CPU (one thread; BENCHMARKS.md, issue 13). erfc keeps Phi's negative tail accurate.
+    cdf = 0.5 * ops.erfc(x * -_SQRT_HALF)
+
+    def grad(*args, upstream=None):
+        upstream = args[0] if upstream is None else upstream
+        return upstream * (cdf + x * (ops.exp(ops.square(x) * -0.5) * _INV_SQRT_2PI))
+
+    return x * cdf, grad
+
 
 def _gelu_exact(x):
     # In float32 whatever the compute dtype: TensorFlow's bfloat16 Erfc is not vectorised, and the exact GELU
     # in bfloat16 took 65 ms (forward and backward on [4096, 1536]) against 39 ms with the casts around a
     # float32 one (bench/profile_step.py, BENCHMARKS.md); float32 also keeps a checkpoint's numerics.
-    return ops.cast(keras.activations.gelu(ops.cast(x, "float32"), approximate=False), x.dtype)
+    return ops.cast(_gelu_erf(ops.cast(x, "float32")), x.dtype)
 
 
 _ACTIVATION_FNS = {

@@ -2,7 +2,8 @@
 import keras
 from keras import ops
 
-from zoo.layers import Dropout, PositionEmbedding, TokenEmbedding, TransformerDecoderBlock, TransformerEncoderBlock
+from zoo.layers import (Dropout, LayerNormalization, PositionEmbedding, TokenEmbedding, TransformerDecoderBlock,
+                        TransformerEncoderBlock)
 from zoo.layers import _validation as check
 from zoo.models.base import FunctionalModel
 
@@ -106,7 +107,7 @@ class Backbone(FunctionalModel):
         self.segment_embedding = keras.layers.Embedding(
             num_segments, d_model, embeddings_initializer="glorot_uniform", dtype=dtype,
             name="segment_embedding") if num_segments else None
-        self.embedding_norm = keras.layers.LayerNormalization(
+        self.embedding_norm = LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=dtype, name="embedding_norm") if embedding_norm else None
         self.embedding_dropout = Dropout(dropout, dtype=dtype, name="embedding_dropout")
         block = TransformerDecoderBlock if causal else TransformerEncoderBlock
@@ -116,7 +117,7 @@ class Backbone(FunctionalModel):
                   use_rotary=positional == "rotary", dtype=dtype, name=f"block_{i}")
             for i in range(num_layers)
         ]
-        self.final_norm = keras.layers.LayerNormalization(
+        self.final_norm = LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=dtype, name="final_norm") if final_norm else None
         self.pooler = keras.layers.Dense(d_model, activation="tanh", dtype=dtype, name="pooler") if pooler else None
 

@@ -2,6 +2,7 @@
 import keras
 from keras import ops
 
+from zoo.layers import LayerNormalization
 from zoo.models.backbone import Backbone
 from zoo.models.task import BackboneTask, check_backbone, ids_or_dict, token_inputs
 
@@ -71,7 +72,7 @@ class MaskedLM(BackboneTask):
     def __init__(self, backbone, *, pad_id=0, dtype=None, **kwargs):
         self.backbone = check_backbone(backbone)
         self.mlm_dense = keras.layers.Dense(backbone.d_model, activation="gelu", dtype=dtype, name="mlm_dense")
-        self.mlm_norm = keras.layers.LayerNormalization(
+        self.mlm_norm = LayerNormalization(
             epsilon=backbone.layer_norm_epsilon, dtype=dtype, name="mlm_norm")
         inputs, backbone_inputs = token_inputs(backbone, pad_id)
         inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")

@@ -1,7 +1,7 @@
 """The "Attention Is All You Need" encoder-decoder: a backbone encodes the source, decoder blocks generate."""
 import keras
 
-from zoo.layers import Dropout, PositionEmbedding, TokenEmbedding, TransformerDecoderBlock
+from zoo.layers import Dropout, LayerNormalization, PositionEmbedding, TokenEmbedding, TransformerDecoderBlock
 from zoo.layers import _validation as check
 from zoo.models.backbone import Backbone
 from zoo.models.task import BackboneTask, check_backbone, check_pad_id, padding_mask
@@ -77,7 +77,7 @@ class Seq2Seq(BackboneTask):
                 use_rotary=backbone.positional == "rotary", dtype=dtype, name=f"decoder_block_{i}")
             for i in range(num_decoder_layers)
         ]
-        self.decoder_norm = keras.layers.LayerNormalization(
+        self.decoder_norm = LayerNormalization(
             epsilon=backbone.layer_norm_epsilon, dtype=dtype, name="decoder_norm") if backbone.norm_first else None
         self.lm_head = None if tie_embeddings else keras.layers.Dense(
             self.decoder_token_embedding.vocab_size, dtype="float32", name="lm_head")

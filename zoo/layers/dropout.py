@@ -7,8 +7,8 @@ from zoo.layers import _validation as check
 # Each random 30-bit integer decides three elements (10 bits each). Random-number generation is most of what
 # keras.layers.Dropout costs on CPU, and TensorFlow's costs the same per 32-bit number whatever its dtype or
 # range. Forward and backward of a [32, 12, 128, 128] float32 tensor (a MiniLM step's attention
-# probabilities), one thread per op: keras.layers.Dropout 35.5 ms of CPU, two decisions per integer with a
-# `where` 28.4 ms, three per integer times a float mask 19.6 ms (bench/profile_dropout.py; BENCHMARKS.md).
+# probabilities), one thread per op: keras.layers.Dropout 38.6 ms of CPU, this layer 22.2 ms
+# (bench/profile_ops.py; BENCHMARKS.md, issue 16).
 BITS = 10
 PER_DRAW = 3
 LEVELS = 1 << BITS

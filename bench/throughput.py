@@ -57,10 +57,10 @@ CONFIGS = {
     "smoke": dict(vocab=500, seq=24, d_model=16, heads=2, ff=32, layers=1, batch=8, dropout=0.1,
                   activation="relu", pooling="mean", lengths=(4, 24), anchor="keras-hub", rounds=3, steps=2, bert=False),
 }
-DEFAULT_MODELS = {"cpu": "zoo,zoo-nomask,keras-hub,keras-mha",
-                  "minilm": "zoo,zoo-nomask,keras-hub-bert,keras-hub,keras-mha",
-                  "gpu": "zoo,keras-mha", "smoke": "zoo,zoo-nomask,keras-hub,keras-mha",
-                  "minilm-smoke": "zoo,zoo-nomask,keras-hub-bert,keras-hub,keras-mha"}
+DEFAULT_MODELS = {"cpu": "zoo,zoo-padded,zoo-nomask,keras-hub,keras-mha",
+                  "minilm": "zoo,zoo-padded,zoo-nomask,keras-hub-bert,keras-hub,keras-mha",
+                  "gpu": "zoo,keras-mha", "smoke": "zoo,zoo-padded,zoo-nomask,keras-hub,keras-mha",
+                  "minilm-smoke": "zoo,zoo-padded,zoo-nomask,keras-hub-bert,keras-hub,keras-mha"}
 # precision policy, XLA
 VARIANTS = {
     "f32": ("float32", False),
@@ -74,16 +74,18 @@ PLATEAU_GAP = 1.2
 
 # ---------------------------------------------------------------------------------------------------- models
 
-def _zoo_backbone(c):
+def _zoo_backbone(c, skip_padding=None):
     """zoo's ``Backbone`` in the config's layout: post-LN; for config 2 the BERT options zoo's converters use for
     all-MiniLM-L6-v2 (segments, embedding norm, epsilon 1e-12, tanh pooler), attention dropout 0 as zoo's
     fine-tuning recipe sets it."""
     if c["bert"]:
         return Backbone(c["vocab"], 512, num_layers=c["layers"], d_model=c["d_model"], num_heads=c["heads"],
                         ff_dim=c["ff"], dropout=c["dropout"], activation=c["activation"], norm_first=False,
-                        layer_norm_epsilon=1e-12, num_segments=2, embedding_norm=True, final_norm=False, pooler=True)
+                        layer_norm_epsilon=1e-12, num_segments=2, embedding_norm=True, final_norm=False, pooler=True,
+                        skip_padding=skip_padding)
     return Backbone(c["vocab"], c["seq"], num_layers=c["layers"], d_model=c["d_model"], num_heads=c["heads"],
-                    ff_dim=c["ff"], dropout=c["dropout"], activation=c["activation"], norm_first=False)
+                    ff_dim=c["ff"], dropout=c["dropout"], activation=c["activation"], norm_first=False,
+                    skip_padding=skip_padding)
 
 
 def _ids_model(model, c):
@@ -94,14 +96,15 @@ def _ids_model(model, c):
     return keras.Model(ids, model({"token_ids": ids, "segment_ids": keras.ops.zeros_like(ids)}))
 
 
-def zoo_model(c):
+def zoo_model(c, skip_padding=None):
     """zoo's classifier: ``build_transformer`` (config 1), or a BERT ``Backbone`` + ``TextClassifier`` on its pooled
-    output (config 2); padding (id 0) masked in attention and pooling."""
+    output (config 2); padding (id 0) masked in attention and pooling. By default (TensorFlow) the blocks compute
+    everything but attention on the real tokens only; ``zoo-padded`` computes every position, as the peers do."""
     if not c["bert"]:
         return build_transformer(c["vocab"], c["seq"], 2, num_layers=c["layers"], d_model=c["d_model"],
                                  num_heads=c["heads"], ff_dim=c["ff"], dropout=c["dropout"], pooling=c["pooling"],
-                                 activation=c["activation"], norm_first=False)
-    return _ids_model(TextClassifier(_zoo_backbone(c), 2, pooling="pooled", dropout=c["dropout"]), c)
+                                 activation=c["activation"], norm_first=False, skip_padding=skip_padding)
+    return _ids_model(TextClassifier(_zoo_backbone(c, skip_padding), 2, pooling="pooled", dropout=c["dropout"]), c)
 
 
 def zoo_unmasked_model(c):
@@ -183,6 +186,7 @@ def keras_mha_model(c, masked=True):
 
 BUILDERS = {
     "zoo": zoo_model,
+    "zoo-padded": lambda c: zoo_model(c, skip_padding=False),
     "zoo-nomask": zoo_unmasked_model,
     "keras-hub": keras_hub_model,
     "keras-hub-bert": keras_hub_bert_model,
@@ -357,6 +361,8 @@ def comparisons(runners, anchor_label):
 
     for variant in VARIANTS:
         add(f"zoo [{variant}] / zoo-nomask [{variant}] (mask cost)", f"zoo [{variant}]", f"zoo-nomask [{variant}]")
+        add(f"zoo [{variant}] / zoo-padded [{variant}] (skipping padding)", f"zoo [{variant}]",
+            f"zoo-padded [{variant}]")
         peers = [r for r in runners if r.variant == variant and not r.model_name.startswith("zoo")
                  and r.model_name not in UNMASKED]
         if peers and f"zoo [{variant}]" in by:

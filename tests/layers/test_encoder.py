@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -20,7 +21,67 @@ def test_encoder_block_matches_numpy(norm_first, activation):
     x = _x(B, T, D)
     mask = np.arange(T)[None] < np.array([[T], [3]])
     out = to_numpy(block(x, mask=mask, training=False))
-    np.testing.assert_allclose(out, ref.encoder_block(block, x, mask), atol=1e-5)
+    expected = ref.encoder_block(block, x, mask)
+    np.testing.assert_allclose(out[mask], expected[mask], atol=1e-5)
+    # Padded positions: zeros where the block skips padding (TensorFlow), else computed like any other.
+    np.testing.assert_allclose(out[~mask], 0.0 if block.packs_tokens else expected[~mask], atol=1e-5)
+
+
+def test_skip_padding_defaults_on_only_where_the_backend_traces_data_dependent_shapes():
+    block = TransformerEncoderBlock(D, 4, 32)
+    assert block.packs_tokens == (keras.backend.backend() == "tensorflow")
+    assert not TransformerEncoderBlock(D, 4, 32, skip_padding=False).packs_tokens
+    if keras.backend.backend() != "tensorflow":
+        with pytest.raises(ValueError, match="`skip_padding`=True needs data-dependent shapes"):
+            TransformerEncoderBlock(D, 4, 32, skip_padding=True)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="token packing runs on TensorFlow only")
+@pytest.mark.parametrize("norm_first", [True, False], ids=["pre-ln", "post-ln"])
+def test_skipping_padding_changes_no_real_output_and_no_gradient(norm_first):
+    """Packed and padded blocks with the same weights: equal real outputs and equal gradients of a loss over
+    the real positions, for every weight and for the inputs (padding never reaches a real token)."""
+    import tensorflow as tf
+
+    blocks = [TransformerEncoderBlock(D, 4, 32, dropout=0.0, norm_first=norm_first, skip_padding=skip)
+              for skip in (True, False)]
+    x = tf.constant(_x(3, T, D))
+    mask = np.arange(T)[None] < np.array([[T], [2], [4]])
+    blocks[0](x, mask=mask)
+    blocks[1](x, mask=mask)
+    blocks[1].set_weights(blocks[0].get_weights())
+    probe = tf.constant(_x(3, T, D))
+    results = []
+    for block in blocks:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = block(x, mask=mask, training=True)
+            loss = tf.reduce_sum(tf.boolean_mask(out * probe, mask))
+        results.append((to_numpy(out), [to_numpy(g) for g in tape.gradient(loss, [x, *block.trainable_weights])]))
+    (packed, packed_grads), (padded, padded_grads) = results
+    np.testing.assert_allclose(packed[mask], padded[mask], atol=1e-5)
+    assert np.all(packed[~mask] == 0) and np.abs(padded[~mask]).min() > 0
+    for weight, a, b in zip(["inputs", *(w.path for w in blocks[0].trainable_weights)], packed_grads, padded_grads):
+        np.testing.assert_allclose(a, b, atol=1e-4, err_msg=weight)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="token packing runs on TensorFlow only")
+def test_skipping_padding_compiles_under_xla_and_in_bfloat16():
+    import tensorflow as tf
+
+    x = _x(B, T, D)
+    mask = np.arange(T)[None] < np.array([[T], [3]])
+    block = TransformerEncoderBlock(D, 4, 32, norm_first=False)
+    eager = to_numpy(block(x, mask=mask))
+    compiled = tf.function(lambda x, mask: block(x, mask=mask), jit_compile=True)
+    np.testing.assert_allclose(to_numpy(compiled(x, mask)), eager, atol=1e-5)
+    mixed = TransformerEncoderBlock(D, 4, 32, norm_first=False, dtype="mixed_bfloat16")
+    mixed(x, mask=mask)
+    mixed.set_weights(block.get_weights())
+    out = to_numpy(mixed(x, mask=mask))
+    assert out.dtype == np.dtype("bfloat16") or str(out.dtype) == "bfloat16"
+    np.testing.assert_allclose(out[mask].astype("float32"), eager[mask], atol=0.1)
+    assert np.all(out[~mask].astype("float32") == 0)
 
 
 def test_gelu_is_the_exact_erf_form_and_gelu_tanh_its_approximation():

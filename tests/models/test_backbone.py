@@ -95,6 +95,24 @@ def test_padding_changes_no_real_position(kw):
     np.testing.assert_allclose(short[real], long[:, :5][real], atol=1e-5)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="token packing runs on TensorFlow only")
+def test_skipping_padding_gives_the_padded_classifier_s_logits_and_zero_padded_outputs():
+    packed, padded = _bert(), _bert(skip_padding=False)
+    assert all(b.packs_tokens for b in packed.blocks) and not any(b.packs_tokens for b in padded.blocks)
+    ids = _ids(lengths=(7, 2), width=7)
+    inputs = {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": ids != 0}
+    packed(inputs)
+    padded(inputs)
+    padded.set_weights(packed.get_weights())
+    outputs = [{k: to_numpy(v) for k, v in backbone(inputs).items()} for backbone in (packed, padded)]
+    real = ids != 0
+    np.testing.assert_allclose(outputs[0]["sequence_output"][real], outputs[1]["sequence_output"][real], atol=1e-5)
+    np.testing.assert_allclose(outputs[0]["pooled_output"], outputs[1]["pooled_output"], atol=1e-5)
+    assert np.all(outputs[0]["sequence_output"][~real] == 0)  # post-LN without a final norm: the blocks' zeros
+    with pytest.raises(ValueError, match="`skip_padding` applies to encoder blocks"):
+        Backbone(50, 12, num_layers=1, d_model=D, num_heads=HEADS, causal=True, skip_padding=True)
+
+
 def test_save_reload_and_rebuild_from_config(tmp_path):
     classifier = TextClassifier(_bert(), num_classes=2, pooling="pooled")
     inputs = {"token_ids": _ids(), "segment_ids": np.ones((2, 7), "int32")}

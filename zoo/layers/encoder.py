@@ -2,6 +2,7 @@
 import keras
 
 from zoo.layers import _validation as check
+from zoo.layers._packing import Packing, packing_supported
 from zoo.layers._residual import residual_sublayer
 from zoo.layers.attention import MultiHeadAttention
 from zoo.layers.dropout import Dropout
@@ -27,6 +28,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
         layer_norm_epsilon: Epsilon of the layer norms.
         use_rotary: Rotary position embeddings inside attention.
         kernel_initializer: Initializer of all kernels.
+        skip_padding: Given a padding ``mask``, run everything but attention (residual adds, norms, dropout, the
+            feed-forward network) on the real tokens only; the output's padded positions are then zeros.
+            ``None``: on where the backend traces data-dependent shapes (TensorFlow), off on JAX.
         **kwargs: Standard layer arguments.
 
     Example:
@@ -37,7 +41,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
     def __init__(self, d_model, num_heads, ff_dim, dropout=0.1, attention_dropout=0.0, activation="gelu",
                  norm_first=True, layer_norm_epsilon=1e-5, use_rotary=False,
-                 kernel_initializer="glorot_uniform", **kwargs):
+                 kernel_initializer="glorot_uniform", skip_padding=None, **kwargs):
         super().__init__(**kwargs)
         self.d_model = check.positive_int("d_model", d_model)
         self.num_heads = check.positive_int("num_heads", num_heads)
@@ -51,6 +55,11 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.layer_norm_epsilon = check.positive_float("layer_norm_epsilon", layer_norm_epsilon)
         self.use_rotary = bool(use_rotary)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        if skip_padding and not packing_supported():
+            raise ValueError(f"`skip_padding`=True needs data-dependent shapes, which the {keras.backend.backend()} "
+                             "backend cannot trace; leave it None (on where the backend allows it) or set False")
+        self.skip_padding = skip_padding
+        self.packs_tokens = packing_supported() if skip_padding is None else bool(skip_padding)
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -85,10 +94,14 @@ class TransformerEncoderBlock(keras.layers.Layer):
                 return_attention_scores=return_attention_scores, training=training,
             )
 
+        packing = Packing(mask) if mask is not None and self.packs_tokens else None
         x, extras = residual_sublayer(
-            inputs, self.attention_norm, attend, self.residual_dropout, self.norm_first, training)
+            inputs, self.attention_norm, attend, self.residual_dropout, self.norm_first, training,
+            pack=packing.pack if packing is not None else None)
         x, _ = residual_sublayer(
             x, self.feedforward_norm, self.feedforward, self.residual_dropout, self.norm_first, training)
+        if packing is not None:
+            x = packing.unpack(x)
         probs = extras[0] if extras else None
         return (x, probs) if return_attention_scores else x
 
@@ -111,5 +124,6 @@ class TransformerEncoderBlock(keras.layers.Layer):
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "use_rotary": self.use_rotary,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "skip_padding": self.skip_padding,
         })
         return config

@@ -77,6 +77,9 @@ class Backbone(FunctionalModel):
         final_norm: Layer-normalise the last block's output; ``None`` means ``norm_first``.
         pooler: Add the tanh pooler over the first token and the ``pooled_output`` output.
         causal: Causal (decoder-only) blocks with a key/value cache instead of bidirectional ones.
+        skip_padding: Encoder blocks compute everything but attention on the real tokens only (see
+            ``TransformerEncoderBlock``); ``sequence_output`` is then the final norm of zeros at padded positions.
+            ``None``: on where the backend allows it (TensorFlow). Not for causal backbones.
         dtype: Dtype policy of every layer; ``None`` follows the global policy.
         **kwargs: ``name`` and other ``keras.Model`` arguments.
 
@@ -91,7 +94,7 @@ class Backbone(FunctionalModel):
     def __init__(self, vocab_size, sequence_length, *, num_layers=2, d_model=128, num_heads=4, ff_dim=256,
                  dropout=0.1, attention_dropout=0.0, activation="gelu", positional="learned", norm_first=True,
                  layer_norm_epsilon=1e-5, num_segments=None, embedding_norm=False, final_norm=None, pooler=False,
-                 causal=False, dtype=None, **kwargs):
+                 causal=False, skip_padding=None, dtype=None, **kwargs):
         check.positive_int("vocab_size", vocab_size)
         check.positive_int("sequence_length", sequence_length)
         check.positive_int("num_layers", num_layers)
@@ -99,6 +102,9 @@ class Backbone(FunctionalModel):
         check.choice("positional", positional, POSITIONAL)
         check.rate("dropout", dropout)
         final_norm = bool(norm_first) if final_norm is None else bool(final_norm)
+        if causal and skip_padding:
+            raise ValueError("`skip_padding` applies to encoder blocks; a causal backbone (causal=True) has none: "
+                             "leave skip_padding None")
 
         # === Layers (attributes first: the graph below calls them) ===
         self.token_embedding = TokenEmbedding(vocab_size, d_model, dtype=dtype, name="token_embedding")
@@ -110,11 +116,12 @@ class Backbone(FunctionalModel):
         self.embedding_norm = LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=dtype, name="embedding_norm") if embedding_norm else None
         self.embedding_dropout = Dropout(dropout, dtype=dtype, name="embedding_dropout")
-        block = TransformerDecoderBlock if causal else TransformerEncoderBlock
+        block, options = (TransformerDecoderBlock, {}) if causal else (TransformerEncoderBlock,
+                                                                          {"skip_padding": skip_padding})
         self.blocks = [
             block(d_model, num_heads, ff_dim, dropout=dropout, attention_dropout=attention_dropout,
                   activation=activation, norm_first=norm_first, layer_norm_epsilon=layer_norm_epsilon,
-                  use_rotary=positional == "rotary", dtype=dtype, name=f"block_{i}")
+                  use_rotary=positional == "rotary", dtype=dtype, name=f"block_{i}", **options)
             for i in range(num_layers)
         ]
         self.final_norm = LayerNormalization(
@@ -153,6 +160,7 @@ class Backbone(FunctionalModel):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.num_segments = num_segments
         self.causal = bool(causal)
+        self.skip_padding = skip_padding
 
     @property
     def parts(self):
@@ -229,6 +237,7 @@ class Backbone(FunctionalModel):
             "final_norm": self.final_norm is not None,
             "pooler": self.pooler is not None,
             "causal": self.causal,
+            "skip_padding": self.skip_padding,
         })
         return config
 

@@ -6,7 +6,8 @@ from zoo.models.classifier import TextClassifier
 def build_transformer(vocab_size, sequence_length, num_classes=2, *, num_layers=2, d_model=128, num_heads=4,
                       ff_dim=256, dropout=0.1, attention_dropout=0.0, activation="gelu", pooling="mean",
                       positional="learned", norm_first=True, mode="multiclass", head_hidden_dim=None,
-                      head_dropout=None, num_segments=None, pad_id=0, name="transformer_classifier"):
+                      head_dropout=None, num_segments=None, pad_id=0, skip_padding=None,
+                      name="transformer_classifier"):
     """Build a Transformer encoder classifier over token ids (``pad_id`` is padding and is masked everywhere).
 
     Args:
@@ -29,6 +30,8 @@ def build_transformer(vocab_size, sequence_length, num_classes=2, *, num_layers=
         num_segments: Segment (token-type) ids the model takes beside the tokens, e.g. 2 for sentence pairs; the
             classifier then takes ``{"token_ids", "segment_ids"}``.
         pad_id: The tokenizer's padding id.
+        skip_padding: Compute everything but attention on the real tokens only (``Backbone``); ``None``: on where
+            the backend allows it (TensorFlow).
         name: Model name.
 
     Returns:
@@ -42,7 +45,7 @@ def build_transformer(vocab_size, sequence_length, num_classes=2, *, num_layers=
     backbone = Backbone(
         vocab_size, sequence_length, num_layers=num_layers, d_model=d_model, num_heads=num_heads, ff_dim=ff_dim,
         dropout=dropout, attention_dropout=attention_dropout, activation=activation, positional=positional,
-        norm_first=norm_first, num_segments=num_segments, name=name if num_classes is None else "backbone",
+        norm_first=norm_first, num_segments=num_segments, skip_padding=skip_padding, name=name if num_classes is None else "backbone",
     )
     if num_classes is None:
         return backbone

@@ -178,3 +178,10 @@ def test_attention_core_follows_the_hardware_without_override(monkeypatch):
     layer = MultiHeadAttention(d_model=D, num_heads=H)
     layer(_x(B, T, D))
     assert layer.core_dtype == "float32"
+
+
+def test_packing_is_refused_for_cross_attention():
+    cross = MultiHeadAttention(d_model=8, num_heads=2)
+    cross(np.ones((1, 3, 8), "float32"), key_value=np.ones((1, 4, 8), "float32"))
+    with pytest.raises(ValueError, match="`packing` is only supported for self-attention"):
+        cross(np.ones((1, 3, 8), "float32"), key_value=np.ones((1, 4, 8), "float32"), packing=object())

@@ -1,8 +1,8 @@
 """Token packing: position-wise sub-layers computed on the real tokens of a padded batch only.
 
 A batch ``[batch, T, d]`` whose padding mask keeps ``N`` real tokens is packed to ``[N, d]`` rows, so dense
-layers, norms, activations and dropout do ``N / (batch * T)`` of the padded work; attention, the one sub-layer
-that mixes positions, still sees the padded layout. The row count depends on the data, which TensorFlow graphs
+layers, norms, activations and dropout do ``N / (batch * T)`` of the padded work; the attention core, the one
+computation that mixes positions, still sees the padded layout. The row count depends on the data, which TensorFlow graphs
 (XLA included) allow and JAX's tracing does not.
 """
 import keras
@@ -22,8 +22,8 @@ class Packing:
 
     Example:
         >>> packing = Packing(ops.array([[True, False], [True, True]]))
-        >>> packing.pack(ops.ones((2, 2, 3))).shape
-        TensorShape([3, 3])
+        >>> tuple(packing.pack(ops.ones((2, 2, 3))).shape)
+        (3, 3)
     """
 
     def __init__(self, mask):

@@ -156,7 +156,7 @@ class MultiHeadAttention(keras.layers.Layer):
         return ops.unstack(x, parts, axis=2)
 
     def call(self, query, key_value=None, padding_mask=None, attention_mask=None, use_causal_mask=False,
-             cache=None, cache_update_index=None, return_attention_scores=False, training=None):
+             cache=None, cache_update_index=None, return_attention_scores=False, training=None, packing=None):
         """Attend from ``query`` to itself or to ``key_value``.
 
         Args:
@@ -170,9 +170,12 @@ class MultiHeadAttention(keras.layers.Layer):
             cache_update_index: position of ``query[:, 0]`` in the sequence (int or scalar tensor).
             return_attention_scores: also return the attention probabilities ``[batch, heads, T, S]``.
             training: enables attention-probability dropout.
+            packing: self-attention only: the ``Packing`` of ``padding_mask``, with ``query`` given as its real
+                tokens' rows ``[N, features]``. The projections then run on those rows, the core on the padded
+                layout, and the output comes back as rows ``[N, d_model]``.
 
         Returns:
-            ``output`` of shape ``[batch, T, d_model]``, followed by ``cache`` when one was given and by the
+            ``output`` of shape ``[batch, T, d_model]`` (``[N, d_model]`` with ``packing``), followed by ``cache`` when one was given and by the
             probabilities when asked for.
         """
         if self.is_cross_attention and key_value is None:
@@ -183,12 +186,15 @@ class MultiHeadAttention(keras.layers.Layer):
             raise ValueError("`cache` is only supported for self-attention")
         if cache is not None and cache_update_index is None:
             raise ValueError("`cache_update_index` is required when `cache` is given")
+        if packing is not None and (self.is_cross_attention or cache is not None):
+            raise ValueError("`packing` is only supported for self-attention without a cache")
 
         if self.is_cross_attention:
             (q,) = self._split_heads(self.query_dense(query), 1)
             k, v = self._split_heads(self.key_value_dense(key_value), 2)
         else:
-            q, k, v = self._split_heads(self.qkv_dense(query), 3)
+            qkv = self.qkv_dense(query)
+            q, k, v = self._split_heads(qkv if packing is None else packing.unpack(qkv), 3)
 
         offset = 0 if cache_update_index is None else cache_update_index
         if self.rotary is not None:
@@ -215,6 +221,8 @@ class MultiHeadAttention(keras.layers.Layer):
 
         shape = ops.shape(context)
         context = ops.reshape(context, (shape[0], shape[1], self.num_heads * self.head_dim))
+        if packing is not None:
+            context = packing.pack(context)
         output = self.output_dense(ops.cast(context, self.compute_dtype))
 
         result = (output,)

@@ -28,8 +28,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
         layer_norm_epsilon: Epsilon of the layer norms.
         use_rotary: Rotary position embeddings inside attention.
         kernel_initializer: Initializer of all kernels.
-        skip_padding: Given a padding ``mask``, run everything but attention (residual adds, norms, dropout, the
-            feed-forward network) on the real tokens only; the output's padded positions are then zeros.
+        skip_padding: Given a padding ``mask``, run everything but the attention core (projections, residual
+            adds, norms, dropout, the feed-forward network) on the real tokens only; the output's padded
+            positions are then zeros.
             ``None``: on where the backend traces data-dependent shapes (TensorFlow), off on JAX.
         **kwargs: Standard layer arguments.
 
@@ -88,16 +89,18 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
         Returns the encoded sequence, and the attention probabilities ``[batch, heads, T, T]`` when asked for.
         """
+        # With packing, everything but the attention core runs on the real tokens' rows [N, d_model].
+        packing = Packing(mask) if mask is not None and self.packs_tokens else None
+
         def attend(h):
             return self.attention(
                 h, padding_mask=mask, attention_mask=attention_mask,
-                return_attention_scores=return_attention_scores, training=training,
+                return_attention_scores=return_attention_scores, training=training, packing=packing,
             )
 
-        packing = Packing(mask) if mask is not None and self.packs_tokens else None
         x, extras = residual_sublayer(
-            inputs, self.attention_norm, attend, self.residual_dropout, self.norm_first, training,
-            pack=packing.pack if packing is not None else None)
+            inputs if packing is None else packing.pack(inputs), self.attention_norm, attend,
+            self.residual_dropout, self.norm_first, training)
         x, _ = residual_sublayer(
             x, self.feedforward_norm, self.feedforward, self.residual_dropout, self.norm_first, training)
         if packing is not None:

@@ -37,16 +37,18 @@ def test_skip_padding_defaults_on_only_where_the_backend_traces_data_dependent_s
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="token packing runs on TensorFlow only")
+@pytest.mark.parametrize("lengths", [(T, 2, 4), (T, T, T)], ids=["padded", "pad-free"])
 @pytest.mark.parametrize("norm_first", [True, False], ids=["pre-ln", "post-ln"])
-def test_skipping_padding_changes_no_real_output_and_no_gradient(norm_first):
+def test_skipping_padding_changes_no_real_output_and_no_gradient(norm_first, lengths):
     """Packed and padded blocks with the same weights: equal real outputs and equal gradients of a loss over
-    the real positions, for every weight and for the inputs (padding never reaches a real token)."""
+    the real positions, for every weight and for the inputs (padding never reaches a real token). A pad-free
+    batch takes the reshape branch."""
     import tensorflow as tf
 
     blocks = [TransformerEncoderBlock(D, 4, 32, dropout=0.0, norm_first=norm_first, skip_padding=skip)
               for skip in (True, False)]
     x = tf.constant(_x(3, T, D))
-    mask = np.arange(T)[None] < np.array([[T], [2], [4]])
+    mask = np.arange(T)[None] < np.array(lengths)[:, None]
     blocks[0](x, mask=mask)
     blocks[1](x, mask=mask)
     blocks[1].set_weights(blocks[0].get_weights())
@@ -60,7 +62,7 @@ def test_skipping_padding_changes_no_real_output_and_no_gradient(norm_first):
         results.append((to_numpy(out), [to_numpy(g) for g in tape.gradient(loss, [x, *block.trainable_weights])]))
     (packed, packed_grads), (padded, padded_grads) = results
     np.testing.assert_allclose(packed[mask], padded[mask], atol=1e-5)
-    assert np.all(packed[~mask] == 0) and np.abs(padded[~mask]).min() > 0
+    assert np.all(packed[~mask] == 0) and (mask.all() or np.abs(padded[~mask]).min() > 0)
     for weight, a, b in zip(["inputs", *(w.path for w in blocks[0].trainable_weights)], packed_grads, padded_grads):
         np.testing.assert_allclose(a, b, atol=1e-4, err_msg=weight)
 
@@ -75,6 +77,8 @@ def test_skipping_padding_compiles_under_xla_and_in_bfloat16():
     eager = to_numpy(block(x, mask=mask))
     compiled = tf.function(lambda x, mask: block(x, mask=mask), jit_compile=True)
     np.testing.assert_allclose(to_numpy(compiled(x, mask)), eager, atol=1e-5)
+    full = np.ones_like(mask)
+    np.testing.assert_allclose(to_numpy(compiled(x, full)), to_numpy(block(x, mask=full)), atol=1e-5)
     mixed = TransformerEncoderBlock(D, 4, 32, norm_first=False, dtype="mixed_bfloat16")
     mixed(x, mask=mask)
     mixed.set_weights(block.get_weights())

@@ -28,14 +28,23 @@ class Packing:
 
     def __init__(self, mask):
         self.batch, self.length = ops.shape(mask)[0], ops.shape(mask)[1]
-        self.rows = ops.nonzero(ops.reshape(ops.cast(mask, "bool"), (-1,)))[0]
+        flat = ops.reshape(ops.cast(mask, "bool"), (-1,))
+        self.rows = ops.nonzero(flat)[0]
+        # A batch without padding (a single sentence, a bucketed batch) packs and unpacks by reshaping: the
+        # gathers would only copy it (about 3 % of a pad-free MiniLM step).
+        self.has_padding = ops.logical_not(ops.all(flat))
 
     def pack(self, x):
         """``[batch, T, d]`` -> ``[N, d]``: the real tokens' rows, batch-major."""
-        return ops.take(ops.reshape(x, (-1, ops.shape(x)[-1])), self.rows, axis=0)
+        rows = ops.reshape(x, (-1, ops.shape(x)[-1]))
+        return ops.cond(self.has_padding, lambda: ops.take(rows, self.rows, axis=0), lambda: rows)
 
     def unpack(self, packed):
         """``[N, d]`` -> ``[batch, T, d]`` with zeros at the padded positions."""
         d = ops.shape(packed)[-1]
-        flat = ops.scatter(ops.expand_dims(self.rows, -1), packed, (self.batch * self.length, d))
-        return ops.reshape(flat, (self.batch, self.length, d))
+        shape = (self.batch, self.length, d)
+        return ops.cond(
+            self.has_padding,
+            lambda: ops.reshape(ops.scatter(ops.expand_dims(self.rows, -1), packed, (self.batch * self.length, d)),
+                                shape),
+            lambda: ops.reshape(packed, shape))

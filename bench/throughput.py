@@ -99,7 +99,7 @@ def _ids_model(model, c):
 def zoo_model(c, skip_padding=None):
     """zoo's classifier: ``build_transformer`` (config 1), or a BERT ``Backbone`` + ``TextClassifier`` on its pooled
     output (config 2); padding (id 0) masked in attention and pooling. By default (TensorFlow) the blocks compute
-    everything but attention on the real tokens only; ``zoo-padded`` computes every position, as the peers do."""
+    everything but the attention core on the real tokens only; ``zoo-padded`` computes every position, as the peers do."""
     if not c["bert"]:
         return build_transformer(c["vocab"], c["seq"], 2, num_layers=c["layers"], d_model=c["d_model"],
                                  num_heads=c["heads"], ff_dim=c["ff"], dropout=c["dropout"], pooling=c["pooling"],

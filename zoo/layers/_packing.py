@@ -2,8 +2,8 @@
 
 A batch ``[batch, T, d]`` whose padding mask keeps ``N`` real tokens is packed to ``[N, d]`` rows, so dense
 layers, norms, activations and dropout do ``N / (batch * T)`` of the padded work; the attention core, the one
-computation that mixes positions, still sees the padded layout. The row count depends on the data, which TensorFlow graphs
-(XLA included) allow and JAX's tracing does not.
+computation that mixes positions, still sees the padded layout. The row count depends on the data, which
+TensorFlow graphs (XLA included) allow and JAX's tracing does not.
 """
 import keras
 from keras import ops

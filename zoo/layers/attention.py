@@ -175,8 +175,8 @@ class MultiHeadAttention(keras.layers.Layer):
                 layout, and the output comes back as rows ``[N, d_model]``.
 
         Returns:
-            ``output`` of shape ``[batch, T, d_model]`` (``[N, d_model]`` with ``packing``), followed by ``cache`` when one was given and by the
-            probabilities when asked for.
+            ``output`` of shape ``[batch, T, d_model]`` (``[N, d_model]`` with ``packing``), followed by
+            ``cache`` when one was given and by the probabilities when asked for.
         """
         if self.is_cross_attention and key_value is None:
             raise ValueError(f"{self.name} was built for cross-attention: pass `key_value`")

@@ -77,7 +77,7 @@ class Backbone(FunctionalModel):
         final_norm: Layer-normalise the last block's output; ``None`` means ``norm_first``.
         pooler: Add the tanh pooler over the first token and the ``pooled_output`` output.
         causal: Causal (decoder-only) blocks with a key/value cache instead of bidirectional ones.
-        skip_padding: Encoder blocks compute everything but attention on the real tokens only (see
+        skip_padding: Encoder blocks compute everything but the attention core on the real tokens only (see
             ``TransformerEncoderBlock``); ``sequence_output`` is then the final norm of zeros at padded positions.
             ``None``: on where the backend allows it (TensorFlow). Not for causal backbones.
         dtype: Dtype policy of every layer; ``None`` follows the global policy.

@@ -45,7 +45,8 @@ def build_transformer(vocab_size, sequence_length, num_classes=2, *, num_layers=
     backbone = Backbone(
         vocab_size, sequence_length, num_layers=num_layers, d_model=d_model, num_heads=num_heads, ff_dim=ff_dim,
         dropout=dropout, attention_dropout=attention_dropout, activation=activation, positional=positional,
-        norm_first=norm_first, num_segments=num_segments, skip_padding=skip_padding, name=name if num_classes is None else "backbone",
+        norm_first=norm_first, num_segments=num_segments, skip_padding=skip_padding,
+        name=name if num_classes is None else "backbone",
     )
     if num_classes is None:
         return backbone

@@ -53,18 +53,46 @@ def test_skipping_padding_changes_no_real_output_and_no_gradient(norm_first, len
     blocks[1](x, mask=mask)
     blocks[1].set_weights(blocks[0].get_weights())
     probe = tf.constant(_x(3, T, D))
-    results = []
-    for block in blocks:
+
+    def outputs_and_gradients(block):
         with tf.GradientTape() as tape:
             tape.watch(x)
             out = block(x, mask=mask, training=True)
             loss = tf.reduce_sum(tf.boolean_mask(out * probe, mask))
-        results.append((to_numpy(out), [to_numpy(g) for g in tape.gradient(loss, [x, *block.trainable_weights])]))
-    (packed, packed_grads), (padded, padded_grads) = results
-    np.testing.assert_allclose(packed[mask], padded[mask], atol=1e-5)
-    assert np.all(packed[~mask] == 0) and (mask.all() or np.abs(padded[~mask]).min() > 0)
-    for weight, a, b in zip(["inputs", *(w.path for w in blocks[0].trainable_weights)], packed_grads, padded_grads):
-        np.testing.assert_allclose(a, b, atol=1e-4, err_msg=weight)
+        return out, tape.gradient(loss, [x, *block.trainable_weights])
+
+    # Eagerly and traced (zoo's training step is a tf.function: graph rewrites apply there only).
+    for run in (outputs_and_gradients, tf.function(outputs_and_gradients)):
+        (packed, packed_grads), (padded, padded_grads) = (run(block) for block in blocks)
+        packed, padded = to_numpy(packed), to_numpy(padded)
+        np.testing.assert_allclose(packed[mask], padded[mask], atol=1e-5)
+        assert np.all(packed[~mask] == 0) and (mask.all() or np.abs(padded[~mask]).min() > 0)
+        for weight, a, b in zip(["inputs", *(w.path for w in blocks[0].trainable_weights)], packed_grads,
+                                padded_grads):
+            np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=1e-4, err_msg=weight)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="token packing runs on TensorFlow only")
+@pytest.mark.parametrize("norm_first", [True, False], ids=["pre-ln", "post-ln"])
+def test_a_traced_training_step_with_dropout_packs_padded_and_pad_free_batches(norm_first):
+    """zoo's training step is a tf.function with dropout on: its gradients (graph-rewritten there only) come out
+    finite and shaped like the weights for a padded batch and for a batch without padding."""
+    import tensorflow as tf
+
+    block = TransformerEncoderBlock(D, 4, 32, dropout=0.1, norm_first=norm_first)
+    x = tf.constant(_x(3, T, D))
+
+    @tf.function
+    def step(mask):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.boolean_mask(block(x, mask=mask, training=True), mask))
+        return tape.gradient(loss, block.trainable_weights)
+
+    for lengths in ((T, 2, 4), (T, T, T)):
+        mask = tf.constant(np.arange(T)[None] < np.array(lengths)[:, None])
+        block(x, mask=mask)
+        for weight, grad in zip(block.trainable_weights, step(mask)):
+            assert tuple(grad.shape) == tuple(weight.shape) and np.all(np.isfinite(to_numpy(grad))), weight.path
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="token packing runs on TensorFlow only")

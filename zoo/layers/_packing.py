@@ -3,7 +3,8 @@
 A batch ``[batch, T, d]`` whose padding mask keeps ``N`` real tokens is packed to ``[N, d]`` rows, so dense
 layers, norms, activations and dropout do ``N / (batch * T)`` of the padded work; the attention core, the one
 computation that mixes positions, still sees the padded layout. The row count depends on the data, which
-TensorFlow graphs (XLA included) allow and JAX's tracing does not.
+TensorFlow graphs (XLA included) allow and JAX's tracing does not. A batch without padding is gathered too: a
+`cond` that skipped it gave gradients with mismatched shapes inside `tf.function` (TensorFlow 2.21).
 """
 import keras
 from keras import ops
@@ -28,23 +29,14 @@ class Packing:
 
     def __init__(self, mask):
         self.batch, self.length = ops.shape(mask)[0], ops.shape(mask)[1]
-        flat = ops.reshape(ops.cast(mask, "bool"), (-1,))
-        self.rows = ops.nonzero(flat)[0]
-        # A batch without padding (a single sentence, a bucketed batch) packs and unpacks by reshaping: the
-        # gathers would only copy it (about 3 % of a pad-free MiniLM step).
-        self.has_padding = ops.logical_not(ops.all(flat))
+        self.rows = ops.nonzero(ops.reshape(ops.cast(mask, "bool"), (-1,)))[0]
 
     def pack(self, x):
         """``[batch, T, d]`` -> ``[N, d]``: the real tokens' rows, batch-major."""
-        rows = ops.reshape(x, (-1, ops.shape(x)[-1]))
-        return ops.cond(self.has_padding, lambda: ops.take(rows, self.rows, axis=0), lambda: rows)
+        return ops.take(ops.reshape(x, (-1, ops.shape(x)[-1])), self.rows, axis=0)
 
     def unpack(self, packed):
         """``[N, d]`` -> ``[batch, T, d]`` with zeros at the padded positions."""
         d = ops.shape(packed)[-1]
-        shape = (self.batch, self.length, d)
-        return ops.cond(
-            self.has_padding,
-            lambda: ops.reshape(ops.scatter(ops.expand_dims(self.rows, -1), packed, (self.batch * self.length, d)),
-                                shape),
-            lambda: ops.reshape(packed, shape))
+        flat = ops.scatter(ops.expand_dims(self.rows, -1), packed, (self.batch * self.length, d))
+        return ops.reshape(flat, (self.batch, self.length, d))

@@ -42,7 +42,7 @@ def test_skip_padding_defaults_on_only_where_the_backend_traces_data_dependent_s
 def test_skipping_padding_changes_no_real_output_and_no_gradient(norm_first, lengths):
     """Packed and padded blocks with the same weights: equal real outputs and equal gradients of a loss over
     the real positions, for every weight and for the inputs (padding never reaches a real token). A pad-free
-    batch takes the reshape branch."""
+    batch is packed too (every row kept)."""
     import tensorflow as tf
 
     blocks = [TransformerEncoderBlock(D, 4, 32, dropout=0.0, norm_first=norm_first, skip_padding=skip)

@@ -78,7 +78,8 @@ class Backbone(FunctionalModel):
         pooler: Add the tanh pooler over the first token and the ``pooled_output`` output.
         causal: Causal (decoder-only) blocks with a key/value cache instead of bidirectional ones.
         skip_padding: Encoder blocks compute everything but the attention core on the real tokens only (see
-            ``TransformerEncoderBlock``); ``sequence_output`` is then the final norm of zeros at padded positions.
+            ``TransformerEncoderBlock``); padded positions of ``sequence_output`` are then zeros (or the final
+            norm of zeros).
             ``None``: on where the backend allows it (TensorFlow). Not for causal backbones.
         dtype: Dtype policy of every layer; ``None`` follows the global policy.
         **kwargs: ``name`` and other ``keras.Model`` arguments.

@@ -16,7 +16,8 @@ whose figures mean nothing):
             per run: test accuracy, examples/s over each whole epoch (training examples / epoch wall time;
             zoo's epoch includes its validation pass and checkpoints), peak RSS, the precision zoo ran in.
   step      one optimizer step at a fixed shape, batch 32 x 128 tokens (no padding), median over steps, for
-            both; the ratio keras-hub / zoo.
+            both; the ratio keras-hub / zoo. ``--rounds N`` repeats the pair N times (fresh processes, zoo
+            then keras-hub) and reports the median ratio with its range: one pair is noisy on these VMs.
   accuracy  zoo's protocols: MR 10-fold CV, TREC-6 official split, SUBJ 10-fold CV, with the wall time per
             fold (or run), next to keras-hub's and the published BERT-base figures of the issue.
   export    a zoo fine-tuned MiniLM classifier exported as a SavedModel, called on raw MR sentences: batch-1
@@ -24,7 +25,7 @@ whose figures mean nothing):
             classifier called in Keras (``tf.function``) on ids tokenised beforehand, in the same setting.
 
     python bench/finetune.py compare [--quick] [--seeds 0 1 2] [--epochs 3] [--json bench/results/finetune_compare.json]
-    python bench/finetune.py step [--quick]
+    python bench/finetune.py step [--quick] [--rounds 5]
     python bench/finetune.py accuracy [--quick] [--data mr trec subj]
     python bench/finetune.py export [--quick]
     python bench/finetune.py all [--quick]
@@ -374,13 +375,22 @@ def part_compare(args, settings):
 
 
 def part_step(args, settings):
-    """Per-step time at batch 32 x 128 for both."""
+    """Per-step time at batch 32 x 128 for both, in ``--rounds`` interleaved pairs of fresh processes."""
     spec = {"checkpoint": str(checkpoint_path()), "batch_size": 32, "length": 128, "steps": settings["steps"],
             "overrides": args.set}
-    results = {library: run_job(f"step_{library}", spec) for library in ("zoo", "keras_hub")}
-    results["speedup_keras_hub_over_zoo"] = results["keras_hub"]["median_step_s"] / results["zoo"]["median_step_s"]
-    print(f"  step at 32 x 128: zoo {results['zoo']['median_step_s']:.3f} s, keras-hub "
-          f"{results['keras_hub']['median_step_s']:.3f} s ({results['speedup_keras_hub_over_zoo']:.2f}x)", flush=True)
+    rounds = []
+    for index in range(args.rounds):
+        pair = {library: run_job(f"step_{library}", spec) for library in ("zoo", "keras_hub")}
+        pair["speedup_keras_hub_over_zoo"] = pair["keras_hub"]["median_step_s"] / pair["zoo"]["median_step_s"]
+        rounds.append(pair)
+        print(f"  round {index + 1}/{args.rounds}, step at 32 x 128: zoo {pair['zoo']['median_step_s']:.3f} s, "
+              f"keras-hub {pair['keras_hub']['median_step_s']:.3f} s ({pair['speedup_keras_hub_over_zoo']:.2f}x)",
+              flush=True)
+    ratios = [pair["speedup_keras_hub_over_zoo"] for pair in rounds]
+    results = {"rounds": rounds, "speedup_keras_hub_over_zoo": statistics.median(ratios),
+               "speedup_min": min(ratios), "speedup_max": max(ratios)}
+    print(f"  median of {len(ratios)} rounds: {results['speedup_keras_hub_over_zoo']:.2f}x "
+          f"(range {min(ratios):.2f}-{max(ratios):.2f})", flush=True)
     return results
 
 
@@ -469,6 +479,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, help="compare: epochs (default 3)")
     parser.add_argument("--libraries", nargs="+", default=["zoo", "keras_hub"], choices=["zoo", "keras_hub"],
                         help="compare: which to run (one alone, e.g. zoo under --set variants, skips the ratios)")
+    parser.add_argument("--rounds", type=int, default=1, help="step: interleaved zoo / keras-hub pairs (default 1)")
     parser.add_argument("--data", nargs="+", default=["mr", "trec", "subj"], choices=["mr", "trec", "subj"],
                         help="accuracy: data sets")
     parser.add_argument("--workdir", type=Path, default=HERE / "results" / "finetune_runs",

@@ -96,6 +96,38 @@ def test_a_traced_training_step_with_dropout_packs_padded_and_pad_free_batches(n
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="token packing runs on TensorFlow only")
+def test_a_block_given_packed_rows_returns_the_rows_of_its_padded_output_and_their_gradients():
+    """``packed=True`` (how a Backbone runs its blocks): rows in, rows out, equal to the padded call's real
+    positions, with equal gradients of a loss over them, inside a tf.function."""
+    import tensorflow as tf
+
+    from zoo.layers import PackTokens, UnpackTokens
+
+    block = TransformerEncoderBlock(D, 4, 32, dropout=0.0, norm_first=False)
+    x = tf.constant(_x(3, T, D))
+    mask = tf.constant(np.arange(T)[None] < np.array([[T], [2], [4]]))
+    probe = tf.constant(_x(3, T, D))
+
+    @tf.function
+    def run(packed):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            if packed:
+                out = UnpackTokens()(block(PackTokens()(x, mask), mask=mask, packed=True, training=True), mask)
+            else:
+                out = block(x, mask=mask, training=True)
+            loss = tf.reduce_sum(out * probe)
+        return out, tape.gradient(loss, [x, *block.trainable_weights])
+
+    (rows, rows_grads), (padded, padded_grads) = run(True), run(False)
+    np.testing.assert_allclose(to_numpy(rows), to_numpy(padded), atol=1e-5)
+    for a, b in zip(rows_grads, padded_grads):
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=1e-4)
+    with pytest.raises(ValueError, match="`packed=True` needs the `mask`"):
+        block(PackTokens()(x, mask), packed=True)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="token packing runs on TensorFlow only")
 def test_skipping_padding_compiles_under_xla_and_in_bfloat16():
     import tensorflow as tf
 

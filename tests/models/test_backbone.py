@@ -96,19 +96,42 @@ def test_padding_changes_no_real_position(kw):
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="token packing runs on TensorFlow only")
-def test_skipping_padding_gives_the_padded_classifier_s_logits_and_zero_padded_outputs():
-    packed, padded = _bert(), _bert(skip_padding=False)
+@pytest.mark.parametrize("kw", [{}, {"norm_first": True, "dropout": 0.1}], ids=["post-ln", "pre-ln-final-norm"])
+def test_skipping_padding_gives_the_padded_backbone_s_outputs_and_gradients(kw):
+    """The packed backbone (rows packed once after the embeddings, unpacked after the final norm) against the
+    same weights run padded: equal real outputs, pooled output and gradients of a loss over the real
+    positions, inside a tf.function (where zoo trains); padded positions are zeros. With dropout on, both run
+    with training=False for the comparison and a traced training step must still give finite gradients."""
+    import tensorflow as tf
+
+    packed, padded = _bert(**kw), _bert(skip_padding=False, **kw)
     assert all(b.packs_tokens for b in packed.blocks) and not any(b.packs_tokens for b in padded.blocks)
     ids = _ids(lengths=(7, 2), width=7)
     inputs = {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": ids != 0}
     packed(inputs)
     padded(inputs)
     padded.set_weights(packed.get_weights())
-    outputs = [{k: to_numpy(v) for k, v in backbone(inputs).items()} for backbone in (packed, padded)]
     real = ids != 0
-    np.testing.assert_allclose(outputs[0]["sequence_output"][real], outputs[1]["sequence_output"][real], atol=1e-5)
-    np.testing.assert_allclose(outputs[0]["pooled_output"], outputs[1]["pooled_output"], atol=1e-5)
-    assert np.all(outputs[0]["sequence_output"][~real] == 0)  # post-LN without a final norm: the blocks' zeros
+    probe = tf.constant(RNG.normal(size=(*ids.shape, D)).astype("float32") * real[..., None])
+
+    def run(backbone, training):
+        with tf.GradientTape() as tape:
+            out = backbone(inputs, training=training)
+            loss = tf.reduce_sum(out["sequence_output"] * probe) + tf.reduce_sum(out["pooled_output"])
+        return out, tape.gradient(loss, backbone.trainable_weights)
+
+    (out, grads), (ref_out, ref_grads) = (tf.function(run)(b, False) for b in (packed, padded))
+    np.testing.assert_allclose(to_numpy(out["sequence_output"])[real], to_numpy(ref_out["sequence_output"])[real],
+                               atol=1e-5)
+    np.testing.assert_allclose(to_numpy(out["pooled_output"]), to_numpy(ref_out["pooled_output"]), atol=1e-5)
+    assert np.all(to_numpy(out["sequence_output"])[~real] == 0)
+    for weight, a, b in zip(packed.trainable_weights, grads, ref_grads):
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=1e-4, err_msg=weight.path)
+    _, train_grads = tf.function(run)(packed, True)
+    assert all(np.all(np.isfinite(to_numpy(g))) for g in train_grads)
+
+
+def test_a_causal_backbone_refuses_skip_padding():
     with pytest.raises(ValueError, match="`skip_padding` applies to encoder blocks"):
         Backbone(50, 12, num_layers=1, d_model=D, num_heads=HEADS, causal=True, skip_padding=True)
 

@@ -7,6 +7,7 @@ from zoo.layers.encoder import TransformerEncoderBlock
 from zoo.layers.feedforward import FeedForward
 from zoo.layers.heads import ClassificationHead
 from zoo.layers.normalization import LayerNormalization
+from zoo.layers.packing import PackTokens, UnpackTokens, packing_supported
 from zoo.layers.rotary import RotaryEmbedding
 
 __all__ = [
@@ -15,11 +16,14 @@ __all__ = [
     "FeedForward",
     "LayerNormalization",
     "MultiHeadAttention",
+    "PackTokens",
     "PositionEmbedding",
     "RotaryEmbedding",
     "TokenEmbedding",
     "TransformerDecoderBlock",
     "TransformerEncoderBlock",
+    "UnpackTokens",
     "combine_masks",
+    "packing_supported",
     "sinusoidal_table",
 ]

@@ -2,7 +2,7 @@
 import keras
 
 from zoo.layers import _validation as check
-from zoo.layers._packing import Packing, packing_supported
+from zoo.layers.packing import Packing, packing_supported
 from zoo.layers._residual import residual_sublayer
 from zoo.layers.attention import MultiHeadAttention
 from zoo.layers.dropout import Dropout
@@ -84,13 +84,20 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.residual_dropout = Dropout(self.dropout, dtype=policy)
         self.built = True
 
-    def call(self, inputs, mask=None, attention_mask=None, return_attention_scores=False, training=None):
+    def call(self, inputs, mask=None, attention_mask=None, return_attention_scores=False, training=None,
+             packed=False):
         """Encode ``inputs`` ``[batch, T, d_model]``; ``mask`` ``[batch, T]`` marks real tokens.
+
+        With ``packed=True``, ``inputs`` are the rows ``[N, d_model]`` of ``mask``'s real tokens (``PackTokens``)
+        and so is the output: a stack packs once for all its blocks instead of each block packing and
+        unpacking.
 
         Returns the encoded sequence, and the attention probabilities ``[batch, heads, T, T]`` when asked for.
         """
+        if packed and mask is None:
+            raise ValueError(f"{self.name}: `packed=True` needs the `mask` whose real tokens the input rows are")
         # With packing, everything but the attention core runs on the real tokens' rows [N, d_model].
-        packing = Packing(mask) if mask is not None and self.packs_tokens else None
+        packing = Packing(mask) if mask is not None and (packed or self.packs_tokens) else None
 
         def attend(h):
             return self.attention(
@@ -98,12 +105,11 @@ class TransformerEncoderBlock(keras.layers.Layer):
                 return_attention_scores=return_attention_scores, training=training, packing=packing,
             )
 
-        x, extras = residual_sublayer(
-            inputs if packing is None else packing.pack(inputs), self.attention_norm, attend,
-            self.residual_dropout, self.norm_first, training)
+        x = packing.pack(inputs) if packing is not None and not packed else inputs
+        x, extras = residual_sublayer(x, self.attention_norm, attend, self.residual_dropout, self.norm_first, training)
         x, _ = residual_sublayer(
             x, self.feedforward_norm, self.feedforward, self.residual_dropout, self.norm_first, training)
-        if packing is not None:
+        if packing is not None and not packed:
             x = packing.unpack(x)
         probs = extras[0] if extras else None
         return (x, probs) if return_attention_scores else x

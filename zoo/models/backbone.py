@@ -2,8 +2,8 @@
 import keras
 from keras import ops
 
-from zoo.layers import (Dropout, LayerNormalization, PositionEmbedding, TokenEmbedding, TransformerDecoderBlock,
-                        TransformerEncoderBlock)
+from zoo.layers import (Dropout, LayerNormalization, PackTokens, PositionEmbedding, TokenEmbedding,
+                        TransformerDecoderBlock, TransformerEncoderBlock, UnpackTokens)
 from zoo.layers import _validation as check
 from zoo.models.base import FunctionalModel
 
@@ -77,9 +77,10 @@ class Backbone(FunctionalModel):
         final_norm: Layer-normalise the last block's output; ``None`` means ``norm_first``.
         pooler: Add the tanh pooler over the first token and the ``pooled_output`` output.
         causal: Causal (decoder-only) blocks with a key/value cache instead of bidirectional ones.
-        skip_padding: Encoder blocks compute everything but the attention core on the real tokens only (see
-            ``TransformerEncoderBlock``); padded positions of ``sequence_output`` are then zeros (or the final
-            norm of zeros).
+        skip_padding: Compute everything but the attention core (the blocks' projections, norms and
+            feed-forward networks, the final norm) on the real tokens only, packed once after the embeddings
+            and unpacked once after the final norm (see ``TransformerEncoderBlock``); padded positions of
+            ``sequence_output`` are then zeros.
             ``None``: on where the backend allows it (TensorFlow). Not for causal backbones.
         dtype: Dtype policy of every layer; ``None`` follows the global policy.
         **kwargs: ``name`` and other ``keras.Model`` arguments.
@@ -136,11 +137,18 @@ class Backbone(FunctionalModel):
         }
         if num_segments:
             inputs["segment_ids"] = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
+        mask = inputs["padding_mask"]
         x = self.embed(inputs["token_ids"], inputs.get("segment_ids"))
+        # Skipping padding, the blocks and the final norm run on the real tokens' rows, packed once here.
+        packs = not causal and self.blocks[0].packs_tokens
+        if packs:
+            x = PackTokens(name="pack_tokens")(x, mask)
         for layer in self.blocks:
-            x = layer(x, mask=inputs["padding_mask"])
+            x = layer(x, mask=mask, **({"packed": True} if packs else {}))
         if self.final_norm is not None:
             x = self.final_norm(x)
+        if packs:
+            x = UnpackTokens(name="unpack_tokens")(x, mask)
         outputs = {"sequence_output": x}
         if self.pooler is not None:
             outputs["pooled_output"] = self.pooler(x[:, 0, :])

@@ -1,4 +1,4 @@
-"""Token packing: position-wise sub-layers computed on the real tokens of a padded batch only.
+"""Token packing: position-wise computation on the real tokens of a padded batch only.
 
 A batch ``[batch, T, d]`` whose padding mask keeps ``N`` real tokens is packed to ``[N, d]`` rows, so dense
 layers, norms, activations and dropout do ``N / (batch * T)`` of the padded work; the attention core, the one
@@ -40,3 +40,44 @@ class Packing:
         d = ops.shape(packed)[-1]
         flat = ops.scatter(ops.expand_dims(self.rows, -1), packed, (self.batch * self.length, d))
         return ops.reshape(flat, (self.batch, self.length, d))
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PackTokens(keras.layers.Layer):
+    """``[batch, T, d]`` -> ``[N, d]``: the rows of the ``N`` real tokens of ``padding_mask``, batch-major.
+
+    A stack of encoder blocks packs once, runs every block on the rows (``packed=True``) and unpacks once with
+    ``UnpackTokens``. TensorFlow only (see ``packing_supported``).
+
+    Example:
+        >>> PackTokens()(ops.ones((2, 3, 4)), ops.array([[True, True, False], [True, False, False]])).shape
+        (3, 4)
+    """
+
+    def call(self, inputs, padding_mask):
+        return Packing(padding_mask).pack(inputs)
+
+    def compute_output_shape(self, inputs_shape, padding_mask_shape):
+        return (None, inputs_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class UnpackTokens(keras.layers.Layer):
+    """``[N, d]`` rows of ``padding_mask``'s real tokens -> ``[batch, T, d]``, zeros at padded positions.
+
+    Example:
+        >>> mask = ops.array([[True, True, False], [True, False, False]])
+        >>> UnpackTokens()(ops.ones((3, 4)), mask).shape
+        (2, 3, 4)
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # The rows arrive with the blocks' [batch, T] padding mask attached; it is the unpacked output's mask.
+        self.supports_masking = True
+
+    def call(self, rows, padding_mask):
+        return Packing(padding_mask).unpack(rows)
+
+    def compute_output_shape(self, rows_shape, padding_mask_shape):
+        return tuple(padding_mask_shape) + (rows_shape[-1],)

@@ -4,7 +4,9 @@ A batch ``[batch, T, d]`` whose padding mask keeps ``N`` real tokens is packed t
 layers, norms, activations and dropout do ``N / (batch * T)`` of the padded work; the attention core, the one
 computation that mixes positions, still sees the padded layout. The row count depends on the data, which
 TensorFlow graphs (XLA included) allow and JAX's tracing does not. A batch without padding is gathered too: a
-`cond` that skipped it gave gradients with mismatched shapes inside `tf.function` (TensorFlow 2.21).
+`cond` that reshaped it instead failed inside `tf.function` (TensorFlow 2.21) with shapes of one branch used
+for the other's tensors (the dropout mask, the residual add's gradient), however the branches' static shapes
+were written.
 """
 import keras
 from keras import ops

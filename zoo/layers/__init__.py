@@ -7,7 +7,7 @@ from zoo.layers.encoder import TransformerEncoderBlock
 from zoo.layers.feedforward import FeedForward
 from zoo.layers.heads import ClassificationHead
 from zoo.layers.normalization import LayerNormalization
-from zoo.layers.packing import PackTokens, UnpackTokens, packing_supported
+from zoo.layers.packing import PackTokens, UnpackTokens
 from zoo.layers.rotary import RotaryEmbedding
 
 __all__ = [
@@ -24,6 +24,5 @@ __all__ = [
     "TransformerEncoderBlock",
     "UnpackTokens",
     "combine_masks",
-    "packing_supported",
     "sinusoidal_table",
 ]

@@ -144,7 +144,7 @@ class Backbone(FunctionalModel):
         if packs:
             x = PackTokens(name="pack_tokens")(x, mask)
         for layer in self.blocks:
-            x = layer(x, mask=mask, **({"packed": True} if packs else {}))
+            x = layer(x, mask=mask, packed=True) if packs else layer(x, mask=mask)
         if self.final_norm is not None:
             x = self.final_norm(x)
         if packs:

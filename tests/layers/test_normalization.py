@@ -44,8 +44,9 @@ def test_gradients_match_finite_differences_of_the_float64_reference():
         np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-4)
 
 
-def test_mixed_bfloat16_normalises_in_float32_and_rounds_once():
-    norm = _norm(dtype="mixed_bfloat16")
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "bfloat16"])  # bfloat16: the weights stored in bfloat16 too
+def test_bfloat16_normalises_in_float32_and_rounds_once(policy):
+    norm = _norm(dtype=policy)
     inputs = keras.ops.cast(X, "bfloat16")
     out = norm(inputs)
     assert keras.backend.standardize_dtype(out.dtype) == "bfloat16"

@@ -61,7 +61,8 @@ class LayerNormalization(keras.layers.LayerNormalization):
 
     def call(self, inputs):
         # Tensors, not variables, go into the custom-gradient function (TensorFlow would otherwise want the
-        # gradient function to return variable gradients separately); a copy of a [d] vector is free.
-        gamma, beta = ops.copy(self.gamma), ops.copy(self.beta)
+        # gradient function to return variable gradients separately); a copy of a [d] vector is free. float32,
+        # as the arithmetic, also where the policy stores the weights in bfloat16.
+        gamma, beta = (ops.cast(ops.copy(w), "float32") for w in (self.gamma, self.beta))
         outputs = _normalize(ops.cast(inputs, "float32"), gamma, beta, self.epsilon)
         return ops.cast(outputs, self.compute_dtype)

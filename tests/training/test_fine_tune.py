@@ -3,7 +3,9 @@
 Small random BERT checkpoints (``tests/converters/checkpoints.py``) keep these fast; the real MiniLM checks
 are in ``test_fine_tune_minilm.py``.
 """
+import dataclasses
 import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -162,3 +164,24 @@ def test_a_pair_run_from_a_checkpoint_trains_under_mirrored_strategy(checkpoint,
     result = zoo.train(config)
     assert result.metrics["replicas"] == 2 and result.metrics["strategy"] == "mirrored"
     assert result.metrics["recipe"] == "fine_tune" and np.isfinite(result.history[0]["loss"])
+
+
+def test_a_run_trained_in_mixed_precision_reloads_and_exports_in_float32(checkpoint, tiny_csv, tmp_path):
+    config = {"data": {"source": str(tiny_csv), "sequence_length": 16}, "model": {"init_from": str(checkpoint)},
+              "training": {"epochs": 1, "precision": "mixed_bfloat16"},
+              "output": {"dir": str(tmp_path / "run"), "progress": "none"}}
+    result = zoo.train(config)
+    assert result.metrics["precision"] == "mixed_bfloat16"
+    assert result.model.backbone.blocks[0].compute_dtype == "bfloat16"
+    model = zoo.load_run(result.run_dir)[0]
+    # Mixed precision's weights are float32: the run rebuilds exactly in float32, attention core included.
+    assert {layer.compute_dtype for layer in [*model.layers, *model.backbone.layers, model.head]} == {"float32"}
+    assert {block.attention.core_dtype for block in model.backbone.blocks} == {"float32"}
+    for reloaded, trained in zip(model.weights, result.model.weights):
+        np.testing.assert_array_equal(reloaded.numpy(), trained.numpy())
+    texts = ["the film is good", "a dull story", "fun"]
+    exported = zoo.export_run(result.run_dir, out=tmp_path / "export")
+    (out,) = run_standalone([exported.path], texts, tmp_path)
+    assert "error" not in out, out.get("error")
+    expected = keras_probabilities(dataclasses.replace(result, model=model), texts, sequence_length=16)
+    np.testing.assert_allclose(out["probabilities"], expected, atol=1e-5, rtol=0)

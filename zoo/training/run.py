@@ -254,6 +254,9 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
 def load_run(run_dir):
     """Rebuild a finished run's model, tokenizer and labels from its directory.
 
+    The model is built under the global dtype policy (float32 unless set) whatever precision the run trained
+    in, so a ``mixed_bfloat16`` run is evaluated, explained and exported in float32.
+
     Args:
         run_dir: A run directory written by ``train``.
 
@@ -434,11 +437,30 @@ def _trained_length(spec):
 
 
 def _model_from_spec(spec):
+    """The run's model, built under the global dtype policy (float32 unless set) whatever the run trained in."""
     if "keras" in spec:
         import zoo.models  # noqa: F401  (registers the zoo classes that the Keras config names)
 
-        return keras.saving.deserialize_keras_object(spec["keras"])
+        return keras.saving.deserialize_keras_object(_under_global_policy(spec["keras"]))
     return _build_model(spec["name"], spec["arguments"])
+
+
+def _under_global_policy(serialized):
+    """A Keras serialisation with every layer's dtype policy replaced by the global one.
+
+    A checkpoint run's Keras config records the policy it trained in, where a registry run is rebuilt under the
+    global one. Mixed precision keeps float32 weights, so its model rebuilds exactly in float32, and serving it
+    mixed would cast every kernel on every call: the exported MiniLM took 15.7 ms at batch 1 against 12.1 ms
+    in float32 (bench/serving_precision.py, BENCHMARKS.md), and its attention core would keep the bfloat16
+    chosen on the training CPU.
+    """
+    if isinstance(serialized, list):
+        return [_under_global_policy(value) for value in serialized]
+    if not isinstance(serialized, dict):
+        return serialized
+    if serialized.get("class_name") == "DTypePolicy":
+        return {**serialized, "config": {**serialized["config"], "name": keras.mixed_precision.global_policy().name}}
+    return {key: _under_global_policy(value) for key, value in serialized.items()}
 
 
 def _save_weights(model, path, spec, parameter_server):

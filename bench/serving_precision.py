@@ -11,7 +11,7 @@ thread, as ``bench/finetune.py export``). Policies:
   * ``bfloat16``: weights stored in bfloat16 (no per-call kernel casts; layer norm, GELU and softmax still in
     float32).
 
-Each bfloat16 row also reports how far its probabilities are from float32's, over all requests batched.
+Each policy's probabilities are also compared with float32's, over all requests in one batch.
 
     python bench/serving_precision.py [--requests 500] [--json bench/results/serving_precision.json]
 """

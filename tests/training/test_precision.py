@@ -2,7 +2,7 @@ import pytest
 import tensorflow as tf
 
 import zoo.training.precision as precision
-from zoo.training.precision import precision_report, resolve_precision
+from zoo.training.precision import emulated_bfloat16_warning, precision_report, precision_summary, resolve_precision
 
 
 @pytest.mark.parametrize("flags, policy, core, bf16_flags", [
@@ -24,3 +24,30 @@ def test_mixed_bfloat16_on_an_avx2_cpu_keeps_the_attention_core_in_float32(monke
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
     monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2"})
     assert precision_report("mixed_bfloat16", "mixed_bfloat16")["attention_core_dtype"] == "float32"
+
+
+def _report_on(monkeypatch, flags, requested):
+    monkeypatch.delenv("ZOO_ATTENTION_CORE_DTYPE", raising=False)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    monkeypatch.setattr(precision, "cpu_flags", lambda: flags)
+    return precision_report(requested, resolve_precision(requested))
+
+
+@pytest.mark.parametrize("flags, requested, line", [
+    ({"avx2"}, "auto", "precision float32 (auto: no GPU, and the CPU has none of amx_bf16, avx512_bf16)"),
+    ({"avx2", "avx512_bf16"}, "auto",
+     "precision mixed_bfloat16 (auto: the CPU has avx512_bf16), attention core in bfloat16"),
+    ({"avx2"}, "mixed_bfloat16", "precision mixed_bfloat16 (requested), attention core in float32"),
+    ({"avx2", "avx512_bf16"}, "float32", "precision float32 (requested)"),
+])
+def test_the_precision_line_says_what_runs_and_why(monkeypatch, flags, requested, line):
+    assert precision_summary(_report_on(monkeypatch, flags, requested)) == line
+
+
+def test_bfloat16_on_a_cpu_that_emulates_it_warns_and_native_bfloat16_does_not(monkeypatch):
+    warning = emulated_bfloat16_warning(_report_on(monkeypatch, {"avx2", "fma"}, "mixed_bfloat16"))
+    assert "training.precision: mixed_bfloat16 trains in bfloat16, which this CPU emulates" in warning
+    assert "training.precision: auto picks float32 here" in warning
+    assert emulated_bfloat16_warning(_report_on(monkeypatch, {"avx2", "avx512_bf16"}, "mixed_bfloat16")) is None
+    assert emulated_bfloat16_warning(_report_on(monkeypatch, {"avx2"}, "auto")) is None
+    assert emulated_bfloat16_warning(_report_on(monkeypatch, {"avx2"}, "float32")) is None

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import zoo.training.precision as precision
 from tests.training.conftest import tiny_config
 from zoo.config import Config, ConfigError
 from zoo.data import TooFewClassesError
@@ -140,9 +141,17 @@ def test_bad_settings_are_errors_naming_the_key(tiny_csv, tmp_path, overrides, m
     assert message in str(error.value)
 
 
-def test_mixed_bfloat16_trains_and_restores_the_policy(tiny_csv, tmp_path):
-    result = train(tiny_config(tiny_csv, tmp_path / "run", training={"epochs": 1, "precision": "mixed_bfloat16"},
-                               optimizer={"clipnorm": 1.0}))
+def test_mixed_bfloat16_trains_and_restores_the_policy(tiny_csv, tmp_path, monkeypatch, caplog):
+    # An AVX2-only CPU as far as the precision choice can tell: the run says so and warns.
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.delenv("ZOO_ATTENTION_CORE_DTYPE", raising=False)
+    stream = io.StringIO()
+    with caplog.at_level(logging.WARNING):
+        result = train(tiny_config(tiny_csv, tmp_path / "run", training={"epochs": 1, "precision": "mixed_bfloat16"},
+                                   optimizer={"clipnorm": 1.0}), overrides=["output.progress=epoch"],
+                       progress_stream=stream)
+    assert "precision mixed_bfloat16 (requested), attention core in float32" in stream.getvalue()
+    assert "which this CPU emulates" in caplog.text
     assert result.metrics["precision"] == "mixed_bfloat16"
     assert result.metrics["precision_choice"]["policy"] == "mixed_bfloat16"
     assert result.model.layers[-1].compute_dtype == "bfloat16" or any(

@@ -54,3 +54,45 @@ def precision_report(precision, policy):
     return {"requested": precision, "policy": policy, "attention_core_dtype": attention_core_dtype(compute, flags),
             "cpu_bf16_flags": native_bf16_flags(flags), "cpu_flags_checked": list(BF16_CPU_FLAGS),
             "gpus": len(tf.config.list_physical_devices("GPU"))}
+
+
+def precision_summary(report):
+    """Return the progress line that says which precision a run trains in and why.
+
+    Args:
+        report: What ``precision_report`` returned.
+
+    Example:
+        >>> precision_summary({"requested": "auto", "policy": "float32", "attention_core_dtype": "float32",
+        ...                    "cpu_bf16_flags": [], "cpu_flags_checked": ["amx_bf16", "avx512_bf16"], "gpus": 0})
+        'precision float32 (auto: no GPU, and the CPU has none of amx_bf16, avx512_bf16)'
+    """
+    if report["gpus"]:
+        why = f"{report['gpus']} GPU(s)"
+    elif report["cpu_bf16_flags"]:
+        why = f"the CPU has {', '.join(report['cpu_bf16_flags'])}"
+    else:
+        why = f"no GPU, and the CPU has none of {', '.join(report['cpu_flags_checked'])}"
+    line = f"precision {report['policy']} ({'auto: ' + why if report['requested'] == 'auto' else 'requested'})"
+    if report["policy"] == "mixed_bfloat16":
+        line += f", attention core in {report['attention_core_dtype']}"
+    return line
+
+
+def emulated_bfloat16_warning(report):
+    """Return a warning when the run trains in bfloat16 that this machine only emulates, else ``None``.
+
+    Without a GPU or one of ``BF16_CPU_FLAGS`` TensorFlow converts bfloat16 through float32: on an AVX2-only
+    CPU zoo's ``mixed_bfloat16`` step ran at 0.94x its float32 rate, keras-hub's at 0.30x (BENCHMARKS.md).
+
+    Args:
+        report: What ``precision_report`` returned.
+
+    Example:
+        >>> emulated_bfloat16_warning({"requested": "auto", "policy": "float32", "gpus": 0, "cpu_bf16_flags": []})
+    """
+    if report["policy"] != "mixed_bfloat16" or report["gpus"] or report["cpu_bf16_flags"]:
+        return None
+    return (f"training.precision: {report['requested']} trains in bfloat16, which this CPU emulates (it has "
+            f"none of {', '.join(report['cpu_flags_checked'])}): expect it to be slower than float32, not "
+            f"faster; training.precision: auto picks float32 here")

@@ -39,7 +39,8 @@ from zoo.training.data import load_splits, model_arguments, task_of_config
 from zoo.training.loop import EpochBatches, Trainer, TrainingState
 from zoo.training.objectives import objective_for
 from zoo.training.optimizers import optimizer_for
-from zoo.training.precision import precision_report, resolve_precision
+from zoo.training.precision import (emulated_bfloat16_warning, precision_report, precision_summary,
+                                    resolve_precision)
 from zoo.training.progress import Progress
 from zoo.training.strategies import (
     EmbeddingPartitioner,
@@ -161,6 +162,11 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             f"{key}={value}" for key, value in config.recipe_defaults().items()))
 
     policy = resolve_precision(config.training.precision)
+    precision_choice = precision_report(config.training.precision, policy)
+    progress.message(precision_summary(precision_choice))
+    emulated = emulated_bfloat16_warning(precision_choice)
+    if emulated:
+        log.warning("warning: %s", emulated)
     previous_policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(policy)
     try:
@@ -235,8 +241,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         best_epoch = int(state.best_epoch.numpy()) + 1 if stopping is not None else None
         if stopping is not None and config.training.early_stopping.restore_best_weights and best.latest:
             best.restore()
-        metrics = _final_metrics(trainer, data, history, best_epoch, stopped_early, config, policy, strategy,
-                                 float(state.elapsed.numpy()), time.perf_counter() - wall_start)
+        metrics = _final_metrics(trainer, data, history, best_epoch, stopped_early, config, precision_choice,
+                                 strategy, float(state.elapsed.numpy()), time.perf_counter() - wall_start)
         if is_chief:
             _save_weights(model, run_dir / "model.weights.h5", spec, is_parameter_server(strategy))
             _write_json(run_dir / "model.json", spec)
@@ -398,8 +404,8 @@ def _early_stopping(config, state, validation):
     return EarlyStopping(state, monitor=c.monitor, patience=c.patience, min_delta=c.min_delta)
 
 
-def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, policy, strategy, train_seconds,
-                   wall_seconds):
+def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, precision_choice, strategy,
+                   train_seconds, wall_seconds):
     keys = ("loss", "accuracy", "perplexity")
     metrics = {"train": {k: history[-1][k] for k in keys if k in history[-1]} if history else {}}
     for name in ("validation", "test"):
@@ -410,7 +416,7 @@ def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, po
         monitor=config.training.early_stopping.monitor if best_epoch else None,
         examples={name: num_examples(data[name][0]) for name in ("train", "validation", "test") if data[name]},
         sources=data["sources"], label_names=data["label_names"], vocab_size=data["tokenizer"].vocab_size,
-        precision=policy, precision_choice=precision_report(config.training.precision, policy),
+        precision=precision_choice["policy"], precision_choice=precision_choice,
         recipe=config.recipe, strategy=config.distribution.strategy,
         replicas=1 if is_parameter_server(strategy) else strategy.num_replicas_in_sync,
         examples_per_s=float(np.mean([r["examples_per_s"] for r in history])) if history else 0.0,

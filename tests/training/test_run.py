@@ -144,6 +144,7 @@ def test_bad_settings_are_errors_naming_the_key(tiny_csv, tmp_path, overrides, m
 def test_mixed_bfloat16_trains_and_restores_the_policy(tiny_csv, tmp_path, monkeypatch, caplog):
     # An AVX2-only CPU as far as the precision choice can tell: the run says so and warns.
     monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
     monkeypatch.delenv("ZOO_ATTENTION_CORE_DTYPE", raising=False)
     stream = io.StringIO()
     with caplog.at_level(logging.WARNING):

@@ -67,13 +67,15 @@ def precision_summary(report):
         ...                    "cpu_bf16_flags": [], "cpu_flags_checked": ["amx_bf16", "avx512_bf16"], "gpus": 0})
         'precision float32 (auto: no GPU, and the CPU has none of amx_bf16, avx512_bf16)'
     """
-    if report["gpus"]:
-        why = f"{report['gpus']} GPU(s)"
+    if report["requested"] != "auto":
+        why = "requested"
+    elif report["gpus"]:
+        why = f"auto: {report['gpus']} GPU(s)"
     elif report["cpu_bf16_flags"]:
-        why = f"the CPU has {', '.join(report['cpu_bf16_flags'])}"
+        why = f"auto: the CPU has {', '.join(report['cpu_bf16_flags'])}"
     else:
-        why = f"no GPU, and the CPU has none of {', '.join(report['cpu_flags_checked'])}"
-    line = f"precision {report['policy']} ({'auto: ' + why if report['requested'] == 'auto' else 'requested'})"
+        why = f"auto: no GPU, and the CPU has none of {', '.join(report['cpu_flags_checked'])}"
+    line = f"precision {report['policy']} ({why})"
     if report["policy"] == "mixed_bfloat16":
         line += f", attention core in {report['attention_core_dtype']}"
     return line

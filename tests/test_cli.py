@@ -168,6 +168,22 @@ def test_ctrl_c_at_any_moment_exits_130_with_one_line_and_a_usable_run_directory
     assert json.loads((child.run_dir / "metrics.json").read_text())["epochs_completed"] == 2
 
 
+def test_ctrl_c_that_escaped_a_string_exec_still_exits_130_under_python_m(tmp_path):
+    # CPython kills a `python -m` process by SIGINT at exit once a KeyboardInterrupt escaped an exec of source
+    # (a dataclass or namedtuple being defined when Ctrl-C lands), whatever status the program returned.
+    (tmp_path / "interrupted_in_exec.py").write_text(
+        "import sys\n"
+        "import zoo.cli\n"
+        "def handler(args):\n"
+        "    exec('raise KeyboardInterrupt')\n"
+        "zoo.cli.run_train = handler\n"
+        "sys.exit(zoo.cli.main(['train', '--verbose']))\n")  # --verbose: no quiet TensorFlow import
+    result = subprocess.run([PYTHON, "-m", "interrupted_in_exec"], env=subprocess_env(), cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 130, (result.returncode, result.stderr[-2000:])
+    assert result.stderr.splitlines()[-1].startswith("zoo train: error: interrupted"), result.stderr
+
+
 @pytest.mark.slow
 def test_a_one_worker_cluster_runs_when_tf_config_says_so(tmp_path):
     data = write_tiny_csv(tmp_path / "data.csv", n=200)

@@ -215,6 +215,16 @@ def main(argv=None):
     except KeyboardInterrupt:
         _error(args.command, getattr(args, "interrupted", "interrupted (Ctrl-C)"))
         return EXIT_INTERRUPTED
+    finally:
+        _clear_escaped_interrupt_flag()
+
+
+def _clear_escaped_interrupt_flag():
+    # Once a KeyboardInterrupt has escaped code run from a string (exec/eval of source, as defining a dataclass or
+    # a namedtuple does while a lazy import runs), CPython flags it as unhandled even if it is caught later, and a
+    # `python -m zoo.cli` process then ends by SIGINT instead of with the status main returns (the console script
+    # exits normally). Every string evaluation resets that flag first, so one that succeeds clears it here.
+    eval("None")
 
 
 if __name__ == "__main__":

@@ -37,8 +37,9 @@ def _report_on(monkeypatch, flags, requested):
     ({"avx2"}, "auto", "precision float32 (auto: no GPU, and the CPU has none of amx_bf16, avx512_bf16)"),
     ({"avx2", "avx512_bf16"}, "auto",
      "precision mixed_bfloat16 (auto: the CPU has avx512_bf16), attention core in bfloat16"),
-    ({"avx2"}, "mixed_bfloat16", "precision mixed_bfloat16 (requested), attention core in float32"),
-    ({"avx2", "avx512_bf16"}, "float32", "precision float32 (requested)"),
+    ({"avx2"}, "mixed_bfloat16",
+     "precision mixed_bfloat16 (training.precision: mixed_bfloat16), attention core in float32"),
+    ({"avx2", "avx512_bf16"}, "float32", "precision float32 (training.precision: float32)"),
 ])
 def test_the_precision_line_says_what_runs_and_why(monkeypatch, flags, requested, line):
     assert precision_summary(_report_on(monkeypatch, flags, requested)) == line

@@ -151,7 +151,8 @@ def test_mixed_bfloat16_trains_and_restores_the_policy(tiny_csv, tmp_path, monke
         result = train(tiny_config(tiny_csv, tmp_path / "run", training={"epochs": 1, "precision": "mixed_bfloat16"},
                                    optimizer={"clipnorm": 1.0}), overrides=["output.progress=epoch"],
                        progress_stream=stream)
-    assert "precision mixed_bfloat16 (requested), attention core in float32" in stream.getvalue()
+    line = "precision mixed_bfloat16 (training.precision: mixed_bfloat16), attention core in float32"
+    assert line in stream.getvalue()
     assert "which this CPU emulates" in caplog.text
     assert result.metrics["precision"] == "mixed_bfloat16"
     assert result.metrics["precision_choice"]["policy"] == "mixed_bfloat16"

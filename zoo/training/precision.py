@@ -68,7 +68,7 @@ def precision_summary(report):
         'precision float32 (auto: no GPU, and the CPU has none of amx_bf16, avx512_bf16)'
     """
     if report["requested"] != "auto":
-        why = "requested"
+        why = f"training.precision: {report['requested']}"  # the default or the user's value: not "requested"
     elif report["gpus"]:
         why = f"auto: {report['gpus']} GPU(s)"
     elif report["cpu_bf16_flags"]:

@@ -7,6 +7,12 @@ from zoo.paths import CHECKPOINT_DIR_ENV, DATA_DIR_ENV, checkpoint_dir, data_dir
 
 BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 
+# pytest-xdist's workers share the cores: each TensorFlow (and each child process a test starts, which inherits
+# the variable) takes its share of intra-op threads instead of all of them, so they do not oversubscribe.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, (os.cpu_count() or 1) // _WORKERS)))
+
 if BACKEND == "tensorflow":
     # Two logical CPU devices let MirroredStrategy run two replicas on one CPU; this must happen
     # before TensorFlow initialises its devices, so it runs at conftest import.

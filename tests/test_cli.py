@@ -2,6 +2,7 @@
 import json
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -42,6 +43,13 @@ def test_a_command_is_required(capsys):
 def test_bad_arguments_exit_2_naming_the_problem(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_error_line_is_one_write_so_a_ctrl_c_cannot_split_it(monkeypatch):
+    writes = []
+    monkeypatch.setattr(sys, "stderr", type("Writes", (), {"write": writes.append, "flush": lambda self: None})())
+    assert main(["train", "--config", "missing.yaml"]) == 2
+    assert writes == ["zoo train: error: config file not found: missing.yaml\n"]
 
 
 def test_config_then_data_then_set(tmp_path, capsys):

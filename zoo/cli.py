@@ -10,20 +10,14 @@ import os
 import sys
 
 from zoo import interrupts
+from zoo.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error
 from zoo.evaluation.cli import add_cv_command, add_evaluate_command, add_explain_command
 from zoo.export.cli import add_export_command, add_predict_command
 from zoo.tuning.cli import add_tune_command
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process stopped by Ctrl-C
 # What zoo train / pretrain say for a Ctrl-C outside the training loop (TensorFlow's import included).
 TRAIN_INTERRUPTED = ("interrupted (Ctrl-C) outside the training loop; rerun the same command to resume from the "
                      "last checkpoint (or to start, when there is none)")
-
-
-def _error(command, message):
-    print(f"zoo {command}: error: {message}", file=sys.stderr)
 
 
 def _add_run_arguments(parser):
@@ -75,7 +69,7 @@ def _config(args, command, defaults=None):
         config = config.update({key: value for key, value in given.items() if value is not None})
         return config.override(args.assignments)
     except (ConfigError, FileNotFoundError) as err:
-        _error(command, err)
+        error(command, err)
         return None
 
 
@@ -86,7 +80,7 @@ def _train(config, command):
         # Ctrl-C outside the training loop (imports, data, model building, final metrics): the loop itself
         # saves a checkpoint and raises TrainingInterrupted. A rerun resumes from the last checkpoint, or starts
         # afresh over the files of a run that had none (metrics.json, written last, is renamed into place).
-        _error(command, TRAIN_INTERRUPTED)
+        error(command, TRAIN_INTERRUPTED)
         return EXIT_INTERRUPTED
 
 
@@ -96,13 +90,13 @@ def _run_training(config, command):
     try:
         result = train(config)
     except TrainingInterrupted as err:
-        _error(command, err)
+        error(command, err)
         return 128 + err.signal_number
     except NonFiniteLossError as err:
-        _error(command, err)
+        error(command, err)
         return EXIT_FAILED
     except (ValueError, FileNotFoundError) as err:
-        _error(command, err)
+        error(command, err)
         return EXIT_USAGE
     print(result.run_dir)
     _print_next_commands(result)
@@ -137,7 +131,7 @@ def run_pretrain(args):
         return EXIT_USAGE
     task = zoo.models.task_of(config.model.name) if config.model.name in zoo.models.model_names() else None
     if task not in ("mlm", "lm"):
-        _error("pretrain", f"model.name: zoo pretrain trains an mlm or lm model on unlabelled text; "
+        error("pretrain", f"model.name: zoo pretrain trains an mlm or lm model on unlabelled text; "
                            f"{config.model.name!r} is {'a ' + task + ' model' if task else 'not a registry model'} "
                            "(use zoo train)")
         return EXIT_USAGE
@@ -213,7 +207,7 @@ def main(argv=None):
             interrupts.raise_if_pending()
         return code
     except KeyboardInterrupt:
-        _error(args.command, getattr(args, "interrupted", "interrupted (Ctrl-C)"))
+        error(args.command, getattr(args, "interrupted", "interrupted (Ctrl-C)"))
         return EXIT_INTERRUPTED
     finally:
         _clear_escaped_interrupt_flag()

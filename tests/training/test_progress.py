@@ -60,6 +60,26 @@ def test_auto_is_one_line_per_epoch_off_a_terminal_and_none_is_silent():
     assert silent.getvalue() == ""
 
 
+class Writes(io.StringIO):
+    def __init__(self):
+        super().__init__()
+        self.writes = []
+
+    def write(self, text):
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_each_line_is_one_write_so_a_ctrl_c_cannot_leave_it_without_its_newline():
+    stream = Writes()
+    progress = Progress("epoch", stream=stream)
+    progress.message("precision float32 (training.precision: float32)")
+    progress.start_epoch(0, 1, steps=10)
+    progress.end_epoch({"loss": 0.5})
+    assert len(stream.writes) == 2 and all(w.endswith("\n") and w.count("\n") == 1 for w in stream.writes), \
+        stream.writes
+
+
 def test_bad_mode_names_the_key():
     with pytest.raises(ValueError, match="output.progress must be one of auto, bar, epoch, none"):
         Progress("fancy")

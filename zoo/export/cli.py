@@ -8,7 +8,7 @@ import functools
 import json
 import sys
 
-EXIT_USAGE = 2
+from zoo.console import EXIT_USAGE, error
 
 
 def user_errors(command):
@@ -19,7 +19,7 @@ def user_errors(command):
             try:
                 return handler(args)
             except (ValueError, FileNotFoundError) as err:
-                print(f"zoo {command}: error: {err}", file=sys.stderr)
+                error(command, err)
                 return EXIT_USAGE
         return run
     return decorate

@@ -53,7 +53,7 @@ class Progress:
         """Print a line (not in ``none`` mode)."""
         if self.mode != "none":
             self.close()
-            print(text, file=self.stream, flush=True)
+            self._line(text)
 
     def start_epoch(self, epoch, epochs, steps, start_step=0):
         """Begin epoch ``epoch`` (0-based) of ``epochs`` with ``steps`` steps, resuming at ``start_step``."""
@@ -85,7 +85,13 @@ class Progress:
         if "examples_per_s" in record:
             parts.append(f"{record['examples_per_s']:,.0f} ex/s")
         parts.append(_format_duration(time.perf_counter() - self._epoch_start))
-        print("  ".join(parts), file=self.stream, flush=True)
+        self._line("  ".join(parts))
+
+    def _line(self, text):
+        # One write with its newline: print writes the two apart, and a Ctrl-C landing between them left the
+        # command line's interrupt message glued to the end of the line.
+        self.stream.write(text + "\n")
+        self.stream.flush()
 
     def close(self):
         """Remove an unfinished bar (training stopped inside an epoch), so that what follows starts a line."""

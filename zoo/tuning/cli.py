@@ -5,16 +5,9 @@ status: 0, 1 when the search produced no usable trial (or retraining diverged), 
 cause, 128 + the signal number when interrupted (rerun the same command to continue).
 """
 import json
-import sys
 
+from zoo.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error
 from zoo.tuning.settings import OBJECTIVES, ROLES, TUNERS
-
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-
-
-def _error(message):
-    print(f"zoo tune: error: {message}", file=sys.stderr)
 
 
 def add_tune_command(subparsers):
@@ -70,16 +63,16 @@ def run_tune(args):
         result = tune(args.config, tuning=tuning, overrides=overrides, retrain_best=args.retrain_best,
                       export_to=args.export_to, role=args.role, oracle=args.oracle, tuner_id=args.tuner_id)
     except TrainingInterrupted as err:
-        _error(err)
+        error("tune", err)
         return 128 + err.signal_number
     except KeyboardInterrupt:
-        _error("interrupted; rerun the same command to continue the search")
-        return 130
+        error("tune", "interrupted; rerun the same command to continue the search")
+        return EXIT_INTERRUPTED
     except (SearchFailedError, NonFiniteLossError) as err:
-        _error(err)
+        error("tune", err)
         return EXIT_FAILED
     except (ValueError, FileNotFoundError) as err:
-        _error(err)
+        error("tune", err)
         return EXIT_USAGE
     if result.role == "worker":
         print(f"ran trials: {' '.join(result.ran)}")

@@ -132,8 +132,8 @@ def run_pretrain(args):
     task = zoo.models.task_of(config.model.name) if config.model.name in zoo.models.model_names() else None
     if task not in ("mlm", "lm"):
         error("pretrain", f"model.name: zoo pretrain trains an mlm or lm model on unlabelled text; "
-                           f"{config.model.name!r} is {'a ' + task + ' model' if task else 'not a registry model'} "
-                           "(use zoo train)")
+                          f"{config.model.name!r} is {'a ' + task + ' model' if task else 'not a registry model'} "
+                          "(use zoo train)")
         return EXIT_USAGE
     return _train(config, "pretrain")
 

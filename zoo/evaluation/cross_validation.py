@@ -1,6 +1,5 @@
 """``zoo cv``: k-fold cross-validation of a training config, reported as mean ± standard deviation."""
 import json
-import sys
 from pathlib import Path
 
 from zoo.evaluation.runner import evaluate_model, summarize_folds
@@ -70,6 +69,7 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     """
     import zoo.data
     from zoo.training import as_config, load_run, train
+    from zoo.training.progress import Progress
     from zoo.training.run import default_run_dir, reads_pairs
 
     config = as_config(config, overrides)
@@ -94,9 +94,9 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
             pairs=reads_pairs(fold_dir / "run"),
         )
         fold_reports.append(report["metrics"])
-        if progress:
-            print(f"fold {k + 1}/{folds}: accuracy {report['metrics']['accuracy']:.4f} "
-                  f"({len(test)} test examples)", file=sys.stderr, flush=True)
+        if progress:  # a Progress line is one write: a Ctrl-C cannot glue the interrupt message to it
+            Progress("epoch").message(f"fold {k + 1}/{folds}: accuracy {report['metrics']['accuracy']:.4f} "
+                                      f"({len(test)} test examples)")
     summary = summarize_folds(fold_reports)
     result = {"data": config.data.source, "model": config.model.name, "folds": fold_reports, "summary": summary,
               "num_folds": folds, "seed": seed, "num_examples": len(data), "out_dir": str(out)}

@@ -10,7 +10,7 @@ import os
 import sys
 
 from zoo import interrupts
-from zoo.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error
+from zoo.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error, exit_status_for_signal
 from zoo.evaluation.cli import add_cv_command, add_evaluate_command, add_explain_command
 from zoo.export.cli import add_export_command, add_predict_command
 from zoo.tuning.cli import add_tune_command
@@ -91,7 +91,7 @@ def _run_training(config, command):
         result = train(config)
     except TrainingInterrupted as err:
         error(command, err)
-        return 128 + err.signal_number
+        return exit_status_for_signal(err.signal_number)
     except NonFiniteLossError as err:
         error(command, err)
         return EXIT_FAILED

@@ -2,11 +2,26 @@
 
 Kept free of TensorFlow: the command line reports errors before importing it.
 """
+import signal
 import sys
+
+
+def exit_status_for_signal(signal_number):
+    """The exit status of a command stopped by a signal: 128 + its number, as a shell reports it.
+
+    Args:
+        signal_number: The signal that stopped the work, e.g. ``signal.SIGTERM``.
+
+    Example:
+        >>> exit_status_for_signal(signal.SIGTERM)
+        143
+    """
+    return 128 + int(signal_number)
+
 
 EXIT_FAILED = 1  # the work ran and failed: no usable trial, a diverged run
 EXIT_USAGE = 2  # an error the user can fix: a bad key, value or path
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process stopped by Ctrl-C
+EXIT_INTERRUPTED = exit_status_for_signal(signal.SIGINT)  # Ctrl-C: 130
 
 
 def error(command, message):

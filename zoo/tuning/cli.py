@@ -6,7 +6,7 @@ cause, 128 + the signal number when interrupted (rerun the same command to conti
 """
 import json
 
-from zoo.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error
+from zoo.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error, exit_status_for_signal
 from zoo.tuning.settings import OBJECTIVES, ROLES, TUNERS
 
 
@@ -64,7 +64,7 @@ def run_tune(args):
                       export_to=args.export_to, role=args.role, oracle=args.oracle, tuner_id=args.tuner_id)
     except TrainingInterrupted as err:
         error("tune", err)
-        return 128 + err.signal_number
+        return exit_status_for_signal(err.signal_number)
     except KeyboardInterrupt:
         error("tune", "interrupted; rerun the same command to continue the search")
         return EXIT_INTERRUPTED

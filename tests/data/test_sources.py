@@ -167,6 +167,41 @@ def test_extra_fields_are_an_error_not_a_silently_cut_text(write):
         load(csv_path)
 
 
+@pytest.mark.parametrize("content", [
+    # A stray quote opens a field that a later quote (line 5) ends mid-field: not 3 rows merged into one text.
+    'text,label\ngood film,pos\n"stray quote,neg\nrow a,neg\nanother "quote",pos\nrow b,pos\n',
+    # A quoted field that never closes: not one short row missing its label.
+    'text,label\ngood film,pos\n"unterminated,pos\nsecond,neg\n',
+    # Text after the closing quote.
+    'text,label\ngood film,pos\n"quoted" tail,neg\nrow b,pos\n',
+])
+@pytest.mark.parametrize("on_bad_rows", ["error", "skip"])
+def test_csv_unbalanced_quote_is_an_error_naming_where_the_record_starts(write, content, on_bad_rows):
+    path, line = write("q.csv", content), 3
+    with pytest.raises(errors.BadRowError) as info:
+        load(path, on_bad_rows=on_bad_rows)
+    message = str(info.value)
+    assert (info.value.path, info.value.line) == (str(path), line)
+    assert message.startswith(f"{path}, line {line}: unbalanced double quote")
+    assert 'double every quote inside it (e.g. "say ""hi"" now")' in message
+    assert "error even with on_bad_rows='skip'" in message
+
+
+def test_lone_carriage_return_is_text_in_tsv_and_a_bad_row_in_csv(write):
+    tsv = write("cr.tsv", "ham\tfine text\nspam\tbad\rtext\nham\tok\n")
+    assert load(tsv, header=False, label_column=0, text_column=1).texts == ["fine text", "bad\rtext", "ok"]
+    csv_path = write("cr.csv", 'text,label\nfine,pos\nbad\rtext,neg\n"quoted\rkept",neg\nok,pos\n')
+    with pytest.raises(errors.BadRowError) as info:
+        load(csv_path)
+    assert str(info.value).startswith(f'{csv_path}, line 3: a carriage return ("\\r") inside an unquoted field')
+    data = load(csv_path, on_bad_rows="skip")
+    assert data.texts == ["fine", "quoted\rkept", "ok"]
+    assert len(data.skipped) == 1 and data.skipped[0].startswith(f"{csv_path}, line 3:")
+    header = write("h.csv", "te\rxt,label\nfine,pos\n")
+    with pytest.raises(errors.BadRowError, match=f"{header}, line 1: a carriage return"):
+        load(header, on_bad_rows="skip")
+
+
 def test_label_column_that_does_not_exist(write):
     path = write("d.csv", "review,stars\nx,1\n")
     with pytest.raises(errors.MissingColumnError) as info:

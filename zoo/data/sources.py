@@ -34,6 +34,11 @@ _SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl
 _TREC_LINE = re.compile(r"^([A-Z]+):(\S+)[ \t]+(.*)$")
 # Only ASCII whitespace is trimmed: U+0085 and U+00A0 are text in latin-1 data (MR's 0x85 is an ellipsis).
 _ASCII_SPACE = " \t\r\n\f\v"
+# csv.Error's messages (it has no codes) for a newline inside an unquoted field, a quoted field still open at
+# the end of the file, and a quote inside a quoted field that neither closes it nor is doubled.
+_CSV_NEWLINE_ERROR = "new-line character"
+_CSV_EOF_ERROR = "unexpected end of data"
+_CSV_QUOTE_ERROR = re.compile(r"'.' expected after '\"'")
 _IGNORED_FILES = re.compile(r"^(readme|license|licence|copying)(\..*)?$|\.md$|^\.", re.IGNORECASE)
 
 # The shared data sets (README in each folder gives the source, encoding and protocol). ``embedded``: the
@@ -76,6 +81,7 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
             column is read as pairs by default (``LabeledTexts.text_pairs``).
         label_column: The same for the label (default ``"label"``).
         on_bad_rows: ``"error"`` (raise naming file, line and column) or ``"skip"`` (skip, count and warn).
+            A CSV record with an unbalanced double quote raises either way: where it ends is unknown.
         split: ``"train"`` / ``"test"`` for TREC and tfds (default ``"train"``); other sources have no split.
         format: Force a file format: one of ``FORMATS``.
         header: Whether CSV/TSV files start with a header row; without one, columns are indices.
@@ -478,9 +484,10 @@ def _load_delimited(path, fmt, options, source):
     if not any(line.strip(_ASCII_SPACE) for line in lines):
         raise EmptyDataError("file is empty", path=path)
     if fmt == "tsv":
-        reader = csv.reader((line + "\n" for line in lines), delimiter="\t", quoting=csv.QUOTE_NONE)
+        # TSV has no quoting: a line is a record split on tabs, and a '"' or a lone "\r" in it is text.
+        records = ((number, line.split("\t") if line else []) for number, line in enumerate(lines, 1))
     else:
-        reader = csv.reader((line + "\n" for line in lines), delimiter=options["delimiter"] or ",")
+        records = _csv_records(lines, options["delimiter"] or ",", path)
     label_name = "label" if options["label_column"] is None else options["label_column"]
     header = None
     if not options["header"]:
@@ -489,48 +496,99 @@ def _load_delimited(path, fmt, options, source):
         label_index = _resolve_column(label_name, None, path, "label")
     collector = _Collector(options)
     file_index = collector.file(path)
-    previous_end = width = 0
-    try:
-        for row in reader:
-            # A quoted field may span lines: a record starts on the line after the previous one ended.
-            line, previous_end = previous_end + 1, reader.line_num
+    width = 0
+    for line, row in records:
+        if isinstance(row, BadRowError):
             if options["header"] and header is None:
-                if not row:
-                    continue
-                header = [name.strip(_ASCII_SPACE) for name in row]
-                text_names = _text_columns(options["text_column"], header, path)
-                text_indices = [_resolve_column(name, header, path, role, line)
-                                for name, role in zip(text_names, _ROLES)]
-                label_index = _resolve_column(label_name, header, path, "label", line)
-                continue
+                raise row  # without its header no row of the file can be read
+            collector.bad(row)
+            continue
+        if options["header"] and header is None:
             if not row:
                 continue
-            width = len(header) if header is not None else width or len(row)
-            if len(row) > width:
-                # Extra fields mean a stray delimiter (a tab inside a TSV text): a column would be cut short.
-                collector.bad(BadRowError(
-                    f"row has {len(row)} fields but the {'header' if header is not None else 'first row'} has "
-                    f"{width}; a delimiter inside a field must be quoted (CSV) or removed (TSV)",
-                    path=path, line=line))
-                continue
-            fields = [*zip(text_indices, text_names, _ROLES), (label_index, label_name, "label")]
-            for index, name, role in fields:
-                if index >= len(row):
-                    collector.bad(BadRowError(f"row has {len(row)} field(s); the {role} field (column {index}) "
-                                              "is missing", path=path, line=line, column=name))
-                    break
-            else:
-                pair = text_indices[1:]
-                collector.add(row[text_indices[0]], row[label_index], file_index, line,
-                              text_column=text_names[0], label_column=label_name,
-                              pair=row[pair[0]] if pair else None, pair_column=text_names[-1])
-    except csv.Error as error:
-        raise BadRowError(f"malformed {fmt.upper()}: {error}", path=path, line=reader.line_num) from None
+            header = [name.strip(_ASCII_SPACE) for name in row]
+            text_names = _text_columns(options["text_column"], header, path)
+            text_indices = [_resolve_column(name, header, path, role, line)
+                            for name, role in zip(text_names, _ROLES)]
+            label_index = _resolve_column(label_name, header, path, "label", line)
+            continue
+        if not row:
+            continue
+        width = len(header) if header is not None else width or len(row)
+        if len(row) > width:
+            # Extra fields mean a stray delimiter (a tab inside a TSV text): a column would be cut short.
+            collector.bad(BadRowError(
+                f"row has {len(row)} fields but the {'header' if header is not None else 'first row'} has "
+                f"{width}; a delimiter inside a field must be quoted (CSV) or removed (TSV)",
+                path=path, line=line))
+            continue
+        fields = [*zip(text_indices, text_names, _ROLES), (label_index, label_name, "label")]
+        for index, name, role in fields:
+            if index >= len(row):
+                collector.bad(BadRowError(f"row has {len(row)} field(s); the {role} field (column {index}) "
+                                          "is missing", path=path, line=line, column=name))
+                break
+        else:
+            pair = text_indices[1:]
+            collector.add(row[text_indices[0]], row[label_index], file_index, line,
+                          text_column=text_names[0], label_column=label_name,
+                          pair=row[pair[0]] if pair else None, pair_column=text_names[-1])
     if header is None and options["header"]:
         raise EmptyDataError("file is empty", path=path)
     if header is not None and not collector.texts and not collector.skipped:
         raise EmptyDataError("file has a header but no rows", path=path)
     return collector.result(source)
+
+
+def _csv_records(lines, delimiter, path):
+    """Yield ``(first line, fields)`` per CSV record, or ``(line, BadRowError)`` for one with a stray "\\r".
+
+    A record with an unbalanced double quote raises ``BadRowError`` even with ``on_bad_rows="skip"``: where
+    such a record ends is unknown, so skipping it could swallow the good rows after it.
+
+    Args:
+        lines: The file's lines, without their "\\n".
+        delimiter: The field delimiter.
+        path: The file, for errors.
+
+    Example:
+        >>> list(_csv_records(['text,label', '"a, b",pos'], ",", "d.csv"))
+        [(1, ['text', 'label']), (2, ['a, b', 'pos'])]
+    """
+    # strict: a quote that does not close a field where it should is an error, not text merged with the
+    # lines after it until some later quote.
+    reader = csv.reader((line + "\n" for line in lines), delimiter=delimiter, strict=True)
+    start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            reason = str(error)
+            # csv.Error has only its message to tell its causes apart. Lines are split on "\n", so the only
+            # newline the reader can meet inside a line is a lone "\r"; it then drops the rest of that line
+            # and reads the next record from the next line, so that one record can be skipped.
+            if reason.startswith(_CSV_NEWLINE_ERROR):
+                yield reader.line_num, BadRowError(
+                    'a carriage return ("\\r") inside an unquoted field; quote the field or remove the "\\r"',
+                    path=path, line=reader.line_num)
+                start = reader.line_num + 1
+                continue
+            if reason == _CSV_EOF_ERROR:
+                detail = "its quoted field runs to the end of the file"
+            elif _CSV_QUOTE_ERROR.match(reason):
+                detail = (f"on line {reader.line_num} a double quote inside its quoted field is followed by "
+                          f"neither {delimiter!r} nor the end of the line")
+            else:
+                raise BadRowError(f"malformed CSV: {reason}", path=path, line=start) from None
+            raise BadRowError(
+                f"unbalanced double quote in the record starting on this line: {detail}. Quote the whole field "
+                'and double every quote inside it (e.g. "say ""hi"" now"), or remove the stray quote. Where this '
+                "record ends is unknown, so this is an error even with on_bad_rows='skip'",
+                path=path, line=start) from None
+        yield start, row
+        start = reader.line_num + 1
 
 
 def _load_jsonl(path, options, source):

@@ -351,6 +351,26 @@ def test_tfds_uses_supervised_keys_and_class_label_names():
     assert config.texts[0] == "train review 0"
 
 
+def _fake_partly_unlabelled(self, split, decoders=None, read_config=None, **kwargs):
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices({"text": ["x", "y", "z"], "label": np.array([0, 1, -1], np.int64)})
+
+
+def test_tfds_unlabelled_record_is_a_bad_row_not_the_last_class():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(as_dataset_fn=_fake_partly_unlabelled):
+        with pytest.raises(errors.BadRowError) as info:
+            load("tfds:imdb_reviews", split="unsupervised")
+        skipped = load("tfds:imdb_reviews", split="unsupervised", on_bad_rows="skip")
+    assert (info.value.path, info.value.line, info.value.column) == ("tfds:imdb_reviews (unsupervised)", 2, "label")
+    assert "record is unlabelled: label id -1" in str(info.value)
+    assert "choose a split whose records are labelled (this is split='unsupervised')" in str(info.value)
+    assert skipped.texts == ["x", "y"] and skipped.class_counts() == {"neg": 1, "pos": 1}
+    assert skipped.skipped == [str(info.value)]
+
+
 def test_tfds_random_mock_and_explicit_text_feature():
     import tensorflow_datasets as tfds
 

@@ -761,8 +761,17 @@ def _load_tfds(name_and_config, options, *, data_dir, download):
                 collector.bad(EncodingError(f"text is not valid UTF-8 ({error.reason})", path=where, line=number,
                                             column=text_key, unit="record"))
             else:
-                collector.add(text, names[int(label)], file_index, number, text_column=text_key,
-                              label_column=label_key, unit="record")
+                label = int(label)
+                if 0 <= label < len(names):
+                    collector.add(text, names[label], file_index, number, text_column=text_key,
+                                  label_column=label_key, unit="record")
+                else:
+                    # tfds marks an unlabelled record -1 (imdb_reviews' "unsupervised" split); names[-1] would
+                    # silently make it the last class.
+                    collector.bad(BadRowError(
+                        f"the record is unlabelled: label id {label} is none of the classes 0-{len(names) - 1}; "
+                        f"choose a split whose records are labelled (this is split={split!r})",
+                        path=where, line=number, column=label_key, unit="record"))
             number += 1
     return collector.result(f"tfds:{full} ({split})", unit="record")
 

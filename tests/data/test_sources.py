@@ -1,4 +1,5 @@
 """Loaders: every format, label vocabularies, and every bad-input case naming file, line and column."""
+import itertools
 import json
 import logging
 
@@ -7,7 +8,7 @@ import pytest
 
 from zoo.data import errors
 from zoo.data.labeled import LabeledTexts, check_labels_seen, load_label_names, save_label_names
-from zoo.data.sources import load, official_splits
+from zoo.data.sources import _sorted_labels, load, official_splits
 
 
 def _names(data):
@@ -34,6 +35,19 @@ def test_csv_custom_columns_and_delimiter(write):
 def test_numeric_labels_sort_as_numbers(write):
     path = write("d.jsonl", "".join(json.dumps({"text": f"t{i}", "label": i}) + "\n" for i in (10, 2, 1)))
     assert load(path).label_names == ["1", "2", "10"]
+
+
+@pytest.mark.parametrize("labels,expected", [
+    (["10", "2", "nan"], ["10", "2", "nan"]),
+    (["inf", "10", "2"], ["10", "2", "inf"]),
+    (["10", "2", "1.5"], ["1.5", "2", "10"]),
+])
+def test_labels_sort_as_numbers_only_when_all_are_finite_numbers(write, labels, expected):
+    # Every order of the rows: the label ids must not depend on the order a set of labels comes in.
+    for order in itertools.permutations(labels):
+        path = write("d.csv", "text,label\n" + "".join(f"t,{label}\n" for label in order))
+        assert load(path).label_names == expected
+        assert _sorted_labels(order) == expected
 
 
 def test_tsv_without_header_uses_column_indices_and_no_quoting(write):

@@ -9,6 +9,7 @@ import bz2
 import csv
 import json
 import logging
+import math
 import re
 from pathlib import Path
 
@@ -257,11 +258,24 @@ class _Collector:
 
 
 def _sorted_labels(labels):
-    """Numeric labels sort as numbers ("2" before "10"); others alphabetically."""
+    """Labels that are all finite numbers sort as numbers ("2" before "10"); others alphabetically.
+
+    Args:
+        labels: The label strings.
+
+    Example:
+        >>> _sorted_labels({"10", "2", "nan"})
+        ['10', '2', 'nan']
+    """
     try:
-        return sorted(labels, key=lambda s: (float(s), s))
+        numbers = {label: float(label) for label in labels}
     except ValueError:
         return sorted(labels)
+    # "nan" parses but compares false with everything, so the order (and every label id) would follow the
+    # set's order, which changes with PYTHONHASHSEED.
+    if not all(math.isfinite(number) for number in numbers.values()):
+        return sorted(labels)
+    return sorted(labels, key=lambda label: (numbers[label], label))
 
 
 def _read_text(path, encoding):

@@ -1,4 +1,4 @@
-"""In-graph cleaning against a plain-Python reference (unicodedata, str.lower, re)."""
+"""In-graph cleaning against a plain-Python reference (unicodedata, str.lower, re with Unicode \\b)."""
 import re
 import unicodedata
 
@@ -16,6 +16,10 @@ SAMPLES = [
     "&lt;b&gt; stays as text &amp; entities &quot;decoded&quot; &#39;ok&#39;",
     "   ",
     "The movie and a dog were not there",
+    # Stop words next to non-ASCII letters, digits and "_" (word characters), and runs of stop words.
+    "Amélie is a film; noël and año nuevo, THE naïve mañana",
+    "Über the Ænema were the_end and 2the a² x is a the of an und",
+    "and, the.were-ΑΝΔ theé déthe",
 ]
 
 

@@ -20,6 +20,9 @@ _ANY_ENTITY = r"(?s).*&(?:nbsp|lt|gt|quot|#39|apos|amp);.*"
 # A global replace costs per match, so single spaces are never matched: these characters first, then
 # runs of two or more spaces. This is 10x faster than replacing [\s\p{Z}]+ on MR.
 _OTHER_SPACE = r"[\t\n\v\f\r\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+# A character that cannot be part of a word (Python's Unicode \W). RE2's \b knows only ASCII word characters,
+# so "Amélie" would hold the word "am"; RE2 has no lookaround, so the neighbours are matched and put back.
+_NON_WORD = r"[^\p{L}\p{N}_]"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,9 +97,10 @@ class CleaningConfig:
 
 
 def _stopword_pattern(config):
+    """A stop word between groups 1 and 2: the characters either side, non-word characters or the ends."""
     words = sorted(config.resolved_stopwords(), key=lambda w: (-len(w), w))
     flags = "" if config.lowercase else "(?i)"
-    return flags + r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b"
+    return flags + "(^|" + _NON_WORD + ")(?:" + "|".join(re.escape(w) for w in words) + ")($|" + _NON_WORD + ")"
 
 
 def clean(strings, config=None):
@@ -124,7 +128,11 @@ def clean(strings, config=None):
     if config.lowercase:
         strings = tf.strings.lower(strings, encoding="utf-8")
     if config.remove_stopwords:
-        strings = tf.strings.regex_replace(strings, _stopword_pattern(config), " ")
+        # A match takes the character after the word, so of "is a" only "is" goes in one pass; the second
+        # pass finds every stop word left (each then has its own neighbours).
+        pattern = _stopword_pattern(config)
+        for _ in range(2):
+            strings = tf.strings.regex_replace(strings, pattern, r"\1 \2")
     strings = tf.strings.regex_replace(strings, _OTHER_SPACE, " ")
     strings = tf.strings.regex_replace(strings, "  +", " ")
     return tf.strings.strip(strings)

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.converters.checkpoints import VOCABULARY
 from zoo.data import errors
 from zoo.data.augment import AugmentConfig
+from zoo.data.bert_tokenizer import BertTokenizer
 from zoo.data.labeled import LabeledTexts
 from zoo.data.pipeline import default_bucket_lengths, make_dataset
 from zoo.data.tokenizers import CLS_ID, PAD_ID, build_tokenizer
@@ -179,3 +181,30 @@ def test_mismatched_labels_and_unfitted_tokenizer(data, tok):
         make_dataset(["a", None], None, tok, sequence_length=T)
     with pytest.raises(errors.VocabularyError, match="call fit"):
         make_dataset(texts, labels, build_tokenizer("word"), sequence_length=T)
+
+
+def test_bert_ids_keep_sep_when_truncated_as_encode_does():
+    bert = BertTokenizer(VOCABULARY)
+    word = {token: i for i, token in enumerate(VOCABULARY)}
+    texts = ["the good film is not dull", "a film"]
+    expected = [[101, word["the"], word["good"], word["film"], 102], [101, word["a"], word["film"], 102, 0]]
+    ids = np.concatenate(list(make_dataset(texts, None, bert, sequence_length=5, batch_size=2)))
+    np.testing.assert_array_equal(ids, expected)
+    np.testing.assert_array_equal(ids, bert.encode(tf.constant(texts), 5).numpy())
+    # Bucketing cuts each batch to its bucket: [CLS] a film [SEP] has 4 ids.
+    bucketed = next(iter(make_dataset(texts[1:], None, bert, sequence_length=8, batch_size=1, pad_to="bucket",
+                                      bucket_lengths=[4, 8])))
+    np.testing.assert_array_equal(bucketed, [expected[1][:4]])
+
+
+def test_sentence_pairs_and_multilabel_data_are_refused_with_what_to_use(tok):
+    pairs = LabeledTexts(["a cat", "a dog"], np.array([0, 1]), ["no", "yes"], text_pairs=["sat", "ran"])
+    with pytest.raises(errors.DataSpecError) as info:
+        make_dataset(pairs, None, tok, sequence_length=T)
+    assert str(info.value).startswith("inline: make_dataset reads one text per example, but these are sentence pairs")
+    assert "pack(first, second, sequence_length=...)" in str(info.value)
+    multilabel = LabeledTexts(["a", "b"], np.array([[1, 0], [1, 1]]), ["x", "y"])
+    for texts, labels in ((multilabel, None), (multilabel.texts, multilabel.labels)):
+        with pytest.raises(errors.DataSpecError, match=r"multi-label \(a multi-hot matrix of shape \(2, 2\)\); "
+                                                       r"encode the texts with tokenizer.encode"):
+            make_dataset(texts, labels, tok, sequence_length=T)

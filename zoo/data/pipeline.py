@@ -44,11 +44,13 @@ def make_dataset(texts, labels, tokenizer, *, sequence_length, batch_size=None, 
     """Build a ``tf.data.Dataset`` of ``(int32 token_ids, int32 labels)`` from raw texts.
 
     Args:
-        texts: Raw strings (a list, array or ``LabeledTexts``, whose labels are used when ``labels`` is None).
-        labels: Integer label ids, one per text; ``None`` with plain texts gives ids only (for prediction).
+        texts: Raw strings (a list, array or ``LabeledTexts``, whose labels are used when ``labels`` is None);
+            not sentence pairs (see ``BertTokenizer.pack``).
+        labels: Integer label ids, one per text (not a multi-label matrix); ``None`` with plain texts gives ids
+            only (for prediction).
         tokenizer: A fitted ``zoo.data`` tokenizer (it also cleans).
-        sequence_length: ``T``: sequences are truncated to it (padded to it with ``pad_to="fixed"``); a
-            ``[CLS]`` prefix counts in it.
+        sequence_length: ``T``: the ids are ``tokenizer.encode(texts, T)``, so a ``[CLS]`` prefix (and a BERT
+            tokenizer's ``[SEP]``, which truncation keeps) counts in it; ``pad_to="bucket"`` cuts the padding.
         batch_size: Batch size; ``None`` yields unbatched ``[T]`` examples (batch per replica yourself).
         shuffle: Shuffle the whole data set, reshuffling each epoch.
         seed: Shuffle seed (``None``: not reproducible).
@@ -70,6 +72,11 @@ def make_dataset(texts, labels, tokenizer, *, sequence_length, batch_size=None, 
         >>> ids, y = next(iter(ds))   # int32 [32, 64], int32 [32]
     """
     if isinstance(texts, LabeledTexts):
+        if texts.is_pairs:
+            raise DataSpecError(
+                "make_dataset reads one text per example, but these are sentence pairs (text_pairs), whose "
+                "second texts it would drop; pack each pair into one sequence with a BERT tokenizer's "
+                "pack(first, second, sequence_length=...), as zoo.training.data.pack does", path=texts.source)
         labels = texts.labels if labels is None else labels
         texts = texts.texts
     texts = list(texts)
@@ -99,6 +106,11 @@ def make_dataset(texts, labels, tokenizer, *, sequence_length, batch_size=None, 
     has_labels = labels is not None
     if has_labels:
         labels = np.asarray(labels)
+        if labels.ndim == 2 and len(labels) == len(texts):
+            raise DataSpecError(
+                f"make_dataset yields one label id per text, and these labels are multi-label (a multi-hot matrix "
+                f"of shape {labels.shape}); encode the texts with tokenizer.encode(texts, sequence_length) and "
+                "pair them with the matrix (tf.data.Dataset.from_tensor_slices), as zoo.training.data does")
         if labels.shape != (len(texts),):
             raise DataError(f"{len(texts)} texts but labels of shape {labels.shape}")
         if not np.issubdtype(labels.dtype, np.integer):
@@ -121,9 +133,11 @@ def make_dataset(texts, labels, tokenizer, *, sequence_length, batch_size=None, 
     # augmentation needs them. Apart from augmentation, no function runs per example: per-example
     # function calls cost more than tokenising on this CPU.
     def encode(batch, *label):
-        ids = tokenizer.tokenize(batch)[:, :sequence_length]
-        dense = ids.to_tensor(default_value=tokenizer.pad_id, shape=[None, sequence_length])
-        extra = (tf.cast(ids.row_lengths(), tf.int32),) if bucket or augment else ()
+        # The tokenizer's own encode, so the ids are what its serving signature gives (BERT's keep [SEP]).
+        dense = tokenizer.encode(batch, sequence_length)
+        # Padding only follows the ids, and text never produces the padding id.
+        lengths = tf.reduce_sum(tf.cast(dense != tokenizer.pad_id, tf.int32), axis=1)
+        extra = (lengths,) if bucket or augment else ()
         element = (dense, *extra, *label)
         return element if len(element) > 1 else dense
 

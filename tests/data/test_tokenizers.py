@@ -270,6 +270,22 @@ def test_unfitted_and_bad_options(corpus):
         WordTokenizer().fit([])
 
 
+@pytest.mark.parametrize("kind", sorted(KINDS) + ["word_core"])
+def test_fit_on_texts_left_empty_by_cleaning_or_not_strings(kind):
+    with pytest.raises(errors.EmptyDataError, match="every training text is empty after cleaning"):
+        build_tokenizer(kind, vocab_size=KINDS.get(kind, 60)).fit(["<br />", "  ", "<p></p>"])
+    with pytest.raises(errors.DataError, match="text 1 is a NoneType, not a string"):
+        build_tokenizer(kind, vocab_size=KINDS.get(kind, 60)).fit(["a film", None])
+
+
+@pytest.mark.parametrize("kind", ["word", "char", "word_core"])
+def test_min_count_that_leaves_no_token_is_named(kind):
+    with pytest.raises(errors.VocabularyError) as info:
+        build_tokenizer(kind, vocab_size=60, min_count=5).fit(["a b", "b c"])
+    assert info.value.column == "min_count"
+    assert "min_count=5 leaves no token: the most frequent one occurs 2 time(s)" in str(info.value)
+
+
 def test_load_errors_name_the_file_and_line(fitted, tmp_path):
     with pytest.raises(errors.DataFileNotFoundError, match="tokenizer.json"):
         load_tokenizer(tmp_path / "none")

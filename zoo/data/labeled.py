@@ -195,6 +195,23 @@ class LabeledTexts:
         return path
 
 
+def text_list(texts):
+    """The texts as a list, each a ``str`` or ``bytes``; a ``DataError`` names the index of the first that is not.
+
+    Args:
+        texts: Iterable of texts.
+
+    Example:
+        >>> text_list(("good", b"bad"))
+        ['good', b'bad']
+    """
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, (str, bytes)):
+            raise DataError(f"text {i} is a {type(text).__name__}, not a string")
+    return texts
+
+
 def check_labels_seen(train, other, name="validation"):
     """Raise ``UnseenLabelError`` if ``other`` has a label with no example in ``train``.
 

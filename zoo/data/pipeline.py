@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from zoo.data.augment import AugmentConfig, apply_augmentation
 from zoo.data.errors import DataError, DataSpecError
-from zoo.data.labeled import LabeledTexts
+from zoo.data.labeled import LabeledTexts, text_list
 from zoo.data.tokenizers import Tokenizer
 
 PAD_MODES = ("fixed", "bucket")
@@ -79,10 +79,7 @@ def make_dataset(texts, labels, tokenizer, *, sequence_length, batch_size=None, 
                 "pack(first, second, sequence_length=...), as zoo.training.data.pack does", path=texts.source)
         labels = texts.labels if labels is None else labels
         texts = texts.texts
-    texts = list(texts)
-    for i, text in enumerate(texts):
-        if not isinstance(text, (str, bytes)):
-            raise DataError(f"text {i} is a {type(text).__name__}, not a string")
+    texts = text_list(texts)
     if not isinstance(tokenizer, Tokenizer):
         raise DataSpecError(f"tokenizer must be a zoo.data tokenizer, not {type(tokenizer).__name__}")
     tokenizer._require_fitted()

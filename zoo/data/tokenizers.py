@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from zoo.data.cleaning import CleaningConfig, clean
 from zoo.data.errors import DataFileNotFoundError, DataSpecError, EmptyDataError, VocabularyError
-from zoo.data.labeled import save_label_names
+from zoo.data.labeled import save_label_names, text_list
 from zoo.data.special_tokens import LEARNED_IDS, SPECIAL_TOKENS, SpecialIds
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,13 @@ FORMAT_VERSION = 1
 # One token in the default word split: a run of letters/digits, or a single punctuation mark or symbol.
 _PUNCTUATION = r"([\pP\pS])"
 _FIT_BATCH = 1024
+# Cleaning can leave nothing to learn from (e.g. texts of HTML tags or stop words only).
+_ALL_EMPTY = ("every training text is empty after cleaning: check the text column, and the cleaning options "
+              "strip_html and remove_stopwords")
 
 
 def _strings_dataset(texts, cleaning):
-    texts = list(texts)
+    texts = text_list(texts)
     if not texts:
         raise EmptyDataError("cannot fit a tokenizer on zero texts")
     return tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(_FIT_BATCH).map(
@@ -73,13 +76,23 @@ def _check_vocabulary(vocab, path=None):
 
 
 def _frequent_tokens(token_batches, limit, min_count):
-    """The ``limit`` most frequent tokens (ties alphabetical, for determinism), reserved tokens excluded."""
+    """The ``limit`` most frequent tokens (ties alphabetical, for determinism), reserved tokens excluded.
+
+    An empty result would be a vocabulary of reserved tokens only, which no lookup table can hold.
+    """
     counts = collections.Counter()
     for batch in token_batches:
         values, freq = np.unique(batch.flat_values.numpy(), return_counts=True)
         counts.update(dict(zip(values.tolist(), freq.tolist())))
     reserved = {t.encode() for t in RESERVED_TOKENS}
-    ranked = sorted(((-c, t) for t, c in counts.items() if c >= min_count and t not in reserved and t))
+    counts = {t: c for t, c in counts.items() if t not in reserved and t}
+    if not counts:
+        raise EmptyDataError(_ALL_EMPTY)
+    ranked = sorted((-c, t) for t, c in counts.items() if c >= min_count)
+    if not ranked:
+        raise VocabularyError(f"min_count={min_count} leaves no token: the most frequent one occurs "
+                              f"{max(counts.values())} time(s) in the training texts; lower min_count",
+                              column="min_count")
     return [t.decode("utf-8") for _, t in ranked[:limit]]
 
 
@@ -485,7 +498,10 @@ class WordPieceTokenizer(Tokenizer):
 
         # The same word split that bert_vocab_from_dataset uses; cleaning already lower-cased/normalised.
         words = cleaned.map(BasicTokenizer(lower_case=False).tokenize)
-        word_counts = list(learner.count_words(words).items())
+        try:
+            word_counts = list(learner.count_words(words).items())
+        except StopIteration:  # count_words' way of saying that there is no word at all
+            raise EmptyDataError(_ALL_EMPTY) from None
         return self._search_threshold(learner, word_counts)
 
     def _search_threshold(self, learner, word_counts):
@@ -590,7 +606,7 @@ class SentencePieceTokenizer(Tokenizer):
 
         sentences = [s.decode("utf-8") for batch in cleaned.as_numpy_iterator() for s in batch if s]
         if not sentences:
-            raise EmptyDataError("every training text is empty after cleaning")
+            raise EmptyDataError(_ALL_EMPTY)
         model = io.BytesIO()
         try:
             spm.SentencePieceTrainer.train(

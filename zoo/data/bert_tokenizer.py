@@ -35,7 +35,7 @@ import tensorflow as tf
 
 from zoo.data.errors import DataFileNotFoundError, VocabularyError
 from zoo.data.special_tokens import SPECIAL_TOKENS
-from zoo.data.tokenizers import FORMAT_VERSION, Tokenizer
+from zoo.data.tokenizers import FORMAT_VERSION, Tokenizer, check_vocabulary, read_vocabulary
 
 VOCAB_FILE = "vocab.txt"
 HF_CONFIG_FILE = "tokenizer_config.json"
@@ -71,44 +71,6 @@ def _hf_token(config, key, default, path):
     if not isinstance(value, str) or not value:
         raise VocabularyError(f"{key} must be a token string, not {config.get(key)!r}", path=path, column=key)
     return value
-
-
-def read_vocabulary(path, special_tokens=None):
-    """Tokens of a ``vocab.txt`` (one per line, id order); errors name the file and line.
-
-    Args:
-        path: The vocabulary file.
-        special_tokens: ``{role: token}`` that must be in it.
-
-    Example:
-        >>> read_vocabulary("checkpoints/all-MiniLM-L6-v2/vocab.txt")[101]
-        '[CLS]'
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataFileNotFoundError(f"{path}: vocabulary file not found", path=path)
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except UnicodeDecodeError as error:
-        raise VocabularyError(f"vocabulary file is not UTF-8 ({error.reason})", path=path) from None
-    if lines and lines[-1] == "":
-        lines.pop()
-    return _check_vocabulary(lines, path, special_tokens)
-
-
-def _check_vocabulary(vocabulary, path=None, special_tokens=None):
-    """No empty or repeated tokens, and the ``special_tokens`` present."""
-    seen = {}
-    for i, token in enumerate(vocabulary):
-        if token == "":
-            raise VocabularyError(f"empty token at id {i}", path=path, line=i + 1)
-        if token in seen:
-            raise VocabularyError(f"token {token!r} at id {i} repeats id {seen[token]}", path=path, line=i + 1)
-        seen[token] = i
-    missing = [t for t in (special_tokens or {}).values() if t not in seen]
-    if missing:
-        raise VocabularyError(f"special token(s) {missing} not in the vocabulary", path=path)
-    return vocabulary
 
 
 class BertTokenizer(Tokenizer):
@@ -222,7 +184,7 @@ class BertTokenizer(Tokenizer):
 
     def _set_vocabulary(self, vocabulary):
         # The base checks the special tokens; a given vocabulary can also repeat or hold empty tokens.
-        super()._set_vocabulary(_check_vocabulary(vocabulary))
+        super()._set_vocabulary(check_vocabulary(vocabulary))
 
     def _install(self, vocabulary):
         import tensorflow_text as tf_text

@@ -57,22 +57,62 @@ def _check_vocab_size(vocab_size):
     return int(vocab_size)
 
 
-def _check_vocabulary(vocab, path=None):
-    """Reserved tokens first, no empty or duplicate tokens; errors name the vocabulary file and line."""
-    vocab = [str(token) for token in vocab]
-    for i, token in enumerate(RESERVED_TOKENS):
-        if i >= len(vocab) or vocab[i] != token:
-            found = vocab[i] if i < len(vocab) else "end of vocabulary"
-            raise VocabularyError(f"expected reserved token {token} at id {i}, found {found!r}", path=path,
-                                  line=i + 1)
+def check_vocabulary(vocabulary, path=None, special_tokens=None):
+    """Check that no token is empty or repeated and the ``special_tokens`` are present; errors name file and line.
+
+    Args:
+        vocabulary: Tokens in id order.
+        path: The vocabulary file, for errors.
+        special_tokens: ``{role: token}`` that must be in it.
+
+    Example:
+        >>> check_vocabulary(["[PAD]", "[UNK]", "film"], special_tokens={"pad": "[PAD]"})
+        ['[PAD]', '[UNK]', 'film']
+    """
     seen = {}
-    for i, token in enumerate(vocab):
+    for i, token in enumerate(vocabulary):
         if token == "":
             raise VocabularyError(f"empty token at id {i}", path=path, line=i + 1)
         if token in seen:
             raise VocabularyError(f"token {token!r} at id {i} repeats id {seen[token]}", path=path, line=i + 1)
         seen[token] = i
-    return vocab
+    missing = [t for t in (special_tokens or {}).values() if t not in seen]
+    if missing:
+        raise VocabularyError(f"special token(s) {missing} not in the vocabulary", path=path)
+    return vocabulary
+
+
+def read_vocabulary(path, special_tokens=None):
+    """Tokens of a vocabulary file (one per line, id order), checked by ``check_vocabulary``.
+
+    Args:
+        path: The vocabulary file.
+        special_tokens: ``{role: token}`` that must be in it.
+
+    Example:
+        >>> read_vocabulary("checkpoints/all-MiniLM-L6-v2/vocab.txt")[101]
+        '[CLS]'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileNotFoundError(f"{path}: vocabulary file not found", path=path)
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except UnicodeDecodeError as error:
+        raise VocabularyError(f"vocabulary file is not UTF-8 ({error.reason})", path=path) from None
+    if lines and lines[-1] == "":
+        lines.pop()
+    return check_vocabulary(lines, path, special_tokens)
+
+
+def _check_reserved_first(vocabulary, path=None):
+    """The reserved tokens at ids 0-4, where the tokenizers here learn them; errors name the file and line."""
+    for i, token in enumerate(RESERVED_TOKENS):
+        if i >= len(vocabulary) or vocabulary[i] != token:
+            found = vocabulary[i] if i < len(vocabulary) else "end of vocabulary"
+            raise VocabularyError(f"expected reserved token {token} at id {i}, found {found!r}", path=path,
+                                  line=i + 1)
+    return vocabulary
 
 
 def _frequent_tokens(token_batches, limit, min_count):
@@ -323,15 +363,7 @@ class Tokenizer(tf.Module):
     @classmethod
     def _read_vocabulary(cls, directory):
         path = directory / cls.VOCAB_FILE
-        if not path.is_file():
-            raise DataFileNotFoundError(f"{path}: vocabulary file not found", path=path)
-        try:
-            lines = path.read_text(encoding="utf-8").split("\n")
-        except UnicodeDecodeError as error:
-            raise VocabularyError(f"vocabulary file is not UTF-8 ({error.reason})", path=path) from None
-        if lines and lines[-1] == "":
-            lines.pop()
-        return _check_vocabulary(lines, path)
+        return _check_reserved_first(read_vocabulary(path), path)
 
     def __repr__(self):
         size = len(self._vocabulary) if self.fitted else "unfitted"
@@ -459,7 +491,7 @@ class CharTokenizer(_LookupTokenizer):
             raise VocabularyError(f"not a JSON list of tokens ({error})", path=path) from None
         if not isinstance(vocab, list):
             raise VocabularyError("not a JSON list of tokens", path=path)
-        return _check_vocabulary(vocab, path)
+        return _check_reserved_first(check_vocabulary([str(token) for token in vocab], path), path)
 
 
 class WordPieceTokenizer(Tokenizer):
@@ -562,7 +594,7 @@ class WordPieceTokenizer(Tokenizer):
         import tensorflow_text as tf_text
 
         self._wordpiece = tf_text.FastWordpieceTokenizer(
-            vocabulary, suffix_indicator=self.SUFFIX, token_out_type=tf.int32, unknown_token="[UNK]",
+            vocabulary, suffix_indicator=self.SUFFIX, token_out_type=tf.int32, unknown_token=SPECIAL_TOKENS["unk"],
             no_pretokenization=False)
 
     def _ids(self, cleaned):
@@ -612,7 +644,7 @@ class SentencePieceTokenizer(Tokenizer):
             spm.SentencePieceTrainer.train(
                 sentence_iterator=iter(sentences), model_writer=model, vocab_size=self.requested_vocab_size,
                 model_type=self.model_type, character_coverage=self.character_coverage,
-                pad_id=PAD_ID, unk_id=UNK_ID, bos_id=-1, eos_id=-1, pad_piece="[PAD]", unk_piece="[UNK]",
+                pad_id=PAD_ID, unk_id=UNK_ID, bos_id=-1, eos_id=-1, pad_piece=SPECIAL_TOKENS["pad"], unk_piece=SPECIAL_TOKENS["unk"],
                 control_symbols=list(RESERVED_TOKENS[2:]), normalization_rule_name="identity",
                 hard_vocab_limit=False, minloglevel=2,
             )
@@ -653,7 +685,7 @@ class SentencePieceTokenizer(Tokenizer):
             pieces = cls._pieces(proto)
         except (RuntimeError, OSError) as error:
             raise VocabularyError(f"not a SentencePiece model ({error})", path=path) from None
-        return proto, _check_vocabulary(pieces, path)
+        return proto, _check_reserved_first(check_vocabulary(pieces, path), path)
 
 
 TOKENIZERS = {cls.kind: cls for cls in (WordPieceTokenizer, WordTokenizer, CharTokenizer, SentencePieceTokenizer)}

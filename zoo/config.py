@@ -21,21 +21,27 @@ class ConfigError(ValueError):
     """A config key or value is wrong; the message names the key (and file) and what is allowed."""
 
 
-def _choices(*values):
-    return Literal[values]
+# The options of the config's choice keys, defined here once (this module imports no TensorFlow, so the CLI
+# can check a config before importing it); ``zoo.training`` and ``zoo.tuning`` import them from here.
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "parameter_server")
+RESOLVERS = ("tf_config", "slurm", "kubernetes")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULES = ("constant", "transformer", "linear", "cosine")
+MONITORS = ("val_loss", "val_accuracy")
+PROGRESS_MODES = ("auto", "bar", "epoch", "none")
 
-
-Precision = _choices("float32", "mixed_bfloat16", "mixed_float16", "auto")
-Strategy = _choices("default", "one_device", "mirrored", "multi_worker", "parameter_server")
-Resolver = _choices("tf_config", "slurm", "kubernetes")
-OptimizerName = _choices("sgd", "adam", "adamw", "rmsprop")
-ScheduleName = _choices("constant", "transformer", "linear", "cosine")
-Monitor = _choices("val_loss", "val_accuracy")
-Progress = _choices("auto", "bar", "epoch", "none")
-Freeze = _choices("none", "embedding", "encoder")
+Precision = Literal[PRECISIONS]
+Strategy = Literal[STRATEGIES]
+Resolver = Literal[RESOLVERS]
+OptimizerName = Literal[OPTIMIZERS]
+ScheduleName = Literal[SCHEDULES]
+Monitor = Literal[MONITORS]
+Progress = Literal[PROGRESS_MODES]
+Freeze = Literal["none", "embedding", "encoder"]
 # ``auto``: picked from the training texts (``zoo.training.data.AUTO_LENGTH_PERCENTILE``).
-SequenceLength = typing.Union[int, _choices("auto")]
-Recipe = _choices("auto", "scratch", "fine_tune")
+SequenceLength = typing.Union[int, Literal["auto"]]
+Recipe = Literal["auto", "scratch", "fine_tune"]
 
 # The fine-tuning recipe: the defaults of a run that starts from a pretrained checkpoint (see
 # ``TrainingConfig.recipe``). Values the user gave explicitly win over these; ``model.overrides`` is empty so

@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-SCHEDULES = ("constant", "transformer", "linear", "cosine")
+from zoo.config import OPTIMIZERS, SCHEDULES, ConfigError
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -109,7 +109,7 @@ def build_optimizer(optimizer_config, schedule, exclude_from_decay=()):
     elif c.name == "rmsprop":
         optimizer = keras.optimizers.RMSprop(schedule, momentum=c.momentum, epsilon=c.epsilon, weight_decay=decay)
     else:
-        raise ValueError(f"optimizer.name must be one of sgd, adam, adamw, rmsprop; got {c.name!r}")
+        raise ValueError(f"optimizer.name must be one of {', '.join(OPTIMIZERS)}; got {c.name!r}")
     if exclude_from_decay and optimizer.weight_decay:
         optimizer.exclude_from_weight_decay(var_list=list(exclude_from_decay))
     return optimizer
@@ -190,7 +190,6 @@ def optimizer_for(config, model, policy, total_steps):
     Example:
         >>> optimizer = optimizer_for(config, model, "float32", total_steps=1000)  # doctest: +SKIP
     """
-    from zoo.config import ConfigError
     from zoo.training import transfer
 
     c = config.optimizer

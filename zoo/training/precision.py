@@ -2,9 +2,8 @@
 import keras
 import tensorflow as tf
 
+from zoo.config import PRECISIONS
 from zoo.hardware import BF16_CPU_FLAGS, attention_core_dtype, cpu_flags, native_bf16_flags
-
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 
 
 def resolve_precision(precision="auto"):

@@ -2,7 +2,7 @@
 import sys
 import time
 
-MODES = ("auto", "bar", "epoch", "none")
+from zoo.config import PROGRESS_MODES
 
 
 def _format_duration(seconds):
@@ -40,8 +40,8 @@ class Progress:
     """
 
     def __init__(self, mode="auto", stream=None):
-        if mode not in MODES:
-            raise ValueError(f"output.progress must be one of {', '.join(MODES)}, got {mode!r}")
+        if mode not in PROGRESS_MODES:
+            raise ValueError(f"output.progress must be one of {', '.join(PROGRESS_MODES)}, got {mode!r}")
         self.stream = sys.stderr if stream is None else stream
         if mode == "auto":
             terminal = getattr(self.stream, "isatty", lambda: False)()

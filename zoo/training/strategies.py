@@ -10,8 +10,7 @@ import os
 
 import tensorflow as tf
 
-STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "parameter_server")
-RESOLVERS = ("tf_config", "slurm", "kubernetes")
+from zoo.config import RESOLVERS, STRATEGIES
 
 
 class StrategyError(ValueError):

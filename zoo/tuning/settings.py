@@ -22,10 +22,11 @@ from typing import Literal, Optional
 
 import yaml
 
-from zoo.config import Config, ConfigError, _build, _Section
+from zoo.config import MONITORS, Config, ConfigError, _build, _Section
 
 TUNERS = ("random", "hyperband", "bayesian")
-OBJECTIVES = ("val_accuracy", "val_loss")
+# A trial's objective is the validation metric its early stopping follows.
+OBJECTIVES = MONITORS
 ROLES = ("chief", "worker")
 
 
@@ -62,9 +63,9 @@ class TuningConfig(_Section):
 
     _key = "tuning"
 
-    tuner: Literal["random", "hyperband", "bayesian"] = "random"
+    tuner: Literal[TUNERS] = "random"
     max_trials: int = 10
-    objective: Literal["val_accuracy", "val_loss"] = "val_accuracy"
+    objective: Literal[OBJECTIVES] = "val_accuracy"
     epochs: Optional[int] = None
     patience: int = 3
     seed: Optional[int] = None

@@ -33,6 +33,15 @@ def shared_data():
     return path
 
 
+@pytest.fixture
+def checkpoint_folder(tmp_path):
+    """A folder the config takes for a pretrained BERT checkpoint (its recipe): a config.json, no weights."""
+    folder = tmp_path / "bert"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "bert"}')
+    return str(folder)
+
+
 @pytest.fixture(scope="session")
 def minilm_checkpoint():
     """Path to the real all-MiniLM-L6-v2 checkpoint folder; skips the test with the reason when it is absent."""

@@ -122,6 +122,45 @@ def test_overrides_parse_values_as_yaml():
     assert config.output.dir is None and config.data.source == "trec" and config.training.jit_compile is True
 
 
+def test_model_overrides_merge_into_the_default_from_a_file_as_with_set(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("model: {overrides: {dropout: 0.2}}\n")
+    expected = {"pooling": "attention", "dropout": 0.2}  # the default Transformer's pooling stays
+    assert Config.load(path).model.overrides == expected
+    assert Config.from_dict({"model": {"overrides": {"dropout": 0.2}}}).model.overrides == expected
+    assert Config().override(["model.overrides.dropout=0.2"]).model.overrides == expected
+    # Models without a pooling argument have no default entry to merge into (zoo pretrain's mlm included).
+    lstm = Config.from_dict({"model": {"name": "lstm", "overrides": {"units": 64}}})
+    assert lstm.model.overrides == {"units": 64} and Config.from_dict(lstm.to_dict()) == lstm
+    assert Config().override(["model.name=mlm"]).model.overrides == {}
+
+
+def test_numeric_strings_in_model_overrides_are_numbers():
+    # PyYAML reads 1e-1 as the string '1e-1', which the model builder would reject.
+    config = Config().override(["model.overrides.dropout=1e-1", "model.overrides.activation=relu"])
+    assert config.model.overrides == {"pooling": "attention", "dropout": 0.1, "activation": "relu"}
+    assert type(config.model.overrides["dropout"]) is float
+
+
+@pytest.mark.parametrize("key", ["optimizer.learning_rate", "optimizer.weight_decay",
+                                 "training.early_stopping.min_delta", "training.divergence_factor"])
+@pytest.mark.parametrize("raw", [".nan", ".inf"])
+def test_non_finite_numbers_are_rejected_naming_the_key(key, raw, tmp_path):
+    shown = "nan" if raw == ".nan" else "inf"
+    with pytest.raises(ConfigError, match=rf"^{key} must be a finite number, got {shown}$"):
+        Config().override([f"{key}={raw}"])
+    section, _, name = key.rpartition(".")
+    path = tmp_path / "run.json"
+    nested = {}
+    node = nested
+    for part in section.split("."):
+        node = node.setdefault(part, {})
+    node[name] = float(shown)
+    path.write_text(json.dumps(nested))  # JSON NaN / Infinity
+    with pytest.raises(ConfigError, match=rf"run\.json: {key} must be a finite number"):
+        Config.load(path)
+
+
 def test_override_returns_a_new_config():
     base = Config()
     changed = base.override(["training.epochs=1"])
@@ -152,18 +191,10 @@ def test_sequence_length_is_auto_by_default_and_takes_an_integer():
 
 # The fine-tuning recipe: its defaults apply to the keys the user did not give.
 
-@pytest.fixture
-def checkpoint(tmp_path):
-    folder = tmp_path / "bert"
-    folder.mkdir()
-    (folder / "config.json").write_text('{"model_type": "bert"}')
-    return str(folder)
-
-
-def test_a_pretrained_checkpoint_switches_the_defaults_to_the_fine_tuning_recipe(checkpoint, tmp_path):
+def test_a_pretrained_checkpoint_switches_the_defaults_to_the_fine_tuning_recipe(checkpoint_folder, tmp_path):
     from zoo.config import FINE_TUNING_DEFAULTS
 
-    config = Config.from_dict({"model": {"init_from": checkpoint}})
+    config = Config.from_dict({"model": {"init_from": checkpoint_folder}})
     assert config.recipe == "fine_tune"
     assert (config.optimizer.name, config.optimizer.learning_rate, config.optimizer.clipnorm) == ("adamw", 5e-5, 1.0)
     assert config.optimizer.weight_decay == 0.01 and config.optimizer.weight_decay_embeddings is False
@@ -182,39 +213,39 @@ def test_a_pretrained_checkpoint_switches_the_defaults_to_the_fine_tuning_recipe
     assert scratch.recipe == "scratch" and scratch.optimizer.learning_rate == Config().optimizer.learning_rate
 
 
-def test_explicit_values_win_over_the_recipe_even_when_equal_to_the_scratch_default(checkpoint):
+def test_explicit_values_win_over_the_recipe_even_when_equal_to_the_scratch_default(checkpoint_folder):
     scratch_epochs = Config().training.epochs
     config = Config.from_dict({"training": {"epochs": scratch_epochs}, "optimizer": {"learning_rate": 2e-5},
-                               "model": {"init_from": checkpoint, "overrides": {"dropout": 0.2}}})
+                               "model": {"init_from": checkpoint_folder, "overrides": {"dropout": 0.2}}})
     assert config.training.epochs == scratch_epochs and config.optimizer.learning_rate == 2e-5
     assert config.model.overrides == {"dropout": 0.2} and config.training.batch_size == 32
     assert "training.epochs" not in config.recipe_defaults() and "training.batch_size" in config.recipe_defaults()
     # Set later on the command line: the earlier explicit keys stay, the rest switch.
     later = Config().override([f"training.epochs={scratch_epochs}"]).override(
-        [f"model.init_from={checkpoint}", "model.overrides.dropout=0.3"])
+        [f"model.init_from={checkpoint_folder}", "model.overrides.dropout=0.3"])
     assert later.training.epochs == scratch_epochs and later.training.batch_size == 32
     assert later.model.overrides == {"dropout": 0.3}
     # The saved config (every key) reloads to the same values; a forced scratch recipe keeps scratch defaults.
     assert Config.from_dict(later.to_dict()) == later
-    forced = Config.from_dict({"model": {"init_from": checkpoint}, "training": {"recipe": "scratch"}})
+    forced = Config.from_dict({"model": {"init_from": checkpoint_folder}, "training": {"recipe": "scratch"}})
     assert forced.recipe == "scratch" and forced.training.batch_size == Config().training.batch_size
 
 
-def test_a_config_built_with_constructors_takes_the_recipe_in_as_config(checkpoint):
+def test_a_config_built_with_constructors_takes_the_recipe_in_as_config(checkpoint_folder):
     from zoo.config import ModelConfig, TrainingConfig
     from zoo.training import as_config
 
-    direct = Config(model=ModelConfig(init_from=checkpoint), training=TrainingConfig(epochs=5))
-    assert direct.given() == {"model": {"init_from": checkpoint}, "training": {"epochs": 5}}
+    direct = Config(model=ModelConfig(init_from=checkpoint_folder), training=TrainingConfig(epochs=5))
+    assert direct.given() == {"model": {"init_from": checkpoint_folder}, "training": {"epochs": 5}}
     resolved = as_config(direct)
     assert resolved.training.epochs == 5 and resolved.training.batch_size == 32
 
 
-def test_cli_data_and_output_count_as_given(checkpoint):
+def test_cli_data_and_output_count_as_given(checkpoint_folder):
     from zoo.cli import _config, build_parser
 
     args = build_parser().parse_args(["train", "--data", "trec", "--output", "runs/x", "--set",
-                                      f"model.init_from={checkpoint}"])
+                                      f"model.init_from={checkpoint_folder}"])
     config = _config(args, "train")
     assert (config.data.source, config.output.dir, config.recipe) == ("trec", "runs/x", "fine_tune")
     assert config.training.batch_size == 32

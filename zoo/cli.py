@@ -119,7 +119,7 @@ def run_train(args):
     return EXIT_USAGE if config is None else _train(config, "train")
 
 
-PRETRAIN_DEFAULTS = {"model": {"name": "mlm", "overrides": {}}, "training": {"label_smoothing": 0.0}}
+PRETRAIN_DEFAULTS = {"model": {"name": "mlm"}, "training": {"label_smoothing": 0.0}}
 
 
 def run_pretrain(args):

@@ -8,6 +8,7 @@ import copy
 import dataclasses
 import difflib
 import json
+import math
 import re
 import types
 import typing
@@ -141,7 +142,9 @@ class ModelConfig(_Section):
 
     Args:
         name: A registry name.
-        overrides: Builder arguments that replace the registry's.
+        overrides: Builder arguments that replace the registry's. The entries given (in a file or with
+            ``--set model.overrides.<argument>``) merge into the default: ``{pooling: attention}`` for a
+            Transformer classifier (``transformer-*``), none for the other models (which have no ``pooling``).
         init_from: A finished pretraining run directory (``zoo pretrain``, an ``mlm`` model): the classifier
             starts from its encoder (embedding, encoder blocks, final norm) and uses its tokenizer. The
             encoder sizes and the data's tokenizer settings must match that run's; a mismatch is an error.
@@ -159,10 +162,15 @@ class ModelConfig(_Section):
     _key = "model"
 
     name: str = "transformer-tiny"
-    overrides: dict = dataclasses.field(default_factory=lambda: {"pooling": "attention"})
+    overrides: dict = dataclasses.field(default_factory=lambda: _default_overrides(ModelConfig.name))
     init_from: Optional[str] = None
     freeze: Freeze = "none"
     freeze_blocks: int = 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        # As for a typed key: PyYAML reads --set model.overrides.dropout=1e-1 as the string '1e-1'.
+        self.overrides = {key: _number(value) for key, value in self.overrides.items()}
 
     def _check(self, at):
         if self.freeze != "none" and not self.init_from:
@@ -560,19 +568,11 @@ class Config:
         """
         full = self.to_dict()
         given = self.given()
-        entries = []
         for key, value in (values.items() if isinstance(values, dict) else values):
             parts = key.split(".")
             _assign(full, parts, value, key)
-            if _is_free_dict(full, parts[:-1]):
-                entries.append((parts, value))
-            else:
-                _put(given, parts, value)
-        for parts, value in entries:
-            # One entry of a mapping field: the rest of the mapping is what the new config would hold
-            # without it (the recipe may have changed above: init_from switches to the fine-tuning defaults).
-            field = _get(_merge(Config, Config().to_dict(), _with_recipe(given)), parts[:-1])
-            _put(given, parts[:-1], {**copy.deepcopy(field), parts[-1]: value})
+            # One entry of a mapping field is recorded alone: from_dict merges it into the recipe's mapping.
+            _put(given, parts, value)
         return type(self).from_dict(given)
 
 
@@ -591,11 +591,23 @@ def _recipe_of(mapping):
     return "fine_tune" if is_checkpoint_folder(init_from) else "scratch"
 
 
+def _default_overrides(name):
+    """The from-scratch ``model.overrides`` of model ``name``; only the Transformer classifiers take ``pooling``."""
+    return {"pooling": "attention"} if isinstance(name, str) and name.startswith("transformer") else {}
+
+
 def _with_recipe(mapping):
-    """The mapping with the fine-tuning defaults under it when its recipe is ``fine_tune``."""
-    if not isinstance(mapping, dict) or _recipe_of(mapping) != "fine_tune":
+    """The mapping over the defaults of its recipe (``FINE_TUNING_DEFAULTS`` for ``fine_tune``), merged."""
+    if not isinstance(mapping, dict):
         return mapping
-    return _merge(Config, FINE_TUNING_DEFAULTS, mapping)
+    defaults = Config().to_dict()
+    model = mapping.get("model")
+    if isinstance(model, dict) and "name" in model:
+        defaults["model"]["overrides"] = _default_overrides(model["name"])
+    if _recipe_of(mapping) == "fine_tune":
+        # The recipe's model.overrides ({}) replaces the from-scratch one: the checkpoint's config decides.
+        defaults = _merge(Config, defaults, FINE_TUNING_DEFAULTS, mappings=False)
+    return _merge(Config, defaults, mapping)
 
 
 def _sections(cls):
@@ -603,13 +615,21 @@ def _sections(cls):
     return {name: hint for name, hint in typing.get_type_hints(cls).items() if dataclasses.is_dataclass(hint)}
 
 
-def _merge(cls, defaults, given):
-    """``given`` over ``defaults``, section by section; any other value (a mapping field too) replaces its default."""
+def _merge(cls, defaults, given, *, mappings=True):
+    """``given`` over ``defaults``, section by section; mapping fields merge too unless ``mappings`` is false.
+
+    Merging a mapping field (``model.overrides``) keeps the entries ``given`` does not set, as ``--set
+    model.overrides.dropout=0.2`` does; any other value replaces its default.
+    """
     sections = _sections(cls)
+    hints = typing.get_type_hints(cls)
     merged = dict(defaults)
     for key, value in given.items():
-        if key in sections and isinstance(merged.get(key), dict) and isinstance(value, (dict, type(None))):
-            merged[key] = _merge(sections[key], merged[key], value or {})
+        mergeable = isinstance(merged.get(key), dict) and isinstance(value, (dict, type(None)))
+        if key in sections and mergeable:
+            merged[key] = _merge(sections[key], merged[key], value or {}, mappings=mappings)
+        elif mappings and hints.get(key) is dict and mergeable:
+            merged[key] = {**merged[key], **(value or {})}
         else:
             merged[key] = value
     return merged
@@ -639,12 +659,6 @@ def _differences(cls, mapping, defaults):
         elif value != defaults[key]:
             out[key] = copy.deepcopy(value)
     return out
-
-
-def _get(mapping, parts):
-    for part in parts:
-        mapping = mapping[part]
-    return mapping
 
 
 def _put(mapping, parts, value):
@@ -751,11 +765,12 @@ def _coerce(value, hint, key):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        # YAML 1.1 (PyYAML) reads 1e-3 as a string; it only takes 1.0e-3 as a number.
-        if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
-            return float(value)
+        number = _number(value)
+        if isinstance(number, (int, float)) and not isinstance(number, bool):
+            # NaN passes every range check (all its comparisons are false), and no key means anything by inf.
+            if not math.isfinite(number):
+                raise ConfigError(f"{key} must be a finite number, got {value!r}")
+            return float(number)
     elif hint is str:
         if isinstance(value, str):
             return value
@@ -772,6 +787,13 @@ def _coerce(value, hint, key):
     else:
         raise AssertionError(f"config field {key} has an unsupported type {hint}")
     raise ConfigError(f"{key} must be {_KINDS[hint]}, got {value!r} ({type(value).__name__})")
+
+
+def _number(value):
+    """``value``, or the float a numeric string spells: PyYAML reads ``1e-3`` as a string (it wants ``1.0e-3``)."""
+    if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+        return float(value)
+    return value
 
 
 _FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")

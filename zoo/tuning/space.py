@@ -18,9 +18,8 @@ before a model is built.
 """
 import dataclasses
 import math
-import re
 
-from zoo.config import Config, ConfigError, _assign
+from zoo.config import Config, ConfigError, _assign, _number
 
 HEAD_DIM = "model.overrides.head_dim"
 D_MODEL = "model.overrides.d_model"
@@ -35,7 +34,6 @@ _FIXED = {
     "training.keep_checkpoints": "trials keep no resumable checkpoints",
 }
 _SPEC_KEYS = {"choice", "min", "max", "step", "sampling", "default"}
-_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 _DEFAULT_SPACES = {
     # Fine-tuning a pretrained checkpoint (``model.init_from`` a checkpoint folder): the recipe's knobs, around
@@ -399,13 +397,6 @@ def _check_model_name(name, at):
         raise ConfigError(f"{at}: {err}") from None
     if task != "classification":
         raise ConfigError(f"{at}: {name!r} is a {task} model; zoo tune searches classifiers")
-
-
-def _number(value):
-    """PyYAML reads ``1e-3`` as a string (it wants ``1.0e-3``); such strings are numbers here."""
-    if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
-        return float(value)
-    return value
 
 
 def _check_value(base, key, value, at):

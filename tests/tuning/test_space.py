@@ -7,7 +7,7 @@ import pytest
 
 import zoo.models
 from zoo.config import Config, ConfigError
-from zoo.tuning.search import tune, tuner_process
+from zoo.tuning.search import search_space, tune, tuner_process
 from zoo.tuning.settings import TuningConfig, load_search
 from zoo.tuning.space import D_MODEL, HEAD_DIM, NUM_HEADS, SearchSpace, default_space
 
@@ -173,6 +173,32 @@ def test_load_search_splits_the_tuning_section_off_a_file(tmp_path):
     path.write_text("tuning: {max_trials: -1}\n")
     with pytest.raises(ConfigError, match=f"{path}: tuning.max_trials must be >= 1"):
         load_search(path)
+
+
+def test_load_search_of_a_config_object_takes_the_fine_tuning_recipe_from_overrides(checkpoint_folder):
+    config = Config.from_dict({"data": {"source": "trec"}, "training": {"label_smoothing": 0.1}})
+    base, _ = load_search(config, overrides=[f"model.init_from={checkpoint_folder}"])
+    assert base.recipe == "fine_tune"
+    assert (base.optimizer.learning_rate, base.training.epochs, base.training.batch_size) == (5e-5, 3, 32)
+    assert base.schedule.name == "linear" and base.model.overrides == {} and base.data.sequence_length == 128
+    # A key the config gave keeps its value, even one equal to the from-scratch default.
+    assert base.training.label_smoothing == 0.1 and base.data.source == "trec"
+
+
+@pytest.mark.parametrize("tuning, searched", [({"tuner": "random"}, True), ({"tuner": "bayesian"}, True),
+                                              ({"tuner": "hyperband"}, False),
+                                              ({"tuner": "random", "epochs": 2}, False)])
+def test_the_default_fine_tuning_space_searches_epochs_only_where_nothing_else_sets_them(checkpoint_folder,
+                                                                                          tuning, searched):
+    base, settings = load_search({"model": {"init_from": checkpoint_folder}, "tuning": tuning})
+    keys = search_space(base, settings).keys
+    assert ("training.epochs" in keys) is searched
+    assert {"optimizer.learning_rate", "schedule.warmup_fraction", "optimizer.layer_decay"} <= set(keys)
+    if not searched:  # a declared space that searches them is still an error
+        declared = {**tuning, "space": {"training.epochs": [1, 2]}}
+        base, settings = load_search({"model": {"init_from": checkpoint_folder}, "tuning": declared})
+        with pytest.raises(ConfigError, match="training.epochs"):
+            search_space(base, settings)
 
 
 def test_roles_set_keras_tuner_environment_and_restore_it(monkeypatch):

@@ -132,8 +132,7 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
         # Strategies come first: they configure devices before any other TensorFlow work.
         strategy = _trial_strategy(base.distribution)
         directory = search_directory(base, settings)
-        space = SearchSpace.for_config(settings.space, base)
-        _check_searched_epochs(settings, space)
+        space = search_space(base, settings)
         progress = Progress(base.output.progress, stream=progress_stream)
         if process != "worker":
             _prepare_directory(directory, base, settings)
@@ -179,6 +178,21 @@ def search_directory(base, settings):
         return Path(settings.directory)
     run_dir = default_run_dir(base)
     return run_dir.with_name(run_dir.name + "-tuning")
+
+
+def search_space(base, settings):
+    """Return the space a search explores: the declared ``tuning.space``, or the default space for ``base``.
+
+    The default space leaves ``training.epochs`` out when the settings set each trial's epochs (hyperband,
+    ``tuning.epochs``); a declared space that searches them is an error then.
+
+    Example:
+        >>> search_space(*load_search({"tuning": {"tuner": "hyperband"}})).keys[0]
+        'model.overrides.num_layers'
+    """
+    space = SearchSpace.for_config(settings.space, base, search_epochs=not settings.sets_trial_epochs())
+    _check_searched_epochs(settings, space)
+    return space
 
 
 def retrain(best_config, best, directory, *, export_to=None, progress_stream=None):

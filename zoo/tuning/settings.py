@@ -54,7 +54,8 @@ class TuningConfig(_Section):
         max_consecutive_failed_trials: Stop the search after this many failed trials in a row (one process
             only: a distributed search runs all its trials, see ``zoo.tuning.tuners.make_tuner``).
         space: The search space, ``{dotted config key: choices or range}`` (see ``zoo.tuning.space``); empty
-            uses ``default_space`` for the model.
+            uses ``default_space`` for the model (without ``training.epochs`` when ``tuner: hyperband`` or
+            ``epochs`` sets them).
 
     Example:
         >>> TuningConfig(tuner="bayesian", max_trials=20).objective
@@ -116,6 +117,10 @@ class TuningConfig(_Section):
         """Return the epochs a trial trains at most."""
         return self.epochs or config.training.epochs
 
+    def sets_trial_epochs(self):
+        """True when the tuner (``hyperband``) or ``epochs`` sets each trial's epochs, so no space may search them."""
+        return self.tuner == "hyperband" or self.epochs is not None
+
     def trial_seed(self, config):
         """Return the seed of the trial sequence."""
         return config.training.seed if self.seed is None else self.seed
@@ -141,7 +146,8 @@ def load_search(config=None, *, tuning=None, overrides=()):
     if config is None:
         mapping = {}
     elif isinstance(config, Config):
-        mapping = config.to_dict()
+        # Its given keys only, as zoo.train takes it: the others follow the recipe (overrides may change it).
+        mapping = config.given()
     elif isinstance(config, dict):
         mapping = dict(config)
     elif isinstance(config, (str, Path)):

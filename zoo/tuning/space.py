@@ -161,7 +161,7 @@ class SearchSpace:
     Example:
         >>> space = SearchSpace.from_mapping({"model.overrides.num_layers": [1, 2]}, Config())
         >>> space.apply(Config(), {"model.overrides.num_layers": 2}).model.overrides
-        {'num_layers': 2}
+        {'pooling': 'attention', 'num_layers': 2}
     """
 
     def __init__(self, parameters):
@@ -203,9 +203,9 @@ class SearchSpace:
         return space
 
     @classmethod
-    def for_config(cls, mapping, base):
-        """Return the declared space, or ``default_space(base)`` when ``mapping`` is empty."""
-        return cls.from_mapping(mapping, base) if mapping else default_space(base)
+    def for_config(cls, mapping, base, *, search_epochs=True):
+        """Return the declared space, or ``default_space(base, search_epochs=...)`` when ``mapping`` is empty."""
+        return cls.from_mapping(mapping, base) if mapping else default_space(base, search_epochs=search_epochs)
 
     def declare(self, hp):
         """Register every parameter in a keras-tuner ``HyperParameters``; return ``{key: value}``."""
@@ -246,25 +246,35 @@ def short_key(key):
     return ".".join(parts[-2:]) if parts[-1] == "name" else parts[-1]
 
 
-def default_space(base):
+def default_space(base, *, search_epochs=True):
     """Return the default search space for the base config's model (Transformers, ``lstm``, ``cnn``).
 
     The Transformer space searches depth, heads x head width, feed-forward width, dropout, pooling,
     learning rate, schedule and batch size around the registry's small models. A run from a pretrained
     checkpoint searches the fine-tuning recipe: learning rate, epochs, warm-up and layer-wise decay.
 
+    Args:
+        base: The base ``Config``.
+        search_epochs: False leaves ``training.epochs`` out, for a search whose tuner (``hyperband``) or
+            ``tuning.epochs`` sets each trial's epochs.
+
     Example:
         >>> default_space(Config()).keys[:3]
         ['model.overrides.num_layers', 'model.overrides.num_heads', 'model.overrides.head_dim']
     """
     if base.recipe == "fine_tune" and base.model.init_from:
-        return SearchSpace.from_mapping(_DEFAULT_SPACES["fine_tune"], base)
-    name = base.model.name
-    _check_model_name(name, "model.name")
-    family = "transformer" if name.startswith("transformer") else name
-    if family not in _DEFAULT_SPACES:
-        raise ConfigError(f"tuning.space: there is no default search space for model.name {name!r}; declare one")
-    return SearchSpace.from_mapping(_DEFAULT_SPACES[family], base)
+        family = "fine_tune"
+    else:
+        name = base.model.name
+        _check_model_name(name, "model.name")
+        family = "transformer" if name.startswith("transformer") else name
+        if family not in _DEFAULT_SPACES:
+            raise ConfigError(f"tuning.space: there is no default search space for model.name {name!r}; "
+                              "declare one")
+    mapping = _DEFAULT_SPACES[family]
+    if not search_epochs:
+        mapping = {key: spec for key, spec in mapping.items() if key != "training.epochs"}
+    return SearchSpace.from_mapping(mapping, base)
 
 
 def _parameter(key, spec, base):

@@ -52,3 +52,12 @@ def test_bfloat16_on_a_cpu_that_emulates_it_warns_and_native_bfloat16_does_not(m
     assert emulated_bfloat16_warning(_report_on(monkeypatch, {"avx2", "avx512_bf16"}, "mixed_bfloat16")) is None
     assert emulated_bfloat16_warning(_report_on(monkeypatch, {"avx2"}, "auto")) is None
     assert emulated_bfloat16_warning(_report_on(monkeypatch, {"avx2"}, "float32")) is None
+
+
+@pytest.mark.parametrize("capability, policy", [((7, 0), "float32"), ((7, 5), "float32"), ((8, 0), "mixed_bfloat16"),
+                                                ((9, 0), "mixed_bfloat16")])
+def test_auto_on_a_gpu_is_bfloat16_where_native_and_float32_elsewhere(monkeypatch, capability, policy):
+    # README: auto never picks mixed_float16, which layer-wise decay and encoder scales reject.
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda device: {"compute_capability": capability})
+    assert resolve_precision("auto") == policy

@@ -254,7 +254,8 @@ class ScheduleConfig(_Section):
             "Attention Is All You Need", scaled to peak at ``learning_rate``); ``linear`` or ``cosine`` decay
             from the peak to ``final_fraction * learning_rate`` after a linear warm-up.
         warmup_steps: Linear warm-up steps (from 0 to the peak); ``transformer`` needs at least 1.
-        warmup_fraction: Warm-up as a fraction of all training steps; used when ``warmup_steps`` is 0.
+        warmup_fraction: Warm-up as a fraction of all training steps (at least one step when > 0); used when
+            ``warmup_steps`` is 0.
         final_fraction: Learning rate at the end of ``linear``/``cosine`` decay, as a fraction of the peak.
     """
 

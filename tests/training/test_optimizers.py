@@ -48,6 +48,16 @@ def test_warmup_fraction_counts_in_training_steps():
     assert float(schedule(4)) == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize("name", ["transformer", "linear"])
+def test_a_warmup_fraction_too_small_to_round_to_a_step_warms_up_for_one(name):
+    # 0.003 of 100 steps rounds to 0; transformer needs a warm-up step and must not blame warmup_steps.
+    schedule = build_schedule(OptimizerConfig(learning_rate=1.0), ScheduleConfig(name=name, warmup_fraction=0.003),
+                              total_steps=100)
+    assert schedule.warmup_steps == 1
+    assert float(schedule(0)) == pytest.approx(1.0)  # the peak at the first step, as without a warm-up
+    assert build_schedule(OptimizerConfig(), ScheduleConfig(name="linear", warmup_fraction=0.0), 100).warmup_steps == 0
+
+
 @pytest.mark.parametrize("config, cls, attributes", [
     ({"name": "sgd", "momentum": 0.9, "nesterov": True}, keras.optimizers.SGD, {"momentum": 0.9, "nesterov": True}),
     ({"name": "adam", "beta_1": 0.8, "weight_decay": 0.0}, keras.optimizers.Adam, {"beta_1": 0.8}),

@@ -73,7 +73,11 @@ def build_schedule(optimizer_config, schedule_config, total_steps):
         >>> build_schedule(OptimizerConfig(), ScheduleConfig(name="linear"), 100).name
         'linear'
     """
-    warmup = schedule_config.warmup_steps or int(round(schedule_config.warmup_fraction * total_steps))
+    warmup = schedule_config.warmup_steps
+    if not warmup and schedule_config.warmup_fraction:
+        # A warm-up asked for lasts at least a step, also in a run too short to round it to one: ``transformer``
+        # needs one, and its error would otherwise name warmup_steps, a key the user did not set.
+        warmup = max(1, int(round(schedule_config.warmup_fraction * total_steps)))
     return WarmupSchedule(optimizer_config.learning_rate, schedule_config.name, warmup_steps=warmup,
                           total_steps=total_steps, final_fraction=schedule_config.final_fraction)
 

@@ -76,11 +76,13 @@ def train_trial(model, config, data, strategy, *, epochs, monitor, patience, ini
         config: The trial's config.
         data: ``prepare_data(config)`` (any config of the same search).
         strategy: A single-machine ``tf.distribute`` strategy.
-        epochs: Train until this epoch (counted from 0, including ``initial_epoch``).
+        epochs: Train until this epoch (counted from 0, including ``initial_epoch``); a Hyperband round
+            stops before ``config.training.epochs``, the trial's whole budget.
         monitor: ``val_accuracy`` or ``val_loss``: the metric early stopping and ``best`` follow.
         patience: Early-stopping patience in epochs; 0 never stops.
         initial_epoch: Epochs already trained (Hyperband continues a trial's weights); the example order
-            and the learning-rate schedule continue from there.
+            and the learning-rate schedule continue from there. The schedule always spans
+            ``config.training.epochs``, so every round is a stretch of one run's schedule.
         callbacks: Keras callbacks, called at epoch ends with the epoch's metrics (keras-tuner's).
         progress: A ``zoo.training.progress.Progress``, or ``None``.
 
@@ -95,7 +97,9 @@ def train_trial(model, config, data, strategy, *, epochs, monitor, patience, ini
     train_ids, train_labels = data["train"]
     steps = num_examples(train_ids) // config.training.batch_size
     with strategy.scope():
-        optimizer = optimizer_for(config, model, policy, epochs * steps)
+        # Over the trial's whole budget, not this round's end: a schedule ending with the round would decay to
+        # its end there and, rebuilt longer for the next round, jump back up (a restart, not a continuation).
+        optimizer = optimizer_for(config, model, policy, max(epochs, config.training.epochs) * steps)
     trainer = Trainer(
         model, optimizer, strategy,
         Objective(classification_mode(config), config.training.label_smoothing, pad_id=data["tokenizer"].pad_id),

@@ -78,3 +78,25 @@ def test_training_curves_accept_per_epoch_rows(tmp_path):
     assert_png(plots.plot_training_curves(rows, tmp_path / "c.png"))
     with pytest.raises(ValueError, match="no metric columns"):
         plots.plot_training_curves([{"epoch": 1}], tmp_path / "d.png")
+
+
+def _curves_figure(history, tmp_path, monkeypatch):
+    """The figure ``plot_training_curves`` draws for ``history`` (its PNG written too)."""
+    drawn = []
+    save = plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.append(fig) or save(fig, path))
+    assert_png(plots.plot_training_curves(history, tmp_path / "curves.png"))
+    return drawn[0]
+
+
+def test_training_curves_tick_the_epochs_of_the_history(tmp_path, monkeypatch):
+    one = _curves_figure([{"epoch": 1, "loss": 0.7, "val_loss": 0.66}], tmp_path, monkeypatch)
+    assert [list(ax.get_xticks()) for ax in one.axes] == [[1]]
+    # A resumed run's history starts past epoch 1: points and ticks are its epochs, not 1..n.
+    resumed = _curves_figure({"epoch": [3, 4, 5], "loss": [0.6, 0.5, 0.4], "accuracy": [0.6, 0.7, 0.8]},
+                             tmp_path, monkeypatch)
+    assert [list(ax.get_xticks()) for ax in resumed.axes] == [[3, 4, 5], [3, 4, 5]]
+    assert [list(line.get_xdata()) for ax in resumed.axes for line in ax.lines] == [[3, 4, 5], [3, 4, 5]]
+    long = _curves_figure({"loss": list(np.linspace(1, 0.1, 40))}, tmp_path, monkeypatch)
+    ticks = long.axes[0].get_xticks()
+    assert np.all(ticks == np.round(ticks)) and len(ticks) <= 12

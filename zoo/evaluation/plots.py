@@ -11,6 +11,8 @@ from sklearn.metrics import roc_auc_score, roc_curve
 # switches a notebook's backend nor leaks figures into pyplot's global registry.
 _ANNOTATE_MAX_CLASSES = 20
 _DPI = 110
+# Up to this many epochs each gets its own x tick; a longer history gets integer ticks matplotlib spaces.
+_MAX_EPOCH_TICKS = 12
 
 
 def _figure(width, height):
@@ -67,13 +69,17 @@ def plot_confusion_matrix(matrix, label_names, path, *, title="Confusion matrix"
 
 
 def _history_columns(history):
+    """``{metric: (epochs, values)}``: epochs from the history's ``epoch`` field, else numbered from 1."""
     if isinstance(history, dict):
-        return {k: [float(v) for v in values] for k, values in history.items() if k != "epoch"}
+        history = [{key: values[i] for key, values in history.items() if i < len(values)}
+                   for i in range(max(map(len, history.values()), default=0))]
     columns = {}
-    for row in history:
+    for number, row in enumerate(history, start=1):
         for key, value in row.items():
             if key != "epoch" and isinstance(value, (int, float)):
-                columns.setdefault(key, []).append(float(value))
+                epochs, values = columns.setdefault(key, ([], []))
+                epochs.append(int(row.get("epoch", number)))
+                values.append(float(value))
     return columns
 
 
@@ -97,15 +103,19 @@ def plot_training_curves(history, path, *, title="Training curves"):
     bases = sorted({k[4:] if k.startswith("val_") else k for k in columns}, key=lambda b: (b != "loss", b))
     if not bases:
         raise ValueError("training history has no metric columns to plot")
+    epochs = sorted({epoch for numbers, _ in columns.values() for epoch in numbers})
     fig = _figure(4.2 * len(bases), 3.4)
     axes = fig.subplots(1, len(bases), squeeze=False)[0]
     for ax, base in zip(axes, bases):
         for key, style in ((base, "-o"), ("val_" + base, "--s")):
             if key in columns:
-                values = columns[key]
-                ax.plot(range(1, len(values) + 1), values, style, markersize=3, label=key)
+                ax.plot(*columns[key], style, markersize=3, label=key)
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # Explicit ticks: over a range under a few epochs (one epoch: 0.95 to 1.05) the locator picks fractions.
+        if len(epochs) <= _MAX_EPOCH_TICKS:
+            ax.set_xticks(epochs)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(base)
         ax.grid(alpha=0.3)
         ax.legend()

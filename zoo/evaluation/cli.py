@@ -47,7 +47,8 @@ def add_evaluate_command(subparsers):
 @user_errors("evaluate")
 def run_evaluate(args):
     """Run ``zoo evaluate`` from parsed arguments; prints the headline numbers and the report path."""
-    from zoo.evaluation.runner import REPORT_DIR, evaluate
+    from zoo.evaluation.reports import REPORT_DIR
+    from zoo.evaluation.runner import evaluate
 
     options = {k: v for k, v in (("text_column", args.text_column), ("label_column", args.label_column),
                                  ("encoding", args.encoding)) if v is not None}

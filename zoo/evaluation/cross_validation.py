@@ -2,6 +2,7 @@
 import json
 from pathlib import Path
 
+from zoo.evaluation.reports import REPORT_DIR
 from zoo.evaluation.runner import evaluate_model, summarize_folds
 
 CV_JSON = "cv.json"
@@ -89,7 +90,7 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
         model, tokenizer, label_names, trained = load_run(fold_dir / "run")
         test = zoo.data.load(fold_dir / "data" / "test.jsonl", label_names=label_names)
         report = evaluate_model(
-            model, tokenizer, label_names, test.inputs, test.labels, out_dir=fold_dir / "evaluation",
+            model, tokenizer, label_names, test.inputs, test.labels, out_dir=fold_dir / REPORT_DIR,
             sequence_length=trained.data.sequence_length, info={"fold": f"{k + 1}/{folds}", "data": config.data.source},
             pairs=reads_pairs(fold_dir / "run"),
         )

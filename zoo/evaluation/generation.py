@@ -9,10 +9,9 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from zoo.evaluation.reports import read_history, write_generation_report
+from zoo.evaluation.reports import REPORT_DIR, read_history, write_generation_report
 
 METHODS = ("greedy", "beam")
-REPORT_DIR = "evaluation"
 DEFAULT_BATCH_SIZE = 256
 
 

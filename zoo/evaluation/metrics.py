@@ -3,6 +3,8 @@ import numpy as np
 from sklearn import metrics as skm
 
 DEFAULT_TOP_K = (2, 3, 5)
+# A multi-label class is predicted when its probability is at least this; the serving graph labels by it too.
+MULTILABEL_THRESHOLD = 0.5
 
 
 class MetricsInputError(ValueError):
@@ -56,7 +58,7 @@ def check_inputs(y_true, probabilities, label_names, *, multilabel=False):
     return y, probs
 
 
-def predicted_ids(probabilities, *, multilabel=False, threshold=0.5):
+def predicted_ids(probabilities, *, multilabel=False, threshold=MULTILABEL_THRESHOLD):
     """Return the predicted class ids: argmax per row, or a multi-hot matrix over ``threshold``.
 
     Args:
@@ -81,7 +83,8 @@ def _prf(y_true, y_pred, labels, average):
     return precision, recall, f1, support
 
 
-def classification_metrics(y_true, probabilities, label_names, *, multilabel=False, top_k=None, threshold=0.5):
+def classification_metrics(y_true, probabilities, label_names, *, multilabel=False, top_k=None,
+                           threshold=MULTILABEL_THRESHOLD):
     """Compute the standard classification metrics of one set of predictions.
 
     Accuracy (subset accuracy for multi-label), precision / recall / F1 per class and macro, micro

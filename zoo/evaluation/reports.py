@@ -6,6 +6,7 @@ import numpy as np
 
 from zoo.evaluation import plots
 
+REPORT_DIR = "evaluation"  # a run's reports go to <run_dir>/evaluation unless told otherwise
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
 CONFUSION_PNG = "confusion_matrix.png"

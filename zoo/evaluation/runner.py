@@ -7,10 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from zoo.evaluation.metrics import classification_metrics, confident_mistakes
-from zoo.evaluation.reports import read_history, write_report
+from zoo.evaluation.reports import REPORT_DIR, read_history, write_report
 
 DEFAULT_MISTAKES = 20
-REPORT_DIR = "evaluation"
 
 
 def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None, history=None, sequence_length=None,

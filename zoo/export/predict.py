@@ -50,7 +50,8 @@ class Predictions:
     Attributes:
         probabilities: ``[N, C]`` class probabilities.
         label_ids: ``[N]`` predicted class ids (the most probable class).
-        labels: the ``N`` predicted label strings (multi-label: the labels over 0.5, comma-joined).
+        labels: the ``N`` predicted label strings (multi-label: the labels at or over the ``MULTILABEL_THRESHOLD``
+            of ``zoo.evaluation.metrics``, comma-joined).
         label_names: the ``C`` class names.
         empty_input: ``[N]`` whether nothing was left of the text after cleaning.
         replaced_bytes: ``[N]`` whether invalid UTF-8 bytes of the text were replaced by U+FFFD.

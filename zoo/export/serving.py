@@ -15,9 +15,9 @@ Bad input gets a defined answer, the same in memory, in the SavedModel and from 
 import tensorflow as tf
 
 from zoo.data.labeled import LABEL_SEPARATOR
+from zoo.evaluation.metrics import MULTILABEL_THRESHOLD
 from zoo.layers.heads import MODES
 
-MULTILABEL_THRESHOLD = 0.5
 TEXT_SPEC = tf.TensorSpec([None], tf.string, name="texts")
 IDS_SPEC = tf.TensorSpec([None, None], tf.int32, name="token_ids")
 # Sentence-pair models take the two texts of each pair as two inputs (the data columns' names).

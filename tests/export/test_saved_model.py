@@ -1,5 +1,6 @@
 """The exported SavedModel: layout, signatures, carried assets, and equality with the in-memory model."""
 import json
+import re
 
 import keras
 import numpy as np
@@ -96,3 +97,20 @@ def test_label_count_mismatch_is_refused(tiny_run, tmp_path):
     with pytest.raises(ValueError, match="outputs 2 logits but 3 labels"):
         export_model(tiny_run.model, tiny_run.tokenizer, ["a", "b", "c"], out=tmp_path / "m")
     assert not (tmp_path / "m").exists() or not any((tmp_path / "m").iterdir())
+
+
+def test_version_folders_are_plain_numbers_and_each_number_is_taken_once(tmp_path):
+    base = tmp_path / "mr"
+    for folder in ("1", "01", "notes"):
+        (base / folder).mkdir(parents=True)
+    assert versions.versions(base) == [1] and versions.next_version(base) == 2
+    for folder in ("01", "0", "²", "٣"):
+        with pytest.raises(versions.ExportPathError, match=f"ASCII digits without a leading zero .*got '{folder}'"):
+            versions.resolve_export_dir(base / folder, name="x")
+    # TF Serving reads a folder "03" as version 3: zoo neither lists it nor writes a second version 3 beside it.
+    legacy = tmp_path / "legacy"
+    (legacy / "03").mkdir(parents=True)
+    assert versions.versions(legacy) == [] and versions.next_version(legacy) == 4
+    with pytest.raises(versions.ExportPathError, match=re.escape(f"{legacy / '3'} already exists as {legacy / '03'}")):
+        versions.resolve_export_dir(legacy / "3", name="x")
+    assert versions.resolve_export_dir(legacy, name="x") == (legacy / "4", 4)

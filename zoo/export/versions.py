@@ -1,5 +1,6 @@
 """TF Serving's versioned layout: ``<base>/<name>/<n>/`` with integer versions, the newest served."""
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -7,13 +8,26 @@ from pathlib import Path
 
 from zoo.paths import saved_models_dir
 
+# The version folder names zoo writes and reads: ASCII digits, no leading zero.
+VERSION_NAME = re.compile(r"[1-9][0-9]*")
+
 
 class ExportPathError(ValueError):
     """An export destination that cannot be used (version taken, not a version number, ...)."""
 
 
+def _numbered(base):
+    """``{folder name: version}`` of every folder under ``base`` named by ASCII digits, ``01`` and ``0`` included.
+
+    TF Serving reads any such name as a version number (``01`` is version 1), so each spelling takes its number.
+    """
+    if not base.is_dir():
+        return {}
+    return {p.name: int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isascii() and p.name.isdigit()}
+
+
 def versions(base_dir):
-    """Return the integer versions present under ``base_dir``, ascending (empty when it does not exist).
+    """Return the versions under ``base_dir`` (folders named ``1``, ``2``, ...), ascending (empty when none).
 
     Args:
         base_dir: a model's directory, e.g. ``saved_models/mr``.
@@ -22,21 +36,17 @@ def versions(base_dir):
         >>> versions("saved_models/mr")
         [1, 2]
     """
-    base = Path(base_dir)
-    if not base.is_dir():
-        return []
-    return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit())
+    return sorted(v for name, v in _numbered(Path(base_dir)).items() if VERSION_NAME.fullmatch(name))
 
 
 def next_version(base_dir):
-    """Return one more than the highest version under ``base_dir`` (1 for a new model).
+    """Return one more than the highest version under ``base_dir``, however spelled (1 for a new model).
 
     Example:
         >>> next_version("saved_models/new-model")
         1
     """
-    found = versions(base_dir)
-    return found[-1] + 1 if found else 1
+    return max(_numbered(Path(base_dir)).values(), default=0) + 1
 
 
 def latest_version_dir(base_dir):
@@ -53,9 +63,9 @@ def latest_version_dir(base_dir):
 def resolve_export_dir(out=None, *, name):
     """Choose the directory a new export goes to.
 
-    ``out`` ending in a number (``saved_models/mr/3``) is used as given and must not exist yet;
-    any other ``out`` is a model directory that gets the next version; without ``out`` it is
-    ``saved_models/<name>/<next version>``.
+    ``out`` ending in a version number (``saved_models/mr/3``: ASCII digits, no leading zero) is used as given
+    and its number must not exist yet under any spelling (``03``); any other ``out`` is a model directory that
+    gets the next version; without ``out`` it is ``saved_models/<name>/<next version>``.
 
     Args:
         out: an explicit destination, or ``None``.
@@ -74,16 +84,22 @@ def resolve_export_dir(out=None, *, name):
         base = saved_models_dir() / name
     else:
         out = Path(out)
-        if out.name.isdigit():
+        if VERSION_NAME.fullmatch(out.name):
             version = int(out.name)
-            if version < 1:
-                raise ExportPathError(f"export version must be a positive integer, got {out.name!r} in {out}")
-            if out.exists():
+            spelled = (out.parent / folder for folder, v in _numbered(out.parent).items() if v == version)
+            existing = out if out.exists() else next(spelled, None)
+            if existing is not None:
                 raise ExportPathError(
-                    f"export destination {out} already exists; TF Serving treats versions as immutable, "
-                    f"use {out.parent / str(next_version(out.parent))} or omit the version"
+                    f"export destination {out} already exists{'' if existing == out else f' as {existing}'}; "
+                    f"TF Serving treats versions as immutable, use {out.parent / str(next_version(out.parent))} "
+                    "or omit the version"
                 )
             return out, version
+        if out.name.isdigit():
+            # Not a version zoo would list ("0", "01") or that TF Serving reads ("²", "٣"): refused, not taken
+            # for a model directory's name.
+            raise ExportPathError(f"export version must be a positive integer in ASCII digits without a leading "
+                                  f"zero (1, 2, ...), got {out.name!r} in {out}")
         base = out
     version = next_version(base)
     return base / str(version), version

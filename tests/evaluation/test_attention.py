@@ -92,3 +92,16 @@ def test_word_pieces_merge_into_words_keeping_rows_stochastic():
     np.testing.assert_allclose(merged[1, 2, 0, 2], a[0, 3])
     same, kept, _ = merge_word_pieces(tokens, attention, importance, suffix=None)
     assert same == tokens and np.allclose(kept, attention)
+
+
+def _explain_cli(argv):
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_explain_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["explain", *argv])
+    return args.handler(args)
+
+
+def test_explain_on_a_mistyped_run_directory_says_it_is_not_a_run(tmp_path, capsys):
+    assert _explain_cli([str(tmp_path / "typo_dir"), "a text", "--out", str(tmp_path / "ex")]) == 2
+    assert capsys.readouterr().err == (f"zoo explain: error: {tmp_path}/typo_dir/config.yaml not found: "
+                                       f"{tmp_path}/typo_dir is not a finished zoo run directory\n")

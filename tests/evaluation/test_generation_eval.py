@@ -250,3 +250,20 @@ def test_bad_options_and_data_give_the_documented_errors(runs, tmp_path):
         evaluate(classifier, limit=5)
     with pytest.raises(FileNotFoundError, match="not a finished zoo run directory"):
         evaluate(classifier)
+
+
+def test_an_mlm_run_is_evaluated_but_not_exported_predicted_or_explained(runs, tmp_path, capsys):
+    from zoo.cli import main
+
+    run_dir = runs["mlm"].run_dir
+    assert main(["evaluate", str(run_dir), "--out", str(tmp_path / "eval")]) == 0
+    assert "perplexity" in capsys.readouterr().out
+    refusal = (f"{run_dir} is not a classification run (its model's task is mlm): only a classifier can {{}}; "
+               f"`zoo evaluate {run_dir}` scores it, and `zoo train --pretrained {run_dir}` trains a classifier "
+               "from its encoder\n")
+    for argv, action in ((["export", str(run_dir), "--out", str(tmp_path / "m")], "be exported"),
+                         (["predict", str(run_dir), "a text"], "predict labels"),
+                         (["explain", str(run_dir), "a text", "--out", str(tmp_path / "ex")], "be explained")):
+        assert main(argv) == 2
+        assert capsys.readouterr().err == f"zoo {argv[0]}: error: " + refusal.format(action)
+    assert not (tmp_path / "m").exists() and not (tmp_path / "ex").exists()

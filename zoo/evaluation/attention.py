@@ -269,14 +269,13 @@ def explain_run(run_dir, text, *, text_pair=None, out_dir=None):
         >>> explain_run("runs/mr-transformer-small", "a gripping, funny film", out_dir="explain").label
         'pos'
     """
-    from zoo.training import load_run
-    from zoo.training.run import reads_pairs
+    from zoo.export.predict import load_classifier_run
 
-    pairs = reads_pairs(run_dir)
+    # Loading checks first that run_dir is a finished classification run: a typo gets that error, not a missing file's.
+    model, tokenizer, label_names, config, pairs = load_classifier_run(run_dir, "be explained")
     if pairs != (text_pair is not None):
         wanted = "sentence pairs: give two texts" if pairs else "single texts: give one text"
         raise ValueError(f"run {run_dir} classifies {wanted}")
-    model, tokenizer, label_names, config = load_run(run_dir)
     explanation = explain(model, tokenizer, label_names, text, text_pair=text_pair,
                           sequence_length=config.data.sequence_length)
     if out_dir is not None:

@@ -125,14 +125,12 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
         0.79
     """
     import zoo.data
-    from zoo.config import Config
+    from zoo.export.predict import run_task
     from zoo.training import load_run
-    from zoo.training.data import task_of_config
     from zoo.training.run import reads_pairs
 
     run_dir = Path(run_dir)
-    config_path = run_dir / "config.yaml"
-    if config_path.is_file() and task_of_config(Config.load(config_path)) != "classification":
+    if run_task(run_dir) not in (None, "classification"):
         from zoo.evaluation.generation import evaluate_generation
 
         return evaluate_generation(run_dir, data, split=split, out_dir=out_dir, method=method, num_beams=num_beams,

@@ -203,11 +203,10 @@ def export_run(run_dir, *, out=None, name=None):
         >>> export_run("runs/mr-transformer-small").path
         PosixPath('.../saved_models/mr-transformer-small/1')
     """
-    from zoo.training import load_run
+    from zoo.export.predict import load_classifier_run
 
     run_dir = Path(run_dir)
-    model, tokenizer, label_names, config = load_run(run_dir)
+    model, tokenizer, label_names, config, pairs = load_classifier_run(run_dir, "be exported")
     spec = json.loads((run_dir / MODEL_FILE).read_text(encoding="utf-8"))
     return export_model(model, tokenizer, label_names, config, out=out, name=name or run_dir.resolve().name,
-                        sequence_length=config.data.sequence_length, model_spec=spec,
-                        pairs=spec.get("text_pairs", False))
+                        sequence_length=config.data.sequence_length, model_spec=spec, pairs=pairs)

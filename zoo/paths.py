@@ -1,5 +1,7 @@
-"""Where zoo finds data sets (shared, and the one it ships) and checkpoints, and puts exported models."""
+"""Where zoo finds data sets (shared, and the one it ships) and checkpoints, and puts exported models and reports."""
 import os
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 DATA_DIR_ENV = "ZOO_DATA_DIR"
@@ -48,3 +50,77 @@ def saved_models_dir():
     Not next to the package: an installed zoo lives in site-packages.
     """
     return Path("saved_models")
+
+
+class OutputPathError(ValueError):
+    """An output file or directory that cannot be created or written; the message names it and how to fix it."""
+
+
+def creatable_problem(directory):
+    """Return why ``directory`` neither exists nor can be created (e.g. ``"out is a file, not a directory"``), or None.
+
+    The nearest existing ancestor must be a directory that accepts a new sub-directory; a throw-away one is
+    made and removed to find out, since permission bits do not tell (``/proc`` refuses even root).
+
+    Example:
+        >>> creatable_problem("notes.txt/report")
+        'notes.txt is a file, not a directory'
+    """
+    directory = Path(directory)
+    if directory.is_dir():
+        return None
+    ancestor = next(p for p in [directory, *directory.parents] if p.exists() or p == p.parent)
+    if ancestor.exists() and not ancestor.is_dir():
+        return f"{ancestor} is a file, not a directory"
+    try:
+        probe = tempfile.mkdtemp(prefix=".zoo-probe-", dir=ancestor)
+    except OSError as err:
+        return f"{ancestor} does not accept new directories ({err.strerror})"
+    os.rmdir(probe)
+    return None
+
+
+def check_output(path, fix, *, is_file=False):
+    """Raise ``OutputPathError`` unless ``path`` can be written, before any work is done; nothing is left behind.
+
+    Args:
+        path: the output directory (with ``is_file``, the output file: its directory must be creatable).
+        fix: how to fix it, e.g. ``"set out_dir (--out) to a directory you can write"``.
+        is_file: ``path`` is a file.
+
+    Example:
+        >>> check_output("notes.txt/report", "set out_dir (--out) to a directory you can write")
+        Traceback (most recent call last):
+        OutputPathError: cannot write notes.txt/report: notes.txt is a file, not a directory; set out_dir ...
+    """
+    path = Path(path)
+    if is_file and path.is_dir():
+        why = f"{path} is a directory"
+    else:
+        why = creatable_problem(path.parent if is_file else path)
+    if why:
+        raise OutputPathError(f"cannot write {path}: {why}; {fix}")
+
+
+@contextmanager
+def output_errors(path, fix):
+    """Turn an ``OSError`` on ``path``, on a file under it or on a directory it needs into ``OutputPathError``.
+
+    Other ``OSError``s (reading an input, say) pass through unchanged.
+
+    Args:
+        path: the output file or directory being written.
+        fix: how to fix it, e.g. ``"set out_dir (--out) to a directory you can write"``.
+
+    Example:
+        >>> with output_errors("report", "set out_dir (--out) to a directory you can write"):
+        ...     Path("report").mkdir()
+    """
+    path = Path(path)
+    try:
+        yield
+    except OSError as err:
+        failed = Path(os.fsdecode(err.filename)) if err.filename is not None else None
+        if failed is None or not (failed.is_relative_to(path) or path.is_relative_to(failed)):
+            raise
+        raise OutputPathError(f"cannot write {path}: {err.strerror} ({failed}); {fix}") from None

@@ -105,3 +105,17 @@ def test_explain_on_a_mistyped_run_directory_says_it_is_not_a_run(tmp_path, caps
     assert _explain_cli([str(tmp_path / "typo_dir"), "a text", "--out", str(tmp_path / "ex")]) == 2
     assert capsys.readouterr().err == (f"zoo explain: error: {tmp_path}/typo_dir/config.yaml not found: "
                                        f"{tmp_path}/typo_dir is not a finished zoo run directory\n")
+
+
+def test_explain_output_that_cannot_be_written_is_a_usage_error(trained_run, tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    assert _explain_cli([str(trained_run.run_dir), "a text", "--out", str(blocker / "ex")]) == 2
+    assert capsys.readouterr().err == (f"zoo explain: error: cannot write {blocker}/ex: {blocker} is a file, not a "
+                                       "directory; set out_dir (--out) to a directory you can write\n")
+    # Found only while writing: a directory where explanation.json goes.
+    out = tmp_path / "ex"
+    (out / "explanation.json").mkdir(parents=True)
+    assert _explain_cli([str(trained_run.run_dir), "a text", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"zoo explain: error: cannot write {out}: Is a directory "
+                                       f"({out}/explanation.json); set out_dir (--out) to a directory you can write\n")

@@ -63,3 +63,17 @@ def test_evaluate_run_dir_on_other_data_and_bad_data(trained_run, tmp_path, caps
         evaluate(trained_run.run_dir, split="train")
     with pytest.raises(FileNotFoundError, match="not a finished zoo run directory"):
         evaluate(tmp_path)
+
+
+def test_evaluate_output_under_a_file_is_refused_before_scoring(trained_run, tmp_path, capsys, monkeypatch):
+    import zoo.training
+
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_evaluate_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["evaluate", str(trained_run.run_dir), "--out", str(blocker / "ev")])
+    monkeypatch.setattr(zoo.training, "load_run", lambda run_dir: pytest.fail("the model was loaded"))
+    assert args.handler(args) == 2
+    assert capsys.readouterr().err == (f"zoo evaluate: error: cannot write {blocker}/ev: {blocker} is a file, not a "
+                                       "directory; set out_dir (--out) to a directory you can write\n")

@@ -1,5 +1,6 @@
 """Export and predict straight from a ``zoo.train`` run directory, and the CLI commands over them."""
 import argparse
+import csv
 import json
 
 import numpy as np
@@ -59,3 +60,31 @@ def test_neither_export_nor_run_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="neither an exported SavedModel .* nor a zoo run directory"):
         load_predictor(tmp_path / "empty")
+
+
+def test_predict_writes_command_line_texts_to_output(trained_run, tmp_path, capsys):
+    texts = ["The plot was superb and gripping.", "Dull, lifeless acting."]
+    out = tmp_path / "preds" / "p.csv"
+    assert _cli(["predict", str(trained_run.run_dir), *texts, "--output", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and f"wrote 2 predictions to {out}" in captured.err
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    expected = load_predictor(trained_run.run_dir).predict(texts).records(texts)
+    assert [(r["text"], r["label"]) for r in rows] == [(e["text"], e["label"]) for e in expected]
+
+
+def test_an_output_under_a_file_is_refused_before_any_work(trained_run, tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    # A model directory that does not exist: the output is checked first, before the model would load.
+    assert _cli(["predict", str(tmp_path / "no-model"), "a text", "--output", str(blocker / "p.jsonl")]) == 2
+    assert capsys.readouterr().err == (f"zoo predict: error: cannot write {blocker}/p.jsonl: {blocker} is a file, not "
+                                       "a directory; set the output path (--output) to a .jsonl or .csv file in a "
+                                       "directory you can write\n")
+    assert _cli(["export", str(trained_run.run_dir), "--out", str(blocker / "m")]) == 2
+    assert capsys.readouterr().err == (f"zoo export: error: cannot write {blocker}/m/1: {blocker} is a file, not a "
+                                       "directory; set out (--out) to a directory you can write\n")
+    (tmp_path / "dir.jsonl").mkdir()
+    assert _cli(["predict", str(trained_run.run_dir), "a text", "--output", str(tmp_path / "dir.jsonl")]) == 2
+    assert f"cannot write {tmp_path}/dir.jsonl: {tmp_path}/dir.jsonl is a directory" in capsys.readouterr().err

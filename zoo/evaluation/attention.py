@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from zoo.evaluation import plots
+from zoo.evaluation.reports import OUT_DIR_FIX
+from zoo.paths import check_output, output_errors
 
 
 @dataclasses.dataclass
@@ -239,17 +241,18 @@ def save_explanation(explanation, out_dir):
         PosixPath('explain/importance.png')
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     files = {}
-    for layer, weights in enumerate(explanation.word_attention):
-        files[f"layer_{layer}"] = plots.plot_attention_heads(
-            weights, explanation.words, out / f"attention_layer_{layer}.png",
-            title=f"Layer {layer} attention — predicted {explanation.label}",
-        )
-    files["importance"] = plots.plot_token_importance(
-        explanation.words, explanation.word_importance, out / "importance.png")
-    files["json"] = out / "explanation.json"
-    files["json"].write_text(json.dumps(explanation.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
+    with output_errors(out, OUT_DIR_FIX):
+        out.mkdir(parents=True, exist_ok=True)
+        for layer, weights in enumerate(explanation.word_attention):
+            files[f"layer_{layer}"] = plots.plot_attention_heads(
+                weights, explanation.words, out / f"attention_layer_{layer}.png",
+                title=f"Layer {layer} attention — predicted {explanation.label}",
+            )
+        files["importance"] = plots.plot_token_importance(
+            explanation.words, explanation.word_importance, out / "importance.png")
+        files["json"] = out / "explanation.json"
+        files["json"].write_text(json.dumps(explanation.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
     return files
 
 
@@ -271,6 +274,8 @@ def explain_run(run_dir, text, *, text_pair=None, out_dir=None):
     """
     from zoo.export.predict import load_classifier_run
 
+    if out_dir is not None:
+        check_output(out_dir, OUT_DIR_FIX)  # before the model loads
     # Loading checks first that run_dir is a finished classification run: a typo gets that error, not a missing file's.
     model, tokenizer, label_names, config, pairs = load_classifier_run(run_dir, "be explained")
     if pairs != (text_pair is not None):

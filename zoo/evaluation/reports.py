@@ -5,8 +5,10 @@ from pathlib import Path
 import numpy as np
 
 from zoo.evaluation import plots
+from zoo.paths import output_errors
 
 REPORT_DIR = "evaluation"  # a run's reports go to <run_dir>/evaluation unless told otherwise
+OUT_DIR_FIX = "set out_dir (--out) to a directory you can write"
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
 CONFUSION_PNG = "confusion_matrix.png"
@@ -42,24 +44,26 @@ def write_report(out_dir, metrics, *, history=None, mistakes=None, y_true=None, 
         'report.json'
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"json": REPORT_JSON, "markdown": REPORT_MD}
-    if not metrics["multilabel"]:
-        plots.plot_confusion_matrix(metrics["confusion_matrix"], metrics["label_names"], out / CONFUSION_PNG)
-        files["confusion_matrix"] = CONFUSION_PNG
-    if history:
-        plots.plot_training_curves(history, out / CURVES_PNG)
-        files["training_curves"] = CURVES_PNG
-    if y_true is not None and probabilities is not None and metrics.get("roc_auc") is not None:
+    with output_errors(out, OUT_DIR_FIX):
+        out.mkdir(parents=True, exist_ok=True)
+        files = {"json": REPORT_JSON, "markdown": REPORT_MD}
         if not metrics["multilabel"]:
-            plots.plot_roc_curve(
-                np.asarray(y_true), np.asarray(probabilities)[:, 1], out / ROC_PNG,
-                positive_label=metrics["label_names"][1],
-            )
-            files["roc_curve"] = ROC_PNG
-    report = {"info": dict(info or {}), "metrics": metrics, "confident_mistakes": list(mistakes or []), "files": files}
-    (out / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out / REPORT_MD).write_text(render_markdown(report), encoding="utf-8")
+            plots.plot_confusion_matrix(metrics["confusion_matrix"], metrics["label_names"], out / CONFUSION_PNG)
+            files["confusion_matrix"] = CONFUSION_PNG
+        if history:
+            plots.plot_training_curves(history, out / CURVES_PNG)
+            files["training_curves"] = CURVES_PNG
+        if y_true is not None and probabilities is not None and metrics.get("roc_auc") is not None:
+            if not metrics["multilabel"]:
+                plots.plot_roc_curve(
+                    np.asarray(y_true), np.asarray(probabilities)[:, 1], out / ROC_PNG,
+                    positive_label=metrics["label_names"][1],
+                )
+                files["roc_curve"] = ROC_PNG
+        report = {"info": dict(info or {}), "metrics": metrics, "confident_mistakes": list(mistakes or []),
+                  "files": files}
+        (out / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (out / REPORT_MD).write_text(render_markdown(report), encoding="utf-8")
     return report
 
 
@@ -147,14 +151,15 @@ def write_generation_report(out_dir, metrics, examples, *, info=None, history=No
         >>> write_generation_report("eval", {"loss": 1.2, "accuracy": 0.6, "perplexity": 3.3, "tokens": 90}, [])
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"json": REPORT_JSON, "markdown": REPORT_MD}
-    if history:
-        plots.plot_training_curves(history, out / CURVES_PNG)
-        files["training_curves"] = CURVES_PNG
-    report = {"info": dict(info or {}), "metrics": dict(metrics), "examples": list(examples), "files": files}
-    (out / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out / REPORT_MD).write_text(render_generation_markdown(report), encoding="utf-8")
+    with output_errors(out, OUT_DIR_FIX):
+        out.mkdir(parents=True, exist_ok=True)
+        files = {"json": REPORT_JSON, "markdown": REPORT_MD}
+        if history:
+            plots.plot_training_curves(history, out / CURVES_PNG)
+            files["training_curves"] = CURVES_PNG
+        report = {"info": dict(info or {}), "metrics": dict(metrics), "examples": list(examples), "files": files}
+        (out / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (out / REPORT_MD).write_text(render_generation_markdown(report), encoding="utf-8")
     return report
 
 

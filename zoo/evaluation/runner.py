@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from zoo.evaluation.metrics import classification_metrics, confident_mistakes
-from zoo.evaluation.reports import REPORT_DIR, read_history, write_report
+from zoo.evaluation.reports import OUT_DIR_FIX, REPORT_DIR, read_history, write_report
+from zoo.paths import check_output
 
 DEFAULT_MISTAKES = 20
 
@@ -130,6 +131,8 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
     from zoo.training.run import reads_pairs
 
     run_dir = Path(run_dir)
+    out_dir = run_dir / REPORT_DIR if out_dir is None else Path(out_dir)
+    check_output(out_dir, OUT_DIR_FIX)  # before the model loads and the texts are scored
     if run_task(run_dir) not in (None, "classification"):
         from zoo.evaluation.generation import evaluate_generation
 
@@ -154,7 +157,7 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
                          f"reads {'sentence pairs (text_a, text_b)' if pairs else 'single texts'}")
     info = {"run": str(run_dir), "data": source, "model": config.model.name}
     return evaluate_model(
-        model, tokenizer, label_names, examples.inputs, examples.labels, out_dir=out_dir or run_dir / REPORT_DIR,
+        model, tokenizer, label_names, examples.inputs, examples.labels, out_dir=out_dir,
         history=read_history(run_dir), sequence_length=config.data.sequence_length, batch_size=batch_size,
         mistakes=mistakes, info=info, progress=progress, pairs=pairs,
     )

@@ -1,8 +1,9 @@
 """``zoo export`` and ``zoo predict`` sub-commands: argument parsing only, the work is in the API.
 
 ``zoo.cli`` lists ``add_export_command`` and ``add_predict_command`` in its ``COMMANDS``; each sets
-``handler`` to a function ``(args) -> exit status``. Errors users can cause (``ValueError``,
-``FileNotFoundError``) print ``zoo <command>: error: ...`` and exit with status 2.
+``handler`` to a function ``(args) -> exit status``. Errors users can cause (``ValueError``, an output path
+that cannot be written included, and ``FileNotFoundError``) print ``zoo <command>: error: ...`` and exit
+with status 2.
 """
 import functools
 import json
@@ -58,7 +59,7 @@ def run_export(args):
 
 
 def add_predict_command(subparsers):
-    """Add ``zoo predict MODEL_DIR [TEXT ...] [--input FILE --output FILE]``.
+    """Add ``zoo predict MODEL_DIR (TEXT ... | --input FILE) [--output FILE]``.
 
     Example:
         >>> add_predict_command(parser.add_subparsers(dest="command"))
@@ -66,9 +67,10 @@ def add_predict_command(subparsers):
     parser = subparsers.add_parser(
         "predict", help="predict labels with an exported model or a run directory",
         description="Predict with saved_models/<name>[/<n>] (newest version by default) or a run directory. "
-                    "Texts on the command line print one JSON object per line; --input reads a .txt (one text "
-                    "per line), .csv/.tsv (with a header) or .jsonl file. A sentence-pair model takes its texts "
-                    "two at a time (TEXT_A TEXT_B ...), or the text_a and text_b columns of --input.",
+                    "The texts come from the command line or --input, a .txt (one text per line), .csv/.tsv "
+                    "(with a header) or .jsonl file; the predictions print as one JSON object per line, or go "
+                    "to --output. A sentence-pair model takes its texts two at a time (TEXT_A TEXT_B ...), or "
+                    "the text_a and text_b columns of --input.",
     )
     parser.add_argument("model_dir", help="exported model (version or model directory) or run directory")
     parser.add_argument("texts", nargs="*", help="texts to classify")
@@ -84,16 +86,14 @@ def add_predict_command(subparsers):
 @user_errors("predict")
 def run_predict(args):
     """Run ``zoo predict`` from parsed arguments."""
-    from zoo.export.predict import DEFAULT_BATCH_SIZE, PredictInputError, load_predictor, predict_file, read_texts
+    from zoo.export.predict import (DEFAULT_BATCH_SIZE, PredictInputError, check_output_path, load_predictor,
+                                    read_texts, write_predictions)
 
     batch_size = DEFAULT_BATCH_SIZE if args.batch_size is None else args.batch_size
     if bool(args.texts) == bool(args.input):
         raise PredictInputError("give texts on the command line or --input FILE (exactly one of them)")
-    if args.input and args.output:
-        count = predict_file(args.model_dir, args.input, args.output, text_field=args.text_field,
-                             encoding=args.encoding, batch_size=batch_size, progress=not args.no_progress)
-        print(f"wrote {count} predictions to {args.output}", file=sys.stderr)
-        return 0
+    if args.output:
+        check_output_path(args.output)  # before the model loads and the texts are predicted
     predictor = load_predictor(args.model_dir)
     if args.input:
         texts = read_texts(args.input, text_field=args.text_field, encoding=args.encoding, pairs=predictor.pairs)
@@ -106,6 +106,10 @@ def run_predict(args):
         texts = args.texts
     predictions = predictor.predict(
         texts, batch_size=batch_size, progress=bool(args.input) and not args.no_progress)
+    if args.output:
+        write_predictions(args.output, texts, predictions)
+        print(f"wrote {len(texts)} predictions to {args.output}", file=sys.stderr)
+        return 0
     for record in predictions.records(texts):
         print(json.dumps(record, ensure_ascii=False))
     return 0

@@ -25,6 +25,7 @@ from zoo.data.labeled import PAIR_COLUMNS
 from zoo.export import versions
 from zoo.export.saved_model import read_metadata
 from zoo.export.serving import ServingGraph
+from zoo.paths import check_output, output_errors
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ DEFAULT_BATCH_SIZE = 64
 INPUT_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl")
 OUTPUT_SUFFIXES = (".jsonl", ".csv")
 FLAGS = ("empty_input", "replaced_bytes")
+OUTPUT_FIX = f"set the output path (--output) to a {' or '.join(OUTPUT_SUFFIXES)} file in a directory you can write"
 
 
 class PredictInputError(ValueError):
@@ -436,6 +438,26 @@ def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
     return texts
 
 
+def check_output_path(path):
+    """Raise unless predictions can be written to ``path``: a ``.jsonl`` or ``.csv`` file whose directory exists
+    or can be created. Cheap: commands call it before loading the model.
+
+    Raises:
+        PredictInputError: another file type.
+        zoo.paths.OutputPathError: ``path`` is a directory, or its directory cannot be created.
+
+    Example:
+        >>> check_output_path("preds.txt")
+        Traceback (most recent call last):
+        PredictInputError: preds.txt: unsupported output type '.txt'; use one of .jsonl, .csv
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise PredictInputError(f"{path}: unsupported output type {suffix!r}; use one of {', '.join(OUTPUT_SUFFIXES)}")
+    check_output(path, OUTPUT_FIX, is_file=True)
+
+
 def write_predictions(path, texts, predictions):
     """Write predictions as ``.jsonl`` (one object per text) or ``.csv``; returns the path.
 
@@ -444,24 +466,23 @@ def write_predictions(path, texts, predictions):
         PosixPath('preds.jsonl')
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in OUTPUT_SUFFIXES:
-        raise PredictInputError(f"{path}: unsupported output type {suffix!r}; use one of {', '.join(OUTPUT_SUFFIXES)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_output_path(path)
     records = predictions.records(texts)
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        if suffix == ".jsonl":
-            for record in records:
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        else:
-            names = list(predictions.label_names)
-            outputs = ("label", "label_id", "probabilities", *FLAGS)
-            inputs = [key for key in records[0] if key not in outputs] if records else ["text"]
-            writer = csv.writer(f)
-            writer.writerow(inputs + ["label", "label_id"] + [f"p_{n}" for n in names] + list(FLAGS))
-            for record in records:
-                writer.writerow([record[key] for key in inputs] + [record["label"], record["label_id"]]
-                                + [record["probabilities"][n] for n in names] + [record[flag] for flag in FLAGS])
+    with output_errors(path, OUTPUT_FIX):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            if path.suffix.lower() == ".jsonl":
+                for record in records:
+                    f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            else:
+                names = list(predictions.label_names)
+                outputs = ("label", "label_id", "probabilities", *FLAGS)
+                inputs = [key for key in records[0] if key not in outputs] if records else ["text"]
+                writer = csv.writer(f)
+                writer.writerow(inputs + ["label", "label_id"] + [f"p_{n}" for n in names] + list(FLAGS))
+                for record in records:
+                    writer.writerow([record[key] for key in inputs] + [record["label"], record["label_id"]]
+                                    + [record["probabilities"][n] for n in names] + [record[flag] for flag in FLAGS])
     return path
 
 
@@ -506,8 +527,7 @@ def predict_file(model_dir, input_path, output_path, *, text_field="text", encod
         >>> predict_file("saved_models/mr", "reviews.txt", "preds.jsonl")
         1000
     """
-    if Path(output_path).suffix.lower() not in OUTPUT_SUFFIXES:
-        raise PredictInputError(f"{output_path}: unsupported output type; use one of {', '.join(OUTPUT_SUFFIXES)}")
+    check_output_path(output_path)
     predictor = load_predictor(model_dir)
     texts = read_texts(input_path, text_field=text_field, encoding=encoding, pairs=predictor.pairs)
     predictions = predictor.predict(texts, batch_size=batch_size, progress=progress)

@@ -31,6 +31,7 @@ import tensorflow as tf
 import zoo
 from zoo.export import versions
 from zoo.export.serving import ServingGraph
+from zoo.paths import output_errors
 
 META_FILE = "zoo_export.json"
 LABELS_FILE = "labels.txt"
@@ -124,7 +125,8 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
     for endpoint, (fn, signature) in graph.endpoints().items():
         archive.add_endpoint(endpoint, fn, input_signature=signature)
 
-    with versions.atomic_directory(path) as tmp:
+    # The partial export is a sibling of the version folder: an OSError anywhere in the model's folder is about out.
+    with output_errors(path.parent, versions.EXPORT_FIX), versions.atomic_directory(path) as tmp:
         archive.write_out(str(tmp), verbose=False)
         extra = tmp / EXTRA_DIR
         extra.mkdir()
@@ -206,7 +208,9 @@ def export_run(run_dir, *, out=None, name=None):
     from zoo.export.predict import load_classifier_run
 
     run_dir = Path(run_dir)
+    # The destination is resolved (and checked) before the model loads; export_model then takes it as given.
+    path, _ = versions.resolve_export_dir(out, name=name or run_dir.resolve().name)
     model, tokenizer, label_names, config, pairs = load_classifier_run(run_dir, "be exported")
     spec = json.loads((run_dir / MODEL_FILE).read_text(encoding="utf-8"))
-    return export_model(model, tokenizer, label_names, config, out=out, name=name or run_dir.resolve().name,
-                        sequence_length=config.data.sequence_length, model_spec=spec, pairs=pairs)
+    return export_model(model, tokenizer, label_names, config, out=path, sequence_length=config.data.sequence_length,
+                        model_spec=spec, pairs=pairs)

@@ -6,10 +6,11 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from zoo.paths import saved_models_dir
+from zoo.paths import check_output, saved_models_dir
 
 # The version folder names zoo writes and reads: ASCII digits, no leading zero.
 VERSION_NAME = re.compile(r"[1-9][0-9]*")
+EXPORT_FIX = "set out (--out) to a directory you can write"
 
 
 class ExportPathError(ValueError):
@@ -65,7 +66,8 @@ def resolve_export_dir(out=None, *, name):
 
     ``out`` ending in a version number (``saved_models/mr/3``: ASCII digits, no leading zero) is used as given
     and its number must not exist yet under any spelling (``03``); any other ``out`` is a model directory that
-    gets the next version; without ``out`` it is ``saved_models/<name>/<next version>``.
+    gets the next version; without ``out`` it is ``saved_models/<name>/<next version>``. The destination must be
+    creatable: this is checked before any export work.
 
     Args:
         out: an explicit destination, or ``None``.
@@ -94,6 +96,7 @@ def resolve_export_dir(out=None, *, name):
                     f"TF Serving treats versions as immutable, use {out.parent / str(next_version(out.parent))} "
                     "or omit the version"
                 )
+            check_output(out, EXPORT_FIX)
             return out, version
         if out.name.isdigit():
             # Not a version zoo would list ("0", "01") or that TF Serving reads ("²", "٣"): refused, not taken
@@ -102,6 +105,7 @@ def resolve_export_dir(out=None, *, name):
                                   f"zero (1, 2, ...), got {out.name!r} in {out}")
         base = out
     version = next_version(base)
+    check_output(base / str(version), EXPORT_FIX)
     return base / str(version), version
 
 

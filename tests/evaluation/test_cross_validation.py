@@ -58,3 +58,16 @@ def test_cv_command_trains_every_fold_and_reuses_finished_ones(tmp_path, capsys)
     args = parser.parse_args(argv[:-1] + ["training.seed=5"])
     assert args.handler(args) == 2
     assert "finished run of a different config" in capsys.readouterr().err
+
+
+def test_cv_output_under_a_file_is_refused_before_any_fold(tmp_path, capsys):
+    texts, labels = sentiment_texts(40, seed=9)
+    data = write_jsonl(tmp_path / "data.jsonl", texts, labels, ["negative", "positive"])
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_cv_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["cv", "--folds", "2", "--out", str(blocker / "cv"), "--set", f"data.source={data}"])
+    assert args.handler(args) == 2
+    assert capsys.readouterr().err == (f"zoo cv: error: cannot write {blocker}/cv: {blocker} is a file, not a "
+                                       "directory; set out_dir (--out) to a directory you can write\n")

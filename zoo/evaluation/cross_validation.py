@@ -4,6 +4,7 @@ from pathlib import Path
 
 from zoo.evaluation.reports import REPORT_DIR
 from zoo.evaluation.runner import evaluate_model, summarize_folds
+from zoo.paths import check_output
 
 CV_JSON = "cv.json"
 CV_MD = "cv.md"
@@ -78,6 +79,7 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
         raise ValueError(f"folds must be at least 2, got {folds}")
     seed = config.training.seed if seed is None else seed
     out = Path(out_dir) if out_dir else Path(f"{default_run_dir(config)}-cv{folds}")
+    check_output(out, "set out_dir (--out) to a directory you can write")
     data = _load_examples(config)
     fold_reports = []
     for k, (train_part, test_part) in enumerate(zoo.data.kfold(data, k=folds, seed=seed)):

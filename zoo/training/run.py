@@ -22,7 +22,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import tensorflow as tf
 
 from zoo import interrupts
 from zoo.config import Config, ConfigError
+from zoo.paths import creatable_problem
 from zoo.training.checkpoints import Checkpointer, checkpoint_paths, model_variables
 from zoo.training.fit import EarlyStopping, fit
 from zoo.training import transfer
@@ -332,22 +332,10 @@ def _should_resume(run_dir, config):
 
 
 def _check_creatable(run_dir):
-    """Raise ``RunDirectoryError`` unless ``run_dir`` exists as a directory or can be created (nothing is left).
-
-    The nearest existing ancestor must be a directory that accepts a new sub-directory; a throw-away one is
-    made and removed to find out, since permission bits do not tell (``/proc`` refuses even root).
-    """
-    run_dir = Path(run_dir)
-    if run_dir.is_dir():
-        return
-    ancestor = next(p for p in [run_dir, *run_dir.parents] if p.exists() or p == p.parent)
-    if ancestor.exists() and not ancestor.is_dir():
-        raise _not_creatable(run_dir, f"{ancestor} is a file, not a directory")
-    try:
-        probe = tempfile.mkdtemp(prefix=".zoo-probe-", dir=ancestor)
-    except OSError as err:
-        raise _not_creatable(run_dir, f"{ancestor} does not accept new directories ({err.strerror})") from None
-    os.rmdir(probe)
+    """Raise ``RunDirectoryError`` unless ``run_dir`` exists as a directory or can be created (nothing is left)."""
+    why = creatable_problem(run_dir)
+    if why:
+        raise _not_creatable(Path(run_dir), why)
 
 
 def _create_run_dir(run_dir, overwrite=False):

@@ -126,6 +126,22 @@ def test_bad_input_files_name_file_and_line(tmp_path, exported):
         predict_file(exported.path, tmp_path / "h.txt", tmp_path / "out.parquet")
 
 
+def test_byte_order_marks_and_utf16_files_read_as_their_texts(tmp_path):
+    texts = ["a fine film", "caf\u00e9 \u2014 tr\u00e8s bien", "dull"]
+    rows = {".txt": "\n".join(texts) + "\n", ".jsonl": "".join(json.dumps({"text": t}) + "\n" for t in texts),
+            ".csv": "text\r\n" + "".join(f"{t}\r\n" for t in texts)}
+    for suffix, content in rows.items():
+        # A UTF-8 byte-order mark (Excel's "CSV UTF-8") is not part of the first text or column name.
+        (tmp_path / f"bom{suffix}").write_bytes(b"\xef\xbb\xbf" + content.encode("utf-8"))
+        assert read_texts(tmp_path / f"bom{suffix}") == texts, suffix
+        # UTF-16 writes a newline as two bytes (0x0A 0x00): split on bytes, the next line began with a stray 0x00.
+        (tmp_path / f"u16{suffix}").write_bytes(content.encode("utf-16"))
+        assert read_texts(tmp_path / f"u16{suffix}", encoding="utf-16") == texts, suffix
+    (tmp_path / "bad16.txt").write_bytes("one\ntwo\n".encode("utf-16") + b"\x00")
+    with pytest.raises(PredictInputError, match=r"bad16.txt:3: cannot decode as utf-16"):
+        read_texts(tmp_path / "bad16.txt", encoding="utf-16")
+
+
 def test_texts_keep_unusual_line_separators(tmp_path):
     # \x85 and \u2028 are line breaks to str.splitlines but belong inside a text
     (tmp_path / "a.txt").write_text("one\u2028still one\x85too\nsecond\n", encoding="utf-8")

@@ -349,20 +349,28 @@ def _errors(encoding):
     return "surrogateescape" if codecs.lookup(encoding).name == "utf-8" else "strict"
 
 
-def _decode(raw, path, line, encoding):
+def _content(path, encoding):
+    """The whole file decoded, without a UTF-8 byte-order mark (Excel writes one; zoo.data drops it too).
+
+    Decoded whole, then split: in UTF-16 a newline is two bytes (0x0A 0x00), so the bytes cannot be split first.
+    """
+    raw = path.read_bytes()
     try:
-        return raw.decode(encoding, _errors(encoding))
+        content = raw.decode(encoding, _errors(encoding))
     except UnicodeDecodeError as err:
+        line = raw[: err.start].decode(encoding, "replace").count("\n") + 1
         raise PredictInputError(
             f"{path}:{line}: cannot decode as {encoding} ({err.reason} at byte {err.start}); pass encoding="
         ) from None
+    return content.removeprefix("\ufeff")
 
 
-def _lines(path, encoding):
-    # Split on b"\n" only: str.splitlines would also break on \x85, \u2028 and friends inside texts.
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            yield number, _decode(raw.rstrip(b"\n").rstrip(b"\r"), path, number, encoding)
+def _lines(content):
+    # Split on "\n" only: str.splitlines would also break on \x85, \u2028 and friends inside texts.
+    lines = content.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return ((number, line.removesuffix("\r")) for number, line in enumerate(lines, start=1))
 
 
 def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
@@ -397,12 +405,12 @@ def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
                                 f"{' and '.join(PAIR_COLUMNS)} columns, not .txt")
     texts = []
     if suffix == ".txt":
-        for number, line in _lines(path, encoding):
+        for number, line in _lines(_content(path, encoding)):
             if not line.strip():
                 raise PredictInputError(f"{path}:{number}: empty line (every line of a .txt input is one text)")
             texts.append(line)
     elif suffix == ".jsonl":
-        for number, line in _lines(path, encoding):
+        for number, line in _lines(_content(path, encoding)):
             if not line.strip():
                 continue
             try:
@@ -416,12 +424,7 @@ def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
                     raise PredictInputError(f"{path}:{number}: field {field!r} is not a string")
             texts.append(tuple(row[f] for f in fields) if pairs else row[text_field])
     else:
-        try:
-            content = path.read_bytes().decode(encoding, _errors(encoding))
-        except UnicodeDecodeError as err:
-            line = path.read_bytes()[: err.start].count(b"\n") + 1
-            raise PredictInputError(
-                f"{path}:{line}: cannot decode as {encoding} ({err.reason}); pass encoding=") from None
+        content = _content(path, encoding)
         # newline="" keeps csv's own line handling: \x85 or \u2028 inside a field is not a row break.
         reader = csv.DictReader(io.StringIO(content, newline=""), delimiter="\t" if suffix == ".tsv" else ",")
         for field in fields:

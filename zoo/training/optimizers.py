@@ -242,7 +242,7 @@ def decay_exclusions(units, embeddings=(), decay_embeddings=True):
         decay_embeddings: Whether the embedding tables decay.
 
     Example:
-        >>> [v.shape for v in decay_exclusions([keras.Variable(ops.ones((2, 3))), keras.Variable(ops.ones(3))])]
+        >>> [tuple(v.shape) for v in decay_exclusions([keras.Variable(ops.ones((2, 3))), keras.Variable(ops.ones(3))])]
         [(3,)]
     """
     tables = set() if decay_embeddings else {id(v) for v in embeddings}

@@ -232,7 +232,7 @@ def retrain_config(config, epochs, run_dir):
     epoch, the number of epochs the search found worth training.
 
     Example:
-        >>> retrain_config(result.best_config, result.best.best_epoch, "runs/best").data.validation_split
+        >>> retrain_config(Config(), 3, "runs/best").data.validation_split
         0.0
     """
     mapping = config.to_dict()

@@ -18,7 +18,6 @@ from zoo.converters.errors import (
 )
 from zoo.converters.porting import Transfer, fused_bias, fused_linear, linear
 
-CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
 MODEL_TYPES = ("bert",)

@@ -25,11 +25,3 @@ def positive_float(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ValueError(f"`{name}` must be a positive number, got {value!r}")
     return float(value)
-
-
-# "gelu" is the exact erf form; "gelu_tanh" its tanh approximation (GPT-2, `gelu_new` in Hugging Face configs).
-ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "leaky_relu", "swish")
-
-
-def activation(name, value):
-    return choice(name, value, ACTIVATIONS)

@@ -6,7 +6,7 @@ from zoo.layers import _validation as check
 from zoo.layers._residual import residual_sublayer
 from zoo.layers.attention import MultiHeadAttention
 from zoo.layers.dropout import Dropout
-from zoo.layers.feedforward import FeedForward
+from zoo.layers.feedforward import ACTIVATIONS, FeedForward
 from zoo.layers.normalization import LayerNormalization
 
 
@@ -49,7 +49,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.ff_dim = check.positive_int("ff_dim", ff_dim)
         self.dropout = check.rate("dropout", dropout)
         self.attention_dropout = check.rate("attention_dropout", attention_dropout)
-        self.activation = check.activation("activation", activation)
+        self.activation = check.choice("activation", activation, ACTIVATIONS)
         self.norm_first = bool(norm_first)
         self.layer_norm_epsilon = check.positive_float("layer_norm_epsilon", layer_norm_epsilon)
         self.use_rotary = bool(use_rotary)

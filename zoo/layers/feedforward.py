@@ -33,6 +33,7 @@ def _gelu_exact(x):
     return ops.cast(_gelu_erf(ops.cast(x, "float32")), x.dtype)
 
 
+# "gelu" is the exact erf form; "gelu_tanh" its tanh approximation (GPT-2, `gelu_new` in Hugging Face configs).
 _ACTIVATION_FNS = {
     "relu": keras.activations.relu,
     "gelu": _gelu_exact,
@@ -40,6 +41,8 @@ _ACTIVATION_FNS = {
     "leaky_relu": keras.activations.leaky_relu,
     "swish": keras.activations.silu,
 }
+# The activation names the blocks accept.
+ACTIVATIONS = tuple(_ACTIVATION_FNS)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -64,7 +67,7 @@ class FeedForward(keras.layers.Layer):
         super().__init__(**kwargs)
         self.d_model = check.positive_int("d_model", d_model)
         self.ff_dim = check.positive_int("ff_dim", ff_dim)
-        self.activation = check.activation("activation", activation)
+        self.activation = check.choice("activation", activation, ACTIVATIONS)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.supports_masking = True
 

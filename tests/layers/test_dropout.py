@@ -1,3 +1,5 @@
+import math
+
 import keras
 import numpy as np
 import pytest
@@ -86,6 +88,16 @@ def test_mixed_precision_keeps_the_dtype():
 
 def test_layer_contract(tmp_path):
     run_layer_test(Dropout, {"rate": 0.2, "seed": 3}, [X[:2, :5]], expected_shape=(2, 5, 50), tmp_path=tmp_path)
+
+
+def test_rates_round_half_up_so_the_documented_bounds_hold_exactly():
+    smallest, too_large = 2 ** -11, 1 - 2 ** -11  # the docstring's [2^-11, 1 - 2^-11)
+    assert Dropout(smallest).threshold == 1  # drops 1 / 1024
+    assert Dropout(1.5 / LEVELS).threshold == 2
+    assert Dropout(math.nextafter(too_large, 0)).threshold == LEVELS - 1
+    for rate in (math.nextafter(smallest, 0), too_large):
+        with pytest.raises(ValueError, match="`rate`"):
+            Dropout(rate)
 
 
 @pytest.mark.parametrize("rate", [1.0, -0.1, "0.1", 0.0004, 0.9996])

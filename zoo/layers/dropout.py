@@ -1,4 +1,6 @@
 """Dropout that draws a third of the random numbers ``keras.layers.Dropout`` draws."""
+import math
+
 import keras
 from keras import ops
 
@@ -16,7 +18,7 @@ LEVELS = 1 << BITS
 
 @keras.saving.register_keras_serializable(package="zoo")
 class Dropout(keras.layers.Layer):
-    """Inverted dropout whose rate is rounded to a multiple of 2^-10 (0.1 drops 102 / 1024 = 0.0996).
+    """Inverted dropout whose rate is rounded (halves up) to a multiple of 2^-10 (0.1 drops 102 / 1024 = 0.0996).
 
     Kept elements are scaled by ``1 / (1 - rounded rate)``, so the expected output is the input; outside
     training the layer is the identity.
@@ -37,7 +39,10 @@ class Dropout(keras.layers.Layer):
         super().__init__(**kwargs)
         self.rate = check.rate("rate", rate)
         self.seed = seed
-        self.threshold = round(self.rate * LEVELS)
+        scaled = self.rate * LEVELS
+        # Halves round up, so the documented bounds hold exactly (round() takes 2^-11 to 0, half to even);
+        # `scaled % 1` is exact where floor(scaled + 0.5) could round the sum up.
+        self.threshold = math.floor(scaled) + int(scaled % 1 >= 0.5)
         if self.rate and not 0 < self.threshold < LEVELS:
             raise ValueError(f"`rate` must be 0 or in [{0.5 / LEVELS}, {1 - 0.5 / LEVELS}) (it is rounded to a "
                              f"multiple of 1/{LEVELS}), got {rate!r}")

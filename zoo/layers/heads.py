@@ -29,6 +29,8 @@ def output_units(num_classes, mode):
 class ClassificationHead(keras.layers.Layer):
     """Pools a sequence into one vector and maps it to class logits; padded positions never contribute.
 
+    A sequence without real tokens pools to zeros (``mean``, ``max`` and ``attention``).
+
     With ``pooling="pooled"`` the input is already pooled (``[batch, features]``, e.g. BERT's tanh pooler output).
 
     Outputs float32 logits even under mixed precision: ``num_classes`` logits for ``multiclass`` (softmax)
@@ -107,8 +109,10 @@ class ClassificationHead(keras.layers.Layer):
             return ops.where(has_token, pooled, ops.zeros_like(pooled))
         scores = ops.cast(ops.squeeze(self.attention_score(inputs), -1), "float32")
         scores = ops.where(mask, scores, -1e9)
-        weights = ops.cast(ops.softmax(scores, axis=-1), inputs.dtype)
-        return ops.einsum("bt,btf->bf", weights, inputs)
+        # Zeroed where masked: a sequence with no real token would otherwise spread uniform weights over its
+        # padding; it pools to zeros, as with mean and max.
+        weights = ops.where(mask, ops.softmax(scores, axis=-1), 0.0)
+        return ops.einsum("bt,btf->bf", ops.cast(weights, inputs.dtype), inputs)
 
     def call(self, inputs, mask=None, training=None):
         x = self.pool(inputs, mask)

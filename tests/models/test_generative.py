@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from tests.harness import assert_all_gradients_flow, to_numpy
-from zoo.models import build_transformer
+from zoo.models import Backbone, build_transformer
 from zoo.models.generation import _DecoderStack, _log_softmax, generate
 from zoo.models.generative import build_lm, build_mlm
-from zoo.models.seq2seq import build_seq2seq
+from zoo.models.seq2seq import Seq2Seq, build_seq2seq
 
 SIZES = {"d_model": 32, "num_heads": 2, "ff_dim": 64, "dropout": 0.0}
 RNG = np.random.default_rng(6)
@@ -49,6 +49,17 @@ def test_generative_models_save_reload_and_train(builder, inputs, tmp_path):
     np.testing.assert_allclose(to_numpy(keras.saving.load_model(tmp_path / "m.keras")(inputs(ids))), before,
                                atol=1e-6)
     assert_all_gradients_flow(lambda: model(inputs(ids)), model.trainable_variables)
+
+
+@pytest.mark.parametrize("make, argument", [
+    (lambda: build_seq2seq(30, 16, target_length=0), "target_length"),
+    (lambda: build_seq2seq(30, 16, num_decoder_layers=0), "num_decoder_layers"),
+    (lambda: Seq2Seq(Backbone(30, 16), target_length=0), "target_length"),
+    (lambda: Seq2Seq(Backbone(30, 16), num_decoder_layers=0), "num_decoder_layers"),
+])
+def test_seq2seq_refuses_zero_lengths_rather_than_defaulting(make, argument):
+    with pytest.raises(ValueError, match=f"`{argument}` must be a positive integer, got 0"):
+        make()
 
 
 def test_seq2seq_separate_vocabularies_and_untied_head():

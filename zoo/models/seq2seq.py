@@ -52,8 +52,10 @@ class Seq2Seq(BackboneTask):
                              f"{backbone.num_segments}")
         shared = target_vocab_size is None
         check.positive_int("target_vocab_size", target_vocab_size, allow_none=True)
-        target_length = check.positive_int("target_length", target_length or backbone.sequence_length)
-        num_decoder_layers = check.positive_int("num_decoder_layers", num_decoder_layers or backbone.num_layers)
+        target_length = check.positive_int(
+            "target_length", backbone.sequence_length if target_length is None else target_length)
+        num_decoder_layers = check.positive_int(
+            "num_decoder_layers", backbone.num_layers if num_decoder_layers is None else num_decoder_layers)
         if shared and target_length > backbone.sequence_length:
             raise ValueError(f"`target_length`={target_length} exceeds the shared embedding's sequence_length="
                              f"{backbone.sequence_length}: build the backbone with the longer length")
@@ -178,7 +180,7 @@ def build_seq2seq(vocab_size, sequence_length, *, target_vocab_size=None, target
         >>> model = build_seq2seq(vocab_size=1000, sequence_length=32)
     """
     check.positive_int("sequence_length", sequence_length)
-    target_length = check.positive_int("target_length", target_length or sequence_length)
+    target_length = check.positive_int("target_length", sequence_length if target_length is None else target_length)
     # A shared embedding table serves both sides, so its positions cover the longer one.
     positions = max(sequence_length, target_length) if target_vocab_size is None else sequence_length
     backbone = Backbone(vocab_size, positions, num_layers=num_layers, d_model=d_model, num_heads=num_heads,

@@ -58,6 +58,17 @@ def test_start_index_shifts_positions_for_cached_decoding(positional):
     np.testing.assert_allclose(step, full[:, 3:4], atol=1e-6)
 
 
+@pytest.mark.parametrize("positional", ["learned", "sinusoidal"])
+def test_positions_must_lie_below_the_sequence_length(positional):
+    layer = PositionEmbedding(sequence_length=8, d_model=6, positional=positional)
+    last = to_numpy(layer(IDS[:, :3], start_index=5))  # positions 5..7: the last three
+    expected = ref.w(layer.embeddings)[5:] if positional == "learned" else ref.sinusoidal(8, 6)[5:]
+    np.testing.assert_allclose(last, expected[None], atol=1e-5)
+    for length, start in ((9, 0), (3, 6), (1, 8), (2, -1)):
+        with pytest.raises(ValueError, match=rf"positions {start}\.\.{start + length - 1} .*sequence_length=8"):
+            layer(np.zeros((1, length), "int32"), start_index=start)
+
+
 def test_rotary_matches_numpy_and_sees_only_relative_positions():
     x = np.random.default_rng(1).normal(size=(1, 6, 2, 8)).astype("float32")
     rope = RotaryEmbedding()

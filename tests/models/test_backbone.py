@@ -238,12 +238,29 @@ def test_backbone_weights_transfer_only_between_matching_backbones():
         transfer_backbone_weights(build_lm(30, 12, **sizes), classifier)
 
 
+# A learned table ends at sequence_length; rotary positions have no end, the cache (init_cache's) does.
+@pytest.mark.parametrize("positional, limit", [("learned", "`start_index`=8, length 1.*sequence_length=8"),
+                                               ("rotary", "`cache_update_index`=8, length 1.*max_length=8")])
+def test_inputs_and_decoding_past_the_sequence_length_are_refused(positional, limit):
+    backbone = Backbone(30, 8, num_layers=1, d_model=D, num_heads=HEADS, ff_dim=32, positional=positional,
+                        causal=True)
+    cache = backbone.init_cache(1)
+    _, cache = backbone.call_with_cache(np.arange(1, 9, dtype="int32")[None], cache, 0)  # fills positions 0..7
+    with pytest.raises(ValueError, match=rf"positions 8\.\.8 \({limit}"):
+        backbone.call_with_cache(np.array([[3]], "int32"), cache, 8)
+    ids = np.ones((1, 10), "int32")
+    with pytest.raises(ValueError, match=r"positions 0\.\.9 .*sequence_length=8"):
+        Backbone(30, 8, num_layers=1, d_model=D, num_heads=HEADS, ff_dim=32)({"token_ids": ids,
+                                                                             "padding_mask": ids != 0})
+
+
 @pytest.mark.parametrize("make, match", [
     (lambda: Backbone(10, 8, num_segments=0), "num_segments"),
     (lambda: Backbone(10, 8, positional="alibi"), "positional"),
     (lambda: TextClassifier(Backbone(10, 8), pooling="pooled"), "pooler"),
     (lambda: TextClassifier(Backbone(10, 8), pad_id=10), "pad_id"),
     (lambda: TextClassifier(Backbone(10, 8, causal=True)), "bidirectional"),
+    (lambda: Backbone(10, 8, causal=True).init_cache(1, max_length=0), "max_length"),
 ])
 def test_bad_arguments_are_named(make, match):
     with pytest.raises(ValueError, match=match):

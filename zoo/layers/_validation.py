@@ -1,4 +1,5 @@
 """Argument checks shared by the layers; every message names the argument and the value it got."""
+import numbers
 
 
 def positive_int(name, value, allow_none=False):
@@ -19,6 +20,18 @@ def choice(name, value, allowed):
     if value not in allowed:
         raise ValueError(f"`{name}` must be one of {sorted(allowed)}, got {value!r}")
     return value
+
+
+def positions(name, start_index, length, limit, limit_name):
+    """Raise a ValueError unless positions ``start_index .. start_index + length - 1`` lie in ``[0, limit)``.
+
+    Checks Python integers only: a traced index or length passes, so a compiled graph gains no op.
+    """
+    if not (isinstance(start_index, numbers.Integral) and isinstance(length, numbers.Integral)):
+        return
+    if start_index < 0 or start_index + length > limit:
+        raise ValueError(f"positions {start_index}..{start_index + length - 1} (`{name}`={start_index}, length "
+                         f"{length}) fall outside {limit_name}={limit} (positions 0..{limit - 1})")
 
 
 def positive_float(name, value):

@@ -203,6 +203,9 @@ class MultiHeadAttention(keras.layers.Layer):
 
         valid_keys = None
         if cache is not None:
+            # Past the cache JAX's slice_update clamps (silently overwriting the last positions).
+            check.positions("cache_update_index", offset, ops.shape(q)[1], ops.shape(cache)[2],
+                            "the cache's max_length")
             k = ops.slice_update(cache[:, 0], (0, offset, 0, 0), ops.cast(k, cache.dtype))
             v = ops.slice_update(cache[:, 1], (0, offset, 0, 0), ops.cast(v, cache.dtype))
             cache = ops.stack([k, v], axis=1)

@@ -91,7 +91,8 @@ class PositionEmbedding(keras.layers.Layer):
     """The position signal ``[1, T, d_model]`` of a sequence: a learned table or fixed sinusoids.
 
     Args:
-        sequence_length: Number of positions the signal covers (the rows of a learned table).
+        sequence_length: Number of positions the signal covers (the rows of a learned table); positions past it
+            raise a ValueError where the input length and ``start_index`` are known before running.
         d_model: Embedding size.
         positional: ``"learned"`` (a trained table, the weight ``embeddings``) or ``"sinusoidal"`` (no weights).
         max_wavelength: Longest wavelength of the sinusoids.
@@ -123,6 +124,8 @@ class PositionEmbedding(keras.layers.Layer):
     def call(self, inputs, start_index=0):
         """The signal of positions ``start_index ..`` for ``inputs`` of length ``T`` (ids or features; axis 1)."""
         length = ops.shape(inputs)[1]
+        # Past the table JAX's slice clamps (silently wrong rows) and TensorFlow's fails deep in the graph.
+        check.positions("start_index", start_index, length, self.sequence_length, "sequence_length")
         if self.positional == "learned":
             table = ops.slice(ops.convert_to_tensor(self.embeddings), (start_index, 0), (length, self.d_model))
         else:

@@ -196,7 +196,8 @@ class Backbone(FunctionalModel):
     def init_cache(self, batch_size, max_length=None):
         """Return empty key/value caches (one per block) for ``call_with_cache``; causal backbones only."""
         self._require_causal("init_cache")
-        return [block.init_cache(batch_size, max_length or self.sequence_length) for block in self.blocks]
+        max_length = check.positive_int("max_length", self.sequence_length if max_length is None else max_length)
+        return [block.init_cache(batch_size, max_length) for block in self.blocks]
 
     def call_with_cache(self, token_ids, cache, cache_update_index):
         """Run ids placed at ``cache_update_index`` through a causal backbone, reading and extending ``cache``.

@@ -1,3 +1,5 @@
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -233,9 +235,28 @@ def test_backbone_weights_transfer_only_between_matching_backbones():
     with pytest.raises(ValueError, match=r"'token_embedding' differs in shape"):
         transfer_backbone_weights(mlm, build_transformer(31, 12, 2, **sizes))
     with pytest.raises(ValueError, match="differ in their parts"):
-        transfer_backbone_weights(mlm, build_transformer(30, 12, 2, **sizes, positional="rotary"))
-    with pytest.raises(ValueError, match="causal"):
+        transfer_backbone_weights(mlm, Backbone(30, 12, **sizes, pooler=True))
+    with pytest.raises(ValueError, match="causal: True in 'transformer_lm', False in 'transformer_classifier'"):
         transfer_backbone_weights(build_lm(30, 12, **sizes), classifier)
+
+
+@pytest.mark.parametrize("key, donor, receiver", [
+    ("num_heads", 4, 2),
+    ("activation", "gelu", "relu"),
+    ("norm_first", True, False),
+    ("positional", "sinusoidal", "rotary"),  # neither has position weights
+    ("layer_norm_epsilon", 1e-5, 1e-12),
+])
+def test_weights_do_not_transfer_between_backbones_that_compute_differently(key, donor, receiver):
+    # Same parts and weight shapes (final_norm kept for post-LN too): only the config tells them apart.
+    sizes = dict(num_layers=1, d_model=D, num_heads=HEADS, ff_dim=32, final_norm=True)
+    source = Backbone(30, 12, **{**sizes, key: donor}, name="source")
+    target = Backbone(30, 12, **{**sizes, key: receiver}, name="target")
+    before = [to_numpy(w) for w in target.weights]
+    with pytest.raises(ValueError, match=re.escape(f"{key}: {donor!r} in 'source', {receiver!r} in 'target'")):
+        transfer_backbone_weights(source, target)
+    for old, w in zip(before, target.weights):
+        np.testing.assert_array_equal(to_numpy(w), old)
 
 
 # A learned table ends at sequence_length; rotary positions have no end, the cache (init_cache's) does.

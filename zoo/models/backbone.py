@@ -8,6 +8,13 @@ from zoo.layers import _validation as check
 from zoo.models.base import FunctionalModel
 
 POSITIONAL = ("learned", "sinusoidal", "rotary")
+# The config keys that size a backbone's weights; a mismatch shows as a part or weight shape that differs.
+SIZE_KEYS = ("vocab_size", "sequence_length", "num_layers", "d_model", "ff_dim", "num_segments")
+# The config keys that change what a backbone computes with weights of the same shapes.
+COMPUTATION_KEYS = ("num_heads", "activation", "positional", "norm_first", "layer_norm_epsilon", "causal")
+# Weights move only between backbones that agree on all of these (transfer_backbone_weights; zoo.training
+# checks a pretraining run's builder arguments against them).
+ENCODER_KEYS = SIZE_KEYS + COMPUTATION_KEYS
 # The embedding parts of a backbone, in the order they apply; `freeze: embedding` freezes these.
 EMBEDDING_PARTS = ("token_embedding", "position_embedding", "segment_embedding", "embedding_norm")
 
@@ -262,7 +269,10 @@ def backbone_of(model):
 
 
 def transfer_backbone_weights(source, target):
-    """Copy every weight of ``source``'s backbone into ``target``'s; all shapes are checked before any is copied.
+    """Copy every weight of ``source``'s backbone into ``target``'s; all is checked before any weight is copied.
+
+    The backbones must agree on ``COMPUTATION_KEYS`` (heads, activation, positions, norms, causality) and have
+    the same parts and weight shapes.
 
     Args:
         source: A ``Backbone`` or a task with one (e.g. a ``MaskedLM`` from pretraining).
@@ -277,9 +287,11 @@ def transfer_backbone_weights(source, target):
         ['token_embedding', 'position_embedding', 'blocks.0', 'blocks.1', 'final_norm']
     """
     donor, receiver = backbone_of(source), backbone_of(target)
-    if donor.causal != receiver.causal:
-        raise ValueError(f"backbone of {source.name!r} has causal={donor.causal} but the backbone of {target.name!r} "
-                         f"has causal={receiver.causal}: weights transfer only between backbones of one kind")
+    differ = [f"{key}: {getattr(donor, key)!r} in {source.name!r}, {getattr(receiver, key)!r} in {target.name!r}"
+              for key in COMPUTATION_KEYS if getattr(donor, key) != getattr(receiver, key)]
+    if differ:
+        raise ValueError("the backbones compute differently (" + "; ".join(differ) + "): weights transfer only "
+                         "between backbones built with the same " + ", ".join(COMPUTATION_KEYS))
     given, wanted = donor.parts, receiver.parts
     if list(given) != list(wanted):
         raise ValueError(f"the backbones differ in their parts: {source.name!r} has {list(given)}, {target.name!r} "
@@ -289,7 +301,7 @@ def transfer_backbone_weights(source, target):
         if shapes[0] != shapes[1]:
             raise ValueError(
                 f"backbone part {name!r} differs in shape between {source.name!r} {shapes[0]} and {target.name!r} "
-                f"{shapes[1]}: the sizes (vocab_size, sequence_length, d_model, ff_dim, num_segments) must match")
+                f"{shapes[1]}: the sizes ({', '.join(SIZE_KEYS)}) must match")
     for name, layer in wanted.items():
         layer.set_weights(given[name].get_weights())
     return list(wanted)

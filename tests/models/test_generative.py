@@ -146,10 +146,20 @@ def test_sampling_is_seeded_and_stops_at_the_end_token():
     ({"method": "sample", "temperature": 0}, "temperature"),
     ({"method": "beam", "num_beams": 0}, "num_beams"),
     ({"method": "sample", "top_p": 1.5}, "top_p"),
+    ({"max_new_tokens": 0}, "max_new_tokens"),
+    ({"max_new_tokens": -2}, "max_new_tokens"),
+    ({"method": "sample", "top_k": 0}, "top_k"),
+    ({"method": "sample", "top_k": 2.5}, "top_k"),
 ])
 def test_bad_generation_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         generate(_lm(), [[1, 2]], **kwargs)
+
+
+def test_top_k_above_the_vocabulary_keeps_every_token():
+    model = _lm()
+    args = dict(max_new_tokens=6, method="sample", seed=4, temperature=3.0)
+    assert generate(model, [[3, 4]], top_k=50, **args) == generate(model, [[3, 4]], **args)
 
 
 def test_seq2seq_needs_a_start_token_and_classifiers_cannot_generate():

@@ -2,6 +2,7 @@
 import numpy as np
 from keras import ops
 
+from zoo.layers import _validation as check
 from zoo.models.generative import CausalLM
 from zoo.models.seq2seq import Seq2Seq
 
@@ -83,8 +84,9 @@ class _Session:
 
 
 def _filter_logits(logits, top_k, top_p):
-    if top_k:
-        kth = np.sort(logits, -1)[:, -top_k][:, None]
+    if top_k is not None:
+        # A k above the vocabulary size keeps every token, as in Hugging Face's top-k filter.
+        kth = np.sort(logits, -1)[:, -min(top_k, logits.shape[-1])][:, None]
         logits = np.where(logits < kth, -np.inf, logits)
     if top_p is not None and top_p < 1.0:
         order = np.argsort(-logits, -1)
@@ -191,12 +193,14 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, 
             decoding starts from ``start_id``).
         inputs: A list of id lists (ragged is fine: prompts are grouped by length, sources are padded with the
             model's ``pad_id``, which is never generated).
-        max_new_tokens: Most tokens to generate per input (also capped by the model's ``sequence_length``).
+        max_new_tokens: Most tokens to generate per input, a positive integer (also capped by the model's
+            ``sequence_length``).
         method: ``greedy``, ``beam`` or ``sample``.
         num_beams: Beam width for ``beam``.
         length_penalty: GNMT length-penalty exponent for ``beam`` (0 compares raw log-probabilities).
         temperature: Softmax temperature for ``sample``.
-        top_k: Sample only among the ``k`` most likely tokens.
+        top_k: Sample only among the ``k`` most likely tokens (an integer >= 1; one above the vocabulary size
+            keeps every token); ``None`` for no limit.
         top_p: Nucleus sampling: sample within the smallest set of tokens whose probability reaches ``p``.
         seed: Seed of the sampler.
         end_id: Token that ends a sequence (kept as its last token); ``None`` runs to ``max_new_tokens``.
@@ -210,6 +214,8 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, 
     Example:
         >>> generate(lm, [[5, 8, 2]], max_new_tokens=10, method="sample", top_p=0.9, seed=0)
     """
+    check.positive_int("max_new_tokens", max_new_tokens)
+    check.positive_int("top_k", top_k, allow_none=True)
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {list(METHODS)}, got {method!r}")
     if method == "sample" and not temperature > 0:

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from tests.harness import assert_all_gradients_flow, to_numpy
-from zoo.models import Backbone, build_transformer
-from zoo.models.generation import _DecoderStack, _log_softmax, generate
+from zoo.models import Backbone, build_transformer, generation
+from zoo.models.generation import _DecoderStack, _length_penalty, _log_softmax, generate
 from zoo.models.generative import build_lm, build_mlm
 from zoo.models.seq2seq import Seq2Seq, build_seq2seq
 
@@ -120,6 +120,55 @@ def test_wide_beam_search_finds_the_most_likely_sequence():
     best = max(itertools.product(range(1, 5), repeat=3), key=lambda c: _sequence_logprob(model, prompt, list(c)))
     found = generate(model, [prompt], max_new_tokens=3, method="beam", num_beams=16, length_penalty=0.0)[0]
     assert found == list(best)
+
+
+class _ScriptedLM:
+    """Stands in for ``_DecoderStack``: next-token probabilities looked up by prefix (0 pad, 1 end, 2 and 3)."""
+
+    is_seq2seq, pad_id, max_length, end_id = False, 0, 16, 1
+
+    def __init__(self, table):
+        self.table = table
+
+    def logits(self, ids, memory=None, memory_mask=None):
+        uniform = (0.0, 1 / 3, 1 / 3, 1 / 3)
+        with np.errstate(divide="ignore"):  # log(0) = -inf: padding is never likely
+            return np.log([[self.table.get(tuple(row[:t + 1]), uniform) for t in range(len(row))] for row in ids])
+
+
+def _scripted_beam(monkeypatch, table, prompt, steps, num_beams, alpha):
+    """What beam search returns for the scripted LM, and the best sequence an exhaustive search finds."""
+    lm = _ScriptedLM(table)
+    monkeypatch.setattr(generation, "_DecoderStack", lambda model: lm)
+    found = generate(None, [prompt], max_new_tokens=steps, method="beam", num_beams=num_beams, end_id=lm.end_id,
+                     length_penalty=alpha, use_cache=False)[0]
+
+    def score(seq):
+        logp = lm.logits([prompt + list(seq)])[0, len(prompt) - 1:]
+        return sum(logp[i, t] for i, t in enumerate(seq)) / _length_penalty(len(seq), alpha)
+
+    # Every sequence beam search can return: ended by the end token, or cut at `steps` tokens.
+    candidates = [seq for n in range(1, steps + 1) for seq in itertools.product((1, 2, 3), repeat=n)
+                  if (seq[-1] == lm.end_id or n == steps) and lm.end_id not in seq[:-1]]
+    return found, list(max(candidates, key=score))
+
+
+def test_beam_search_keeps_a_better_hypothesis_finished_after_its_list_filled(monkeypatch):
+    # Two beams: [1] (p .25) and [2, 1] (p .12) finish first and fill the list; [2, 2, 1] (p .336) ends later
+    # and is the best sequence, so it must take the place of [2, 1].
+    table = {(3,): (0, .25, .6, .15), (3, 2): (0, .2, .7, .1), (3, 2, 2): (0, .8, .1, .1)}
+    found, best = _scripted_beam(monkeypatch, table, [3], steps=3, num_beams=2, alpha=0.0)
+    assert best == [2, 2, 1]
+    assert found == best
+
+
+def test_beam_search_runs_on_while_a_longer_hypothesis_can_still_win(monkeypatch):
+    # With length penalty 2, [1] (p .5) scores -0.69 and the live beam [2] (p .45) already scores less, but
+    # [2, 1] (p .449) divides its log-probability by 1.36 and scores -0.59: search must not stop at [1].
+    table = {(3,): (0, .5, .45, .05), (3, 2): (0, .998, .001, .001)}
+    found, best = _scripted_beam(monkeypatch, table, [3], steps=3, num_beams=1, alpha=2.0)
+    assert best == [2, 1]
+    assert found == best
 
 
 def test_greedy_equals_beam_of_one_and_top_k_of_one():

@@ -124,6 +124,13 @@ def _greedy_or_sample(session, steps, method, end_id, temperature, top_k, top_p,
     return [list(row) for row in out]
 
 
+def _best_reachable(score, length, steps, alpha):
+    """The best normalised score a live beam of ``length`` tokens and raw ``score`` can still end with."""
+    # Log-probabilities only lower a raw score (<= 0), and the length penalty is monotonic in the length, so
+    # the best ending is at one end of the lengths still ahead: the next step or the last.
+    return max(score / _length_penalty(length + 1, alpha), score / _length_penalty(steps, alpha))
+
+
 def _beam(session, steps, num_beams, end_id, length_penalty, batch):
     vocab = session.next_logits.shape[-1]
     rows = np.repeat(np.arange(batch), num_beams)
@@ -145,9 +152,14 @@ def _beam(session, steps, num_beams, end_id, length_penalty, batch):
                 score = candidates[b, flat]
                 row = b * num_beams + beam
                 if end_id is not None and token == end_id:
+                    hyp = list(generated[row]) + [token]
+                    finished = (score / _length_penalty(len(hyp), length_penalty), hyp)
                     if len(done[b]) < num_beams:
-                        hyp = list(generated[row]) + [token]
-                        done[b].append((score / _length_penalty(len(hyp), length_penalty), hyp))
+                        done[b].append(finished)
+                    else:  # full: a better hypothesis takes the place of the worst kept (as Hugging Face's)
+                        worst = min(range(num_beams), key=lambda i: done[b][i][0])
+                        if finished[0] > done[b][worst][0]:
+                            done[b][worst] = finished
                     continue
                 next_rows.append(row)
                 next_tokens.append(token)
@@ -163,9 +175,10 @@ def _beam(session, steps, num_beams, end_id, length_penalty, batch):
         rows = np.asarray(next_rows)
         generated = np.concatenate([generated[rows], np.asarray(next_tokens, "int32")[:, None]], 1)
         scores = np.asarray(next_scores)
+        # Stop once no live beam can still beat the worst kept hypothesis of its input.
         finished_all = all(
             len(done[b]) >= num_beams
-            and max(scores[b * num_beams:(b + 1) * num_beams]) / _length_penalty(step + 1, length_penalty)
+            and _best_reachable(max(scores[b * num_beams:(b + 1) * num_beams]), step + 1, steps, length_penalty)
             <= min(s for s, _ in done[b])
             for b in range(batch)
         )
@@ -196,7 +209,8 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, 
         max_new_tokens: Most tokens to generate per input, a positive integer (also capped by the model's
             ``sequence_length``).
         method: ``greedy``, ``beam`` or ``sample``.
-        num_beams: Beam width for ``beam``.
+        num_beams: Beam width for ``beam``: it keeps the ``num_beams`` best finished hypotheses and stops early
+            only once no live beam can still end better than the worst of them.
         length_penalty: GNMT length-penalty exponent for ``beam`` (0 compares raw log-probabilities).
         temperature: Softmax temperature for ``sample``.
         top_k: Sample only among the ``k`` most likely tokens (an integer >= 1; one above the vocabulary size

@@ -3,7 +3,7 @@
 Every model is a task over a ``Backbone`` (or, for the LSTM and CNN baselines, a classifier of its own); parts are
 reached through attributes (``model.backbone.blocks``, ``model.head``), never by layer name.
 """
-from zoo.models.backbone import Backbone, transfer_backbone_weights
+from zoo.models.backbone import ENCODER_KEYS, Backbone, transfer_backbone_weights
 from zoo.models.baselines import CNNClassifier, LSTMClassifier, build_cnn_classifier, build_lstm_classifier
 from zoo.models.classifier import TextClassifier
 from zoo.models.generation import generate
@@ -14,6 +14,7 @@ from zoo.models.seq2seq import Seq2Seq, build_seq2seq
 from zoo.models.transformer import build_transformer
 
 __all__ = [
+    "ENCODER_KEYS",
     "Backbone",
     "CNNClassifier",
     "CausalLM",

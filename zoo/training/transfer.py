@@ -21,9 +21,6 @@ CHECKPOINT_HEAD_KEYS = {"pooling": "pooling", "mode": "mode", "head_hidden_dim":
                         "head_dropout": "dropout"}
 # model.overrides keys that set the backbone's regularisation (from_pretrained's backbone_options).
 CHECKPOINT_BACKBONE_KEYS = ("dropout", "attention_dropout")
-# The builder arguments that decide the encoder's weight shapes and computation.
-ENCODER_KEYS = ("vocab_size", "sequence_length", "num_layers", "d_model", "num_heads", "ff_dim", "activation",
-                "positional", "norm_first")
 
 
 def pretrained_run(config):
@@ -69,6 +66,8 @@ def checkpoint_positions(folder):
 
 def check_encoder_sizes(run_dir, build_args):
     """Raise a ConfigError naming every encoder size in which ``build_args`` differ from the run's model."""
+    from zoo.models import ENCODER_KEYS
+
     spec = json.loads((Path(run_dir) / "model.json").read_text(encoding="utf-8"))
     donor = spec["arguments"]
     differ = [f"{key}: {build_args.get(key)!r} here, {donor.get(key)!r} in {run_dir}"

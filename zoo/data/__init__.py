@@ -13,6 +13,7 @@ from zoo._lazy import lazy_exports
 _LAZY = {
     "load": "zoo.data.sources",
     "official_splits": "zoo.data.sources",
+    "split_lines": "zoo.data.sources",
     "SHARED": "zoo.data.sources",
     "LabeledTexts": "zoo.data.labeled",
     "check_labels_seen": "zoo.data.labeled",

@@ -304,8 +304,19 @@ def _read_text(path, encoding):
         ) from None
 
 
-def _split_lines(text):
-    """Lines split on "\\n" only (see module docstring), without a trailing empty line, "\\r" removed."""
+def split_lines(text):
+    """Return ``text``'s lines, split on "\\n" only, without a trailing empty line and with "\\r" removed.
+
+    ``str.splitlines`` would also break on U+0085, U+2028 and other characters that are text in real files
+    (MR's latin-1 0x85 is an ellipsis).
+
+    Args:
+        text: The decoded contents of a file.
+
+    Example:
+        >>> split_lines("one\\r\\ntwo\\x85three\\n")
+        ['one', 'two\\x85three']
+    """
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
@@ -414,7 +425,7 @@ def _load_class_files(mapping, source, options):
     for label, path in mapping.items():
         path = Path(path).expanduser()
         file_index = collector.file(path)
-        lines = _split_lines(_read_text(path, options["encoding"]))
+        lines = split_lines(_read_text(path, options["encoding"]))
         if not lines or not any(line.strip(_ASCII_SPACE) for line in lines):
             raise EmptyClassError(f"class {label!r} has zero examples: the file is empty", path=path)
         before = len(collector.texts)
@@ -494,7 +505,7 @@ def _text_columns(column, header, path):
 
 def _load_delimited(path, fmt, options, source):
     _check_split_none(options, str(path))
-    lines = _split_lines(_read_text(path, options["encoding"]))
+    lines = split_lines(_read_text(path, options["encoding"]))
     if not any(line.strip(_ASCII_SPACE) for line in lines):
         raise EmptyDataError("file is empty", path=path)
     if fmt == "tsv":
@@ -607,7 +618,7 @@ def _csv_records(lines, delimiter, path):
 
 def _load_jsonl(path, options, source):
     _check_split_none(options, str(path))
-    lines = _split_lines(_read_text(path, options["encoding"]))
+    lines = split_lines(_read_text(path, options["encoding"]))
     if not any(line.strip(_ASCII_SPACE) for line in lines):
         raise EmptyDataError("file is empty", path=path)
     label_key = "label" if options["label_column"] is None else options["label_column"]
@@ -687,7 +698,7 @@ def _load_trec_spec(path, options, source=None):
 
 def _trec_label_vocabulary(path, options):
     labels = set()
-    for line in _split_lines(_read_text(path, options["encoding"])):
+    for line in split_lines(_read_text(path, options["encoding"])):
         match = _TREC_LINE.match(line)
         if match:
             labels.add(_trec_label(match.group(1), match.group(2), options["label_level"]))
@@ -695,7 +706,7 @@ def _trec_label_vocabulary(path, options):
 
 
 def _load_trec_file(path, options, source):
-    lines = _split_lines(_read_text(path, options["encoding"]))
+    lines = split_lines(_read_text(path, options["encoding"]))
     if not any(line.strip(_ASCII_SPACE) for line in lines):
         raise EmptyDataError("file is empty", path=path)
     collector = _Collector(options)

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.data.labeled import PAIR_COLUMNS
+from zoo.data.sources import split_lines
 from zoo.export import versions
 from zoo.export.saved_model import read_metadata
 from zoo.export.serving import ServingGraph
@@ -365,14 +366,6 @@ def _content(path, encoding):
     return content.removeprefix("\ufeff")
 
 
-def _lines(content):
-    # Split on "\n" only: str.splitlines would also break on \x85, \u2028 and friends inside texts.
-    lines = content.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return ((number, line.removesuffix("\r")) for number, line in enumerate(lines, start=1))
-
-
 def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
     """Read the texts to predict from ``.txt`` (one per line), ``.csv``/``.tsv`` or ``.jsonl`` files.
 
@@ -405,12 +398,12 @@ def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
                                 f"{' and '.join(PAIR_COLUMNS)} columns, not .txt")
     texts = []
     if suffix == ".txt":
-        for number, line in _lines(_content(path, encoding)):
+        for number, line in enumerate(split_lines(_content(path, encoding)), start=1):
             if not line.strip():
                 raise PredictInputError(f"{path}:{number}: empty line (every line of a .txt input is one text)")
             texts.append(line)
     elif suffix == ".jsonl":
-        for number, line in _lines(_content(path, encoding)):
+        for number, line in enumerate(split_lines(_content(path, encoding)), start=1):
             if not line.strip():
                 continue
             try:

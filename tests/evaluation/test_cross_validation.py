@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from tests.evaluation.conftest import assert_folds_partition
 from tests.export.tiny import sentiment_texts, write_jsonl
 from zoo.evaluation.cli import add_cv_command
 from zoo.evaluation.runner import summarize_folds
@@ -43,6 +44,7 @@ def test_cv_command_trains_every_fold_and_reuses_finished_ones(tmp_path, capsys)
     result = json.loads((tmp_path / "cv" / "cv.json").read_text())
     assert result["num_folds"] == 2 and len(result["folds"]) == 2
     assert sum(f["num_examples"] for f in result["folds"]) == 120, "every example is tested exactly once"
+    assert_folds_partition(tmp_path / "cv", 2, data)
     accs = [f["accuracy"] for f in result["folds"]]
     assert result["summary"]["accuracy"]["mean"] == pytest.approx(np.mean(accs))
     assert "± " in (tmp_path / "cv" / "cv.md").read_text()

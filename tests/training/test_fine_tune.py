@@ -18,6 +18,7 @@ from zoo.training.objectives import Objective
 from zoo.training.transfer import checkpoint_classifier
 
 from tests.converters.checkpoints import VOCABULARY, write_bert_checkpoint
+from tests.evaluation.conftest import assert_folds_partition
 from tests.export.test_standalone import run_standalone
 from tests.training.conftest import keras_probabilities, write_pairs
 
@@ -154,6 +155,7 @@ def test_cross_validation_of_a_pair_run_from_a_checkpoint(checkpoint, tmp_path):
     fold = zoo.data.load(tmp_path / "cv" / "fold_0" / "data" / "test.jsonl")
     assert fold.is_pairs and len(fold) == 48
     assert all(report["num_examples"] == 48 for report in cv["folds"])
+    assert_folds_partition(tmp_path / "cv", 2, source)
 
 
 def test_a_pair_run_from_a_checkpoint_trains_under_mirrored_strategy(checkpoint, tmp_path):

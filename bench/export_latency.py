@@ -1,7 +1,7 @@
 """Benchmark: latency (batch 1) and throughput (batch 32) of the exported default classifier on raw strings.
 
-The default classifier (``transformer-small`` with the default data config: word tokenizer with NFKC
-cleaning, vocabulary 20,000, sequence length 64) is exported with ``zoo.export.export_model`` and loaded
+The default classifier (the config's default model and overrides, ``transformer-tiny`` with attention pooling,
+and the default data config: word tokenizer with NFKC cleaning, vocabulary 20,000, sequence length 64) is exported with ``zoo.export.export_model`` and loaded
 back with ``tf.saved_model.load``; its ``serving_default`` signature is called on real MR sentences
 (raw strings in, probabilities and labels out: cleaning and tokenisation included). Weights are
 untrained: the compute is the same. Anchors measured in the same run:
@@ -77,8 +77,8 @@ def measure(requests, batch_size, inter_op_threads=None):
     config = Config.from_dict({"data": {"sequence_length": SEQUENCE_LENGTH}})
     sample, corpus = _texts(max(requests, batch_size * 30))
     tokenizer = zoo.data.build_tokenizer(config.data.tokenizer, config.data.vocab_size).fit(corpus)
-    model = build(config.model.name, vocab_size=tokenizer.vocab_size, sequence_length=config.data.sequence_length,
-                  num_classes=2)
+    model = build(config.model.name, **config.model.overrides, vocab_size=tokenizer.vocab_size,
+                  sequence_length=config.data.sequence_length, num_classes=2)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         result = export_model(model, tokenizer, ["neg", "pos"], config, out=Path(tmp) / "default")

@@ -264,6 +264,27 @@ def test_undecodable_bytes_name_file_and_line(write):
     assert load(path, encoding="latin-1").texts[1] == "café film"
 
 
+def test_a_utf8_byte_order_mark_is_not_text_and_errors_count_the_files_bytes(write):
+    bom = b"\xef\xbb\xbf"
+    path = write("bom.csv", bom + b"text,label\ngood,pos\nbad,neg\n")
+    # Excel's "CSV UTF-8" starts with a BOM: it is not part of the first column's name, however UTF-8 is spelt.
+    for encoding in (None, "utf-8", "UTF8", "utf-8-sig"):
+        assert load(path, encoding=encoding).texts == ["good", "bad"], encoding
+    lines = write("bom.txt", bom + "caf\u00e9\nfine\n".encode("utf-8"))
+    assert load({"pos": lines}, encoding="utf-8").texts == ["caf\u00e9", "fine"]
+    # The error names the bad byte where it is in the file: line 2, byte column 4 (the BOM is on line 1).
+    path = write("bad.csv", bom + b"text,label\ncaf\xe9,pos\n")
+    with pytest.raises(errors.EncodingError) as info:
+        load(path)
+    assert f"{path}, line 2" in str(info.value) and "byte 0xe9 at byte column 4" in str(info.value)
+
+
+def test_a_csv_field_longer_than_csvs_default_limit_loads(write):
+    long_text = "word " * 30_000  # 150,000 characters: above csv's default limit of 131,072
+    path = write("long.csv", f'text,label\n"{long_text}",pos\nshort,neg\n')
+    assert load(path).texts == [long_text.strip(), "short"]
+
+
 def test_empty_class_folder(write, tmp_path):
     write("c/pos/a.txt", "fine")
     (tmp_path / "c" / "neg").mkdir()

@@ -6,6 +6,7 @@ Nothing is dropped silently: a bad row raises an error naming the file, line and
 ``on_bad_rows="skip"``, is counted, listed in ``LabeledTexts.skipped`` and reported in a warning.
 """
 import bz2
+import codecs
 import csv
 import json
 import logging
@@ -288,18 +289,23 @@ def _read_text(path, encoding):
     data = path.read_bytes()
     if path.suffix == ".bz2":  # the embedded MR; line numbers in errors count decompressed lines
         data = bz2.decompress(data)
-    codec = encoding or "utf-8-sig"
     try:
-        return data.decode(codec)
+        codec = codecs.lookup(encoding or "utf-8").name
     except LookupError:
         raise DataSpecError(f"unknown encoding {encoding!r}", path=path) from None
+    # A UTF-8 byte-order mark (Excel writes one) is not text, whichever spelling of UTF-8 was asked for; it is
+    # skipped here rather than by the utf-8-sig codec so that error positions count the file's own bytes.
+    start = len(codecs.BOM_UTF8) if codec in ("utf-8", "utf-8-sig") and data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return codecs.decode(memoryview(data)[start:], "utf-8" if codec == "utf-8-sig" else codec)
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        position = start + error.start
+        line = data.count(b"\n", 0, position) + 1
+        column = position - (data.rfind(b"\n", 0, position) + 1) + 1
         hint = ("; pass encoding= with the file's encoding (e.g. encoding='latin-1')" if encoding is None
                 else "")
         raise EncodingError(
-            f"byte 0x{data[error.start]:02x} at byte column {column} cannot be decoded as "
+            f"byte 0x{data[position]:02x} at byte column {column} cannot be decoded as "
             f"{encoding or 'utf-8'}{hint}", path=path, line=line,
         ) from None
 
@@ -582,6 +588,8 @@ def _csv_records(lines, delimiter, path):
     """
     # strict: a quote that does not close a field where it should is an error, not text merged with the
     # lines after it until some later quote.
+    # csv refuses fields over 131,072 characters by default; a field can be as long as the file.
+    csv.field_size_limit(max(csv.field_size_limit(), sum(len(line) + 1 for line in lines)))
     reader = csv.reader((line + "\n" for line in lines), delimiter=delimiter, strict=True)
     start = 1
     while True:

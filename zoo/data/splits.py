@@ -132,7 +132,7 @@ def deduplicate(data):
         data: ``LabeledTexts``.
 
     Example:
-        >>> sms = deduplicate(zoo.data.load("sms_spam"))   # 5,574 -> 5,171
+        >>> sms = deduplicate(zoo.data.load("sms_spam"))   # 5,574 -> 5,160
     """
     _check_data(data)
     first = {}

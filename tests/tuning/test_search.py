@@ -136,6 +136,19 @@ def test_a_different_config_is_not_mixed_into_an_existing_search(search):
         tune(config)
 
 
+def test_a_damaged_search_file_is_named_before_any_work(texts_csv, tmp_path):
+    directory = tmp_path / "search"
+    directory.mkdir()
+    for damaged in ("[1, 2]\n", "config: [\n", "config: [data]\n"):
+        (directory / "search.yaml").write_text(damaged)
+        with pytest.raises(TuneDirectoryError, match=f"{directory / 'search.yaml'} is not a zoo search file"):
+            tune(search_config(texts_csv, directory))
+    # A file from a search with other sections names every difference instead of failing on the first.
+    (directory / "search.yaml").write_text("tuning: {}\n")
+    with pytest.raises(TuneDirectoryError, match="holds a search with a different config.*optimizer.name: None"):
+        tune(search_config(texts_csv, directory))
+
+
 def test_trials_under_mirrored_strategy_match_single_device_trials(search, texts_csv, tmp_path):
     config = search_config(texts_csv, tmp_path / "mirrored", max_trials=1)
     config["distribution"] = {"strategy": "mirrored", "devices": ["/cpu:0", "/cpu:1"]}

@@ -115,6 +115,7 @@ def test_keys_a_search_may_not_vary_are_rejected(key):
     ("model.overrides.dropout", [0.1, "high"], "must share one type"),
     ("model.overrides.dropout", [0.1, 0.1], "repeat a value"),
     ("model.overrides.dropout", {"min": 0.3, "max": 0.1}, "min must be smaller than max"),
+    ("model.overrides.dropout", {"min": None, "max": 0.3}, "a range needs both min and max as numbers"),
     ("model.overrides.dropout", {"min": 0.0, "max": 0.3, "sampling": "log"}, "sampling log needs min > 0"),
     ("model.overrides.ff_dim", {"min": 16, "max": 64, "step": 1, "sampling": "log"}, "step multiplies"),
     ("model.overrides.dropout", {"min": 0.0, "max": 0.3, "sampling": "cubic"}, "sampling must be one of"),
@@ -170,6 +171,10 @@ def test_load_search_splits_the_tuning_section_off_a_file(tmp_path):
     path.write_text("tuning: [random]\n")
     with pytest.raises(ConfigError, match=f"{path}: tuning must be a mapping"):
         load_search(path)
+    path.write_text("tuning: {space: [1]}\n")
+    with pytest.raises(ConfigError, match=r"tuning.space must be a mapping, got \[1\] \(list\); "
+                                          "tuning.space.training.batch_size adds one entry to it"):
+        load_search(path, overrides=["tuning.space.training.batch_size=[8]"])
     path.write_text("tuning: {max_trials: -1}\n")
     with pytest.raises(ConfigError, match=f"{path}: tuning.max_trials must be >= 1"):
         load_search(path)

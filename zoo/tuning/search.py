@@ -329,10 +329,18 @@ def _prepare_directory(directory, base, settings):
         for name in (SEARCH_FILE, "results.csv", "results.md", BEST_CONFIG):
             (directory / name).unlink(missing_ok=True)
     elif path.is_file():
-        saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        changed = [f"{section}.{key}: {saved['config'][section].get(key)!r} -> {value!r}"
+        try:
+            saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError:
+            saved = None
+        if not isinstance(saved, dict) or not all(isinstance(saved.get(part, {}), dict) for part in current):
+            raise TuneDirectoryError(f"{path} is not a zoo search file (a YAML mapping with config and tuning "
+                                     "sections); set tuning.directory to a new directory, or tuning.overwrite: true "
+                                     "to start afresh")
+        saved_config = {section: saved.get("config", {}).get(section) or {} for section in _SEARCH_DEFINING}
+        changed = [f"{section}.{key}: {saved_config[section].get(key)!r} -> {value!r}"
                    for section in _SEARCH_DEFINING for key, value in current["config"][section].items()
-                   if saved.get("config", {}).get(section, {}).get(key) != value]
+                   if saved_config[section].get(key) != value]
         changed += [f"tuning.{key}: {saved.get('tuning', {}).get(key)!r} -> {value!r}"
                     for key, value in current["tuning"].items()
                     if key not in _RESUMABLE_TUNING and saved.get("tuning", {}).get(key) != value]

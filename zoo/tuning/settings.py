@@ -197,7 +197,11 @@ def _assign(section, assignment):
         value = raw
     name = key[len("tuning."):]
     if name.startswith("space."):
-        space = dict(section.get("space") or {})
+        space = section.get("space") or {}
+        if not isinstance(space, dict):
+            raise ConfigError(f"tuning.space must be a mapping, got {space!r} ({type(space).__name__}); "
+                              f"{key} adds one entry to it")
+        space = dict(space)
         space[name[len("space."):]] = value
         section["space"] = space
         return

@@ -354,6 +354,8 @@ def _range(spec, at, key):
     for name, value in (("min", low), ("max", high), ("step", step)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ConfigError(f"{at}: {name} must be a number, got {value!r}")
+    if low is None or high is None:
+        raise ConfigError(f"{at}: a range needs both min and max as numbers, got min {low!r} and max {high!r}")
     if step is not None and step <= 0:
         raise ConfigError(f"{at}: step must be > 0, got {step!r}")
     if low >= high:

@@ -272,7 +272,7 @@ def explain_run(run_dir, text, *, text_pair=None, out_dir=None):
         >>> explain_run("runs/mr-transformer-small", "a gripping, funny film", out_dir="explain").label
         'pos'
     """
-    from zoo.export.predict import load_classifier_run
+    from zoo.training.run import load_classifier_run
 
     if out_dir is not None:
         check_output(out_dir, OUT_DIR_FIX)  # before the model loads

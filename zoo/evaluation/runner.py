@@ -126,9 +126,8 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
         0.79
     """
     import zoo.data
-    from zoo.export.predict import run_task
     from zoo.training import load_run
-    from zoo.training.run import reads_pairs
+    from zoo.training.run import reads_pairs, run_task
 
     run_dir = Path(run_dir)
     out_dir = run_dir / REPORT_DIR if out_dir is None else Path(out_dir)

@@ -205,7 +205,7 @@ def export_run(run_dir, *, out=None, name=None):
         >>> export_run("runs/mr-transformer-small").path
         PosixPath('.../saved_models/mr-transformer-small/1')
     """
-    from zoo.export.predict import load_classifier_run
+    from zoo.training.run import load_classifier_run
 
     run_dir = Path(run_dir)
     # The destination is resolved (and checked) before the model loads; export_model then takes it as given.

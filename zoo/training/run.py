@@ -289,6 +289,46 @@ def load_run(run_dir):
     return model, load_tokenizer(run_dir / "tokenizer"), labels, config
 
 
+def run_task(run_dir):
+    """Return a run directory's task (``classification``, ``lm``, ``mlm``, ``seq2seq``) from its config, or None.
+
+    Cheap: the model is not loaded. ``None`` when there is no ``config.yaml`` (``load_run`` then says what is missing).
+
+    Example:
+        >>> run_task("runs/mr-mlm")
+        'mlm'
+    """
+    config_path = Path(run_dir) / "config.yaml"
+    return task_of_config(Config.load(config_path)) if config_path.is_file() else None
+
+
+def load_classifier_run(run_dir, action):
+    """``zoo.training.load_run`` for what only a classifier can do (export, predict, explain), its task checked first.
+
+    Args:
+        run_dir: a run directory written by ``zoo.train``.
+        action: what was asked, for the error: ``"be exported"``, ``"predict labels"``, ``"be explained"``.
+
+    Returns:
+        ``(model, tokenizer, label_names, config, pairs)``; ``pairs``: the model classifies sentence pairs.
+
+    Raises:
+        ValueError: the run trained an lm, mlm or seq2seq model; the message says which command serves it.
+
+    Example:
+        >>> model, tokenizer, labels, config, pairs = load_classifier_run("runs/mr-transformer-small", "be exported")
+    """
+    task = run_task(run_dir)
+    if task not in (None, "classification"):
+        instead = f"`zoo evaluate {run_dir}` scores it"
+        if task == "mlm":
+            instead += f", and `zoo train --pretrained {run_dir}` trains a classifier from its encoder"
+        raise ValueError(f"{run_dir} is not a classification run (its model's task is {task}): only a classifier "
+                         f"can {action}; {instead}")
+    model, tokenizer, label_names, config = load_run(run_dir)
+    return model, tokenizer, label_names, config, reads_pairs(run_dir)
+
+
 def reads_pairs(run_dir):
     """Whether a finished run's model classifies sentence pairs (``text_pairs`` in its ``model.json``)."""
     spec = json.loads((Path(run_dir) / "model.json").read_text(encoding="utf-8"))

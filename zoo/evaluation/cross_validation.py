@@ -2,7 +2,7 @@
 import json
 from pathlib import Path
 
-from zoo.evaluation.reports import REPORT_DIR
+from zoo.evaluation.reports import OUT_DIR_FIX, REPORT_DIR
 from zoo.evaluation.runner import evaluate_model, summarize_folds
 from zoo.paths import check_output
 
@@ -79,7 +79,7 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
         raise ValueError(f"folds must be at least 2, got {folds}")
     seed = config.training.seed if seed is None else seed
     out = Path(out_dir) if out_dir else Path(f"{default_run_dir(config)}-cv{folds}")
-    check_output(out, "set out_dir (--out) to a directory you can write")
+    check_output(out, OUT_DIR_FIX)
     data = _load_examples(config)
     fold_reports = []
     for k, (train_part, test_part) in enumerate(zoo.data.kfold(data, k=folds, seed=seed)):

@@ -73,7 +73,21 @@ def test_class_folders_read_one_example_per_file(write, tmp_path):
     assert sorted(zip(_names(data), data.texts)) == [
         ("neg", "Awful\nfilm"), ("pos", "Fine film"), ("pos", "Loved it.<br />Great.")]
     assert data.location(0).endswith("3_1.txt")
-    assert load(tmp_path / "imdb" / "train").label_names == ["neg", "pos", "unsup"]
+    assert load(tmp_path / "imdb" / "train", classes=["neg", "unsup"]).label_names == ["neg", "unsup"]
+
+
+def test_class_folders_skip_aclimdbs_unlabelled_folder_by_default_and_say_so(write, tmp_path, caplog):
+    write("imdb/train/pos/1_10.txt", "Loved it.")
+    write("imdb/train/neg/3_1.txt", "Awful film")
+    write("imdb/train/unsup/4_0.txt", "no label")
+    with caplog.at_level("WARNING", logger="zoo.data.sources"):
+        data = load(tmp_path / "imdb" / "train")
+    assert data.label_names == ["neg", "pos"] and sorted(data.texts) == ["Awful film", "Loved it."]
+    assert "skipped the folder unsup/ (aclImdb's unlabelled reviews); classes ['neg', 'pos']" in caplog.text
+    # With one labelled folder beside it, unsup/ is not taken for aclImdb's: every folder is a class.
+    write("two/a/1.txt", "x")
+    write("two/unsup/2.txt", "y")
+    assert load(tmp_path / "two").label_names == ["a", "unsup"]
 
 
 def test_one_file_per_class_directory_splits_on_newline_only(write, tmp_path):

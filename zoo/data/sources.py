@@ -41,6 +41,8 @@ _ASCII_SPACE = " \t\r\n\f\v"
 _CSV_NEWLINE_ERROR = "new-line character"
 _CSV_EOF_ERROR = "unexpected end of data"
 _CSV_QUOTE_ERROR = re.compile(r"'.' expected after '\"'")
+# aclImdb's folder of unlabelled reviews, beside its class folders.
+UNLABELLED_FOLDER = "unsup"
 _IGNORED_FILES = re.compile(r"^(readme|license|licence|copying)(\..*)?$|\.md$|^\.", re.IGNORECASE)
 
 # The shared data sets (README in each folder gives the source, encoding and protocol). ``embedded``: the
@@ -91,7 +93,8 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
         label_names: A fixed label vocabulary in id order (e.g. the training set's for a test file);
             labels outside it raise ``UnseenLabelError``.
         label_level: TREC labels, ``"coarse"`` (6 classes) or ``"fine"`` (50).
-        classes: For class folders, the sub-folders to read (default: all).
+        classes: For class folders, the sub-folders to read (default: all but an ``unsup`` folder, aclImdb's
+            unlabelled reviews, which is skipped with a warning; name it here to read it as a class).
         label_separator: Multi-label data: every label field holds a set of labels joined by this string
             (e.g. ``"sports,politics"``; a JSONL label may also be a list of strings). An empty field means
             that no label applies. The result has a multi-hot ``labels`` matrix.
@@ -449,6 +452,13 @@ def _load_class_folders(root, options, source):
     classes = options["classes"]
     if classes is None:
         folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if any(folder.name == UNLABELLED_FOLDER for folder in folders) and len(folders) > 2:
+            # aclImdb/train's unsup/ holds 50,000 unlabelled reviews: read as a class they would be two thirds
+            # of a three-class problem.
+            folders = [folder for folder in folders if folder.name != UNLABELLED_FOLDER]
+            log.warning("%s: skipped the folder %s/ (aclImdb's unlabelled reviews); classes %s. Pass "
+                        "classes=[...] to choose the class folders.", source, UNLABELLED_FOLDER,
+                        [folder.name for folder in folders])
     else:
         folders = [root / str(name) for name in classes]
         for folder in folders:

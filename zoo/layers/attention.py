@@ -32,8 +32,12 @@ def combine_masks(padding_mask=None, attention_mask=None, causal=False, query_le
         valid_keys: only keys at positions below this count are attended (a partly filled cache).
 
     Example:
-        >>> combine_masks(padding_mask=ops.array([[1, 1, 0]], dtype="bool")).shape
+        >>> tuple(combine_masks(padding_mask=ops.array([[1, 1, 0]], dtype="bool")).shape)
         (1, 1, 1, 3)
+        >>> ops.convert_to_numpy(combine_masks(causal=True, query_length=3, key_length=3))[0, 0]
+        array([[ True, False, False],
+               [ True,  True, False],
+               [ True,  True,  True]])
     """
     mask = None
     if padding_mask is not None:
@@ -83,7 +87,7 @@ class MultiHeadAttention(keras.layers.Layer):
         >>> mha = MultiHeadAttention(d_model=64, num_heads=4)
         >>> x = keras.random.normal((2, 10, 64))
         >>> out, probs = mha(x, padding_mask=ops.ones((2, 10), "bool"), return_attention_scores=True)
-        >>> out.shape, probs.shape
+        >>> tuple(out.shape), tuple(probs.shape)
         ((2, 10, 64), (2, 4, 10, 10))
     """
 

@@ -34,7 +34,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
     Example:
         >>> block = TransformerDecoderBlock(d_model=64, num_heads=4, ff_dim=128)
         >>> target, memory = keras.random.normal((2, 7, 64)), keras.random.normal((2, 9, 64))
-        >>> block(target, encoder_outputs=memory).shape
+        >>> tuple(block(target, encoder_outputs=memory).shape)
         (2, 7, 64)
     """
 

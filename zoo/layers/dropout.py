@@ -30,9 +30,10 @@ class Dropout(keras.layers.Layer):
         **kwargs: Standard layer arguments.
 
     Example:
-        >>> layer = Dropout(0.1, seed=0)
-        >>> layer(ops.ones((2, 4)), training=True).shape
-        (2, 4)
+        >>> layer = Dropout(0.5, seed=0)
+        >>> ops.convert_to_numpy(layer(ops.ones((2, 4)), training=True))
+        array([[2., 2., 0., 2.],
+               [2., 0., 2., 2.]], dtype=float32)
     """
 
     def __init__(self, rate, seed=None, **kwargs):

@@ -17,8 +17,10 @@ def sinusoidal_table(length, dim, max_wavelength=10000, start_index=0):
         start_index: Position of the first row.
 
     Example:
-        >>> sinusoidal_table(4, 8).shape
-        (4, 8)
+        >>> ops.convert_to_numpy(sinusoidal_table(3, 4)).round(2)
+        array([[ 0.  ,  1.  ,  0.  ,  1.  ],
+               [ 0.84,  0.54,  0.01,  1.  ],
+               [ 0.91, -0.42,  0.02,  1.  ]], dtype=float32)
     """
     positions = ops.arange(length, dtype="float32") + ops.cast(start_index, "float32")
     exponents = ops.cast(2 * (ops.arange(dim) // 2), "float32") / float(dim)
@@ -42,7 +44,7 @@ class TokenEmbedding(keras.layers.Layer):
     Example:
         >>> emb = TokenEmbedding(vocab_size=100, d_model=16)
         >>> x = emb(ops.array([[5, 7, 0]]))
-        >>> x.shape, emb(x, reverse=True).shape
+        >>> tuple(x.shape), tuple(emb(x, reverse=True).shape)
         ((1, 3, 16), (1, 3, 100))
     """
 
@@ -101,7 +103,7 @@ class PositionEmbedding(keras.layers.Layer):
 
     Example:
         >>> positions = PositionEmbedding(sequence_length=8, d_model=16)
-        >>> positions(ops.zeros((2, 5), "int32")).shape
+        >>> tuple(positions(ops.zeros((2, 5), "int32")).shape)
         (1, 5, 16)
     """
 

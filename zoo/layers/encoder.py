@@ -36,7 +36,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
     Example:
         >>> block = TransformerEncoderBlock(d_model=64, num_heads=4, ff_dim=128)
-        >>> block(keras.random.normal((2, 10, 64))).shape
+        >>> tuple(block(keras.random.normal((2, 10, 64))).shape)
         (2, 10, 64)
     """
 

@@ -59,7 +59,7 @@ class FeedForward(keras.layers.Layer):
 
     Example:
         >>> ffn = FeedForward(d_model=32, ff_dim=64, activation="gelu")
-        >>> ffn(keras.random.normal((2, 5, 32))).shape
+        >>> tuple(ffn(keras.random.normal((2, 5, 32))).shape)
         (2, 5, 32)
     """
 

@@ -49,7 +49,7 @@ class ClassificationHead(keras.layers.Layer):
     Example:
         >>> head = ClassificationHead(num_classes=3, pooling="mean")
         >>> x = keras.random.normal((2, 6, 16))
-        >>> head(x, mask=ops.array([[1, 1, 1, 0, 0, 0], [1] * 6], "bool")).shape
+        >>> tuple(head(x, mask=ops.array([[1, 1, 1, 0, 0, 0], [1] * 6], "bool")).shape)
         (2, 3)
     """
 

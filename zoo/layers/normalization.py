@@ -45,8 +45,8 @@ class LayerNormalization(keras.layers.LayerNormalization):
 
     Example:
         >>> norm = LayerNormalization(epsilon=1e-12)
-        >>> norm(ops.ones((2, 3, 8))).shape
-        (2, 3, 8)
+        >>> ops.convert_to_numpy(norm(ops.array([[1.0, 2.0, 3.0, 4.0]]))).round(4)
+        array([[-1.3416, -0.4472,  0.4472,  1.3416]], dtype=float32)
     """
 
     def __init__(self, epsilon=1e-3, **kwargs):

@@ -52,7 +52,7 @@ class PackTokens(keras.layers.Layer):
     ``UnpackTokens``. TensorFlow only (see ``packing_supported``).
 
     Example:
-        >>> PackTokens()(ops.ones((2, 3, 4)), ops.array([[True, True, False], [True, False, False]])).shape
+        >>> tuple(PackTokens()(ops.ones((2, 3, 4)), ops.array([[True, True, False], [True, False, False]])).shape)
         (3, 4)
     """
 
@@ -69,7 +69,7 @@ class UnpackTokens(keras.layers.Layer):
 
     Example:
         >>> mask = ops.array([[True, True, False], [True, False, False]])
-        >>> UnpackTokens()(ops.ones((3, 4)), mask).shape
+        >>> tuple(UnpackTokens()(ops.ones((3, 4)), mask).shape)
         (2, 3, 4)
     """
 

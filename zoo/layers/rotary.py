@@ -19,7 +19,7 @@ class RotaryEmbedding(keras.layers.Layer):
     Example:
         >>> rope = RotaryEmbedding()
         >>> q = keras.random.normal((2, 16, 4, 32))  # [batch, time, heads, head_dim]
-        >>> rope(q).shape
+        >>> tuple(rope(q).shape)
         (2, 16, 4, 32)
     """
 

@@ -96,7 +96,7 @@ class Backbone(FunctionalModel):
         >>> backbone = Backbone(vocab_size=1000, sequence_length=64, num_layers=2, d_model=64, num_heads=4,
         ...                     ff_dim=128)
         >>> ids = np.array([[2, 57, 31, 0]])
-        >>> backbone({"token_ids": ids, "padding_mask": ids != 0})["sequence_output"].shape
+        >>> tuple(backbone({"token_ids": ids, "padding_mask": ids != 0})["sequence_output"].shape)
         (1, 4, 64)
     """
 
@@ -282,8 +282,8 @@ def transfer_backbone_weights(source, target):
         The names of the copied parts (``Backbone.parts``).
 
     Example:
-        >>> classifier = build_transformer(vocab_size=8000, sequence_length=128, num_classes=2)
-        >>> transfer_backbone_weights(build_mlm(vocab_size=8000, sequence_length=128), classifier)
+        >>> classifier = zoo.build_transformer(vocab_size=8000, sequence_length=128, num_classes=2)
+        >>> transfer_backbone_weights(zoo.build_mlm(vocab_size=8000, sequence_length=128), classifier)
         ['token_embedding', 'position_embedding', 'blocks.0', 'blocks.1', 'final_norm']
     """
     donor, receiver = backbone_of(source), backbone_of(target)

@@ -52,7 +52,7 @@ class LSTMClassifier(_Baseline):
         **kwargs: ``name`` and other ``keras.Model`` arguments.
 
     Example:
-        >>> LSTMClassifier(vocab_size=5000, num_classes=2)(np.array([[5, 9, 0]])).shape
+        >>> tuple(LSTMClassifier(vocab_size=5000, num_classes=2)(np.array([[5, 9, 0]])).shape)
         (1, 2)
     """
 
@@ -96,7 +96,7 @@ class CNNClassifier(_Baseline):
         **kwargs: ``name`` and other ``keras.Model`` arguments.
 
     Example:
-        >>> CNNClassifier(vocab_size=5000, num_classes=2)(np.array([[5, 9, 7, 1, 0]])).shape
+        >>> tuple(CNNClassifier(vocab_size=5000, num_classes=2)(np.array([[5, 9, 7, 1, 0]])).shape)
         (1, 2)
     """
 
@@ -138,6 +138,8 @@ def build_lstm_classifier(vocab_size, sequence_length, num_classes=2, *, embeddi
 
     Example:
         >>> model = build_lstm_classifier(vocab_size=5000, sequence_length=64, num_classes=2)
+        >>> model.count_params()
+        903682
     """
     check.positive_int("sequence_length", sequence_length)
     return LSTMClassifier(vocab_size, num_classes, embedding_dim=embedding_dim, units=units,
@@ -158,6 +160,8 @@ def build_cnn_classifier(vocab_size, sequence_length, num_classes=2, *, embeddin
 
     Example:
         >>> model = build_cnn_classifier(vocab_size=5000, sequence_length=64, num_classes=2)
+        >>> model.count_params()
+        794502
     """
     check.positive_int("sequence_length", sequence_length)
     return CNNClassifier(vocab_size, num_classes, embedding_dim=embedding_dim, filter_sizes=filter_sizes,

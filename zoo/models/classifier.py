@@ -29,8 +29,8 @@ class TextClassifier(BackboneTask):
         head: The ``ClassificationHead``.
 
     Example:
-        >>> classifier = TextClassifier(Backbone(vocab_size=1000, sequence_length=64), num_classes=2)
-        >>> classifier(np.array([[2, 57, 31, 0]])).shape
+        >>> classifier = TextClassifier(zoo.models.Backbone(vocab_size=1000, sequence_length=64), num_classes=2)
+        >>> tuple(classifier(np.array([[2, 57, 31, 0]])).shape)
         (1, 2)
     """
 

@@ -226,7 +226,9 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, 
         One list of generated ids per input (prompts excluded), in input order.
 
     Example:
-        >>> generate(lm, [[5, 8, 2]], max_new_tokens=10, method="sample", top_p=0.9, seed=0)
+        >>> lm = zoo.build_lm(vocab_size=100, sequence_length=16, num_layers=1, d_model=32, num_heads=2, ff_dim=64)
+        >>> generate(lm, [[5, 8, 2]], max_new_tokens=5, method="sample", top_p=0.9, seed=0)
+        [[61, 24, 3, 2, 76]]
     """
     check.positive_int("max_new_tokens", max_new_tokens)
     check.positive_int("top_k", top_k, allow_none=True)

@@ -22,7 +22,7 @@ class CausalLM(BackboneTask):
 
     Example:
         >>> lm = CausalLM(Backbone(vocab_size=1000, sequence_length=64, causal=True))
-        >>> lm(np.array([[2, 57, 31]])).shape
+        >>> tuple(lm(np.array([[2, 57, 31]])).shape)
         (1, 3, 1000)
     """
 
@@ -65,7 +65,7 @@ class MaskedLM(BackboneTask):
 
     Example:
         >>> mlm = MaskedLM(Backbone(vocab_size=1000, sequence_length=64))
-        >>> mlm({"token_ids": np.array([[2, 4, 31]]), "mask_positions": np.array([[1]])}).shape
+        >>> tuple(mlm({"token_ids": np.array([[2, 4, 31]]), "mask_positions": np.array([[1]])}).shape)
         (1, 1, 1000)
     """
 
@@ -114,6 +114,8 @@ def build_lm(vocab_size, sequence_length, *, num_layers=2, d_model=128, num_head
 
     Example:
         >>> lm = build_lm(vocab_size=8000, sequence_length=128)
+        >>> tuple(lm(np.array([[2, 57, 31]])).shape)
+        (1, 3, 8000)
     """
     backbone = _backbone(vocab_size, sequence_length, num_layers, d_model, num_heads, ff_dim, dropout, activation,
                          positional, norm_first, causal=True)
@@ -147,7 +149,9 @@ def build_mlm(vocab_size, sequence_length, *, num_layers=2, d_model=128, num_hea
 
     Example:
         >>> mlm = build_mlm(vocab_size=8000, sequence_length=128)
-        >>> logits = mlm({"token_ids": ids, "mask_positions": positions})
+        >>> logits = mlm({"token_ids": np.array([[2, 4, 31, 9]]), "mask_positions": np.array([[1, 3]])})
+        >>> tuple(logits.shape)
+        (1, 2, 8000)
     """
     backbone = _backbone(vocab_size, sequence_length, num_layers, d_model, num_heads, ff_dim, dropout, activation,
                          positional, norm_first, causal=False)

@@ -18,6 +18,7 @@ def attention_maps(model, token_ids, segment_ids=None):
         A list with one numpy array ``[batch, heads, T, T]`` per block.
 
     Example:
+        >>> model = zoo.build_transformer(vocab_size=100, sequence_length=16)
         >>> maps = attention_maps(model, [[2, 15, 7, 0]])
         >>> len(maps), maps[0].shape
         (2, (1, 4, 4, 4))

@@ -71,7 +71,12 @@ def _spec(name):
 
 
 def model_names():
-    """Return the registered model names, sorted."""
+    """Return the registered model names, sorted.
+
+    Example:
+        >>> model_names()
+        ['cnn', 'lm', 'lstm', 'mlm', 'seq2seq', 'transformer-base', 'transformer-small', 'transformer-tiny']
+    """
     return sorted(_REGISTRY)
 
 
@@ -88,6 +93,8 @@ def build(name, **overrides):
 
     Example:
         >>> model = build("transformer-tiny", vocab_size=8000, num_classes=6)
+        >>> tuple(model(np.array([[5, 9, 0]])).shape)
+        (1, 6)
     """
     spec = _spec(name)
     accepted = inspect.signature(spec.builder).parameters
@@ -100,12 +107,23 @@ def build(name, **overrides):
 
 
 def config_of(name):
-    """Return the full keyword arguments ``build(name)`` uses, for configs and tuning spaces."""
+    """Return the full keyword arguments ``build(name)`` uses, for configs and tuning spaces.
+
+    Example:
+        >>> config_of("transformer-tiny")
+        {'vocab_size': 20000, 'sequence_length': 128, 'num_classes': 2, 'num_layers': 2, 'd_model': 64,
+         'num_heads': 2, 'ff_dim': 128}
+    """
     return dict(_spec(name).defaults)
 
 
 def task_of(name):
-    """Return the task of the named model: ``classification``, ``lm``, ``mlm`` or ``seq2seq``."""
+    """Return the task of the named model: ``classification``, ``lm``, ``mlm`` or ``seq2seq``.
+
+    Example:
+        >>> task_of("lstm"), task_of("lm")
+        ('classification', 'lm')
+    """
     return _spec(name).task
 
 

@@ -40,7 +40,7 @@ class Seq2Seq(BackboneTask):
 
     Example:
         >>> model = Seq2Seq(Backbone(vocab_size=1000, sequence_length=32))
-        >>> model({"encoder_ids": np.array([[5, 6, 0]]), "decoder_ids": np.array([[2, 9]])}).shape
+        >>> tuple(model({"encoder_ids": np.array([[5, 6, 0]]), "decoder_ids": np.array([[2, 9]])}).shape)
         (1, 2, 1000)
     """
 
@@ -177,7 +177,9 @@ def build_seq2seq(vocab_size, sequence_length, *, target_vocab_size=None, target
         ``[batch, T, target vocab]`` (float32).
 
     Example:
-        >>> model = build_seq2seq(vocab_size=1000, sequence_length=32)
+        >>> model = build_seq2seq(vocab_size=1000, sequence_length=32, target_vocab_size=500)
+        >>> tuple(model({"encoder_ids": np.array([[5, 6, 0]]), "decoder_ids": np.array([[2, 9]])}).shape)
+        (1, 2, 500)
     """
     check.positive_int("sequence_length", sequence_length)
     target_length = check.positive_int("target_length", sequence_length if target_length is None else target_length)

@@ -41,6 +41,8 @@ def build_transformer(vocab_size, sequence_length, num_classes=2, *, num_layers=
         >>> model = build_transformer(vocab_size=20000, sequence_length=128, num_classes=2)
         >>> model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         ...               metrics=["accuracy"])
+        >>> tuple(model(np.array([[2, 57, 31, 0]])).shape)
+        (1, 2)
     """
     backbone = Backbone(
         vocab_size, sequence_length, num_layers=num_layers, d_model=d_model, num_heads=num_heads, ff_dim=ff_dim,

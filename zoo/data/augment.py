@@ -23,7 +23,11 @@ class AugmentConfig:
         seed: Integer seed; ``None`` draws a fresh one.
 
     Example:
-        >>> make_dataset(texts, labels, tok, sequence_length=64, augment=AugmentConfig(mask=0.1, seed=1))
+        >>> tok = zoo.data.WordTokenizer(100).fit(["a great film", "a dull film"])
+        >>> ds = zoo.data.make_dataset(["a great film"] * 3, None, tok, sequence_length=4,
+        ...                            augment=AugmentConfig(mask=0.5, seed=1))
+        >>> [ids.tolist() for ids in ds.as_numpy_iterator()]  # [MASK] is id 4
+        [[4, 8, 4, 0], [5, 4, 6, 0], [4, 4, 6, 0]]
     """
 
     delete: float = 0.0
@@ -63,7 +67,8 @@ def augment_ids(ids, seed, config, special_ids=LEARNED_IDS):
         special_ids: The tokenizer's ``special_ids``: padding, ``[CLS]`` and ``[SEP]`` stay, ``[MASK]`` masks.
 
     Example:
-        >>> augment_ids(tf.constant([2, 7, 8, 9]), tf.constant([1, 2]), AugmentConfig(mask=0.5))
+        >>> augment_ids(tf.constant([2, 7, 8, 9]), tf.constant([1, 2]), AugmentConfig(mask=0.5)).numpy()
+        array([2, 4, 8, 9], dtype=int32)
     """
     ids = tf.convert_to_tensor(ids, tf.int32)
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 4)
@@ -99,7 +104,12 @@ def apply_augmentation(dataset, config, sequence_length, keep_length=False, spec
         special_ids: The tokenizer's ``special_ids`` (see ``augment_ids``; padding fills the rest).
 
     Example:
-        >>> ds = apply_augmentation(ds, AugmentConfig(delete=0.1, seed=0), 64)
+        >>> ds = tf.data.Dataset.from_tensor_slices(([[2, 7, 8, 9, 0, 0], [2, 5, 6, 0, 0, 0]], [4, 3]))
+        >>> ds = apply_augmentation(ds, AugmentConfig(delete=0.3, seed=0), sequence_length=6)
+        >>> [ids.tolist() for ids in ds.as_numpy_iterator()]
+        [[2, 7, 9, 0, 0, 0], [2, 5, 6, 0, 0, 0]]
+        >>> [ids.tolist() for ids in ds.as_numpy_iterator()]  # the next epoch
+        [[2, 7, 8, 0, 0, 0], [2, 5, 6, 0, 0, 0]]
     """
     if not config.active:
         return dataset

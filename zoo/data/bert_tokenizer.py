@@ -88,7 +88,8 @@ class BertTokenizer(Tokenizer):
         >>> tok = BertTokenizer.from_pretrained("checkpoints/all-MiniLM-L6-v2")
         >>> tok.tokenize(tf.constant(["Hello, world!"]))
         <tf.RaggedTensor [[101, 7592, 1010, 2088, 999, 102]]>
-        >>> tok.pack(tf.constant(["a question"]), tf.constant(["an answer"]), sequence_length=16)["segment_ids"]
+        >>> tok.pack(tf.constant(["a question"]), tf.constant(["an answer"]), sequence_length=8)["segment_ids"].numpy()
+        array([[0, 0, 0, 0, 1, 1, 1, 0]], dtype=int32)
     """
 
     kind = "bert"
@@ -129,6 +130,8 @@ class BertTokenizer(Tokenizer):
 
         Example:
             >>> tok = BertTokenizer.from_pretrained("checkpoints/all-MiniLM-L6-v2")
+            >>> tok.vocab_size, tok.special_ids
+            (30522, SpecialIds(pad=0, unk=100, cls=101, sep=102, mask=103))
         """
         directory = Path(directory)
         path = directory / HF_CONFIG_FILE
@@ -171,7 +174,8 @@ class BertTokenizer(Tokenizer):
             **options: ``lowercase``, ``strip_accents``, ``chinese_chars``, ``special_tokens``.
 
         Example:
-            >>> BertTokenizer.from_vocabulary_file("preset/assets/tokenizer/vocabulary.txt", lowercase=True)
+            >>> BertTokenizer.from_vocabulary_file("checkpoints/all-MiniLM-L6-v2/vocab.txt", lowercase=True)
+            BertTokenizer(vocab_size=30522, lowercase=True, strip_accents=None, chinese_chars=True)
         """
         tokenizer = cls(**options)
         tokenizer._set_vocabulary(read_vocabulary(path, tokenizer.special_tokens))
@@ -211,6 +215,7 @@ class BertTokenizer(Tokenizer):
         """Steps 1-4 of the module docstring: BERT's cleaning, CJK spacing, accent stripping, lower-casing.
 
         Example:
+            >>> tok = BertTokenizer.from_pretrained("checkpoints/all-MiniLM-L6-v2")
             >>> tok.normalize(tf.constant(["Café\\u200b CRÈME"])).numpy()
             array([b'cafe creme'], dtype=object)
         """
@@ -256,6 +261,7 @@ class BertTokenizer(Tokenizer):
             ``tf.RaggedTensor`` int32 ``[batch, None]`` (a 1-D tensor for a scalar input).
 
         Example:
+            >>> tok = BertTokenizer.from_pretrained("checkpoints/all-MiniLM-L6-v2")
             >>> tok.tokenize(tf.constant(["Hello!"]))
             <tf.RaggedTensor [[101, 7592, 999, 102]]>
         """
@@ -289,8 +295,9 @@ class BertTokenizer(Tokenizer):
             B [SEP]), "padding_mask": bool [batch, T] (True on tokens)}``.
 
         Example:
-            >>> tok.pack(tf.constant(["is it good?"]), tf.constant(["yes"]), sequence_length=8)["token_ids"]
-            <tf.Tensor: shape=(1, 8), dtype=int32, numpy=array([[101, 2003, 2009, 2204, 1029, 102, 2748, 102]])>
+            >>> tok = BertTokenizer.from_pretrained("checkpoints/all-MiniLM-L6-v2")
+            >>> tok.pack(tf.constant(["is it good?"]), tf.constant(["yes"]), sequence_length=8)["token_ids"].numpy()
+            array([[ 101, 2003, 2009, 2204, 1029,  102, 2748,  102]], dtype=int32)
         """
         import tensorflow_text as tf_text
 
@@ -333,8 +340,9 @@ class BertTokenizer(Tokenizer):
         """``[CLS] text [SEP]`` ids cut (keeping ``[SEP]``) and padded to ``sequence_length``: int32 ``[batch, T]``.
 
         Example:
-            >>> tok.encode(tf.constant(["Hello!"]), 6)
-            <tf.Tensor: shape=(1, 6), dtype=int32, numpy=array([[101, 7592, 999, 102, 0, 0]])>
+            >>> tok = BertTokenizer.from_pretrained("checkpoints/all-MiniLM-L6-v2")
+            >>> tok.encode(tf.constant(["Hello!"]), 6).numpy()
+            array([[ 101, 7592,  999,  102,    0,    0]], dtype=int32)
         """
         strings = tf.convert_to_tensor(strings, dtype=tf.string)
         if strings.shape.rank == 0:

@@ -40,7 +40,9 @@ class CleaningConfig:
     Whitespace runs (including Unicode spaces, but not U+0085) always collapse to one space; ends are trimmed.
 
     Example:
-        >>> CleaningConfig(normalization=None, remove_stopwords=True)
+        >>> config = CleaningConfig(normalization=None, remove_stopwords=True)
+        >>> clean(tf.constant(["This is a GREAT film"]), config).numpy()
+        array([b'great film'], dtype=object)
     """
 
     normalization: str = "NFKC"

@@ -125,8 +125,8 @@ class LabeledTexts:
             i: Example index.
 
         Example:
-            >>> data.location(0)
-            '/work/shared/data/mr/rt-polarity.neg, line 1'
+            >>> zoo.data.load("reviews.jsonl").location(0)
+            'reviews.jsonl, line 1'
         """
         number = self.origin_line(i)
         name = self.origin_file(i)
@@ -159,7 +159,11 @@ class LabeledTexts:
             source: Description of the subset; defaults to this one's.
 
         Example:
-            >>> first_ten = data.subset(range(10))
+            >>> data = zoo.data.load("reviews.jsonl")
+            >>> data.subset(range(10)).summary()
+            'reviews.jsonl: 10 examples (negative 3, positive 7)'
+            >>> data.subset(data.labels == 1, "positives").summary()
+            'positives: 185 examples (negative 0, positive 185)'
         """
         indices = np.asarray(indices)
         if indices.dtype == bool:
@@ -181,7 +185,12 @@ class LabeledTexts:
             path: The ``.jsonl`` file; its folder is created if needed.
 
         Example:
+            >>> data = LabeledTexts(["good", "bad"], np.array([1, 0]), ["neg", "pos"])
             >>> data.save_jsonl("folds/train.jsonl")
+            PosixPath('folds/train.jsonl')
+            >>> print(Path("folds/train.jsonl").read_text(), end="")
+            {"text": "good", "label": "pos"}
+            {"text": "bad", "label": "neg"}
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -221,7 +230,11 @@ def check_labels_seen(train, other, name="validation"):
         name: What ``other`` is, for the message.
 
     Example:
-        >>> check_labels_seen(train, val)
+        >>> train = LabeledTexts(["good", "fine"], [1, 1], ["neg", "pos"], source="train")
+        >>> check_labels_seen(train, LabeledTexts(["good", "bad"], [1, 0], ["neg", "pos"], source="val"))
+        Traceback (most recent call last):
+            ...
+        zoo.data.errors.UnseenLabelError: val, example 1: validation label 'neg' has no example in training (train); ...
     """
     if list(train.label_names) != list(other.label_names):
         raise UnseenLabelError(
@@ -250,7 +263,8 @@ def save_label_names(directory, label_names):
         label_names: Names in id order.
 
     Example:
-        >>> save_label_names("runs/mr/tokenizer", data.label_names)
+        >>> save_label_names("my_tokenizer", ["negative", "positive"])
+        PosixPath('my_tokenizer/labels.txt')
     """
     names = [str(n) for n in label_names]
     for i, name in enumerate(names):
@@ -269,8 +283,8 @@ def load_label_names(directory):
         directory: Folder holding ``labels.txt``.
 
     Example:
-        >>> load_label_names("runs/mr/tokenizer")
-        ['neg', 'pos']
+        >>> load_label_names("runs/reviews/tokenizer")
+        ['negative', 'positive']
     """
     path = Path(directory) / LABELS_FILE
     if not path.is_file():

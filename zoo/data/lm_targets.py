@@ -22,7 +22,12 @@ def mask_tokens(ids, seed, *, vocab_size, rate=0.15, special_ids=LEARNED_IDS):
         ``(inputs, labels, weights)``: corrupted ids, the original ids, and 1.0 where a token was chosen.
 
     Example:
-        >>> inputs, labels, weights = mask_tokens(ids, tf.constant([0, 1]), vocab_size=8000)
+        >>> ids = tf.constant([[2, 17, 18, 19, 20, 21, 3, 0]])
+        >>> inputs, labels, weights = mask_tokens(ids, tf.constant([0, 2]), vocab_size=8000, rate=0.3)
+        >>> inputs.numpy()  # [MASK] is id 4
+        array([[ 2, 17, 18, 19,  4,  4,  3,  0]], dtype=int32)
+        >>> weights.numpy()
+        array([[0., 0., 0., 0., 1., 1., 0., 0.]], dtype=float32)
     """
     if not 0.0 < rate < 1.0:
         raise ValueError(f"`rate` must be in (0, 1), got {rate!r}")
@@ -57,6 +62,8 @@ def shift_for_next_token(ids, pad_id=LEARNED_IDS.pad):
 
     Example:
         >>> inputs, targets, weights = shift_for_next_token(tf.constant([[2, 7, 9, 0]]))
+        >>> inputs.numpy(), targets.numpy(), weights.numpy()
+        (array([[2, 7, 9]], dtype=int32), array([[7, 9, 0]], dtype=int32), array([[1., 1., 0.]], dtype=float32))
     """
     ids = tf.convert_to_tensor(ids)
     targets = ids[:, 1:]

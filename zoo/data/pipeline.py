@@ -67,9 +67,13 @@ def make_dataset(texts, labels, tokenizer, *, sequence_length, batch_size=None, 
         ``tf.data.Dataset`` of ``(token_ids, labels)``, or of ``token_ids`` without labels.
 
     Example:
+        >>> train = zoo.data.load("reviews.jsonl")
+        >>> tok = zoo.data.build_tokenizer("word", 500).fit(train.texts)
         >>> ds = make_dataset(train.texts, train.labels, tok, sequence_length=64, batch_size=32,
         ...                   shuffle=True, seed=0)
-        >>> ids, y = next(iter(ds))   # int32 [32, 64], int32 [32]
+        >>> ids, y = next(iter(ds))
+        >>> tuple(ids.shape), tuple(y.shape), ids.dtype
+        ((32, 64), (32,), tf.int32)
     """
     if isinstance(texts, LabeledTexts):
         if texts.is_pairs:

@@ -108,7 +108,8 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
         >>> data = zoo.data.load("mr")
         >>> data.class_counts()
         {'neg': 5331, 'pos': 5331}
-        >>> test = zoo.data.load("trec", split="test")
+        >>> zoo.data.load("trec", split="test").summary()
+        'trec (test): 500 examples (ABBR 9, DESC 138, ENTY 94, HUM 65, LOC 81, NUM 113)'
     """
     if on_bad_rows not in ("error", "skip"):
         raise DataSpecError(f"on_bad_rows must be 'error' or 'skip', not {on_bad_rows!r}")

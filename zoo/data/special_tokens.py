@@ -13,7 +13,7 @@ class SpecialIds:
     (also end) and ``[MASK]``.
 
     Example:
-        >>> tokenizer.special_ids
+        >>> zoo.data.BertTokenizer.from_pretrained("checkpoints/all-MiniLM-L6-v2").special_ids
         SpecialIds(pad=0, unk=100, cls=101, sep=102, mask=103)
     """
 

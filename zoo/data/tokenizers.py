@@ -145,8 +145,9 @@ class Tokenizer(tf.Module):
         add_cls: Prefix every sequence with ``[CLS]`` (for ``cls`` pooling).
 
     Example:
-        >>> tok = build_tokenizer("wordpiece", vocab_size=8000).fit(train.texts)
+        >>> tok = build_tokenizer("word", vocab_size=8000).fit(["a great film", "a dull film"])
         >>> tok.tokenize(tf.constant(["a great film"]))
+        <tf.RaggedTensor [[5, 8, 6]]>
     """
 
     kind = None
@@ -253,7 +254,9 @@ class Tokenizer(tf.Module):
             texts: Iterable of training strings.
 
         Example:
-            >>> tok = WordTokenizer(vocab_size=20000).fit(train.texts)
+            >>> tok = WordTokenizer(vocab_size=20000).fit(["a great film", "a dull film"])
+            >>> tok.vocabulary
+            ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', 'film', 'dull', 'great']
         """
         texts = list(texts)
         log.info("learning a %s vocabulary (up to %d tokens) from %d texts", self.kind,
@@ -283,8 +286,9 @@ class Tokenizer(tf.Module):
             ``tf.RaggedTensor`` int32 ``[batch, None]`` (a 1-D tensor for a scalar input).
 
         Example:
+            >>> tok = WordTokenizer(100, add_cls=True).fit(["a great film", "a dull film"])
             >>> tok.tokenize(tf.constant(["a great film", "dull"]))
-            <tf.RaggedTensor [[2, 9, 211, 47], [2, 1502]]>
+            <tf.RaggedTensor [[2, 5, 8, 6], [2, 7]]>
         """
         self._require_fitted()
         strings = tf.convert_to_tensor(strings, dtype=tf.string)
@@ -306,7 +310,9 @@ class Tokenizer(tf.Module):
             sequence_length: ``T``.
 
         Example:
-            >>> tok.encode(tf.constant(["a great film"]), 8)
+            >>> tok = WordTokenizer(100).fit(["a great film", "a dull film"])
+            >>> tok.encode(tf.constant(["a great film"]), 5).numpy()
+            array([[5, 8, 6, 0, 0]], dtype=int32)
         """
         strings = tf.convert_to_tensor(strings, dtype=tf.string)
         if strings.shape.rank == 0:
@@ -321,7 +327,9 @@ class Tokenizer(tf.Module):
             ids: Integer tensor of token ids.
 
         Example:
+            >>> tok = WordTokenizer(100).fit(["a great film", "a dull film"])
             >>> tok.id_to_token(tok.tokenize(tf.constant(["a great film"])))
+            <tf.RaggedTensor [[b'a', b'great', b'film']]>
         """
         self._require_fitted()
         if isinstance(ids, tf.RaggedTensor):
@@ -344,8 +352,11 @@ class Tokenizer(tf.Module):
                 (read back with ``zoo.data.load_label_names``).
 
         Example:
-            >>> tok.save("runs/mr/tokenizer", label_names=train.label_names)
-            >>> same = load_tokenizer("runs/mr/tokenizer")
+            >>> tok = WordTokenizer(100).fit(["a great film", "a dull film"])
+            >>> tok.save("my_tokenizer", label_names=["negative", "positive"])
+            PosixPath('my_tokenizer')
+            >>> load_tokenizer("my_tokenizer").tokenize(tf.constant(["a great film"]))
+            <tf.RaggedTensor [[5, 8, 6]]>
         """
         self._require_fitted()
         directory = Path(directory)
@@ -416,7 +427,7 @@ class WordTokenizer(_LookupTokenizer):
     (``core_ops_only``): stock TF Serving can load it without tensorflow-text.
 
     Example:
-        >>> tok = WordTokenizer(20000, cleaning=CleaningConfig(normalization=None)).fit(train.texts)
+        >>> tok = WordTokenizer(20000, cleaning=CleaningConfig(normalization=None)).fit(["a great film"])
         >>> tok.core_ops_only
         True
     """
@@ -459,7 +470,9 @@ class CharTokenizer(_LookupTokenizer):
         min_count: Drop characters seen fewer times in training.
 
     Example:
-        >>> tok = CharTokenizer(300).fit(train.texts)
+        >>> tok = CharTokenizer(300).fit(["a great film", "a dull film"])
+        >>> tok.id_to_token(tok.tokenize(tf.constant(["a film"])))
+        <tf.RaggedTensor [[b'a', b' ', b'f', b'i', b'l', b'm']]>
     """
 
     kind = "char"
@@ -506,8 +519,9 @@ class WordPieceTokenizer(Tokenizer):
             ``max_unique_chars``, ``slack_ratio``).
 
     Example:
-        >>> tok = WordPieceTokenizer(8000).fit(train.texts)
-        >>> tok.id_to_token(tok.tokenize(tf.constant(["unforgettable"])))
+        >>> tok = WordPieceTokenizer(8000).fit(["a great film", "a dull film", "good plots"])
+        >>> tok.id_to_token(tok.tokenize(tf.constant(["great films"])))
+        <tf.RaggedTensor [[b'great', b'film', b'##s']]>
     """
 
     kind = "wordpiece"
@@ -615,7 +629,9 @@ class SentencePieceTokenizer(Tokenizer):
         character_coverage: Share of characters the model must cover (rarer ones become ``[UNK]``).
 
     Example:
-        >>> tok = SentencePieceTokenizer(8000).fit(train.texts)
+        >>> tok = SentencePieceTokenizer(8000).fit(["a great film", "a dull film", "great films"] * 10)
+        >>> tok.vocab_size
+        20
     """
 
     kind = "sentencepiece"
@@ -716,7 +732,9 @@ def build_tokenizer(kind, vocab_size=None, *, cleaning=None, add_cls=False, **op
         **options: Kind-specific options (``min_count``, ``split``, ``learn_params``, ``model_type``, ...).
 
     Example:
-        >>> tok = build_tokenizer("wordpiece", vocab_size=8000, add_cls=True).fit(train.texts)
+        >>> tok = build_tokenizer("wordpiece", vocab_size=8000, add_cls=True).fit(["a great film", "a dull film"])
+        >>> tok.id_to_token(tok.tokenize(tf.constant(["a great film"])))
+        <tf.RaggedTensor [[b'[CLS]', b'a', b'great', b'film']]>
     """
     if kind == "word_core":
         if isinstance(cleaning, dict):
@@ -750,7 +768,9 @@ def load_tokenizer(directory):
         directory: Folder holding ``tokenizer.json`` and the vocabulary.
 
     Example:
-        >>> tok = load_tokenizer("runs/mr/tokenizer")
+        >>> tok = load_tokenizer("runs/reviews/tokenizer")
+        >>> tok
+        WordTokenizer(vocab_size=39, add_cls=False, cleaning=CleaningConfig(...))
     """
     directory = Path(directory)
     path = directory / CONFIG_FILE

@@ -11,7 +11,10 @@ def lazy_exports(package, namespace, mapping):
         mapping: Public name -> module that defines it.
 
     Example:
-        >>> __getattr__, __dir__ = lazy_exports(__name__, globals(), {"load": "zoo.data.sources"})
+        >>> namespace = {}
+        >>> module_getattr, module_dir = lazy_exports("demo", namespace, {"load": "zoo.data.sources"})
+        >>> module_getattr("load").__module__, list(namespace), module_dir()
+        ('zoo.data.sources', ['load'], ['load'])
     """
 
     def __getattr__(name):

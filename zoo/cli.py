@@ -193,7 +193,11 @@ def main(argv=None):
     """Run the ``zoo`` command line; returns the exit status (the console script exits with it).
 
     Example:
-        >>> main(["train", "--data", "trec", "--set", "training.epochs=3"])  # doctest: +SKIP
+        >>> main(["predict", "saved_models/reviews", "a gripping, funny film"])
+        {"text": "a gripping, funny film", "label": "positive", "label_id": 1, "probabilities": {...}, ...}
+        0
+        >>> main(["train", "--data", "mr", "--set", "training.epochs=3"])  # doctest: +SKIP
+        runs/mr-transformer-tiny
         0
     """
     args = build_parser().parse_args(argv)

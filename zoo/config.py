@@ -457,8 +457,9 @@ class Config:
             where: A description of the origin (a file name) for error messages.
 
         Example:
-            >>> Config.from_dict({"data": {"source": "trec"}}).data.source
-            'trec'
+            >>> config = Config.from_dict({"data": {"source": "reviews.csv"}, "training": {"epochs": 3}})
+            >>> config.data.source, config.training.epochs, config.training.batch_size
+            ('reviews.csv', 3, 64)
         """
         mapping = {} if mapping is None else mapping
         try:
@@ -508,7 +509,9 @@ class Config:
         """Read a config from a ``.yaml``/``.yml`` or ``.json`` file.
 
         Example:
-            >>> config = Config.load("run.yaml")  # doctest: +SKIP
+            >>> _ = Path("run.yaml").write_text("data:\\n  source: reviews.csv\\ntraining:\\n  epochs: 3\\n")
+            >>> Config.load("run.yaml").given()
+            {'data': {'source': 'reviews.csv'}, 'training': {'epochs': 3}}
         """
         path = Path(path)
         if not path.is_file():
@@ -564,8 +567,8 @@ class Config:
                 field (``model.overrides.dropout``) changes that one entry.
 
         Example:
-            >>> Config().update({"data.source": "trec"}).data.source
-            'trec'
+            >>> Config().update({"data.source": "reviews.csv", "model.overrides.dropout": 0.2}).given()
+            {'data': {'source': 'reviews.csv'}, 'model': {'overrides': {'dropout': 0.2}}}
         """
         full = self.to_dict()
         given = self.given()

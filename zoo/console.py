@@ -35,6 +35,9 @@ def error(command, message):
         message: What went wrong and how to fix it (any object; its ``str`` is printed).
 
     Example:
-        >>> error("train", "config file not found: run.yaml")  # doctest: +SKIP
+        >>> from contextlib import redirect_stderr
+        >>> with redirect_stderr(sys.stdout):
+        ...     error("train", "config file not found: run.yaml")
+        zoo train: error: config file not found: run.yaml
     """
     sys.stderr.write(f"zoo {command}: error: {message}\n")

@@ -63,8 +63,11 @@ def creatable_problem(directory):
     made and removed to find out, since permission bits do not tell (``/proc`` refuses even root).
 
     Example:
+        >>> _ = Path("notes.txt").write_text("")
         >>> creatable_problem("notes.txt/report")
         'notes.txt is a file, not a directory'
+        >>> creatable_problem("reports/2024") is None
+        True
     """
     directory = Path(directory)
     if directory.is_dir():
@@ -89,9 +92,11 @@ def check_output(path, fix, *, is_file=False):
         is_file: ``path`` is a file.
 
     Example:
+        >>> _ = Path("notes.txt").write_text("")
         >>> check_output("notes.txt/report", "set out_dir (--out) to a directory you can write")
         Traceback (most recent call last):
-        OutputPathError: cannot write notes.txt/report: notes.txt is a file, not a directory; set out_dir ...
+            ...
+        zoo.paths.OutputPathError: cannot write notes.txt/report: notes.txt is a file, not a directory; set out_dir ...
     """
     path = Path(path)
     if is_file and path.is_dir():
@@ -113,8 +118,12 @@ def output_errors(path, fix):
         fix: how to fix it, e.g. ``"set out_dir (--out) to a directory you can write"``.
 
     Example:
+        >>> _ = Path("report").write_text("")
         >>> with output_errors("report", "set out_dir (--out) to a directory you can write"):
-        ...     Path("report").mkdir()
+        ...     _ = Path("report/summary.txt").write_text("ok")
+        Traceback (most recent call last):
+            ...
+        zoo.paths.OutputPathError: cannot write report: Not a directory (report/summary.txt); set out_dir ...
     """
     path = Path(path)
     try:

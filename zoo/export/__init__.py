@@ -1,8 +1,8 @@
 """Export trained classifiers as raw-string SavedModels (TF Serving layout) and predict with them.
 
     import zoo
-    result = zoo.export_run("runs/mr-transformer-small")          # saved_models/mr-transformer-small/1
-    zoo.predict(result.path, ["a gripping, funny film"])[0]["label"]
+    result = zoo.export_run("runs/reviews")                        # saved_models/reviews/<next version>
+    zoo.predict(result.path, ["a gripping, funny film"])[0]["label"]  # 'positive'
 
 Exported models need only TensorFlow (plus ``import tensorflow_text`` when ``assets.extra/zoo_export.json``
 says ``requires_tensorflow_text``) to load: zoo is not needed at serving time.

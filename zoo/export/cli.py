@@ -30,7 +30,12 @@ def add_export_command(subparsers):
     """Add ``zoo export RUN_DIR [--out PATH] [--name NAME]``.
 
     Example:
+        >>> import argparse
+        >>> parser = argparse.ArgumentParser(prog="zoo")
         >>> add_export_command(parser.add_subparsers(dest="command"))
+        >>> parser.parse_args(["export", "runs/reviews", "--name", "reviews-v2"])
+        Namespace(command='export', run_dir='runs/reviews', out=None, name='reviews-v2',
+                  handler=<function run_export at 0x...>)
     """
     parser = subparsers.add_parser(
         "export", help="export a training run as a SavedModel that takes raw strings",
@@ -62,7 +67,13 @@ def add_predict_command(subparsers):
     """Add ``zoo predict MODEL_DIR (TEXT ... | --input FILE) [--output FILE]``.
 
     Example:
+        >>> import argparse
+        >>> parser = argparse.ArgumentParser(prog="zoo")
         >>> add_predict_command(parser.add_subparsers(dest="command"))
+        >>> args = parser.parse_args(["predict", "saved_models/reviews", "a gripping, funny film"])
+        >>> args.handler(args)
+        {"text": "a gripping, funny film", "label": "positive", "label_id": 1, "probabilities": {...}, ...}
+        0
     """
     parser = subparsers.add_parser(
         "predict", help="predict labels with an exported model or a run directory",

@@ -73,8 +73,10 @@ class Predictions:
         ``text`` (when ``texts`` are given) is the text as predicted: invalid bytes shown as U+FFFD.
 
         Example:
-            >>> predictor.predict(["a fine film"]).records(["a fine film"])[0]["label"]
-            'pos'
+            >>> texts = ["a gripping, funny film"]
+            >>> load_predictor("saved_models/reviews").predict(texts).records(texts)
+            [{'text': 'a gripping, funny film', 'label': 'positive', 'label_id': 1,
+              'probabilities': {'negative': 0.1..., 'positive': 0.8...}, 'empty_input': False, 'replaced_bytes': False}]
         """
         rows = []
         for i, label in enumerate(self.labels):
@@ -152,8 +154,10 @@ class _Predictor:
             :class:`Predictions`.
 
         Example:
-            >>> load_predictor("saved_models/mr").predict(["a fine film"]).labels
-            ['pos']
+            >>> predictor = load_predictor("saved_models/reviews")
+            >>> predictions = predictor.predict(["a gripping, funny film", "a dull, boring film"])
+            >>> predictions.labels, predictions.probabilities.shape
+            (['positive', 'negative'], (2, 2))
         """
         from tqdm.auto import tqdm
 
@@ -196,8 +200,9 @@ class InMemoryPredictor(_Predictor):
         pairs: the model classifies sentence pairs.
 
     Example:
-        >>> InMemoryPredictor(model, tokenizer, ["neg", "pos"]).predict(["a fine film"]).labels
-        ['pos']
+        >>> model, tokenizer, labels, _ = zoo.load_run("runs/reviews")
+        >>> InMemoryPredictor(model, tokenizer, labels).predict(["a gripping, funny film"]).labels
+        ['positive']
     """
 
     def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None, pairs=False):
@@ -213,11 +218,11 @@ class SavedModelPredictor(_Predictor):
     """Predict with an exported SavedModel's ``serving_default`` signature.
 
     Args:
-        path: a SavedModel version directory (``saved_models/mr/3``).
+        path: a SavedModel version directory (``saved_models/reviews/1``).
 
     Example:
-        >>> SavedModelPredictor("saved_models/mr/3").predict(["a fine film"]).labels
-        ['pos']
+        >>> SavedModelPredictor("saved_models/reviews/1").predict(["a gripping, funny film"]).labels
+        ['positive']
     """
 
     def __init__(self, path):
@@ -258,8 +263,10 @@ def find_saved_model(path):
     """Return the SavedModel directory ``path`` points at (itself, or its newest version), or ``None``.
 
     Example:
-        >>> find_saved_model("saved_models/mr")
-        PosixPath('saved_models/mr/3')
+        >>> find_saved_model("saved_models/reviews")
+        PosixPath('saved_models/reviews/1')
+        >>> find_saved_model("runs/reviews") is None
+        True
     """
     path = Path(path)
     if (path / "saved_model.pb").is_file():
@@ -280,8 +287,10 @@ def load_predictor(path):
         A predictor with ``predict(texts)`` and ``label_names``.
 
     Example:
-        >>> load_predictor("runs/mr-transformer-small").predict(["a fine film"]).labels
-        ['pos']
+        >>> load_predictor("runs/reviews").predict(["a gripping, funny film"]).labels
+        ['positive']
+        >>> type(load_predictor("saved_models/reviews")).__name__
+        'SavedModelPredictor'
     """
     path = Path(path)
     if not path.exists():
@@ -335,8 +344,9 @@ def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
         The list of texts (``(text_a, text_b)`` tuples for pairs), in file order.
 
     Example:
-        >>> read_texts("reviews.jsonl", text_field="review")[:1]
-        ['a fine film']
+        >>> _ = Path("reviews.csv").write_text("id,review\\n1,A gripping film.\\n2,A dull film.\\n")
+        >>> read_texts("reviews.csv", text_field="review")
+        ['A gripping film.', 'A dull film.']
     """
     path = Path(path)
     if not path.is_file():
@@ -401,7 +411,8 @@ def check_output_path(path):
     Example:
         >>> check_output_path("preds.txt")
         Traceback (most recent call last):
-        PredictInputError: preds.txt: unsupported output type '.txt'; use one of .jsonl, .csv
+            ...
+        zoo.export.predict.PredictInputError: preds.txt: unsupported output type '.txt'; use one of .jsonl, .csv
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -414,8 +425,11 @@ def write_predictions(path, texts, predictions):
     """Write predictions as ``.jsonl`` (one object per text) or ``.csv``; returns the path.
 
     Example:
-        >>> write_predictions("preds.jsonl", texts, predictor.predict(texts))
-        PosixPath('preds.jsonl')
+        >>> texts = ["a gripping, funny film", "a dull, boring film"]
+        >>> write_predictions("preds.csv", texts, load_predictor("saved_models/reviews").predict(texts))
+        PosixPath('preds.csv')
+        >>> Path("preds.csv").read_text().splitlines()[0]
+        'text,label,label_id,p_negative,p_positive,empty_input,replaced_bytes'
     """
     path = Path(path)
     check_output_path(path)
@@ -451,8 +465,8 @@ def predict(model_dir, texts, *, batch_size=DEFAULT_BATCH_SIZE):
         label name.
 
     Example:
-        >>> predict("saved_models/mr", ["a fine film"])[0]["label"]
-        'pos'
+        >>> [row["label"] for row in predict("saved_models/reviews", ["a gripping, funny film", "a dull, boring film"])]
+        ['positive', 'negative']
     """
     predictor = load_predictor(model_dir)
     texts = _check_texts(texts, predictor.pairs)
@@ -476,8 +490,11 @@ def predict_file(model_dir, input_path, output_path, *, text_field="text", encod
         The number of texts predicted.
 
     Example:
-        >>> predict_file("saved_models/mr", "reviews.txt", "preds.jsonl")
-        1000
+        >>> _ = Path("reviews.txt").write_text("A gripping, funny film.\\nA dull, boring film.\\n")
+        >>> predict_file("saved_models/reviews", "reviews.txt", "preds.jsonl")
+        2
+        >>> [json.loads(line)["label"] for line in Path("preds.jsonl").read_text().splitlines()]
+        ['positive', 'negative']
     """
     check_output_path(output_path)
     predictor = load_predictor(model_dir)

@@ -73,7 +73,7 @@ def custom_ops(path):
         path: a SavedModel directory.
 
     Example:
-        >>> custom_ops("saved_models/mr/1")
+        >>> custom_ops("saved_models/reviews/1")
         ['NormalizeUTF8']
     """
     from tensorflow.core.protobuf import saved_model_pb2
@@ -112,9 +112,11 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
         An :class:`ExportResult`.
 
     Example:
-        >>> result = export_model(model, tokenizer, ["neg", "pos"], name="mr")
-        >>> result.path
-        PosixPath('.../saved_models/mr/1')
+        >>> tokenizer = zoo.data.build_tokenizer("word_core", 100).fit(["a gripping film", "a dull film"])
+        >>> model = zoo.build("transformer-tiny", vocab_size=tokenizer.vocab_size, sequence_length=16, num_classes=2)
+        >>> result = export_model(model, tokenizer, ["negative", "positive"], name="demo")
+        >>> result.path, result.metadata["custom_ops"]
+        (PosixPath('saved_models/demo/1'), [])
     """
     graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs)
     path, version = versions.resolve_export_dir(out, name=name or model.name)
@@ -181,8 +183,9 @@ def read_metadata(path):
         path: a SavedModel version directory.
 
     Example:
-        >>> read_metadata("saved_models/mr/1")["label_names"]
-        ['neg', 'pos']
+        >>> meta = read_metadata("saved_models/reviews/1")
+        >>> meta["label_names"], meta["requires_tensorflow_text"]
+        (['negative', 'positive'], True)
     """
     meta = Path(path) / EXTRA_DIR / META_FILE
     if not meta.is_file():
@@ -202,8 +205,8 @@ def export_run(run_dir, *, out=None, name=None):
         An :class:`ExportResult`.
 
     Example:
-        >>> export_run("runs/mr-transformer-small").path
-        PosixPath('.../saved_models/mr-transformer-small/1')
+        >>> export_run("runs/reviews").path
+        PosixPath('saved_models/reviews/2')
     """
     from zoo.training.run import load_classifier_run
 

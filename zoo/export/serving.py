@@ -58,8 +58,11 @@ class ServingGraph:
     included (``[SEP]`` kept); others tokenize and cut each row to ``sequence_length``.
 
     Example:
-        >>> graph = ServingGraph(model, tokenizer, ["neg", "pos"], sequence_length=128)
-        >>> graph.serve_text(tf.constant(["a fine film"]))["label"]
+        >>> model, tokenizer, labels, _ = zoo.load_run("runs/reviews")
+        >>> graph = ServingGraph(model, tokenizer, labels)
+        >>> outputs = graph.serve_text(tf.constant(["a gripping, funny film", ""]))
+        >>> outputs["label"].numpy(), outputs["empty_input"].numpy()
+        (array([b'positive', b'negative'], dtype=object), array([False,  True]))
     """
 
     def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None, pairs=False):
@@ -155,7 +158,11 @@ class ServingGraph:
         """``(token_ids, segment_ids)`` the model reads for ``texts`` (and their ``text_pairs``), as served.
 
         Example:
-            >>> ids, segments = graph.inputs_of(["a fine film"])
+            >>> graph = ServingGraph(*zoo.load_run("runs/reviews")[:3])
+            >>> ids, segments = graph.inputs_of(["a gripping, funny film", "a dull film"])
+            >>> ids.numpy()
+            array([[ 8, 37,  1, 35, 12],
+                   [ 8, 26, 12,  0,  0]], dtype=int32)
         """
         pairs = None if text_pairs is None else tf.constant(text_pairs, tf.string)
         return self._tokens(tf.constant(texts, tf.string), pairs)[:2]

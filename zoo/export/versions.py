@@ -31,11 +31,13 @@ def versions(base_dir):
     """Return the versions under ``base_dir`` (folders named ``1``, ``2``, ...), ascending (empty when none).
 
     Args:
-        base_dir: a model's directory, e.g. ``saved_models/mr``.
+        base_dir: a model's directory, e.g. ``saved_models/reviews``.
 
     Example:
-        >>> versions("saved_models/mr")
-        [1, 2]
+        >>> versions("saved_models/reviews")
+        [1]
+        >>> versions("saved_models/new-model")
+        []
     """
     return sorted(v for name, v in _numbered(Path(base_dir)).items() if VERSION_NAME.fullmatch(name))
 
@@ -54,8 +56,8 @@ def latest_version_dir(base_dir):
     """Return the newest ``<base_dir>/<n>`` directory, or ``None`` when there is none.
 
     Example:
-        >>> latest_version_dir("saved_models/mr")
-        PosixPath('saved_models/mr/2')
+        >>> latest_version_dir("saved_models/reviews")
+        PosixPath('saved_models/reviews/1')
     """
     found = versions(base_dir)
     return Path(base_dir) / str(found[-1]) if found else None
@@ -64,7 +66,7 @@ def latest_version_dir(base_dir):
 def resolve_export_dir(out=None, *, name):
     """Choose the directory a new export goes to.
 
-    ``out`` ending in a version number (``saved_models/mr/3``: ASCII digits, no leading zero) is used as given
+    ``out`` ending in a version number (``saved_models/reviews/3``: ASCII digits, no leading zero) is used as given
     and its number must not exist yet under any spelling (``03``); any other ``out`` is a model directory that
     gets the next version; without ``out`` it is ``saved_models/<name>/<next version>``. The destination must be
     creatable: this is checked before any export work.
@@ -77,8 +79,12 @@ def resolve_export_dir(out=None, *, name):
         ``(path, version)``.
 
     Example:
-        >>> resolve_export_dir(name="mr")
-        (PosixPath('.../saved_models/mr/1'), 1)
+        >>> resolve_export_dir(name="reviews")
+        (PosixPath('saved_models/reviews/2'), 2)
+        >>> resolve_export_dir("saved_models/reviews/1", name="reviews")
+        Traceback (most recent call last):
+            ...
+        zoo.export.versions.ExportPathError: export destination saved_models/reviews/1 already exists; ...
     """
     if out is None:
         if not name or "/" in name or name in (".", ".."):
@@ -117,8 +123,10 @@ def atomic_directory(final):
     fail to load, so the export is written under a hidden, non-numeric name first.
 
     Example:
-        >>> with atomic_directory(Path("saved_models/mr/3")) as tmp:
-        ...     (tmp / "file").write_text("x")
+        >>> with atomic_directory("saved_models/demo/1") as tmp:
+        ...     _ = (tmp / "notes.txt").write_text("written")
+        >>> [p.name for p in Path("saved_models/demo").iterdir()]
+        ['1']
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)

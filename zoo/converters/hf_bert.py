@@ -56,7 +56,8 @@ def backbone_arguments(config, path):
             positions or a decoder configuration; the message lists what is supported.
 
     Example:
-        >>> backbone_arguments(json.loads(Path("minilm/config.json").read_text()), "minilm/config.json")["activation"]
+        >>> config = json.loads(Path("checkpoints/all-MiniLM-L6-v2/config.json").read_text())
+        >>> backbone_arguments(config, "config.json")["activation"]
         'gelu'
     """
     model_type = config.get("model_type")
@@ -100,7 +101,7 @@ def read_weights(folder):
         CheckpointError: An unreadable file, a shard without the keys the index puts in it, mixed prefixes.
 
     Example:
-        >>> read_weights("minilm")["embeddings.word_embeddings.weight"].shape
+        >>> read_weights("checkpoints/all-MiniLM-L6-v2")["embeddings.word_embeddings.weight"].shape
         (30522, 384)
     """
     from safetensors import SafetensorError

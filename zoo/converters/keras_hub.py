@@ -39,8 +39,11 @@ def backbone_arguments(config, path):
         UnsupportedCheckpointError: Another keras-hub class; the message lists the supported ones.
 
     Example:
-        >>> backbone_arguments(json.loads(Path("preset/config.json").read_text()), "preset/config.json")["norm_first"]
-        False
+        >>> config = {"registered_name": "keras_hub>BertBackbone", "config": {
+        ...     "vocabulary_size": 100, "num_layers": 2, "num_heads": 2, "hidden_dim": 8, "intermediate_dim": 16,
+        ...     "max_sequence_length": 32, "num_segments": 2}}
+        >>> backbone_arguments(config, "preset/config.json")["activation"]
+        'gelu_tanh'
     """
     name = config.get("registered_name")
     if name not in BACKBONES:
@@ -74,8 +77,10 @@ def read_weights(folder):
         CheckpointError: Not an HDF5 file, or variables without the layer names Keras records.
 
     Example:
-        >>> read_weights("preset")["token_embedding/0"].shape
-        (30522, 384)
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Embedding(100, 8, name="token_embedding")])
+        >>> model.save_weights("model.weights.h5")  # keys are the same in a keras-hub preset's file
+        >>> read_weights(".")["token_embedding/0"].shape
+        (100, 8)
     """
     import h5py
 

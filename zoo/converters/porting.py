@@ -24,7 +24,11 @@ class Transfer:
         convert: ``f(*arrays) -> array``; ``None`` copies the single array as it is.
 
     Example:
-        >>> Transfer(dense.kernel, ("pooler.dense.weight",), np.transpose)
+        >>> dense = keras.layers.Dense(2, name="pooler")
+        >>> dense.build((None, 3))
+        >>> transfer = Transfer(dense.kernel, ("pooler.dense.weight",), np.transpose)
+        >>> transfer.value({"pooler.dense.weight": np.ones((2, 3))}).shape
+        (3, 2)
     """
 
     variable: object
@@ -72,7 +76,16 @@ def port(transfers, checkpoint, variables, *, unused_allowed=(), source):
             model variable.
 
     Example:
-        >>> port([Transfer(layer.kernel, ("w",), np.transpose)], {"w": w}, layer.weights, source="model.safetensors")
+        >>> layer = keras.layers.Dense(2, use_bias=False, name="dense")
+        >>> layer.build((None, 3))
+        >>> checkpoint = {"w": np.ones((2, 3))}
+        >>> port([Transfer(layer.kernel, ("w",), np.transpose)], checkpoint, layer.weights, source="model.safetensors")
+        PortReport(filled=['dense/kernel'], ignored={})
+        >>> port([], checkpoint, layer.weights, source="model.safetensors")
+        Traceback (most recent call last):
+        ...
+        zoo.converters.errors.WeightMismatchError: model.safetensors: the checkpoint does not fit the model: model
+        weights that no checkpoint weight fills: dense/kernel; checkpoint weights that this model does not use: w
     """
     problems, values, used = [], [], set()
     for transfer in transfers:

@@ -174,8 +174,10 @@ def explain(model, tokenizer, label_names, text, *, text_pair=None, sequence_len
         An :class:`Explanation`.
 
     Example:
-        >>> e = explain(model, tokenizer, ["neg", "pos"], "a gripping, funny film")
-        >>> e.tokens, e.importance.round(2)
+        >>> model, tokenizer, labels, _ = zoo.training.load_run("runs/reviews")
+        >>> e = explain(model, tokenizer, labels, "a gripping and funny film")
+        >>> e.label, e.tokens
+        ('positive', ['a', 'gripping', 'and', 'funny', 'film'])
     """
     from zoo.export.predict import InMemoryPredictor
     from zoo.models import attention_maps
@@ -219,8 +221,9 @@ def token_strings(tokenizer, ids):
     """Return the vocabulary strings of ``ids``.
 
     Example:
-        >>> token_strings(tokenizer, [2, 57])
-        ['[CLS]', 'film']
+        >>> tokenizer = zoo.data.build_tokenizer("word", 100).fit(["a good film", "a dull film"])
+        >>> token_strings(tokenizer, [2, 5, 99])
+        ['[CLS]', 'a', '<99>']
     """
     vocabulary = tokenizer.vocabulary
     return [vocabulary[i] if 0 <= i < len(vocabulary) else f"<{i}>" for i in np.asarray(ids).tolist()]
@@ -237,8 +240,10 @@ def save_explanation(explanation, out_dir):
         ``{name: path}`` of the written files.
 
     Example:
-        >>> save_explanation(explain(model, tokenizer, names, "a fine film"), "explain/")["importance"]
-        PosixPath('explain/importance.png')
+        >>> model, tokenizer, labels, _ = zoo.training.load_run("runs/reviews")
+        >>> save_explanation(explain(model, tokenizer, labels, "a moving film"), "explain")
+        {'layer_0': PosixPath('explain/attention_layer_0.png'), 'importance': PosixPath('explain/importance.png'),
+         'json': PosixPath('explain/explanation.json')}
     """
     out = Path(out_dir)
     files = {}
@@ -269,8 +274,8 @@ def explain_run(run_dir, text, *, text_pair=None, out_dir=None):
         An :class:`Explanation`.
 
     Example:
-        >>> explain_run("runs/mr-transformer-small", "a gripping, funny film", out_dir="explain").label
-        'pos'
+        >>> explain_run("runs/reviews", "a gripping and funny film", out_dir="explain").label
+        'positive'
     """
     from zoo.training.run import load_classifier_run
 

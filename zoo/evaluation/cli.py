@@ -13,7 +13,11 @@ def add_evaluate_command(subparsers):
     """Add ``zoo evaluate RUN_DIR [--data SPEC] [--out DIR] [--method greedy|beam] [--limit N]``.
 
     Example:
+        >>> import argparse
+        >>> parser = argparse.ArgumentParser(prog="zoo")
         >>> add_evaluate_command(parser.add_subparsers(dest="command"))
+        >>> parser.parse_args(["evaluate", "runs/demo", "--limit", "5"]).limit
+        5
     """
     parser = subparsers.add_parser(
         "evaluate", help="metrics, report.md/report.json and plots for a training run",
@@ -79,7 +83,11 @@ def add_explain_command(subparsers):
     """Add ``zoo explain RUN_DIR TEXT [TEXT_B] [--out DIR]``.
 
     Example:
+        >>> import argparse
+        >>> parser = argparse.ArgumentParser(prog="zoo")
         >>> add_explain_command(parser.add_subparsers(dest="command"))
+        >>> parser.parse_args(["explain", "runs/demo", "a gripping film"]).out
+        'explain'
     """
     parser = subparsers.add_parser(
         "explain", help="attention heat-maps and token importance for one text",
@@ -111,7 +119,11 @@ def add_cv_command(subparsers):
     """Add ``zoo cv [--config FILE] [--folds K] [--set key=value ...]``.
 
     Example:
+        >>> import argparse
+        >>> parser = argparse.ArgumentParser(prog="zoo")
         >>> add_cv_command(parser.add_subparsers(dest="command"))
+        >>> parser.parse_args(["cv", "--folds", "5"]).folds
+        5
     """
     parser = subparsers.add_parser(
         "cv", help="k-fold cross-validation of a training config (mean ± std)",

@@ -66,8 +66,10 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
         ``{"folds": [...per-fold metrics...], "summary": {metric: {"mean", "std", "values"}}, ...}``.
 
     Example:
-        >>> cv = cross_validate({"data": {"source": "mr"}}, folds=10)
-        >>> cv["summary"]["accuracy"]["mean"], cv["summary"]["accuracy"]["std"]
+        >>> cv = cross_validate({"data": {"source": "reviews.jsonl"}, "model": {"name": "cnn"},
+        ...                      "training": {"epochs": 1}}, folds=2, progress=False)
+        >>> cv["out_dir"], list(cv["summary"]), len(cv["summary"]["accuracy"]["values"])
+        ('runs/reviews-cnn-cv2', ['accuracy', 'log_loss', 'macro_f1', 'weighted_f1', 'roc_auc'], 2)
     """
     import zoo.data
     from zoo.training import as_config, load_run, train
@@ -113,8 +115,16 @@ def render_cv_markdown(result):
     """Render a cross-validation result as Markdown: one mean ± std table, then the per-fold values.
 
     Example:
-        >>> print(render_cv_markdown(cv).splitlines()[0])
-        # 10-fold cross-validation: mr, transformer-small
+        >>> cv = {"data": "reviews.jsonl", "model": "cnn", "num_folds": 2, "num_examples": 400, "seed": 42,
+        ...       "summary": {"accuracy": {"mean": 0.8, "std": 0.05, "values": [0.75, 0.85]}}}
+        >>> print(render_cv_markdown(cv))
+        # 2-fold cross-validation: reviews.jsonl, cnn
+        <BLANKLINE>
+        400 examples, fold seed 42.
+        <BLANKLINE>
+        | metric | mean ± std | fold 1 | fold 2 |
+        |---|---:|---:|---:|
+        | accuracy | 0.8000 ± 0.0500 | 0.7500 | 0.8500 |
     """
     summary = result["summary"]
     lines = [f"# {result['num_folds']}-fold cross-validation: {result['data']}, {result['model']}", "",

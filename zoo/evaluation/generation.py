@@ -58,9 +58,13 @@ def evaluate_generation(run_dir, data=None, *, split="test", out_dir=None, metho
             examples.
 
     Example:
-        >>> report = evaluate_generation("runs/reverse-seq2seq", method="beam", limit=200)
-        >>> report["metrics"]["bleu"], report["metrics"]["perplexity"]
-        (87.4, 1.21)
+        >>> _ = zoo.train({"data": {"source": "reviews.jsonl"}, "model": {"name": "lm", "overrides": {"num_layers": 1}},
+        ...                "training": {"epochs": 1}, "output": {"dir": "runs/lm", "progress": "none"}})
+        >>> report = evaluate_generation("runs/lm", method="beam", limit=5, progress=False)
+        >>> sorted(report["metrics"])
+        ['accuracy', 'bleu', 'exact_match', 'loss', 'perplexity', 'rouge1', 'rouge2', 'rougeL', 'tokens']
+        >>> report["examples"][0]["input"], report["examples"][0]["reference"]  # an lm continues the first half
+        ('ending a with brilliant', 'acting the great .')
     """
     from zoo.training import load_run
     from zoo.training.data import encode_split, task_of_config
@@ -113,8 +117,11 @@ def perplexity_metrics(model, task, tokenizer, features, *, seed=0, batch_size=D
         batch_size: examples per model call (mlm masks depend on it).
 
     Example:
-        >>> perplexity_metrics(model, "lm", tok, frame(tok, texts, 64))["perplexity"]
-        41.7
+        >>> from zoo.training.data import frame
+        >>> tok = zoo.data.build_tokenizer("word", 100).fit(["a good film", "a dull film"])
+        >>> lm = zoo.models.build("lm", vocab_size=tok.vocab_size, sequence_length=16)
+        >>> perplexity_metrics(lm, "lm", tok, frame(tok, ["a good film"], 16))  # 3 words and the end token
+        {'loss': ..., 'accuracy': ..., 'perplexity': ..., 'tokens': 4}
     """
     from zoo.training.loop import Evaluator
     from zoo.training.objectives import objective_for

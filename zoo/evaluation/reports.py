@@ -39,9 +39,9 @@ def write_report(out_dir, metrics, *, history=None, mistakes=None, y_true=None, 
         The report dict as written to ``report.json``, with ``files`` naming what was written.
 
     Example:
-        >>> m = classification_metrics([0, 1], [[0.9, 0.1], [0.3, 0.7]], ["neg", "pos"])
-        >>> write_report("eval", m)["files"]["json"]
-        'report.json'
+        >>> m = zoo.evaluation.classification_metrics([0, 1], [[0.9, 0.1], [0.3, 0.7]], ["neg", "pos"])
+        >>> write_report("eval", m)["files"]
+        {'json': 'report.json', 'markdown': 'report.md', 'confusion_matrix': 'confusion_matrix.png'}
     """
     out = Path(out_dir)
     with output_errors(out, OUT_DIR_FIX):
@@ -86,8 +86,10 @@ def render_markdown(report):
         The Markdown text.
 
     Example:
-        >>> print(render_markdown(report).splitlines()[0])
-        # Evaluation report
+        >>> m = zoo.evaluation.classification_metrics([0, 1], [[0.9, 0.1], [0.3, 0.7]], ["neg", "pos"])
+        >>> render_markdown({"metrics": m}).splitlines()[:6]
+        ['# Evaluation report', '', '- **examples**: 2', '- **accuracy**: 1.0000', '- **log-loss**: 0.2310',
+         '- **ROC-AUC**: 1.0000']
     """
     m = report["metrics"]
     lines = ["# Evaluation report", ""]
@@ -148,7 +150,9 @@ def write_generation_report(out_dir, metrics, examples, *, info=None, history=No
         The report dict as written to ``report.json``: ``info``, ``metrics``, ``examples``, ``files``.
 
     Example:
-        >>> write_generation_report("eval", {"loss": 1.2, "accuracy": 0.6, "perplexity": 3.3, "tokens": 90}, [])
+        >>> metrics = {"loss": 1.2, "accuracy": 0.6, "perplexity": 3.3, "tokens": 90}
+        >>> write_generation_report("eval", metrics, [], info={"task": "lm"})["files"]
+        {'json': 'report.json', 'markdown': 'report.md'}
     """
     out = Path(out_dir)
     with output_errors(out, OUT_DIR_FIX):
@@ -173,8 +177,18 @@ def render_generation_markdown(report):
         The Markdown text.
 
     Example:
-        >>> print(render_generation_markdown(report).splitlines()[0])
+        >>> metrics = {"loss": 1.2, "accuracy": 0.6, "perplexity": 3.3, "tokens": 90}
+        >>> print(render_generation_markdown({"info": {"task": "lm"}, "metrics": metrics}))
         # Evaluation report
+        <BLANKLINE>
+        - **task**: lm
+        <BLANKLINE>
+        ## Perplexity
+        <BLANKLINE>
+        - **perplexity**: 3.3000
+        - **loss** (mean NLL per token): 1.2000
+        - **token accuracy**: 0.6000
+        - **tokens**: 90
     """
     m, info = report["metrics"], dict(report.get("info", {}))
     generation = info.pop("generation", None)

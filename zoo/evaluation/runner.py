@@ -36,9 +36,11 @@ def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None
         The report dict: ``metrics``, ``confident_mistakes``, ``info`` and ``files``.
 
     Example:
-        >>> report = evaluate_model(model, tok, ["neg", "pos"], test.texts, test.labels, out_dir="eval")
-        >>> report["metrics"]["accuracy"]
-        0.81
+        >>> model, tokenizer, labels, _ = zoo.training.load_run("runs/reviews")
+        >>> report = evaluate_model(model, tokenizer, labels, ["a superb film", "a dull , boring film"], [1, 0],
+        ...                         out_dir="eval")
+        >>> report["metrics"]["accuracy"], report["files"]["markdown"]
+        (1.0, 'report.md')
     """
     from zoo.export.predict import InMemoryPredictor
 
@@ -87,7 +89,8 @@ def run_splits(config):
         ``{"train": ..., "validation": ..., "test": ...}``; a split the run did not have is ``None``.
 
     Example:
-        >>> run_splits(Config.load("runs/mr-transformer-small/config.yaml"))["test"].summary()
+        >>> run_splits(zoo.Config.load("runs/reviews/config.yaml"))["test"].summary()
+        '...reviews.jsonl [test]: 40 examples (negative 22, positive 18)'
     """
     from zoo.training.data import split_texts
 
@@ -122,8 +125,9 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
         The report dict (also in ``report.json``).
 
     Example:
-        >>> zoo.evaluate("runs/mr-transformer-small")["metrics"]["accuracy"]
-        0.79
+        >>> report = zoo.evaluate("runs/reviews", progress=False)
+        >>> report["metrics"]["num_examples"], report["metrics"]["accuracy"]
+        (40, 0.625)
     """
     import zoo.data
     from zoo.training import load_run
@@ -173,7 +177,10 @@ def summarize_folds(fold_metrics):
         when every fold has it).
 
     Example:
-        >>> summarize_folds([m1, m2])["accuracy"]["mean"]
+        >>> m1 = classification_metrics([0, 1], [[0.9, 0.1], [0.3, 0.7]], ["neg", "pos"])
+        >>> m2 = classification_metrics([0, 1], [[0.4, 0.6], [0.3, 0.7]], ["neg", "pos"])
+        >>> summarize_folds([m1, m2])["accuracy"]
+        {'mean': 0.75, 'std': 0.35..., 'values': [1.0, 0.5]}
     """
     keys = {
         "accuracy": lambda m: m["accuracy"],

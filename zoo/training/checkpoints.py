@@ -33,8 +33,8 @@ def checkpoint_paths(directory):
     stale index hides none of them.
 
     Example:
-        >>> checkpoint_paths("runs/mr/checkpoints")  # doctest: +SKIP
-        ['runs/mr/checkpoints/ckpt-36', 'runs/mr/checkpoints/ckpt-24']
+        >>> checkpoint_paths("runs/reviews/checkpoints")
+        ['runs/reviews/checkpoints/ckpt-20', 'runs/reviews/checkpoints/ckpt-10']
     """
     directory = Path(directory)
     found = {str(path)[:-len(".index")] for path in directory.glob("ckpt-*.index")}
@@ -57,8 +57,12 @@ def damaged_file(prefix):
     or the ``.data-*`` shard(s). TensorFlow's own errors name no file for a truncated shard.
 
     Example:
-        >>> damaged_file("runs/mr/checkpoints/ckpt-36")  # doctest: +SKIP
-        ('runs/mr/checkpoints/ckpt-36.data-00000-of-00001', 'is missing')
+        >>> newest = checkpoint_paths("runs/reviews/checkpoints")[0]
+        >>> damaged_file(newest) is None
+        True
+        >>> Path(newest + ".data-00000-of-00001").unlink()
+        >>> damaged_file(newest)
+        ('runs/reviews/checkpoints/ckpt-20.data-00000-of-00001', 'is missing')
     """
     prefix = Path(prefix)
     index = prefix.with_name(prefix.name + ".index")
@@ -118,9 +122,12 @@ class Checkpointer:
         **trackables: What to save, e.g. ``weights=model_variables(model), optimizer=optimizer``.
 
     Example:
-        >>> checkpointer = Checkpointer("runs/mr/checkpoints", weights=model_variables(model))  # doctest: +SKIP
-        >>> checkpointer.save(100)  # doctest: +SKIP
-        'runs/mr/checkpoints/ckpt-100'
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> checkpointer = Checkpointer("runs/demo/checkpoints", weights=model_variables(model))
+        >>> checkpointer.save(100)
+        'runs/demo/checkpoints/ckpt-100'
+        >>> checkpointer.restore()
+        'runs/demo/checkpoints/ckpt-100'
     """
 
     def __init__(self, directory, *, is_chief=True, worker="worker", max_to_keep=2, **trackables):

@@ -21,7 +21,8 @@ def chance_loss(objective, num_outputs):
         num_outputs: Logits per prediction (classes, or the vocabulary size of token tasks).
 
     Example:
-        >>> round(chance_loss(Objective("multiclass"), 6), 4)  # doctest: +SKIP
+        >>> from zoo.training.objectives import Objective
+        >>> round(chance_loss(Objective("multiclass"), 6), 4)
         1.7918
     """
     if not objective.token_level and objective.mode in ("binary", "multilabel"):
@@ -41,9 +42,12 @@ class DivergenceCheck:
         first_epoch_loss: The first epoch's mean loss once known, else ``None``.
 
     Example:
-        >>> DivergenceCheck(10, chance=0.69).check(1e9, epoch=0, step=4, checkpointer=None)  # doctest: +SKIP
+        >>> DivergenceCheck(10, chance=0.69).check(1e9, epoch=0, step=4, checkpointer=None)
         Traceback (most recent call last):
-        LossDivergedError: training stopped: the loss diverged to 1e+09 at epoch 1, step 5 ...
+        ...
+        zoo.training.divergence.LossDivergedError: training stopped: the loss diverged to 1e+09 at epoch 1, step 5, more
+        than training.divergence_factor 10 x the chance-level loss 0.69; no checkpoint had been written yet. Lower
+        optimizer.learning_rate, set optimizer.clipnorm, or set training.divergence_factor: 0 to turn this check off.
     """
 
     def __init__(self, factor, chance, first_epoch_loss=None):

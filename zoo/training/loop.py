@@ -127,7 +127,14 @@ class Trainer:
         seed: Seeds the objective's random targets (``mlm`` masking), per step.
 
     Example:
-        >>> trainer = Trainer(model, optimizer, tf.distribute.get_strategy(), Objective(), 32)  # doctest: +SKIP
+        >>> from zoo.training.objectives import Objective
+        >>> model = keras.Sequential([keras.Input((4,), dtype="int32"), keras.layers.Embedding(10, 4),
+        ...                           keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(2)])
+        >>> trainer = Trainer(model, keras.optimizers.Adam(0.1), tf.distribute.get_strategy(), Objective(), 2)
+        >>> features, labels = np.array([[2, 3, 0, 0], [4, 5, 6, 0]]), np.array([0, 1])
+        >>> steps = iter(trainer.distribute(features, labels, EpochBatches(2, 2, seed=0).indices(0)))
+        >>> [(round(float(loss_sum), 2), int(count)) for loss_sum, _, count in trainer.run_steps(steps, 1)]
+        [(1.37, 2)]
     """
 
     def __init__(self, model, optimizer, strategy, objective, batch_size, *, l1=0.0, l2=0.0, clipnorm=None,
@@ -297,7 +304,12 @@ class Evaluator:
         jit_compile: XLA-compile the evaluation step.
 
     Example:
-        >>> Evaluator(lm, TokenObjective("lm", 8000))(ids)["perplexity"]  # doctest: +SKIP
+        >>> from zoo.training.objectives import TokenObjective
+        >>> lm = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(50, 8),
+        ...                        keras.layers.Dense(50)])
+        >>> scores = Evaluator(lm, TokenObjective("lm", 50))(np.array([[2, 7, 9, 3, 0]]))
+        >>> scores["tokens"], round(scores["perplexity"])  # an untrained model: about the vocabulary size
+        (3, 50)
     """
 
     def __init__(self, model, objective, *, seed=0, jit_compile=False):

@@ -212,7 +212,7 @@ def objective_for(task, *, mode="multiclass", vocab_size=None, label_smoothing=0
         special_ids: The tokenizer's ``special_ids``.
 
     Example:
-        >>> objective_for("lm", vocab_size=8000, special_ids=tokenizer.special_ids).token_level
+        >>> objective_for("lm", vocab_size=8000).token_level
         True
     """
     if task == "classification":

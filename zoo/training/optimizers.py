@@ -192,7 +192,11 @@ def optimizer_for(config, model, policy, total_steps):
         total_steps: Optimizer steps of the whole run (the schedule ends there).
 
     Example:
-        >>> optimizer = optimizer_for(config, model, "float32", total_steps=1000)  # doctest: +SKIP
+        >>> config = zoo.Config.from_dict({"model": {"name": "transformer-tiny"}, "optimizer": {"layer_decay": 0.8}})
+        >>> model = zoo.models.build("transformer-tiny", vocab_size=100, num_classes=2, sequence_length=16)
+        >>> optimizer = optimizer_for(config, model, "float32", total_steps=1000)
+        >>> type(optimizer).__name__, len(optimizer.optimizers)  # embeddings, 2 blocks, the rest
+        ('GroupedOptimizer', 4)
     """
     from zoo.training import transfer
 
@@ -295,8 +299,12 @@ class GroupedOptimizer(tf.Module):
         groups: The variables each optimizer owns (disjoint).
 
     Example:
-        >>> optimizer = GroupedOptimizer([keras.optimizers.AdamW(1e-3), keras.optimizers.AdamW(1e-4)],
-        ...                              [head_vars, encoder_vars])  # doctest: +SKIP
+        >>> head, encoder = keras.Variable(ops.ones(2)), keras.Variable(ops.ones(2))
+        >>> optimizer = GroupedOptimizer([keras.optimizers.SGD(1.0), keras.optimizers.SGD(0.1)], [[head], [encoder]])
+        >>> optimizer.build([head, encoder])
+        >>> optimizer.apply([ops.ones(2), ops.ones(2)], [head, encoder])
+        >>> head.numpy(), encoder.numpy()
+        (array([0., 0.], dtype=float32), array([0.9, 0.9], dtype=float32))
     """
 
     def __init__(self, optimizers, groups):

@@ -89,7 +89,13 @@ def emulated_bfloat16_warning(report):
         report: What ``precision_report`` returned.
 
     Example:
-        >>> emulated_bfloat16_warning({"requested": "auto", "policy": "float32", "gpus": 0, "cpu_bf16_flags": []})
+        >>> print(emulated_bfloat16_warning({"requested": "auto", "policy": "float32", "gpus": 0,
+        ...                                  "cpu_bf16_flags": []}))
+        None
+        >>> print(emulated_bfloat16_warning({"requested": "mixed_bfloat16", "policy": "mixed_bfloat16", "gpus": 0,
+        ...                                  "cpu_bf16_flags": [], "cpu_flags_checked": ["avx512_bf16"]}))
+        training.precision: mixed_bfloat16 trains in bfloat16, which this CPU emulates (it has none of avx512_bf16):
+        expect it to be slower than float32, not faster; training.precision: auto picks float32 here
     """
     if report["policy"] != "mixed_bfloat16" or report["gpus"] or report["cpu_bf16_flags"]:
         return None

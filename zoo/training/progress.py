@@ -34,9 +34,11 @@ class Progress:
         stream: Where to write; standard error by default (Jupyter shows a widget instead of the bar).
 
     Example:
-        >>> progress = Progress("epoch")
+        >>> import sys
+        >>> progress = Progress("epoch", stream=sys.stdout)
         >>> progress.start_epoch(0, 3, steps=100)
         >>> progress.end_epoch({"loss": 0.51, "accuracy": 0.75, "val_loss": 0.48, "val_accuracy": 0.77})
+        epoch 1/3  loss 0.5100  accuracy 0.7500  val_loss 0.4800  val_accuracy 0.7700  ...s
     """
 
     def __init__(self, mode="auto", stream=None):

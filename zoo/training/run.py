@@ -134,8 +134,10 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         TrainingInterrupted: SIGINT/SIGTERM; rerun the same call to resume.
 
     Example:
-        >>> result = zoo.train({"data": {"source": "trec"}, "training": {"epochs": 3}})  # doctest: +SKIP
-        >>> result.metrics["test"]["accuracy"]  # doctest: +SKIP
+        >>> result = zoo.train({"data": {"source": "reviews.jsonl"}, "training": {"epochs": 1},
+        ...                     "output": {"dir": "runs/demo", "progress": "none"}})
+        >>> result.run_dir, result.label_names, sorted(result.metrics["test"])
+        (PosixPath('runs/demo'), ['negative', 'positive'], ['accuracy', 'loss'])
     """
     config = as_config(config, overrides)
     wall_start = time.perf_counter()
@@ -270,7 +272,9 @@ def load_run(run_dir):
         ``(model, tokenizer, label_names, config)``; ``label_names`` is empty for lm, mlm and seq2seq runs.
 
     Example:
-        >>> model, tokenizer, labels, config = load_run("runs/mr-transformer-small")  # doctest: +SKIP
+        >>> model, tokenizer, labels, config = load_run("runs/reviews")
+        >>> labels, config.model.name
+        (['negative', 'positive'], 'transformer-tiny')
     """
     from zoo.data import load_label_names, load_tokenizer
 
@@ -295,8 +299,8 @@ def run_task(run_dir):
     Cheap: the model is not loaded. ``None`` when there is no ``config.yaml`` (``load_run`` then says what is missing).
 
     Example:
-        >>> run_task("runs/mr-mlm")
-        'mlm'
+        >>> run_task("runs/reviews"), run_task("runs/missing")
+        ('classification', None)
     """
     config_path = Path(run_dir) / "config.yaml"
     return task_of_config(Config.load(config_path)) if config_path.is_file() else None
@@ -316,7 +320,9 @@ def load_classifier_run(run_dir, action):
         ValueError: the run trained an lm, mlm or seq2seq model; the message says which command serves it.
 
     Example:
-        >>> model, tokenizer, labels, config, pairs = load_classifier_run("runs/mr-transformer-small", "be exported")
+        >>> model, tokenizer, labels, config, pairs = load_classifier_run("runs/reviews", "be exported")
+        >>> labels, pairs
+        (['negative', 'positive'], False)
     """
     task = run_task(run_dir)
     if task not in (None, "classification"):

@@ -54,7 +54,13 @@ def cluster_resolver(kind="tf_config"):
             variables of a job step; ``kubernetes`` asks the cluster API (needs the ``kubernetes`` package).
 
     Example:
-        >>> resolver = cluster_resolver("tf_config")  # doctest: +SKIP
+        >>> type(cluster_resolver("tf_config")).__name__
+        'TFConfigClusterResolver'
+        >>> cluster_resolver("slurm")
+        Traceback (most recent call last):
+        ...
+        zoo.training.strategies.StrategyError: distribution.cluster_resolver: slurm needs a Slurm job step
+        (SLURM_PROCID and SLURM_STEP_* are not set; run under srun)
     """
     resolvers = tf.distribute.cluster_resolver
     if kind == "tf_config":
@@ -165,7 +171,11 @@ def check_worker_cluster(resolver):
     it is spelt out (``ONE_WORKER_TF_CONFIG``), e.g. to try a multi-worker config on one machine.
 
     Example:
-        >>> check_worker_cluster(tf.distribute.cluster_resolver.TFConfigClusterResolver())  # doctest: +SKIP
+        >>> check_worker_cluster(tf.distribute.cluster_resolver.TFConfigClusterResolver())  # TF_CONFIG not set
+        Traceback (most recent call last):
+        ...
+        zoo.training.strategies.StrategyError: distribution.strategy: multi_worker found no cluster (TF_CONFIG is not
+        set). TF_CONFIG must hold the same cluster on every worker and this process's task, ...
     """
     spec = resolver.cluster_spec().as_dict()
     if not spec.get("worker") and not spec.get("chief"):

@@ -14,7 +14,11 @@ def add_tune_command(subparsers):
     """Declare ``zoo tune``.
 
     Example:
-        >>> add_tune_command(parser.add_subparsers(dest="command"))  # doctest: +SKIP
+        >>> import argparse
+        >>> parser = argparse.ArgumentParser(prog="zoo")
+        >>> add_tune_command(parser.add_subparsers(dest="command"))
+        >>> parser.parse_args(["tune", "--data", "texts.csv", "--max-trials", "4"]).max_trials
+        4
     """
     parser = subparsers.add_parser(
         "tune", help="search hyperparameters with keras-tuner; write the results and the best config",

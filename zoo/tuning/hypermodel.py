@@ -21,8 +21,11 @@ def trial_config(base, settings, space, values):
     early stopping (so ``zoo train`` with it reproduces the trial).
 
     Example:
-        >>> trial_config(base, settings, space, {"model.overrides.num_layers": 1}).training.epochs  # doctest: +SKIP
-        10
+        >>> base, settings = zoo.tuning.load_search({"tuning": {"epochs": 2}})
+        >>> space = zoo.tuning.SearchSpace.from_mapping({"model.overrides.num_layers": [1, 2]}, base)
+        >>> config = trial_config(base, settings, space, {"model.overrides.num_layers": 1})
+        >>> config.model.overrides["num_layers"], config.training.epochs
+        (1, 2)
     """
     config = space.apply(base, values)
     # A searched training.epochs is the trial's length (a decaying schedule ends with it); else tuning.epochs.
@@ -50,7 +53,12 @@ class ZooHyperModel(keras_tuner.HyperModel):
         progress_stream: Where epoch progress goes (standard error by default).
 
     Example:
-        >>> hypermodel = ZooHyperModel(base, settings, space, prepare_data(base), strategy)  # doctest: +SKIP
+        >>> from zoo.tuning.trial import prepare_data
+        >>> base, settings = zoo.tuning.load_search({"data": {"source": "reviews.jsonl"}})
+        >>> space = zoo.tuning.SearchSpace.from_mapping({"model.overrides.num_layers": [1, 2]}, base)
+        >>> hypermodel = ZooHyperModel(base, settings, space, prepare_data(base), tf.distribute.get_strategy())
+        >>> hypermodel.build(keras_tuner.HyperParameters()).name
+        'transformer_classifier'
     """
 
     def __init__(self, base, settings, space, data, strategy, progress_stream=None):

@@ -122,8 +122,10 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
         TrainingInterrupted: SIGINT/SIGTERM; rerun the same call to continue the search.
 
     Example:
-        >>> result = zoo.tune({"data": {"source": "trec"}, "tuning": {"max_trials": 10}})  # doctest: +SKIP
-        >>> result.best.objective, result.files["best_config"]  # doctest: +SKIP
+        >>> result = zoo.tune({"data": {"source": "reviews.jsonl"}, "training": {"epochs": 1},
+        ...                    "output": {"progress": "none"}, "tuning": {"max_trials": 1}})
+        >>> len(result.trials), result.files["best_config"]
+        (1, PosixPath('runs/reviews-transformer-tiny-tuning/best_config.yaml'))
     """
     base, settings = load_search(config, tuning=tuning, overrides=overrides)
     with tuner_process(role, oracle, tuner_id) as process, _dtype_policy_kept():
@@ -204,7 +206,11 @@ def retrain(best_config, best, directory, *, export_to=None, progress_stream=Non
         ``(TrainResult, ExportResult)``.
 
     Example:
+        >>> result = zoo.tune({"data": {"source": "reviews.jsonl"}, "tuning": {"max_trials": 10}})  # doctest: +SKIP
         >>> run, export = retrain(result.best_config, result.best, result.directory)  # doctest: +SKIP
+        >>> run.run_dir, export.path  # doctest: +SKIP
+        (PosixPath('runs/reviews-transformer-tiny-tuning/best'),
+         PosixPath('saved_models/reviews-transformer-tiny-tuning/1'))
     """
     from zoo.export import export_run
     from zoo.training import TrainResult, load_run, train
@@ -251,9 +257,9 @@ def tuner_process(role=None, oracle=None, tuner_id=None):
     on exit.
 
     Example:
-        >>> with tuner_process("worker", "127.0.0.1:8000", "worker-1") as process:  # doctest: +SKIP
-        ...     process
-        'worker'
+        >>> with tuner_process("worker", "127.0.0.1:8000", "worker-1") as process:
+        ...     process, os.environ["KERASTUNER_TUNER_ID"]
+        ('worker', 'worker-1')
     """
     if role is None:
         if oracle or tuner_id:

@@ -97,7 +97,14 @@ def make_tuner(settings, hypermodel, directory, *, epochs, seed, strategy=None, 
             for the worker whose report raised.
 
     Example:
-        >>> tuner = make_tuner(settings, hypermodel, "runs/trec-tuning", epochs=10, seed=42)  # doctest: +SKIP
+        >>> from zoo.tuning.trial import prepare_data
+        >>> base, settings = zoo.tuning.load_search({"data": {"source": "reviews.jsonl"},
+        ...                                          "tuning": {"tuner": "hyperband"}})
+        >>> space = zoo.tuning.SearchSpace.from_mapping({"model.overrides.num_layers": [1, 2]}, base)
+        >>> hypermodel = zoo.tuning.ZooHyperModel(base, settings, space, prepare_data(base), strategy=None)
+        >>> tuner = make_tuner(settings, hypermodel, "runs/reviews-tuning", epochs=10, seed=42)
+        >>> type(tuner).__name__, tuner.oracle.max_epochs
+        ('HyperbandTuner', 10)
     """
     direction = "max" if settings.objective == "val_accuracy" else "min"
     failures = settings.max_trials + 1 if distributed else settings.max_consecutive_failed_trials

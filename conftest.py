@@ -20,6 +20,8 @@ from _pytest.doctest import DoctestItem
 
 WORKSPACE_FILES = ("reviews.jsonl", "runs/reviews", "saved_models/reviews")
 CHECKPOINT = "all-MiniLM-L6-v2"
+# What an example writes to name the shared checkpoint (a run's own ``runs/reviews/checkpoints/`` is not it).
+CHECKPOINT_PATH = f"checkpoints/{CHECKPOINT}"
 _BUILT = {}
 
 
@@ -49,7 +51,7 @@ def _skip_reason(source):
     from zoo.data.sources import SHARED
     from zoo.paths import CHECKPOINT_DIR_ENV, DATA_DIR_ENV, checkpoint_dir, data_dir
 
-    if "checkpoints/" in source and not (checkpoint_dir() / CHECKPOINT / "model.safetensors").is_file():
+    if CHECKPOINT_PATH in source and not (checkpoint_dir() / CHECKPOINT / "model.safetensors").is_file():
         return f"checkpoint {checkpoint_dir() / CHECKPOINT} not found (set {CHECKPOINT_DIR_ENV})"
     for name, spec in SHARED.items():
         # A set's folder is the first part of any of its file paths (``sms`` names ``sms_spam/...``).
@@ -82,7 +84,7 @@ def _doctest_folder(request, tmp_path, monkeypatch, doctest_namespace, tmp_path_
         root = _workspace(tmp_path_factory)
         for name in WORKSPACE_FILES:
             (shutil.copytree if (root / name).is_dir() else shutil.copy)(root / name, tmp_path / name)
-    if "checkpoints/" in source:
+    if CHECKPOINT_PATH in source:
         from zoo.paths import checkpoint_dir
 
         (tmp_path / "checkpoints").symlink_to(checkpoint_dir(), target_is_directory=True)

@@ -65,7 +65,15 @@ def read_config(folder):
 
 
 def is_checkpoint_folder(path):
-    """Whether ``path`` is a folder with a Hugging Face or keras-hub ``config.json`` (not a zoo run folder)."""
+    """Whether ``path`` is a folder with a Hugging Face or keras-hub ``config.json`` (not a zoo run folder).
+
+    Args:
+        path: A folder.
+
+    Example:
+        >>> is_checkpoint_folder("checkpoints/all-MiniLM-L6-v2"), is_checkpoint_folder("runs/reviews")
+        (True, False)
+    """
     try:
         read_config(path)
     except (CheckpointError, CheckpointFileNotFoundError):

@@ -99,6 +99,11 @@ def model_variables(model):
     Keras variable backed by a ``ShardedVariable`` (parameter-server training), while it saves the shards.
     The list includes the non-trainable state, e.g. dropout seed-generator states, so a resumed run draws
     the same dropout masks as an uninterrupted one.
+
+    Example:
+        >>> model = zoo.build("transformer-tiny", vocab_size=100, sequence_length=8, num_classes=2)
+        >>> len(model.weights), len(model_variables(model))  # the 4 more: dropout seed-generator states
+        (30, 34)
     """
     flat = []
     # ``variables``, not ``weights``: Keras leaves seed-generator states out of ``weights``.

@@ -1,0 +1,36 @@
+"""The house docstring rule for the public API: every exported function and layer/model class shows an Example.
+
+Result records (dataclasses, named tuples) and exceptions document their attributes instead; the examples
+themselves run as doctests (``--doctest-modules``, see ``conftest.py``).
+"""
+import dataclasses
+import importlib
+import inspect
+
+import pytest
+
+import zoo
+
+PACKAGES = ["zoo"] + [f"zoo.{name}" for name in zoo.__all__ if inspect.ismodule(getattr(zoo, name))]
+
+
+def _needs_example(obj):
+    if inspect.isfunction(obj):
+        return True
+    if inspect.isclass(obj):
+        record = dataclasses.is_dataclass(obj) or (issubclass(obj, tuple) and hasattr(obj, "_fields"))
+        return not (record or issubclass(obj, BaseException))
+    return False
+
+
+def _public(package):
+    module = importlib.import_module(package)
+    return [(name, getattr(module, name)) for name in module.__all__ if _needs_example(getattr(module, name))]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_public_function_and_class_has_a_docstring_example(package):
+    public = _public(package)
+    assert public, f"{package} exports no function or class"
+    missing = [name for name, obj in public if ">>>" not in (inspect.getdoc(obj) or "")]
+    assert not missing, f"{package}: no '>>>' Example in the docstring of {missing}"

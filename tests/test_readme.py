@@ -105,3 +105,39 @@ def test_the_readme_first_run_works_in_an_empty_directory_with_a_fresh_install(f
     assert (work / "saved_models" / run_dir.name / "1" / "saved_model.pb").is_file()
     prediction = json.loads(outputs[-1].stdout.strip().splitlines()[-1])
     assert prediction["label"] in ("neg", "pos") and abs(sum(prediction["probabilities"].values()) - 1) < 1e-5
+
+
+def _readme_section(heading):
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_runs_after_the_first_run_write_run_directories_of_their_own():
+    """Followed in order, each ``zoo train``/``zoo pretrain`` of the README gets its own run directory: one that
+    fell back to the first run's ``runs/mr-transformer-tiny`` would stop on that finished run."""
+    from zoo.cli import PRETRAIN_DEFAULTS, _config, build_parser
+    from zoo.training.run import default_run_dir
+
+    text = (REPO / "README.md").read_text(encoding="utf-8").split("\n## First run\n", 1)[1]
+    blocks = [part.split("```", 1)[0] for part in text.split("```bash\n")[1:]]
+    commands = [command.strip() for block in blocks
+                for line in block.replace("\\\n", " ").splitlines()
+                for command in line.split("  #", 1)[0].split("&&")]
+    run_dirs = {}
+    for command in commands:
+        args = shlex.split(command)
+        if args[:2] not in (["zoo", "train"], ["zoo", "pretrain"]):
+            continue
+        config = _config(build_parser().parse_args(args[1:]), args[1],
+                         PRETRAIN_DEFAULTS if args[1] == "pretrain" else None)
+        run_dir = Path(config.output.dir) if config.output.dir else default_run_dir(config)
+        assert run_dir not in run_dirs, f"{command!r} writes {run_dir}, as {run_dirs[run_dir]!r} did"
+        run_dirs[run_dir] = command
+    assert len(run_dirs) >= 4
+
+
+def test_the_readme_names_every_output_of_an_exports_default_signature():
+    from zoo.export.saved_model import OUTPUTS
+
+    section = _readme_section("Exported models and tensorflow-text")
+    assert [name for name in OUTPUTS if f"`{name}`" not in section] == []

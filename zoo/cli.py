@@ -109,7 +109,9 @@ def _print_next_commands(result):
     lines = [f"zoo evaluate {run}"]
     if result.metrics["task"] == "classification":
         export = f"saved_models/{result.run_dir.resolve().name}"
-        lines += [f"zoo export {run}", f'zoo predict {export} "a gripping , beautifully acted film"']
+        # A sentence-pair model takes its texts two at a time.
+        texts = '"a gripping film" "the film grips"' if result.text_pairs else '"a gripping , beautifully acted film"'
+        lines += [f"zoo export {run}", f"zoo predict {export} {texts}"]
     print("next:\n" + "\n".join(f"  {line}" for line in lines), file=sys.stderr)
 
 

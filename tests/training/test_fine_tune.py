@@ -5,6 +5,7 @@ are in ``test_fine_tune_minilm.py``.
 """
 import dataclasses
 import json
+import shlex
 
 import numpy as np
 import pytest
@@ -128,6 +129,18 @@ def test_zoo_predict_reads_pairs_two_at_a_time_and_from_files(pair_run, tmp_path
                                [list(r["probabilities"].values()) for r in records], atol=1e-6)
     assert main(["predict", str(pair_run.run_dir), "only one"]) != 0
     assert "two at a time" in capsys.readouterr().err
+
+
+def test_zoo_train_suggests_a_predict_command_that_works_on_a_pair_run(pair_run, capsys):
+    from zoo.cli import _print_next_commands, main
+
+    assert pair_run.text_pairs
+    _print_next_commands(pair_run)
+    suggested = next(line for line in capsys.readouterr().err.splitlines() if "zoo predict" in line)
+    command = shlex.split(suggested)
+    # The suggestion names the export to be; the run directory predicts the same way.
+    assert main(["predict", str(pair_run.run_dir), *command[3:]]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
 
 
 def test_explain_and_evaluate_a_pair_run(pair_run, tmp_path):

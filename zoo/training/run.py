@@ -74,6 +74,7 @@ class TrainResult:
         label_names: Class names in label-id order.
         history: One record per epoch.
         metrics: The contents of ``metrics.json``.
+        text_pairs: The model classifies sentence pairs (it takes its texts two at a time).
     """
 
     run_dir: Path
@@ -83,6 +84,7 @@ class TrainResult:
     label_names: list
     history: list
     metrics: dict
+    text_pairs: bool = False
 
 
 def as_config(config=None, overrides=()):
@@ -256,7 +258,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     finally:
         progress.close()
         keras.mixed_precision.set_global_policy(previous_policy)
-    return TrainResult(run_dir, config, model, data["tokenizer"], data["label_names"], history, metrics)
+    return TrainResult(run_dir, config, model, data["tokenizer"], data["label_names"], history, metrics,
+                       spec["text_pairs"])
 
 
 def load_run(run_dir):

@@ -30,7 +30,7 @@ import yaml
 from zoo.config import Config, ConfigError
 from zoo.training import TrainingInterrupted
 from zoo.training.progress import Progress
-from zoo.training.run import default_run_dir, num_examples
+from zoo.training.run import default_run_dir, num_examples, reads_pairs
 from zoo.tuning.hypermodel import SearchInterrupted, ZooHyperModel
 from zoo.tuning.results import best_of, collect, write_csv, write_markdown
 from zoo.tuning.settings import ROLES, load_search
@@ -223,7 +223,7 @@ def retrain(best_config, best, directory, *, export_to=None, progress_stream=Non
     if same and (run_dir / "metrics.json").is_file():
         model, tokenizer, label_names, loaded = load_run(run_dir)
         result = TrainResult(run_dir, loaded, model, tokenizer, label_names, _read_json(run_dir / "history.json"),
-                             _read_json(run_dir / "metrics.json"))
+                             _read_json(run_dir / "metrics.json"), reads_pairs(run_dir))
     else:
         overwrite = previous is not None and not same
         result = train(config.override([f"output.overwrite={str(overwrite).lower()}"]),

@@ -259,7 +259,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         progress.close()
         keras.mixed_precision.set_global_policy(previous_policy)
     return TrainResult(run_dir, config, model, data["tokenizer"], data["label_names"], history, metrics,
-                       spec["text_pairs"])
+                       data["texts"]["train"].is_pairs)
 
 
 def load_run(run_dir):

@@ -107,9 +107,16 @@ def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_weights(finished, t
     run_dir = tmp_path / "run"
     shutil.copytree(finished.run_dir, run_dir)
     (run_dir / "metrics.json").unlink()
+    # The later checkpoints go too: a resume finds checkpoints by their files, not only through the index.
+    for path in (run_dir / "checkpoints").glob("ckpt-*"):
+        if int(path.name.split(".")[0].split("-")[1]) > 20:
+            path.unlink()
     (run_dir / "checkpoints" / "checkpoint").write_text('model_checkpoint_path: "ckpt-20"\n'
                                                          'all_model_checkpoint_paths: "ckpt-20"\n')
-    resumed = train(finished.config, overrides=[f"output.dir={run_dir}"])
+    stream = io.StringIO()
+    resumed = train(finished.config, overrides=[f"output.dir={run_dir}", "output.progress=epoch"],
+                    progress_stream=stream)
+    assert f"resuming from {run_dir / 'checkpoints' / 'ckpt-20'} (epoch 2, step 8)" in stream.getvalue()
     assert _learning(resumed.history) == _learning(finished.history)
     for a, b in zip(_weights(resumed.model), _weights(finished.model)):
         np.testing.assert_array_equal(a, b)
@@ -157,6 +164,31 @@ def test_resuming_with_another_config_is_an_error(tiny_csv, tmp_path):
         train(config, overrides=["optimizer.learning_rate=0.01"])
     restarted = train(config, overrides=["optimizer.learning_rate=0.01", "output.overwrite=true"])
     assert len(restarted.history) == 3
+
+
+@pytest.mark.parametrize("edit, changed", [
+    (lambda text: text.replace("w1 ", "new "), "vocabulary"),
+    (lambda text: text.replace(",pos", ",positive"), "label names"),
+])
+def test_resuming_after_the_data_changed_is_an_error(tiny_csv, tmp_path, edit, changed):
+    """The tokenizer and label ids are fitted afresh on a resume: from edited data, the restored weights would
+    take other words and classes for the ones they learned."""
+    data = tmp_path / "data.csv"
+    shutil.copy(tiny_csv, data)
+    run_dir = tmp_path / "run"
+    config = tiny_config(data, run_dir, optimizer={"name": "sgd", "learning_rate": 1e18},
+                         training={"epochs": 3, "checkpoint_every": 1})
+    with pytest.raises(NonFiniteLossError):
+        train(config)  # an unfinished run with checkpoints
+    saved = {path.name: path.read_bytes() for path in (run_dir / "tokenizer").iterdir()}
+    data.write_text(edit(data.read_text()))
+    with pytest.raises(RunDirectoryError) as error:
+        train(config)
+    assert str(error.value) == (
+        f"{run_dir} holds an unfinished run trained on other data: the {changed} of {data} now differ from those "
+        f"saved in {run_dir / 'tokenizer'} (the data changed since the run started); restore the data to resume, "
+        "or set output.overwrite: true to start afresh")
+    assert {path.name: path.read_bytes() for path in (run_dir / "tokenizer").iterdir()} == saved
 
 
 @pytest.mark.parametrize("overrides, message", [

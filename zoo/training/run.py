@@ -159,6 +159,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     keras.utils.set_random_seed(config.training.seed)
     pretrained, tokenizer = transfer.pretrained_run(config) if config.model.init_from else (None, None)
     data = load_splits(config, tokenizer)
+    if resume:
+        _check_same_data(run_dir, data, config.data.source)
     train_features = data["train"][0]
     progress.message(_data_summary(data, run_dir, strategy, resume, config.data.sequence_length == "auto"))
     if config.recipe_defaults():
@@ -378,6 +380,31 @@ def _should_resume(run_dir, config):
                                     + "; ".join(changed) + "); rerun with its config to resume, or set "
                                     "output.overwrite: true to start afresh")
     return True
+
+
+def _check_same_data(run_dir, data, source):
+    """Raise ``RunDirectoryError`` when the vocabulary or labels of the data now differ from the resumed run's.
+
+    A resumed run fits its tokenizer and label ids afresh from the data; when the data changed since the run
+    started (rows added or edited), the same ids name other words or classes, and the restored weights would
+    silently go on training with them swapped.
+    """
+    from zoo.data import load_label_names, load_tokenizer
+    from zoo.data.labeled import LABELS_FILE
+
+    saved = run_dir / "tokenizer"
+    if not saved.is_dir():
+        return
+    changed = []
+    if load_tokenizer(saved).vocabulary != data["tokenizer"].vocabulary:
+        changed.append("vocabulary")
+    if (saved / LABELS_FILE).is_file() and load_label_names(saved) != list(data["label_names"]):
+        changed.append("label names")
+    if changed:
+        raise RunDirectoryError(f"{run_dir} holds an unfinished run trained on other data: the {' and '.join(changed)} "
+                                f"of {source} now differ from those saved in {saved} (the data changed since the "
+                                "run started); restore the data to resume, or set output.overwrite: true to start "
+                                "afresh")
 
 
 def _check_creatable(run_dir):

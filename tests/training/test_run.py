@@ -3,6 +3,7 @@ import io
 import json
 import logging
 import shutil
+import signal
 from pathlib import Path
 
 import keras
@@ -14,7 +15,8 @@ import zoo.training.precision as precision
 from tests.training.conftest import tiny_config
 from zoo.config import Config, ConfigError
 from zoo.data import TooFewClassesError
-from zoo.training import LossDivergedError, NonFiniteLossError, RunDirectoryError, load_run, train
+from zoo.training import (LossDivergedError, NonFiniteLossError, RunDirectoryError, TrainingInterrupted,
+                           load_run, train)
 from zoo.training.checkpoints import model_variables
 
 
@@ -120,6 +122,31 @@ def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_weights(finished, t
     assert _learning(resumed.history) == _learning(finished.history)
     for a, b in zip(_weights(resumed.model), _weights(finished.model)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_an_interrupt_under_overwrite_says_to_resume_without_it(tiny_csv, tmp_path, monkeypatch):
+    """output.overwrite: true starts afresh, so "rerun the same command" would throw the checkpoints away."""
+    from zoo.training.loop import Trainer
+
+    run_steps = Trainer.run_steps
+
+    def interrupted_after_five(self, iterator, steps):
+        for done, result in enumerate(run_steps(self, iterator, steps), 1):
+            if done == 5:
+                signal.raise_signal(signal.SIGINT)
+            yield result
+
+    monkeypatch.setattr(Trainer, "run_steps", interrupted_after_five)
+    config = tiny_config(tiny_csv, tmp_path / "run", output={"overwrite": True})
+    with pytest.raises(TrainingInterrupted) as error:
+        train(config)
+    checkpoint = tmp_path / "run" / "checkpoints" / "ckpt-5"
+    assert str(error.value) == ("training interrupted at epoch 1, step 5/12; rerun the same command with "
+                                f"output.overwrite: false to resume from {checkpoint}")
+    monkeypatch.setattr(Trainer, "run_steps", run_steps)
+    stream = io.StringIO()
+    train(config, overrides=["output.overwrite=false", "output.progress=epoch"], progress_stream=stream)
+    assert f"resuming from {checkpoint} (epoch 1, step 5)" in stream.getvalue()
 
 
 def test_a_finished_run_is_not_overwritten(finished):

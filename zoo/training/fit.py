@@ -7,6 +7,9 @@ import numpy as np
 from zoo.training.divergence import DivergenceCheck, chance_loss
 from zoo.training.loop import EpochBatches, Throughput, TrainingInterrupted, check_finite, interruptible
 
+# What an interrupt's message tells the user to do to resume.
+RERUN = "rerun the same command"
+
 
 class EarlyStopping:
     """Tracks the monitored validation metric; its state lives in the checkpointed ``TrainingState``.
@@ -42,7 +45,7 @@ class EarlyStopping:
 
 def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=None, best=None, early_stopping=None,
         checkpoint_every=0, progress=None, on_epoch_end=None, synchronous_workers=1, bucket_by_length=False,
-        divergence_factor=0.0):
+        divergence_factor=0.0, rerun=RERUN):
     """Train ``trainer.model`` from wherever ``state`` says until ``epochs`` are done or early stopping ends it.
 
     Args:
@@ -63,6 +66,8 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
         bucket_by_length: Batch examples of similar length together (see ``EpochBatches``).
         divergence_factor: Stop when an epoch's running loss exceeds this many times the larger of the
             chance-level and the first epoch's loss (``zoo.training.divergence``); 0 never does.
+        rerun: What an interrupt's message tells the user to do to resume (``zoo.train`` names
+            ``output.overwrite`` when it is set, since the same command would then start afresh).
 
     Returns:
         ``stopped_early``: whether early stopping ended the run.
@@ -127,7 +132,7 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
                             else checkpoints.latest if checkpoints else None)
                     raise TrainingInterrupted(
                         f"training interrupted at epoch {epoch + 1}, step {step + 1}/{steps}; "
-                        + (f"rerun the same command to resume from {path}" if path else "no checkpoint to resume from"),
+                        + (f"{rerun} to resume from {path}" if path else "no checkpoint to resume from"),
                         received[0], path)
             record = {"epoch": epoch + 1, "loss": sums[0] / sums[2], "accuracy": sums[1] / sums[2]}
             if trainer.objective.token_level:
@@ -154,7 +159,7 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
             if received[0] is not None:
                 path = checkpoints.latest if checkpoints is not None else None
                 rest = "to resume" if epoch + 1 < epochs and not stop else "to finish the run (final metrics)"
-                raise TrainingInterrupted(f"training interrupted after epoch {epoch + 1}; rerun the same command "
+                raise TrainingInterrupted(f"training interrupted after epoch {epoch + 1}; {rerun} "
                                           + (f"{rest} from {path}" if path else "(no checkpoint to resume from)"),
                                           received[0], path)
             if stop:

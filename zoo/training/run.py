@@ -33,7 +33,7 @@ from zoo import interrupts
 from zoo.config import Config, ConfigError
 from zoo.paths import creatable_problem
 from zoo.training.checkpoints import Checkpointer, checkpoint_paths, model_variables
-from zoo.training.fit import EarlyStopping, fit
+from zoo.training.fit import RERUN, EarlyStopping, fit
 from zoo.training import transfer
 from zoo.training.data import load_splits, model_arguments, task_of_config
 from zoo.training.loop import EpochBatches, Trainer, TrainingState
@@ -133,7 +133,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         ConfigError: A bad config value (naming the key).
         RunDirectoryError: ``output.dir`` holds a finished run, or an unfinished run with another config.
         NonFiniteLossError: The loss became NaN/Inf (the last good checkpoint is kept).
-        TrainingInterrupted: SIGINT/SIGTERM; rerun the same call to resume.
+        TrainingInterrupted: SIGINT/SIGTERM; rerun the same call to resume (with ``output.overwrite: false``:
+            ``output.overwrite: true`` starts afresh).
 
     Example:
         >>> result = zoo.train({"data": {"source": "reviews.jsonl"}, "training": {"epochs": 1},
@@ -242,7 +243,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             seed=config.training.seed, checkpoints=checkpoints, best=best if stopping is not None else None,
             early_stopping=stopping, checkpoint_every=config.training.checkpoint_every, progress=progress,
             on_epoch_end=on_epoch_end, synchronous_workers=synchronous_workers(strategy),
-            bucket_by_length=config.training.bucket_by_length, divergence_factor=config.training.divergence_factor)
+            bucket_by_length=config.training.bucket_by_length, divergence_factor=config.training.divergence_factor,
+            rerun=f"{RERUN} with output.overwrite: false" if config.output.overwrite else RERUN)
         history = state.records()
         best_epoch = int(state.best_epoch.numpy()) + 1 if stopping is not None else None
         if stopping is not None and config.training.early_stopping.restore_best_weights and best.latest:

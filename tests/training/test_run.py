@@ -89,6 +89,8 @@ def test_best_epoch_weights_are_restored(overshot):
     assert overshot.metrics["best_epoch"] == best + 1
     assert overshot.metrics["validation"]["loss"] == pytest.approx(history[best]["val_loss"], rel=1e-5)
     assert overshot.metrics["validation"]["accuracy"] == pytest.approx(history[best]["val_accuracy"])
+    # The training metrics are those of the epoch whose weights the model ends with, too.
+    assert overshot.metrics["train"] == {"loss": history[best]["loss"], "accuracy": history[best]["accuracy"]}
 
     best_weights = _checkpoint_weights(overshot.run_dir / "best")
     last_weights = _checkpoint_weights(overshot.run_dir / "checkpoints")  # saved at the last epoch's end

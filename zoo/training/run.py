@@ -247,10 +247,12 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             rerun=f"{RERUN} with output.overwrite: false" if config.output.overwrite else RERUN)
         history = state.records()
         best_epoch = int(state.best_epoch.numpy()) + 1 if stopping is not None else None
-        if stopping is not None and config.training.early_stopping.restore_best_weights and best.latest:
+        restored = stopping is not None and config.training.early_stopping.restore_best_weights and best.latest
+        if restored:
             best.restore()
-        metrics = _final_metrics(trainer, data, history, best_epoch, stopped_early, config, precision_choice,
-                                 strategy, float(state.elapsed.numpy()), time.perf_counter() - wall_start)
+        metrics = _final_metrics(trainer, data, history, best_epoch if restored else len(history), best_epoch,
+                                 stopped_early, config, precision_choice, strategy, float(state.elapsed.numpy()),
+                                 time.perf_counter() - wall_start)
         if is_chief:
             _save_weights(model, run_dir / "model.weights.h5", spec, is_parameter_server(strategy))
             _write_json(run_dir / "model.json", spec)
@@ -470,10 +472,13 @@ def _early_stopping(config, state, validation):
     return EarlyStopping(state, monitor=c.monitor, patience=c.patience, min_delta=c.min_delta)
 
 
-def _final_metrics(trainer, data, history, best_epoch, stopped_early, config, precision_choice, strategy,
-                   train_seconds, wall_seconds):
+def _final_metrics(trainer, data, history, final_epoch, best_epoch, stopped_early, config, precision_choice,
+                   strategy, train_seconds, wall_seconds):
+    """``metrics.json``; ``final_epoch`` (1-based) is the epoch whose weights the model ends with, whose training
+    metrics are reported with the validation and test scores of those weights."""
     keys = ("loss", "accuracy", "perplexity")
-    metrics = {"train": {k: history[-1][k] for k in keys if k in history[-1]} if history else {}}
+    record = history[final_epoch - 1] if history else {}
+    metrics = {"train": {k: record[k] for k in keys if k in record}}
     for name in ("validation", "test"):
         if data[name] is not None:
             metrics[name] = trainer.evaluate(*data[name])

@@ -307,6 +307,17 @@ def test_validation_failures_leave_no_run_directory_and_keep_an_old_run(finished
     assert (finished.run_dir / "metrics.json").is_file()
 
 
+def test_overwrite_deletes_only_a_run_directory(tiny_csv, tmp_path):
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "chapter1.tex").write_text("months of work")
+    with pytest.raises(RunDirectoryError) as error:
+        train(tiny_config(tiny_csv, folder, output={"overwrite": True}))
+    assert str(error.value) == (f"{folder} is not a zoo run directory (it has no config.yaml), and output.overwrite "
+                                "would delete everything in it; set output.dir to a new directory or a run's")
+    assert [path.name for path in folder.iterdir()] == ["chapter1.tex"]
+
+
 @pytest.mark.parametrize("where, why", [
     ("file", "{parent} is a file, not a directory"),
     ("/proc", "/proc does not accept new directories (No such file or directory)"),

@@ -366,6 +366,11 @@ def _strategy(distribution, resolver):
 def _should_resume(run_dir, config):
     """Decide between a fresh run (False) and a resume (True), changing nothing on disk."""
     if config.output.overwrite:
+        # Overwriting deletes the whole directory: only a run's (its config.yaml is written first), or nothing.
+        if run_dir.is_dir() and any(run_dir.iterdir()) and not (run_dir / "config.yaml").is_file():
+            raise RunDirectoryError(f"{run_dir} is not a zoo run directory (it has no config.yaml), and "
+                                    "output.overwrite would delete everything in it; set output.dir to a new "
+                                    "directory or a run's")
         return False
     if (run_dir / "metrics.json").is_file():
         raise RunDirectoryError(f"{run_dir} holds a finished run (metrics.json); set output.dir to a new "

@@ -256,6 +256,16 @@ def test_mixed_bfloat16_trains_and_restores_the_policy(tiny_csv, tmp_path, monke
     assert keras.mixed_precision.global_policy().name == "float32"
 
 
+def test_jit_compile_is_refused_for_dropout_on_packed_tokens(tiny_csv, tmp_path):
+    # transformer-tiny skips padding and drops out 0.1 by default: XLA failed at the first step, run dir written.
+    with pytest.raises(ConfigError) as error:
+        train(tiny_config(tiny_csv, tmp_path / "run", training={"jit_compile": True}))
+    assert str(error.value) == (
+        "training.jit_compile: true cannot compile dropout on the packed real tokens of a model that skips padding; "
+        "set model.overrides.skip_padding=false or model.overrides.dropout=0, or leave training.jit_compile off")
+    assert not (tmp_path / "run").exists()
+
+
 def test_jit_compile_is_refused_under_a_distribution_strategy(tiny_csv, tmp_path):
     with pytest.raises(ConfigError, match="training.jit_compile: true works only with distribution.strategy: default"):
         train(tiny_config(tiny_csv, tmp_path / "run", training={"jit_compile": True},

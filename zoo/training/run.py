@@ -205,7 +205,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
                           label_smoothing=config.training.label_smoothing, special_ids=data["tokenizer"].special_ids),
             config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
             clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
-            jit_compile=check_jit(config.training.jit_compile, strategy), seed=config.training.seed)
+            jit_compile=check_jit(config.training.jit_compile, strategy, model), seed=config.training.seed)
         # Built here only to check training.batch_size against the examples before anything is written.
         EpochBatches(num_examples(train_features), config.training.batch_size, config.training.seed)
         state = TrainingState()
@@ -459,11 +459,18 @@ def num_examples(features):
 
 
 
-def check_jit(setting, strategy):
-    """Return ``training.jit_compile``, or raise when it is set under a ``tf.distribute`` strategy."""
+def check_jit(setting, strategy, model=None):
+    """Return ``training.jit_compile``, or raise when it is set under a ``tf.distribute`` strategy or for a
+    ``model`` whose training step XLA cannot compile."""
     if setting and strategy is not tf.distribute.get_strategy():
         raise ConfigError("training.jit_compile: true works only with distribution.strategy: default "
                           "(XLA under tf.distribute fails on CPU)")
+    blocks = [layers[0] for layers in transfer.encoder_stack(model)[1:]] if setting and model is not None else []
+    if any(block.packs_tokens and block.dropout for block in blocks):
+        # The blocks drop out on the real tokens' rows only, a count known at run time; XLA needs it at compile time.
+        raise ConfigError("training.jit_compile: true cannot compile dropout on the packed real tokens of a model "
+                          "that skips padding; set model.overrides.skip_padding=false or model.overrides.dropout=0, "
+                          "or leave training.jit_compile off")
     return setting
 
 

@@ -114,3 +114,24 @@ def test_confident_mistakes_are_wrong_and_sorted():
 def test_bad_inputs_raise_clear_errors(y, probs, match):
     with pytest.raises(MetricsInputError, match=match):
         classification_metrics(y, probs, ["neg", "pos"])
+
+
+def test_a_class_absent_from_labels_and_predictions_is_left_out_of_the_averages():
+    from sklearn import metrics as skm
+
+    # perfect predictions on a test set that lacks class "c": every average is 1, as scikit-learn's default says
+    y, probs = [0, 1, 0, 1], [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.8, 0.1, 0.1], [0.2, 0.7, 0.1]]
+    m = classification_metrics(y, probs, ["a", "b", "c"])
+    assert skm.f1_score(y, [0, 1, 0, 1], average="macro") == 1.0
+    assert m["averages"]["macro"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert m["per_class"][2] == {"label": "c", "precision": None, "recall": None, "f1": None, "support": 0}
+    # a class predicted but never true, and one true but never predicted, still count (as 0)
+    y, pred = [0, 1, 1, 1, 3], [0, 1, 1, 2, 0]
+    m = classification_metrics(y, np.eye(4)[pred], list("abcd"))
+    for average in ("macro", "micro", "weighted"):
+        assert m["averages"][average]["f1"] == pytest.approx(skm.f1_score(y, pred, average=average, zero_division=0))
+    assert [r["f1"] for r in m["per_class"]] == pytest.approx([2 / 3, 0.8, 0.0, 0.0])
+    # multi-label: a label column no example has and none is predicted is left out the same way
+    y = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0]])
+    m = classification_metrics(y, np.where(y, 0.9, 0.1), list("abc"), multilabel=True)
+    assert m["averages"]["macro"]["f1"] == 1.0 and m["per_class"][2]["f1"] is None

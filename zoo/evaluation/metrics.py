@@ -87,9 +87,10 @@ def classification_metrics(y_true, probabilities, label_names, *, multilabel=Fal
                            threshold=MULTILABEL_THRESHOLD):
     """Compute the standard classification metrics of one set of predictions.
 
-    Accuracy (subset accuracy for multi-label), precision / recall / F1 per class and macro, micro
-    and weighted averages, the confusion matrix, log-loss, ROC-AUC (binary and multi-label) and
-    top-k accuracy (when there are more than two classes). Every number comes from scikit-learn.
+    Accuracy (subset accuracy for multi-label), precision / recall / F1 per class (``None`` for a class
+    neither in ``y_true`` nor predicted) and macro, micro and weighted averages over the other classes, the
+    confusion matrix, log-loss, ROC-AUC (binary and multi-label) and top-k accuracy (when there are more than
+    two classes). Every number comes from scikit-learn.
 
     Args:
         y_true: class ids ``[N]``, or a multi-hot matrix ``[N, C]`` when ``multilabel``.
@@ -113,13 +114,21 @@ def classification_metrics(y_true, probabilities, label_names, *, multilabel=Fal
     y_pred = predicted_ids(probs, multilabel=multilabel, threshold=threshold)
 
     precision, recall, f1, support = _prf(y, y_pred, ids, None)
+    # A class neither in the labels nor predicted has no precision, recall or F1 (None), and the averages leave
+    # it out, as scikit-learn's do by default: a 0 for it would pull macro F1 down on a test set lacking a class.
+    truth, predicted = (y, y_pred) if multilabel else (np.eye(len(ids), dtype=np.int64)[a] for a in (y, y_pred))
+    seen = [j for j in ids if truth[:, j].any() or predicted[:, j].any()]
+    # (Multi-label examples without any label, none predicted: no class is seen; the averages stay 0, not NaN.)
+    averaged = seen or ids
     per_class = [
-        {"label": name, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-        for name, p, r, f, s in zip(names, precision, recall, f1, support)
+        {"label": names[j], "precision": float(precision[j]) if j in seen else None,
+         "recall": float(recall[j]) if j in seen else None, "f1": float(f1[j]) if j in seen else None,
+         "support": int(support[j])}
+        for j in ids
     ]
     averages = {}
     for average in ("macro", "micro", "weighted"):
-        p, r, f, _ = _prf(y, y_pred, ids, average)
+        p, r, f, _ = _prf(y, y_pred, averaged, average)
         averages[average] = {"precision": float(p), "recall": float(r), "f1": float(f)}
 
     result = {

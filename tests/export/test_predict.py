@@ -104,7 +104,7 @@ def test_bad_input_files_name_file_and_line(tmp_path, exported):
     with pytest.raises(PredictInputError, match=r"c.jsonl:2: no 'text' field"):
         read_texts(tmp_path / "c.jsonl")
     (tmp_path / "d.csv").write_text("id,body\n1,x\n", encoding="utf-8")
-    with pytest.raises(PredictInputError, match="no column 'text' in the header; columns: id, body"):
+    with pytest.raises(PredictInputError, match=r"no column 'text' in the header \(set text_field=\); columns: id"):
         read_texts(tmp_path / "d.csv")
     (tmp_path / "e.txt").write_bytes(b"cafe ok\n" + "na\u00efve\n".encode("latin-1"))
     # UTF-8 input keeps bytes that do not decode, for the graph to replace and flag as the SavedModel does
@@ -140,6 +140,29 @@ def test_byte_order_marks_and_utf16_files_read_as_their_texts(tmp_path):
     (tmp_path / "bad16.txt").write_bytes("one\ntwo\n".encode("utf-16") + b"\x00")
     with pytest.raises(PredictInputError, match=r"bad16.txt:3: cannot decode as utf-16"):
         read_texts(tmp_path / "bad16.txt", encoding="utf-16")
+
+
+def test_csv_and_tsv_texts_are_read_as_zoo_data_reads_them(tmp_path):
+    import zoo.data
+
+    # TSV has no quoting: a text that starts with a quote keeps it, as in training and evaluation
+    (tmp_path / "a.tsv").write_text('text\tlabel\n"Great" film, said critics\tpos\nA "dull" film\tneg\n')
+    assert read_texts(tmp_path / "a.tsv") == zoo.data.load(tmp_path / "a.tsv").texts == [
+        '"Great" film, said critics', 'A "dull" film']
+    # an unquoted comma cut the text at it and dropped the rest of the row
+    (tmp_path / "b.csv").write_text("id,text\n1,A gripping, funny film.\n")
+    with pytest.raises(PredictInputError, match=r"b.csv:2: row has 3 fields but the header has 2"):
+        read_texts(tmp_path / "b.csv")
+    # an unbalanced quote read the rest of the file as one text
+    (tmp_path / "c.csv").write_text('text\n"unterminated\nsecond\n')
+    with pytest.raises(PredictInputError, match=r"c.csv, line 2: unbalanced double quote"):
+        read_texts(tmp_path / "c.csv")
+    # a sentence-pair model reads text_a and text_b: text_field does not apply
+    (tmp_path / "d.jsonl").write_text('{"question": "q", "answer": "a"}\n')
+    with pytest.raises(PredictInputError, match=r"d.jsonl:1: no 'text_a' field \(a sentence-pair model reads "):
+        read_texts(tmp_path / "d.jsonl", pairs=True)
+    with pytest.raises(PredictInputError, match="text_field applies to single-text models"):
+        read_texts(tmp_path / "d.jsonl", text_field="question", pairs=True)
 
 
 def test_texts_keep_unusual_line_separators(tmp_path):

@@ -12,7 +12,6 @@ SavedModel flags them (``zoo.export.serving``), and a warning counts them:
 import codecs
 import csv
 import dataclasses
-import io
 import json
 import logging
 import sys
@@ -21,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from zoo.data.errors import DataError
 from zoo.data.labeled import PAIR_COLUMNS
-from zoo.data.sources import split_lines
+from zoo.data.sources import _csv_records, split_lines
 from zoo.export import versions
 from zoo.export.saved_model import read_metadata
 from zoo.export.serving import ServingGraph
@@ -359,6 +359,10 @@ def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
     if suffix not in INPUT_SUFFIXES:
         raise PredictInputError(f"{path}: unsupported input type {suffix!r}; use one of {', '.join(INPUT_SUFFIXES)}")
     fields = list(PAIR_COLUMNS) if pairs else [text_field]
+    if pairs and text_field != "text":
+        raise PredictInputError(f"{path}: text_field applies to single-text models; a sentence-pair model reads the "
+                                f"{' and '.join(PAIR_COLUMNS)} columns or keys (rename yours to these)")
+    fix = f"a sentence-pair model reads {' and '.join(PAIR_COLUMNS)}" if pairs else "set text_field="
     if pairs and suffix == ".txt":
         raise PredictInputError(f"{path}: a sentence-pair model reads .csv, .tsv or .jsonl files with "
                                 f"{' and '.join(PAIR_COLUMNS)} columns, not .txt")
@@ -378,23 +382,44 @@ def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
                 raise PredictInputError(f"{path}:{number}: not valid JSON: {err.msg}") from None
             for field in fields:
                 if not isinstance(row, dict) or field not in row:
-                    raise PredictInputError(f"{path}:{number}: no {field!r} field (set text_field=)")
+                    raise PredictInputError(f"{path}:{number}: no {field!r} field ({fix})")
                 if not isinstance(row[field], str):
                     raise PredictInputError(f"{path}:{number}: field {field!r} is not a string")
             texts.append(tuple(row[f] for f in fields) if pairs else row[text_field])
     else:
-        content = _content(path, encoding)
-        # newline="" keeps csv's own line handling: \x85 or \u2028 inside a field is not a row break.
-        reader = csv.DictReader(io.StringIO(content, newline=""), delimiter="\t" if suffix == ".tsv" else ",")
-        for field in fields:
-            if reader.fieldnames is None or field not in reader.fieldnames:
-                raise PredictInputError(
-                    f"{path}: no column {field!r} in the header; columns: {', '.join(reader.fieldnames or [])}")
-        for row in reader:
+        lines = split_lines(_content(path, encoding))
+        # Records are read as zoo.data reads a training or evaluation file, so a text is predicted as it would be
+        # scored: TSV has no quoting (a '"' is text), CSV quotes strictly (an unbalanced quote is an error, not
+        # the rest of the file read as one text).
+        try:
+            records = ([(number, line.split("\t") if line else []) for number, line in enumerate(lines, start=1)]
+                       if suffix == ".tsv" else list(_csv_records(lines, ",", path)))
+        except DataError as err:  # an unbalanced quote
+            raise PredictInputError(str(err)) from None
+        header = None
+        for number, row in records:
+            if isinstance(row, DataError):
+                raise PredictInputError(str(row))
+            if not row:
+                continue
+            if header is None:
+                header = row
+                missing = [field for field in fields if field not in header]
+                if missing:
+                    raise PredictInputError(f"{path}: no column {missing[0]!r} in the header ({fix}); columns: "
+                                            f"{', '.join(header)}")
+                continue
+            if len(row) > len(header):
+                # A stray delimiter: the text would be cut short at it and the rest of the row dropped.
+                raise PredictInputError(f"{path}:{number}: row has {len(row)} fields but the header has "
+                                        f"{len(header)}; a delimiter inside a text must be quoted (CSV) or "
+                                        "removed (TSV)")
+            values = []
             for field in fields:
-                if row[field] is None:
-                    raise PredictInputError(f"{path}:{reader.line_num}: row has no {field!r} value")
-            texts.append(tuple(row[f] for f in fields) if pairs else row[text_field])
+                if header.index(field) >= len(row):
+                    raise PredictInputError(f"{path}:{number}: row has no {field!r} value")
+                values.append(row[header.index(field)])
+            texts.append(tuple(values) if pairs else values[0])
     if not texts:
         raise PredictInputError(f"{path}: no texts to predict")
     return texts

@@ -57,9 +57,20 @@ def test_cv_command_trains_every_fold_and_reuses_finished_ones(tmp_path, capsys)
     assert json.loads((tmp_path / "cv" / "cv.json").read_text())["summary"] == result["summary"]
 
     capsys.readouterr()
-    args = parser.parse_args(argv[:-1] + ["training.seed=5"])
+    # (the fold seed kept: only the config differs)
+    args = parser.parse_args(argv[:-1] + ["training.seed=5", "--seed", "4"])
     assert args.handler(args) == 2
     assert "finished run of a different config" in capsys.readouterr().err
+
+    # another fold seed puts other examples in each fold under the same config: the fold runs trained on the old
+    # ones (and would be tested on examples they trained on), so this is refused and the fold data stay
+    before = (tmp_path / "cv" / "fold_0" / "data" / "train.jsonl").read_bytes()
+    args = parser.parse_args(argv + ["--seed", "1"])
+    assert args.handler(args) == 2
+    assert "fold_0/data/train.jsonl holds other examples than this cross-validation puts there" in (
+        capsys.readouterr().err)
+    assert (tmp_path / "cv" / "fold_0" / "data" / "train.jsonl").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "cv" / "fold_0" / "data").iterdir()) == ["test.jsonl", "train.jsonl"]
 
 
 def test_cv_output_under_a_file_is_refused_before_any_fold(tmp_path, capsys):

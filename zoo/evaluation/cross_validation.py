@@ -1,5 +1,6 @@
 """``zoo cv``: k-fold cross-validation of a training config, reported as mean ± standard deviation."""
 import json
+import os
 from pathlib import Path
 
 from zoo.evaluation.reports import OUT_DIR_FIX, REPORT_DIR
@@ -32,6 +33,19 @@ def _load_examples(config):
     data = zoo.data.load(c.source, **split, **c.load_options)
     # As zoo.train does (data.deduplicate): a text in two folds would be tested on after training on it.
     return zoo.data.deduplicate(data) if c.deduplicate else data
+
+
+def _save_fold_part(part, path, run_dir):
+    """Write a fold's train or test part to ``path``, unless ``run_dir`` (finished or interrupted) trained on
+    other examples there: a rerun with another seed, number of folds or source would reuse (or resume) that
+    run, whose config names the same files, and test it on examples it trained on."""
+    new = part.save_jsonl(path.with_name(f".{path.name}"))
+    if run_dir.exists() and path.is_file() and path.read_bytes() != new.read_bytes():
+        new.unlink()
+        raise ValueError(f"{path} holds other examples than this cross-validation puts there (another seed, number "
+                         f"of folds or data), and {run_dir} trained on them; use another out_dir for this "
+                         "cross-validation")
+    os.replace(new, path)
 
 
 def _finished_run(fold_config, run_dir):
@@ -86,8 +100,8 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     fold_reports = []
     for k, (train_part, test_part) in enumerate(zoo.data.kfold(data, k=folds, seed=seed)):
         fold_dir = out / f"fold_{k}"
-        train_part.save_jsonl(fold_dir / "data" / "train.jsonl")
-        test_part.save_jsonl(fold_dir / "data" / "test.jsonl")
+        for part, name in ((train_part, "train.jsonl"), (test_part, "test.jsonl")):
+            _save_fold_part(part, fold_dir / "data" / name, fold_dir / "run")
         fold_config = _fold_config(config, fold_dir)
         if not _finished_run(fold_config, fold_dir / "run"):
             train(fold_config)

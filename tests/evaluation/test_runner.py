@@ -77,3 +77,26 @@ def test_evaluate_output_under_a_file_is_refused_before_scoring(trained_run, tmp
     assert args.handler(args) == 2
     assert capsys.readouterr().err == (f"zoo evaluate: error: cannot write {blocker}/ev: {blocker} is a file, not a "
                                        "directory; set out_dir (--out) to a directory you can write\n")
+
+
+def test_a_multilabel_run_evaluates_on_other_files_of_its_format(tmp_path):
+    import zoo
+
+    tagged = [("goal team", ["sports"]), ("vote senate", ["politics"]), ("goal vote", ["politics", "sports"]),
+              ("the day", [])]
+    rows = [{"text": f"{text} w{i}", "label": tags} for i, (text, tags) in enumerate(tagged * 15)]
+    source = tmp_path / "tags.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    run = zoo.train({"data": {"source": str(source), "vocab_size": 50, "sequence_length": 8, "validation_split": 0.2},
+                     "model": {"name": "transformer-tiny", "overrides": {"num_layers": 1, "d_model": 8, "num_heads": 2,
+                                                                         "ff_dim": 16, "mode": "multilabel"}},
+                     "training": {"epochs": 1, "batch_size": 16},
+                     "output": {"dir": str(tmp_path / "run"), "progress": "none", "tensorboard": False}})
+    # the file it trained on, and a CSV with comma-separated labels, are read with several labels per row as
+    # training read them (they were "label field must be a string or an integer, not list" / "empty label")
+    (tmp_path / "tags.csv").write_text("text,label\n" + "".join(f'{r["text"]},"{",".join(r["label"])}"\n'
+                                                                for r in rows[:4]), encoding="utf-8")
+    for data, count in ((source, 60), (tmp_path / "tags.csv", 4)):
+        metrics = evaluate(run.run_dir, str(data), out_dir=tmp_path / "ev", progress=False)["metrics"]
+        assert metrics["multilabel"] and metrics["num_examples"] == count
+        assert [c["support"] for c in metrics["per_class"]] == ([30, 30] if count == 60 else [2, 2])

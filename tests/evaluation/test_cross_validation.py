@@ -84,3 +84,26 @@ def test_cv_output_under_a_file_is_refused_before_any_fold(tmp_path, capsys):
     assert args.handler(args) == 2
     assert capsys.readouterr().err == (f"zoo cv: error: cannot write {blocker}/cv: {blocker} is a file, not a "
                                        "directory; set out_dir (--out) to a directory you can write\n")
+
+
+def test_cv_of_a_multilabel_config_reads_its_data_as_training_does(tmp_path):
+    from zoo.evaluation.cross_validation import cross_validate
+
+    tagged = [("goal team", ["sports"]), ("vote senate", ["politics"]), ("goal vote", ["politics", "sports"]),
+              ("the day", [])]
+    source = tmp_path / "tags.jsonl"
+    source.write_text("".join(json.dumps({"text": f"{text} w{i}", "label": tags}) + "\n"
+                              for i, (text, tags) in enumerate(tagged * 10)), encoding="utf-8")
+    # it was "label field must be a string or an integer, not list", then "cannot be stratified by class"
+    result = cross_validate(
+        {"data": {"source": str(source), "vocab_size": 60, "sequence_length": 8, "validation_split": 0.2},
+         "model": {"name": "transformer-tiny", "overrides": {"num_layers": 1, "d_model": 8, "num_heads": 2,
+                                                             "ff_dim": 16, "mode": "multilabel"}},
+         "training": {"epochs": 1, "batch_size": 8}, "output": {"tensorboard": False, "progress": "none"}},
+        folds=2, out_dir=tmp_path / "cv", progress=False)
+    assert all(fold["multilabel"] for fold in result["folds"])
+    assert sum(fold["num_examples"] for fold in result["folds"]) == 40
+    assert_folds_partition(tmp_path / "cv", 2, source)
+    macro = [fold["averages"]["macro"]["f1"] for fold in result["folds"]]
+    assert result["summary"]["macro_f1"]["mean"] == pytest.approx(np.mean(macro))
+    assert result["summary"]["macro_f1"]["std"] == pytest.approx(np.std(macro, ddof=1))

@@ -24,13 +24,14 @@ def _fold_config(config, fold_dir):
 
 def _load_examples(config):
     import zoo.data
+    from zoo.training.data import _load_options
 
     c = config.data
     if c.test_source is not None:
         raise ValueError("cross-validation folds data.source itself; unset data.test_source "
                          f"(got {c.test_source!r})")
     split = {"split": "train"} if "train" in zoo.data.official_splits(c.source) else {}
-    data = zoo.data.load(c.source, **split, **c.load_options)
+    data = zoo.data.load(c.source, **split, **_load_options(config, "classification"))
     # As zoo.train does (data.deduplicate): a text in two folds would be tested on after training on it.
     return zoo.data.deduplicate(data) if c.deduplicate else data
 
@@ -62,7 +63,8 @@ def _finished_run(fold_config, run_dir):
 
 
 def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=None, progress=True):
-    """Train and evaluate ``config`` on ``folds`` stratified folds of its data; report mean ± std.
+    """Train and evaluate ``config`` on ``folds`` stratified folds of its data (random folds for multi-label
+    data); report mean ± std.
 
     Each fold is an ordinary training run (``<out_dir>/fold_<k>/run``) on that fold's training part, with
     ``data.validation_split`` of it held out for early stopping, evaluated on the fold's test part. A rerun
@@ -87,6 +89,7 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     """
     import zoo.data
     from zoo.training import as_config, load_run, train
+    from zoo.training.data import _load_options
     from zoo.training.progress import Progress
     from zoo.training.run import default_run_dir, reads_pairs
 
@@ -98,7 +101,8 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     check_output(out, OUT_DIR_FIX)
     data = _load_examples(config)
     fold_reports = []
-    for k, (train_part, test_part) in enumerate(zoo.data.kfold(data, k=folds, seed=seed)):
+    # A multi-label example has several classes to stratify by: its folds are drawn at random.
+    for k, (train_part, test_part) in enumerate(zoo.data.kfold(data, k=folds, seed=seed, stratify=not data.multilabel)):
         fold_dir = out / f"fold_{k}"
         for part, name in ((train_part, "train.jsonl"), (test_part, "test.jsonl")):
             _save_fold_part(part, fold_dir / "data" / name, fold_dir / "run")
@@ -106,7 +110,8 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
         if not _finished_run(fold_config, fold_dir / "run"):
             train(fold_config)
         model, tokenizer, label_names, trained = load_run(fold_dir / "run")
-        test = zoo.data.load(fold_dir / "data" / "test.jsonl", label_names=label_names)
+        test = zoo.data.load(fold_dir / "data" / "test.jsonl", label_names=label_names,
+                             **_load_options(fold_config, "classification"))
         report = evaluate_model(
             model, tokenizer, label_names, test.inputs, test.labels, out_dir=fold_dir / REPORT_DIR,
             sequence_length=trained.data.sequence_length, info={"fold": f"{k + 1}/{folds}", "data": config.data.source},

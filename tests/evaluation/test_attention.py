@@ -63,6 +63,21 @@ def test_explain_returns_the_models_attention_over_real_tokens(tiny_run, tmp_pat
         explain(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names, "  <br /> ")
 
 
+def test_a_text_with_bytes_that_are_not_utf8_is_explained_as_zoo_predict_reads_it(tiny_run, tmp_path):
+    from zoo.export.predict import InMemoryPredictor
+
+    # "caf\xe9" from a latin-1 command line reaches Python as a surrogate; it was TensorFlow's "Error converting
+    # unicode string while converting Python sequence to Tensor"
+    e = explain(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names, "a dull caf\udce9 film")
+    predicted = InMemoryPredictor(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names, 24).predict(
+        [b"a dull caf\xe9 film"])
+    assert predicted.replaced_bytes[0]
+    np.testing.assert_allclose(e.probabilities, predicted.probabilities[0], atol=1e-6)
+    assert e.text == "a dull caf\ufffd film"
+    saved = json.loads(save_explanation(e, tmp_path)["json"].read_text(encoding="utf-8"))
+    assert saved["text"] == e.text and saved["tokens"] == e.tokens
+
+
 def test_explain_command_on_a_run_directory(trained_run, tmp_path, capsys):
     parser = argparse.ArgumentParser(prog="zoo")
     add_explain_command(parser.add_subparsers(dest="command"))

@@ -15,7 +15,7 @@ class Explanation:
     """What a classifier attended to for one text.
 
     Attributes:
-        text: the input text (the first of a sentence pair).
+        text: the input text (the first of a sentence pair), as predicted: bytes that are not UTF-8 shown as U+FFFD.
         tokens: the ``n`` (sub)word tokens the model saw (padding excluded).
         token_ids: ``[n]`` their ids.
         attention: ``[layers, heads, n, n]`` attention probabilities (rows: queries, columns: keys).
@@ -179,15 +179,18 @@ def explain(model, tokenizer, label_names, text, *, text_pair=None, sequence_len
         >>> e.label, e.tokens
         ('positive', ['a', 'gripping', 'and', 'funny', 'film'])
     """
-    from zoo.export.predict import InMemoryPredictor
+    from zoo.export.predict import InMemoryPredictor, _utf8
     from zoo.models import attention_maps
 
     for value in (text, text_pair):
         if value is not None and not isinstance(value, str):
             raise ValueError(f"text to explain must be a string, got {type(value).__name__}")
     pairs = text_pair is not None
+    # Bytes that are not UTF-8 (a latin-1 command line, held as surrogates) go in as zoo predict sends them: the
+    # graph replaces them by U+FFFD and flags them, and the explanation shows the text so replaced.
+    first, second = (None if t is None else _utf8(t) for t in (text, text_pair))
     predictor = InMemoryPredictor(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs)
-    ids, segment_ids = (np.asarray(x)[0] for x in predictor.graph.inputs_of([text], None if not pairs else [text_pair]))
+    ids, segment_ids = (np.asarray(x)[0] for x in predictor.graph.inputs_of([first], [second] if pairs else None))
     real = ids != tokenizer.pad_id
     ids, segment_ids = ids[real], segment_ids[real]
     if ids.size == 0:
@@ -196,12 +199,12 @@ def explain(model, tokenizer, label_names, text, *, text_pair=None, sequence_len
     attention = np.stack([m[0] for m in attention_maps(model, ids[None, :].astype(np.int32), segments)])
     rollout = attention_rollout(attention)
     importance = token_importance(rollout, pooling=model.head.pooling)
-    predictions = predictor.predict([(text, text_pair)] if pairs else [text])
+    predictions = predictor.predict([(first, second)] if pairs else [first])
     tokens = token_strings(tokenizer, ids)
     words, word_attention, word_importance = merge_word_pieces(tokens, attention, importance,
                                                                getattr(tokenizer, "SUFFIX", None))
     return Explanation(
-        text=text,
+        text=first.decode("utf-8", "replace"),
         tokens=tokens,
         token_ids=ids,
         attention=attention,
@@ -213,7 +216,7 @@ def explain(model, tokenizer, label_names, text, *, text_pair=None, sequence_len
         words=words,
         word_attention=word_attention,
         word_importance=word_importance,
-        text_pair=text_pair,
+        text_pair=second.decode("utf-8", "replace") if pairs else None,
     )
 
 

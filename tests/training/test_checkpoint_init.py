@@ -59,6 +59,12 @@ def test_train_from_a_checkpoint_folder_on_the_command_line(setup):
     ({"model": {"overrides": {"num_layers": 4}}}, r"model.overrides \['num_layers'\]: the architecture comes from"),
     ({"model": {"name": "lm", "overrides": {}}}, "starts a classifier, but model.name 'lm' is a lm model"),
     ({"data": {"sequence_length": 64}}, "data.sequence_length: 64 is more than the 40 positions of the checkpoint"),
+    # The checkpoint's tokenizer gives the ids: a tokenizer setting would be silently ignored (and recorded).
+    ({"data": {"tokenizer": "char", "vocab_size": 500}},
+     r"is a pretrained checkpoint, whose own tokenizer .* data.tokenizer='char', data.vocab_size=500 would not "
+     "apply: remove them"),
+    ({"model": {"init_from": "no/such/folder"}}, "model.init_from: no/such/folder not found; give a pretrained "
+                                                 r"checkpoint folder \(config.json\) or a finished zoo pretrain run"),
 ])
 def test_checkpoint_config_errors_name_the_key(setup, change, message):
     root, folder, _, data = setup

@@ -128,6 +128,13 @@ def _length_config(path, task="classification", **data):
                                       "test_split": 0.0, **data}, "model": {"name": model, "overrides": {}}})
 
 
+def _checkpoint_config(path, folder):
+    """``_length_config`` starting from a checkpoint: its tokenizer, so no tokenizer settings."""
+    return Config.from_dict({"data": {"source": str(path), "validation_split": 0.0, "test_split": 0.0,
+                                      "sequence_length": "auto"},
+                             "model": {"init_from": str(folder)}})
+
+
 def test_auto_picks_the_length_from_the_training_texts_and_counts_what_it_cuts(word_counts_csv):
     data = load_splits(_length_config(word_counts_csv))
     counts = np.arange(1, 201)                       # every text's word count, one token per word
@@ -172,7 +179,7 @@ def test_with_a_checkpoint_auto_is_capped_at_its_positions(tmp_path):
     path = tmp_path / "long.csv"
     path.write_text("text,label\n" + "".join(f"film {i} {'good ' * 60},{'ab'[i % 2]}\n" for i in range(20)),
                     encoding="utf-8")
-    run = _length_config(path).override([f"model.init_from={folder}", "data.sequence_length=auto"])
+    run = _checkpoint_config(path, folder)
     _, tokenizer = transfer.pretrained_run(run)
     data = load_splits(run, tokenizer)
     assert data["sequence_length"] == config["max_position_embeddings"] and data["truncated"] == 20
@@ -186,7 +193,7 @@ def test_a_sentence_pair_needs_the_positions_of_both_texts_and_three_special_tok
     path = tmp_path / "pairs.csv"
     path.write_text("text_a,text_b,label\n" + "".join(
         f"{' '.join(['a'] * 5)} {i},{' '.join(['b'] * 9)},{'xy'[i % 2]}\n" for i in range(20)), encoding="utf-8")
-    run = _length_config(path).override([f"model.init_from={folder}", "data.sequence_length=auto"])
+    run = _checkpoint_config(path, folder)
     _, tokenizer = transfer.pretrained_run(run)
     data = load_splits(run, tokenizer)
     # [CLS] + 6 tokens + [SEP] + 9 tokens + [SEP] = 18 positions -> 24.

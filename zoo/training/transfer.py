@@ -29,19 +29,32 @@ def pretrained_run(config):
     For a checkpoint folder: ``(folder, the checkpoint's BertTokenizer)``.
 
     Raises:
-        ConfigError: No finished run there, or the data's tokenizer settings differ from the run's.
+        ConfigError: Nothing at ``model.init_from``; neither a checkpoint nor a finished run there; the data's
+            tokenizer settings differ from the run's; or, with a checkpoint, tokenizer settings given at all
+            (the checkpoint's tokenizer replaces them).
     """
     from zoo.data import load_tokenizer
 
+    run_dir = Path(config.model.init_from)
+    if not run_dir.is_dir():
+        raise ConfigError(f"model.init_from: {run_dir} {'is not a folder' if run_dir.exists() else 'not found'}; "
+                          "give a pretrained checkpoint folder (config.json) or a finished zoo pretrain run")
     if from_checkpoint(config):
         from zoo.converters import load_tokenizer as checkpoint_tokenizer
 
-        return Path(config.model.init_from), checkpoint_tokenizer(config.model.init_from)
-    run_dir = Path(config.model.init_from)
+        # The checkpoint's vocabulary decides the token ids: a tokenizer setting asked for would be ignored.
+        defaults = Config().data
+        given = [f"data.{key}={getattr(config.data, key)!r}" for key in TOKENIZER_KEYS
+                 if getattr(config.data, key) != getattr(defaults, key)]
+        if given:
+            raise ConfigError(f"model.init_from: {run_dir} is a pretrained checkpoint, whose own tokenizer "
+                              f"(vocabulary and lower-casing) gives the ids; {', '.join(given)} would not apply: "
+                              "remove " + ("it" if len(given) == 1 else "them"))
+        return run_dir, checkpoint_tokenizer(run_dir)
     for name in ("config.yaml", "model.json", "model.weights.h5", "tokenizer"):
         if not (run_dir / name).exists():
-            raise ConfigError(f"model.init_from: {run_dir / name} not found; {run_dir} is not a finished zoo run "
-                              "(run zoo pretrain first)")
+            raise ConfigError(f"model.init_from: {run_dir / name} not found; {run_dir} is neither a pretrained "
+                              "checkpoint (no config.json) nor a finished zoo run (run zoo pretrain first)")
     pretrained = Config.load(run_dir / "config.yaml")
     differ = [f"data.{key}: {getattr(config.data, key)!r} here, {getattr(pretrained.data, key)!r} in {run_dir}"
               for key in TOKENIZER_KEYS if getattr(config.data, key) != getattr(pretrained.data, key)]

@@ -41,8 +41,8 @@ def add_train_command(subparsers):
     _add_run_arguments(parser)
     parser.add_argument("--pretrained", metavar="PATH",
                         help="start the classifier from a pretrained BERT checkpoint folder (Hugging Face or keras-hub "
-                             "layout) or a zoo pretraining run; its tokenizer replaces data.tokenizer "
-                             "(sets model.init_from)")
+                             "layout) or a zoo pretraining run, whose tokenizer is used "
+                             "(with a checkpoint, data.tokenizer must not be set); sets model.init_from")
     parser.set_defaults(handler=run_train, interrupted=TRAIN_INTERRUPTED)
 
 

@@ -150,8 +150,8 @@ class ModelConfig(_Section):
             encoder sizes and the data's tokenizer settings must match that run's; a mismatch is an error.
             Or a pretrained BERT checkpoint folder (Hugging Face or keras-hub layout, ``zoo.from_pretrained``):
             the classifier takes the checkpoint's architecture, weights and tokenizer (``data.tokenizer``,
-            ``data.vocab_size`` and ``data.cleaning`` do not apply), and the fine-tuning recipe's defaults apply
-            (``training.recipe``). ``overrides`` may set only the head's ``pooling``, ``mode``,
+            ``data.vocab_size``, ``data.tokenizer_options`` and ``data.cleaning`` do not apply: setting one is
+            an error), and the fine-tuning recipe's defaults apply (``training.recipe``). ``overrides`` may set only the head's ``pooling``, ``mode``,
             ``head_hidden_dim`` and ``head_dropout``, and the backbone's ``dropout`` and ``attention_dropout``
             (default: the checkpoint's rates).
         freeze: With ``init_from``: ``none``, ``embedding`` (keep the pretrained embedding fixed) or

@@ -6,7 +6,7 @@ tokenizer instead of fitting a new one and refuses data settings that would have
 
 A pretrained checkpoint folder (Hugging Face or keras-hub BERT, ``zoo.from_pretrained``) brings its whole
 architecture and its tokenizer: ``data.tokenizer``, ``data.vocab_size``, ``data.cleaning`` and the model's
-registry sizes do not apply; only the classifier head and the backbone's dropout rates are configured
+registry sizes do not apply (setting them is an error); only the classifier head and the backbone's dropout rates are configured
 (``model.overrides``).
 """
 import json

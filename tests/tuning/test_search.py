@@ -221,3 +221,14 @@ def test_bayesian_search_over_precisions_completes_and_restores_the_dtype_policy
     assert [r.status for r in result.trials] == ["COMPLETED", "COMPLETED"]
     assert result.trials[0].values != result.trials[1].values
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_a_trial_that_xla_cannot_compile_fails_with_the_config_error(texts_csv, tmp_path):
+    # Dropout on the packed real tokens (skip_padding, transformer-tiny's default) has a run-time row count.
+    config = search_config(texts_csv, tmp_path / "jit", max_trials=2, epochs=1)
+    config["training"]["jit_compile"] = True
+    config["tuning"]["space"] = {"model.overrides.dropout": [0.0, 0.1]}
+    result = tune(config)
+    by_value = {r.values["model.overrides.dropout"]: r for r in result.trials}
+    assert by_value[0.0].completed and by_value[0.1].status == "FAILED"
+    assert "training.jit_compile: true cannot compile dropout on the packed real tokens" in by_value[0.1].error

@@ -105,7 +105,7 @@ def train_trial(model, config, data, strategy, *, epochs, monitor, patience, ini
         Objective(classification_mode(config), config.training.label_smoothing, pad_id=data["tokenizer"].pad_id),
         config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
         clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
-        jit_compile=check_jit(config.training.jit_compile, strategy), seed=config.training.seed)
+        jit_compile=check_jit(config.training.jit_compile, strategy, model), seed=config.training.seed)
     state = TrainingState()
     state.epoch.assign(initial_epoch)
     for part in getattr(optimizer, "optimizers", [optimizer]):

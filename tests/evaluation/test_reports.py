@@ -100,3 +100,15 @@ def test_training_curves_tick_the_epochs_of_the_history(tmp_path, monkeypatch):
     long = _curves_figure({"loss": list(np.linspace(1, 0.1, 40))}, tmp_path, monkeypatch)
     ticks = long.axes[0].get_xticks()
     assert np.all(ticks == np.round(ticks)) and len(ticks) <= 12
+
+
+def test_label_names_and_tokens_with_dollar_signs_are_drawn_as_text(tmp_path):
+    # matplotlib reads "$...$" as mathtext: "a$^$b" failed at savefig ("ParseSyntaxException"), "$0-$50" was math
+    names = ["$0-$50", "a$^$b"]
+    m = classification_metrics([0, 1, 1], [[0.8, 0.2], [0.4, 0.6], [0.7, 0.3]], names)
+    report = write_report(tmp_path / "eval", m, y_true=[0, 1, 1], probabilities=[[0.8, 0.2], [0.4, 0.6], [0.7, 0.3]])
+    for name in ("confusion_matrix", "roc_curve"):
+        assert_png(tmp_path / "eval" / report["files"][name])
+    assert_png(plots.plot_token_importance(["x$^$", "film"], np.array([0.5, 0.5]), tmp_path / "importance.png",
+                                           title="predicted $0-$50"))
+    assert_png(plots.plot_attention_heads(np.full((1, 2, 2), 0.5), ["x$^$", "film"], tmp_path / "heads.png"))

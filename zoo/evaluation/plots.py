@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_auc_score, roc_curve
 
@@ -24,6 +25,9 @@ def _figure(width, height):
 def _save(fig, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Label names, tokens and words are plain text, not mathtext: "$0-$50" would be drawn as math, "a$^$b" fail.
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
     fig.savefig(path, format="png")
     return path
 

@@ -36,6 +36,13 @@ def test_model_directory_resolves_to_the_newest_version(exported):
         load_predictor(exported.path.parent / "nope")
 
 
+def test_a_newest_version_without_a_saved_model_is_named(tmp_path):
+    (tmp_path / "model" / "2").mkdir(parents=True)
+    # it said "neither an exported SavedModel (no saved_model.pb, no numbered version folder) nor a zoo run"
+    with pytest.raises(FileNotFoundError, match=r"model/2, the newest version of .*model, has no saved_model.pb"):
+        load_predictor(tmp_path / "model")
+
+
 def test_predict_texts_in_batches_matches_one_call(exported, reference, tiny_run):
     texts, probs, labels = reference
     predictor = load_predictor(exported.path)

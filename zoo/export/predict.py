@@ -298,6 +298,10 @@ def load_predictor(path):
     saved = find_saved_model(path)
     if saved is not None:
         return SavedModelPredictor(saved)
+    latest = versions.latest_version_dir(path)
+    if latest is not None:
+        raise FileNotFoundError(f"{latest}, the newest version of {path}, has no saved_model.pb (an export that did "
+                                f"not finish, or a partial copy); export the run again or remove {latest}")
     if not (path / "model.json").is_file():
         raise FileNotFoundError(
             f"{path} is neither an exported SavedModel (no saved_model.pb, no numbered version folder) "

@@ -134,3 +134,20 @@ def test_explain_output_that_cannot_be_written_is_a_usage_error(trained_run, tmp
     assert _explain_cli([str(trained_run.run_dir), "a text", "--out", str(out)]) == 2
     assert capsys.readouterr().err == (f"zoo explain: error: cannot write {out}: Is a directory "
                                        f"({out}/explanation.json); set out_dir (--out) to a directory you can write\n")
+
+
+def test_explain_command_says_when_a_multilabel_model_predicts_no_label(monkeypatch, capsys):
+    import types
+
+    import zoo.evaluation.attention
+
+    e = types.SimpleNamespace(label="", label_names=["politics", "sports"], probabilities=np.array([0.46, 0.39]),
+                              words=["the", "day"], word_importance=np.array([0.6, 0.4]))
+    monkeypatch.setattr(zoo.evaluation.attention, "explain_run", lambda *args, **kwargs: e)
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_explain_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["explain", "runs/tags", "the day"])
+    assert args.handler(args) == 0
+    # it printed "predicted  (0.460)"
+    assert capsys.readouterr().out.startswith(
+        "predicted no label (none at or over 0.5; the highest is politics 0.460); most attended words: the 0.60")

@@ -84,18 +84,20 @@ def test_a_multilabel_run_evaluates_on_other_files_of_its_format(tmp_path):
 
     tagged = [("goal team", ["sports"]), ("vote senate", ["politics"]), ("goal vote", ["politics", "sports"]),
               ("the day", [])]
-    rows = [{"text": f"{text} w{i}", "label": tags} for i, (text, tags) in enumerate(tagged * 15)]
+    rows = [{"review": f"{text} w{i}", "tags": tags} for i, (text, tags) in enumerate(tagged * 15)]
     source = tmp_path / "tags.jsonl"
     source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    run = zoo.train({"data": {"source": str(source), "vocab_size": 50, "sequence_length": 8, "validation_split": 0.2},
+    run = zoo.train({"data": {"source": str(source), "vocab_size": 50, "sequence_length": 8, "validation_split": 0.2,
+                              "load_options": {"text_column": "review", "label_column": "tags"}},
                      "model": {"name": "transformer-tiny", "overrides": {"num_layers": 1, "d_model": 8, "num_heads": 2,
                                                                          "ff_dim": 16, "mode": "multilabel"}},
                      "training": {"epochs": 1, "batch_size": 16},
                      "output": {"dir": str(tmp_path / "run"), "progress": "none", "tensorboard": False}})
-    # the file it trained on, and a CSV with comma-separated labels, are read with several labels per row as
-    # training read them (they were "label field must be a string or an integer, not list" / "empty label")
-    (tmp_path / "tags.csv").write_text("text,label\n" + "".join(f'{r["text"]},"{",".join(r["label"])}"\n'
-                                                                for r in rows[:4]), encoding="utf-8")
+    # the file it trained on, and a CSV with comma-separated labels, are read with the columns and several labels
+    # per row as training read them (they were "text column 'text' does not exist", "label field must be a string
+    # or an integer, not list", "empty label")
+    (tmp_path / "tags.csv").write_text("review,tags\n" + "".join(f'{r["review"]},"{",".join(r["tags"])}"\n'
+                                                                  for r in rows[:4]), encoding="utf-8")
     for data, count in ((source, 60), (tmp_path / "tags.csv", 4)):
         metrics = evaluate(run.run_dir, str(data), out_dir=tmp_path / "ev", progress=False)["metrics"]
         assert metrics["multilabel"] and metrics["num_examples"] == count

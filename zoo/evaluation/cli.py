@@ -32,8 +32,8 @@ def add_evaluate_command(subparsers):
                                        "test split")
     parser.add_argument("--split", choices=("test", "validation"), default="test",
                         help="the run's split to use without --data (default: test)")
-    parser.add_argument("--text-column", help="text column/key of --data files")
-    parser.add_argument("--label-column", help="label column/key of --data files")
+    parser.add_argument("--text-column", help="text column/key of --data files (default: the run's)")
+    parser.add_argument("--label-column", help="label column/key of --data files (default: the run's)")
     parser.add_argument("--encoding", help="encoding of --data files")
     parser.add_argument("--out", help="report directory (default: RUN_DIR/evaluation)")
     parser.add_argument("--mistakes", type=int, default=20, help="most confident mistakes to list (default: 20)")

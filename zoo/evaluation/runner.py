@@ -108,8 +108,8 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
     Args:
         run_dir: a run directory written by ``zoo.train``.
         data: ``None`` for the run's own ``split``; a ``zoo.data.load`` spec (path or shortcut); or a
-            ``LabeledTexts``. A classifier's labels are mapped onto the run's label vocabulary (a multi-label
-            run's read several to a row, with the separator it trained with); for seq2seq
+            ``LabeledTexts``. A classifier's labels are mapped onto the run's label vocabulary; a file is read
+            with the run's text and label columns and label separator unless ``load_options`` set them; for seq2seq
             the text and label columns are the source and target.
         split: with ``data=None``, ``test`` or ``validation``.
         out_dir: report directory; defaults to ``<run_dir>/evaluation``.
@@ -153,9 +153,11 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
     elif isinstance(data, zoo.data.LabeledTexts):
         examples, source = data, data.source
     else:
-        # A multi-label run's data hold several labels per row: read them with the separator training read them with.
-        separator = _training_load_options(config, "classification").get("label_separator")
-        options = {"label_separator": separator, **load_options} if separator is not None else load_options
+        # Other data are read as the run's were, unless load options say otherwise: its text columns (two for
+        # sentence pairs, which --text-column cannot name), label column and separator of several labels per row.
+        trained = _training_load_options(config, "classification")
+        options = {**{key: trained[key] for key in ("text_column", "label_column", "label_separator")
+                      if trained.get(key) is not None}, **load_options}
         examples, source = zoo.data.load(data, label_names=label_names, **options), str(data)
     if list(examples.label_names) != list(label_names):
         raise ValueError(f"{source}: label vocabulary {examples.label_names} differs from the run's {label_names}")

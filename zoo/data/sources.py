@@ -525,11 +525,7 @@ def _load_delimited(path, fmt, options, source):
     lines = split_lines(_read_text(path, options["encoding"]))
     if not any(line.strip(_ASCII_SPACE) for line in lines):
         raise EmptyDataError("file is empty", path=path)
-    if fmt == "tsv":
-        # TSV has no quoting: a line is a record split on tabs, and a '"' or a lone "\r" in it is text.
-        records = ((number, line.split("\t") if line else []) for number, line in enumerate(lines, 1))
-    else:
-        records = _csv_records(lines, options["delimiter"] or ",", path)
+    records = delimited_records(lines, fmt, path, options["delimiter"] or ",")
     label_name = "label" if options["label_column"] is None else options["label_column"]
     header = None
     if not options["header"]:
@@ -580,6 +576,27 @@ def _load_delimited(path, fmt, options, source):
     if header is not None and not collector.texts and not collector.skipped:
         raise EmptyDataError("file has a header but no rows", path=path)
     return collector.result(source)
+
+
+def delimited_records(lines, fmt, path, delimiter=","):
+    """``(line number, fields)`` of each record of a ``"csv"`` or ``"tsv"`` file's lines (``split_lines``).
+
+    A CSV record that cannot be read is a ``BadRowError`` in place of its fields; an unbalanced quote raises
+    one. TSV has no quoting: a line is a record split on tabs, and a '"' or a lone "\\r" in it is text.
+
+    Args:
+        lines: The file's lines.
+        fmt: ``"csv"`` or ``"tsv"``.
+        path: The file, for messages.
+        delimiter: The CSV field delimiter.
+
+    Example:
+        >>> list(delimited_records(['text\\tlabel', '"a"\\tpos'], "tsv", "d.tsv"))
+        [(1, ['text', 'label']), (2, ['"a"', 'pos'])]
+    """
+    if fmt == "tsv":
+        return ((number, line.split("\t") if line else []) for number, line in enumerate(lines, 1))
+    return _csv_records(lines, delimiter, path)
 
 
 def _csv_records(lines, delimiter, path):

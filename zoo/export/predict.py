@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from zoo.data.errors import DataError
 from zoo.data.labeled import PAIR_COLUMNS
-from zoo.data.sources import _csv_records, split_lines
+from zoo.data.sources import delimited_records, split_lines
 from zoo.export import versions
 from zoo.export.saved_model import read_metadata
 from zoo.export.serving import ServingGraph
@@ -396,8 +396,7 @@ def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
         # scored: TSV has no quoting (a '"' is text), CSV quotes strictly (an unbalanced quote is an error, not
         # the rest of the file read as one text).
         try:
-            records = ([(number, line.split("\t") if line else []) for number, line in enumerate(lines, start=1)]
-                       if suffix == ".tsv" else list(_csv_records(lines, ",", path)))
+            records = list(delimited_records(lines, suffix[1:], path))
         except DataError as err:  # an unbalanced quote
             raise PredictInputError(str(err)) from None
         header = None

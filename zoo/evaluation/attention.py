@@ -179,7 +179,7 @@ def explain(model, tokenizer, label_names, text, *, text_pair=None, sequence_len
         >>> e.label, e.tokens
         ('positive', ['a', 'gripping', 'and', 'funny', 'film'])
     """
-    from zoo.export.predict import InMemoryPredictor, _utf8
+    from zoo.export.predict import InMemoryPredictor, predicted_bytes
     from zoo.models import attention_maps
 
     for value in (text, text_pair):
@@ -188,7 +188,7 @@ def explain(model, tokenizer, label_names, text, *, text_pair=None, sequence_len
     pairs = text_pair is not None
     # Bytes that are not UTF-8 (a latin-1 command line, held as surrogates) go in as zoo predict sends them: the
     # graph replaces them by U+FFFD and flags them, and the explanation shows the text so replaced.
-    first, second = (None if t is None else _utf8(t) for t in (text, text_pair))
+    first, second = (None if t is None else predicted_bytes(t) for t in (text, text_pair))
     predictor = InMemoryPredictor(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs)
     ids, segment_ids = (np.asarray(x)[0] for x in predictor.graph.inputs_of([first], [second] if pairs else None))
     real = ids != tokenizer.pad_id

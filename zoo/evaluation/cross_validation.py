@@ -24,14 +24,14 @@ def _fold_config(config, fold_dir):
 
 def _load_examples(config):
     import zoo.data
-    from zoo.training.data import _load_options
+    from zoo.training.data import load_options
 
     c = config.data
     if c.test_source is not None:
         raise ValueError("cross-validation folds data.source itself; unset data.test_source "
                          f"(got {c.test_source!r})")
     split = {"split": "train"} if "train" in zoo.data.official_splits(c.source) else {}
-    data = zoo.data.load(c.source, **split, **_load_options(config, "classification"))
+    data = zoo.data.load(c.source, **split, **load_options(config, "classification"))
     # As zoo.train does (data.deduplicate): a text in two folds would be tested on after training on it.
     return zoo.data.deduplicate(data) if c.deduplicate else data
 
@@ -89,7 +89,7 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     """
     import zoo.data
     from zoo.training import as_config, load_run, train
-    from zoo.training.data import _load_options
+    from zoo.training.data import load_options
     from zoo.training.progress import Progress
     from zoo.training.run import default_run_dir, reads_pairs
 
@@ -111,7 +111,7 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
             train(fold_config)
         model, tokenizer, label_names, trained = load_run(fold_dir / "run")
         test = zoo.data.load(fold_dir / "data" / "test.jsonl", label_names=label_names,
-                             **_load_options(fold_config, "classification"))
+                             **load_options(fold_config, "classification"))
         report = evaluate_model(
             model, tokenizer, label_names, test.inputs, test.labels, out_dir=fold_dir / REPORT_DIR,
             sequence_length=trained.data.sequence_length, info={"fold": f"{k + 1}/{folds}", "data": config.data.source},

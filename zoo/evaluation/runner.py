@@ -132,7 +132,7 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
     """
     import zoo.data
     from zoo.training import load_run
-    from zoo.training.data import _load_options as _training_load_options
+    from zoo.training.data import load_options as training_load_options
     from zoo.training.run import reads_pairs, run_task
 
     run_dir = Path(run_dir)
@@ -155,7 +155,7 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
     else:
         # Other data are read as the run's were, unless load options say otherwise: its text columns (two for
         # sentence pairs, which --text-column cannot name), label column and separator of several labels per row.
-        trained = _training_load_options(config, "classification")
+        trained = training_load_options(config, "classification")
         options = {**{key: trained[key] for key in ("text_column", "label_column", "label_separator")
                       if trained.get(key) is not None}, **load_options}
         examples, source = zoo.data.load(data, label_names=label_names, **options), str(data)

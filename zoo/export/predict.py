@@ -83,9 +83,9 @@ class Predictions:
             if texts is None:
                 row = {}
             elif isinstance(texts[i], (tuple, list)):
-                row = {column: _utf8(t).decode("utf-8", "replace") for column, t in zip(PAIR_COLUMNS, texts[i])}
+                row = {column: predicted_bytes(t).decode("utf-8", "replace") for column, t in zip(PAIR_COLUMNS, texts[i])}
             else:
-                row = {"text": _utf8(texts[i]).decode("utf-8", "replace")}
+                row = {"text": predicted_bytes(texts[i]).decode("utf-8", "replace")}
             row["label"] = label
             row["label_id"] = int(self.label_ids[i])
             row["probabilities"] = {n: float(p) for n, p in zip(self.label_names, self.probabilities[i])}
@@ -120,7 +120,7 @@ def _check_texts(texts, pairs=False):
     return [tuple(t) for t in texts] if pairs else texts
 
 
-def _utf8(text):
+def predicted_bytes(text):
     """The bytes a text is predicted on: a ``str`` holding invalid bytes as surrogates (``surrogateescape``:
     command-line arguments, UTF-8 input files) turns back into those bytes; other lone surrogates (from JSON
     ``"\\ud800"``) pass as they are. The graph replaces and flags either (``replaced_bytes``)."""
@@ -169,7 +169,7 @@ class _Predictor:
         with tqdm(total=len(texts), unit="text", disable=not progress, file=sys.stderr) as bar:
             for start in range(0, len(texts), batch_size):
                 chunk = texts[start:start + batch_size]
-                batch = [tf.constant([_utf8(column(t)) for t in chunk], tf.string) for column in columns]
+                batch = [tf.constant([predicted_bytes(column(t)) for t in chunk], tf.string) for column in columns]
                 parts.append({k: v.numpy() for k, v in self._call(*batch).items()})
                 bar.update(len(chunk))
         if not parts:

@@ -66,7 +66,14 @@ def classification_mode(config):
     return {**zoo.models.config_of(config.model.name), **config.model.overrides}.get("mode", DEFAULT_MODE)
 
 
-def _load_options(config, task):
+def load_options(config, task):
+    """The ``zoo.data.load`` options a run of ``task`` reads its data with: ``data.load_options`` checked, plus the
+    task's columns (seq2seq) and label separator (multi-label), so evaluation and cv read files as training does.
+
+    Example:
+        >>> load_options(zoo.config.Config(), "classification")
+        {}
+    """
     import zoo.data
 
     options = dict(config.data.load_options)
@@ -134,7 +141,7 @@ def split_texts(config):
 
     task = task_of_config(config)
     c = config.data
-    options = _load_options(config, task)
+    options = load_options(config, task)
     classification = task == "classification"
     if c.extra_sources and task not in ("lm", "mlm"):
         raise ConfigError(f"data.extra_sources adds unlabelled text, which only lm and mlm models use; model "

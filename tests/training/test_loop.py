@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 import zoo.models
+from zoo.layers import Dropout
 from zoo.training.loop import EpochBatches, Trainer
 from zoo.training.objectives import Objective, trim_padding
 from zoo.training.strategies import get_strategy
@@ -170,6 +171,50 @@ def test_mirrored_on_two_devices_equals_one_device_for_the_same_global_batch():
     assert np.mean(single_losses[-4:]) < np.mean(single_losses[:4])
     for a, b in zip(single_weights, mirrored_weights):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def _embedding_steps(strategy, halves, steps=2):
+    """Plain SGD on embeddings -> Dropout(0.5) -> mean -> dense over 8 rows of 8 distinct tokens, each row
+    ``halves`` times in the global batch; return the embedding rows' updates per step and the dropout state."""
+    ids = np.arange(1, 65, dtype=np.int32).reshape(8, 8)
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((None,), dtype="int32"),
+                                  keras.layers.Embedding(65, 16, embeddings_initializer="ones"),
+                                  Dropout(0.5, seed=1), keras.layers.GlobalAveragePooling1D(),
+                                  keras.layers.Dense(2, kernel_initializer=keras.initializers.GlorotUniform(0))])
+        optimizer = keras.optimizers.SGD(0.01)
+    embedding, dropout = model.layers[:2]
+    trainer = Trainer(model, optimizer, strategy, Objective(), batch_size=8 * halves)
+    rows = np.tile(np.arange(8), halves)  # every replica gets all 8 rows
+    iterator = iter(trainer.distribute(ids, np.zeros(8, np.int32), np.stack([rows] * steps)))
+    updates, table = [], np.array(embedding.embeddings)
+    for _ in trainer.run_steps(iterator, steps):
+        new = np.array(embedding.embeddings)
+        updates.append(new[1:] - table[1:])
+        table = new
+    states = [np.array(v) for v in strategy.experimental_local_results(dropout.seed_generator.state.value)]
+    return updates, states
+
+
+def test_replicas_draw_their_own_dropout_masks_and_repeat_under_the_same_seed():
+    """Both replicas get the same rows: an embedding entry stays put only where every replica dropped it."""
+    one = _embedding_steps(tf.distribute.get_strategy(), halves=1)
+    mirrored = get_strategy("mirrored")
+    two = _embedding_steps(mirrored, halves=2)
+    for one_update, two_update in zip(one[0], two[0]):
+        one_kept, two_kept = one_update != 0, two_update != 0
+        assert abs(one_kept.mean() - 0.5) < 0.06  # 1024 entries, one Dropout(0.5) mask
+        # Replica 0 draws what one device draws; replica 1 keeps half of what replica 0 dropped.
+        assert two_kept[one_kept].all()
+        assert abs(two_kept.mean() - 0.75) < 0.06
+    # Every copy of the dropout state ends where one device's does (checkpoints do not depend on replicas).
+    for state in two[1]:
+        np.testing.assert_array_equal(state, one[1][0])
+    np.testing.assert_array_equal(one[1][0], [1, 2])
+    # The same seed repeats the mirrored run.
+    again = _embedding_steps(mirrored, halves=2)
+    for a, b in zip(two[0], again[0]):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_batch_must_split_evenly_over_replicas():

@@ -6,7 +6,8 @@ is the same code for the default strategy, ``MirroredStrategy``, ``MultiWorkerMi
 (through a ``ClusterCoordinator``) ``ParameterServerStrategy``, so the behaviour tested on one device is the
 behaviour under every strategy. It also lets zoo clip the gradients after the cross-replica sum and feed
 every replica a slice of one deterministic global batch (see ``EpochBatches``), which makes results
-independent of the replica count and makes resumed runs bit-identical to uninterrupted ones.
+independent of the replica count (dropout aside: each replica draws its own masks, see ``Trainer``) and makes
+resumed runs bit-identical to uninterrupted ones.
 """
 import contextlib
 import json
@@ -21,6 +22,11 @@ import tensorflow as tf
 from zoo import interrupts
 from zoo.training.optimizers import clip_gradients, trainable_units
 from zoo.training.strategies import is_parameter_server
+
+# Keras casts a seed-generator state into [0, 2^31 - 2) (floormod) for TensorFlow's stateless random ops; the
+# replicas split that range of counters into equal bands.
+SEED_COUNTERS = 2**31 - 2
+
 
 class NonFiniteLossError(ValueError):
     """The loss became NaN or Inf; training stopped and the last good checkpoint was kept."""
@@ -108,6 +114,15 @@ class Trainer:
     global batch size, the optimizer sums the replicas' gradients) plus the L1/L2 penalty on the weight
     matrices. Gradient clipping applies to that summed gradient.
 
+    Random layers (dropout) draw from their seed generators, whose ``[seed, counter]`` states every replica
+    holds a copy of. For the forward pass, replica ``r`` of ``R`` (``replica_id_in_sync_group``, global across
+    workers) moves its copies' counters ``r * floor((2^31 - 2) / R)`` ahead and back after, so the replicas
+    draw different masks from disjoint bands of one stream (disjoint while a layer has drawn fewer times than
+    a band holds: 2^30 for two replicas). Replica 0 draws what one device would, the same seed repeats a run,
+    and every copy ends the step at the state one device reaches, so checkpoints and resumed runs do not
+    depend on the replica count. Results match one device's up to the dropout masks (which could not be
+    one device's masks sliced anyway: each replica trims its slice of the batch to its own longest example).
+
     Data come as ``(features, labels)``: ``features`` a numpy array of token ids ``[N, T]`` or a dict of such
     arrays (seq2seq), ``labels`` a numpy array or ``None`` (token tasks make their targets from the
     features). The objective turns each gathered batch into model inputs and targets inside ``tf.data``.
@@ -148,6 +163,9 @@ class Trainer:
         self.clipnorm, self.clipvalue = clipnorm, clipvalue
         self.seed = int(seed)
         self.units = optimization_units(model)
+        weights = {id(w) for w in model.weights}
+        # Keras's ``variables`` are the ``weights`` plus the states of the layers' seed generators.
+        self.seed_states = [v for v in model.variables if id(v) not in weights]
         self.parameter_server = is_parameter_server(strategy)
         replicas = 1 if self.parameter_server else strategy.num_replicas_in_sync
         if self.batch_size % replicas:
@@ -175,7 +193,9 @@ class Trainer:
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync
         with tf.GradientTape() as tape:
+            self._shift_seed_counters(context, 1)
             logits = self.model(inputs, training=True)
+            self._shift_seed_counters(context, -1)
             per_example = self.objective.loss(targets, logits)
             loss = tf.reduce_sum(per_example) / self.batch_size
             if self.l1 or self.l2:
@@ -196,6 +216,19 @@ class Trainer:
                 grads = [_scale(g, 1.0 / replicas) for g in grads]
         self.optimizer.apply(grads, self.units)
         return self.objective.sums(targets, logits, per_example)
+
+    def _shift_seed_counters(self, context, sign):
+        """Move this replica's copies of the seed-generator states into (1) or out of (-1) its counter band."""
+        replicas = context.num_replicas_in_sync
+        # One replica keeps the plain stream (and the single-device graph unchanged). Parameter-server workers
+        # share one state on the parameter servers, not copies of their own, so they cannot shift it apart.
+        if replicas == 1 or self.parameter_server:
+            return
+        # With aggregation "none" (Keras's seed generators), a replica's read and assignment touch only its own
+        # copy of a mirrored variable.
+        band = tf.cast(context.replica_id_in_sync_group, tf.int64) * (SEED_COUNTERS // replicas)
+        for state in self.seed_states:
+            state.assign_add(tf.cast(tf.stack([0, sign * band]), state.dtype))
 
     def _distributed_step(self, batch):
         inputs, targets = batch

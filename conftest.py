@@ -1,4 +1,12 @@
-"""Doctest set-up: every docstring example under ``zoo/`` runs in the suite, each in a fresh folder.
+"""Suite set-up: the order files are handed to the workers, and the folder each docstring example runs in.
+
+Files holding a ``slow`` test are collected first. pytest-xdist (``--dist loadfile --no-loadscope-reorder`` in
+pytest.ini) hands files to its two workers in collection order, so the long ones (the JAX run of the layer
+tests, the real fine-tuning runs) start at once and the many short files fill in around them. Its default
+order, files with the most tests first, left the one-test JAX file (~4 minutes) for the end with the other
+worker idle.
+
+Every docstring example under ``zoo/`` runs in the suite, each in a fresh folder.
 
 An example runs with ``np``, ``tf``, ``keras``, ``ops`` and ``zoo`` imported, the Keras seed set to 0, and a
 new temporary folder as the current directory. The folder holds what examples name:
@@ -44,6 +52,12 @@ def _workspace(tmp_path_factory):
         export_run(root / "runs" / "reviews", out=root / "saved_models" / "reviews")
         _BUILT["root"] = root
     return _BUILT["root"]
+
+
+def pytest_collection_modifyitems(items):
+    """Move the files that hold a ``slow`` test to the front (in their order; the rest keep theirs)."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 def _skip_reason(source):

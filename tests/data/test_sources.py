@@ -100,6 +100,23 @@ def test_one_file_per_class_directory_splits_on_newline_only(write, tmp_path):
     assert data.texts == ["bad", "good \x85 really", "fine"]
 
 
+def test_old_mac_line_endings_in_one_per_line_files_are_an_error_not_one_merged_example(write):
+    pos, neg = write("p.txt", "good film\rgreat acting\rloved it\r"), write("n.txt", "bad\r\nawful\n")
+    trec = write("q.trec", "DESC:manner How is it done ?\rHUM:ind Who did it ?\r")
+    for spec, options, path in (({"pos": pos, "neg": neg}, {}, pos), (trec, {"format": "trec"}, trec)):
+        with pytest.raises(errors.BadRowError) as info:
+            load(spec, **options)
+        assert str(info.value).startswith(f'{path}, line 1: a carriage return ("\\r") inside the line')
+        assert 'old Mac line endings ("\\r" alone), convert them to "\\n"' in str(info.value)
+    # Skipped, the merged line leaves the class (or file) empty: still an error, never one merged example.
+    with pytest.raises(errors.EmptyClassError, match="'pos' has zero examples"):
+        load({"pos": pos, "neg": neg}, on_bad_rows="skip")
+    with pytest.raises(errors.EmptyDataError):
+        load(trec, format="trec", on_bad_rows="skip")
+    # "\r\n" line endings are line breaks as "\n" is.
+    assert load({"neg": neg, "pos": write("q.txt", "fine\r\n")}).texts == ["bad", "awful", "fine"]
+
+
 def test_explicit_mapping_spec(write):
     pos, neg = write("p.txt", "yes\n"), write("n.txt", "no\n")
     data = load({"positive": pos, "negative": neg})

@@ -43,6 +43,10 @@ _CSV_EOF_ERROR = "unexpected end of data"
 _CSV_QUOTE_ERROR = re.compile(r"'.' expected after '\"'")
 # aclImdb's folder of unlabelled reviews, beside its class folders.
 UNLABELLED_FOLDER = "unsup"
+# One example per line (class files, TREC) needs every line break to be "\n" or "\r\n": in a file with old Mac
+# line endings ("\r" alone) the whole file would read as one example (in TREC, with the first line's label).
+_LONE_CR = ('a carriage return ("\\r") inside the line: one example per line needs line breaks "\\n" or "\\r\\n"; '
+            'if the file uses old Mac line endings ("\\r" alone), convert them to "\\n"')
 _IGNORED_FILES = re.compile(r"^(readme|license|licence|copying)(\..*)?$|\.md$|^\.", re.IGNORECASE)
 
 # The shared data sets (README in each folder gives the source, encoding and protocol). ``embedded``: the
@@ -440,6 +444,9 @@ def _load_class_files(mapping, source, options):
             raise EmptyClassError(f"class {label!r} has zero examples: the file is empty", path=path)
         before = len(collector.texts)
         for number, line in enumerate(lines, 1):
+            if "\r" in line:
+                collector.bad(BadRowError(_LONE_CR, path=path, line=number))
+                continue
             collector.add(line, str(label), file_index, number)
         if len(collector.texts) == before:
             raise EmptyClassError(
@@ -748,6 +755,9 @@ def _load_trec_file(path, options, source):
     collector = _Collector(options)
     file_index = collector.file(path)
     for number, line in enumerate(lines, 1):
+        if "\r" in line:
+            collector.bad(BadRowError(_LONE_CR, path=path, line=number))
+            continue
         match = _TREC_LINE.match(line)
         if not match:
             collector.bad(BadRowError(f"expected 'COARSE:fine question text', found {line[:60]!r}",

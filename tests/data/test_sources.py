@@ -76,6 +76,24 @@ def test_class_folders_read_one_example_per_file(write, tmp_path):
     assert load(tmp_path / "imdb" / "train", classes=["neg", "unsup"]).label_names == ["neg", "unsup"]
 
 
+def test_class_folders_read_sub_folders_and_say_which_files_they_skip(write, tmp_path, caplog):
+    write("c/pos/1.txt", "good")
+    write("c/pos/2019/may/2.txt", "great")
+    write("c/pos/.ipynb_checkpoints/1-checkpoint.txt", "a copy, not an example")
+    write("c/pos/README.md", "not an example")
+    write("c/neg/1.TXT", "bad")
+    write("c/neg/2.text", "awful")
+    with caplog.at_level("WARNING", logger="zoo.data.sources"):
+        data = load(tmp_path / "c")
+    assert sorted(zip(_names(data), data.texts)) == [("neg", "bad"), ("pos", "good"), ("pos", "great")]
+    skipped = tmp_path / "c" / "neg" / "2.text"
+    assert f"skipped 1 files of class 'neg' that are not .txt files, e.g. {skipped}" in caplog.text
+    # Examples only in sub-folders: the layout is still recognised as class folders.
+    write("deep/a/x/1.txt", "one")
+    write("deep/b/y/2.txt", "two")
+    assert load(tmp_path / "deep").texts == ["one", "two"]
+
+
 def test_class_folders_skip_aclimdbs_unlabelled_folder_by_default_and_say_so(write, tmp_path, caplog):
     write("imdb/train/pos/1_10.txt", "Loved it.")
     write("imdb/train/neg/3_1.txt", "Awful film")

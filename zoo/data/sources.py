@@ -79,7 +79,8 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
             (``"mr"`` without one: the copy shipped inside zoo, unless ``$ZOO_DATA_DIR/mr/`` exists);
             ``"tfds:<name>[:<config>]"``: a prepared tensorflow-datasets data set;
             ``"trec:<path>"``: a TREC file, or a folder with ``train.txt`` / ``test.txt``;
-            a ``.csv`` / ``.tsv`` / ``.jsonl`` path; a folder of class sub-folders of ``.txt`` files (aclImdb);
+            a ``.csv`` / ``.tsv`` / ``.jsonl`` path; a folder of class sub-folders of ``.txt`` files (aclImdb;
+            ``.txt`` files in folders below a class's folder are of that class);
             a folder of files ``<stem>.<label>`` with one example per line (MR's ``rt-polarity.pos/.neg``);
             or a dict ``{label: path}`` of one-example-per-line files.
         encoding: Text encoding; UTF-8 when not given (the shared MR and TREC default to latin-1).
@@ -406,7 +407,7 @@ def _load_directory(path, options, source):
     subdirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     if fmt == "class_folders" or (fmt is None and subdirs and options["classes"] is not None):
         return _load_class_folders(path, options, source)
-    if fmt is None and subdirs and any(any(d.glob("*.txt")) for d in subdirs):
+    if fmt is None and subdirs and any(_example_files(d)[0] for d in subdirs):
         return _load_class_folders(path, options, source)
     files = sorted(p for p in path.iterdir() if p.is_file() and not _IGNORED_FILES.search(p.name))
     stems = {}
@@ -474,9 +475,13 @@ def _load_class_folders(root, options, source):
                 raise DataFileNotFoundError(f"{folder}: class folder not found", path=folder)
     collector = _Collector(options)
     for folder in folders:
-        files = sorted(folder.glob("*.txt"))
+        files, others = _example_files(folder)
+        if others:
+            log.warning("%s: skipped %d files of class %r that are not .txt files, e.g. %s", source, len(others),
+                        folder.name, others[0])
         if not files:
-            raise EmptyClassError(f"class {folder.name!r} has zero examples: no .txt files in the folder",
+            raise EmptyClassError(f"class {folder.name!r} has zero examples: no .txt files in the folder or its "
+                                  "sub-folders",
                                   path=folder)
         before = len(collector.texts)
         for count, file in enumerate(files, 1):
@@ -489,6 +494,18 @@ def _load_class_folders(root, options, source):
             raise EmptyClassError(f"class {folder.name!r} has zero examples: all {len(files)} files are empty",
                                   path=folder)
     return collector.result(source)
+
+
+def _example_files(folder):
+    """``(.txt files, other files)`` under a class folder, sorted; sub-folders are read too, hidden ones not.
+
+    Examples are often grouped in sub-folders (by source or date) below their class's folder. Hidden files and
+    folders (``.DS_Store``, ``.ipynb_checkpoints`` with its copies of the files) and README/licence files are
+    not examples. The suffix is matched in any case (``.TXT``).
+    """
+    files = sorted(path for path in folder.rglob("*") if path.is_file() and not _IGNORED_FILES.search(path.name)
+                   and not any(part.startswith(".") for part in path.relative_to(folder).parts))
+    return [f for f in files if f.suffix.lower() == ".txt"], [f for f in files if f.suffix.lower() != ".txt"]
 
 
 def _resolve_column(column, header, path, role, line=1):

@@ -71,7 +71,18 @@ def test_config_round_trip_writes_out_stopwords():
     assert CleaningConfig.from_dict(values).resolved_stopwords() == config.resolved_stopwords()
 
 
+def test_stopwords_are_matched_as_the_text_is_normalised_and_lower_cased():
+    config = CleaningConfig(remove_stopwords=True, stopwords=("The", "FILM", "ﬁne", "İs"))
+    text = tf.constant(["The film is THE fine FILM ﬁne İs it"])
+    assert clean(text, config).numpy().tolist() == [b"is it"]
+    assert CleaningConfig.from_dict(config.to_dict()).resolved_stopwords() == ("film", "fine", "i\u0307s", "the")
+    # Without lower-casing, stop words match in any case.
+    config = CleaningConfig(normalization=None, lowercase=False, remove_stopwords=True, stopwords=("The",))
+    assert clean(text, config).numpy().tolist() == ["film is fine FILM ﬁne İs it".encode()]
+
+
 @pytest.mark.parametrize("values,match", [
+    ({"stopwords": ["the"]}, "stopwords is set but cleaning.remove_stopwords is false, so no word would be removed"),
     ({"normalization": "NFX"}, "normalization"),
     ({"lowercase": "yes"}, "lowercase"),
     ({"stopwords": ["two words"]}, "single words"),

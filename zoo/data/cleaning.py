@@ -5,6 +5,7 @@ Only Unicode normalisation needs tensorflow-text (``normalize_utf8``); everythin
 """
 import dataclasses
 import re
+import unicodedata
 
 import tensorflow as tf
 
@@ -35,7 +36,8 @@ class CleaningConfig:
         strip_html: Replace HTML tags with a space and decode the common entities.
         lowercase: Unicode-aware lower-casing.
         remove_stopwords: Drop stop words (whole words, matched after lower-casing).
-        stopwords: The stop-word list; ``None`` uses scikit-learn's ``ENGLISH_STOP_WORDS``.
+        stopwords: The stop-word list, for ``remove_stopwords``, normalised and lower-cased as the text is
+            (``resolved_stopwords``); ``None`` uses scikit-learn's ``ENGLISH_STOP_WORDS``.
 
     Whitespace runs (including Unicode spaces, but not U+0085) always collapse to one space; ends are trimmed.
 
@@ -65,6 +67,9 @@ class CleaningConfig:
             if bad:
                 raise DataSpecError(f"cleaning.stopwords must be single words; bad entries: {bad[:5]}")
             object.__setattr__(self, "stopwords", words)
+            if not self.remove_stopwords:
+                raise DataSpecError("cleaning.stopwords is set but cleaning.remove_stopwords is false, so no word "
+                                    "would be removed; set remove_stopwords to true, or drop the stopwords list")
 
     @property
     def core_ops_only(self):
@@ -72,18 +77,30 @@ class CleaningConfig:
         return self.normalization is None
 
     def resolved_stopwords(self):
-        """The stop words in use, sorted (scikit-learn's English list when none were given)."""
-        if self.stopwords is not None:
-            return tuple(sorted(set(self.stopwords)))
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+        """The stop words in use, sorted (scikit-learn's English list when none were given).
 
-        return tuple(sorted(ENGLISH_STOP_WORDS))
+        They are matched in the text as the earlier steps leave it, so they go through the same Unicode
+        normalisation and lower-casing: ``"The"`` removes "the" from lower-cased text, ``"ﬁlm"`` "film" after NFKC.
+
+        Example:
+            >>> CleaningConfig(remove_stopwords=True, stopwords=["The", "ﬁlm"]).resolved_stopwords()
+            ('film', 'the')
+        """
+        if self.stopwords is None:
+            from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+            return tuple(sorted(ENGLISH_STOP_WORDS))
+        words = self.stopwords
+        if self.normalization is not None:
+            words = [unicodedata.normalize(self.normalization, word) for word in words]
+        if self.lowercase:
+            words = [word.lower() for word in words]
+        return tuple(sorted(set(words)))
 
     def to_dict(self):
         """Plain dict for JSON/YAML; the stop-word list is written out so a reload cannot drift."""
         out = dataclasses.asdict(self)
-        out["stopwords"] = list(self.resolved_stopwords()) if self.remove_stopwords else (
-            None if self.stopwords is None else list(self.stopwords))
+        out["stopwords"] = list(self.resolved_stopwords()) if self.remove_stopwords else None
         return out
 
     @classmethod

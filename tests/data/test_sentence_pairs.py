@@ -5,7 +5,7 @@ import pytest
 
 from zoo.data import errors
 from zoo.data.sources import load
-from zoo.data.splits import deduplicate, kfold, train_val_test_split
+from zoo.data.splits import deduplicate, kfold, shared_texts, train_val_test_split
 
 PAIRS = [("a man is eating", "someone eats", "entailment"), ("a dog runs", "a cat sleeps", "contradiction"),
          ("it rains", "the street is wet", "neutral"), ("kids play", "children are playing", "entailment"),
@@ -50,6 +50,12 @@ def test_deduplicate_drops_a_pair_only_when_both_texts_repeat(write):
     rows = [("same", "one", "x"), ("same", "two", "y"), ("same", "one", "x"), ("other", "one", "y")]
     data = deduplicate(load(write("pairs.csv", _csv(rows))))
     assert list(zip(data.texts, data.text_pairs)) == [("same", "one"), ("same", "two"), ("other", "one")]
+
+
+def test_a_test_pair_occurs_in_training_only_when_both_texts_do(write):
+    train = load(write("train.csv", _csv([("what is x ?", "passage one", "x"), ("what is y ?", "passage two", "y")])))
+    test = load(write("test.csv", _csv([("what is x ?", "passage three", "x"), ("what is y ?", "passage two", "y")])))
+    assert shared_texts(train, test) == [1]
 
 
 @pytest.mark.parametrize("content, kwargs, error, message", [

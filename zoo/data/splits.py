@@ -144,7 +144,7 @@ def deduplicate(data):
     _check_data(data)
     first = {}
     keep, conflicts = [], []
-    for i, text in enumerate(zip(data.texts, data.text_pairs) if data.is_pairs else data.texts):
+    for i, text in enumerate(data.inputs):
         if text in first:
             if not np.array_equal(data.labels[first[text]], data.labels[i]):
                 conflicts.append(data.location(i))
@@ -161,6 +161,8 @@ def deduplicate(data):
 def shared_texts(data, other):
     """Return the indices of ``other``'s examples whose text also occurs in ``data`` (e.g. test texts in training).
 
+    A sentence pair occurs when both of its texts do, together (as ``deduplicate`` counts copies).
+
     Args:
         data: ``LabeledTexts``, e.g. the training set.
         other: ``LabeledTexts``, e.g. a separate test file.
@@ -172,5 +174,5 @@ def shared_texts(data, other):
     """
     _check_data(data)
     _check_data(other)
-    seen = set(data.texts)
-    return [i for i, text in enumerate(other.texts) if text in seen]
+    seen = set(data.inputs)
+    return [i for i, text in enumerate(other.inputs) if text in seen]

@@ -272,6 +272,15 @@ def test_label_column_that_does_not_exist(write):
     assert f"{path}, line 1, column 'label'" in str(info.value) and "['review', 'stars']" in str(info.value)
 
 
+def test_a_column_named_twice_in_the_header_is_an_error_not_the_first_one(write):
+    path = write("d.csv", "text,label,text\nfirst,pos,second\n")
+    with pytest.raises(errors.DataSpecError) as info:
+        load(path)
+    assert str(info.value) == (f"{path}, line 1, column 'text': text column 'text' is named 2 times in the header "
+                               "(columns 0, 2); rename the others, or give the column's index")
+    assert load(path, text_column=2).texts == ["second"]
+
+
 def test_column_index_out_of_range_and_names_without_header(write):
     path = write("d.csv", "a,b\nx,1\n")
     with pytest.raises(errors.MissingColumnError, match="column 5"):

@@ -521,7 +521,12 @@ def _resolve_column(column, header, path, role, line=1):
     if column not in header:
         raise MissingColumnError(f"{role} column {column!r} does not exist; the header has {header}",
                                  path=path, line=line, column=column)
-    return header.index(column)
+    indices = [i for i, name in enumerate(header) if name == column]
+    if len(indices) > 1:
+        raise DataSpecError(f"{role} column {column!r} is named {len(indices)} times in the header (columns "
+                            f"{', '.join(map(str, indices))}); rename the others, or give the column's index",
+                            path=path, line=line, column=column)
+    return indices[0]
 
 
 _ROLES = ("text", "second text")

@@ -1,4 +1,5 @@
 """Loaders: every format, label vocabularies, and every bad-input case naming file, line and column."""
+import codecs
 import itertools
 import json
 import logging
@@ -335,6 +336,16 @@ def test_a_utf8_byte_order_mark_is_not_text_and_errors_count_the_files_bytes(wri
     with pytest.raises(errors.EncodingError) as info:
         load(path)
     assert f"{path}, line 2" in str(info.value) and "byte 0xe9 at byte column 4" in str(info.value)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_utf16_or_utf32_file_is_read_after_its_byte_order_mark(write, encoding):
+    mark = {"utf-16": b"", "utf-16-be": codecs.BOM_UTF16_BE, "utf-32": b""}[encoding]
+    tsv = write("excel.tsv", mark + "text\tlabel\nCafé ☕\tpos\nbad\tneg\n".encode(encoding))
+    assert load(tsv).texts == ["Café ☕", "bad"]
+    pos = write("p.txt", mark + "good\nfine\n".encode(encoding))
+    neg = write("n.txt", "bad\n".encode("utf-8"))
+    assert load({"pos": pos, "neg": neg}).texts == ["good", "fine", "bad"]
 
 
 def test_a_csv_field_longer_than_csvs_default_limit_loads(write):

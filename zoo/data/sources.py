@@ -1,6 +1,7 @@
 """``load(spec)``: labelled texts from tfds, CSV/TSV/JSONL, class folders, one file per class, or TREC.
 
-Every file is decoded strictly (UTF-8 unless ``encoding=`` says otherwise) and split on ``"\\n"`` only:
+Every file is decoded strictly (UTF-8, or UTF-16/32 after their byte-order mark, unless ``encoding=`` says
+otherwise) and split on ``"\\n"`` only:
 ``str.splitlines`` also breaks on U+0085, which latin-1 decoding makes of byte 0x85 inside MR lines.
 Nothing is dropped silently: a bad row raises an error naming the file, line and column, or, with
 ``on_bad_rows="skip"``, is counted, listed in ``LabeledTexts.skipped`` and reported in a warning.
@@ -43,6 +44,9 @@ _CSV_EOF_ERROR = "unexpected end of data"
 _CSV_QUOTE_ERROR = re.compile(r"'.' expected after '\"'")
 # aclImdb's folder of unlabelled reviews, beside its class folders.
 UNLABELLED_FOLDER = "unsup"
+# Byte-order marks of UTF-32 and UTF-16 (UTF-32's little-endian mark starts with UTF-16's, so it goes first).
+_WIDE_BOMS = (("utf-32", codecs.BOM_UTF32_LE), ("utf-32", codecs.BOM_UTF32_BE), ("utf-16", codecs.BOM_UTF16_LE),
+              ("utf-16", codecs.BOM_UTF16_BE))
 # One example per line (class files, TREC) needs every line break to be "\n" or "\r\n": in a file with old Mac
 # line endings ("\r" alone) the whole file would read as one example (in TREC, with the first line's label).
 _LONE_CR = ('a carriage return ("\\r") inside the line: one example per line needs line breaks "\\n" or "\\r\\n"; '
@@ -83,7 +87,8 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
             ``.txt`` files in folders below a class's folder are of that class);
             a folder of files ``<stem>.<label>`` with one example per line (MR's ``rt-polarity.pos/.neg``);
             or a dict ``{label: path}`` of one-example-per-line files.
-        encoding: Text encoding; UTF-8 when not given (the shared MR and TREC default to latin-1).
+        encoding: Text encoding; when not given UTF-8, or UTF-16/UTF-32 for a file starting with their
+            byte-order mark (the shared MR and TREC default to latin-1).
         text_column: CSV/TSV header name or index, JSONL key, or tfds feature holding the text
             (default ``"text"``; for tfds the data set's supervised keys). For sentence pairs, a list of
             the two CSV/TSV/JSONL columns; a file with ``text_a`` and ``text_b`` columns and no ``text``
@@ -298,6 +303,10 @@ def _read_text(path, encoding):
     data = path.read_bytes()
     if path.suffix == ".bz2":  # the embedded MR; line numbers in errors count decompressed lines
         data = bz2.decompress(data)
+    if encoding is None:
+        # No UTF-8 file starts with these bytes; Excel's "Unicode Text" export (UTF-16) does. The codec reads
+        # its mark and skips it.
+        encoding = next((name for name, mark in _WIDE_BOMS if data.startswith(mark)), None)
     try:
         codec = codecs.lookup(encoding or "utf-8").name
     except LookupError:

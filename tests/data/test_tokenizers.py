@@ -115,6 +115,13 @@ def test_sentencepiece_ids_match_the_sentencepiece_library(fitted):
     assert ragged_lists(tok.tokenize(tf.constant(texts))) == [processor.encode(t) for t in texts]
 
 
+def test_sentencepiece_learns_from_texts_longer_than_its_trainers_default_limit():
+    """The trainer skips texts over 4192 bytes unless told otherwise: here, every text holding "z" and "q"."""
+    texts = [" ".join(["zebra quokka"] * 400)] * 20 + ["a short film review"] * 20
+    tok = SentencePieceTokenizer(60).fit(texts)
+    assert tok.unk_id not in tok.tokenize(tf.constant(["zebra quokka"])).flat_values.numpy().tolist()
+
+
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_text_never_produces_reserved_ids_except_unk(fitted, kind):
     ids = fitted[kind].tokenize(tf.constant(["[CLS] [PAD] [MASK] [SEP] text"])).flat_values.numpy().tolist()

@@ -652,9 +652,10 @@ class SentencePieceTokenizer(Tokenizer):
     def _learn(self, cleaned):
         import sentencepiece as spm
 
-        sentences = [s.decode("utf-8") for batch in cleaned.as_numpy_iterator() for s in batch if s]
-        if not sentences:
+        raw = [s for batch in cleaned.as_numpy_iterator() for s in batch if s]
+        if not raw:
             raise EmptyDataError(_ALL_EMPTY)
+        sentences = [s.decode("utf-8") for s in raw]
         model = io.BytesIO()
         try:
             spm.SentencePieceTrainer.train(
@@ -663,6 +664,9 @@ class SentencePieceTokenizer(Tokenizer):
                 pad_id=PAD_ID, unk_id=UNK_ID, bos_id=-1, eos_id=-1, pad_piece=SPECIAL_TOKENS["pad"], unk_piece=SPECIAL_TOKENS["unk"],
                 control_symbols=list(RESERVED_TOKENS[2:]), normalization_rule_name="identity",
                 hard_vocab_limit=False, minloglevel=2,
+                # The trainer skips, unlogged at this level, every text longer than this (4192 bytes by default:
+                # a long review); each training text counts.
+                max_sentence_length=max(len(s) for s in raw),
             )
         except RuntimeError as error:
             raise VocabularyError(f"SentencePiece training failed with vocab_size={self.requested_vocab_size}: "

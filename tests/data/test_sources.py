@@ -427,6 +427,13 @@ def test_bad_options(write, tmp_path):
     write("odd/b.csv", "y")
     with pytest.raises(errors.DataSpecError, match="cannot tell the layout"):
         load(tmp_path / "odd")
+    # A delimiter the csv module rejects (a raw TypeError), or that an empty string would turn into ",".
+    for delimiter in (";;", "", 1, '"'):
+        with pytest.raises(errors.DataSpecError) as info:
+            load(path, delimiter=delimiter)
+        assert str(info.value) == ("delimiter must be one character other than a double quote or a line break, "
+                                   f"not {delimiter!r}")
+    assert load(write("semi.csv", "text;label\nx;a\n"), delimiter=";").texts == ["x"]
 
 
 def test_labeled_texts_rejects_out_of_range_ids():

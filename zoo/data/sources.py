@@ -127,6 +127,9 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
         raise DataSpecError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     if label_level not in ("coarse", "fine"):
         raise DataSpecError(f"label_level must be 'coarse' or 'fine', not {label_level!r}")
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n'):
+        raise DataSpecError(f"delimiter must be one character other than a double quote or a line break, not "
+                            f"{delimiter!r}")
     if label_separator is not None and (not isinstance(label_separator, str) or not label_separator.strip()):
         raise DataSpecError(f"label_separator must be a non-blank string, not {label_separator!r}")
     options = {

@@ -7,7 +7,7 @@ from PIL import Image
 
 from zoo.evaluation import plots
 from zoo.evaluation.metrics import classification_metrics, confident_mistakes
-from zoo.evaluation.reports import write_report
+from zoo.evaluation.reports import write_generation_report, write_report
 
 
 def assert_png(path, min_side=100):
@@ -62,6 +62,29 @@ def test_multiclass_report_has_no_roc_and_many_class_confusion_plot(tmp_path):
     assert "roc_curve" not in report["files"] and "training_curves" not in report["files"]
     assert_png(tmp_path / "confusion_matrix.png")
     assert "top-5 accuracy" in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+def test_a_report_replaces_the_files_of_an_earlier_report_in_its_folder_and_no_others(tmp_path):
+    out, lm_metrics = tmp_path / "eval", {"loss": 1.2, "accuracy": 0.6, "perplexity": 3.3, "tokens": 90}
+    y, probs, _ = _binary_case()
+    first = write_report(out, classification_metrics(y, probs, ["neg", "pos"]), history={"loss": [0.7, 0.5]},
+                         y_true=y, probabilities=probs)
+    assert {"training_curves", "roc_curve"} <= set(first["files"])
+    (out / "notes.md").write_text("mine")
+    # another evaluation (3 classes, no history) draws neither curve: the first one's are not left beside it
+    second = write_report(out, classification_metrics([0, 1, 2], np.eye(3) * 0.7 + 0.1, ["a", "b", "c"]))
+    assert sorted(p.name for p in out.iterdir()) == sorted([*second["files"].values(), "notes.md"])
+    write_generation_report(out, lm_metrics, [])
+    assert sorted(p.name for p in out.iterdir()) == ["notes.md", "report.json", "report.md"]
+    # files no zoo report listed are not the report's, even with a plot's name or listed by a hand-edited report
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "roc_curve.png").write_bytes(b"a user's picture")
+    (tmp_path / "secret.txt").write_text("keep")
+    (mine / "report.json").write_text(json.dumps({"files": {"x": "../secret.txt", "y": "notes.md"}}))
+    (mine / "notes.md").write_text("keep")
+    write_generation_report(mine, lm_metrics, [])
+    assert (mine / "roc_curve.png").is_file() and (mine / "notes.md").is_file() and (tmp_path / "secret.txt").is_file()
 
 
 def test_attention_plots_are_images(tmp_path):

@@ -54,6 +54,48 @@ def test_the_cli_flags_an_empty_text_as_the_saved_model_does(serving, exported, 
             "empty_input (first: text 1)") in caplog.text
 
 
+def test_blank_lines_of_a_txt_input_are_flagged_as_the_saved_model_flags_them(serving, exported, tmp_path, capsys,
+                                                                               caplog):
+    _, serve, _ = serving
+    lines = ["superb", "", "   ", "<br />", "dull"]
+    (tmp_path / "in.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["predict", str(exported.path), "--input", str(tmp_path / "in.txt"), "--no-progress"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = _run(serve, lines)
+    assert [r["text"] for r in records] == lines
+    assert [r["empty_input"] for r in records] == expected["empty_input"].tolist() == [False, True, True, True, False]
+    np.testing.assert_allclose([list(r["probabilities"].values()) for r in records], expected["probabilities"],
+                               atol=1e-6)
+    assert "warning: 3 of 5 texts had nothing left after cleaning" in caplog.text and "(first: text 2)" in caplog.text
+
+
+def test_a_pair_with_an_empty_side_is_flagged_from_texts_and_from_ids(tmp_path, caplog):
+    from tests.converters.checkpoints import write_bert_checkpoint
+    from zoo.converters import load_tokenizer
+    from zoo.export.predict import InMemoryPredictor
+
+    import zoo
+
+    tokenizer = load_tokenizer(write_bert_checkpoint(tmp_path / "bert")[0])
+    # untrained: the flag does not depend on the weights; skip_padding=False traces in half the time
+    model = zoo.build("transformer-tiny", vocab_size=tokenizer.vocab_size, sequence_length=16, num_classes=2,
+                      num_layers=1, num_segments=2, skip_padding=False)
+    # zoo predict's in-memory path runs the graph the export saves (a pair export's serving_default is serve_pairs)
+    predictor = InMemoryPredictor(model, tokenizer, ["no", "yes"], pairs=True)
+    pairs = [("the film", "is good"), ("", "is good"), ("the film", ""), ("", ""), ("  ", "fun")]
+    assert predictor.predict(pairs).empty_input.tolist() == [False, True, True, True, True]
+    assert ("warning: 4 of 5 pairs had a text with nothing left after cleaning; each is predicted on what is left; "
+            "flagged empty_input (first: pair 2)") in caplog.text
+    # serve_token_ids reads a pair's two texts from its segment ids: [CLS] film [SEP] film [SEP], B empty, A empty
+    serve_ids, signature = predictor.graph.endpoints()["serve_token_ids"]
+    film = tokenizer.encode(tf.constant(["film"]), 3).numpy()[0, 1]
+    cls, sep = tokenizer.cls_id, tokenizer.sep_id
+    by_ids = tf.function(serve_ids, input_signature=signature)(
+        tf.constant([[cls, film, sep, film, sep], [cls, film, sep, sep, 0], [cls, sep, film, sep, 0]]),
+        tf.constant([[0, 0, 0, 1, 1], [0, 0, 0, 1, 0], [0, 0, 1, 1, 0]]))
+    assert by_ids["empty_input"].numpy().tolist() == [False, True, True]
+
+
 def test_100kb_string_is_truncated_to_the_sequence_length(serving, tiny_run):
     loaded, serve, _ = serving
     words = "the plot was dull and the acting tedious but the ending superb ".split()

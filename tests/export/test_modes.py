@@ -1,4 +1,6 @@
 """Output modes (multi-class, binary, multi-label) and baseline models are served as they were trained."""
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -39,6 +41,28 @@ def test_multilabel_joins_every_label_over_the_threshold():
     expected = [",".join(n for n, on in zip(names, row) if on) for row in p >= 0.5]
     assert out.labels == expected and any("," in label for label in expected)
     np.testing.assert_array_equal(out.label_ids, p.argmax(1))
+
+
+def test_a_multilabel_name_holding_the_separator_is_refused_in_training_and_in_the_serving_graph(tiny_run, tmp_path):
+    from zoo.data import DataError
+    from zoo.training.data import split_texts
+
+    # the served label joins predicted names with ",": "drama, romance" and "comedy" would read as three labels
+    names = ["comedy", "drama, romance", "sci-fi"]
+    rows = [{"text": "a b", "label": ["comedy"]}, {"text": "c d", "label": ["drama, romance", "sci-fi"]}]
+    (tmp_path / "genres.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    config = zoo.Config.from_dict({"data": {"source": str(tmp_path / "genres.jsonl")},
+                                   "model": {"overrides": {"mode": "multilabel"}}})
+    with pytest.raises(DataError, match=r"genres.jsonl, line 2: label 'drama, romance' contains ',', which joins a "
+                                        r"multi-label model's predicted labels into one served label string, where "
+                                        r"it would read as 2 labels; rename the label"):
+        split_texts(config)
+    model = zoo.build("transformer-tiny", vocab_size=tiny_run.tokenizer.vocab_size, sequence_length=24,
+                      num_classes=3, num_layers=1, mode="multilabel")
+    with pytest.raises(ValueError, match=r"label 'drama, romance' contains ',', which joins the predicted labels"):
+        ServingGraph(model, tiny_run.tokenizer, names)
+    # one label per text: a comma in a name is only text
+    assert ServingGraph(tiny_run.model, tiny_run.tokenizer, ["bad, dull", "good"]).label_names == ["bad, dull", "good"]
 
 
 def test_serving_graph_rejects_inconsistent_modes(tiny_run):

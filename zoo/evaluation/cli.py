@@ -35,7 +35,8 @@ def add_evaluate_command(subparsers):
     parser.add_argument("--text-column", help="text column/key of --data files (default: the run's)")
     parser.add_argument("--label-column", help="label column/key of --data files (default: the run's)")
     parser.add_argument("--encoding", help="encoding of --data files")
-    parser.add_argument("--out", help="report directory (default: RUN_DIR/evaluation)")
+    parser.add_argument("--out", help="report directory (default: RUN_DIR/evaluation); an earlier report's "
+                                      "files in it are replaced, other files left alone")
     parser.add_argument("--mistakes", type=int, default=20, help="most confident mistakes to list (default: 20)")
     parser.add_argument("--batch-size", type=int, default=256, help="texts per model call")
     parser.add_argument("--method", choices=("greedy", "beam"), default="greedy",

@@ -1,4 +1,9 @@
-"""Evaluation reports: ``report.json`` for machines, ``report.md`` for people, PNG plots beside them."""
+"""Evaluation reports: ``report.json`` for machines, ``report.md`` for people, PNG plots beside them.
+
+A report owns the files its ``report.json`` lists under ``files``: writing a report into a folder that holds an
+earlier one first removes those (so no plot of the earlier evaluation is left beside the new report), and
+nothing else in the folder.
+"""
 import json
 from pathlib import Path
 
@@ -15,6 +20,8 @@ CONFUSION_PNG = "confusion_matrix.png"
 CURVES_PNG = "training_curves.png"
 ROC_PNG = "roc_curve.png"
 SHOWN_EXAMPLES = 10
+# Every file a report may write; an earlier report's listed files are removed only when they are among these.
+REPORT_FILES = (REPORT_JSON, REPORT_MD, CONFUSION_PNG, CURVES_PNG, ROC_PNG)
 
 
 def read_history(run_dir):
@@ -23,11 +30,25 @@ def read_history(run_dir):
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
+def _replace_report(out):
+    """Create ``out``, and remove the files of an earlier report in it (those its ``report.json`` lists)."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / REPORT_JSON
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except ValueError:
+        earlier = {}  # not a report zoo wrote: which files it owns is not known, so none are removed
+    files = earlier.get("files") if isinstance(earlier, dict) else None
+    for name in files.values() if isinstance(files, dict) else ():
+        if name in REPORT_FILES:
+            (out / name).unlink(missing_ok=True)
+
+
 def write_report(out_dir, metrics, *, history=None, mistakes=None, y_true=None, probabilities=None, info=None):
     """Write ``report.json``, ``report.md`` and the plots that the inputs allow into ``out_dir``.
 
     Args:
-        out_dir: directory to write into (created if missing).
+        out_dir: directory to write into (created if missing); an earlier report's files in it are replaced.
         metrics: the dict from :func:`zoo.evaluation.metrics.classification_metrics`.
         history: training history (``{"loss": [...], ...}``) for the training-curves plot.
         mistakes: the list from :func:`zoo.evaluation.metrics.confident_mistakes`.
@@ -45,7 +66,7 @@ def write_report(out_dir, metrics, *, history=None, mistakes=None, y_true=None, 
     """
     out = Path(out_dir)
     with output_errors(out, OUT_DIR_FIX):
-        out.mkdir(parents=True, exist_ok=True)
+        _replace_report(out)
         files = {"json": REPORT_JSON, "markdown": REPORT_MD}
         if not metrics["multilabel"]:
             plots.plot_confusion_matrix(metrics["confusion_matrix"], metrics["label_names"], out / CONFUSION_PNG)
@@ -138,7 +159,7 @@ def write_generation_report(out_dir, metrics, examples, *, info=None, history=No
     """Write ``report.json`` and ``report.md`` of a token-task evaluation (and training curves) into ``out_dir``.
 
     Args:
-        out_dir: directory to write into (created if missing).
+        out_dir: directory to write into (created if missing); an earlier report's files in it are replaced.
         metrics: perplexity metrics (``loss``, ``accuracy``, ``perplexity``, ``tokens``), plus ``bleu``,
             ``rouge1``, ``rouge2``, ``rougeL`` and ``exact_match`` when the model generated text.
         examples: every generated example, ``{"index", "input", "reference", "hypothesis"}``; the Markdown
@@ -156,7 +177,7 @@ def write_generation_report(out_dir, metrics, examples, *, info=None, history=No
     """
     out = Path(out_dir)
     with output_errors(out, OUT_DIR_FIX):
-        out.mkdir(parents=True, exist_ok=True)
+        _replace_report(out)
         files = {"json": REPORT_JSON, "markdown": REPORT_MD}
         if history:
             plots.plot_training_curves(history, out / CURVES_PNG)

@@ -112,7 +112,8 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
             with the run's text and label columns and label separator unless ``load_options`` set them; for seq2seq
             the text and label columns are the source and target.
         split: with ``data=None``, ``test`` or ``validation``.
-        out_dir: report directory; defaults to ``<run_dir>/evaluation``.
+        out_dir: report directory; defaults to ``<run_dir>/evaluation``. An earlier report's files in it (those
+            its ``report.json`` lists) are replaced; other files are left alone.
         batch_size: texts per model call.
         mistakes: how many of the most confident mistakes to list (classifiers).
         progress: show a progress bar.

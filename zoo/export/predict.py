@@ -3,8 +3,9 @@
 Every text gets a prediction; two kinds of doubtful input are flagged rather than refused, exactly as the
 SavedModel flags them (``zoo.export.serving``), and a warning counts them:
 
-- ``empty_input``: nothing left after cleaning (``""``, ``"<br />"``); the prediction is the model's answer
-  for empty input.
+- ``empty_input``: nothing left after cleaning (``""``, ``"   "``, ``"<br />"``; a blank line of a ``.txt``
+  input too); the prediction is the model's answer for empty input. A sentence pair is flagged when either
+  of its texts has nothing left.
 - ``replaced_bytes``: the text held bytes that are not UTF-8, replaced by U+FFFD before predicting. Inputs
   read as UTF-8 (texts on the command line, UTF-8 files) pass such bytes on as they are, so ``zoo predict``
   and the SavedModel see the same bytes and agree. A file in another encoding needs ``encoding=``.
@@ -94,15 +95,22 @@ class Predictions:
             rows.append(row)
         return rows
 
-    def warn_flagged(self):
-        """Log a warning for each kind of flagged input (``empty_input``, ``replaced_bytes``) with its count."""
-        for flag, what in (("empty_input", "had nothing left after cleaning; each is predicted as empty input"),
+    def warn_flagged(self, pairs=False):
+        """Log a warning for each kind of flagged input (``empty_input``, ``replaced_bytes``) with its count.
+
+        Args:
+            pairs: the inputs were sentence pairs: the counts are of pairs.
+        """
+        unit = "pair" if pairs else "text"
+        empty = ("had a text with nothing left after cleaning; each is predicted on what is left" if pairs
+                 else "had nothing left after cleaning; each is predicted as empty input")
+        for flag, what in (("empty_input", empty),
                            ("replaced_bytes", "held bytes that are not UTF-8, replaced by U+FFFD before predicting "
                                               "(pass the input's encoding if it is not UTF-8)")):
             flags = getattr(self, flag)
             if np.any(flags):
-                log.warning("warning: %d of %d texts %s; flagged %s (first: text %d)", int(np.sum(flags)),
-                            len(flags), what, flag, int(np.argmax(flags)) + 1)
+                log.warning("warning: %d of %d %ss %s; flagged %s (first: %s %d)", int(np.sum(flags)),
+                            len(flags), unit, what, flag, unit, int(np.argmax(flags)) + 1)
 
 
 def _check_texts(texts, pairs=False):
@@ -184,7 +192,7 @@ class _Predictor:
             empty_input=merged["empty_input"],
             replaced_bytes=merged["replaced_bytes"],
         )
-        predictions.warn_flagged()
+        predictions.warn_flagged(self.pairs)
         return predictions
 
 
@@ -372,10 +380,9 @@ def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
                                 f"{' and '.join(PAIR_COLUMNS)} columns, not .txt")
     texts = []
     if suffix == ".txt":
-        for number, line in enumerate(split_lines(_content(path, encoding)), start=1):
-            if not line.strip():
-                raise PredictInputError(f"{path}:{number}: empty line (every line of a .txt input is one text)")
-            texts.append(line)
+        # Every line is one text, a blank one too: it is predicted and flagged empty_input, as the SavedModel
+        # flags an empty text, so the predictions stay line for line with the file.
+        texts = split_lines(_content(path, encoding))
     elif suffix == ".jsonl":
         for number, line in enumerate(split_lines(_content(path, encoding)), start=1):
             if not line.strip():

@@ -3,7 +3,8 @@
 Signatures:
     ``serving_default`` (alias of ``serve_text``): ``texts: tf.string [None]`` →
         ``probabilities: float32 [None, C]``, ``label_id: int64 [None]``, ``label: string [None]``,
-        ``empty_input: bool [None]`` (nothing left after cleaning: the answer for empty input) and
+        ``empty_input: bool [None]`` (nothing left after cleaning: the answer for empty input; for a sentence
+        pair, nothing left of either text) and
         ``replaced_bytes: bool [None]`` (invalid UTF-8 bytes were replaced by U+FFFD before predicting).
     ``serve_token_ids``: ``token_ids: int32 [None, None]`` (padded with ``pad_id`` of ``zoo_export.json``) → the
         same outputs.

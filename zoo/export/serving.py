@@ -6,7 +6,8 @@ exported SavedModel, so what is evaluated is exactly what is served.
 Bad input gets a defined answer, the same in memory, in the SavedModel and from ``zoo predict``:
 
 - a text with nothing left after cleaning (``""``, ``"<br />"``) is predicted like an all-padding row, and
-  flagged ``empty_input``;
+  flagged ``empty_input``; a sentence pair is flagged when either of its texts has nothing left (a pair with
+  one side missing is as meaningless to the model), and predicted on what is left;
 - invalid UTF-8 bytes are replaced by U+FFFD (as Python's ``errors="replace"``), and the text is flagged
   ``replaced_bytes``;
 - a batch of the wrong rank (a scalar string, a 2-D tensor) is an ``InvalidArgumentError`` from the node
@@ -80,6 +81,11 @@ class ServingGraph:
         self.label_names = [str(n) for n in label_names]
         if self.mode == "binary" and len(self.label_names) != 2:
             raise ValueError(f"binary mode needs exactly 2 label names, got {self.label_names}")
+        joined = [name for name in self.label_names if LABEL_SEPARATOR in name]
+        if self.mode == "multilabel" and joined:
+            # The served label joins the predicted names with the separator: it would no longer split back.
+            raise ValueError(f"label {joined[0]!r} contains {LABEL_SEPARATOR!r}, which joins the predicted labels of "
+                             "a multi-label model into its served label string; rename the label")
         units = int(model.outputs[0].shape[-1])
         expected = 1 if self.mode == "binary" else len(self.label_names)
         if units != expected:
@@ -144,15 +150,27 @@ class ServingGraph:
             ragged = self.tokenizer.tokenize(valid)
             ids = tf.cast(ragged[:, : self.sequence_length].to_tensor(default_value=self.pad_id), tf.int32)
             return ids, tf.zeros_like(ids), ragged.row_lengths() <= self._framing, replaced
-        framing, second = self._framing, None
+        second = None
         if text_pairs is not None:
             text_pairs = tf.ensure_shape(text_pairs, [None], name="text_b_must_be_a_1-D_batch_of_strings")
             second, replaced_b = self._valid_utf8(text_pairs)
-            replaced, framing = replaced | replaced_b, framing + 1  # the second text's [SEP]
+            replaced = replaced | replaced_b
         packed = self.tokenizer.pack(valid, second, sequence_length=self.sequence_length)
-        lengths = tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1)
-        width = tf.reduce_max(lengths)
-        return packed["token_ids"][:, :width], packed["segment_ids"][:, :width], lengths <= framing, replaced
+        width = tf.reduce_max(tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1))
+        empty = self._empty(packed["padding_mask"], None if second is None else packed["segment_ids"])
+        return packed["token_ids"][:, :width], packed["segment_ids"][:, :width], empty, replaced
+
+    def _empty(self, real, segment_ids=None):
+        """``[B]`` whether a row holds no input: no tokens beyond the framing (``real`` ``[B, T]`` marks its tokens).
+
+        With a pair's ``segment_ids`` (0 on ``[CLS] A [SEP]``, 1 on ``B [SEP]``), whether either text has none.
+        """
+        real = tf.cast(real, tf.int32)
+        if segment_ids is None:
+            return tf.reduce_sum(real, axis=1) <= self._framing
+        second = real * tf.cast(tf.equal(segment_ids, 1), tf.int32)
+        # The first text is framed as a single text is; the second adds only its [SEP].
+        return (tf.reduce_sum(real - second, axis=1) <= self._framing) | (tf.reduce_sum(second, axis=1) <= 1)
 
     def inputs_of(self, texts, text_pairs=None):
         """``(token_ids, segment_ids)`` the model reads for ``texts`` (and their ``text_pairs``), as served.
@@ -214,8 +232,7 @@ class ServingGraph:
         return self._id_outputs(self._checked_ids(token_ids))
 
     def _id_outputs(self, token_ids, segment_ids=None):
-        framing = self._framing + (segment_ids is not None)  # a pair's second [SEP]
-        empty = tf.reduce_sum(tf.cast(token_ids != self.pad_id, tf.int32), axis=1) <= framing
+        empty = self._empty(token_ids != self.pad_id, segment_ids)
         return {**self._outputs(token_ids, segment_ids), "empty_input": empty, "replaced_bytes": tf.zeros_like(empty)}
 
     def _checked_ids(self, token_ids):

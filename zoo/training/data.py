@@ -105,6 +105,26 @@ def _check_classes(data, options):
             "data.load_options.label_column", path=data.source)
 
 
+def _check_multilabel_names(data):
+    """Raise ``DataError`` for a multi-label name holding ``LABEL_SEPARATOR``, naming the label and where it occurs.
+
+    An export joins a text's predicted labels with that separator into one string: such a name would make the
+    string ambiguous (``a,b`` and ``c`` would read as ``a``, ``b`` and ``c``).
+    """
+    import zoo.data
+
+    if not data.multilabel:
+        return
+    for c, name in enumerate(data.label_names):
+        if zoo.data.LABEL_SEPARATOR in name:
+            examples = np.flatnonzero(data.labels[:, c])
+            where = data.where(int(examples[0])) if examples.size else {"path": data.source}
+            raise zoo.data.DataError(
+                f"label {name!r} contains {zoo.data.LABEL_SEPARATOR!r}, which joins a multi-label model's predicted "
+                f"labels into one served label string, where it would read as "
+                f"{len(name.split(zoo.data.LABEL_SEPARATOR))} labels; rename the label", **where)
+
+
 def _without_duplicates(config, full, test):
     """``data.deduplicate``: drop repeated texts before splitting, and report test texts that occur in training.
 
@@ -157,6 +177,7 @@ def split_texts(config):
         test_size = 0 if c.test_source else c.test_split
     if classification:
         _check_classes(full, options)
+        _check_multilabel_names(full)
     full = _without_duplicates(config, full, test)
     train, validation, held_out = zoo.data.train_val_test_split(
         full, val_size=c.validation_split, test_size=test_size, seed=config.training.seed,

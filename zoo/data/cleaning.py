@@ -62,6 +62,9 @@ class CleaningConfig:
             if not isinstance(getattr(self, name), bool):
                 raise DataSpecError(f"cleaning.{name} must be true or false, not {getattr(self, name)!r}")
         if self.stopwords is not None:
+            # Not any iterable: the string "the" would be the stop words "t", "h" and "e".
+            if not isinstance(self.stopwords, (list, tuple, set, frozenset)):
+                raise DataSpecError(f"cleaning.stopwords must be a list of words, not {self.stopwords!r}")
             words = tuple(str(w) for w in self.stopwords)
             bad = [w for w in words if not w or re.search(r"\s", w)]
             if bad:
@@ -110,8 +113,6 @@ class CleaningConfig:
         unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
         if unknown:
             raise DataSpecError(f"unknown cleaning option(s) {unknown}")
-        if values.get("stopwords") is not None:
-            values["stopwords"] = tuple(values["stopwords"])
         return cls(**values)
 
 

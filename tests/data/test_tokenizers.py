@@ -120,6 +120,8 @@ def test_sentencepiece_learns_from_texts_longer_than_its_trainers_default_limit(
     texts = [" ".join(["zebra quokka"] * 400)] * 20 + ["a short film review"] * 20
     tok = SentencePieceTokenizer(60).fit(texts)
     assert tok.unk_id not in tok.tokenize(tf.constant(["zebra quokka"])).flat_values.numpy().tolist()
+    # Texts all shorter than the trainer's smallest limit (10 bytes).
+    assert SentencePieceTokenizer(30).fit(["a b", "b c", "c a"] * 10).vocab_size > 5
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

@@ -32,6 +32,8 @@ FORMAT_VERSION = 1
 # One token in the default word split: a run of letters/digits, or a single punctuation mark or symbol.
 _PUNCTUATION = r"([\pP\pS])"
 _FIT_BATCH = 1024
+# The SentencePiece trainer's default max_sentence_length, in bytes.
+_SENTENCEPIECE_MAX_SENTENCE = 4192
 # Cleaning can leave nothing to learn from (e.g. texts of HTML tags or stop words only).
 _ALL_EMPTY = ("every training text is empty after cleaning: check the text column, and the cleaning options "
               "strip_html and remove_stopwords")
@@ -664,9 +666,9 @@ class SentencePieceTokenizer(Tokenizer):
                 pad_id=PAD_ID, unk_id=UNK_ID, bos_id=-1, eos_id=-1, pad_piece=SPECIAL_TOKENS["pad"], unk_piece=SPECIAL_TOKENS["unk"],
                 control_symbols=list(RESERVED_TOKENS[2:]), normalization_rule_name="identity",
                 hard_vocab_limit=False, minloglevel=2,
-                # The trainer skips, unlogged at this level, every text longer than this (4192 bytes by default:
-                # a long review); each training text counts.
-                max_sentence_length=max(len(s) for s in raw),
+                # The trainer skips, unlogged at this level, every text longer than this (a long review): each
+                # training text counts. It refuses limits under its default's range, so that stays the floor.
+                max_sentence_length=max(_SENTENCEPIECE_MAX_SENTENCE, *(len(s) for s in raw)),
             )
         except RuntimeError as error:
             raise VocabularyError(f"SentencePiece training failed with vocab_size={self.requested_vocab_size}: "

@@ -179,6 +179,8 @@ def test_mismatched_labels_and_unfitted_tokenizer(data, tok):
         make_dataset(texts, ["pos"] * 50, tok, sequence_length=T)
     with pytest.raises(errors.DataError, match="text 1 is a NoneType"):
         make_dataset(["a", None], None, tok, sequence_length=T)
+    with pytest.raises(errors.DataError, match="not the single text 'a great film'; wrap it in a list"):
+        make_dataset("a great film", None, tok, sequence_length=T)
     with pytest.raises(errors.VocabularyError, match="call fit"):
         make_dataset(texts, labels, build_tokenizer("word"), sequence_length=T)
 

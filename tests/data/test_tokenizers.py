@@ -285,6 +285,9 @@ def test_fit_on_texts_left_empty_by_cleaning_or_not_strings(kind):
         build_tokenizer(kind, vocab_size=KINDS.get(kind, 60)).fit(["<br />", "  ", "<p></p>"])
     with pytest.raises(errors.DataError, match="text 1 is a NoneType, not a string"):
         build_tokenizer(kind, vocab_size=KINDS.get(kind, 60)).fit(["a film", None])
+    # One string is not a list of its characters.
+    with pytest.raises(errors.DataError, match="expected a list of texts, not the single text 'a film'; wrap it"):
+        build_tokenizer(kind, vocab_size=KINDS.get(kind, 60)).fit("a film")
 
 
 @pytest.mark.parametrize("kind", ["word", "char", "word_core"])

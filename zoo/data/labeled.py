@@ -214,6 +214,9 @@ def text_list(texts):
         >>> text_list(("good", b"bad"))
         ['good', b'bad']
     """
+    if isinstance(texts, (str, bytes)):
+        # One string is iterable too: its characters would be the texts.
+        raise DataError(f"expected a list of texts, not the single text {texts[:40]!r}; wrap it in a list")
     texts = list(texts)
     for i, text in enumerate(texts):
         if not isinstance(text, (str, bytes)):

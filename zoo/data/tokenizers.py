@@ -40,7 +40,6 @@ _ALL_EMPTY = ("every training text is empty after cleaning: check the text colum
 
 
 def _strings_dataset(texts, cleaning):
-    texts = text_list(texts)
     if not texts:
         raise EmptyDataError("cannot fit a tokenizer on zero texts")
     return tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(_FIT_BATCH).map(
@@ -260,7 +259,7 @@ class Tokenizer(tf.Module):
             >>> tok.vocabulary
             ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', 'film', 'dull', 'great']
         """
-        texts = list(texts)
+        texts = text_list(texts)
         log.info("learning a %s vocabulary (up to %d tokens) from %d texts", self.kind,
                  self.requested_vocab_size, len(texts))
         self._set_vocabulary(self._learn(_strings_dataset(texts, self.cleaning)))

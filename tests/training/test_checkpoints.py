@@ -1,8 +1,10 @@
 """Checkpoints damaged on disk: the file at fault is named, the newest intact checkpoint is restored."""
+import time
+
 import pytest
 import tensorflow as tf
 
-from zoo.training.checkpoints import CheckpointError, Checkpointer, checkpoint_paths, damaged_file
+from zoo.training.checkpoints import CheckpointError, Checkpointer, RunClock, checkpoint_paths, damaged_file
 
 
 @pytest.fixture
@@ -95,3 +97,17 @@ def test_an_empty_directory_has_nothing_to_restore(tmp_path):
     assert Checkpointer(tmp_path / "none", v=tf.Variable(1.0)).restore() is None
     assert checkpoint_paths(tmp_path / "none") == []
     assert damaged_file(tmp_path / "none" / "ckpt-1") == (str(tmp_path / "none" / "ckpt-1.index"), "is missing")
+
+
+def test_a_run_clock_goes_on_from_the_checkpoint_it_resumes(tmp_path):
+    """A run's wall-clock seconds add up over its invocations; a checkpoint saved before zoo saved the clock
+    still restores (its invocations' time is then unknown, and only this one's counts)."""
+    first = RunClock(start=time.perf_counter() - 10.0)  # an invocation that began 10 s ago
+    Checkpointer(tmp_path / "clocked", clock=first, v=tf.Variable(1.0)).save(1)
+    Checkpointer(tmp_path / "plain", v=tf.Variable(1.0)).save(1)
+    for directory, earlier in (("clocked", 10.0), ("plain", 0.0)):
+        resumed = RunClock(start=time.perf_counter() - 2.0)
+        variable = tf.Variable(0.0)
+        assert Checkpointer(tmp_path / directory, clock=resumed, v=variable).restore()
+        assert variable.numpy() == 1.0
+        assert earlier + 2.0 <= resumed.seconds() < earlier + 3.0, directory

@@ -2,8 +2,10 @@
 import io
 import json
 import logging
+import math
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import keras
@@ -18,6 +20,8 @@ from zoo.data import TooFewClassesError
 from zoo.training import (LossDivergedError, NonFiniteLossError, RunDirectoryError, TrainingInterrupted,
                            load_run, train)
 from zoo.training.checkpoints import model_variables
+from zoo.training.fit import last_update_learning_rate
+from zoo.training.optimizers import GroupedOptimizer, WarmupSchedule
 
 
 def _weights(model):
@@ -105,9 +109,8 @@ def test_best_epoch_weights_are_restored(overshot):
         assert any(not np.array_equal(got, last_weights[i]) for i, got in final.items())
 
 
-def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_weights(finished, tmp_path):
-    """Rewind a copy of the finished run to its mid-epoch checkpoint at step 20 (as a kill would leave
-    it) and rerun: the example order, dropout draws, optimizer and early-stopping state all continue."""
+def _rewound(finished, tmp_path):
+    """A copy of the finished run rewound to its mid-epoch checkpoint at step 20, as a kill would leave it."""
     run_dir = tmp_path / "run"
     shutil.copytree(finished.run_dir, run_dir)
     (run_dir / "metrics.json").unlink()
@@ -117,38 +120,90 @@ def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_weights(finished, t
             path.unlink()
     (run_dir / "checkpoints" / "checkpoint").write_text('model_checkpoint_path: "ckpt-20"\n'
                                                          'all_model_checkpoint_paths: "ckpt-20"\n')
+    return run_dir
+
+
+def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_weights(finished, tmp_path):
+    """Rerun a copy rewound to step 20: the example order, dropout draws, optimizer and early-stopping state all
+    continue. The rerun saves checkpoints at other steps and keeps fewer, which decide nothing computed: a resume
+    may change them (and output's keys); any other change is refused."""
+    run_dir = _rewound(finished, tmp_path)
+    changes = [f"output.dir={run_dir}", "training.checkpoint_every=7", "training.keep_checkpoints=3",
+               "output.tensorboard=false", "output.progress=epoch"]
+    with pytest.raises(RunDirectoryError) as error:
+        train(finished.config, overrides=changes + ["training.seed=2"])
+    assert "different config (training.seed: 1 -> 2); rerun with its config to resume (only distribution, " \
+           "output, training.checkpoint_every, training.keep_checkpoints may change)" in str(error.value)
     stream = io.StringIO()
-    resumed = train(finished.config, overrides=[f"output.dir={run_dir}", "output.progress=epoch"],
-                    progress_stream=stream)
+    resumed = train(finished.config, overrides=changes, progress_stream=stream)
     assert f"resuming from {run_dir / 'checkpoints' / 'ckpt-20'} (epoch 2, step 8)" in stream.getvalue()
     assert _learning(resumed.history) == _learning(finished.history)
     for a, b in zip(_weights(resumed.model), _weights(finished.model)):
         np.testing.assert_array_equal(a, b)
+    # The new settings took effect: saves at steps 21, 24 (epoch end), 28, 35 and 36, the last 3 kept.
+    kept = tf.train.get_checkpoint_state(str(run_dir / "checkpoints")).all_model_checkpoint_paths
+    assert [Path(path).name for path in kept] == ["ckpt-28", "ckpt-35", "ckpt-36"]
 
 
-def test_an_interrupt_under_overwrite_says_to_resume_without_it(tiny_csv, tmp_path, monkeypatch):
-    """output.overwrite: true starts afresh, so "rerun the same command" would throw the checkpoints away."""
+def test_history_records_the_learning_rate_of_each_epochs_last_step(finished):
+    """The finished run: cosine decay from 0.01 after a 3-step warm-up, 12 steps an epoch, 36 in all. Keras's
+    optimizer.learning_rate after an epoch is the next step's rate (steps 13, 25, 37 here)."""
+    def cosine(step):  # the 1-based step's rate, from the schedule's definition
+        return 0.01 * min(step / 3, 1.0) if step <= 3 else 0.01 * 0.5 * (1 + math.cos(math.pi * (step - 3) / 33))
+
+    recorded = [record["learning_rate"] for record in finished.history]
+    assert recorded == pytest.approx([cosine(12), cosine(24), cosine(36)], rel=1e-5, abs=1e-9)
+    assert recorded[0] != pytest.approx(cosine(13), rel=1e-3)
+
+
+@pytest.mark.parametrize("wrap", ["plain", "loss_scale", "grouped"])
+def test_the_last_updates_learning_rate_is_the_schedules_at_the_step_before(wrap):
+    schedule = WarmupSchedule(0.01, "linear", warmup_steps=4, total_steps=10)
+    if wrap == "grouped":  # reports its first group's rate
+        optimizer = GroupedOptimizer([keras.optimizers.SGD(schedule), keras.optimizers.SGD(0.5)], [[], []])
+    else:
+        optimizer = keras.optimizers.SGD(schedule)
+        if wrap == "loss_scale":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    inner = optimizer.optimizers[0] if wrap == "grouped" else getattr(optimizer, "inner_optimizer", optimizer)
+    inner.iterations.assign(6)  # six updates made: the sixth used step 6's rate, 0.01 * (1 - 2/6)
+    assert last_update_learning_rate(optimizer) == pytest.approx(0.01 * 4 / 6)
+    assert float(np.asarray(optimizer.learning_rate)) == pytest.approx(0.01 * 3 / 6)  # the next update's
+
+
+def test_an_interrupted_run_resumes_without_overwrite_and_times_both_invocations(tiny_csv, tmp_path, monkeypatch):
+    """output.overwrite: true starts afresh, so "rerun the same command" would throw the checkpoints away. The
+    resumed run's wall_seconds adds both invocations' times (up to the checkpoint), as train_seconds adds their
+    epochs'; it used to count the last invocation only."""
     from zoo.training.loop import Trainer
 
     run_steps = Trainer.run_steps
 
-    def interrupted_after_five(self, iterator, steps):
+    def slow_then_interrupted(self, iterator, steps):
         for done, result in enumerate(run_steps(self, iterator, steps), 1):
             if done == 5:
+                time.sleep(1.0)  # a first invocation surely longer than the rest of the run
                 signal.raise_signal(signal.SIGINT)
             yield result
 
-    monkeypatch.setattr(Trainer, "run_steps", interrupted_after_five)
+    monkeypatch.setattr(Trainer, "run_steps", slow_then_interrupted)
     config = tiny_config(tiny_csv, tmp_path / "run", output={"overwrite": True})
+    start = time.perf_counter()
     with pytest.raises(TrainingInterrupted) as error:
         train(config)
+    first = time.perf_counter() - start
     checkpoint = tmp_path / "run" / "checkpoints" / "ckpt-5"
     assert str(error.value) == ("training interrupted at epoch 1, step 5/12; rerun the same command with "
                                 f"output.overwrite: false to resume from {checkpoint}")
     monkeypatch.setattr(Trainer, "run_steps", run_steps)
     stream = io.StringIO()
-    train(config, overrides=["output.overwrite=false", "output.progress=epoch"], progress_stream=stream)
+    start = time.perf_counter()
+    metrics = train(config, overrides=["output.overwrite=false", "output.progress=epoch"],
+                    progress_stream=stream).metrics
+    second = time.perf_counter() - start
     assert f"resuming from {checkpoint} (epoch 1, step 5)" in stream.getvalue()
+    assert second + 1.0 < metrics["wall_seconds"] <= first + second
+    assert 1.0 < metrics["train_seconds"] < metrics["wall_seconds"]
 
 
 def test_a_finished_run_is_not_overwritten(finished):
@@ -195,13 +250,24 @@ def test_resuming_with_another_config_is_an_error(tiny_csv, tmp_path):
     assert len(restarted.history) == 3
 
 
-@pytest.mark.parametrize("edit, changed", [
-    (lambda text: text.replace("w1 ", "new "), "vocabulary"),
-    (lambda text: text.replace(",pos", ",positive"), "label names"),
+def _reversed_words(text):
+    header, *rows = text.splitlines()
+    return "\n".join([header] + [" ".join(row.rsplit(",", 1)[0].split()[::-1]) + "," + row.rsplit(",", 1)[1]
+                                 for row in rows]) + "\n"
+
+
+_EXAMPLES = "training examples (192 then, 192 now) and validation examples (64 then, 64 now)"
+
+
+@pytest.mark.parametrize("edit, changed, files", [
+    (lambda text: text.replace("w1 ", "new "), f"vocabulary, {_EXAMPLES}", ["tokenizer", "data_fingerprint.json"]),
+    (lambda text: text.replace(",pos", ",positive"), f"label names, {_EXAMPLES}",
+     ["tokenizer", "data_fingerprint.json"]),
+    (_reversed_words, _EXAMPLES, ["data_fingerprint.json"]),  # the same words and labels in other examples
 ])
-def test_resuming_after_the_data_changed_is_an_error(tiny_csv, tmp_path, edit, changed):
+def test_resuming_after_the_data_changed_is_an_error(tiny_csv, tmp_path, edit, changed, files):
     """The tokenizer and label ids are fitted afresh on a resume: from edited data, the restored weights would
-    take other words and classes for the ones they learned."""
+    take other words and classes for the ones they learned; edits keeping both would train on other examples."""
     data = tmp_path / "data.csv"
     shutil.copy(tiny_csv, data)
     run_dir = tmp_path / "run"
@@ -209,15 +275,17 @@ def test_resuming_after_the_data_changed_is_an_error(tiny_csv, tmp_path, edit, c
                          training={"epochs": 3, "checkpoint_every": 1})
     with pytest.raises(NonFiniteLossError):
         train(config)  # an unfinished run with checkpoints
-    saved = {path.name: path.read_bytes() for path in (run_dir / "tokenizer").iterdir()}
+    recorded = [run_dir / "data_fingerprint.json", *(run_dir / "tokenizer").iterdir()]
+    saved = {path: path.read_bytes() for path in recorded}
     data.write_text(edit(data.read_text()))
     with pytest.raises(RunDirectoryError) as error:
         train(config)
     assert str(error.value) == (
-        f"{run_dir} holds an unfinished run trained on other data: the {changed} of {data} now differ from those "
-        f"saved in {run_dir / 'tokenizer'} (the data changed since the run started); restore the data to resume, "
-        "or set output.overwrite: true to start afresh")
-    assert {path.name: path.read_bytes() for path in (run_dir / "tokenizer").iterdir()} == saved
+        f"{run_dir} holds an unfinished run trained on other data: the {changed} of {data} now differ from those the "
+        f"run recorded in {' and '.join(str(run_dir / name) for name in files)} (the data changed since the run "
+        "started); restore the data to resume, or set output.overwrite: true to start afresh, or output.dir to a "
+        "new directory to keep this run")
+    assert {path: path.read_bytes() for path in recorded} == saved
 
 
 @pytest.mark.parametrize("overrides, message", [

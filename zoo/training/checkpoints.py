@@ -13,6 +13,7 @@ falls back to the newest intact one and says which file was at fault, and checkp
 import logging
 import re
 import shutil
+import time
 from pathlib import Path
 
 import tensorflow as tf
@@ -116,6 +117,39 @@ def model_variables(model):
     return flat
 
 
+class RunClock(tf.Module):
+    """Wall-clock seconds of a run over all its invocations: a ``Checkpointer`` given it saves and restores them.
+
+    ``seconds`` counts from ``start`` (this invocation's) on top of what a restored checkpoint held, so an
+    interrupted and resumed run reports the time of both invocations, up to the checkpoint it resumed from.
+
+    Args:
+        start: ``time.perf_counter()`` when this invocation began (default: now).
+
+    Example:
+        >>> clock = RunClock(start=time.perf_counter() - 5.0)  # this invocation began 5 s ago
+        >>> _ = clock.total.assign(60.0)  # as a checkpoint of a run interrupted after 60 s restores it
+        >>> round(clock.seconds())
+        65
+    """
+
+    def __init__(self, start=None):
+        super().__init__(name="run_clock")
+        # Seconds up to ``self._mark``: the last save, or this invocation's start.
+        self.total = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        self._mark = time.perf_counter() if start is None else start
+
+    def seconds(self):
+        """Seconds of the run so far, its earlier invocations included."""
+        return float(self.total.numpy()) + time.perf_counter() - self._mark
+
+    def tick(self):
+        """Bring ``total`` up to now (``Checkpointer.save`` calls it before saving)."""
+        now = time.perf_counter()
+        self.total.assign_add(now - self._mark)
+        self._mark = now
+
+
 class Checkpointer:
     """Saves and restores ``trackables`` in ``directory`` (chief) or a throw-away directory (other workers).
 
@@ -124,6 +158,7 @@ class Checkpointer:
         is_chief: Whether this process writes ``directory``.
         worker: A name for this worker's temporary directory (e.g. ``worker_1``).
         max_to_keep: Checkpoints kept in ``directory``.
+        clock: A ``RunClock`` to save (brought up to date first) and restore with the checkpoints, or ``None``.
         **trackables: What to save, e.g. ``weights=model_variables(model), optimizer=optimizer``.
 
     Example:
@@ -135,10 +170,13 @@ class Checkpointer:
         'runs/demo/checkpoints/ckpt-100'
     """
 
-    def __init__(self, directory, *, is_chief=True, worker="worker", max_to_keep=2, **trackables):
+    def __init__(self, directory, *, is_chief=True, worker="worker", max_to_keep=2, clock=None, **trackables):
         self.directory = Path(directory)
         self.is_chief = is_chief
-        self.checkpoint = tf.train.Checkpoint(**trackables)
+        self.clock = clock
+        self.checkpoint = tf.train.Checkpoint(**trackables, **({"clock": clock} if clock is not None else {}))
+        # Restored apart from the clock, whose absence (a run started before zoo saved one) must not fail the restore.
+        self._restored = tf.train.Checkpoint(**trackables)
         write_to = self.directory if is_chief else self.directory / f".tmp-{worker}"
         self._write_dir = write_to
         self.max_to_keep = max_to_keep
@@ -152,6 +190,8 @@ class Checkpointer:
 
     def save(self, number):
         """Save as checkpoint ``number`` (the global step); return the chief's path of it."""
+        if self.clock is not None:
+            self.clock.tick()
         path = self.manager.save(checkpoint_number=int(number))
         if not self.is_chief:
             shutil.rmtree(self._write_dir, ignore_errors=True)
@@ -204,4 +244,6 @@ class Checkpointer:
         return candidate
 
     def _restore(self, path):
-        self.checkpoint.restore(path).assert_existing_objects_matched()
+        self._restored.restore(path).assert_existing_objects_matched().expect_partial()  # the clock comes next
+        if self.clock is not None:
+            tf.train.Checkpoint(clock=self.clock).restore(path).expect_partial()

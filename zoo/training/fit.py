@@ -2,6 +2,7 @@
 import math
 import time
 
+import keras
 import numpy as np
 
 from zoo.training.divergence import DivergenceCheck, chance_loss
@@ -139,7 +140,7 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
                 record["perplexity"] = math.exp(record["loss"])
             if validation is not None:
                 record.update({f"val_{key}": value for key, value in trainer.evaluate(*validation).items()})
-            record["learning_rate"] = float(np.asarray(trainer.optimizer.learning_rate))
+            record["learning_rate"] = last_update_learning_rate(trainer.optimizer)
             record["examples_per_s"] = throughput.rate
             record["seconds"] = time.perf_counter() - epoch_start
             stop = False
@@ -165,6 +166,33 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
             if stop:
                 return True
     return False
+
+
+def last_update_learning_rate(optimizer):
+    """Return the learning rate ``optimizer``'s latest update used: its schedule at ``iterations - 1``.
+
+    Keras's ``optimizer.learning_rate`` is the schedule at ``iterations``, the rate of the next update, which
+    a history record taken after an epoch's last step would give to that epoch. A ``GroupedOptimizer``
+    reports its first group's rate, a ``LossScaleOptimizer`` its inner optimizer's.
+
+    Args:
+        optimizer: A Keras optimizer, ``LossScaleOptimizer`` or ``GroupedOptimizer`` that has made an update.
+
+    Example:
+        >>> from zoo.training.optimizers import WarmupSchedule
+        >>> schedule = WarmupSchedule(1e-3, "linear", warmup_steps=10, total_steps=100)
+        >>> optimizer = keras.optimizers.SGD(schedule)
+        >>> _ = optimizer.iterations.assign(10)  # ten updates done: the tenth, which ends the warm-up, used the peak
+        >>> round(last_update_learning_rate(optimizer), 6), round(float(optimizer.learning_rate), 6)
+        (0.001, 0.000989)
+    """
+    optimizer = getattr(optimizer, "optimizers", [optimizer])[0]
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+    # Keras keeps the schedule itself only in ``_learning_rate``; ``learning_rate`` evaluates it at ``iterations``.
+    schedule = optimizer._learning_rate
+    if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        return float(np.asarray(schedule(optimizer.iterations - 1)))
+    return float(np.asarray(optimizer.learning_rate))
 
 
 def _steps(trainer, batches, epoch, start, checkpoint_every, iterator):

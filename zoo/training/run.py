@@ -4,19 +4,24 @@ A run directory holds::
 
     config.yaml         the resolved config (every field)
     tokenizer/          the fitted tokenizer and labels.txt (the label vocabulary, in id order)
+    data_fingerprint.json
+                        the count and SHA-256 of the training and validation examples (a resume checks them)
     model.json          the model registry name and the full builder arguments (a model started from a
                         pretrained checkpoint: its Keras config instead, and the checkpoint's path)
     checkpoints/        resumable checkpoints (weights, optimizer, loop position): the last ones
     best/               the weights of the best validation epoch
     model.weights.h5    the final weights (the best epoch's when early_stopping.restore_best_weights)
-    history.json        one record per epoch (loss, accuracy, val_loss, val_accuracy, learning rate, speed)
+    history.json        one record per epoch (loss, accuracy, val_loss, val_accuracy, the learning rate of its
+                        last step, speed)
     metrics.json        final metrics on validation and test, timings; written last: marks a finished run
     logs/train, logs/validation   TensorBoard event files
 
-Only the chief writes it. Rerunning an interrupted run with the same config resumes from its last
-checkpoint; a finished run is never overwritten unless ``output.overwrite`` says so.
+Only the chief writes it. Rerunning an interrupted run with the same config (only ``MAY_CHANGE_ON_RESUME`` may
+differ) and the same data resumes from its last checkpoint; a finished run is never overwritten unless
+``output.overwrite`` says so.
 """
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -32,7 +37,7 @@ import tensorflow as tf
 from zoo import interrupts
 from zoo.config import Config, ConfigError
 from zoo.paths import creatable_problem
-from zoo.training.checkpoints import Checkpointer, checkpoint_paths, model_variables
+from zoo.training.checkpoints import Checkpointer, RunClock, checkpoint_paths, model_variables
 from zoo.training.fit import RERUN, EarlyStopping, fit
 from zoo.training import transfer
 from zoo.training.data import load_splits, model_arguments, task_of_config
@@ -53,9 +58,20 @@ from zoo.training.strategies import (
 
 log = logging.getLogger(__name__)
 
-# Sections that decide the trained weights: resuming with any of them changed would not continue the same
-# run. ``distribution`` may change (the example order does not depend on the replica count), ``output`` too.
-_RUN_DEFINING = ("data", "model", "optimizer", "schedule", "training")
+# Config keys (or whole sections) a resumed run may change; any other change would not continue the same run.
+# None of them decides what is computed: the example order does not depend on the replica count
+# (``distribution``), ``output`` is where and what the run shows and writes, and a checkpoint holds the whole
+# loop position, so when checkpoints are saved and how many are kept changes nothing either: a resume with
+# ``training.checkpoint_every`` or ``training.keep_checkpoints`` changed ends with the uninterrupted run's weights.
+MAY_CHANGE_ON_RESUME = ("distribution", "output", "training.checkpoint_every", "training.keep_checkpoints")
+
+
+# The run directory's record of the examples it trains on (``data_fingerprint``): a resume with other examples
+# is an error.
+DATA_FINGERPRINT = "data_fingerprint.json"
+# The splits it records, which a resumed run must find unchanged: the training split decides the weights and the
+# validation split the best epoch. The test split is only scored at the end, once.
+_FINGERPRINTED = {"train": "training", "validation": "validation"}
 
 
 class RunDirectoryError(ValueError):
@@ -218,10 +234,12 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
                 from zoo.data import save_label_names
 
                 save_label_names(run_dir / "tokenizer", data["label_names"])
+            _write_json(run_dir / DATA_FINGERPRINT, data_fingerprint(data))
         worker = f"{task_type or 'worker'}_{task_id or 0}"
         weights = model_variables(model)
+        clock = RunClock(start=wall_start)
         checkpoints = Checkpointer(run_dir / "checkpoints", is_chief=is_chief, worker=worker,
-                                   max_to_keep=config.training.keep_checkpoints,
+                                   max_to_keep=config.training.keep_checkpoints, clock=clock,
                                    weights=weights, optimizer=optimizer, state=state)
         best = Checkpointer(run_dir / "best", is_chief=is_chief, worker=worker, max_to_keep=1, weights=weights)
         if resume:
@@ -252,7 +270,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             best.restore()
         metrics = _final_metrics(trainer, data, history, best_epoch if restored else len(history), best_epoch,
                                  stopped_early, config, precision_choice, strategy, float(state.elapsed.numpy()),
-                                 time.perf_counter() - wall_start)
+                                 clock.seconds())
         if is_chief:
             _save_weights(model, run_dir / "model.weights.h5", spec, is_parameter_server(strategy))
             _write_json(run_dir / "model.json", spec)
@@ -381,39 +399,78 @@ def _should_resume(run_dir, config):
     if saved_path.is_file():
         saved = Config.load(saved_path).to_dict()
         current = config.to_dict()
-        changed = [f"{section}.{key}: {saved[section][key]!r} -> {current[section][key]!r}"
-                   for section in _RUN_DEFINING for key in current[section]
-                   if saved[section].get(key) != current[section][key]]
+        changed = [f"{section}.{key}: {saved[section].get(key)!r} -> {value!r}"
+                   for section, values in current.items() if section not in MAY_CHANGE_ON_RESUME
+                   for key, value in values.items()
+                   if f"{section}.{key}" not in MAY_CHANGE_ON_RESUME and saved[section].get(key) != value]
         if changed:
             raise RunDirectoryError(f"{run_dir} holds an unfinished run with a different config ("
-                                    + "; ".join(changed) + "); rerun with its config to resume, or set "
-                                    "output.overwrite: true to start afresh")
+                                    + "; ".join(changed) + "); rerun with its config to resume (only "
+                                    + ", ".join(MAY_CHANGE_ON_RESUME) + " may change), or set output.overwrite: "
+                                    "true to start afresh")
     return True
 
 
 def _check_same_data(run_dir, data, source):
-    """Raise ``RunDirectoryError`` when the vocabulary or labels of the data now differ from the resumed run's.
+    """Raise ``RunDirectoryError`` when the data now differ from the resumed run's: its vocabulary, labels or examples.
 
     A resumed run fits its tokenizer and label ids afresh from the data; when the data changed since the run
     started (rows added or edited), the same ids name other words or classes, and the restored weights would
-    silently go on training with them swapped.
+    silently go on training with them swapped. Edited rows that keep the vocabulary and labels would still
+    continue the run on other examples (in another order): ``DATA_FINGERPRINT`` tells them apart.
     """
     from zoo.data import load_label_names, load_tokenizer
     from zoo.data.labeled import LABELS_FILE
 
     saved = run_dir / "tokenizer"
-    if not saved.is_dir():
-        return
-    changed = []
-    if load_tokenizer(saved).vocabulary != data["tokenizer"].vocabulary:
+    changed, files = [], []  # what differs, and the files of the run it differs from
+    if saved.is_dir() and load_tokenizer(saved).vocabulary != data["tokenizer"].vocabulary:
         changed.append("vocabulary")
     if (saved / LABELS_FILE).is_file() and load_label_names(saved) != list(data["label_names"]):
         changed.append("label names")
     if changed:
-        raise RunDirectoryError(f"{run_dir} holds an unfinished run trained on other data: the {' and '.join(changed)} "
-                                f"of {source} now differ from those saved in {saved} (the data changed since the "
-                                "run started); restore the data to resume, or set output.overwrite: true to start "
-                                "afresh")
+        files.append(saved)
+    recorded = run_dir / DATA_FINGERPRINT
+    if recorded.is_file():  # runs started before zoo recorded it have none
+        then, now = json.loads(recorded.read_text(encoding="utf-8")), data_fingerprint(data)
+        examples = [f"{words} examples ({then.get(split, {}).get('examples', 0):,} then, "
+                    f"{now.get(split, {}).get('examples', 0):,} now)"
+                    for split, words in _FINGERPRINTED.items() if then.get(split) != now.get(split)]
+        if examples:
+            changed += examples
+            files.append(recorded)
+    if changed:
+        listed = ", ".join(changed[:-1]) + " and " + changed[-1] if len(changed) > 1 else changed[0]
+        raise RunDirectoryError(f"{run_dir} holds an unfinished run trained on other data: the {listed} of {source} "
+                                f"now differ from those the run recorded in {' and '.join(map(str, files))} (the "
+                                "data changed since the run started); restore the data to resume, or set "
+                                "output.overwrite: true to start afresh, or output.dir to a new directory to keep "
+                                "this run")
+
+
+def data_fingerprint(data):
+    """Return ``DATA_FINGERPRINT``'s contents: the count and SHA-256 of each fingerprinted split's examples.
+
+    The digest covers the texts (both of a pair), the label ids and label names, in order: any edited, added,
+    removed or reordered row changes it (10,000 20-word sentences hash in about 20 ms).
+
+    Args:
+        data: What ``zoo.training.data.load_splits`` returns.
+
+    Example:
+        >>> data = load_splits(zoo.Config.from_dict({"data": {"source": "reviews.jsonl", "sequence_length": 32}}))
+        >>> fingerprint = data_fingerprint(data)
+        >>> fingerprint["train"]["examples"], len(fingerprint["train"]["sha256"])
+        (320, 64)
+    """
+    fingerprint = {}
+    for name in _FINGERPRINTED:
+        texts = data["texts"][name]
+        if texts is not None:
+            examples = [texts.texts, texts.text_pairs, texts.label_names, texts.labels.tolist()]
+            digest = hashlib.sha256(json.dumps(examples).encode("ascii")).hexdigest()
+            fingerprint[name] = {"examples": len(texts), "sha256": digest}
+    return fingerprint
 
 
 def _check_creatable(run_dir):
@@ -487,7 +544,9 @@ def _early_stopping(config, state, validation):
 def _final_metrics(trainer, data, history, final_epoch, best_epoch, stopped_early, config, precision_choice,
                    strategy, train_seconds, wall_seconds):
     """``metrics.json``; ``final_epoch`` (1-based) is the epoch whose weights the model ends with, whose training
-    metrics are reported with the validation and test scores of those weights."""
+    metrics are reported with the validation and test scores of those weights. ``train_seconds`` (the epochs) and
+    ``wall_seconds`` (the whole ``train`` call) add up every invocation of a resumed run, up to the checkpoints
+    it resumed from."""
     keys = ("loss", "accuracy", "perplexity")
     record = history[final_epoch - 1] if history else {}
     metrics = {"train": {k: record[k] for k in keys if k in record}}

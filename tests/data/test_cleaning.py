@@ -20,6 +20,8 @@ SAMPLES = [
     "Amélie is a film; noël and año nuevo, THE naïve mañana",
     "Über the Ænema were the_end and 2the a² x is a the of an und",
     "and, the.were-ΑΝΔ theé déthe",
+    # "<" and ">" that open no tag are text.
+    "i <3 this film -> 10/10", "if x < 5 and y > 2 then", "<!-- a comment --> ok <br/> <?xml?>",
 ]
 
 
@@ -27,7 +29,7 @@ def reference(text, config):
     if config.normalization:
         text = unicodedata.normalize(config.normalization, text)
     if config.strip_html:
-        text = re.sub(r"<[^<>]*>", " ", text)
+        text = re.sub(r"<[A-Za-z/!?][^<>]*>", " ", text)
         for entity, char in (("&nbsp;", " "), ("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"),
                              ("&apos;", "'"), ("&amp;", "&")):
             text = text.replace(entity, char)

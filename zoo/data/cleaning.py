@@ -12,6 +12,9 @@ import tensorflow as tf
 from zoo.data.errors import DataSpecError
 
 NORMALIZATION_FORMS = ("NFC", "NFKC", "NFD", "NFKD")
+# A tag opens with a letter, "/" (end tag), "!" (comment, doctype) or "?", as HTML parsers read "<": text such as
+# "i <3 it -> 10/10" or "x < 5 and y > 2" holds no tag, and is kept.
+_HTML_TAG = r"<[A-Za-z/!?][^<>]*>"
 # Entities left once tags are gone (IMDB has <br /> and &amp;); tags are stripped first so an escaped
 # "&lt;b&gt;" survives as the text "<b>".
 _HTML_ENTITIES = (("&nbsp;", " "), ("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"),
@@ -141,7 +144,7 @@ def clean(strings, config=None):
 
         strings = tf_text.normalize_utf8(strings, config.normalization)
     if config.strip_html:
-        strings = tf.strings.regex_replace(strings, r"<[^<>]*>", " ")
+        strings = tf.strings.regex_replace(strings, _HTML_TAG, " ")
         # One scan decides whether the seven entity replacements are needed at all.
         strings = tf.cond(tf.reduce_any(tf.strings.regex_full_match(strings, _ANY_ENTITY)),
                           lambda: _decode_entities(strings), lambda: strings)

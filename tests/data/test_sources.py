@@ -95,6 +95,19 @@ def test_class_folders_read_sub_folders_and_say_which_files_they_skip(write, tmp
     assert load(tmp_path / "deep").texts == ["one", "two"]
 
 
+def test_an_undecodable_file_in_a_class_folder_is_a_bad_row(write, tmp_path):
+    write("c/pos/1.txt", "good")
+    write("c/neg/1.txt", b"caf\xe9 bad")
+    write("c/neg/2.txt", "awful")
+    with pytest.raises(errors.EncodingError, match="1.txt, line 1: byte 0xe9 at byte column 4"):
+        load(tmp_path / "c")
+    data = load(tmp_path / "c", on_bad_rows="skip")
+    assert data.texts == ["awful", "good"] and len(data.skipped) == 1 and "byte 0xe9" in data.skipped[0]
+    write("c/neg/2.txt", b"\xff")
+    with pytest.raises(errors.EmptyClassError, match="all 2 files are empty or undecodable"):
+        load(tmp_path / "c", on_bad_rows="skip")
+
+
 def test_class_folders_skip_aclimdbs_unlabelled_folder_by_default_and_say_so(write, tmp_path, caplog):
     write("imdb/train/pos/1_10.txt", "Loved it.")
     write("imdb/train/neg/3_1.txt", "Awful film")

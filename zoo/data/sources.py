@@ -95,7 +95,8 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
             column is read as pairs by default (``LabeledTexts.text_pairs``).
         label_column: The same for the label (default ``"label"``).
         on_bad_rows: ``"error"`` (raise naming file, line and column) or ``"skip"`` (skip, count and warn).
-            A CSV record with an unbalanced double quote raises either way: where it ends is unknown.
+            A CSV record with an unbalanced double quote raises either way: where it ends is unknown. So does
+            an undecodable byte, except in a class folder's file (one example) or a tfds record.
         split: ``"train"`` / ``"test"`` for TREC and tfds (default ``"train"``); other sources have no split.
         format: Force a file format: one of ``FORMATS``.
         header: Whether CSV/TSV files start with a header row; without one, columns are indices.
@@ -498,13 +499,18 @@ def _load_class_folders(root, options, source):
         before = len(collector.texts)
         for count, file in enumerate(files, 1):
             file_index = collector.file(file)
-            text = _read_text(file, options["encoding"]).replace("\r\n", "\n")
-            collector.add(text, folder.name, file_index, -1)
+            try:
+                text = _read_text(file, options["encoding"]).replace("\r\n", "\n")
+            except EncodingError as error:
+                # The file is one example: undecodable, it is a bad row (as an undecodable tfds record is).
+                collector.bad(error)
+            else:
+                collector.add(text, folder.name, file_index, -1)
             if count % 10000 == 0:
                 log.info("%s: read %d files of class %r", source, count, folder.name)
         if len(collector.texts) == before:
-            raise EmptyClassError(f"class {folder.name!r} has zero examples: all {len(files)} files are empty",
-                                  path=folder)
+            raise EmptyClassError(f"class {folder.name!r} has zero examples: all {len(files)} files are empty or "
+                                  "undecodable", path=folder)
     return collector.result(source)
 
 

@@ -320,6 +320,18 @@ def test_jsonl_missing_key_bad_json_and_bad_types(write):
         load(typed)
 
 
+def test_jsonl_unpaired_surrogate_is_a_bad_row_not_a_later_tensorflow_error(write):
+    path = write("s.jsonl", '{"text": "fine", "label": ["a"]}\n{"text": "great \\ud83d film", "label": ["b"]}\n'
+                            '{"text": "emoji \\ud83d\\ude00", "label": ["b"]}\n{"text": "x", "label": ["\\udc00"]}\n')
+    with pytest.raises(errors.BadRowError) as info:
+        load(path, label_separator=",")
+    assert str(info.value).startswith(f"{path}, line 2, column 'text': text field holds the unpaired surrogate "
+                                      "\\ud83d (half of a UTF-16 pair")
+    data = load(path, label_separator=",", on_bad_rows="skip")
+    assert data.texts == ["fine", "emoji \U0001f600"] and len(data.skipped) == 2
+    assert "line 4, column 'label': label field holds the unpaired surrogate \\udc00" in data.skipped[1]
+
+
 def test_trec_malformed_line(write):
     path = write("t.txt", "NUM:date When ?\nno label here\n")
     with pytest.raises(errors.BadRowError) as info:

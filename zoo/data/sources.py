@@ -44,6 +44,8 @@ _CSV_EOF_ERROR = "unexpected end of data"
 _CSV_QUOTE_ERROR = re.compile(r"'.' expected after '\"'")
 # aclImdb's folder of unlabelled reviews, beside its class folders.
 UNLABELLED_FOLDER = "unsup"
+# A JSON string may escape half a UTF-16 surrogate pair ("\ud83d"); no UTF-8 text, so no TensorFlow string, holds one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Byte-order marks of UTF-32 and UTF-16 (UTF-32's little-endian mark starts with UTF-16's, so it goes first).
 _WIDE_BOMS = (("utf-32", codecs.BOM_UTF32_LE), ("utf-32", codecs.BOM_UTF32_BE), ("utf-16", codecs.BOM_UTF16_LE),
               ("utf-16", codecs.BOM_UTF16_BE))
@@ -744,6 +746,13 @@ def _load_jsonl(path, options, source):
                     " or a list of strings" if options["label_separator"] is not None else "")
                 collector.bad(BadRowError(f"{role} field must be {kind}, not {type(value).__name__}",
                                           path=path, line=number, column=key))
+                break
+            surrogate = next(filter(None, map(_SURROGATE.search, value if label_set else [str(value)])), None)
+            if surrogate:
+                collector.bad(BadRowError(
+                    f"{role} field holds the unpaired surrogate \\u{ord(surrogate.group()):04x} (half of a UTF-16 "
+                    "pair, e.g. an emoji cut in two), which is no character and cannot be encoded as UTF-8; remove "
+                    "it", path=path, line=number, column=key))
                 break
             values.append(value if label_set else str(value))
         else:

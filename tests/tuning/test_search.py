@@ -175,25 +175,31 @@ def test_the_seed_decides_the_sequence_of_trials(texts_csv, tmp_path):
 
 def test_a_failed_trial_is_reported_with_its_error_and_not_counted(texts_csv, tmp_path):
     config = search_config(texts_csv, tmp_path / "failing", max_trials=3, epochs=1)
-    config["tuning"]["space"] = {"model.overrides.activation": ["relu", "bogus"]}  # two configurations only
+    # Two configurations only; a learning rate of 1e30 turns the loss NaN, which no check before training sees.
+    config["tuning"]["space"] = {"optimizer.learning_rate": [3e-3, 1e30]}
     result = tune(config)
-    by_value = {r.values["model.overrides.activation"]: r for r in result.trials}
-    assert len(result.trials) == 2 and by_value["relu"].completed and by_value["bogus"].status == "FAILED"
-    failed = by_value["bogus"]
-    assert "`activation` must be one of" in failed.error and failed.objective is None
+    by_value = {r.values["optimizer.learning_rate"]: r for r in result.trials}
+    assert len(result.trials) == 2 and by_value[3e-3].completed and by_value[1e30].status == "FAILED"
+    failed = by_value[1e30]
+    assert "the loss became NaN" in failed.error and failed.objective is None
     assert "Traceback" in open(failed.error_file).read()
-    assert result.best.trial_id == by_value["relu"].trial_id
+    assert result.best.trial_id == by_value[3e-3].trial_id
     markdown = result.files["results_md"].read_text()
-    assert "1 of 2 trials completed" in markdown and f"trial {failed.trial_id}: ValueError" in markdown
+    assert "1 of 2 trials completed" in markdown and f"trial {failed.trial_id}: " in markdown
     row = next(r for r in csv.DictReader(open(result.files["results_csv"])) if r["trial"] == failed.trial_id)
-    assert row["status"] == "FAILED" and "activation" in row["error"] and row["val_accuracy"] == ""
+    assert row["status"] == "FAILED" and "the loss became NaN" in row["error"] and row["val_accuracy"] == ""
 
 
 def test_a_space_whose_defaults_cannot_build_fails_before_any_trial(texts_csv, tmp_path):
     config = search_config(texts_csv, tmp_path / "broken")
     config["tuning"]["space"] = {"model.overrides.activation": ["bogus", "relu"]}
-    with pytest.raises(ConfigError, match="tuning.space: building transformer-tiny with the space's default values "
-                                          "failed: `activation` must be one of"):
+    with pytest.raises(ConfigError, match=r"tuning.space: the first trial's model \(transformer-tiny, each key at "
+                                          r"its default: model.overrides.activation='bogus'\) cannot be built: "
+                                          "`activation` must be one of"):
+        tune(config)
+    config["tuning"]["space"] = {"model.name": ["lstm"]}
+    with pytest.raises(ConfigError, match=r"tuning.space: the first trial's model \(lstm, .* model 'lstm' .* does "
+                                          "not take ff_dim, num_layers"):
         tune(config)
     assert not list((tmp_path / "broken").glob("search/trial_*"))
 

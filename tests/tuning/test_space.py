@@ -128,6 +128,25 @@ def test_bad_declarations_name_the_key(key, spec, message):
         SearchSpace.from_mapping({key: spec}, BASE)
 
 
+@pytest.mark.parametrize("key, spec, message", [
+    # A float range over an integer argument: every draw but the default would fail its trial.
+    ("model.overrides.num_layers", {"min": 1, "max": 2.5}, "`num_layers` must be a positive integer, got 1.0"),
+    ("model.overrides.num_layers", [1.0, 2.0], "`num_layers` must be a positive integer"),
+    ("model.overrides.dropout", [0.1, 1.5], "1.5 is not a valid value: `dropout` must be a float in"),
+    ("model.overrides.pooling", ["mean", "maxx"], "'maxx' is not a valid value: `pooling` must be one of"),
+    ("model.overrides.num_layer", [1, 2], "does not take num_layer"),
+])
+def test_builder_arguments_the_model_rejects_fail_before_any_trial(key, spec, message):
+    # Named as tuning.space.<key>, or in the first trial's model when the bad value is the one it is built with.
+    with pytest.raises(ConfigError, match=f"tuning.space.*{key}.*{message}"):
+        SearchSpace.from_mapping({key: spec}, BASE)
+    SearchSpace.from_mapping({"model.overrides.num_layers": {"min": 1, "max": 3},
+                              "model.overrides.pooling": ["mean", "max"]}, BASE)
+    # Checked on the first trial's model: 3 heads divide its width, 3 x head_dim, not the base model's 64.
+    SearchSpace.from_mapping({HEAD_DIM: [8, 16], "model.overrides.dropout": [0.1, 0.2]},
+                             Config.from_dict({"model": {"name": "transformer-tiny", "overrides": {"num_heads": 3}}}))
+
+
 def test_default_spaces_cover_the_registry_classifiers():
     for name, expected in [("transformer-base", {HEAD_DIM, NUM_HEADS, "optimizer.learning_rate"}),
                            ("lstm", {"model.overrides.units", "model.overrides.embedding_dim"}),

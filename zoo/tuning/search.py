@@ -146,8 +146,8 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
                                seed=settings.trial_seed(base), strategy=strategy, progress=progress,
                                distributed=process != "single")
         except (TypeError, ValueError) as err:
-            raise ConfigError(f"tuning.space: building {base.model.name} with the space's default values failed: "
-                              f"{err}") from None
+            raise ConfigError(f"tuning.space: building the model with the space's default values failed: {err}") \
+                from None
         progress.message(_start_message(process, tuner, settings, space, directory))
         start = time.perf_counter()
         try:

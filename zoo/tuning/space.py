@@ -34,6 +34,8 @@ _FIXED = {
     "training.keep_checkpoints": "trials keep no resumable checkpoints",
 }
 _SPEC_KEYS = {"choice", "min", "max", "step", "sampling", "default"}
+# Input sizes of the models built to check searched builder arguments: small, so a check takes milliseconds.
+_TOY_INPUT = {"vocab_size": 8, "sequence_length": 8, "num_classes": 2}
 
 _DEFAULT_SPACES = {
     # Fine-tuning a pretrained checkpoint (``model.init_from`` a checkpoint folder): the recipe's knobs, around
@@ -117,6 +119,12 @@ class Parameter:
             return hp.Choice(self.key, grid, ordered=True, default=default)
         return hp.Float(self.key, self.min, self.max, sampling=self.sampling, default=self.default)
 
+    def first(self):
+        """Return the value keras-tuner builds the first model with: ``default``, else the first choice or ``min``."""
+        if self.default is not None:
+            return self.default
+        return self.values[0] if self.kind == "choice" else self.min
+
     def candidates(self):
         """Return every value the parameter can take, or ``None`` for a continuous float range."""
         from keras_tuner.engine import hyperparameters
@@ -183,16 +191,19 @@ class SearchSpace:
         return key in self._by_key
 
     @classmethod
-    def from_mapping(cls, mapping, base):
+    def from_mapping(cls, mapping, base, *, check_builder=True):
         """Parse and validate ``{dotted key: choices or range}`` against the base config.
 
         Every key must be a config key a search may vary, every choice and both ends of every range must
-        be valid values of it, and no head count may fail to divide a model width (see the module
-        docstring). Errors name ``tuning.space.<key>``.
+        be valid values of it (a ``model.overrides`` value one the base model's builder takes), and no head
+        count may fail to divide a model width (see the module docstring). Errors name
+        ``tuning.space.<key>``.
 
         Args:
             mapping: The ``tuning.space`` section.
             base: The base ``Config`` the trials modify.
+            check_builder: False skips building the base model with each ``model.overrides`` value (for
+                ``default_space``, whose values the registry's models take).
         """
         if not mapping:
             raise ConfigError("tuning.space is empty; declare at least one key, or leave it out for the "
@@ -200,6 +211,8 @@ class SearchSpace:
         parameters = [_parameter(key, spec, base) for key, spec in mapping.items()]
         space = cls(parameters)
         _check_heads(space, base)
+        if check_builder and not base.model.init_from:
+            _check_builder_values(space, base)
         return space
 
     @classmethod
@@ -274,7 +287,7 @@ def default_space(base, *, search_epochs=True):
     mapping = _DEFAULT_SPACES[family]
     if not search_epochs:
         mapping = {key: spec for key, spec in mapping.items() if key != "training.epochs"}
-    return SearchSpace.from_mapping(mapping, base)
+    return SearchSpace.from_mapping(mapping, base, check_builder=False)
 
 
 def _parameter(key, spec, base):
@@ -418,6 +431,32 @@ def _check_value(base, key, value, at):
         Config.from_dict(mapping)
     except ConfigError as err:
         raise ConfigError(f"{at}: {value!r} is not a valid value: {err}") from None
+
+
+def _check_builder_values(space, base):
+    """The config does not type builder arguments: build the space's first trial model (at a toy size) with each
+    ``model.overrides`` value in turn, so a value the builder rejects (``num_layers`` 2.5, ``dropout`` 1.5) fails
+    here, not in every trial that draws it. Heads and widths are checked together by ``_check_heads``; a
+    checkpoint's head by the trial."""
+    import zoo.models
+
+    # The first trial's config: its widths follow a searched head_dim, its model a searched model.name.
+    first = space.apply(base, {p.key: p.first() for p in space.parameters}).model
+    try:
+        zoo.models.build(first.name, **first.overrides, **_TOY_INPUT)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"tuning.space: the first trial's model ({first.name}, each key at its default: "
+                          + ", ".join(f"{p.key}={p.first()!r}" for p in space.parameters)
+                          + f") cannot be built: {err}") from None
+    for parameter in space.parameters:
+        if not parameter.key.startswith("model.overrides.") or parameter.key in (HEAD_DIM, D_MODEL, NUM_HEADS):
+            continue
+        argument = parameter.key[len("model.overrides."):]
+        for value in parameter.values if parameter.kind == "choice" else (parameter.min, parameter.max):
+            try:
+                zoo.models.build(first.name, **{**first.overrides, argument: value}, **_TOY_INPUT)
+            except (TypeError, ValueError) as err:
+                raise ConfigError(f"tuning.space.{parameter.key}: {value!r} is not a valid value: {err}") from None
 
 
 def _current(base, key):

@@ -168,6 +168,12 @@ def test_tuning_section_is_validated_and_names_its_keys():
                              ({"tuner": "grid"}, "tuning.tuner must be one of"),
                              ({"objective": "accuracy"}, "tuning.objective must be one of"),
                              ({"hyperband_factor": 1}, "tuning.hyperband_factor must be >= 2"),
+                             # Another tuner's option would be ignored.
+                             ({"tuner": "random", "initial_points": 5},
+                              "tuning.initial_points: only the bayesian tuner takes it, and tuning.tuner is "
+                              "'random'"),
+                             ({"tuner": "bayesian", "hyperband_factor": 2},
+                              "tuning.hyperband_factor: only the hyperband tuner takes it"),
                              ({"max_trial": 3}, "did you mean 'max_trials'")]:
         with pytest.raises(ConfigError, match=message):
             TuningConfig.from_dict(mapping)

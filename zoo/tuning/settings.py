@@ -48,9 +48,10 @@ class TuningConfig(_Section):
         directory: Where the search lives (results, best config, keras-tuner state); ``None`` means
             ``runs/<data>-<model>-tuning``. Rerunning with the same directory continues the search.
         overwrite: Delete a search already in ``directory`` and start afresh.
-        hyperband_factor: Hyperband's reduction factor (keeps the best ``1/factor`` of each round).
+        hyperband_factor: Hyperband's reduction factor (keeps the best ``1/factor`` of each round); hyperband
+            only.
         initial_points: Random trials before Bayesian optimisation models the objective; ``None`` lets
-            keras-tuner choose (3 per searched hyperparameter).
+            keras-tuner choose (3 per searched hyperparameter); bayesian only.
         max_consecutive_failed_trials: Stop the search after this many failed trials in a row (one process
             only: a distributed search runs all its trials, see ``zoo.tuning.tuners.make_tuner``).
         space: The search space, ``{dotted config key: choices or range}`` (see ``zoo.tuning.space``); empty
@@ -90,6 +91,12 @@ class TuningConfig(_Section):
             raise ConfigError(f"{at}seed must be >= 0 (or null), got {self.seed!r}")
         if self.hyperband_factor < 2:
             raise ConfigError(f"{at}hyperband_factor must be >= 2, got {self.hyperband_factor!r}")
+        # Each tuner reads its own option only: set for another tuner, it would be ignored.
+        for key, tuner, unset in (("hyperband_factor", "hyperband", type(self).hyperband_factor),
+                                  ("initial_points", "bayesian", None)):
+            if self.tuner != tuner and getattr(self, key) != unset:
+                raise ConfigError(f"{at}{key}: only the {tuner} tuner takes it, and {at}tuner is {self.tuner!r}; "
+                                  f"remove {key} or set {at}tuner: {tuner}")
         for key in self.space:
             if not isinstance(key, str):
                 raise ConfigError(f"{at}space keys must be dotted config keys (strings), got {key!r}")

@@ -1,4 +1,5 @@
 """The tuning section and the search space: parsing, validation, constraints, defaults (no training)."""
+import dataclasses
 import os
 
 import keras_tuner
@@ -7,6 +8,7 @@ import pytest
 
 import zoo.models
 from zoo.config import Config, ConfigError
+from zoo.tuning.hypermodel import trial_config
 from zoo.tuning.search import search_space, tune, tuner_process
 from zoo.tuning.settings import TuningConfig, load_search
 from zoo.tuning.space import D_MODEL, HEAD_DIM, NUM_HEADS, SearchSpace, default_space
@@ -203,6 +205,23 @@ def test_load_search_splits_the_tuning_section_off_a_file(tmp_path):
     path.write_text("tuning: {max_trials: -1}\n")
     with pytest.raises(ConfigError, match=f"{path}: tuning.max_trials must be >= 1"):
         load_search(path)
+
+
+def test_a_given_early_stopping_that_trials_would_not_follow_is_rejected(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("training: {early_stopping: {patience: 5, monitor: val_loss}}\n")
+    with pytest.raises(ConfigError, match=f"{path}: training.early_stopping.patience: 5; "
+                                          "training.early_stopping.monitor: 'val_loss' would be ignored: trials "
+                                          r"stop early after tuning.patience \(3\)"):
+        load_search(path)
+    with pytest.raises(ConfigError, match="training.early_stopping.min_delta: 0.1 would be ignored"):
+        load_search(None, overrides=["training.early_stopping.min_delta=0.1"])
+    # The same stopping, given in both sections, is followed.
+    base, settings = load_search(path, overrides=["tuning.patience=5", "tuning.objective=val_loss"])
+    space = SearchSpace.from_mapping({"model.overrides.num_layers": [1]}, base)
+    config = trial_config(base, settings, space, {"model.overrides.num_layers": 1})
+    assert dataclasses.asdict(config.training.early_stopping) == {
+        "patience": 5, "monitor": "val_loss", "min_delta": 0.0, "restore_best_weights": True}
 
 
 def test_load_search_of_a_config_object_takes_the_fine_tuning_recipe_from_overrides(checkpoint_folder):

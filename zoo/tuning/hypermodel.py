@@ -1,4 +1,6 @@
 """The keras-tuner ``HyperModel``: zoo registry models from a search space, trained with zoo's loop."""
+import json
+
 import keras
 import keras_tuner
 
@@ -30,11 +32,9 @@ def trial_config(base, settings, space, values):
     config = space.apply(base, values)
     # A searched training.epochs is the trial's length (a decaying schedule ends with it); else tuning.epochs.
     epochs = values.get("training.epochs", settings.trial_epochs(base))
-    return config.override([f"training.epochs={epochs}",
-                            f"training.early_stopping.patience={settings.patience}",
-                            f"training.early_stopping.monitor={settings.objective}",
-                            "training.early_stopping.min_delta=0.0",
-                            "training.early_stopping.restore_best_weights=true"])
+    stopping = [f"training.early_stopping.{key}={json.dumps(value)}"
+                for key, value in settings.early_stopping().items()]
+    return config.override([f"training.epochs={epochs}", *stopping])
 
 
 class ZooHyperModel(keras_tuner.HyperModel):

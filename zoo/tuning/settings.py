@@ -132,6 +132,17 @@ class TuningConfig(_Section):
         """Return the seed of the trial sequence."""
         return config.training.seed if self.seed is None else self.seed
 
+    def early_stopping(self):
+        """Return the ``training.early_stopping`` every trial trains with: ``patience`` epochs on ``objective``,
+        the best epoch kept.
+
+        Example:
+            >>> TuningConfig(patience=2).early_stopping()
+            {'patience': 2, 'monitor': 'val_accuracy', 'min_delta': 0.0, 'restore_best_weights': True}
+        """
+        return {"patience": self.patience, "monitor": self.objective, "min_delta": 0.0,
+                "restore_best_weights": True}
+
 
 def load_search(config=None, *, tuning=None, overrides=()):
     """Return ``(Config, TuningConfig)`` from a config with an optional ``tuning`` section.
@@ -174,7 +185,21 @@ def load_search(config=None, *, tuning=None, overrides=()):
     for assignment in own:
         _assign(section, assignment)
     base = Config.from_dict(mapping, where=where).override(stage)
-    return base, TuningConfig.from_dict(section, where=where)
+    settings = TuningConfig.from_dict(section, where=where)
+    _check_early_stopping(base, settings, where)
+    return base, settings
+
+
+def _check_early_stopping(base, settings, where):
+    """Reject a given ``training.early_stopping`` that trials would not follow (they follow the tuning section)."""
+    given = base.given().get("training", {}).get("early_stopping", {})
+    trial = settings.early_stopping()
+    ignored = [f"training.early_stopping.{key}: {value!r}" for key, value in given.items() if trial[key] != value]
+    if ignored:
+        raise ConfigError(f"{where + ': ' if where else ''}{'; '.join(ignored)} would be ignored: trials stop early "
+                          f"after tuning.patience ({settings.patience}) epochs without improvement of "
+                          f"tuning.objective ({settings.objective}) and keep the best epoch; set those instead "
+                          "and remove training.early_stopping")
 
 
 def _read(path):

@@ -130,6 +130,13 @@ def test_bad_declarations_name_the_key(key, spec, message):
         SearchSpace.from_mapping({key: spec}, BASE)
 
 
+def test_the_classification_mode_is_not_searched():
+    # Labels are read once per search, in the base config's mode: a multilabel trial on them failed in a reshape.
+    with pytest.raises(ConfigError, match="tuning.space.model.overrides.mode: cannot be searched: the mode decides "
+                                          "how labels are read"):
+        SearchSpace.from_mapping({"model.overrides.mode": ["multiclass", "multilabel"]}, BASE)
+
+
 @pytest.mark.parametrize("key, spec, message", [
     # A float range over an integer argument: every draw but the default would fail its trial.
     ("model.overrides.num_layers", {"min": 1, "max": 2.5}, "`num_layers` must be a positive integer, got 1.0"),

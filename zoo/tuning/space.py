@@ -338,6 +338,9 @@ def _check_key(key, at):
     if key in ("model.overrides", "model.overrides.vocab_size", "model.overrides.sequence_length",
                "model.overrides.num_classes"):
         raise ConfigError(f"{at}: cannot be searched: it comes from the data")
+    if key == "model.overrides.mode":
+        raise ConfigError(f"{at}: cannot be searched: the mode decides how labels are read, and the data is read "
+                          "once per search; set model.overrides.mode in the config instead")
 
 
 def _choice(spec, at, key):

@@ -45,3 +45,27 @@ def test_one_chief_and_two_workers_complete_every_trial_exactly_once(texts_csv, 
     assert all(r["val_accuracy"] and r["seconds"] for r in rows)
     chief_out = outputs[0][0]
     assert "3 of 3 trials completed" in chief_out and f"best config: {directory / 'best_config.yaml'}" in chief_out
+
+
+@pytest.mark.slow
+def test_a_worker_with_another_config_than_the_chiefs_runs_no_trial(texts_csv, tmp_path):
+    directory = tmp_path / "distributed"
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(search_config(texts_csv, directory, max_trials=1, epochs=1)))
+    oracle = f"127.0.0.1:{free_port()}"
+    command = [PYTHON, "-c", TUNE_MAIN, "tune", "--config", str(path), "--oracle", oracle]
+    env = subprocess_env()
+    chief = subprocess.Popen(command + ["--role", "chief"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        # It trained with its own batch size and epochs, which the chief recorded as the search's config.
+        worker = subprocess.run(command + ["--role", "worker", "--set", "training.batch_size=8",
+                                           "--set", "tuning.epochs=2"], env=env, capture_output=True, text=True,
+                                timeout=TIMEOUT)
+    finally:
+        chief.kill()
+        chief.wait()
+    assert worker.returncode == 2, worker.stderr[-3000:]
+    assert (f"the chief's search in {directory} has a different config (training.batch_size: 16 -> 8; "
+            "tuning.epochs: 1 -> 2); start every worker with the chief's config") in worker.stderr
+    assert not list(directory.glob("search/trial_*"))

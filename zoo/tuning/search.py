@@ -12,7 +12,7 @@ A search directory holds::
 Rerunning the same search continues it: finished trials are kept, a trial that was interrupted runs again,
 and a larger ``max_trials`` adds trials. Distributed search follows keras-tuner's chief/worker model: the
 chief serves the oracle and writes the results, workers run trials; every process gets the same config
-and must see the same search directory.
+and must see the same search directory (a worker checks its config against the chief's search.yaml).
 """
 import contextlib
 import dataclasses
@@ -117,7 +117,7 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
 
     Raises:
         ConfigError: A bad config, tuning section or search space (naming the key).
-        TuneDirectoryError: The directory holds a search with another config.
+        TuneDirectoryError: The directory holds a search with another config (on a worker: the chief's search).
         SearchFailedError: No trial completed, or too many failed in a row (the results say why).
         TrainingInterrupted: SIGINT/SIGTERM; rerun the same call to continue the search.
 
@@ -148,6 +148,8 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
         except (TypeError, ValueError) as err:
             raise ConfigError(f"tuning.space: building the model with the space's default values failed: {err}") \
                 from None
+        if process == "worker":
+            _check_worker(tuner, directory, base, settings)
         progress.message(_start_message(process, tuner, settings, space, directory))
         start = time.perf_counter()
         try:
@@ -327,7 +329,7 @@ def _plain(value):
 
 def _prepare_directory(directory, base, settings):
     """Start afresh (``overwrite``), or check that an existing search has the same config; write search.yaml."""
-    current = _plain({"config": base.to_dict(), "tuning": settings.to_dict()})
+    current = _search_file(base, settings)
     path = directory / SEARCH_FILE
     if settings.overwrite:
         for name in (PROJECT, BEST_RUN):
@@ -335,27 +337,52 @@ def _prepare_directory(directory, base, settings):
         for name in (SEARCH_FILE, "results.csv", "results.md", BEST_CONFIG):
             (directory / name).unlink(missing_ok=True)
     elif path.is_file():
-        try:
-            saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
-            saved = None
-        if not isinstance(saved, dict) or not all(isinstance(saved.get(part, {}), dict) for part in current):
-            raise TuneDirectoryError(f"{path} is not a zoo search file (a YAML mapping with config and tuning "
-                                     "sections); set tuning.directory to a new directory, or tuning.overwrite: true "
-                                     "to start afresh")
-        saved_config = {section: saved.get("config", {}).get(section) or {} for section in _SEARCH_DEFINING}
-        changed = [f"{section}.{key}: {saved_config[section].get(key)!r} -> {value!r}"
-                   for section in _SEARCH_DEFINING for key, value in current["config"][section].items()
-                   if saved_config[section].get(key) != value]
-        changed += [f"tuning.{key}: {saved.get('tuning', {}).get(key)!r} -> {value!r}"
-                    for key, value in current["tuning"].items()
-                    if key not in _RESUMABLE_TUNING and saved.get("tuning", {}).get(key) != value]
+        changed = _changes(path, current)
         if changed:
             raise TuneDirectoryError(f"{directory} holds a search with a different config (" + "; ".join(changed)
                                      + "); rerun with its config to continue it, set tuning.directory to a new "
                                      "directory, or tuning.overwrite: true to start afresh")
     directory.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(current, sort_keys=False), encoding="utf-8")
+
+
+def _check_worker(tuner, directory, base, settings):
+    """Refuse to run trials for a chief whose search has another config: the chief would record, and write as
+    best_config.yaml, configs that differ from what this worker trained."""
+    # A call to the chief's oracle waits until the chief serves it, which it does after writing search.yaml.
+    tuner.oracle.get_space()
+    path = directory / SEARCH_FILE
+    if not path.is_file():
+        raise TuneDirectoryError(f"{path} not found: the chief writes it when it starts; every worker must see the "
+                                 "chief's search directory (the same tuning.directory, on a shared file system)")
+    changed = _changes(path, _search_file(base, settings))
+    if changed:
+        raise TuneDirectoryError(f"the chief's search in {directory} has a different config (" + "; ".join(changed)
+                                 + "); start every worker with the chief's config")
+
+
+def _search_file(base, settings):
+    """The contents of search.yaml for ``base`` and ``settings``."""
+    return _plain({"config": base.to_dict(), "tuning": settings.to_dict()})
+
+
+def _changes(path, current):
+    """``section.key: saved -> current`` for each key defining a search that differs from search.yaml at ``path``."""
+    try:
+        saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        saved = None
+    if not isinstance(saved, dict) or not all(isinstance(saved.get(part, {}), dict) for part in current):
+        raise TuneDirectoryError(f"{path} is not a zoo search file (a YAML mapping with config and tuning "
+                                 "sections); set tuning.directory to a new directory, or tuning.overwrite: true "
+                                 "to start afresh")
+    saved_config = {section: saved.get("config", {}).get(section) or {} for section in _SEARCH_DEFINING}
+    changed = [f"{section}.{key}: {saved_config[section].get(key)!r} -> {value!r}"
+               for section in _SEARCH_DEFINING for key, value in current["config"][section].items()
+               if saved_config[section].get(key) != value]
+    return changed + [f"tuning.{key}: {saved.get('tuning', {}).get(key)!r} -> {value!r}"
+                      for key, value in current["tuning"].items()
+                      if key not in _RESUMABLE_TUNING and saved.get("tuning", {}).get(key) != value]
 
 
 def _check_searched_epochs(settings, space):

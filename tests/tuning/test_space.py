@@ -214,6 +214,20 @@ def test_load_search_splits_the_tuning_section_off_a_file(tmp_path):
         load_search(path)
 
 
+def test_a_tuning_config_object_may_not_drop_the_files_tuning_keys(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("tuning: {tuner: bayesian, max_trials: 4, space: {model.overrides.num_layers: [1, 2]}}\n")
+    with pytest.raises(ConfigError, match=f"{path}: tuning= is a TuningConfig, a whole section, and would replace "
+                                          "the config's tuning.tuner: 'bayesian' -> 'random'; tuning.max_trials: 4 "
+                                          r"-> 3; tuning.space: .*; pass a dict of the keys to change instead"):
+        load_search(path, tuning=TuningConfig(max_trials=3))
+    _, settings = load_search(path, tuning={"max_trials": 3})
+    assert (settings.tuner, settings.max_trials, settings.space) == ("bayesian", 3, {"model.overrides.num_layers":
+                                                                                     [1, 2]})
+    _, settings = load_search(path, tuning=load_search(path)[1])  # the same values replace nothing
+    assert (settings.tuner, settings.max_trials) == ("bayesian", 4)
+
+
 def test_a_given_early_stopping_that_trials_would_not_follow_is_rejected(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("training: {early_stopping: {patience: 5, monitor: val_loss}}\n")

@@ -99,7 +99,7 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
     Args:
         config: A ``Config``, a dict or a YAML/JSON path, with an optional ``tuning`` section (see
             ``TuningConfig``), or ``None`` for the defaults.
-        tuning: A ``TuningConfig`` or dict replacing keys of the ``tuning`` section.
+        tuning: A dict replacing keys of the ``tuning`` section, or a ``TuningConfig`` (see ``load_search``).
         overrides: ``key=value`` strings (``zoo tune --set``); ``tuning.*`` keys set the tuning section.
         retrain_best: Train the best config on train + validation for the best trial's number of epochs and
             export it like ``zoo export`` (single process or chief only).

@@ -151,7 +151,8 @@ def load_search(config=None, *, tuning=None, overrides=()):
 
     Args:
         config: A ``Config``, a dict, a YAML/JSON path, or ``None`` (defaults).
-        tuning: A ``TuningConfig`` or dict for the ``tuning`` section (its keys replace the config's).
+        tuning: A dict whose keys replace the config's ``tuning`` keys, or a ``TuningConfig``: a whole section,
+            which may replace only keys the config does not set to other values.
         overrides: ``key=value`` strings as for ``zoo train --set``; ``tuning.<key>=value`` sets the tuning
             section and ``tuning.space.<dotted key>=value`` one entry of the space.
 
@@ -178,6 +179,14 @@ def load_search(config=None, *, tuning=None, overrides=()):
     section = dict(section or {})
     if isinstance(tuning, TuningConfig):
         tuning = tuning.to_dict()
+        # A whole section: every key the config set to another value (its tuner, its space) would be dropped.
+        replaced = [f"tuning.{key}: {value!r} -> {tuning[key]!r}"
+                    for key, value in TuningConfig.from_dict(section, where=where).to_dict().items()
+                    if key in section and value != tuning[key]]
+        if replaced:
+            raise ConfigError(f"{where + ': ' if where else ''}tuning= is a TuningConfig, a whole section, and would "
+                              f"replace the config's {'; '.join(replaced)}; pass a dict of the keys to change "
+                              "instead")
     section.update(tuning or {})
     stage, own = [], []
     for assignment in overrides:

@@ -88,6 +88,7 @@ def test_stopwords_are_matched_as_the_text_is_normalised_and_lower_cased():
     ({"normalization": "NFX"}, "normalization"),
     ({"lowercase": "yes"}, "lowercase"),
     ({"stopwords": ["two words"]}, "single words"),
+    ({"remove_stopwords": True, "stopwords": []}, "cleaning.stopwords is empty, so remove_stopwords would remove"),
     ({"remove_stopwords": True, "stopwords": "the"}, "stopwords must be a list of words, not 'the'"),
     ({"stem": True}, "unknown cleaning option"),
 ])

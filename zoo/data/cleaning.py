@@ -73,6 +73,10 @@ class CleaningConfig:
             if bad:
                 raise DataSpecError(f"cleaning.stopwords must be single words; bad entries: {bad[:5]}")
             object.__setattr__(self, "stopwords", words)
+            if not words:
+                # An empty pattern would match between any two non-word characters and space them out.
+                raise DataSpecError("cleaning.stopwords is empty, so remove_stopwords would remove nothing; list "
+                                    "the words, or leave stopwords unset for scikit-learn's English list")
             if not self.remove_stopwords:
                 raise DataSpecError("cleaning.stopwords is set but cleaning.remove_stopwords is false, so no word "
                                     "would be removed; set remove_stopwords to true, or drop the stopwords list")

@@ -38,6 +38,18 @@ def test_numeric_labels_sort_as_numbers(write):
     assert load(path).label_names == ["1", "2", "10"]
 
 
+def test_one_number_written_two_ways_is_an_error_not_two_classes(write):
+    path = write("n.csv", "text,label\na,1\nb,0\nc,1.0\n")
+    with pytest.raises(errors.DataError) as info:
+        load(path)
+    assert str(info.value) == (f"{path}, line 4: label '1.0' is the number '1' written another way; as text they "
+                               "would be two classes: write each label one way, or pass label_names= to keep them apart")
+    assert load(path, label_names=["0", "1", "1.0"]).class_counts() == {"0": 1, "1": 1, "1.0": 1}
+    multi = write("m.jsonl", '{"text": "a", "label": ["2", "x"]}\n{"text": "b", "label": ["x", "02"]}\n')
+    with pytest.raises(errors.DataError, match="line 1: label '2' is the number '02' written another way"):
+        load(multi, label_separator=",")
+
+
 @pytest.mark.parametrize("labels,expected", [
     (["10", "2", "nan"], ["10", "2", "nan"]),
     (["inf", "10", "2"], ["10", "2", "inf"]),

@@ -19,6 +19,7 @@ import numpy as np
 
 from zoo.data.errors import (
     BadRowError,
+    DataError,
     DataFileNotFoundError,
     DataSpecError,
     EmptyClassError,
@@ -261,11 +262,33 @@ class _Collector:
             hot[row, [ids[name] for name in labels]] = 1
         return names, hot
 
+    def _check_number_spellings(self, names, labels, unit):
+        """Raise when two labels are one number written two ways ("1" and "1.0", as files joined from two exports
+        hold): as strings they would be two classes."""
+        spelled = {}
+        for class_id, name in enumerate(names):
+            try:
+                value = float(name)
+            except ValueError:
+                continue
+            if value not in spelled:
+                spelled[value] = name
+                continue
+            # The first example of the second spelling (a column of a multi-hot matrix, or a label id).
+            example = int(np.flatnonzero(labels[:, class_id] if labels.ndim == 2 else labels == class_id)[0])
+            file_index, line = self.origins[example]
+            raise DataError(
+                f"label {name!r} is the number {spelled[value]!r} written another way; as text they would be two "
+                "classes: write each label one way, or pass label_names= to keep them apart",
+                path=self.files[file_index], line=line if line >= 0 else None, unit=unit)
+
     def result(self, source, unit="line"):
         if not self.texts:
             reason = f"no examples ({len(self.skipped)} bad rows skipped)" if self.skipped else "no examples"
             raise EmptyDataError(reason, path=self.files[0] if len(self.files) == 1 else source)
         names, labels = self._label_ids()
+        if self.fixed is None:
+            self._check_number_spellings(names, labels, unit)
         data = LabeledTexts(
             self.texts, labels, names, source=source,
             files=self.files, origins=np.array(self.origins, dtype=np.int64).reshape(-1, 2), line_unit=unit,

@@ -38,6 +38,15 @@ def test_numeric_labels_sort_as_numbers(write):
     assert load(path).label_names == ["1", "2", "10"]
 
 
+def test_labels_lose_unicode_whitespace_so_the_label_vocabulary_can_be_saved(write, tmp_path):
+    path = write("d.csv", "text,label\na,pos\u00a0\nb,neg\nc,\u3000pos\n")
+    data = load(path)
+    assert data.label_names == ["neg", "pos"] and data.class_counts() == {"neg": 1, "pos": 2}
+    assert load_label_names(save_label_names(tmp_path, data.label_names).parent) == ["neg", "pos"]
+    # Texts keep theirs: MR's latin-1 0x85 (U+0085) is an ellipsis.
+    assert load(write("t.csv", "text,label\nwait\u0085,pos\n")).texts == ["wait\u0085"]
+
+
 def test_one_number_written_two_ways_is_an_error_not_two_classes(write):
     path = write("n.csv", "text,label\na,1\nb,0\nc,1.0\n")
     with pytest.raises(errors.DataError) as info:

@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 FORMATS = ("csv", "tsv", "jsonl", "trec", "class_folders", "class_files")
 _SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _TREC_LINE = re.compile(r"^([A-Z]+):(\S+)[ \t]+(.*)$")
-# Only ASCII whitespace is trimmed: U+0085 and U+00A0 are text in latin-1 data (MR's 0x85 is an ellipsis).
+# Only ASCII whitespace is trimmed from texts: U+0085 and U+00A0 are text in latin-1 data (MR's 0x85 is an
+# ellipsis). Labels lose every kind: "pos" and "pos" with a pasted no-break space are one class.
 _ASCII_SPACE = " \t\r\n\f\v"
 # csv.Error's messages (it has no codes) for a newline inside an unquoted field, a quoted field still open at
 # the end of the file, and a quote inside a quoted field that neither closes it nor is doubled.
@@ -217,7 +218,7 @@ class _Collector:
             return self.bad(BadRowError("empty second text of the pair", column=pair_column, **where))
         if self.separator is not None:
             return self._add_label_set(text, label, file_index, line, where, label_column, pair)
-        label = label.strip(_ASCII_SPACE)
+        label = label.strip()
         if not label:
             return self.bad(BadRowError("empty label", column=label_column, **where))
         if self.fixed is not None and label not in self.fixed:
@@ -234,7 +235,7 @@ class _Collector:
 
     def _add_label_set(self, text, labels, file_index, line, where, label_column, pair=None):
         """Add a multi-label example: ``labels`` is a list, or a string of labels joined by the separator."""
-        names = [name.strip(_ASCII_SPACE) for name in (labels if isinstance(labels, list)
+        names = [name.strip() for name in (labels if isinstance(labels, list)
                                                        else labels.split(self.separator))]
         if names == [""]:
             names = []

@@ -52,7 +52,8 @@ def test_one_number_written_two_ways_is_an_error_not_two_classes(write):
     with pytest.raises(errors.DataError) as info:
         load(path)
     assert str(info.value) == (f"{path}, line 4: label '1.0' is the number '1' written another way; as text they "
-                               "would be two classes: write each label one way, or pass label_names= to keep them apart")
+                               "would be two classes: write each label one way, or pass label_names= to keep them "
+                               "apart")
     assert load(path, label_names=["0", "1", "1.0"]).class_counts() == {"0": 1, "1": 1, "1.0": 1}
     multi = write("m.jsonl", '{"text": "a", "label": ["2", "x"]}\n{"text": "b", "label": ["x", "02"]}\n')
     with pytest.raises(errors.DataError, match="line 1: label '2' is the number '02' written another way"):
@@ -392,6 +393,18 @@ def test_a_utf16_or_utf32_file_is_read_after_its_byte_order_mark(write, encoding
     pos = write("p.txt", mark + "good\nfine\n".encode(encoding))
     neg = write("n.txt", "bad\n".encode("utf-8"))
     assert load({"pos": pos, "neg": neg}).texts == ["good", "fine", "bad"]
+
+
+@pytest.mark.parametrize("name,header", [("j.csv", "text,label"), ("j.tsv", "text\tlabel")])
+def test_a_header_repeated_by_joining_two_files_is_a_bad_row_not_a_class(write, name, header):
+    first, second = (f"\ufeff{header}\n" + row for row in ("good,pos\n", "bad,neg\n"))
+    path = write(name, (first + second).replace(",", "\t" if name.endswith(".tsv") else ","))
+    with pytest.raises(errors.BadRowError) as info:
+        load(path)
+    assert str(info.value) == (f"{path}, line 3: the row repeats the header (files joined with their header "
+                               "rows?); remove it")
+    data = load(path, on_bad_rows="skip")
+    assert data.texts == ["good", "bad"] and data.label_names == ["neg", "pos"]
 
 
 def test_a_csv_field_longer_than_csvs_default_limit_loads(write):

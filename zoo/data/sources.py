@@ -617,13 +617,17 @@ def _load_delimited(path, fmt, options, source):
         if options["header"] and header is None:
             if not row:
                 continue
-            header = [name.strip(_ASCII_SPACE) for name in row]
+            header = _header_names(row)
             text_names = _text_columns(options["text_column"], header, path)
             text_indices = [_resolve_column(name, header, path, role, line)
                             for name, role in zip(text_names, _ROLES)]
             label_index = _resolve_column(label_name, header, path, "label", line)
             continue
         if not row:
+            continue
+        if header is not None and _header_names(row) == header:
+            collector.bad(BadRowError("the row repeats the header (files joined with their header rows?); remove it",
+                                      path=path, line=line))
             continue
         width = len(header) if header is not None else width or len(row)
         if len(row) > width:
@@ -649,6 +653,12 @@ def _load_delimited(path, fmt, options, source):
     if header is not None and not collector.texts and not collector.skipped:
         raise EmptyDataError("file has a header but no rows", path=path)
     return collector.result(source)
+
+
+def _header_names(row):
+    """Column names of a header row; a byte-order mark is no part of one (a file joined after another keeps its
+    mark mid-file, where it decodes as U+FEFF)."""
+    return [name.strip(_ASCII_SPACE) for name in [row[0].lstrip("\ufeff"), *row[1:]]]
 
 
 def delimited_records(lines, fmt, path, delimiter=","):

@@ -191,6 +191,17 @@ def test_trec_coarse_fine_and_split_folder(write, tmp_path):
     assert load(tmp_path / "trec" / "test.txt").texts == ["Which city ?"]
 
 
+def test_a_trec_folder_whose_files_start_with_a_byte_order_mark_is_recognised(write, tmp_path):
+    write("trec/train.txt", "\ufeffDESC:manner How is it done ?\nHUM:ind Who did it ?\n")
+    write("trec/test.txt", "\ufeffLOC:city Where is it ?\n")
+    assert official_splits(str(tmp_path / "trec")) == ("train", "test")
+    assert load(tmp_path / "trec").label_names == ["DESC", "HUM"]
+    assert load(tmp_path / "trec" / "test.txt").texts == ["Where is it ?"]
+    write("bin.dat", b"\xff\xfe\x00 not text")
+    with pytest.raises(errors.DataSpecError, match="cannot tell the format"):
+        load(tmp_path / "bin.dat", encoding="utf-8")
+
+
 def test_label_names_fix_the_vocabulary(write):
     path = write("val.csv", "text,label\nx,b\n")
     data = load(path, label_names=["a", "b", "c"])

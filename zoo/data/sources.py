@@ -433,8 +433,9 @@ def _load_path(path, options, source=None):
 def _looks_like_trec(path, encoding=None):
     try:
         with open(path, "rb") as handle:
-            first = handle.readline().decode(encoding or "latin-1")
-    except (OSError, LookupError):
+            # _read_text skips a UTF-8 byte-order mark (Notepad writes one); so does the check.
+            first = handle.readline().removeprefix(codecs.BOM_UTF8).decode(encoding or "latin-1")
+    except (OSError, LookupError, UnicodeDecodeError):
         return False
     return bool(_TREC_LINE.match(first.rstrip("\r\n")))
 

@@ -235,8 +235,7 @@ class _Collector:
 
     def _add_label_set(self, text, labels, file_index, line, where, label_column, pair=None):
         """Add a multi-label example: ``labels`` is a list, or a string of labels joined by the separator."""
-        names = [name.strip() for name in (labels if isinstance(labels, list)
-                                                       else labels.split(self.separator))]
+        names = [name.strip() for name in (labels if isinstance(labels, list) else labels.split(self.separator))]
         if names == [""]:
             names = []
         if "" in names:
@@ -521,8 +520,7 @@ def _load_class_folders(root, options, source):
                         folder.name, others[0])
         if not files:
             raise EmptyClassError(f"class {folder.name!r} has zero examples: no .txt files in the folder or its "
-                                  "sub-folders",
-                                  path=folder)
+                                  "sub-folders", path=folder)
         before = len(collector.texts)
         for count, file in enumerate(files, 1):
             file_index = collector.file(file)

@@ -99,6 +99,17 @@ def test_wordpiece_ids_match_greedy_longest_match(fitted):
     assert got == [wordpiece_reference(t, tok.vocabulary) for t in texts]
 
 
+@pytest.mark.parametrize("params,match", [
+    ({"joiner": "@@"}, r"learn_params may not set \['joiner'\]; it takes num_iterations, max_input_tokens"),
+    ({"bogus": 1, "upper_thresh": 5}, r"may not set \['bogus', 'upper_thresh'\]"),
+    ({"slack_ratio": 1.5}, r"learn_params.slack_ratio must be a fraction in \[0, 1\), not 1.5"),
+    ({"slack_ratio": "x"}, "slack_ratio must be a fraction"),
+])
+def test_wordpiece_learn_params_that_zoo_sets_or_the_learner_lacks_are_errors(params, match):
+    with pytest.raises(errors.DataSpecError, match=match):
+        WordPieceTokenizer(100, learn_params=params)
+
+
 def test_wordpiece_threshold_search_lands_near_the_requested_size():
     texts = [f"word{i} " * (i % 7 + 1) + f"stem{i % 13}ing" for i in range(400)]
     tok = WordPieceTokenizer(150).fit(texts)

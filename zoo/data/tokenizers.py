@@ -516,8 +516,8 @@ class WordPieceTokenizer(Tokenizer):
             ``slack_ratio`` below it when the data allow.
         cleaning: A ``CleaningConfig``.
         add_cls: Prefix ``[CLS]``.
-        learn_params: Extra arguments for ``wordpiece_tokenizer_learner_lib.learn`` (e.g. ``num_iterations``,
-            ``max_unique_chars``, ``slack_ratio``).
+        learn_params: Extra arguments for ``wordpiece_tokenizer_learner_lib.learn``, of ``LEARN_PARAMS``
+            (e.g. ``num_iterations``, ``max_unique_chars``, ``slack_ratio``).
 
     Example:
         >>> tok = WordPieceTokenizer(8000).fit(["a great film", "a dull film", "good plots"])
@@ -528,6 +528,8 @@ class WordPieceTokenizer(Tokenizer):
     kind = "wordpiece"
     VOCAB_FILE = "vocab.txt"
     SUFFIX = "##"
+    # wordpiece_tokenizer_learner_lib.learn's arguments that learn_params may set.
+    LEARN_PARAMS = ("num_iterations", "max_input_tokens", "max_token_length", "max_unique_chars", "slack_ratio")
     # The learner keeps every character and its "##" form; beyond that, each probe of its frequency
     # threshold costs one full pass over the word counts.
     MAX_PROBES = 8
@@ -535,9 +537,14 @@ class WordPieceTokenizer(Tokenizer):
     def __init__(self, vocab_size=8000, *, cleaning=None, add_cls=False, learn_params=None, name=None):
         super().__init__(vocab_size, cleaning=cleaning, add_cls=add_cls, name=name)
         self.learn_params = dict(learn_params or {})
-        bad = {"vocab_size", "reserved_tokens", "upper_thresh", "lower_thresh"} & set(self.learn_params)
-        if bad:
-            raise DataSpecError(f"learn_params may not set {sorted(bad)}: zoo searches the threshold itself")
+        # The learner's other arguments are zoo's: the size and thresholds it searches, the reserved tokens, and
+        # the "##" joiner, which FastWordpieceTokenizer expects (with "@@" every continuation would be [UNK]).
+        unknown = sorted(set(self.learn_params) - set(self.LEARN_PARAMS))
+        if unknown:
+            raise DataSpecError(f"learn_params may not set {unknown}; it takes {', '.join(self.LEARN_PARAMS)}")
+        slack = self.learn_params.get("slack_ratio", 0.0)
+        if isinstance(slack, bool) or not isinstance(slack, (int, float)) or not 0.0 <= slack < 1.0:
+            raise DataSpecError(f"learn_params.slack_ratio must be a fraction in [0, 1), not {slack!r}")
 
     def _learn(self, cleaned):
         from tensorflow_text.python.ops.bert_tokenizer import BasicTokenizer

@@ -1,4 +1,5 @@
 """Predicting with an exported model: texts, files in every supported format, and clear input errors."""
+import codecs
 import csv
 import json
 import shutil
@@ -6,6 +7,8 @@ import shutil
 import numpy as np
 import pytest
 import tensorflow as tf
+
+import zoo.data
 
 from zoo.cli import main
 from zoo.export.predict import (
@@ -144,14 +147,20 @@ def test_byte_order_marks_and_utf16_files_read_as_their_texts(tmp_path):
         # UTF-16 writes a newline as two bytes (0x0A 0x00): split on bytes, the next line began with a stray 0x00.
         (tmp_path / f"u16{suffix}").write_bytes(content.encode("utf-16"))
         assert read_texts(tmp_path / f"u16{suffix}", encoding="utf-16") == texts, suffix
+        # Without encoding=, the mark decides it, as zoo.data.load decides (Excel's "Unicode Text" is UTF-16):
+        # it read as UTF-8, and the header named the columns "\udcff\udcfet e x t".
+        for codec, mark in (("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE),
+                            ("utf-32-le", codecs.BOM_UTF32_LE)):
+            (tmp_path / f"{codec}{suffix}").write_bytes(mark + content.encode(codec))
+            assert read_texts(tmp_path / f"{codec}{suffix}") == texts, (codec, suffix)
+    (tmp_path / "u16.tsv").write_bytes("text\tlabel\ngreat film\tpos\n".encode("utf-16"))
+    assert read_texts(tmp_path / "u16.tsv") == zoo.data.load(tmp_path / "u16.tsv").texts == ["great film"]
     (tmp_path / "bad16.txt").write_bytes("one\ntwo\n".encode("utf-16") + b"\x00")
     with pytest.raises(PredictInputError, match=r"bad16.txt:3: cannot decode as utf-16"):
         read_texts(tmp_path / "bad16.txt", encoding="utf-16")
 
 
 def test_csv_and_tsv_texts_are_read_as_zoo_data_reads_them(tmp_path):
-    import zoo.data
-
     # TSV has no quoting: a text that starts with a quote keeps it, as in training and evaluation
     (tmp_path / "a.tsv").write_text('text\tlabel\n"Great" film, said critics\tpos\nA "dull" film\tneg\n')
     assert read_texts(tmp_path / "a.tsv") == zoo.data.load(tmp_path / "a.tsv").texts == [
@@ -170,6 +179,14 @@ def test_csv_and_tsv_texts_are_read_as_zoo_data_reads_them(tmp_path):
         read_texts(tmp_path / "d.jsonl", pairs=True)
     with pytest.raises(PredictInputError, match="text_field applies to single-text models"):
         read_texts(tmp_path / "d.jsonl", text_field="question", pairs=True)
+    # a text column named twice: the first was read, silently
+    (tmp_path / "e.csv").write_text("text,id,text\nfirst,1,second\n")
+    with pytest.raises(PredictInputError, match=r"e.csv, line 1, column 'text': text column 'text' is named 2 times "
+                                                r"in the header \(columns 0, 2\)"):
+        read_texts(tmp_path / "e.csv")
+    (tmp_path / "f.tsv").write_text("text_a\ttext_b\ttext_b\nq\ta\tb\n")
+    with pytest.raises(PredictInputError, match=r"second text column 'text_b' is named 2 times"):
+        read_texts(tmp_path / "f.tsv", pairs=True)
 
 
 def test_texts_keep_unusual_line_separators(tmp_path):

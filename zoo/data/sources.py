@@ -333,9 +333,7 @@ def _read_text(path, encoding):
     if path.suffix == ".bz2":  # the embedded MR; line numbers in errors count decompressed lines
         data = bz2.decompress(data)
     if encoding is None:
-        # No UTF-8 file starts with these bytes; Excel's "Unicode Text" export (UTF-16) does. The codec reads
-        # its mark and skips it.
-        encoding = next((name for name, mark in _WIDE_BOMS if data.startswith(mark)), None)
+        encoding = bom_encoding(data)
     try:
         codec = codecs.lookup(encoding or "utf-8").name
     except LookupError:
@@ -355,6 +353,22 @@ def _read_text(path, encoding):
             f"byte 0x{data[position]:02x} at byte column {column} cannot be decoded as "
             f"{encoding or 'utf-8'}{hint}", path=path, line=line,
         ) from None
+
+
+def bom_encoding(data):
+    """The encoding named by a UTF-32 or UTF-16 byte-order mark at the start of ``data``, or None.
+
+    No UTF-8 file starts with these bytes; Excel's "Unicode Text" export (UTF-16) does. The codec returned reads
+    the mark and skips it. Readers use it when no encoding was given, before falling back to UTF-8.
+
+    Args:
+        data: The file's bytes.
+
+    Example:
+        >>> bom_encoding("text,label".encode("utf-16")), bom_encoding(b"text,label")
+        ('utf-16', None)
+    """
+    return next((name for name, mark in _WIDE_BOMS if data.startswith(mark)), None)
 
 
 def split_lines(text):
@@ -551,8 +565,22 @@ def _example_files(folder):
     return [f for f in files if f.suffix.lower() == ".txt"], [f for f in files if f.suffix.lower() != ".txt"]
 
 
-def _resolve_column(column, header, path, role, line=1):
-    """Return the index of ``column`` (a header name or an index) or raise naming the file and header."""
+def resolve_column(column, header, path, role, line=1):
+    """Return the index of ``column`` (a header name or an index) or raise naming the file and header.
+
+    A name the header holds twice is an error: which of the columns is meant is unknown.
+
+    Args:
+        column: A header name, or a column index.
+        header: The header's column names (``None``: the file has no header, so ``column`` must be an index).
+        path: The file, for errors.
+        role: What the column holds (``"text"``, ``"label"``), for errors.
+        line: The header's line number, for errors.
+
+    Example:
+        >>> resolve_column("review", ["id", "review"], "d.csv", "text")
+        1
+    """
     if isinstance(column, (int, np.integer)) and not isinstance(column, bool):
         if header is not None and not 0 <= column < len(header):
             raise MissingColumnError(
@@ -572,7 +600,8 @@ def _resolve_column(column, header, path, role, line=1):
     return indices[0]
 
 
-_ROLES = ("text", "second text")
+# What the text column(s) hold, for errors: one text, or the two texts of a sentence pair.
+TEXT_ROLES = ("text", "second text")
 
 
 def _text_columns(column, header, path):
@@ -602,8 +631,8 @@ def _load_delimited(path, fmt, options, source):
     header = None
     if not options["header"]:
         text_names = _text_columns(options["text_column"], None, path)
-        text_indices = [_resolve_column(name, None, path, role) for name, role in zip(text_names, _ROLES)]
-        label_index = _resolve_column(label_name, None, path, "label")
+        text_indices = [resolve_column(name, None, path, role) for name, role in zip(text_names, TEXT_ROLES)]
+        label_index = resolve_column(label_name, None, path, "label")
     collector = _Collector(options)
     file_index = collector.file(path)
     width = 0
@@ -618,9 +647,9 @@ def _load_delimited(path, fmt, options, source):
                 continue
             header = _header_names(row)
             text_names = _text_columns(options["text_column"], header, path)
-            text_indices = [_resolve_column(name, header, path, role, line)
-                            for name, role in zip(text_names, _ROLES)]
-            label_index = _resolve_column(label_name, header, path, "label", line)
+            text_indices = [resolve_column(name, header, path, role, line)
+                            for name, role in zip(text_names, TEXT_ROLES)]
+            label_index = resolve_column(label_name, header, path, "label", line)
             continue
         if not row:
             continue
@@ -636,7 +665,7 @@ def _load_delimited(path, fmt, options, source):
                 f"{width}; a delimiter inside a field must be quoted (CSV) or removed (TSV)",
                 path=path, line=line))
             continue
-        fields = [*zip(text_indices, text_names, _ROLES), (label_index, label_name, "label")]
+        fields = [*zip(text_indices, text_names, TEXT_ROLES), (label_index, label_name, "label")]
         for index, name, role in fields:
             if index >= len(row):
                 collector.bad(BadRowError(f"row has {len(row)} field(s); the {role} field (column {index}) "
@@ -758,7 +787,7 @@ def _load_jsonl(path, options, source):
             continue
         if first:
             text_keys = _text_columns(options["text_column"], list(record), path)
-        fields = [*zip(text_keys, _ROLES), (label_key, "label")]
+        fields = [*zip(text_keys, TEXT_ROLES), (label_key, "label")]
         for key, role in fields:
             if first and key not in record:
                 raise MissingColumnError(f"{role} field {key!r} does not exist; the first record has keys "

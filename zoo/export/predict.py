@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from zoo.data.errors import DataError
 from zoo.data.labeled import PAIR_COLUMNS
-from zoo.data.sources import delimited_records, split_lines
+from zoo.data.sources import TEXT_ROLES, bom_encoding, delimited_records, resolve_column, split_lines
 from zoo.export import versions
 from zoo.export.saved_model import read_metadata
 from zoo.export.serving import ServingGraph
@@ -331,8 +331,10 @@ def _content(path, encoding):
     """The whole file decoded, without a UTF-8 byte-order mark (Excel writes one; zoo.data drops it too).
 
     Decoded whole, then split: in UTF-16 a newline is two bytes (0x0A 0x00), so the bytes cannot be split first.
+    Without an ``encoding``, a UTF-16 or UTF-32 byte-order mark decides it, else UTF-8, as in ``zoo.data.load``.
     """
     raw = path.read_bytes()
+    encoding = encoding or bom_encoding(raw) or "utf-8"
     try:
         content = raw.decode(encoding, _errors(encoding))
     except UnicodeDecodeError as err:
@@ -343,13 +345,14 @@ def _content(path, encoding):
     return content.removeprefix("\ufeff")
 
 
-def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
+def read_texts(path, *, text_field="text", encoding=None, pairs=False):
     """Read the texts to predict from ``.txt`` (one per line), ``.csv``/``.tsv`` or ``.jsonl`` files.
 
     Args:
         path: the input file.
         text_field: the column (CSV/TSV, with a header row) or key (JSONL) holding the text.
-        encoding: the file's text encoding.
+        encoding: the file's text encoding; None: UTF-16 or UTF-32 if the file starts with its byte-order mark
+            (Excel's "Unicode Text"), else UTF-8.
         pairs: read sentence pairs from the ``text_a`` and ``text_b`` columns or keys (not from ``.txt``).
 
     Returns:
@@ -364,7 +367,7 @@ def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
     if not path.is_file():
         raise FileNotFoundError(f"input file not found: {path}")
     try:
-        codecs.lookup(encoding)
+        codecs.lookup(encoding or "utf-8")
     except LookupError:
         raise PredictInputError(f"unknown encoding {encoding!r} for {path}") from None
     suffix = path.suffix.lower()
@@ -418,6 +421,11 @@ def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
                 if missing:
                     raise PredictInputError(f"{path}: no column {missing[0]!r} in the header ({fix}); columns: "
                                             f"{', '.join(header)}")
+                try:  # a column named twice: which one holds the text is unknown
+                    indices = [resolve_column(field, header, path, role, number)
+                               for field, role in zip(fields, TEXT_ROLES)]
+                except DataError as err:
+                    raise PredictInputError(str(err)) from None
                 continue
             if len(row) > len(header):
                 # A stray delimiter: the text would be cut short at it and the rest of the row dropped.
@@ -425,10 +433,10 @@ def read_texts(path, *, text_field="text", encoding="utf-8", pairs=False):
                                         f"{len(header)}; a delimiter inside a text must be quoted (CSV) or "
                                         "removed (TSV)")
             values = []
-            for field in fields:
-                if header.index(field) >= len(row):
+            for field, index in zip(fields, indices):
+                if index >= len(row):
                     raise PredictInputError(f"{path}:{number}: row has no {field!r} value")
-                values.append(row[header.index(field)])
+                values.append(row[index])
             texts.append(tuple(values) if pairs else values[0])
     if not texts:
         raise PredictInputError(f"{path}: no texts to predict")
@@ -508,7 +516,7 @@ def predict(model_dir, texts, *, batch_size=DEFAULT_BATCH_SIZE):
     return predictor.predict(texts, batch_size=batch_size).records(texts)
 
 
-def predict_file(model_dir, input_path, output_path, *, text_field="text", encoding="utf-8",
+def predict_file(model_dir, input_path, output_path, *, text_field="text", encoding=None,
                  batch_size=DEFAULT_BATCH_SIZE, progress=True):
     """Predict every text of a file and write the predictions, with a progress bar.
 
@@ -517,7 +525,7 @@ def predict_file(model_dir, input_path, output_path, *, text_field="text", encod
         input_path: ``.txt``, ``.csv``, ``.tsv`` or ``.jsonl`` input.
         output_path: ``.jsonl`` or ``.csv`` output.
         text_field: the text column / key of CSV, TSV and JSONL inputs.
-        encoding: the input's encoding.
+        encoding: the input's encoding; None: from its UTF-16 or UTF-32 byte-order mark, else UTF-8.
         batch_size: texts per model call.
         progress: show a progress bar on stderr.
 

@@ -54,6 +54,13 @@ def test_the_cli_flags_an_empty_text_as_the_saved_model_does(serving, exported, 
             "empty_input (first: text 1)") in caplog.text
 
 
+def test_zoo_predict_reads_a_utf16_file_by_its_byte_order_mark(exported, tmp_path, capsys):
+    # Excel's "Unicode Text" export; --encoding defaulted to utf-8 and the header read as "\udcff\udcfet\x00e..."
+    (tmp_path / "in.tsv").write_bytes("id\ttext\n1\tsuperb\n2\tdull\n".encode("utf-16"))
+    assert main(["predict", str(exported.path), "--input", str(tmp_path / "in.tsv"), "--no-progress"]) == 0
+    assert [json.loads(line)["text"] for line in capsys.readouterr().out.splitlines()] == ["superb", "dull"]
+
+
 def test_blank_lines_of_a_txt_input_are_flagged_as_the_saved_model_flags_them(serving, exported, tmp_path, capsys,
                                                                                caplog):
     _, serve, _ = serving

@@ -187,6 +187,10 @@ def test_csv_and_tsv_texts_are_read_as_zoo_data_reads_them(tmp_path):
     (tmp_path / "f.tsv").write_text("text_a\ttext_b\ttext_b\nq\ta\tb\n")
     with pytest.raises(PredictInputError, match=r"second text column 'text_b' is named 2 times"):
         read_texts(tmp_path / "f.tsv", pairs=True)
+    # spaces around a column name (a header typed "id, text") are no part of it, as for zoo.data: it was "no column"
+    (tmp_path / "g.csv").write_text("id, text \n1,A fine film.\n")
+    assert read_texts(tmp_path / "g.csv") == zoo.data.load(tmp_path / "g.csv", label_column=0).texts == [
+        "A fine film."]
 
 
 def test_texts_keep_unusual_line_separators(tmp_path):

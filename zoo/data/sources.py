@@ -645,7 +645,7 @@ def _load_delimited(path, fmt, options, source):
         if options["header"] and header is None:
             if not row:
                 continue
-            header = _header_names(row)
+            header = header_names(row)
             text_names = _text_columns(options["text_column"], header, path)
             text_indices = [resolve_column(name, header, path, role, line)
                             for name, role in zip(text_names, TEXT_ROLES)]
@@ -653,7 +653,7 @@ def _load_delimited(path, fmt, options, source):
             continue
         if not row:
             continue
-        if header is not None and _header_names(row) == header:
+        if header is not None and header_names(row) == header:
             collector.bad(BadRowError("the row repeats the header (files joined with their header rows?); remove it",
                                       path=path, line=line))
             continue
@@ -683,9 +683,19 @@ def _load_delimited(path, fmt, options, source):
     return collector.result(source)
 
 
-def _header_names(row):
-    """Column names of a header row; a byte-order mark is no part of one (a file joined after another keeps its
-    mark mid-file, where it decodes as U+FEFF)."""
+def header_names(row):
+    """Return the column names of a CSV/TSV header row, as every reader of such files takes them.
+
+    Spaces and tabs around a name are no part of it, nor is a byte-order mark (a file joined after another keeps
+    its mark mid-file, where it decodes as U+FEFF).
+
+    Args:
+        row: The header's fields.
+
+    Example:
+        >>> header_names(["\ufeffid", " text ", "label\t"])
+        ['id', 'text', 'label']
+    """
     return [name.strip(_ASCII_SPACE) for name in [row[0].lstrip("\ufeff"), *row[1:]]]
 
 

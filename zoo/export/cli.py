@@ -88,7 +88,8 @@ def add_predict_command(subparsers):
     parser.add_argument("--input", help="file of texts: .txt, .csv, .tsv or .jsonl")
     parser.add_argument("--output", help="predictions file: .jsonl or .csv (default: JSON lines on stdout)")
     parser.add_argument("--text-field", default="text", help="text column (CSV/TSV) or key (JSONL); default: text")
-    parser.add_argument("--encoding", default="utf-8", help="input file encoding (default: utf-8)")
+    parser.add_argument("--encoding", help="input file encoding (default: from a UTF-16/UTF-32 byte-order "
+                        "mark, else utf-8)")
     parser.add_argument("--batch-size", type=int, help="texts per model call (default: 64)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=run_predict)

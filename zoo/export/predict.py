@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from zoo.data.errors import DataError
 from zoo.data.labeled import PAIR_COLUMNS
-from zoo.data.sources import TEXT_ROLES, bom_encoding, delimited_records, resolve_column, split_lines
+from zoo.data.sources import TEXT_ROLES, bom_encoding, delimited_records, header_names, resolve_column, split_lines
 from zoo.export import versions
 from zoo.export.saved_model import read_metadata
 from zoo.export.serving import ServingGraph
@@ -416,7 +416,7 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
             if not row:
                 continue
             if header is None:
-                header = row
+                header = header_names(row)
                 missing = [field for field in fields if field not in header]
                 if missing:
                     raise PredictInputError(f"{path}: no column {missing[0]!r} in the header ({fix}); columns: "

@@ -126,7 +126,8 @@ def test_invalid_utf8_bytes_are_replaced_and_flagged(serving, tiny_run):
 
 def test_zoo_predict_agrees_with_the_saved_model_on_invalid_bytes(serving, exported, tmp_path, capsys, caplog):
     _, serve, _ = serving
-    bad = [b"\xff\xfe superb film", b"dull \xc3\x28 plot"]
+    # Not at the file's start: there "\xff\xfe" is UTF-16's byte-order mark, which decides the file's encoding.
+    bad = [b"superb \xff\xfe film", b"dull \xc3\x28 plot"]
     (tmp_path / "bad.txt").write_bytes(b"\n".join(bad) + b"\n")
     # a file, and the same bytes as command-line arguments (which Python hands over as surrogate escapes)
     assert main(["predict", str(exported.path), "--input", str(tmp_path / "bad.txt"), "--no-progress"]) == 0

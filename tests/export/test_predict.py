@@ -182,7 +182,7 @@ def test_csv_and_tsv_texts_are_read_as_zoo_data_reads_them(tmp_path):
     # a text column named twice: the first was read, silently
     (tmp_path / "e.csv").write_text("text,id,text\nfirst,1,second\n")
     with pytest.raises(PredictInputError, match=r"e.csv, line 1, column 'text': text column 'text' is named 2 times "
-                                                r"in the header \(columns 0, 2\)"):
+                                                r"in the header \(columns 0, 2\); rename the others$"):
         read_texts(tmp_path / "e.csv")
     (tmp_path / "f.tsv").write_text("text_a\ttext_b\ttext_b\nq\ta\tb\n")
     with pytest.raises(PredictInputError, match=r"second text column 'text_b' is named 2 times"):

@@ -14,6 +14,29 @@ PAIR_COLUMNS = ("text_a", "text_b")
 LABEL_SEPARATOR = ","
 
 
+def joined_label_problem(names):
+    """Return why a multi-label model cannot serve these label names, or ``None`` when it can.
+
+    A served label string joins a text's predicted names with ``LABEL_SEPARATOR``: a name holding it would read
+    back as several labels.
+
+    Args:
+        names: The label names.
+
+    Example:
+        >>> joined_label_problem(["comedy", "sci-fi"]) is None
+        True
+        >>> joined_label_problem(["comedy", "drama, romance"])[:34]
+        "label 'drama, romance' contains ','"
+    """
+    for name in names:
+        if LABEL_SEPARATOR in name:
+            return (f"label {name!r} contains {LABEL_SEPARATOR!r}, which joins a multi-label model's predicted labels "
+                    f"into one served label string, where it would read as {len(name.split(LABEL_SEPARATOR))} "
+                    "labels; rename the label")
+    return None
+
+
 @dataclasses.dataclass
 class LabeledTexts:
     """A labelled text data set: ``texts[i]`` has label id ``labels[i]``, named ``label_names[labels[i]]``.

@@ -565,7 +565,7 @@ def _example_files(folder):
     return [f for f in files if f.suffix.lower() == ".txt"], [f for f in files if f.suffix.lower() != ".txt"]
 
 
-def resolve_column(column, header, path, role, line=1):
+def resolve_column(column, header, path, role, line=1, by_index=True):
     """Return the index of ``column`` (a header name or an index) or raise naming the file and header.
 
     A name the header holds twice is an error: which of the columns is meant is unknown.
@@ -576,6 +576,8 @@ def resolve_column(column, header, path, role, line=1):
         path: The file, for errors.
         role: What the column holds (``"text"``, ``"label"``), for errors.
         line: The header's line number, for errors.
+        by_index: Whether the caller's user can name a column by its index, which the fix for a duplicated name
+            then suggests (``zoo predict --text-field`` takes names only).
 
     Example:
         >>> resolve_column("review", ["id", "review"], "d.csv", "text")
@@ -595,7 +597,8 @@ def resolve_column(column, header, path, role, line=1):
     indices = [i for i, name in enumerate(header) if name == column]
     if len(indices) > 1:
         raise DataSpecError(f"{role} column {column!r} is named {len(indices)} times in the header (columns "
-                            f"{', '.join(map(str, indices))}); rename the others, or give the column's index",
+                            f"{', '.join(map(str, indices))}); rename the others"
+                            + (", or give the column's index" if by_index else ""),
                             path=path, line=line, column=column)
     return indices[0]
 

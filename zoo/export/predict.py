@@ -422,7 +422,7 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
                     raise PredictInputError(f"{path}: no column {missing[0]!r} in the header ({fix}); columns: "
                                             f"{', '.join(header)}")
                 try:  # a column named twice: which one holds the text is unknown
-                    indices = [resolve_column(field, header, path, role, number)
+                    indices = [resolve_column(field, header, path, role, number, by_index=False)
                                for field, role in zip(fields, TEXT_ROLES)]
                 except DataError as err:
                     raise PredictInputError(str(err)) from None

@@ -15,7 +15,7 @@ Bad input gets a defined answer, the same in memory, in the SavedModel and from 
 """
 import tensorflow as tf
 
-from zoo.data.labeled import LABEL_SEPARATOR
+from zoo.data.labeled import LABEL_SEPARATOR, joined_label_problem
 from zoo.evaluation.metrics import MULTILABEL_THRESHOLD
 from zoo.layers.heads import MODES
 
@@ -81,11 +81,9 @@ class ServingGraph:
         self.label_names = [str(n) for n in label_names]
         if self.mode == "binary" and len(self.label_names) != 2:
             raise ValueError(f"binary mode needs exactly 2 label names, got {self.label_names}")
-        joined = [name for name in self.label_names if LABEL_SEPARATOR in name]
-        if self.mode == "multilabel" and joined:
-            # The served label joins the predicted names with the separator: it would no longer split back.
-            raise ValueError(f"label {joined[0]!r} contains {LABEL_SEPARATOR!r}, which joins the predicted labels of "
-                             "a multi-label model into its served label string; rename the label")
+        problem = joined_label_problem(self.label_names) if self.mode == "multilabel" else None
+        if problem:
+            raise ValueError(problem)
         units = int(model.outputs[0].shape[-1])
         expected = 1 if self.mode == "binary" else len(self.label_names)
         if units != expected:

@@ -106,23 +106,17 @@ def _check_classes(data, options):
 
 
 def _check_multilabel_names(data):
-    """Raise ``DataError`` for a multi-label name holding ``LABEL_SEPARATOR``, naming the label and where it occurs.
-
-    An export joins a text's predicted labels with that separator into one string: such a name would make the
-    string ambiguous (``a,b`` and ``c`` would read as ``a``, ``b`` and ``c``).
-    """
+    """Raise ``DataError`` for a multi-label name the export cannot serve (``joined_label_problem``), with where."""
     import zoo.data
 
     if not data.multilabel:
         return
     for c, name in enumerate(data.label_names):
-        if zoo.data.LABEL_SEPARATOR in name:
+        problem = zoo.data.joined_label_problem([name])
+        if problem:
             examples = np.flatnonzero(data.labels[:, c])
             where = data.where(int(examples[0])) if examples.size else {"path": data.source}
-            raise zoo.data.DataError(
-                f"label {name!r} contains {zoo.data.LABEL_SEPARATOR!r}, which joins a multi-label model's predicted "
-                f"labels into one served label string, where it would read as "
-                f"{len(name.split(zoo.data.LABEL_SEPARATOR))} labels; rename the label", **where)
+            raise zoo.data.DataError(problem, **where)
 
 
 def _without_duplicates(config, full, test):

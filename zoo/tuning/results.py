@@ -102,7 +102,7 @@ def write_csv(records, path, keys, objective):
 
 
 def write_markdown(records, path, keys, objective, best=None):
-    """Write the results table as Markdown, best trial first marked with ``*``, then the failures explained."""
+    """Write the results table as Markdown, trials in the order given with the best marked ``*``, then the failures."""
     path = Path(path)
     header = ["trial", "status", *(short_key(k) for k in keys), objective, "best epoch", "epochs", "seconds"]
     lines = [f"# Search results ({sum(r.completed for r in records)} of {len(records)} trials completed)", "",

@@ -26,7 +26,7 @@ def joined_label_problem(names):
     Example:
         >>> joined_label_problem(["comedy", "sci-fi"]) is None
         True
-        >>> joined_label_problem(["comedy", "drama, romance"])[:34]
+        >>> joined_label_problem(["comedy", "drama, romance"])[:35]
         "label 'drama, romance' contains ','"
     """
     for name in names:

@@ -18,7 +18,7 @@ def _reference(name, step, peak=2e-3, warmup=10, total=100, final=0.1):
         return peak * s / warmup
     if name == "constant":
         return peak
-    progress = min((s - warmup) / (total - warmup), 1.0)
+    progress = min((s - warmup) / (total + 1 - warmup), 1.0)
     decay = 1 - progress if name == "linear" else 0.5 * (1 + np.cos(np.pi * progress))
     return peak * (final + (1 - final) * decay)
 
@@ -157,15 +157,16 @@ def test_weight_decay_reaches_only_weight_matrices_and_embeddings_when_asked(dec
     assert decayed == 2 * 4 + 1 + (2 if decay_embeddings else 0)
 
 
-def test_fine_tuning_schedule_warms_up_a_tenth_then_decays_linearly_to_zero():
+def test_fine_tuning_schedule_warms_up_a_tenth_then_decays_linearly_towards_zero():
     config = _fine_tune_config()
     config = config.update({"optimizer.learning_rate": 5e-5, "schedule.name": "linear"})
     assert (config.schedule.warmup_fraction, config.schedule.final_fraction) == (0.1, 0.0)
     schedule = build_schedule(config.optimizer, config.schedule, total_steps=200)
     assert schedule.warmup_steps == 20
     steps = [0, 9, 19, 20, 109, 199, 250]
-    # Update n (1-based) has rate peak * n / 20 during warm-up, then peak * (200 - n) / 180.
-    want = [5e-5 * 1 / 20, 5e-5 * 10 / 20, 5e-5, 5e-5 * 179 / 180, 5e-5 * 90 / 180, 0.0, 0.0]
+    # Update n (1-based) has rate peak * n / 20 during warm-up, then peak * (201 - n) / 181: a line from the
+    # peak at update 20 to 0 at update 201, so the last update (200) still moves the weights (it made none).
+    want = [5e-5 * 1 / 20, 5e-5 * 10 / 20, 5e-5, 5e-5 * 180 / 181, 5e-5 * 91 / 181, 5e-5 / 181, 0.0]
     np.testing.assert_allclose([float(schedule(s)) for s in steps], want, rtol=1e-5, atol=1e-12)
 
 

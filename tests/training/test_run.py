@@ -149,7 +149,7 @@ def test_history_records_the_learning_rate_of_each_epochs_last_step(finished):
     """The finished run: cosine decay from 0.01 after a 3-step warm-up, 12 steps an epoch, 36 in all. Keras's
     optimizer.learning_rate after an epoch is the next step's rate (steps 13, 25, 37 here)."""
     def cosine(step):  # the 1-based step's rate, from the schedule's definition
-        return 0.01 * min(step / 3, 1.0) if step <= 3 else 0.01 * 0.5 * (1 + math.cos(math.pi * (step - 3) / 33))
+        return 0.01 * min(step / 3, 1.0) if step <= 3 else 0.01 * 0.5 * (1 + math.cos(math.pi * (step - 3) / 34))
 
     recorded = [record["learning_rate"] for record in finished.history]
     assert recorded == pytest.approx([cosine(12), cosine(24), cosine(36)], rel=1e-5, abs=1e-9)
@@ -166,9 +166,9 @@ def test_the_last_updates_learning_rate_is_the_schedules_at_the_step_before(wrap
         if wrap == "loss_scale":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     inner = optimizer.optimizers[0] if wrap == "grouped" else getattr(optimizer, "inner_optimizer", optimizer)
-    inner.iterations.assign(6)  # six updates made: the sixth used step 6's rate, 0.01 * (1 - 2/6)
-    assert last_update_learning_rate(optimizer) == pytest.approx(0.01 * 4 / 6)
-    assert float(np.asarray(optimizer.learning_rate)) == pytest.approx(0.01 * 3 / 6)  # the next update's
+    inner.iterations.assign(6)  # six updates made: the sixth used step 6's rate, 0.01 * (1 - 2/7)
+    assert last_update_learning_rate(optimizer) == pytest.approx(0.01 * 5 / 7)
+    assert float(np.asarray(optimizer.learning_rate)) == pytest.approx(0.01 * 4 / 7)  # the next update's
 
 
 def test_an_interrupted_run_resumes_without_overwrite_and_times_both_invocations(tiny_csv, tmp_path, monkeypatch):

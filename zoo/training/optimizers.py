@@ -16,14 +16,15 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
     ``transformer`` is the schedule of "Attention Is All You Need",
     ``d_model**-0.5 * min(step**-0.5, step * warmup**-1.5)``, rescaled so that its maximum (at the end of the
     warm-up) is ``peak``: ``peak * min(step / warmup, sqrt(warmup / step))``. ``linear`` and ``cosine`` decay
-    from ``peak`` at the end of the warm-up to ``peak * final_fraction`` at ``total_steps``. The step is
-    1-based (the first update uses step 1), so warm-up never starts at a zero learning rate.
+    from ``peak`` at the end of the warm-up towards ``peak * final_fraction``, reached one step after the last
+    (``total_steps + 1``). The step is 1-based (the first update uses step 1): neither the first update nor the
+    last is made at a zero learning rate, as they would be were the decay to end on the last step.
 
     Args:
         peak: Largest learning rate.
         name: ``constant``, ``transformer``, ``linear`` or ``cosine``.
         warmup_steps: Steps of linear warm-up.
-        total_steps: All training steps (``linear``/``cosine`` end there).
+        total_steps: All training steps (``linear``/``cosine`` reach ``final_fraction`` one step later).
         final_fraction: Final learning rate as a fraction of ``peak`` (``linear``/``cosine``).
 
     Example:
@@ -51,7 +52,7 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
             return self.peak * ramp
         if self.name == "transformer":
             return self.peak * ops.minimum(step / warmup, ops.sqrt(warmup / step))
-        span = float(max(self.total_steps - self.warmup_steps, 1))
+        span = float(max(self.total_steps - self.warmup_steps, 0) + 1)
         progress = ops.clip((step - float(self.warmup_steps)) / span, 0.0, 1.0)
         if self.name == "linear":
             decay = 1.0 - progress

@@ -52,6 +52,33 @@ def test_the_error_line_is_one_write_so_a_ctrl_c_cannot_split_it(monkeypatch):
     assert writes == ["zoo train: error: config file not found: missing.yaml\n"]
 
 
+def test_a_config_file_not_in_utf8_exits_2_naming_the_file_and_line(tmp_path, capsys):
+    # It was a UnicodeDecodeError traceback and exit status 1.
+    path = tmp_path / "run.yaml"
+    path.write_bytes("data:\n  source: café.csv\n".encode("latin-1"))
+    assert main(["train", "--config", str(path)]) == 2
+    assert capsys.readouterr().err == f"zoo train: error: {path}: line 2: not UTF-8 (byte 0xe9); save the file as UTF-8\n"
+
+
+def test_a_reader_closing_standard_output_ends_the_command_quietly_with_141(tmp_path):
+    # `zoo predict ... | head -1` ended in a BrokenPipeError traceback and exit status 1.
+    (tmp_path / "many_lines.py").write_text(
+        "import sys\n"
+        "import zoo.cli\n"
+        "def handler(args):\n"
+        "    for i in range(100000):\n"
+        "        print(i)\n"
+        "    return 0\n"
+        "zoo.cli.run_train = handler\n"
+        "sys.exit(zoo.cli.main(['train', '--verbose']))\n")  # --verbose: no TensorFlow import
+    child = subprocess.Popen([PYTHON, "-m", "many_lines"], env=subprocess_env(), cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout.readline() == b"0\n"
+    child.stdout.close()
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 128 + signal.SIGPIPE and err == "", err
+
+
 def test_config_then_data_then_set(tmp_path, capsys):
     path = Config.from_dict({"data": {"source": "mr"}, "training": {"epochs": 7}}).save(tmp_path / "run.yaml")
     # An impossible override stops the command before any training, after the earlier layers applied.

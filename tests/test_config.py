@@ -109,6 +109,45 @@ def test_errors_in_a_file_name_the_file(tmp_path):
         Config.load(tmp_path / "missing.yaml")
 
 
+def test_a_key_given_twice_in_a_file_is_an_error_naming_the_file_and_lines(tmp_path):
+    # PyYAML and json keep the last of two equal keys: the first section's batch_size was silently dropped.
+    path = tmp_path / "run.yaml"
+    path.write_text("training:\n  epochs: 3\n  batch_size: 16\ntraining:\n  epochs: 5\n")
+    with pytest.raises(ConfigError) as error:
+        Config.load(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: not valid YAML:")
+    assert "found the key 'training' a second time (first at line 1); keep one" in message
+    assert f'in "{path}", line 4, column 1' in message
+    # The keys a merge key (<<) brings may be replaced: that is not a key given twice.
+    path.write_text("model:\n  overrides:\n    <<: {dropout: 0.1, num_heads: 2}\n    dropout: 0.2\n")
+    assert Config.load(path).model.overrides == {"pooling": "attention", "dropout": 0.2, "num_heads": 2}
+    path = tmp_path / "run.json"
+    path.write_text('{"training": {"epochs": 3, "batch_size": 16}, "training": {"epochs": 5}}')
+    with pytest.raises(ConfigError, match=rf"^{path}: not valid JSON: the key 'training' appears twice in one object"):
+        Config.load(path)
+
+
+def test_a_config_file_not_in_utf8_is_an_error_naming_the_file_and_line_and_a_bom_is_skipped(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_bytes("training:\n  epochs: 3\ndata:\n  source: café.csv\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=rf"^{path}: line 4: not UTF-8 \(byte 0xe9\); save the file as UTF-8$"):
+        Config.load(path)
+    path = tmp_path / "run.json"  # Notepad's "UTF-8 with BOM"; YAML already skipped the mark
+    path.write_bytes(b'\xef\xbb\xbf{"training": {"epochs": 3}}')
+    assert Config.load(path).training.epochs == 3
+
+
+def test_numbers_with_an_exponent_are_numbers_in_every_yaml_value(tmp_path):
+    # YAML 1.1 (PyYAML) reads 5e-2 and 1.0e5 as strings; the typed keys converted them, free mappings did not.
+    path = tmp_path / "run.yaml"
+    path.write_text("data:\n  tokenizer_options: {learn_params: {slack_ratio: 5e-2}}\noptimizer:\n  epsilon: 1.0e-8\n")
+    config = Config.load(path)
+    assert config.data.tokenizer_options == {"learn_params": {"slack_ratio": 0.05}}
+    assert config.optimizer.epsilon == 1e-8
+    assert Config().override(["data.load_options.x=1e3"]).data.load_options == {"x": 1000.0}
+
+
 def test_overrides_parse_values_as_yaml():
     config = Config().override([
         "training.epochs=5", "optimizer.learning_rate=1e-3", "training.early_stopping.patience=2",
@@ -174,12 +213,32 @@ def test_override_returns_a_new_config():
     ("=3", "--set expects key=value"),
     ("training.epochs=three", "training.epochs must be an integer, got 'three'"),
     ("training.epochs.x=1", "training.epochs is not a section"),
+    ("optimizer.clipnorm.x=1", "cannot set optimizer.clipnorm.x: optimizer.clipnorm is not a section"),
+    ("training.epochs.x.y=1", "cannot set training.epochs.x.y: training.epochs is not a section"),
     ("training.precision=half", "training.precision must be one of"),
 ])
 def test_bad_overrides_name_the_key(assignment, message):
     with pytest.raises(ConfigError) as error:
         Config().override([assignment])
     assert message in str(error.value)
+
+
+def test_set_reaches_keys_inside_an_entry_of_a_mapping_field():
+    config = Config().override(["data.tokenizer_options.learn_params.slack_ratio=0.1",
+                                "data.tokenizer_options.learn_params.num_iterations=2"])
+    assert config.data.tokenizer_options == {"learn_params": {"slack_ratio": 0.1, "num_iterations": 2}}
+    assert config.given() == {"data": {"tokenizer_options": {"learn_params": {"slack_ratio": 0.1, "num_iterations": 2}}}}
+
+
+@pytest.mark.parametrize("assignment, expected", [
+    ("output.dir=2024", "2024"), ("data.source=01", "01"), ("data.source=true", "true"), ("data.source=#1", "#1"),
+    ("data.source='a b'", "a b"), ("output.dir=null", None), ("model.init_from=1e-3", "1e-3"),
+])
+def test_text_keys_take_the_text_as_typed(assignment, expected):
+    # --set output.dir=2024 was 'output.dir must be a string, got 2024 (int)', data.source=01 the number 1.
+    key, _, _ = assignment.partition("=")
+    section, name = key.split(".")
+    assert getattr(getattr(Config().override([assignment]), section), name) == expected
 
 
 def test_sequence_length_is_auto_by_default_and_takes_an_integer():

@@ -10,7 +10,7 @@ import os
 import sys
 
 from zoo import interrupts
-from zoo.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error, exit_status_for_signal
+from zoo.console import EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error, exit_status_for_signal
 from zoo.evaluation.cli import add_cv_command, add_evaluate_command, add_explain_command
 from zoo.export.cli import add_export_command, add_predict_command
 from zoo.tuning.cli import add_tune_command
@@ -215,6 +215,14 @@ def main(argv=None):
     except KeyboardInterrupt:
         error(args.command, getattr(args, "interrupted", "interrupted (Ctrl-C)"))
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of standard output went away (`zoo predict ... | head`): stop without a word, with the status
+        # of a program SIGPIPE stops, as `yes | head` does. Standard output now goes to os.devnull, so that the
+        # interpreter's final flush of what is left does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
     finally:
         _clear_escaped_interrupt_flag()
 

@@ -7,6 +7,7 @@ YAML and JSON, and ``--set key=value`` overrides address fields by their dotted 
 import copy
 import dataclasses
 import difflib
+import io
 import json
 import math
 import re
@@ -514,13 +515,7 @@ class Config:
             {'data': {'source': 'reviews.csv'}, 'training': {'epochs': 3}}
         """
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config file not found: {path}")
-        text = path.read_text(encoding="utf-8")
-        try:
-            mapping = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (json.JSONDecodeError, yaml.YAMLError) as err:
-            raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {err}") from None
+        mapping = read_mapping(path)
         if mapping is not None and not isinstance(mapping, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(mapping).__name__}")
         return cls.from_dict(mapping, where=str(path))
@@ -552,10 +547,12 @@ class Config:
             key = key.strip()
             if not sep or not key:
                 raise ConfigError(f"--set expects key=value (e.g. training.epochs=5), got {assignment!r}")
-            try:
-                value = yaml.safe_load(raw) if raw.strip() else ""
-            except yaml.YAMLError:
-                value = raw
+            value = parse_value(raw)
+            if (_field_type(key.split(".")) in (str, Optional[str]) and not isinstance(value, str)
+                    and raw.strip() not in _YAML_NULLS):
+                # A text key takes the text as typed: output.dir=2024 is a folder, not the number 2024, and
+                # data.source=#1 a name, not a YAML comment (null).
+                value = raw.strip()
             values.append((key, value))
         return self.update(values)
 
@@ -677,27 +674,34 @@ def _put(mapping, parts, value):
 def _assign(mapping, parts, value, key):
     node = mapping
     for depth, part in enumerate(parts[:-1]):
-        if not isinstance(node, dict) or part not in node:
-            raise ConfigError(_unknown(".".join(parts[:depth + 1]), part, node if isinstance(node, dict) else {}))
-        if node[part] is None:
+        if not isinstance(node, dict):
+            raise ConfigError(f"cannot set {key}: {'.'.join(parts[:depth])} is not a section")
+        if part not in node:
+            # Inside a mapping field the entries are free: --set data.tokenizer_options.learn_params.slack_ratio=0.1
+            # creates learn_params.
+            if _field_type(parts[:depth]) is not dict:
+                raise ConfigError(_unknown(".".join(parts[:depth + 1]), part, node))
             node[part] = {}
         node = node[part]
     if not isinstance(node, dict):
         raise ConfigError(f"cannot set {key}: {'.'.join(parts[:-1])} is not a section")
-    if parts[-1] not in node and not _is_free_dict(mapping, parts[:-1]):
+    if parts[-1] not in node and _field_type(parts[:-1]) is not dict:
         raise ConfigError(_unknown(key, parts[-1], node))
     node[parts[-1]] = value
 
 
-def _is_free_dict(mapping, parts):
-    """True when ``parts`` addresses a ``dict`` field (``model.overrides``) whose keys are not fixed."""
-    cls = Config
+def _field_type(parts):
+    """The type of the config field at dotted ``parts``: ``dict`` at or inside a mapping field (``model.overrides``,
+    whose keys are not fixed), ``None`` for no field."""
+    hint = Config
     for part in parts:
-        hints = typing.get_type_hints(cls)
+        if hint is dict:
+            return dict
+        hints = typing.get_type_hints(hint) if dataclasses.is_dataclass(hint) else {}
         if part not in hints:
-            return False
-        cls = hints[part]
-    return cls is dict
+            return None
+        hint = hints[part]
+    return hint
 
 
 def _unknown(key, name, allowed):
@@ -801,6 +805,107 @@ def _number(value):
 
 
 _FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+# How YAML spells null (PyYAML's resolver); a text key given another non-string value takes its text as typed.
+_YAML_NULLS = ("~", "null", "Null", "NULL")
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, but a key given twice in one mapping is an error, and ``1e-3`` is a number.
+
+    PyYAML keeps the last of two equal keys without a word (a second ``training:`` section silently drops the
+    first), and reads a number with an exponent but no ``.`` as a string, as YAML 1.1 says (1.2 reads a number).
+    """
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *defaults` merges keys that the mapping's own keys may then replace
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, typing.Hashable) and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"found the key {key!r} a second time (first at line {seen[key].line + 1}); keep one",
+                        key_node.start_mark)
+                if isinstance(key, typing.Hashable):
+                    seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+# Tried after PyYAML's int and float patterns, so it only adds what YAML 1.1 misses (1e-3, 1.0e5).
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(f"^(?:{_FLOAT.pattern})$"),
+                              list("-+.0123456789"))
+
+
+def parse_value(raw):
+    """Return the value ``--set key=value`` means by ``raw``: YAML (``1e-3``, ``true``, ``null``, ``[a, b]``).
+
+    Text that is not valid YAML stays text; an empty value is the empty string.
+
+    Example:
+        >>> parse_value("1e-3"), parse_value("[subj, trec]"), parse_value("null"), parse_value("[a")
+        (0.001, ['subj', 'trec'], None, '[a')
+    """
+    if not raw.strip():
+        return ""
+    try:
+        return yaml.load(raw, Loader=_Loader)
+    except yaml.YAMLError:
+        return raw
+
+
+def _unique_keys(pairs):
+    """A JSON object's pairs as a dict; a key given twice is an error (``json`` keeps the last silently)."""
+    keys = [key for key, _ in pairs]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise ConfigError(f"the key {twice[0]!r} appears twice in one object (with {', '.join(map(repr, keys))}); "
+                          "keep one")
+    return dict(pairs)
+
+
+def read_mapping(path):
+    """Return the plain data of a ``.json`` or YAML file (``None`` for an empty YAML file).
+
+    A key given twice in one mapping is an error; a UTF-8 byte-order mark is skipped. Errors name the file
+    and, where the parser knows it, the line.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        ConfigError: The text is not UTF-8, valid JSON/YAML, or gives a key twice.
+
+    Example:
+        >>> _ = Path("twice.yaml").write_text("training:\\n  epochs: 3\\ntraining:\\n  batch_size: 16\\n")
+        >>> read_mapping("twice.yaml")
+        Traceback (most recent call last):
+            ...
+        zoo.config.ConfigError: twice.yaml: not valid YAML: while constructing a mapping
+          in "twice.yaml", line 1, column 1
+        found the key 'training' a second time (first at line 1); keep one
+          in "twice.yaml", line 3, column 1
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    kind = "JSON" if path.suffix == ".json" else "YAML"
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line}: not UTF-8 (byte {data[err.start]:#04x}); save the file as UTF-8"
+                          ) from None
+    try:
+        if kind == "JSON":
+            return json.loads(text, object_pairs_hook=_unique_keys)
+        stream = io.StringIO(text)
+        stream.name = str(path)  # PyYAML's messages name the stream: 'in "run.yaml", line 3, column 1'
+        return yaml.load(stream, Loader=_Loader)
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: not valid {kind}: {err}") from None
+    except ConfigError as err:
+        raise ConfigError(f"{path}: not valid {kind}: {err}") from None
 _KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string", dict: "a mapping",
           list: "a list"}
 

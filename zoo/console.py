@@ -22,6 +22,7 @@ def exit_status_for_signal(signal_number):
 EXIT_FAILED = 1  # the work ran and failed: no usable trial, a diverged run
 EXIT_USAGE = 2  # an error the user can fix: a bad key, value or path
 EXIT_INTERRUPTED = exit_status_for_signal(signal.SIGINT)  # Ctrl-C: 130
+EXIT_BROKEN_PIPE = exit_status_for_signal(signal.SIGPIPE)  # the reader of standard output went away: 141
 
 
 def error(command, message):

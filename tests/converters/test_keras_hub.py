@@ -111,3 +111,35 @@ def test_preset_errors_name_the_file_and_key(preset, tmp_path, name):
     change(folder)
     with pytest.raises(error, match=message):
         from_pretrained(folder, num_classes=2)
+
+
+def assert_same_outputs(folder, reference):
+    backbone, tokenizer = from_pretrained(folder, task=None)
+    packed = {k: v.numpy() for k, v in tokenizer.pack(tf.constant(TEXTS), sequence_length=16).items()}
+    ours, theirs = backbone(packed), reference(keras_hub_inputs(packed))
+    real = packed["padding_mask"]
+    np.testing.assert_allclose(ours["sequence_output"].numpy()[real], theirs["sequence_output"].numpy()[real],
+                               rtol=0, atol=1e-5)
+    np.testing.assert_allclose(ours["pooled_output"].numpy(), theirs["pooled_output"].numpy(), rtol=0, atol=1e-5)
+
+
+def test_a_keras_nlp_preset_loads_as_keras_hub_loads_it(preset, tmp_path):
+    # keras-nlp (keras-hub's former name) presets name their classes keras_nlp>...; keras-hub reads them.
+    folder = copy_preset(preset[0], tmp_path / "keras_nlp")
+    for name in ("config.json", "tokenizer.json"):
+        edit_json(name, lambda c: {**c, "registered_name": c["registered_name"].replace("keras_hub>", "keras_nlp>")})(
+            folder)
+    assert_same_outputs(folder, keras_hub.models.BertBackbone.from_preset(str(folder)))
+
+
+def test_a_bfloat16_preset_loads_its_values(tmp_path):
+    # Keras writes bfloat16 weights as opaque HDF5 values with a dtype attribute.
+    backbone = keras_hub.models.BertBackbone(vocabulary_size=len(VOCABULARY), num_layers=1, num_heads=4,
+                                             hidden_dim=32, intermediate_dim=64, max_sequence_length=40,
+                                             num_segments=2, dropout=0.0, dtype="bfloat16")
+    rng = np.random.default_rng(0)
+    for weight in backbone.weights:
+        weight.assign(rng.normal(0, 0.3, weight.shape).astype("float32"))
+    backbone.save_to_preset(str(tmp_path))
+    keras_hub.models.BertTokenizer(vocabulary=VOCABULARY, lowercase=True).save_to_preset(str(tmp_path))
+    assert_same_outputs(tmp_path, keras_hub.models.BertBackbone.from_preset(str(tmp_path), dtype="float32"))

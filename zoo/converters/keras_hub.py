@@ -12,6 +12,7 @@ the checkpoint it came from was trained with; a preset is imported as it compute
 import json
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 
 from zoo.converters.errors import CheckpointError, CheckpointFileNotFoundError, UnsupportedCheckpointError
@@ -20,8 +21,10 @@ from zoo.converters.porting import Transfer
 WEIGHTS_FILE = "model.weights.h5"
 TOKENIZER_FILE = "tokenizer.json"
 VOCABULARY_FILE = "assets/tokenizer/vocabulary.txt"
-BACKBONES = ("keras_hub>BertBackbone",)
-TOKENIZERS = ("keras_hub>BertTokenizer",)
+# keras-nlp, keras-hub's former name, wrote presets of the same layers under its own name (Kaggle's BERT presets
+# before the rename); keras-hub registers its classes under both names and loads them alike.
+BACKBONES = ("keras_hub>BertBackbone", "keras_nlp>BertBackbone")
+TOKENIZERS = ("keras_hub>BertTokenizer", "keras_nlp>BertTokenizer")
 # keras-hub's BertBackbone: post-LN TransformerEncoders with tanh GELU, layer norm epsilon 1e-12.
 ACTIVATION = "gelu_tanh"
 LAYER_NORM_EPSILON = 1e-12
@@ -102,7 +105,7 @@ def read_weights(folder):
                                                   "re-save the preset with a current Keras", path=path)
                         inner = [*names, name.decode() if isinstance(name, bytes) else str(name)]
                         for index, array in child["vars"].items():
-                            weights["/".join([*inner, index])] = array[()]
+                            weights["/".join([*inner, index])] = _array(array)
                         visit(child, inner)
                     elif child.name.rsplit("/", 1)[-1] != "vars":
                         visit(child, names)
@@ -111,6 +114,13 @@ def read_weights(folder):
     except OSError as error:
         raise CheckpointError(f"cannot read HDF5 weights ({error})", path=path) from None
     return weights
+
+
+def _array(dataset):
+    # HDF5 has no bfloat16: Keras stores it as opaque 2-byte values and marks the dataset with a dtype attribute.
+    if dataset.attrs.get("dtype") == "bfloat16":
+        return np.array(dataset, dtype=ml_dtypes.bfloat16)
+    return dataset[()]
 
 
 def transfers(backbone):

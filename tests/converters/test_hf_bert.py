@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import tensorflow as tf
+from safetensors.numpy import load_file, save_file
 
 import zoo
 from tests.converters.checkpoints import SMALL_CONFIG, random_bert_weights, write_bert_checkpoint
@@ -167,6 +168,46 @@ def test_weights_never_come_from_pickles(tmp_path):
                        r"model.safetensors.index.json.*pytorch_model.bin is pickled, which zoo never loads"):
         from_pretrained(folder, num_classes=2)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("name, option", [("tf_model.h5", ", from_tf=True"), ("flax_model.msgpack", ", from_flax=True")])
+def test_weights_of_other_frameworks_are_named_with_the_way_to_convert_them(tmp_path, name, option):
+    folder = write(tmp_path)
+    (folder / "model.safetensors").unlink()
+    (folder / name).write_bytes(b"weights")
+    with pytest.raises(CheckpointFileNotFoundError, match=rf"model.safetensors: weights not found .*; {name} holds "
+                       rf"\w+ weights, which zoo does not read; convert the weights to safetensors: in transformers, "
+                       rf"BertModel.from_pretrained\(folder{option}\).save_pretrained\(folder\) writes "
+                       "model.safetensors"):
+        from_pretrained(folder, num_classes=2)
+
+
+def rewrite_index(folder, change):
+    path = folder / "model.safetensors.index.json"
+    index = json.loads(path.read_text())
+    change(index["weight_map"])
+    path.write_text(json.dumps(index))
+
+
+def test_shards_are_read_whole_whatever_the_index_lists(tmp_path):
+    # A stale index that forgets a backbone weight: the weight is still in its shard, and is used.
+    folder, config, weights = write_bert_checkpoint(tmp_path / "forgotten", shards=2)
+    rewrite_index(folder, lambda weight_map: weight_map.pop("pooler.dense.bias"))
+    backbone, tokenizer = from_pretrained(folder, task=None)
+    assert_matches_reference(backbone, packed(tokenizer), weights, config)
+    # One that forgets a head's weight: the weight is reported unused, not dropped unseen.
+    folder = write(tmp_path, "head", shards=2, extra={"classifier.weight": np.zeros((2, 32), np.float32)})
+    rewrite_index(folder, lambda weight_map: weight_map.pop("classifier.weight"))
+    with pytest.raises(WeightMismatchError, match="checkpoint weights that this model does not use: classifier.weight"):
+        from_pretrained(folder, task=None)
+    # A weight in two shards: which one is meant is not guessed.
+    folder = write(tmp_path, "twice", shards=2)
+    first = folder / "model-00001-of-00002.safetensors"
+    arrays = load_file(folder / "model-00002-of-00002.safetensors")
+    save_file({**load_file(first), "pooler.dense.bias": arrays["pooler.dense.bias"]}, first)
+    with pytest.raises(CheckpointError, match="model-00002-of-00002.safetensors and model-00001-of-00002.safetensors "
+                       "both hold pooler.dense.bias: a weight belongs in one shard"):
+        from_pretrained(folder, task=None)
 
 
 def test_weight_file_errors_name_the_file(tmp_path):

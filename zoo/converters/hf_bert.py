@@ -20,6 +20,9 @@ from zoo.converters.porting import Transfer, fused_bias, fused_linear, linear
 
 WEIGHTS_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
+# Weight files transformers writes for its TensorFlow and Flax models -> (framework, the from_pretrained option
+# that reads them).
+OTHER_FORMATS = {"tf_model.h5": ("TensorFlow", ", from_tf=True"), "flax_model.msgpack": ("Flax", ", from_flax=True")}
 MODEL_TYPES = ("bert",)
 # hidden_act -> zoo activation. transformers' "gelu" is the exact erf form; "gelu_new" and "gelu_pytorch_tanh"
 # are the tanh approximation.
@@ -94,11 +97,13 @@ def backbone_arguments(config, path):
 def read_weights(folder):
     """``{key: numpy array}`` of a checkpoint folder, ``bert.`` prefix removed, legacy names updated.
 
-    Reads ``model.safetensors``, or every shard that ``model.safetensors.index.json`` lists.
+    Reads ``model.safetensors``, or every shard that ``model.safetensors.index.json`` lists, each whole.
 
     Raises:
-        CheckpointFileNotFoundError: Neither file is there (naming both), or a listed shard is missing.
-        CheckpointError: An unreadable file, a shard without the keys the index puts in it, mixed prefixes.
+        CheckpointFileNotFoundError: Neither file is there (naming both, and any weights of another format with
+            the way to convert them), or a listed shard is missing.
+        CheckpointError: An unreadable file, a shard without the keys the index puts in it, a weight in two
+            shards, mixed prefixes.
 
     Example:
         >>> read_weights("checkpoints/all-MiniLM-L6-v2")["embeddings.word_embeddings.weight"].shape
@@ -121,10 +126,17 @@ def read_weights(folder):
         weights = _read_shards(folder, load)
     else:
         pickled = [p.name for p in folder.glob("*.bin")] + [p.name for p in folder.glob("*.pt*")]
-        hint = (f"; {', '.join(sorted(pickled))} is pickled, which zoo never loads: convert it to safetensors"
-                if pickled else "")
+        found = [name for name in OTHER_FORMATS if (folder / name).is_file()]
+        hints = [f"{', '.join(sorted(pickled))} is pickled, which zoo never loads"] if pickled else []
+        hints += [f"{name} holds {OTHER_FORMATS[name][0]} weights, which zoo does not read" for name in found]
+        if hints:
+            # transformers reads pytorch_model.bin by default, the other formats with an option.
+            option = "" if pickled else OTHER_FORMATS[found[0]][1]
+            hints.append(f"convert the weights to safetensors: in transformers, "
+                         f"BertModel.from_pretrained(folder{option}).save_pretrained(folder) writes {WEIGHTS_FILE}")
         raise CheckpointFileNotFoundError(f"{folder / WEIGHTS_FILE}: weights not found (nor {INDEX_FILE} for "
-                                          f"sharded weights){hint}", path=folder / WEIGHTS_FILE)
+                                          f"sharded weights){''.join('; ' + hint for hint in hints)}",
+                                          path=folder / WEIGHTS_FILE)
     return _normalise_keys(weights, folder)
 
 
@@ -134,7 +146,9 @@ def _read_shards(folder, load):
         weight_map = json.loads(index_path.read_text(encoding="utf-8"))["weight_map"]
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
         raise CheckpointError(f"not a safetensors index with a weight_map ({error!r})", path=index_path) from None
-    weights = {}
+    # Every array of a shard is read, not only the ones the index lists (as transformers reads shards): a weight
+    # that a stale index leaves out is then used, or reported as unused, like any other, never dropped unseen.
+    weights, holder = {}, {}
     for shard in sorted(set(weight_map.values())):
         path = folder / shard
         if not path.is_file():
@@ -145,7 +159,12 @@ def _read_shards(folder, load):
         if absent:
             raise CheckpointError(f"{index_path} puts {', '.join(absent[:5])} in {shard}, which lacks them",
                                   path=path)
-        weights.update({key: arrays[key] for key in listed})
+        twice = sorted(set(arrays) & set(weights))
+        if twice:
+            raise CheckpointError(f"{shard} and {holder[twice[0]]} both hold {', '.join(twice[:5])}: a weight "
+                                  f"belongs in one shard, the one {INDEX_FILE} names", path=path)
+        weights.update(arrays)
+        holder.update(dict.fromkeys(arrays, shard))
     return weights
 
 

@@ -140,6 +140,19 @@ def test_config_errors_name_the_file_and_key(tmp_path):
         from_pretrained(folder, num_classes=2)
 
 
+@pytest.mark.parametrize("name, change, message", [
+    ("broken", lambda text: text[:-3], r"broken/config.json: not a JSON config \(Unterminated string"),
+    ("untyped", lambda text: text.replace('"model_type"', '"type"'),
+     "untyped/config.json: neither a Hugging Face config"),
+])
+def test_a_checkpoint_with_a_bad_config_is_named_as_one_not_as_a_zoo_run(tmp_path, name, change, message):
+    folder = write(tmp_path, name)
+    (folder / "config.json").write_text(change((folder / "config.json").read_text()))
+    assert zoo.converters.is_checkpoint_folder(folder) and not zoo.converters.is_checkpoint_folder(tmp_path)
+    with pytest.raises(CheckpointError, match=message):
+        zoo.train({"model": {"init_from": str(folder)}, "output": {"dir": str(tmp_path / "run"), "progress": "none"}})
+
+
 def test_task_argument_errors(checkpoint):
     with pytest.raises(UnsupportedCheckpointError, match="task 'mlm' is not supported; supported: None, 'classi"):
         from_pretrained(checkpoint[0], task="mlm")

@@ -65,7 +65,10 @@ def read_config(folder):
 
 
 def is_checkpoint_folder(path):
-    """Whether ``path`` is a folder with a Hugging Face or keras-hub ``config.json`` (not a zoo run folder).
+    """Whether ``path`` is a checkpoint folder: one with a ``config.json``, which a zoo run folder never has.
+
+    Whether zoo can read the checkpoint is ``from_pretrained``'s to say, with an error naming what is wrong: a
+    checkpoint whose ``config.json`` is broken or of another layout is still a checkpoint, not a zoo run.
 
     Args:
         path: A folder.
@@ -74,11 +77,7 @@ def is_checkpoint_folder(path):
         >>> is_checkpoint_folder("checkpoints/all-MiniLM-L6-v2"), is_checkpoint_folder("runs/reviews")
         (True, False)
     """
-    try:
-        read_config(path)
-    except (CheckpointError, CheckpointFileNotFoundError):
-        return False
-    return True
+    return (Path(path) / CONFIG_FILE).is_file()
 
 
 def load_tokenizer(folder):

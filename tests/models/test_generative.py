@@ -125,7 +125,8 @@ def test_wide_beam_search_finds_the_most_likely_sequence():
 class _ScriptedLM:
     """Stands in for ``_DecoderStack``: next-token probabilities looked up by prefix (0 pad, 1 end, 2 and 3)."""
 
-    is_seq2seq, pad_id, max_length, end_id = False, 0, 16, 1
+    is_seq2seq, pad_id, max_length, end_id, input_vocab, output_vocab = False, 0, 16, 1, 4, 4
+    check_ids = _DecoderStack.check_ids
 
     def __init__(self, table):
         self.table = table
@@ -203,6 +204,22 @@ def test_sampling_is_seeded_and_stops_at_the_end_token():
 def test_bad_generation_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         generate(_lm(), [[1, 2]], **kwargs)
+
+
+@pytest.mark.parametrize("make, inputs, kwargs, match", [
+    # A padded prompt continued differently with the cache (which does not mask padding) than without it.
+    (_lm, [[3, 4], [7, 0, 8]], {}, r"inputs\[1\] holds the model's pad_id 0 at position 1"),
+    (_lm, [[3, 30]], {}, r"inputs\[0\] holds id 30, outside the model's vocabulary \[0, 30\)"),
+    (_lm, [[3, -1]], {}, "holds id -1"),  # a negative id read the table's last row
+    (_lm, [[3, 4]], {"end_id": 0}, "`end_id`=0 is the model's pad_id"),  # never emitted: ran to the end
+    (_lm, [[3, 4]], {"end_id": 30}, r"`end_id` must be a token id in \[0, 30\)"),
+    (_s2s, [[3, 4]], {"start_id": 0}, "`start_id`=0 is the model's pad_id"),
+    (_s2s, [[3, 4]], {"start_id": 30}, r"`start_id` must be a token id in \[0, 30\)"),
+    (_s2s, [[3, 4], [0, 0]], {"start_id": 1}, r"inputs\[1\] is all padding"),
+])
+def test_ids_generation_cannot_use_are_refused(make, inputs, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        generate(make(), inputs, max_new_tokens=2, **kwargs)
 
 
 def test_top_k_above_the_vocabulary_keeps_every_token():

@@ -19,6 +19,35 @@ class _DecoderStack:
         self.is_seq2seq = isinstance(model, Seq2Seq)
         self.pad_id = model.pad_id
         self.max_length = model.target_length if self.is_seq2seq else model.sequence_length
+        # The ids inputs are read with, and the ids generated (a seq2seq model's target vocabulary).
+        self.input_vocab = model.vocab_size
+        self.output_vocab = model.decoder_token_embedding.vocab_size if self.is_seq2seq else model.vocab_size
+
+    def check_ids(self, inputs, start_id, end_id):
+        """Raise a ValueError naming the first id that generation cannot use as given."""
+        for i, seq in enumerate(inputs):
+            outside = [t for t in seq if not 0 <= t < self.input_vocab]
+            if outside:
+                raise ValueError(f"inputs[{i}] holds id {outside[0]}, outside the model's vocabulary "
+                                 f"[0, {self.input_vocab})")
+            if self.is_seq2seq and all(t == self.pad_id for t in seq):
+                raise ValueError(f"inputs[{i}] is all padding (the model's pad_id {self.pad_id}): a source needs "
+                                 "at least one token")
+            if not self.is_seq2seq and self.pad_id in seq:
+                # The uncached model masks padding and the key/value cache does not, so a padded prompt would
+                # continue differently with and without the cache, and neither as the unpadded prompt does.
+                raise ValueError(f"inputs[{i}] holds the model's pad_id {self.pad_id} at position "
+                                 f"{seq.index(self.pad_id)}: pass prompts without padding (ragged lists are fine)")
+        for name, value, as_padding in (
+                ("start_id", start_id, "masked out as padding: pass the tokenizer's begin id"),
+                ("end_id", end_id, "never generated, so no sequence would end: pass the tokenizer's end id")):
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                    or not 0 <= value < self.output_vocab:
+                raise ValueError(f"`{name}` must be a token id in [0, {self.output_vocab}), got {value!r}")
+            if value == self.pad_id:
+                raise ValueError(f"`{name}`={value} is the model's pad_id, which is {as_padding}")
 
     def encode(self, source_ids):
         return self.model.encode(ops.convert_to_tensor(source_ids, "int32"))
@@ -205,7 +234,7 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, 
         model: A language model (``inputs`` are prompts) or seq2seq model (``inputs`` are source sequences and
             decoding starts from ``start_id``).
         inputs: A list of id lists (ragged is fine: prompts are grouped by length, sources are padded with the
-            model's ``pad_id``, which is never generated).
+            model's ``pad_id``, which is never generated). Prompts hold no ``pad_id``; a source may.
         max_new_tokens: Most tokens to generate per input, a positive integer (also capped by the model's
             ``sequence_length``).
         method: ``greedy``, ``beam`` or ``sample``.
@@ -217,8 +246,9 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, 
             keeps every token); ``None`` for no limit.
         top_p: Nucleus sampling: sample within the smallest set of tokens whose probability reaches ``p``.
         seed: Seed of the sampler.
-        end_id: Token that ends a sequence (kept as its last token); ``None`` runs to ``max_new_tokens``.
-        start_id: First decoder token for seq2seq models.
+        end_id: Token that ends a sequence (kept as its last token), not ``pad_id``; ``None`` runs to
+            ``max_new_tokens``.
+        start_id: First decoder token for seq2seq models, not ``pad_id``.
         use_cache: Decode incrementally with the key/value cache (``False`` recomputes the whole sequence each
             step; both give the same tokens).
 
@@ -244,6 +274,7 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, 
     inputs = [list(map(int, seq)) for seq in inputs]
     if not inputs or any(not seq for seq in inputs):
         raise ValueError("`inputs` must be a non-empty list of non-empty id sequences")
+    stack.check_ids(inputs, start_id, end_id)
     rng = np.random.default_rng(seed)
     results = [None] * len(inputs)
 

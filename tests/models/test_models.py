@@ -129,6 +129,19 @@ def test_attention_maps_are_distributions_over_real_tokens():
     assert len(causal) == 1 and np.all(np.triu(causal[0][0, 0], 1) == 0)
 
 
+def test_attention_maps_take_segment_ids_as_lists_and_refuse_them_without_segments():
+    tiny = dict(**SMALL, num_classes=2, num_layers=1, d_model=16, num_heads=2, ff_dim=32)
+    pairs = build_transformer(**tiny, num_segments=2)
+    ids, segments = [[5, 6, 7, 8]], [[0, 0, 1, 1]]
+    # A list failed inside Keras' Embedding ("Only input tensors may be passed as positional arguments").
+    from_list = attention_maps(pairs, ids, segments)
+    np.testing.assert_array_equal(from_list[0], attention_maps(pairs, ids, np.array(segments))[0])
+    assert not np.allclose(from_list[0], attention_maps(pairs, ids)[0])
+    # Segment ids given to a model without segments were silently ignored.
+    with pytest.raises(ValueError, match="takes no segment ids"):
+        attention_maps(build_transformer(**tiny), ids, segments)
+
+
 def _presence_task(n, rng):
     """``n`` sequences of 12 tokens from 2..59 without 7; half of them (label 1) get one 7 at a random position."""
     x = rng.choice(np.setdiff1d(np.arange(2, 60), [7]), size=(n, 12)).astype("int32")

@@ -12,7 +12,7 @@ def attention_maps(model, token_ids, segment_ids=None):
         model: A task over a ``Backbone`` (``build_transformer``, ``build_mlm``, ``build_lm``); its ``pad_id``
             marks padding.
         token_ids: int ids ``[batch, T]``.
-        segment_ids: int segment ids ``[batch, T]`` for a backbone with segments (default all 0).
+        segment_ids: int segment ids ``[batch, T]`` (any array-like) for a backbone with segments (default all 0).
 
     Returns:
         A list with one numpy array ``[batch, heads, T, T]`` per block.
@@ -27,6 +27,11 @@ def attention_maps(model, token_ids, segment_ids=None):
     if backbone is None:
         raise ValueError(f"model {model.name!r} has no Transformer backbone to read attention from (build it with "
                          "zoo.build_transformer)")
+    if segment_ids is not None:
+        if not backbone.num_segments:
+            raise ValueError(f"model {model.name!r} takes no segment ids (its backbone has num_segments=None): "
+                             "pass token_ids alone")
+        segment_ids = ops.convert_to_tensor(segment_ids, dtype="int32")
     ids = ops.convert_to_tensor(token_ids, dtype="int32")
     mask = padding_mask(ids, model.pad_id)
     x = backbone.embed(ids, segment_ids, training=False)

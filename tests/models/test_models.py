@@ -194,3 +194,16 @@ def test_models_learn_a_token_presence_task(builder):
 def test_bad_builder_arguments_name_the_argument(kwargs, argument):
     with pytest.raises(ValueError, match=argument):
         build_transformer(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    # Each failed outside zoo: a TypeError ("'int' object is not iterable"), Keras' "The name "conv_3" is used 2
+    # times", and a model that built but failed on every input ("The convolution operation resulted in an empty
+    # output").
+    ({"filter_sizes": 3}, r"`filter_sizes` must be a non-empty list of convolution widths, e.g. \[3, 4, 5\], got 3"),
+    ({"filter_sizes": [3, 3]}, r"`filter_sizes` must not repeat a width, got \[3, 3\]"),
+    ({"sequence_length": 4}, r"`sequence_length`=4 is shorter than the widest of `filter_sizes` \[3, 4, 5\]"),
+])
+def test_cnn_filter_sizes_it_cannot_build_or_run_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        build("cnn", **{**SMALL, **kwargs})

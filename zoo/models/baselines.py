@@ -77,6 +77,20 @@ class LSTMClassifier(_Baseline):
         return config
 
 
+def _check_filter_sizes(filter_sizes):
+    """Return ``filter_sizes`` if it is a non-empty list of distinct positive widths, else raise a ValueError."""
+    if not isinstance(filter_sizes, (list, tuple)) or not filter_sizes:
+        raise ValueError(f"`filter_sizes` must be a non-empty list of convolution widths, e.g. [3, 4, 5], got "
+                         f"{filter_sizes!r}")
+    for size in filter_sizes:
+        check.positive_int("filter_sizes", size)
+    if len(set(filter_sizes)) < len(filter_sizes):
+        # One convolution per width, named by it: a repeated width would be a second layer of the same name.
+        raise ValueError(f"`filter_sizes` must not repeat a width, got {list(filter_sizes)}: raise num_filters "
+                         "for more filters of one width")
+    return filter_sizes
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class CNNClassifier(_Baseline):
     """Kim's CNN: embedding → parallel Conv1D (one per filter size) → max-over-time → dropout → logits.
@@ -106,10 +120,7 @@ class CNNClassifier(_Baseline):
                  dropout=0.5, mode="multiclass", pad_id=0, dtype=None, **kwargs):
         token_ids = self._start(vocab_size, embedding_dim, num_classes, dropout, mode, pad_id, dtype)
         check.positive_int("num_filters", num_filters)
-        if not filter_sizes:
-            raise ValueError("`filter_sizes` must name at least one width, got an empty list")
-        for size in filter_sizes:
-            check.positive_int("filter_sizes", size)
+        _check_filter_sizes(filter_sizes)
         self.convolutions = [keras.layers.Conv1D(num_filters, size, activation="relu", dtype=dtype, name=f"conv_{size}")
                              for size in filter_sizes]
         x = self.embedding(token_ids)
@@ -164,5 +175,9 @@ def build_cnn_classifier(vocab_size, sequence_length, num_classes=2, *, embeddin
         794502
     """
     check.positive_int("sequence_length", sequence_length)
+    if sequence_length < max(_check_filter_sizes(filter_sizes)):
+        raise ValueError(f"`sequence_length`={sequence_length} is shorter than the widest of `filter_sizes` "
+                         f"{list(filter_sizes)}, which no input of that length fills: use a longer sequence_length "
+                         "or narrower filters")
     return CNNClassifier(vocab_size, num_classes, embedding_dim=embedding_dim, filter_sizes=filter_sizes,
                          num_filters=num_filters, dropout=dropout, mode=mode, pad_id=pad_id, name=name)

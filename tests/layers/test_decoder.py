@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -81,6 +82,27 @@ def test_cross_attention_use_must_match_build():
     block(_x(B, T, D))
     with pytest.raises(ValueError, match="without cross-attention"):
         block(_x(B, T, D), encoder_outputs=_x(B, S, D))
+
+
+def test_a_functional_model_returns_the_cache_and_scores_an_eager_call_returns():
+    # A symbolic call once gave one tensor (the output shape alone) where `call` returns a tuple.
+    block = TransformerDecoderBlock(D, 4, 32)
+    inputs, memory = keras.Input((None, D)), keras.Input((S, D))
+    cache = keras.Input((2, T, 4, D // 4))
+    outputs = block(inputs, encoder_outputs=memory, self_attention_cache=cache, cache_update_index=0,
+                    return_attention_scores=True)
+    model = keras.Model([inputs, memory, cache], keras.tree.flatten(outputs))
+    x, m, c = _x(B, 3, D), _x(B, S, D), to_numpy(block.init_cache(B, T))
+    expected = block(x, encoder_outputs=m, self_attention_cache=c, cache_update_index=0, return_attention_scores=True)
+    got = model([x, m, c])
+    assert [tuple(t.shape) for t in got] == [(B, 3, D), (B, 2, T, 4, D // 4), (B, 4, 3, T), (B, 4, 3, S)]
+    for got_tensor, expected_tensor in zip(got, keras.tree.flatten(expected)):
+        np.testing.assert_allclose(to_numpy(got_tensor), to_numpy(expected_tensor), atol=1e-6)
+
+
+def test_a_functional_model_cannot_return_the_missing_cross_attention_scores():
+    with pytest.raises(ValueError, match="without cross-attention, whose cross_probs are None"):
+        TransformerDecoderBlock(D, 4, 32)(keras.Input((None, D)), return_attention_scores=True)
 
 
 def test_layer_contract(tmp_path):

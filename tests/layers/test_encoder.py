@@ -222,6 +222,16 @@ def test_mask_propagates_and_scores_are_returned():
     assert np.all(to_numpy(probs)[1, :, :, 2:] == 0)
 
 
+def test_a_functional_model_returns_the_scores_an_eager_call_returns():
+    # A symbolic call once gave one tensor (the output shape alone), so `out, probs = block(...)` failed.
+    block = TransformerEncoderBlock(D, 4, 32)
+    inputs, mask = keras.Input((None, D)), keras.Input((None,), dtype="bool")
+    model = keras.Model([inputs, mask], block(inputs, mask=mask, return_attention_scores=True))
+    x, real = _x(B, T, D), np.arange(T)[None] < np.array([[T], [2]])
+    for got, expected in zip(model([x, real]), block(x, mask=real, return_attention_scores=True)):
+        np.testing.assert_allclose(to_numpy(got), to_numpy(expected), atol=1e-6)
+
+
 def test_layer_contract(tmp_path):
     run_layer_test(TransformerEncoderBlock, {"d_model": D, "num_heads": 4, "ff_dim": 32, "use_rotary": True},
                    [_x(B, T, D)], expected_shape=(B, T, D), tmp_path=tmp_path)

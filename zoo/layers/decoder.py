@@ -160,11 +160,29 @@ class TransformerDecoderBlock(keras.layers.Layer):
             result += ((self_probs, cross_probs),)
         return result[0] if len(result) == 1 else result
 
+    def compute_output_spec(self, inputs, encoder_outputs=None, mask=None, encoder_mask=None,
+                            self_attention_cache=None, cache_update_index=None, return_attention_scores=False,
+                            training=None):
+        # Spelled out: tracing `call` fails on JAX with a cache (its slice update needs the batch size), and an
+        # output shape alone would give symbolic calls one tensor where `call` returns a tuple.
+        output = keras.KerasTensor(inputs.shape, dtype=self.compute_dtype)
+        result = (output,)
+        if self_attention_cache is not None:
+            result += (keras.KerasTensor(self_attention_cache.shape, dtype=self_attention_cache.dtype),)
+        if return_attention_scores:
+            if encoder_outputs is None:
+                raise ValueError(f"{self.name}: a symbolic call (a functional model) cannot return the attention "
+                                 "probabilities of a block without cross-attention, whose cross_probs are None; "
+                                 "call the block on tensors instead")
+            batch, length = inputs.shape[:2]
+            keys = length if self_attention_cache is None else self_attention_cache.shape[2]
+            result += ((keras.KerasTensor((batch, self.num_heads, length, keys), dtype="float32"),
+                        keras.KerasTensor((batch, self.num_heads, length, encoder_outputs.shape[1]),
+                                          dtype="float32")),)
+        return result[0] if len(result) == 1 else result
+
     def compute_mask(self, inputs, mask=None):
         return mask
-
-    def compute_output_shape(self, inputs_shape, encoder_outputs_shape=None):
-        return inputs_shape
 
     def get_config(self):
         config = super().get_config()

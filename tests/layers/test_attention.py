@@ -127,6 +127,7 @@ def test_wrong_call_for_built_kind_is_a_clear_error():
     ({"d_model": 8, "num_heads": -1}, "num_heads"),
     ({"d_model": 8, "num_heads": 2, "dropout": 1.0}, "dropout"),
     ({"d_model": 8, "num_heads": 2, "dropout": -0.1}, "dropout"),
+    ({"d_model": 8, "num_heads": 2, "dropout": 0.0001}, "`dropout`"),  # its Dropout would round it to 0
     ({"d_model": 8, "num_heads": 2, "key_dim": 0}, "key_dim"),
     ({"d_model": 12, "num_heads": 4, "use_rotary": True}, "use_rotary"),
 ])

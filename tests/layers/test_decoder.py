@@ -116,6 +116,9 @@ def test_layer_contract(tmp_path):
     ({"d_model": 16, "num_heads": 5, "ff_dim": 8}, "num_heads"),
     ({"d_model": 16, "num_heads": 4, "ff_dim": -8}, "ff_dim"),
     ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "dropout": 1.0}, "dropout"),
+    # Rates its Dropout would round to 0 or 1: refused when constructed, naming the block's argument.
+    ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "dropout": 0.9999}, "`dropout`"),
+    ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "attention_dropout": 0.0001}, "`attention_dropout`"),
     ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "activation": "sigmoid"}, "activation"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, argument):

@@ -250,6 +250,9 @@ def test_wrong_input_width_is_a_clear_error():
     ({"d_model": -16, "num_heads": 4, "ff_dim": 8}, "d_model"),
     ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "dropout": 1.5}, "dropout"),
     ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "attention_dropout": 1.0}, "attention_dropout"),
+    # Rates its Dropout would round to 0 or 1: refused when constructed, naming the block's argument.
+    ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "dropout": 0.0001}, "`dropout`"),
+    ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "attention_dropout": 0.9999}, "`attention_dropout`"),
     ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "activation": "tanhh"}, "activation"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, argument):

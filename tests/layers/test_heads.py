@@ -93,6 +93,7 @@ def test_mixed_precision_logits_stay_float32():
     ({"num_classes": 3, "mode": "binary"}, "num_classes"),
     ({"num_classes": 1, "mode": "multiclass"}, "num_classes"),
     ({"num_classes": 3, "dropout": 2.0}, "dropout"),
+    ({"num_classes": 3, "dropout": 0.9999}, "`dropout`"),  # its Dropout would round it to 1
     ({"num_classes": 3, "hidden_dim": 0}, "hidden_dim"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, argument):

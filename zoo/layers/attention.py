@@ -6,7 +6,7 @@ from keras import ops
 
 from zoo.hardware import attention_core_dtype
 from zoo.layers import _validation as check
-from zoo.layers.dropout import Dropout
+from zoo.layers.dropout import Dropout, dropout_rate
 from zoo.layers.rotary import RotaryEmbedding
 
 # Finite rather than -inf so a fully masked row gives a finite (not NaN) softmax; bfloat16 represents it too.
@@ -102,7 +102,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 f"`num_heads`={num_heads} must divide `d_model`={d_model} when `key_dim` is not given"
             )
         self.key_dim = check.positive_int("key_dim", key_dim, allow_none=True)
-        self.dropout = check.rate("dropout", dropout)
+        self.dropout = dropout_rate("dropout", dropout)
         self.use_bias = bool(use_bias)
         self.use_rotary = bool(use_rotary)
         self.rotary_max_wavelength = check.positive_int("rotary_max_wavelength", rotary_max_wavelength)

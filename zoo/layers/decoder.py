@@ -5,7 +5,7 @@ from keras import ops
 from zoo.layers import _validation as check
 from zoo.layers._residual import residual_sublayer
 from zoo.layers.attention import MultiHeadAttention
-from zoo.layers.dropout import Dropout
+from zoo.layers.dropout import Dropout, dropout_rate
 from zoo.layers.feedforward import ACTIVATIONS, FeedForward
 from zoo.layers.normalization import LayerNormalization
 
@@ -47,8 +47,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
         if d_model % num_heads:
             raise ValueError(f"`num_heads`={num_heads} must divide `d_model`={d_model}")
         self.ff_dim = check.positive_int("ff_dim", ff_dim)
-        self.dropout = check.rate("dropout", dropout)
-        self.attention_dropout = check.rate("attention_dropout", attention_dropout)
+        self.dropout = dropout_rate("dropout", dropout)
+        self.attention_dropout = dropout_rate("attention_dropout", attention_dropout)
         self.activation = check.choice("activation", activation, ACTIVATIONS)
         self.norm_first = bool(norm_first)
         self.layer_norm_epsilon = check.positive_float("layer_norm_epsilon", layer_norm_epsilon)

@@ -16,6 +16,31 @@ PER_DRAW = 3
 LEVELS = 1 << BITS
 
 
+def _threshold(rate):
+    """The number of the ``LEVELS`` values of a 10-bit field that drop an element: ``rate * LEVELS``, rounded."""
+    scaled = rate * LEVELS
+    # Halves round up, so the documented bounds hold exactly (round() takes 2^-11 to 0, half to even);
+    # `scaled % 1` is exact where floor(scaled + 0.5) could round the sum up.
+    return math.floor(scaled) + int(scaled % 1 >= 0.5)
+
+
+def dropout_rate(name, value):
+    """Return ``value`` as a float if ``Dropout`` takes it as a rate, else raise a ValueError naming ``name``.
+
+    The layers that build a ``Dropout`` check their rates with it when constructed, so the error names their
+    argument (``attention_dropout``, not the inner layer's ``rate``) and comes before the first call.
+
+    Example:
+        >>> dropout_rate("attention_dropout", 0.1)
+        0.1
+    """
+    rate = check.rate(name, value)
+    if rate and not 0 < _threshold(rate) < LEVELS:
+        raise ValueError(f"`{name}` must be 0 or in [{0.5 / LEVELS}, {1 - 0.5 / LEVELS}) (it is rounded to a "
+                         f"multiple of 1/{LEVELS}), got {value!r}")
+    return rate
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class Dropout(keras.layers.Layer):
     """Inverted dropout whose rate is rounded (halves up) to a multiple of 2^-10 (0.1 drops 102 / 1024 = 0.0996).
@@ -38,15 +63,9 @@ class Dropout(keras.layers.Layer):
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.rate = check.rate("rate", rate)
+        self.rate = dropout_rate("rate", rate)
         self.seed = seed
-        scaled = self.rate * LEVELS
-        # Halves round up, so the documented bounds hold exactly (round() takes 2^-11 to 0, half to even);
-        # `scaled % 1` is exact where floor(scaled + 0.5) could round the sum up.
-        self.threshold = math.floor(scaled) + int(scaled % 1 >= 0.5)
-        if self.rate and not 0 < self.threshold < LEVELS:
-            raise ValueError(f"`rate` must be 0 or in [{0.5 / LEVELS}, {1 - 0.5 / LEVELS}) (it is rounded to a "
-                             f"multiple of 1/{LEVELS}), got {rate!r}")
+        self.threshold = _threshold(self.rate)
         # The random stream is state, not a sublayer; created here as keras.layers.Dropout does, and like its
         # stream it is not among the weights, so saved models keep their weight lists.
         self.seed_generator = keras.random.SeedGenerator(seed) if self.threshold else None

@@ -3,7 +3,7 @@ import keras
 from keras import ops
 
 from zoo.layers import _validation as check
-from zoo.layers.dropout import Dropout
+from zoo.layers.dropout import Dropout, dropout_rate
 
 # "pooled": the input is already one vector per example (e.g. a backbone's `pooled_output`).
 POOLING = ("cls", "mean", "max", "attention", "pooled")
@@ -61,7 +61,7 @@ class ClassificationHead(keras.layers.Layer):
         self.units = output_units(num_classes, mode)
         self.num_classes = num_classes
         self.hidden_dim = check.positive_int("hidden_dim", hidden_dim, allow_none=True)
-        self.dropout = check.rate("dropout", dropout)
+        self.dropout = dropout_rate("dropout", dropout)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.supports_masking = True
 

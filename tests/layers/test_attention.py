@@ -96,6 +96,13 @@ def test_cached_incremental_attention_equals_full_causal_attention():
     np.testing.assert_allclose(np.concatenate(steps, 1), full, atol=1e-5)
 
 
+def test_a_cache_update_index_without_a_cache_is_an_error():
+    # It offset the queries' causal positions but not the keys', so query 0 at index 2 attended keys 1 and 2.
+    layer = MultiHeadAttention(d_model=D, num_heads=H)
+    with pytest.raises(ValueError, match="`cache_update_index` is the position of the queries in a `cache`"):
+        layer(_x(1, 4, D), use_causal_mask=True, cache_update_index=2)
+
+
 def test_attention_dropout_only_in_training():
     layer = MultiHeadAttention(d_model=D, num_heads=H, dropout=0.5)
     x = _x(B, T, D)

@@ -48,6 +48,12 @@ def test_cached_step_by_step_decoding_equals_full_sequence(cross, rotary):
     np.testing.assert_allclose(to_numpy(tail), full[:, 4:5], atol=1e-5)
 
 
+def test_a_cache_update_index_without_a_cache_is_an_error():
+    # It shifted the causal mask of the queries alone: position 0 saw the next two tokens.
+    with pytest.raises(ValueError, match="`cache_update_index` is the position of `inputs` in a `self_attention_cache`"):
+        TransformerDecoderBlock(D, 4, 32)(_x(1, 4, D), cache_update_index=2)
+
+
 def test_encoder_padding_is_masked_in_cross_attention():
     block = TransformerDecoderBlock(D, 4, 32)
     memory = _x(B, S, D)

@@ -171,7 +171,8 @@ class MultiHeadAttention(keras.layers.Layer):
             use_causal_mask: forbid attending to later positions.
             cache: self-attention key/value cache ``[batch, 2, max_length, heads, head_dim]``; the new keys and
                 values are written at ``cache_update_index`` and the updated cache is returned.
-            cache_update_index: position of ``query[:, 0]`` in the sequence (int or scalar tensor).
+            cache_update_index: position of ``query[:, 0]`` in the sequence (int or scalar tensor); with a
+                ``cache`` only.
             return_attention_scores: also return the attention probabilities ``[batch, heads, T, S]``.
             training: enables attention-probability dropout.
             packing: self-attention only: the ``Packing`` of ``padding_mask``, with ``query`` given as its real
@@ -190,6 +191,11 @@ class MultiHeadAttention(keras.layers.Layer):
             raise ValueError("`cache` is only supported for self-attention")
         if cache is not None and cache_update_index is None:
             raise ValueError("`cache_update_index` is required when `cache` is given")
+        if cache is None and cache_update_index is not None:
+            # Without a cache the keys are the queries' own tokens, so an offset on the queries alone would
+            # let the causal mask reach later tokens.
+            raise ValueError("`cache_update_index` is the position of the queries in a `cache`: pass the `cache`, "
+                             "or leave `cache_update_index` None")
         if packing is not None and (self.is_cross_attention or cache is not None):
             raise ValueError("`packing` is only supported for self-attention without a cache")
 

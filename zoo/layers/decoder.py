@@ -115,7 +115,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
                 the cache's filled length decides which keys exist.
             encoder_mask: ``[batch, S]`` padding mask of ``encoder_outputs``.
             self_attention_cache: Cache from ``init_cache`` or a previous call.
-            cache_update_index: Position of ``inputs[:, 0]``; required with a cache.
+            cache_update_index: Position of ``inputs[:, 0]``; required with a cache, refused without one.
             return_attention_scores: Also return ``(self_probs, cross_probs)``; ``cross_probs`` is ``None``
                 without cross-attention.
             training: Enables dropout.
@@ -128,6 +128,9 @@ class TransformerDecoderBlock(keras.layers.Layer):
         if not self.has_cross_attention and encoder_outputs is not None:
             raise ValueError(f"{self.name} was built without cross-attention: do not pass `encoder_outputs`")
         cached = self_attention_cache is not None
+        if not cached and cache_update_index is not None:
+            raise ValueError(f"{self.name}: `cache_update_index` is the position of `inputs` in a "
+                             "`self_attention_cache`: pass the cache, or leave `cache_update_index` None")
 
         def self_attend(h):
             return self.self_attention(

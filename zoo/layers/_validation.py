@@ -2,16 +2,22 @@
 import numbers
 
 
+def _number(value, kind):
+    # numbers.Integral / numbers.Real take numpy scalars too (np.int64(16) is a positive integer); bools are not.
+    return not isinstance(value, bool) and isinstance(value, kind)
+
+
 def positive_int(name, value, allow_none=False):
+    """Return ``value`` as a Python int (a numpy integer too, so configs stay JSON), or ``None`` if allowed."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if not _number(value, numbers.Integral) or value <= 0:
         raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-    return value
+    return int(value)
 
 
 def rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+    if not _number(value, numbers.Real) or not 0.0 <= value < 1.0:
         raise ValueError(f"`{name}` must be a float in [0, 1), got {value!r}")
     return float(value)
 
@@ -35,6 +41,6 @@ def positions(name, start_index, length, limit, limit_name):
 
 
 def positive_float(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    if not _number(value, numbers.Real) or value <= 0:
         raise ValueError(f"`{name}` must be a positive number, got {value!r}")
     return float(value)

@@ -59,7 +59,7 @@ class ClassificationHead(keras.layers.Layer):
         self.pooling = check.choice("pooling", pooling, POOLING)
         self.mode = check.choice("mode", mode, MODES)
         self.units = output_units(num_classes, mode)
-        self.num_classes = num_classes
+        self.num_classes = int(num_classes)
         self.hidden_dim = check.positive_int("hidden_dim", hidden_dim, allow_none=True)
         self.dropout = dropout_rate("dropout", dropout)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)

@@ -59,7 +59,9 @@ def test_layer_contract(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, name", [({"axis": 1}, "`axis`"), ({"center": False}, "`center`"),
-                                          ({"scale": False}, "`scale`"), ({"rms_scaling": True}, "`rms_scaling`")])
+                                          ({"scale": False}, "`scale`"), ({"rms_scaling": True}, "`rms_scaling`"),
+                                          ({"epsilon": -1.0}, "`epsilon` must be a positive number"),
+                                          ({"epsilon": 0}, "`epsilon` must be a positive number")])
 def test_unsupported_settings_name_the_argument(kwargs, name):
     with pytest.raises(ValueError, match=name):
         LayerNormalization(**kwargs)

@@ -2,6 +2,8 @@
 import keras
 from keras import ops
 
+from zoo.layers import _validation as check
+
 # keras.layers.LayerNormalization differentiates through its moments op by op; with the closed-form gradient
 # below, forward and backward of a [32, 128, 384] float32 tensor took 8.3 ms of CPU against Keras's 10.4 ms
 # (one thread; bench/profile_ops.py, BENCHMARKS.md). A MiniLM step runs 13 of them.
@@ -57,7 +59,8 @@ class LayerNormalization(keras.layers.LayerNormalization):
             if kwargs.get(key, value) != value:
                 raise ValueError(f"`{key}` must be {value} in zoo's LayerNormalization, got {kwargs[key]!r}; use "
                                  "keras.layers.LayerNormalization for other settings")
-        super().__init__(axis=axis, epsilon=epsilon, **kwargs)
+        # Keras takes any epsilon; a negative one shrinks the variance and silently scales the output up.
+        super().__init__(axis=axis, epsilon=check.positive_float("epsilon", epsilon), **kwargs)
 
     def call(self, inputs):
         # Tensors, not variables, go into the custom-gradient function (TensorFlow would otherwise want the

@@ -2,17 +2,20 @@
 
 Written from the BERT paper and transformers' ``modeling_bert.py`` semantics, sharing no code with zoo:
 embeddings (token + position + token type) and LayerNorm; post-LN blocks (self-attention, add, LayerNorm;
-feed-forward, add, LayerNorm); exact erf GELU (or the tanh form for ``gelu_new``); a tanh pooler over the
-first token. Padded keys get no attention weight at all.
+feed-forward, add, LayerNorm); exact erf GELU (or the tanh form for ``gelu_new``, or ReLU, or SiLU); a tanh
+pooler over the first token. Padded keys get no attention weight at all.
 """
 import numpy as np
 from scipy.special import erf
 
-GELU = {
+ACTIVATIONS = {
     "gelu": lambda x: 0.5 * x * (1.0 + erf(x / np.sqrt(2.0))),
     "gelu_new": lambda x: 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3))),
+    "relu": lambda x: np.maximum(x, 0.0),
+    "silu": lambda x: x / (1.0 + np.exp(-x)),
 }
-GELU["gelu_pytorch_tanh"] = GELU["gelu_new"]
+ACTIVATIONS.update(gelu_python=ACTIVATIONS["gelu"], gelu_pytorch_tanh=ACTIVATIONS["gelu_new"],
+                   gelu_fast=ACTIVATIONS["gelu_new"], swish=ACTIVATIONS["silu"])
 
 
 def layer_norm(x, gamma, beta, eps):
@@ -45,7 +48,7 @@ def bert_forward(weights, config, token_ids, segment_ids=None, padding_mask=None
     heads = config["num_attention_heads"]
     hidden = config["hidden_size"]
     size = hidden // heads
-    act = GELU[config.get("hidden_act", "gelu")]
+    act = ACTIVATIONS[config.get("hidden_act", "gelu")]
 
     def linear(x, name):
         # As 2-D products: numpy's batched matmul with a transposed operand skips BLAS (100x slower).

@@ -87,6 +87,15 @@ def test_checkpoint_variants_load_exactly(tmp_path, variant):
     assert_matches_reference(backbone, packed(tokenizer), weights, config)
 
 
+@pytest.mark.parametrize("hidden_act, activation", [("relu", "relu"), ("silu", "swish"), ("swish", "swish"),
+                                                    ("gelu_python", "gelu"), ("gelu_fast", "gelu_tanh")])
+def test_every_activation_zoo_computes_as_transformers_loads_exactly(tmp_path, hidden_act, activation):
+    folder, config, weights = write_bert_checkpoint(tmp_path / hidden_act, {"hidden_act": hidden_act})
+    backbone, tokenizer = from_pretrained(folder, task=None)
+    assert backbone.blocks[0].feedforward.activation == activation
+    assert_matches_reference(backbone, packed(tokenizer), weights, config)
+
+
 def test_classifier_wraps_the_imported_backbone(checkpoint):
     folder, config, weights = checkpoint
     model, tokenizer = from_pretrained(folder, num_classes=3, pooling="pooled", dropout=0.0)
@@ -121,8 +130,9 @@ def test_config_errors_name_the_file_and_key(tmp_path):
     cases = {
         "roberta": ({"model_type": "roberta"}, UnsupportedCheckpointError,
                     "key 'model_type': model_type 'roberta' is not supported; supported: bert"),
-        "relu": ({"hidden_act": "relu"}, UnsupportedCheckpointError,
-                 "key 'hidden_act': hidden_act 'relu' is not supported; supported: gelu, gelu_new, gelu_pytorch_tanh"),
+        "quick_gelu": ({"hidden_act": "quick_gelu"}, UnsupportedCheckpointError,
+                       "key 'hidden_act': hidden_act 'quick_gelu' is not supported; supported: gelu, gelu_python, "
+                       "gelu_new, gelu_pytorch_tanh, gelu_fast, relu, silu, swish"),
         "relative": ({"position_embedding_type": "relative_key"}, UnsupportedCheckpointError,
                      "position_embedding_type 'relative_key' is not supported"),
         "decoder": ({"is_decoder": True}, UnsupportedCheckpointError, "is_decoder is true"),
@@ -183,7 +193,8 @@ def test_weights_never_come_from_pickles(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("name, option", [("tf_model.h5", ", from_tf=True"), ("flax_model.msgpack", ", from_flax=True")])
+@pytest.mark.parametrize("name, option", [("tf_model.h5", ", from_tf=True"),
+                                          ("flax_model.msgpack", ", from_flax=True")])
 def test_weights_of_other_frameworks_are_named_with_the_way_to_convert_them(tmp_path, name, option):
     folder = write(tmp_path)
     (folder / "model.safetensors").unlink()

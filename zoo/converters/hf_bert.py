@@ -24,9 +24,11 @@ INDEX_FILE = "model.safetensors.index.json"
 # that reads them).
 OTHER_FORMATS = {"tf_model.h5": ("TensorFlow", ", from_tf=True"), "flax_model.msgpack": ("Flax", ", from_flax=True")}
 MODEL_TYPES = ("bert",)
-# hidden_act -> zoo activation. transformers' "gelu" is the exact erf form; "gelu_new" and "gelu_pytorch_tanh"
-# are the tanh approximation.
-ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh"}
+# hidden_act -> zoo activation, for the activations that transformers computes as zoo does. Its "gelu" and
+# "gelu_python" are the exact erf form; "gelu_new", "gelu_pytorch_tanh" and "gelu_fast" the tanh approximation;
+# "silu" and "swish" are both x * sigmoid(x). (Its "leaky_relu" has slope 0.01 where zoo's has 0.2.)
+ACTIVATIONS = {"gelu": "gelu", "gelu_python": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh",
+               "gelu_fast": "gelu_tanh", "relu": "relu", "silu": "swish", "swish": "swish"}
 # transformers' BertConfig defaults, for keys a config.json leaves out.
 DEFAULTS = {"vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
             "intermediate_size": 3072, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
@@ -55,8 +57,8 @@ def backbone_arguments(config, path):
         path: Its path, for messages.
 
     Raises:
-        UnsupportedCheckpointError: Not ``model_type: bert``, an activation other than the GELUs, relative
-            positions or a decoder configuration; the message lists what is supported.
+        UnsupportedCheckpointError: Not ``model_type: bert``, an activation zoo does not compute (e.g.
+            ``quick_gelu``), relative positions or a decoder configuration; the message lists what is supported.
 
     Example:
         >>> config = json.loads(Path("checkpoints/all-MiniLM-L6-v2/config.json").read_text())

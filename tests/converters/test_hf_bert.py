@@ -1,6 +1,7 @@
 """Hugging Face BERT folders into zoo: outputs equal a float64 numpy BERT; every importer error names its cause."""
 import json
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -161,6 +162,19 @@ def test_a_checkpoint_with_a_bad_config_is_named_as_one_not_as_a_zoo_run(tmp_pat
     assert zoo.converters.is_checkpoint_folder(folder) and not zoo.converters.is_checkpoint_folder(tmp_path)
     with pytest.raises(CheckpointError, match=message):
         zoo.train({"model": {"init_from": str(folder)}, "output": {"dir": str(tmp_path / "run"), "progress": "none"}})
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("layer_norm_eps", None, "layer_norm_eps must be a positive number, not None"),
+    ("layer_norm_eps", "1e-12", "layer_norm_eps must be a positive number, not '1e-12'"),
+    ("hidden_dropout_prob", 1.0, "hidden_dropout_prob must be a number in [0, 1), not 1.0"),
+    ("attention_probs_dropout_prob", True, "attention_probs_dropout_prob must be a number in [0, 1), not True"),
+    ("hidden_act", ["gelu"], "hidden_act ['gelu'] is not supported; supported: gelu,"),
+])
+def test_config_values_of_the_wrong_kind_name_the_file_and_key(tmp_path, key, value, message):
+    folder = write(tmp_path, config={key: value}, weights=random_bert_weights())
+    with pytest.raises(CheckpointError, match=re.escape(f"{folder / 'config.json'}, key {key!r}: {message}")):
+        from_pretrained(folder, num_classes=2)
 
 
 def test_task_argument_errors(checkpoint):

@@ -99,6 +99,8 @@ PRESET_ERRORS = {
                 UnsupportedCheckpointError, "key 'config.split': split false"),
     "nameless": (without_layer_names, CheckpointError,
                  "model.weights.h5: layer group /layers/reversible_embedding has no 'name' attribute"),
+    "dropout": (edit_json("config.json", lambda c: {**c, "config": {**c["config"], "dropout": None}}),
+                CheckpointError, r"key 'config.dropout': config.dropout must be a number in \[0, 1\), not None"),
     "small": (edit_json("config.json", lambda c: {**c, "config": {**c["config"], "num_layers": 1}}),
               CheckpointError, "checkpoint weights that this model does not use: transformer_layer_1/"),
 }

@@ -31,3 +31,10 @@ class CheckpointFileNotFoundError(FileNotFoundError):
 
     def __str__(self):
         return self.args[0]
+
+
+def config_rate(value, key, path):
+    """A config's dropout rate as a float, or a ``CheckpointError`` naming the file and key unless in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise CheckpointError(f"{key} must be a number in [0, 1), not {value!r}", path=path, key=key)
+    return float(value)

@@ -15,6 +15,7 @@ from zoo.converters.errors import (
     CheckpointError,
     CheckpointFileNotFoundError,
     UnsupportedCheckpointError,
+    config_rate,
 )
 from zoo.converters.porting import Transfer, fused_bias, fused_linear, linear
 
@@ -70,7 +71,7 @@ def backbone_arguments(config, path):
         raise UnsupportedCheckpointError(f"model_type {model_type!r} is not supported; supported: "
                                          f"{', '.join(MODEL_TYPES)}", path=path, key="model_type")
     c = {**DEFAULTS, **config}
-    if c["hidden_act"] not in ACTIVATIONS:
+    if not isinstance(c["hidden_act"], str) or c["hidden_act"] not in ACTIVATIONS:
         raise UnsupportedCheckpointError(f"hidden_act {c['hidden_act']!r} is not supported; supported: "
                                          f"{', '.join(ACTIVATIONS)}", path=path, key="hidden_act")
     if c["position_embedding_type"] != "absolute":
@@ -83,15 +84,20 @@ def backbone_arguments(config, path):
                 "max_position_embeddings", "type_vocab_size"):
         if isinstance(c[key], bool) or not isinstance(c[key], int) or c[key] < 1:
             raise CheckpointError(f"{key} must be a positive integer, not {c[key]!r}", path=path, key=key)
+    epsilon = c["layer_norm_eps"]
+    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
+        raise CheckpointError(f"layer_norm_eps must be a positive number, not {epsilon!r}", path=path,
+                              key="layer_norm_eps")
     if c["hidden_size"] % c["num_attention_heads"]:
         raise CheckpointError(f"num_attention_heads {c['num_attention_heads']} does not divide hidden_size "
                               f"{c['hidden_size']}", path=path, key="num_attention_heads")
     return {
         "vocab_size": c["vocab_size"], "sequence_length": c["max_position_embeddings"],
         "num_layers": c["num_hidden_layers"], "d_model": c["hidden_size"], "num_heads": c["num_attention_heads"],
-        "ff_dim": c["intermediate_size"], "dropout": float(c["hidden_dropout_prob"]),
-        "attention_dropout": float(c["attention_probs_dropout_prob"]), "activation": ACTIVATIONS[c["hidden_act"]],
-        "positional": "learned", "norm_first": False, "layer_norm_epsilon": float(c["layer_norm_eps"]),
+        "ff_dim": c["intermediate_size"], "dropout": config_rate(c["hidden_dropout_prob"], "hidden_dropout_prob", path),
+        "attention_dropout": config_rate(c["attention_probs_dropout_prob"], "attention_probs_dropout_prob", path),
+        "activation": ACTIVATIONS[c["hidden_act"]], "positional": "learned", "norm_first": False,
+        "layer_norm_epsilon": float(epsilon),
         "num_segments": c["type_vocab_size"], "embedding_norm": True, "final_norm": False,
     }
 

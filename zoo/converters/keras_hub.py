@@ -15,7 +15,12 @@ from pathlib import Path
 import ml_dtypes
 import numpy as np
 
-from zoo.converters.errors import CheckpointError, CheckpointFileNotFoundError, UnsupportedCheckpointError
+from zoo.converters.errors import (
+    CheckpointError,
+    CheckpointFileNotFoundError,
+    UnsupportedCheckpointError,
+    config_rate,
+)
 from zoo.converters.porting import Transfer
 
 WEIGHTS_FILE = "model.weights.h5"
@@ -61,7 +66,7 @@ def backbone_arguments(config, path):
         if isinstance(c.get(key), bool) or not isinstance(c.get(key), int) or c[key] < 1:
             raise CheckpointError(f"config.{key} must be a positive integer, not {c.get(key)!r}", path=path,
                                   key=f"config.{key}")
-    dropout = float(c.get("dropout", 0.1))
+    dropout = config_rate(c.get("dropout", 0.1), "config.dropout", path)
     return {
         "vocab_size": c["vocabulary_size"], "sequence_length": c["max_sequence_length"],
         "num_layers": c["num_layers"], "d_model": c["hidden_dim"], "num_heads": c["num_heads"],

@@ -101,6 +101,11 @@ PRESET_ERRORS = {
                  "model.weights.h5: layer group /layers/reversible_embedding has no 'name' attribute"),
     "dropout": (edit_json("config.json", lambda c: {**c, "config": {**c["config"], "dropout": None}}),
                 CheckpointError, r"key 'config.dropout': config.dropout must be a number in \[0, 1\), not None"),
+    "special": (edit_json("tokenizer.json", lambda c: {**c, "config": {**c["config"],
+                                                                     "special_tokens_in_strings": True}}),
+                UnsupportedCheckpointError, "key 'config.special_tokens_in_strings': special_tokens_in_strings true"),
+    "flag": (edit_json("tokenizer.json", lambda c: {**c, "config": {**c["config"], "lowercase": "yes"}}),
+             CheckpointError, "flag/tokenizer.json, key 'config.lowercase': config.lowercase must be true or false"),
     "small": (edit_json("config.json", lambda c: {**c, "config": {**c["config"], "num_layers": 1}}),
               CheckpointError, "checkpoint weights that this model does not use: transformer_layer_1/"),
 }
@@ -145,3 +150,16 @@ def test_a_bfloat16_preset_loads_its_values(tmp_path):
     backbone.save_to_preset(str(tmp_path))
     keras_hub.models.BertTokenizer(vocabulary=VOCABULARY, lowercase=True).save_to_preset(str(tmp_path))
     assert_same_outputs(tmp_path, keras_hub.models.BertBackbone.from_preset(str(tmp_path), dtype="float32"))
+
+
+@pytest.mark.parametrize("key, value, text", [
+    ("strip_accents", None, "café"),  # stripped, caf ##e; keras-hub tests the flag for truth: [UNK]
+    ("split_on_cjk", False, "中文"),  # split, [UNK] [UNK]; not split, one word: [UNK]
+])
+def test_tokenizer_flags_give_keras_hubs_ids(preset, tmp_path, key, value, text):
+    folder = copy_preset(preset[0], tmp_path / key)
+    edit_json("tokenizer.json", lambda c: {**c, "config": {**c["config"], key: value}})(folder)
+    texts = [text, "the film"]
+    theirs = keras_hub.models.BertTokenizer.from_preset(str(folder))(texts)
+    ours = from_pretrained(folder, task=None).tokenizer.tokenize(tf.constant(texts)).to_list()
+    assert [row[1:-1] for row in ours] == [list(np.asarray(row)) for row in theirs] and ours[0][1:-1] == [100]

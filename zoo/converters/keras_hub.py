@@ -187,7 +187,9 @@ def tokenizer_options(folder):
 
     Raises:
         CheckpointFileNotFoundError: No ``tokenizer.json``.
-        UnsupportedCheckpointError: Another tokenizer class, another suffix, or ``split`` off.
+        CheckpointError: ``lowercase``, ``strip_accents`` or ``split_on_cjk`` not true or false.
+        UnsupportedCheckpointError: Another tokenizer class, another suffix, ``split`` off, or
+            ``special_tokens_in_strings`` on.
     """
     folder = Path(folder)
     path = folder / TOKENIZER_FILE
@@ -207,6 +209,20 @@ def tokenizer_options(folder):
     if c.get("split", True) is not True:
         raise UnsupportedCheckpointError("split false (no word splitting) is not BERT's tokenisation", path=path,
                                          key="config.split")
-    options = {"lowercase": c.get("lowercase", False), "strip_accents": c.get("strip_accents", False),
-               "special_tokens": {"unk": c.get("oov_token", "[UNK]")}}
+    if c.get("special_tokens_in_strings"):
+        raise UnsupportedCheckpointError("special_tokens_in_strings true (the text '[SEP]' read as the separator) is "
+                                         "not supported: zoo never maps text to special tokens; set it to false to "
+                                         "tokenise such text as words", path=path,
+                                         key="config.special_tokens_in_strings")
+    flags = {}
+    for key, default in (("lowercase", False), ("strip_accents", False), ("split_on_cjk", True)):
+        value = c.get(key, default)
+        if value is not None and not isinstance(value, bool):
+            raise CheckpointError(f"config.{key} must be true or false, not {value!r}", path=path,
+                                  key=f"config.{key}")
+        # keras-hub tests the flags for truth: a null strip_accents strips nothing, where zoo's None would follow
+        # lowercase.
+        flags[key] = bool(value)
+    options = {"lowercase": flags["lowercase"], "strip_accents": flags["strip_accents"],
+               "chinese_chars": flags["split_on_cjk"], "special_tokens": {"unk": c.get("oov_token", "[UNK]")}}
     return options, folder / VOCABULARY_FILE

@@ -79,6 +79,23 @@ def test_a_reader_closing_standard_output_ends_the_command_quietly_with_141(tmp_
     assert child.wait(timeout=60) == 128 + signal.SIGPIPE and err == "", err
 
 
+def test_zoo_pretrain_defaults_sit_under_its_config_file(tmp_path):
+    # With --config, zoo pretrain dropped its defaults: the same keys in a file instead of --set trained with
+    # label smoothing 0.1, and a file without model.name was refused as a classification model.
+    from zoo.cli import PRETRAIN_DEFAULTS, _config
+
+    path = tmp_path / "pre.yaml"
+    path.write_text("data:\n  source: mr\ntraining:\n  epochs: 1\n")
+    from_file = _config(build_parser().parse_args(["pretrain", "--config", str(path)]), "pretrain", PRETRAIN_DEFAULTS)
+    from_flags = _config(build_parser().parse_args(["pretrain", "--data", "mr", "--set", "training.epochs=1"]),
+                         "pretrain", PRETRAIN_DEFAULTS)
+    assert from_file == from_flags
+    assert (from_file.model.name, from_file.training.label_smoothing, from_file.training.epochs) == ("mlm", 0.0, 1)
+    path.write_text("model:\n  name: lm\ntraining:\n  label_smoothing: 0.05\n")  # the file's keys win
+    given = _config(build_parser().parse_args(["pretrain", "--config", str(path)]), "pretrain", PRETRAIN_DEFAULTS)
+    assert (given.model.name, given.training.label_smoothing) == ("lm", 0.05)
+
+
 def test_config_then_data_then_set(tmp_path, capsys):
     path = Config.from_dict({"data": {"source": "mr"}, "training": {"epochs": 7}}).save(tmp_path / "run.yaml")
     # An impossible override stops the command before any training, after the earlier layers applied.

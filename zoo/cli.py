@@ -52,8 +52,8 @@ def add_pretrain_command(subparsers):
         "pretrain", help="pretrain a masked-LM encoder on unlabelled text (labels are ignored)",
         description="Train an mlm (or lm) model on the texts of data.source (+ data.extra_sources), labels "
                     "ignored; the run directory holds the encoder weights and the tokenizer that "
-                    "`zoo train --set model.init_from=RUN_DIR` starts a classifier from. Without --config: the "
-                    "mlm model on MR. Precedence: defaults < --config < --data/--output < --set.")
+                    "`zoo train --set model.init_from=RUN_DIR` starts a classifier from. Its defaults: the mlm "
+                    "model on MR, no label smoothing. Precedence: defaults < --config < --data/--output < --set.")
     _add_run_arguments(parser)
     parser.set_defaults(handler=run_pretrain, interrupted=TRAIN_INTERRUPTED)
 
@@ -63,7 +63,7 @@ def _config(args, command, defaults=None):
     from zoo.config import Config, ConfigError
 
     try:
-        config = Config.load(args.config) if args.config else Config.from_dict(defaults or {})
+        config = Config.load(args.config, defaults=defaults) if args.config else Config.from_dict(defaults or {})
         given = {"data.source": args.data, "output.dir": args.output,
                  "model.init_from": getattr(args, "pretrained", None)}
         config = config.update({key: value for key, value in given.items() if value is not None})

@@ -506,8 +506,13 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path, *, defaults=None):
         """Read a config from a ``.yaml``/``.yml`` or ``.json`` file.
+
+        Args:
+            path: The file.
+            defaults: A (partial) config mapping under the file's keys: a command's own defaults (``zoo
+                pretrain``'s ``model.name: mlm``), which the keys the file gives replace one by one.
 
         Example:
             >>> _ = Path("run.yaml").write_text("data:\\n  source: reviews.csv\\ntraining:\\n  epochs: 3\\n")
@@ -518,6 +523,8 @@ class Config:
         mapping = read_mapping(path)
         if mapping is not None and not isinstance(mapping, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(mapping).__name__}")
+        if defaults:
+            mapping = _merge(cls, defaults, mapping or {})
         return cls.from_dict(mapping, where=str(path))
 
     def save(self, path):

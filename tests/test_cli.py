@@ -1,10 +1,13 @@
 """The ``zoo`` command line: parsing, errors naming the key, and ``zoo train`` interrupted then resumed."""
 import json
+import shlex
 import signal
 import subprocess
 import sys
 import threading
 import time
+import types
+from pathlib import Path
 
 import pytest
 import tensorflow as tf
@@ -94,6 +97,22 @@ def test_zoo_pretrain_defaults_sit_under_its_config_file(tmp_path):
     path.write_text("model:\n  name: lm\ntraining:\n  label_smoothing: 0.05\n")  # the file's keys win
     given = _config(build_parser().parse_args(["pretrain", "--config", str(path)]), "pretrain", PRETRAIN_DEFAULTS)
     assert (given.model.name, given.training.label_smoothing) == ("lm", 0.05)
+
+
+@pytest.mark.parametrize("text_pairs", [False, True])
+def test_the_next_commands_run_as_pasted_when_the_run_directory_has_spaces(text_pairs, capsys):
+    # They printed `zoo evaluate runs/my run`, which evaluates runs/my.
+    from zoo.cli import _print_next_commands
+
+    result = types.SimpleNamespace(run_dir=Path("runs/my run"), metrics={"task": "classification"},
+                                   text_pairs=text_pairs)
+    _print_next_commands(result)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "next:"
+    texts = ["a gripping film", "the film grips"] if text_pairs else ["a gripping , beautifully acted film"]
+    assert [shlex.split(line) for line in lines[1:]] == [
+        ["zoo", "evaluate", "runs/my run"], ["zoo", "export", "runs/my run"],
+        ["zoo", "predict", "saved_models/my run", *texts]]
 
 
 def test_config_then_data_then_set(tmp_path, capsys):

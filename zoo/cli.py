@@ -7,6 +7,7 @@ answers at once.
 """
 import argparse
 import os
+import shlex
 import sys
 
 from zoo import interrupts
@@ -104,11 +105,14 @@ def _run_training(config, command):
 
 
 def _print_next_commands(result):
-    """Tell the user what to run next, with the real run directory (on stderr: stdout is the run directory)."""
-    run = str(result.run_dir)
+    """Tell the user what to run next, with the real run directory (on stderr: stdout is the run directory).
+
+    The paths are quoted for the shell where they need it (``'runs/my run'``), so each line runs as pasted.
+    """
+    run = shlex.quote(str(result.run_dir))
     lines = [f"zoo evaluate {run}"]
     if result.metrics["task"] == "classification":
-        export = f"saved_models/{result.run_dir.resolve().name}"
+        export = shlex.quote(f"saved_models/{result.run_dir.resolve().name}")
         # A sentence-pair model takes its texts two at a time.
         texts = '"a gripping film" "the film grips"' if result.text_pairs else '"a gripping , beautifully acted film"'
         lines += [f"zoo export {run}", f"zoo predict {export} {texts}"]

@@ -32,6 +32,19 @@ def test_train_arguments_parse():
     assert args.assignments == ["training.epochs=3", "optimizer.name=sgd"]
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--config", "a.yaml", "--config", "b.yaml"], "zoo train: error: --config given twice (a.yaml, then b.yaml)"),
+    (["predict", "m", "t", "--input", "a.txt", "--input", "b.txt"], "zoo predict: error: --input given twice"),
+    (["cv", "--config", "absent.yaml", "--folds", "5", "--folds", "10"],
+     "zoo cv: error: --folds given twice (5, then 10); give it once"),
+])
+def test_an_option_given_twice_is_an_error(argv, message, capsys):
+    # argparse kept the last silently: the first config file was ignored.
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_a_command_is_required(capsys):
     with pytest.raises(SystemExit) as exit_:
         main([])

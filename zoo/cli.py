@@ -144,6 +144,35 @@ def run_pretrain(args):
     return _train(config, "pretrain")
 
 
+class _StoreOnce(argparse._StoreAction):
+    """argparse's ``store``, but an option given a second time is an error instead of replacing the first."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string is not None:
+            if self.dest in parser.given:
+                parser.error(f"{option_string} given twice ({parser.given[self.dest]}, then {values}); give it once")
+            parser.given[self.dest] = values
+        super().__call__(parser, namespace, values, option_string)
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """The parser of one sub-command: each of its single-value options may be given once.
+
+    argparse keeps the last of two ``--config`` (or ``--input``, ``--out``...) without a word, so the first file
+    was silently ignored.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+        self.given = {}
+
+    def parse_known_args(self, args=None, namespace=None):
+        self.given = {}
+        return super().parse_known_args(args, namespace)
+
+
 # Each entry declares one sub-command; the order is the order of ``zoo --help``.
 COMMANDS = [
     add_train_command,
@@ -165,7 +194,7 @@ def build_parser():
         ['training.epochs=2']
     """
     parser = argparse.ArgumentParser(prog="zoo", description="Keras 3 / TensorFlow model zoo for Transformers.")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_CommandParser)
     for add_command in COMMANDS:
         add_command(subparsers)
     for command in subparsers.choices.values():

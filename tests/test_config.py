@@ -146,6 +146,9 @@ def test_numbers_with_an_exponent_are_numbers_in_every_yaml_value(tmp_path):
     assert config.data.tokenizer_options == {"learn_params": {"slack_ratio": 0.05}}
     assert config.optimizer.epsilon == 1e-8
     assert Config().override(["data.load_options.x=1e3"]).data.load_options == {"x": 1000.0}
+    # and a string that reads as such a number is quoted when saved, so it reloads as the string
+    text_like_numbers = Config.from_dict({"data": {"source": "1e5", "load_options": {"text_column": "2e3"}}})
+    assert Config.load(text_like_numbers.save(tmp_path / "saved.yaml")) == text_like_numbers
 
 
 def test_overrides_parse_values_as_yaml():

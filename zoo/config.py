@@ -534,7 +534,7 @@ class Config:
         if path.suffix == ".json":
             path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
         else:
-            path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
+            path.write_text(yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False), encoding="utf-8")
         return path
 
     def override(self, assignments):
@@ -840,9 +840,14 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting the strings that ``_Loader`` would read as numbers (``'1e5'``)."""
+
+
 # Tried after PyYAML's int and float patterns, so it only adds what YAML 1.1 misses (1e-3, 1.0e5).
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(f"^(?:{_FLOAT.pattern})$"),
-                              list("-+.0123456789"))
+_YAML_FLOAT = ("tag:yaml.org,2002:float", re.compile(f"^(?:{_FLOAT.pattern})$"), list("-+.0123456789"))
+_Loader.add_implicit_resolver(*_YAML_FLOAT)
+_Dumper.add_implicit_resolver(*_YAML_FLOAT)
 
 
 def parse_value(raw):

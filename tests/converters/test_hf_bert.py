@@ -227,6 +227,21 @@ def rewrite_index(folder, change):
     path.write_text(json.dumps(index))
 
 
+@pytest.mark.parametrize("change, message", [
+    (lambda weight_map: list(weight_map), "weight_map must map each weight to its shard file, not ['embeddings."),
+    (lambda weight_map: {}, "weight_map must map each weight to its shard file, not {}"),
+    (lambda weight_map: {**weight_map, "pooler.dense.bias": None},
+     "weight_map puts pooler.dense.bias in None, not in a shard file"),
+])
+def test_a_malformed_index_is_named(tmp_path, change, message):
+    folder = write(tmp_path, shards=2)
+    path = folder / "model.safetensors.index.json"
+    index = json.loads(path.read_text())
+    path.write_text(json.dumps({**index, "weight_map": change(index["weight_map"])}))
+    with pytest.raises(CheckpointError, match=re.escape(f"{path}, key 'weight_map': {message}")):
+        from_pretrained(folder, num_classes=2)
+
+
 def test_shards_are_read_whole_whatever_the_index_lists(tmp_path):
     # A stale index that forgets a backbone weight: the weight is still in its shard, and is used.
     folder, config, weights = write_bert_checkpoint(tmp_path / "forgotten", shards=2)

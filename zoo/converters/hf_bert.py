@@ -154,6 +154,13 @@ def _read_shards(folder, load):
         weight_map = json.loads(index_path.read_text(encoding="utf-8"))["weight_map"]
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
         raise CheckpointError(f"not a safetensors index with a weight_map ({error!r})", path=index_path) from None
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise CheckpointError(f"weight_map must map each weight to its shard file, not {weight_map!r:.80}",
+                              path=index_path, key="weight_map")
+    for key, shard in weight_map.items():
+        if not isinstance(shard, str) or not shard:
+            raise CheckpointError(f"weight_map puts {key} in {shard!r}, not in a shard file", path=index_path,
+                                  key="weight_map")
     # Every array of a shard is read, not only the ones the index lists (as transformers reads shards): a weight
     # that a stale index leaves out is then used, or reported as unused, like any other, never dropped unseen.
     weights, holder = {}, {}

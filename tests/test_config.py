@@ -244,6 +244,16 @@ def test_text_keys_take_the_text_as_typed(assignment, expected):
     assert getattr(getattr(Config().override([assignment]), section), name) == expected
 
 
+def test_a_leading_tilde_in_a_path_key_is_the_home_folder(checkpoint_folder, tmp_path, monkeypatch):
+    # A config file or --set key=~/... reaches zoo unexpanded: output.dir made a folder named "~" in the current
+    # directory, and model.init_from=~/checkpoint took the from-scratch recipe, then was "not found".
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "minilm").symlink_to(checkpoint_folder)
+    config = Config().override(["output.dir=~/runs/mr", "model.init_from=~/minilm"])
+    assert config.output.dir == f"{tmp_path}/runs/mr" and config.model.init_from == f"{tmp_path}/minilm"
+    assert config.recipe == "fine_tune" and config.training.batch_size == 32
+
+
 def test_sequence_length_is_auto_by_default_and_takes_an_integer():
     assert Config().data.sequence_length == "auto"
     assert Config().override(["data.sequence_length=96"]).data.sequence_length == 96

@@ -10,6 +10,7 @@ import difflib
 import io
 import json
 import math
+import os
 import re
 import types
 import typing
@@ -146,8 +147,9 @@ class ModelConfig(_Section):
         overrides: Builder arguments that replace the registry's. The entries given (in a file or with
             ``--set model.overrides.<argument>``) merge into the default: ``{pooling: attention}`` for a
             Transformer classifier (``transformer-*``), none for the other models (which have no ``pooling``).
-        init_from: A finished pretraining run directory (``zoo pretrain``, an ``mlm`` model): the classifier
-            starts from its encoder (embedding, encoder blocks, final norm) and uses its tokenizer. The
+        init_from: (``~`` is the home folder.) A finished pretraining run directory (``zoo pretrain``, an ``mlm``
+            model): the classifier starts from its encoder (embedding, encoder blocks, final norm) and uses its
+            tokenizer. The
             encoder sizes and the data's tokenizer settings must match that run's; a mismatch is an error.
             Or a pretrained BERT checkpoint folder (Hugging Face or keras-hub layout, ``zoo.from_pretrained``):
             the classifier takes the checkpoint's architecture, weights and tokenizer (``data.tokenizer``,
@@ -172,6 +174,7 @@ class ModelConfig(_Section):
         super().__post_init__()
         # As for a typed key: PyYAML reads --set model.overrides.dropout=1e-1 as the string '1e-1'.
         self.overrides = {key: _number(value) for key, value in self.overrides.items()}
+        self.init_from = _expand_home(self.init_from)
 
     def _check(self, at):
         if self.freeze != "none" and not self.init_from:
@@ -404,8 +407,8 @@ class OutputConfig(_Section):
     """Where the run directory goes and what the terminal shows.
 
     Args:
-        dir: Run directory; ``None`` means ``runs/<data>-<model>``. A rerun with the same directory resumes
-            an interrupted run from its last checkpoint.
+        dir: Run directory (``~`` is the home folder); ``None`` means ``runs/<data>-<model>``. A rerun with
+            the same directory resumes an interrupted run from its last checkpoint.
         overwrite: Replace a finished run already in ``dir`` (otherwise that is an error).
         tensorboard: Write TensorBoard logs under ``<dir>/logs``.
         progress: ``auto`` (a live bar on a terminal, one line per epoch otherwise), ``bar``, ``epoch``,
@@ -418,6 +421,10 @@ class OutputConfig(_Section):
     overwrite: bool = False
     tensorboard: bool = True
     progress: Progress = "auto"
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.dir = _expand_home(self.dir)
 
 
 @dataclasses.dataclass
@@ -596,7 +603,16 @@ def _recipe_of(mapping):
         return "scratch"
     from zoo.converters import is_checkpoint_folder
 
-    return "fine_tune" if is_checkpoint_folder(init_from) else "scratch"
+    return "fine_tune" if is_checkpoint_folder(_expand_home(init_from)) else "scratch"
+
+
+def _expand_home(path):
+    """``path`` with a leading ``~`` made the home folder, as a shell would have done; ``None`` stays ``None``.
+
+    A path in a config file or after ``--set key=`` reaches zoo unexpanded: ``output.dir: ~/runs/mr`` made a
+    folder named ``~`` in the current directory.
+    """
+    return os.path.expanduser(path) if isinstance(path, (str, Path)) else path
 
 
 def _default_overrides(name):

@@ -200,6 +200,8 @@ def test_sampling_is_seeded_and_stops_at_the_end_token():
     ({"max_new_tokens": -2}, "max_new_tokens"),
     ({"method": "sample", "top_k": 0}, "top_k"),
     ({"method": "sample", "top_k": 2.5}, "top_k"),
+    ({"method": "sample", "temperature": "1"}, "`temperature` must be a positive number"),  # was a TypeError
+    ({"method": "beam", "length_penalty": "0.6"}, "`length_penalty` must be a number"),  # was a TypeError
 ])
 def test_bad_generation_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -216,6 +218,8 @@ def test_bad_generation_arguments(kwargs, match):
     (_s2s, [[3, 4]], {"start_id": 0}, "`start_id`=0 is the model's pad_id"),
     (_s2s, [[3, 4]], {"start_id": 30}, r"`start_id` must be a token id in \[0, 30\)"),
     (_s2s, [[3, 4], [0, 0]], {"start_id": 1}, r"inputs\[1\] is all padding"),
+    (_lm, [3, 4], {}, r"inputs\[0\] must be a sequence of token ids, got 3"),  # was "'int' object is not iterable"
+    (_lm, [[3, 4.7]], {}, r"inputs\[0\] holds float64 values"),  # was read as [3, 4]
 ])
 def test_ids_generation_cannot_use_are_refused(make, inputs, kwargs, match):
     with pytest.raises(ValueError, match=match):

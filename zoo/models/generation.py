@@ -1,4 +1,6 @@
 """Text generation from zoo language and seq2seq models: greedy, beam search and sampling, with a KV cache."""
+import numbers
+
 import numpy as np
 from keras import ops
 
@@ -67,6 +69,18 @@ class _DecoderStack:
             logits = self.model(ids)
         logits = ops.convert_to_numpy(ops.cast(logits, "float32"))
         return logits if caches is None else (logits, caches)
+
+
+def _id_list(index, seq):
+    """``inputs[index]`` as a list of Python ints; a ValueError unless it is a flat sequence of integers."""
+    ids = np.asarray(seq)
+    if ids.ndim != 1:
+        raise ValueError(f"inputs[{index}] must be a sequence of token ids, got {seq!r}: `inputs` is a list of id "
+                         "lists, e.g. [[2, 15, 7]]")
+    # int() would cut 15.7 to 15 and read "15" as 15: ids that are not integers are a mistake upstream.
+    if ids.size and ids.dtype.kind not in "iu":
+        raise ValueError(f"inputs[{index}] holds {ids.dtype} values, not integer token ids: {seq!r}")
+    return ids.tolist()
 
 
 def _log_softmax(x):
@@ -264,14 +278,17 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, 
     check.positive_int("top_k", top_k, allow_none=True)
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {list(METHODS)}, got {method!r}")
-    if method == "sample" and not temperature > 0:
-        raise ValueError(f"`temperature` must be > 0, got {temperature!r}")
-    if method == "beam" and (not isinstance(num_beams, int) or num_beams < 1):
-        raise ValueError(f"`num_beams` must be a positive integer, got {num_beams!r}")
+    if method == "sample":
+        check.positive_float("temperature", temperature)
+    if method == "beam":
+        check.positive_int("num_beams", num_beams)
+        if isinstance(length_penalty, bool) or not isinstance(length_penalty, numbers.Real):
+            raise ValueError(f"`length_penalty` must be a number (0 compares raw log-probabilities), got "
+                             f"{length_penalty!r}")
     if top_p is not None and not 0 < top_p <= 1:
         raise ValueError(f"`top_p` must be in (0, 1], got {top_p!r}")
     stack = _DecoderStack(model)
-    inputs = [list(map(int, seq)) for seq in inputs]
+    inputs = [_id_list(i, seq) for i, seq in enumerate(inputs)]
     if not inputs or any(not seq for seq in inputs):
         raise ValueError("`inputs` must be a non-empty list of non-empty id sequences")
     stack.check_ids(inputs, start_id, end_id)

@@ -82,6 +82,16 @@ def test_seq2seq_ignores_padded_source_tokens():
     np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+def test_seq2seq_encode_and_decode_take_numpy_ids():
+    model = _s2s()
+    source, target = np.array([[4, 5, 6, 0]], "int32"), np.array([[1, 7, 8]], "int32")
+    # encode(numpy ids) failed: "In a nested call() argument, you cannot mix tensors and non-tensors".
+    memory, mask = model.encode(source)
+    np.testing.assert_array_equal(to_numpy(mask), source != 0)
+    np.testing.assert_allclose(to_numpy(model.decode(target, memory, mask)),
+                               to_numpy(model({"encoder_ids": source, "decoder_ids": target})), atol=1e-5)
+
+
 def test_cached_step_logits_equal_full_recompute():
     for model, memory_src in ((_lm(), None), (_s2s(), RNG.integers(1, 30, (2, 7)))):
         stack = _DecoderStack(model)

@@ -52,7 +52,7 @@ class _DecoderStack:
                 raise ValueError(f"`{name}`={value} is the model's pad_id, which is {as_padding}")
 
     def encode(self, source_ids):
-        return self.model.encode(ops.convert_to_tensor(source_ids, "int32"))
+        return self.model.encode(source_ids)
 
     def init_caches(self, batch):
         return self.model.init_cache(batch)

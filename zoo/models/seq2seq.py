@@ -1,5 +1,6 @@
 """The "Attention Is All You Need" encoder-decoder: a backbone encodes the source, decoder blocks generate."""
 import keras
+from keras import ops
 
 from zoo.layers import Dropout, LayerNormalization, PositionEmbedding, TokenEmbedding, TransformerDecoderBlock
 from zoo.layers import _validation as check
@@ -97,7 +98,9 @@ class Seq2Seq(BackboneTask):
         self.tie_embeddings = bool(tie_embeddings)
 
     def encode(self, encoder_ids):
-        """Return ``(memory [batch, S, d_model], memory padding mask [batch, S])`` of source ids."""
+        """Return ``(memory [batch, S, d_model], memory padding mask [batch, S])`` of source ids (any array-like)."""
+        # As a tensor: the backbone refuses a dict mixing a numpy array with the (tensor) mask derived from it.
+        encoder_ids = ops.cast(encoder_ids, "int32")
         mask = padding_mask(encoder_ids, self.pad_id)
         return self.backbone({"token_ids": encoder_ids, "padding_mask": mask})["sequence_output"], mask
 

@@ -282,6 +282,10 @@ def test_inputs_and_decoding_past_the_sequence_length_are_refused(positional, li
     (lambda: TextClassifier(Backbone(10, 8), pad_id=10), "pad_id"),
     (lambda: TextClassifier(Backbone(10, 8, causal=True)), "bidirectional"),
     (lambda: Backbone(10, 8, causal=True).init_cache(1, max_length=0), "max_length"),
+    # Keras' functional Model dropped both without a word, leaving pooling "mean" and the default sizes.
+    (lambda: TextClassifier(Backbone(10, 8), poling="max"),
+     "TextClassifier does not take poling; it accepts: backbone, num_classes, pooling, mode"),
+    (lambda: Backbone(10, 8, num_layer=4), "Backbone does not take num_layer; it accepts: vocab_size"),
 ])
 def test_bad_arguments_are_named(make, match):
     with pytest.raises(ValueError, match=match):

@@ -1,5 +1,10 @@
 """The base of zoo's models: a functional graph built in ``__init__`` and rebuilt from its arguments."""
+import inspect
+
 import keras
+
+# The keras.Model arguments a zoo model passes on (``get_config`` returns them).
+MODEL_ARGUMENTS = ("name", "trainable", "dtype")
 
 
 class FunctionalModel(keras.Model):
@@ -14,6 +19,17 @@ class FunctionalModel(keras.Model):
     (whether padded positions leave the output unchanged), ``mode``, ``num_classes``, ``pad_id`` and
     ``num_segments`` (``None`` when it takes ``token_ids`` alone, else it takes a dict with ``segment_ids``).
     """
+
+    def __init__(self, inputs, outputs, **kwargs):
+        # Keras' functional Model drops keyword arguments it does not know without a word, so a misspelt argument
+        # of a zoo model (``poling="max"``) would leave its default in place.
+        unknown = sorted(set(kwargs) - set(MODEL_ARGUMENTS))
+        if unknown:
+            own = [name for name, p in inspect.signature(type(self).__init__).parameters.items()
+                   if name != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
+            raise ValueError(f"{type(self).__name__} does not take {', '.join(unknown)}; it accepts: "
+                             f"{', '.join(own + [name for name in MODEL_ARGUMENTS if name not in own])}")
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
     def get_config(self):
         return {

@@ -281,6 +281,19 @@ def test_weight_file_errors_name_the_file(tmp_path):
         from_pretrained(folder, num_classes=2)
 
 
+LFS_POINTER = ("version https://git-lfs.github.com/spec/v1\n"
+               "oid sha256:53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db\nsize 90868376\n")
+
+
+def test_a_git_lfs_pointer_is_named_with_the_way_to_fetch_the_weights(tmp_path):
+    folder = write(tmp_path)
+    (folder / "model.safetensors").write_text(LFS_POINTER)
+    with pytest.raises(CheckpointError, match=re.escape(f"{folder / 'model.safetensors'}: a Git LFS pointer, not the "
+                                                        "weights: the folder was cloned without git-lfs; fetch the "
+                                                        "weights (git lfs install, then git lfs pull in the clone)")):
+        from_pretrained(folder, num_classes=2)
+
+
 def test_weights_that_do_not_pair_up_are_all_named(tmp_path):
     weights = random_bert_weights()
     del weights["encoder.layer.1.output.dense.weight"]

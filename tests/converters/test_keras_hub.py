@@ -106,6 +106,8 @@ PRESET_ERRORS = {
                 UnsupportedCheckpointError, "key 'config.special_tokens_in_strings': special_tokens_in_strings true"),
     "flag": (edit_json("tokenizer.json", lambda c: {**c, "config": {**c["config"], "lowercase": "yes"}}),
              CheckpointError, "flag/tokenizer.json, key 'config.lowercase': config.lowercase must be true or false"),
+    "lfs": (lambda folder: (folder / "model.weights.h5").write_text("version https://git-lfs.github.com/spec/v1\n"),
+            CheckpointError, "lfs/model.weights.h5: a Git LFS pointer, not the weights"),
     "small": (edit_json("config.json", lambda c: {**c, "config": {**c["config"], "num_layers": 1}}),
               CheckpointError, "checkpoint weights that this model does not use: transformer_layer_1/"),
 }

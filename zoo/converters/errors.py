@@ -38,3 +38,17 @@ def config_rate(value, key, path):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise CheckpointError(f"{key} must be a number in [0, 1), not {value!r}", path=path, key=key)
     return float(value)
+
+
+# How a Git LFS pointer file begins: what a clone of a model repository without git-lfs holds instead of weights.
+_LFS_POINTER = b"version https://git-lfs"
+
+
+def unreadable_weights(path, kind, error):
+    """The error for a weights file (of format ``kind``) that does not open; a Git LFS pointer is named as one."""
+    with open(path, "rb") as file:
+        pointer = file.read(len(_LFS_POINTER)) == _LFS_POINTER
+    if pointer:
+        return CheckpointError("a Git LFS pointer, not the weights: the folder was cloned without git-lfs; fetch the "
+                               "weights (git lfs install, then git lfs pull in the clone)", path=path)
+    return CheckpointError(f"cannot read {kind} weights ({error})", path=path)

@@ -16,6 +16,7 @@ from zoo.converters.errors import (
     CheckpointFileNotFoundError,
     UnsupportedCheckpointError,
     config_rate,
+    unreadable_weights,
 )
 from zoo.converters.porting import Transfer, fused_bias, fused_linear, linear
 
@@ -126,7 +127,7 @@ def read_weights(folder):
         try:
             return load_file(path)
         except (SafetensorError, OSError) as error:
-            raise CheckpointError(f"cannot read safetensors weights ({error})", path=path) from None
+            raise unreadable_weights(path, "safetensors", error) from None
 
     if (folder / WEIGHTS_FILE).is_file():
         weights = load(folder / WEIGHTS_FILE)

@@ -20,6 +20,7 @@ from zoo.converters.errors import (
     CheckpointFileNotFoundError,
     UnsupportedCheckpointError,
     config_rate,
+    unreadable_weights,
 )
 from zoo.converters.porting import Transfer
 
@@ -117,7 +118,7 @@ def read_weights(folder):
 
             visit(store["layers"] if "layers" in store else store, [])
     except OSError as error:
-        raise CheckpointError(f"cannot read HDF5 weights ({error})", path=path) from None
+        raise unreadable_weights(path, "HDF5", error) from None
     return weights
 
 

@@ -116,6 +116,23 @@ def test_bad_inputs_raise_clear_errors(y, probs, match):
         classification_metrics(y, probs, ["neg", "pos"])
 
 
+def test_rows_that_are_not_distributions_are_refused_naming_the_row():
+    # Independent sigmoid scores passed without multilabel=True were renormalised into another log-loss, and
+    # ROC-AUC read their raw second column; a zero row was scikit-learn's bare "Input contains NaN".
+    with pytest.raises(MetricsInputError, match=r"row 0 sum to 1.8, not 1 \(1 such rows in total\).*multilabel=True"):
+        classification_metrics([0, 1], [[0.9, 0.9], [0.1, 0.9]], ["neg", "pos"])
+    with pytest.raises(MetricsInputError, match=r"row 1 sum to 0, not 1"):
+        classification_metrics([0, 1], [[0.2, 0.8], [0.0, 0.0]], ["neg", "pos"])
+    with pytest.raises(MetricsInputError, match=r"at least 2 labels; got \['only'\]"):
+        classification_metrics([0, 0], [[1.0], [1.0]], ["only"])
+    # float32 softmax rows, a few ulps off 1, and the same scores as multi-label probabilities are accepted
+    logits = np.random.default_rng(0).normal(size=(50, 7)).astype(np.float32)
+    softmax = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    assert classification_metrics(np.arange(50) % 7, softmax, list("abcdefg"))["num_examples"] == 50
+    assert classification_metrics([[1, 1], [0, 1]], [[0.9, 0.9], [0.1, 0.9]], ["a", "b"], multilabel=True)[
+        "accuracy"] == 1.0
+
+
 def test_a_class_absent_from_labels_and_predictions_is_left_out_of_the_averages():
     from sklearn import metrics as skm
 

@@ -5,6 +5,9 @@ from sklearn import metrics as skm
 DEFAULT_TOP_K = (2, 3, 5)
 # A multi-label class is predicted when its probability is at least this; the serving graph labels by it too.
 MULTILABEL_THRESHOLD = 0.5
+# How far a single-label row of probabilities may sum from 1: float32 softmax rows miss it by a few ulps, while
+# scores that are not a distribution (independent sigmoids, a zero row) miss it by far more.
+ROW_SUM_TOLERANCE = 1e-3
 
 
 class MetricsInputError(ValueError):
@@ -42,6 +45,19 @@ def check_inputs(y_true, probabilities, label_names, *, multilabel=False):
         raise MetricsInputError("cannot compute metrics on zero examples")
     if not np.all(np.isfinite(probs)) or probs.min() < 0.0 or probs.max() > 1.0 + 1e-6:
         raise MetricsInputError("probabilities must be finite and within [0, 1]")
+    if not multilabel:
+        if len(names) < 2:
+            raise MetricsInputError(f"single-label metrics need at least 2 labels; got {names}")
+        # log-loss and top-k would renormalise such rows, and ROC-AUC read their raw second column: numbers of
+        # a distribution the model never gave.
+        sums = probs.sum(axis=1)
+        bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_TOLERANCE)
+        if bad.size:
+            raise MetricsInputError(
+                f"probabilities of row {int(bad[0])} sum to {sums[bad[0]]:.6g}, not 1 ({bad.size} such rows in "
+                "total): pass one distribution over the labels per example (softmax outputs), or multilabel=True "
+                "for independent per-label probabilities"
+            )
     y = np.asarray(y_true)
     expected = (probs.shape[0], len(names)) if multilabel else (probs.shape[0],)
     if y.shape != expected:

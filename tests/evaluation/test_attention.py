@@ -35,6 +35,21 @@ def test_rollout_matches_a_layer_by_layer_reference():
         attention_rollout(att[0])
 
 
+def test_a_pooled_classifier_is_explained_by_the_first_positions_rollout():
+    import zoo
+
+    # BERT's pooler reads the first position only; its importance was the mean over every position's row.
+    tokenizer = zoo.data.build_tokenizer("word", 100).fit(["a good film", "a dull film"])
+    backbone = zoo.models.Backbone(vocab_size=tokenizer.vocab_size, sequence_length=16, num_layers=2, d_model=16,
+                                   num_heads=2, ff_dim=32, pooler=True)
+    model = zoo.models.TextClassifier(backbone, num_classes=2, pooling="pooled", pad_id=tokenizer.pad_id)
+    e = explain(model, tokenizer, ["neg", "pos"], "a good film")
+    np.testing.assert_allclose(e.importance, e.rollout[0] / e.rollout[0].sum())
+    assert not np.allclose(e.importance, e.rollout.mean(0) / e.rollout.mean(0).sum())
+    with pytest.raises(ValueError, match="pooling must be one of cls, mean, max, attention, pooled, got 'first'"):
+        token_importance(e.rollout, pooling="first")
+
+
 def test_explain_returns_the_models_attention_over_real_tokens(tiny_run, tmp_path):
     text = "Superb acting, but the plot was dull!"
     e = explain(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names, text)

@@ -98,15 +98,20 @@ def token_importance(rollout, *, pooling="mean"):
 
     Args:
         rollout: ``[n, n]`` from :func:`attention_rollout`.
-        pooling: the classifier's pooling: ``cls`` reads the first position's row; ``mean``, ``max``
-            and ``attention`` pooling average the rows of every position.
+        pooling: the classifier's pooling: ``cls`` and ``pooled`` (BERT's pooler, which reads the first
+            position) read the first position's row; ``mean``, ``max`` and ``attention`` pooling average the rows
+            of every position.
 
     Example:
         >>> token_importance(np.eye(2))
         array([0.5, 0.5])
     """
+    from zoo.layers.heads import POOLING
+
+    if pooling not in POOLING:
+        raise ValueError(f"pooling must be one of {', '.join(POOLING)}, got {pooling!r}")
     rollout = np.asarray(rollout, dtype=np.float64)
-    scores = rollout[0] if pooling == "cls" else rollout.mean(axis=0)
+    scores = rollout[0] if pooling in ("cls", "pooled") else rollout.mean(axis=0)
     return scores / scores.sum()
 
 

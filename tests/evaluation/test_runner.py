@@ -102,3 +102,32 @@ def test_a_multilabel_run_evaluates_on_other_files_of_its_format(tmp_path):
         metrics = evaluate(run.run_dir, str(data), out_dir=tmp_path / "ev", progress=False)["metrics"]
         assert metrics["multilabel"] and metrics["num_examples"] == count
         assert [c["support"] for c in metrics["per_class"]] == ([30, 30] if count == 60 else [2, 2])
+
+
+def test_evaluating_a_run_whose_data_changed_is_refused_as_no_longer_held_out(tmp_path, capsys):
+    import zoo
+
+    texts, labels = sentiment_texts(80, seed=5)
+    source = write_jsonl(tmp_path / "s.jsonl", texts, labels, ["negative", "positive"])
+    run = zoo.train({"data": {"source": str(source), "vocab_size": 200, "sequence_length": 16, "test_split": 0.25,
+                              "validation_split": 0.1},
+                     "model": {"name": "transformer-tiny", "overrides": {"num_layers": 1, "d_model": 8,
+                                                                         "num_heads": 2, "ff_dim": 16}},
+                     "training": {"epochs": 1, "batch_size": 16, "seed": 3},
+                     "output": {"dir": str(tmp_path / "run"), "progress": "none", "tensorboard": False}})
+    trained_on = set(run_splits(run.config)["train"].texts)
+    # the same examples in another order split differently: the rebuilt test split was scored silently, though
+    # the run had trained on most of it
+    lines = source.read_text(encoding="utf-8").splitlines()
+    source.write_text("\n".join(lines[::-1]) + "\n", encoding="utf-8")
+    assert set(run_splits(run.config)["test"].texts) & trained_on
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_evaluate_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["evaluate", str(run.run_dir), "--out", str(tmp_path / "ev")])
+    assert args.handler(args) == 2
+    fingerprint = run.run_dir / "data_fingerprint.json"
+    assert capsys.readouterr().err == (
+        f"zoo evaluate: error: {source} changed since {run.run_dir} trained on it ({fingerprint} records other "
+        "examples for its train split (52 examples then, 52 now) and validation split (8 examples then, 8 now)), so "
+        "the test split is no longer held out; restore the data, or pass data= (--data) to evaluate on other texts\n")
+    assert not (tmp_path / "ev" / "report.json").exists()

@@ -107,3 +107,24 @@ def test_cv_of_a_multilabel_config_reads_its_data_as_training_does(tmp_path):
     macro = [fold["averages"]["macro"]["f1"] for fold in result["folds"]]
     assert result["summary"]["macro_f1"]["mean"] == pytest.approx(np.mean(macro))
     assert result["summary"]["macro_f1"]["std"] == pytest.approx(np.std(macro, ddof=1))
+
+
+def test_cv_refuses_folds_whose_training_part_lacks_a_label_before_training_any(tmp_path):
+    from zoo.evaluation.cross_validation import cross_validate
+
+    tagged = [("goal team", ["sports"]), ("vote senate", ["politics"]), ("goal vote", ["politics", "sports"]),
+              ("the day", [])]
+    rows = [{"text": f"{text} w{i}", "label": tags} for i, (text, tags) in enumerate(tagged * 10)]
+    rows[0]["label"], rows[1]["label"] = ["sports", "rare"], ["politics", "rare"]
+    source = tmp_path / "tags.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    # Random multi-label folds (seed 0) put both "rare" examples in fold 2's test part: fold 2's run learnt only
+    # the other labels, and after training both folds the evaluation failed on "label 'rare' is not in the label
+    # vocabulary ['politics', 'sports']".
+    config = {"data": {"source": str(source), "vocab_size": 60, "sequence_length": 8, "validation_split": 0.0},
+              "model": {"name": "transformer-tiny", "overrides": {"mode": "multilabel"}}}
+    with pytest.raises(ValueError, match=rf"^{source}: every example of label 'rare' \(2 in all\) falls in fold 2's "
+                                         r"test part \(fold seed 0\), so that fold's run would never learn it; use "
+                                         r"fewer folds, another fold seed \(--seed\), or more examples of it$"):
+        cross_validate(config, folds=2, seed=0, out_dir=tmp_path / "cv", progress=False)
+    assert not (tmp_path / "cv").exists()

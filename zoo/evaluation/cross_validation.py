@@ -62,6 +62,18 @@ def _finished_run(fold_config, run_dir):
     return True
 
 
+def _check_every_fold_trains_every_label(data, parts, seed):
+    """Raise unless each fold's training part has every label of ``data``: a fold's run learns only the labels it
+    trains on, and could not score its test part's examples of another (random multi-label folds can do this)."""
+    counts = data.class_counts()
+    for k, (train_part, _) in enumerate(parts):
+        missing = [name for name, count in train_part.class_counts().items() if counts[name] and not count]
+        if missing:
+            raise ValueError(f"{data.source}: every example of label {missing[0]!r} ({counts[missing[0]]} in all) "
+                             f"falls in fold {k + 1}'s test part (fold seed {seed}), so that fold's run would "
+                             "never learn it; use fewer folds, another fold seed (--seed), or more examples of it")
+
+
 def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=None, progress=True):
     """Train and evaluate ``config`` on ``folds`` stratified folds of its data (random folds for multi-label
     data); report mean ± std.
@@ -102,7 +114,9 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     data = _load_examples(config)
     fold_reports = []
     # A multi-label example has several classes to stratify by: its folds are drawn at random.
-    for k, (train_part, test_part) in enumerate(zoo.data.kfold(data, k=folds, seed=seed, stratify=not data.multilabel)):
+    parts = zoo.data.kfold(data, k=folds, seed=seed, stratify=not data.multilabel)
+    _check_every_fold_trains_every_label(data, parts, seed)
+    for k, (train_part, test_part) in enumerate(parts):
         fold_dir = out / f"fold_{k}"
         for part, name in ((train_part, "train.jsonl"), (test_part, "test.jsonl")):
             _save_fold_part(part, fold_dir / "data" / name, fold_dir / "run")

@@ -135,3 +135,25 @@ def test_label_names_and_tokens_with_dollar_signs_are_drawn_as_text(tmp_path):
     assert_png(plots.plot_token_importance(["x$^$", "film"], np.array([0.5, 0.5]), tmp_path / "importance.png",
                                            title="predicted $0-$50"))
     assert_png(plots.plot_attention_heads(np.full((1, 2, 2), 0.5), ["x$^$", "film"], tmp_path / "heads.png"))
+
+
+def test_long_label_names_and_words_are_cut_so_the_plots_keep_their_axes(tmp_path, monkeypatch):
+    import warnings
+
+    # Uncut, a 300-character name squeezed the axes to nothing ("constrained_layout not applied") and names
+    # sharing a long prefix all showed the same last characters, off the figure's edge.
+    drawn = []
+    save = plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.append(fig) or save(fig, path))
+    names = [f"label number {i} of a long set of names " * 3 for i in range(5)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plots.plot_confusion_matrix(np.eye(5, dtype=int), names, tmp_path / "cm.png")
+        plots.plot_confusion_matrix([[3, 1], [0, 2]], ["x" * 300, "y" * 300], tmp_path / "cm2.png")
+        plots.plot_token_importance(["w" * 200, "film"], [0.5, 0.5], tmp_path / "importance.png")
+        plots.plot_attention_heads(np.full((1, 2, 2), 0.5), ["w" * 200, "film"], tmp_path / "heads.png")
+    assert [t.get_text() for t in drawn[0].axes[0].get_yticklabels()] == [
+        f"label number {i} of a lon…" for i in range(5)]
+    assert [t.get_text() for t in drawn[2].axes[0].get_xticklabels()] == ["w" * 23 + "…", "film"]
+    for name in ("cm.png", "cm2.png", "importance.png", "heads.png"):
+        assert_png(tmp_path / name)

@@ -14,6 +14,13 @@ _ANNOTATE_MAX_CLASSES = 20
 _DPI = 110
 # Up to this many epochs each gets its own x tick; a longer history gets integer ticks matplotlib spaces.
 _MAX_EPOCH_TICKS = 12
+# Label names and words longer than this are cut with "…" on the axes: uncut, a long one squeezed the axes to
+# nothing (constrained layout gave up) and every name ran off the figure, only its last characters showing.
+TICK_LABEL_WIDTH = 24
+
+
+def _ticks(texts):
+    return [t if len(t) <= TICK_LABEL_WIDTH else t[:TICK_LABEL_WIDTH - 1] + "…" for t in map(str, texts)]
 
 
 def _figure(width, height):
@@ -59,8 +66,8 @@ def plot_confusion_matrix(matrix, label_names, path, *, title="Confusion matrix"
     ax = fig.add_subplot()
     image = ax.imshow(row_share, cmap="Blues", vmin=0.0, vmax=1.0)
     fig.colorbar(image, ax=ax, label="share of true label")
-    ax.set_xticks(range(n), names, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center")
-    ax.set_yticks(range(n), names)
+    ax.set_xticks(range(n), _ticks(names), rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center")
+    ax.set_yticks(range(n), _ticks(names))
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
@@ -193,8 +200,8 @@ def plot_attention_heads(weights, tokens, path, *, title="Attention"):
         image = ax.imshow(weights[h], cmap="viridis", vmin=0.0, vmax=top)
         ax.set_title(f"head {h}", fontsize=9)
         fontsize = 7 if n <= 40 else 4
-        ax.set_xticks(range(n), tokens, rotation=90, fontsize=fontsize)
-        ax.set_yticks(range(n), tokens, fontsize=fontsize)
+        ax.set_xticks(range(n), _ticks(tokens), rotation=90, fontsize=fontsize)
+        ax.set_yticks(range(n), _ticks(tokens), fontsize=fontsize)
     fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8)
     fig.suptitle(title)
     return _save(fig, path)
@@ -222,7 +229,7 @@ def plot_token_importance(tokens, importance, path, *, title="Token importance (
     fig = _figure(min(max(4.0, 0.35 * len(tokens) + 1.5), 20.0), 3.2)
     ax = fig.add_subplot()
     ax.bar(range(len(tokens)), values, color="tab:orange")
-    ax.set_xticks(range(len(tokens)), tokens, rotation=60, ha="right", fontsize=8)
+    ax.set_xticks(range(len(tokens)), _ticks(tokens), rotation=60, ha="right", fontsize=8)
     ax.set_ylabel("importance")
     ax.set_title(title)
     return _save(fig, path)

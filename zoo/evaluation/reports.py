@@ -135,7 +135,7 @@ def render_markdown(report):
     for name, avg in m["averages"].items():
         lines.append(f"| *{name} avg* | {_fmt(avg['precision'])} | {_fmt(avg['recall'])} | {_fmt(avg['f1'])} | |")
     if not m["multilabel"]:
-        names = [_cell(n, 24) for n in m["label_names"]]
+        names = [_cell(n, plots.TICK_LABEL_WIDTH) for n in m["label_names"]]
         lines += ["", "## Confusion matrix (rows: true, columns: predicted)", ""]
         lines += ["| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
         for name, row in zip(names, m["confusion_matrix"]):

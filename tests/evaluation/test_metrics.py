@@ -100,6 +100,16 @@ def test_confident_mistakes_are_wrong_and_sorted():
         assert m["text"] == texts[m["index"]] and m["true"] != m["predicted"]
 
 
+def test_a_negative_or_fractional_mistake_limit_is_refused():
+    # limit=-1 sliced from the end: every mistake but the last was listed, without a word
+    args = (["a", "b", "c"], [0, 0, 0], [[0.1, 0.9], [0.2, 0.8], [0.3, 0.7]], ["neg", "pos"])
+    assert len(confident_mistakes(*args, limit=0)) == 0 and len(confident_mistakes(*args, limit=5)) == 3
+    for limit in (-1, 2.5, True):
+        with pytest.raises(MetricsInputError, match=rf"limit \(how many mistakes to list; zoo evaluate --mistakes\) "
+                                                    rf"must be an integer >= 0, got {limit!r}"):
+            confident_mistakes(*args, limit=limit)
+
+
 @pytest.mark.parametrize(
     "y, probs, match",
     [

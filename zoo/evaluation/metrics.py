@@ -200,6 +200,10 @@ def confident_mistakes(texts, y_true, probabilities, label_names, *, limit=20):
         >>> confident_mistakes(["bad", "good"], [0, 1], [[0.1, 0.9], [0.2, 0.8]], ["neg", "pos"])[0]["text"]
         'bad'
     """
+    # A negative limit would slice from the end: -1 silently left out the last mistake.
+    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0:
+        raise MetricsInputError(f"limit (how many mistakes to list; zoo evaluate --mistakes) must be an integer "
+                                f">= 0, got {limit!r}")
     names = [str(n) for n in label_names]
     y, probs = check_inputs(y_true, probabilities, names)
     texts = list(texts)

@@ -166,3 +166,21 @@ def test_explain_command_says_when_a_multilabel_model_predicts_no_label(monkeypa
     # it printed "predicted  (0.460)"
     assert capsys.readouterr().out.startswith(
         "predicted no label (none at or over 0.5; the highest is politics 0.460); most attended words: the 0.60")
+
+
+def test_an_explanation_replaces_the_heat_maps_of_an_earlier_one_in_its_folder(tmp_path):
+    from zoo.evaluation.attention import Explanation, merge_word_pieces
+
+    def explanation(layers):
+        tokens, attention = ["a", "film"], np.full((layers, 1, 2, 2), 0.5)
+        words, word_attention, word_importance = merge_word_pieces(tokens, attention, np.array([0.5, 0.5]))
+        return Explanation("a film", tokens, np.array([5, 6]), attention, np.eye(2), np.array([0.5, 0.5]),
+                           np.array([0.4, 0.6]), "pos", ["neg", "pos"], words, word_attention, word_importance)
+
+    (tmp_path / "notes.txt").write_text("mine")
+    save_explanation(explanation(3), tmp_path)
+    # a 1-layer model's explanation left the 3-layer one's layer 1 and 2 heat-maps beside it
+    save_explanation(explanation(1), tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "attention_layer_0.png", "explanation.json", "importance.png", "notes.txt"]
+    assert len(json.loads((tmp_path / "explanation.json").read_text())["attention"]) == 1

@@ -9,6 +9,9 @@ from zoo.evaluation import plots
 from zoo.evaluation.reports import OUT_DIR_FIX
 from zoo.paths import check_output, output_errors
 
+EXPLANATION_JSON = "explanation.json"
+LAYER_PNG = "attention_layer_{layer}.png"
+
 
 @dataclasses.dataclass
 class Explanation:
@@ -237,12 +240,25 @@ def token_strings(tokenizer, ids):
     return [vocabulary[i] if 0 <= i < len(vocabulary) else f"<{i}>" for i in np.asarray(ids).tolist()]
 
 
+def _remove_earlier_heat_maps(out):
+    """Remove the per-layer heat-maps of an earlier explanation in ``out``, as many as its ``explanation.json`` has
+    layers: a deeper model's ``attention_layer_3.png`` would otherwise stay beside a shallower one's explanation."""
+    path = out / EXPLANATION_JSON
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except ValueError:
+        earlier = {}  # not an explanation zoo wrote: which files it owns is not known, so none are removed
+    layers = earlier.get("attention") if isinstance(earlier, dict) else None
+    for layer in range(len(layers) if isinstance(layers, list) else 0):
+        (out / LAYER_PNG.format(layer=layer)).unlink(missing_ok=True)
+
+
 def save_explanation(explanation, out_dir):
     """Write heat-maps per layer (one panel per head), the importance chart and ``explanation.json``.
 
     Args:
         explanation: from :func:`explain`.
-        out_dir: directory to write into.
+        out_dir: directory to write into; an earlier explanation's heat-maps in it are replaced.
 
     Returns:
         ``{name: path}`` of the written files.
@@ -257,14 +273,15 @@ def save_explanation(explanation, out_dir):
     files = {}
     with output_errors(out, OUT_DIR_FIX):
         out.mkdir(parents=True, exist_ok=True)
+        _remove_earlier_heat_maps(out)
         for layer, weights in enumerate(explanation.word_attention):
             files[f"layer_{layer}"] = plots.plot_attention_heads(
-                weights, explanation.words, out / f"attention_layer_{layer}.png",
+                weights, explanation.words, out / LAYER_PNG.format(layer=layer),
                 title=f"Layer {layer} attention — predicted {explanation.label}",
             )
         files["importance"] = plots.plot_token_importance(
             explanation.words, explanation.word_importance, out / "importance.png")
-        files["json"] = out / "explanation.json"
+        files["json"] = out / EXPLANATION_JSON
         files["json"].write_text(json.dumps(explanation.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
     return files
 

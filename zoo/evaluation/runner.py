@@ -40,8 +40,8 @@ def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None
         >>> model, tokenizer, labels, _ = zoo.training.load_run("runs/reviews")
         >>> report = evaluate_model(model, tokenizer, labels, ["a superb film", "a dull , boring film"], [1, 0],
         ...                         out_dir="eval")
-        >>> report["metrics"]["accuracy"], report["files"]["markdown"]
-        (1.0, 'report.md')
+        >>> report["metrics"]["num_examples"], report["files"]["markdown"]
+        (2, 'report.md')
     """
     from zoo.export.predict import InMemoryPredictor
 
@@ -143,8 +143,8 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
 
     Example:
         >>> report = zoo.evaluate("runs/reviews", progress=False)
-        >>> report["metrics"]["num_examples"], report["metrics"]["accuracy"]
-        (40, 0.625)
+        >>> report["metrics"]["num_examples"], report["metrics"]["label_names"]
+        (40, ['negative', 'positive'])
     """
     import zoo.data
     from zoo.training import load_run

@@ -125,6 +125,11 @@ def write(tmp_path, name="ckpt", **kwargs):
 def test_config_errors_name_the_file_and_key(tmp_path):
     with pytest.raises(CheckpointFileNotFoundError, match="nowhere: checkpoint folder not found"):
         from_pretrained(tmp_path / "nowhere", num_classes=2)
+    folder = write(tmp_path, "weights_given")
+    with pytest.raises(CheckpointFileNotFoundError, match=re.escape(
+            f"{folder / 'model.safetensors'}: a file, not a checkpoint folder; give the folder that holds config.json "
+            f"and the weights (here perhaps {folder})")):
+        from_pretrained(folder / "model.safetensors", num_classes=2)
     (tmp_path / "empty").mkdir()
     with pytest.raises(CheckpointFileNotFoundError, match="empty/config.json: checkpoint config not found"):
         from_pretrained(tmp_path / "empty", num_classes=2)

@@ -41,10 +41,14 @@ def read_config(folder):
     """The parsed ``config.json`` of a checkpoint folder and the module that reads its layout.
 
     Raises:
-        CheckpointFileNotFoundError: No such folder, or no ``config.json`` in it.
+        CheckpointFileNotFoundError: No such folder (or a file, such as the folder's weights), or no
+            ``config.json`` in it.
         UnsupportedCheckpointError: A ``config.json`` of neither layout.
     """
     folder = Path(folder)
+    if folder.is_file():
+        raise CheckpointFileNotFoundError(f"{folder}: a file, not a checkpoint folder; give the folder that holds "
+                                          f"{CONFIG_FILE} and the weights (here perhaps {folder.parent})", path=folder)
     if not folder.is_dir():
         raise CheckpointFileNotFoundError(f"{folder}: checkpoint folder not found", path=folder)
     path = folder / CONFIG_FILE

@@ -55,6 +55,10 @@ def test_a_command_is_required(capsys):
     (["train", "--set", "training.epoch=3"], "unknown key 'training.epoch' (did you mean 'epochs'?)"),
     (["train", "--set", "training.batch_size=-2"], "training.batch_size must be > 0"),
     (["train", "--config", "missing.yaml"], "config file not found: missing.yaml"),
+    # `--pretrained "$CKPT"` with CKPT unset trained from scratch without a word
+    (["train", "--pretrained", ""], "model.init_from is empty; give a value, or leave the key out for its default"),
+    (["train", "--output", " "], "output.dir is empty"),
+    (["train", "--set", "data.test_source="], "data.test_source is empty"),
 ])
 def test_bad_arguments_exit_2_naming_the_problem(argv, message, capsys):
     assert main(argv) == 2

@@ -803,6 +803,9 @@ def _coerce(value, hint, key):
                 raise ConfigError(f"{key} must be a finite number, got {value!r}")
             return float(number)
     elif hint is str:
+        if isinstance(value, str) and not value.strip():
+            # No key means anything by blank text: `--pretrained "$CKPT"` with CKPT unset trained from scratch.
+            raise ConfigError(f"{key} is empty; give a value, or leave the key out for its default")
         if isinstance(value, str):
             return value
     elif hint is dict:

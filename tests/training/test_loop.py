@@ -224,3 +224,36 @@ def test_batch_must_split_evenly_over_replicas():
         optimizer = keras.optimizers.SGD(0.1)
     with pytest.raises(ValueError, match="training.batch_size 15 must be divisible by the 2 replicas"):
         Trainer(model, optimizer, strategy, Objective(), batch_size=15)
+
+
+def _loss_scaled_step(strategy):
+    """One mixed_float16 step whose second half of the batch (replica 1's under two replicas) overflows float16."""
+    table = np.full((10, 4), 0.01, np.float32)
+    table[5:] = 1000.0  # tokens 5..9: the scaled gradient of the dense kernel overflows float16 (Inf)
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        with strategy.scope():
+            model = keras.Sequential([
+                keras.Input((None,), dtype="int32"),
+                keras.layers.Embedding(10, 4, embeddings_initializer=keras.initializers.Constant(table)),
+                keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(2, kernel_initializer="ones")])
+            optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1))
+        before = [np.array(w) for w in model.get_weights()]
+        trainer = Trainer(model, optimizer, strategy, Objective(), batch_size=4)
+        ids = np.array([[1, 2, 0, 0], [2, 3, 0, 0], [6, 7, 0, 0], [8, 9, 0, 0]], np.int32)
+        iterator = iter(trainer.distribute(ids, np.zeros(4, np.int32), np.arange(4)[None]))
+        list(trainer.run_steps(iterator, 1))
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    scales = [float(s) for s in strategy.experimental_local_results(optimizer.dynamic_scale.value)]
+    return before, [np.array(w) for w in model.get_weights()], scales
+
+
+def test_an_overflow_on_one_replica_skips_the_step_on_every_replica():
+    """Keras's LossScaleOptimizer checks replica 0's gradients only: replica 1's Inf used to reach the weights."""
+    for strategy in (tf.distribute.get_strategy(), get_strategy("mirrored")):
+        before, after, scales = _loss_scaled_step(strategy)
+        for old, new in zip(before, after):
+            np.testing.assert_array_equal(new, old)  # the step is skipped, as on one device
+        assert scales == [16384.0] * strategy.num_replicas_in_sync  # and the loss scale halved everywhere

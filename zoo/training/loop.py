@@ -203,6 +203,8 @@ class Trainer:
             scaled = self.optimizer.scale_loss(loss)
         sources = [u.value if isinstance(u, keras.Variable) else u for u in self.units]
         grads = tape.gradient(scaled, sources)
+        if replicas > 1 and isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
+            grads = _overflow_anywhere(context, self.optimizer, grads)
         if self.clipnorm is not None or self.clipvalue is not None:
             # The optimizer sums gradients over replicas inside apply(); clip the sum here, then hand each
             # replica an equal share so that apply()'s sum restores the clipped total.
@@ -374,6 +376,21 @@ class Evaluator:
         if self.objective.token_level:
             metrics.update(perplexity=float(np.exp(metrics["loss"])), tokens=int(count))
         return metrics
+
+
+def _overflow_anywhere(context, optimizer, grads):
+    """Make every replica's gradients NaN when any replica's are not finite.
+
+    Keras's ``LossScaleOptimizer`` decides whether to skip a step (and halve the loss scale) from replica 0's
+    gradients alone, before ``apply()`` sums them: an overflow on another replica alone was summed into the
+    weights, which then held Inf/NaN. One summed flag makes every replica skip the step, as one device does.
+    """
+    overflows = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                   tf.cast(tf.logical_not(optimizer.check_finite(grads)), tf.float32))
+    poison = tf.where(overflows > 0, np.nan, 0.0)
+    return [None if g is None else
+            tf.IndexedSlices(g.values + tf.cast(poison, g.dtype), g.indices, g.dense_shape)
+            if isinstance(g, tf.IndexedSlices) else g + tf.cast(poison, g.dtype) for g in grads]
 
 
 def _dense(grad):

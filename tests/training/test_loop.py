@@ -7,7 +7,7 @@ import tensorflow as tf
 import zoo.models
 from zoo.layers import Dropout
 from zoo.training.loop import EpochBatches, Trainer
-from zoo.training.objectives import Objective, trim_padding
+from zoo.training.objectives import Objective, TokenObjective, trim_padding
 from zoo.training.strategies import get_strategy
 
 TINY = {"num_layers": 1, "d_model": 16, "num_heads": 2, "ff_dim": 32}
@@ -257,3 +257,34 @@ def test_an_overflow_on_one_replica_skips_the_step_on_every_replica():
         for old, new in zip(before, after):
             np.testing.assert_array_equal(new, old)  # the step is skipped, as on one device
         assert scales == [16384.0] * strategy.num_replicas_in_sync  # and the loss scale halved everywhere
+
+
+def _mlm_batches(strategy, ids, steps=3):
+    """Each step's masked inputs and targets, rows concatenated over the replicas, padded to 16 columns."""
+    with strategy.scope():  # the model is never called: it only makes a Trainer
+        model = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(50, 4)])
+        optimizer = keras.optimizers.SGD(0.1)
+    trainer = Trainer(model, optimizer, strategy, TokenObjective("mlm", 50), batch_size=8, seed=0)
+    iterator = iter(trainer.distribute(ids, None, EpochBatches(len(ids), 8, seed=0).indices(0)[:steps]))
+    pad = lambda t: np.pad(np.asarray(t), [(0, 0), (0, 16 - t.shape[1])])  # noqa: E731
+    steps_seen = []
+    for _ in range(steps):
+        inputs, targets = next(iterator)
+        parts = [strategy.experimental_local_results(value) for value in
+                 (inputs["token_ids"], inputs["mask_positions"], targets)]
+        steps_seen.append([np.concatenate([pad(t) for t in replicas]) for replicas in parts])
+    return steps_seen
+
+
+def test_mlm_masks_a_global_batch_split_over_two_replicas_as_one_device_does():
+    """The masks were drawn per replica batch: two replicas predicted other tokens than one device."""
+    rng = np.random.default_rng(0)
+    ids = rng.integers(10, 50, size=(32, 16)).astype(np.int32)
+    for row, length in enumerate(rng.integers(4, 17, size=32)):  # rows of many lengths: replicas trim differently
+        ids[row, 0], ids[row, length - 1], ids[row, length:] = 2, 3, 0
+    one = _mlm_batches(tf.distribute.get_strategy(), ids)
+    two = _mlm_batches(get_strategy("mirrored"), ids)
+    for one_step, two_step in zip(one, two):
+        assert one_step[2].any()  # tokens to predict
+        for a, b in zip(one_step, two_step):
+            np.testing.assert_array_equal(b, a)

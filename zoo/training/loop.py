@@ -239,15 +239,20 @@ class Trainer:
             return outputs
         return tuple(self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for value in outputs)
 
-    def _batch_fn(self, features, labels, first_batch=0, pipeline=0):
-        """A ``tf.data`` map from ``(batch number, example indices)`` to prepared ``(inputs, targets)``."""
+    def _batch_fn(self, features, labels, place):
+        """A ``tf.data`` map from ``(batch number, example indices)`` to prepared ``(inputs, targets)``.
+
+        ``place(number)`` gives the batch's ``(seed, first row)``: the stateless seed of its global batch's
+        random targets, and where its rows start in that global batch (see ``TokenObjective.prepare``).
+        """
         features_t = tf.nest.map_structure(tf.constant, features)
         labels_t = None if labels is None else tf.constant(labels)
 
         def prepare(number, indices):
-            seed = tf.stack([tf.constant(self.seed + 7919 * pipeline, tf.int64), first_batch + number])
+            seed, first = place(number)
             batch = tf.nest.map_structure(lambda t: tf.gather(t, indices), features_t)
-            return self.objective.prepare(batch, None if labels_t is None else tf.gather(labels_t, indices), seed)
+            return self.objective.prepare(batch, None if labels_t is None else tf.gather(labels_t, indices), seed,
+                                          rows=(first, self.batch_size))
 
         return prepare
 
@@ -259,17 +264,24 @@ class Trainer:
         Each input pipeline (one per worker) takes its contiguous share of every global batch and cuts it
         into per-replica batches, which the strategy hands to its local replicas in order: the union of the
         replicas' examples in a step is exactly that step's global batch. ``first_step`` is the global step
-        of the first row of ``batch_indices``: the objective's random targets are seeded by step, so a
-        resumed run draws what an uninterrupted one would.
+        of the first row of ``batch_indices``: the objective's random targets are drawn for the whole global
+        batch from a seed of the step, so a resumed run draws what an uninterrupted one would, whatever the
+        replica count of either.
         """
 
         def dataset_fn(context):
             pipelines, pipeline = context.num_input_pipelines, context.input_pipeline_id
             share = self.batch_size // pipelines
+            local = share // self.per_replica_batch
             mine = batch_indices[:, pipeline * share:(pipeline + 1) * share].reshape(-1)
             data = tf.data.Dataset.from_tensor_slices(mine.astype(np.int64)).batch(self.per_replica_batch)
-            prepare = self._batch_fn(features, labels, first_step * (share // self.per_replica_batch), pipeline)
-            data = data.enumerate().map(prepare)
+
+            def place(number):  # per-replica batch ``number`` of this pipeline: local replica number % local
+                step = first_step + number // local
+                return (tf.stack([tf.constant(self.seed, tf.int64), step]),
+                        pipeline * share + number % local * self.per_replica_batch)
+
+            data = data.enumerate().map(self._batch_fn(features, labels, place))
             return data.prefetch(tf.data.AUTOTUNE)
 
         return self.strategy.distribute_datasets_from_function(dataset_fn)
@@ -310,8 +322,10 @@ class Trainer:
             worker_seed = seed + 1000 * context.input_pipeline_id
             data = tf.data.Dataset.range(count).shuffle(count, seed=worker_seed).repeat()
             data = data.batch(self.batch_size, drop_remainder=True).enumerate()
-            return data.map(self._batch_fn(features, labels, pipeline=context.input_pipeline_id)).prefetch(
-                tf.data.AUTOTUNE)
+            # Each worker's batches are whole global batches; the workers' random targets differ by seed.
+            targets_seed = tf.constant(self.seed + 7919 * context.input_pipeline_id, tf.int64)
+            place = lambda number: (tf.stack([targets_seed, number]), 0)  # noqa: E731
+            return data.map(self._batch_fn(features, labels, place)).prefetch(tf.data.AUTOTUNE)
 
         per_worker = self.coordinator().create_per_worker_dataset(
             self.strategy.distribute_datasets_from_function(dataset_fn))

@@ -58,11 +58,12 @@ class Objective:
         self.label_smoothing = float(label_smoothing)
         self.pad_id = int(pad_id)
 
-    def prepare(self, features, labels, seed=None):
+    def prepare(self, features, labels, seed=None, rows=None):
         """Return ``(inputs cut to their longest row, labels)``.
 
         ``features`` are ids ``[B, T]``, or ``{"token_ids", "segment_ids"}`` for a model with segments (BERT,
-        sentence pairs): both are cut to the width of the longest row of ``token_ids``.
+        sentence pairs): both are cut to the width of the longest row of ``token_ids``. ``seed`` and ``rows``
+        are unused: classification has no random targets.
         """
         if not isinstance(features, dict):
             return trim_padding(features, self.pad_id), labels
@@ -111,7 +112,8 @@ class TokenObjective:
     Features per task: ``lm``: ``[N, T + 1]`` ids that start with ``[CLS]`` (begin) and end with ``[SEP]``
     (end) before the padding; the model reads ``ids[:, :-1]`` and predicts ``ids[:, 1:]``. ``mlm``: ``[N, T]``
     ids; BERT masking (``zoo.data.mask_tokens``: 15% chosen, 80/10/10) draws new masks every step from a
-    stateless seed, so a resumed run masks exactly as an uninterrupted one; the model reads the corrupted ids
+    stateless seed for each global batch, so a resumed run masks exactly as an uninterrupted one, whatever the
+    replica count of either (see ``prepare``); the model reads the corrupted ids
     and the chosen positions and predicts the original tokens there. ``seq2seq``: ``{"source": [N, S],
     "target": [N, T + 1]}``, the target framed like an ``lm`` sequence; the decoder reads ``target[:, :-1]``.
     Begin, end, padding and mask ids are the tokenizer's ``special_ids``; a target equal to the padding id
@@ -145,17 +147,30 @@ class TokenObjective:
         self.special_ids = special_ids
         self.pad_id = special_ids.pad
 
-    def prepare(self, features, labels=None, seed=None):
-        """Return ``(model inputs, target ids)``; ``seed`` (shape ``[2]``) drives ``mlm`` masking."""
+    def prepare(self, features, labels=None, seed=None, rows=None):
+        """Return ``(model inputs, target ids)``; ``seed`` (shape ``[2]``) drives ``mlm`` masking.
+
+        ``rows``: ``(first, total)`` when the batch is rows ``first`` to ``first + B - 1`` of a global batch of
+        ``total`` rows split over replicas; ``mlm`` draws the masks of the whole global batch at the full
+        width and keeps these rows, so a split batch is masked as one device masks it. ``None``: the batch
+        is the whole global batch.
+        """
         if self.task == "seq2seq":
             decoder_ids, targets = self._shift(features["target"])
             return {"encoder_ids": trim_padding(features["source"], self.pad_id), "decoder_ids": decoder_ids}, targets
         if self.task == "lm":
             return self._shift(features)
-        ids = trim_padding(features, self.pad_id)
+        ids = tf.convert_to_tensor(features)
         seed = tf.zeros([2], tf.int64) if seed is None else seed
-        inputs, original, chosen = mask_tokens(ids, seed, vocab_size=self.vocab_size, rate=self.mask_rate,
-                                               special_ids=self.special_ids)
+        size = tf.shape(ids)[0]
+        first, total = (0, size) if rows is None else (tf.cast(rows[0], tf.int32), tf.cast(rows[1], tf.int32))
+        # Padding rows stand in for the other replicas' examples: the random draws depend only on the seed and
+        # the global batch's shape. Padding is never chosen, so trimming after masking changes nothing.
+        whole = tf.pad(ids, [[first, total - first - size], [0, 0]], constant_values=tf.cast(self.pad_id, ids.dtype))
+        masked = mask_tokens(whole, seed, vocab_size=self.vocab_size, rate=self.mask_rate,
+                             special_ids=self.special_ids)
+        trimmed = tf.shape(trim_padding(ids, self.pad_id))[1]
+        inputs, original, chosen = (t[first:first + size, :trimmed] for t in masked)
         where = tf.where(chosen > 0)
         positions = tf.RaggedTensor.from_value_rowids(tf.cast(where[:, 1], tf.int32), where[:, 0],
                                                       nrows=tf.shape(ids, out_type=tf.int64)[0])

@@ -38,6 +38,18 @@ def test_unknown_names_and_devices_are_errors():
         get_strategy("mirrored", devices=["/gpu:3"])
 
 
+@pytest.mark.parametrize("name", ["one_device", "mirrored"])
+def test_unusable_device_strings_name_distribution_devices(name):
+    # These used to fail deep in TensorFlow: ValueError "Unknown attribute 'nonsense'", AssertionError "No
+    # duplicates allowed", or (another job's device) "unknown device" at the first variable.
+    for device in ("nonsense", "/job:worker/cpu:0"):
+        with pytest.raises(StrategyError, match=f"distribution.devices: no local device '{device}'; available: "):
+            get_strategy(name, devices=[device])
+    with pytest.raises(StrategyError, match="distribution.devices: '/device:CPU:0' names the same device as "
+                                            "'/cpu:0'; each device holds one replica, so list it once"):
+        get_strategy(name, devices=["/cpu:0", "/device:CPU:0"])
+
+
 def test_parameter_server_needs_a_cluster(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(StrategyError, match="parameter_server needs a cluster with 'worker' and 'ps' tasks"):

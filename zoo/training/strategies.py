@@ -96,16 +96,31 @@ def cluster_resolver(kind="tf_config"):
 def _local_devices(devices):
     if devices:
         logical = tf.config.list_logical_devices()
-        known = {(spec.device_type, spec.device_index) for spec in
-                 (tf.DeviceSpec.from_string(d.name) for d in logical)}
+        known = {_local_key(d.name) for d in logical}
+        seen = {}
         for device in devices:
-            spec = tf.DeviceSpec.from_string(device)
-            if (spec.device_type, spec.device_index or 0) not in known:
+            key = _local_key(device)
+            if key not in known:
                 raise StrategyError(f"distribution.devices: no local device {device!r}; "
                                     f"available: {', '.join(d.name for d in logical)}")
+            if key in seen:
+                raise StrategyError(f"distribution.devices: {device!r} names the same device as {seen[key]!r}; "
+                                    "each device holds one replica, so list it once")
+            seen[key] = device
         return list(devices)
     gpus = tf.config.list_logical_devices("GPU")
     return [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+
+
+def _local_key(device):
+    """``(type, index)`` of a device string of this process, or ``None`` (unparsable, or another job's device)."""
+    try:
+        spec = tf.DeviceSpec.from_string(device)
+    except ValueError:
+        return None
+    if spec.job not in (None, "localhost") or spec.replica not in (None, 0) or spec.task not in (None, 0):
+        return None
+    return spec.device_type, spec.device_index or 0
 
 
 def get_strategy(name="default", *, devices=(), resolver="tf_config", variable_partitioner=None,

@@ -73,6 +73,25 @@ def test_multi_worker_without_a_cluster_says_what_tf_config_must_hold(monkeypatc
         get_strategy("multi_worker")
 
 
+def test_a_task_index_past_the_cluster_names_tf_config(monkeypatch):
+    # It failed in TensorFlow with "ValueError: The `task_id` 2 exceeds the maximum id of worker."
+    config = {"cluster": {"worker": ["127.0.0.1:2222", "127.0.0.1:2223"]}, "task": {"type": "worker", "index": 2}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(config))
+    with pytest.raises(StrategyError, match=r"multi_worker found the cluster .* but not this process's task in it "
+                                            r"\(task type 'worker', index 2\) \(TF_CONFIG is "):
+        get_strategy("multi_worker")
+
+
+@pytest.mark.parametrize("cluster", [["127.0.0.1:2222"], {"worker": "127.0.0.1:2222"}])
+def test_tf_config_whose_cluster_is_not_jobs_to_address_lists_is_an_error(monkeypatch, cluster):
+    # It failed as TensorFlow's TypeError ("`cluster` must be a dictionary ...") without naming TF_CONFIG.
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}}))
+    for name in ("multi_worker", "parameter_server"):
+        with pytest.raises(StrategyError, match=r"TF_CONFIG holds no usable cluster \(.*\): '\{\"cluster\": .*; its "
+                                                r"\"cluster\" maps each job to a list of addresses, e.g. "):
+            get_strategy(name)
+
+
 def test_tf_config_must_be_json(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "{cluster: nope")
     with pytest.raises(StrategyError, match="TF_CONFIG is not valid JSON"):

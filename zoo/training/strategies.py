@@ -70,7 +70,13 @@ def cluster_resolver(kind="tf_config"):
                 json.loads(raw)
             except json.JSONDecodeError as err:
                 raise StrategyError(f"TF_CONFIG is not valid JSON ({err}): {raw!r}") from None
-        return resolvers.TFConfigClusterResolver()
+        resolver = resolvers.TFConfigClusterResolver()
+        try:
+            resolver.cluster_spec()
+        except (TypeError, ValueError) as err:
+            raise StrategyError(f"TF_CONFIG holds no usable cluster ({err}): {raw!r}; its \"cluster\" maps each job "
+                                'to a list of addresses, e.g. {"worker": ["host1:12345", "host2:12345"]}') from None
+        return resolver
     if kind == "slurm":
         if "SLURM_PROCID" not in os.environ:
             raise StrategyError("distribution.cluster_resolver: slurm needs a Slurm job step "
@@ -195,7 +201,8 @@ def check_worker_cluster(resolver):
     spec = resolver.cluster_spec().as_dict()
     if not spec.get("worker") and not spec.get("chief"):
         problem = "found no cluster"
-    elif resolver.task_type not in ("worker", "chief") or resolver.task_id is None:
+    elif (resolver.task_type not in ("worker", "chief") or resolver.task_id is None
+          or resolver.task_id not in _task_indices(spec.get(resolver.task_type, []))):
         problem = (f"found the cluster {spec} but not this process's task in it "
                    f"(task type {resolver.task_type!r}, index {resolver.task_id!r})")
     else:
@@ -211,6 +218,11 @@ def check_worker_cluster(resolver):
         where = f"the {type(resolver).__name__} describes no worker task for this process"
         how = "run every worker inside the cluster the resolver reads (distribution.cluster_resolver)"
     raise StrategyError(f"distribution.strategy: multi_worker {problem} ({where}). {how}")
+
+
+def _task_indices(tasks):
+    """The task indices of a job: its addresses are a list, or a dict from index to address."""
+    return set(tasks) if isinstance(tasks, dict) else set(range(len(tasks)))
 
 
 def is_parameter_server(strategy):

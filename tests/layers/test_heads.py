@@ -99,3 +99,11 @@ def test_mixed_precision_logits_stay_float32():
 def test_bad_arguments_name_the_argument(kwargs, argument):
     with pytest.raises(ValueError, match=argument):
         ClassificationHead(**kwargs)
+
+
+@pytest.mark.parametrize("pooling, shape, layout", [("pooled", (B, T, D), r"\[batch, features\]"),
+                                                    ("mean", (B, D), r"\[batch, T, features\]")])
+def test_inputs_of_the_wrong_rank_for_the_pooling_are_an_error(pooling, shape, layout):
+    # "pooled" on a sequence gave per-token logits [B, T, classes], where its output shape says [B, classes].
+    with pytest.raises(ValueError, match=f"`pooling`='{pooling}' takes inputs {layout}, got shape"):
+        ClassificationHead(3, pooling=pooling)(_x(*shape))

@@ -66,6 +66,13 @@ class ClassificationHead(keras.layers.Layer):
         self.supports_masking = True
 
     def build(self, input_shape):
+        # Dense layers take any rank, so pooled-already inputs of rank 3 would give per-token logits silently.
+        pooled = self.pooling == "pooled"
+        if len(input_shape) != (2 if pooled else 3):
+            layout = "[batch, features]" if pooled else "[batch, T, features]"
+            raise ValueError(f"{self.name} with `pooling`={self.pooling!r} takes inputs {layout}, got shape "
+                             f"{tuple(input_shape)}; `pooling`='pooled' is for inputs pooled already, the others "
+                             "pool a sequence")
         features = input_shape[-1]
         policy = self.dtype_policy
         if self.pooling == "attention":

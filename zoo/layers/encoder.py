@@ -56,6 +56,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.layer_norm_epsilon = check.positive_float("layer_norm_epsilon", layer_norm_epsilon)
         self.use_rotary = bool(use_rotary)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        # Not any truthy value: the string "false" would turn packing on.
+        if skip_padding not in (None, True, False):
+            raise ValueError(f"`skip_padding` must be None, True or False, got {skip_padding!r}")
         if skip_padding and not packing_supported():
             raise ValueError(f"`skip_padding`=True needs data-dependent shapes, which the {keras.backend.backend()} "
                              "backend cannot trace; leave it None (on where the backend allows it) or set False")

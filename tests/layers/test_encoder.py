@@ -254,8 +254,6 @@ def test_wrong_input_width_is_a_clear_error():
     ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "dropout": 0.0001}, "`dropout`"),
     ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "attention_dropout": 0.9999}, "`attention_dropout`"),
     ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "activation": "tanhh"}, "activation"),
-    # A truthy string turned packing on: "false" meant True.
-    ({"d_model": 16, "num_heads": 4, "ff_dim": 8, "skip_padding": "false"}, "`skip_padding` must be None, True or False"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, argument):
     with pytest.raises(ValueError, match=argument):

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from zoo.layers import ClassificationHead, TransformerEncoderBlock
+from zoo.layers import ClassificationHead, MultiHeadAttention, TransformerDecoderBlock, TransformerEncoderBlock
 
 
 def test_numpy_numbers_are_taken_as_the_python_numbers_they_equal():
@@ -21,3 +21,17 @@ def test_numpy_numbers_are_taken_as_the_python_numbers_they_equal():
 def test_non_integers_are_still_refused(num_heads):
     with pytest.raises(ValueError, match="`num_heads` must be a positive integer"):
         TransformerEncoderBlock(16, num_heads, 32)
+
+
+@pytest.mark.parametrize("layer, name", [(TransformerEncoderBlock, "norm_first"), (TransformerEncoderBlock, "use_rotary"),
+                                         (TransformerDecoderBlock, "norm_first"), (MultiHeadAttention, "use_bias")])
+def test_flags_take_booleans_only(layer, name):
+    # bool("false") is True: the string turned the option on silently.
+    sizes = {"d_model": 16, "num_heads": 4} | ({} if layer is MultiHeadAttention else {"ff_dim": 32})
+    with pytest.raises(ValueError, match=f"`{name}` must be True or False, got 'false'"):
+        layer(**sizes, **{name: "false"})
+
+
+def test_skip_padding_takes_none_or_a_boolean():
+    with pytest.raises(ValueError, match="`skip_padding` must be None, True or False, got 'false'"):
+        TransformerEncoderBlock(16, 4, 32, skip_padding="false")

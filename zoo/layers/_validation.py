@@ -22,6 +22,15 @@ def rate(name, value):
     return float(value)
 
 
+def flag(name, value, allow_none=False):
+    """Return ``value`` as a bool (or ``None`` if allowed); not any truthy value, where the string "false" is true."""
+    if value is None and allow_none:
+        return None
+    if value not in (True, False):
+        raise ValueError(f"`{name}` must be {'None, ' if allow_none else ''}True or False, got {value!r}")
+    return bool(value)
+
+
 def choice(name, value, allowed):
     if value not in allowed:
         raise ValueError(f"`{name}` must be one of {sorted(allowed)}, got {value!r}")

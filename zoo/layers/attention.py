@@ -103,8 +103,8 @@ class MultiHeadAttention(keras.layers.Layer):
             )
         self.key_dim = check.positive_int("key_dim", key_dim, allow_none=True)
         self.dropout = dropout_rate("dropout", dropout)
-        self.use_bias = bool(use_bias)
-        self.use_rotary = bool(use_rotary)
+        self.use_bias = check.flag("use_bias", use_bias)
+        self.use_rotary = check.flag("use_rotary", use_rotary)
         self.rotary_max_wavelength = check.positive_int("rotary_max_wavelength", rotary_max_wavelength)
         if self.use_rotary and self.head_dim % 2:
             raise ValueError(f"`use_rotary` needs an even head size, got key_dim={self.head_dim}")

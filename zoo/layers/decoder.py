@@ -50,9 +50,9 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.dropout = dropout_rate("dropout", dropout)
         self.attention_dropout = dropout_rate("attention_dropout", attention_dropout)
         self.activation = check.choice("activation", activation, ACTIVATIONS)
-        self.norm_first = bool(norm_first)
+        self.norm_first = check.flag("norm_first", norm_first)
         self.layer_norm_epsilon = check.positive_float("layer_norm_epsilon", layer_norm_epsilon)
-        self.use_rotary = bool(use_rotary)
+        self.use_rotary = check.flag("use_rotary", use_rotary)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.supports_masking = True
         self.has_cross_attention = None

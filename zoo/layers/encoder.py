@@ -52,18 +52,16 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.dropout = dropout_rate("dropout", dropout)
         self.attention_dropout = dropout_rate("attention_dropout", attention_dropout)
         self.activation = check.choice("activation", activation, ACTIVATIONS)
-        self.norm_first = bool(norm_first)
+        self.norm_first = check.flag("norm_first", norm_first)
         self.layer_norm_epsilon = check.positive_float("layer_norm_epsilon", layer_norm_epsilon)
-        self.use_rotary = bool(use_rotary)
+        self.use_rotary = check.flag("use_rotary", use_rotary)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        # Not any truthy value: the string "false" would turn packing on.
-        if skip_padding not in (None, True, False):
-            raise ValueError(f"`skip_padding` must be None, True or False, got {skip_padding!r}")
+        skip_padding = check.flag("skip_padding", skip_padding, allow_none=True)
         if skip_padding and not packing_supported():
             raise ValueError(f"`skip_padding`=True needs data-dependent shapes, which the {keras.backend.backend()} "
                              "backend cannot trace; leave it None (on where the backend allows it) or set False")
         self.skip_padding = skip_padding
-        self.packs_tokens = packing_supported() if skip_padding is None else bool(skip_padding)
+        self.packs_tokens = packing_supported() if skip_padding is None else skip_padding
         self.supports_masking = True
 
     def build(self, input_shape):

@@ -6,7 +6,7 @@ from keras import ops
 from tests import reference as ref
 from tests.harness import run_layer_test, to_numpy
 from zoo import hardware
-from zoo.layers import MultiHeadAttention
+from zoo.layers import MultiHeadAttention, combine_masks
 
 RNG = np.random.default_rng(0)
 B, T, S, D, H = 2, 7, 5, 16, 4
@@ -195,3 +195,9 @@ def test_packing_is_refused_for_cross_attention():
     cross(np.ones((1, 3, 8), "float32"), key_value=np.ones((1, 4, 8), "float32"))
     with pytest.raises(ValueError, match="`packing` is only supported for self-attention"):
         cross(np.ones((1, 3, 8), "float32"), key_value=np.ones((1, 4, 8), "float32"), packing=object())
+
+
+def test_a_causal_mask_without_its_lengths_names_them():
+    # It failed as "Invalid dtype: NoneType" from inside keras.ops.arange.
+    with pytest.raises(ValueError, match="need `query_length` and `key_length`, got query_length=None, key_length=4"):
+        combine_masks(causal=True, key_length=4)

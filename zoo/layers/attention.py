@@ -46,6 +46,9 @@ def combine_masks(padding_mask=None, attention_mask=None, causal=False, query_le
         explicit = ops.cast(attention_mask, "bool")[:, None, :, :]
         mask = explicit if mask is None else ops.logical_and(mask, explicit)
     if causal or valid_keys is not None:
+        if query_length is None or key_length is None:
+            raise ValueError(f"`causal` and `valid_keys` need `query_length` and `key_length`, got query_length="
+                             f"{query_length!r}, key_length={key_length!r}")
         key_pos = ops.arange(key_length)[None, :]
         query_pos = ops.arange(query_length)[:, None] + ops.cast(query_offset, "int32")
         allowed = ops.ones((query_length, key_length), dtype="bool")

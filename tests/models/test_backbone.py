@@ -153,6 +153,17 @@ def test_save_reload_and_rebuild_from_config(tmp_path):
                                to_numpy(classifier.backbone(masked)["pooled_output"]), atol=1e-6)
 
 
+def test_a_reloaded_model_keeps_its_frozen_parts_frozen(tmp_path):
+    classifier = build_transformer(30, 8, 2, num_layers=2, d_model=D, num_heads=HEADS, ff_dim=32)
+    classifier.backbone.token_embedding.trainable = False  # zoo's freeze: embedding, and freeze_blocks: 1
+    classifier.backbone.blocks[0].trainable = False
+    classifier.save(tmp_path / "c.keras")
+    reloaded = keras.saving.load_model(tmp_path / "c.keras")
+    # The reloaded model trained every weight: the embeddings and block 0 came back trainable.
+    assert [w.path for w in reloaded.trainable_weights] == [w.path for w in classifier.trainable_weights]
+    assert reloaded.backbone.blocks[1].trainable and reloaded.head.trainable
+
+
 def test_mixed_bfloat16_backbone_keeps_float32_weights_and_logits():
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     classifier = TextClassifier(_bert(), num_classes=2, pooling="pooled")

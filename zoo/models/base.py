@@ -32,15 +32,30 @@ class FunctionalModel(keras.Model):
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
     def get_config(self):
-        return {
+        config = {
             "name": self.name,
             "trainable": self.trainable,
             "dtype": keras.dtype_policies.serialize(self.dtype_policy),
         }
+        # The arguments rebuild every layer trainable: the frozen ones (zoo's `freeze: embedding`, `freeze_blocks`)
+        # are named here so that a reloaded model trains only what the saved one did.
+        frozen = [layer.name for layer in self.layers if layer.weights and not layer.trainable]
+        if frozen:
+            config["frozen_layers"] = frozen
+        return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        # Both applied once built: Model(trainable=True) would make every sublayer trainable, a nested backbone's
+        # frozen layers too.
+        trainable = config.pop("trainable", True)
+        frozen = config.pop("frozen_layers", [])
         if isinstance(config.get("dtype"), dict):
             config["dtype"] = keras.dtype_policies.get(config["dtype"])
-        return cls(**config)
+        model = cls(**config)
+        if not trainable:
+            model.trainable = False
+        for name in frozen:
+            model.get_layer(name).trainable = False
+        return model

@@ -33,7 +33,8 @@ def test_train_arguments_parse():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "--config", "a.yaml", "--config", "b.yaml"], "zoo train: error: --config given twice (a.yaml, then b.yaml)"),
+    (["train", "--config", "a.yaml", "--config", "b.yaml"],
+     "zoo train: error: --config given twice (a.yaml, then b.yaml)"),
     (["predict", "m", "t", "--input", "a.txt", "--input", "b.txt"], "zoo predict: error: --input given twice"),
     (["cv", "--config", "absent.yaml", "--folds", "5", "--folds", "10"],
      "zoo cv: error: --folds given twice (5, then 10); give it once"),
@@ -77,7 +78,8 @@ def test_a_config_file_not_in_utf8_exits_2_naming_the_file_and_line(tmp_path, ca
     path = tmp_path / "run.yaml"
     path.write_bytes("data:\n  source: café.csv\n".encode("latin-1"))
     assert main(["train", "--config", str(path)]) == 2
-    assert capsys.readouterr().err == f"zoo train: error: {path}: line 2: not UTF-8 (byte 0xe9); save the file as UTF-8\n"
+    assert capsys.readouterr().err == (f"zoo train: error: {path}: line 2: not UTF-8 (byte 0xe9); save the file as "
+                                       "UTF-8\n")
 
 
 def test_a_reader_closing_standard_output_ends_the_command_quietly_with_141(tmp_path):

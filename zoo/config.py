@@ -149,8 +149,8 @@ class ModelConfig(_Section):
             Transformer classifier (``transformer-*``), none for the other models (which have no ``pooling``).
         init_from: (``~`` is the home folder.) A finished pretraining run directory (``zoo pretrain``, an ``mlm``
             model): the classifier starts from its encoder (embedding, encoder blocks, final norm) and uses its
-            tokenizer. The
-            encoder sizes and the data's tokenizer settings must match that run's; a mismatch is an error.
+            tokenizer. The encoder sizes and the data's tokenizer settings must match that run's; a mismatch is
+            an error.
             Or a pretrained BERT checkpoint folder (Hugging Face or keras-hub layout, ``zoo.from_pretrained``):
             the classifier takes the checkpoint's architecture, weights and tokenizer (``data.tokenizer``,
             ``data.vocab_size``, ``data.tokenizer_options`` and ``data.cleaning`` do not apply: setting one is
@@ -172,7 +172,7 @@ class ModelConfig(_Section):
 
     def __post_init__(self):
         super().__post_init__()
-        # As for a typed key: PyYAML reads --set model.overrides.dropout=1e-1 as the string '1e-1'.
+        # As for a typed key: a numeric string ('1e-1' in a Python dict, or from PyYAML's safe_load) is a number.
         self.overrides = {key: _number(value) for key, value in self.overrides.items()}
         self.init_from = _expand_home(self.init_from)
 

@@ -104,3 +104,17 @@ def test_rates_round_half_up_so_the_documented_bounds_hold_exactly():
 def test_bad_rate_names_the_argument(rate):
     with pytest.raises(ValueError, match="`rate`"):
         Dropout(rate)
+
+
+def test_a_numpy_integer_seed_is_the_int_it_equals():
+    # keras.random.SeedGenerator refused np.int64(3) as "must be an integer. Received: seed=3".
+    layer = Dropout(0.5, seed=np.int64(3))
+    assert layer.get_config()["seed"] == 3 and type(layer.get_config()["seed"]) is int
+    np.testing.assert_array_equal(to_numpy(layer(np.ones((2, 6), "float32"), training=True)),
+                                  to_numpy(Dropout(0.5, seed=3)(np.ones((2, 6), "float32"), training=True)))
+
+
+@pytest.mark.parametrize("seed", [2.5, True, "3"])
+def test_a_seed_that_is_not_an_integer_names_the_argument(seed):
+    with pytest.raises(ValueError, match="`seed` must be an integer"):
+        Dropout(0.5, seed=seed)

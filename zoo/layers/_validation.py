@@ -16,6 +16,13 @@ def positive_int(name, value, allow_none=False):
     return int(value)
 
 
+def integer(name, value):
+    """Return ``value`` as a Python int (a numpy integer too); not a bool or a float."""
+    if not _number(value, numbers.Integral):
+        raise ValueError(f"`{name}` must be an integer, got {value!r}")
+    return int(value)
+
+
 def rate(name, value):
     if not _number(value, numbers.Real) or not 0.0 <= value < 1.0:
         raise ValueError(f"`{name}` must be a float in [0, 1), got {value!r}")

@@ -64,11 +64,12 @@ class Dropout(keras.layers.Layer):
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = dropout_rate("rate", rate)
-        self.seed = seed
+        # keras.random.SeedGenerator refuses numpy integers ("must be an integer. Received: seed=3").
+        self.seed = None if seed is None else check.integer("seed", seed)
         self.threshold = _threshold(self.rate)
         # The random stream is state, not a sublayer; created here as keras.layers.Dropout does, and like its
         # stream it is not among the weights, so saved models keep their weight lists.
-        self.seed_generator = keras.random.SeedGenerator(seed) if self.threshold else None
+        self.seed_generator = keras.random.SeedGenerator(self.seed) if self.threshold else None
         self.supports_masking = True
 
     def call(self, inputs, training=False):

@@ -246,8 +246,14 @@ def test_bad_options_and_data_give_the_documented_errors(runs, tmp_path):
 
     classifier = tmp_path / "classifier"
     Config().save(classifier / "config.yaml")
-    with pytest.raises(ValueError, match="classification run: method, max_new_tokens and limit"):
+    with pytest.raises(ValueError, match="classification run: method, num_beams, max_new_tokens and limit"):
         evaluate(classifier, limit=5)
+    # a beam width was ignored without a word by a classification run and by greedy decoding
+    with pytest.raises(ValueError, match="classification run: method, num_beams, max_new_tokens and limit"):
+        evaluate(classifier, num_beams=8)
+    with pytest.raises(ValueError, match=r"^num_beams \(--num-beams\) applies to beam search; set method='beam' "
+                                         r"\(--method beam\) with it, or leave it out for greedy decoding$"):
+        evaluate(seq2seq, num_beams=8)
     with pytest.raises(FileNotFoundError, match="not a finished zoo run directory"):
         evaluate(classifier)
 

@@ -41,7 +41,7 @@ def add_evaluate_command(subparsers):
     parser.add_argument("--batch-size", type=int, default=256, help="texts per model call")
     parser.add_argument("--method", choices=("greedy", "beam"), default="greedy",
                         help="decoding for lm and seq2seq runs (default: greedy)")
-    parser.add_argument("--num-beams", type=int, default=4, help="beam width with --method beam (default: 4)")
+    parser.add_argument("--num-beams", type=int, help="beam width with --method beam (default: 4)")
     parser.add_argument("--max-new-tokens", type=int,
                         help="most tokens to generate (default: the run's sequence_length)")
     parser.add_argument("--limit", type=int, help="generate for the first N examples only (perplexity still "

@@ -13,9 +13,10 @@ from zoo.evaluation.reports import REPORT_DIR, read_history, write_generation_re
 
 METHODS = ("greedy", "beam")
 DEFAULT_BATCH_SIZE = 256
+DEFAULT_NUM_BEAMS = 4
 
 
-def evaluate_generation(run_dir, data=None, *, split="test", out_dir=None, method="greedy", num_beams=4,
+def evaluate_generation(run_dir, data=None, *, split="test", out_dir=None, method="greedy", num_beams=None,
                         max_new_tokens=None, limit=None, batch_size=DEFAULT_BATCH_SIZE, progress=True,
                         **load_options):
     """Score an lm, mlm or seq2seq run: perplexity, and BLEU / ROUGE / exact match of its generations.
@@ -39,7 +40,7 @@ def evaluate_generation(run_dir, data=None, *, split="test", out_dir=None, metho
         split: with ``data=None``, ``test`` or ``validation``.
         out_dir: report directory; defaults to ``<run_dir>/evaluation``.
         method: ``greedy`` or ``beam``.
-        num_beams: beam width for ``beam``.
+        num_beams: beam width for ``beam`` (default 4); only with ``beam``.
         max_new_tokens: most tokens to generate per example; by default the run's ``sequence_length`` for seq2seq
             and the reference's length + 1 for lm.
         limit: generate for the first ``limit`` examples only (perplexity always covers all).
@@ -70,6 +71,7 @@ def evaluate_generation(run_dir, data=None, *, split="test", out_dir=None, metho
     from zoo.training.data import encode_split, task_of_config
 
     _check_options(method, num_beams, max_new_tokens, limit, batch_size)
+    num_beams = DEFAULT_NUM_BEAMS if num_beams is None else num_beams
     run_dir = Path(run_dir)
     model, tokenizer, _, config = load_run(run_dir)
     task = task_of_config(config)
@@ -79,7 +81,7 @@ def evaluate_generation(run_dir, data=None, *, split="test", out_dir=None, metho
     generates = task != "mlm"
     if not generates and (method != "greedy" or limit is not None or max_new_tokens is not None):
         raise ValueError(f"run {run_dir} is an mlm run, which is scored by masked-token perplexity only; "
-                         "method, limit and max_new_tokens apply to lm and seq2seq runs")
+                         "method, num_beams, limit and max_new_tokens apply to lm and seq2seq runs")
     examples, source = _examples(config, task, run_dir, data, split, load_options)
     features, _ = encode_split(task, tokenizer, examples, config.data.sequence_length)
     metrics = perplexity_metrics(model, task, tokenizer, features, seed=config.training.seed, batch_size=batch_size)
@@ -145,10 +147,13 @@ def _perplexity_scope(task, vocab_size, seed, batch_size):
 def _check_options(method, num_beams, max_new_tokens, limit, batch_size):
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    for name, value in (("num_beams", num_beams), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    for name, value in (("max_new_tokens", max_new_tokens), ("limit", limit)):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    # A beam width given with greedy decoding would be ignored without a word.
+    if num_beams is not None and method != "beam":
+        raise ValueError(f"num_beams (--num-beams) applies to beam search; set method='beam' (--method beam) with it, "
+                         f"or leave it out for {method} decoding")
+    for name, value in (("num_beams", num_beams), ("max_new_tokens", max_new_tokens), ("limit", limit)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
 

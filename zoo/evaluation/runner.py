@@ -113,7 +113,7 @@ def run_splits(config):
 
 
 def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, mistakes=DEFAULT_MISTAKES,
-             progress=True, method="greedy", num_beams=4, max_new_tokens=None, limit=None, **load_options):
+             progress=True, method="greedy", num_beams=None, max_new_tokens=None, limit=None, **load_options):
     """Evaluate a finished training run and write its report (``zoo evaluate RUN_DIR``).
 
     Classification runs get classifier metrics; lm, mlm and seq2seq runs perplexity and, for lm and seq2seq,
@@ -133,7 +133,7 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
         mistakes: how many of the most confident mistakes to list (classifiers).
         progress: show a progress bar.
         method: ``greedy`` or ``beam`` decoding (lm and seq2seq).
-        num_beams: beam width for ``beam``.
+        num_beams: beam width for ``beam`` (default 4).
         max_new_tokens: most tokens to generate (lm and seq2seq); default the run's ``sequence_length``.
         limit: generate for the first ``limit`` examples only (lm and seq2seq).
         **load_options: options for ``zoo.data.load`` (``text_column``, ``encoding``, ...).
@@ -160,9 +160,9 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
         return evaluate_generation(run_dir, data, split=split, out_dir=out_dir, method=method, num_beams=num_beams,
                                    max_new_tokens=max_new_tokens, limit=limit, batch_size=batch_size,
                                    progress=progress, **load_options)
-    if method != "greedy" or max_new_tokens is not None or limit is not None:
-        raise ValueError(f"run {run_dir} is a classification run: method, max_new_tokens and limit apply to lm "
-                         "and seq2seq runs")
+    if method != "greedy" or num_beams is not None or max_new_tokens is not None or limit is not None:
+        raise ValueError(f"run {run_dir} is a classification run: method, num_beams, max_new_tokens and limit apply "
+                         "to lm and seq2seq runs")
     model, tokenizer, label_names, config = load_run(run_dir)
     if data is None:
         examples, source = run_split(run_dir, config, split, load_options)

@@ -141,3 +141,54 @@ def test_the_readme_names_every_output_of_an_exports_default_signature():
 
     section = _readme_section("Exported models and tensorflow-text")
     assert [name for name in OUTPUTS if f"`{name}`" not in section] == []
+
+
+def _readme_blocks(language):
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return [part.split("```", 1)[0] for part in text.split(f"```{language}\n")[1:]]
+
+
+def test_every_zoo_command_in_the_readme_parses_with_the_cli():
+    """A renamed or dropped option fails here, not in a user's shell: each ``zoo ...`` line of a bash block."""
+    from zoo.cli import build_parser
+
+    commands = [command.strip() for block in _readme_blocks("bash")
+                for line in block.replace("\\\n", " ").splitlines()
+                for command in line.split("  #", 1)[0].split("&&")]
+    commands = [command for command in commands if command.startswith("zoo ")]
+    assert len(commands) >= 10
+    parser = build_parser()
+    for command in commands:
+        try:
+            parser.parse_args(shlex.split(command)[1:])
+        except SystemExit:
+            pytest.fail(f"README command does not parse: {command}")
+
+
+def test_every_call_of_the_readme_api_tour_matches_the_function_it_names():
+    """Each ``zoo.<name>(...)`` of the python block exists and accepts the arguments shown."""
+    import ast
+    import inspect
+
+    import zoo
+
+    calls = [node for block in _readme_blocks("python") for node in ast.walk(ast.parse(block))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)]
+    checked = []
+    for call in calls:
+        path, target = [], call.func
+        while isinstance(target, ast.Attribute):
+            path.insert(0, target.attr)
+            target = target.value
+        if not (isinstance(target, ast.Name) and target.id == "zoo"):
+            continue
+        function = zoo
+        for name in path:
+            function = getattr(function, name)
+        keywords = {keyword.arg: None for keyword in call.keywords}
+        try:
+            inspect.signature(function).bind(*call.args, **keywords)
+        except TypeError as err:
+            pytest.fail(f"zoo.{'.'.join(path)}{ast.unparse(call)[len('zoo.' + '.'.join(path)):]}: {err}")
+        checked.append(".".join(path))
+    assert {"build_transformer", "train", "evaluate", "export_run", "predict", "tune", "generate"} <= set(checked)

@@ -12,8 +12,9 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo.config import Config
+from zoo.config import Config, ConfigError
 from zoo.data import LabeledTexts
+from zoo.export.serving import ServingGraph
 from zoo.training.data import pack
 from zoo.training.objectives import Objective
 from zoo.training.transfer import checkpoint_classifier
@@ -97,6 +98,23 @@ def test_sentence_pairs_train_with_the_fine_tuning_recipe(pair_run):
     # The checkpoint's attention_probs_dropout_prob and hidden_dropout_prob.
     assert backbone.attention_dropout == 0.1 and backbone.blocks[0].attention.dropout == 0.1
     assert backbone.dropout == 0.1
+
+
+def test_pairs_with_a_checkpoint_of_one_segment_are_refused_before_training(tmp_path):
+    # type_vocab_size 1 has no segment row for text_b: training failed deep in TensorFlow ("indices[0,4] = 1 is
+    # not in [0, 1)"), naming no key, and a GPU's gather would have read zeros.
+    folder = write_bert_checkpoint(tmp_path / "bert", {"type_vocab_size": 1})[0]
+    source = write_pairs(tmp_path / "pairs.jsonl", n=40)
+    config = {"data": {"source": str(source), "sequence_length": 32}, "model": {"init_from": str(folder)},
+              "output": {"dir": str(tmp_path / "run"), "progress": "none"}}
+    with pytest.raises(ConfigError, match=rf"^data.source: {source} holds sentence pairs, which model.init_from "
+                                              rf"{folder} cannot read: a sentence pair takes segment ids 0 to 1, but "
+                                              r"the model has 1 segment row\(s\) \(type_vocab_size"):
+        zoo.train(config)
+    assert not (tmp_path / "run" / "checkpoints").exists()
+    model = checkpoint_classifier(Config.from_dict(config), num_classes=2)
+    with pytest.raises(ValueError, match=r"cannot serve sentence pairs: a sentence pair takes segment ids 0 to 1"):
+        ServingGraph(model, zoo.converters.load_tokenizer(folder), ["no", "yes"], pairs=True)
 
 
 def test_exported_pair_model_takes_two_strings_and_matches_keras_without_zoo(pair_run, tmp_path):

@@ -25,6 +25,7 @@ _LAZY = {
     "shared_texts": "zoo.data.splits",
     "LABEL_SEPARATOR": "zoo.data.labeled",
     "joined_label_problem": "zoo.data.labeled",
+    "pair_segment_problem": "zoo.data.labeled",
     "CleaningConfig": "zoo.data.cleaning",
     "clean": "zoo.data.cleaning",
     "AugmentConfig": "zoo.data.augment",

@@ -10,6 +10,29 @@ from zoo.data.errors import DataError, DataFileNotFoundError, UnseenLabelError
 LABELS_FILE = "labels.txt"
 # The columns of sentence-pair files: a csv/tsv/jsonl file with both (and no ``text`` column) holds pairs.
 PAIR_COLUMNS = ("text_a", "text_b")
+
+
+def pair_segment_problem(num_segments):
+    """Return why a model with ``num_segments`` segment-table rows cannot read sentence pairs, or ``None``.
+
+    A pair's texts take segment ids 0 and 1 (one per ``PAIR_COLUMNS`` entry): a smaller table has no row for
+    the second text (TensorFlow's gather fails on CPU and reads zeros on GPU).
+
+    Args:
+        num_segments: The model's segment (token-type) rows; ``None`` for a model without segment input.
+
+    Example:
+        >>> pair_segment_problem(2) is None
+        True
+        >>> pair_segment_problem(1)
+        'a sentence pair takes segment ids 0 to 1, but the model has 1 segment row(s)'
+    """
+    if (num_segments or 0) >= len(PAIR_COLUMNS):
+        return None
+    return (f"a sentence pair takes segment ids 0 to {len(PAIR_COLUMNS) - 1}, but the model has "
+            f"{num_segments or 0} segment row(s)")
+
+
 # Joins (and, in data files, separates) the several labels of a multi-label example.
 LABEL_SEPARATOR = ","
 

@@ -15,7 +15,7 @@ Bad input gets a defined answer, the same in memory, in the SavedModel and from 
 """
 import tensorflow as tf
 
-from zoo.data.labeled import LABEL_SEPARATOR, joined_label_problem
+from zoo.data.labeled import LABEL_SEPARATOR, joined_label_problem, pair_segment_problem
 from zoo.evaluation.metrics import MULTILABEL_THRESHOLD
 from zoo.layers.heads import MODES
 
@@ -71,10 +71,12 @@ class ServingGraph:
         self.tokenizer = tokenizer
         self.packs = callable(getattr(tokenizer, "pack", None))
         self.pairs = bool(pairs)
-        if self.pairs and not (self.packs and model.num_segments):
-            raise ValueError(f"sentence pairs need a model with segments and a tokenizer that packs pairs; model "
-                             f"{model.name!r} has num_segments={model.num_segments}, the tokenizer is "
+        if self.pairs and not self.packs:
+            raise ValueError(f"sentence pairs need a tokenizer that packs pairs (BertTokenizer); the tokenizer is "
                              f"{type(tokenizer).__name__}")
+        segments = pair_segment_problem(model.num_segments) if self.pairs else None
+        if segments:
+            raise ValueError(f"model {model.name!r} cannot serve sentence pairs: {segments}")
         self.mode = model.mode if mode is None else mode
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")

@@ -205,6 +205,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
                 initialised = f"initialised the backbone from the checkpoint {pretrained}"
             else:
                 model = _build_model(config.model.name, build_args, config.model.overrides)
+            _check_reads_pairs(model, data["texts"]["train"], config)
             if pretrained is not None and not checkpoint:
                 copied = transfer.initialise_encoder(model, pretrained, config.model.freeze,
                                                      config.model.freeze_blocks)
@@ -566,6 +567,17 @@ def _final_metrics(trainer, data, history, final_epoch, best_epoch, stopped_earl
     )
     metrics["sequence_length"] = {"length": data["sequence_length"], "truncated_train_examples": data["truncated"]}
     return metrics
+
+
+def _check_reads_pairs(model, texts, config):
+    """Raise ``ConfigError`` before training when ``texts`` are sentence pairs that ``model`` cannot read."""
+    import zoo.data
+
+    problem = zoo.data.pair_segment_problem(getattr(model, "num_segments", None)) if texts.is_pairs else None
+    if problem:
+        raise ConfigError(f"data.source: {config.data.source} holds sentence pairs, which model.init_from "
+                          f"{config.model.init_from} cannot read: {problem} (type_vocab_size in a Hugging Face "
+                          "config.json); start from a checkpoint with 2 or more, or train on single texts")
 
 
 def _model_spec(config, build_args, model, checkpoint, text_pairs=False):

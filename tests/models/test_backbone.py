@@ -297,6 +297,12 @@ def test_inputs_and_decoding_past_the_sequence_length_are_refused(positional, li
     (lambda: TextClassifier(Backbone(10, 8), poling="max"),
      "TextClassifier does not take poling; it accepts: backbone, num_classes, pooling, mode"),
     (lambda: Backbone(10, 8, num_layer=4), "Backbone does not take num_layer; it accepts: vocab_size"),
+    # bool("false") is True: each built the part it names, and causal="false" a causal backbone.
+    *((lambda name=name: Backbone(10, 8, **{name: "false"}), f"`{name}` must be True or False, got 'false'")
+      for name in ("causal", "embedding_norm", "pooler", "final_norm")),
+    (lambda: build("lstm", vocab_size=10, sequence_length=8, bidirectional="false"), "`bidirectional` must be True"),
+    (lambda: build("seq2seq", vocab_size=10, sequence_length=8, target_vocab_size=6, tie_embeddings="false"),
+     "`tie_embeddings` must be True or False, got 'false'"),
 ])
 def test_bad_arguments_are_named(make, match):
     with pytest.raises(ValueError, match=match):

@@ -110,7 +110,10 @@ class Backbone(FunctionalModel):
         check.positive_int("num_segments", num_segments, allow_none=True)
         check.choice("positional", positional, POSITIONAL)
         check.rate("dropout", dropout)
-        final_norm = bool(norm_first) if final_norm is None else bool(final_norm)
+        norm_first, embedding_norm, pooler, causal = (
+            check.flag(name, value) for name, value in (("norm_first", norm_first), ("embedding_norm", embedding_norm),
+                                                         ("pooler", pooler), ("causal", causal)))
+        final_norm = norm_first if final_norm is None else check.flag("final_norm", final_norm)
         if causal and skip_padding:
             raise ValueError("`skip_padding` applies to encoder blocks; a causal backbone (causal=True) has none: "
                              "leave skip_padding None")
@@ -172,10 +175,10 @@ class Backbone(FunctionalModel):
         self.attention_dropout = attention_dropout
         self.activation = activation
         self.positional = positional
-        self.norm_first = bool(norm_first)
+        self.norm_first = norm_first
         self.layer_norm_epsilon = layer_norm_epsilon
         self.num_segments = num_segments
-        self.causal = bool(causal)
+        self.causal = causal
         self.skip_padding = skip_padding
 
     @property

@@ -62,6 +62,7 @@ class LSTMClassifier(_Baseline):
                  mode="multiclass", pad_id=0, dtype=None, **kwargs):
         token_ids = self._start(vocab_size, embedding_dim, num_classes, dropout, mode, pad_id, dtype)
         check.positive_int("units", units)
+        bidirectional = check.flag("bidirectional", bidirectional)
         recurrent = keras.layers.LSTM(units, dtype=dtype, name="lstm")
         if bidirectional:
             recurrent = keras.layers.Bidirectional(recurrent, dtype=dtype, name="bilstm")
@@ -69,7 +70,7 @@ class LSTMClassifier(_Baseline):
         x = self.recurrent(self.embedding(token_ids), mask=padding_mask(token_ids, pad_id))
         super().__init__(inputs=token_ids, outputs=self.logits(self.dropout_layer(x)), dtype=dtype, **kwargs)
         self.units = units
-        self.bidirectional = bool(bidirectional)
+        self.bidirectional = bidirectional
 
     def get_config(self):
         config = super().get_config()

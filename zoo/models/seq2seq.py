@@ -52,6 +52,7 @@ class Seq2Seq(BackboneTask):
             raise ValueError(f"a seq2seq encoder takes no segments; backbone {backbone.name!r} has num_segments="
                              f"{backbone.num_segments}")
         shared = target_vocab_size is None
+        tie_embeddings = check.flag("tie_embeddings", tie_embeddings)
         check.positive_int("target_vocab_size", target_vocab_size, allow_none=True)
         target_length = check.positive_int(
             "target_length", backbone.sequence_length if target_length is None else target_length)
@@ -95,7 +96,7 @@ class Seq2Seq(BackboneTask):
         self.target_vocab_size = target_vocab_size
         self.target_length = target_length
         self.num_decoder_layers = num_decoder_layers
-        self.tie_embeddings = bool(tie_embeddings)
+        self.tie_embeddings = tie_embeddings
 
     def encode(self, encoder_ids):
         """Return ``(memory [batch, S, d_model], memory padding mask [batch, S])`` of source ids (any array-like)."""

@@ -214,6 +214,22 @@ def test_load_search_splits_the_tuning_section_off_a_file(tmp_path):
         load_search(path)
 
 
+def test_the_tuning_section_is_read_as_the_rest_of_the_config_file(tmp_path):
+    # It had a reader of its own: a second tuning section silently replaced the first, 1e-5 was the string
+    # '1e-5' (refused as not a number), a Latin-1 file a bare UnicodeDecodeError naming no file.
+    path = tmp_path / "run.yaml"
+    path.write_text("tuning:\n  max_trials: 3\ntuning:\n  tuner: bayesian\n")
+    with pytest.raises(ConfigError, match=r"found the key 'tuning' a second time \(first at line 1\); keep one"):
+        load_search(path)
+    path.write_text("tuning:\n  space: {optimizer.learning_rate: {min: 1e-5, max: 1e-3, sampling: log}}\n")
+    assert load_search(path)[1].space == {"optimizer.learning_rate": {"min": 1e-5, "max": 1e-3, "sampling": "log"}}
+    assert load_search(path, overrides=["tuning.space.optimizer.weight_decay=[1e-2, 0]"])[1].space[
+        "optimizer.weight_decay"] == [0.01, 0]
+    path.write_bytes("data: {source: café.csv}\ntuning: {max_trials: 3}\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=rf"^{path}: line 1: not UTF-8 \(byte 0xe9\); save the file as UTF-8$"):
+        load_search(path)
+
+
 def test_a_tuning_config_object_may_not_drop_the_files_tuning_keys(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("tuning: {tuner: bayesian, max_trials: 4, space: {model.overrides.num_layers: [1, 2]}}\n")

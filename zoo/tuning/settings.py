@@ -15,14 +15,11 @@ A tuning config is an ordinary run config with one more section::
 as a ``TuningConfig`` and hands the rest to ``Config``.
 """
 import dataclasses
-import json
 import typing
 from pathlib import Path
 from typing import Literal, Optional
 
-import yaml
-
-from zoo.config import MONITORS, Config, ConfigError, _build, _Section
+from zoo.config import MONITORS, Config, ConfigError, _build, _Section, parse_value, read_mapping
 
 TUNERS = ("random", "hyperband", "bayesian")
 # A trial's objective is the validation metric its early stopping follows.
@@ -212,13 +209,8 @@ def _check_early_stopping(base, settings, where):
 
 
 def _read(path):
-    if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {path}")
-    text = path.read_text(encoding="utf-8")
-    try:
-        mapping = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {err}") from None
+    # As Config.load reads the rest of the file: a key given twice, non-UTF-8 text and 1e-5 are handled alike.
+    mapping = read_mapping(path)
     if mapping is None:
         return {}
     if not isinstance(mapping, dict):
@@ -232,10 +224,7 @@ def _assign(section, assignment):
     key = key.strip()
     if not sep:
         raise ConfigError(f"--set expects key=value (e.g. tuning.max_trials=20), got {assignment!r}")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
+    value = parse_value(raw)
     name = key[len("tuning."):]
     if name.startswith("space."):
         space = section.get("space") or {}

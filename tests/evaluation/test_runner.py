@@ -131,3 +131,13 @@ def test_evaluating_a_run_whose_data_changed_is_refused_as_no_longer_held_out(tm
         "examples for its train split (52 examples then, 52 now) and validation split (8 examples then, 8 now)), so "
         "the test split is no longer held out; restore the data, or pass data= (--data) to evaluate on other texts\n")
     assert not (tmp_path / "ev" / "report.json").exists()
+
+
+def test_a_mistyped_run_directory_with_generation_options_is_not_called_a_classification_run(tmp_path, capsys):
+    from zoo.cli import main
+
+    # it was "run .../typo is a classification run: method, num_beams, max_new_tokens and limit apply to lm and
+    # seq2seq runs", though there is no run there at all
+    assert main(["evaluate", str(tmp_path / "typo"), "--limit", "5", "--out", str(tmp_path / "ev")]) == 2
+    assert capsys.readouterr().err == (f"zoo evaluate: error: {tmp_path}/typo/config.yaml not found: {tmp_path}/typo "
+                                       "is not a finished zoo run directory\n")

@@ -297,3 +297,17 @@ def test_freeze_blocks_keeps_the_lowest_blocks(corpus, pretrained, tmp_path):
     assert max(moved) > 0
     with pytest.raises(ConfigError, match="model.freeze_blocks: 2 is more than the model's 1 encoder blocks"):
         freeze_blocks(result.model, 2)
+
+
+def test_the_cnn_is_trained_and_scored_on_rows_of_its_full_length_as_it_is_served(tiny_csv, tmp_path):
+    # Its max-over-time pooling reads padded positions: batches cut to their longest row gave other logits
+    # than serving's full-length rows, so metrics.json's test loss was not the evaluated model's.
+    assert Objective(trim=False).prepare(tf.ones([2, 16], tf.int32), None)[0].shape == (2, 16)
+    config = tiny_config(tiny_csv, tmp_path / "run", model={"name": "cnn", "overrides": {"num_filters": 8}},
+                         training={"epochs": 1, "batch_size": 16, "seed": 1, "label_smoothing": 0.0})
+    config["data"]["sequence_length"] = 64  # rows of up to 13 tokens: a cut batch is 16 wide
+    run = zoo.train(config)
+    report = zoo.evaluate(run.run_dir, progress=False)
+    assert report["metrics"]["num_examples"] == run.metrics["examples"]["test"]
+    assert report["metrics"]["accuracy"] == pytest.approx(run.metrics["test"]["accuracy"])
+    assert report["metrics"]["log_loss"] == pytest.approx(run.metrics["test"]["loss"], abs=2e-6)

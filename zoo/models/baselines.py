@@ -96,7 +96,8 @@ def _check_filter_sizes(filter_sizes):
 class CNNClassifier(_Baseline):
     """Kim's CNN: embedding → parallel Conv1D (one per filter size) → max-over-time → dropout → logits.
 
-    Max-over-time pooling sees padded positions, so the CNN is served at the length it was trained with.
+    Max-over-time pooling sees padded positions, so the CNN is trained, evaluated and served on rows padded to
+    its full ``sequence_length`` (``masks_padding`` is false): a text's logits do not depend on its batch.
 
     Args:
         vocab_size: Number of token ids.

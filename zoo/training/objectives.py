@@ -43,6 +43,8 @@ class Objective:
         mode: ``multiclass``, ``binary`` or ``multilabel``.
         label_smoothing: In ``[0, 1)``.
         pad_id: The tokenizer's padding id.
+        trim: Cut batches to their longest row; ``False`` for a model whose output reads padded positions (the
+            CNN's max-over-time pooling: ``masks_padding`` false), which is served at its full length.
 
     Example:
         >>> Objective("multiclass").loss(tf.constant([1]), tf.constant([[0.0, 0.0]])).numpy().round(4)
@@ -51,20 +53,23 @@ class Objective:
 
     token_level = False
 
-    def __init__(self, mode="multiclass", label_smoothing=0.0, pad_id=LEARNED_IDS.pad):
+    def __init__(self, mode="multiclass", label_smoothing=0.0, pad_id=LEARNED_IDS.pad, trim=True):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.mode = mode
         self.label_smoothing = float(label_smoothing)
         self.pad_id = int(pad_id)
+        self.trim = bool(trim)
 
     def prepare(self, features, labels, seed=None, rows=None):
-        """Return ``(inputs cut to their longest row, labels)``.
+        """Return ``(inputs cut to their longest row, labels)`` (uncut without ``trim``).
 
         ``features`` are ids ``[B, T]``, or ``{"token_ids", "segment_ids"}`` for a model with segments (BERT,
         sentence pairs): both are cut to the width of the longest row of ``token_ids``. ``seed`` and ``rows``
         are unused: classification has no random targets.
         """
+        if not self.trim:
+            return features, labels
         if not isinstance(features, dict):
             return trim_padding(features, self.pad_id), labels
         width = tf.shape(trim_padding(features["token_ids"], self.pad_id))[1]
@@ -216,7 +221,8 @@ class TokenObjective:
         return (np.asarray(main) != self.pad_id).sum(axis=1)
 
 
-def objective_for(task, *, mode="multiclass", vocab_size=None, label_smoothing=0.0, special_ids=LEARNED_IDS):
+def objective_for(task, *, mode="multiclass", vocab_size=None, label_smoothing=0.0, special_ids=LEARNED_IDS,
+                  trim=True):
     """Return the objective of a registry task (``zoo.models.task_of``).
 
     Args:
@@ -225,11 +231,12 @@ def objective_for(task, *, mode="multiclass", vocab_size=None, label_smoothing=0
         vocab_size: The tokenizer's vocabulary size (token tasks).
         label_smoothing: In ``[0, 1)``.
         special_ids: The tokenizer's ``special_ids``.
+        trim: Whether classification batches are cut to their longest row (the model's ``masks_padding``).
 
     Example:
         >>> objective_for("lm", vocab_size=8000).token_level
         True
     """
     if task == "classification":
-        return Objective(mode, label_smoothing, pad_id=special_ids.pad)
+        return Objective(mode, label_smoothing, pad_id=special_ids.pad, trim=trim)
     return TokenObjective(task, vocab_size, label_smoothing, special_ids=special_ids)

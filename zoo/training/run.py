@@ -219,7 +219,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         trainer = Trainer(
             model, optimizer, strategy,
             objective_for(task, mode=build_args.get("mode"), vocab_size=data["tokenizer"].vocab_size,
-                          label_smoothing=config.training.label_smoothing, special_ids=data["tokenizer"].special_ids),
+                          label_smoothing=config.training.label_smoothing, special_ids=data["tokenizer"].special_ids,
+                          trim=task != "classification" or model.masks_padding),
             config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
             clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
             jit_compile=check_jit(config.training.jit_compile, strategy, model), seed=config.training.seed)

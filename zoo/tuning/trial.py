@@ -102,7 +102,8 @@ def train_trial(model, config, data, strategy, *, epochs, monitor, patience, ini
         optimizer = optimizer_for(config, model, policy, max(epochs, config.training.epochs) * steps)
     trainer = Trainer(
         model, optimizer, strategy,
-        Objective(classification_mode(config), config.training.label_smoothing, pad_id=data["tokenizer"].pad_id),
+        Objective(classification_mode(config), config.training.label_smoothing, pad_id=data["tokenizer"].pad_id,
+                  trim=model.masks_padding),
         config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
         clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
         jit_compile=check_jit(config.training.jit_compile, strategy, model), seed=config.training.seed)

@@ -187,6 +187,8 @@ def test_models_learn_a_token_presence_task(builder):
     ({"vocab_size": 10, "sequence_length": 8, "num_layers": 0}, "num_layers"),
     ({"vocab_size": 10, "sequence_length": 8, "d_model": 30, "num_heads": 4}, "num_heads"),
     ({"vocab_size": 10, "sequence_length": 8, "dropout": 1.0}, "dropout"),
+    # a rate Dropout rounds to 0 failed at the first call, naming the inner layer's `rate`
+    ({"vocab_size": 10, "sequence_length": 8, "dropout": 0.0001}, r"`dropout` must be 0 or in"),
     ({"vocab_size": 10, "sequence_length": 8, "pooling": "sum"}, "pooling"),
     ({"vocab_size": 10, "sequence_length": 8, "positional": "alibi"}, "positional"),
     ({"vocab_size": 10, "sequence_length": 8, "activation": "tanh"}, "activation"),
@@ -194,6 +196,12 @@ def test_models_learn_a_token_presence_task(builder):
 def test_bad_builder_arguments_name_the_argument(kwargs, argument):
     with pytest.raises(ValueError, match=argument):
         build_transformer(**kwargs)
+
+
+def test_a_baselines_dropout_rate_that_dropout_rounds_away_names_dropout():
+    for name in ("cnn", "lstm"):
+        with pytest.raises(ValueError, match=r"`dropout` must be 0 or in"):
+            build(name, **{**SMALL, "dropout": 0.0001})
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -5,6 +5,7 @@ from keras import ops
 from zoo.layers import (Dropout, LayerNormalization, PackTokens, PositionEmbedding, TokenEmbedding,
                         TransformerDecoderBlock, TransformerEncoderBlock, UnpackTokens)
 from zoo.layers import _validation as check
+from zoo.layers.dropout import dropout_rate
 from zoo.models.base import FunctionalModel
 
 POSITIONAL = ("learned", "sinusoidal", "rotary")
@@ -109,7 +110,7 @@ class Backbone(FunctionalModel):
         check.positive_int("num_layers", num_layers)
         check.positive_int("num_segments", num_segments, allow_none=True)
         check.choice("positional", positional, POSITIONAL)
-        check.rate("dropout", dropout)
+        dropout = dropout_rate("dropout", dropout)
         norm_first, embedding_norm, pooler, causal = (
             check.flag(name, value) for name, value in (("norm_first", norm_first), ("embedding_norm", embedding_norm),
                                                          ("pooler", pooler), ("causal", causal)))

@@ -3,6 +3,7 @@ import keras
 
 from zoo.layers import Dropout
 from zoo.layers import _validation as check
+from zoo.layers.dropout import dropout_rate
 from zoo.layers.heads import MODES, output_units
 from zoo.models.base import FunctionalModel
 from zoo.models.task import check_pad_id, padding_mask
@@ -22,7 +23,7 @@ class _Baseline(FunctionalModel):
         self.mode = check.choice("mode", mode, MODES)
         self.pad_id = check_pad_id(pad_id, vocab_size)
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, dtype=dtype, name="embedding")
-        self.dropout_layer = Dropout(check.rate("dropout", dropout), dtype=dtype, name="dropout")
+        self.dropout_layer = Dropout(dropout_rate("dropout", dropout), dtype=dtype, name="dropout")
         # float32 logits under mixed precision keep the loss numerically stable.
         self.logits = keras.layers.Dense(output_units(num_classes, mode), dtype="float32", name="logits")
         return keras.Input(shape=(None,), dtype="int32", name="token_ids")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from zoo.data import errors
-from zoo.data.labeled import LabeledTexts, check_labels_seen, load_label_names, save_label_names
+from zoo.data.labeled import UNLABELLED, LabeledTexts, check_labels_seen, load_label_names, save_label_names
 from zoo.data.sources import _sorted_labels, load, official_splits
 
 
@@ -608,3 +608,17 @@ def test_a_label_list_needs_label_separator(write):
     with pytest.raises(errors.BadRowError, match=r"tags.jsonl, line 1, column 'label': label field must be a string "
                                                  r"or an integer, not list"):
         load(path)
+
+
+def test_label_column_false_reads_the_texts_alone(tmp_path):
+    # lm/mlm corpora: a file without a label column was a MissingColumnError.
+    (tmp_path / "a.jsonl").write_text('{"text": "one film"}\n{"text": "two films", "label": "x"}\n')
+    (tmp_path / "b.csv").write_text("id,text\n1,a film\n2,\"a, film\"\n")
+    for name, texts in (("a.jsonl", ["one film", "two films"]), ("b.csv", ["a film", "a, film"])):
+        data = load(tmp_path / name, label_column=False)
+        assert data.texts == texts and data.label_names == [UNLABELLED] and data.labels.tolist() == [0, 0]
+        assert data.location(1) == f"{tmp_path / name}, line {3 if name == 'b.csv' else 2}"
+    mr = load("mr", label_column=False)  # a labelled set: its labels are dropped
+    assert len(mr) == 10662 and mr.class_counts() == {UNLABELLED: 10662}
+    with pytest.raises(errors.DataSpecError, match="label_column=False reads texts without labels; label_names"):
+        load(tmp_path / "b.csv", label_column=False, label_names=["x"])

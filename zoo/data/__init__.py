@@ -24,6 +24,7 @@ _LAZY = {
     "deduplicate": "zoo.data.splits",
     "shared_texts": "zoo.data.splits",
     "LABEL_SEPARATOR": "zoo.data.labeled",
+    "UNLABELLED": "zoo.data.labeled",
     "joined_label_problem": "zoo.data.labeled",
     "pair_segment_problem": "zoo.data.labeled",
     "CleaningConfig": "zoo.data.cleaning",

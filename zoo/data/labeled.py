@@ -33,6 +33,8 @@ def pair_segment_problem(num_segments):
             f"{num_segments or 0} segment row(s)")
 
 
+# The one label of texts read without labels (``zoo.data.load(..., label_column=False)``: lm/mlm corpora).
+UNLABELLED = "text"
 # Joins (and, in data files, separates) the several labels of a multi-label example.
 LABEL_SEPARATOR = ","
 
@@ -196,6 +198,15 @@ class LabeledTexts:
         if self.skipped:
             line += f"; skipped {len(self.skipped):,} bad rows"
         return line
+
+    def without_labels(self):
+        """Return these texts with the one label ``UNLABELLED``, for models that read texts alone.
+
+        Example:
+            >>> LabeledTexts(["good", "bad"], np.array([1, 0]), ["neg", "pos"]).without_labels().class_counts()
+            {'text': 2}
+        """
+        return dataclasses.replace(self, labels=np.zeros(len(self.texts), np.int32), label_names=[UNLABELLED])
 
     def subset(self, indices, source=None):
         """Return the examples at ``indices`` (same label vocabulary and origins).

@@ -28,7 +28,7 @@ from zoo.data.errors import (
     MissingColumnError,
     UnseenLabelError,
 )
-from zoo.data.labeled import PAIR_COLUMNS, LabeledTexts
+from zoo.data.labeled import PAIR_COLUMNS, UNLABELLED, LabeledTexts
 from zoo import paths
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,8 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
             (default ``"text"``; for tfds the data set's supervised keys). For sentence pairs, a list of
             the two CSV/TSV/JSONL columns; a file with ``text_a`` and ``text_b`` columns and no ``text``
             column is read as pairs by default (``LabeledTexts.text_pairs``).
-        label_column: The same for the label (default ``"label"``).
+        label_column: The same for the label (default ``"label"``). ``False`` reads the texts alone: every
+            example gets the one label ``UNLABELLED`` (a corpus for lm/mlm models; a file needs no label).
         on_bad_rows: ``"error"`` (raise naming file, line and column) or ``"skip"`` (skip, count and warn).
             A CSV record with an unbalanced double quote raises either way: where it ends is unknown. So does
             an undecodable byte, except in a class folder's file (one example) or a tfds record.
@@ -137,12 +138,23 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
                             f"{delimiter!r}")
     if label_separator is not None and (not isinstance(label_separator, str) or not label_separator.strip()):
         raise DataSpecError(f"label_separator must be a non-blank string, not {label_separator!r}")
+    if label_column is False:
+        given = [name for name, value in (("label_names", label_names), ("label_separator", label_separator))
+                 if value is not None]
+        if given:
+            raise DataSpecError(f"label_column=False reads texts without labels; {given[0]} applies to labels")
     options = {
         "encoding": encoding, "text_column": text_column, "label_column": label_column,
         "on_bad_rows": on_bad_rows, "split": split, "format": format, "header": header,
         "delimiter": delimiter, "label_names": label_names, "label_level": label_level, "classes": classes,
         "label_separator": label_separator,
     }
+    data = _load_spec(spec, options, data_dir, download)
+    # CSV/TSV/JSONL readers skip the label field; class folders, TREC and tfds have labels, dropped here.
+    return data.without_labels() if label_column is False else data
+
+
+def _load_spec(spec, options, data_dir, download):
     if isinstance(spec, dict):
         return _load_class_files(spec, "class files", options)
     if not isinstance(spec, (str, Path)):
@@ -631,11 +643,12 @@ def _load_delimited(path, fmt, options, source):
         raise EmptyDataError("file is empty", path=path)
     records = delimited_records(lines, fmt, path, options["delimiter"] or ",")
     label_name = "label" if options["label_column"] is None else options["label_column"]
+    labelled = label_name is not False
     header = None
     if not options["header"]:
         text_names = _text_columns(options["text_column"], None, path)
         text_indices = [resolve_column(name, None, path, role) for name, role in zip(text_names, TEXT_ROLES)]
-        label_index = resolve_column(label_name, None, path, "label")
+        label_index = resolve_column(label_name, None, path, "label") if labelled else None
     collector = _Collector(options)
     file_index = collector.file(path)
     width = 0
@@ -652,7 +665,7 @@ def _load_delimited(path, fmt, options, source):
             text_names = _text_columns(options["text_column"], header, path)
             text_indices = [resolve_column(name, header, path, role, line)
                             for name, role in zip(text_names, TEXT_ROLES)]
-            label_index = resolve_column(label_name, header, path, "label", line)
+            label_index = resolve_column(label_name, header, path, "label", line) if labelled else None
             continue
         if not row:
             continue
@@ -668,7 +681,7 @@ def _load_delimited(path, fmt, options, source):
                 f"{width}; a delimiter inside a field must be quoted (CSV) or removed (TSV)",
                 path=path, line=line))
             continue
-        fields = [*zip(text_indices, text_names, TEXT_ROLES), (label_index, label_name, "label")]
+        fields = [*zip(text_indices, text_names, TEXT_ROLES), *([(label_index, label_name, "label")] * labelled)]
         for index, name, role in fields:
             if index >= len(row):
                 collector.bad(BadRowError(f"row has {len(row)} field(s); the {role} field (column {index}) "
@@ -676,7 +689,7 @@ def _load_delimited(path, fmt, options, source):
                 break
         else:
             pair = text_indices[1:]
-            collector.add(row[text_indices[0]], row[label_index], file_index, line,
+            collector.add(row[text_indices[0]], row[label_index] if labelled else UNLABELLED, file_index, line,
                           text_column=text_names[0], label_column=label_name,
                           pair=row[pair[0]] if pair else None, pair_column=text_names[-1])
     if header is None and options["header"]:
@@ -800,7 +813,7 @@ def _load_jsonl(path, options, source):
             continue
         if first:
             text_keys = _text_columns(options["text_column"], list(record), path)
-        fields = [*zip(text_keys, TEXT_ROLES), (label_key, "label")]
+        fields = [*zip(text_keys, TEXT_ROLES), *([(label_key, "label")] * (label_key is not False))]
         for key, role in fields:
             if first and key not in record:
                 raise MissingColumnError(f"{role} field {key!r} does not exist; the first record has keys "
@@ -831,8 +844,9 @@ def _load_jsonl(path, options, source):
                 break
             values.append(value if label_set else str(value))
         else:
-            collector.add(values[0], values[-1], file_index, number, text_column=text_keys[0], label_column=label_key,
-                          pair=values[1] if len(values) == 3 else None, pair_column=text_keys[-1])
+            label = UNLABELLED if label_key is False else values.pop()
+            collector.add(values[0], label, file_index, number, text_column=text_keys[0], label_column=label_key,
+                          pair=values[1] if len(values) == 2 else None, pair_column=text_keys[-1])
     return collector.result(source)
 
 
@@ -930,7 +944,7 @@ def _load_tfds(name_and_config, options, *, data_dir, download):
     if text_key is None:
         text_key = supervised[0] if isinstance(supervised[0], str) else _only_feature(
             features, tfds.features.Text, "text", full)
-    if label_key is None:
+    if label_key is None or label_key is False:
         label_key = supervised[1] if isinstance(supervised[1], str) else _only_feature(
             features, tfds.features.ClassLabel, "label", full)
     for key, role in ((text_key, "text"), (label_key, "label")):

@@ -83,6 +83,8 @@ def load_options(config, task):
         raise ConfigError(f"data.load_options: unknown option(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
     if task == "seq2seq":
         options = {**SEQ2SEQ_COLUMNS, **options}
+    if task in ("lm", "mlm"):  # they learn from the texts alone: a corpus needs no label column
+        options.setdefault("label_column", False)
     multilabel = task == "classification" and classification_mode(config) == "multilabel"
     if multilabel:
         options.setdefault("label_separator", zoo.data.LABEL_SEPARATOR)
@@ -179,9 +181,9 @@ def split_texts(config):
     if test is None and len(held_out):
         test = held_out
     if c.extra_sources:
-        extra = [zoo.data.load(source) for source in c.extra_sources]
+        extra = [zoo.data.load(source, label_column=False) for source in c.extra_sources]
         train = zoo.data.LabeledTexts(train.texts + [t for part in extra for t in part.texts],
-                                      np.zeros(len(train) + sum(map(len, extra)), np.int32), ["text"],
+                                      np.zeros(len(train) + sum(map(len, extra)), np.int32), [zoo.data.UNLABELLED],
                                       source=" + ".join([train.source, *c.extra_sources]))
     return {"train": train, "validation": validation if len(validation) else None,
             "test": test if test is not None and len(test) else None}

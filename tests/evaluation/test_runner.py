@@ -141,3 +141,8 @@ def test_a_mistyped_run_directory_with_generation_options_is_not_called_a_classi
     assert main(["evaluate", str(tmp_path / "typo"), "--limit", "5", "--out", str(tmp_path / "ev")]) == 2
     assert capsys.readouterr().err == (f"zoo evaluate: error: {tmp_path}/typo/config.yaml not found: {tmp_path}/typo "
                                        "is not a finished zoo run directory\n")
+    # a data file given for the run was "cannot write data.csv/evaluation: data.csv is a file, not a directory"
+    (tmp_path / "data.csv").write_text("text,label\na,b\n")
+    assert main(["evaluate", str(tmp_path / "data.csv")]) == 2
+    assert capsys.readouterr().err == (f"zoo evaluate: error: {tmp_path}/data.csv/config.yaml not found: "
+                                       f"{tmp_path}/data.csv is not a finished zoo run directory\n")

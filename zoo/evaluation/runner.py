@@ -152,16 +152,17 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
     from zoo.training.run import reads_pairs, run_task
 
     run_dir = Path(run_dir)
+    task = run_task(run_dir)
+    if task is None:  # not a run at all (zoo evaluate data.csv): load_run names what is missing
+        load_run(run_dir)
     out_dir = run_dir / REPORT_DIR if out_dir is None else Path(out_dir)
     check_output(out_dir, OUT_DIR_FIX)  # before the model loads and the texts are scored
-    task = run_task(run_dir)
     if task not in (None, "classification"):
         from zoo.evaluation.generation import evaluate_generation
 
         return evaluate_generation(run_dir, data, split=split, out_dir=out_dir, method=method, num_beams=num_beams,
                                    max_new_tokens=max_new_tokens, limit=limit, batch_size=batch_size,
                                    progress=progress, **load_options)
-    # No task: not a run at all, which load_run says (a mistyped run directory is not "a classification run").
     generating = method != "greedy" or num_beams is not None or max_new_tokens is not None or limit is not None
     if task == "classification" and generating:
         raise ValueError(f"run {run_dir} is a classification run: method, num_beams, max_new_tokens and limit apply "

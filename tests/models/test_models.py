@@ -48,6 +48,10 @@ def test_backbone_and_modes():
     assert backbone({"token_ids": ids, "padding_mask": ids != 0})["sequence_output"].shape == (4, 12, 16)
     assert build_transformer(**SMALL, num_classes=2, mode="binary", d_model=16, num_heads=2)(_ids()).shape == (4, 1)
     assert build_transformer(**SMALL, num_classes=5, mode="multilabel", d_model=16, num_heads=2)(_ids()).shape == (4, 5)
+    # head settings of a bare backbone were dropped without a word
+    with pytest.raises(ValueError, match=r"num_classes=None builds the bare backbone, which has no classification "
+                                         r"head: pooling='cls', head_dropout=0.2 would not apply; remove them"):
+        build_transformer(**SMALL, num_classes=None, pooling="cls", head_dropout=0.2)
 
 
 def _inputs_of(name, ids):

@@ -39,7 +39,8 @@ class TextClassifier(BackboneTask):
         check_backbone(backbone)
         if pooling == "pooled" and backbone.pooler is None:
             raise ValueError(f"`pooling`='pooled' needs a backbone with a pooler; backbone {backbone.name!r} has "
-                             "none (build it with pooler=True, or pool with cls, mean, max or attention)")
+                             "none (build the Backbone with pooler=True, as zoo.from_pretrained does for a BERT checkpoint with a "
+                             "pooler, or pool with cls, mean, max or attention)")
         self.backbone = backbone
         self.head = ClassificationHead(num_classes, pooling=pooling, mode=mode, hidden_dim=hidden_dim,
                                        dropout=dropout, dtype=dtype, name="head")

@@ -1,4 +1,6 @@
 """``build_transformer``: the Transformer text classifier (or its bare backbone) from builder arguments."""
+import inspect
+
 from zoo.models.backbone import Backbone
 from zoo.models.classifier import TextClassifier
 
@@ -51,6 +53,15 @@ def build_transformer(vocab_size, sequence_length, num_classes=2, *, num_layers=
         name=name if num_classes is None else "backbone",
     )
     if num_classes is None:
+        defaults = inspect.signature(build_transformer).parameters
+        head = [f"{key}={value!r}" for key, value in (("pooling", pooling), ("mode", mode), ("pad_id", pad_id),
+                                                       ("head_hidden_dim", head_hidden_dim),
+                                                       ("head_dropout", head_dropout))
+                if value != defaults[key].default]
+        if head:
+            raise ValueError(f"num_classes=None builds the bare backbone, which has no classification head: "
+                             f"{', '.join(head)} would not apply; remove {'it' if len(head) == 1 else 'them'} or "
+                             "give num_classes")
         return backbone
     return TextClassifier(
         backbone, num_classes, pooling=pooling, mode=mode, hidden_dim=head_hidden_dim,

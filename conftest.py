@@ -12,7 +12,7 @@ An example runs with ``np``, ``tf``, ``keras``, ``ops`` and ``zoo`` imported, th
 new temporary folder as the current directory. The folder holds what examples name:
 
 - ``reviews.jsonl``: 400 labelled English sentences (``text``, ``label``: negative/positive);
-- ``runs/reviews``: a finished ``zoo.train`` run on it (1-layer ``transformer-tiny``, 2 epochs);
+- ``runs/reviews``: a finished ``zoo.train`` run on it (1-layer ``transformer-tiny``, 6 epochs);
 - ``saved_models/reviews/1``: that run exported (``zoo export``);
 - ``checkpoints/all-MiniLM-L6-v2``: the shared checkpoint (a link), when present.
 
@@ -46,7 +46,9 @@ def _workspace(tmp_path_factory):
         train({
             "data": {"source": str(root / "reviews.jsonl"), "vocab_size": 500, "sequence_length": 24},
             "model": {"name": "transformer-tiny", "overrides": {"num_layers": 1}},
-            "training": {"epochs": 2, "batch_size": 32, "seed": 3},
+            # Six epochs: the examples show it telling "a gripping, funny film" from "a dull, boring film" (its
+            # test accuracy 0.90; after two it guessed, at 0.55, and a schedule change flipped its predictions).
+            "training": {"epochs": 6, "batch_size": 32, "seed": 3},
             "output": {"dir": str(root / "runs" / "reviews"), "tensorboard": False, "progress": "none"},
         })
         export_run(root / "runs" / "reviews", out=root / "saved_models" / "reviews")

@@ -77,7 +77,7 @@ class Predictions:
             >>> texts = ["a gripping, funny film"]
             >>> load_predictor("saved_models/reviews").predict(texts).records(texts)
             [{'text': 'a gripping, funny film', 'label': 'positive', 'label_id': 1,
-              'probabilities': {'negative': 0.1..., 'positive': 0.8...}, 'empty_input': False, 'replaced_bytes': False}]
+              'probabilities': {'negative': 0.01..., 'positive': 0.98...}, 'empty_input': False, 'replaced_bytes': False}]
         """
         rows = []
         for i, label in enumerate(self.labels):

@@ -35,7 +35,7 @@ def checkpoint_paths(directory):
 
     Example:
         >>> checkpoint_paths("runs/reviews/checkpoints")
-        ['runs/reviews/checkpoints/ckpt-20', 'runs/reviews/checkpoints/ckpt-10']
+        ['runs/reviews/checkpoints/ckpt-60', 'runs/reviews/checkpoints/ckpt-50']
     """
     directory = Path(directory)
     found = {str(path)[:-len(".index")] for path in directory.glob("ckpt-*.index")}
@@ -63,7 +63,7 @@ def damaged_file(prefix):
         True
         >>> Path(newest + ".data-00000-of-00001").unlink()
         >>> damaged_file(newest)
-        ('runs/reviews/checkpoints/ckpt-20.data-00000-of-00001', 'is missing')
+        ('runs/reviews/checkpoints/ckpt-60.data-00000-of-00001', 'is missing')
     """
     prefix = Path(prefix)
     index = prefix.with_name(prefix.name + ".index")

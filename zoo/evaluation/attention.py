@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.evaluation import plots
-from zoo.evaluation.reports import OUT_DIR_FIX
+from zoo.evaluation.reports import OUT_DIR_FIX, earlier_output
 from zoo.paths import check_output, output_errors
 
 EXPLANATION_JSON = "explanation.json"
@@ -243,12 +243,7 @@ def token_strings(tokenizer, ids):
 def _remove_earlier_heat_maps(out):
     """Remove the per-layer heat-maps of an earlier explanation in ``out``, as many as its ``explanation.json`` has
     layers: a deeper model's ``attention_layer_3.png`` would otherwise stay beside a shallower one's explanation."""
-    path = out / EXPLANATION_JSON
-    try:
-        earlier = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    except ValueError:
-        earlier = {}  # not an explanation zoo wrote: which files it owns is not known, so none are removed
-    layers = earlier.get("attention") if isinstance(earlier, dict) else None
+    layers = earlier_output(out / EXPLANATION_JSON).get("attention")
     for layer in range(len(layers) if isinstance(layers, list) else 0):
         (out / LAYER_PNG.format(layer=layer)).unlink(missing_ok=True)
 

@@ -30,15 +30,30 @@ def read_history(run_dir):
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def _replace_report(out):
-    """Create ``out``, and remove the files of an earlier report in it (those its ``report.json`` lists)."""
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / REPORT_JSON
+def earlier_output(path):
+    """Return the JSON object an earlier report or explanation left at ``path``, or ``{}``.
+
+    ``{}`` also for a file zoo did not write (not JSON, or not an object): which files it owns is not known,
+    so a caller removes none of them.
+
+    Args:
+        path: The earlier output's ``report.json`` or ``explanation.json``.
+
+    Example:
+        >>> earlier_output(Path("no-report.json"))
+        {}
+    """
     try:
         earlier = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     except ValueError:
-        earlier = {}  # not a report zoo wrote: which files it owns is not known, so none are removed
-    files = earlier.get("files") if isinstance(earlier, dict) else None
+        return {}
+    return earlier if isinstance(earlier, dict) else {}
+
+
+def _replace_report(out):
+    """Create ``out``, and remove the files of an earlier report in it (those its ``report.json`` lists)."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = earlier_output(out / REPORT_JSON).get("files")
     for name in files.values() if isinstance(files, dict) else ():
         if name in REPORT_FILES:
             (out / name).unlink(missing_ok=True)

@@ -1,5 +1,6 @@
 """Hugging Face BERT folders into zoo: outputs equal a float64 numpy BERT; every importer error names its cause."""
 import json
+import logging
 import pickle
 import re
 
@@ -254,9 +255,9 @@ def test_shards_are_read_whole_whatever_the_index_lists(tmp_path):
     backbone, tokenizer = from_pretrained(folder, task=None)
     assert_matches_reference(backbone, packed(tokenizer), weights, config)
     # One that forgets a head's weight: the weight is reported unused, not dropped unseen.
-    folder = write(tmp_path, "head", shards=2, extra={"classifier.weight": np.zeros((2, 32), np.float32)})
-    rewrite_index(folder, lambda weight_map: weight_map.pop("classifier.weight"))
-    with pytest.raises(WeightMismatchError, match="checkpoint weights that this model does not use: classifier.weight"):
+    folder = write(tmp_path, "head", shards=2, extra={"qa_outputs.weight": np.zeros((2, 32), np.float32)})
+    rewrite_index(folder, lambda weight_map: weight_map.pop("qa_outputs.weight"))
+    with pytest.raises(WeightMismatchError, match="checkpoint weights that this model does not use: qa_outputs.weight"):
         from_pretrained(folder, task=None)
     # A weight in two shards: which one is meant is not guessed.
     folder = write(tmp_path, "twice", shards=2)
@@ -303,15 +304,15 @@ def test_weights_that_do_not_pair_up_are_all_named(tmp_path):
     weights = random_bert_weights()
     del weights["encoder.layer.1.output.dense.weight"]
     weights["encoder.layer.0.intermediate.dense.bias"] = np.zeros(65, np.float32)
-    folder = write(tmp_path, weights=weights, extra={"classifier.weight": np.zeros((2, 32), np.float32),
-                                                     "classifier.bias": np.zeros(2, np.float32)})
+    folder = write(tmp_path, weights=weights, extra={"qa_outputs.weight": np.zeros((2, 32), np.float32),
+                                                     "qa_outputs.bias": np.zeros(2, np.float32)})
     with pytest.raises(WeightMismatchError) as info:
         from_pretrained(folder, task=None)
     message = str(info.value)
     assert message.startswith(f"{folder}: the checkpoint does not fit the model")
     assert "needs encoder.layer.1.output.dense.weight, which the checkpoint lacks" in message
     assert "has shape [64], but encoder.layer.0.intermediate.dense.bias [65] give [65]" in message
-    assert "checkpoint weights that this model does not use: classifier.bias, classifier.weight" in message
+    assert "checkpoint weights that this model does not use: qa_outputs.bias, qa_outputs.weight" in message
 
 
 def test_a_checkpoint_without_pooler(tmp_path):
@@ -320,3 +321,16 @@ def test_a_checkpoint_without_pooler(tmp_path):
     assert backbone.pooler is None and set(backbone(packed(tokenizer))) == {"sequence_output"}
     with pytest.raises(CheckpointError, match="pooling='pooled' needs the checkpoint's pooler"):
         from_pretrained(folder, num_classes=2, pooling="pooled")
+
+
+def test_a_fine_tuned_classifiers_head_is_left_unused_for_the_new_head(tmp_path, caplog):
+    # A BertForSequenceClassification checkpoint (a sentiment model, say) was refused for its classifier.* weights;
+    # transformers drops them too when it builds a new head.
+    folder, config, weights = write_bert_checkpoint(
+        tmp_path / "fine-tuned", extra={"classifier.weight": np.ones((3, 32), np.float32),
+                                        "classifier.bias": np.ones(3, np.float32)})
+    with caplog.at_level(logging.INFO, logger="zoo.converters.pretrained"):
+        backbone, tokenizer = from_pretrained(folder, task=None)
+    assert_matches_reference(backbone, packed(tokenizer), weights, config)
+    assert "left 2 weights unused: the fine-tuned classification head" in caplog.text
+    assert from_pretrained(folder, num_classes=2).model.outputs[0].shape[-1] == 2

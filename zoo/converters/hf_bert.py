@@ -37,9 +37,11 @@ DEFAULTS = {"vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "n
             "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 512, "type_vocab_size": 2,
             "layer_norm_eps": 1e-12, "position_embedding_type": "absolute"}
 PREFIX = "bert."
-# Checkpoint weights a backbone may leave unused: BertForPreTraining's and BertForMaskedLM's heads.
+# Checkpoint weights a backbone may leave unused: BertForPreTraining's and BertForMaskedLM's heads, and the head
+# of a checkpoint already fine-tuned (BertForSequenceClassification), whose classes are not the new task's.
 HEADS = (("cls.predictions.", "the masked-LM head, which this task does not use"),
-         ("cls.seq_relationship.", "the next-sentence head, which this task does not use"))
+         ("cls.seq_relationship.", "the next-sentence head, which this task does not use"),
+         ("classifier.", "the fine-tuned classification head, which this task does not use (a new head is trained)"))
 POOLER = ("pooler.", "the pooler, which this task does not use")
 _POSITION_IDS = "embeddings.position_ids"
 # Names of LayerNorm weights in checkpoints converted from TensorFlow's BERT, as transformers renames them.

@@ -2,7 +2,6 @@
 
 Runs of lm, mlm and seq2seq models go to ``zoo.evaluation.generation`` (perplexity and generated text).
 """
-import json
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +64,7 @@ def run_split(run_dir, config, split, load_options):
         ValueError: another split name, load options (the run's config says how to load), a split the run
             did not have, or data that changed since the run trained (its ``data_fingerprint.json`` differs).
     """
-    from zoo.training.run import DATA_FINGERPRINT, data_fingerprint
+    from zoo.training.run import DATA_FINGERPRINT, changed_examples
 
     if split not in ("test", "validation"):
         raise ValueError(f"split must be 'test' or 'validation', got {split!r}")
@@ -73,17 +72,14 @@ def run_split(run_dir, config, split, load_options):
         raise ValueError(f"load options {sorted(load_options)} apply only with data=; the run's own splits "
                          "are loaded as its config says")
     splits = run_splits(config)
-    recorded = Path(run_dir) / DATA_FINGERPRINT
-    if recorded.is_file():  # runs started before zoo recorded it have none
-        # Edited, added or reordered rows split differently: the rebuilt split would hold examples the run trained on.
-        then, now = json.loads(recorded.read_text(encoding="utf-8")), data_fingerprint({"texts": splits})
-        changed = [f"{name} split ({then.get(name, {}).get('examples', 0):,} examples then, "
-                   f"{now.get(name, {}).get('examples', 0):,} now)"
-                   for name in sorted(set(then) | set(now)) if then.get(name) != now.get(name)]
-        if changed:
-            raise ValueError(f"{config.data.source} changed since {run_dir} trained on it ({recorded} records other "
-                             f"examples for its {' and '.join(changed)}), so the {split} split is no longer held out; "
-                             "restore the data, or pass data= (--data) to evaluate on other texts")
+    # Edited, added or reordered rows split differently: the rebuilt split would hold examples the run trained on.
+    changed = [f"{name} split ({then:,} examples then, {now:,} now)"
+               for name, (then, now) in changed_examples(run_dir, {"texts": splits}).items()]
+    if changed:
+        recorded = Path(run_dir) / DATA_FINGERPRINT
+        raise ValueError(f"{config.data.source} changed since {run_dir} trained on it ({recorded} records other "
+                         f"examples for its {' and '.join(changed)}), so the {split} split is no longer held out; "
+                         "restore the data, or pass data= (--data) to evaluate on other texts")
     examples = splits[split]
     if examples is None:
         raise ValueError(f"run {run_dir} has no {split} split (data.{split}_split is 0 and no test source); "

@@ -432,15 +432,11 @@ def _check_same_data(run_dir, data, source):
         changed.append("label names")
     if changed:
         files.append(saved)
-    recorded = run_dir / DATA_FINGERPRINT
-    if recorded.is_file():  # runs started before zoo recorded it have none
-        then, now = json.loads(recorded.read_text(encoding="utf-8")), data_fingerprint(data)
-        examples = [f"{words} examples ({then.get(split, {}).get('examples', 0):,} then, "
-                    f"{now.get(split, {}).get('examples', 0):,} now)"
-                    for split, words in _FINGERPRINTED.items() if then.get(split) != now.get(split)]
-        if examples:
-            changed += examples
-            files.append(recorded)
+    differ = changed_examples(run_dir, data)
+    if differ:
+        changed += [f"{_FINGERPRINTED[split]} examples ({then:,} then, {now:,} now)"
+                    for split, (then, now) in differ.items()]
+        files.append(run_dir / DATA_FINGERPRINT)
     if changed:
         listed = ", ".join(changed[:-1]) + " and " + changed[-1] if len(changed) > 1 else changed[0]
         raise RunDirectoryError(f"{run_dir} holds an unfinished run trained on other data: the {listed} of {source} "
@@ -448,6 +444,28 @@ def _check_same_data(run_dir, data, source):
                                 "data changed since the run started); restore the data to resume, or set "
                                 "output.overwrite: true to start afresh, or output.dir to a new directory to keep "
                                 "this run")
+
+
+def changed_examples(run_dir, data):
+    """``{split: (examples then, examples now)}`` of the splits whose examples differ from ``run_dir``'s record.
+
+    ``{}`` when they are the same, or when the run has no ``DATA_FINGERPRINT`` (runs started before zoo
+    recorded it).
+
+    Args:
+        run_dir: A run directory.
+        data: ``{"texts": {split: LabeledTexts or None}}``, as ``data_fingerprint`` reads it.
+
+    Example:
+        >>> changed_examples("runs/reviews", {"texts": zoo.training.data.split_texts(load_run("runs/reviews")[3])})
+        {}
+    """
+    recorded = Path(run_dir) / DATA_FINGERPRINT
+    if not recorded.is_file():
+        return {}
+    then, now = json.loads(recorded.read_text(encoding="utf-8")), data_fingerprint(data)
+    return {split: (then.get(split, {}).get("examples", 0), now.get(split, {}).get("examples", 0))
+            for split in _FINGERPRINTED if then.get(split) != now.get(split)}
 
 
 def data_fingerprint(data):

@@ -53,7 +53,7 @@ def test_kfold_tests_every_example_once_with_stratified_folds(data):
     (lambda d: train_val_test_split(d, val_size=0.5, test_size=0.5), DataSpecError, "leaving no training"),
     (lambda d: train_val_test_split(d, val_size=1.5), DataSpecError, "val_size"),
     (lambda d: train_val_test_split(d, test_size=2), DataError, "cannot hold all 3 classes"),
-    (lambda d: kfold(d, k=11), DataError, "class 'c' has 10 examples, fewer than k=11"),
+    (lambda d: kfold(d, k=11), DataError, "class 'c' has 10 examples, fewer than the 11 folds"),
     (lambda d: kfold(d, k=1), DataSpecError, "at least 2"),
     (lambda d: train_val_test_split(d.subset(range(91)), test_size=0.2), DataError, "class 'c' has only 1 example"),
 ])
@@ -88,3 +88,21 @@ def test_multilabel_labels_unseen_in_training_are_reported():
         check_labels_seen(train, other, "test")
     with pytest.raises(DataError, match="multi-hot labels must be 0 or 1"):
         LabeledTexts(["a"], np.array([[2, 0]]), ["x", "y"])
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda d: kfold(d, k=12), "toy: class 'c' has 10 examples, fewer than the 12 folds: some folds would test none "
+                               "of it; use at most 10 folds or add examples of it"),
+    (lambda d: kfold(d.subset(range(91)), k=5), "class 'c' has 1 example, fewer than the 5 folds: some folds would "
+                                                "test none of it; add examples of it"),
+    (lambda d: train_val_test_split(d.subset(range(91)), test_size=0.2),
+     "class 'c' has only 1 example, so a stratified test split cannot put it on both sides; add examples of it"),
+    (lambda d: train_val_test_split(d, test_size=2), "use a larger test split"),
+    (lambda d: train_val_test_split(d, val_size=0, test_size=98), "use a smaller test split"),
+])
+def test_stratification_errors_name_remedies_every_caller_has(data, call, message):
+    """zoo cv and zoo train stratify by themselves and call k --folds: a remedy naming kfold's k or stratify=False
+    would send their users to an option they cannot pass."""
+    with pytest.raises(DataError) as error:
+        call(data)
+    assert message in str(error.value) and "stratify" not in str(error.value) and "k=" not in str(error.value)

@@ -36,13 +36,14 @@ def _check_stratifiable(data, indices, count, what):
     present = np.flatnonzero(np.bincount(labels, minlength=data.num_classes))
     counts = np.bincount(labels, minlength=data.num_classes)
     lonely = [data.label_names[c] for c in present if counts[c] < 2]
+    # The remedies name no argument: zoo train stratifies by itself and calls test_size data.test_split.
     if lonely:
         raise DataError(f"class {lonely[0]!r} has only 1 example, so a stratified {what} split cannot put it on "
-                        "both sides; pass stratify=False or add examples", path=data.source)
+                        "both sides; add examples of it", path=data.source)
     if 0 < count < len(present) or 0 < len(indices) - count < len(present):
         raise DataError(f"a stratified {what} split of {len(indices)} examples into {count} and "
                         f"{len(indices) - count} cannot hold all {len(present)} classes on both sides; "
-                        "use a larger split or stratify=False", path=data.source)
+                        f"use a {'larger' if count < len(present) else 'smaller'} {what} split", path=data.source)
 
 
 def _split(data, indices, count, seed, stratify, what):
@@ -114,10 +115,14 @@ def kfold(data, k=10, *, seed=0, stratify=True):
         raise DataError(f"{k} folds need at least {k} examples; the data has {len(data)}", path=data.source)
     if stratify:
         counts = np.bincount(data.labels, minlength=data.num_classes)
-        small = [(data.label_names[c], int(counts[c])) for c in np.flatnonzero(counts) if counts[c] < k]
-        if small:
-            raise DataError(f"class {small[0][0]!r} has {small[0][1]} examples, fewer than k={k} folds: some "
-                            "folds would test none of it; use a smaller k or stratify=False", path=data.source)
+        present = np.flatnonzero(counts)
+        rarest = present[np.argmin(counts[present])]
+        if counts[rarest] < k:
+            # The remedies name no argument: kfold's k is zoo cv's --folds, and zoo cv stratifies by itself.
+            n = int(counts[rarest])
+            fewer = f"use at most {n} folds or " if n >= 2 else ""
+            raise DataError(f"class {data.label_names[rarest]!r} has {n} example{'s' * (n > 1)}, fewer than the {k} "
+                            f"folds: some folds would test none of it; {fewer}add examples of it", path=data.source)
         splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     else:
         splitter = KFold(n_splits=k, shuffle=True, random_state=seed)

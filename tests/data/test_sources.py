@@ -144,6 +144,25 @@ def test_class_folders_skip_aclimdbs_unlabelled_folder_by_default_and_say_so(wri
     assert load(tmp_path / "two").label_names == ["a", "unsup"]
 
 
+@pytest.mark.parametrize("files,spec,layout", [
+    ({"mr/rt-polarity.pos": "good\n", "mr/rt-polarity.neg": "bad\n", "mr/rt-polarity.neu": "meh\n"}, "mr",
+     "one file per class"),
+    ({"d.csv": "text,label\ngood,pos\nmeh,neu\n"}, "d.csv", "a CSV file"),
+    ({"d.tsv": "text\tlabel\ngood\tpos\nmeh\tneu\n"}, "d.tsv", "a TSV file"),
+    ({"d.jsonl": '{"text": "good", "label": "pos"}\n'}, "d.jsonl", "a JSONL file"),
+    ({"q.txt": "NUM:dist How far ?\n"}, "q.txt", "TREC data"),
+])
+def test_classes_with_a_layout_that_reads_every_class_is_an_error_not_ignored(write, tmp_path, files, spec, layout):
+    # Ignored, classes=["pos", "neg"] would silently train on a third class ("neu") as well.
+    for name, content in files.items():
+        write(name, content)
+    with pytest.raises(errors.DataSpecError) as info:
+        load(tmp_path / spec, classes=["pos", "neg"])
+    assert f"classes=['pos', 'neg'] chooses the sub-folders of a folder of class folders, but this is {layout}, of " \
+           "which every class would be read; remove classes=" in str(info.value)
+    assert str(tmp_path / spec) in str(info.value)
+
+
 def test_one_file_per_class_directory_splits_on_newline_only(write, tmp_path):
     # latin-1 0x85 decodes to U+0085, which str.splitlines would treat as a line break.
     write("mr/rt-polarity.pos", b"good \x85 really\nfine\n")

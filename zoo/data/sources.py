@@ -110,7 +110,8 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
             labels outside it raise ``UnseenLabelError``.
         label_level: TREC labels, ``"coarse"`` (6 classes) or ``"fine"`` (50).
         classes: For class folders, the sub-folders to read (default: all but an ``unsup`` folder, aclImdb's
-            unlabelled reviews, which is skipped with a warning; name it here to read it as a class).
+            unlabelled reviews, which is skipped with a warning; name it here to read it as a class). Other
+            layouts read every class: ``classes`` with one of them is an error.
         label_separator: Multi-label data: every label field holds a set of labels joined by this string
             (e.g. ``"sports,politics"``; a JSONL label may also be a list of strings). An empty field means
             that no label applies. The result has a multi-hot ``labels`` matrix.
@@ -496,9 +497,18 @@ def _check_split_none(options, what):
                             "use zoo.data.train_val_test_split or zoo.data.kfold")
 
 
+def _check_classes_none(options, layout, path, fix=""):
+    """``classes`` chooses class folders; any other layout would read every class in spite of it."""
+    if options["classes"] is not None:
+        raise DataSpecError(f"classes={options['classes']!r} chooses the sub-folders of a folder of class folders, "
+                            f"but this is {layout}, of which every class would be read; remove classes={fix}",
+                            path=path)
+
+
 def _load_class_files(mapping, source, options):
     """One file per class, one example per line; a blank line is an example with empty text."""
     _check_split_none(options, source)
+    _check_classes_none(options, "one file per class", source, " and pass a {label: path} dict of the files to read")
     if not mapping:
         raise DataSpecError("the {label: path} mapping is empty")
     collector = _Collector(options)
@@ -638,6 +648,7 @@ def _text_columns(column, header, path):
 
 def _load_delimited(path, fmt, options, source):
     _check_split_none(options, str(path))
+    _check_classes_none(options, f"a {fmt.upper()} file", path)
     lines = split_lines(_read_text(path, options["encoding"]))
     if not any(line.strip(_ASCII_SPACE) for line in lines):
         raise EmptyDataError("file is empty", path=path)
@@ -791,6 +802,7 @@ def _csv_records(lines, delimiter, path):
 
 def _load_jsonl(path, options, source):
     _check_split_none(options, str(path))
+    _check_classes_none(options, "a JSONL file", path)
     lines = split_lines(_read_text(path, options["encoding"]))
     if not any(line.strip(_ASCII_SPACE) for line in lines):
         raise EmptyDataError("file is empty", path=path)
@@ -858,6 +870,7 @@ def _load_trec_spec(path, options, source=None):
     """A TREC file, or a folder with ``train.txt`` / ``test.txt`` (``split`` picks; labels from train)."""
     if not path.exists():
         raise DataFileNotFoundError(f"{path}: no such TREC file or directory", path=path)
+    _check_classes_none(options, "TREC data", path)
     if path.is_file():
         if options["split"] is not None:
             raise DataSpecError(f"split={options['split']!r} needs a TREC folder with train.txt and test.txt, "
@@ -913,6 +926,7 @@ def _load_tfds(name_and_config, options, *, data_dir, download):
     if not name:
         raise DataSpecError("tfds spec needs a name: 'tfds:<name>[:<config>]'")
     full = f"{name}/{config}" if config else name
+    _check_classes_none(options, "a tfds data set", f"tfds:{full}")
     split = options["split"] or "train"
     where = f"tfds:{full} ({split})"
     try:

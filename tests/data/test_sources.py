@@ -338,6 +338,31 @@ def test_label_column_that_does_not_exist(write):
     assert f"{path}, line 1, column 'label'" in str(info.value) and "['review', 'stars']" in str(info.value)
 
 
+@pytest.mark.parametrize("name,content", [("d.csv", "a great film,pos\na dull film,neg\n"),
+                                          ("d.tsv", "a great film\tpos\na dull film\tneg\n")])
+def test_a_file_without_a_header_row_is_told_how_to_read_it(write, name, content):
+    path = write(name, content)
+    with pytest.raises(errors.MissingColumnError) as info:
+        load(path)
+    assert str(info.value) == (
+        f"{path}, line 1, column 'text': text column 'text' does not exist; the header has ['a great film', 'pos']: "
+        "name the column with text_column=, or, if line 1 is an example rather than a header, pass header=False "
+        "and column indices")
+    data = load(path, header=False, text_column=0, label_column=1)
+    assert data.texts == ["a great film", "a dull film"] and data.label_names == ["neg", "pos"]
+
+
+def test_a_jsonl_key_that_does_not_exist_is_told_which_option_names_it(write):
+    path = write("d.jsonl", '{"review": "a great film", "stars": "5"}\n')
+    for options, message in (({}, "text field 'text' does not exist; the first record has keys ['review', 'stars']: "
+                                  "name the key with text_column="),
+                             ({"text_column": "review"}, "label field 'label' does not exist; the first record has "
+                                                         "keys ['review', 'stars']: name the key with label_column=")):
+        with pytest.raises(errors.MissingColumnError) as info:
+            load(path, **options)
+        assert str(info.value) == f"{path}, line 1, column '{message.split(chr(39))[1]}': {message}"
+
+
 def test_a_column_named_twice_in_the_header_is_an_error_not_the_first_one(write):
     path = write("d.csv", "text,label,text\nfirst,pos,second\n")
     with pytest.raises(errors.DataSpecError) as info:

@@ -614,7 +614,11 @@ def resolve_column(column, header, path, role, line=1, by_index=True):
     if header is None:
         raise DataSpecError(f"with header=False the {role} column must be an index, not {column!r}", path=path)
     if column not in header:
-        raise MissingColumnError(f"{role} column {column!r} does not exist; the header has {header}",
+        # A file without a header row loses its first example to the header: say so, with the fix.
+        no_header = (f", or, if line {line} is an example rather than a header, pass header=False and column "
+                     "indices") if by_index else ""
+        raise MissingColumnError(f"{role} column {column!r} does not exist; the header has {header}: name the "
+                                 f"column with {COLUMN_OPTIONS[role]}={no_header}",
                                  path=path, line=line, column=column)
     indices = [i for i, name in enumerate(header) if name == column]
     if len(indices) > 1:
@@ -627,6 +631,8 @@ def resolve_column(column, header, path, role, line=1, by_index=True):
 
 # What the text column(s) hold, for errors: one text, or the two texts of a sentence pair.
 TEXT_ROLES = ("text", "second text")
+# The load option naming the column of each role.
+COLUMN_OPTIONS = {**dict.fromkeys(TEXT_ROLES, "text_column"), "label": "label_column"}
 
 
 def _text_columns(column, header, path):
@@ -829,7 +835,8 @@ def _load_jsonl(path, options, source):
         for key, role in fields:
             if first and key not in record:
                 raise MissingColumnError(f"{role} field {key!r} does not exist; the first record has keys "
-                                         f"{sorted(record)}", path=path, line=number, column=key)
+                                         f"{sorted(record)}: name the key with {COLUMN_OPTIONS[role]}=", path=path,
+                                         line=number, column=key)
         first = False
         values = []
         for key, role in fields:

@@ -295,6 +295,8 @@ def test_resuming_after_the_data_changed_is_an_error(tiny_csv, tmp_path, edit, c
     (["training.batch_size=500"], "training.batch_size 500 is larger than the 192 training examples"),
     (["data.validation_split=0", "training.early_stopping.patience=2"],
      "training.early_stopping.patience needs a validation set"),
+    # 2 epochs of 12 steps: the rate used to climb for the whole run, to a hundredth of its peak.
+    (["schedule.warmup_steps=25"], "schedule.warmup_steps: 25 is more than the 24 optimizer steps of the whole run"),
 ])
 def test_bad_settings_are_errors_naming_the_key(tiny_csv, tmp_path, overrides, message):
     with pytest.raises(ValueError) as error:

@@ -69,12 +69,22 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
 def build_schedule(optimizer_config, schedule_config, total_steps):
     """Return the learning-rate schedule for a run of ``total_steps`` optimizer steps.
 
+    Raises:
+        ConfigError: ``schedule.warmup_steps`` is more than ``total_steps``.
+
     Example:
         >>> from zoo.config import OptimizerConfig, ScheduleConfig
         >>> build_schedule(OptimizerConfig(), ScheduleConfig(name="linear"), 100).name
         'linear'
     """
     warmup = schedule_config.warmup_steps
+    if warmup > total_steps:
+        # The learning rate would climb for the whole run and never reach its peak (nor decay), whatever the
+        # schedule: a run of fewer epochs than its warm-up trained at a fraction of the rate it asked for.
+        raise ConfigError(f"schedule.warmup_steps: {warmup} is more than the {total_steps} optimizer steps of the "
+                          "whole run (training.epochs x training examples // training.batch_size), so the learning "
+                          "rate would never reach optimizer.learning_rate; lower schedule.warmup_steps, or set it "
+                          "to 0 to warm up for schedule.warmup_fraction of the run")
     if not warmup and schedule_config.warmup_fraction:
         # A warm-up asked for lasts at least a step, also in a run too short to round it to one: ``transformer``
         # needs one, and its error would otherwise name warmup_steps, a key the user did not set.

@@ -214,3 +214,24 @@ def test_layer_decay_needs_encoder_blocks_and_float16_needs_one_rate():
         optimizer_for(_fine_tune_config(layer_decay=0.9), lstm, "float32", total_steps=10)
     with pytest.raises(ConfigError, match="do not support training.precision: mixed_float16"):
         optimizer_for(_fine_tune_config(layer_decay=0.9), _tiny_classifier(), "mixed_float16", total_steps=10)
+
+
+@pytest.mark.parametrize("scale, freeze, frozen", [
+    ("layer_decay", {"freeze": "encoder"}, "model.freeze: encoder"),
+    ("encoder_learning_rate_scale", {"freeze": "encoder"}, "model.freeze: encoder"),
+    ("layer_decay", {"freeze": "embedding", "freeze_blocks": 2}, "model.freeze: embedding and model.freeze_blocks: 2"),
+])
+def test_a_scale_of_a_frozen_encoder_is_an_error_saying_it_would_change_nothing(scale, freeze, frozen):
+    """Layer decay over a frozen encoder used to be taken silently, and the encoder scale's error said the
+    Transformer had no encoder layers."""
+    from zoo.config import Config, ConfigError
+    from zoo.training.optimizers import optimizer_for
+    from zoo.training.transfer import _freeze
+
+    config = Config.from_dict({"model": {"init_from": "runs/pretrained", **freeze}, "optimizer": {scale: 0.5}})
+    model = _tiny_classifier()
+    _freeze(model, config.model.freeze, config.model.freeze_blocks)
+    with pytest.raises(ConfigError) as error:
+        optimizer_for(config, model, "float32", total_steps=10)
+    assert str(error.value) == (f"optimizer.{scale}: 0.5 scales the learning rate of encoder layers that {frozen} "
+                                f"keeps fixed, so it would change nothing; set optimizer.{scale}: 1, or freeze less")

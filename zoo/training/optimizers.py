@@ -219,9 +219,13 @@ def optimizer_for(config, model, policy, total_steps):
     if c.layer_decay != 1.0:
         if not stack:
             raise ConfigError(f"optimizer.layer_decay: model {config.model.name!r} has no encoder blocks")
+        if not any(stack):
+            raise _scales_frozen("layer_decay", c.layer_decay, config.model)
         multipliers = layer_decay_multipliers(stack, c.layer_decay)
     if c.encoder_learning_rate_scale != 1.0:
         encoder = transfer.encoder_variables(model)
+        if not encoder and getattr(model, "backbone", None) is not None:
+            raise _scales_frozen("encoder_learning_rate_scale", c.encoder_learning_rate_scale, config.model)
         if not encoder:
             raise ConfigError(f"optimizer.encoder_learning_rate_scale: model {config.model.name!r} has no encoder "
                               "layers")
@@ -241,6 +245,15 @@ def optimizer_for(config, model, policy, total_steps):
         raise ConfigError("optimizer.layer_decay / optimizer.encoder_learning_rate_scale != 1 do not support "
                           "training.precision: mixed_float16 (use mixed_bfloat16 or float32)")
     return GroupedOptimizer([make(multiplier) for multiplier, _ in groups], [group for _, group in groups])
+
+
+def _scales_frozen(key, value, model_config):
+    """The error for a learning-rate scale of the encoder when freezing leaves it no variable to scale: it would
+    silently change nothing."""
+    frozen = f"model.freeze: {model_config.freeze}" + (f" and model.freeze_blocks: {model_config.freeze_blocks}"
+                                                       if model_config.freeze_blocks else "")
+    return ConfigError(f"optimizer.{key}: {value} scales the learning rate of encoder layers that {frozen} keeps "
+                       f"fixed, so it would change nothing; set optimizer.{key}: 1, or freeze less")
 
 
 def decay_exclusions(units, embeddings=(), decay_embeddings=True):

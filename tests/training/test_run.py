@@ -134,7 +134,8 @@ def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_weights(finished, t
     with pytest.raises(RunDirectoryError) as error:
         train(finished.config, overrides=changes + ["training.seed=2"])
     assert "different config (training.seed: 1 -> 2); rerun with its config to resume (only distribution, " \
-           "output, training.checkpoint_every, training.keep_checkpoints may change)" in str(error.value)
+           "output, training.checkpoint_every, training.keep_checkpoints, training.divergence_factor may change)" \
+           in str(error.value)
     stream = io.StringIO()
     resumed = train(finished.config, overrides=changes, progress_stream=stream)
     assert f"resuming from {run_dir / 'checkpoints' / 'ckpt-20'} (epoch 2, step 8)" in stream.getvalue()
@@ -447,3 +448,19 @@ def test_a_diverging_loss_stops_like_a_nan(tiny_csv, tmp_path):
     # the switch: with the check off, the same run reports a chance-level model as done
     result = train(config, overrides=["training.divergence_factor=0", "training.epochs=1", "output.overwrite=true"])
     assert result.history[0]["loss"] > 1e3 and result.metrics["test"]["accuracy"] <= 0.6
+
+
+def test_a_diverged_run_resumes_with_the_check_off_as_the_error_advises(tiny_csv, tmp_path):
+    """The rerun with training.divergence_factor: 0 was refused as a different config: the run had to start afresh."""
+    config = tiny_config(tiny_csv, tmp_path / "run", optimizer={"name": "adamw", "learning_rate": 1e3},
+                         training={"epochs": 1, "checkpoint_every": 1})
+    with pytest.raises(LossDivergedError, match=r"the last checkpoint \S+ckpt-\d+ is kept. .* or set "
+                                                r"training.divergence_factor: 0 to turn this check off"):
+        train(config)
+    stream = io.StringIO()
+    resumed = train(config, overrides=["training.divergence_factor=0", "output.progress=epoch"], progress_stream=stream)
+    assert "resuming from" in stream.getvalue()
+    uninterrupted = train(config, overrides=["training.divergence_factor=0", f"output.dir={tmp_path / 'again'}"])
+    assert _learning(resumed.history) == _learning(uninterrupted.history)
+    for a, b in zip(_weights(resumed.model), _weights(uninterrupted.model)):
+        np.testing.assert_array_equal(a, b)

@@ -63,7 +63,10 @@ log = logging.getLogger(__name__)
 # (``distribution``), ``output`` is where and what the run shows and writes, and a checkpoint holds the whole
 # loop position, so when checkpoints are saved and how many are kept changes nothing either: a resume with
 # ``training.checkpoint_every`` or ``training.keep_checkpoints`` changed ends with the uninterrupted run's weights.
-MAY_CHANGE_ON_RESUME = ("distribution", "output", "training.checkpoint_every", "training.keep_checkpoints")
+# ``training.divergence_factor`` only stops a run: its error tells the user to set it to 0, and a rerun so must
+# continue the run (it ends as an uninterrupted run with the new factor would), not have to start afresh.
+MAY_CHANGE_ON_RESUME = ("distribution", "output", "training.checkpoint_every", "training.keep_checkpoints",
+                        "training.divergence_factor")
 
 
 # The run directory's record of the examples it trains on (``data_fingerprint``): a resume with other examples

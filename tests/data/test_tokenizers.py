@@ -116,6 +116,17 @@ def test_wordpiece_threshold_search_lands_near_the_requested_size():
     assert 0.8 * 150 <= tok.vocab_size <= 150
 
 
+def test_wordpiece_tokenises_the_words_it_learnt_from_control_and_format_characters_included():
+    """The learner splits words at control and format characters (MR's latin-1 dashes \x96 and \x97, a soft
+    hyphen, a zero-width space); tokenising split them as letters, so a training word became one [UNK]."""
+    texts = ["real\x97she said", "even if \x96 i doubt", "a\u00adb film", "tab\u200bzero film"] * 5
+    tok = WordPieceTokenizer(100).fit(texts)
+    ids = tok.tokenize(tf.constant(texts[:4]))
+    assert tok.unk_id not in ids.flat_values.numpy().tolist()
+    assert tok.id_to_token(ids).to_list() == [[b"real", b"she", b"said"], [b"even", b"if", b"i", b"doubt"],
+                                              [b"a", b"b", b"film"], [b"tab", b"zero", b"film"]]
+
+
 def test_sentencepiece_ids_match_the_sentencepiece_library(fitted):
     import sentencepiece as spm
 

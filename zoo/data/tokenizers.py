@@ -546,12 +546,23 @@ class WordPieceTokenizer(Tokenizer):
         if isinstance(slack, bool) or not isinstance(slack, (int, float)) or not 0.0 <= slack < 1.0:
             raise DataSpecError(f"learn_params.slack_ratio must be a fraction in [0, 1), not {slack!r}")
 
-    def _learn(self, cleaned):
+    @staticmethod
+    def _words(cleaned):
+        """The words that WordPiece learns from and tokenises alike: ragged ``[batch, None]`` strings.
+
+        BERT's basic split (bert_vocab_from_dataset's): control and format characters become spaces; whitespace,
+        punctuation and CJK ideographs separate words. FastWordpieceTokenizer's own split keeps those characters
+        inside words, so "real\x97she" (MR's latin-1 dash), learnt as "real" and "she", became one ``[UNK]``.
+        """
         from tensorflow_text.python.ops.bert_tokenizer import BasicTokenizer
+
+        # Cleaning has already lower-cased and normalised.
+        return BasicTokenizer(lower_case=False).tokenize(cleaned)
+
+    def _learn(self, cleaned):
         from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib as learner
 
-        # The same word split that bert_vocab_from_dataset uses; cleaning already lower-cased/normalised.
-        words = cleaned.map(BasicTokenizer(lower_case=False).tokenize)
+        words = cleaned.map(self._words)
         try:
             word_counts = list(learner.count_words(words).items())
         except StopIteration:  # count_words' way of saying that there is no word at all
@@ -617,10 +628,10 @@ class WordPieceTokenizer(Tokenizer):
 
         self._wordpiece = tf_text.FastWordpieceTokenizer(
             vocabulary, suffix_indicator=self.SUFFIX, token_out_type=tf.int32, unknown_token=SPECIAL_TOKENS["unk"],
-            no_pretokenization=False)
+            no_pretokenization=True)
 
     def _ids(self, cleaned):
-        return self._wordpiece.tokenize(cleaned)
+        return self._wordpiece.tokenize(self._words(cleaned)).merge_dims(1, 2)
 
     def _options(self):
         return {"learn_params": dict(self.learn_params)}

@@ -5,7 +5,8 @@ Measured in one run, on the same 10,662 MR sentences:
     first epoch (no cache) and a cached epoch;
   * anchor: ``keras.layers.TextVectorization`` (lower-case + strip punctuation, whitespace split, pad) mapped
     over batches as usually written, and over 1024-text chunks then rebatched (zoo's layout);
-  * consumer: training steps of the default classifier (``transformer-small``) on those batches.
+  * consumer: training steps of the default classifier (the config's default model and overrides, as
+    ``zoo train`` builds it: ``transformer-tiny`` with attention pooling) on those batches.
 The issue's target: the pipeline produces batches at least 10x faster than the classifier consumes them.
 
     python bench/data_pipeline.py [--repeats 5] [--json bench/results/data_pipeline.json]
@@ -47,14 +48,15 @@ def _cached_rate(dataset, repeats):
     return statistics.median(rates)
 
 
-def _training_rate(vocab_size, sequence_length, batch_size, steps):
-    """Examples/s the default classifier consumes in training steps (after warm-up)."""
+def _training_rate(classifier, vocab_size, sequence_length, batch_size, steps):
+    """Examples/s the ``classifier`` (a config's ``model`` section) consumes in training steps (after warm-up)."""
     import keras
     import numpy as np
 
     from zoo.models import build
 
-    model = build("transformer-small", vocab_size=vocab_size, sequence_length=sequence_length, num_classes=2)
+    model = build(classifier.name, **classifier.overrides, vocab_size=vocab_size, sequence_length=sequence_length,
+                  num_classes=2)
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     rng = np.random.default_rng(0)
     x = rng.integers(1, vocab_size, size=(batch_size, sequence_length)).astype("int32")
@@ -65,6 +67,18 @@ def _training_rate(vocab_size, sequence_length, batch_size, steps):
     for _ in range(steps):
         model.train_on_batch(x, y)
     return steps * batch_size / (time.perf_counter() - start)
+
+
+def build_parser():
+    """The command line (tests/test_benchmarks.py parses every command of BENCHMARKS.md with it)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--sequence-length", type=int, default=64)
+    parser.add_argument("--vocab-size", type=int, default=8000)
+    parser.add_argument("--train-steps", type=int, default=20, help="0 skips the classifier measurement")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    return parser
 
 
 def main(argv=None):
@@ -81,19 +95,13 @@ def main(argv=None):
         >>> results = main(["--repeats", "1"])
         >>> results["ratio_vs_textvectorization"]
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--sequence-length", type=int, default=64)
-    parser.add_argument("--vocab-size", type=int, default=8000)
-    parser.add_argument("--train-steps", type=int, default=20, help="0 skips the classifier measurement")
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
 
     import keras
     import tensorflow as tf
 
     import zoo.data
+    from zoo.config import Config
 
     data = zoo.data.load("mr")
     texts, labels = data.texts, data.labels
@@ -128,8 +136,9 @@ def main(argv=None):
                          args.repeats)
     zoo_rate, keras_rate, keras_chunked = rates["zoo"], rates["keras"], rates["keras_chunked"]
     count = len(texts)
-    train_rate = (_training_rate(tokenizer.vocab_size, args.sequence_length, args.batch_size, args.train_steps)
-                  if args.train_steps else None)
+    classifier = Config().model  # the default classifier, as zoo train builds it
+    train_rate = (_training_rate(classifier, tokenizer.vocab_size, args.sequence_length, args.batch_size,
+                                 args.train_steps) if args.train_steps else None)
 
     results = {
         "examples": count, "batch_size": args.batch_size, "sequence_length": args.sequence_length,
@@ -140,7 +149,7 @@ def main(argv=None):
         "textvectorization_chunked_examples_per_s": keras_chunked,
         "ratio_vs_textvectorization": zoo_rate / keras_rate,
         "ratio_vs_textvectorization_chunked": zoo_rate / keras_chunked,
-        "classifier_train_examples_per_s": train_rate,
+        "classifier": classifier.name, "classifier_train_examples_per_s": train_rate,
         "ratio_vs_classifier": zoo_rate / train_rate if train_rate else None,
     }
     rows = [
@@ -150,7 +159,7 @@ def main(argv=None):
         ("keras TextVectorization in 1024-chunks, rebatched", keras_chunked),
     ]
     if train_rate:
-        rows.append(("transformer-small training steps (consumer)", train_rate))
+        rows.append((f"{classifier.name} training steps (consumer)", train_rate))
     print(f"MR, {count:,} examples, batch {args.batch_size}, T={args.sequence_length}, median of {args.repeats}")
     print(f"{'what':<52}{'examples/s':>12}")
     for name, rate in rows:

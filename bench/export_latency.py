@@ -131,6 +131,18 @@ def _print(results, batch_size):
           f"{results['served_over_model_only']:.2f}x")
 
 
+def build_parser():
+    """The command line (tests/test_benchmarks.py parses every command of BENCHMARKS.md with it)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=500, help="batch-1 requests timed")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--inter-op-threads", type=int, help="measure only with this many inter-op threads")
+    parser.add_argument("--no-single-thread-run", action="store_true",
+                        help="skip the second measurement with one inter-op thread (in a fresh process)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    return parser
+
+
 def main(argv=None):
     """Run the benchmark, print a summary and return the results.
 
@@ -145,14 +157,7 @@ def main(argv=None):
     Example:
         >>> main(["--requests", "200"])["default"]["batch1_median_ms"]
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=500, help="batch-1 requests timed")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--inter-op-threads", type=int, help="measure only with this many inter-op threads")
-    parser.add_argument("--no-single-thread-run", action="store_true",
-                        help="skip the second measurement with one inter-op thread (in a fresh process)")
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
 
     if args.inter_op_threads is not None:
         results = {f"inter_op_{args.inter_op_threads}": measure(args.requests, args.batch_size,

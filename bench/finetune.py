@@ -68,10 +68,9 @@ SETTINGS = {
 
 def checkpoint_path():
     """The MiniLM checkpoint folder; exits with a message when it is absent."""
-    from zoo import paths
+    from zoo.paths import checkpoint_dir
 
-    root = Path(os.environ.get("ZOO_CHECKPOINT_DIR") or paths.PROJECT_ROOT.parent / "shared" / "checkpoints")
-    path = root / CHECKPOINT
+    path = checkpoint_dir() / CHECKPOINT
     if not (path / "config.json").is_file():
         sys.exit(f"checkpoint {path} not found (set ZOO_CHECKPOINT_DIR to the folder holding {CHECKPOINT})")
     return path
@@ -220,6 +219,7 @@ def _median_step(step, steps, warmup=3):
 
 def job_step_zoo(spec):
     """Median seconds of one zoo training step (the run's model, optimizer and ``Trainer``) at a fixed shape."""
+    import keras
     import numpy as np
     import tensorflow as tf
 
@@ -228,11 +228,15 @@ def job_step_zoo(spec):
     from zoo.training.loop import Trainer
     from zoo.training.objectives import Objective
     from zoo.training.optimizers import optimizer_for
+    from zoo.training.precision import resolve_precision
 
     ids, labels = _fixed_batch(spec["batch_size"], spec["length"])
     config = Config.from_dict({"model": {"init_from": spec["checkpoint"]}}).override(spec.get("overrides", []))
+    # As zoo.train does: the model is built under the run's policy (this job's process is its own).
+    policy = resolve_precision(config.training.precision)
+    keras.mixed_precision.set_global_policy(policy)
     model = transfer.checkpoint_classifier(config, num_classes=2)
-    optimizer = optimizer_for(config, model, "float32", total_steps=1000)
+    optimizer = optimizer_for(config, model, policy, total_steps=1000)
     trainer = Trainer(model, optimizer, tf.distribute.get_strategy(), Objective("multiclass"), spec["batch_size"],
                       clipnorm=config.optimizer.clipnorm)
     steps = spec["steps"] + 3
@@ -240,7 +244,7 @@ def job_step_zoo(spec):
     features = {"token_ids": ids, "segment_ids": np.zeros_like(ids)}
     iterator = iter(trainer.distribute(features, labels.astype(np.int32), order))
     seconds = _median_step(lambda: next(trainer.run_steps(iterator, 1)), spec["steps"])
-    return {"median_step_s": seconds, "peak_rss_mb": peak_rss_mb()}
+    return {"median_step_s": seconds, "precision": policy, "peak_rss_mb": peak_rss_mb()}
 
 
 def job_step_keras_hub(spec):
@@ -383,7 +387,8 @@ def part_step(args, settings):
         pair = {library: run_job(f"step_{library}", spec) for library in ("zoo", "keras_hub")}
         pair["speedup_keras_hub_over_zoo"] = pair["keras_hub"]["median_step_s"] / pair["zoo"]["median_step_s"]
         rounds.append(pair)
-        print(f"  round {index + 1}/{args.rounds}, step at 32 x 128: zoo {pair['zoo']['median_step_s']:.3f} s, "
+        print(f"  round {index + 1}/{args.rounds}, step at 32 x 128: zoo {pair['zoo']['median_step_s']:.3f} s "
+              f"({pair['zoo']['precision']}), "
               f"keras-hub {pair['keras_hub']['median_step_s']:.3f} s ({pair['speedup_keras_hub_over_zoo']:.2f}x)",
               flush=True)
     ratios = [pair["speedup_keras_hub_over_zoo"] for pair in rounds]
@@ -453,6 +458,27 @@ def part_export(args, settings):
 PARTS = {"compare": part_compare, "step": part_step, "accuracy": part_accuracy, "export": part_export}
 
 
+def build_parser():
+    """The command line (tests/test_benchmarks.py parses every command of BENCHMARKS.md with it)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", choices=[*PARTS, "all"])
+    parser.add_argument("--quick", action="store_true", help="smoke run on small subsets (figures mean nothing)")
+    parser.add_argument("--seeds", type=int, nargs="+", help="compare: split seeds (default 0 1 2)")
+    parser.add_argument("--epochs", type=int, help="compare: epochs (default 3)")
+    parser.add_argument("--libraries", nargs="+", default=["zoo", "keras_hub"], choices=["zoo", "keras_hub"],
+                        help="compare: which to run (one alone, e.g. zoo under --set variants, skips the ratios)")
+    parser.add_argument("--rounds", type=int, default=1, help="step: interleaved zoo / keras-hub pairs (default 1)")
+    parser.add_argument("--data", nargs="+", default=["mr", "trec", "subj"], choices=["mr", "trec", "subj"],
+                        help="accuracy: data sets")
+    parser.add_argument("--workdir", type=Path, default=HERE / "results" / "finetune_runs",
+                        help="accuracy: where the fold runs go")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="zoo config override for zoo's runs (compare, step, accuracy), e.g. "
+                             "model.overrides.attention_dropout=0 or training.precision=auto; repeatable")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    return parser
+
+
 def main(argv=None):
     """Run the chosen parts, print a summary and return the results.
 
@@ -472,23 +498,7 @@ def main(argv=None):
         result = JOBS[name](json.loads(Path(spec_path).read_text()))
         Path(out).write_text(json.dumps(result))
         return result
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=[*PARTS, "all"])
-    parser.add_argument("--quick", action="store_true", help="smoke run on small subsets (figures mean nothing)")
-    parser.add_argument("--seeds", type=int, nargs="+", help="compare: split seeds (default 0 1 2)")
-    parser.add_argument("--epochs", type=int, help="compare: epochs (default 3)")
-    parser.add_argument("--libraries", nargs="+", default=["zoo", "keras_hub"], choices=["zoo", "keras_hub"],
-                        help="compare: which to run (one alone, e.g. zoo under --set variants, skips the ratios)")
-    parser.add_argument("--rounds", type=int, default=1, help="step: interleaved zoo / keras-hub pairs (default 1)")
-    parser.add_argument("--data", nargs="+", default=["mr", "trec", "subj"], choices=["mr", "trec", "subj"],
-                        help="accuracy: data sets")
-    parser.add_argument("--workdir", type=Path, default=HERE / "results" / "finetune_runs",
-                        help="accuracy: where the fold runs go")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="zoo config override for zoo's runs (compare, step, accuracy), e.g. "
-                             "model.overrides.attention_dropout=0 or training.precision=auto; repeatable")
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
 
     mode = "quick" if args.quick else "full"
     results = {"quick": args.quick, "uptime": os.getloadavg()}

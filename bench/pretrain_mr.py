@@ -42,6 +42,17 @@ def pretrain(run_dir, epochs):
     return zoo.train(config).metrics
 
 
+def build_parser():
+    """The command line (tests/test_benchmarks.py parses every command of BENCHMARKS.md with it)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=10)
+    parser.add_argument("--pretrain-epochs", type=int, default=6)
+    parser.add_argument("--encoder-scale", type=float, default=0.5)
+    parser.add_argument("--workdir", type=Path, default=HERE / "results" / "runs")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    return parser
+
+
 def main(argv=None):
     """Run the benchmark, print a summary and return the results.
 
@@ -55,13 +66,7 @@ def main(argv=None):
     Example:
         >>> results = main(["--folds", "10"])  # doctest: +SKIP
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folds", type=int, default=10)
-    parser.add_argument("--pretrain-epochs", type=int, default=6)
-    parser.add_argument("--encoder-scale", type=float, default=0.5)
-    parser.add_argument("--workdir", type=Path, default=HERE / "results" / "runs")
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
 
     sys.path.insert(0, str(HERE))
     from quality import mr_cross_validation

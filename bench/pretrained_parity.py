@@ -126,14 +126,19 @@ def load_time(folder, repeats):
     return {"first_s": first, "median_s": statistics.median(times), "min_s": min(times), "repeats": repeats}
 
 
-def main(argv=None):
+def build_parser():
+    """The command line (tests/test_benchmarks.py parses every command of BENCHMARKS.md with it)."""
     from zoo.paths import checkpoint_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=checkpoint_dir() / "all-MiniLM-L6-v2")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", type=Path)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     folder = args.checkpoint
     result = {"checkpoint": str(folder), "load_average": os.getloadavg(),
               "load_time": load_time(folder, args.repeats), "parity": parity(folder),

@@ -135,14 +135,19 @@ def table(result):
     return "\n".join(lines)
 
 
-def main(argv=None):
+def build_parser():
+    """The command line (tests/test_benchmarks.py parses every command of BENCHMARKS.md with it)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=sorted(throughput.CONFIGS), default="cpu")
     parser.add_argument("--precisions", default="f32,bf16", help="comma-separated, of f32, bf16")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--calls", type=int, default=3, help="timed calls per variant and round")
     parser.add_argument("--json", help="also write the result here")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     result = run(args.config, args.precisions.split(","), args.rounds, args.calls)
     return throughput.publish(result, table(result), args.json)
 

@@ -75,13 +75,18 @@ def step(layer, x):
     return run
 
 
-def main(argv=None):
+def build_parser():
+    """The command line (tests/test_benchmarks.py parses every command of BENCHMARKS.md with it)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--intra-op", type=int, default=1, help="threads per op")
     parser.add_argument("--cases", nargs="+", choices=sorted(CASES), default=list(CASES))
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     # Every variant traces its own ``run``; TensorFlow counts them as retraces of one function and warns.

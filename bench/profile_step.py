@@ -141,7 +141,8 @@ def tables(result):
     return "\n".join(lines)
 
 
-def main(argv=None):
+def build_parser():
+    """The command line (tests/test_benchmarks.py parses every command of BENCHMARKS.md with it)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=sorted(throughput.CONFIGS), default="cpu")
     parser.add_argument("--models", help="comma-separated (default: the config's throughput models)")
@@ -154,18 +155,24 @@ def main(argv=None):
     parser.add_argument("--inter-op", type=int, default=1, help="ops run side by side (0: TensorFlow's default)")
     parser.add_argument("--intra-op", type=int, default=1, help="threads per op (0: TensorFlow's default)")
     parser.add_argument("--json", help="also write the result here")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    models = (args.models or throughput.DEFAULT_MODELS[args.config]).split(",")
+    variants = args.variants.split(",")
+    throughput.check_variants(models, variants)
     tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
     tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)
     c = throughput.CONFIGS[args.config]
-    models = (args.models or throughput.DEFAULT_MODELS[args.config]).split(",")
     batches = throughput.make_batches(c, args.pool, bucketed=args.bucketed)
     result = {"config": args.config, "steps": args.steps, "repeats": args.repeats, "inter_op_threads": args.inter_op,
               "intra_op_threads": args.intra_op,
               "environment": throughput.environment(),
               "load_average": {"start": os.getloadavg()}, "variants": []}
     runners = [throughput.Runner(name, variant, c, batches, "trainer", args.repeats * (args.steps + 1))
-               for name in models for variant in args.variants.split(",")]
+               for name in models for variant in variants]
     samples = {runner.label: [] for runner in runners}
     for repeat in range(args.repeats):  # interleaved, like the throughput rounds
         for runner in runners:

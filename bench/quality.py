@@ -39,6 +39,15 @@ def mr_cross_validation(folds, workdir, overrides=(), name="mr-default"):
             "out_dir": cv["out_dir"]}
 
 
+def build_parser():
+    """The command line (tests/test_benchmarks.py parses every command of BENCHMARKS.md with it)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=10)
+    parser.add_argument("--workdir", type=Path, default=HERE / "results" / "runs")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    return parser
+
+
 def main(argv=None):
     """Run the benchmark, print a summary and return the results.
 
@@ -51,11 +60,7 @@ def main(argv=None):
     Example:
         >>> results = main(["--folds", "10"])  # doctest: +SKIP
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folds", type=int, default=10)
-    parser.add_argument("--workdir", type=Path, default=HERE / "results" / "runs")
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
 
     import zoo
 

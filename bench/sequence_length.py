@@ -94,18 +94,23 @@ def run(source, length, workdir, epochs=None):
             "examples_per_s": metrics["examples_per_s"]}
 
 
+def build_parser():
+    """The command line (tests/test_benchmarks.py parses every command of BENCHMARKS.md with it)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
+    parser.add_argument("--epochs", type=int, help="override training.epochs (default: the config's)")
+    parser.add_argument("--workdir", type=Path, default=HERE / "results" / "sequence_length")
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    return parser
+
+
 def main(argv=None):
     """Run the benchmark, print a Markdown table and return the rows.
 
     Example:
         >>> rows = main(["--sets", "mr", "--epochs", "1"])  # doctest: +SKIP
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
-    parser.add_argument("--epochs", type=int, help="override training.epochs (default: the config's)")
-    parser.add_argument("--workdir", type=Path, default=HERE / "results" / "sequence_length")
-    parser.add_argument("--json", type=Path, help="also write the rows here")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
 
     sources = {"mr": "mr", "trec": "trec"}
     if "mr-docs" in args.sets:

@@ -65,11 +65,16 @@ def measure(requests, policies=POLICIES):
             for policy in policies}
 
 
-def main(argv=None):
+def build_parser():
+    """The command line (tests/test_benchmarks.py parses every command of BENCHMARKS.md with it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=500, help="MR sentences, each sent alone")
     parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     started, load = time.strftime("%Y-%m-%d %H:%M"), os.getloadavg()[0]
     results = measure(args.requests)
     for policy, value in results.items():

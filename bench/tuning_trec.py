@@ -2,9 +2,9 @@
 
 Measured in one run, on TREC's official split (5,452 training questions, the 500 TREC-10 test questions,
 6 coarse labels), every model with the same seed:
-  * default: ``zoo train`` with the default config (transformer-small): trained on 90% of the training
-    questions, the best validation epoch kept; and the same config retrained on all 5,452 questions for that
-    many epochs (the protocol ``--retrain-best`` applies to the tuned config);
+  * default: ``zoo train`` with the default config (``transformer-tiny``; the results name it): trained on 90%
+    of the training questions, the best validation epoch kept; and the same config retrained on all 5,452
+    questions for that many epochs (the protocol ``--retrain-best`` applies to the tuned config);
   * search: ``zoo tune`` with random search over the default Transformer space, each trial trained on the
     same 90% and scored by its best validation accuracy (early stopping, patience 3); then the best config
     retrained on all 5,452 questions for its best epoch count and exported.
@@ -23,6 +23,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+def build_parser():
+    """The command line (tests/test_benchmarks.py parses every command of BENCHMARKS.md with it)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--tuner", default="random", choices=("random", "hyperband", "bayesian"))
+    parser.add_argument("--workdir", type=Path, help="where runs and the search go (default: a temporary directory)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    return parser
+
+
 def main(argv=None):
     """Run the benchmark, print a summary and return the results.
 
@@ -39,12 +49,7 @@ def main(argv=None):
         >>> results["tuned_beats_default"]  # doctest: +SKIP
         True
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=10)
-    parser.add_argument("--tuner", default="random", choices=("random", "hyperband", "bayesian"))
-    parser.add_argument("--workdir", type=Path, help="where runs and the search go (default: a temporary directory)")
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
 
     import zoo.training
     import zoo.tuning

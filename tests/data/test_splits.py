@@ -97,6 +97,9 @@ def test_multilabel_labels_unseen_in_training_are_reported():
                                                 "test none of it; add examples of it"),
     (lambda d: train_val_test_split(d.subset(range(91)), test_size=0.2),
      "class 'c' has only 1 example, so a stratified test split cannot put it on both sides; add examples of it"),
+    (lambda d: train_val_test_split(d.subset(range(92)), val_size=0.2, test_size=0.4),
+     "class 'c' has 2 examples, but only 1 is left for the validation split, so a stratified validation split "
+     "cannot put it on both sides; add examples of it"),
     (lambda d: train_val_test_split(d, test_size=2), "use a larger test split"),
     (lambda d: train_val_test_split(d, val_size=0, test_size=98), "use a smaller test split"),
 ])

@@ -35,11 +35,14 @@ def _check_stratifiable(data, indices, count, what):
     labels = data.labels[indices]
     present = np.flatnonzero(np.bincount(labels, minlength=data.num_classes))
     counts = np.bincount(labels, minlength=data.num_classes)
-    lonely = [data.label_names[c] for c in present if counts[c] < 2]
+    lonely = [c for c in present if counts[c] < 2]
     # The remedies name no argument: zoo train stratifies by itself and calls test_size data.test_split.
     if lonely:
-        raise DataError(f"class {lonely[0]!r} has only 1 example, so a stratified {what} split cannot put it on "
-                        "both sides; add examples of it", path=data.source)
+        # The validation split divides what the test split left: the class may have had more examples.
+        total = int(np.count_nonzero(data.labels == lonely[0]))
+        held = "only 1 example" if total == 1 else f"{total} examples, but only 1 is left for the {what} split"
+        raise DataError(f"class {data.label_names[lonely[0]]!r} has {held}, so a stratified {what} split cannot put "
+                        "it on both sides; add examples of it", path=data.source)
     if 0 < count < len(present) or 0 < len(indices) - count < len(present):
         raise DataError(f"a stratified {what} split of {len(indices)} examples into {count} and "
                         f"{len(indices) - count} cannot hold all {len(present)} classes on both sides; "

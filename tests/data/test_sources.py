@@ -397,6 +397,20 @@ def test_jsonl_missing_key_bad_json_and_bad_types(write):
         load(typed)
 
 
+def test_a_jsonl_key_given_twice_is_a_bad_row_not_its_last_value(write):
+    """json keeps the last value of a repeated key; a CSV column named twice is an error too."""
+    path = write("d.jsonl", '{"text": "a great film", "label": "pos", "text": "a dull film"}\n'
+                            '{"text": "fine", "label": "pos", "label": "neg", "note": 1, "note": 2}\n'
+                            '{"text": "ok", "label": "neg", "note": 1, "note": 2}\n')
+    with pytest.raises(errors.BadRowError) as info:
+        load(path)
+    assert str(info.value) == (f"{path}, line 1, column 'text': text key 'text' appears more than once in the "
+                               "record, so which value is the text is unknown; keep one")
+    data = load(path, on_bad_rows="skip")
+    assert data.texts == ["ok"] and len(data.skipped) == 2
+    assert "line 2, column 'label': label key 'label' appears more than once" in data.skipped[1]
+
+
 def test_jsonl_unpaired_surrogate_is_a_bad_row_not_a_later_tensorflow_error(write):
     path = write("s.jsonl", '{"text": "fine", "label": ["a"]}\n{"text": "great \\ud83d film", "label": ["b"]}\n'
                             '{"text": "emoji \\ud83d\\ude00", "label": ["b"]}\n{"text": "x", "label": ["\\udc00"]}\n')

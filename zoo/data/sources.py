@@ -8,6 +8,7 @@ Nothing is dropped silently: a bad row raises an error naming the file, line and
 """
 import bz2
 import codecs
+import collections
 import csv
 import json
 import logging
@@ -806,6 +807,14 @@ def _csv_records(lines, delimiter, path):
         start = reader.line_num + 1
 
 
+class _JsonObject(dict):
+    """A JSON object that remembers its repeated keys (``json`` keeps the last value of each, silently)."""
+
+    def __init__(self, pairs):
+        super().__init__(pairs)
+        self.repeated = {key for key, count in collections.Counter(key for key, _ in pairs).items() if count > 1}
+
+
 def _load_jsonl(path, options, source):
     _check_split_none(options, str(path))
     _check_classes_none(options, "a JSONL file", path)
@@ -821,7 +830,7 @@ def _load_jsonl(path, options, source):
         if not line.strip(_ASCII_SPACE):
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, object_pairs_hook=_JsonObject)
         except json.JSONDecodeError as error:
             collector.bad(BadRowError(f"invalid JSON: {error.msg}", path=path, line=number, column=error.colno))
             continue
@@ -840,6 +849,10 @@ def _load_jsonl(path, options, source):
         first = False
         values = []
         for key, role in fields:
+            if key in record.repeated:
+                collector.bad(BadRowError(f"{role} key {key!r} appears more than once in the record, so which value "
+                                          f"is the {role} is unknown; keep one", path=path, line=number, column=key))
+                break
             value = record.get(key)
             if value is None:
                 collector.bad(BadRowError(f"{role} field is missing or null", path=path, line=number, column=key))

@@ -173,6 +173,16 @@ def test_one_file_per_class_directory_splits_on_newline_only(write, tmp_path):
     assert data.texts == ["bad", "good \x85 really", "fine"]
 
 
+def test_files_beside_the_class_files_are_skipped_with_a_warning_naming_them(write, tmp_path, caplog):
+    write("mr/rt-polarity.pos", "good\n")
+    write("mr/rt-polarity.neg", "bad\n")
+    write("mr/rt_polarity.neu", "meh\n")
+    write("mr/LICENSE", "not data")
+    assert load(tmp_path / "mr").label_names == ["neg", "pos"]
+    assert (f"{tmp_path / 'mr'}: skipped 1 files that are not rt-polarity.<label> class files, e.g. rt_polarity.neu; "
+            "pass a {label: path} dict to read them") in caplog.text
+
+
 def test_old_mac_line_endings_in_one_per_line_files_are_an_error_not_one_merged_example(write):
     pos, neg = write("p.txt", "good film\rgreat acting\rloved it\r"), write("n.txt", "bad\r\nawful\n")
     trec = write("q.trec", "DESC:manner How is it done ?\rHUM:ind Who did it ?\r")

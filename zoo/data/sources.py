@@ -483,6 +483,10 @@ def _load_directory(path, options, source):
             stems.setdefault(file.stem, []).append(file)
     groups = [group for group in stems.values() if len(group) >= 2]
     if fmt in (None, "class_files") and len(groups) == 1:
+        others = [f.name for f in files if f not in groups[0]]
+        if others:  # e.g. a class file whose stem has a typo: its class would be missing without a word
+            log.warning("%s: skipped %d files that are not %s.<label> class files, e.g. %s; pass a {label: path} "
+                        "dict to read them", source, len(others), groups[0][0].stem, others[0])
         return _load_class_files({f.suffix[1:]: f for f in groups[0]}, source, options)
     raise DataSpecError(
         "cannot tell the layout of this directory: expected class sub-folders of .txt files, TREC "

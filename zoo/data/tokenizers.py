@@ -547,22 +547,20 @@ class WordPieceTokenizer(Tokenizer):
             raise DataSpecError(f"learn_params.slack_ratio must be a fraction in [0, 1), not {slack!r}")
 
     @staticmethod
-    def _words(cleaned):
-        """The words that WordPiece learns from and tokenises alike: ragged ``[batch, None]`` strings.
+    def _controls_apart(cleaned):
+        """Control and format characters made spaces, as BERT's basic split (the learner's) makes them.
 
-        BERT's basic split (bert_vocab_from_dataset's): control and format characters become spaces; whitespace,
-        punctuation and CJK ideographs separate words. FastWordpieceTokenizer's own split keeps those characters
-        inside words, so "real\x97she" (MR's latin-1 dash), learnt as "real" and "she", became one ``[UNK]``.
+        FastWordpieceTokenizer's own split keeps them inside words: "real\\x97she" (MR's latin-1 dash), learnt as
+        "real" and "she", became one ``[UNK]``. Done before both, they split the same words.
         """
-        from tensorflow_text.python.ops.bert_tokenizer import BasicTokenizer
-
-        # Cleaning has already lower-cased and normalised.
-        return BasicTokenizer(lower_case=False).tokenize(cleaned)
+        return tf.strings.regex_replace(cleaned, r"[\p{Cc}\p{Cf}]", " ")
 
     def _learn(self, cleaned):
+        from tensorflow_text.python.ops.bert_tokenizer import BasicTokenizer
         from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib as learner
 
-        words = cleaned.map(self._words)
+        # The same word split that bert_vocab_from_dataset uses; cleaning already lower-cased/normalised.
+        words = cleaned.map(lambda s: BasicTokenizer(lower_case=False).tokenize(self._controls_apart(s)))
         try:
             word_counts = list(learner.count_words(words).items())
         except StopIteration:  # count_words' way of saying that there is no word at all
@@ -628,10 +626,10 @@ class WordPieceTokenizer(Tokenizer):
 
         self._wordpiece = tf_text.FastWordpieceTokenizer(
             vocabulary, suffix_indicator=self.SUFFIX, token_out_type=tf.int32, unknown_token=SPECIAL_TOKENS["unk"],
-            no_pretokenization=True)
+            no_pretokenization=False)
 
     def _ids(self, cleaned):
-        return self._wordpiece.tokenize(self._words(cleaned)).merge_dims(1, 2)
+        return self._wordpiece.tokenize(self._controls_apart(cleaned))
 
     def _options(self):
         return {"learn_params": dict(self.learn_params)}

@@ -447,7 +447,7 @@ def part_export(args, settings):
     """Exported zoo classifier on raw strings vs keras-hub in Keras on ids, one inter-op thread each."""
     with tempfile.TemporaryDirectory() as tmp:
         spec = {"checkpoint": str(checkpoint_path()), "requests": settings["requests"],
-                "train_examples": settings["train_examples"], "work": tmp}
+                "train_examples": settings["train_examples"], "work": tmp, "overrides": args.set}
         results = {library: run_job(f"latency_{library}", spec) for library in ("zoo", "keras_hub")}
     for library, value in results.items():
         print(f"  {library:9s}: batch 1 median {value['batch1_median_ms']:.2f} ms (p90 {value['batch1_p90_ms']:.2f}),"
@@ -473,7 +473,7 @@ def build_parser():
     parser.add_argument("--workdir", type=Path, default=HERE / "results" / "finetune_runs",
                         help="accuracy: where the fold runs go")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="zoo config override for zoo's runs (compare, step, accuracy), e.g. "
+                        help="zoo config override for zoo's runs (every part), e.g. "
                              "model.overrides.attention_dropout=0 or training.precision=auto; repeatable")
     parser.add_argument("--json", type=Path, help="also write the results here")
     return parser

@@ -188,3 +188,18 @@ def test_the_speed_benchmarks_refuse_bad_names_before_building_any_model(script,
     with pytest.raises(ValueError, match=re.escape(error)):
         module.main(["--config", "smoke", *args])
     assert built == []
+
+
+@pytest.mark.parametrize("part, job", [("compare", "train_zoo"), ("step", "step_zoo"), ("export", "latency_zoo")])
+def test_every_finetune_part_passes_set_to_zoos_jobs(part, job, monkeypatch, tmp_path):
+    """``--set`` changes zoo's runs in every part (the export part's fine-tuning run used to drop it)."""
+    finetune = bench_module("finetune.py")
+    specs = {}
+    timing = {"median_step_s": 1.0, "precision": "float32", "batch1_median_ms": 1.0, "batch1_p90_ms": 1.0,
+              "batch32_examples_per_s": 1.0, "test_accuracy": 0.5, "examples_per_s": [1.0], "peak_rss_mb": 1.0}
+    monkeypatch.setattr(finetune, "run_job", lambda name, spec: specs.setdefault(name, spec) and timing)
+    monkeypatch.setattr(finetune, "checkpoint_path", lambda: tmp_path)
+    monkeypatch.setattr(finetune, "write_split", lambda folder, seed, limit: {"train": "t", "test": "t"})
+    args = finetune.build_parser().parse_args([part, "--quick", "--set", "model.overrides.attention_dropout=0"])
+    finetune.PARTS[part](args, finetune.SETTINGS[part]["quick"])
+    assert specs[job]["overrides"] == ["model.overrides.attention_dropout=0"]

@@ -120,10 +120,14 @@ def test_run_all_refuses_a_name_it_does_not_run_before_running_any(monkeypatch, 
         assert f"no benchmark {names[-1]}; choose from throughput, data_pipeline" in capsys.readouterr().err
 
 
-def test_every_benchmark_run_all_runs_exists_and_its_arguments_parse():
-    for name, args in bench_module("run_all.py").BENCHMARKS.items():
+def test_every_benchmark_run_all_runs_exists_parses_and_is_the_one_benchmarks_md_lists():
+    benchmarks = bench_module("run_all.py").BENCHMARKS
+    for name, args in benchmarks.items():
         command = ["python", f"bench/{name}.py", *args]
         parse(bench_module(f"{name}.py").build_parser(), command, args)
+    text = " ".join((REPO / "BENCHMARKS.md").read_text(encoding="utf-8").split())
+    listed = re.search(r"`python bench/run_all.py` runs those of issues [^(]*\(([^)]*)\)", text).group(1)
+    assert re.findall(r"`([^`]+)`", listed) == [" ".join([name, *args]) for name, args in benchmarks.items()]
 
 
 def test_the_data_pipeline_benchmark_feeds_the_default_classifier(monkeypatch, tmp_path):

@@ -1,7 +1,8 @@
 """Run the benchmarks of issues 2-8 and 12 (BENCHMARKS below) in one go; their results go to bench/results/ as JSON.
 
     python bench/run_all.py            # all of them: over an hour on the 2-core CPU (quality, tuning_trec and
-                                       # pretrain_mr alone took about 26, 17 and 35 minutes in BENCHMARKS.md)
+                                       # pretrain_mr alone took about 26, 17 and 35 minutes in BENCHMARKS.md,
+                                       # under load)
     python bench/run_all.py throughput data_pipeline
 
 The other bench/ scripts (finetune, sequence_length, serving_precision, profile_*) run alone, with the

@@ -195,6 +195,8 @@ BUILDERS = {
 }
 # What a model computes without a mask is not the same task: these only show the cost of masking.
 UNMASKED = ("zoo-nomask", "keras-mha-nomask")
+# zoo's models that compute on the real tokens only (skip_padding's default on TensorFlow).
+SKIPS_PADDING = ("zoo", "zoo-nomask")
 
 
 # ------------------------------------------------------------------------------------------------------ data
@@ -400,6 +402,13 @@ def check_variants(models, variants):
         unknown = [name for name in names if name not in known]
         if unknown:
             raise ValueError(f"{kind}: no {', '.join(unknown)}; choose from {', '.join(known)}")
+    # XLA needs a static shape for dropout's random numbers, and on TensorFlow these models drop out on their
+    # packed real tokens, whose count is data-dependent (zoo train refuses training.jit_compile for them too).
+    packed = [name for name in models if name in SKIPS_PADDING] if keras.backend.backend() == "tensorflow" else []
+    compiled = [variant for variant in variants if VARIANTS[variant][1]]
+    if packed and compiled:
+        raise ValueError(f"--variants {', '.join(compiled)}: XLA cannot compile the dropout of {', '.join(packed)}, "
+                         f"which skip padding on TensorFlow; measure zoo-padded under XLA instead")
 
 
 def run(config="cpu", models=None, variants=("f32", "bf16"), anchor=None, anchor_variant="f32", steps=None,

@@ -183,6 +183,10 @@ def test_the_finetune_benchmarks_find_the_checkpoint_where_zoo_paths_says(monkey
     ("throughput.py", ["--models", "zoo,keras-mha"], "the anchor keras-hub [f32] is not among the measured variants"),
     ("profile_step.py", ["--models", "zoo,kerasmha"], "--models: no kerasmha; choose from zoo,"),
     ("profile_step.py", ["--variants", "f32,fp16"], "--variants: no fp16; choose from f32, bf16,"),
+    ("throughput.py", ["--models", "zoo,keras-mha", "--anchor", "keras-mha", "--variants", "f32,f32-xla"],
+     "--variants f32-xla: XLA cannot compile the dropout of zoo, which skip padding"),
+    ("profile_step.py", ["--models", "zoo-nomask,zoo-padded", "--variants", "bf16-xla"],
+     "--variants bf16-xla: XLA cannot compile the dropout of zoo-nomask, which skip padding"),
 ])
 def test_the_speed_benchmarks_refuse_bad_names_before_building_any_model(script, args, error, monkeypatch):
     module = bench_module(script)

@@ -157,6 +157,22 @@ def test_weight_decay_reaches_only_weight_matrices_and_embeddings_when_asked(dec
     assert decayed == 2 * 4 + 1 + (2 if decay_embeddings else 0)
 
 
+
+@pytest.mark.parametrize("name", ["lstm", "cnn"])
+@pytest.mark.parametrize("decay_embeddings", [False, True])
+def test_a_baselines_embedding_table_decays_only_when_asked(name, decay_embeddings):
+    """The baselines have no Backbone, and weight_decay_embeddings: false used to leave their table decaying."""
+    import zoo
+    from zoo.training.optimizers import optimizer_for
+
+    model = zoo.build(name, vocab_size=30, sequence_length=8, num_classes=2, embedding_dim=4)
+    config = _fine_tune_config(weight_decay=0.5, weight_decay_embeddings=decay_embeddings)
+    optimizer = optimizer_for(config, model, "float32", total_steps=10)
+    before = _zero_step(optimizer, model)
+    table = model.get_layer("embedding").embeddings
+    old = before[[id(v) for v in model.trainable_variables].index(id(table))]
+    np.testing.assert_allclose(table.numpy(), old * (1 - 0.1 * 0.5) if decay_embeddings else old, rtol=1e-6)
+
 def test_fine_tuning_schedule_warms_up_a_tenth_then_decays_linearly_towards_zero():
     config = _fine_tune_config()
     config = config.update({"optimizer.learning_rate": 5e-5, "schedule.name": "linear"})

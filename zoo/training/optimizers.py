@@ -231,7 +231,11 @@ def optimizer_for(config, model, policy, total_steps):
                               "layers")
         for unit in trainable_units(encoder):
             multipliers[id(unit)] = multipliers.get(id(unit), 1.0) * c.encoder_learning_rate_scale
-    excluded = decay_exclusions(units, stack[0] if stack else (), c.weight_decay_embeddings)
+    # A baseline (LSTM, CNN) has no Backbone: its token table is a Keras Embedding of the model's own, which
+    # optimizer.weight_decay_embeddings: false used to leave decaying.
+    embeddings = stack[0] if stack else trainable_units(
+        [v for layer in model.layers if isinstance(layer, keras.layers.Embedding) for v in layer.trainable_variables])
+    excluded = decay_exclusions(units, embeddings, c.weight_decay_embeddings)
 
     def make(multiplier):
         scaled = dataclasses.replace(c, learning_rate=c.learning_rate * multiplier)

@@ -282,6 +282,20 @@ def test_init_from_rejects_another_tokenizer_or_encoder_size(corpus, pretrained,
         Config.from_dict({"model": {"freeze": "encoder"}})
 
 
+
+@pytest.mark.parametrize("name", ["lstm", "cnn"])
+def test_init_from_with_a_baseline_says_it_has_no_encoder_to_start(corpus, pretrained, tmp_path, name):
+    """The error used to list the encoder sizes as "None here" and tell the user to set model.overrides.num_layers,
+    d_model, ff_dim and num_heads, which the baselines' builders refuse."""
+    config = _finetune_config(corpus, pretrained, tmp_path / name)
+    config["model"].update(name=name, overrides={})
+    with pytest.raises(ConfigError) as error:
+        zoo.train(config)
+    assert str(error.value) == (f"model.init_from: {pretrained} holds a pretrained Transformer encoder, and model.name "
+                                f"'{name}' has none to start from it; set model.name to a transformer-* model, or "
+                                "remove model.init_from")
+    assert not (tmp_path / name).exists()
+
 def test_zoo_pretrain_refuses_a_classifier(capsys):
     assert main(["pretrain", "--set", "model.name=cnn"]) == 2
     assert "zoo pretrain trains an mlm or lm model" in capsys.readouterr().err

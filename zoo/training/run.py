@@ -200,8 +200,6 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             partitioner.rows = data["tokenizer"].vocab_size
         build_args = model_arguments(config, data)
         checkpoint = transfer.from_checkpoint(config)
-        if pretrained is not None and not checkpoint:
-            transfer.check_encoder_sizes(pretrained, build_args)
         with strategy.scope():
             if checkpoint:
                 model = transfer.checkpoint_classifier(config, len(data["label_names"]))
@@ -210,6 +208,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
                 model = _build_model(config.model.name, build_args, config.model.overrides)
             _check_reads_pairs(model, data["texts"]["train"], config)
             if pretrained is not None and not checkpoint:
+                transfer.check_encoder_sizes(pretrained, build_args, model, config.model.name)
                 copied = transfer.initialise_encoder(model, pretrained, config.model.freeze,
                                                      config.model.freeze_blocks)
                 initialised = f"initialised backbone parts {', '.join(copied)} from {pretrained}"

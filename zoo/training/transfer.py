@@ -77,12 +77,19 @@ def checkpoint_positions(folder):
     return int(layout.backbone_arguments(settings, Path(folder) / CONFIG_FILE)["sequence_length"])
 
 
-def check_encoder_sizes(run_dir, build_args):
-    """Raise a ConfigError naming every encoder size in which ``build_args`` differ from the run's model."""
+def check_encoder_sizes(run_dir, build_args, model, name):
+    """Raise a ConfigError naming every encoder size in which ``build_args`` of ``model`` (registry ``name``)
+    differ from the run's model, or saying that ``model`` has no Transformer encoder to start from it."""
     from zoo.models import ENCODER_KEYS
 
     spec = json.loads((Path(run_dir) / "model.json").read_text(encoding="utf-8"))
     donor = spec["arguments"]
+    if not encoder_stack(model):
+        # The baselines (lstm, cnn) have no Backbone: the sizes' error told their users to set
+        # model.overrides.num_layers, d_model, ..., which their builders then refused.
+        raise ConfigError(f"model.init_from: {run_dir} holds a pretrained Transformer encoder, and model.name "
+                          f"{name!r} has none to start from it; set model.name to a transformer-* model, or remove "
+                          "model.init_from")
     differ = [f"{key}: {build_args.get(key)!r} here, {donor.get(key)!r} in {run_dir}"
               for key in ENCODER_KEYS if key in donor and build_args.get(key) != donor[key]]
     if differ:

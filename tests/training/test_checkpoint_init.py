@@ -74,3 +74,22 @@ def test_checkpoint_config_errors_name_the_key(setup, change, message):
         config[section] = {**config[section], **values}
     with pytest.raises(ConfigError, match=message):
         zoo.train(config)
+
+
+@pytest.mark.parametrize("length, says", [
+    (None, "data.sequence_length: 128 (the fine-tuning recipe's default) is more than"),
+    (64, "data.sequence_length: 64 is more than"),
+])
+def test_a_length_beyond_the_checkpoints_positions_says_whose_it_is_and_how_to_fix_it(setup, length, says):
+    """The recipe's 128 used to fail on this 40-position checkpoint blaming data.sequence_length, a key nobody set,
+    with no way out."""
+    root, folder, _, data = setup
+    config = {"data": {"source": str(data)}, "model": {"init_from": str(folder)},
+              "output": {"dir": str(root / "long"), "progress": "none"}}
+    if length is not None:
+        config["data"]["sequence_length"] = length
+    with pytest.raises(ConfigError) as error:
+        zoo.train(config)
+    assert str(error.value) == (f"{says} the 40 positions of the checkpoint {folder}; set data.sequence_length to "
+                                "at most 40, or to auto (which caps it there)")
+    assert not (root / "long").exists()

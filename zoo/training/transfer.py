@@ -170,8 +170,11 @@ def checkpoint_classifier(config, num_classes):
     except (CheckpointError, ValueError) as error:
         raise ConfigError(f"model.init_from: {error}") from None
     if config.data.sequence_length != "auto" and config.data.sequence_length > model.sequence_length:
-        raise ConfigError(f"data.sequence_length: {config.data.sequence_length} is more than the "
-                          f"{model.sequence_length} positions of the checkpoint {folder}")
+        # The recipe's 128 fails on a checkpoint of fewer positions with no key set: the error says whose it is.
+        recipe = " (the fine-tuning recipe's default)" if "data.sequence_length" in config.recipe_defaults() else ""
+        raise ConfigError(f"data.sequence_length: {config.data.sequence_length}{recipe} is more than the "
+                          f"{model.sequence_length} positions of the checkpoint {folder}; set data.sequence_length "
+                          f"to at most {model.sequence_length}, or to auto (which caps it there)")
     _freeze(model, config.model.freeze, config.model.freeze_blocks)
     return model
 

@@ -90,7 +90,14 @@ def step_fn(layer, call, x, padding):
     return fn
 
 
-def run(config="cpu", precisions=("f32", "bf16"), rounds=8, calls=3):
+# throughput's variants without XLA: the step functions here are not compiled.
+PRECISIONS = ("f32", "bf16")
+
+
+def run(config="cpu", precisions=PRECISIONS, rounds=8, calls=3):
+    unknown = [precision for precision in precisions if precision not in PRECISIONS]
+    if unknown:
+        raise ValueError(f"--precisions: no {', '.join(unknown)}; choose from {', '.join(PRECISIONS)}")
     c = throughput.CONFIGS[config]
     ids, _ = throughput.make_batches(c, 1)[0]
     padding = tf.constant(ids != 0)
@@ -139,7 +146,8 @@ def build_parser():
     """The command line (tests/test_benchmarks.py parses every command of BENCHMARKS.md with it)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=sorted(throughput.CONFIGS), default="cpu")
-    parser.add_argument("--precisions", default="f32,bf16", help="comma-separated, of f32, bf16")
+    parser.add_argument("--precisions", default=",".join(PRECISIONS),
+                        help=f"comma-separated, of {', '.join(PRECISIONS)}")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--calls", type=int, default=3, help="timed calls per variant and round")
     parser.add_argument("--json", help="also write the result here")

@@ -189,6 +189,7 @@ def test_the_finetune_benchmarks_find_the_checkpoint_where_zoo_paths_says(monkey
      "--variants bf16-xla: XLA cannot compile the dropout of zoo-nomask, which skip padding"),
 ])
 def test_the_speed_benchmarks_refuse_bad_names_before_building_any_model(script, args, error, monkeypatch):
+    """A misspelt name used to end in a KeyError, and a missing anchor in a ValueError, after minutes of building."""
     module = bench_module(script)
     throughput = getattr(module, "throughput", module)  # profile_step builds through throughput's Runner
     built = []
@@ -211,3 +212,9 @@ def test_every_finetune_part_passes_set_to_zoos_jobs(part, job, monkeypatch, tmp
     args = finetune.build_parser().parse_args([part, "--quick", "--set", "model.overrides.attention_dropout=0"])
     finetune.PARTS[part](args, finetune.SETTINGS[part]["quick"])
     assert specs[job]["overrides"] == ["model.overrides.attention_dropout=0"]
+
+
+def test_the_attention_profile_refuses_a_precision_it_would_not_measure():
+    """``--precisions f32-xla`` used to run float32 without XLA under the label ``[f32-xla]``."""
+    with pytest.raises(ValueError, match=re.escape("--precisions: no f32-xla; choose from f32, bf16")):
+        bench_module("profile_attention.py").main(["--config", "smoke", "--precisions", "f32,f32-xla"])

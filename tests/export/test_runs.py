@@ -56,6 +56,16 @@ def test_export_and_predict_commands_on_a_run_directory(trained_run, tmp_path, c
     assert "zoo export: error: " in capsys.readouterr().err
 
 
+def test_export_refuses_a_name_beside_out(trained_run, tmp_path, capsys):
+    out = tmp_path / "models" / "mine"
+    # --out is the model directory itself: the export went to mine/1 and --name was dropped without a word
+    with pytest.raises(SystemExit) as exit_info:
+        _cli(["export", str(trained_run.run_dir), "--out", str(out), "--name", "other"])
+    assert exit_info.value.code == 2
+    assert "argument --name: not allowed with argument --out" in capsys.readouterr().err
+    assert not (tmp_path / "models").exists()
+
+
 def test_neither_export_nor_run_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="neither an exported SavedModel .* nor a zoo run directory"):

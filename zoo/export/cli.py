@@ -27,7 +27,7 @@ def user_errors(command):
 
 
 def add_export_command(subparsers):
-    """Add ``zoo export RUN_DIR [--out PATH] [--name NAME]``.
+    """Add ``zoo export RUN_DIR [--out PATH | --name NAME]``.
 
     Example:
         >>> import argparse
@@ -43,9 +43,11 @@ def add_export_command(subparsers):
                     "Its serving_default signature takes raw strings; serve_token_ids takes token ids.",
     )
     parser.add_argument("run_dir", help="a run directory written by zoo train")
-    parser.add_argument("--out", help="saved_models/NAME/VERSION, or a model directory that gets the next version "
-                                      "(default: saved_models/<run name>/<next version>)")
-    parser.add_argument("--name", help="model name under saved_models/ (default: the run directory's name)")
+    # --out names the model directory itself, so a --name beside it would be ignored: argparse refuses the two.
+    destination = parser.add_mutually_exclusive_group()
+    destination.add_argument("--out", help="saved_models/NAME/VERSION, or a model directory that gets the next "
+                                           "version (default: saved_models/<run name>/<next version>)")
+    destination.add_argument("--name", help="model name under saved_models/ (default: the run directory's name)")
     parser.set_defaults(handler=run_export)
 
 

@@ -131,6 +131,11 @@ def test_bad_input_files_name_file_and_line(tmp_path, exported):
     (tmp_path / "g.txt").write_bytes(b"")
     with pytest.raises(PredictInputError, match="no texts to predict"):
         read_texts(tmp_path / "g.txt")
+    # a .txt file has no columns: a CSV saved as .txt was read line by line, header and all, text_field ignored
+    (tmp_path / "i.txt").write_text("id,review\n1,A fine film.\n", encoding="utf-8")
+    with pytest.raises(PredictInputError, match=r"i.txt: text_field='review' names a column, but a .txt file holds "
+                                                r"one text per line; give a .csv, .tsv or .jsonl file"):
+        read_texts(tmp_path / "i.txt", text_field="review")
     (tmp_path / "h.txt").write_text("fine\n", encoding="utf-8")
     with pytest.raises(PredictInputError, match="unsupported output type"):
         predict_file(exported.path, tmp_path / "h.txt", tmp_path / "out.parquet")

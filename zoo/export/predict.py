@@ -381,6 +381,10 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
     if pairs and suffix == ".txt":
         raise PredictInputError(f"{path}: a sentence-pair model reads .csv, .tsv or .jsonl files with "
                                 f"{' and '.join(PAIR_COLUMNS)} columns, not .txt")
+    if suffix == ".txt" and text_field != "text":
+        # A .txt file has no columns: the field would be ignored, and a header line predicted as a text.
+        raise PredictInputError(f"{path}: text_field={text_field!r} names a column, but a .txt file holds one text "
+                                "per line; give a .csv, .tsv or .jsonl file, or leave text_field out")
     texts = []
     if suffix == ".txt":
         # Every line is one text, a blank one too: it is predicted and flagged empty_input, as the SavedModel

@@ -72,6 +72,18 @@ def test_serving_graph_rejects_inconsistent_modes(tiny_run):
         ServingGraph(tiny_run.model, tiny_run.tokenizer, ["a", "b", "c"], 24, mode="binary")
 
 
+def test_a_label_name_given_twice_is_refused(tiny_run, tmp_path):
+    model = zoo.build("transformer-tiny", vocab_size=tiny_run.tokenizer.vocab_size, sequence_length=24,
+                      num_classes=3, num_layers=1)
+    # predictions' probabilities are keyed by name: they showed 2 of the 3 classes, 'pos' holding class 2's
+    with pytest.raises(ValueError, match=r"label name 'pos' is given 2 times \(ids 0, 2\); each class needs its "
+                                         r"own name"):
+        InMemoryPredictor(model, tiny_run.tokenizer, ["pos", "neg", "pos"])
+    with pytest.raises(ValueError, match="label name 'pos' is given 2 times"):
+        export_model(model, tiny_run.tokenizer, ["pos", "neg", "pos"], out=tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
 @pytest.mark.parametrize("name, pads_to_longest", [("cnn", False), ("lstm", True)])
 def test_baselines_are_served_as_they_were_trained(tiny_run, name, pads_to_longest):
     model = zoo.build(name, vocab_size=tiny_run.tokenizer.vocab_size, sequence_length=24, num_classes=1,

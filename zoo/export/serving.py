@@ -13,6 +13,8 @@ Bad input gets a defined answer, the same in memory, in the SavedModel and from 
 - a batch of the wrong rank (a scalar string, a 2-D tensor) is an ``InvalidArgumentError`` from the node
   ``texts_must_be_a_1-D_batch_of_strings`` (``token_ids_must_be_a_2-D_batch`` for ids).
 """
+import collections
+
 import tensorflow as tf
 
 from zoo.data.labeled import LABEL_SEPARATOR, joined_label_problem, pair_segment_problem
@@ -81,6 +83,12 @@ class ServingGraph:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         self.label_names = [str(n) for n in label_names]
+        repeated = [name for name, count in collections.Counter(self.label_names).items() if count > 1]
+        if repeated:
+            # Predictions report probabilities by label name: a repeated name would hide a class's probability.
+            ids = [str(i) for i, name in enumerate(self.label_names) if name == repeated[0]]
+            raise ValueError(f"label name {repeated[0]!r} is given {len(ids)} times (ids {', '.join(ids)}); each "
+                             "class needs its own name")
         if self.mode == "binary" and len(self.label_names) != 2:
             raise ValueError(f"binary mode needs exactly 2 label names, got {self.label_names}")
         problem = joined_label_problem(self.label_names) if self.mode == "multilabel" else None

@@ -103,15 +103,57 @@ def test_a_pair_with_an_empty_side_is_flagged_from_texts_and_from_ids(tmp_path, 
     assert by_ids["empty_input"].numpy().tolist() == [False, True, True]
 
 
-def test_100kb_string_is_truncated_to_the_sequence_length(serving, tiny_run):
-    loaded, serve, _ = serving
+def test_100kb_string_is_truncated_to_the_sequence_length_and_flagged(serving, tiny_run):
+    loaded, serve, serve_ids = serving
     words = "the plot was dull and the acting tedious but the ending superb ".split()
     huge = " ".join(words[i % len(words)] for i in range(20000))
     assert len(huge.encode()) > 100_000
-    out = _run(serve, [huge, words[0]])
-    _assert_valid(out, 2, tiny_run.label_names)
     first_24 = " ".join(words[i % len(words)] for i in range(24))
-    np.testing.assert_allclose(out["probabilities"][0], _run(serve, [first_24])["probabilities"][0], atol=1e-6)
+    first_25 = " ".join(words[i % len(words)] for i in range(25))
+    out = _run(serve, [huge, words[0], first_24, first_25])
+    _assert_valid(out, 4, tiny_run.label_names)
+    np.testing.assert_allclose(out["probabilities"][0], out["probabilities"][2], atol=1e-6)
+    # the model reads 24 tokens: a text of 24 is whole, one of 25 is cut (it was cut with no word of it)
+    assert out["truncated"].tolist() == [True, False, False, True]
+    # token ids past the sequence length are cut and flagged the same way; padding past it is no loss
+    ids = tiny_run.tokenizer.encode(tf.constant([first_25]), 30).numpy()
+    by_ids = serve_ids(token_ids=tf.constant(np.concatenate([ids, np.where(np.arange(30) < 24, ids, 0)]), tf.int32))
+    assert by_ids["truncated"].numpy().tolist() == [True, False]
+    np.testing.assert_allclose(by_ids["probabilities"].numpy(), out["probabilities"][[3, 3]], atol=1e-6)
+
+
+def test_zoo_predict_counts_the_texts_it_cuts(exported, tmp_path, capsys, caplog):
+    long = " ".join(["dull"] * 10 + ["superb"] * 40)
+    (tmp_path / "in.txt").write_text(f"superb\n{long}\n{long}\n", encoding="utf-8")
+    assert main(["predict", str(exported.path), "--input", str(tmp_path / "in.txt"), "--no-progress"]) == 0
+    assert [json.loads(line)["truncated"] for line in capsys.readouterr().out.splitlines()] == [False, True, True]
+    # zoo predict cut long texts to the model's length without a word
+    assert ("warning: 2 of 3 texts had more tokens than the model reads (24, special tokens included); each is "
+            "predicted on what fits, cut as training cut it; flagged truncated (first: text 2)") in caplog.text
+
+
+def test_packed_texts_and_pairs_are_flagged_truncated_only_when_cut(tmp_path, caplog):
+    from tests.converters.checkpoints import write_bert_checkpoint
+    from zoo.converters import load_tokenizer
+    from zoo.export.predict import InMemoryPredictor
+
+    import zoo
+
+    tokenizer = load_tokenizer(write_bert_checkpoint(tmp_path / "bert")[0])
+    model = zoo.build("transformer-tiny", vocab_size=tokenizer.vocab_size, sequence_length=16, num_classes=2,
+                      num_layers=1, num_segments=2, skip_padding=False)
+    film = lambda n: " ".join(["film"] * n)  # noqa: E731  one WordPiece token per word
+    # [CLS] 14 words [SEP] fills the 16 positions and is whole; pack() cuts the 15th word (and keeps [SEP])
+    single = InMemoryPredictor(model, tokenizer, ["no", "yes"])
+    assert single.predict([film(14), film(15), film(1)]).truncated.tolist() == [False, True, False]
+    assert single.predict([film(3), film(1)]).truncated.tolist() == [False, False], "no row fills the length"
+    # a pair has 13 positions for its two texts ([CLS] A [SEP] B [SEP])
+    pairs = InMemoryPredictor(model, tokenizer, ["no", "yes"], pairs=True)
+    cases = [(film(7), film(6)), (film(7), film(7)), (film(13), ""), (film(20), film(1)), (film(2), film(2))]
+    assert pairs.predict(cases).truncated.tolist() == [False, True, False, True, False]
+    assert ("warning: 2 of 5 pairs had more tokens than the model reads (16, special tokens included); each is "
+            "predicted on what fits, cut as training cut it (longest text first); flagged truncated (first: pair "
+            "2)") in caplog.text
 
 
 def test_invalid_utf8_bytes_are_replaced_and_flagged(serving, tiny_run):

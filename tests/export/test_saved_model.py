@@ -48,7 +48,7 @@ def test_signatures_match_the_keras_model(exported, tiny_run):
     (spec,) = serve.structured_input_signature[1].values()
     assert spec.dtype == tf.string and spec.shape.as_list() == [None]
     assert set(serve.structured_outputs) == set(OUTPUTS) == {"probabilities", "label_id", "label", "empty_input",
-                                                              "replaced_bytes"}
+                                                              "replaced_bytes", "truncated"}
 
     texts = tiny_run.texts[:50]
     out = serve(texts=tf.constant(texts))
@@ -63,7 +63,7 @@ def test_signatures_match_the_keras_model(exported, tiny_run):
     by_ids = loaded.signatures["serve_token_ids"](token_ids=tf.constant(ids))
     np.testing.assert_allclose(by_ids["probabilities"].numpy(), out["probabilities"].numpy(), atol=1e-6)
     assert not np.any(out["empty_input"].numpy()) and not np.any(out["replaced_bytes"].numpy())
-    assert not np.any(by_ids["empty_input"].numpy())
+    assert not np.any(by_ids["empty_input"].numpy()) and not np.any(out["truncated"].numpy())
 
     in_memory = InMemoryPredictor(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names).predict(texts)
     np.testing.assert_allclose(in_memory.probabilities, out["probabilities"].numpy(), atol=1e-6)

@@ -1,6 +1,6 @@
 """Predict with an exported SavedModel or a run directory, for a few texts or whole files.
 
-Every text gets a prediction; two kinds of doubtful input are flagged rather than refused, exactly as the
+Every text gets a prediction; three kinds of doubtful input are flagged rather than refused, exactly as the
 SavedModel flags them (``zoo.export.serving``), and a warning counts them:
 
 - ``empty_input``: nothing left after cleaning (``""``, ``"   "``, ``"<br />"``; a blank line of a ``.txt``
@@ -9,6 +9,8 @@ SavedModel flags them (``zoo.export.serving``), and a warning counts them:
 - ``replaced_bytes``: the text held bytes that are not UTF-8, replaced by U+FFFD before predicting. Inputs
   read as UTF-8 (texts on the command line, UTF-8 files) pass such bytes on as they are, so ``zoo predict``
   and the SavedModel see the same bytes and agree. A file in another encoding needs ``encoding=``.
+- ``truncated``: the text had more tokens than the model reads (its ``sequence_length``, special tokens
+  included) and was predicted on what fits, cut as training cut it.
 """
 import codecs
 import csv
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 64
 INPUT_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl")
 OUTPUT_SUFFIXES = (".jsonl", ".csv")
-FLAGS = ("empty_input", "replaced_bytes")
+FLAGS = ("empty_input", "replaced_bytes", "truncated")
 OUTPUT_FIX = f"set the output path (--output) to a {' or '.join(OUTPUT_SUFFIXES)} file in a directory you can write"
 
 
@@ -44,7 +46,7 @@ class PredictInputError(ValueError):
 
 class ModelLoadError(ValueError):
     """An exported model that cannot be used: a file missing, truncated or corrupt (the message names it), or
-    a model exported by an older zoo, without the ``empty_input`` / ``replaced_bytes`` outputs."""
+    a model exported by an older zoo, without the ``empty_input`` / ``replaced_bytes`` / ``truncated`` outputs."""
 
 
 @dataclasses.dataclass
@@ -59,6 +61,7 @@ class Predictions:
         label_names: the ``C`` class names.
         empty_input: ``[N]`` whether nothing was left of the text after cleaning.
         replaced_bytes: ``[N]`` whether invalid UTF-8 bytes of the text were replaced by U+FFFD.
+        truncated: ``[N]`` whether the text had more tokens than the model reads and was cut to them.
     """
 
     probabilities: np.ndarray
@@ -67,6 +70,7 @@ class Predictions:
     label_names: list
     empty_input: np.ndarray
     replaced_bytes: np.ndarray
+    truncated: np.ndarray
 
     def records(self, texts=None):
         """Return one JSON-ready dict per text: ``label``, ``label_id``, ``probabilities`` by name and the flags.
@@ -77,7 +81,8 @@ class Predictions:
             >>> texts = ["a gripping, funny film"]
             >>> load_predictor("saved_models/reviews").predict(texts).records(texts)
             [{'text': 'a gripping, funny film', 'label': 'positive', 'label_id': 1,
-              'probabilities': {'negative': 0.01..., 'positive': 0.98...}, 'empty_input': False, 'replaced_bytes': False}]
+              'probabilities': {'negative': 0.01..., 'positive': 0.98...}, 'empty_input': False, 'replaced_bytes': False,
+              'truncated': False}]
         """
         rows = []
         for i, label in enumerate(self.labels):
@@ -90,15 +95,16 @@ class Predictions:
             row["label"] = label
             row["label_id"] = int(self.label_ids[i])
             row["probabilities"] = {n: float(p) for n, p in zip(self.label_names, self.probabilities[i])}
-            row["empty_input"] = bool(self.empty_input[i])
-            row["replaced_bytes"] = bool(self.replaced_bytes[i])
+            row.update({flag: bool(getattr(self, flag)[i]) for flag in FLAGS})
             rows.append(row)
         return rows
 
-    def warn_flagged(self, pairs=False):
-        """Log a warning for each kind of flagged input (``empty_input``, ``replaced_bytes``) with its count.
+    def warn_flagged(self, sequence_length, pairs=False):
+        """Log a warning for each kind of flagged input (``empty_input``, ``replaced_bytes``, ``truncated``) with
+        its count.
 
         Args:
+            sequence_length: the most tokens the model reads, for the ``truncated`` warning.
             pairs: the inputs were sentence pairs: the counts are of pairs.
         """
         unit = "pair" if pairs else "text"
@@ -106,7 +112,10 @@ class Predictions:
                  else "had nothing left after cleaning; each is predicted as empty input")
         for flag, what in (("empty_input", empty),
                            ("replaced_bytes", "held bytes that are not UTF-8, replaced by U+FFFD before predicting "
-                                              "(pass the input's encoding if it is not UTF-8)")):
+                                              "(pass the input's encoding if it is not UTF-8)"),
+                           ("truncated", f"had more tokens than the model reads ({sequence_length}, special tokens "
+                                         f"included); each is predicted on what fits, cut as training cut it"
+                                         f"{' (longest text first)' if pairs else ''}")):
             flags = getattr(self, flag)
             if np.any(flags):
                 log.warning("warning: %d of %d %ss %s; flagged %s (first: %s %d)", int(np.sum(flags)),
@@ -146,6 +155,8 @@ class _Predictor:
     label_names = ()
     # Whether the model classifies sentence pairs: texts are (text_a, text_b) and _call takes two batches.
     pairs = False
+    # The most tokens the model reads (special tokens included); longer texts are cut to it.
+    sequence_length = None
 
     def _call(self, *batch):
         raise NotImplementedError
@@ -189,10 +200,9 @@ class _Predictor:
             label_ids=merged["label_id"],
             labels=[b.decode("utf-8") for b in merged["label"]],
             label_names=list(self.label_names),
-            empty_input=merged["empty_input"],
-            replaced_bytes=merged["replaced_bytes"],
+            **{flag: merged[flag] for flag in FLAGS},
         )
-        predictions.warn_flagged(self.pairs)
+        predictions.warn_flagged(self.sequence_length, self.pairs)
         return predictions
 
 
@@ -217,6 +227,7 @@ class InMemoryPredictor(_Predictor):
         self.graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs)
         self.label_names = self.graph.label_names
         self.pairs = self.graph.pairs
+        self.sequence_length = self.graph.sequence_length
 
     def _call(self, *batch):
         return self.graph.serve_pairs(*batch) if self.pairs else self.graph.serve_text(*batch)
@@ -247,6 +258,7 @@ class SavedModelPredictor(_Predictor):
                                  f"{missing}; export the run again (zoo export RUN_DIR)")
         self.label_names = list(self.metadata["label_names"])
         self.pairs = bool(self.metadata.get("pairs", False))
+        self.sequence_length = self.metadata["sequence_length"]
 
     def _call(self, *batch):
         return self._signature(**dict(zip(PAIR_COLUMNS, batch))) if self.pairs else self._signature(texts=batch[0])
@@ -476,7 +488,7 @@ def write_predictions(path, texts, predictions):
         >>> write_predictions("preds.csv", texts, load_predictor("saved_models/reviews").predict(texts))
         PosixPath('preds.csv')
         >>> Path("preds.csv").read_text().splitlines()[0]
-        'text,label,label_id,p_negative,p_positive,empty_input,replaced_bytes'
+        'text,label,label_id,p_negative,p_positive,empty_input,replaced_bytes,truncated'
     """
     path = Path(path)
     check_output_path(path)

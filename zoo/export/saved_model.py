@@ -4,8 +4,9 @@ Signatures:
     ``serving_default`` (alias of ``serve_text``): ``texts: tf.string [None]`` →
         ``probabilities: float32 [None, C]``, ``label_id: int64 [None]``, ``label: string [None]``,
         ``empty_input: bool [None]`` (nothing left after cleaning: the answer for empty input; for a sentence
-        pair, nothing left of either text) and
-        ``replaced_bytes: bool [None]`` (invalid UTF-8 bytes were replaced by U+FFFD before predicting).
+        pair, nothing left of either text),
+        ``replaced_bytes: bool [None]`` (invalid UTF-8 bytes were replaced by U+FFFD before predicting) and
+        ``truncated: bool [None]`` (the text had more tokens than ``sequence_length`` and was cut to it).
     ``serve_token_ids``: ``token_ids: int32 [None, None]`` (padded with ``pad_id`` of ``zoo_export.json``) → the
         same outputs.
 A sentence-pair classifier's ``serving_default`` (alias of ``serve_text_pairs``) takes two inputs,
@@ -41,9 +42,10 @@ MODEL_FILE = "model.json"
 TOKENIZER_DIR = "tokenizer"
 EXTRA_DIR = "assets.extra"
 IDS_SIGNATURE = "serve_token_ids"
-FORMAT_VERSION = 2
+# Raised when what an export holds changes (3: the truncated output).
+FORMAT_VERSION = 3
 OUTPUTS = {"probabilities": "float32 [None, C]", "label_id": "int64 [None]", "label": "string [None]",
-           "empty_input": "bool [None]", "replaced_bytes": "bool [None]"}
+           "empty_input": "bool [None]", "replaced_bytes": "bool [None]", "truncated": "bool [None]"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,6 +10,8 @@ Bad input gets a defined answer, the same in memory, in the SavedModel and from 
   one side missing is as meaningless to the model), and predicted on what is left;
 - invalid UTF-8 bytes are replaced by U+FFFD (as Python's ``errors="replace"``), and the text is flagged
   ``replaced_bytes``;
+- a text (or pair) with more tokens than the model reads is cut to ``sequence_length`` as training cut it
+  (special tokens kept; a pair longest first), and flagged ``truncated``;
 - a batch of the wrong rank (a scalar string, a 2-D tensor) is an ``InvalidArgumentError`` from the node
   ``texts_must_be_a_1-D_batch_of_strings`` (``token_ids_must_be_a_2-D_batch`` for ids).
 """
@@ -145,7 +147,8 @@ class ServingGraph:
         return valid, tf.not_equal(valid, texts)
 
     def _tokens(self, texts, text_pairs=None):
-        """``(ids [B, T], segment_ids [B, T], empty_input [B], replaced_bytes [B])`` of raw strings (or pairs).
+        """``(ids [B, T], segment_ids [B, T], flags)`` of raw strings (or pairs); ``flags``: ``empty_input``,
+        ``replaced_bytes`` and ``truncated``, each ``[B]``.
 
         A tokenizer that packs gives the model's inputs exactly as training packed them, cut to the longest
         row; others tokenize and cut each row to ``sequence_length`` (segment ids 0).
@@ -157,16 +160,41 @@ class ServingGraph:
         if not self.packs:
             ragged = self.tokenizer.tokenize(valid)
             ids = tf.cast(ragged[:, : self.sequence_length].to_tensor(default_value=self.pad_id), tf.int32)
-            return ids, tf.zeros_like(ids), ragged.row_lengths() <= self._framing, replaced
+            lengths = ragged.row_lengths()
+            return ids, tf.zeros_like(ids), self._flags(lengths <= self._framing, replaced,
+                                                        lengths > self.sequence_length)
         second = None
         if text_pairs is not None:
             text_pairs = tf.ensure_shape(text_pairs, [None], name="text_b_must_be_a_1-D_batch_of_strings")
             second, replaced_b = self._valid_utf8(text_pairs)
             replaced = replaced | replaced_b
         packed = self.tokenizer.pack(valid, second, sequence_length=self.sequence_length)
-        width = tf.reduce_max(tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1))
+        real = tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1)
+        width = tf.reduce_max(real)
         empty = self._empty(packed["padding_mask"], None if second is None else packed["segment_ids"])
-        return packed["token_ids"][:, :width], packed["segment_ids"][:, :width], empty, replaced
+        truncated = self._cut(real >= self.sequence_length, valid, second)
+        return packed["token_ids"][:, :width], packed["segment_ids"][:, :width], self._flags(empty, replaced,
+                                                                                              truncated)
+
+    @staticmethod
+    def _flags(empty, replaced, truncated):
+        return {"empty_input": empty, "replaced_bytes": replaced, "truncated": truncated}
+
+    def _cut(self, full, texts, text_pairs):
+        """``[B]`` whether packing cut a row, of the rows that fill ``sequence_length`` (``full``).
+
+        ``pack`` does not say what it cut; only a full row can have been cut, so only full rows, if any, are
+        tokenized again (the common batch, all rows shorter, pays one comparison).
+        """
+        def count():
+            rows = tf.where(full)[:, 0]
+            # tokenize() frames a text as [CLS] text [SEP]; a pair adds the second text and its [SEP] only.
+            tokens = self.tokenizer.tokenize(tf.gather(texts, rows)).row_lengths()
+            if text_pairs is not None:
+                tokens += self.tokenizer.tokenize(tf.gather(text_pairs, rows)).row_lengths() - 1
+            return tf.scatter_nd(rows[:, None], tokens > self.sequence_length, tf.shape(full, out_type=tf.int64))
+
+        return tf.cond(tf.reduce_any(full), count, lambda: tf.zeros_like(full))
 
     def _empty(self, real, segment_ids=None):
         """``[B]`` whether a row holds no input: no tokens beyond the framing (``real`` ``[B, T]`` marks its tokens).
@@ -219,12 +247,12 @@ class ServingGraph:
         return {"probabilities": probabilities, "label_id": label_id, "label": label}
 
     def _serve_text(self, texts):
-        ids, segment_ids, empty, replaced = self._tokens(texts)
-        return {**self._outputs(ids, segment_ids), "empty_input": empty, "replaced_bytes": replaced}
+        ids, segment_ids, flags = self._tokens(texts)
+        return {**self._outputs(ids, segment_ids), **flags}
 
     def _serve_pairs(self, text_a, text_b):
-        ids, segment_ids, empty, replaced = self._tokens(text_a, text_b)
-        return {**self._outputs(ids, segment_ids), "empty_input": empty, "replaced_bytes": replaced}
+        ids, segment_ids, flags = self._tokens(text_a, text_b)
+        return {**self._outputs(ids, segment_ids), **flags}
 
     def _serve_segment_ids(self, token_ids, segment_ids):
         checks = [tf.debugging.assert_equal(tf.shape(token_ids), tf.shape(segment_ids),
@@ -234,17 +262,18 @@ class ServingGraph:
                                            message=f"segment ids must be < {self.model.num_segments}")]
         with tf.control_dependencies(checks):
             segment_ids = tf.identity(segment_ids[:, : self.sequence_length])
-        return self._id_outputs(self._checked_ids(token_ids), segment_ids)
+        return self._id_outputs(*self._checked_ids(token_ids), segment_ids)
 
     def _serve_ids(self, token_ids):
-        return self._id_outputs(self._checked_ids(token_ids))
+        return self._id_outputs(*self._checked_ids(token_ids))
 
-    def _id_outputs(self, token_ids, segment_ids=None):
+    def _id_outputs(self, token_ids, truncated, segment_ids=None):
         empty = self._empty(token_ids != self.pad_id, segment_ids)
-        return {**self._outputs(token_ids, segment_ids), "empty_input": empty, "replaced_bytes": tf.zeros_like(empty)}
+        return {**self._outputs(token_ids, segment_ids), **self._flags(empty, tf.zeros_like(empty), truncated)}
 
     def _checked_ids(self, token_ids):
-        """``token_ids`` cut to ``sequence_length``, once they are known to be ids of the vocabulary."""
+        """``(token_ids cut to sequence_length, whether each row had tokens beyond it)``, once they are known to be
+        ids of the vocabulary."""
         token_ids = tf.ensure_shape(token_ids, [None, None], name="token_ids_must_be_a_2-D_batch")
         checks = [
             tf.debugging.assert_non_negative(
@@ -255,5 +284,6 @@ class ServingGraph:
             ),
         ]
         with tf.control_dependencies(checks):
-            return tf.identity(token_ids[:, : self.sequence_length])
+            beyond = tf.reduce_any(token_ids[:, self.sequence_length:] != self.pad_id, axis=1)
+            return tf.identity(token_ids[:, : self.sequence_length]), beyond
 

@@ -93,9 +93,15 @@ def test_versions_increase_and_taken_versions_are_refused(exported, tiny_run, tm
     assert versions.versions(tmp_path / "m") == [1] and versions.next_version(tmp_path / "m") == 2
 
 
-def test_label_count_mismatch_is_refused(tiny_run, tmp_path):
+def test_a_label_count_mismatch_and_names_labels_txt_cannot_hold_are_refused(tiny_run, tmp_path):
     with pytest.raises(ValueError, match="outputs 2 logits but 3 labels"):
         export_model(tiny_run.model, tiny_run.tokenizer, ["a", "b", "c"], out=tmp_path / "m")
+    assert not (tmp_path / "m").exists() or not any((tmp_path / "m").iterdir())
+    # labels.txt holds one name per line: it read 'bad', 'news', ' good' for these two classes
+    with pytest.raises(ValueError, match=r"label name 'bad\\nnews' \(id 0\) cannot be stored one per line"):
+        export_model(tiny_run.model, tiny_run.tokenizer, ["bad\nnews", "good"], out=tmp_path / "m")
+    with pytest.raises(ValueError, match=r"label name ' good' \(id 1\) cannot be stored one per line"):
+        export_model(tiny_run.model, tiny_run.tokenizer, ["bad", " good"], out=tmp_path / "m")
     assert not (tmp_path / "m").exists() or not any((tmp_path / "m").iterdir())
 
 

@@ -31,12 +31,12 @@ import keras
 import tensorflow as tf
 
 import zoo
+from zoo.data.labeled import save_label_names
 from zoo.export import versions
 from zoo.export.serving import ServingGraph
 from zoo.paths import output_errors
 
 META_FILE = "zoo_export.json"
-LABELS_FILE = "labels.txt"
 CONFIG_FILE = "zoo_config.json"
 MODEL_FILE = "model.json"
 TOKENIZER_DIR = "tokenizer"
@@ -135,7 +135,8 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
         archive.write_out(str(tmp), verbose=False)
         extra = tmp / EXTRA_DIR
         extra.mkdir()
-        (extra / LABELS_FILE).write_text("".join(n + "\n" for n in graph.label_names), encoding="utf-8")
+        # As a run stores them: a name holding a line break or edge spaces would not read back from labels.txt.
+        save_label_names(extra, graph.label_names)
         config_dict = _config_dict(config)
         if config_dict is not None:
             (extra / CONFIG_FILE).write_text(json.dumps(config_dict, indent=2, default=str) + "\n", encoding="utf-8")

@@ -218,3 +218,23 @@ def test_the_attention_profile_refuses_a_precision_it_would_not_measure():
     """``--precisions f32-xla`` used to run float32 without XLA under the label ``[f32-xla]``."""
     with pytest.raises(ValueError, match=re.escape("--precisions: no f32-xla; choose from f32, bf16")):
         bench_module("profile_attention.py").main(["--config", "smoke", "--precisions", "f32,f32-xla"])
+
+
+def test_every_test_benchmarks_md_cites_exists():
+    """The reliability table and the speed sections name the tests behind their claims; a renamed or deleted test
+    would leave a claim unguarded without a word. A pattern (``tests/layers/test_*.py::name``) needs one match."""
+    text = " ".join((REPO / "BENCHMARKS.md").read_text(encoding="utf-8").split())
+    sources = {path: path.read_text(encoding="utf-8") for path in (REPO / "tests").rglob("*.py")}
+
+    def defined(name, paths):
+        return any(re.search(rf"^def {name}\b", sources[path], flags=re.M) for path in paths)
+
+    cited, missing = 0, []
+    for files, names in re.findall(r"`(tests/[\w/*]+\.py)((?:::\w+`(?:, `::\w+`)*)?)", text):
+        paths = sorted(REPO.glob(files))
+        assert paths, f"BENCHMARKS.md cites {files}, which does not exist"
+        for name in re.findall(r"::(\w+)", names):
+            cited += 1
+            missing += [] if defined(name, paths) else [f"{files}::{name}"]
+    missing += [name for name in set(re.findall(r"`(test_\w+)`", text)) if not defined(name, sources)]
+    assert not missing and cited >= 120, missing

@@ -220,6 +220,19 @@ def test_layer_decay_and_encoder_scale_set_each_layers_step():
     assert step(backbone.token_embedding) == step(backbone.position_embedding) == 0.00125
 
 
+
+def test_the_reported_learning_rate_is_the_configured_one_under_an_encoder_scale_above_1():
+    """history.json's learning_rate used to be the first group's: with the encoder scaled by 2, the encoder's."""
+    from zoo.training.fit import last_update_learning_rate
+    from zoo.training.optimizers import optimizer_for
+
+    config = _fine_tune_config(encoder_learning_rate_scale=2.0, layer_decay=0.5)
+    optimizer = optimizer_for(config, _tiny_classifier(), "float32", total_steps=10)
+    # The head and the top block (2 x 0.5) unscaled, the final norm 2x, the lower block and the embeddings below.
+    assert [inner.learning_rate.numpy() for inner in optimizer.optimizers] == pytest.approx([0.1, 0.2, 0.05, 0.025])
+    optimizer.iterations.assign(1)
+    assert last_update_learning_rate(optimizer) == pytest.approx(0.1)
+
 def test_layer_decay_needs_encoder_blocks_and_float16_needs_one_rate():
     import zoo
     from zoo.config import ConfigError

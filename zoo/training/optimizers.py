@@ -302,7 +302,12 @@ def layer_decay_multipliers(stack, decay):
 
 
 def group_by_multiplier(units, multipliers):
-    """Split ``units`` by learning-rate multiplier (1 where ``multipliers`` has none), largest first.
+    """Split ``units`` by learning-rate multiplier (1 where ``multipliers`` has none): the unscaled group first,
+    then the others, largest first.
+
+    A ``GroupedOptimizer`` reports its first group's rate as the run's (``history.json``'s ``learning_rate``):
+    first, the unscaled group reports ``optimizer.learning_rate``'s schedule, also under an
+    ``encoder_learning_rate_scale`` above 1, whose doubled encoder rate was reported instead.
 
     Returns:
         ``[(multiplier, variables), ...]``, units in their original order within a group.
@@ -310,7 +315,7 @@ def group_by_multiplier(units, multipliers):
     groups = {}
     for unit in units:
         groups.setdefault(multipliers.get(id(unit), 1.0), []).append(unit)
-    return sorted(groups.items(), key=lambda item: -item[0])
+    return sorted(groups.items(), key=lambda item: (item[0] != 1.0, -item[0]))
 
 
 class GroupedOptimizer(tf.Module):

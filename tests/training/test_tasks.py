@@ -296,6 +296,18 @@ def test_init_from_with_a_baseline_says_it_has_no_encoder_to_start(corpus, pretr
                                 "remove model.init_from")
     assert not (tmp_path / name).exists()
 
+
+def test_a_classifier_from_an_lm_run_is_refused_naming_the_pretraining_it_needs(corpus, tmp_path):
+    """It failed with the models' ValueError ("causal: True in 'transformer_lm', False in 'transformer_classifier'"),
+    naming no config key and no way out."""
+    lm = zoo.train(_token_config(corpus, tmp_path / "lm", "lm", training={"epochs": 1})).run_dir
+    with pytest.raises(ConfigError) as error:
+        zoo.train(_finetune_config(corpus, lm, tmp_path / "ft"))
+    assert str(error.value) == (f"model.init_from: {lm} holds a causal (lm) encoder, which reads left to right, and "
+                                "this model needs a bidirectional (mlm) encoder: start it from a zoo pretrain run with "
+                                "model.name: mlm")
+    assert not (tmp_path / "ft").exists()
+
 def test_zoo_pretrain_refuses_a_classifier(capsys):
     assert main(["pretrain", "--set", "model.name=cnn"]) == 2
     assert "zoo pretrain trains an mlm or lm model" in capsys.readouterr().err

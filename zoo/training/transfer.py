@@ -110,6 +110,12 @@ def initialise_encoder(model, run_dir, freeze="none", blocks=0):
     from zoo.training.run import load_run
 
     donor = load_run(run_dir)[0]
+    if encoder_stack(donor) and donor.backbone.causal != model.backbone.causal:
+        # transfer_backbone_weights refuses it too, but in the models' terms ('transformer_lm'), with no way out.
+        kinds = {True: "causal (lm) encoder, which reads left to right", False: "bidirectional (mlm) encoder"}
+        raise ConfigError(f"model.init_from: {run_dir} holds a {kinds[donor.backbone.causal]}, and this model needs "
+                          f"a {kinds[model.backbone.causal]}: start it from a zoo pretrain run with model.name: "
+                          f"{'lm' if model.backbone.causal else 'mlm'}")
     copied = transfer_backbone_weights(donor, model)
     _freeze(model, freeze, blocks)
     return copied

@@ -335,3 +335,29 @@ def test_bad_recipe_values_name_the_key(mapping, message):
     with pytest.raises(ConfigError) as error:
         Config.from_dict(mapping)
     assert message in str(error.value)
+
+
+def test_other_packages_use_only_the_public_names_of_zoo_config():
+    # zoo.tuning built its section from zoo.config's private _build and _Section; a private name may change
+    # without notice, so a package needing one gets a public one (zoo.config.Section, to_number, Config.update).
+    import ast
+    from pathlib import Path
+
+    import zoo
+
+    private = []
+    for path in Path(zoo.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "zoo.config":
+                private += [f"{path.name}: {alias.name}" for alias in node.names if alias.name.startswith("_")]
+    assert private == []
+
+
+def test_a_section_builds_from_plain_data_naming_its_keys():
+    from zoo.config import EarlyStoppingConfig, Section
+
+    assert issubclass(EarlyStoppingConfig, Section)
+    assert EarlyStoppingConfig.from_dict({"patience": 2}).to_dict() == {
+        "patience": 2, "monitor": "val_accuracy", "min_delta": 0.0, "restore_best_weights": True}
+    with pytest.raises(ConfigError, match="^run.yaml: training.early_stopping.patience must be an integer"):
+        EarlyStoppingConfig.from_dict({"patience": "2x"}, where="run.yaml")

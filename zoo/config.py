@@ -60,8 +60,12 @@ FINE_TUNING_DEFAULTS = {
 }
 
 
-class _Section:
-    """Base of the config sections: validates the fields on creation, errors name ``<section>.<field>``."""
+class Section:
+    """Base of the config sections: validates the fields on creation, errors name ``<section>.<field>``.
+
+    A subclass is a dataclass setting ``_key`` (its dotted key, ``training.early_stopping``) and, for checks
+    across its fields, ``_check``; ``zoo.tuning.TuningConfig`` is one outside this module.
+    """
 
     _key = ""
 
@@ -71,9 +75,37 @@ class _Section:
     def _check(self, at):
         """Section-specific range checks; ``at`` prefixes keys in messages."""
 
+    @classmethod
+    def from_dict(cls, mapping, *, where=None):
+        """Build the section from plain data (``None`` gives the defaults); errors name ``<section>.<key>``.
+
+        Args:
+            mapping: The section's keys, as read from YAML or JSON.
+            where: A description of the origin (a file name) for error messages.
+
+        Example:
+            >>> ScheduleConfig.from_dict({"name": "linear"}).name
+            'linear'
+            >>> ScheduleConfig.from_dict({"nme": "linear"}, where="run.yaml")
+            Traceback (most recent call last):
+                ...
+            zoo.config.ConfigError: run.yaml: unknown key 'schedule.nme' (did you mean 'name'?); allowed: name, \
+warmup_steps, warmup_fraction, final_fraction
+        """
+        try:
+            return _build(cls, {} if mapping is None else mapping, f"{cls._key}.")
+        except ConfigError as err:
+            if where is None:
+                raise
+            raise ConfigError(f"{where}: {err}") from None
+
+    def to_dict(self):
+        """Return the section as plain data."""
+        return dataclasses.asdict(self)
+
 
 @dataclasses.dataclass
-class DataConfig(_Section):
+class DataConfig(Section):
     """Where the examples come from and how they become token ids.
 
     Args:
@@ -135,7 +167,7 @@ class DataConfig(_Section):
 
 
 @dataclasses.dataclass
-class ModelConfig(_Section):
+class ModelConfig(Section):
     """Which registered model to build (``zoo.list_models()``) and which builder arguments to change.
 
     ``vocab_size``, ``sequence_length`` and ``num_classes`` come from the data and must not be overridden.
@@ -173,7 +205,7 @@ class ModelConfig(_Section):
     def __post_init__(self):
         super().__post_init__()
         # As for a typed key: a numeric string ('1e-1' in a Python dict, or from PyYAML's safe_load) is a number.
-        self.overrides = {key: _number(value) for key, value in self.overrides.items()}
+        self.overrides = {key: to_number(value) for key, value in self.overrides.items()}
         self.init_from = _expand_home(self.init_from)
 
     def _check(self, at):
@@ -193,7 +225,7 @@ class ModelConfig(_Section):
 
 
 @dataclasses.dataclass
-class OptimizerConfig(_Section):
+class OptimizerConfig(Section):
     """The optimizer and gradient clipping.
 
     Args:
@@ -250,7 +282,7 @@ class OptimizerConfig(_Section):
 
 
 @dataclasses.dataclass
-class ScheduleConfig(_Section):
+class ScheduleConfig(Section):
     """The learning-rate schedule; ``optimizer.learning_rate`` is its peak.
 
     Args:
@@ -280,7 +312,7 @@ class ScheduleConfig(_Section):
 
 
 @dataclasses.dataclass
-class EarlyStoppingConfig(_Section):
+class EarlyStoppingConfig(Section):
     """Stop when the validation metric stops improving; optionally restore the best epoch's weights.
 
     Args:
@@ -303,7 +335,7 @@ class EarlyStoppingConfig(_Section):
 
 
 @dataclasses.dataclass
-class TrainingConfig(_Section):
+class TrainingConfig(Section):
     """The training loop.
 
     Args:
@@ -369,7 +401,7 @@ class TrainingConfig(_Section):
 
 
 @dataclasses.dataclass
-class DistributionConfig(_Section):
+class DistributionConfig(Section):
     """How training is spread over devices and machines (see ``zoo.training.get_strategy``).
 
     Args:
@@ -403,7 +435,7 @@ class DistributionConfig(_Section):
 
 
 @dataclasses.dataclass
-class OutputConfig(_Section):
+class OutputConfig(Section):
     """Where the run directory goes and what the terminal shows.
 
     Args:
@@ -762,7 +794,7 @@ def _validate(instance, at):
                 raise ConfigError(f"{at}{field.name} must be a {hint.__name__}, got {type(value).__name__}")
         else:
             object.__setattr__(instance, field.name, _coerce(value, hint, f"{at}{field.name}"))
-    if isinstance(instance, _Section):
+    if isinstance(instance, Section):
         instance._check(at)
 
 
@@ -796,7 +828,7 @@ def _coerce(value, hint, key):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif hint is float:
-        number = _number(value)
+        number = to_number(value)
         if isinstance(number, (int, float)) and not isinstance(number, bool):
             # NaN passes every range check (all its comparisons are false), and no key means anything by inf.
             if not math.isfinite(number):
@@ -823,8 +855,13 @@ def _coerce(value, hint, key):
     raise ConfigError(f"{key} must be {_KINDS[hint]}, got {value!r} ({type(value).__name__})")
 
 
-def _number(value):
-    """``value``, or the float a numeric string spells: PyYAML reads ``1e-3`` as a string (it wants ``1.0e-3``)."""
+def to_number(value):
+    """``value``, or the float a numeric string spells: PyYAML reads ``1e-3`` as a string (it wants ``1.0e-3``).
+
+    Example:
+        >>> to_number("1e-3"), to_number(" 2 "), to_number("2e"), to_number(True)
+        (0.001, 2.0, '2e', True)
+    """
     if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
         return float(value)
     return value

@@ -5,6 +5,8 @@ from tests.converters.checkpoints import write_bert_checkpoint
 from tests.training.conftest import write_pairs
 from zoo.config import ConfigError
 from zoo.tuning.search import tune
+from zoo.tuning.settings import load_search
+from zoo.tuning.trial import prepare_data
 
 
 def _config(tmp_path, **tuning):
@@ -35,3 +37,14 @@ def test_searched_epochs_exclude_tuning_epochs_and_hyperband(tmp_path):
         tune(_config(tmp_path, space=space, epochs=2))
     with pytest.raises(ConfigError, match="hyperband sets each trial's epochs itself"):
         tune(_config(tmp_path, space=space, tuner="hyperband"))
+
+
+def test_a_checkpoint_fine_tuned_with_a_lower_encoder_rate_is_searched(tmp_path):
+    # Trials build their optimizer as zoo train does (optimizer_for), which scales the encoder's rate; the
+    # search refused the scale in the config while applying the same scale when the space searched it.
+    config = _config(tmp_path)
+    config["optimizer"] = {"encoder_learning_rate_scale": 0.5}
+    base, _ = load_search(config)
+    assert prepare_data(base)["label_names"] == ["no", "yes"]
+    with pytest.raises(ConfigError, match=f"^model.init_from: {tmp_path} is not a pretrained checkpoint folder"):
+        prepare_data(load_search({**config, "model": {"init_from": str(tmp_path)}})[0])

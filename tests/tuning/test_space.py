@@ -249,9 +249,12 @@ def test_a_given_early_stopping_that_trials_would_not_follow_is_rejected(tmp_pat
     path.write_text("training: {early_stopping: {patience: 5, monitor: val_loss}}\n")
     with pytest.raises(ConfigError, match=f"{path}: training.early_stopping.patience: 5; "
                                           "training.early_stopping.monitor: 'val_loss' would be ignored: trials "
-                                          r"stop early after tuning.patience \(3\)"):
+                                          r"stop early after tuning.patience \(3\) .*; set tuning.patience: 5 "
+                                          r"and tuning.objective: val_loss \(--set tuning.patience=5 --set "
+                                          r"tuning.objective=val_loss\) instead$"):
         load_search(path)
-    with pytest.raises(ConfigError, match="training.early_stopping.min_delta: 0.1 would be ignored"):
+    with pytest.raises(ConfigError, match=r"training.early_stopping.min_delta: 0.1 would be ignored: .*; remove "
+                                          r"training.early_stopping.min_delta \(trials use 0.0\)$"):
         load_search(None, overrides=["training.early_stopping.min_delta=0.1"])
     # The same stopping, given in both sections, is followed.
     base, settings = load_search(path, overrides=["tuning.patience=5", "tuning.objective=val_loss"])
@@ -259,6 +262,62 @@ def test_a_given_early_stopping_that_trials_would_not_follow_is_rejected(tmp_pat
     config = trial_config(base, settings, space, {"model.overrides.num_layers": 1})
     assert dataclasses.asdict(config.training.early_stopping) == {
         "patience": 5, "monitor": "val_loss", "min_delta": 0.0, "restore_best_weights": True}
+
+
+def test_a_saved_runs_full_config_is_searched_with_the_tuning_sections_early_stopping(tmp_path):
+    # A run's config.yaml holds every key, training.early_stopping's defaults (patience 0) included.
+    path = Config.from_dict({"data": {"source": "trec"}, "training": {"epochs": 4}}).save(tmp_path / "config.yaml")
+    base, settings = load_search(path, overrides=["tuning.patience=2"])
+    space = SearchSpace.from_mapping({"model.overrides.num_layers": [1]}, base)
+    config = trial_config(base, settings, space, {"model.overrides.num_layers": 1})
+    assert (config.training.epochs, config.training.early_stopping.patience) == (4, 2)
+    # An empty section is YAML's null: the defaults, as for any run.
+    for mapping in ({"training": None}, {"training": {"early_stopping": None}}):
+        assert load_search(mapping)[1].patience == 3
+
+
+def test_a_searched_model_name_takes_that_models_default_overrides():
+    base, settings = load_search({"tuning": {"space": {"model.name": ["transformer-tiny", "lstm", "cnn"]}}})
+    space = search_space(base, settings)
+    # transformer-tiny's default {pooling: attention} failed every lstm and cnn trial: they take no pooling.
+    assert space.apply(base, {"model.name": "lstm"}).model.overrides == {}
+    assert space.apply(base, {"model.name": "cnn"}).model.overrides == {}
+    assert space.apply(base, {"model.name": "transformer-tiny"}).model.overrides == {"pooling": "attention"}
+    # Overrides the config gives go with every model.
+    base, _ = load_search({"model": {"overrides": {"dropout": 0.3}}})
+    assert space.apply(base, {"model.name": "lstm"}).model.overrides == {"dropout": 0.3}
+
+
+def test_a_searched_key_every_trial_ignores_is_rejected_and_left_out_of_the_default_space(checkpoint_folder):
+    # build_schedule takes schedule.warmup_steps > 0 over the fraction: the trials differed in name only.
+    base, settings = load_search({"model": {"init_from": checkpoint_folder}, "schedule": {"warmup_steps": 30}})
+    assert search_space(base, settings).keys == ["optimizer.learning_rate", "training.epochs",
+                                                 "optimizer.layer_decay"]
+    with pytest.raises(ConfigError, match=r"^tuning.space.schedule.warmup_fraction: every trial would ignore it: "
+                                          r"schedule.warmup_steps is one of \[10, 30\], and a warm-up of "
+                                          r"warmup_steps > 0 replaces the fraction; remove it from the space, or set "
+                                          r"\(or search\) schedule.warmup_steps so that it applies$"):
+        SearchSpace.from_mapping({"schedule.warmup_fraction": [0.0, 0.1], "schedule.warmup_steps": [10, 30]}, base)
+    with pytest.raises(ConfigError, match="tuning.space.schedule.final_fraction: every trial would ignore it: "
+                                          "schedule.name is 'constant', and only linear and cosine"):
+        SearchSpace.from_mapping({"schedule.final_fraction": [0.0, 0.5]}, BASE.update({"schedule.name": "constant"}))
+    # A frozen encoder trains the head only, at the head's rate: three trials over layer_decay gave one result.
+    base, settings = load_search({"model": {"init_from": checkpoint_folder, "freeze": "encoder"}})
+    assert "optimizer.layer_decay" not in search_space(base, settings).keys
+    with pytest.raises(ConfigError, match="tuning.space.optimizer.layer_decay: every trial would ignore it: "
+                                          "model.freeze is 'encoder', and a frozen encoder"):
+        SearchSpace.from_mapping({"optimizer.layer_decay": [1.0, 0.8]}, base)
+    # The optimizer's own keys: adamw takes no momentum, sgd no betas (build_optimizer passes them to others only).
+    for key, name in (("optimizer.momentum", "adamw"), ("optimizer.beta_2", "sgd"), ("optimizer.epsilon", "sgd")):
+        with pytest.raises(ConfigError, match=f"tuning.space.{key}: every trial would ignore it: optimizer.name is "
+                                              f"'{name}'"):
+            SearchSpace.from_mapping({key: [0.5, 0.9]}, BASE.update({"optimizer.name": name}))
+    space = SearchSpace.from_mapping({"optimizer.momentum": [0.0, 0.9], "optimizer.name": ["sgd", "adam"]}, BASE)
+    assert space.keys == ["optimizer.momentum", "optimizer.name"]
+    # Where some trials use it, it is searched.
+    space = SearchSpace.from_mapping({"schedule.warmup_fraction": [0.0, 0.1], "schedule.warmup_steps": [0, 30]},
+                                     base)
+    assert space.keys == ["schedule.warmup_fraction", "schedule.warmup_steps"]
 
 
 def test_load_search_of_a_config_object_takes_the_fine_tuning_recipe_from_overrides(checkpoint_folder):

@@ -58,7 +58,9 @@ def collect(oracle, keys, objective, directory):
         directory: The search directory (failed trials' ``error.txt`` live under it).
     """
     records = []
-    for trial_id in sorted(oracle.trials):
+    # keras-tuner pads ids to the width of max_trials, so a search continued with a larger max_trials mixes
+    # widths ('09' after '8'): as text, '10' would sort before '2'.
+    for trial_id in sorted(oracle.trials, key=int):
         trial = oracle.trials[trial_id]
         values = {key: trial.hyperparameters.values[key] for key in keys if key in trial.hyperparameters.values}
         record = TrialRecord(trial_id, trial.status, values)

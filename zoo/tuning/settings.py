@@ -19,16 +19,18 @@ import typing
 from pathlib import Path
 from typing import Literal, Optional
 
-from zoo.config import MONITORS, Config, ConfigError, _build, _Section, parse_value, read_mapping
+from zoo.config import MONITORS, Config, ConfigError, Section, parse_value, read_mapping
 
 TUNERS = ("random", "hyperband", "bayesian")
 # A trial's objective is the validation metric its early stopping follows.
 OBJECTIVES = MONITORS
 ROLES = ("chief", "worker")
+# The training.early_stopping keys every trial takes from the tuning section: {its key: the tuning key}.
+_STOPPING_KEYS = {"patience": "patience", "monitor": "objective"}
 
 
 @dataclasses.dataclass
-class TuningConfig(_Section):
+class TuningConfig(Section):
     """How the hyperparameter search runs.
 
     Args:
@@ -40,6 +42,9 @@ class TuningConfig(_Section):
             split; a trial scores its best epoch.
         epochs: Epochs a trial trains at most (Hyperband's ``max_epochs``); ``None`` uses ``training.epochs``.
         patience: Early stopping inside trials: epochs without improvement of ``objective``; 0 turns it off.
+            Trials take their early stopping from here: a ``training.early_stopping`` value other than its
+            default (a saved run's ``config.yaml`` holds the defaults) must equal the trials' (see
+            ``early_stopping``).
         seed: Seeds the sequence of trials; ``None`` uses ``training.seed``. Trials train with
             ``training.seed``, so the same seeds give the same trials and the same results.
         directory: Where the search lives (results, best config, keras-tuner state); ``None`` means
@@ -58,6 +63,8 @@ class TuningConfig(_Section):
     Example:
         >>> TuningConfig(tuner="bayesian", max_trials=20).objective
         'val_accuracy'
+        >>> TuningConfig.from_dict({"max_trials": 3}).max_trials
+        3
     """
 
     _key = "tuning"
@@ -98,25 +105,6 @@ class TuningConfig(_Section):
             if not isinstance(key, str):
                 raise ConfigError(f"{at}space keys must be dotted config keys (strings), got {key!r}")
 
-    @classmethod
-    def from_dict(cls, mapping, *, where=None):
-        """Build the section from plain data (``None`` gives the defaults); errors name ``tuning.<key>``.
-
-        Example:
-            >>> TuningConfig.from_dict({"max_trials": 3}).max_trials
-            3
-        """
-        try:
-            return _build(cls, {} if mapping is None else mapping, "tuning.")
-        except ConfigError as err:
-            if where is None:
-                raise
-            raise ConfigError(f"{where}: {err}") from None
-
-    def to_dict(self):
-        """Return the section as plain data."""
-        return dataclasses.asdict(self)
-
     def trial_epochs(self, config):
         """Return the epochs a trial trains at most."""
         return self.epochs or config.training.epochs
@@ -137,7 +125,7 @@ class TuningConfig(_Section):
             >>> TuningConfig(patience=2).early_stopping()
             {'patience': 2, 'monitor': 'val_accuracy', 'min_delta': 0.0, 'restore_best_weights': True}
         """
-        return {"patience": self.patience, "monitor": self.objective, "min_delta": 0.0,
+        return {**{key: getattr(self, own) for key, own in _STOPPING_KEYS.items()}, "min_delta": 0.0,
                 "restore_best_weights": True}
 
 
@@ -197,15 +185,30 @@ def load_search(config=None, *, tuning=None, overrides=()):
 
 
 def _check_early_stopping(base, settings, where):
-    """Reject a given ``training.early_stopping`` that trials would not follow (they follow the tuning section)."""
-    given = base.given().get("training", {}).get("early_stopping", {})
+    """Reject a given ``training.early_stopping`` that trials would not follow (they follow the tuning section).
+
+    A value equal to the recipe's default is no choice to follow: a saved run's ``config.yaml`` holds every key,
+    and ``zoo tune --config`` of it must search around that run, not stop at its ``patience: 0``.
+    """
+    # An empty section (`training:` or `early_stopping:` with nothing after it) is null in YAML: the defaults.
+    given = (base.given().get("training") or {}).get("early_stopping") or {}
+    defaults = Config.from_dict({"training": {"recipe": base.recipe}}).training.early_stopping.to_dict()
     trial = settings.early_stopping()
-    ignored = [f"training.early_stopping.{key}: {value!r}" for key, value in given.items() if trial[key] != value]
-    if ignored:
-        raise ConfigError(f"{where + ': ' if where else ''}{'; '.join(ignored)} would be ignored: trials stop early "
-                          f"after tuning.patience ({settings.patience}) epochs without improvement of "
-                          f"tuning.objective ({settings.objective}) and keep the best epoch; set those instead "
-                          "and remove training.early_stopping")
+    ignored = {key: value for key, value in given.items() if value not in (trial[key], defaults[key])}
+    if not ignored:
+        return
+    kept = {_STOPPING_KEYS[key]: value for key, value in ignored.items() if key in _STOPPING_KEYS}
+    fixes = []
+    if kept:
+        fixes.append("set " + " and ".join(f"tuning.{key}: {value}" for key, value in kept.items()) + " ("
+                     + " ".join(f"--set tuning.{key}={value}" for key, value in kept.items()) + ") instead")
+    fixes += [f"remove training.early_stopping.{key} (trials use {trial[key]!r})"
+              for key in ignored if key not in _STOPPING_KEYS]
+    raise ConfigError(f"{where + ': ' if where else ''}"
+                      + "; ".join(f"training.early_stopping.{key}: {value!r}" for key, value in ignored.items())
+                      + f" would be ignored: trials stop early after tuning.patience ({settings.patience}) epochs "
+                      f"without improvement of tuning.objective ({settings.objective}) and keep the best epoch; "
+                      + "; ".join(fixes))
 
 
 def _read(path):

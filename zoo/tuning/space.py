@@ -19,7 +19,7 @@ before a model is built.
 import dataclasses
 import math
 
-from zoo.config import Config, ConfigError, _assign, _number
+from zoo.config import Config, ConfigError, to_number
 
 HEAD_DIM = "model.overrides.head_dim"
 D_MODEL = "model.overrides.d_model"
@@ -34,6 +34,22 @@ _FIXED = {
     "training.keep_checkpoints": "trials keep no resumable checkpoints",
 }
 _SPEC_KEYS = {"choice", "min", "max", "step", "sampling", "default"}
+# Keys a trial's config ignores under some values of another key (``zoo.training.optimizers.build_optimizer``,
+# ``build_schedule`` and ``optimizer_for``): {key: (the other key, whether a value of it makes the trial ignore
+# key, why)}.
+_IGNORED_UNDER = {
+    "optimizer.momentum": ("optimizer.name", lambda name: name in ("adam", "adamw"),
+                           "only sgd and rmsprop take momentum"),
+    **{key: ("optimizer.name", lambda name: name in ("sgd", "rmsprop"), "only adam and adamw take beta_1 and beta_2")
+       for key in ("optimizer.beta_1", "optimizer.beta_2")},
+    "optimizer.epsilon": ("optimizer.name", lambda name: name == "sgd", "sgd takes no epsilon"),
+    "optimizer.layer_decay": ("model.freeze", lambda freeze: freeze == "encoder",
+                              "a frozen encoder has no trained block to decay the learning rate of"),
+    "schedule.warmup_fraction": ("schedule.warmup_steps", lambda steps: steps > 0,
+                                 "a warm-up of warmup_steps > 0 replaces the fraction"),
+    "schedule.final_fraction": ("schedule.name", lambda name: name in ("constant", "transformer"),
+                                "only linear and cosine schedules decay to final_fraction"),
+}
 # Input sizes of the models built to check searched builder arguments: small, so a check takes milliseconds.
 _TOY_INPUT = {"vocab_size": 8, "sequence_length": 8, "num_classes": 2}
 
@@ -191,12 +207,13 @@ class SearchSpace:
         return key in self._by_key
 
     @classmethod
-    def from_mapping(cls, mapping, base, *, check_builder=True):
+    def from_mapping(cls, mapping, base, *, check_builder=True, drop_ignored=False):
         """Parse and validate ``{dotted key: choices or range}`` against the base config.
 
         Every key must be a config key a search may vary, every choice and both ends of every range must
-        be valid values of it (a ``model.overrides`` value one the base model's builder takes), and no head
-        count may fail to divide a model width (see the module docstring). Errors name
+        be valid values of it (a ``model.overrides`` value one the base model's builder takes), no key may be
+        one every trial ignores (``schedule.warmup_fraction`` with ``schedule.warmup_steps`` > 0), and no
+        head count may fail to divide a model width (see the module docstring). Errors name
         ``tuning.space.<key>``.
 
         Args:
@@ -204,12 +221,19 @@ class SearchSpace:
             base: The base ``Config`` the trials modify.
             check_builder: False skips building the base model with each ``model.overrides`` value (for
                 ``default_space``, whose values the registry's models take).
+            drop_ignored: Leave out keys every trial would ignore instead of rejecting them (for
+                ``default_space``, which searches the recipe's knobs whatever the base config fixes).
         """
         if not mapping:
             raise ConfigError("tuning.space is empty; declare at least one key, or leave it out for the "
                               "default space")
-        parameters = [_parameter(key, spec, base) for key, spec in mapping.items()]
-        space = cls(parameters)
+        space = cls([_parameter(key, spec, base) for key, spec in mapping.items()])
+        ignored = {key: why for key, why in ((p.key, _ignored(space, base, p.key)) for p in space.parameters) if why}
+        if ignored and not drop_ignored:
+            key, (other, reason) = next(iter(ignored.items()))
+            raise ConfigError(f"tuning.space.{key}: every trial would ignore it: {reason}; remove it from the space, "
+                              f"or set (or search) {other} so that it applies")
+        space = cls([p for p in space.parameters if p.key not in ignored])
         _check_heads(space, base)
         if check_builder and not base.model.init_from:
             _check_builder_values(space, base)
@@ -234,10 +258,9 @@ class SearchSpace:
             name = values.get("model.name", base.model.name)
             heads = values.get(NUM_HEADS, _fixed(base, name, "num_heads"))
             values[D_MODEL] = values.pop(HEAD_DIM) * heads
-        mapping = base.to_dict()
-        for key, value in values.items():
-            _assign(mapping, key.split("."), value, key)
-        return Config.from_dict(mapping)
+        # Set as given keys over the base's given ones, so the keys neither sets keep following their defaults:
+        # a searched model.name takes that model's default model.overrides, not the base model's.
+        return base.update(values)
 
     def candidates(self, key):
         """Return the values a searched ``key`` can take (``None`` if continuous or not searched)."""
@@ -264,7 +287,9 @@ def default_space(base, *, search_epochs=True):
 
     The Transformer space searches depth, heads x head width, feed-forward width, dropout, pooling,
     learning rate, schedule and batch size around the registry's small models. A run from a pretrained
-    checkpoint searches the fine-tuning recipe: learning rate, epochs, warm-up and layer-wise decay.
+    checkpoint searches the fine-tuning recipe: learning rate, epochs, warm-up and layer-wise decay. A key the
+    base config makes every trial ignore is left out (the warm-up fraction when ``schedule.warmup_steps`` is set,
+    layer-wise decay when ``model.freeze`` is ``encoder``).
 
     Args:
         base: The base ``Config``.
@@ -287,7 +312,7 @@ def default_space(base, *, search_epochs=True):
     mapping = _DEFAULT_SPACES[family]
     if not search_epochs:
         mapping = {key: spec for key, spec in mapping.items() if key != "training.epochs"}
-    return SearchSpace.from_mapping(mapping, base, check_builder=False)
+    return SearchSpace.from_mapping(mapping, base, check_builder=False, drop_ignored=True)
 
 
 def _parameter(key, spec, base):
@@ -349,7 +374,7 @@ def _choice(spec, at, key):
     values = spec["choice"]
     if not isinstance(values, (list, tuple)) or not values:
         raise ConfigError(f"{at}: choice must be a non-empty list, got {values!r}")
-    values = [_number(v) for v in values]
+    values = [to_number(v) for v in values]
     kinds = {type(v) for v in values}
     if kinds == {int, float}:
         values = [float(v) for v in values]
@@ -359,14 +384,14 @@ def _choice(spec, at, key):
         raise ConfigError(f"{at}: choices must be numbers, strings or booleans, got {values!r}")
     if len(set(values)) != len(values):
         raise ConfigError(f"{at}: the choices repeat a value: {values!r}")
-    default = _number(spec.get("default"))
+    default = to_number(spec.get("default"))
     if isinstance(default, int) and float in kinds and not isinstance(default, bool):
         default = float(default)
     return Parameter(key, "choice", values=tuple(values), default=default)
 
 
 def _range(spec, at, key):
-    low, high, step = (_number(spec.get(name)) for name in ("min", "max", "step"))
+    low, high, step = (to_number(spec.get(name)) for name in ("min", "max", "step"))
     for name, value in (("min", low), ("max", high), ("step", step)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ConfigError(f"{at}: {name} must be a number, got {value!r}")
@@ -384,7 +409,7 @@ def _range(spec, at, key):
     if sampling != "linear" and step is not None and step <= 1:
         raise ConfigError(f"{at}: with sampling {sampling} the step multiplies, so it must be > 1, got {step!r}")
     integral = all(isinstance(v, int) for v in (low, high, step) if v is not None)
-    default = _number(spec.get("default"))
+    default = to_number(spec.get("default"))
     if integral:
         return Parameter(key, "int", min=low, max=high, step=step, sampling=sampling, default=default)
     default = float(default) if isinstance(default, int) and not isinstance(default, bool) else default
@@ -428,10 +453,8 @@ def _check_model_name(name, at):
 
 
 def _check_value(base, key, value, at):
-    mapping = base.to_dict()
     try:
-        _assign(mapping, key.split("."), value, key)
-        Config.from_dict(mapping)
+        base.update({key: value})
     except ConfigError as err:
         raise ConfigError(f"{at}: {value!r} is not a valid value: {err}") from None
 
@@ -460,6 +483,19 @@ def _check_builder_values(space, base):
                 zoo.models.build(first.name, **{**first.overrides, argument: value}, **_TOY_INPUT)
             except (TypeError, ValueError) as err:
                 raise ConfigError(f"tuning.space.{parameter.key}: {value!r} is not a valid value: {err}") from None
+
+
+def _ignored(space, base, key):
+    """``(other key, why)`` when every trial of ``space`` over ``base`` ignores ``key`` (see ``_IGNORED_UNDER``),
+    else ``None``."""
+    if key not in _IGNORED_UNDER:
+        return None
+    other, ignores, why = _IGNORED_UNDER[key]
+    values = space.candidates(other) if other in space else [_current(base, other)]
+    if values is None or not all(ignores(value) for value in values):
+        return None
+    shown = repr(values[0]) if len(values) == 1 else f"one of {values!r}"
+    return other, f"{other} is {shown}, and {why}"
 
 
 def _current(base, key):

@@ -30,10 +30,10 @@ def prepare_data(config):
         raise ConfigError("data.validation_split must be > 0 for tuning: trials are compared on the validation "
                           "split")
     checkpoint = transfer.from_checkpoint(config)
-    if (config.model.init_from and not checkpoint) or config.optimizer.encoder_learning_rate_scale != 1.0:
-        raise ConfigError("model.init_from / optimizer.encoder_learning_rate_scale: tuning searches models "
-                          "trained from scratch or from a pretrained checkpoint folder; fine-tune from a "
-                          "pretraining run with zoo train instead")
+    if config.model.init_from and not checkpoint:
+        raise ConfigError(f"model.init_from: {config.model.init_from} is not a pretrained checkpoint folder; tuning "
+                          "searches models trained from scratch or from a checkpoint; fine-tune from a pretraining "
+                          "run with zoo train instead")
     data = load_splits(config, transfer.pretrained_run(config)[1] if checkpoint else None)
     if data["task"] != "classification":
         raise ConfigError(f"model.name: tuning searches classifiers; {config.model.name!r} is a {data['task']} model")

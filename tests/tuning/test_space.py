@@ -105,6 +105,14 @@ def test_keys_a_search_may_not_vary_are_rejected(key):
         SearchSpace.from_mapping({key: [1, 2]}, BASE)
 
 
+def test_the_starting_point_is_not_searched(checkpoint_folder, tmp_path):
+    # Trials of a second checkpoint trained on the token ids of the first's tokenizer (a cased one read 'Film'
+    # as [UNK] where they gave it the uncased id of 'film').
+    with pytest.raises(ConfigError, match="^tuning.space.model.init_from: model.init_from cannot be searched: the "
+                                          "data is tokenized once per search, with the starting point's tokenizer"):
+        SearchSpace.from_mapping({"model.init_from": [checkpoint_folder, str(tmp_path)]}, BASE)
+
+
 @pytest.mark.parametrize("key, spec, message", [
     ("optimizer.learning_rat", [1e-3], "did you mean 'learning_rate'"),
     ("optimizer.name", ["adam", "adagrad"], "'adagrad' is not a valid value"),

@@ -29,6 +29,10 @@ _SECTIONS = ("model.", "optimizer.", "schedule.", "training.")
 # Keys a search may not vary, and why.
 _FIXED = {
     "training.seed": "trials share training.seed so that they differ only in their hyperparameters",
+    # A checkpoint brings its own tokenizer (and a zoo pretraining run is refused): trials of another starting
+    # point would train on ids of the first one's vocabulary and casing.
+    "model.init_from": "the data is tokenized once per search, with the starting point's tokenizer; search each "
+                       "starting point in a search of its own (tuning.directory)",
     "training.early_stopping": "tuning.patience and tuning.objective control early stopping in trials",
     "training.checkpoint_every": "trials keep no resumable checkpoints",
     "training.keep_checkpoints": "trials keep no resumable checkpoints",

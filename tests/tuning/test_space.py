@@ -113,6 +113,13 @@ def test_the_starting_point_is_not_searched(checkpoint_folder, tmp_path):
         SearchSpace.from_mapping({"model.init_from": [checkpoint_folder, str(tmp_path)]}, BASE)
 
 
+def test_the_recipe_is_not_searched():
+    # Trials of either recipe were the same config; as a given key it would change data.sequence_length too.
+    with pytest.raises(ConfigError, match=r"^tuning.space.training.recipe: training.recipe cannot be searched: it "
+                                          r"picks the defaults of data keys too \(data.sequence_length\)"):
+        SearchSpace.from_mapping({"training.recipe": ["scratch", "fine_tune"]}, BASE)
+
+
 @pytest.mark.parametrize("key, spec, message", [
     ("optimizer.learning_rat", [1e-3], "did you mean 'learning_rate'"),
     ("optimizer.name", ["adam", "adagrad"], "'adagrad' is not a valid value"),

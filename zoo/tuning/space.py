@@ -33,6 +33,10 @@ _FIXED = {
     # point would train on ids of the first one's vocabulary and casing.
     "model.init_from": "the data is tokenized once per search, with the starting point's tokenizer; search each "
                        "starting point in a search of its own (tuning.directory)",
+    # A trial's recipe decides the defaults of its data keys too, which the data, read once, would not follow.
+    "training.recipe": "it picks the defaults of data keys too (data.sequence_length), and the data is read once "
+                       "per search; set it in the config and search the keys it sets (optimizer.learning_rate, "
+                       "training.epochs, ...)",
     "training.early_stopping": "tuning.patience and tuning.objective control early stopping in trials",
     "training.checkpoint_every": "trials keep no resumable checkpoints",
     "training.keep_checkpoints": "trials keep no resumable checkpoints",

@@ -361,3 +361,14 @@ def test_a_section_builds_from_plain_data_naming_its_keys():
         "patience": 2, "monitor": "val_accuracy", "min_delta": 0.0, "restore_best_weights": True}
     with pytest.raises(ConfigError, match="^run.yaml: training.early_stopping.patience must be an integer"):
         EarlyStoppingConfig.from_dict({"patience": "2x"}, where="run.yaml")
+
+
+def test_a_search_file_given_to_a_run_names_its_tuning_section(tmp_path):
+    # A tuning config is a run config with one more section; the unknown-key message said "did you mean
+    # 'training'?".
+    path = tmp_path / "search.yaml"
+    path.write_text("data: {source: trec}\ntuning: {max_trials: 4}\n")
+    with pytest.raises(ConfigError, match=f"^{path}: tuning is the search section that zoo tune reads, not a run's; "
+                                          "train with a copy of the file without it, or search with zoo tune "
+                                          "--config$"):
+        Config.load(path)

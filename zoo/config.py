@@ -503,6 +503,11 @@ class Config:
         """
         mapping = {} if mapping is None else mapping
         try:
+            if isinstance(mapping, dict) and "tuning" in mapping:
+                # The file of a search (zoo.tuning.load_search splits the section off): the unknown-key message
+                # would suggest renaming it to 'training'.
+                raise ConfigError("tuning is the search section that zoo tune reads, not a run's; train with a "
+                                  "copy of the file without it, or search with zoo tune --config")
             config = _build(cls, _with_recipe(mapping), "")
         except ConfigError as err:
             if where is None:

@@ -184,3 +184,14 @@ def test_an_explanation_replaces_the_heat_maps_of_an_earlier_one_in_its_folder(t
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "attention_layer_0.png", "explanation.json", "importance.png", "notes.txt"]
     assert len(json.loads((tmp_path / "explanation.json").read_text())["attention"]) == 1
+
+
+def test_an_explanation_says_when_the_model_read_only_the_start_of_the_text(tiny_run, tmp_path, caplog):
+    # The model reads 24 tokens: the words after them were missing from the heat-maps without a word.
+    long_text = "a dull film " * 5 + "superb " * 20
+    e = explain(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names, long_text, sequence_length=24)
+    assert e.truncated and len(e.token_ids) == 24 and e.words.count("superb") < 20
+    assert "had more tokens than the model reads (24" in caplog.text
+    assert json.loads(save_explanation(e, tmp_path)["json"].read_text(encoding="utf-8"))["truncated"] is True
+    assert not explain(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names, "a dull film",
+                       sequence_length=24).truncated

@@ -31,6 +31,7 @@ class Explanation:
         word_attention: ``[layers, heads, w, w]`` attention between words (see :func:`merge_word_pieces`).
         word_importance: ``[w]`` per-word importance (sums to 1).
         text_pair: the second text of a sentence pair, or ``None``.
+        truncated: the text (or pair) had more tokens than the model reads: ``tokens`` are those it read.
     """
 
     text: str
@@ -46,12 +47,14 @@ class Explanation:
     word_attention: np.ndarray
     word_importance: np.ndarray
     text_pair: str = None
+    truncated: bool = False
 
     def to_dict(self):
         """Return the explanation as JSON-ready lists."""
         return {
             "text": self.text,
             "text_pair": self.text_pair,
+            "truncated": self.truncated,
             "words": list(self.words),
             "word_importance": self.word_importance.tolist(),
             "word_attention": self.word_attention.tolist(),
@@ -225,6 +228,7 @@ def explain(model, tokenizer, label_names, text, *, text_pair=None, sequence_len
         word_attention=word_attention,
         word_importance=word_importance,
         text_pair=second.decode("utf-8", "replace") if pairs else None,
+        truncated=bool(predictions.truncated[0]),
     )
 
 

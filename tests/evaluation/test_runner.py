@@ -146,3 +146,22 @@ def test_a_mistyped_run_directory_with_generation_options_is_not_called_a_classi
     assert main(["evaluate", str(tmp_path / "data.csv")]) == 2
     assert capsys.readouterr().err == (f"zoo evaluate: error: {tmp_path}/data.csv/config.yaml not found: "
                                        f"{tmp_path}/data.csv is not a finished zoo run directory\n")
+
+
+def test_texts_longer_than_the_model_reads_are_counted_in_the_report_not_warned(trained_run, tmp_path, capsys,
+                                                                                 caplog):
+    # Scored cut, as training scored them (data.sequence_length: auto cuts the longest texts by design): zoo evaluate
+    # warned about each run's own test split; the report now says how many.
+    length = trained_run.config.data.sequence_length
+    texts, labels = sentiment_texts(20, seed=5)
+    texts[:3] = [text + " superb" * length for text in texts[:3]]
+    data = write_jsonl(tmp_path / "long.jsonl", texts, labels, ["negative", "positive"])
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_evaluate_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["evaluate", str(trained_run.run_dir), "--data", str(data), "--out", str(tmp_path / "r")])
+    assert args.handler(args) == 0
+    assert "3 of 20 texts had more tokens than the model reads" in capsys.readouterr().out
+    assert "warning" not in caplog.text
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["info"]["truncated_texts"] == 3
+    assert "- **truncated_texts**: 3" in (tmp_path / "r" / "report.md").read_text()

@@ -66,6 +66,8 @@ def run_evaluate(args):
 
 
 def _headline(report):
+    from zoo.evaluation.runner import TRUNCATED
+
     m = report["metrics"]
     if "perplexity" in m:
         line = f"{report['info']['examples']} examples: perplexity {m['perplexity']:.4f} ({m['tokens']} tokens)"
@@ -77,7 +79,12 @@ def _headline(report):
     line = f"accuracy {m['accuracy']:.4f}, macro F1 {m['averages']['macro']['f1']:.4f}, log-loss {m['log_loss']:.4f}"
     if m.get("roc_auc") is not None:
         line += f", ROC-AUC {m['roc_auc']:.4f}"
-    return f"{m['num_examples']} examples: {line}"
+    line = f"{m['num_examples']} examples: {line}"
+    cut = report["info"].get(TRUNCATED)
+    if cut:
+        line += (f"\n{cut} of {m['num_examples']} texts had more tokens than the model reads and were scored on what "
+                 "fits, cut as training cut them")
+    return line
 
 
 def add_explain_command(subparsers):

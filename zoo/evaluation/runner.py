@@ -11,6 +11,8 @@ from zoo.evaluation.reports import OUT_DIR_FIX, REPORT_DIR, read_history, write_
 from zoo.paths import check_output
 
 DEFAULT_MISTAKES = 20
+# The report's info key: how many texts had more tokens than the model reads and were scored on what fits.
+TRUNCATED = "truncated_texts"
 
 
 def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None, history=None, sequence_length=None,
@@ -33,7 +35,8 @@ def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None
         pairs: the model classifies sentence pairs.
 
     Returns:
-        The report dict: ``metrics``, ``confident_mistakes``, ``info`` and ``files``.
+        The report dict: ``metrics``, ``confident_mistakes``, ``info`` (with ``truncated_texts``, how many texts
+        had more tokens than the model reads and were scored on what fits) and ``files``.
 
     Example:
         >>> model, tokenizer, labels, _ = zoo.training.load_run("runs/reviews")
@@ -45,7 +48,10 @@ def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None
     from zoo.export.predict import InMemoryPredictor
 
     predictor = InMemoryPredictor(model, tokenizer, label_names, sequence_length, pairs=pairs)
-    predictions = predictor.predict(texts, batch_size=batch_size, progress=progress)
+    # Texts longer than the model reads are scored as training scored them, cut: a count in the report, not a
+    # warning (data.sequence_length: auto cuts the longest few texts by design).
+    predictions = predictor.predict(texts, batch_size=batch_size, progress=progress, quiet=("truncated",))
+    info = {**(info or {}), TRUNCATED: int(np.sum(predictions.truncated))}
     multilabel = predictor.graph.mode == "multilabel"
     metrics = classification_metrics(labels, predictions.probabilities, predictor.label_names, multilabel=multilabel)
     shown = [" [SEP] ".join(pair) for pair in texts] if pairs else texts

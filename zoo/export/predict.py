@@ -99,13 +99,14 @@ class Predictions:
             rows.append(row)
         return rows
 
-    def warn_flagged(self, sequence_length, pairs=False):
+    def warn_flagged(self, sequence_length, pairs=False, quiet=()):
         """Log a warning for each kind of flagged input (``empty_input``, ``replaced_bytes``, ``truncated``) with
         its count.
 
         Args:
             sequence_length: the most tokens the model reads, for the ``truncated`` warning.
             pairs: the inputs were sentence pairs: the counts are of pairs.
+            quiet: flags not to warn about (the caller reports them itself).
         """
         unit = "pair" if pairs else "text"
         empty = ("had a text with nothing left after cleaning; each is predicted on what is left" if pairs
@@ -117,7 +118,7 @@ class Predictions:
                                          f"included); each is predicted on what fits, cut as training cut it"
                                          f"{' (longest text first)' if pairs else ''}")):
             flags = getattr(self, flag)
-            if np.any(flags):
+            if flag not in quiet and np.any(flags):
                 log.warning("warning: %d of %d %ss %s; flagged %s (first: %s %d)", int(np.sum(flags)),
                             len(flags), unit, what, flag, unit, int(np.argmax(flags)) + 1)
 
@@ -161,13 +162,14 @@ class _Predictor:
     def _call(self, *batch):
         raise NotImplementedError
 
-    def predict(self, texts, *, batch_size=DEFAULT_BATCH_SIZE, progress=False):
+    def predict(self, texts, *, batch_size=DEFAULT_BATCH_SIZE, progress=False, quiet=()):
         """Predict a list of texts in batches.
 
         Args:
             texts: strings (or UTF-8 bytes); ``(text_a, text_b)`` pairs for a sentence-pair model.
             batch_size: texts per model call.
             progress: show a progress bar on stderr.
+            quiet: flags (of ``FLAGS``) not to log a warning for: the caller reports them itself.
 
         Returns:
             :class:`Predictions`.
@@ -202,7 +204,7 @@ class _Predictor:
             label_names=list(self.label_names),
             **{flag: merged[flag] for flag in FLAGS},
         )
-        predictions.warn_flagged(self.sequence_length, self.pairs)
+        predictions.warn_flagged(self.sequence_length, self.pairs, quiet)
         return predictions
 
 

@@ -4,7 +4,7 @@ import json
 import pytest
 import yaml
 
-from zoo.config import Config, ConfigError, EarlyStoppingConfig, OptimizerConfig, TrainingConfig
+from zoo.config import Config, ConfigError, EarlyStoppingConfig, OptimizerConfig, TrainingConfig, ignored_settings
 
 
 
@@ -372,3 +372,19 @@ def test_a_search_file_given_to_a_run_names_its_tuning_section(tmp_path):
                                           "train with a copy of the file without it, or search with zoo tune "
                                           "--config$"):
         Config.load(path)
+
+
+@pytest.mark.parametrize("given, ignored", [
+    ({"optimizer": {"momentum": 0.9}}, ["optimizer.momentum"]),
+    ({"optimizer": {"name": "sgd", "beta_1": 0.8, "beta_2": 0.98, "epsilon": 1e-6}},
+     ["optimizer.beta_1", "optimizer.beta_2", "optimizer.epsilon"]),
+    ({"schedule": {"name": "constant", "final_fraction": 0.5}}, ["schedule.final_fraction"]),
+    ({"model": {"freeze": "encoder", "init_from": "runs/pretrained"}, "optimizer": {"layer_decay": 0.8}},
+     ["optimizer.layer_decay"]),
+    # Defaults (a saved run's full config holds them all) and the settings the other key uses are not ignored.
+    ({"optimizer": {"name": "sgd", "momentum": 0.9}, "schedule": {"warmup_steps": 10}}, []),
+    (Config.from_dict({"optimizer": {"name": "sgd"}, "schedule": {"name": "constant"}}).to_dict(), []),
+    ({"model": {"init_from": "runs/pretrained"}, "schedule": {"warmup_steps": 10}}, []),
+])
+def test_settings_another_key_makes_training_ignore_are_found_away_from_their_defaults(given, ignored):
+    assert [key for key, *_ in ignored_settings(Config.from_dict(given))] == ignored

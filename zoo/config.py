@@ -60,6 +60,24 @@ FINE_TUNING_DEFAULTS = {
 }
 
 
+# Keys that other values of a config make training ignore (``zoo.training.optimizers`` builds the optimizer and
+# schedule from them): {key: (the other key, whether a value of it makes training ignore key, why)}. zoo train
+# refuses such a key set away from its defaults (``ignored_settings``); zoo tune refuses to search it.
+IGNORED_UNDER = {
+    "optimizer.momentum": ("optimizer.name", lambda name: name in ("adam", "adamw"),
+                           "only sgd and rmsprop take momentum"),
+    **{key: ("optimizer.name", lambda name: name in ("sgd", "rmsprop"), "only adam and adamw take beta_1 and beta_2")
+       for key in ("optimizer.beta_1", "optimizer.beta_2")},
+    "optimizer.epsilon": ("optimizer.name", lambda name: name == "sgd", "sgd takes no epsilon"),
+    "optimizer.layer_decay": ("model.freeze", lambda freeze: freeze == "encoder",
+                              "a frozen encoder has no trained block to decay the learning rate of"),
+    "schedule.warmup_fraction": ("schedule.warmup_steps", lambda steps: steps > 0,
+                                 "a warm-up of warmup_steps > 0 replaces the fraction"),
+    "schedule.final_fraction": ("schedule.name", lambda name: name in ("constant", "transformer"),
+                                "only linear and cosine schedules decay to final_fraction"),
+}
+
+
 class Section:
     """Base of the config sections: validates the fields on creation, errors name ``<section>.<field>``.
 
@@ -627,6 +645,21 @@ class Config:
             _put(given, parts, value)
         return type(self).from_dict(given)
 
+
+def ignored_settings(config):
+    """``[(key, value, other key, why)]`` of the keys ``config`` sets away from their defaults (from scratch and the
+    fine-tuning recipe's) that the value of another key makes training ignore (see ``IGNORED_UNDER``).
+
+    Example:
+        >>> key, value, other, why = ignored_settings(Config.from_dict({"optimizer": {"momentum": 0.9}}))[0]
+        >>> why
+        "optimizer.name is 'adamw', and only sgd and rmsprop take momentum"
+    """
+    values = _dotted(Config, config.to_dict())
+    defaults = (_dotted(Config, Config().to_dict()), _dotted(Config, FINE_TUNING_DEFAULTS))
+    return [(key, values[key], other, f"{other} is {values[other]!r}, and {why}")
+            for key, (other, ignores, why) in IGNORED_UNDER.items()
+            if ignores(values[other]) and all(values[key] != d[key] for d in defaults if key in d)]
 
 def _recipe_of(mapping):
     """``fine_tune`` or ``scratch`` for a (partial) config mapping; malformed values are left to ``_build``."""

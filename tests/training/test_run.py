@@ -299,6 +299,12 @@ def test_resuming_after_the_data_changed_is_an_error(tiny_csv, tmp_path, edit, c
      "training.early_stopping.patience needs a validation set"),
     # 2 epochs of 12 steps: the rate used to climb for the whole run, to a hundredth of its peak.
     (["schedule.warmup_steps=25"], "schedule.warmup_steps: 25 is more than the 24 optimizer steps of the whole run"),
+    # Settings the optimizer or schedule never reads used to train without a word.
+    (["optimizer.momentum=0.9"], "optimizer.momentum: 0.9 would be ignored: optimizer.name is 'adam', and only sgd "
+                                 "and rmsprop take momentum; remove optimizer.momentum, or change optimizer.name"),
+    (["schedule.warmup_steps=4", "schedule.warmup_fraction=0.2"],
+     "schedule.warmup_fraction: 0.2 would be ignored: schedule.warmup_steps is 4, and a warm-up of warmup_steps > 0 "
+     "replaces the fraction"),
 ])
 def test_bad_settings_are_errors_naming_the_key(tiny_csv, tmp_path, overrides, message):
     with pytest.raises(ValueError) as error:

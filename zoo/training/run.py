@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import interrupts
-from zoo.config import Config, ConfigError
+from zoo.config import Config, ConfigError, ignored_settings
 from zoo.paths import creatable_problem
 from zoo.training.checkpoints import Checkpointer, RunClock, checkpoint_paths, model_variables
 from zoo.training.fit import RERUN, EarlyStopping, fit
@@ -162,6 +162,10 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         (PosixPath('runs/demo'), ['negative', 'positive'], ['accuracy', 'loss'])
     """
     config = as_config(config, overrides)
+    ignored = ignored_settings(config)
+    if ignored:
+        key, value, other, why = ignored[0]
+        raise ConfigError(f"{key}: {value!r} would be ignored: {why}; remove {key}, or change {other}")
     wall_start = time.perf_counter()
     # The strategy comes first: multi-worker strategies configure the cluster and collective ops, which
     # must happen before any other TensorFlow work.

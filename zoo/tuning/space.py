@@ -19,7 +19,7 @@ before a model is built.
 import dataclasses
 import math
 
-from zoo.config import Config, ConfigError, to_number
+from zoo.config import IGNORED_UNDER, Config, ConfigError, to_number
 
 HEAD_DIM = "model.overrides.head_dim"
 D_MODEL = "model.overrides.d_model"
@@ -42,22 +42,6 @@ _FIXED = {
     "training.keep_checkpoints": "trials keep no resumable checkpoints",
 }
 _SPEC_KEYS = {"choice", "min", "max", "step", "sampling", "default"}
-# Keys a trial's config ignores under some values of another key (``zoo.training.optimizers.build_optimizer``,
-# ``build_schedule`` and ``optimizer_for``): {key: (the other key, whether a value of it makes the trial ignore
-# key, why)}.
-_IGNORED_UNDER = {
-    "optimizer.momentum": ("optimizer.name", lambda name: name in ("adam", "adamw"),
-                           "only sgd and rmsprop take momentum"),
-    **{key: ("optimizer.name", lambda name: name in ("sgd", "rmsprop"), "only adam and adamw take beta_1 and beta_2")
-       for key in ("optimizer.beta_1", "optimizer.beta_2")},
-    "optimizer.epsilon": ("optimizer.name", lambda name: name == "sgd", "sgd takes no epsilon"),
-    "optimizer.layer_decay": ("model.freeze", lambda freeze: freeze == "encoder",
-                              "a frozen encoder has no trained block to decay the learning rate of"),
-    "schedule.warmup_fraction": ("schedule.warmup_steps", lambda steps: steps > 0,
-                                 "a warm-up of warmup_steps > 0 replaces the fraction"),
-    "schedule.final_fraction": ("schedule.name", lambda name: name in ("constant", "transformer"),
-                                "only linear and cosine schedules decay to final_fraction"),
-}
 # Input sizes of the models built to check searched builder arguments: small, so a check takes milliseconds.
 _TOY_INPUT = {"vocab_size": 8, "sequence_length": 8, "num_classes": 2}
 
@@ -494,11 +478,11 @@ def _check_builder_values(space, base):
 
 
 def _ignored(space, base, key):
-    """``(other key, why)`` when every trial of ``space`` over ``base`` ignores ``key`` (see ``_IGNORED_UNDER``),
-    else ``None``."""
-    if key not in _IGNORED_UNDER:
+    """``(other key, why)`` when every trial of ``space`` over ``base`` ignores ``key`` (see
+    ``zoo.config.IGNORED_UNDER``), else ``None``."""
+    if key not in IGNORED_UNDER:
         return None
-    other, ignores, why = _IGNORED_UNDER[key]
+    other, ignores, why = IGNORED_UNDER[key]
     values = space.candidates(other) if other in space else [_current(base, other)]
     if values is None or not all(ignores(value) for value in values):
         return None

@@ -189,8 +189,8 @@ class ModelConfig(Section):
     """Which registered model to build (``zoo.list_models()``) and which builder arguments to change.
 
     ``vocab_size``, ``sequence_length`` and ``num_classes`` come from the data and must not be overridden.
-    The default, a 2-layer, 64-wide Transformer with attention pooling, trained from scratch, beat the
-    128-wide ``transformer-small`` on MR and TREC in a fraction of the time (see BENCHMARKS.md).
+    The default is ``transformer-tiny`` (2 layers, 64 wide) with attention pooling, trained from scratch; its
+    accuracy on MR and TREC is in BENCHMARKS.md.
 
     Args:
         name: A registry name.

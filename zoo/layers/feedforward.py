@@ -14,7 +14,7 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 @ops.custom_gradient
 def _gelu_erf(x):
     # The derivative Phi(x) + x * phi(x) from the forward's Phi: the automatic gradient of erf rebuilds it
-    # from more ops. Phi from erf rather than erfc: TensorFlow's CPU erf is about 3x faster than its erfc
+    # from more ops. Phi from erf rather than erfc: TensorFlow's CPU erf is about 2x faster than its erfc
     # (bench/profile_ops.py, BENCHMARKS.md); 1 + erf loses Phi's relative accuracy far in the negative tail,
     # where GELU and its derivative are within 1e-7 of 0 anyway (absolute error at most float32's epsilon).
     cdf = 0.5 + 0.5 * ops.erf(x * _SQRT_HALF)

@@ -41,9 +41,9 @@ class ModelInfo:
 _REGISTRY = {
     spec.name: spec
     for spec in [
-        ModelSpec("transformer-tiny", "2-layer pre-LN Transformer, d_model 64, 2 heads: seconds per epoch on CPU",
+        ModelSpec("transformer-tiny", "2-layer pre-LN Transformer, d_model 64, 2 heads: the default classifier",
                   build_transformer, {"num_layers": 2, "d_model": 64, "num_heads": 2, "ff_dim": 128}),
-        ModelSpec("transformer-small", "2-layer pre-LN Transformer, d_model 128, 4 heads: the default classifier",
+        ModelSpec("transformer-small", "2-layer pre-LN Transformer, d_model 128, 4 heads",
                   build_transformer, {"num_layers": 2, "d_model": 128, "num_heads": 4, "ff_dim": 256}),
         ModelSpec("transformer-base", "6-layer pre-LN Transformer, d_model 512, 8 heads (the 2017 base size)",
                   build_transformer, {"num_layers": 6, "d_model": 512, "num_heads": 8, "ff_dim": 2048}),

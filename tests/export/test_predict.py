@@ -214,3 +214,16 @@ def test_a_truncated_variables_file_is_named(exported, tmp_path, capsys):
         load_predictor(damaged)
     assert main(["predict", str(damaged), "a fine film"]) == 2
     assert f"zoo predict: error: cannot load the SavedModel {damaged}: {data} is truncated" in capsys.readouterr().err
+
+
+def test_a_jsonl_text_given_twice_and_an_output_that_is_the_input_are_refused(tmp_path, exported):
+    # json keeps a repeated key's last value: the first text was dropped without a word.
+    (tmp_path / "dup.jsonl").write_text('{"text": "a great film", "text": "a dull film"}\n', encoding="utf-8")
+    with pytest.raises(PredictInputError, match=r"dup.jsonl:1: field 'text' appears more than once; keep one"):
+        read_texts(tmp_path / "dup.jsonl")
+    # Predictions written over their input replaced the texts (the CSV was read before the model ran).
+    source = tmp_path / "texts.csv"
+    source.write_text("text\na great film\n", encoding="utf-8")
+    with pytest.raises(PredictInputError, match="the output is the input file"):
+        predict_file(exported.path, source, tmp_path / "." / "texts.csv")
+    assert source.read_text(encoding="utf-8") == "text\na great film\n"

@@ -811,8 +811,16 @@ def _csv_records(lines, delimiter, path):
         start = reader.line_num + 1
 
 
-class _JsonObject(dict):
-    """A JSON object that remembers its repeated keys (``json`` keeps the last value of each, silently)."""
+class JsonRecord(dict):
+    """A JSON object that remembers its repeated keys (``json`` keeps the last value of each, silently).
+
+    Args:
+        pairs: the object's ``(key, value)`` pairs, as ``json.loads(..., object_pairs_hook=JsonRecord)`` gives them.
+
+    Example:
+        >>> json.loads('{"text": "a", "text": "b"}', object_pairs_hook=JsonRecord).repeated
+        {'text'}
+    """
 
     def __init__(self, pairs):
         super().__init__(pairs)
@@ -834,7 +842,7 @@ def _load_jsonl(path, options, source):
         if not line.strip(_ASCII_SPACE):
             continue
         try:
-            record = json.loads(line, object_pairs_hook=_JsonObject)
+            record = json.loads(line, object_pairs_hook=JsonRecord)
         except json.JSONDecodeError as error:
             collector.bad(BadRowError(f"invalid JSON: {error.msg}", path=path, line=number, column=error.colno))
             continue

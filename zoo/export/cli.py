@@ -107,7 +107,7 @@ def run_predict(args):
     if bool(args.texts) == bool(args.input):
         raise PredictInputError("give texts on the command line or --input FILE (exactly one of them)")
     if args.output:
-        check_output_path(args.output)  # before the model loads and the texts are predicted
+        check_output_path(args.output, args.input)  # before the model loads and the texts are predicted
     predictor = load_predictor(args.model_dir)
     if args.input:
         texts = read_texts(args.input, text_field=args.text_field, encoding=args.encoding, pairs=predictor.pairs)

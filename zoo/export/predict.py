@@ -25,7 +25,8 @@ import tensorflow as tf
 
 from zoo.data.errors import DataError
 from zoo.data.labeled import PAIR_COLUMNS
-from zoo.data.sources import TEXT_ROLES, bom_encoding, delimited_records, header_names, resolve_column, split_lines
+from zoo.data.sources import (TEXT_ROLES, JsonRecord, bom_encoding, delimited_records, header_names, resolve_column,
+                              split_lines)
 from zoo.export import versions
 from zoo.export.saved_model import read_metadata
 from zoo.export.serving import ServingGraph
@@ -409,12 +410,14 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line, object_pairs_hook=JsonRecord)
             except json.JSONDecodeError as err:
                 raise PredictInputError(f"{path}:{number}: not valid JSON: {err.msg}") from None
             for field in fields:
                 if not isinstance(row, dict) or field not in row:
                     raise PredictInputError(f"{path}:{number}: no {field!r} field ({fix})")
+                if field in row.repeated:  # json keeps the last value: which one is the text is unknown
+                    raise PredictInputError(f"{path}:{number}: field {field!r} appears more than once; keep one")
                 if not isinstance(row[field], str):
                     raise PredictInputError(f"{path}:{number}: field {field!r} is not a string")
             texts.append(tuple(row[f] for f in fields) if pairs else row[text_field])
@@ -461,12 +464,13 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
     return texts
 
 
-def check_output_path(path):
+def check_output_path(path, input_path=None):
     """Raise unless predictions can be written to ``path``: a ``.jsonl`` or ``.csv`` file whose directory exists
-    or can be created. Cheap: commands call it before loading the model.
+    or can be created, other than the ``input_path`` file of the texts. Cheap: commands call it before loading
+    the model.
 
     Raises:
-        PredictInputError: another file type.
+        PredictInputError: another file type, or the input file itself (writing would replace the texts).
         zoo.paths.OutputPathError: ``path`` is a directory, or its directory cannot be created.
 
     Example:
@@ -479,6 +483,9 @@ def check_output_path(path):
     suffix = path.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise PredictInputError(f"{path}: unsupported output type {suffix!r}; use one of {', '.join(OUTPUT_SUFFIXES)}")
+    if input_path is not None and path.resolve() == Path(input_path).resolve():
+        raise PredictInputError(f"{path}: the output is the input file, which writing the predictions would replace; "
+                                "write them to another file")
     check_output(path, OUTPUT_FIX, is_file=True)
 
 
@@ -557,7 +564,7 @@ def predict_file(model_dir, input_path, output_path, *, text_field="text", encod
         >>> [json.loads(line)["label"] for line in Path("preds.jsonl").read_text().splitlines()]
         ['positive', 'negative']
     """
-    check_output_path(output_path)
+    check_output_path(output_path, input_path)
     predictor = load_predictor(model_dir)
     texts = read_texts(input_path, text_field=text_field, encoding=encoding, pairs=predictor.pairs)
     predictions = predictor.predict(texts, batch_size=batch_size, progress=progress)

@@ -6,6 +6,7 @@ import sacrebleu
 from rouge_score import rouge_scorer
 
 from zoo.evaluation.metrics import MetricsInputError
+from zoo.training import objectives
 
 DEFAULT_ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 _ROUGE_TYPE_RE = re.compile(r"rouge[1-9]|rougeL|rougeLsum")
@@ -198,10 +199,7 @@ def perplexity(total_negative_log_likelihood, token_count):
         raise TextMetricsInputError(
             f"total_negative_log_likelihood must be >= 0, got {nll:g} (pass the negated log-likelihood)"
         )
-    try:
-        return math.exp(nll / count)
-    except OverflowError:
-        return math.inf
+    return objectives.perplexity(nll / count)
 
 
 def generation_metrics(hypotheses, references):

@@ -7,6 +7,7 @@ import numpy as np
 
 from zoo.training.divergence import DivergenceCheck, chance_loss
 from zoo.training.loop import EpochBatches, Throughput, TrainingInterrupted, check_finite, interruptible
+from zoo.training.objectives import perplexity
 
 # What an interrupt's message tells the user to do to resume.
 RERUN = "rerun the same command"
@@ -137,7 +138,7 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
                         received[0], path)
             record = {"epoch": epoch + 1, "loss": sums[0] / sums[2], "accuracy": sums[1] / sums[2]}
             if trainer.objective.token_level:
-                record["perplexity"] = math.exp(record["loss"])
+                record["perplexity"] = perplexity(record["loss"])
             if validation is not None:
                 record.update({f"val_{key}": value for key, value in trainer.evaluate(*validation).items()})
             record["learning_rate"] = last_update_learning_rate(trainer.optimizer)

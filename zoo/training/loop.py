@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import interrupts
+from zoo.training.objectives import perplexity
 from zoo.training.optimizers import clip_gradients, trainable_units
 from zoo.training.strategies import is_parameter_server
 
@@ -388,7 +389,7 @@ class Evaluator:
                              "cannot evaluate: the examples have no tokens to predict")
         metrics = {"loss": loss / count, "accuracy": correct / count}
         if self.objective.token_level:
-            metrics.update(perplexity=float(np.exp(metrics["loss"])), tokens=int(count))
+            metrics.update(perplexity=perplexity(metrics["loss"]), tokens=int(count))
         return metrics
 
 

@@ -10,6 +10,8 @@ Every objective offers the same four methods, so ``Trainer`` runs one loop for e
   negative log-likelihood per token and ``exp`` of it the perplexity).
 - ``lengths(features)``: tokens per example (numpy), to bucket batches and order evaluation.
 """
+import math
+
 import numpy as np
 import tensorflow as tf
 
@@ -109,6 +111,25 @@ class Objective:
         """Return the tokens of every example."""
         ids = features["token_ids"] if isinstance(features, dict) else features
         return (np.asarray(ids) != self.pad_id).sum(axis=1)
+
+
+def perplexity(mean_loss):
+    """A token model's perplexity, ``exp`` of its mean negative log-likelihood per token.
+
+    Args:
+        mean_loss: the mean natural-log loss per predicted token.
+
+    Returns:
+        A float; ``inf`` past float64's range (a diverged model), where ``math.exp`` raises.
+
+    Example:
+        >>> perplexity(0.0), perplexity(1e4)
+        (1.0, inf)
+    """
+    try:
+        return math.exp(mean_loss)
+    except OverflowError:
+        return math.inf
 
 
 class TokenObjective:

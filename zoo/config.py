@@ -661,6 +661,23 @@ def ignored_settings(config):
             for key, (other, ignores, why) in IGNORED_UNDER.items()
             if ignores(values[other]) and all(values[key] != d[key] for d in defaults if key in d)]
 
+def without_ignored(config):
+    """``config`` with the settings ``ignored_settings`` finds set back to their defaults: training ignores them
+    either way, and ``zoo train`` refuses them (a search's trial whose searched optimizer ignores the base's
+    momentum trains, and writes its best config, without it).
+
+    Example:
+        >>> without_ignored(Config.from_dict({"optimizer": {"momentum": 0.9}})).optimizer.momentum
+        0.0
+    """
+    ignored = ignored_settings(config)
+    if not ignored:
+        return config
+    defaults = {**_dotted(Config, Config().to_dict()),
+                **(_dotted(Config, FINE_TUNING_DEFAULTS) if config.recipe == "fine_tune" else {})}
+    return config.update({key: defaults[key] for key, *_ in ignored})
+
+
 def _recipe_of(mapping):
     """``fine_tune`` or ``scratch`` for a (partial) config mapping; malformed values are left to ``_build``."""
     training = mapping.get("training")

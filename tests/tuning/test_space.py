@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import zoo.models
-from zoo.config import Config, ConfigError
+from zoo.config import Config, ConfigError, ignored_settings
 from zoo.tuning.hypermodel import trial_config
 from zoo.tuning.search import search_space, tune, tuner_process
 from zoo.tuning.settings import TuningConfig, load_search
@@ -384,3 +384,16 @@ def test_roles_set_keras_tuner_environment_and_restore_it(monkeypatch):
         with pytest.raises(ConfigError, match=message):
             with tuner_process(*args):
                 pass
+
+
+def test_a_base_setting_a_trial_ignores_is_refused_or_set_back_so_zoo_train_takes_the_trials_config():
+    # zoo train refuses momentum under adamw: a search accepted it, and its best_config.yaml then failed to train.
+    base = BASE.update({"optimizer.momentum": 0.9})
+    with pytest.raises(ConfigError, match=r"^optimizer.momentum: 0.9 would be ignored by every trial: optimizer.name "
+                                          r"is 'adamw', and only sgd and rmsprop take momentum; remove "
+                                          r"optimizer.momentum, or set \(or search\) optimizer.name so that it applies$"):
+        SearchSpace.from_mapping({"optimizer.learning_rate": [1e-3, 1e-2]}, base)
+    space = SearchSpace.from_mapping({"optimizer.name": ["sgd", "adam"]}, base)
+    assert space.apply(base, {"optimizer.name": "sgd"}).optimizer.momentum == 0.9
+    adam = space.apply(base, {"optimizer.name": "adam"})
+    assert adam.optimizer.momentum == 0.0 and ignored_settings(adam) == []

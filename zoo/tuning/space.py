@@ -19,7 +19,7 @@ before a model is built.
 import dataclasses
 import math
 
-from zoo.config import IGNORED_UNDER, Config, ConfigError, to_number
+from zoo.config import IGNORED_UNDER, Config, ConfigError, ignored_settings, to_number, without_ignored
 
 HEAD_DIM = "model.overrides.head_dim"
 D_MODEL = "model.overrides.d_model"
@@ -226,6 +226,10 @@ class SearchSpace:
             raise ConfigError(f"tuning.space.{key}: every trial would ignore it: {reason}; remove it from the space, "
                               f"or set (or search) {other} so that it applies")
         space = cls([p for p in space.parameters if p.key not in ignored])
+        for key, value, other, why in ignored_settings(base):
+            if key not in space and other not in space:
+                raise ConfigError(f"{key}: {value!r} would be ignored by every trial: {why}; remove {key}, or set "
+                                  f"(or search) {other} so that it applies")
         _check_heads(space, base)
         if check_builder and not base.model.init_from:
             _check_builder_values(space, base)
@@ -251,8 +255,10 @@ class SearchSpace:
             heads = values.get(NUM_HEADS, _fixed(base, name, "num_heads"))
             values[D_MODEL] = values.pop(HEAD_DIM) * heads
         # Set as given keys over the base's given ones, so the keys neither sets keep following their defaults:
-        # a searched model.name takes that model's default model.overrides, not the base model's.
-        return base.update(values)
+        # a searched model.name takes that model's default model.overrides, not the base model's. A base setting
+        # this trial's values make training ignore (momentum under a searched adam) goes back to its default, so
+        # the trial's config, and best_config.yaml, train with zoo train, which refuses it.
+        return without_ignored(base.update(values))
 
     def candidates(self, key):
         """Return the values a searched ``key`` can take (``None`` if continuous or not searched)."""

@@ -96,6 +96,20 @@ def test_cached_incremental_attention_equals_full_causal_attention():
     np.testing.assert_allclose(np.concatenate(steps, 1), full, atol=1e-5)
 
 
+def test_a_partly_filled_cache_hides_its_empty_positions_without_a_causal_mask():
+    """Chunks written into a longer cache, attended bidirectionally: each chunk sees exactly the keys written so
+    far (its own included), never the cache's empty (zero) positions after them."""
+    layer = MultiHeadAttention(d_model=D, num_heads=H, use_rotary=True)
+    x = _x(B, 5, D)
+    cache = ops.zeros((B, 2, T, H, D // H))
+    first, cache = layer(x[:, :3], cache=cache, cache_update_index=0)
+    second, cache = layer(x[:, 3:], cache=cache, cache_update_index=3)
+    seen = np.ones((B, 1, 5, 5), bool)
+    seen[:, :, :3, 3:] = False  # the first chunk ran before keys 3 and 4 were written
+    expected, _ = ref.mha(layer, x, mask=seen)
+    np.testing.assert_allclose(np.concatenate([to_numpy(first), to_numpy(second)], 1), expected, atol=1e-5)
+
+
 def test_a_cache_update_index_without_a_cache_is_an_error():
     # It offset the queries' causal positions but not the keys', so query 0 at index 2 attended keys 1 and 2.
     layer = MultiHeadAttention(d_model=D, num_heads=H)

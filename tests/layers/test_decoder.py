@@ -83,6 +83,35 @@ def test_decoder_without_cross_attention_matches_causal_reference():
     np.testing.assert_allclose(out, h, atol=1e-5)
 
 
+@pytest.mark.parametrize("norm_first", [True, False], ids=["pre-ln", "post-ln"])
+def test_decoder_with_cross_attention_matches_numpy(norm_first):
+    """Self-attention (causal, over the decoder's padding), cross-attention (over the encoder's padding), then
+    the feed-forward network, each in its residual and its own norm, against a float64 reference."""
+    block = TransformerDecoderBlock(D, 4, 32, dropout=0.1, norm_first=norm_first)
+    x, memory = _x(B, T, D), _x(B, S, D)
+    mask = np.arange(T)[None] < np.array([[T], [4]])
+    encoder_mask = np.arange(S)[None] < np.array([[S], [3]])
+    block(x, encoder_outputs=memory)
+    # At their initial weights (gamma 1, beta 0) the three norms are interchangeable; distinct ones are not.
+    for norm in (block.self_attention_norm, block.cross_attention_norm, block.feedforward_norm):
+        norm.gamma.assign(RNG.uniform(0.5, 1.5, D).astype("float32"))
+        norm.beta.assign(RNG.normal(scale=0.2, size=D).astype("float32"))
+    out = to_numpy(block(x, encoder_outputs=memory, mask=mask, encoder_mask=encoder_mask, training=False))
+
+    def sublayer(h, norm, fn):
+        return h + fn(ref.layer_norm(h, norm)) if norm_first else ref.layer_norm(h + fn(h), norm)
+
+    self_mask = np.tril(np.ones((T, T), bool))[None, None] & mask[:, None, None, :]
+    ffn = block.feedforward
+    h = sublayer(x.astype(np.float64), block.self_attention_norm,
+                 lambda y: ref.mha(block.self_attention, y, mask=self_mask)[0])
+    h = sublayer(h, block.cross_attention_norm,
+                 lambda y: ref.mha(block.cross_attention, y, memory, mask=encoder_mask[:, None, None, :])[0])
+    h = sublayer(h, block.feedforward_norm,
+                 lambda y: ref.dense(ref.ACTIVATIONS["gelu"](ref.dense(y, ffn.hidden)), ffn.projection))
+    np.testing.assert_allclose(out, h, atol=1e-5)
+
+
 def test_cross_attention_use_must_match_build():
     block = TransformerDecoderBlock(D, 4, 32)
     block(_x(B, T, D))

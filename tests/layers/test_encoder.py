@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import keras
 import numpy as np
 import pytest
@@ -195,6 +197,33 @@ def test_exact_gelu_under_bfloat16_is_the_float32_value_rounded_once():
     # float32's absolute epsilon, not relatively, far in the negative tail (Phi from 1 + erf): at x = -4,
     # 6e-7 on JAX (relative 4.5e-3), hence the absolute 1e-6.
     np.testing.assert_allclose(got, expected, rtol=2.0 ** -8, atol=1e-6)
+
+
+def test_a_rotary_block_matches_numpy_with_rotated_queries_and_keys():
+    block = TransformerEncoderBlock(D, 4, 32, norm_first=True, use_rotary=True)
+    x = _x(B, T, D)
+    mask = np.arange(T)[None] < np.array([[T], [4]])
+    out = to_numpy(block(x, mask=mask, training=False))
+    # The reference takes rotary positions from the block's argument, not from what its attention layer holds.
+    attention = SimpleNamespace(**{name: getattr(block.attention, name) for name in (
+        "num_heads", "head_dim", "qkv_dense", "output_dense")}, use_rotary=True, rotary_max_wavelength=10000)
+    expected = ref.encoder_block(SimpleNamespace(
+        attention=attention, **{name: getattr(block, name) for name in (
+            "activation", "feedforward", "norm_first", "attention_norm", "feedforward_norm")}), x, mask)
+    np.testing.assert_allclose(out[mask], expected[mask], atol=1e-5)
+
+
+def test_an_explicit_attention_mask_limits_what_each_query_sees():
+    block = TransformerEncoderBlock(D, 4, 32, activation="relu", norm_first=True)
+    x = _x(B, T, D)
+    allowed = RNG.random((B, T, T)) > 0.4
+    allowed[:, :, 0] = True  # every query keeps a key
+    out = to_numpy(block(x, attention_mask=allowed, training=False))
+    ffn = block.feedforward
+    h = x + ref.mha(block.attention, ref.layer_norm(x.astype(np.float64), block.attention_norm),
+                    mask=allowed[:, None])[0]
+    h = h + ref.dense(np.maximum(ref.dense(ref.layer_norm(h, block.feedforward_norm), ffn.hidden), 0), ffn.projection)
+    np.testing.assert_allclose(out, h, atol=1e-5)
 
 
 def test_padding_does_not_change_real_positions():

@@ -79,6 +79,13 @@ def test_rotary_matches_numpy_and_sees_only_relative_positions():
     np.testing.assert_allclose(dots, np.broadcast_to(dots[:, :1], dots.shape), atol=1e-4)
 
 
+def test_rotary_scaling_factor_divides_the_positions():
+    x = np.random.default_rng(2).normal(size=(1, 8, 2, 8)).astype("float32")
+    stretched = to_numpy(RotaryEmbedding(scaling_factor=2.0)(x, start_index=2))
+    # Positions 2, 4, .. divided by 2 are the unscaled positions 1, 2, ..
+    np.testing.assert_allclose(stretched[:, ::2], ref.rotary(x[:, ::2], start=1), atol=1e-5)
+
+
 def test_layer_contracts(tmp_path):
     run_layer_test(TokenEmbedding, {"vocab_size": 10, "d_model": 6}, [IDS], expected_shape=(2, 5, 6),
                    tmp_path=tmp_path)

@@ -1,5 +1,6 @@
 import inspect
 import re
+from types import SimpleNamespace
 
 import keras
 import numpy as np
@@ -48,19 +49,25 @@ def _attention_by_documented_layout(attention, x, mask):
 
 def _bert_reference(backbone, ids, segments, mask):
     """float64 numpy forward pass of a post-LN BERT built from the backbone's attributes."""
+    def layer_norm(x, norm):  # with the backbone's epsilon, whatever its norms were given
+        return ref.layer_norm(x, SimpleNamespace(gamma=norm.gamma, beta=norm.beta,
+                                                 epsilon=backbone.layer_norm_epsilon))
+
     x = ref.w(backbone.token_embedding.embeddings)[ids]
     x = x + ref.w(backbone.position_embedding.embeddings)[: ids.shape[1]][None]
     x = x + ref.w(backbone.segment_embedding.embeddings)[segments]
-    x = ref.layer_norm(x, backbone.embedding_norm)
+    x = layer_norm(x, backbone.embedding_norm)
     for block in backbone.blocks:
-        x = ref.layer_norm(x + _attention_by_documented_layout(block.attention, x, mask), block.attention_norm)
+        x = layer_norm(x + _attention_by_documented_layout(block.attention, x, mask), block.attention_norm)
         hidden = ref.ACTIVATIONS["gelu"](ref.dense(x, block.feedforward.hidden))
-        x = ref.layer_norm(x + ref.dense(hidden, block.feedforward.projection), block.feedforward_norm)
+        x = layer_norm(x + ref.dense(hidden, block.feedforward.projection), block.feedforward_norm)
     return x, np.tanh(ref.dense(x[:, 0], backbone.pooler))
 
 
-def test_bert_layout_matches_a_numpy_forward_pass_with_padding():
-    backbone = _bert()
+# BERT's 1e-12, and one large enough that an epsilon the blocks did not get shows in the outputs.
+@pytest.mark.parametrize("epsilon", [1e-12, 0.5])
+def test_bert_layout_matches_a_numpy_forward_pass_with_padding(epsilon):
+    backbone = _bert(layer_norm_epsilon=epsilon)
     ids = _ids()
     segments = np.zeros_like(ids)
     segments[0, 4:] = 1
@@ -173,6 +180,19 @@ def test_configs_name_every_argument_and_rebuild_the_model():
         defaults = {name: p.default for name, p in inspect.signature(type(model).__init__).parameters.items()
                     if p.default is not inspect.Parameter.empty and name not in ("dtype", "causal")}
         assert not [name for name, default in defaults.items() if config[name] == default], type(model).__name__
+
+
+def test_attention_dropout_reaches_the_blocks_and_acts_only_in_training():
+    backbone = Backbone(50, 12, num_layers=1, d_model=D, num_heads=HEADS, ff_dim=32, dropout=0.0,
+                        attention_dropout=0.5)
+    ids = _ids(lengths=(7, 5))
+    inputs = {"token_ids": ids, "padding_mask": ids != 0}
+
+    def run(training):
+        return to_numpy(backbone(inputs, training=training)["sequence_output"])
+
+    np.testing.assert_array_equal(run(False), run(False))
+    assert not np.allclose(run(True), run(False), atol=1e-3)  # the only dropout is on the attention
 
 
 def test_a_reloaded_model_keeps_its_frozen_parts_frozen(tmp_path):

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests import reference as ref
 from tests.harness import assert_all_gradients_flow, to_numpy
 from zoo.models import Backbone, build_transformer, generation
 from zoo.models.generation import _DecoderStack, _length_penalty, _log_softmax, generate
@@ -80,6 +81,19 @@ def test_seq2seq_ignores_padded_source_tokens():
     a = to_numpy(model({"encoder_ids": source, "decoder_ids": target}))
     b = to_numpy(model({"encoder_ids": padded, "decoder_ids": target}))
     np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_seq2seq_logits_are_the_tied_projection_of_the_normed_decoder_output():
+    model = _s2s()
+    source, target = RNG.integers(1, 30, (2, 6)).astype("int32"), RNG.integers(1, 30, (2, 5)).astype("int32")
+    memory, memory_mask = model.encode(source)
+    x = model.decoder_token_embedding(target) + model.decoder_position_embedding(target)
+    for block in model.decoder_blocks:
+        x = block(x, encoder_outputs=memory, mask=target != 0, encoder_mask=memory_mask)
+    # Pre-LN: the decoder's final norm, then the transposed (shared) token table.
+    expected = ref.layer_norm(to_numpy(x).astype(np.float64), model.decoder_norm) @ ref.w(
+        model.decoder_token_embedding.embeddings).T
+    np.testing.assert_allclose(to_numpy(model({"encoder_ids": source, "decoder_ids": target})), expected, atol=1e-4)
 
 
 def test_seq2seq_encode_and_decode_take_numpy_ids():
@@ -180,6 +194,30 @@ def test_beam_search_runs_on_while_a_longer_hypothesis_can_still_win(monkeypatch
     found, best = _scripted_beam(monkeypatch, table, [3], steps=3, num_beams=1, alpha=2.0)
     assert best == [2, 1]
     assert found == best
+
+
+@pytest.mark.parametrize("temperature, top_p", [(2.0, None), (0.5, 0.9)])
+def test_sampling_follows_the_tempered_nucleus_distribution(monkeypatch, temperature, top_p):
+    """Next-token frequencies of many seeded samples against softmax(log p / temperature), cut to the smallest
+    set of most likely tokens whose tempered mass reaches top_p."""
+    probs = np.array([0.0, 0.1, 0.3, 0.6])  # token 0 is padding, never sampled
+    lm = _ScriptedLM({(3,): tuple(probs)})
+    monkeypatch.setattr(generation, "_DecoderStack", lambda model: lm)
+    n = 4000
+    tokens = generate(None, [[3]] * n, max_new_tokens=1, method="sample", temperature=temperature, top_p=top_p,
+                      seed=0, use_cache=False)
+    frequencies = np.bincount([seq[0] for seq in tokens], minlength=4) / n
+    expected = probs ** (1 / temperature)
+    expected /= expected.sum()
+    if top_p is not None:
+        mass = 0.0
+        for token in np.argsort(-expected):
+            if mass >= top_p:
+                expected[token] = 0.0
+            mass += expected[token]
+        expected /= expected.sum()
+    assert np.all(frequencies[expected == 0] == 0)
+    np.testing.assert_allclose(frequencies, expected, atol=0.03)
 
 
 def test_greedy_equals_beam_of_one_and_top_k_of_one():

@@ -220,6 +220,15 @@ def test_sampling_follows_the_tempered_nucleus_distribution(monkeypatch, tempera
     np.testing.assert_allclose(frequencies, expected, atol=0.03)
 
 
+def test_beam_search_weighs_a_sequence_cut_at_the_step_limit_with_the_length_penalty(monkeypatch):
+    # With length penalty 1, [1] (p .4) scores -0.92 and [2, 2], cut at 2 steps (p .37), -0.99 / (7 / 6) = -0.85:
+    # the unfinished sequence wins only when its score is normalised as a finished one's is.
+    table = {(3,): (0, .4, .5, .1), (3, 2): (0, .06, .74, .2)}
+    found, best = _scripted_beam(monkeypatch, table, [3], steps=2, num_beams=2, alpha=1.0)
+    assert best == [2, 2]
+    assert found == best
+
+
 def test_greedy_equals_beam_of_one_and_top_k_of_one():
     model = _lm()
     prompts = [[3, 4, 5], [6]]

@@ -12,6 +12,15 @@ from zoo.evaluation.cli import add_evaluate_command
 from zoo.evaluation.runner import evaluate, evaluate_model, run_splits
 
 
+def _zoo_evaluate_on(run, texts, labels, tmp_path, name):
+    """Run ``zoo evaluate RUN --data <name>.jsonl --out tmp_path/r`` on labelled texts; returns its exit status."""
+    data = write_jsonl(tmp_path / f"{name}.jsonl", texts, labels, ["negative", "positive"])
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_evaluate_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["evaluate", str(run.run_dir), "--data", str(data), "--out", str(tmp_path / "r")])
+    return args.handler(args)
+
+
 def test_evaluate_model_matches_numpy_on_the_keras_model(tiny_run):
     texts, labels = sentiment_texts(150, seed=11)
     report = evaluate_model(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names, texts, labels, mistakes=5)
@@ -47,11 +56,7 @@ def test_evaluate_run_dir_scores_the_held_out_test_split(trained_run, tmp_path):
 
 def test_evaluate_run_dir_on_other_data_and_bad_data(trained_run, tmp_path, capsys):
     texts, labels = sentiment_texts(60, seed=21)
-    data = write_jsonl(tmp_path / "other.jsonl", texts, labels, ["negative", "positive"])
-    parser = argparse.ArgumentParser(prog="zoo")
-    add_evaluate_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["evaluate", str(trained_run.run_dir), "--data", str(data), "--out", str(tmp_path / "r")])
-    assert args.handler(args) == 0
+    assert _zoo_evaluate_on(trained_run, texts, labels, tmp_path, "other") == 0
     assert "60 examples: accuracy" in capsys.readouterr().out
     assert json.loads((tmp_path / "r" / "report.json").read_text())["metrics"]["num_examples"] == 60
 
@@ -155,11 +160,7 @@ def test_texts_longer_than_the_model_reads_are_counted_in_the_report_not_warned(
     length = trained_run.config.data.sequence_length
     texts, labels = sentiment_texts(20, seed=5)
     texts[:3] = [text + " superb" * length for text in texts[:3]]
-    data = write_jsonl(tmp_path / "long.jsonl", texts, labels, ["negative", "positive"])
-    parser = argparse.ArgumentParser(prog="zoo")
-    add_evaluate_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["evaluate", str(trained_run.run_dir), "--data", str(data), "--out", str(tmp_path / "r")])
-    assert args.handler(args) == 0
+    assert _zoo_evaluate_on(trained_run, texts, labels, tmp_path, "long") == 0
     assert "3 of 20 texts had more tokens than the model reads" in capsys.readouterr().out
     assert "warning" not in caplog.text
     report = json.loads((tmp_path / "r" / "report.json").read_text())

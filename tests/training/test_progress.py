@@ -1,5 +1,6 @@
 """The progress display: a bar inside the epoch on a terminal or in Jupyter, one line per epoch elsewhere."""
 import io
+import math
 import re
 import time
 
@@ -100,3 +101,14 @@ def test_jupyter_gets_the_tqdm_widget_without_a_warning():
     assert [o.get("text", "").strip() for o in outputs if o.output_type == "stream"] == ["bar"], outputs
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs), outputs
     assert not any(o.get("name") == "stderr" for o in outputs), outputs
+
+
+def test_a_token_tasks_epoch_line_shows_its_perplexity():
+    # lm, mlm and seq2seq runs are judged by perplexity: history.json had it, the epoch line did not.
+    stream = io.StringIO()
+    progress = Progress("epoch", stream=stream)
+    progress.start_epoch(0, 1, steps=1)
+    progress.end_epoch({"loss": 2.0, "accuracy": 0.5, "perplexity": math.exp(2.0), "val_loss": 3.0,
+                        "val_accuracy": 0.25, "val_perplexity": math.inf})
+    assert stream.getvalue().startswith("epoch 1/1  loss 2.0000  accuracy 0.5000  perplexity 7.3891  val_loss 3.0000  "
+                                        "val_accuracy 0.2500  val_perplexity inf  ")

@@ -81,7 +81,8 @@ class Progress:
             return
         self.close()
         parts = [f"epoch {self.epoch + 1}/{self.epochs}"]
-        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        # Token tasks (lm, mlm, seq2seq) also report perplexity, the figure their runs are judged by.
+        for key in ("loss", "accuracy", "perplexity", "val_loss", "val_accuracy", "val_perplexity"):
             if key in record:
                 parts.append(f"{key} {record[key]:.4f}")
         if "examples_per_s" in record:

@@ -209,7 +209,8 @@ def test_options_match_the_reference_normaliser(minilm_checkpoint, tmp_path, low
 
 
 def test_checkpoint_errors_name_the_file_and_key(small_vocabulary, tmp_path):
-    with pytest.raises(errors.DataFileNotFoundError, match="tokenizer_config.json: tokenizer config not found"):
+    with pytest.raises(errors.DataFileNotFoundError, match="tokenizer_config.json: tokenizer config not found.*"
+                                                           r'write one.*\{"do_lower_case": false\} for a cased'):
         BertTokenizer.from_pretrained(tmp_path)
     (tmp_path / "tokenizer_config.json").write_text("{}")
     with pytest.raises(errors.DataFileNotFoundError, match="vocab.txt: vocabulary file not found"):
@@ -230,6 +231,26 @@ def test_checkpoint_errors_name_the_file_and_key(small_vocabulary, tmp_path):
     (renamed / "vocab.txt").write_text("\n".join(lines[:5] + [lines[3]] + lines[6:]), encoding="utf-8")
     with pytest.raises(errors.VocabularyError, match=r"vocab.txt, line 6: token '\[unused2\]' at id 5 repeats id 3"):
         BertTokenizer.from_pretrained(renamed)
+
+
+def test_special_tokens_map_names_the_special_tokens_as_in_transformers(small_vocabulary, tmp_path):
+    """Checkpoints saved by older transformers keep their special tokens in special_tokens_map.json only."""
+    folder = make_folder(small_vocabulary, tmp_path / "map", do_lower_case=True, unk_token="[UNK]")
+    (folder / "special_tokens_map.json").write_text(json.dumps(
+        {"pad_token": "[unused0]", "unk_token": {"content": "[UNK]"}, "mask_token": "[unused1]"}))
+    tok = BertTokenizer.from_pretrained(folder)
+    assert tok.special_tokens == {"pad": "[unused0]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]",
+                                  "mask": "[unused1]"}
+    assert (tok.pad_id, tok.unk_id, tok.mask_id) == (1, 100, 2)
+    assert tok.encode(tf.constant([""]), 4).numpy().tolist() == [[101, 102, 1, 1]]
+    (folder / "tokenizer_config.json").write_text(json.dumps({"pad_token": "[PAD]"}))
+    with pytest.raises(errors.VocabularyError, match=r"tokenizer_config.json, column 'pad_token': pad_token is "
+                                                     r"'\[PAD\]' here but '\[unused0\]' in .*special_tokens_map"
+                                                     r".json: make the two files agree"):
+        BertTokenizer.from_pretrained(folder)
+    (folder / "special_tokens_map.json").write_text("[]")
+    with pytest.raises(errors.VocabularyError, match="special_tokens_map.json.*not a JSON object"):
+        BertTokenizer.from_pretrained(folder)
 
 
 def test_a_bert_vocabulary_is_never_learnt():

@@ -39,6 +39,8 @@ from zoo.data.tokenizers import FORMAT_VERSION, Tokenizer, check_vocabulary, rea
 
 VOCAB_FILE = "vocab.txt"
 HF_CONFIG_FILE = "tokenizer_config.json"
+# Where older transformers versions (and many Hub checkpoints) write the special tokens instead.
+HF_SPECIAL_TOKENS_FILE = "special_tokens_map.json"
 # Hugging Face's WordPiece max_input_chars_per_word for BERT.
 MAX_WORD_CHARS = 100
 # tokenizer_config.json key -> (BertTokenizer argument, Hugging Face's default).
@@ -63,14 +65,43 @@ _PUNCTUATION = r"[!-/:-@\[-`{-~\p{P}]"
 _graph_method = tf.autograph.experimental.do_not_convert
 
 
-def _hf_token(config, key, default, path):
-    """A special token of tokenizer_config.json: a string, or an AddedToken dict with its ``content``."""
-    value = config.get(key, default)
+def _read_json_object(path, what):
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise VocabularyError(f"not a JSON {what} ({error})", path=path) from None
+    if not isinstance(config, dict):
+        raise VocabularyError("not a JSON object", path=path)
+    return config
+
+
+def _hf_token(config, key, path):
+    """A special token of a Hugging Face file: a string, or an AddedToken dict with its ``content``."""
+    value = config[key]
     if isinstance(value, dict):
         value = value.get("content")
     if not isinstance(value, str) or not value:
-        raise VocabularyError(f"{key} must be a token string, not {config.get(key)!r}", path=path, column=key)
+        raise VocabularyError(f"{key} must be a token string, not {config[key]!r}", path=path, column=key)
     return value
+
+
+def _hf_special_tokens(config, config_path, directory):
+    """``{role: token}`` from tokenizer_config.json and special_tokens_map.json, which must agree where both
+    name a role, so that neither file is silently overruled; BERT's token where neither names one."""
+    sources = [(config, config_path)]
+    map_path = directory / HF_SPECIAL_TOKENS_FILE
+    if map_path.is_file():
+        sources.append((_read_json_object(map_path, "special-tokens map"), map_path))
+    special = {}
+    for role, default in SPECIAL_TOKENS.items():
+        key = f"{role}_token"
+        given = {path: _hf_token(source, key, path) for source, path in sources if key in source}
+        if len(set(given.values())) > 1:
+            (path_a, a), (path_b, b) = given.items()
+            raise VocabularyError(f"{key} is {a!r} here but {b!r} in {path_b}: make the two files agree",
+                                  path=path_a, column=key)
+        special[role] = next(iter(given.values()), default)
+    return special
 
 
 class BertTokenizer(Tokenizer):
@@ -123,7 +154,8 @@ class BertTokenizer(Tokenizer):
 
     @classmethod
     def from_pretrained(cls, directory):
-        """Read a Hugging Face BERT tokenizer folder: ``vocab.txt`` and ``tokenizer_config.json``.
+        """Read a Hugging Face BERT tokenizer folder: ``vocab.txt``, ``tokenizer_config.json`` and, where there
+        is one, ``special_tokens_map.json`` (its special tokens must agree with ``tokenizer_config.json``'s).
 
         Args:
             directory: The checkpoint folder.
@@ -136,14 +168,13 @@ class BertTokenizer(Tokenizer):
         directory = Path(directory)
         path = directory / HF_CONFIG_FILE
         if not path.is_file():
-            raise DataFileNotFoundError(f"{path}: tokenizer config not found (a Hugging Face BERT checkpoint "
-                                        f"has {HF_CONFIG_FILE} next to {VOCAB_FILE})", path=path)
-        try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise VocabularyError(f"not a JSON tokenizer config ({error})", path=path) from None
-        if not isinstance(config, dict):
-            raise VocabularyError("not a JSON object", path=path)
+            # transformers would assume do_lower_case true, which gives a cased model silently wrong ids.
+            raise DataFileNotFoundError(
+                f"{path}: tokenizer config not found (a Hugging Face BERT checkpoint has {HF_CONFIG_FILE} next "
+                f"to {VOCAB_FILE}); write one saying whether the model is cased: "
+                '{"do_lower_case": true} for an uncased model, {"do_lower_case": false} for a cased one',
+                path=path)
+        config = _read_json_object(path, "tokenizer config")
         tokenizer_class = config.get("tokenizer_class", "BertTokenizer")
         if tokenizer_class not in HF_TOKENIZER_CLASSES:
             raise VocabularyError(f"tokenizer_class {tokenizer_class!r} is not a BERT WordPiece tokenizer; "
@@ -155,7 +186,7 @@ class BertTokenizer(Tokenizer):
         if config.get("never_split"):
             raise VocabularyError("never_split is not supported: zoo never maps text to special tokens",
                                   path=path, column="never_split")
-        special = {role: _hf_token(config, f"{role}_token", token, path) for role, token in SPECIAL_TOKENS.items()}
+        special = _hf_special_tokens(config, path, directory)
         options = {option: config.get(key, default) for key, (option, default) in _HF_OPTIONS.items()}
         try:
             tokenizer = cls(special_tokens=special, **options)

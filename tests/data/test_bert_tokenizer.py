@@ -253,6 +253,20 @@ def test_special_tokens_map_names_the_special_tokens_as_in_transformers(small_vo
         BertTokenizer.from_pretrained(folder)
 
 
+def test_a_folder_with_tokenizer_json_but_no_vocab_txt_is_told_how_to_write_it(minilm_checkpoint, tmp_path):
+    folder = tmp_path / "fast_only"
+    folder.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(minilm_checkpoint / name, folder / name)
+    with pytest.raises(errors.DataFileNotFoundError, match="vocab.txt: vocabulary file not found; write it from "
+                                                           ".*tokenizer.json with: python -c") as raised:
+        BertTokenizer.from_pretrained(folder)
+    command = str(raised.value).split("python -c ", 1)[1]
+    exec(command.strip('"'))  # the command the message gives, run as given
+    assert (folder / "vocab.txt").read_bytes() == (minilm_checkpoint / "vocab.txt").read_bytes()
+    assert BertTokenizer.from_pretrained(folder).vocab_size == 30522
+
+
 def test_a_bert_vocabulary_is_never_learnt():
     with pytest.raises(errors.VocabularyError, match="comes from its pretrained checkpoint"):
         BertTokenizer(VOCABULARY).fit(["some text"])

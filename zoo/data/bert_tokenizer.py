@@ -41,6 +41,8 @@ VOCAB_FILE = "vocab.txt"
 HF_CONFIG_FILE = "tokenizer_config.json"
 # Where older transformers versions (and many Hub checkpoints) write the special tokens instead.
 HF_SPECIAL_TOKENS_FILE = "special_tokens_map.json"
+# The fast tokenizer's file, which newer checkpoints may ship without vocab.txt.
+HF_FAST_TOKENIZER_FILE = "tokenizer.json"
 # Hugging Face's WordPiece max_input_chars_per_word for BERT.
 MAX_WORD_CHARS = 100
 # tokenizer_config.json key -> (BertTokenizer argument, Hugging Face's default).
@@ -193,7 +195,14 @@ class BertTokenizer(Tokenizer):
         except VocabularyError as error:
             key = next(k for k, (option, _) in _HF_OPTIONS.items() if option == error.column)
             raise VocabularyError(error.reason, path=path, column=key) from None
-        tokenizer._set_vocabulary(read_vocabulary(directory / VOCAB_FILE, special))
+        vocabulary_path = directory / VOCAB_FILE
+        fast_path = directory / HF_FAST_TOKENIZER_FILE
+        if not vocabulary_path.is_file() and fast_path.is_file():
+            raise DataFileNotFoundError(
+                f"{vocabulary_path}: vocabulary file not found; write it from {fast_path} with: python -c "
+                f"\"import tokenizers; tokenizers.Tokenizer.from_file('{fast_path}').model.save('{directory}')\"",
+                path=vocabulary_path)
+        tokenizer._set_vocabulary(read_vocabulary(vocabulary_path, special))
         return tokenizer
 
     @classmethod

@@ -253,6 +253,34 @@ def test_special_tokens_map_names_the_special_tokens_as_in_transformers(small_vo
         BertTokenizer.from_pretrained(folder)
 
 
+@pytest.mark.parametrize("name, content, where", [
+    ("added_tokens.json", {"<e1>": 131}, r"added_tokens.json: added tokens \['<e1>'\]"),
+    ("tokenizer_config.json", {"added_tokens_decoder": {"0": {"content": "[PAD]", "special": True},
+                                                        "131": {"content": "<e1>", "special": False}}},
+     r"tokenizer_config.json, column 'added_tokens_decoder': added tokens \['<e1>'\]"),
+    ("special_tokens_map.json", {"additional_special_tokens": [{"content": "[unused5]"}]},
+     r"special_tokens_map.json, column 'additional_special_tokens': added tokens \['\[unused5\]'\]")])
+def test_added_tokens_are_refused_as_their_ids_would_differ(small_vocabulary, tmp_path, name, content, where):
+    folder = make_folder(small_vocabulary, tmp_path / "added")
+    (folder / name).write_text(json.dumps(content))
+    with pytest.raises(errors.VocabularyError, match=where + " are not supported: Hugging Face gives their text"):
+        BertTokenizer.from_pretrained(folder)
+
+
+def test_the_reference_gives_added_tokens_their_own_ids(minilm_checkpoint):
+    """Why they are refused: the reference maps the text of an added token to its id, before WordPiece."""
+    hf = reference(minilm_checkpoint)
+    hf.add_tokens(["<e1>"])
+    assert hf.encode("the <e1> cat").ids == [101, 1996, 30522, 4937, 102]
+
+
+def test_special_tokens_listed_as_added_tokens_are_accepted(small_vocabulary, tmp_path):
+    """transformers writes the special tokens into added_tokens_decoder; they are the usual ones."""
+    folder = make_folder(small_vocabulary, tmp_path / "listed", added_tokens_decoder={
+        "0": {"content": "[PAD]"}, "100": {"content": "[UNK]"}, "101": {"content": "[CLS]"}})
+    assert BertTokenizer.from_pretrained(folder).special_ids.cls == 101
+
+
 def test_a_folder_with_tokenizer_json_but_no_vocab_txt_is_told_how_to_write_it(minilm_checkpoint, tmp_path):
     folder = tmp_path / "fast_only"
     folder.mkdir()

@@ -26,7 +26,9 @@ are classified differently -- punctuation and marks of recently encoded scripts 
 a few format characters -- and so split or vanish differently; none is Latin, Greek, Cyrillic, CJK or a
 common symbol, and all of them are ``[UNK]`` in an English vocabulary either way. Text never produces a
 special token's id: Hugging Face maps the literal text ``[CLS]`` to id 101, zoo tokenises it as ``[``,
-``cl``, ``##s``, ``]``.
+``cl``, ``##s``, ``]``. For the same reason ``from_pretrained`` refuses a checkpoint with tokens added besides
+the special ones (``added_tokens.json``, ``added_tokens_decoder``, ``additional_special_tokens``), whose text
+Hugging Face maps to their own ids.
 """
 import json
 from pathlib import Path
@@ -41,6 +43,8 @@ VOCAB_FILE = "vocab.txt"
 HF_CONFIG_FILE = "tokenizer_config.json"
 # Where older transformers versions (and many Hub checkpoints) write the special tokens instead.
 HF_SPECIAL_TOKENS_FILE = "special_tokens_map.json"
+# Tokens added after pretraining ({token: id}), as older transformers versions save them.
+HF_ADDED_TOKENS_FILE = "added_tokens.json"
 # The fast tokenizer's file, which newer checkpoints may ship without vocab.txt.
 HF_FAST_TOKENIZER_FILE = "tokenizer.json"
 # Hugging Face's WordPiece max_input_chars_per_word for BERT.
@@ -87,13 +91,18 @@ def _hf_token(config, key, path):
     return value
 
 
-def _hf_special_tokens(config, config_path, directory):
-    """``{role: token}`` from tokenizer_config.json and special_tokens_map.json, which must agree where both
-    name a role, so that neither file is silently overruled; BERT's token where neither names one."""
+def _hf_token_sources(config, config_path, directory):
+    """``[(parsed file, its path)]`` of tokenizer_config.json and, where there is one, special_tokens_map.json."""
     sources = [(config, config_path)]
     map_path = directory / HF_SPECIAL_TOKENS_FILE
     if map_path.is_file():
         sources.append((_read_json_object(map_path, "special-tokens map"), map_path))
+    return sources
+
+
+def _hf_special_tokens(sources):
+    """``{role: token}`` from tokenizer_config.json and special_tokens_map.json, which must agree where both
+    name a role, so that neither file is silently overruled; BERT's token where neither names one."""
     special = {}
     for role, default in SPECIAL_TOKENS.items():
         key = f"{role}_token"
@@ -104,6 +113,27 @@ def _hf_special_tokens(config, config_path, directory):
                                   path=path_a, column=key)
         special[role] = next(iter(given.values()), default)
     return special
+
+
+def _refuse_added_tokens(sources, directory, special):
+    """Refuse tokens added besides the special ones: Hugging Face maps their text to their ids before WordPiece,
+    which zoo never does, so the ids would differ silently wherever the text holds them."""
+    found = []  # (file, key, token)
+    for source, path in sources:
+        lists = {"additional_special_tokens": source.get("additional_special_tokens") or [],
+                 "added_tokens_decoder": (source.get("added_tokens_decoder") or {}).values()}
+        found += [(path, key, entry.get("content") if isinstance(entry, dict) else entry)
+                  for key, entries in lists.items() for entry in entries]
+    added_path = directory / HF_ADDED_TOKENS_FILE
+    if added_path.is_file():
+        found += [(added_path, None, token) for token in _read_json_object(added_path, "added-tokens map")]
+    extra = [(path, key, token) for path, key, token in found if token not in special.values()]
+    if extra:
+        path, key, _ = extra[0]
+        tokens = sorted({token for p, k, token in extra if (p, k) == (path, key)}, key=str)
+        raise VocabularyError(f"added tokens {tokens[:5]}{' ...' if len(tokens) > 5 else ''} are not supported: "
+                              "Hugging Face gives their text their own ids, zoo's WordPiece splits it into pieces; "
+                              "remove them to tokenise such text as words", path=path, column=key)
 
 
 class BertTokenizer(Tokenizer):
@@ -188,7 +218,9 @@ class BertTokenizer(Tokenizer):
         if config.get("never_split"):
             raise VocabularyError("never_split is not supported: zoo never maps text to special tokens",
                                   path=path, column="never_split")
-        special = _hf_special_tokens(config, path, directory)
+        sources = _hf_token_sources(config, path, directory)
+        special = _hf_special_tokens(sources)
+        _refuse_added_tokens(sources, directory, special)
         options = {option: config.get(key, default) for key, (option, default) in _HF_OPTIONS.items()}
         try:
             tokenizer = cls(special_tokens=special, **options)

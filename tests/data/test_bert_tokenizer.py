@@ -274,6 +274,11 @@ def test_the_reference_gives_added_tokens_their_own_ids(minilm_checkpoint):
     assert hf.encode("the <e1> cat").ids == [101, 1996, 30522, 4937, 102]
 
 
+def test_a_null_tokenizer_class_is_no_class_given(small_vocabulary, tmp_path):
+    folder = make_folder(small_vocabulary, tmp_path / "null_class", tokenizer_class=None)
+    assert BertTokenizer.from_pretrained(folder).vocab_size == len(VOCABULARY)
+
+
 def test_special_tokens_listed_as_added_tokens_are_accepted(small_vocabulary, tmp_path):
     """transformers writes the special tokens into added_tokens_decoder; they are the usual ones."""
     folder = make_folder(small_vocabulary, tmp_path / "listed", added_tokens_decoder={

@@ -207,8 +207,9 @@ class BertTokenizer(Tokenizer):
                 '{"do_lower_case": true} for an uncased model, {"do_lower_case": false} for a cased one',
                 path=path)
         config = _read_json_object(path, "tokenizer config")
-        tokenizer_class = config.get("tokenizer_class", "BertTokenizer")
-        if tokenizer_class not in HF_TOKENIZER_CLASSES:
+        tokenizer_class = config.get("tokenizer_class")
+        # null, like no key, leaves the class to config.json's model_type (as in transformers' AutoTokenizer).
+        if tokenizer_class is not None and tokenizer_class not in HF_TOKENIZER_CLASSES:
             raise VocabularyError(f"tokenizer_class {tokenizer_class!r} is not a BERT WordPiece tokenizer; "
                                   f"supported: {', '.join(HF_TOKENIZER_CLASSES)}", path=path,
                                   column="tokenizer_class")

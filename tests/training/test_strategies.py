@@ -50,6 +50,20 @@ def test_unusable_device_strings_name_distribution_devices(name):
         get_strategy(name, devices=["/cpu:0", "/device:CPU:0"])
 
 
+def test_devices_and_timeout_a_strategy_would_ignore_are_errors(monkeypatch):
+    # They were accepted and unused: the default strategy "took" /gpu:7, mirrored a 30 s collective timeout.
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    for name in ("default", "multi_worker", "parameter_server"):
+        with pytest.raises(StrategyError, match=rf"distribution.devices \['/gpu:7'\] would be ignored: "
+                                                rf"distribution.strategy {name} does not place replicas on listed "
+                                                "devices .*; remove distribution.devices, or set "
+                                                "distribution.strategy: mirrored"):
+            get_strategy(name, devices=["/gpu:7"])
+    for name in ("default", "one_device", "mirrored", "parameter_server"):
+        with pytest.raises(StrategyError, match=f"distribution.collective_timeout 30.0 would be ignored: "
+                                                f"distribution.strategy {name} has no cross-worker reductions"):
+            get_strategy(name, collective_timeout=30.0)
+
 def test_parameter_server_needs_a_cluster(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(StrategyError, match="parameter_server needs a cluster with 'worker' and 'ps' tasks"):

@@ -142,11 +142,12 @@ def get_strategy(name="default", *, devices=(), resolver="tf_config", variable_p
             process: see ``check_worker_cluster``) or
             ``parameter_server`` (variables on ``ps`` tasks, steps scheduled on ``worker`` tasks).
         devices: Devices for ``one_device`` (the first) and ``mirrored``; empty means every GPU, or every
-            logical CPU when there is no GPU.
+            logical CPU when there is no GPU. Any other strategy refuses them.
         resolver: A ``cluster_resolver`` kind or a ``tf.distribute.cluster_resolver.ClusterResolver``.
         variable_partitioner: ``parameter_server`` only: how variables are split across ``ps`` tasks
             (e.g. an ``EmbeddingPartitioner``).
-        collective_timeout: ``multi_worker`` only: seconds a reduction waits for a peer; 0 waits forever.
+        collective_timeout: ``multi_worker`` only (others refuse it): seconds a reduction waits for a peer; 0
+            waits forever.
 
     Example:
         >>> strategy = get_strategy("mirrored")
@@ -155,6 +156,15 @@ def get_strategy(name="default", *, devices=(), resolver="tf_config", variable_p
     """
     if name not in STRATEGIES:
         raise StrategyError(f"distribution.strategy: unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    # Refused rather than ignored: a run given devices or a timeout it does not use would seem to honour them.
+    if devices and name not in ("one_device", "mirrored"):
+        raise StrategyError(f"distribution.devices {list(devices)} would be ignored: distribution.strategy {name} does "
+                            "not place replicas on listed devices (only one_device and mirrored do); remove "
+                            "distribution.devices, or set distribution.strategy: mirrored")
+    if collective_timeout and name != "multi_worker":
+        raise StrategyError(f"distribution.collective_timeout {collective_timeout} would be ignored: distribution."
+                            f"strategy {name} has no cross-worker reductions (only multi_worker does); remove "
+                            "distribution.collective_timeout, or set distribution.strategy: multi_worker")
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "one_device":

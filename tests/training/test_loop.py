@@ -173,6 +173,41 @@ def test_mirrored_on_two_devices_equals_one_device_for_the_same_global_batch():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+class WithUnusedLayer(keras.Model):
+    """Embedding -> mean -> dense, and a built dense layer the loss never reaches (its gradients are None)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding = keras.layers.Embedding(10, 4, embeddings_initializer=keras.initializers.RandomNormal(seed=0))
+        self.unused = keras.layers.Dense(3, kernel_initializer=keras.initializers.GlorotUniform(seed=2))
+        self.head = keras.layers.Dense(2, kernel_initializer=keras.initializers.GlorotUniform(seed=1))
+
+    def build(self, shape):
+        self.unused.build((None, 4))
+
+    def call(self, ids):
+        return self.head(keras.ops.mean(self.embedding(ids), axis=1))
+
+
+def _clipped_step_with_unused_layer(strategy):
+    with strategy.scope():
+        model = WithUnusedLayer()
+        model(np.zeros((1, 4), np.int32))
+        optimizer = keras.optimizers.SGD(0.5)
+    trainer = Trainer(model, optimizer, strategy, Objective(), batch_size=4, clipnorm=0.1)
+    ids = np.array([[1, 2, 0, 0], [2, 3, 0, 0], [6, 7, 0, 0], [8, 9, 0, 0]], np.int32)
+    iterator = iter(trainer.distribute(ids, np.array([0, 1, 0, 1]), np.arange(4)[None]))
+    list(trainer.run_steps(iterator, 1))
+    return [np.array(w) for w in model.get_weights()]
+
+
+def test_clipping_over_two_replicas_leaves_a_variable_without_gradient_alone():
+    """The cross-replica sum before clipping failed with "None values not supported"; one device trained."""
+    single = _clipped_step_with_unused_layer(tf.distribute.get_strategy())
+    mirrored = _clipped_step_with_unused_layer(get_strategy("mirrored"))
+    for a, b in zip(single, mirrored):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-7)
+
 def _embedding_steps(strategy, halves, steps=2):
     """Plain SGD on embeddings -> Dropout(0.5) -> mean -> dense over 8 rows of 8 distinct tokens, each row
     ``halves`` times in the global batch; return the embedding rows' updates per step and the dropout state."""

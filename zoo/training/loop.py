@@ -211,8 +211,11 @@ class Trainer:
             # replica an equal share so that apply()'s sum restores the clipped total.
             if replicas > 1:
                 # Dense: summing sparse (IndexedSlices) gradients twice, here and in apply(), makes the
-                # second gather see different shapes on different replicas and abort.
-                grads = context.all_reduce(tf.distribute.ReduceOp.SUM, [_dense(g) for g in grads])
+                # second gather see different shapes on different replicas and abort. A variable the loss does
+                # not reach has no gradient (None), which all_reduce rejects: it stays None, as on one device.
+                present = [_dense(g) for g in grads if g is not None]
+                summed = iter(context.all_reduce(tf.distribute.ReduceOp.SUM, present))
+                grads = [next(summed) if g is not None else None for g in grads]
             scale = getattr(self.optimizer, "dynamic_scale", 1.0)
             grads = clip_gradients(grads, self.clipnorm, self.clipvalue, scale)
             if replicas > 1:

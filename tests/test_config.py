@@ -379,6 +379,10 @@ def test_a_search_file_given_to_a_run_names_its_tuning_section(tmp_path):
     ({"optimizer": {"name": "sgd", "beta_1": 0.8, "beta_2": 0.98, "epsilon": 1e-6}},
      ["optimizer.beta_1", "optimizer.beta_2", "optimizer.epsilon"]),
     ({"schedule": {"name": "constant", "final_fraction": 0.5}}, ["schedule.final_fraction"]),
+    # A default strategy trained on one device and said nothing of the cluster settings.
+    ({"distribution": {"embedding_shards": 4, "cluster_resolver": "slurm"}},
+     ["distribution.embedding_shards", "distribution.cluster_resolver"]),
+    ({"distribution": {"strategy": "parameter_server", "embedding_shards": 4, "cluster_resolver": "slurm"}}, []),
     ({"model": {"freeze": "encoder", "init_from": "runs/pretrained"}, "optimizer": {"layer_decay": 0.8}},
      ["optimizer.layer_decay"]),
     # Defaults (a saved run's full config holds them all) and the settings the other key uses are not ignored.

@@ -75,6 +75,11 @@ IGNORED_UNDER = {
                                  "a warm-up of warmup_steps > 0 replaces the fraction"),
     "schedule.final_fraction": ("schedule.name", lambda name: name in ("constant", "transformer"),
                                 "only linear and cosine schedules decay to final_fraction"),
+    "distribution.embedding_shards": ("distribution.strategy", lambda strategy: strategy != "parameter_server",
+                                      "only parameter_server shards the embedding table"),
+    "distribution.cluster_resolver": ("distribution.strategy",
+                                      lambda strategy: strategy not in ("multi_worker", "parameter_server"),
+                                      "only multi_worker and parameter_server learn a cluster"),
 }
 
 

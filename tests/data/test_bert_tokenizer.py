@@ -142,6 +142,13 @@ def test_encode_keeps_sep_and_scalars_work(bert):
         bert.pack(tf.constant(["a"]), tf.constant(["b"]), sequence_length=3)
 
 
+@pytest.mark.parametrize("length", [8.9, True, "8"])
+def test_a_sequence_length_that_is_not_a_whole_number_is_refused(bert, length):
+    with pytest.raises(errors.VocabularyError, match="sequence_length must be a whole number of tokens, not"):
+        bert.pack(tf.constant(["a b c d e f g h i j"]), sequence_length=length)
+    assert bert.encode(tf.constant(["a b"]), np.int64(4)).numpy().tolist() == [[101, 1037, 1038, 102]]
+
+
 def test_graph_dataset_and_saved_model_give_the_same_ids(bert, tmp_path):
     texts = HARD_CASES[:12]
     eager = bert.encode(tf.constant(texts), 24).numpy()

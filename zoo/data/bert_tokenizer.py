@@ -33,6 +33,7 @@ Hugging Face maps to their own ids.
 import json
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
 from zoo.data.errors import DataFileNotFoundError, VocabularyError
@@ -378,6 +379,9 @@ class BertTokenizer(Tokenizer):
         texts = [tf.convert_to_tensor(first, dtype=tf.string)]
         if second is not None:
             texts.append(tf.convert_to_tensor(second, dtype=tf.string))
+        if isinstance(sequence_length, bool) or not isinstance(sequence_length, (int, np.integer)):
+            raise VocabularyError(f"sequence_length must be a whole number of tokens, not {sequence_length!r}",
+                                  column="sequence_length")
         room = int(sequence_length) - len(texts) - 1
         if room < 1:
             raise VocabularyError(f"sequence_length={sequence_length} leaves no room for text after the "

@@ -106,6 +106,8 @@ PRESET_ERRORS = {
                 UnsupportedCheckpointError, "key 'config.special_tokens_in_strings': special_tokens_in_strings true"),
     "flag": (edit_json("tokenizer.json", lambda c: {**c, "config": {**c["config"], "lowercase": "yes"}}),
              CheckpointError, "flag/tokenizer.json, key 'config.lowercase': config.lowercase must be true or false"),
+    "oov": (edit_json("tokenizer.json", lambda c: {**c, "config": {**c["config"], "oov_token": None}}),
+            CheckpointError, "oov/tokenizer.json, key 'config.oov_token': config.oov_token must be a token string"),
     "lfs": (lambda folder: (folder / "model.weights.h5").write_text("version https://git-lfs.github.com/spec/v1\n"),
             CheckpointError, "lfs/model.weights.h5: a Git LFS pointer, not the weights"),
     "small": (edit_json("config.json", lambda c: {**c, "config": {**c["config"], "num_layers": 1}}),

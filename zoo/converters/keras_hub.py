@@ -188,7 +188,8 @@ def tokenizer_options(folder):
 
     Raises:
         CheckpointFileNotFoundError: No ``tokenizer.json``.
-        CheckpointError: ``lowercase``, ``strip_accents`` or ``split_on_cjk`` not true or false.
+        CheckpointError: ``lowercase``, ``strip_accents`` or ``split_on_cjk`` not true or false, or
+            ``oov_token`` not a token string.
         UnsupportedCheckpointError: Another tokenizer class, another suffix, ``split`` off, or
             ``special_tokens_in_strings`` on.
     """
@@ -224,6 +225,10 @@ def tokenizer_options(folder):
         # keras-hub tests the flags for truth: a null strip_accents strips nothing, where zoo's None would follow
         # lowercase.
         flags[key] = bool(value)
+    oov_token = c.get("oov_token", "[UNK]")
+    if not isinstance(oov_token, str) or not oov_token:
+        raise CheckpointError(f"config.oov_token must be a token string, not {oov_token!r}", path=path,
+                              key="config.oov_token")
     options = {"lowercase": flags["lowercase"], "strip_accents": flags["strip_accents"],
-               "chinese_chars": flags["split_on_cjk"], "special_tokens": {"unk": c.get("oov_token", "[UNK]")}}
+               "chinese_chars": flags["split_on_cjk"], "special_tokens": {"unk": oov_token}}
     return options, folder / VOCABULARY_FILE

@@ -111,3 +111,17 @@ def test_a_run_clock_goes_on_from_the_checkpoint_it_resumes(tmp_path):
         assert Checkpointer(tmp_path / directory, clock=resumed, v=variable).restore()
         assert variable.numpy() == 1.0
         assert earlier + 2.0 <= resumed.seconds() < earlier + 3.0, directory
+
+
+def test_the_newest_checkpoint_is_the_highest_step_not_the_last_name_in_text_order(tmp_path):
+    # "ckpt-9" sorts after "ckpt-10" as text: a resumed run went back to step 9.
+    variable = tf.Variable(0.0)
+    checkpointer = Checkpointer(tmp_path / "checkpoints", max_to_keep=5, v=variable)
+    for step in (9, 10):
+        variable.assign(float(step))
+        checkpointer.save(step)
+    assert checkpoint_paths(tmp_path / "checkpoints") == [str(tmp_path / "checkpoints" / f"ckpt-{n}") for n in (10, 9)]
+    (tmp_path / "checkpoints" / "checkpoint").unlink()
+    variable.assign(-1.0)
+    assert Checkpointer(tmp_path / "checkpoints", v=variable).restore() == str(tmp_path / "checkpoints" / "ckpt-10")
+    assert float(variable.numpy()) == 10.0

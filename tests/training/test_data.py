@@ -3,9 +3,11 @@ import csv
 import io
 import json
 import logging
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tests.training.conftest import tiny_config
 from zoo.config import Config, ConfigError
@@ -16,6 +18,7 @@ from zoo.training.data import (
     classification_mode,
     load_splits,
     model_arguments,
+    positions_needed,
     split_texts,
 )
 
@@ -151,6 +154,16 @@ def test_a_language_model_needs_one_position_more_for_its_begin_token(word_count
     needed = np.arange(1, 201) + 1
     assert data["sequence_length"] == int(np.ceil(np.ceil(np.percentile(needed, 95)) / 8) * 8) == 192
     assert data["truncated"] == int((needed > 192).sum()) == 9
+
+
+def test_a_seq2seq_target_needs_one_position_more_for_its_begin_token():
+    # A target of k tokens is framed [CLS] t [SEP] (k + 2 ids) and the decoder reads all but the last: k + 1
+    # positions; the source needs its k tokens.
+    words = SimpleNamespace(tokenize=tf.strings.split)
+    sources, targets = ["a b c d e", "a", "a b"], ["x y", "x y z w", "x"]
+    texts = SimpleNamespace(texts=sources, is_pairs=False, labels=[0, 1, 2], label_names=targets)
+    want = np.maximum([len(t.split()) for t in sources], [len(t.split()) + 1 for t in targets])
+    np.testing.assert_array_equal(positions_needed("seq2seq", words, texts), want)
 
 
 def test_a_fixed_length_is_kept_and_its_truncation_counted(word_counts_csv):

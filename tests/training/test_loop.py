@@ -6,7 +6,8 @@ import tensorflow as tf
 
 import zoo.models
 from zoo.layers import Dropout
-from zoo.training.loop import EpochBatches, Trainer
+from zoo.training.fit import EarlyStopping
+from zoo.training.loop import EpochBatches, Trainer, TrainingState
 from zoo.training.objectives import Objective, TokenObjective, trim_padding
 from zoo.training.strategies import get_strategy
 
@@ -39,6 +40,21 @@ def test_binary_loss_matches_numpy(smoothing):
     objective = Objective("binary", smoothing)
     np.testing.assert_allclose(objective.loss(tf.constant(labels), tf.constant(logits)), expected, rtol=1e-5)
     np.testing.assert_array_equal(objective.correct(tf.constant(labels), tf.constant(logits)), [1, 0, 0])
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_multilabel_loss_and_accuracy_match_numpy(smoothing):
+    # Each label is its own sigmoid (not a softmax over labels); the loss and accuracy of an example are the
+    # means over its labels, so neither grows with the number of labels.
+    logits = np.array([[1.5, -0.5, 0.2, -2.0], [0.3, 2.5, -1.0, 0.7]], np.float32)
+    labels = np.array([[1, 1, 0, 0], [0, 1, 1, 1]])
+    target = labels * (1 - smoothing) + 0.5 * smoothing
+    p = 1 / (1 + np.exp(-logits.astype(np.float64)))
+    expected = -(target * np.log(p) + (1 - target) * np.log(1 - p)).mean(-1)
+    objective = Objective("multilabel", smoothing)
+    np.testing.assert_allclose(objective.loss(tf.constant(labels), tf.constant(logits)), expected, rtol=1e-5)
+    np.testing.assert_allclose(objective.correct(tf.constant(labels), tf.constant(logits)),
+                               ((logits > 0) == labels).mean(-1))
 
 
 def test_epoch_batches_are_seeded_full_and_disjoint():
@@ -75,6 +91,31 @@ def test_bucketing_does_not_order_the_labels_when_they_follow_length():
     batches = EpochBatches(2048, 32, seed=0, lengths=lengths).indices(0)
     mixed = [(labels[b].min(), labels[b].max()) == (0, 1) for b in batches]
     assert np.mean(mixed) > 0.9
+    # Even where the label is a matter of the exact length, lengths of one band (1 to 8) are not sorted apart.
+    lengths = rng.integers(1, 9, size=2048)
+    batches = EpochBatches(2048, 32, seed=0, lengths=lengths).indices(0)
+    assert np.mean([len(np.unique(lengths[b] % 2)) == 2 for b in batches]) > 0.9
+
+
+@pytest.mark.parametrize("monitor, values, min_delta, improved, stopped_after", [
+    # A repeated best is no improvement, so a plateau uses up the patience (2 epochs after the best, epoch 3).
+    ("val_accuracy", [0.5, 0.75, 0.75, 0.875, 0.875, 0.875, 1.0], 0.0, [0, 1, 3], 5),
+    # Lower is better; a change of exactly min_delta (0.25, exact in binary) is not more than it, so epoch 1 and
+    # epoch 4 (0.25 below the best, epoch 2) do not count and the run stops there.
+    ("val_loss", [1.0, 0.75, 0.5, 0.375, 0.25, 0.0], 0.25, [0, 2], 4),
+])
+def test_early_stopping_counts_patience_from_the_best_epoch(monitor, values, min_delta, improved, stopped_after):
+    stopping = EarlyStopping(TrainingState(), monitor, patience=2, min_delta=min_delta)
+    seen, stop_epoch = [], None
+    for epoch, value in enumerate(values):
+        better, stop = stopping.update({monitor: value}, epoch)
+        seen += [epoch] if better else []
+        if stop:
+            stop_epoch = epoch
+            break
+    assert (seen, stop_epoch) == (improved, stopped_after)
+    assert int(stopping.state.best_epoch.numpy()) == improved[-1]
+    assert float(stopping.state.best_value.numpy()) == values[improved[-1]]
 
 
 def test_trim_padding_cuts_to_the_longest_row_rounded_to_8():
@@ -84,6 +125,11 @@ def test_trim_padding_cuts_to_the_longest_row_rounded_to_8():
     trimmed = trim_padding(tf.constant(ids)).numpy()
     np.testing.assert_array_equal(trimmed, ids[:, :16])
     assert trim_padding(tf.zeros((2, 32), tf.int32)).shape == (2, 8)
+    # A BERT pair's segment ids are cut with its token ids, to the token ids' width.
+    segments = (ids > 0).astype(np.int32) * np.arange(32) % 2
+    features, _ = Objective().prepare({"token_ids": tf.constant(ids), "segment_ids": tf.constant(segments)}, None)
+    np.testing.assert_array_equal(features["token_ids"], ids[:, :16])
+    np.testing.assert_array_equal(features["segment_ids"], segments[:, :16])
 
 
 def _data(n=64, length=8, vocab=50, seed=0):

@@ -31,6 +31,7 @@ def test_token_loss_and_sums_match_numpy(smoothing):
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(2, 4, 6)).astype(np.float32)
     targets = np.array([[3, 5, 0, 0], [1, 2, 4, 0]])
+    logits[targets == 0, 0] = 5.0  # padding "predicted" right: a hit only if padding were counted
     logp = _log_softmax(logits.astype(np.float64))
     nll = -np.take_along_axis(logp, targets[..., None], -1)[..., 0]
     smoothed = (1 - smoothing) * nll + smoothing * -logp.mean(-1)
@@ -83,6 +84,15 @@ def test_mlm_predicts_exactly_the_chosen_tokens_and_repeats_for_a_seed():
     np.testing.assert_array_equal(again, corrupted)
     other = objective.prepare(tf.constant(ids), None, tf.constant([1, 3], tf.int64))[0]["token_ids"]
     assert (other.numpy() != corrupted).any()
+
+
+def test_mlm_predicts_the_mask_rate_it_is_given():
+    ids = np.random.default_rng(0).integers(5, 50, size=(64, 16)).astype(np.int32)
+    ids[:, 12:] = 0
+    objective = TokenObjective("mlm", vocab_size=50, mask_rate=0.5)
+    targets = objective.prepare(tf.constant(ids), None, tf.constant([1, 2], tf.int64))[1].numpy()
+    # 768 real tokens drawn at 0.5: the fraction's standard deviation is 0.018; the default 0.15 is far outside.
+    assert 0.42 < (targets != 0).sum() / (ids != 0).sum() < 0.58
 
 
 @pytest.mark.parametrize("vocabulary", [None, bert_like(), pad_inside()], ids=["learned", "bert", "pad-7"])

@@ -341,7 +341,7 @@ class EarlyStoppingConfig(Section):
     Args:
         patience: Epochs without improvement before stopping; ``0`` turns early stopping off.
         monitor: ``val_loss`` (lower is better) or ``val_accuracy`` (higher is better).
-        min_delta: Smallest change that counts as an improvement.
+        min_delta: An improvement must change the metric by more than this (as in Keras; 0: any change).
         restore_best_weights: End with the best epoch's weights instead of the last epoch's.
     """
 

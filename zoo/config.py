@@ -341,7 +341,7 @@ class EarlyStoppingConfig(Section):
     Args:
         patience: Epochs without improvement before stopping; ``0`` turns early stopping off.
         monitor: ``val_loss`` (lower is better) or ``val_accuracy`` (higher is better).
-        min_delta: An improvement must change the metric by more than this (as in Keras; 0: any change).
+        min_delta: An improvement must better the best value by more than this (as in Keras; 0: any strict gain).
         restore_best_weights: End with the best epoch's weights instead of the last epoch's.
     """
 

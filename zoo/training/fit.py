@@ -20,7 +20,7 @@ class EarlyStopping:
         state: The ``TrainingState`` (``best_value``, ``best_epoch``, ``wait``).
         monitor: ``val_loss`` (lower is better) or ``val_accuracy`` (higher is better).
         patience: Epochs without improvement before stopping; 0 never stops (the best epoch is still kept).
-        min_delta: An improvement must change the metric by more than this (as in Keras; 0: any change).
+        min_delta: An improvement must better the best value by more than this (as in Keras; 0: any strict gain).
     """
 
     def __init__(self, state, monitor="val_accuracy", patience=0, min_delta=0.0):

@@ -98,6 +98,7 @@ def test_confident_mistakes_are_wrong_and_sorted():
     assert [m["index"] for m in mistakes] == expected.tolist()
     for m in mistakes:
         assert m["text"] == texts[m["index"]] and m["true"] != m["predicted"]
+        assert m["true_probability"] == pytest.approx(probs[m["index"], "abc".index(m["true"])])
 
 
 def test_a_negative_or_fractional_mistake_limit_is_refused():
@@ -162,3 +163,34 @@ def test_a_class_absent_from_labels_and_predictions_is_left_out_of_the_averages(
     y = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0]])
     m = classification_metrics(y, np.where(y, 0.9, 0.1), list("abc"), multilabel=True)
     assert m["averages"]["macro"]["f1"] == 1.0 and m["per_class"][2]["f1"] is None
+
+
+def _mann_whitney_auc(y, scores):
+    pos, neg = scores[y == 1], scores[y == 0]
+    return ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (len(pos) * len(neg))
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.3])
+def test_multilabel_roc_auc_confusion_and_threshold_match_numpy(threshold):
+    rng = np.random.default_rng(4)
+    probs = rng.random((120, 4))
+    probs[::7] = threshold  # a probability at the threshold is a prediction ("at least this")
+    y = (rng.random((120, 4)) < probs).astype(int)
+    y[:, 3] = 0  # a label no example has: no ROC-AUC of its own, so the mean leaves it out
+    m = classification_metrics(y, probs, list("abcd"), multilabel=True, threshold=threshold)
+    pred = (probs >= threshold).astype(int)
+    assert m["threshold"] == threshold
+    assert m["accuracy"] == pytest.approx(np.mean((pred == y).all(1)))
+    assert m["hamming_loss"] == pytest.approx(np.mean(pred != y))
+    # one [[tn, fp], [fn, tp]] per label, rows true and columns predicted as in the single-label matrix
+    cm = [[[np.sum((y[:, j] == t) & (pred[:, j] == p)) for p in (0, 1)] for t in (0, 1)] for j in range(4)]
+    assert m["confusion_matrix"] == cm
+    assert m["roc_auc"] == pytest.approx(np.mean([_mann_whitney_auc(y[:, j], probs[:, j]) for j in range(3)]))
+
+
+def test_top_k_accuracy_is_reported_only_for_k_below_the_number_of_classes():
+    y, probs = _random_predictions(60, 3, seed=5)
+    assert set(classification_metrics(y, probs, list("abc"))["top_k_accuracy"]) == {"2"}
+    top = np.argsort(-probs, axis=1)
+    got = classification_metrics(y, probs, list("abc"), top_k=(1, 2, 3))["top_k_accuracy"]
+    assert got == pytest.approx({str(k): np.mean([y[i] in top[i, :k] for i in range(60)]) for k in (1, 2)})

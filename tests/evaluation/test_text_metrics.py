@@ -101,6 +101,23 @@ def test_bleu_without_brevity_penalty_when_hypotheses_are_longer():
     np.testing.assert_allclose(got["precisions"], precisions, atol=1e-6)
 
 
+def test_bleu_splits_punctuation_as_13a_does():
+    # sacrebleu's default 13a tokenization splits "mat." into "mat ." (and "4," into "4 ,"); a whitespace-only
+    # tokenization would leave "mat." unmatched and score these hypotheses below their spaced-out equivalents.
+    hyps = ["the cat sat on the mat.", "it rained, then it stopped (at 4, we left)."]
+    spaced = ["the cat sat on the mat .", "it rained , then it stopped ( at 4 , we left ) ."]
+    refs = ["the cat sat on the red mat .", "it rained , then it stopped ( at 4 , they left ) ."]
+    assert bleu(hyps, refs)["bleu"] == pytest.approx(_numpy_bleu(spaced, refs)[0], abs=1e-6)
+
+
+def test_bleu_smooths_an_order_without_matches_exponentially():
+    # sacrebleu's default "exp" smoothing (Chen and Cherry's method 3): the k-th order without a match counts
+    # as 1 / 2**k of its n-grams, here the single 4-gram; "floor" or no smoothing would give another score.
+    got = bleu(["a b c x"], ["a b c y"])
+    assert got["precisions"] == pytest.approx([100 * 3 / 4, 100 * 2 / 3, 100 * 1 / 2, 100 * 1 / 2])
+    assert got["bleu"] == pytest.approx(100 * (3 / 4 * 2 / 3 * 1 / 2 * 1 / 2) ** 0.25)
+
+
 def test_perfect_and_disjoint_generations():
     texts = ["the cat sat on the mat", "x = 3 + 4 ;"]
     assert bleu(texts, texts)["bleu"] == pytest.approx(100.0)

@@ -14,11 +14,13 @@ from zoo.evaluation.runner import summarize_folds
 def test_summarize_folds_is_mean_and_sample_std():
     folds = [{"accuracy": a, "log_loss": 1 - a, "roc_auc": a, "averages": {"macro": {"f1": a / 2},
                                                                          "weighted": {"f1": a / 3}}}
-             for a in (0.7, 0.8, 0.75)]
+             for a in (0.6, 0.8, 0.85)]  # a median (0.8) apart from the mean
     s = summarize_folds(folds)
-    assert s["accuracy"]["mean"] == pytest.approx(0.75)
-    assert s["accuracy"]["std"] == pytest.approx(np.std([0.7, 0.8, 0.75], ddof=1))
-    assert s["macro_f1"]["values"] == pytest.approx([0.35, 0.4, 0.375])
+    assert s["accuracy"]["mean"] == pytest.approx(np.mean([0.6, 0.8, 0.85]))
+    assert s["accuracy"]["std"] == pytest.approx(np.std([0.6, 0.8, 0.85], ddof=1))
+    assert s["log_loss"]["values"] == pytest.approx([0.4, 0.2, 0.15])
+    assert s["macro_f1"]["values"] == pytest.approx([0.3, 0.4, 0.425])
+    assert s["weighted_f1"]["values"] == pytest.approx([0.2, 0.8 / 3, 0.85 / 3])
     assert "roc_auc" in s
     folds[0]["roc_auc"] = None
     assert "roc_auc" not in summarize_folds(folds)

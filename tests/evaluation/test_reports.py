@@ -157,3 +157,22 @@ def test_long_label_names_and_words_are_cut_so_the_plots_keep_their_axes(tmp_pat
     assert [t.get_text() for t in drawn[2].axes[0].get_xticklabels()] == ["w" * 23 + "…", "film"]
     for name in ("cm.png", "cm2.png", "importance.png", "heads.png"):
         assert_png(tmp_path / name)
+
+
+def test_markdown_figures_are_the_metrics_own():
+    # Every figure in report.md is read back and compared with the metrics dict it renders, column by column.
+    from zoo.evaluation.reports import render_markdown
+
+    y, probs, _ = _binary_case()
+    m = classification_metrics(y, probs, ["neg", "pos"])
+    lines = render_markdown({"metrics": m}).splitlines()
+    headline = dict(line[4:].split("**: ") for line in lines if line.startswith("- **"))
+    assert {k: float(v) for k, v in headline.items()} == pytest.approx(
+        {"examples": 60, "accuracy": m["accuracy"], "log-loss": m["log_loss"], "ROC-AUC": m["roc_auc"]}, abs=5e-5)
+    rows = {line.split("|")[1].strip(): [float(v) for v in line.split("|")[2:5]]
+            for line in lines if line.startswith("| ") and line.count("|") == 6 and "precision" not in line}
+    expected = {r["label"]: [r["precision"], r["recall"], r["f1"]] for r in m["per_class"]}
+    expected.update({f"*{k} avg*": [a["precision"], a["recall"], a["f1"]] for k, a in m["averages"].items()})
+    assert rows.keys() == expected.keys()
+    for name, values in expected.items():
+        assert rows[name] == pytest.approx(values, abs=5e-5)

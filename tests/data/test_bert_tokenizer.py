@@ -256,7 +256,8 @@ def test_special_tokens_map_names_the_special_tokens_as_in_transformers(small_vo
                                                      r".json: make the two files agree"):
         BertTokenizer.from_pretrained(folder)
     (folder / "special_tokens_map.json").write_text("[]")
-    with pytest.raises(errors.VocabularyError, match="special_tokens_map.json.*not a JSON object"):
+    with pytest.raises(errors.VocabularyError,
+                       match="special_tokens_map.json.*not a JSON special-tokens map: its value is a list"):
         BertTokenizer.from_pretrained(folder)
 
 

@@ -38,7 +38,7 @@ import tensorflow as tf
 
 from zoo.data.errors import DataFileNotFoundError, VocabularyError
 from zoo.data.special_tokens import SPECIAL_TOKENS
-from zoo.data.tokenizers import FORMAT_VERSION, Tokenizer, check_vocabulary, read_vocabulary
+from zoo.data.tokenizers import FORMAT_VERSION, Tokenizer, check_vocabulary, read_json, read_vocabulary
 
 VOCAB_FILE = "vocab.txt"
 HF_CONFIG_FILE = "tokenizer_config.json"
@@ -72,16 +72,6 @@ _PUNCTUATION = r"[!-/:-@\[-`{-~\p{P}]"
 _graph_method = tf.autograph.experimental.do_not_convert
 
 
-def _read_json_object(path, what):
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise VocabularyError(f"not a JSON {what} ({error})", path=path) from None
-    if not isinstance(config, dict):
-        raise VocabularyError("not a JSON object", path=path)
-    return config
-
-
 def _hf_token(config, key, path):
     """A special token of a Hugging Face file: a string, or an AddedToken dict with its ``content``."""
     value = config[key]
@@ -97,7 +87,7 @@ def _hf_token_sources(config, config_path, directory):
     sources = [(config, config_path)]
     map_path = directory / HF_SPECIAL_TOKENS_FILE
     if map_path.is_file():
-        sources.append((_read_json_object(map_path, "special-tokens map"), map_path))
+        sources.append((read_json(map_path, dict, "special-tokens map"), map_path))
     return sources
 
 
@@ -127,7 +117,7 @@ def _refuse_added_tokens(sources, directory, special):
                   for key, entries in lists.items() for entry in entries]
     added_path = directory / HF_ADDED_TOKENS_FILE
     if added_path.is_file():
-        found += [(added_path, None, token) for token in _read_json_object(added_path, "added-tokens map")]
+        found += [(added_path, None, token) for token in read_json(added_path, dict, "added-tokens map")]
     extra = [(path, key, token) for path, key, token in found if token not in special.values()]
     if extra:
         path, key, _ = extra[0]
@@ -207,7 +197,7 @@ class BertTokenizer(Tokenizer):
                 f"to {VOCAB_FILE}); write one saying whether the model is cased: "
                 '{"do_lower_case": true} for an uncased model, {"do_lower_case": false} for a cased one',
                 path=path)
-        config = _read_json_object(path, "tokenizer config")
+        config = read_json(path, dict, "tokenizer config")
         tokenizer_class = config.get("tokenizer_class")
         # null, like no key, leaves the class to config.json's model_type (as in transformers' AutoTokenizer).
         if tokenizer_class is not None and tokenizer_class not in HF_TOKENIZER_CLASSES:

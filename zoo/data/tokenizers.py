@@ -83,6 +83,31 @@ def check_vocabulary(vocabulary, path=None, special_tokens=None):
     return vocabulary
 
 
+def read_json(path, kind, what):
+    """The JSON value of a tokenizer file, of Python type ``kind`` (``list``, ``dict``).
+
+    Args:
+        path: the file.
+        kind: the type its value must have.
+        what: what it holds, for the error (``"list of tokens"``).
+
+    Raises:
+        VocabularyError: not UTF-8 JSON, or not a ``kind``, naming the file and ``what``.
+
+    Example:
+        >>> _ = Path("tokens.json").write_text('["a", "b"]')
+        >>> read_json(Path("tokens.json"), list, "list of tokens")
+        ['a', 'b']
+    """
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise VocabularyError(f"not a JSON {what} ({error})", path=path) from None
+    if not isinstance(value, kind):
+        raise VocabularyError(f"not a JSON {what}: its value is a {type(value).__name__}", path=path)
+    return value
+
+
 def read_vocabulary(path, special_tokens=None):
     """Tokens of a vocabulary file (one per line, id order), checked by ``check_vocabulary``.
 
@@ -499,12 +524,7 @@ class CharTokenizer(_LookupTokenizer):
         path = directory / cls.VOCAB_FILE
         if not path.is_file():
             raise DataFileNotFoundError(f"{path}: vocabulary file not found", path=path)
-        try:
-            vocab = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise VocabularyError(f"not a JSON list of tokens ({error})", path=path) from None
-        if not isinstance(vocab, list):
-            raise VocabularyError("not a JSON list of tokens", path=path)
+        vocab = read_json(path, list, "list of tokens")
         return _check_reserved_first(check_vocabulary([str(token) for token in vocab], path), path)
 
 

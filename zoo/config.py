@@ -661,7 +661,7 @@ def ignored_settings(config):
         "optimizer.name is 'adamw', and only sgd and rmsprop take momentum"
     """
     values = _dotted(Config, config.to_dict())
-    defaults = (_dotted(Config, Config().to_dict()), _dotted(Config, FINE_TUNING_DEFAULTS))
+    defaults = _default_values()
     return [(key, values[key], other, f"{other} is {values[other]!r}, and {why}")
             for key, (other, ignores, why) in IGNORED_UNDER.items()
             if ignores(values[other]) and all(values[key] != d[key] for d in defaults if key in d)]
@@ -678,9 +678,14 @@ def without_ignored(config):
     ignored = ignored_settings(config)
     if not ignored:
         return config
-    defaults = {**_dotted(Config, Config().to_dict()),
-                **(_dotted(Config, FINE_TUNING_DEFAULTS) if config.recipe == "fine_tune" else {})}
+    scratch, fine_tune = _default_values()
+    defaults = {**scratch, **fine_tune} if config.recipe == "fine_tune" else scratch
     return config.update({key: defaults[key] for key, *_ in ignored})
+
+
+def _default_values():
+    """``({dotted key: value}`` of the from-scratch defaults, ``{dotted key: value})`` the fine-tuning recipe sets."""
+    return _dotted(Config, Config().to_dict()), _dotted(Config, FINE_TUNING_DEFAULTS)
 
 
 def _recipe_of(mapping):

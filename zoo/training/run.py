@@ -670,9 +670,7 @@ def _save_weights(model, path, spec, parameter_server):
         model.save_weights(path)
         return
     # Keras cannot write variables backed by sharded tables; a plain copy built outside the strategy can.
-    plain = _model_from_spec(spec)
-    plain.set_weights(model.get_weights())
-    plain.save_weights(path)
+    _float32_model(model, spec).save_weights(path)
 
 
 def _write_json(path, value):

@@ -53,6 +53,10 @@ def test_kfold_tests_every_example_once_with_stratified_folds(data):
     (lambda d: train_val_test_split(d, val_size=0.5, test_size=0.5), DataSpecError, "leaving no training"),
     (lambda d: train_val_test_split(d, val_size=1.5), DataSpecError, "val_size"),
     (lambda d: train_val_test_split(d, test_size=2), DataError, "cannot hold all 3 classes"),
+    # A positive fraction that rounds to no example (0.4 of one) is refused, not turned into an empty split.
+    (lambda d: train_val_test_split(d, val_size=0.004), DataSpecError,
+     r"^toy: a validation split of 0.004 of 100 examples rounds to no example; hold out at least 0.01 \(one example\)"),
+    (lambda d: train_val_test_split(d, test_size=0.004, stratify=False), DataSpecError, "test split of 0.004 of 100"),
     (lambda d: kfold(d, k=11), DataError, "class 'c' has 10 examples, fewer than the 11 folds"),
     (lambda d: kfold(d, k=1), DataSpecError, "at least 2"),
     (lambda d: train_val_test_split(d.subset(range(91)), test_size=0.2), DataError, "class 'c' has only 1 example"),

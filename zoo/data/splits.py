@@ -18,14 +18,21 @@ def _check_data(data, stratify=False):
                             "stratify=False", path=data.source)
 
 
-def _size(name, value, total):
-    """A fraction in [0, 1) of ``total`` or an absolute count."""
+def _size(name, value, data, what):
+    """A fraction in [0, 1) of ``data``'s examples or an absolute count; a positive fraction must hold one."""
+    total = len(data)
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise DataSpecError(f"{name} must be a fraction in [0, 1) or a count, not {value!r}")
     if isinstance(value, (float, np.floating)):
         if not 0.0 <= value < 1.0:
             raise DataSpecError(f"{name} as a fraction must be in [0, 1), not {value}")
-        return int(round(value * total))
+        count = int(round(value * total))
+        # Rounded down to none, a 0.1 test split of 4 examples left the run without a test score, silently.
+        # The remedy names no argument: zoo train calls test_size data.test_split.
+        if value > 0 and count == 0:
+            raise DataSpecError(f"a {what} split of {value:g} of {total} examples rounds to no example; hold out at "
+                                f"least {1 / total:.3g} (one example), or 0 for no {what} split", path=data.source)
+        return count
     if not 0 <= value < total:
         raise DataSpecError(f"{name}={value} must be a count in [0, {total})")
     return int(value)
@@ -81,8 +88,8 @@ def train_val_test_split(data, *, val_size=0.1, test_size=0.1, seed=0, stratify=
     """
     _check_data(data, stratify)
     total = len(data)
-    n_test = _size("test_size", test_size, total)
-    n_val = _size("val_size", val_size, total)
+    n_test = _size("test_size", test_size, data, "test")
+    n_val = _size("val_size", val_size, data, "validation")
     if n_test + n_val >= total:
         raise DataSpecError(f"val_size and test_size take {n_val + n_test} of {total} examples, leaving no training")
     indices = np.arange(total)

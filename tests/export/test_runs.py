@@ -66,6 +66,14 @@ def test_export_refuses_a_name_beside_out(trained_run, tmp_path, capsys):
     assert not (tmp_path / "models").exists()
 
 
+def test_an_empty_export_name_is_refused(trained_run, tmp_path, capsys, monkeypatch):
+    # It was taken for no name: the export went to saved_models/<run name>/ without a word.
+    monkeypatch.chdir(tmp_path)
+    assert _cli(["export", str(trained_run.run_dir), "--name", ""]) == 2
+    assert "zoo export: error: export name must be a plain directory name, got ''" in capsys.readouterr().err
+    assert not (tmp_path / "saved_models").exists()
+
+
 def test_neither_export_nor_run_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="neither an exported SavedModel .* nor a zoo run directory"):

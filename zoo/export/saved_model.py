@@ -216,7 +216,8 @@ def export_run(run_dir, *, out=None, name=None):
 
     run_dir = Path(run_dir)
     # The destination is resolved (and checked) before the model loads; export_model then takes it as given.
-    path, _ = versions.resolve_export_dir(out, name=name or run_dir.resolve().name)
+    # ``is None``, not ``or``: an empty --name is a mistake to report, not a request for the default name.
+    path, _ = versions.resolve_export_dir(out, name=run_dir.resolve().name if name is None else name)
     model, tokenizer, label_names, config, pairs = load_classifier_run(run_dir, "be exported")
     spec = json.loads((run_dir / MODEL_FILE).read_text(encoding="utf-8"))
     return export_model(model, tokenizer, label_names, config, out=path, sequence_length=config.data.sequence_length,

@@ -58,7 +58,8 @@ def make_dataset(texts, labels, tokenizer, *, sequence_length, batch_size=None, 
             length from ``bucket_lengths``; needs ``batch_size``).
         cache: Cache token ids in memory after the first epoch.
         augment: An ``AugmentConfig`` (or dict) for training-time augmentation; ``None`` for none.
-        drop_remainder: Drop the last partial batch (static batch dimension).
+        drop_remainder: Drop the last partial batch (static batch dimension); with ``pad_to="bucket"`` each
+            bucket drops its own, so up to one batch less an example per bucket goes unused.
         bucket_lengths: Padded lengths for bucketing (default ``default_bucket_lengths(T)``).
         input_context: A ``tf.distribute.InputContext``: keep only this input pipeline's shard of the
             texts, before tokenising (``batch_size`` stays per replica).

@@ -2,9 +2,6 @@
 import collections
 import json
 import re
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -229,35 +226,7 @@ def test_saved_model_round_trip_gives_the_same_ids(fitted, kind, tmp_path):
     np.testing.assert_array_equal(restored(tf.constant(NEW_TEXTS)).numpy(), tok.encode(tf.constant(NEW_TEXTS), 16))
 
 
-@pytest.mark.slow
-def test_core_word_tokenizer_saved_model_loads_without_tensorflow_text(corpus, tmp_path):
-    texts, _ = corpus
-    tok = build_tokenizer("word_core", vocab_size=40, add_cls=True).fit(texts)
-    assert tok.core_ops_only
-
-    class Serving(tf.Module):
-        def __init__(self):
-            super().__init__()
-            self.tokenizer = tok
-
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-        def __call__(self, strings):
-            return self.tokenizer.encode(strings, 10)
-
-    tf.saved_model.save(Serving(), str(tmp_path / "sm"))
-    script = textwrap.dedent(f"""
-        import sys, json
-        import tensorflow as tf
-        model = tf.saved_model.load({str(tmp_path / 'sm')!r})
-        ids = model(tf.constant({NEW_TEXTS!r})).numpy().tolist()
-        assert not any(name.startswith("tensorflow_text") for name in sys.modules)
-        print(json.dumps(ids))
-    """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == tok.encode(tf.constant(NEW_TEXTS), 10).numpy().tolist()
-
-
+# A core-ops tokenizer's SavedModel read in a process without tensorflow-text: tests/export/test_standalone.py.
 def test_core_ops_only_flags():
     assert not WordTokenizer().core_ops_only  # NFKC needs tensorflow-text
     assert WordTokenizer(cleaning=CleaningConfig(normalization=None)).core_ops_only

@@ -1,4 +1,4 @@
-"""Exports load in fresh processes that never import zoo: real MR parity, and core-ops-only exports."""
+"""Exports load in fresh processes that never import zoo: real MR parity, and core-ops-only exports and tokenizers."""
 import json
 import os
 import subprocess
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tests.export.tiny import sentiment_texts, train_tiny
-from zoo.data import make_dataset
+from zoo.data import build_tokenizer, make_dataset
 from zoo.export.saved_model import export_model
 
 SCRIPT = Path(__file__).with_name("standalone_predict.py")
@@ -70,17 +71,37 @@ def test_parity_on_real_mr_sentences_in_a_process_without_zoo(tmp_path):
     assert [s.decode() for s in out["label"]] == [mr.label_names[i] for i in expected.argmax(1)]
 
 
-def test_only_core_ops_exports_load_without_tensorflow_text(exported, tmp_path):
+def test_only_core_ops_exports_and_tokenizers_load_without_tensorflow_text(exported, tmp_path):
     texts, labels = sentiment_texts(200, seed=3)
     run = train_tiny(texts, labels, ["neg", "pos"], tokenizer="word_core", epochs=1)
     assert run.tokenizer.core_ops_only
     result = export_model(run.model, run.tokenizer, run.label_names, out=tmp_path / "core")
     assert result.metadata["custom_ops"] == [] and not result.metadata["requires_tensorflow_text"]
     assert exported.metadata["requires_tensorflow_text"]
+    # A core-ops tokenizer alone, [CLS] added, in a SavedModel of its own, read by the same fresh process: a
+    # process of its own would cost another Python+TensorFlow start.
+    tokenizer = build_tokenizer("word_core", vocab_size=40, add_cls=True).fit(texts)
+    assert tokenizer.core_ops_only
 
-    probe = texts[:30] + ["", "Superb, SUPERB acting!", "\u00e9l\u00e9gant film"]
-    core, needs_text = run_standalone([result.path, exported.path], probe, tmp_path, tensorflow_text=False)
+    class Serving(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.tokenizer = tokenizer
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def __call__(self, texts):
+            return {"token_ids": self.tokenizer.encode(texts, 10)}
+
+    serving = Serving()
+    tf.saved_model.save(serving, str(tmp_path / "tokenizer"), signatures={"serving_default": serving.__call__})
+
+    probe = texts[:30] + ["", "Superb, SUPERB acting!", "\u00e9l\u00e9gant film", "zyzzyva qwerty",
+                          "tedious <br /> mess... 10/10"]
+    core, ids, needs_text = run_standalone([result.path, tmp_path / "tokenizer", exported.path], probe, tmp_path,
+                                           tensorflow_text=False)
     assert "error" not in core, core.get("error")
     np.testing.assert_allclose(core["probabilities"], _in_memory_probabilities(run, probe, 24), atol=1e-5, rtol=0)
+    assert "error" not in ids, ids.get("error")
+    np.testing.assert_array_equal(ids["token_ids"], tokenizer.encode(tf.constant(probe), 10).numpy())
     # the default (NFKC) export says it needs tensorflow-text, and indeed fails without it
     assert "NormalizeUTF8" in needs_text["error"]

@@ -76,19 +76,28 @@ def test_blank_lines_of_a_txt_input_are_flagged_as_the_saved_model_flags_them(se
     assert "warning: 3 of 5 texts had nothing left after cleaning" in caplog.text and "(first: text 2)" in caplog.text
 
 
-def test_a_pair_with_an_empty_side_is_flagged_from_texts_and_from_ids(tmp_path, caplog):
+@pytest.fixture(scope="module")
+def bert_pairs(tmp_path_factory):
+    """A random BERT checkpoint's tokenizer, a pair model over it and zoo predict's in-memory pair predictor.
+
+    Shared by the tests of pair flags: building the model and tracing the pair graph is most of their cost.
+    """
     from tests.converters.checkpoints import write_bert_checkpoint
     from zoo.converters import load_tokenizer
     from zoo.export.predict import InMemoryPredictor
 
     import zoo
 
-    tokenizer = load_tokenizer(write_bert_checkpoint(tmp_path / "bert")[0])
-    # untrained: the flag does not depend on the weights; skip_padding=False traces in half the time
+    tokenizer = load_tokenizer(write_bert_checkpoint(tmp_path_factory.mktemp("bert"))[0])
+    # untrained: the flags do not depend on the weights; skip_padding=False traces in half the time
     model = zoo.build("transformer-tiny", vocab_size=tokenizer.vocab_size, sequence_length=16, num_classes=2,
                       num_layers=1, num_segments=2, skip_padding=False)
     # zoo predict's in-memory path runs the graph the export saves (a pair export's serving_default is serve_pairs)
-    predictor = InMemoryPredictor(model, tokenizer, ["no", "yes"], pairs=True)
+    return tokenizer, model, InMemoryPredictor(model, tokenizer, ["no", "yes"], pairs=True)
+
+
+def test_a_pair_with_an_empty_side_is_flagged_from_texts_and_from_ids(bert_pairs, caplog):
+    tokenizer, _, predictor = bert_pairs
     pairs = [("the film", "is good"), ("", "is good"), ("the film", ""), ("", ""), ("  ", "fun")]
     assert predictor.predict(pairs).empty_input.tolist() == [False, True, True, True, True]
     assert ("warning: 4 of 5 pairs had a text with nothing left after cleaning; each is predicted on what is left; "
@@ -132,23 +141,16 @@ def test_zoo_predict_counts_the_texts_it_cuts(exported, tmp_path, capsys, caplog
             "predicted on what fits, cut as training cut it; flagged truncated (first: text 2)") in caplog.text
 
 
-def test_packed_texts_and_pairs_are_flagged_truncated_only_when_cut(tmp_path, caplog):
-    from tests.converters.checkpoints import write_bert_checkpoint
-    from zoo.converters import load_tokenizer
+def test_packed_texts_and_pairs_are_flagged_truncated_only_when_cut(bert_pairs, caplog):
     from zoo.export.predict import InMemoryPredictor
 
-    import zoo
-
-    tokenizer = load_tokenizer(write_bert_checkpoint(tmp_path / "bert")[0])
-    model = zoo.build("transformer-tiny", vocab_size=tokenizer.vocab_size, sequence_length=16, num_classes=2,
-                      num_layers=1, num_segments=2, skip_padding=False)
+    tokenizer, model, pairs = bert_pairs
     film = lambda n: " ".join(["film"] * n)  # noqa: E731  one WordPiece token per word
     # [CLS] 14 words [SEP] fills the 16 positions and is whole; pack() cuts the 15th word (and keeps [SEP])
     single = InMemoryPredictor(model, tokenizer, ["no", "yes"])
     assert single.predict([film(14), film(15), film(1)]).truncated.tolist() == [False, True, False]
     assert single.predict([film(3), film(1)]).truncated.tolist() == [False, False], "no row fills the length"
     # a pair has 13 positions for its two texts ([CLS] A [SEP] B [SEP])
-    pairs = InMemoryPredictor(model, tokenizer, ["no", "yes"], pairs=True)
     cases = [(film(7), film(6)), (film(7), film(7)), (film(13), ""), (film(20), film(1)), (film(2), film(2))]
     assert pairs.predict(cases).truncated.tolist() == [False, True, False, True, False]
     assert ("warning: 2 of 5 pairs had more tokens than the model reads (16, special tokens included); each is "

@@ -76,26 +76,6 @@ def test_blank_lines_of_a_txt_input_are_flagged_as_the_saved_model_flags_them(se
     assert "warning: 3 of 5 texts had nothing left after cleaning" in caplog.text and "(first: text 2)" in caplog.text
 
 
-@pytest.fixture(scope="module")
-def bert_pairs(tmp_path_factory):
-    """A random BERT checkpoint's tokenizer, a pair model over it and zoo predict's in-memory pair predictor.
-
-    Shared by the tests of pair flags: building the model and tracing the pair graph is most of their cost.
-    """
-    from tests.converters.checkpoints import write_bert_checkpoint
-    from zoo.converters import load_tokenizer
-    from zoo.export.predict import InMemoryPredictor
-
-    import zoo
-
-    tokenizer = load_tokenizer(write_bert_checkpoint(tmp_path_factory.mktemp("bert"))[0])
-    # untrained: the flags do not depend on the weights; skip_padding=False traces in half the time
-    model = zoo.build("transformer-tiny", vocab_size=tokenizer.vocab_size, sequence_length=16, num_classes=2,
-                      num_layers=1, num_segments=2, skip_padding=False)
-    # zoo predict's in-memory path runs the graph the export saves (a pair export's serving_default is serve_pairs)
-    return tokenizer, model, InMemoryPredictor(model, tokenizer, ["no", "yes"], pairs=True)
-
-
 def test_a_pair_with_an_empty_side_is_flagged_from_texts_and_from_ids(bert_pairs, caplog):
     tokenizer, _, predictor = bert_pairs
     pairs = [("the film", "is good"), ("", "is good"), ("the film", ""), ("", ""), ("  ", "fun")]

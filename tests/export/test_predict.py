@@ -229,17 +229,10 @@ def test_a_jsonl_text_given_twice_and_an_output_that_is_the_input_are_refused(tm
     assert source.read_text(encoding="utf-8") == "text\na great film\n"
 
 
-def test_a_pair_reaches_the_model_with_its_segment_ids(tmp_path):
+def test_a_pair_reaches_the_model_with_its_segment_ids(bert_pairs):
     # Served pairs were only checked for their flags: a graph feeding the model segment 0 throughout (as for single
     # texts) passed every test. The reference packs the pairs itself and calls the model on its segment ids.
-    from tests.converters.checkpoints import write_bert_checkpoint
-    from zoo.converters import load_tokenizer
-    from zoo.export.predict import InMemoryPredictor
-
-    tokenizer = load_tokenizer(write_bert_checkpoint(tmp_path / "bert")[0])
-    # untrained: its random segment embeddings tell the segments apart; skip_padding=False traces in half the time
-    model = zoo.build("transformer-tiny", vocab_size=tokenizer.vocab_size, sequence_length=16, num_classes=2,
-                      num_layers=1, num_segments=2, skip_padding=False)
+    tokenizer, model, predictor = bert_pairs
     pairs = [("the film", "is good"), ("a dull plot", "the film"), ("good", "a film is a film")]
     packed = tokenizer.pack(tf.constant([a for a, _ in pairs]), tf.constant([b for _, b in pairs]), sequence_length=16)
 
@@ -249,5 +242,5 @@ def test_a_pair_reaches_the_model_with_its_segment_ids(tmp_path):
 
     expected = reference(packed["segment_ids"])
     assert not np.allclose(expected, reference(tf.zeros_like(packed["segment_ids"])), atol=1e-4)
-    got = InMemoryPredictor(model, tokenizer, ["no", "yes"], pairs=True).predict(pairs).probabilities
+    got = predictor.predict(pairs).probabilities
     np.testing.assert_allclose(got, expected, atol=1e-5)

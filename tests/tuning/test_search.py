@@ -162,10 +162,12 @@ def test_trials_under_mirrored_strategy_match_single_device_trials(search, texts
 
 
 def test_the_seed_decides_the_sequence_of_trials(texts_csv, tmp_path):
+    # One data set and hypermodel for every tuner (make_tuner takes the seed): the seed is all that differs.
+    base, settings = load_search(search_config(texts_csv, tmp_path))
+    space = SearchSpace.for_config(settings.space, base)
+    hypermodel = ZooHyperModel(base, settings, space, prepare_data(base), strategy=None)
+
     def first_trials(seed, directory):
-        base, settings = load_search(search_config(texts_csv, directory, seed=seed))
-        space = SearchSpace.for_config(settings.space, base)
-        hypermodel = ZooHyperModel(base, settings, space, prepare_data(base), strategy=None)
         tuner = make_tuner(settings, hypermodel, directory, epochs=2, seed=seed)
         return [tuner.oracle.create_trial(f"tuner{i}").hyperparameters.values for i in range(3)]
 

@@ -205,10 +205,12 @@ def test_attention_core_follows_the_hardware_without_override(monkeypatch):
 
 
 def test_packing_is_refused_for_cross_attention():
-    cross = MultiHeadAttention(d_model=8, num_heads=2)
-    cross(np.ones((1, 3, 8), "float32"), key_value=np.ones((1, 4, 8), "float32"))
+    # The cross-attention contract's sizes: under JAX its ops are compiled already.
+    cross = MultiHeadAttention(d_model=D, num_heads=H)
+    q, kv = _x(B, T, D), _x(B, S, 8)
+    cross(q, key_value=kv)
     with pytest.raises(ValueError, match="`packing` is only supported for self-attention"):
-        cross(np.ones((1, 3, 8), "float32"), key_value=np.ones((1, 4, 8), "float32"), packing=object())
+        cross(q, key_value=kv, packing=object())
 
 
 def test_a_causal_mask_without_its_lengths_names_them():

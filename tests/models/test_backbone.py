@@ -94,16 +94,17 @@ def test_parts_are_attributes_in_computation_order():
 @pytest.mark.parametrize("kw", [{}, {"norm_first": True, "final_norm": True, "positional": "rotary"}])
 def test_padding_changes_no_real_position(kw):
     backbone = _bert(**kw)
-    ids = _ids(lengths=(5, 3), width=5)
-    longer = np.pad(ids, ((0, 0), (0, 4)))
-    segments = (np.arange(5) >= 2).astype("int32")[None].repeat(2, 0)
+    # The other tests' [2, 7] ids (JAX compiles each op once per shape), padded to the full sequence_length.
+    ids = _ids(lengths=(5, 3))
+    longer = np.pad(ids, ((0, 0), (0, 5)))
+    segments = (np.arange(7) >= 2).astype("int32")[None].repeat(2, 0)
 
     def run(x, s):
         return to_numpy(backbone({"token_ids": x, "segment_ids": s, "padding_mask": x != 0})["sequence_output"])
 
-    short, long = run(ids, segments), run(longer, np.pad(segments, ((0, 0), (0, 4))))
+    short, long = run(ids, segments), run(longer, np.pad(segments, ((0, 0), (0, 5))))
     real = ids != 0
-    np.testing.assert_allclose(short[real], long[:, :5][real], atol=1e-5)
+    np.testing.assert_allclose(short[real], long[:, :7][real], atol=1e-5)
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="token packing runs on TensorFlow only")
@@ -258,13 +259,14 @@ def test_classifier_over_segments_takes_token_and_segment_ids():
 def test_a_non_zero_pad_id_is_masked_and_zero_is_a_token():
     keras.utils.set_random_seed(5)
     model = build_transformer(50, 12, 2, num_layers=1, d_model=D, num_heads=HEADS, ff_dim=32, pad_id=7)
-    ids = _ids(lengths=(5, 3), width=5, pad_id=7)
+    # The padding test's shapes, [2, 7] ids padded to 12: under JAX their ops are compiled already.
+    ids = _ids(lengths=(5, 3), pad_id=7)
     ids[ids == 7] = 8  # no real 7s; then pad with 7
     ids[1, 3:] = 7
     ids[0, 1] = 0
-    longer = np.pad(ids, ((0, 0), (0, 4)), constant_values=7)
+    longer = np.pad(ids, ((0, 0), (0, 5)), constant_values=7)
     np.testing.assert_allclose(to_numpy(model(ids)), to_numpy(model(longer)), atol=1e-5)
-    zero_padded = np.pad(ids, ((0, 0), (0, 4)), constant_values=0)
+    zero_padded = np.pad(ids, ((0, 0), (0, 5)), constant_values=0)
     assert not np.allclose(to_numpy(model(ids)), to_numpy(model(zero_padded)), atol=1e-5)
 
 

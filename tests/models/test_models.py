@@ -4,7 +4,7 @@ import pytest
 
 from tests.harness import assert_all_gradients_flow, to_numpy
 from zoo import build, build_cnn_classifier, build_lstm_classifier, build_transformer, list_models
-from zoo.models import UnknownModelError, attention_maps, model_names, task_of
+from zoo.models import UnknownModelError, attention_maps, model_names, registry, task_of
 
 SMALL = {"vocab_size": 60, "sequence_length": 16}
 RNG = np.random.default_rng(5)
@@ -97,6 +97,13 @@ def test_list_models_reports_names_descriptions_and_parameter_counts():
     assert infos["transformer-small"].params == build("transformer-small").count_params()
     assert infos["transformer-tiny"].params < infos["transformer-small"].params < infos["transformer-base"].params
     assert all(info.description for info in infos.values())
+
+
+def test_list_models_counts_parameters_once_per_process(monkeypatch):
+    # Every call built all eight models again (~3 s) for counts that cannot change.
+    first = list_models()
+    monkeypatch.setattr(registry, "build", lambda name, **overrides: pytest.fail(f"{name} was built again"))
+    assert list_models() == first
 
 
 def test_unknown_model_lists_valid_names():

@@ -3,6 +3,7 @@ import io
 import json
 import logging
 import math
+import re
 import shutil
 import signal
 import time
@@ -213,39 +214,45 @@ def test_a_finished_run_is_not_overwritten(finished):
         train(finished.config)
 
 
-def test_same_seed_gives_identical_weights_and_metrics(tiny_csv, tmp_path):
-    config = tiny_config(tiny_csv, tmp_path / "a", model={"overrides": {"num_layers": 1, "d_model": 16,
-                                                                        "num_heads": 2, "ff_dim": 32,
-                                                                        "dropout": 0.2}})
-    first = train(config)
-    again = train(config, overrides=[f"output.dir={tmp_path / 'b'}"])
-    for a, b in zip(_weights(first.model), _weights(again.model)):
+def test_same_seed_gives_identical_weights_and_metrics(finished, tmp_path):
+    """The finished run (dropout 0.1: seeded draws too) trained again in another directory."""
+    again = train(finished.config, overrides=[f"output.dir={tmp_path / 'again'}"])
+    for a, b in zip(_weights(finished.model), _weights(again.model)):
         np.testing.assert_array_equal(a, b)
-    assert _learning(first.history) == _learning(again.history)
-    assert first.history[0]["loss"] != first.history[1]["loss"]
+    assert _learning(finished.history) == _learning(again.history)
+    assert finished.history[0]["loss"] != finished.history[1]["loss"]
 
 
-def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_csv, tmp_path):
-    config = tiny_config(tiny_csv, tmp_path / "run", optimizer={"name": "sgd", "learning_rate": 1e18},
-                         training={"epochs": 3, "checkpoint_every": 1})
-    with pytest.raises(NonFiniteLossError, match=r"the loss became (NaN|Inf) at epoch \d+, step \d+; the last good "
-                                                 r"checkpoint .*ckpt-\d+ is intact") as error:
-        train(config)
-    path = tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints"))
-    assert path in str(error.value)
+# The tiny run stops on a non-finite loss with these settings, its checkpoints (one a step) kept: an unfinished run.
+_EXPLODING = {"optimizer": {"name": "sgd", "learning_rate": 1e18}, "training": {"epochs": 3, "checkpoint_every": 1}}
+
+
+@pytest.fixture(scope="module")
+def exploded(tiny_csv, tmp_path_factory):
+    """``(run directory, NonFiniteLossError)`` of the tiny run with ``_EXPLODING`` settings (tests copy or read it)."""
+    run_dir = tmp_path_factory.mktemp("exploded") / "run"
+    with pytest.raises(NonFiniteLossError) as error:
+        train(tiny_config(tiny_csv, run_dir, **_EXPLODING))
+    return run_dir, error.value
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(exploded):
+    run_dir, error = exploded
+    assert re.search(r"the loss became (NaN|Inf) at epoch \d+, step \d+; the last good checkpoint .*ckpt-\d+ is "
+                     r"intact", str(error)), str(error)
+    path = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    assert path in str(error)
     reader = tf.train.load_checkpoint(path)
     weights = [name for name in reader.get_variable_to_dtype_map() if name.startswith("weights/")]
     assert weights
     for name in weights:
         assert np.all(np.isfinite(reader.get_tensor(name))), name
-    assert not (tmp_path / "run" / "metrics.json").exists()
+    assert not (run_dir / "metrics.json").exists()
 
 
-def test_resuming_with_another_config_is_an_error(tiny_csv, tmp_path):
-    config = tiny_config(tiny_csv, tmp_path / "run", optimizer={"name": "sgd", "learning_rate": 1e18},
-                         training={"epochs": 3, "checkpoint_every": 1})
-    with pytest.raises(NonFiniteLossError):
-        train(config)
+def test_resuming_with_another_config_is_an_error(exploded, tiny_csv, tmp_path):
+    shutil.copytree(exploded[0], tmp_path / "run")
+    config = tiny_config(tiny_csv, tmp_path / "run", **_EXPLODING)
     with pytest.raises(RunDirectoryError, match=r"different config \(optimizer.learning_rate: 1e\+18 -> 0.01\)"):
         train(config, overrides=["optimizer.learning_rate=0.01"])
     restarted = train(config, overrides=["optimizer.learning_rate=0.01", "output.overwrite=true"])
@@ -273,8 +280,7 @@ def test_resuming_after_the_data_changed_is_an_error(tiny_csv, tmp_path, edit, c
     data = tmp_path / "data.csv"
     shutil.copy(tiny_csv, data)
     run_dir = tmp_path / "run"
-    config = tiny_config(data, run_dir, optimizer={"name": "sgd", "learning_rate": 1e18},
-                         training={"epochs": 3, "checkpoint_every": 1})
+    config = tiny_config(data, run_dir, **_EXPLODING)
     with pytest.raises(NonFiniteLossError):
         train(config)  # an unfinished run with checkpoints
     recorded = [run_dir / "data_fingerprint.json", *(run_dir / "tokenizer").iterdir()]
@@ -442,8 +448,19 @@ def test_one_class_data_names_the_source_and_the_label_column(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_a_diverging_loss_stops_like_a_nan(tiny_csv, tmp_path):
-    config = tiny_config(tiny_csv, tmp_path / "run", optimizer={"name": "adamw", "learning_rate": 1e3})
+_DIVERGING = {"optimizer": {"name": "adamw", "learning_rate": 1e3}}
+
+
+@pytest.fixture(scope="module")
+def unchecked(tiny_csv, tmp_path_factory):
+    """One epoch of the tiny run with ``_DIVERGING`` settings and the divergence check off: it trains to the end."""
+    config = tiny_config(tiny_csv, tmp_path_factory.mktemp("unchecked") / "run", **_DIVERGING,
+                         training={"epochs": 1, "divergence_factor": 0})
+    return train(config)
+
+
+def test_a_diverging_loss_stops_like_a_nan(tiny_csv, unchecked, tmp_path):
+    config = tiny_config(tiny_csv, tmp_path / "run", **_DIVERGING)
     with pytest.raises(LossDivergedError, match=r"training stopped: the loss diverged to \S+ at epoch 1, step \d+, "
                                                 r"more than training.divergence_factor 10 x the chance-level loss "
                                                 r"0.6931; no checkpoint had been written yet. Lower "
@@ -451,22 +468,21 @@ def test_a_diverging_loss_stops_like_a_nan(tiny_csv, tmp_path):
         train(config)
     assert isinstance(error.value, NonFiniteLossError), "handled wherever a NaN loss is"
     assert not (tmp_path / "run" / "metrics.json").exists()
-    # the switch: with the check off, the same run reports a chance-level model as done
-    result = train(config, overrides=["training.divergence_factor=0", "training.epochs=1", "output.overwrite=true"])
-    assert result.history[0]["loss"] > 1e3 and result.metrics["test"]["accuracy"] <= 0.6
+    # the switch: with the check off, the same run (one epoch of it, ``unchecked``) reports a chance-level model as done
+    assert unchecked.history[0]["loss"] > 1e3 and unchecked.metrics["test"]["accuracy"] <= 0.6
 
 
-def test_a_diverged_run_resumes_with_the_check_off_as_the_error_advises(tiny_csv, tmp_path):
-    """The rerun with training.divergence_factor: 0 was refused as a different config: the run had to start afresh."""
-    config = tiny_config(tiny_csv, tmp_path / "run", optimizer={"name": "adamw", "learning_rate": 1e3},
-                         training={"epochs": 1, "checkpoint_every": 1})
+def test_a_diverged_run_resumes_with_the_check_off_as_the_error_advises(tiny_csv, unchecked, tmp_path):
+    """The rerun with training.divergence_factor: 0 was refused as a different config: the run had to start afresh.
+    Resumed, it ends as the run with the check off from the start (``unchecked``: no checkpoints, which change
+    nothing computed)."""
+    config = tiny_config(tiny_csv, tmp_path / "run", **_DIVERGING, training={"epochs": 1, "checkpoint_every": 1})
     with pytest.raises(LossDivergedError, match=r"the last checkpoint \S+ckpt-\d+ is kept. .* or set "
                                                 r"training.divergence_factor: 0 to turn this check off"):
         train(config)
     stream = io.StringIO()
     resumed = train(config, overrides=["training.divergence_factor=0", "output.progress=epoch"], progress_stream=stream)
     assert "resuming from" in stream.getvalue()
-    uninterrupted = train(config, overrides=["training.divergence_factor=0", f"output.dir={tmp_path / 'again'}"])
-    assert _learning(resumed.history) == _learning(uninterrupted.history)
-    for a, b in zip(_weights(resumed.model), _weights(uninterrupted.model)):
+    assert _learning(resumed.history) == _learning(unchecked.history)
+    for a, b in zip(_weights(resumed.model), _weights(unchecked.model)):
         np.testing.assert_array_equal(a, b)

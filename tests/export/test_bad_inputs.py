@@ -83,10 +83,10 @@ def test_a_pair_with_an_empty_side_is_flagged_from_texts_and_from_ids(bert_pairs
     assert ("warning: 4 of 5 pairs had a text with nothing left after cleaning; each is predicted on what is left; "
             "flagged empty_input (first: pair 2)") in caplog.text
     # serve_token_ids reads a pair's two texts from its segment ids: [CLS] film [SEP] film [SEP], B empty, A empty
-    serve_ids, signature = predictor.graph.endpoints()["serve_token_ids"]
+    serve_ids = predictor.graph.endpoints()["serve_token_ids"]
     film = tokenizer.encode(tf.constant(["film"]), 3).numpy()[0, 1]
     cls, sep = tokenizer.cls_id, tokenizer.sep_id
-    by_ids = tf.function(serve_ids, input_signature=signature)(
+    by_ids = serve_ids(
         tf.constant([[cls, film, sep, film, sep], [cls, film, sep, sep, 0], [cls, sep, film, sep, 0]]),
         tf.constant([[0, 0, 0, 1, 1], [0, 0, 0, 1, 0], [0, 0, 1, 1, 0]]))
     assert by_ids["empty_input"].numpy().tolist() == [False, True, True]

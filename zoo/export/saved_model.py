@@ -124,15 +124,19 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
     graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs)
     path, version = versions.resolve_export_dir(out, name=name or model.name)
 
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.track(tokenizer)
-    for endpoint, (fn, signature) in graph.endpoints().items():
-        archive.add_endpoint(endpoint, fn, input_signature=signature)
+    # As Model Garden's serving modules: the signatures are the graph's concrete functions, traced once (not again
+    # if predictions in memory traced them; Keras' ExportArchive traced each endpoint twice), and a tf.Module
+    # tracks what they read: the tokenizer's tables and the variables they capture. The model itself is not
+    # tracked: saving would trace each of its layers' calls too, for nothing the signatures use.
+    signatures = {name: fn.get_concrete_function() for name, fn in graph.endpoints().items()}
+    module = tf.Module()
+    module.tokenizer = tokenizer
+    module.model_variables = list({v.ref(): v for fn in signatures.values() for v in fn.variables}.values())
+    signatures["serving_default"] = next(iter(signatures.values()))
 
     # The partial export is a sibling of the version folder: an OSError anywhere in the model's folder is about out.
     with output_errors(path.parent, versions.EXPORT_FIX), versions.atomic_directory(path) as tmp:
-        archive.write_out(str(tmp), verbose=False)
+        tf.saved_model.save(module, str(tmp), signatures=signatures)
         extra = tmp / EXTRA_DIR
         extra.mkdir()
         # As a run stores them: a name holding a line break or edge spaces would not read back from labels.txt.

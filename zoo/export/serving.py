@@ -122,19 +122,21 @@ class ServingGraph:
         # Tokens even an empty text gets (a [CLS] prefix): a row with no more than these holds no input.
         self._framing = int(tf.size(tokenizer.tokenize(tf.constant([""])).flat_values))
         self._labels = tf.constant(self.label_names, dtype=tf.string)
-        self.serve_text = tf.function(self._serve_text, input_signature=[TEXT_SPEC])
-        self.serve_pairs = tf.function(self._serve_pairs, input_signature=PAIR_SPECS)
-        self.serve_ids = tf.function(self._serve_ids, input_signature=[IDS_SPEC])
+        # Every branch is on Python values or an explicit tf.cond: autograph would only add tracing time.
+        self.serve_text = tf.function(self._serve_text, input_signature=[TEXT_SPEC], autograph=False)
+        self.serve_pairs = tf.function(self._serve_pairs, input_signature=PAIR_SPECS, autograph=False)
+        self.serve_ids = tf.function(self._serve_ids, input_signature=[IDS_SPEC], autograph=False)
+        self.serve_segment_ids = tf.function(self._serve_segment_ids, input_signature=[IDS_SPEC, SEGMENT_IDS_SPEC],
+                                             autograph=False)
 
     def endpoints(self):
-        """Return ``{signature name: (python function, input signature)}`` for ``ExportArchive.add_endpoint``.
+        """Return ``{signature name: tf.function}``, each with its input signature: what a SavedModel serves.
 
         The first entry, raw strings in (two inputs for pairs), becomes the SavedModel's ``serving_default``.
         """
         if self.pairs:
-            return {"serve_text_pairs": (self._serve_pairs, PAIR_SPECS),
-                    "serve_token_ids": (self._serve_segment_ids, [IDS_SPEC, SEGMENT_IDS_SPEC])}
-        return {"serve_text": (self._serve_text, [TEXT_SPEC]), "serve_token_ids": (self._serve_ids, [IDS_SPEC])}
+            return {"serve_text_pairs": self.serve_pairs, "serve_token_ids": self.serve_segment_ids}
+        return {"serve_text": self.serve_text, "serve_token_ids": self.serve_ids}
 
     @staticmethod
     def _valid_utf8(texts):

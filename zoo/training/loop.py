@@ -178,7 +178,7 @@ class Trainer:
         self._jit_compile = bool(jit_compile)
         self._train_fn = self._train_spec = None
         self._evaluator = Evaluator(model, objective, seed=self.seed, jit_compile=jit_compile)
-        self._scheduled_fn = tf.function(lambda iterator: self._distributed_step(next(iterator)))
+        self._scheduled_fn = tf.function(lambda iterator: self._distributed_step(next(iterator)), autograph=False)
         self._coordinator = None
 
     def _penalty(self):
@@ -298,7 +298,7 @@ class Trainer:
             # trace). XLA compiles one program per width.
             self._train_spec = iterator.element_spec
             self._train_fn = tf.function(self._distributed_step, input_signature=[self._train_spec],
-                                         jit_compile=self._jit_compile)
+                                         jit_compile=self._jit_compile, autograph=False)
         for _ in range(steps):
             yield tuple(value.numpy() for value in self._train_fn(next(iterator)))
 
@@ -369,7 +369,7 @@ class Evaluator:
         self.model = model
         self.objective = objective
         self.seed = int(seed)
-        self._fn = tf.function(self._batch, jit_compile=bool(jit_compile), reduce_retracing=True)
+        self._fn = tf.function(self._batch, jit_compile=bool(jit_compile), reduce_retracing=True, autograph=False)
 
     def _batch(self, features, labels):
         inputs, targets = self.objective.prepare(features, labels, tf.constant([self.seed, -1], tf.int64))

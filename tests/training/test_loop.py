@@ -7,7 +7,8 @@ import tensorflow as tf
 import zoo.models
 from zoo.layers import Dropout
 from zoo.training.fit import EarlyStopping
-from zoo.training.loop import EpochBatches, Trainer, TrainingState
+from zoo.training import loop
+from zoo.training.loop import EpochBatches, Throughput, Trainer, TrainingState
 from zoo.training.objectives import Objective, TokenObjective, trim_padding
 from zoo.training.strategies import get_strategy
 
@@ -116,6 +117,25 @@ def test_early_stopping_counts_patience_from_the_best_epoch(monitor, values, min
     assert (seen, stop_epoch) == (improved, stopped_after)
     assert int(stopping.state.best_epoch.numpy()) == improved[-1]
     assert float(stopping.state.best_value.numpy()) == values[improved[-1]]
+
+
+def test_throughput_leaves_out_the_first_step_which_traces(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(loop.time, "perf_counter", lambda: clock[0])
+    throughput = Throughput()
+    clock[0] = 5.0  # the first step: 32 examples in 5 s, most of it tracing
+    throughput.add(32)
+    assert throughput.rate == pytest.approx(32 / 5)  # one step: all there is to go by
+    for _ in range(2):
+        clock[0] += 0.5
+        throughput.add(32)
+    assert throughput.rate == pytest.approx(64 / 1.0)  # the steady steps only, not 96 / 6
+    throughput.reset()  # the next epoch starts over, its first step left out too
+    clock[0] += 2.0
+    throughput.add(16)
+    clock[0] += 0.25
+    throughput.add(16)
+    assert throughput.rate == pytest.approx(16 / 0.25)
 
 
 def test_trim_padding_cuts_to_the_longest_row_rounded_to_8():

@@ -136,13 +136,15 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
                         f"training interrupted at epoch {epoch + 1}, step {step + 1}/{steps}; "
                         + (f"{rerun} to resume from {path}" if path else "no checkpoint to resume from"),
                         received[0], path)
+            # Taken before validation: it counts training steps only.
+            rate = throughput.rate
             record = {"epoch": epoch + 1, "loss": sums[0] / sums[2], "accuracy": sums[1] / sums[2]}
             if trainer.objective.token_level:
                 record["perplexity"] = perplexity(record["loss"])
             if validation is not None:
                 record.update({f"val_{key}": value for key, value in trainer.evaluate(*validation).items()})
             record["learning_rate"] = last_update_learning_rate(trainer.optimizer)
-            record["examples_per_s"] = throughput.rate
+            record["examples_per_s"] = rate
             record["seconds"] = time.perf_counter() - epoch_start
             stop = False
             if early_stopping is not None:

@@ -491,7 +491,19 @@ def check_finite(loss_sum, epoch, step, checkpointer):
 
 
 class Throughput:
-    """Examples per second since the last ``reset``."""
+    """Training examples per second since the last ``reset``, the first step after it not counted.
+
+    The first step of a run traces the step (seconds for a BERT) and fills the input pipeline: counted, it
+    would make a short epoch look several times slower than its steady rate. Until a second step is done,
+    the rate is the first step's.
+
+    Example:
+        >>> throughput = Throughput()
+        >>> throughput.add(32)  # the first step: the clock starts over when it ends
+        >>> throughput.add(32)
+        >>> throughput.rate > 0, throughput.counted
+        (True, 32)
+    """
 
     def __init__(self):
         self.reset()
@@ -499,11 +511,20 @@ class Throughput:
     def reset(self):
         self.start = time.perf_counter()
         self.examples = 0
+        self._first = None  # (time, examples) when the first step ended
 
     def add(self, examples):
         self.examples += examples
+        if self._first is None:
+            self._first = (time.perf_counter(), self.examples)
+
+    @property
+    def counted(self):
+        """The examples the rate counts."""
+        return self.examples - self._first[1] if self._first and self.examples > self._first[1] else self.examples
 
     @property
     def rate(self):
-        elapsed = time.perf_counter() - self.start
-        return self.examples / elapsed if elapsed > 0 else 0.0
+        start = self._first[0] if self._first and self.examples > self._first[1] else self.start
+        elapsed = time.perf_counter() - start
+        return self.counted / elapsed if elapsed > 0 else 0.0

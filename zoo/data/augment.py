@@ -115,6 +115,7 @@ def apply_augmentation(dataset, config, sequence_length, keep_length=False, spec
         return dataset
     seeds = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True).batch(2)
 
+    @tf.autograph.experimental.do_not_convert  # no branch on a tensor: autograph would add only tracing time
     def augment(element, seed):
         ids, length, *rest = element
         ids = augment_ids(ids[:length], seed, config, special_ids)

@@ -134,6 +134,7 @@ def make_dataset(texts, labels, tokenizer, *, sequence_length, batch_size=None, 
     # Elements are (ids [T] padded, *length, *label): lengths ride along only where bucketing or
     # augmentation needs them. Apart from augmentation, no function runs per example: per-example
     # function calls cost more than tokenising on this CPU.
+    @tf.autograph.experimental.do_not_convert  # as every function mapped here: no branch on a tensor
     def encode(batch, *label):
         # The tokenizer's own encode, so the ids are what its serving signature gives (BERT's keep [SEP]).
         dense = tokenizer.encode(batch, sequence_length)
@@ -164,14 +165,17 @@ def _bucket(dataset, lengths, batch_size, drop_remainder):
     """Batch examples of similar length, each batch cut to its bucket's padded length."""
     bounds = tf.constant(lengths, tf.int32)
 
+    @tf.autograph.experimental.do_not_convert
     def bucket_of(length):
         return tf.cast(tf.searchsorted(bounds, tf.reshape(length, [1]), side="left")[0], tf.int64)
 
     dataset = dataset.group_by_window(
-        key_func=lambda ids, length, *label: bucket_of(length),
-        reduce_func=lambda key, window: window.batch(batch_size, drop_remainder=drop_remainder),
+        key_func=tf.autograph.experimental.do_not_convert(lambda ids, length, *label: bucket_of(length)),
+        reduce_func=tf.autograph.experimental.do_not_convert(
+            lambda key, window: window.batch(batch_size, drop_remainder=drop_remainder)),
         window_size=batch_size)
 
+    @tf.autograph.experimental.do_not_convert
     def cut(ids, length, *label):
         width = tf.gather(bounds, bucket_of(tf.reduce_max(length)))
         return (ids[:, :width], *label) if label else ids[:, :width]

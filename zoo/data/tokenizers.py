@@ -42,8 +42,9 @@ _ALL_EMPTY = ("every training text is empty after cleaning: check the text colum
 def _strings_dataset(texts, cleaning):
     if not texts:
         raise EmptyDataError("cannot fit a tokenizer on zero texts")
+    # Cleaning branches on Python values only: autograph would add only tracing time (as in every map here).
     return tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)).batch(_FIT_BATCH).map(
-        lambda s: clean(s, cleaning), num_parallel_calls=tf.data.AUTOTUNE)
+        tf.autograph.experimental.do_not_convert(lambda s: clean(s, cleaning)), num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _check_vocab_size(vocab_size):
@@ -420,7 +421,7 @@ class _LookupTokenizer(Tokenizer):
         raise NotImplementedError
 
     def _learn(self, cleaned):
-        tokens = _frequent_tokens(cleaned.map(self._split), self.requested_vocab_size - len(RESERVED_TOKENS),
+        tokens = _frequent_tokens(cleaned.map(tf.autograph.experimental.do_not_convert(self._split)), self.requested_vocab_size - len(RESERVED_TOKENS),
                                   self.min_count)
         return list(RESERVED_TOKENS) + tokens
 
@@ -580,7 +581,8 @@ class WordPieceTokenizer(Tokenizer):
         from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib as learner
 
         # The same word split that bert_vocab_from_dataset uses; cleaning already lower-cased/normalised.
-        words = cleaned.map(lambda s: BasicTokenizer(lower_case=False).tokenize(self._controls_apart(s)))
+        words = cleaned.map(tf.autograph.experimental.do_not_convert(
+            lambda s: BasicTokenizer(lower_case=False).tokenize(self._controls_apart(s))))
         try:
             word_counts = list(learner.count_words(words).items())
         except StopIteration:  # count_words' way of saying that there is no word at all

@@ -252,6 +252,7 @@ class Trainer:
         features_t = tf.nest.map_structure(tf.constant, features)
         labels_t = None if labels is None else tf.constant(labels)
 
+        @tf.autograph.experimental.do_not_convert  # branches on Python values only: autograph adds only time
         def prepare(number, indices):
             seed, first = place(number)
             batch = tf.nest.map_structure(lambda t: tf.gather(t, indices), features_t)

@@ -124,10 +124,10 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
     graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs)
     path, version = versions.resolve_export_dir(out, name=name or model.name)
 
-    # As Model Garden's serving modules: the signatures are the graph's concrete functions, traced once (not again
-    # if predictions in memory traced them; Keras' ExportArchive traced each endpoint twice), and a tf.Module
-    # tracks what they read: the tokenizer's tables and the variables they capture. The model itself is not
-    # tracked: saving would trace each of its layers' calls too, for nothing the signatures use.
+    # As Model Garden's serving modules: the signatures are the graph's concrete functions, traced once (Keras'
+    # ExportArchive traced each endpoint twice), and a tf.Module tracks what they read: the tokenizer's tables and
+    # the variables they capture. The model itself is not tracked: saving would trace each of its layers' calls
+    # too, for nothing the signatures use.
     signatures = {name: fn.get_concrete_function() for name, fn in graph.endpoints().items()}
     module = tf.Module()
     module.tokenizer = tokenizer

@@ -5,6 +5,8 @@ import pytest
 import tensorflow as tf
 
 import zoo.models
+from zoo.evaluation.metrics import predicted_ids
+from zoo.export.serving import logits_to_probabilities
 from zoo.layers import Dropout
 from zoo.training.fit import EarlyStopping
 from zoo.training import loop
@@ -56,6 +58,23 @@ def test_multilabel_loss_and_accuracy_match_numpy(smoothing):
     np.testing.assert_allclose(objective.loss(tf.constant(labels), tf.constant(logits)), expected, rtol=1e-5)
     np.testing.assert_allclose(objective.correct(tf.constant(labels), tf.constant(logits)),
                                ((logits > 0) == labels).mean(-1))
+
+
+@pytest.mark.parametrize("mode", ["binary", "multilabel"])
+def test_training_accuracy_decides_a_logit_of_zero_as_serving_and_evaluation_do(mode):
+    # Logits at and within float32 rounding of 0 (probability exactly 0.5), and clear ones.
+    logits = np.array([[0.0], [1e-9], [-1e-9], [3.0], [-3.0]], np.float32)
+    if mode == "multilabel":
+        logits = logits.reshape(1, -1)
+    served = logits_to_probabilities(tf.constant(logits), mode).numpy()
+    decided = predicted_ids(served, multilabel=mode == "multilabel")  # what zoo evaluate scores
+    objective = Objective(mode)
+    for truth in (0, 1):
+        labels = np.full(decided.shape, truth)
+        expected = (decided == labels).mean(axis=-1) if mode == "multilabel" else (decided == labels).astype(float)
+        # One label decided otherwise moves a multilabel row's accuracy by 0.2: 1e-6 is float32 rounding only.
+        np.testing.assert_allclose(objective.correct(tf.constant(labels), tf.constant(logits)).numpy(), expected,
+                                   rtol=0, atol=1e-6)
 
 
 def test_epoch_batches_are_seeded_full_and_disjoint():

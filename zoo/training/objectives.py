@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from zoo.data.lm_targets import mask_tokens
 from zoo.data.special_tokens import LEARNED_IDS
+from zoo.evaluation.metrics import MULTILABEL_THRESHOLD
 from zoo.layers.heads import MODES
 
 TOKEN_TASKS = ("lm", "mlm", "seq2seq")
@@ -99,7 +100,11 @@ class Objective:
             return tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(labels, tf.int32)),
                            tf.float32)
         targets = tf.cast(tf.reshape(labels, tf.shape(logits)), tf.float32)
-        hits = tf.cast(tf.equal(tf.cast(logits > 0, tf.float32), targets), tf.float32)
+        # Decided on the probabilities, as serving and zoo evaluate decide: a logit within float32 rounding of 0
+        # has probability 0.5 exactly, which multilabel takes and binary's argmax of [1 - p, p] does not.
+        probabilities = tf.sigmoid(logits)
+        chosen = probabilities >= MULTILABEL_THRESHOLD if self.mode == "multilabel" else probabilities > 0.5
+        hits = tf.cast(tf.equal(tf.cast(chosen, tf.float32), targets), tf.float32)
         return tf.reduce_mean(hits, axis=-1)
 
     def sums(self, labels, logits, per_example):

@@ -4,7 +4,8 @@ import time
 import pytest
 import tensorflow as tf
 
-from zoo.training.checkpoints import CheckpointError, Checkpointer, RunClock, checkpoint_paths, damaged_file
+from zoo.training.checkpoints import (CheckpointError, Checkpointer, RunClock, RunPrecision, checkpoint_paths,
+                                      damaged_file, saved_precision)
 
 
 @pytest.fixture
@@ -125,3 +126,19 @@ def test_the_newest_checkpoint_is_the_highest_step_not_the_last_name_in_text_ord
     variable.assign(-1.0)
     assert Checkpointer(tmp_path / "checkpoints", v=variable).restore() == str(tmp_path / "checkpoints" / "ckpt-10")
     assert float(variable.numpy()) == 10.0
+
+
+def test_the_precision_is_read_back_before_any_model_exists_and_old_checkpoints_still_restore(tmp_path):
+    """A resume reads the policy before it builds the model; checkpoints saved before zoo saved the policy give
+    None (the run then resolves training.precision afresh) and restore as before."""
+    precise = Checkpointer(tmp_path / "precise", precision=RunPrecision("mixed_bfloat16"), v=tf.Variable(1.0))
+    for step in (1, 2):
+        precise.save(step)
+    Checkpointer(tmp_path / "plain", v=tf.Variable(1.0)).save(1)
+    assert saved_precision(tmp_path / "precise") == "mixed_bfloat16"
+    assert saved_precision(tmp_path / "plain") is None and saved_precision(tmp_path / "none") is None
+    (tmp_path / "precise" / "ckpt-2.data-00000-of-00001").unlink()  # the newest damaged: the one before holds it
+    assert saved_precision(tmp_path / "precise") == "mixed_bfloat16"
+    variable = tf.Variable(0.0)
+    assert Checkpointer(tmp_path / "plain", precision=RunPrecision("float32"), v=variable).restore()
+    assert variable.numpy() == 1.0

@@ -15,8 +15,9 @@ def test_auto_precision_report_names_the_deciding_cpu_flags(monkeypatch, flags, 
     monkeypatch.setattr(precision, "cpu_flags", lambda: flags)
     chosen = resolve_precision("auto")
     report = precision_report("auto", chosen)
-    assert report == {"requested": "auto", "policy": policy, "attention_core_dtype": core,
-                      "cpu_bf16_flags": bf16_flags, "cpu_flags_checked": ["amx_bf16", "avx512_bf16"], "gpus": 0}
+    assert report == {"requested": "auto", "policy": policy, "kept_from_checkpoint": False,
+                      "attention_core_dtype": core, "cpu_bf16_flags": bf16_flags,
+                      "cpu_flags_checked": ["amx_bf16", "avx512_bf16"], "gpus": 0}
 
 
 def test_mixed_bfloat16_on_an_avx2_cpu_keeps_the_attention_core_in_float32(monkeypatch):
@@ -61,3 +62,17 @@ def test_auto_on_a_gpu_is_bfloat16_where_native_and_float32_elsewhere(monkeypatc
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
     monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda device: {"compute_capability": capability})
     assert resolve_precision("auto") == policy
+
+
+def test_a_resume_keeps_the_saved_policy_and_says_so(monkeypatch):
+    # Began where auto chose mixed_bfloat16; resumed on an AVX2-only CPU, where auto chooses float32.
+    report = _report_on(monkeypatch, {"avx2"}, "auto")
+    kept = precision_report("auto", report["policy"], saved="mixed_bfloat16")
+    assert kept["policy"] == "mixed_bfloat16" and kept["kept_from_checkpoint"]
+    assert kept["attention_core_dtype"] == "float32"  # decided by this CPU
+    assert precision_summary(kept) == ("precision mixed_bfloat16 (training.precision: auto, kept from the checkpoint "
+                                       "this run resumes: it chose otherwise on this machine), attention core in "
+                                       "float32")
+    assert emulated_bfloat16_warning(kept).startswith("this run resumes in bfloat16, the precision it began in, which "
+                                                      "this CPU emulates")
+    assert not precision_report("auto", "float32", saved="float32")["kept_from_checkpoint"]

@@ -318,6 +318,24 @@ def test_bad_settings_are_errors_naming_the_key(tiny_csv, tmp_path, overrides, m
     assert message in str(error.value)
 
 
+def test_a_resumed_auto_precision_run_keeps_the_precision_it_began_in(tiny_csv, tmp_path, monkeypatch):
+    """training.precision: auto decides per machine; a run resumed on another CPU goes on in the precision of its
+    checkpoints, as a changed training.precision is refused, and says so."""
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "fma"})  # began on an AVX2-only CPU: float32
+    config = tiny_config(tiny_csv, tmp_path / "run", training={"epochs": 1, "precision": "auto"})
+    began = train(config)
+    assert began.metrics["precision"] == "float32"
+    (began.run_dir / "metrics.json").unlink()  # interrupted after its last checkpoint
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "avx512_bf16"})  # resumed where auto picks bf16
+    stream = io.StringIO()
+    resumed = train(config, overrides=["output.progress=epoch"], progress_stream=stream)
+    assert resumed.metrics["precision"] == "float32" and resumed.metrics["precision_choice"]["kept_from_checkpoint"]
+    assert ("precision float32 (training.precision: auto, kept from the checkpoint this run resumes: it chose "
+            "otherwise on this machine)") in stream.getvalue()
+    assert resumed.model.dtype_policy.name == "float32"  # built in it, not in auto's mixed_bfloat16 here
+
+
 def test_mixed_bfloat16_trains_and_restores_the_policy(tiny_csv, tmp_path, monkeypatch, caplog):
     # An AVX2-only CPU as far as the precision choice can tell: the run says so and warns.
     monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "fma"})

@@ -150,6 +150,45 @@ class RunClock(tf.Module):
         self._mark = now
 
 
+class RunPrecision(tf.Module):
+    """The dtype policy a run trains in, saved with its checkpoints (see ``saved_precision``).
+
+    ``training.precision: auto`` decides per machine, so a run resumed on another CPU would continue in
+    another precision, which a changed ``training.precision`` is refused for: the resume keeps the saved one.
+
+    Args:
+        policy: A Keras dtype policy name.
+
+    Example:
+        >>> checkpointer = Checkpointer("runs/bf16/checkpoints", precision=RunPrecision("mixed_bfloat16"),
+        ...                             v=tf.Variable(1.0))
+        >>> checkpointer.save(1)
+        'runs/bf16/checkpoints/ckpt-1'
+        >>> saved_precision("runs/bf16/checkpoints")
+        'mixed_bfloat16'
+    """
+
+    def __init__(self, policy):
+        super().__init__(name="run_precision")
+        self.policy = tf.Variable(policy, dtype=tf.string, trainable=False)
+
+
+def saved_precision(directory):
+    """Return the dtype policy the newest readable checkpoint in ``directory`` was saved with, else ``None``.
+
+    Read on its own, before a model is built (the policy decides how it is built); ``None`` when there is no
+    checkpoint, none can be read, or they predate ``RunPrecision``.
+    """
+    for path in checkpoint_paths(directory):
+        holder = RunPrecision("")
+        try:
+            tf.train.Checkpoint(precision=holder).read(path).expect_partial()
+        except (tf.errors.OpError, ValueError):
+            continue  # damaged: Checkpointer.restore names it; an older checkpoint holds the same policy
+        return holder.policy.numpy().decode("utf-8") or None
+    return None
+
+
 class Checkpointer:
     """Saves and restores ``trackables`` in ``directory`` (chief) or a throw-away directory (other workers).
 
@@ -159,6 +198,7 @@ class Checkpointer:
         worker: A name for this worker's temporary directory (e.g. ``worker_1``).
         max_to_keep: Checkpoints kept in ``directory``.
         clock: A ``RunClock`` to save (brought up to date first) and restore with the checkpoints, or ``None``.
+        precision: A ``RunPrecision`` to save with the checkpoints (``saved_precision`` reads it back), or ``None``.
         **trackables: What to save, e.g. ``weights=model_variables(model), optimizer=optimizer``.
 
     Example:
@@ -170,12 +210,15 @@ class Checkpointer:
         'runs/demo/checkpoints/ckpt-100'
     """
 
-    def __init__(self, directory, *, is_chief=True, worker="worker", max_to_keep=2, clock=None, **trackables):
+    def __init__(self, directory, *, is_chief=True, worker="worker", max_to_keep=2, clock=None, precision=None,
+                 **trackables):
         self.directory = Path(directory)
         self.is_chief = is_chief
         self.clock = clock
-        self.checkpoint = tf.train.Checkpoint(**trackables, **({"clock": clock} if clock is not None else {}))
-        # Restored apart from the clock, whose absence (a run started before zoo saved one) must not fail the restore.
+        extras = {name: value for name, value in (("clock", clock), ("precision", precision)) if value is not None}
+        self.checkpoint = tf.train.Checkpoint(**trackables, **extras)
+        # Restored apart from the extras, whose absence (a run started before zoo saved them) must not fail the
+        # restore; the precision is read before the model is built (saved_precision), the clock after the rest.
         self._restored = tf.train.Checkpoint(**trackables)
         write_to = self.directory if is_chief else self.directory / f".tmp-{worker}"
         self._write_dir = write_to

@@ -31,16 +31,19 @@ def resolve_precision(precision="auto"):
     return "mixed_bfloat16" if native_bf16_flags(cpu_flags()) else "float32"
 
 
-def precision_report(precision, policy):
+def precision_report(precision, policy, saved=None):
     """Return what ``training.precision`` resolved to and the facts that decided it (for ``metrics.json``).
 
     Args:
         precision: The configured ``training.precision``.
         policy: The policy ``resolve_precision(precision)`` returned.
+        saved: The policy in the checkpoints of the run being resumed (``saved_precision``), or ``None``: a
+            resume keeps it, so the run goes on in the precision it began in.
 
     Returns:
-        ``{"requested", "policy", "attention_core_dtype", "cpu_bf16_flags", "cpu_flags_checked", "gpus"}``:
-        the CPU flags of ``cpu_flags_checked`` that this machine has decide ``auto`` on a CPU, and, under
+        ``{"requested", "policy", "kept_from_checkpoint", "attention_core_dtype", "cpu_bf16_flags",
+        "cpu_flags_checked", "gpus"}``: the CPU flags of ``cpu_flags_checked`` that this machine has decide
+        ``auto`` on a CPU (``kept_from_checkpoint``: a resume kept another policy than they decide), and, under
         bfloat16, whether the attention core stays in bfloat16 (``zoo.hardware.attention_core_dtype``).
 
     Example:
@@ -48,8 +51,11 @@ def precision_report(precision, policy):
         'float32'
     """
     flags = cpu_flags()
+    kept = saved is not None and saved != policy
+    policy = saved if kept else policy
     compute = keras.mixed_precision.Policy(policy).compute_dtype
-    return {"requested": precision, "policy": policy, "attention_core_dtype": attention_core_dtype(compute, flags),
+    return {"requested": precision, "policy": policy, "kept_from_checkpoint": kept,
+            "attention_core_dtype": attention_core_dtype(compute, flags),
             "cpu_bf16_flags": native_bf16_flags(flags), "cpu_flags_checked": list(BF16_CPU_FLAGS),
             "gpus": len(tf.config.list_physical_devices("GPU"))}
 
@@ -65,7 +71,10 @@ def precision_summary(report):
         ...                    "cpu_bf16_flags": [], "cpu_flags_checked": ["amx_bf16", "avx512_bf16"], "gpus": 0})
         'precision float32 (auto: no GPU, and the CPU has none of amx_bf16, avx512_bf16)'
     """
-    if report["requested"] != "auto":
+    if report.get("kept_from_checkpoint"):
+        why = (f"training.precision: {report['requested']}, kept from the checkpoint this run resumes: it chose "
+               "otherwise on this machine")
+    elif report["requested"] != "auto":
         why = f"training.precision: {report['requested']}"  # the default or the user's value: not "requested"
     elif report["gpus"]:
         why = f"auto: {report['gpus']} GPU(s)"
@@ -99,6 +108,10 @@ def emulated_bfloat16_warning(report):
     """
     if report["policy"] != "mixed_bfloat16" or report["gpus"] or report["cpu_bf16_flags"]:
         return None
+    if report.get("kept_from_checkpoint"):
+        return (f"this run resumes in bfloat16, the precision it began in, which this CPU emulates (it has none of "
+                f"{', '.join(report['cpu_flags_checked'])}): expect it to be slower than float32; set "
+                "output.overwrite: true to start the run afresh in float32")
     return (f"training.precision: {report['requested']} trains in bfloat16, which this CPU emulates (it has "
             f"none of {', '.join(report['cpu_flags_checked'])}): expect it to be slower than float32, not "
             f"faster; training.precision: auto picks float32 here")

@@ -37,7 +37,8 @@ import tensorflow as tf
 from zoo import interrupts
 from zoo.config import Config, ConfigError, ignored_settings
 from zoo.paths import creatable_problem
-from zoo.training.checkpoints import Checkpointer, RunClock, checkpoint_paths, model_variables
+from zoo.training.checkpoints import (Checkpointer, RunClock, RunPrecision, checkpoint_paths, model_variables,
+                                      saved_precision)
 from zoo.training.fit import RERUN, EarlyStopping, fit
 from zoo.training import transfer
 from zoo.training.data import load_splits, model_arguments, task_of_config
@@ -191,8 +192,10 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         progress.message("fine-tuning recipe defaults: " + ", ".join(
             f"{key}={value}" for key, value in config.recipe_defaults().items()))
 
-    policy = resolve_precision(config.training.precision)
-    precision_choice = precision_report(config.training.precision, policy)
+    saved = saved_precision(run_dir / "checkpoints") if resume else None
+    precision_choice = precision_report(config.training.precision, resolve_precision(config.training.precision),
+                                        saved)
+    policy = precision_choice["policy"]
     progress.message(precision_summary(precision_choice))
     emulated = emulated_bfloat16_warning(precision_choice)
     if emulated:
@@ -248,6 +251,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         clock = RunClock(start=wall_start)
         checkpoints = Checkpointer(run_dir / "checkpoints", is_chief=is_chief, worker=worker,
                                    max_to_keep=config.training.keep_checkpoints, clock=clock,
+                                   precision=RunPrecision(policy),
                                    weights=weights, optimizer=optimizer, state=state)
         best = Checkpointer(run_dir / "best", is_chief=is_chief, worker=worker, max_to_keep=1, weights=weights)
         if resume:

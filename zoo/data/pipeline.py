@@ -165,7 +165,6 @@ def _bucket(dataset, lengths, batch_size, drop_remainder):
     """Batch examples of similar length, each batch cut to its bucket's padded length."""
     bounds = tf.constant(lengths, tf.int32)
 
-    @tf.autograph.experimental.do_not_convert
     def bucket_of(length):
         return tf.cast(tf.searchsorted(bounds, tf.reshape(length, [1]), side="left")[0], tf.int64)
 

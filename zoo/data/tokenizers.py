@@ -421,8 +421,8 @@ class _LookupTokenizer(Tokenizer):
         raise NotImplementedError
 
     def _learn(self, cleaned):
-        tokens = _frequent_tokens(cleaned.map(tf.autograph.experimental.do_not_convert(self._split)), self.requested_vocab_size - len(RESERVED_TOKENS),
-                                  self.min_count)
+        words = cleaned.map(tf.autograph.experimental.do_not_convert(self._split))
+        tokens = _frequent_tokens(words, self.requested_vocab_size - len(RESERVED_TOKENS), self.min_count)
         return list(RESERVED_TOKENS) + tokens
 
     def _install(self, vocabulary):

@@ -519,13 +519,19 @@ class Throughput:
         if self._first is None:
             self._first = (time.perf_counter(), self.examples)
 
+    def _window(self):
+        """``(start, examples)`` the rate counts: from the first step's end once a second step is done."""
+        if self._first and self.examples > self._first[1]:
+            return self._first[0], self.examples - self._first[1]
+        return self.start, self.examples
+
     @property
     def counted(self):
         """The examples the rate counts."""
-        return self.examples - self._first[1] if self._first and self.examples > self._first[1] else self.examples
+        return self._window()[1]
 
     @property
     def rate(self):
-        start = self._first[0] if self._first and self.examples > self._first[1] else self.start
+        start, examples = self._window()
         elapsed = time.perf_counter() - start
-        return self.counted / elapsed if elapsed > 0 else 0.0
+        return examples / elapsed if elapsed > 0 else 0.0

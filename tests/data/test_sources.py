@@ -474,6 +474,23 @@ def test_a_utf16_or_utf32_file_is_read_after_its_byte_order_mark(write, encoding
     assert load({"pos": pos, "neg": neg}).texts == ["good", "fine", "bad"]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_its_byte_order_mark_is_refused_naming_the_encoding_to_pass(write, encoding):
+    # ASCII in UTF-16 decodes as UTF-8 without error, into NUL-riddled columns no header name matches.
+    tsv = write("nomark.tsv", "text\tlabel\nCafé ☕\tpos\nbad\tneg\n".encode(encoding))
+    with pytest.raises(errors.EncodingError) as info:
+        load(tsv)
+    column = 2 if encoding == "utf-16-le" else 1
+    assert str(info.value) == (
+        f"{tsv}, line 1: byte 0x00 at byte column {column}: a NUL byte, which UTF-8 text does not hold; the file "
+        f"looks like UTF-16 or UTF-32 without a byte-order mark: pass encoding= with its encoding (e.g. "
+        f"encoding='{encoding}')")
+    assert load(tsv, encoding=encoding).texts == ["Café ☕", "bad"]
+    lines = write("p.txt", "good\nfine\n".encode(encoding))
+    with pytest.raises(errors.EncodingError, match=f"p.txt, line 1: byte 0x00 .* encoding='{encoding}'"):
+        load({"pos": lines, "neg": write("n.txt", "bad\n")})
+
+
 @pytest.mark.parametrize("name,header", [("j.csv", "text,label"), ("j.tsv", "text\tlabel")])
 def test_a_header_repeated_by_joining_two_files_is_a_bad_row_not_a_class(write, name, header):
     first, second = (f"\ufeff{header}\n" + row for row in ("good,pos\n", "bad,neg\n"))

@@ -93,7 +93,8 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
             a folder of files ``<stem>.<label>`` with one example per line (MR's ``rt-polarity.pos/.neg``);
             or a dict ``{label: path}`` of one-example-per-line files.
         encoding: Text encoding; when not given UTF-8, or UTF-16/UTF-32 for a file starting with their
-            byte-order mark (the shared MR and TREC default to latin-1).
+            byte-order mark (the shared MR and TREC default to latin-1). Without it, a NUL byte is an
+            ``EncodingError``: such a file is UTF-16 or UTF-32 without its mark, and needs ``encoding=``.
         text_column: CSV/TSV header name or index, JSONL key, or tfds feature holding the text
             (default ``"text"``; for tfds the data set's supervised keys). For sentence pairs, a list of
             the two CSV/TSV/JSONL columns; a file with ``text_a`` and ``text_b`` columns and no ``text``
@@ -337,7 +338,7 @@ def _sorted_labels(labels):
 
 
 def _read_text(path, encoding):
-    """Decode a whole file strictly; an undecodable byte is an error naming its line and byte column."""
+    """Decode a whole file strictly; a bad byte, or a NUL read as UTF-8, is an error naming its line and column."""
     path = Path(path)
     if not path.exists():
         raise DataFileNotFoundError(f"{path}: no such file", path=path)
@@ -348,6 +349,8 @@ def _read_text(path, encoding):
         data = bz2.decompress(data)
     if encoding is None:
         encoding = bom_encoding(data)
+        if encoding is None and b"\x00" in data:
+            _refuse_nul(data, data.index(b"\x00"), path)
     try:
         codec = codecs.lookup(encoding or "utf-8").name
     except LookupError:
@@ -359,14 +362,34 @@ def _read_text(path, encoding):
         return codecs.decode(memoryview(data)[start:], "utf-8" if codec == "utf-8-sig" else codec)
     except UnicodeDecodeError as error:
         position = start + error.start
-        line = data.count(b"\n", 0, position) + 1
-        column = position - (data.rfind(b"\n", 0, position) + 1) + 1
+        line, column = _line_and_column(data, position)
         hint = ("; pass encoding= with the file's encoding (e.g. encoding='latin-1')" if encoding is None
                 else "")
         raise EncodingError(
             f"byte 0x{data[position]:02x} at byte column {column} cannot be decoded as "
             f"{encoding or 'utf-8'}{hint}", path=path, line=line,
         ) from None
+
+
+def _line_and_column(data, position):
+    """The 1-based line and byte column of ``data[position]``."""
+    return data.count(b"\n", 0, position) + 1, position - (data.rfind(b"\n", 0, position) + 1) + 1
+
+
+def _refuse_nul(data, position, path):
+    """Refuse a NUL byte in a file read as UTF-8: it is UTF-16 or UTF-32 that lost its byte-order mark.
+
+    ASCII text in UTF-16 is valid UTF-8 with a NUL after (little-endian) or before (big-endian) every
+    character, so it would decode without error into a header no column matches and texts full of U+0000.
+    """
+    line, column = _line_and_column(data, position)
+    # In ASCII-heavy text the NULs of UTF-16-LE fall on odd byte offsets, those of UTF-16-BE on even ones.
+    guess = "utf-16-le" if position % 2 else "utf-16-be"
+    raise EncodingError(
+        f"byte 0x00 at byte column {column}: a NUL byte, which UTF-8 text does not hold; the file looks like "
+        f"UTF-16 or UTF-32 without a byte-order mark: pass encoding= with its encoding (e.g. encoding={guess!r})",
+        path=path, line=line,
+    )
 
 
 def bom_encoding(data):

@@ -160,6 +160,11 @@ def test_byte_order_marks_and_utf16_files_read_as_their_texts(tmp_path):
             assert read_texts(tmp_path / f"{codec}{suffix}") == texts, (codec, suffix)
     (tmp_path / "u16.tsv").write_bytes("text\tlabel\ngreat film\tpos\n".encode("utf-16"))
     assert read_texts(tmp_path / "u16.tsv") == zoo.data.load(tmp_path / "u16.tsv").texts == ["great film"]
+    # Without its mark, ASCII in UTF-16 is valid UTF-8 with NULs between the letters: predicted, not refused.
+    (tmp_path / "nomark.txt").write_bytes("one\ntwo\n".encode("utf-16-le"))
+    with pytest.raises(PredictInputError, match=r"nomark.txt:1: a NUL byte, .*\(e.g. encoding='utf-16-le'\)$"):
+        read_texts(tmp_path / "nomark.txt")
+    assert read_texts(tmp_path / "nomark.txt", encoding="utf-16-le") == ["one", "two"]
     (tmp_path / "bad16.txt").write_bytes("one\ntwo\n".encode("utf-16") + b"\x00")
     with pytest.raises(PredictInputError, match=r"bad16.txt:3: cannot decode as utf-16"):
         read_texts(tmp_path / "bad16.txt", encoding="utf-16")

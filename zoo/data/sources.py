@@ -349,8 +349,11 @@ def _read_text(path, encoding):
         data = bz2.decompress(data)
     if encoding is None:
         encoding = bom_encoding(data)
-        if encoding is None and b"\x00" in data:
-            _refuse_nul(data, data.index(b"\x00"), path)
+        unmarked = None if encoding else unmarked_wide_encoding(data)
+        if unmarked:
+            line, column = _line_and_column(data, unmarked[0])
+            raise EncodingError(f"byte 0x00 at byte column {column}: {unmarked_wide_hint(unmarked[1])}",
+                                path=path, line=line)
     try:
         codec = codecs.lookup(encoding or "utf-8").name
     except LookupError:
@@ -376,20 +379,28 @@ def _line_and_column(data, position):
     return data.count(b"\n", 0, position) + 1, position - (data.rfind(b"\n", 0, position) + 1) + 1
 
 
-def _refuse_nul(data, position, path):
-    """Refuse a NUL byte in a file read as UTF-8: it is UTF-16 or UTF-32 that lost its byte-order mark.
+def unmarked_wide_encoding(data):
+    """The offset of the first NUL byte in ``data`` and the UTF-16 byte order it suggests, or None without NULs.
 
-    ASCII text in UTF-16 is valid UTF-8 with a NUL after (little-endian) or before (big-endian) every
-    character, so it would decode without error into a header no column matches and texts full of U+0000.
+    A file read as UTF-8 holds NULs when it is UTF-16 or UTF-32 that lost its byte-order mark: ASCII in UTF-16 is
+    valid UTF-8 with a NUL after (little-endian) or before (big-endian) each character, so it would decode
+    without error into column names no header matches and texts full of U+0000.
+
+    Example:
+        >>> unmarked_wide_encoding("text".encode("utf-16-le")), unmarked_wide_encoding(b"text")
+        ((1, 'utf-16-le'), None)
     """
-    line, column = _line_and_column(data, position)
+    position = data.find(b"\x00")
+    if position < 0:
+        return None
     # In ASCII-heavy text the NULs of UTF-16-LE fall on odd byte offsets, those of UTF-16-BE on even ones.
-    guess = "utf-16-le" if position % 2 else "utf-16-be"
-    raise EncodingError(
-        f"byte 0x00 at byte column {column}: a NUL byte, which UTF-8 text does not hold; the file looks like "
-        f"UTF-16 or UTF-32 without a byte-order mark: pass encoding= with its encoding (e.g. encoding={guess!r})",
-        path=path, line=line,
-    )
+    return position, "utf-16-le" if position % 2 else "utf-16-be"
+
+
+def unmarked_wide_hint(guess):
+    """What to tell a user whose file held a NUL byte (see ``unmarked_wide_encoding``)."""
+    return (f"a NUL byte, which UTF-8 text does not hold; the file looks like UTF-16 or UTF-32 without a byte-order "
+            f"mark: pass encoding= with its encoding (e.g. encoding={guess!r})")
 
 
 def bom_encoding(data):

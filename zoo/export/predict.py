@@ -26,7 +26,7 @@ import tensorflow as tf
 from zoo.data.errors import DataError
 from zoo.data.labeled import PAIR_COLUMNS
 from zoo.data.sources import (TEXT_ROLES, JsonRecord, bom_encoding, delimited_records, header_names, resolve_column,
-                              split_lines)
+                              split_lines, unmarked_wide_encoding, unmarked_wide_hint)
 from zoo.export import versions
 from zoo.export.saved_model import read_metadata
 from zoo.export.serving import ServingGraph
@@ -346,9 +346,14 @@ def _content(path, encoding):
     """The whole file decoded, without a UTF-8 byte-order mark (Excel writes one; zoo.data drops it too).
 
     Decoded whole, then split: in UTF-16 a newline is two bytes (0x0A 0x00), so the bytes cannot be split first.
-    Without an ``encoding``, a UTF-16 or UTF-32 byte-order mark decides it, else UTF-8, as in ``zoo.data.load``.
+    Without an ``encoding``, a UTF-16 or UTF-32 byte-order mark decides it, else UTF-8, as in ``zoo.data.load``;
+    there, as in ``zoo.data.load``, a NUL byte is refused as UTF-16 or UTF-32 without its mark.
     """
     raw = path.read_bytes()
+    unmarked = None if encoding or bom_encoding(raw) else unmarked_wide_encoding(raw)
+    if unmarked:
+        line = raw.count(b"\n", 0, unmarked[0]) + 1
+        raise PredictInputError(f"{path}:{line}: {unmarked_wide_hint(unmarked[1])}")
     encoding = encoding or bom_encoding(raw) or "utf-8"
     try:
         content = raw.decode(encoding, _errors(encoding))
@@ -367,7 +372,7 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
         path: the input file.
         text_field: the column (CSV/TSV, with a header row) or key (JSONL) holding the text.
         encoding: the file's text encoding; None: UTF-16 or UTF-32 if the file starts with its byte-order mark
-            (Excel's "Unicode Text"), else UTF-8.
+            (Excel's "Unicode Text"), else UTF-8 (a NUL byte is then an error naming the encoding to pass).
         pairs: read sentence pairs from the ``text_a`` and ``text_b`` columns or keys (not from ``.txt``).
 
     Returns:

@@ -11,6 +11,7 @@ import shlex
 import sys
 
 from zoo import interrupts
+from zoo.cli_options import DATA, OUTPUT, PRETRAINED, add_config_options, config_values
 from zoo.console import EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error, exit_status_for_signal
 from zoo.evaluation.cli import add_cv_command, add_evaluate_command, add_explain_command
 from zoo.export.cli import add_export_command, add_predict_command
@@ -23,10 +24,7 @@ TRAIN_INTERRUPTED = ("interrupted (Ctrl-C) outside the training loop; rerun the 
 
 def _add_run_arguments(parser):
     parser.add_argument("--config", metavar="FILE", help="run config, YAML (.yaml/.yml) or JSON (.json)")
-    parser.add_argument("--data", metavar="PATH",
-                        help="training data: a shared set name (mr, trec, subj, sms_spam) or a local csv/tsv/jsonl "
-                             "file or folder (sets data.source)")
-    parser.add_argument("--output", metavar="DIR", help="run directory (sets output.dir)")
+    add_config_options(parser, DATA, OUTPUT)
     parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
                         help="override one config field by its dotted key, e.g. --set training.epochs=5 "
                              "(values are YAML: 1e-3, true, null, [a, b]); repeatable")
@@ -40,10 +38,7 @@ def add_train_command(subparsers):
                     "metrics, TensorBoard logs). Rerunning an interrupted run resumes it. Precedence: "
                     "defaults < --config < --data/--output/--pretrained < --set.")
     _add_run_arguments(parser)
-    parser.add_argument("--pretrained", metavar="PATH",
-                        help="start the classifier from a pretrained BERT checkpoint folder (Hugging Face or keras-hub "
-                             "layout) or a zoo pretraining run, whose tokenizer is used "
-                             "(with a checkpoint, data.tokenizer must not be set); sets model.init_from")
+    add_config_options(parser, PRETRAINED)
     parser.set_defaults(handler=run_train, interrupted=TRAIN_INTERRUPTED)
 
 
@@ -65,9 +60,7 @@ def _config(args, command, defaults=None):
 
     try:
         config = Config.load(args.config, defaults=defaults) if args.config else Config.from_dict(defaults or {})
-        given = {"data.source": args.data, "output.dir": args.output,
-                 "model.init_from": getattr(args, "pretrained", None)}
-        config = config.update({key: value for key, value in given.items() if value is not None})
+        config = config.update(config_values(args, DATA, OUTPUT, PRETRAINED))
         return config.override(args.assignments)
     except (ConfigError, FileNotFoundError) as err:
         error(command, err)

@@ -6,6 +6,7 @@ are in ``test_fine_tune_minilm.py``.
 import dataclasses
 import json
 import shlex
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -175,18 +176,36 @@ def test_explain_and_evaluate_a_pair_run(pair_run, tmp_path):
     assert report["metrics"]["accuracy"] == pytest.approx(pair_run.metrics["test"]["accuracy"])
 
 
-def test_cross_validation_of_a_pair_run_from_a_checkpoint(checkpoint, tmp_path):
-    from zoo.evaluation import cross_validate
+def test_zoo_cv_of_a_pair_run_from_a_checkpoint(checkpoint, tmp_path, monkeypatch):
+    from zoo.cli import main
 
     source = write_pairs(tmp_path / "pairs.jsonl", n=96)
-    config = {"data": {"source": str(source), "sequence_length": 16}, "model": {"init_from": str(checkpoint)},
-              "training": {"epochs": 1}, "output": {"progress": "none"}}
-    cv = cross_validate(config, folds=2, out_dir=tmp_path / "cv", progress=False)
+    monkeypatch.chdir(tmp_path)
+    # --data and --pretrained as zoo train takes them.
+    assert main(["cv", "--data", str(source), "--pretrained", str(checkpoint), "--folds", "2",
+                 "--set", "data.sequence_length=16", "--set", "training.epochs=1", "--set", "output.progress=none"]) == 0
+    # The default directory names the checkpoint, the model a run from it trains (not model.name's default).
+    out = tmp_path / "runs" / f"pairs-{checkpoint.name}-cv2"
+    cv = json.loads((out / "cv.json").read_text())
     assert len(cv["folds"]) == 2 and cv["num_examples"] == 96
-    fold = zoo.data.load(tmp_path / "cv" / "fold_0" / "data" / "test.jsonl")
+    fold = zoo.data.load(out / "fold_0" / "data" / "test.jsonl")
     assert fold.is_pairs and len(fold) == 48
     assert all(report["num_examples"] == 48 for report in cv["folds"])
-    assert_folds_partition(tmp_path / "cv", 2, source)
+    assert json.loads((out / "fold_0" / "run" / "metrics.json").read_text())["recipe"] == "fine_tune"
+    assert_folds_partition(out, 2, source)
+
+
+def test_a_run_from_a_checkpoint_is_named_after_it_and_one_from_a_pretraining_run_after_its_model(checkpoint,
+                                                                                                  tmp_path):
+    from zoo.training.run import default_run_dir
+
+    scratch = Config.from_dict({"data": {"source": "data/pairs.jsonl"}})
+    assert default_run_dir(scratch) == Path("runs/pairs-transformer-tiny")
+    assert default_run_dir(scratch.update({"model.init_from": str(checkpoint)})) == Path(f"runs/pairs-{checkpoint.name}")
+    # Any other folder (a zoo pretraining run) gives its encoder to model.name's classifier: the name says so.
+    (tmp_path / "pretrained").mkdir()
+    assert default_run_dir(scratch.update({"model.init_from": str(tmp_path / "pretrained")})) == \
+        Path("runs/pairs-transformer-tiny")
 
 
 def test_a_pair_run_from_a_checkpoint_trains_under_mirrored_strategy(checkpoint, tmp_path):

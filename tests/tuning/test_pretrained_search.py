@@ -48,3 +48,18 @@ def test_a_checkpoint_fine_tuned_with_a_lower_encoder_rate_is_searched(tmp_path)
     assert prepare_data(base)["label_names"] == ["no", "yes"]
     with pytest.raises(ConfigError, match=f"^model.init_from: {tmp_path} is not a pretrained checkpoint folder"):
         prepare_data(load_search({**config, "model": {"init_from": str(tmp_path)}})[0])
+
+
+def test_a_config_that_fails_leaves_the_search_directory_as_it_was(tmp_path):
+    config = _config(tmp_path)
+    mistyped = {**config, "model": {"init_from": str(tmp_path / "bret")}}
+    with pytest.raises(ConfigError, match="^model.init_from: "):
+        tune(mistyped)
+    # No search.yaml of the mistyped config is left to refuse the corrected command as "a different config".
+    assert not (tmp_path / "search").exists()
+    (tmp_path / "search").mkdir()
+    (tmp_path / "search" / "search.yaml").write_text("config: {}\n")
+    with pytest.raises(ConfigError, match="^model.init_from: "):
+        tune({**mistyped, "tuning": {**config["tuning"], "overwrite": True}})
+    # tuning.overwrite deletes the earlier search only once the new config has loaded its data.
+    assert (tmp_path / "search" / "search.yaml").read_text() == "config: {}\n"

@@ -6,6 +6,7 @@ on stderr for errors a user can cause).
 """
 import sys
 
+from zoo.cli_options import DATA, PRETRAINED, add_config_options, config_overrides
 from zoo.export.cli import user_errors
 
 
@@ -143,6 +144,7 @@ def add_cv_command(subparsers):
         description="Train and evaluate on k stratified folds of data.source; writes cv.json and cv.md.",
     )
     parser.add_argument("--config", help="run config (.yaml or .json); default: zoo's defaults")
+    add_config_options(parser, DATA, PRETRAINED)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set training.epochs=5 (repeatable)")
     parser.add_argument("--folds", type=int, default=10, help="number of folds (default: 10)")
@@ -156,7 +158,8 @@ def run_cv(args):
     """Run ``zoo cv`` from parsed arguments; prints mean ± std of each metric."""
     from zoo.evaluation.cross_validation import cross_validate
 
-    result = cross_validate(args.config, folds=args.folds, overrides=args.overrides, out_dir=args.out, seed=args.seed)
+    overrides = config_overrides(args, DATA, PRETRAINED) + args.overrides
+    result = cross_validate(args.config, folds=args.folds, overrides=overrides, out_dir=args.out, seed=args.seed)
     for name, stats in result["summary"].items():
         print(f"{name}: {stats['mean']:.4f} ± {stats['std']:.4f}")
     print(f"{args.folds}-fold report: {result['out_dir']}/cv.md", file=sys.stderr)

@@ -129,10 +129,21 @@ def as_config(config=None, overrides=()):
 
 
 def default_run_dir(config):
-    """Return ``runs/<data>-<model>`` for a config without ``output.dir``."""
+    """Return ``runs/<data>-<model>`` for a config without ``output.dir``.
+
+    The model of a run from a pretrained checkpoint folder is the checkpoint's, so its folder names it
+    (``runs/mr-all-MiniLM-L6-v2``): ``model.name`` describes the from-scratch model the run does not build, and
+    a from-scratch run on the same data would claim the same directory.
+
+    Example:
+        >>> default_run_dir(Config.from_dict({"data": {"source": "data/reviews.csv"}}))
+        PosixPath('runs/reviews-transformer-tiny')
+    """
     source = config.data.source.split(":", 1)[-1] if ":" in config.data.source else config.data.source
     name = Path(source.rstrip("/")).stem or "data"
-    return Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{name}-{config.model.name}")
+    model = (Path(str(config.model.init_from)).resolve().name if transfer.from_checkpoint(config)
+             else config.model.name)
+    return Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{name}-{model}")
 
 
 def train(config=None, *, overrides=(), resolver=None, progress_stream=None):

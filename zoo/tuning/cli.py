@@ -4,8 +4,7 @@
 status: 0, 1 when the search produced no usable trial (or retraining diverged), 2 for errors users can
 cause, 128 + the signal number when interrupted (rerun the same command to continue).
 """
-import json
-
+from zoo.cli_options import DATA, PRETRAINED, add_config_options, config_overrides
 from zoo.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error, exit_status_for_signal
 from zoo.tuning.settings import OBJECTIVES, ROLES, TUNERS
 
@@ -27,7 +26,7 @@ def add_tune_command(subparsers):
                     "directory. Rerunning the same command continues an interrupted search. Precedence: "
                     "defaults < --config < the other options < --set.")
     parser.add_argument("--config", metavar="FILE", help="run config with an optional tuning section (YAML/JSON)")
-    parser.add_argument("--data", metavar="PATH", help="training data, as for zoo train (sets data.source)")
+    add_config_options(parser, DATA, PRETRAINED)
     parser.add_argument("--tuner", choices=TUNERS, help="search algorithm (sets tuning.tuner; default random)")
     parser.add_argument("--max-trials", type=int, metavar="N", help="trials at most (sets tuning.max_trials)")
     parser.add_argument("--objective", choices=OBJECTIVES, help="validation metric to optimise (tuning.objective)")
@@ -61,8 +60,7 @@ def run_tune(args):
                                             ("directory", args.directory)) if value is not None}
     if args.overwrite:
         tuning["overwrite"] = True
-    # A JSON string is a YAML string: the path reaches data.source unchanged, whatever its characters.
-    overrides = ([f"data.source={json.dumps(args.data)}"] if args.data is not None else []) + args.assignments
+    overrides = config_overrides(args, DATA, PRETRAINED) + args.assignments
     try:
         result = tune(args.config, tuning=tuning, overrides=overrides, retrain_best=args.retrain_best,
                       export_to=args.export_to, role=args.role, oracle=args.oracle, tuner_id=args.tuner_id)

@@ -137,10 +137,12 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
         space = search_space(base, settings)
         progress = Progress(base.output.progress, stream=progress_stream)
         if process != "worker":
-            _prepare_directory(directory, base, settings)
+            _check_directory(directory, base, settings)
         data = prepare_data(base)
         _check_batch_sizes(base, space, data, strategy)
         hypermodel = ZooHyperModel(base, settings, space, data, strategy, progress_stream=progress_stream)
+        if process != "worker" and settings.overwrite:
+            _clear_directory(directory)
         try:
             tuner = make_tuner(settings, hypermodel, directory, epochs=settings.trial_epochs(base),
                                seed=settings.trial_seed(base), strategy=strategy, progress=progress,
@@ -148,6 +150,10 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
         except (TypeError, ValueError) as err:
             raise ConfigError(f"tuning.space: building the model with the space's default values failed: {err}") \
                 from None
+        if process != "worker":
+            # Written once the config has loaded its data and built a model: a config that fails before (a
+            # mistyped model.init_from, say) leaves no search.yaml that would refuse the corrected command.
+            _write_search_file(directory, base, settings)
         if process == "worker":
             _check_worker(tuner, directory, base, settings)
         progress.message(_start_message(process, tuner, settings, space, directory))
@@ -327,23 +333,31 @@ def _plain(value):
     return json.loads(json.dumps(value))
 
 
-def _prepare_directory(directory, base, settings):
-    """Start afresh (``overwrite``), or check that an existing search has the same config; write search.yaml."""
-    current = _search_file(base, settings)
+def _check_directory(directory, base, settings):
+    """Refuse, before any work, to continue a search of another config in ``directory`` (unless ``overwrite``)."""
     path = directory / SEARCH_FILE
-    if settings.overwrite:
-        for name in (PROJECT, BEST_RUN):
-            shutil.rmtree(directory / name, ignore_errors=True)
-        for name in (SEARCH_FILE, "results.csv", "results.md", BEST_CONFIG):
-            (directory / name).unlink(missing_ok=True)
-    elif path.is_file():
-        changed = _changes(path, current)
-        if changed:
-            raise TuneDirectoryError(f"{directory} holds a search with a different config (" + "; ".join(changed)
-                                     + "); rerun with its config to continue it, set tuning.directory to a new "
-                                     "directory, or tuning.overwrite: true to start afresh")
+    if settings.overwrite or not path.is_file():
+        return
+    changed = _changes(path, _search_file(base, settings))
+    if changed:
+        raise TuneDirectoryError(f"{directory} holds a search with a different config (" + "; ".join(changed)
+                                 + "); rerun with its config to continue it, set tuning.directory to a new "
+                                 "directory, or tuning.overwrite: true to start afresh")
+
+
+def _clear_directory(directory):
+    """Delete the search in ``directory`` (``tuning.overwrite``): its trials, best run and files."""
+    for name in (PROJECT, BEST_RUN):
+        shutil.rmtree(directory / name, ignore_errors=True)
+    for name in (SEARCH_FILE, "results.csv", "results.md", BEST_CONFIG):
+        (directory / name).unlink(missing_ok=True)
+
+
+def _write_search_file(directory, base, settings):
+    """Write search.yaml, the config a rerun (or a worker) must match."""
     directory.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(current, sort_keys=False), encoding="utf-8")
+    (directory / SEARCH_FILE).write_text(yaml.safe_dump(_search_file(base, settings), sort_keys=False),
+                                         encoding="utf-8")
 
 
 def _check_worker(tuner, directory, base, settings):

@@ -67,11 +67,12 @@ def precision_summary(report):
         report: What ``precision_report`` returned.
 
     Example:
-        >>> precision_summary({"requested": "auto", "policy": "float32", "attention_core_dtype": "float32",
-        ...                    "cpu_bf16_flags": [], "cpu_flags_checked": ["amx_bf16", "avx512_bf16"], "gpus": 0})
+        >>> precision_summary({"requested": "auto", "policy": "float32", "kept_from_checkpoint": False,
+        ...                    "attention_core_dtype": "float32", "cpu_bf16_flags": [],
+        ...                    "cpu_flags_checked": ["amx_bf16", "avx512_bf16"], "gpus": 0})
         'precision float32 (auto: no GPU, and the CPU has none of amx_bf16, avx512_bf16)'
     """
-    if report.get("kept_from_checkpoint"):
+    if report["kept_from_checkpoint"]:
         why = (f"training.precision: {report['requested']}, kept from the checkpoint this run resumes: it chose "
                "otherwise on this machine")
     elif report["requested"] != "auto":
@@ -102,13 +103,14 @@ def emulated_bfloat16_warning(report):
         ...                                  "cpu_bf16_flags": []}))
         None
         >>> print(emulated_bfloat16_warning({"requested": "mixed_bfloat16", "policy": "mixed_bfloat16", "gpus": 0,
-        ...                                  "cpu_bf16_flags": [], "cpu_flags_checked": ["avx512_bf16"]}))
+        ...                                  "kept_from_checkpoint": False, "cpu_bf16_flags": [],
+        ...                                  "cpu_flags_checked": ["avx512_bf16"]}))
         training.precision: mixed_bfloat16 trains in bfloat16, which this CPU emulates (it has none of avx512_bf16):
         expect it to be slower than float32, not faster; training.precision: auto picks float32 here
     """
     if report["policy"] != "mixed_bfloat16" or report["gpus"] or report["cpu_bf16_flags"]:
         return None
-    if report.get("kept_from_checkpoint"):
+    if report["kept_from_checkpoint"]:
         return (f"this run resumes in bfloat16, the precision it began in, which this CPU emulates (it has none of "
                 f"{', '.join(report['cpu_flags_checked'])}): expect it to be slower than float32; set "
                 "output.overwrite: true to start the run afresh in float32")

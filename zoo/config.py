@@ -651,6 +651,32 @@ class Config:
         return type(self).from_dict(given)
 
 
+def changed_settings(saved, current, *, sections=None, ignore=()):
+    """``section.key: saved -> current`` for each setting of ``current`` that ``saved`` holds otherwise.
+
+    What a rerun that must match an earlier config (a resume, a search, a cross-validation's finished folds)
+    tells the user it changed.
+
+    Args:
+        saved: The earlier config as a mapping of sections (``Config.to_dict()``, or read back from a file; a
+            section it lacks counts as empty).
+        current: The config compared with it, as a mapping of sections.
+        sections: The sections compared; default every section of ``current``.
+        ignore: Sections and dotted keys left out, which may change.
+
+    Example:
+        >>> changed_settings(Config().to_dict(), Config().update({"training.epochs": 2}).to_dict(),
+        ...                  ignore=("output",))
+        ['training.epochs: 8 -> 2']
+    """
+    changed = []
+    for section in (s for s in (current if sections is None else sections) if s not in ignore):
+        earlier = saved.get(section) or {}
+        changed += [f"{section}.{key}: {earlier.get(key)!r} -> {value!r}" for key, value in current[section].items()
+                    if f"{section}.{key}" not in ignore and earlier.get(key) != value]
+    return changed
+
+
 def ignored_settings(config):
     """``[(key, value, other key, why)]`` of the keys ``config`` sets away from their defaults (from scratch and the
     fine-tuning recipe's) that the value of another key makes training ignore (see ``IGNORED_UNDER``).

@@ -52,11 +52,19 @@ def test_cv_command_trains_every_fold_and_reuses_finished_ones(tmp_path, capsys)
     assert "± " in (tmp_path / "cv" / "cv.md").read_text()
     first_weights = (tmp_path / "cv" / "fold_0" / "run" / "model.weights.h5").stat().st_mtime_ns
 
-    # a rerun reuses the finished fold runs instead of training again
-    args = parser.parse_args(argv)
+    # a rerun reuses the finished fold runs instead of training again, also with another progress display (what
+    # a resume may change cannot change a finished run)
+    args = parser.parse_args(argv + ["--set", "output.progress=epoch"])
     assert args.handler(args) == 0
     assert (tmp_path / "cv" / "fold_0" / "run" / "model.weights.h5").stat().st_mtime_ns == first_weights
     assert json.loads((tmp_path / "cv" / "cv.json").read_text())["summary"] == result["summary"]
+    capsys.readouterr()
+    # a setting that changes the model is refused, naming it
+    args = parser.parse_args(argv + ["--set", "training.epochs=2"])
+    assert args.handler(args) == 2
+    assert capsys.readouterr().err == (f"zoo cv: error: {tmp_path / 'cv' / 'fold_0' / 'run'} holds a finished run of a "
+                                       "different config (training.epochs: 1 -> 2); set out_dir (--out) to another "
+                                       "directory for this cross-validation\n")
 
     capsys.readouterr()
     # (the fold seed kept: only the config differs)

@@ -182,12 +182,12 @@ def test_zoo_cv_of_a_pair_run_from_a_checkpoint(checkpoint, tmp_path, monkeypatc
     source = write_pairs(tmp_path / "pairs.jsonl", n=96)
     monkeypatch.chdir(tmp_path)
     # --data and --pretrained as zoo train takes them.
-    assert main(["cv", "--data", str(source), "--pretrained", str(checkpoint), "--folds", "2",
-                 "--set", "data.sequence_length=16", "--set", "training.epochs=1", "--set", "output.progress=none"]) == 0
+    assert main(["cv", "--data", str(source), "--pretrained", str(checkpoint), "--folds", "2", "--set",
+                 "data.sequence_length=16", "--set", "training.epochs=1", "--set", "output.progress=none"]) == 0
     # The default directory names the checkpoint, the model a run from it trains (not model.name's default).
     out = tmp_path / "runs" / f"pairs-{checkpoint.name}-cv2"
     cv = json.loads((out / "cv.json").read_text())
-    assert len(cv["folds"]) == 2 and cv["num_examples"] == 96
+    assert len(cv["folds"]) == 2 and cv["num_examples"] == 96 and cv["model"] == checkpoint.name
     fold = zoo.data.load(out / "fold_0" / "data" / "test.jsonl")
     assert fold.is_pairs and len(fold) == 48
     assert all(report["num_examples"] == 48 for report in cv["folds"])
@@ -201,7 +201,8 @@ def test_a_run_from_a_checkpoint_is_named_after_it_and_one_from_a_pretraining_ru
 
     scratch = Config.from_dict({"data": {"source": "data/pairs.jsonl"}})
     assert default_run_dir(scratch) == Path("runs/pairs-transformer-tiny")
-    assert default_run_dir(scratch.update({"model.init_from": str(checkpoint)})) == Path(f"runs/pairs-{checkpoint.name}")
+    pretrained = scratch.update({"model.init_from": str(checkpoint)})
+    assert default_run_dir(pretrained) == Path(f"runs/pairs-{checkpoint.name}")
     # Any other folder (a zoo pretraining run) gives its encoder to model.name's classifier: the name says so.
     (tmp_path / "pretrained").mkdir()
     assert default_run_dir(scratch.update({"model.init_from": str(tmp_path / "pretrained")})) == \

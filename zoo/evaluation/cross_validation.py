@@ -50,15 +50,18 @@ def _save_fold_part(part, path, run_dir):
 
 
 def _finished_run(fold_config, run_dir):
-    """True when ``run_dir`` holds a finished run of exactly ``fold_config`` (so a rerun reuses it)."""
-    from zoo.config import Config
+    """True when ``run_dir`` holds a finished run of ``fold_config`` (so a rerun reuses it)."""
+    from zoo.config import Config, changed_settings
+    from zoo.training.run import MAY_CHANGE_ON_RESUME
 
     if not (run_dir / "metrics.json").is_file():
         return False
-    saved = Config.load(run_dir / "config.yaml").to_dict()
-    if saved != fold_config.to_dict():
-        raise ValueError(f"{run_dir} holds a finished run of a different config; use another out_dir for this "
-                         "cross-validation")
+    # What a resume may change cannot change a finished run's model: the display, the strategy, checkpointing.
+    changed = changed_settings(Config.load(run_dir / "config.yaml").to_dict(), fold_config.to_dict(),
+                               ignore=MAY_CHANGE_ON_RESUME)
+    if changed:
+        raise ValueError(f"{run_dir} holds a finished run of a different config ({'; '.join(changed)}); set out_dir "
+                         "(--out) to another directory for this cross-validation")
     return True
 
 
@@ -103,7 +106,7 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     from zoo.training import as_config, load_run, train
     from zoo.training.data import load_options
     from zoo.training.progress import Progress
-    from zoo.training.run import default_run_dir, reads_pairs
+    from zoo.training.run import default_run_dir, reads_pairs, trained_model_name
 
     config = as_config(config, overrides)
     if folds < 2:
@@ -136,8 +139,8 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
             Progress("epoch").message(f"fold {k + 1}/{folds}: accuracy {report['metrics']['accuracy']:.4f} "
                                       f"({len(test)} test examples)")
     summary = summarize_folds(fold_reports)
-    result = {"data": config.data.source, "model": config.model.name, "folds": fold_reports, "summary": summary,
-              "num_folds": folds, "seed": seed, "num_examples": len(data), "out_dir": str(out)}
+    result = {"data": config.data.source, "model": trained_model_name(config), "folds": fold_reports,
+              "summary": summary, "num_folds": folds, "seed": seed, "num_examples": len(data), "out_dir": str(out)}
     out.mkdir(parents=True, exist_ok=True)
     (out / CV_JSON).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (out / CV_MD).write_text(render_cv_markdown(result), encoding="utf-8")

@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import interrupts
-from zoo.config import Config, ConfigError, ignored_settings
+from zoo.config import Config, ConfigError, changed_settings, ignored_settings
 from zoo.paths import creatable_problem
 from zoo.training.checkpoints import (Checkpointer, RunClock, RunPrecision, checkpoint_paths, model_variables,
                                       saved_precision)
@@ -132,8 +132,8 @@ def default_run_dir(config):
     """Return ``runs/<data>-<model>`` for a config without ``output.dir``.
 
     The model of a run from a pretrained checkpoint folder is the checkpoint's, so its folder names it
-    (``runs/mr-all-MiniLM-L6-v2``): ``model.name`` describes the from-scratch model the run does not build, and
-    a from-scratch run on the same data would claim the same directory.
+    (``runs/mr-all-MiniLM-L6-v2``, see ``trained_model_name``): ``model.name`` describes the from-scratch model
+    the run does not build, and a from-scratch run on the same data would claim the same directory.
 
     Example:
         >>> default_run_dir(Config.from_dict({"data": {"source": "data/reviews.csv"}}))
@@ -141,9 +141,17 @@ def default_run_dir(config):
     """
     source = config.data.source.split(":", 1)[-1] if ":" in config.data.source else config.data.source
     name = Path(source.rstrip("/")).stem or "data"
-    model = (Path(str(config.model.init_from)).resolve().name if transfer.from_checkpoint(config)
-             else config.model.name)
-    return Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{name}-{model}")
+    return Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{name}-{trained_model_name(config)}")
+
+
+def trained_model_name(config):
+    """The name of the model ``config`` trains: ``model.name``, or the folder of the checkpoint it starts from.
+
+    Example:
+        >>> trained_model_name(Config())
+        'transformer-tiny'
+    """
+    return Path(str(config.model.init_from)).resolve().name if transfer.from_checkpoint(config) else config.model.name
 
 
 def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
@@ -425,12 +433,7 @@ def _should_resume(run_dir, config):
         return False
     saved_path = run_dir / "config.yaml"
     if saved_path.is_file():
-        saved = Config.load(saved_path).to_dict()
-        current = config.to_dict()
-        changed = [f"{section}.{key}: {saved[section].get(key)!r} -> {value!r}"
-                   for section, values in current.items() if section not in MAY_CHANGE_ON_RESUME
-                   for key, value in values.items()
-                   if f"{section}.{key}" not in MAY_CHANGE_ON_RESUME and saved[section].get(key) != value]
+        changed = changed_settings(Config.load(saved_path).to_dict(), config.to_dict(), ignore=MAY_CHANGE_ON_RESUME)
         if changed:
             raise RunDirectoryError(f"{run_dir} holds an unfinished run with a different config ("
                                     + "; ".join(changed) + "); rerun with its config to resume (only "

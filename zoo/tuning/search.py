@@ -27,7 +27,7 @@ from typing import Optional
 import keras
 import yaml
 
-from zoo.config import Config, ConfigError
+from zoo.config import Config, ConfigError, changed_settings
 from zoo.training import TrainingInterrupted
 from zoo.training.progress import Progress
 from zoo.training.run import default_run_dir, num_examples, reads_pairs
@@ -390,13 +390,9 @@ def _changes(path, current):
         raise TuneDirectoryError(f"{path} is not a zoo search file (a YAML mapping with config and tuning "
                                  "sections); set tuning.directory to a new directory, or tuning.overwrite: true "
                                  "to start afresh")
-    saved_config = {section: saved.get("config", {}).get(section) or {} for section in _SEARCH_DEFINING}
-    changed = [f"{section}.{key}: {saved_config[section].get(key)!r} -> {value!r}"
-               for section in _SEARCH_DEFINING for key, value in current["config"][section].items()
-               if saved_config[section].get(key) != value]
-    return changed + [f"tuning.{key}: {saved.get('tuning', {}).get(key)!r} -> {value!r}"
-                      for key, value in current["tuning"].items()
-                      if key not in _RESUMABLE_TUNING and saved.get("tuning", {}).get(key) != value]
+    return (changed_settings(saved.get("config") or {}, current["config"], sections=_SEARCH_DEFINING)
+            + changed_settings(saved, current, sections=("tuning",),
+                               ignore=tuple(f"tuning.{key}" for key in _RESUMABLE_TUNING)))
 
 
 def _check_searched_epochs(settings, space):

@@ -174,6 +174,8 @@ def test_explain_and_evaluate_a_pair_run(pair_run, tmp_path):
         explain_run(pair_run.run_dir, "cafe films")
     report = zoo.evaluate(pair_run.run_dir, out_dir=tmp_path / "evaluation", progress=False)
     assert report["metrics"]["accuracy"] == pytest.approx(pair_run.metrics["test"]["accuracy"])
+    # The report names the checkpoint the run fine-tuned, not model.name's from-scratch default.
+    assert report["info"]["model"] == Path(pair_run.config.model.init_from).name
 
 
 def test_zoo_cv_of_a_pair_run_from_a_checkpoint(checkpoint, tmp_path, monkeypatch):

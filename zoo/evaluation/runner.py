@@ -151,7 +151,7 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
     import zoo.data
     from zoo.training import load_run
     from zoo.training.data import load_options as training_load_options
-    from zoo.training.run import reads_pairs, run_task
+    from zoo.training.run import reads_pairs, run_model_name, run_task
 
     run_dir = Path(run_dir)
     task = run_task(run_dir)
@@ -187,7 +187,7 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
     if examples.is_pairs != pairs:
         raise ValueError(f"{source}: {'sentence pairs' if examples.is_pairs else 'single texts'}, but the run's model "
                          f"reads {'sentence pairs (text_a, text_b)' if pairs else 'single texts'}")
-    info = {"run": str(run_dir), "data": source, "model": config.model.name}
+    info = {"run": str(run_dir), "data": source, "model": run_model_name(run_dir)}
     return evaluate_model(
         model, tokenizer, label_names, examples.inputs, examples.labels, out_dir=out_dir,
         history=read_history(run_dir), sequence_length=config.data.sequence_length, batch_size=batch_size,

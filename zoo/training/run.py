@@ -151,7 +151,23 @@ def trained_model_name(config):
         >>> trained_model_name(Config())
         'transformer-tiny'
     """
-    return Path(str(config.model.init_from)).resolve().name if transfer.from_checkpoint(config) else config.model.name
+    return _folder_name(config.model.init_from) if transfer.from_checkpoint(config) else config.model.name
+
+
+def run_model_name(run_dir):
+    """``trained_model_name`` of a finished run, read from its ``model.json`` (the checkpoint may have moved since).
+
+    Example:
+        >>> run_model_name("runs/reviews")
+        'transformer-tiny'
+    """
+    spec = _read_spec(run_dir)
+    return _folder_name(spec["init_from"]) if "init_from" in spec else spec["name"]
+
+
+def _folder_name(path):
+    """The name of the folder ``path`` (a checkpoint given as ``.`` or ``checkpoints/minilm/`` included)."""
+    return Path(str(path)).resolve().name
 
 
 def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
@@ -346,7 +362,7 @@ def load_run(run_dir):
         if not (run_dir / name).is_file():
             raise FileNotFoundError(f"{run_dir / name} not found: {run_dir} is not a finished zoo run directory")
     config = Config.load(run_dir / "config.yaml")
-    spec = json.loads((run_dir / "model.json").read_text(encoding="utf-8"))
+    spec = _read_spec(run_dir)
     if config.data.sequence_length == "auto":  # the length auto picked when the run trained
         config = config.override([f"data.sequence_length={_trained_length(spec)}"])
     model = _model_from_spec(spec)
@@ -400,8 +416,12 @@ def load_classifier_run(run_dir, action):
 
 def reads_pairs(run_dir):
     """Whether a finished run's model classifies sentence pairs (``text_pairs`` in its ``model.json``)."""
-    spec = json.loads((Path(run_dir) / "model.json").read_text(encoding="utf-8"))
-    return bool(spec.get("text_pairs", False))
+    return bool(_read_spec(run_dir).get("text_pairs", False))
+
+
+def _read_spec(run_dir):
+    """A finished run's ``model.json`` (see ``_model_spec``)."""
+    return json.loads((Path(run_dir) / "model.json").read_text(encoding="utf-8"))
 
 
 def _strategy(distribution, resolver):

@@ -101,6 +101,16 @@ def test_sentence_pairs_train_with_the_fine_tuning_recipe(pair_run):
     assert backbone.dropout == 0.1
 
 
+def test_a_model_name_beside_a_checkpoint_is_refused_not_ignored(checkpoint, tiny_csv, tmp_path):
+    # The run trained the checkpoint's BERT and recorded "cnn" in its model.json.
+    config = {"data": {"source": str(tiny_csv)}, "model": {"name": "cnn", "init_from": str(checkpoint)},
+              "output": {"dir": str(tmp_path / "run"), "progress": "none"}}
+    with pytest.raises(ConfigError, match=rf"^model.name: 'cnn' would not apply: a run from the checkpoint folder "
+                                          rf"{checkpoint} trains the checkpoint's own architecture under a new head"):
+        zoo.train(config)
+    assert not (tmp_path / "run").exists()
+
+
 def test_pairs_with_a_checkpoint_of_one_segment_are_refused_before_training(tmp_path):
     # type_vocab_size 1 has no segment row for text_b: training failed deep in TensorFlow ("indices[0,4] = 1 is
     # not in [0, 1)"), naming no key, and a GPU's gather would have read zeros.

@@ -149,8 +149,9 @@ def checkpoint_classifier(config, num_classes):
     ``model.overrides`` sets ``dropout`` or ``attention_dropout``.
 
     Raises:
-        ConfigError: Not a classification model, ``model.overrides`` beyond the head's keys, or a
-            ``data.sequence_length`` beyond the checkpoint's positions.
+        ConfigError: Not a classification model, a ``model.name`` other than its default (the checkpoint decides
+            the architecture), ``model.overrides`` beyond the head's keys, or a ``data.sequence_length`` beyond the
+            checkpoint's positions.
     """
     from zoo.converters import CheckpointError, from_pretrained
     from zoo.training.data import task_of_config
@@ -160,6 +161,11 @@ def checkpoint_classifier(config, num_classes):
     if task != "classification":
         raise ConfigError(f"model.init_from: a checkpoint folder ({folder}) starts a classifier, but model.name "
                           f"{config.model.name!r} is a {task} model")
+    if config.model.name != Config().model.name:
+        # Its default, which every saved config holds, passes: only a name asked for would be ignored.
+        raise ConfigError(f"model.name: {config.model.name!r} would not apply: a run from the checkpoint folder "
+                          f"{folder} trains the checkpoint's own architecture under a new head; remove model.name "
+                          f"(model.overrides sets the head's {', '.join(CHECKPOINT_HEAD_KEYS)})")
     overrides = config.model.overrides
     unknown = sorted(set(overrides) - set(CHECKPOINT_HEAD_KEYS) - set(CHECKPOINT_BACKBONE_KEYS))
     if unknown:

@@ -152,12 +152,13 @@ def test_explain_output_that_cannot_be_written_is_a_usage_error(trained_run, tmp
 
 
 def test_explain_command_says_when_a_multilabel_model_predicts_no_label(monkeypatch, capsys):
-    import types
-
     import zoo.evaluation.attention
+    from zoo.evaluation.attention import Explanation
 
-    e = types.SimpleNamespace(label="", label_names=["politics", "sports"], probabilities=np.array([0.46, 0.39]),
-                              words=["the", "day"], word_importance=np.array([0.6, 0.4]))
+    maps = np.full((1, 1, 2, 2), 0.5)
+    e = Explanation("the day", ["the", "day"], np.array([5, 6]), maps, np.eye(2), np.array([0.6, 0.4]),
+                    np.array([0.46, 0.39]), "", ["politics", "sports"], ["the", "day"], maps, np.array([0.6, 0.4]),
+                    marker_words=(False, False))
     monkeypatch.setattr(zoo.evaluation.attention, "explain_run", lambda *args, **kwargs: e)
     parser = argparse.ArgumentParser(prog="zoo")
     add_explain_command(parser.add_subparsers(dest="command"))

@@ -179,7 +179,14 @@ def test_explain_and_evaluate_a_pair_run(pair_run, tmp_path):
     assert explanation.tokens == ["[CLS]", "caf", "##e", "film", "##s", "[SEP]", "very", "fun", "[SEP]"]
     assert explanation.words == ["[CLS]", "cafe", "films", "[SEP]", "very", "fun", "[SEP]"]
     assert explanation.word_attention.shape == (2, 4, 7, 7) and explanation.word_importance.sum() == pytest.approx(1)
+    assert explanation.marker_words == (True, False, False, True, False, False, True)
+    # The markers, where BERT's attention gathers, are no answer to what the text was attended for.
+    weights = dict(zip(explanation.words[1:3] + explanation.words[4:6],
+                       np.delete(explanation.word_importance, [0, 3, 6])))
+    assert explanation.most_attended(3) == sorted(weights.items(), key=lambda item: -item[1])[:3]
     assert (tmp_path / "explain" / "importance.png").is_file()
+    assert json.loads((tmp_path / "explain" / "explanation.json").read_text())["marker_words"] == \
+        list(explanation.marker_words)
     with pytest.raises(ValueError, match="classifies sentence pairs: give two texts"):
         explain_run(pair_run.run_dir, "cafe films")
     report = zoo.evaluate(pair_run.run_dir, out_dir=tmp_path / "evaluation", progress=False)

@@ -118,13 +118,13 @@ def run_explain(args):
     from zoo.evaluation.metrics import MULTILABEL_THRESHOLD
 
     e = explain_run(args.run_dir, args.text, text_pair=args.text_b, out_dir=args.out)
-    top = sorted(zip(e.word_importance, e.words), reverse=True)[:5]
+    top = e.most_attended(5)
     best = max(range(len(e.label_names)), key=lambda i: e.probabilities[i])
     # A multi-label model predicts no label when no class reaches the threshold (its label is then "").
     answer = (f"{e.label} ({e.probabilities[best]:.3f})" if e.label else f"no label (none at or over "
               f"{MULTILABEL_THRESHOLD}; the highest is {e.label_names[best]} {e.probabilities[best]:.3f})")
     print(f"predicted {answer}; most attended words: "
-          + ", ".join(f"{t} {w:.2f}" for w, t in top))
+          + ", ".join(f"{word} {weight:.2f}" for word, weight in top))
     print(f"heat-maps and explanation.json in {args.out}")
     return 0
 

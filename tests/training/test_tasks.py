@@ -293,6 +293,21 @@ def test_init_from_rejects_another_tokenizer_or_encoder_size(corpus, pretrained,
 
 
 
+def test_sizes_a_pretraining_run_took_from_its_builder_are_named_with_the_values_to_set(corpus, tmp_path):
+    """model.json records only the arguments a run was given: the mlm builder's default 4 heads, d_model 128 and
+    ff_dim 256 went unchecked, and transfer_backbone_weights refused the heads alone, in the models' terms."""
+    mlm = _token_config(corpus, tmp_path / "mlm", "mlm", training={"epochs": 1})
+    mlm["model"]["overrides"] = {"num_layers": 1}
+    run = zoo.train(mlm).run_dir
+    with pytest.raises(ConfigError) as error:
+        zoo.train(tiny_config(corpus, tmp_path / "ft", model={"init_from": str(run)}))
+    assert str(error.value) == (
+        f"model.init_from: the encoder differs from the pretrained 'mlm' model (d_model: 16 here, 128 in {run}; "
+        f"ff_dim: 32 here, 256 in {run}; num_heads: 2 here, 4 in {run}); set model.overrides.d_model: 128, "
+        "model.overrides.ff_dim: 256, model.overrides.num_heads: 4, the pretrained values")
+    assert not (tmp_path / "ft").exists()
+
+
 @pytest.mark.parametrize("name", ["lstm", "cnn"])
 def test_init_from_with_a_baseline_says_it_has_no_encoder_to_start(corpus, pretrained, tmp_path, name):
     """The error used to list the encoder sizes as "None here" and tell the user to set model.overrides.num_layers,

@@ -250,8 +250,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
                 model = _build_model(config.model.name, build_args, config.model.overrides)
             _check_reads_pairs(model, data["texts"]["train"], config)
             if pretrained is not None and not checkpoint:
-                transfer.check_encoder_sizes(pretrained, build_args, model, config.model.name)
-                copied = transfer.initialise_encoder(model, pretrained, config.model.freeze,
+                copied = transfer.initialise_encoder(model, pretrained, config.model.name, config.model.freeze,
                                                      config.model.freeze_blocks)
                 initialised = f"initialised backbone parts {', '.join(copied)} from {pretrained}"
             if pretrained is not None:

@@ -77,48 +77,60 @@ def checkpoint_positions(folder):
     return int(layout.backbone_arguments(settings, Path(folder) / CONFIG_FILE)["sequence_length"])
 
 
-def check_encoder_sizes(run_dir, build_args, model, name):
-    """Raise a ConfigError naming every encoder size in which ``build_args`` of ``model`` (registry ``name``)
-    differ from the run's model, or saying that ``model`` has no Transformer encoder to start from it."""
-    from zoo.models import ENCODER_KEYS
+def initialise_encoder(model, run_dir, name, freeze="none", blocks=0):
+    """Copy the run's backbone weights into ``model``'s backbone; freeze its ``embedding`` parts or all of it,
+    and its lowest ``blocks`` blocks.
 
-    spec = json.loads((Path(run_dir) / "model.json").read_text(encoding="utf-8"))
-    donor = spec["arguments"]
+    Args:
+        model: The classifier built from the config, registry model ``name``.
+        run_dir: The finished zoo pretraining run (``model.init_from``).
+        name: ``model.name``, for the errors.
+        freeze: ``model.freeze``.
+        blocks: ``model.freeze_blocks``.
+
+    Returns:
+        The names of the copied backbone parts.
+
+    Raises:
+        ConfigError: ``model`` has no Transformer encoder, or one that reads in the other direction, or that
+            differs from the run's in a size or setting (each named, with the run's value to set).
+    """
+    from zoo.models import ENCODER_KEYS, transfer_backbone_weights
+    from zoo.training.run import load_run, run_model_name
+
     if not encoder_stack(model):
         # The baselines (lstm, cnn) have no Backbone: the sizes' error told their users to set
         # model.overrides.num_layers, d_model, ..., which their builders then refused.
         raise ConfigError(f"model.init_from: {run_dir} holds a pretrained Transformer encoder, and model.name "
                           f"{name!r} has none to start from it; set model.name to a transformer-* model, or remove "
                           "model.init_from")
-    differ = [f"{key}: {build_args.get(key)!r} here, {donor.get(key)!r} in {run_dir}"
-              for key in ENCODER_KEYS if key in donor and build_args.get(key) != donor[key]]
-    if differ:
-        where = ["data.sequence_length" if k.startswith("sequence_length") else f"model.overrides.{k}"
-                 for k in (d.split(":")[0] for d in differ)]
-        raise ConfigError(f"model.init_from: the encoder differs from the pretrained {spec['name']!r} model ("
-                          + "; ".join(differ) + f"); set {', '.join(where)} to the pretrained values")
-
-
-def initialise_encoder(model, run_dir, freeze="none", blocks=0):
-    """Copy the run's backbone weights into ``model``'s backbone; freeze its ``embedding`` parts or all of it,
-    and its lowest ``blocks`` blocks.
-
-    Returns:
-        The names of the copied backbone parts.
-    """
-    from zoo.models import transfer_backbone_weights
-    from zoo.training.run import load_run
-
     donor = load_run(run_dir)[0]
-    if encoder_stack(donor) and donor.backbone.causal != model.backbone.causal:
-        # transfer_backbone_weights refuses it too, but in the models' terms ('transformer_lm'), with no way out.
-        kinds = {True: "causal (lm) encoder, which reads left to right", False: "bidirectional (mlm) encoder"}
-        raise ConfigError(f"model.init_from: {run_dir} holds a {kinds[donor.backbone.causal]}, and this model needs "
-                          f"a {kinds[model.backbone.causal]}: start it from a zoo pretrain run with model.name: "
-                          f"{'lm' if model.backbone.causal else 'mlm'}")
+    if encoder_stack(donor):
+        if donor.backbone.causal != model.backbone.causal:
+            # transfer_backbone_weights refuses it too, but in the models' terms ('transformer_lm'), with no way out.
+            kinds = {True: "causal (lm) encoder, which reads left to right", False: "bidirectional (mlm) encoder"}
+            raise ConfigError(f"model.init_from: {run_dir} holds a {kinds[donor.backbone.causal]}, and this model "
+                              f"needs a {kinds[model.backbone.causal]}: start it from a zoo pretrain run with "
+                              f"model.name: {'lm' if model.backbone.causal else 'mlm'}")
+        # The built backbones, not the runs' builder arguments: model.json records only the arguments a run
+        # was given, so a builder default that differs (mlm's 4 heads, transformer-tiny's 2) went unseen until
+        # transfer_backbone_weights refused it in the models' terms.
+        differ = {key: (getattr(model.backbone, key), getattr(donor.backbone, key)) for key in ENCODER_KEYS
+                  if getattr(model.backbone, key) != getattr(donor.backbone, key)}
+        if differ:
+            raise ConfigError(
+                f"model.init_from: the encoder differs from the pretrained {run_model_name(run_dir)!r} model ("
+                + "; ".join(f"{key}: {here!r} here, {there!r} in {run_dir}" for key, (here, there) in differ.items())
+                + "); set " + ", ".join(f"{_config_key(key)}: {there!r}" for key, (_, there) in differ.items())
+                + ", the pretrained values")
     copied = transfer_backbone_weights(donor, model)
     _freeze(model, freeze, blocks)
     return copied
+
+
+def _config_key(key):
+    """The config key that sets backbone argument ``key``."""
+    return f"data.{key}" if key in ("sequence_length", "vocab_size") else f"model.overrides.{key}"
 
 
 def _freeze(model, freeze, blocks=0):

@@ -293,12 +293,17 @@ def test_init_from_rejects_another_tokenizer_or_encoder_size(corpus, pretrained,
 
 
 
-def test_sizes_a_pretraining_run_took_from_its_builder_are_named_with_the_values_to_set(corpus, tmp_path):
-    """model.json records only the arguments a run was given: the mlm builder's default 4 heads, d_model 128 and
-    ff_dim 256 went unchecked, and transfer_backbone_weights refused the heads alone, in the models' terms."""
+def test_a_classifier_takes_the_encoder_sizes_of_its_pretraining_run_unless_they_are_set(corpus, tmp_path):
+    """zoo pretrain's mlm (d_model 128, 4 heads, ff_dim 256 from its builder) under transformer-tiny's registry sizes
+    failed with the models' ValueError, naming the heads alone: model.json records only the arguments a run was
+    given. The sizes the config leaves to the registry are now the run's; sizes it sets must match them."""
     mlm = _token_config(corpus, tmp_path / "mlm", "mlm", training={"epochs": 1})
     mlm["model"]["overrides"] = {"num_layers": 1}
     run = zoo.train(mlm).run_dir
+    result = zoo.train(tiny_config(corpus, tmp_path / "inherits", model={"init_from": str(run), "overrides": {}},
+                                   training={"epochs": 1}))
+    for backbone in (result.model.backbone, zoo.load_run(result.run_dir)[0].backbone):
+        assert (backbone.num_layers, backbone.d_model, backbone.num_heads, backbone.ff_dim) == (1, 128, 4, 256)
     with pytest.raises(ConfigError) as error:
         zoo.train(tiny_config(corpus, tmp_path / "ft", model={"init_from": str(run)}))
     assert str(error.value) == (

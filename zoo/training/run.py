@@ -242,6 +242,12 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             partitioner.rows = data["tokenizer"].vocab_size
         build_args = model_arguments(config, data)
         checkpoint = transfer.from_checkpoint(config)
+        donor = load_run(pretrained)[0] if pretrained is not None and not checkpoint else None
+        taken = {}
+        if donor is not None:
+            inherited = transfer.pretrained_encoder_arguments(donor, build_args, config.model.overrides)
+            taken = {key: value for key, value in inherited.items() if build_args.get(key) != value}
+            build_args = inherited
         with strategy.scope():
             if checkpoint:
                 model = transfer.checkpoint_classifier(config, len(data["label_names"]))
@@ -249,10 +255,12 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             else:
                 model = _build_model(config.model.name, build_args, config.model.overrides)
             _check_reads_pairs(model, data["texts"]["train"], config)
-            if pretrained is not None and not checkpoint:
-                copied = transfer.initialise_encoder(model, pretrained, config.model.name, config.model.freeze,
+            if donor is not None:
+                copied = transfer.initialise_encoder(model, donor, pretrained, config.model.name, config.model.freeze,
                                                      config.model.freeze_blocks)
-                initialised = f"initialised backbone parts {', '.join(copied)} from {pretrained}"
+                initialised = f"initialised backbone parts {', '.join(copied)} from {pretrained}" + (
+                    ", with its encoder's " + ", ".join(f"{key} {value}" for key, value in taken.items())
+                    + f" (not {config.model.name}'s)" if taken else "")
             if pretrained is not None:
                 progress.message(initialised + (f" (frozen: {config.model.freeze})"
                                                 if config.model.freeze != "none" else ""))

@@ -77,13 +77,43 @@ def checkpoint_positions(folder):
     return int(layout.backbone_arguments(settings, Path(folder) / CONFIG_FILE)["sequence_length"])
 
 
-def initialise_encoder(model, run_dir, name, freeze="none", blocks=0):
+# The encoder settings a classifier takes from the pretraining run it starts from, unless model.overrides sets them
+# (the token table and positions follow the run's tokenizer and data.sequence_length).
+INHERITED_KEYS = ("num_layers", "d_model", "num_heads", "ff_dim", "activation", "positional", "norm_first",
+                  "layer_norm_epsilon")
+
+
+def pretrained_encoder_arguments(donor, build_args, overrides):
+    """Return ``build_args`` with the pretrained ``donor``'s encoder settings for the keys ``overrides`` leaves out.
+
+    Weights move only between encoders of the same sizes and settings (``initialise_encoder``), so a key the
+    config does not set can only take the run's value: ``zoo pretrain``'s mlm (d_model 128, 4 heads, ff_dim 256)
+    under transformer-tiny's registry sizes (64, 2, 128) failed until each was set by hand.
+
+    Args:
+        donor: The pretraining run's model (``load_run``).
+        build_args: The classifier's builder arguments from the config.
+        overrides: ``model.overrides``: the keys set there keep their values (and must match the run's).
+
+    Example:
+        >>> donor = zoo.build_mlm(vocab_size=100, sequence_length=16)
+        >>> pretrained_encoder_arguments(donor, {"d_model": 64, "num_heads": 2, "dropout": 0.1}, {"num_heads": 2})
+        {'d_model': 128, 'num_heads': 2, 'dropout': 0.1}
+    """
+    if not encoder_stack(donor):
+        return build_args
+    return {**build_args, **{key: getattr(donor.backbone, key) for key in INHERITED_KEYS
+                             if key in build_args and key not in overrides}}
+
+
+def initialise_encoder(model, donor, run_dir, name, freeze="none", blocks=0):
     """Copy the run's backbone weights into ``model``'s backbone; freeze its ``embedding`` parts or all of it,
     and its lowest ``blocks`` blocks.
 
     Args:
         model: The classifier built from the config, registry model ``name``.
-        run_dir: The finished zoo pretraining run (``model.init_from``).
+        donor: The pretraining run's model (``load_run``).
+        run_dir: The finished zoo pretraining run (``model.init_from``), for the errors.
         name: ``model.name``, for the errors.
         freeze: ``model.freeze``.
         blocks: ``model.freeze_blocks``.
@@ -96,7 +126,7 @@ def initialise_encoder(model, run_dir, name, freeze="none", blocks=0):
             differs from the run's in a size or setting (each named, with the run's value to set).
     """
     from zoo.models import ENCODER_KEYS, transfer_backbone_weights
-    from zoo.training.run import load_run, run_model_name
+    from zoo.training.run import run_model_name
 
     if not encoder_stack(model):
         # The baselines (lstm, cnn) have no Backbone: the sizes' error told their users to set
@@ -104,7 +134,6 @@ def initialise_encoder(model, run_dir, name, freeze="none", blocks=0):
         raise ConfigError(f"model.init_from: {run_dir} holds a pretrained Transformer encoder, and model.name "
                           f"{name!r} has none to start from it; set model.name to a transformer-* model, or remove "
                           "model.init_from")
-    donor = load_run(run_dir)[0]
     if encoder_stack(donor):
         if donor.backbone.causal != model.backbone.causal:
             # transfer_backbone_weights refuses it too, but in the models' terms ('transformer_lm'), with no way out.

@@ -39,6 +39,16 @@ def test_model_directory_resolves_to_the_newest_version(exported):
         load_predictor(exported.path.parent / "nope")
 
 
+def test_the_progress_bar_goes_to_a_terminal_not_to_a_log(exported, monkeypatch, capsys):
+    texts = ["a fine film"] * 3
+    load_predictor(exported.path).predict(texts, progress=True)
+    # Standard error is captured here, as a log or a pipe takes it: tqdm's redrawn lines piled up there.
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    load_predictor(exported.path).predict(texts, progress=True)
+    assert "3/3" in capsys.readouterr().err
+
+
 def test_a_newest_version_without_a_saved_model_is_named(tmp_path):
     (tmp_path / "model" / "2").mkdir(parents=True)
     # it said "neither an exported SavedModel (no saved_model.pb, no numbered version folder) nor a zoo run"
@@ -67,7 +77,7 @@ def test_predict_texts_in_batches_matches_one_call(exported, reference, tiny_run
 
 
 @pytest.mark.parametrize("suffix", [".txt", ".csv", ".tsv", ".jsonl"])
-def test_predict_file_reads_every_format(exported, reference, tmp_path, suffix, capsys):
+def test_predict_file_reads_every_format(exported, reference, tmp_path, suffix, capsys, monkeypatch):
     texts, probs, labels = reference
     path = tmp_path / f"in{suffix}"
     if suffix == ".txt":
@@ -81,13 +91,14 @@ def test_predict_file_reads_every_format(exported, reference, tmp_path, suffix, 
             writer.writerows(enumerate(texts))
     field = "text" if suffix == ".txt" else "review"
     out = tmp_path / "preds.jsonl"
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)  # a terminal's, which shows the bar
     assert predict_file(exported.path.parent, path, out, text_field=field, batch_size=16) == len(texts)
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["text"] for r in rows] == texts
     assert [r["label"] for r in rows] == labels
     got = np.array([[r["probabilities"][n] for n in ("negative", "positive")] for r in rows])
     np.testing.assert_allclose(got, probs, atol=1e-6)
-    assert "100%" in capsys.readouterr().err, "a progress bar is shown for files"
+    assert "100%" in capsys.readouterr().err, "a progress bar is shown for files on a terminal"
 
 
 def test_predictions_can_be_written_as_csv(exported, reference, tmp_path):

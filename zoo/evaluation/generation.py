@@ -5,6 +5,7 @@ reference text goes through the same tokenizer (cleaning, lowercasing, word or s
 as the model's inputs, so BLEU, ROUGE and exact match compare like with like and a model that reproduces
 the reference's tokens scores 100 BLEU, whatever the tokenizer normalised away.
 """
+import sys
 from pathlib import Path
 
 import tensorflow as tf
@@ -234,11 +235,13 @@ def _generate(model, inputs, caps, tokenizer, *, is_seq2seq, method, num_beams, 
 
     from zoo.models.generation import generate
     from zoo.training.data import frame_ids
+    from zoo.training.progress import shows_bar
 
     begin, end = frame_ids(tokenizer)
     order = sorted(range(len(inputs)), key=lambda i: (len(inputs[i]), caps[i]))
     out = [None] * len(inputs)
-    with tqdm(total=len(inputs), unit="example", desc="generating", disable=None if progress else True) as bar:
+    with tqdm(total=len(inputs), unit="example", desc="generating",
+              disable=not (progress and shows_bar(sys.stderr))) as bar:
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
             for cap in sorted({caps[i] for i in chunk}):

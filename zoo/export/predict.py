@@ -169,7 +169,7 @@ class _Predictor:
         Args:
             texts: strings (or UTF-8 bytes); ``(text_a, text_b)`` pairs for a sentence-pair model.
             batch_size: texts per model call.
-            progress: show a progress bar on stderr.
+            progress: show a progress bar on stderr (where it is a terminal or Jupyter: ``shows_bar``).
             quiet: flags (of ``FLAGS``) not to log a warning for: the caller reports them itself.
 
         Returns:
@@ -183,12 +183,15 @@ class _Predictor:
         """
         from tqdm.auto import tqdm
 
+        from zoo.training.progress import shows_bar
+
         texts = _check_texts(texts, self.pairs)
         if batch_size < 1:
             raise PredictInputError(f"batch_size must be >= 1, got {batch_size}")
         columns = [lambda t, i=i: t[i] for i in range(2)] if self.pairs else [lambda t: t]
         parts = []
-        with tqdm(total=len(texts), unit="text", disable=not progress, file=sys.stderr) as bar:
+        with tqdm(total=len(texts), unit="text", disable=not (progress and shows_bar(sys.stderr)),
+                  file=sys.stderr) as bar:
             for start in range(0, len(texts), batch_size):
                 chunk = texts[start:start + batch_size]
                 batch = [tf.constant([predicted_bytes(column(t)) for t in chunk], tf.string) for column in columns]

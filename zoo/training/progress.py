@@ -24,6 +24,19 @@ def in_jupyter():
     return shell is not None and "IPKernelApp" in shell.config
 
 
+def shows_bar(stream):
+    """Whether a progress bar belongs on ``stream``: a terminal, or Jupyter (where tqdm draws a widget).
+
+    A log or a pipe gets none: tqdm redraws with carriage returns, which pile up there as one long line.
+
+    Example:
+        >>> import io
+        >>> shows_bar(io.StringIO())
+        False
+    """
+    return getattr(stream, "isatty", lambda: False)() or in_jupyter()
+
+
 class Progress:
     """Shows training progress on ``stream``.
 
@@ -46,8 +59,7 @@ class Progress:
             raise ValueError(f"output.progress must be one of {', '.join(PROGRESS_MODES)}, got {mode!r}")
         self.stream = sys.stderr if stream is None else stream
         if mode == "auto":
-            terminal = getattr(self.stream, "isatty", lambda: False)()
-            mode = "bar" if terminal or in_jupyter() else "epoch"
+            mode = "bar" if shows_bar(self.stream) else "epoch"
         self.mode = mode
         self._bar = None
 

@@ -10,6 +10,7 @@ import yaml
 
 from tests.tuning.conftest import search_config
 from zoo.config import Config, ConfigError
+from zoo.paths import OutputPathError
 from zoo.training import TrainingInterrupted, train
 from zoo.tuning.cli import add_tune_command
 from zoo.tuning.hypermodel import ZooHyperModel, trial_config
@@ -147,6 +148,16 @@ def test_a_damaged_search_file_is_named_before_any_work(texts_csv, tmp_path):
     (directory / "search.yaml").write_text("tuning: {}\n")
     with pytest.raises(TuneDirectoryError, match="holds a search with a different config.*optimizer.name: None"):
         tune(search_config(texts_csv, directory))
+
+
+def test_a_search_directory_that_cannot_be_written_is_named_before_any_work(texts_csv, tmp_path):
+    (tmp_path / "notes.txt").write_text("")
+    # keras-tuner failed creating it, with TensorFlow's traceback: "FailedPreconditionError: ... is not a directory".
+    with pytest.raises(OutputPathError) as error:
+        tune(search_config(texts_csv, tmp_path / "notes.txt" / "search"))
+    assert str(error.value) == (f"cannot write {tmp_path / 'notes.txt' / 'search'}: {tmp_path / 'notes.txt'} is a "
+                                "file, not a directory; set tuning.directory (--directory) to a directory you can "
+                                "write")
 
 
 def test_trials_under_mirrored_strategy_match_single_device_trials(search, texts_csv, tmp_path):

@@ -28,6 +28,7 @@ import keras
 import yaml
 
 from zoo.config import Config, ConfigError, changed_settings
+from zoo.paths import check_output
 from zoo.training import TrainingInterrupted
 from zoo.training.progress import Progress
 from zoo.training.run import default_run_dir, num_examples, reads_pairs
@@ -134,6 +135,8 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
         # Strategies come first: they configure devices before any other TensorFlow work.
         strategy = _trial_strategy(base.distribution)
         directory = search_directory(base, settings)
+        # keras-tuner creates it on its own, with TensorFlow's "FailedPreconditionError: ... is not a directory".
+        check_output(directory, "set tuning.directory (--directory) to a directory you can write")
         space = search_space(base, settings)
         progress = Progress(base.output.progress, stream=progress_stream)
         if process != "worker":

@@ -216,13 +216,13 @@ def export_run(run_dir, *, out=None, name=None):
         >>> export_run("runs/reviews").path
         PosixPath('saved_models/reviews/2')
     """
-    from zoo.training.run import load_classifier_run
+    from zoo.training.run import load_classifier_run, read_model_spec
 
     run_dir = Path(run_dir)
     # The destination is resolved (and checked) before the model loads; export_model then takes it as given.
     # ``is None``, not ``or``: an empty --name is a mistake to report, not a request for the default name.
     path, _ = versions.resolve_export_dir(out, name=run_dir.resolve().name if name is None else name)
     model, tokenizer, label_names, config, pairs = load_classifier_run(run_dir, "be exported")
-    spec = json.loads((run_dir / MODEL_FILE).read_text(encoding="utf-8"))
+    spec = read_model_spec(run_dir)
     return export_model(model, tokenizer, label_names, config, out=path, sequence_length=config.data.sequence_length,
                         model_spec=spec, pairs=pairs)

@@ -161,7 +161,7 @@ def run_model_name(run_dir):
         >>> run_model_name("runs/reviews")
         'transformer-tiny'
     """
-    spec = _read_spec(run_dir)
+    spec = read_model_spec(run_dir)
     return _folder_name(spec["init_from"]) if "init_from" in spec else spec["name"]
 
 
@@ -258,9 +258,10 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             if donor is not None:
                 copied = transfer.initialise_encoder(model, donor, pretrained, config.model.name, config.model.freeze,
                                                      config.model.freeze_blocks)
-                initialised = f"initialised backbone parts {', '.join(copied)} from {pretrained}" + (
-                    ", with its encoder's " + ", ".join(f"{key} {value}" for key, value in taken.items())
-                    + f" (not {config.model.name}'s)" if taken else "")
+                initialised = f"initialised backbone parts {', '.join(copied)} from {pretrained}"
+                if taken:
+                    sizes = ", ".join(f"{key} {value}" for key, value in taken.items())
+                    initialised += f", with its encoder's {sizes} (not {config.model.name}'s)"
             if pretrained is not None:
                 progress.message(initialised + (f" (frozen: {config.model.freeze})"
                                                 if config.model.freeze != "none" else ""))
@@ -369,7 +370,7 @@ def load_run(run_dir):
         if not (run_dir / name).is_file():
             raise FileNotFoundError(f"{run_dir / name} not found: {run_dir} is not a finished zoo run directory")
     config = Config.load(run_dir / "config.yaml")
-    spec = _read_spec(run_dir)
+    spec = read_model_spec(run_dir)
     if config.data.sequence_length == "auto":  # the length auto picked when the run trained
         config = config.override([f"data.sequence_length={_trained_length(spec)}"])
     model = _model_from_spec(spec)
@@ -423,11 +424,16 @@ def load_classifier_run(run_dir, action):
 
 def reads_pairs(run_dir):
     """Whether a finished run's model classifies sentence pairs (``text_pairs`` in its ``model.json``)."""
-    return bool(_read_spec(run_dir).get("text_pairs", False))
+    return bool(read_model_spec(run_dir).get("text_pairs", False))
 
 
-def _read_spec(run_dir):
-    """A finished run's ``model.json`` (see ``_model_spec``)."""
+def read_model_spec(run_dir):
+    """Return a finished run's ``model.json``: its registry name and builder arguments, or its Keras config.
+
+    Example:
+        >>> read_model_spec("runs/reviews")["name"]
+        'transformer-tiny'
+    """
     return json.loads((Path(run_dir) / "model.json").read_text(encoding="utf-8"))
 
 

@@ -9,7 +9,6 @@ architecture and its tokenizer: ``data.tokenizer``, ``data.vocab_size``, ``data.
 registry sizes do not apply (setting them is an error); only the classifier head and the backbone's dropout rates are configured
 (``model.overrides``).
 """
-import json
 from pathlib import Path
 
 from zoo.config import Config, ConfigError
@@ -66,7 +65,9 @@ def pretrained_run(config):
 
 def run_sequence_length(run_dir):
     """The sequence length of a zoo run's model (its ``model.json``): its position table's size."""
-    return int(json.loads((Path(run_dir) / "model.json").read_text(encoding="utf-8"))["arguments"]["sequence_length"])
+    from zoo.training.run import read_model_spec
+
+    return int(read_model_spec(run_dir)["arguments"]["sequence_length"])
 
 
 def checkpoint_positions(folder):

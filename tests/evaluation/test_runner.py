@@ -109,6 +109,27 @@ def test_a_multilabel_run_evaluates_on_other_files_of_its_format(tmp_path):
         assert [c["support"] for c in metrics["per_class"]] == ([30, 30] if count == 60 else [2, 2])
 
 
+def test_a_run_on_a_headerless_file_evaluates_on_files_of_its_layout(tmp_path):
+    import zoo
+
+    texts, labels = sentiment_texts(60, seed=8)
+    names = ["negative", "positive"]
+    source = tmp_path / "plain.csv"
+    source.write_text("".join(f"{names[label]};{text}\n" for text, label in zip(texts, labels)), encoding="utf-8")
+    run = zoo.train({"data": {"source": str(source), "vocab_size": 100, "sequence_length": 16, "validation_split": 0.2,
+                              "load_options": {"header": False, "delimiter": ";", "text_column": 1,
+                                               "label_column": 0}},
+                     "model": {"name": "transformer-tiny", "overrides": {"num_layers": 1, "d_model": 8, "num_heads": 2,
+                                                                         "ff_dim": 16}},
+                     "training": {"epochs": 1, "batch_size": 16},
+                     "output": {"dir": str(tmp_path / "run"), "progress": "none", "tensorboard": False}})
+    # the header row and delimiter of training apply too: without them the first example became a header
+    # (silently dropped) and each row one field
+    metrics = evaluate(run.run_dir, str(source), out_dir=tmp_path / "ev", progress=False)["metrics"]
+    assert metrics["num_examples"] == 60
+    assert [c["support"] for c in metrics["per_class"]] == [int((labels == 0).sum()), int((labels == 1).sum())]
+
+
 def test_evaluating_a_run_whose_data_changed_is_refused_as_no_longer_held_out(tmp_path, capsys):
     import zoo
 

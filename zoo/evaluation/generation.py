@@ -162,7 +162,7 @@ def _check_options(method, num_beams, max_new_tokens, limit, batch_size):
 def _examples(config, task, run_dir, data, split, load_options):
     """The ``LabeledTexts`` to score and a description of where they came from."""
     import zoo.data
-    from zoo.training.data import SEQ2SEQ_COLUMNS
+    from zoo.training.data import file_layout_options
 
     if data is None:
         from zoo.evaluation.runner import run_split
@@ -170,8 +170,7 @@ def _examples(config, task, run_dir, data, split, load_options):
         return run_split(run_dir, config, split, load_options)
     if isinstance(data, zoo.data.LabeledTexts):
         return data, data.source
-    columns = {k: v for k, v in config.data.load_options.items() if k in SEQ2SEQ_COLUMNS}
-    options = {**(SEQ2SEQ_COLUMNS if task == "seq2seq" else {}), **columns, **load_options}
+    options = {**file_layout_options(config, task), **load_options}
     return zoo.data.load(data, **options), str(data)
 
 

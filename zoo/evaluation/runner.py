@@ -150,7 +150,7 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
     """
     import zoo.data
     from zoo.training import load_run
-    from zoo.training.data import load_options as training_load_options
+    from zoo.training.data import file_layout_options
     from zoo.training.run import reads_pairs, run_model_name, run_task
 
     run_dir = Path(run_dir)
@@ -176,10 +176,9 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
         examples, source = data, data.source
     else:
         # Other data are read as the run's were, unless load options say otherwise: its text columns (two for
-        # sentence pairs, which --text-column cannot name), label column and separator of several labels per row.
-        trained = training_load_options(config, "classification")
-        options = {**{key: trained[key] for key in ("text_column", "label_column", "label_separator")
-                      if trained.get(key) is not None}, **load_options}
+        # sentence pairs, which --text-column cannot name), label column, header row, delimiter and separator of
+        # several labels per row.
+        options = {**file_layout_options(config, "classification"), **load_options}
         examples, source = zoo.data.load(data, label_names=label_names, **options), str(data)
     if list(examples.label_names) != list(label_names):
         raise ValueError(f"{source}: label vocabulary {examples.label_names} differs from the run's {label_names}")

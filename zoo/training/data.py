@@ -33,6 +33,8 @@ from zoo.layers.heads import DEFAULT_MODE
 log = logging.getLogger(__name__)
 
 SEQ2SEQ_COLUMNS = {"text_column": "source", "label_column": "target"}
+# The load options that describe a file's layout rather than one file (see ``file_layout_options``).
+FILE_LAYOUT_OPTIONS = ("text_column", "label_column", "header", "delimiter", "label_separator", "label_level")
 # data.sequence_length: auto keeps this percentile of the training texts whole, in multiples of this size.
 AUTO_LENGTH_PERCENTILE = 95
 AUTO_LENGTH_MULTIPLE = 8
@@ -92,6 +94,22 @@ def load_options(config, task):
         raise ConfigError("data.load_options.label_separator reads several labels per row, which only a "
                           "multi-label classifier learns: set model.overrides.mode: multilabel")
     return options
+
+
+def file_layout_options(config, task):
+    """The ``load_options`` of a run that describe its files' layout, so that other files like them (``zoo
+    evaluate --data``) are read as training read its own: columns, header, delimiter, label separator and level.
+
+    The encoding and ``on_bad_rows`` are left out: another file may be encoded otherwise, and skipping its bad
+    rows must be asked for.
+
+    Example:
+        >>> file_layout_options(zoo.Config.from_dict({"data": {"load_options": {"header": False,
+        ...     "text_column": 1, "label_column": 0, "encoding": "latin-1"}}}), "classification")
+        {'header': False, 'text_column': 1, 'label_column': 0}
+    """
+    return {key: value for key, value in load_options(config, task).items()
+            if key in FILE_LAYOUT_OPTIONS and value is not None}
 
 
 def _check_classes(data, options):

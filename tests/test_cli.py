@@ -82,6 +82,23 @@ def test_a_config_file_not_in_utf8_exits_2_naming_the_file_and_line(tmp_path, ca
                                        "UTF-8\n")
 
 
+@pytest.mark.parametrize("command", ["train", "cv"])
+def test_a_data_error_names_the_config_keys_of_its_fix(command, tmp_path, capsys):
+    # The fix was named only as zoo.data.load's arguments (text_column=, header=False), which the command line
+    # sets as data.load_options.* keys.
+    path = tmp_path / "reviews.csv"
+    path.write_text("sentence,score\na great film,1\na dull film,0\n", encoding="utf-8")
+    assert main([command, "--data", str(path), "--output" if command == "train" else "--out",
+                 str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err == (
+        f"zoo {command}: error: {path}, line 1, column 'text': text column 'text' does not exist; the header has "
+        "['sentence', 'score']: name the column with text_column=, or, if line 1 is an example rather than a "
+        "header, pass header=False and column indices\n"
+        "  in a run config, these are data.load_options.text_column and data.load_options.header "
+        "(--set data.load_options.text_column=...)\n")
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_reader_closing_standard_output_ends_the_command_quietly_with_141(tmp_path):
     # `zoo predict ... | head -1` ended in a BrokenPipeError traceback and exit status 1.
     (tmp_path / "many_lines.py").write_text(

@@ -33,7 +33,8 @@ def error(command, message):
 
     Args:
         command: The sub-command's name, e.g. ``train``.
-        message: What went wrong and how to fix it (any object; its ``str`` is printed).
+        message: What went wrong and how to fix it (any object; its ``str`` is printed, and an exception's
+            notes, ``add_note``, each on a line below).
 
     Example:
         >>> from contextlib import redirect_stderr
@@ -41,4 +42,5 @@ def error(command, message):
         ...     error("train", "config file not found: run.yaml")
         zoo train: error: config file not found: run.yaml
     """
-    sys.stderr.write(f"zoo {command}: error: {message}\n")
+    notes = "".join(f"  {note}\n" for note in getattr(message, "__notes__", ()))
+    sys.stderr.write(f"zoo {command}: error: {message}\n{notes}")

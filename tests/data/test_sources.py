@@ -358,6 +358,7 @@ def test_a_file_without_a_header_row_is_told_how_to_read_it(write, name, content
         f"{path}, line 1, column 'text': text column 'text' does not exist; the header has ['a great film', 'pos']: "
         "name the column with text_column=, or, if line 1 is an example rather than a header, pass header=False "
         "and column indices")
+    assert info.value.options == ("text_column", "header")  # what a run config names data.load_options.*
     data = load(path, header=False, text_column=0, label_column=1)
     assert data.texts == ["a great film", "a dull film"] and data.label_names == ["neg", "pos"]
 
@@ -371,6 +372,7 @@ def test_a_jsonl_key_that_does_not_exist_is_told_which_option_names_it(write):
         with pytest.raises(errors.MissingColumnError) as info:
             load(path, **options)
         assert str(info.value) == f"{path}, line 1, column '{message.split(chr(39))[1]}': {message}"
+        assert info.value.options == (message.rsplit(" ", 1)[1].rstrip("="),)
 
 
 def test_a_column_named_twice_in_the_header_is_an_error_not_the_first_one(write):

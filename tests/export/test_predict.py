@@ -125,13 +125,14 @@ def test_bad_input_files_name_file_and_line(tmp_path, exported):
     with pytest.raises(PredictInputError, match=r"c.jsonl:2: no 'text' field"):
         read_texts(tmp_path / "c.jsonl")
     (tmp_path / "d.csv").write_text("id,body\n1,x\n", encoding="utf-8")
-    with pytest.raises(PredictInputError, match=r"no column 'text' in the header \(set text_field=\); columns: id"):
+    with pytest.raises(PredictInputError,
+                       match=r"no column 'text' in the header \(set text_field= \(--text-field\)\); columns: id"):
         read_texts(tmp_path / "d.csv")
     (tmp_path / "e.txt").write_bytes(b"cafe ok\n" + "na\u00efve\n".encode("latin-1"))
     # UTF-8 input keeps bytes that do not decode, for the graph to replace and flag as the SavedModel does
     # (test_bad_inputs); in an encoding given explicitly, they mean a wrong encoding
     assert read_texts(tmp_path / "e.txt")[1] == "na\udcefve"
-    with pytest.raises(PredictInputError, match=r"e.txt:2: cannot decode as ascii"):
+    with pytest.raises(PredictInputError, match=r"e.txt:2: cannot decode as ascii .*; pass encoding= \(--encoding\)$"):
         read_texts(tmp_path / "e.txt", encoding="ascii")
     assert read_texts(tmp_path / "e.txt", encoding="latin-1")[1] == "na\u00efve"
     with pytest.raises(PredictInputError, match=r"unknown encoding 'klingon' for .*e.txt"):
@@ -145,7 +146,8 @@ def test_bad_input_files_name_file_and_line(tmp_path, exported):
     # a .txt file has no columns: a CSV saved as .txt was read line by line, header and all, text_field ignored
     (tmp_path / "i.txt").write_text("id,review\n1,A fine film.\n", encoding="utf-8")
     with pytest.raises(PredictInputError, match=r"i.txt: text_field='review' names a column, but a .txt file holds "
-                                                r"one text per line; give a .csv, .tsv or .jsonl file"):
+                                                r"one text per line; give a .csv, .tsv or .jsonl file, or leave "
+                                                r"text_field \(--text-field\) out$"):
         read_texts(tmp_path / "i.txt", text_field="review")
     (tmp_path / "h.txt").write_text("fine\n", encoding="utf-8")
     with pytest.raises(PredictInputError, match="unsupported output type"):
@@ -173,7 +175,8 @@ def test_byte_order_marks_and_utf16_files_read_as_their_texts(tmp_path):
     assert read_texts(tmp_path / "u16.tsv") == zoo.data.load(tmp_path / "u16.tsv").texts == ["great film"]
     # Without its mark, ASCII in UTF-16 is valid UTF-8 with NULs between the letters: predicted, not refused.
     (tmp_path / "nomark.txt").write_bytes("one\ntwo\n".encode("utf-16-le"))
-    with pytest.raises(PredictInputError, match=r"nomark.txt:1: a NUL byte, .*\(e.g. encoding='utf-16-le'\)$"):
+    with pytest.raises(PredictInputError,
+                       match=r"nomark.txt:1: a NUL byte, .*\(e.g. encoding='utf-16-le'\) \(--encoding\)$"):
         read_texts(tmp_path / "nomark.txt")
     assert read_texts(tmp_path / "nomark.txt", encoding="utf-16-le") == ["one", "two"]
     (tmp_path / "bad16.txt").write_bytes("one\ntwo\n".encode("utf-16") + b"\x00")
@@ -198,7 +201,7 @@ def test_csv_and_tsv_texts_are_read_as_zoo_data_reads_them(tmp_path):
     (tmp_path / "d.jsonl").write_text('{"question": "q", "answer": "a"}\n')
     with pytest.raises(PredictInputError, match=r"d.jsonl:1: no 'text_a' field \(a sentence-pair model reads "):
         read_texts(tmp_path / "d.jsonl", pairs=True)
-    with pytest.raises(PredictInputError, match="text_field applies to single-text models"):
+    with pytest.raises(PredictInputError, match=r"text_field \(--text-field\) applies to single-text models"):
         read_texts(tmp_path / "d.jsonl", text_field="question", pairs=True)
     # a text column named twice: the first was read, silently
     (tmp_path / "e.csv").write_text("text,id,text\nfirst,1,second\n")

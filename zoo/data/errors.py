@@ -16,13 +16,16 @@ class DataError(ValueError):
     """Bad input data or options; ``path``, ``line`` and ``column`` say where, when known.
 
     ``unit`` names what ``line`` counts (``line``, or ``record`` for tfds, ``example`` for in-memory data).
+    ``options`` names the ``zoo.data.load`` keyword arguments that the message's fix sets, so that a caller who
+    passes them under other names (a run config's ``data.load_options``, a command's flags) can name its own.
     """
 
-    def __init__(self, message, *, path=None, line=None, column=None, unit="line"):
+    def __init__(self, message, *, path=None, line=None, column=None, unit="line", options=()):
         self.path = None if path is None else str(path)
         self.line = line
         self.column = column
         self.reason = message
+        self.options = tuple(options)
         super().__init__(_where(self.path, line, column, unit) + message)
 
 

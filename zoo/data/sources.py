@@ -295,7 +295,7 @@ class _Collector:
             raise DataError(
                 f"label {name!r} is the number {spelled[value]!r} written another way; as text they would be two "
                 "classes: write each label one way, or pass label_names= to keep them apart",
-                path=self.files[file_index], line=line if line >= 0 else None, unit=unit)
+                path=self.files[file_index], line=line if line >= 0 else None, unit=unit, options=("label_names",))
 
     def result(self, source, unit="line"):
         if not self.texts:
@@ -353,7 +353,7 @@ def _read_text(path, encoding):
         if unmarked:
             line, column = _line_and_column(data, unmarked[0])
             raise EncodingError(f"byte 0x00 at byte column {column}: {unmarked_wide_hint(unmarked[1])}",
-                                path=path, line=line)
+                                path=path, line=line, options=("encoding",))
     try:
         codec = codecs.lookup(encoding or "utf-8").name
     except LookupError:
@@ -370,7 +370,7 @@ def _read_text(path, encoding):
                 else "")
         raise EncodingError(
             f"byte 0x{data[position]:02x} at byte column {column} cannot be decoded as "
-            f"{encoding or 'utf-8'}{hint}", path=path, line=line,
+            f"{encoding or 'utf-8'}{hint}", path=path, line=line, options=("encoding",) if hint else (),
         ) from None
 
 
@@ -480,7 +480,7 @@ def _load_path(path, options, source=None):
     if fmt is None:
         raise DataSpecError(
             "cannot tell the format of this file from its name; pass format= one of 'csv', 'tsv', 'jsonl', 'trec'",
-            path=path,
+            path=path, options=("format",),
         )
     if fmt in ("csv", "tsv"):
         return _load_delimited(path, fmt, options, source or str(path))
@@ -651,14 +651,15 @@ def resolve_column(column, header, path, role, line=1, by_index=True):
                 path=path, line=line, column=int(column))
         return int(column)
     if header is None:
-        raise DataSpecError(f"with header=False the {role} column must be an index, not {column!r}", path=path)
+        raise DataSpecError(f"with header=False the {role} column must be an index, not {column!r}", path=path,
+                            options=(COLUMN_OPTIONS[role],))
     if column not in header:
         # A file without a header row loses its first example to the header: say so, with the fix.
         no_header = (f", or, if line {line} is an example rather than a header, pass header=False and column "
                      "indices") if by_index else ""
         raise MissingColumnError(f"{role} column {column!r} does not exist; the header has {header}: name the "
-                                 f"column with {COLUMN_OPTIONS[role]}={no_header}",
-                                 path=path, line=line, column=column)
+                                 f"column with {COLUMN_OPTIONS[role]}={no_header}", path=path, line=line,
+                                 column=column, options=(COLUMN_OPTIONS[role], *(("header",) if by_index else ())))
     indices = [i for i, name in enumerate(header) if name == column]
     if len(indices) > 1:
         raise DataSpecError(f"{role} column {column!r} is named {len(indices)} times in the header (columns "
@@ -891,7 +892,7 @@ def _load_jsonl(path, options, source):
             if first and key not in record:
                 raise MissingColumnError(f"{role} field {key!r} does not exist; the first record has keys "
                                          f"{sorted(record)}: name the key with {COLUMN_OPTIONS[role]}=", path=path,
-                                         line=number, column=key)
+                                         line=number, column=key, options=(COLUMN_OPTIONS[role],))
         first = False
         values = []
         for key, role in fields:

@@ -24,14 +24,15 @@ def _fold_config(config, fold_dir):
 
 def _load_examples(config):
     import zoo.data
-    from zoo.training.data import load_options
+    from zoo.training.data import load_options, naming_config_keys
 
     c = config.data
     if c.test_source is not None:
         raise ValueError("cross-validation folds data.source itself; unset data.test_source "
                          f"(got {c.test_source!r})")
     split = {"split": "train"} if "train" in zoo.data.official_splits(c.source) else {}
-    data = zoo.data.load(c.source, **split, **load_options(config, "classification"))
+    with naming_config_keys():
+        data = zoo.data.load(c.source, **split, **load_options(config, "classification"))
     # As zoo.train does (data.deduplicate): a text in two folds would be tested on after training on it.
     return zoo.data.deduplicate(data) if c.deduplicate else data
 

@@ -356,14 +356,15 @@ def _content(path, encoding):
     unmarked = None if encoding or bom_encoding(raw) else unmarked_wide_encoding(raw)
     if unmarked:
         line = raw.count(b"\n", 0, unmarked[0]) + 1
-        raise PredictInputError(f"{path}:{line}: {unmarked_wide_hint(unmarked[1])}")
+        raise PredictInputError(f"{path}:{line}: {unmarked_wide_hint(unmarked[1])} (--encoding)")
     encoding = encoding or bom_encoding(raw) or "utf-8"
     try:
         content = raw.decode(encoding, _errors(encoding))
     except UnicodeDecodeError as err:
         line = raw[: err.start].decode(encoding, "replace").count("\n") + 1
         raise PredictInputError(
-            f"{path}:{line}: cannot decode as {encoding} ({err.reason} at byte {err.start}); pass encoding="
+            f"{path}:{line}: cannot decode as {encoding} ({err.reason} at byte {err.start}); pass encoding= "
+            "(--encoding)"
         ) from None
     return content.removeprefix("\ufeff")
 
@@ -398,16 +399,16 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
         raise PredictInputError(f"{path}: unsupported input type {suffix!r}; use one of {', '.join(INPUT_SUFFIXES)}")
     fields = list(PAIR_COLUMNS) if pairs else [text_field]
     if pairs and text_field != "text":
-        raise PredictInputError(f"{path}: text_field applies to single-text models; a sentence-pair model reads the "
-                                f"{' and '.join(PAIR_COLUMNS)} columns or keys (rename yours to these)")
-    fix = f"a sentence-pair model reads {' and '.join(PAIR_COLUMNS)}" if pairs else "set text_field="
+        raise PredictInputError(f"{path}: text_field (--text-field) applies to single-text models; a sentence-pair "
+                                f"model reads the {' and '.join(PAIR_COLUMNS)} columns or keys (rename yours to these)")
+    fix = f"a sentence-pair model reads {' and '.join(PAIR_COLUMNS)}" if pairs else "set text_field= (--text-field)"
     if pairs and suffix == ".txt":
         raise PredictInputError(f"{path}: a sentence-pair model reads .csv, .tsv or .jsonl files with "
                                 f"{' and '.join(PAIR_COLUMNS)} columns, not .txt")
     if suffix == ".txt" and text_field != "text":
         # A .txt file has no columns: the field would be ignored, and a header line predicted as a text.
         raise PredictInputError(f"{path}: text_field={text_field!r} names a column, but a .txt file holds one text "
-                                "per line; give a .csv, .tsv or .jsonl file, or leave text_field out")
+                                "per line; give a .csv, .tsv or .jsonl file, or leave text_field (--text-field) out")
     texts = []
     if suffix == ".txt":
         # Every line is one text, a blank one too: it is predicted and flagged empty_input, as the SavedModel

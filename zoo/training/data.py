@@ -21,6 +21,7 @@ pretraining on MR and SUBJ together.
 fitted (``auto_sequence_length``); ``load_splits`` returns the length used and how many training texts it
 truncates.
 """
+import contextlib
 import inspect
 import logging
 
@@ -79,7 +80,7 @@ def load_options(config, task):
     import zoo.data
 
     options = dict(config.data.load_options)
-    allowed = set(inspect.signature(zoo.data.load).parameters) - {"spec", "split", "label_names"}
+    allowed = _settable_load_options()
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise ConfigError(f"data.load_options: unknown option(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
@@ -94,6 +95,28 @@ def load_options(config, task):
         raise ConfigError("data.load_options.label_separator reads several labels per row, which only a "
                           "multi-label classifier learns: set model.overrides.mode: multilabel")
     return options
+
+
+def _settable_load_options():
+    """The ``zoo.data.load`` options a config's ``data.load_options`` may set (the run sets the others)."""
+    import zoo.data
+
+    return set(inspect.signature(zoo.data.load).parameters) - {"spec", "split", "label_names"}
+
+
+@contextlib.contextmanager
+def naming_config_keys():
+    """Add to a ``zoo.data`` error read under a run config a note naming the config keys of the load options
+    its fix sets (``pass encoding=`` is ``data.load_options.encoding``); ``zoo.console.error`` prints notes."""
+    import zoo.data
+
+    try:
+        yield
+    except zoo.data.DataError as err:
+        keys = [f"data.load_options.{name}" for name in err.options if name in _settable_load_options()]
+        if keys:
+            err.add_note(f"in a run config, these are {' and '.join(keys)} (--set {keys[0]}=...)")
+        raise
 
 
 def file_layout_options(config, task):
@@ -181,14 +204,15 @@ def split_texts(config):
         raise ConfigError(f"data.extra_sources adds unlabelled text, which only lm and mlm models use; model "
                           f"{config.model.name!r} is a {task} model")
     fixed = (lambda data: data.label_names) if classification else (lambda data: None)
-    if c.test_source is None and "test" in zoo.data.official_splits(c.source):
-        full = zoo.data.load(c.source, split="train", **options)
-        test = zoo.data.load(c.source, split="test", label_names=fixed(full), **options)
-        test_size = 0
-    else:
-        full = zoo.data.load(c.source, **options)
-        test = zoo.data.load(c.test_source, label_names=fixed(full), **options) if c.test_source else None
-        test_size = 0 if c.test_source else c.test_split
+    with naming_config_keys():
+        if c.test_source is None and "test" in zoo.data.official_splits(c.source):
+            full = zoo.data.load(c.source, split="train", **options)
+            test = zoo.data.load(c.source, split="test", label_names=fixed(full), **options)
+            test_size = 0
+        else:
+            full = zoo.data.load(c.source, **options)
+            test = zoo.data.load(c.test_source, label_names=fixed(full), **options) if c.test_source else None
+            test_size = 0 if c.test_source else c.test_split
     if classification:
         _check_classes(full, options)
         _check_multilabel_names(full)

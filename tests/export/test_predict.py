@@ -1,8 +1,10 @@
 """Predicting with an exported model: texts, files in every supported format, and clear input errors."""
 import codecs
 import csv
+import io
 import json
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -99,6 +101,21 @@ def test_predict_file_reads_every_format(exported, reference, tmp_path, suffix, 
     got = np.array([[r["probabilities"][n] for n in ("negative", "positive")] for r in rows])
     np.testing.assert_allclose(got, probs, atol=1e-6)
     assert "100%" in capsys.readouterr().err, "a progress bar is shown for files on a terminal"
+
+
+def test_input_dash_reads_standard_input_one_text_per_line(exported, reference, tmp_path, monkeypatch, capsys):
+    # `cat texts.txt | zoo predict MODEL --input -` was "input file not found: -"
+    texts, probs, labels = reference
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(("\n".join(texts[:5]) + "\n").encode("utf-16"))))
+    assert main(["predict", str(exported.path), "--input", "-", "--no-progress"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in rows] == texts[:5] and [r["label"] for r in rows] == labels[:5]
+    np.testing.assert_allclose([[r["probabilities"][n] for n in ("negative", "positive")] for r in rows], probs[:5],
+                               atol=1e-6)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"fine\n")))
+    with pytest.raises(PredictInputError, match=r"^<stdin>: text_field='review' names a column, but standard input "
+                                                r"holds one text per line"):
+        read_texts("-", text_field="review")
 
 
 def test_predictions_can_be_written_as_csv(exported, reference, tmp_path):

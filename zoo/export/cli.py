@@ -87,7 +87,8 @@ def add_predict_command(subparsers):
     )
     parser.add_argument("model_dir", help="exported model (version or model directory) or run directory")
     parser.add_argument("texts", nargs="*", help="texts to classify")
-    parser.add_argument("--input", help="file of texts: .txt, .csv, .tsv or .jsonl")
+    parser.add_argument("--input", help="file of texts: .txt, .csv, .tsv or .jsonl; - reads standard input, one "
+                                        "text per line")
     parser.add_argument("--output", help="predictions file: .jsonl or .csv (default: JSON lines on stdout)")
     parser.add_argument("--text-field", default="text", help="text column (CSV/TSV) or key (JSONL); default: text")
     parser.add_argument("--encoding", help="input file encoding (default: from a UTF-16/UTF-32 byte-order "

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 64
 INPUT_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl")
+# The input path that reads standard input (one text per line, as a .txt file), and its name in messages.
+STDIN, STDIN_NAME = "-", "<stdin>"
 OUTPUT_SUFFIXES = (".jsonl", ".csv")
 FLAGS = ("empty_input", "replaced_bytes", "truncated")
 OUTPUT_FIX = f"set the output path (--output) to a {' or '.join(OUTPUT_SUFFIXES)} file in a directory you can write"
@@ -345,14 +347,14 @@ def _errors(encoding):
     return "surrogateescape" if codecs.lookup(encoding).name == "utf-8" else "strict"
 
 
-def _content(path, encoding):
-    """The whole file decoded, without a UTF-8 byte-order mark (Excel writes one; zoo.data drops it too).
+def _content(raw, path, encoding):
+    """The bytes ``raw`` of file ``path`` decoded, without a UTF-8 byte-order mark (Excel writes one; zoo.data drops
+    it too).
 
     Decoded whole, then split: in UTF-16 a newline is two bytes (0x0A 0x00), so the bytes cannot be split first.
     Without an ``encoding``, a UTF-16 or UTF-32 byte-order mark decides it, else UTF-8, as in ``zoo.data.load``;
     there, as in ``zoo.data.load``, a NUL byte is refused as UTF-16 or UTF-32 without its mark.
     """
-    raw = path.read_bytes()
     unmarked = None if encoding or bom_encoding(raw) else unmarked_wide_encoding(raw)
     if unmarked:
         line = raw.count(b"\n", 0, unmarked[0]) + 1
@@ -373,7 +375,7 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
     """Read the texts to predict from ``.txt`` (one per line), ``.csv``/``.tsv`` or ``.jsonl`` files.
 
     Args:
-        path: the input file.
+        path: the input file; ``-`` reads standard input, one text per line (as a ``.txt`` file).
         text_field: the column (CSV/TSV, with a header row) or key (JSONL) holding the text.
         encoding: the file's text encoding; None: UTF-16 or UTF-32 if the file starts with its byte-order mark
             (Excel's "Unicode Text"), else UTF-8 (a NUL byte is then an error naming the encoding to pass).
@@ -387,14 +389,15 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
         >>> read_texts("reviews.csv", text_field="review")
         ['A gripping film.', 'A dull film.']
     """
-    path = Path(path)
-    if not path.is_file():
+    stdin = str(path) == STDIN
+    path = Path(STDIN_NAME if stdin else path)
+    if not stdin and not path.is_file():
         raise FileNotFoundError(f"input file not found: {path}")
     try:
         codecs.lookup(encoding or "utf-8")
     except LookupError:
         raise PredictInputError(f"unknown encoding {encoding!r} for {path}") from None
-    suffix = path.suffix.lower()
+    suffix = ".txt" if stdin else path.suffix.lower()
     if suffix not in INPUT_SUFFIXES:
         raise PredictInputError(f"{path}: unsupported input type {suffix!r}; use one of {', '.join(INPUT_SUFFIXES)}")
     fields = list(PAIR_COLUMNS) if pairs else [text_field]
@@ -402,20 +405,22 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
         raise PredictInputError(f"{path}: text_field (--text-field) applies to single-text models; a sentence-pair "
                                 f"model reads the {' and '.join(PAIR_COLUMNS)} columns or keys (rename yours to these)")
     fix = f"a sentence-pair model reads {' and '.join(PAIR_COLUMNS)}" if pairs else "set text_field= (--text-field)"
+    lines_of = "standard input" if stdin else "a .txt file"
     if pairs and suffix == ".txt":
         raise PredictInputError(f"{path}: a sentence-pair model reads .csv, .tsv or .jsonl files with "
-                                f"{' and '.join(PAIR_COLUMNS)} columns, not .txt")
+                                f"{' and '.join(PAIR_COLUMNS)} columns, not {lines_of}")
     if suffix == ".txt" and text_field != "text":
         # A .txt file has no columns: the field would be ignored, and a header line predicted as a text.
-        raise PredictInputError(f"{path}: text_field={text_field!r} names a column, but a .txt file holds one text "
+        raise PredictInputError(f"{path}: text_field={text_field!r} names a column, but {lines_of} holds one text "
                                 "per line; give a .csv, .tsv or .jsonl file, or leave text_field (--text-field) out")
+    raw = sys.stdin.buffer.read() if stdin else path.read_bytes()
     texts = []
     if suffix == ".txt":
         # Every line is one text, a blank one too: it is predicted and flagged empty_input, as the SavedModel
         # flags an empty text, so the predictions stay line for line with the file.
-        texts = split_lines(_content(path, encoding))
+        texts = split_lines(_content(raw, path, encoding))
     elif suffix == ".jsonl":
-        for number, line in enumerate(split_lines(_content(path, encoding)), start=1):
+        for number, line in enumerate(split_lines(_content(raw, path, encoding)), start=1):
             if not line.strip():
                 continue
             try:
@@ -431,7 +436,7 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
                     raise PredictInputError(f"{path}:{number}: field {field!r} is not a string")
             texts.append(tuple(row[f] for f in fields) if pairs else row[text_field])
     else:
-        lines = split_lines(_content(path, encoding))
+        lines = split_lines(_content(raw, path, encoding))
         # Records are read as zoo.data reads a training or evaluation file, so a text is predicted as it would be
         # scored: TSV has no quoting (a '"' is text), CSV quotes strictly (an unbalanced quote is an error, not
         # the rest of the file read as one text).

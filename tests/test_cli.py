@@ -99,6 +99,21 @@ def test_a_data_error_names_the_config_keys_of_its_fix(command, tmp_path, capsys
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("setting, message", [
+    ("data.vocab_size=3", "data.vocab_size: vocab_size=3 is too small: the 5 reserved tokens"),
+    ("data.tokenizer_options.min_count=1000", "data.tokenizer_options.min_count: min_count=1000 leaves no token"),
+    ("data.tokenizer_options.bogus=1", "data.tokenizer_options.bogus: a word tokenizer has no option 'bogus'; its "
+                                       "options: min_count, name, split"),
+])
+def test_a_tokenizer_setting_that_cannot_work_names_its_key(setting, message, tmp_path, capsys):
+    # Each was "data.tokenizer / data.tokenizer_options / data.cleaning: ...", the size's with "column 'vocab_size'",
+    # the unknown option's with Python's "__init__() got an unexpected keyword argument".
+    data = write_tiny_csv(tmp_path / "d.csv", n=40)
+    assert main(["train", "--data", str(data), "--set", "data.tokenizer=word", "--set", setting,
+                 "--output", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err.startswith(f"zoo train: error: {message}")
+
+
 def test_a_reader_closing_standard_output_ends_the_command_quietly_with_141(tmp_path):
     # `zoo predict ... | head -1` ended in a BrokenPipeError traceback and exit status 1.
     (tmp_path / "many_lines.py").write_text(

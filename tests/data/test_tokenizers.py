@@ -247,7 +247,7 @@ def test_unicode_script_split(corpus):
 def test_vocab_size_smaller_than_reserved_tokens(kind, size):
     with pytest.raises(errors.VocabularyError) as info:
         build_tokenizer(kind, vocab_size=size)
-    assert info.value.column == "vocab_size" and f"vocab_size={size}" in str(info.value)
+    assert info.value.options == ("vocab_size",) and f"vocab_size={size}" in str(info.value)
     assert "[PAD], [UNK], [CLS], [SEP], [MASK]" in str(info.value)
 
 
@@ -264,8 +264,10 @@ def test_unfitted_and_bad_options(corpus):
         WordTokenizer().tokenize(tf.constant(["x"]))
     with pytest.raises(errors.DataSpecError, match="unknown tokenizer kind 'bpe'"):
         build_tokenizer("bpe")
-    with pytest.raises(errors.DataSpecError, match="bad option"):
-        build_tokenizer("char", split="x")
+    with pytest.raises(errors.DataSpecError) as info:
+        build_tokenizer("char", split="x", bogus=1)
+    assert str(info.value) == "a char tokenizer has no option 'bogus', 'split'; its options: min_count, name"
+    assert info.value.options == ("bogus", "split")
     with pytest.raises(errors.EmptyDataError):
         WordTokenizer().fit([])
 
@@ -285,7 +287,7 @@ def test_fit_on_texts_left_empty_by_cleaning_or_not_strings(kind):
 def test_min_count_that_leaves_no_token_is_named(kind):
     with pytest.raises(errors.VocabularyError) as info:
         build_tokenizer(kind, vocab_size=60, min_count=5).fit(["a b", "b c"])
-    assert info.value.column == "min_count"
+    assert info.value.options == ("min_count",)
     assert "min_count=5 leaves no token: the most frequent one occurs 2 time(s)" in str(info.value)
 
 

@@ -8,6 +8,7 @@ the tokenizers here learn their vocabulary and put ``[PAD] [UNK] [CLS] [SEP] [MA
 """
 import collections
 import dataclasses
+import inspect
 import io
 import json
 import logging
@@ -50,12 +51,12 @@ def _strings_dataset(texts, cleaning):
 def _check_vocab_size(vocab_size):
     minimum = len(RESERVED_TOKENS) + 1
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)):
-        raise VocabularyError(f"vocab_size must be an integer, not {vocab_size!r}", column="vocab_size")
+        raise VocabularyError(f"vocab_size must be an integer, not {vocab_size!r}", options=("vocab_size",))
     if vocab_size < minimum:
         raise VocabularyError(
             f"vocab_size={vocab_size} is too small: the {len(RESERVED_TOKENS)} reserved tokens "
             f"{', '.join(RESERVED_TOKENS)} take ids 0-{len(RESERVED_TOKENS) - 1}, so it must be at least {minimum}",
-            column="vocab_size")
+            options=("vocab_size",))
     return int(vocab_size)
 
 
@@ -159,7 +160,7 @@ def _frequent_tokens(token_batches, limit, min_count):
     if not ranked:
         raise VocabularyError(f"min_count={min_count} leaves no token: the most frequent one occurs "
                               f"{max(counts.values())} time(s) in the training texts; lower min_count",
-                              column="min_count")
+                              options=("min_count",))
     return [t.decode("utf-8") for _, t in ranked[:limit]]
 
 
@@ -640,7 +641,7 @@ class WordPieceTokenizer(Tokenizer):
             raise VocabularyError(
                 f"vocab_size={target} is too small for this text: WordPiece keeps every character and its "
                 f"'##' form, which alone need {min(len(v) for v in tried.values())} ids with the reserved tokens",
-                column="vocab_size")
+                options=("vocab_size",))
         return tried[high[0]]
 
     def _install(self, vocabulary):
@@ -709,7 +710,7 @@ class SentencePieceTokenizer(Tokenizer):
             )
         except RuntimeError as error:
             raise VocabularyError(f"SentencePiece training failed with vocab_size={self.requested_vocab_size}: "
-                                  f"{error}", column="vocab_size") from None
+                                  f"{error}", options=("vocab_size",)) from None
         self._model_proto = model.getvalue()
         return self._pieces(self._model_proto)
 
@@ -796,12 +797,14 @@ def build_tokenizer(kind, vocab_size=None, *, cleaning=None, add_cls=False, **op
     if kind not in TOKENIZERS:
         raise DataSpecError(f"unknown tokenizer kind {kind!r}; choose one of {', '.join(KINDS)}")
     cls = TOKENIZERS[kind]
+    accepted = sorted(set(inspect.signature(cls).parameters) - {"vocab_size", "cleaning", "add_cls"})
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise DataSpecError(f"a {kind} tokenizer has no option {', '.join(map(repr, unknown))}; its options: "
+                            f"{', '.join(accepted)}", options=unknown)
     if vocab_size is not None:
         options["vocab_size"] = vocab_size
-    try:
-        return cls(cleaning=cleaning, add_cls=add_cls, **options)
-    except TypeError as error:
-        raise DataSpecError(f"bad option for a {kind} tokenizer: {error}") from None
+    return cls(cleaning=cleaning, add_cls=add_cls, **options)
 
 
 def load_tokenizer(directory):

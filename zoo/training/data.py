@@ -231,6 +231,14 @@ def split_texts(config):
             "test": test if test is not None and len(test) else None}
 
 
+def _tokenizer_keys(error):
+    """The config keys behind a ``zoo.data.build_tokenizer`` or ``fit`` error: those of the options it names
+    (``DataError.options``), else every key that configures the tokenizer."""
+    named = {"vocab_size": "data.vocab_size", "cleaning": "data.cleaning", "kind": "data.tokenizer"}
+    keys = [named.get(name, f"data.tokenizer_options.{name}") for name in getattr(error, "options", ())]
+    return " / ".join(keys or ["data.tokenizer", "data.tokenizer_options", "data.cleaning"])
+
+
 def targets_of(texts):
     """Return the target strings of seq2seq ``LabeledTexts`` (its label column, kept as label names)."""
     return [texts.label_names[i] for i in texts.labels]
@@ -266,8 +274,11 @@ def load_splits(config, tokenizer=None):
             tokenizer = zoo.data.build_tokenizer(c.tokenizer, c.vocab_size, cleaning=c.cleaning or None,
                                                  **c.tokenizer_options)
         except ValueError as err:
-            raise ConfigError(f"data.tokenizer / data.tokenizer_options / data.cleaning: {err}") from None
-        tokenizer.fit(train.texts + (targets_of(train) if task == "seq2seq" else []))
+            raise ConfigError(f"{_tokenizer_keys(err)}: {err}") from None
+        try:
+            tokenizer.fit(train.texts + (targets_of(train) if task == "seq2seq" else []))
+        except zoo.data.VocabularyError as err:  # a vocab_size or min_count that these texts cannot meet
+            raise ConfigError(f"{_tokenizer_keys(err)}: {err}") from None
     needed = positions_needed(task, tokenizer, train)
     length = c.sequence_length if c.sequence_length != "auto" else _auto_length(config, needed)
     out = {"task": task, "tokenizer": tokenizer, "sources": {}, "texts": splits,

@@ -70,6 +70,21 @@ def test_evaluate_run_dir_on_other_data_and_bad_data(trained_run, tmp_path, caps
         evaluate(tmp_path)
 
 
+def test_a_data_error_of_zoo_evaluate_names_the_flag_of_its_fix(trained_run, tmp_path, capsys):
+    data = tmp_path / "other.csv"
+    data.write_text("review,label\na fine film,positive\n", encoding="utf-8")
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_evaluate_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["evaluate", str(trained_run.run_dir), "--data", str(data), "--out", str(tmp_path / "r")])
+    assert args.handler(args) == 2
+    # the fix was named only as zoo.data.load's argument (text_column=)
+    assert capsys.readouterr().err.endswith("pass header=False and column indices\n  on the command line: "
+                                            "--text-column\n")
+    args = parser.parse_args(["evaluate", str(trained_run.run_dir), "--data", str(data), "--text-column", "review",
+                              "--out", str(tmp_path / "r")])
+    assert args.handler(args) == 0
+
+
 def test_evaluate_output_under_a_file_is_refused_before_scoring(trained_run, tmp_path, capsys, monkeypatch):
     import zoo.training
 

@@ -9,6 +9,9 @@ import sys
 from zoo.cli_options import DATA, PRETRAINED, add_config_options, config_overrides
 from zoo.export.cli import user_errors
 
+# The zoo.data.load options that zoo evaluate sets for --data files, and their flags.
+DATA_FLAGS = {"text_column": "--text-column", "label_column": "--label-column", "encoding": "--encoding"}
+
 
 def add_evaluate_command(subparsers):
     """Add ``zoo evaluate RUN_DIR [--data SPEC] [--out DIR] [--method greedy|beam] [--limit N]``.
@@ -56,11 +59,18 @@ def run_evaluate(args):
     from zoo.evaluation.reports import REPORT_DIR
     from zoo.evaluation.runner import evaluate
 
-    options = {k: v for k, v in (("text_column", args.text_column), ("label_column", args.label_column),
-                                 ("encoding", args.encoding)) if v is not None}
-    report = evaluate(args.run_dir, args.data, split=args.split, out_dir=args.out, batch_size=args.batch_size,
-                      mistakes=args.mistakes, method=args.method, num_beams=args.num_beams,
-                      max_new_tokens=args.max_new_tokens, limit=args.limit, **options)
+    import zoo.data
+
+    options = {name: getattr(args, name) for name in DATA_FLAGS if getattr(args, name) is not None}
+    try:
+        report = evaluate(args.run_dir, args.data, split=args.split, out_dir=args.out, batch_size=args.batch_size,
+                          mistakes=args.mistakes, method=args.method, num_beams=args.num_beams,
+                          max_new_tokens=args.max_new_tokens, limit=args.limit, **options)
+    except zoo.data.DataError as err:
+        flags = [DATA_FLAGS[name] for name in err.options if name in DATA_FLAGS]
+        if args.data is not None and flags:  # the fix names zoo.data.load's arguments: say which flags set them
+            err.add_note(f"on the command line: {' / '.join(flags)}")
+        raise
     out = args.out or f"{args.run_dir}/{REPORT_DIR}"
     print(f"{_headline(report)}\nreport: {out}/report.md")
     return 0

@@ -64,6 +64,9 @@ def test_yaml_scientific_notation_is_a_number(tmp_path):
     ({"training": {"batch_size": 0}}, "training.batch_size must be > 0, got 0"),
     ({"training": {"epochs": "3"}}, "training.epochs must be an integer, got '3'"),
     ({"training": {"epochs": 2.5}}, "training.epochs must be an integer, got 2.5"),
+    # NumPy's "Seed must be between 0 and 2**32 - 1", naming no key, once training had started
+    ({"training": {"seed": 2**32}}, "training.seed must be an integer in [0, 2147483647], got 4294967296"),
+    ({"training": {"seed": -1}}, "training.seed must be an integer in [0, 2147483647], got -1"),
     ({"training": {"precision": "fp16"}},
      "training.precision must be one of 'float32', 'mixed_bfloat16', 'mixed_float16', 'auto'; got 'fp16'"),
     ({"optimizer": {"name": "adagrad"}}, "optimizer.name must be one of 'sgd', 'adam', 'adamw', 'rmsprop'"),

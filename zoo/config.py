@@ -32,6 +32,9 @@ RESOLVERS = ("tf_config", "slurm", "kubernetes")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "transformer", "linear", "cosine")
 MONITORS = ("val_loss", "val_accuracy")
+# Seeds stay below 2**31: NumPy's and Keras's global seeds take 32 bits, and zoo adds to a seed for each
+# parameter-server worker and for the tuner.
+SEED_LIMIT = 2**31
 PROGRESS_MODES = ("auto", "bar", "epoch", "none")
 
 Precision = Literal[PRECISIONS]
@@ -412,7 +415,7 @@ class TrainingConfig(Section):
     def _check(self, at):
         _positive(self, "epochs", at)
         _positive(self, "batch_size", at)
-        _non_negative(self, "seed", at)
+        check_seed(self.seed, f"{at}seed")
         _non_negative(self, "l1", at)
         _non_negative(self, "l2", at)
         _non_negative(self, "checkpoint_every", at)
@@ -1072,6 +1075,19 @@ _KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a s
 def _positive(section, key, at):
     if getattr(section, key) <= 0:
         raise ConfigError(f"{at}{key} must be > 0, got {getattr(section, key)!r}")
+
+
+def check_seed(seed, name):
+    """Raise ``ConfigError`` naming ``name`` unless ``seed`` is an integer in ``[0, SEED_LIMIT)``.
+
+    Example:
+        >>> check_seed(2**40, "--seed")
+        Traceback (most recent call last):
+            ...
+        zoo.config.ConfigError: --seed must be an integer in [0, 2147483647], got 1099511627776
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+        raise ConfigError(f"{name} must be an integer in [0, {SEED_LIMIT - 1}], got {seed!r}")
 
 
 def _non_negative(section, key, at):

@@ -96,6 +96,18 @@ def test_cv_output_under_a_file_is_refused_before_any_fold(tmp_path, capsys):
                                        "directory; set out_dir (--out) to a directory you can write\n")
 
 
+def test_a_fold_seed_out_of_range_is_named_before_any_fold(tmp_path, capsys):
+    texts, labels = sentiment_texts(40, seed=9)
+    data = write_jsonl(tmp_path / "data.jsonl", texts, labels, ["negative", "positive"])
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_cv_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["cv", "--folds", "2", "--seed", "-1", "--out", str(tmp_path / "cv"), "--data", str(data)])
+    assert args.handler(args) == 2
+    # it was NumPy's "Seed must be between 0 and 2**32 - 1"
+    assert capsys.readouterr().err == "zoo cv: error: seed (--seed) must be an integer in [0, 2147483647], got -1\n"
+    assert not (tmp_path / "cv").exists()
+
+
 def test_cv_of_a_multilabel_config_reads_its_data_as_training_does(tmp_path):
     from zoo.evaluation.cross_validation import cross_validate
 

@@ -3,6 +3,7 @@ import json
 import os
 from pathlib import Path
 
+from zoo.config import check_seed
 from zoo.evaluation.reports import OUT_DIR_FIX, REPORT_DIR
 from zoo.evaluation.runner import evaluate_model, summarize_folds
 from zoo.paths import check_output
@@ -112,7 +113,10 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     config = as_config(config, overrides)
     if folds < 2:
         raise ValueError(f"folds must be at least 2, got {folds}")
-    seed = config.training.seed if seed is None else seed
+    if seed is None:
+        seed = config.training.seed
+    else:
+        check_seed(seed, "seed (--seed)")
     out = Path(out_dir) if out_dir else Path(f"{default_run_dir(config)}-cv{folds}")
     check_output(out, OUT_DIR_FIX)
     data = _load_examples(config)

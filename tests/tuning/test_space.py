@@ -198,6 +198,7 @@ def test_tuning_section_is_validated_and_names_its_keys():
                              ({"tuner": "grid"}, "tuning.tuner must be one of"),
                              ({"objective": "accuracy"}, "tuning.objective must be one of"),
                              ({"hyperband_factor": 1}, "tuning.hyperband_factor must be >= 2"),
+                             ({"seed": 2**32}, r"tuning.seed must be an integer in \[0, 2147483647\], got 4294967296"),
                              # Another tuner's option would be ignored.
                              ({"tuner": "random", "initial_points": 5},
                               "tuning.initial_points: only the bayesian tuner takes it, and tuning.tuner is "

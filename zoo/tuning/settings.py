@@ -19,7 +19,7 @@ import typing
 from pathlib import Path
 from typing import Literal, Optional
 
-from zoo.config import MONITORS, Config, ConfigError, Section, parse_value, read_mapping
+from zoo.config import MONITORS, Config, ConfigError, Section, check_seed, parse_value, read_mapping
 
 TUNERS = ("random", "hyperband", "bayesian")
 # A trial's objective is the validation metric its early stopping follows.
@@ -91,8 +91,8 @@ class TuningConfig(Section):
                 raise ConfigError(f"{at}{key} must be >= 1 (or null), got {getattr(self, key)!r}")
         if self.patience < 0:
             raise ConfigError(f"{at}patience must be >= 0, got {self.patience!r}")
-        if self.seed is not None and self.seed < 0:
-            raise ConfigError(f"{at}seed must be >= 0 (or null), got {self.seed!r}")
+        if self.seed is not None:
+            check_seed(self.seed, f"{at}seed")
         if self.hyperband_factor < 2:
             raise ConfigError(f"{at}hyperband_factor must be >= 2, got {self.hyperband_factor!r}")
         # Each tuner reads its own option only: set for another tuner, it would be ignored.

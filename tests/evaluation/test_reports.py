@@ -96,6 +96,31 @@ def test_attention_plots_are_images(tmp_path):
         plots.plot_token_importance(tokens, [0.1], tmp_path / "bad.png")
 
 
+def test_importance_bars_of_the_markers_are_grey_and_do_not_flatten_the_words(tmp_path):
+    import matplotlib.image
+
+    def bar_heights(png, rgb):
+        """Heights in pixels of the bars of colour ``rgb``, left to right."""
+        mask = np.abs(matplotlib.image.imread(png)[..., :3] - np.array(rgb)).max(axis=-1) < 0.05
+        columns = mask.any(axis=0).astype(int)
+        starts = np.flatnonzero(np.diff(columns, prepend=0) == 1)
+        ends = np.flatnonzero(np.diff(columns, append=0) == -1)
+        return [int(mask[:, (a + b) // 2].sum()) for a, b in zip(starts, ends)]
+
+    orange, grey = (1.0, 0.498, 0.055), (0.498, 0.498, 0.498)
+    tokens = ["[CLS]", "how", "far", "is", "it", "?", "[SEP]"]
+    scores = [0.58, 0.04, 0.04, 0.04, 0.03, 0.05, 0.22]  # where MiniLM's attention rollout puts it
+    plain = bar_heights(plots.plot_token_importance(tokens, scores, tmp_path / "plain.png"), orange)
+    marked = tmp_path / "marked.png"
+    plots.plot_token_importance(tokens, scores, marked, markers=[True, False, False, False, False, False, True])
+    words = bar_heights(marked, orange)
+    # grey: two bars the axis cuts, beside grey anti-aliased text
+    assert len(plain) == 7 and len(words) == 5 and sum(h > max(words) for h in bar_heights(marked, grey)) == 2
+    # [CLS]'s bar set the axis, and the words' bars were a few pixels high
+    assert max(words) > 5 * max(plain[1:-1])
+    assert words[3] == pytest.approx(words[4] * 0.03 / 0.05, abs=2)  # still to scale among themselves
+
+
 def test_training_curves_accept_per_epoch_rows(tmp_path):
     rows = [{"epoch": 1, "loss": 0.9, "val_loss": 1.0}, {"epoch": 2, "loss": 0.6, "val_loss": 0.8}]
     assert_png(plots.plot_training_curves(rows, tmp_path / "c.png"))

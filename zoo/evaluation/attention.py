@@ -305,7 +305,8 @@ def save_explanation(explanation, out_dir):
                 title=f"Layer {layer} attention — predicted {explanation.label}",
             )
         files["importance"] = plots.plot_token_importance(
-            explanation.words, explanation.word_importance, out / "importance.png")
+            explanation.words, explanation.word_importance, out / "importance.png", markers=explanation.marker_words
+            or None)
         files["json"] = out / EXPLANATION_JSON
         files["json"].write_text(json.dumps(explanation.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
     return files

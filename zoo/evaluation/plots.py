@@ -207,13 +207,16 @@ def plot_attention_heads(weights, tokens, path, *, title="Attention"):
     return _save(fig, path)
 
 
-def plot_token_importance(tokens, importance, path, *, title="Token importance (attention rollout)"):
+def plot_token_importance(tokens, importance, path, *, markers=None, title="Token importance (attention rollout)"):
     """Draw a bar chart of per-token importance scores.
 
     Args:
         tokens: the ``n`` token strings.
         importance: ``[n]`` scores.
         path: where to write the PNG.
+        markers: ``[n]`` booleans, true for the tokenizer's ``[CLS]`` / ``[SEP]`` markers: drawn grey, with the
+            axis scaled to the text's tokens (BERT's attention gathers on the markers, whose bars would flatten
+            the words' to nothing); a marker's bar above the axis is cut and labelled with its value.
         title: the figure title.
 
     Returns:
@@ -226,9 +229,16 @@ def plot_token_importance(tokens, importance, path, *, title="Token importance (
     values = np.asarray(importance, dtype=np.float64)
     if values.shape != (len(tokens),):
         raise ValueError(f"importance must have one score per token ({len(tokens)}); got {list(values.shape)}")
+    markers = np.zeros(len(tokens), bool) if markers is None else np.asarray(markers, bool)
     fig = _figure(min(max(4.0, 0.35 * len(tokens) + 1.5), 20.0), 3.2)
     ax = fig.add_subplot()
-    ax.bar(range(len(tokens)), values, color="tab:orange")
+    ax.bar(range(len(tokens)), values, color=np.where(markers, "tab:gray", "tab:orange"))
+    words = values[~markers]
+    if markers.any() and words.size and words.max() > 0:
+        top = 1.25 * words.max()
+        ax.set_ylim(0, top)
+        for i in np.flatnonzero(markers & (values > top)):
+            ax.text(i, 0.97 * top, f"{values[i]:.2f}", ha="center", va="top", fontsize=7, color="white")
     ax.set_xticks(range(len(tokens)), _ticks(tokens), rotation=60, ha="right", fontsize=8)
     ax.set_ylabel("importance")
     ax.set_title(title)

@@ -85,6 +85,29 @@ def test_a_data_error_of_zoo_evaluate_names_the_flag_of_its_fix(trained_run, tmp
     assert args.handler(args) == 0
 
 
+def test_the_report_says_where_the_run_s_own_split_came_from(tmp_path):
+    from zoo.config import Config
+    from zoo.evaluation.runner import run_split
+
+    trec = tmp_path / "trec"
+    trec.mkdir()
+    questions = [f"{label} {verb} thing {i} ?" for i in range(20) for label, verb in (("NUM:date", "When"),
+                                                                                   ("LOC:city", "Where"))]
+    (trec / "train.txt").write_text("\n".join(questions) + "\n", encoding="utf-8")
+    (trec / "test.txt").write_text("NUM:date When was it ?\nLOC:city Where is it ?\n", encoding="utf-8")
+    texts, labels = sentiment_texts(40, seed=3)
+    other = write_jsonl(tmp_path / "other.jsonl", texts, labels, ["negative", "positive"])
+    held_out = write_jsonl(tmp_path / "held_out.jsonl", texts[:4], labels[:4], ["negative", "positive"])
+    for data, split, described in [
+            # the official test split was described as drawn with the run's seed
+            ({"source": f"trec:{trec}"}, "test", f"trec:{trec} (its official test split)"),
+            ({"source": f"trec:{trec}"}, "validation", f"trec:{trec} (validation split, seed 7)"),
+            ({"source": str(other), "test_source": str(held_out)}, "test", f"{held_out} (the run's data.test_source)"),
+            ({"source": str(other)}, "test", f"{other} (test split, seed 7)")]:
+        config = Config.from_dict({"data": data, "training": {"seed": 7}})
+        assert run_split(tmp_path, config, split, {})[1] == described
+
+
 def test_evaluate_output_under_a_file_is_refused_before_scoring(trained_run, tmp_path, capsys, monkeypatch):
     import zoo.training
 

@@ -183,6 +183,22 @@ def _without_duplicates(config, full, test):
     return full
 
 
+def origin_of_test_split(config):
+    """Where a run's test split comes from: ``"test_source"`` (``data.test_source``), ``"official"`` (the
+    source's own test split, TREC's 500 questions) or ``"seeded"`` (``data.test_split`` of the source, drawn
+    with ``training.seed``).
+
+    Example:
+        >>> origin_of_test_split(zoo.Config.from_dict({"data": {"source": "trec"}}))
+        'official'
+    """
+    import zoo.data
+
+    if config.data.test_source is not None:
+        return "test_source"
+    return "official" if "test" in zoo.data.official_splits(config.data.source) else "seeded"
+
+
 def split_texts(config):
     """Load and split the config's texts: ``{"train", "validation", "test"}`` ``LabeledTexts`` (or ``None``).
 
@@ -205,7 +221,7 @@ def split_texts(config):
                           f"{config.model.name!r} is a {task} model")
     fixed = (lambda data: data.label_names) if classification else (lambda data: None)
     with naming_config_keys():
-        if c.test_source is None and "test" in zoo.data.official_splits(c.source):
+        if origin_of_test_split(config) == "official":
             full = zoo.data.load(c.source, split="train", **options)
             test = zoo.data.load(c.source, split="test", label_names=fixed(full), **options)
             test_size = 0

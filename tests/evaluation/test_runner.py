@@ -66,6 +66,8 @@ def test_evaluate_run_dir_on_other_data_and_bad_data(trained_run, tmp_path, caps
         evaluate(trained_run.run_dir, wrong, out_dir=tmp_path / "w", progress=False)
     with pytest.raises(ValueError, match="split must be"):
         evaluate(trained_run.run_dir, split="train")
+    with pytest.raises(ValueError, match=r"load options \['text_column'\] apply only with data= \(--data\)"):
+        evaluate(trained_run.run_dir, text_column="review")
     with pytest.raises(FileNotFoundError, match="not a finished zoo run directory"):
         evaluate(tmp_path)
 

@@ -76,7 +76,7 @@ def run_split(run_dir, config, split, load_options):
     if split not in ("test", "validation"):
         raise ValueError(f"split must be 'test' or 'validation', got {split!r}")
     if load_options:
-        raise ValueError(f"load options {sorted(load_options)} apply only with data=; the run's own splits "
+        raise ValueError(f"load options {sorted(load_options)} apply only with data= (--data); the run's own splits "
                          "are loaded as its config says")
     splits = run_splits(config)
     # Edited, added or reordered rows split differently: the rebuilt split would hold examples the run trained on.
@@ -90,7 +90,7 @@ def run_split(run_dir, config, split, load_options):
     examples = splits[split]
     if examples is None:
         raise ValueError(f"run {run_dir} has no {split} split (data.{split}_split is 0 and no test source); "
-                         "pass data= to evaluate on other texts")
+                         "pass data= (--data) to evaluate on other texts")
     origin = origin_of_test_split(config) if split == "test" else "seeded"
     if origin == "test_source":
         return examples, f"{config.data.test_source} (the run's data.test_source)"

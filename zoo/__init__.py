@@ -31,6 +31,7 @@ _LAZY = {
     "explain": "zoo.evaluation",
     "explain_run": "zoo.evaluation",
     "cross_validate": "zoo.evaluation",
+    "generate_texts": "zoo.evaluation",
     "export_model": "zoo.export",
     "export_run": "zoo.export",
     # The function, not the submodule zoo/export/predict.py of the same name.

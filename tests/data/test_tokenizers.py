@@ -308,3 +308,23 @@ def test_load_errors_name_the_file_and_line(fitted, tmp_path):
     (tmp_path / "tokenizer.json").write_text(json.dumps({**config, "kind": "magic"}))
     with pytest.raises(errors.VocabularyError, match="column 'kind': unknown tokenizer kind"):
         load_tokenizer(tmp_path)
+
+
+@pytest.mark.parametrize("kind, text, expected", [
+    # words and marks apart, as the word tokenizer splits them; an unseen word is [UNK]
+    ("word", "Great films, truly moving!", "great films , truly moving !"),
+    ("word_core", "Greatly moving!", "[UNK] moving !"),
+    ("wordpiece", "Greatly moving!", "greatly moving !"),  # great ##l ##y: pieces glued back to their word
+    ("char", "Great films, truly moving!", "great films, truly moving!"),  # the space is a token
+    ("sentencepiece", "Great films, truly moving!", "great films, truly moving!"),  # "\u2581" starts a word
+])
+def test_detokenize_gives_back_the_cleaned_text(kind, text, expected):
+    texts = ["Great films, truly moving!", "a dull film", "great plots, moving films"] * 20
+    tok = build_tokenizer(kind, vocab_size={"sentencepiece": 45}.get(kind, 60)).fit(texts)
+    ids = tok.encode(tf.constant([text]), 40)[0]
+    assert tok.detokenize(ids) == expected
+    if kind == "wordpiece":
+        pieces = [t.decode() for t in tok.id_to_token(ids).numpy() if t != b"[PAD]"]
+        assert pieces[:3] == ["great", "##l", "##y"], pieces  # the case the join must handle
+    framed = [tok.cls_id, *ids.numpy().tolist(), tok.sep_id]
+    assert tok.detokenize(framed) == expected  # frame markers and padding are not text

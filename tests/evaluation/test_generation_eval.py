@@ -10,7 +10,7 @@ from tests.export.tiny import sentiment_texts, write_jsonl
 from zoo.config import Config
 from zoo.data import LEARNED_IDS, LabeledTexts
 from zoo.evaluation.cli import add_evaluate_command
-from zoo.evaluation.generation import evaluate_generation
+from zoo.evaluation.generation import evaluate_generation, generate_texts
 from zoo.evaluation.runner import evaluate
 from zoo.training.data import split_texts
 
@@ -273,3 +273,54 @@ def test_an_mlm_run_is_evaluated_but_not_exported_predicted_or_explained(runs, t
         assert main(argv) == 2
         assert capsys.readouterr().err == f"zoo {argv[0]}: error: " + refusal.format(action)
     assert not (tmp_path / "m").exists() and not (tmp_path / "ex").exists()
+
+
+# The reference decode's first step attends over one decoder position, which Keras warns about.
+@pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1")
+def test_zoo_generate_gives_a_seq2seq_run_s_greedy_output_as_text(runs, tmp_path, capsys):
+    from zoo.cli import main
+
+    run = runs["seq2seq"]
+    vocabulary = run.tokenizer.vocabulary
+    sources = ["a b c d", "l k j", "  "]
+    (tmp_path / "sources.txt").write_text("\n".join(sources) + "\n", encoding="utf-8")
+    # a trained seq2seq model could only be scored (zoo evaluate) or called through Keras on ids
+    assert main(["generate", str(run.run_dir), "--input", str(tmp_path / "sources.txt")]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["text"] for row in rows] == sources
+    assert [row["empty_input"] for row in rows] == [False, False, True] and rows[2]["generated"] == ""
+    for row in rows[:2]:
+        source = run.tokenizer.tokenize(tf.constant(row["text"])).numpy().tolist()
+        # the whole room the run's sequence_length leaves, or up to the end token
+        assert row["generated"] == _tokens(vocabulary, _seq2seq_greedy(run.model, source, SEQUENCE_LENGTH["seq2seq"]))
+    beam = generate_texts(run.run_dir, sources[:1], method="beam", num_beams=1)
+    assert beam[0]["generated"] == rows[0]["generated"]  # a beam of 1 is greedy
+
+
+def test_generate_texts_continues_an_lm_prompt_as_an_independent_greedy_decode_does(runs):
+    run = runs["lm"]
+    prompts = ["The plot was", "a"]
+    rows = generate_texts(run.run_dir, prompts, max_new_tokens=3)
+    for row in rows:
+        ids = run.tokenizer.tokenize(tf.constant(row["text"])).numpy().tolist()
+        assert row["generated"] == _tokens(run.tokenizer.vocabulary, _lm_greedy(run.model, [BEGIN_ID] + ids, 3))
+        assert not row["empty_input"]
+
+
+def test_generate_refuses_other_runs_and_bad_texts_naming_the_fix(runs, trained_run, capsys):
+    from zoo.cli import main
+
+    with pytest.raises(ValueError, match=r"\(its model's task is mlm\): only those generate text; zoo evaluate scores "
+                                         "it$"):
+        generate_texts(runs["mlm"].run_dir, ["a text"])
+    with pytest.raises(ValueError, match="only those generate text; zoo predict gives its labels$"):
+        generate_texts(trained_run.run_dir, ["a text"])
+    with pytest.raises(ValueError, match="texts must be a non-empty list of strings, got 'a b'"):
+        generate_texts(runs["seq2seq"].run_dir, "a b")
+    with pytest.raises(ValueError, match="num_beams .* applies to beam search"):
+        generate_texts(runs["seq2seq"].run_dir, ["a b"], num_beams=2)
+    # zoo predict, export and explain point a seq2seq or lm run at zoo generate
+    run_dir = runs["seq2seq"].run_dir
+    assert main(["predict", str(run_dir), "a b"]) == 2
+    assert capsys.readouterr().err.endswith(f"`zoo evaluate {run_dir}` scores it, and `zoo generate {run_dir} "
+                                            "TEXT ...` generates with it\n")

@@ -348,6 +348,26 @@ class Tokenizer(tf.Module):
         ids = self.tokenize(strings)[:, :sequence_length]
         return ids.to_tensor(default_value=self.pad_id, shape=[None, sequence_length])
 
+    def detokenize(self, ids):
+        """The text of one sequence of ids: its tokens joined as this kind splits text, ``[PAD]``, ``[CLS]`` and
+        ``[SEP]`` left out. Cleaning is not undone (the text is lowercased, say, if cleaning lowercased it).
+
+        Args:
+            ids: One sequence of token ids (a list, or a 1-D array or tensor).
+
+        Example:
+            >>> tok = WordTokenizer(100).fit(["a great film", "a dull film"])
+            >>> tok.detokenize(tok.encode(tf.constant(["A great film!"]), 6)[0])
+            'a great film [UNK]'
+        """
+        vocabulary = self.vocabulary
+        dropped = {self.pad_id, self.cls_id, self.sep_id}
+        return self._join([vocabulary[i] for i in map(int, np.asarray(ids).reshape(-1)) if i not in dropped])
+
+    def _join(self, tokens):
+        """The text of a sequence of token strings (words: spaces between them)."""
+        return " ".join(tokens)
+
     def id_to_token(self, ids):
         """Token strings for ids (any shape, dense or ragged), e.g. to label attention maps.
 
@@ -517,6 +537,9 @@ class CharTokenizer(_LookupTokenizer):
     def _split(self, cleaned):
         return tf.strings.unicode_split(cleaned, "UTF-8", errors="replace")
 
+    def _join(self, tokens):
+        return "".join(tokens)  # the space is a token of its own
+
     def _write_vocabulary(self, directory):
         (directory / self.VOCAB_FILE).write_text(json.dumps(self._vocabulary, ensure_ascii=False, indent=0),
                                                  encoding="utf-8")
@@ -654,6 +677,9 @@ class WordPieceTokenizer(Tokenizer):
     def _ids(self, cleaned):
         return self._wordpiece.tokenize(self._controls_apart(cleaned))
 
+    def _join(self, tokens):
+        return " ".join(tokens).replace(" " + self.SUFFIX, "")  # a "##" piece continues the word before it
+
     def _options(self):
         return {"learn_params": dict(self.learn_params)}
 
@@ -676,6 +702,7 @@ class SentencePieceTokenizer(Tokenizer):
 
     kind = "sentencepiece"
     MODEL_FILE = "sentencepiece.model"
+    WORD_START = "\u2581"  # the piece that starts a word carries it in place of the space before it
     MODEL_TYPES = ("unigram", "bpe")
 
     def __init__(self, vocab_size=8000, *, cleaning=None, add_cls=False, model_type="unigram",
@@ -728,6 +755,9 @@ class SentencePieceTokenizer(Tokenizer):
 
     def _ids(self, cleaned):
         return self._sentencepiece.tokenize(cleaned)
+
+    def _join(self, tokens):
+        return "".join(tokens).replace(self.WORD_START, " ").strip()
 
     def _options(self):
         return {"model_type": self.model_type, "character_coverage": self.character_coverage}

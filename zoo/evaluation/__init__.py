@@ -3,6 +3,7 @@
     import zoo
     report = zoo.evaluate("runs/mr-transformer-small")             # runs/.../evaluation/report.{json,md}
     zoo.evaluate("runs/reverse-seq2seq", method="beam")["metrics"]  # perplexity, BLEU, ROUGE, exact match
+    zoo.generate_texts("runs/reverse-seq2seq", ["a b c"])        # [{"text", "generated", "empty_input"}]
     cv = zoo.cross_validate({"data": {"source": "mr"}}, folds=10)   # mean ± std over folds
     e = zoo.explain(model, tokenizer, ["neg", "pos"], "a gripping, funny film")   # arrays for notebooks
     from zoo.evaluation import generation_metrics
@@ -24,6 +25,7 @@ _LAZY = {
     "evaluate": "zoo.evaluation.runner",
     "evaluate_model": "zoo.evaluation.runner",
     "evaluate_generation": "zoo.evaluation.generation",
+    "generate_texts": "zoo.evaluation.generation",
     "run_splits": "zoo.evaluation.runner",
     "summarize_folds": "zoo.evaluation.runner",
     "cross_validate": "zoo.evaluation.cross_validation",

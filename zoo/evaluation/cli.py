@@ -1,8 +1,8 @@
-"""``zoo evaluate``, ``zoo explain`` and ``zoo cv`` sub-commands: argument parsing only.
+"""``zoo evaluate``, ``zoo explain``, ``zoo generate`` and ``zoo cv`` sub-commands: argument parsing only.
 
-``zoo.cli`` lists ``add_evaluate_command``, ``add_explain_command`` and ``add_cv_command`` in its
-``COMMANDS``; each sets ``handler`` to a function ``(args) -> exit status`` (status 2 with one message
-on stderr for errors a user can cause).
+``zoo.cli`` lists ``add_evaluate_command``, ``add_explain_command``, ``add_generate_command`` and
+``add_cv_command`` in its ``COMMANDS``; each sets ``handler`` to a function ``(args) -> exit status`` (status 2
+with one message on stderr for errors a user can cause).
 """
 import sys
 
@@ -136,6 +136,56 @@ def run_explain(args):
     print(f"predicted {answer}; most attended words: "
           + ", ".join(f"{word} {weight:.2f}" for word, weight in top))
     print(f"heat-maps and explanation.json in {args.out}")
+    return 0
+
+
+def add_generate_command(subparsers):
+    """Add ``zoo generate RUN_DIR (TEXT ... | --input FILE) [--method greedy|beam] [--max-new-tokens N]``.
+
+    Example:
+        >>> import argparse
+        >>> parser = argparse.ArgumentParser(prog="zoo")
+        >>> add_generate_command(parser.add_subparsers(dest="command"))
+        >>> parser.parse_args(["generate", "runs/reverse", "alpha beta", "--method", "beam"]).num_beams is None
+        True
+    """
+    parser = subparsers.add_parser(
+        "generate", help="generate text with an lm or seq2seq run",
+        description="Generate with an lm run (it continues each text) or a seq2seq run (its output for each "
+                    "source text). The texts come from the command line or --input (as zoo predict reads them); "
+                    "each result prints as one JSON object per line: text, generated (the tokens as text, "
+                    "cleaned as training cleaned them), empty_input.",
+    )
+    parser.add_argument("run_dir", help="a run directory written by zoo train for an lm or seq2seq model")
+    parser.add_argument("texts", nargs="*", help="prompts (lm) or source texts (seq2seq)")
+    parser.add_argument("--input", help="file of texts: .txt, .csv, .tsv or .jsonl; - reads standard input, one "
+                                        "text per line")
+    parser.add_argument("--text-field", default="text", help="text column (CSV/TSV) or key (JSONL); default: text")
+    parser.add_argument("--encoding", help="input file encoding (default: from a UTF-16/UTF-32 byte-order mark, "
+                                           "else utf-8)")
+    parser.add_argument("--method", choices=("greedy", "beam"), default="greedy", help="decoding (default: greedy)")
+    parser.add_argument("--num-beams", type=int, help="beam width with --method beam (default: 4)")
+    parser.add_argument("--max-new-tokens", type=int,
+                        help="most tokens to generate per text (default: as many as the run's sequence_length allows)")
+    parser.add_argument("--batch-size", type=int, default=256, help="texts per model call (default: 256)")
+    parser.set_defaults(handler=run_generate)
+
+
+@user_errors("generate")
+def run_generate(args):
+    """Run ``zoo generate`` from parsed arguments; prints one JSON object per text."""
+    import json
+
+    from zoo.evaluation.generation import generate_texts
+    from zoo.export.predict import PredictInputError, read_texts
+
+    if bool(args.texts) == bool(args.input):
+        raise PredictInputError("give texts on the command line or --input FILE (exactly one of them)")
+    texts = read_texts(args.input, text_field=args.text_field, encoding=args.encoding) if args.input else args.texts
+    rows = generate_texts(args.run_dir, texts, method=args.method, num_beams=args.num_beams,
+                          max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, progress=bool(args.input))
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
     return 0
 
 

@@ -105,6 +105,69 @@ def evaluate_generation(run_dir, data=None, *, split="test", out_dir=None, metho
                                    history=read_history(run_dir))
 
 
+def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_tokens=None,
+                   batch_size=DEFAULT_BATCH_SIZE, progress=False):
+    """Generate with an lm or seq2seq run from new texts: a seq2seq run's output for each source text, an lm
+    run's continuation of each prompt (``zoo generate RUN_DIR "text" ...``).
+
+    Each text is cleaned and tokenized as training did: a seq2seq source is its tokens (cut at the run's
+    ``sequence_length``), an lm prompt the begin token and its tokens (at most ``sequence_length - 1``).
+    Generation stops at the end token, after ``max_new_tokens``, or where the run's ``sequence_length`` ends.
+
+    Args:
+        run_dir: a run directory written by ``zoo.train`` for an lm or seq2seq model.
+        texts: the source texts (seq2seq) or prompts (lm), a list of strings.
+        method: ``greedy`` or ``beam``.
+        num_beams: beam width for ``beam`` (default 4); only with ``beam``.
+        max_new_tokens: most tokens to generate per text (default: as many as the run's ``sequence_length``
+            allows).
+        batch_size: texts per model call.
+        progress: show a progress bar (on a terminal).
+
+    Returns:
+        One dict per text, in order: ``text``; ``generated``, the generated tokens as text (the tokenizer's
+        ``detokenize``: cleaned as training cleaned, e.g. lowercased); ``empty_input``, true for a seq2seq
+        source with no token left after cleaning, from which nothing is generated.
+
+    Raises:
+        ValueError: not an lm or seq2seq run, no texts, a text that is not a string, or a bad option.
+
+    Example:
+        >>> _ = zoo.train({"data": {"source": "reviews.jsonl"}, "model": {"name": "lm", "overrides": {"num_layers": 1}},
+        ...                "training": {"epochs": 1}, "output": {"dir": "runs/lm", "progress": "none"}})
+        >>> rows = generate_texts("runs/lm", ["a gripping", "the plot"], max_new_tokens=4)
+        >>> [sorted(row) for row in rows][0], [row["text"] for row in rows]
+        (['empty_input', 'generated', 'text'], ['a gripping', 'the plot'])
+    """
+    from zoo.training import load_run
+    from zoo.training.data import encode, frame_ids
+    from zoo.training.run import run_task
+
+    _check_options(method, num_beams, max_new_tokens, None, batch_size)
+    run_dir = Path(run_dir)
+    task = run_task(run_dir)
+    if task is not None and task not in ("lm", "seq2seq"):
+        fix = "zoo predict gives its labels" if task == "classification" else "zoo evaluate scores it"
+        raise ValueError(f"{run_dir} is not an lm or seq2seq run (its model's task is {task}): only those generate "
+                         f"text; {fix}")
+    if isinstance(texts, str) or not texts or not all(isinstance(text, str) for text in texts):
+        raise ValueError(f"texts must be a non-empty list of strings, got {texts!r:.80}")
+    model, tokenizer, _, config = load_run(run_dir)
+    length = config.data.sequence_length
+    begin, _ = frame_ids(tokenizer)
+    rows = encode(tokenizer, list(texts), length if task == "seq2seq" else length - 1)
+    tokens = [row[row != tokenizer.pad_id].tolist() for row in rows]
+    inputs = tokens if task == "seq2seq" else [[begin] + ids for ids in tokens]
+    kept = [i for i, ids in enumerate(inputs) if ids]
+    generated = _generate(model, [inputs[i] for i in kept], [max_new_tokens or length] * len(kept), tokenizer,
+                          is_seq2seq=task == "seq2seq", method=method,
+                          num_beams=DEFAULT_NUM_BEAMS if num_beams is None else num_beams, batch_size=batch_size,
+                          progress=progress)
+    outputs = dict(zip(kept, generated))
+    return [{"text": text, "generated": tokenizer.detokenize(outputs.get(i, [])), "empty_input": i not in outputs}
+            for i, text in enumerate(texts)]
+
+
 def perplexity_metrics(model, task, tokenizer, features, *, seed=0, batch_size=DEFAULT_BATCH_SIZE):
     """Return ``{"loss", "accuracy", "perplexity", "tokens"}`` of a token model over encoded features.
 

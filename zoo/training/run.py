@@ -414,6 +414,8 @@ def load_classifier_run(run_dir, action):
     task = run_task(run_dir)
     if task not in (None, "classification"):
         instead = f"`zoo evaluate {run_dir}` scores it"
+        if task in ("lm", "seq2seq"):
+            instead += f", and `zoo generate {run_dir} TEXT ...` generates with it"
         if task == "mlm":
             instead += f", and `zoo train --pretrained {run_dir}` trains a classifier from its encoder"
         raise ValueError(f"{run_dir} is not a classification run (its model's task is {task}): only a classifier "

@@ -7,7 +7,7 @@ with one message on stderr for errors a user can cause).
 import sys
 
 from zoo.cli_options import DATA, PRETRAINED, add_config_options, config_overrides
-from zoo.export.cli import user_errors
+from zoo.export.cli import add_text_inputs, check_text_inputs, read_input, user_errors
 
 # The zoo.data.load options that zoo evaluate sets for --data files, and their flags.
 DATA_FLAGS = {"text_column": "--text-column", "label_column": "--label-column", "encoding": "--encoding"}
@@ -157,12 +157,7 @@ def add_generate_command(subparsers):
                     "cleaned as training cleaned them), empty_input.",
     )
     parser.add_argument("run_dir", help="a run directory written by zoo train for an lm or seq2seq model")
-    parser.add_argument("texts", nargs="*", help="prompts (lm) or source texts (seq2seq)")
-    parser.add_argument("--input", help="file of texts: .txt, .csv, .tsv or .jsonl; - reads standard input, one "
-                                        "text per line")
-    parser.add_argument("--text-field", default="text", help="text column (CSV/TSV) or key (JSONL); default: text")
-    parser.add_argument("--encoding", help="input file encoding (default: from a UTF-16/UTF-32 byte-order mark, "
-                                           "else utf-8)")
+    add_text_inputs(parser, "prompts (lm) or source texts (seq2seq)")
     parser.add_argument("--method", choices=("greedy", "beam"), default="greedy", help="decoding (default: greedy)")
     parser.add_argument("--num-beams", type=int, help="beam width with --method beam (default: 4)")
     parser.add_argument("--max-new-tokens", type=int,
@@ -177,11 +172,9 @@ def run_generate(args):
     import json
 
     from zoo.evaluation.generation import generate_texts
-    from zoo.export.predict import PredictInputError, read_texts
 
-    if bool(args.texts) == bool(args.input):
-        raise PredictInputError("give texts on the command line or --input FILE (exactly one of them)")
-    texts = read_texts(args.input, text_field=args.text_field, encoding=args.encoding) if args.input else args.texts
+    check_text_inputs(args)
+    texts = read_input(args) if args.input else args.texts
     rows = generate_texts(args.run_dir, texts, method=args.method, num_beams=args.num_beams,
                           max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, progress=bool(args.input))
     for row in rows:

@@ -26,6 +26,32 @@ def user_errors(command):
     return decorate
 
 
+def add_text_inputs(parser, what):
+    """Declare the texts a command reads: positional ``texts`` (described as ``what``), or ``--input`` with
+    ``--text-field`` and ``--encoding`` (see ``zoo.export.predict.read_texts``)."""
+    parser.add_argument("texts", nargs="*", help=what)
+    parser.add_argument("--input", help="file of texts: .txt, .csv, .tsv or .jsonl; - reads standard input, one "
+                                        "text per line")
+    parser.add_argument("--text-field", default="text", help="text column (CSV/TSV) or key (JSONL); default: text")
+    parser.add_argument("--encoding", help="input file encoding (default: from a UTF-16/UTF-32 byte-order "
+                        "mark, else utf-8)")
+
+
+def check_text_inputs(args):
+    """Raise ``PredictInputError`` unless exactly one of ``add_text_inputs``'s texts and ``--input`` is given."""
+    from zoo.export.predict import PredictInputError
+
+    if bool(args.texts) == bool(args.input):
+        raise PredictInputError("give texts on the command line or --input FILE (exactly one of them)")
+
+
+def read_input(args, pairs=False):
+    """The texts of ``add_text_inputs``'s ``--input`` file (pairs for a sentence-pair model)."""
+    from zoo.export.predict import read_texts
+
+    return read_texts(args.input, text_field=args.text_field, encoding=args.encoding, pairs=pairs)
+
+
 def add_export_command(subparsers):
     """Add ``zoo export RUN_DIR [--out PATH | --name NAME]``.
 
@@ -86,13 +112,8 @@ def add_predict_command(subparsers):
                     "the text_a and text_b columns of --input.",
     )
     parser.add_argument("model_dir", help="exported model (version or model directory) or run directory")
-    parser.add_argument("texts", nargs="*", help="texts to classify")
-    parser.add_argument("--input", help="file of texts: .txt, .csv, .tsv or .jsonl; - reads standard input, one "
-                                        "text per line")
+    add_text_inputs(parser, "texts to classify")
     parser.add_argument("--output", help="predictions file: .jsonl or .csv (default: JSON lines on stdout)")
-    parser.add_argument("--text-field", default="text", help="text column (CSV/TSV) or key (JSONL); default: text")
-    parser.add_argument("--encoding", help="input file encoding (default: from a UTF-16/UTF-32 byte-order "
-                        "mark, else utf-8)")
     parser.add_argument("--batch-size", type=int, help="texts per model call (default: 64)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=run_predict)
@@ -102,16 +123,15 @@ def add_predict_command(subparsers):
 def run_predict(args):
     """Run ``zoo predict`` from parsed arguments."""
     from zoo.export.predict import (DEFAULT_BATCH_SIZE, PredictInputError, check_output_path, load_predictor,
-                                    read_texts, write_predictions)
+                                    write_predictions)
 
     batch_size = DEFAULT_BATCH_SIZE if args.batch_size is None else args.batch_size
-    if bool(args.texts) == bool(args.input):
-        raise PredictInputError("give texts on the command line or --input FILE (exactly one of them)")
+    check_text_inputs(args)
     if args.output:
         check_output_path(args.output, args.input)  # before the model loads and the texts are predicted
     predictor = load_predictor(args.model_dir)
     if args.input:
-        texts = read_texts(args.input, text_field=args.text_field, encoding=args.encoding, pairs=predictor.pairs)
+        texts = read_input(args, pairs=predictor.pairs)
     elif predictor.pairs:
         if len(args.texts) % 2:
             raise PredictInputError(f"a sentence-pair model takes texts two at a time (TEXT_A TEXT_B ...); got "

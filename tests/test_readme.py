@@ -193,4 +193,5 @@ def test_every_call_of_the_readme_api_tour_matches_the_function_it_names():
         except TypeError as err:
             pytest.fail(f"zoo.{'.'.join(path)}{ast.unparse(call)[len('zoo.' + '.'.join(path)):]}: {err}")
         checked.append(".".join(path))
-    assert {"build_transformer", "train", "evaluate", "export_run", "predict", "tune", "generate"} <= set(checked)
+    assert {"build_transformer", "train", "evaluate", "export_run", "predict", "tune", "generate",
+            "generate_texts"} <= set(checked)

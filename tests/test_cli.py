@@ -166,6 +166,18 @@ def test_the_next_commands_run_as_pasted_when_the_run_directory_has_spaces(text_
         ["zoo", "predict", "saved_models/my run", *texts]]
 
 
+
+@pytest.mark.parametrize("task, last", [("lm", ["zoo", "generate", "runs/lm", "a gripping film"]),
+                                        ("seq2seq", ["zoo", "generate", "runs/lm", "a gripping film"]),
+                                        ("mlm", ["zoo", "evaluate", "runs/lm"])])
+def test_the_next_commands_of_a_token_run_generate_where_it_can(task, last, capsys):
+    from zoo.cli import _print_next_commands
+
+    _print_next_commands(types.SimpleNamespace(run_dir=Path("runs/lm"), metrics={"task": task}, text_pairs=False))
+    lines = capsys.readouterr().err.splitlines()
+    assert shlex.split(lines[1]) == ["zoo", "evaluate", "runs/lm"] and shlex.split(lines[-1]) == last
+
+
 def test_config_then_data_then_set(tmp_path, capsys):
     path = Config.from_dict({"data": {"source": "mr"}, "training": {"epochs": 7}}).save(tmp_path / "run.yaml")
     # An impossible override stops the command before any training, after the earlier layers applied.

@@ -109,6 +109,8 @@ def _print_next_commands(result):
         # A sentence-pair model takes its texts two at a time.
         texts = '"a gripping film" "the film grips"' if result.text_pairs else '"a gripping , beautifully acted film"'
         lines += [f"zoo export {run}", f"zoo predict {export} {texts}"]
+    elif result.metrics["task"] in ("lm", "seq2seq"):
+        lines.append(f'zoo generate {run} "a gripping film"')
     print("next:\n" + "\n".join(f"  {line}" for line in lines), file=sys.stderr)
 
 

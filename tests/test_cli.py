@@ -169,7 +169,7 @@ def test_the_next_commands_run_as_pasted_when_the_run_directory_has_spaces(text_
 
 @pytest.mark.parametrize("task, last", [("lm", ["zoo", "generate", "runs/lm", "a gripping film"]),
                                         ("seq2seq", ["zoo", "generate", "runs/lm", "a gripping film"]),
-                                        ("mlm", ["zoo", "evaluate", "runs/lm"])])
+                                        ("mlm", ["zoo", "train", "--pretrained", "runs/lm"])])
 def test_the_next_commands_of_a_token_run_generate_where_it_can(task, last, capsys):
     from zoo.cli import _print_next_commands
 

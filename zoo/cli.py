@@ -111,6 +111,8 @@ def _print_next_commands(result):
         lines += [f"zoo export {run}", f"zoo predict {export} {texts}"]
     elif result.metrics["task"] in ("lm", "seq2seq"):
         lines.append(f'zoo generate {run} "a gripping film"')
+    else:  # an mlm run's encoder starts a classifier
+        lines.append(f"zoo train --pretrained {run}")
     print("next:\n" + "\n".join(f"  {line}" for line in lines), file=sys.stderr)
 
 

@@ -324,3 +324,30 @@ def test_generate_refuses_other_runs_and_bad_texts_naming_the_fix(runs, trained_
     assert main(["predict", str(run_dir), "a b"]) == 2
     assert capsys.readouterr().err.endswith(f"`zoo evaluate {run_dir}` scores it, and `zoo generate {run_dir} "
                                             "TEXT ...` generates with it\n")
+
+
+def test_generate_texts_samples_reproducibly_with_a_seed_and_refuses_sampling_options_otherwise(runs):
+    from zoo.evaluation.decoding import GENERATE_METHODS
+    from zoo.models.generation import METHODS
+
+    assert GENERATE_METHODS == METHODS  # the command line's list, kept apart from Keras, is generate's
+    run_dir = runs["lm"].run_dir
+    prompts = ["The plot was", "a", "The plot was gripping and"]
+    first = generate_texts(run_dir, prompts, method="sample", seed=5, temperature=1.5, max_new_tokens=6)
+    assert generate_texts(run_dir, prompts, method="sample", seed=5, temperature=1.5, max_new_tokens=6) == first
+    draws = {tuple(row["generated"] for row in generate_texts(run_dir, prompts, method="sample", seed=seed,
+                                                              temperature=1.5, max_new_tokens=6))
+             for seed in range(4)}
+    assert len(draws) > 1, "every seed drew the same texts"
+    # top_k=1 keeps only the likeliest token: sampling is then greedy decoding
+    assert (generate_texts(run_dir, prompts, method="sample", top_k=1, max_new_tokens=6)
+            == generate_texts(run_dir, prompts, max_new_tokens=6))
+    with pytest.raises(ValueError, match=r"^temperature \(--temperature\) and seed \(--seed\) apply to sampling; set "
+                                         r"method='sample' \(--method sample\) with them, or leave them out for beam "
+                                         "decoding$"):
+        generate_texts(run_dir, prompts, method="beam", temperature=0.7, seed=1)
+    with pytest.raises(ValueError, match=r"^top_p \(--top-p\) applies to sampling; set method='sample' \(--method "
+                                         r"sample\) with it, or leave it out for greedy decoding$"):
+        generate_texts(run_dir, prompts, top_p=0.9)
+    with pytest.raises(ValueError, match="method must be one of greedy, beam, sample, got 'nucleus'"):
+        generate_texts(run_dir, prompts, method="nucleus")

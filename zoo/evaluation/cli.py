@@ -7,6 +7,7 @@ with one message on stderr for errors a user can cause).
 import sys
 
 from zoo.cli_options import DATA, PRETRAINED, add_config_options, config_overrides
+from zoo.evaluation.decoding import GENERATE_METHODS, SCORED_METHODS
 from zoo.export.cli import add_text_inputs, check_text_inputs, read_input, user_errors
 
 # The zoo.data.load options that zoo evaluate sets for --data files, and their flags.
@@ -43,7 +44,7 @@ def add_evaluate_command(subparsers):
                                       "files in it are replaced, other files left alone")
     parser.add_argument("--mistakes", type=int, default=20, help="most confident mistakes to list (default: 20)")
     parser.add_argument("--batch-size", type=int, default=256, help="texts per model call")
-    parser.add_argument("--method", choices=("greedy", "beam"), default="greedy",
+    parser.add_argument("--method", choices=SCORED_METHODS, default="greedy",
                         help="decoding for lm and seq2seq runs (default: greedy)")
     parser.add_argument("--num-beams", type=int, help="beam width with --method beam (default: 4)")
     parser.add_argument("--max-new-tokens", type=int,
@@ -158,10 +159,15 @@ def add_generate_command(subparsers):
     )
     parser.add_argument("run_dir", help="a run directory written by zoo train for an lm or seq2seq model")
     add_text_inputs(parser, "prompts (lm) or source texts (seq2seq)")
-    parser.add_argument("--method", choices=("greedy", "beam"), default="greedy", help="decoding (default: greedy)")
+    parser.add_argument("--method", choices=GENERATE_METHODS, default="greedy", help="decoding (default: greedy)")
     parser.add_argument("--num-beams", type=int, help="beam width with --method beam (default: 4)")
     parser.add_argument("--max-new-tokens", type=int,
                         help="most tokens to generate per text (default: as many as the run's sequence_length allows)")
+    parser.add_argument("--temperature", type=float, help="softmax temperature with --method sample (default: 1)")
+    parser.add_argument("--top-k", type=int, help="with --method sample: sample among the k likeliest tokens only")
+    parser.add_argument("--top-p", type=float, help="with --method sample: sample within the likeliest tokens whose "
+                                                    "probability reaches p (nucleus sampling)")
+    parser.add_argument("--seed", type=int, help="seed of --method sample (default: another draw each run)")
     parser.add_argument("--batch-size", type=int, default=256, help="texts per model call (default: 256)")
     parser.set_defaults(handler=run_generate)
 
@@ -176,7 +182,8 @@ def run_generate(args):
     check_text_inputs(args)
     texts = read_input(args) if args.input else args.texts
     rows = generate_texts(args.run_dir, texts, method=args.method, num_beams=args.num_beams,
-                          max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, progress=bool(args.input))
+                          max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
+                          top_p=args.top_p, seed=args.seed, batch_size=args.batch_size, progress=bool(args.input))
     for row in rows:
         print(json.dumps(row, ensure_ascii=False))
     return 0

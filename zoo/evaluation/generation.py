@@ -8,11 +8,12 @@ the reference's tokens scores 100 BLEU, whatever the tokenizer normalised away.
 import sys
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
+from zoo.evaluation.decoding import GENERATE_METHODS, SCORED_METHODS
 from zoo.evaluation.reports import REPORT_DIR, read_history, write_generation_report
 
-METHODS = ("greedy", "beam")
 DEFAULT_BATCH_SIZE = 256
 DEFAULT_NUM_BEAMS = 4
 
@@ -105,8 +106,8 @@ def evaluate_generation(run_dir, data=None, *, split="test", out_dir=None, metho
                                    history=read_history(run_dir))
 
 
-def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_tokens=None,
-                   batch_size=DEFAULT_BATCH_SIZE, progress=False):
+def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_tokens=None, temperature=None,
+                   top_k=None, top_p=None, seed=None, batch_size=DEFAULT_BATCH_SIZE, progress=False):
     """Generate with an lm or seq2seq run from new texts: a seq2seq run's output for each source text, an lm
     run's continuation of each prompt (``zoo generate RUN_DIR "text" ...``).
 
@@ -117,10 +118,14 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     Args:
         run_dir: a run directory written by ``zoo.train`` for an lm or seq2seq model.
         texts: the source texts (seq2seq) or prompts (lm), a list of strings.
-        method: ``greedy`` or ``beam``.
+        method: ``greedy``, ``beam`` or ``sample``.
         num_beams: beam width for ``beam`` (default 4); only with ``beam``.
         max_new_tokens: most tokens to generate per text (default: as many as the run's ``sequence_length``
             allows).
+        temperature: softmax temperature for ``sample`` (default 1).
+        top_k: ``sample`` among the ``k`` most likely tokens only.
+        top_p: nucleus sampling: ``sample`` within the smallest set of tokens whose probability reaches ``p``.
+        seed: seed of ``sample`` (``None``: another draw each call).
         batch_size: texts per model call.
         progress: show a progress bar (on a terminal).
 
@@ -143,7 +148,14 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     from zoo.training.data import encode, frame_ids
     from zoo.training.run import run_task
 
-    _check_options(method, num_beams, max_new_tokens, None, batch_size)
+    _check_options(method, num_beams, max_new_tokens, None, batch_size, methods=GENERATE_METHODS)
+    sampling = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "seed": seed}
+    given = [name for name, value in sampling.items() if value is not None]
+    if given and method != "sample":  # they would be ignored without a word
+        named = " and ".join(f"{name} (--{name.replace('_', '-')})" for name in given)
+        verb, them = ("applies", "it") if len(given) == 1 else ("apply", "them")
+        raise ValueError(f"{named} {verb} to sampling; set method='sample' (--method sample) with {them}, or leave "
+                         f"{them} out for {method} decoding")
     run_dir = Path(run_dir)
     task = run_task(run_dir)
     if task is not None and task not in ("lm", "seq2seq"):
@@ -162,7 +174,7 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     generated = _generate(model, [inputs[i] for i in kept], [max_new_tokens or length] * len(kept), tokenizer,
                           is_seq2seq=task == "seq2seq", method=method,
                           num_beams=DEFAULT_NUM_BEAMS if num_beams is None else num_beams, batch_size=batch_size,
-                          progress=progress)
+                          progress=progress, sampling=sampling if method == "sample" else None)
     outputs = dict(zip(kept, generated))
     return [{"text": text, "generated": tokenizer.detokenize(outputs.get(i, [])), "empty_input": i not in outputs}
             for i, text in enumerate(texts)]
@@ -208,9 +220,9 @@ def _perplexity_scope(task, vocab_size, seed, batch_size):
     return "every target token given the source, the end token included"
 
 
-def _check_options(method, num_beams, max_new_tokens, limit, batch_size):
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+def _check_options(method, num_beams, max_new_tokens, limit, batch_size, methods=SCORED_METHODS):
+    if method not in methods:
+        raise ValueError(f"method must be one of {', '.join(methods)}, got {method!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     # A beam width given with greedy decoding would be ignored without a word.
@@ -287,11 +299,13 @@ def _between_begin_and_end(framed, tokenizer):
     return framed[1:(framed != tokenizer.pad_id).sum() - 1].tolist()
 
 
-def _generate(model, inputs, caps, tokenizer, *, is_seq2seq, method, num_beams, batch_size, progress):
+def _generate(model, inputs, caps, tokenizer, *, is_seq2seq, method, num_beams, batch_size, progress, sampling=None):
     """Generated ids per input (at most ``caps[i]`` new tokens), in input order.
 
     Inputs are batched in length order, so a batch pads little and splits into few length groups, and each
-    ``generate`` call covers inputs with one cap.
+    ``generate`` call covers inputs with one cap. ``sampling``: ``generate``'s ``temperature``, ``top_k``,
+    ``top_p`` and ``seed`` (``None`` values: its defaults); each call draws its own seed from ``seed``, so that
+    the calls do not repeat one random stream.
     """
     from tqdm.auto import tqdm
 
@@ -300,6 +314,8 @@ def _generate(model, inputs, caps, tokenizer, *, is_seq2seq, method, num_beams, 
     from zoo.training.progress import shows_bar
 
     begin, end = frame_ids(tokenizer)
+    options = {key: value for key, value in (sampling or {}).items() if value is not None and key != "seed"}
+    seeds = np.random.default_rng((sampling or {}).get("seed"))
     order = sorted(range(len(inputs)), key=lambda i: (len(inputs[i]), caps[i]))
     out = [None] * len(inputs)
     with tqdm(total=len(inputs), unit="example", desc="generating",
@@ -308,8 +324,11 @@ def _generate(model, inputs, caps, tokenizer, *, is_seq2seq, method, num_beams, 
             chunk = order[start:start + batch_size]
             for cap in sorted({caps[i] for i in chunk}):
                 group = [i for i in chunk if caps[i] == cap]
+                if sampling:
+                    options["seed"] = int(seeds.integers(2**31))
                 generated = generate(model, [inputs[i] for i in group], method=method, num_beams=num_beams,
-                                     max_new_tokens=cap, end_id=end, start_id=begin if is_seq2seq else None)
+                                     max_new_tokens=cap, end_id=end, start_id=begin if is_seq2seq else None,
+                                     **options)
                 for i, ids in zip(group, generated):
                     out[i] = ids
             bar.update(len(chunk))

@@ -282,15 +282,21 @@ def test_zoo_generate_gives_a_seq2seq_run_s_greedy_output_as_text(runs, tmp_path
 
     run = runs["seq2seq"]
     vocabulary = run.tokenizer.vocabulary
-    sources = ["a b c d", "l k j", "  "]
+    sources = ["a b c d", "l k j", "  ", " ".join(LETTERS * 2)]  # the last has 24 tokens, the run reads 12
     (tmp_path / "sources.txt").write_text("\n".join(sources) + "\n", encoding="utf-8")
     # a trained seq2seq model could only be scored (zoo evaluate) or called through Keras on ids
     assert main(["generate", str(run.run_dir), "--input", str(tmp_path / "sources.txt")]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    out, err = capsys.readouterr()
+    rows = [json.loads(line) for line in out.splitlines()]
     assert [row["text"] for row in rows] == sources
-    assert [row["empty_input"] for row in rows] == [False, False, True] and rows[2]["generated"] == ""
-    for row in rows[:2]:
-        source = run.tokenizer.tokenize(tf.constant(row["text"])).numpy().tolist()
+    assert [row["empty_input"] for row in rows] == [False, False, True, False] and rows[2]["generated"] == ""
+    assert [row["truncated"] for row in rows] == [False, False, False, True]
+    assert err.splitlines() == [
+        "warning: 1 of 4 texts had no token left after cleaning: nothing was generated from them; flagged empty_input",
+        "warning: 1 of 4 texts had more tokens than the run reads: each was generated from what fits; flagged "
+        "truncated"]
+    for row in rows[:2] + rows[3:]:
+        source = run.tokenizer.tokenize(tf.constant(row["text"])).numpy().tolist()[:SEQUENCE_LENGTH["seq2seq"]]
         # the whole room the run's sequence_length leaves, or up to the end token
         assert row["generated"] == _tokens(vocabulary, _seq2seq_greedy(run.model, source, SEQUENCE_LENGTH["seq2seq"]))
     beam = generate_texts(run.run_dir, sources[:1], method="beam", num_beams=1)
@@ -349,5 +355,7 @@ def test_generate_texts_samples_reproducibly_with_a_seed_and_refuses_sampling_op
     with pytest.raises(ValueError, match=r"^top_p \(--top-p\) applies to sampling; set method='sample' \(--method "
                                          r"sample\) with it, or leave it out for greedy decoding$"):
         generate_texts(run_dir, prompts, top_p=0.9)
+    with pytest.raises(ValueError, match=r"seed \(--seed\) must be an integer in \[0, 2147483647\], got -1"):
+        generate_texts(run_dir, prompts, method="sample", seed=-1)
     with pytest.raises(ValueError, match="method must be one of greedy, beam, sample, got 'nucleus'"):
         generate_texts(run_dir, prompts, method="nucleus")

@@ -155,7 +155,7 @@ def add_generate_command(subparsers):
         description="Generate with an lm run (it continues each text) or a seq2seq run (its output for each "
                     "source text). The texts come from the command line or --input (as zoo predict reads them); "
                     "each result prints as one JSON object per line: text, generated (the tokens as text, "
-                    "cleaned as training cleaned them), empty_input.",
+                    "cleaned as training cleaned them), empty_input, truncated.",
     )
     parser.add_argument("run_dir", help="a run directory written by zoo train for an lm or seq2seq model")
     add_text_inputs(parser, "prompts (lm) or source texts (seq2seq)")
@@ -186,6 +186,11 @@ def run_generate(args):
                           top_p=args.top_p, seed=args.seed, batch_size=args.batch_size, progress=bool(args.input))
     for row in rows:
         print(json.dumps(row, ensure_ascii=False))
+    for flag, what in (("empty_input", "had no token left after cleaning: nothing was generated from them"),
+                       ("truncated", "had more tokens than the run reads: each was generated from what fits")):
+        count = sum(row[flag] for row in rows)
+        if count:
+            print(f"warning: {count} of {len(rows)} texts {what}; flagged {flag}", file=sys.stderr)
     return 0
 
 

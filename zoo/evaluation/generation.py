@@ -132,7 +132,8 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     Returns:
         One dict per text, in order: ``text``; ``generated``, the generated tokens as text (the tokenizer's
         ``detokenize``: cleaned as training cleaned, e.g. lowercased); ``empty_input``, true for a seq2seq
-        source with no token left after cleaning, from which nothing is generated.
+        source with no token left after cleaning, from which nothing is generated; ``truncated``, true for a
+        text with more tokens than the run reads, generated from what fits.
 
     Raises:
         ValueError: not an lm or seq2seq run, no texts, a text that is not a string, or a bad option.
@@ -142,13 +143,17 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
         ...                "training": {"epochs": 1}, "output": {"dir": "runs/lm", "progress": "none"}})
         >>> rows = generate_texts("runs/lm", ["a gripping", "the plot"], max_new_tokens=4)
         >>> [sorted(row) for row in rows][0], [row["text"] for row in rows]
-        (['empty_input', 'generated', 'text'], ['a gripping', 'the plot'])
+        (['empty_input', 'generated', 'text', 'truncated'], ['a gripping', 'the plot'])
     """
     from zoo.training import load_run
     from zoo.training.data import encode, frame_ids
     from zoo.training.run import run_task
 
+    from zoo.config import check_seed
+
     _check_options(method, num_beams, max_new_tokens, None, batch_size, methods=GENERATE_METHODS)
+    if seed is not None:
+        check_seed(seed, "seed (--seed)")
     sampling = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "seed": seed}
     given = [name for name, value in sampling.items() if value is not None]
     if given and method != "sample":  # they would be ignored without a word
@@ -167,7 +172,9 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     model, tokenizer, _, config = load_run(run_dir)
     length = config.data.sequence_length
     begin, _ = frame_ids(tokenizer)
-    rows = encode(tokenizer, list(texts), length if task == "seq2seq" else length - 1)
+    fits = length if task == "seq2seq" else length - 1  # an lm prompt starts with the begin token
+    rows = encode(tokenizer, list(texts), fits)
+    needed = tokenizer.tokenize(tf.constant(list(texts))).row_lengths().numpy()
     tokens = [row[row != tokenizer.pad_id].tolist() for row in rows]
     inputs = tokens if task == "seq2seq" else [[begin] + ids for ids in tokens]
     kept = [i for i, ids in enumerate(inputs) if ids]
@@ -176,8 +183,8 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
                           num_beams=DEFAULT_NUM_BEAMS if num_beams is None else num_beams, batch_size=batch_size,
                           progress=progress, sampling=sampling if method == "sample" else None)
     outputs = dict(zip(kept, generated))
-    return [{"text": text, "generated": tokenizer.detokenize(outputs.get(i, [])), "empty_input": i not in outputs}
-            for i, text in enumerate(texts)]
+    return [{"text": text, "generated": tokenizer.detokenize(outputs.get(i, [])), "empty_input": i not in outputs,
+             "truncated": bool(needed[i] > fits)} for i, text in enumerate(texts)]
 
 
 def perplexity_metrics(model, task, tokenizer, features, *, seed=0, batch_size=DEFAULT_BATCH_SIZE):

@@ -108,6 +108,42 @@ def test_a_fold_seed_out_of_range_is_named_before_any_fold(tmp_path, capsys):
     assert not (tmp_path / "cv").exists()
 
 
+def test_cv_refuses_a_model_that_is_not_a_classifier_before_any_fold(tmp_path, capsys):
+    texts, labels = sentiment_texts(40, seed=9)
+    data = write_jsonl(tmp_path / "data.jsonl", texts, labels, ["negative", "positive"])
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_cv_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["cv", "--folds", "2", "--out", str(tmp_path / "cv"), "--data", str(data),
+                              "--set", "model.name=lm"])
+    # it trained an lm in each fold
+    assert args.handler(args) == 2
+    assert capsys.readouterr().err == ("zoo cv: error: model.name: 'lm' is not a classifier (its task is lm); zoo cv "
+                                       "cross-validates classifiers\n")
+    assert not (tmp_path / "cv").exists()
+
+
+def test_an_interrupted_fold_ends_zoo_cv_with_one_line_and_the_signal_s_status(tmp_path, capsys, monkeypatch):
+    import signal
+
+    import zoo.training
+
+    def interrupted(config, **kwargs):
+        raise zoo.training.TrainingInterrupted(
+            f"training interrupted at epoch 1, step 2/3; rerun the same command to resume from {config.output.dir}",
+            signal.SIGTERM, None)
+
+    texts, labels = sentiment_texts(40, seed=9)
+    data = write_jsonl(tmp_path / "data.jsonl", texts, labels, ["negative", "positive"])
+    monkeypatch.setattr(zoo.training, "train", interrupted)
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_cv_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["cv", "--folds", "2", "--out", str(tmp_path / "cv"), "--data", str(data)])
+    # SIGTERM (or Ctrl-C) during a fold ended zoo cv with a TrainingInterrupted traceback
+    assert args.handler(args) == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == ("zoo cv: error: training interrupted at epoch 1, step 2/3; rerun the same "
+                                       f"command to resume from {tmp_path / 'cv' / 'fold_0' / 'run'}\n")
+
+
 def test_cv_of_a_multilabel_config_reads_its_data_as_training_does(tmp_path):
     from zoo.evaluation.cross_validation import cross_validate
 

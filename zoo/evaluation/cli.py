@@ -215,16 +215,26 @@ def add_cv_command(subparsers):
     parser.add_argument("--folds", type=int, default=10, help="number of folds (default: 10)")
     parser.add_argument("--seed", type=int, help="fold-assignment seed (default: training.seed)")
     parser.add_argument("--out", help="output directory (default: runs/<data>-<model>-cv<folds>)")
-    parser.set_defaults(handler=run_cv)
+    parser.set_defaults(handler=run_cv, interrupted="interrupted (Ctrl-C); rerun the same command to go on: finished "
+                                                    "folds are reused and an interrupted one resumes")
 
 
 @user_errors("cv")
 def run_cv(args):
     """Run ``zoo cv`` from parsed arguments; prints mean ± std of each metric."""
+    from zoo.console import EXIT_FAILED, error, exit_status_for_signal
     from zoo.evaluation.cross_validation import cross_validate
+    from zoo.training import NonFiniteLossError, TrainingInterrupted
 
     overrides = config_overrides(args, DATA, PRETRAINED) + args.overrides
-    result = cross_validate(args.config, folds=args.folds, overrides=overrides, out_dir=args.out, seed=args.seed)
+    try:
+        result = cross_validate(args.config, folds=args.folds, overrides=overrides, out_dir=args.out, seed=args.seed)
+    except TrainingInterrupted as err:  # a fold's run saved where to resume from: its message says so
+        error("cv", err)
+        return exit_status_for_signal(err.signal_number)
+    except NonFiniteLossError as err:
+        error("cv", err)
+        return EXIT_FAILED
     for name, stats in result["summary"].items():
         print(f"{name}: {stats['mean']:.4f} ± {stats['std']:.4f}")
     print(f"{args.folds}-fold report: {result['out_dir']}/cv.md", file=sys.stderr)

@@ -3,7 +3,7 @@ import json
 import os
 from pathlib import Path
 
-from zoo.config import check_seed
+from zoo.config import ConfigError, check_seed
 from zoo.evaluation.reports import OUT_DIR_FIX, REPORT_DIR
 from zoo.evaluation.runner import evaluate_model, summarize_folds
 from zoo.paths import check_output
@@ -106,11 +106,15 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     """
     import zoo.data
     from zoo.training import as_config, load_run, train
-    from zoo.training.data import load_options
+    from zoo.training.data import load_options, task_of_config
     from zoo.training.progress import Progress
     from zoo.training.run import default_run_dir, reads_pairs, trained_model_name
 
     config = as_config(config, overrides)
+    task = task_of_config(config)
+    if task != "classification":
+        raise ConfigError(f"model.name: {config.model.name!r} is not a classifier (its task is {task}); zoo cv "
+                          "cross-validates classifiers")
     if folds < 2:
         raise ValueError(f"folds must be at least 2, got {folds}")
     if seed is None:

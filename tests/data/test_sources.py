@@ -656,6 +656,7 @@ def test_tfds_not_prepared_says_how_to_use_local_files(tmp_path):
     message = str(info.value)
     assert "tfds:imdb_reviews" in message and str(tmp_path) in message
     assert "cannot download" in message and "local files" in message
+    assert info.value.options == ("data_dir",)  # a run config names it data.load_options.data_dir
 
 
 def test_tfds_unknown_name():

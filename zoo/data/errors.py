@@ -62,10 +62,14 @@ class VocabularyError(DataError):
 
 
 class DataFileNotFoundError(FileNotFoundError):
-    """A data file, directory or prepared tfds data set that does not exist where zoo was told to look."""
+    """A data file, directory or prepared tfds data set that does not exist where zoo was told to look.
 
-    def __init__(self, message, *, path=None):
+    ``options``: as ``DataError``'s, the ``zoo.data.load`` arguments that the message's fix sets.
+    """
+
+    def __init__(self, message, *, path=None, options=()):
         self.path = None if path is None else str(path)
+        self.options = tuple(options)
         super().__init__(message)
 
     def __str__(self):

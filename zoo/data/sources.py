@@ -1006,7 +1006,7 @@ def _load_tfds(name_and_config, options, *, data_dir, download):
             f"({error}). This machine cannot download it. Either prepare it where there is network "
             f"(`tfds build {full}`), copy the folder here and pass data_dir=, or point zoo at local files "
             "instead: zoo.data.load('train.csv', text_column=..., label_column=...), a folder of class "
-            "sub-folders, or a {label: file} dict.", path=f"tfds:{full}",
+            "sub-folders, or a {label: file} dict.", path=f"tfds:{full}", options=("data_dir",),
         ) from None
     except Exception as error:
         if not download:

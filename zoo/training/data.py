@@ -112,7 +112,7 @@ def naming_config_keys():
 
     try:
         yield
-    except zoo.data.DataError as err:
+    except (zoo.data.DataError, zoo.data.DataFileNotFoundError) as err:
         keys = [f"data.load_options.{name}" for name in err.options if name in _settable_load_options()]
         if keys:
             err.add_note(f"in a run config, these are {' and '.join(keys)} (--set {keys[0]}=...)")

@@ -214,18 +214,18 @@ def test_zoo_cv_of_a_pair_run_from_a_checkpoint(checkpoint, tmp_path, monkeypatc
     assert_folds_partition(out, 2, source)
 
 
-def test_a_run_from_a_checkpoint_is_named_after_it_and_one_from_a_pretraining_run_after_its_model(checkpoint,
-                                                                                                  tmp_path):
+def test_a_run_from_a_checkpoint_is_named_after_it_and_one_from_a_pretraining_run_after_both(checkpoint, tmp_path):
     from zoo.training.run import default_run_dir
 
     scratch = Config.from_dict({"data": {"source": "data/pairs.jsonl"}})
     assert default_run_dir(scratch) == Path("runs/pairs-transformer-tiny")
     pretrained = scratch.update({"model.init_from": str(checkpoint)})
     assert default_run_dir(pretrained) == Path(f"runs/pairs-{checkpoint.name}")
-    # Any other folder (a zoo pretraining run) gives its encoder to model.name's classifier: the name says so.
+    # Any other folder (a zoo pretraining run) gives its encoder to model.name's classifier: the name says both,
+    # where it was the from-scratch run's directory, which `zoo train --pretrained RUN` then found finished.
     (tmp_path / "pretrained").mkdir()
     assert default_run_dir(scratch.update({"model.init_from": str(tmp_path / "pretrained")})) == \
-        Path("runs/pairs-transformer-tiny")
+        Path("runs/pairs-transformer-tiny-from-pretrained")
 
 
 def test_a_pair_run_from_a_checkpoint_trains_under_mirrored_strategy(checkpoint, tmp_path):

@@ -133,15 +133,19 @@ def default_run_dir(config):
 
     The model of a run from a pretrained checkpoint folder is the checkpoint's, so its folder names it
     (``runs/mr-all-MiniLM-L6-v2``, see ``trained_model_name``): ``model.name`` describes the from-scratch model
-    the run does not build, and a from-scratch run on the same data would claim the same directory.
+    the run does not build, and a from-scratch run on the same data would claim the same directory. A run that
+    starts from a zoo pretraining run adds that run's folder (``runs/mr-transformer-tiny-from-pretrained``), for
+    the same reason.
 
     Example:
         >>> default_run_dir(Config.from_dict({"data": {"source": "data/reviews.csv"}}))
         PosixPath('runs/reviews-transformer-tiny')
     """
     source = config.data.source.split(":", 1)[-1] if ":" in config.data.source else config.data.source
-    name = Path(source.rstrip("/")).stem or "data"
-    return Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{name}-{trained_model_name(config)}")
+    name = f"{Path(source.rstrip('/')).stem or 'data'}-{trained_model_name(config)}"
+    if config.model.init_from and not transfer.from_checkpoint(config):
+        name += f"-from-{_folder_name(config.model.init_from)}"
+    return Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
 
 
 def trained_model_name(config):

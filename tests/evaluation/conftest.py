@@ -1,7 +1,7 @@
 """Fixtures shared with the export tests (each built once per test process), and a fold-partition check."""
 import json
 
-from tests.export.conftest import tiny_run, trained_run  # noqa: F401
+from tests.export.conftest import exported, tiny_run, trained_run  # noqa: F401
 
 
 def _examples(path):

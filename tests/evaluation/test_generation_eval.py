@@ -313,7 +313,7 @@ def test_generate_texts_continues_an_lm_prompt_as_an_independent_greedy_decode_d
         assert not row["empty_input"]
 
 
-def test_generate_refuses_other_runs_and_bad_texts_naming_the_fix(runs, trained_run, capsys):
+def test_generate_refuses_other_runs_and_bad_texts_naming_the_fix(runs, trained_run, exported, capsys):
     from zoo.cli import main
 
     with pytest.raises(ValueError, match=r"\(its model's task is mlm\): only those generate text; zoo evaluate scores "
@@ -321,6 +321,9 @@ def test_generate_refuses_other_runs_and_bad_texts_naming_the_fix(runs, trained_
         generate_texts(runs["mlm"].run_dir, ["a text"])
     with pytest.raises(ValueError, match="only those generate text; zoo predict gives its labels$"):
         generate_texts(trained_run.run_dir, ["a text"])
+    with pytest.raises(ValueError, match=r"is an exported model \(a SavedModel: exports are classifiers\), which "
+                                         "zoo predict reads"):
+        generate_texts(exported.path.parent, ["a text"])  # it was "config.yaml not found: not a finished run"
     with pytest.raises(ValueError, match="texts must be a non-empty list of strings, got 'a b'"):
         generate_texts(runs["seq2seq"].run_dir, "a b")
     with pytest.raises(ValueError, match="num_beams .* applies to beam search"):

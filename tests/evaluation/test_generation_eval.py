@@ -321,9 +321,13 @@ def test_generate_refuses_other_runs_and_bad_texts_naming_the_fix(runs, trained_
         generate_texts(runs["mlm"].run_dir, ["a text"])
     with pytest.raises(ValueError, match="only those generate text; zoo predict gives its labels$"):
         generate_texts(trained_run.run_dir, ["a text"])
-    with pytest.raises(ValueError, match=r"is an exported model \(a SavedModel: exports are classifiers\), which "
-                                         "zoo predict reads"):
-        generate_texts(exported.path.parent, ["a text"])  # it was "config.yaml not found: not a finished run"
+    # an export: "config.yaml not found: ... is not a finished zoo run directory"
+    for command in (["generate", str(exported.path.parent), "a text"], ["evaluate", str(exported.path)],
+                    ["explain", str(exported.path.parent), "a text"], ["export", str(exported.path.parent)]):
+        assert main(command) == 2
+        assert capsys.readouterr().err == (f"zoo {command[0]}: error: {command[1]} is an exported model (a SavedModel), "
+                                           "not a run directory: zoo predict reads it; the other commands take the "
+                                           "run directory it was exported from\n")
     with pytest.raises(ValueError, match="texts must be a non-empty list of strings, got 'a b'"):
         generate_texts(runs["seq2seq"].run_dir, "a b")
     with pytest.raises(ValueError, match="num_beams .* applies to beam search"):

@@ -163,9 +163,6 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
                          f"{them} out for {method} decoding")
     run_dir = Path(run_dir)
     task = run_task(run_dir)
-    if task is None and (any(run_dir.glob("saved_model.pb")) or any(run_dir.glob("*/saved_model.pb"))):
-        raise ValueError(f"{run_dir} is an exported model (a SavedModel: exports are classifiers), which zoo predict "
-                         "reads; zoo generate takes the run directory of an lm or seq2seq run")
     if task is not None and task not in ("lm", "seq2seq"):
         fix = "zoo predict gives its labels" if task == "classification" else "zoo evaluate scores it"
         raise ValueError(f"{run_dir} is not an lm or seq2seq run (its model's task is {task}): only those generate "

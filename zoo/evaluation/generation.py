@@ -145,11 +145,10 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
         >>> [sorted(row) for row in rows][0], [row["text"] for row in rows]
         (['empty_input', 'generated', 'text', 'truncated'], ['a gripping', 'the plot'])
     """
-    from zoo.training import load_run
-    from zoo.training.data import encode, frame_ids
-    from zoo.training.run import run_task
-
     from zoo.config import check_seed
+    from zoo.training import load_run
+    from zoo.training.data import frame_ids
+    from zoo.training.run import run_task
 
     _check_options(method, num_beams, max_new_tokens, None, batch_size, methods=GENERATE_METHODS)
     if seed is not None:
@@ -173,9 +172,8 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     length = config.data.sequence_length
     begin, _ = frame_ids(tokenizer)
     fits = length if task == "seq2seq" else length - 1  # an lm prompt starts with the begin token
-    rows = encode(tokenizer, list(texts), fits)
-    needed = tokenizer.tokenize(tf.constant(list(texts))).row_lengths().numpy()
-    tokens = [row[row != tokenizer.pad_id].tolist() for row in rows]
+    whole = tokenizer.tokenize(tf.constant(list(texts))).to_list()
+    tokens = [ids[:fits] for ids in whole]  # the first tokens that fit, as training's encode cuts them
     inputs = tokens if task == "seq2seq" else [[begin] + ids for ids in tokens]
     kept = [i for i, ids in enumerate(inputs) if ids]
     generated = _generate(model, [inputs[i] for i in kept], [max_new_tokens or length] * len(kept), tokenizer,
@@ -184,7 +182,7 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
                           progress=progress, sampling=sampling if method == "sample" else None)
     outputs = dict(zip(kept, generated))
     return [{"text": text, "generated": tokenizer.detokenize(outputs.get(i, [])), "empty_input": i not in outputs,
-             "truncated": bool(needed[i] > fits)} for i, text in enumerate(texts)]
+             "truncated": len(whole[i]) > fits} for i, text in enumerate(texts)]
 
 
 def perplexity_metrics(model, task, tokenizer, features, *, seed=0, batch_size=DEFAULT_BATCH_SIZE):

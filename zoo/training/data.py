@@ -250,8 +250,8 @@ def split_texts(config):
 def _tokenizer_keys(error):
     """The config keys behind a ``zoo.data.build_tokenizer`` or ``fit`` error: those of the options it names
     (``DataError.options``), else every key that configures the tokenizer."""
-    named = {"vocab_size": "data.vocab_size", "cleaning": "data.cleaning", "kind": "data.tokenizer"}
-    keys = [named.get(name, f"data.tokenizer_options.{name}") for name in getattr(error, "options", ())]
+    keys = [("data." if name == "vocab_size" else "data.tokenizer_options.") + name
+            for name in getattr(error, "options", ())]
     return " / ".join(keys or ["data.tokenizer", "data.tokenizer_options", "data.cleaning"])
 
 

@@ -36,13 +36,16 @@ def test_the_first_run_block_starts_with_the_main_command_and_follows_what_zoo_t
     from zoo.cli import _print_next_commands
     from zoo.config import Config
     from zoo.training import TrainResult
+    from zoo.training.data import example_input, split_texts
     from zoo.training.run import default_run_dir
 
     setup = readme_commands("Set up")
     first_run = readme_commands("First run")
     assert setup[1] == first_run[0] == "zoo train"
     run_dir = default_run_dir(Config())
-    result = TrainResult(run_dir, Config(), None, None, ["neg", "pos"], [], {"task": "classification"})
+    example = example_input(split_texts(Config()), "classification")
+    result = TrainResult(run_dir, Config(), None, None, ["neg", "pos"], [], {"task": "classification"},
+                         example_input=example)
     _print_next_commands(result)
     printed = [line.strip() for line in capsys.readouterr().err.splitlines()[1:]]
     assert printed == first_run[1:]

@@ -97,6 +97,11 @@ def _run_training(config, command):
     return 0
 
 
+def _shell_word(text):
+    """``text`` as one shell word: in double quotes where nothing in it is special there, else ``shlex.quote``'s."""
+    return f'"{text}"' if not set(text) & set('"$`\\!') else shlex.quote(text)
+
+
 def _print_next_commands(result):
     """Tell the user what to run next, with the real run directory (on stderr: stdout is the run directory).
 
@@ -104,13 +109,14 @@ def _print_next_commands(result):
     """
     run = shlex.quote(str(result.run_dir))
     lines = [f"zoo evaluate {run}"]
+    # A held-out example of the run's own data shows the input it expects (a pair takes two texts).
+    default = ("a gripping film", "the film grips") if result.text_pairs else ("a gripping film",)
+    texts = " ".join(map(_shell_word, result.example_input or default))
     if result.metrics["task"] == "classification":
         export = shlex.quote(f"saved_models/{result.run_dir.resolve().name}")
-        # A sentence-pair model takes its texts two at a time.
-        texts = '"a gripping film" "the film grips"' if result.text_pairs else '"a gripping , beautifully acted film"'
         lines += [f"zoo export {run}", f"zoo predict {export} {texts}"]
     elif result.metrics["task"] in ("lm", "seq2seq"):
-        lines.append(f'zoo generate {run} "a gripping film"')
+        lines.append(f"zoo generate {run} {texts}")
     else:  # an mlm run's encoder starts a classifier
         lines.append(f"zoo train --pretrained {run}")
     print("next:\n" + "\n".join(f"  {line}" for line in lines), file=sys.stderr)

@@ -16,6 +16,7 @@ from zoo.training.data import (
     AUTO_MAX_LENGTH,
     auto_sequence_length,
     classification_mode,
+    example_input,
     load_splits,
     model_arguments,
     positions_needed,
@@ -31,6 +32,29 @@ def _repeated(path, unique, copies):
     rows = [(f"text number {i}", "pos" if i % 2 else "neg") for i in range(unique)]
     path.write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in rows * copies), encoding="utf-8")
     return path
+
+
+def _texts(texts, pairs=None):
+    import zoo.data
+
+    return zoo.data.LabeledTexts(list(texts), np.zeros(len(texts), np.int32), ["x"],
+                                 text_pairs=None if pairs is None else list(pairs))
+
+
+def test_the_example_input_is_the_first_short_held_out_example():
+    long = " ".join(["word"] * 13)
+    splits = {"train": _texts(["a train text"]), "validation": _texts(["a validation text"]),
+              "test": _texts([long, "a short test text", "another"])}
+    assert example_input(splits, "classification") == ("a short test text",)
+    assert example_input({**splits, "test": None}, "seq2seq") == ("a validation text",)
+    # Nothing short: the first example's first twelve words.
+    assert example_input({**splits, "test": _texts([long + " end"])}, "classification") == (long[:-5],)
+    # A pair is short when both texts are; an lm gets a beginning to continue.
+    pairs = _texts(["short a", "short b"], [long, "short c"])
+    assert example_input({"train": pairs, "validation": None, "test": None}, "classification") == ("short b",
+                                                                                                    "short c")
+    assert example_input({"train": _texts(["one two three four five"])}, "lm") == ("one two three four",)
+    assert example_input({"train": _texts([]), "test": None}, "classification") == ()
 
 
 def test_duplicates_are_removed_before_splitting_and_counted(tmp_path, caplog):

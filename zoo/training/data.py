@@ -255,6 +255,38 @@ def _tokenizer_keys(error):
     return " / ".join(keys or ["data.tokenizer", "data.tokenizer_options", "data.cleaning"])
 
 
+EXAMPLE_WORDS = 12
+
+
+def example_input(splits, task):
+    """A short real input for the commands ``zoo train`` prints next: the first held-out example of at most
+    ``EXAMPLE_WORDS`` words (both texts of a pair), else the first example's first ``EXAMPLE_WORDS`` words; for an
+    lm, the first four words of a text, which it continues.
+
+    Args:
+        splits: What ``split_texts`` returns.
+        task: The run's task (``task_of_config``).
+
+    Returns:
+        A tuple of one text (two for a sentence pair), or ``()`` when no split has a text.
+
+    Example:
+        >>> example_input({"train": zoo.data.load("reviews.jsonl"), "validation": None, "test": None}, "lm")
+        ('Ending a with brilliant',)
+    """
+    texts = next((part for name in ("test", "validation", "train") if (part := splits.get(name)) is not None
+                  and len(part)), None)
+    if texts is None:
+        return ()
+    examples = [example if texts.is_pairs else (example,) for example in texts.inputs]
+    if task == "lm":
+        return (" ".join(examples[0][0].split()[:4]),)
+    short = [example for example in examples if all(len(text.split()) <= EXAMPLE_WORDS for text in example)]
+    if short:
+        return short[0]
+    return tuple(" ".join(text.split()[:EXAMPLE_WORDS]) for text in examples[0])
+
+
 def targets_of(texts):
     """Return the target strings of seq2seq ``LabeledTexts`` (its label column, kept as label names)."""
     return [texts.label_names[i] for i in texts.labels]

@@ -41,7 +41,7 @@ from zoo.training.checkpoints import (Checkpointer, RunClock, RunPrecision, chec
                                       saved_precision)
 from zoo.training.fit import RERUN, EarlyStopping, fit
 from zoo.training import transfer
-from zoo.training.data import load_splits, model_arguments, task_of_config
+from zoo.training.data import example_input, load_splits, model_arguments, task_of_config
 from zoo.training.loop import EpochBatches, Evaluator, Trainer, TrainingState
 from zoo.training.objectives import objective_for
 from zoo.training.optimizers import optimizer_for
@@ -95,6 +95,8 @@ class TrainResult:
         history: One record per epoch.
         metrics: The contents of ``metrics.json``.
         text_pairs: The model classifies sentence pairs (it takes its texts two at a time).
+        example_input: A short held-out input (two texts for a pair) for the commands ``zoo train`` prints
+            next (``zoo.training.data.example_input``); empty when unknown.
     """
 
     run_dir: Path
@@ -105,6 +107,7 @@ class TrainResult:
     history: list
     metrics: dict
     text_pairs: bool = False
+    example_input: tuple = ()
 
 
 def as_config(config=None, overrides=()):
@@ -347,7 +350,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         progress.close()
         keras.mixed_precision.set_global_policy(previous_policy)
     return TrainResult(run_dir, config, model, data["tokenizer"], data["label_names"], history, metrics,
-                       data["texts"]["train"].is_pairs)
+                       data["texts"]["train"].is_pairs, example_input(data["texts"], data["task"]))
 
 
 def load_run(run_dir):

@@ -299,6 +299,11 @@ def test_zoo_generate_gives_a_seq2seq_run_s_greedy_output_as_text(runs, tmp_path
         source = run.tokenizer.tokenize(tf.constant(row["text"])).numpy().tolist()[:SEQUENCE_LENGTH["seq2seq"]]
         # the whole room the run's sequence_length leaves, or up to the end token
         assert row["generated"] == _tokens(vocabulary, _seq2seq_greedy(run.model, source, SEQUENCE_LENGTH["seq2seq"]))
+    # An input row's other columns come along, as zoo predict carries them.
+    (tmp_path / "sources.jsonl").write_text(json.dumps({"id": "q7", "text": sources[0]}) + "\n", encoding="utf-8")
+    assert main(["generate", str(run.run_dir), "--input", str(tmp_path / "sources.jsonl")]) == 0
+    carried = json.loads(capsys.readouterr().out)
+    assert list(carried)[:2] == ["id", "text"] and carried["id"] == "q7" and carried["generated"] == rows[0]["generated"]
     beam = generate_texts(run.run_dir, sources[:1], method="beam", num_beams=1)
     assert beam[0]["generated"] == rows[0]["generated"]  # a beam of 1 is greedy
 

@@ -98,6 +98,10 @@ def test_predict_file_reads_every_format(exported, reference, tmp_path, suffix, 
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["text"] for r in rows] == texts
     assert [r["label"] for r in rows] == labels
+    # The other columns come along, first in each row (they were dropped: predictions lost their ids).
+    ids = [None] * len(texts) if suffix == ".txt" else [i if suffix == ".jsonl" else str(i) for i in range(len(texts))]
+    assert [r.get("id") for r in rows] == ids
+    assert list(rows[0])[0] == ("text" if suffix == ".txt" else "id")
     got = np.array([[r["probabilities"][n] for n in ("negative", "positive")] for r in rows])
     np.testing.assert_allclose(got, probs, atol=1e-6)
     assert "100%" in capsys.readouterr().err, "a progress bar is shown for files on a terminal"
@@ -127,6 +131,36 @@ def test_predictions_can_be_written_as_csv(exported, reference, tmp_path):
         rows = list(csv.DictReader(f))
     assert [r["label"] for r in rows] == labels[:5]
     assert float(rows[0]["p_positive"]) == pytest.approx(probs[0, 1], abs=1e-6)
+
+
+def test_input_columns_carry_to_the_output_renamed_where_the_output_has_their_name(exported, reference, tmp_path,
+                                                                                  capsys):
+    texts, probs, labels = reference
+    rows = [{"id": 1, "review": texts[0], "label": "gold", "meta": {"page": 2}},
+            {"id": 2, "review": texts[1], "text": "other", "input_label": "x"}]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    assert main(["predict", str(exported.path), "--input", str(src), "--text-field", "review"]) == 0
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert printed[0] == {"id": 1, "input_label": "gold", "meta": {"page": 2}, "text": texts[0], "label": labels[0],
+                          "label_id": ["negative", "positive"].index(labels[0]),
+                          "probabilities": pytest.approx(dict(zip(["negative", "positive"], probs[0].tolist()))),
+                          "empty_input": False, "replaced_bytes": False, "truncated": False}
+    assert list(printed[1])[:3] == ["id", "input_text", "input_input_label"]
+    assert printed[1]["input_text"] == "other" and printed[1]["text"] == texts[1]
+    # A CSV names every carried column once, first, and leaves it blank in rows without it.
+    assert main(["predict", str(exported.path), "--input", str(src), "--text-field", "review",
+                 "--output", str(tmp_path / "out.csv")]) == 0
+    with open(tmp_path / "out.csv", newline="", encoding="utf-8") as f:
+        table = list(csv.reader(f))
+    assert table[0] == ["id", "input_label", "meta", "input_text", "input_input_label", "text", "label", "label_id",
+                        "p_negative", "p_positive", "empty_input", "replaced_bytes", "truncated"]
+    assert table[1][:6] == ["1", "gold", '{"page": 2}', "", "", texts[0]]
+    assert table[2][:6] == ["2", "", "", "other", "x", texts[1]] and table[2][6] == labels[1]
+    # A CSV column named like an output column (p_positive) is renamed too.
+    (tmp_path / "in.csv").write_text("p_positive,text\n0.5,a film\n", encoding="utf-8")
+    predict_file(exported.path, tmp_path / "in.csv", tmp_path / "out2.csv", progress=False)
+    assert (tmp_path / "out2.csv").read_text(encoding="utf-8").splitlines()[0].startswith("input_p_positive,text,")
 
 
 def test_bad_input_files_name_file_and_line(tmp_path, exported):

@@ -178,13 +178,14 @@ def run_generate(args):
     import json
 
     from zoo.evaluation.generation import generate_texts
+    from zoo.export.predict import with_input_columns
 
     check_text_inputs(args)
-    texts = read_input(args) if args.input else args.texts
+    texts, columns = read_input(args) if args.input else (args.texts, [{}] * len(args.texts))
     rows = generate_texts(args.run_dir, texts, method=args.method, num_beams=args.num_beams,
                           max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
                           top_p=args.top_p, seed=args.seed, batch_size=args.batch_size, progress=bool(args.input))
-    for row in rows:
+    for row in with_input_columns(rows, columns):
         print(json.dumps(row, ensure_ascii=False))
     for flag, what in (("empty_input", "had no token left after cleaning: nothing was generated from them"),
                        ("truncated", "had more tokens than the run reads: each was generated from what fits")):

@@ -46,10 +46,11 @@ def check_text_inputs(args):
 
 
 def read_input(args, pairs=False):
-    """The texts of ``add_text_inputs``'s ``--input`` file (pairs for a sentence-pair model)."""
-    from zoo.export.predict import read_texts
+    """The texts of ``add_text_inputs``'s ``--input`` file (pairs for a sentence-pair model) with each row's other
+    columns, as ``zoo.export.predict.InputRows``."""
+    from zoo.export.predict import read_rows
 
-    return read_texts(args.input, text_field=args.text_field, encoding=args.encoding, pairs=pairs)
+    return read_rows(args.input, text_field=args.text_field, encoding=args.encoding, pairs=pairs)
 
 
 def add_export_command(subparsers):
@@ -108,7 +109,8 @@ def add_predict_command(subparsers):
         description="Predict with saved_models/<name>[/<n>] (newest version by default) or a run directory. "
                     "The texts come from the command line or --input, a .txt (one text per line), .csv/.tsv "
                     "(with a header) or .jsonl file; the predictions print as one JSON object per line, or go "
-                    "to --output. A sentence-pair model takes its texts two at a time (TEXT_A TEXT_B ...), or "
+                    "to --output, each with its input row's other columns (an id, say; input_<name> where the "
+                    "output has that name). A sentence-pair model takes its texts two at a time (TEXT_A TEXT_B ...), or "
                     "the text_a and text_b columns of --input.",
     )
     parser.add_argument("model_dir", help="exported model (version or model directory) or run directory")
@@ -123,15 +125,16 @@ def add_predict_command(subparsers):
 def run_predict(args):
     """Run ``zoo predict`` from parsed arguments."""
     from zoo.export.predict import (DEFAULT_BATCH_SIZE, PredictInputError, check_output_path, load_predictor,
-                                    write_predictions)
+                                    with_input_columns, write_predictions)
 
     batch_size = DEFAULT_BATCH_SIZE if args.batch_size is None else args.batch_size
     check_text_inputs(args)
     if args.output:
         check_output_path(args.output, args.input)  # before the model loads and the texts are predicted
     predictor = load_predictor(args.model_dir)
+    columns = None
     if args.input:
-        texts = read_input(args, pairs=predictor.pairs)
+        texts, columns = read_input(args, pairs=predictor.pairs)
     elif predictor.pairs:
         if len(args.texts) % 2:
             raise PredictInputError(f"a sentence-pair model takes texts two at a time (TEXT_A TEXT_B ...); got "
@@ -142,9 +145,9 @@ def run_predict(args):
     predictions = predictor.predict(
         texts, batch_size=batch_size, progress=bool(args.input) and not args.no_progress)
     if args.output:
-        write_predictions(args.output, texts, predictions)
+        write_predictions(args.output, texts, predictions, columns)
         print(f"wrote {len(texts)} predictions to {args.output}", file=sys.stderr)
         return 0
-    for record in predictions.records(texts):
+    for record in with_input_columns(predictions.records(texts), columns or [{}] * len(texts)):
         print(json.dumps(record, ensure_ascii=False))
     return 0

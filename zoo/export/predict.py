@@ -19,6 +19,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -389,6 +390,29 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
         >>> read_texts("reviews.csv", text_field="review")
         ['A gripping film.', 'A dull film.']
     """
+    return read_rows(path, text_field=text_field, encoding=encoding, pairs=pairs).texts
+
+
+class InputRows(NamedTuple):
+    """What ``read_rows`` reads: the texts, and each row's other columns or keys (an id, say) by name."""
+
+    texts: list
+    columns: list
+
+
+def read_rows(path, *, text_field="text", encoding=None, pairs=False):
+    """Read the texts to predict as ``read_texts`` does, with the other columns (CSV/TSV) or keys (JSONL) of each
+    row, which ``zoo predict`` and ``zoo generate`` carry to their output (``with_input_columns``).
+
+    Returns:
+        ``InputRows``: ``columns[i]`` maps the other column names of row ``i`` to their values (strings from CSV
+        and TSV, JSON values from JSONL; ``{}`` for ``.txt``), in the file's order.
+
+    Example:
+        >>> _ = Path("reviews.csv").write_text("id,review\\n1,A gripping film.\\n2,A dull film.\\n")
+        >>> read_rows("reviews.csv", text_field="review").columns
+        [{'id': '1'}, {'id': '2'}]
+    """
     stdin = str(path) == STDIN
     path = Path(STDIN_NAME if stdin else path)
     if not stdin and not path.is_file():
@@ -414,11 +438,12 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
         raise PredictInputError(f"{path}: text_field={text_field!r} names a column, but {lines_of} holds one text "
                                 "per line; give a .csv, .tsv or .jsonl file, or leave text_field (--text-field) out")
     raw = sys.stdin.buffer.read() if stdin else path.read_bytes()
-    texts = []
+    texts, columns = [], []
     if suffix == ".txt":
         # Every line is one text, a blank one too: it is predicted and flagged empty_input, as the SavedModel
         # flags an empty text, so the predictions stay line for line with the file.
         texts = split_lines(_content(raw, path, encoding))
+        columns = [{} for _ in texts]
     elif suffix == ".jsonl":
         for number, line in enumerate(split_lines(_content(raw, path, encoding)), start=1):
             if not line.strip():
@@ -435,6 +460,7 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
                 if not isinstance(row[field], str):
                     raise PredictInputError(f"{path}:{number}: field {field!r} is not a string")
             texts.append(tuple(row[f] for f in fields) if pairs else row[text_field])
+            columns.append({key: value for key, value in row.items() if key not in fields})
     else:
         lines = split_lines(_content(raw, path, encoding))
         # Records are read as zoo.data reads a training or evaluation file, so a text is predicted as it would be
@@ -473,9 +499,31 @@ def read_texts(path, *, text_field="text", encoding=None, pairs=False):
                     raise PredictInputError(f"{path}:{number}: row has no {field!r} value")
                 values.append(row[index])
             texts.append(tuple(values) if pairs else values[0])
+            columns.append({name: value for j, (name, value) in enumerate(zip(header, row)) if j not in indices})
     if not texts:
         raise PredictInputError(f"{path}: no texts to predict")
-    return texts
+    return InputRows(texts, columns)
+
+
+def with_input_columns(records, columns, taken=()):
+    """``records`` each after its input row's other ``columns``: under their names, or ``input_<name>`` where the
+    records have that key or ``taken`` holds it (an input ``label`` beside the predicted ``label``). A name is
+    renamed alike in every row, so each output column means one thing.
+
+    Example:
+        >>> with_input_columns([{"text": "a film", "label": "positive"}], [{"id": "7", "label": "negative"}])
+        [{'id': '7', 'input_label': 'negative', 'text': 'a film', 'label': 'positive'}]
+    """
+    taken = {*taken, *(records[0] if records else ())}
+    names = {}
+    for row in columns:
+        for name in row:
+            if name not in names:
+                key = name
+                while key in taken or key in names.values():
+                    key = f"input_{key}"
+                names[name] = key
+    return [{**{names[name]: value for name, value in row.items()}, **record} for record, row in zip(records, columns)]
 
 
 def check_output_path(path, input_path=None):
@@ -503,8 +551,15 @@ def check_output_path(path, input_path=None):
     check_output(path, OUTPUT_FIX, is_file=True)
 
 
-def write_predictions(path, texts, predictions):
+def write_predictions(path, texts, predictions, columns=None):
     """Write predictions as ``.jsonl`` (one object per text) or ``.csv``; returns the path.
+
+    Args:
+        path: the ``.jsonl`` or ``.csv`` file to write.
+        texts: the texts predicted.
+        predictions: their ``Predictions``.
+        columns: each text's other input columns (``read_rows``), written first in each row
+            (``with_input_columns``; a CSV leaves a column blank in rows without it and writes JSON values as JSON).
 
     Example:
         >>> texts = ["a gripping, funny film", "a dull, boring film"]
@@ -516,22 +571,33 @@ def write_predictions(path, texts, predictions):
     path = Path(path)
     check_output_path(path)
     records = predictions.records(texts)
+    columns = columns or [{} for _ in records]
+    names = list(predictions.label_names)
     with output_errors(path, OUTPUT_FIX):
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", encoding="utf-8", newline="") as f:
             if path.suffix.lower() == ".jsonl":
-                for record in records:
+                for record in with_input_columns(records, columns):
                     f.write(json.dumps(record, ensure_ascii=False) + "\n")
-            else:
-                names = list(predictions.label_names)
-                outputs = ("label", "label_id", "probabilities", *FLAGS)
-                inputs = [key for key in records[0] if key not in outputs] if records else ["text"]
-                writer = csv.writer(f)
-                writer.writerow(inputs + ["label", "label_id"] + [f"p_{n}" for n in names] + list(FLAGS))
-                for record in records:
-                    writer.writerow([record[key] for key in inputs] + [record["label"], record["label_id"]]
-                                    + [record["probabilities"][n] for n in names] + [record[flag] for flag in FLAGS])
+                return path
+            outputs = ["label", "label_id", *[f"p_{n}" for n in names], *FLAGS]
+            rows = [{**{key: value for key, value in record.items() if key not in ("probabilities", *outputs)},
+                     "label": record["label"], "label_id": record["label_id"],
+                     **{f"p_{n}": record["probabilities"][n] for n in names},
+                     **{flag: record[flag] for flag in FLAGS}} for record in records]
+            own = list(rows[0]) if rows else ["text", *outputs]
+            rows = with_input_columns(rows, columns, own)
+            header = [*dict.fromkeys(key for row in rows for key in row if key not in own), *own]
+            writer = csv.writer(f)
+            writer.writerow(header)
+            for row in rows:
+                writer.writerow([_csv_value(row.get(key, "")) for key in header])
     return path
+
+
+def _csv_value(value):
+    """A CSV cell: strings and numbers as they are, JSON values (lists, objects, null) as JSON."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) or value is None else value
 
 
 def predict(model_dir, texts, *, batch_size=DEFAULT_BATCH_SIZE):
@@ -580,7 +646,7 @@ def predict_file(model_dir, input_path, output_path, *, text_field="text", encod
     """
     check_output_path(output_path, input_path)
     predictor = load_predictor(model_dir)
-    texts = read_texts(input_path, text_field=text_field, encoding=encoding, pairs=predictor.pairs)
-    predictions = predictor.predict(texts, batch_size=batch_size, progress=progress)
-    write_predictions(output_path, texts, predictions)
-    return len(texts)
+    rows = read_rows(input_path, text_field=text_field, encoding=encoding, pairs=predictor.pairs)
+    predictions = predictor.predict(rows.texts, batch_size=batch_size, progress=progress)
+    write_predictions(output_path, rows.texts, predictions, rows.columns)
+    return len(rows.texts)

@@ -40,8 +40,9 @@ def test_binary_report_writes_json_markdown_and_plots(tmp_path):
     on_disk = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert on_disk == report
     assert on_disk["metrics"]["accuracy"] == pytest.approx(np.mean(probs.argmax(1) == y))
-    assert set(report["files"]) == {"json", "markdown", "confusion_matrix", "training_curves", "roc_curve"}
-    for key in ("confusion_matrix", "training_curves", "roc_curve"):
+    assert set(report["files"]) == {"json", "markdown", "confusion_matrix", "training_curves", "roc_curve",
+                                    "precision_recall_curve"}
+    for key in ("confusion_matrix", "training_curves", "roc_curve", "precision_recall_curve"):
         assert_png(tmp_path / report["files"][key])
 
     md = (tmp_path / "report.md").read_text(encoding="utf-8")
@@ -50,6 +51,8 @@ def test_binary_report_writes_json_markdown_and_plots(tmp_path):
         assert f"| {row['label']} | {row['precision']:.4f} | {row['recall']:.4f} | {row['f1']:.4f} |" in md
     assert mistakes[0]["text"].replace("|", "\\|") in md
     assert "![roc curve](roc_curve.png)" in md
+    assert "![precision recall curve](precision_recall_curve.png)" in md
+    assert f"- **average precision (of pos)**: {metrics['average_precision']:.4f}" in md
 
 
 def test_multiclass_report_has_no_roc_and_many_class_confusion_plot(tmp_path):
@@ -59,7 +62,7 @@ def test_multiclass_report_has_no_roc_and_many_class_confusion_plot(tmp_path):
     y = rng.integers(0, c, 200)
     metrics = classification_metrics(y, probs, [f"label_{k}" for k in range(c)])
     report = write_report(tmp_path, metrics, y_true=y, probabilities=probs)
-    assert "roc_curve" not in report["files"] and "training_curves" not in report["files"]
+    assert not {"roc_curve", "precision_recall_curve", "training_curves"} & set(report["files"])
     assert_png(tmp_path / "confusion_matrix.png")
     assert "top-5 accuracy" in (tmp_path / "report.md").read_text(encoding="utf-8")
 
@@ -193,7 +196,8 @@ def test_markdown_figures_are_the_metrics_own():
     lines = render_markdown({"metrics": m}).splitlines()
     headline = dict(line[4:].split("**: ") for line in lines if line.startswith("- **"))
     assert {k: float(v) for k, v in headline.items()} == pytest.approx(
-        {"examples": 60, "accuracy": m["accuracy"], "log-loss": m["log_loss"], "ROC-AUC": m["roc_auc"]}, abs=5e-5)
+        {"examples": 60, "accuracy": m["accuracy"], "log-loss": m["log_loss"], "ROC-AUC": m["roc_auc"],
+         "average precision (of pos)": m["average_precision"]}, abs=5e-5)
     rows = {line.split("|")[1].strip(): [float(v) for v in line.split("|")[2:5]]
             for line in lines if line.startswith("| ") and line.count("|") == 6 and "precision" not in line}
     expected = {r["label"]: [r["precision"], r["recall"], r["f1"]] for r in m["per_class"]}

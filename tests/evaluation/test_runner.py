@@ -44,8 +44,9 @@ def test_evaluate_run_dir_scores_the_held_out_test_split(trained_run, tmp_path):
     # training measured the same test split with its own code: same size, same accuracy
     assert m["num_examples"] == trained_run.metrics["examples"]["test"]
     assert abs(m["accuracy"] - trained_run.metrics["test"]["accuracy"]) <= 1.0 / m["num_examples"] + 1e-9
-    assert set(report["files"]) == {"json", "markdown", "confusion_matrix", "training_curves", "roc_curve"}
-    for name in ("confusion_matrix", "training_curves", "roc_curve"):
+    assert set(report["files"]) == {"json", "markdown", "confusion_matrix", "training_curves", "roc_curve",
+                                    "precision_recall_curve"}
+    for name in ("confusion_matrix", "training_curves", "roc_curve", "precision_recall_curve"):
         assert_png(out / report["files"][name])
     assert json.loads((out / "report.json").read_text())["info"]["run"] == str(trained_run.run_dir)
     assert "| negative |" in (out / "report.md").read_text()

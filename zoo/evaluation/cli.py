@@ -91,6 +91,8 @@ def _headline(report):
     line = f"accuracy {m['accuracy']:.4f}, macro F1 {m['averages']['macro']['f1']:.4f}, log-loss {m['log_loss']:.4f}"
     if m.get("roc_auc") is not None:
         line += f", ROC-AUC {m['roc_auc']:.4f}"
+    if m.get("average_precision") is not None:
+        line += f", average precision {m['average_precision']:.4f}"
     line = f"{m['num_examples']} examples: {line}"
     cut = report["info"].get(TRUNCATED)
     if cut:

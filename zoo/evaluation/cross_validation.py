@@ -102,7 +102,7 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
         >>> cv = cross_validate({"data": {"source": "reviews.jsonl"}, "model": {"name": "cnn"},
         ...                      "training": {"epochs": 1}}, folds=2, progress=False)
         >>> cv["out_dir"], list(cv["summary"]), len(cv["summary"]["accuracy"]["values"])
-        ('runs/reviews-cnn-cv2', ['accuracy', 'log_loss', 'macro_f1', 'weighted_f1', 'roc_auc'], 2)
+        ('runs/reviews-cnn-cv2', ['accuracy', 'log_loss', 'macro_f1', 'weighted_f1', 'roc_auc', 'average_precision'], 2)
     """
     import zoo.data
     from zoo.training import as_config, load_run, train

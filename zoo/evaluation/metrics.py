@@ -105,8 +105,9 @@ def classification_metrics(y_true, probabilities, label_names, *, multilabel=Fal
 
     Accuracy (subset accuracy for multi-label), precision / recall / F1 per class (``None`` for a class
     neither in ``y_true`` nor predicted) and macro, micro and weighted averages over the other classes, the
-    confusion matrix, log-loss, ROC-AUC (binary and multi-label) and top-k accuracy (when there are more than
-    two classes). Every number comes from scikit-learn.
+    confusion matrix, log-loss, ROC-AUC and average precision (the area under the precision-recall curve, which
+    an imbalanced set such as SMS spam reads better; binary: of class 1, multi-label: macro over the classes)
+    and top-k accuracy (when there are more than two classes). Every number comes from scikit-learn.
 
     Args:
         y_true: class ids ``[N]``, or a multi-hot matrix ``[N, C]`` when ``multilabel``.
@@ -122,7 +123,7 @@ def classification_metrics(y_true, probabilities, label_names, *, multilabel=Fal
     Example:
         >>> m = classification_metrics([0, 1, 1], [[0.8, 0.2], [0.4, 0.6], [0.7, 0.3]], ["neg", "pos"])
         >>> sorted(m)[:4]
-        ['accuracy', 'averages', 'confusion_matrix', 'label_names']
+        ['accuracy', 'average_precision', 'averages', 'confusion_matrix']
     """
     names = [str(n) for n in label_names]
     y, probs = check_inputs(y_true, probabilities, names, multilabel=multilabel)
@@ -166,6 +167,10 @@ def classification_metrics(y_true, probabilities, label_names, *, multilabel=Fal
         result["roc_auc"] = (
             float(skm.roc_auc_score(y[:, scorable], probs[:, scorable], average="macro")) if scorable else None
         )
+        result["average_precision"] = (
+            float(skm.average_precision_score(y[:, scorable], probs[:, scorable], average="macro")) if scorable
+            else None
+        )
         result["top_k_accuracy"] = {}
         return result
 
@@ -173,9 +178,9 @@ def classification_metrics(y_true, probabilities, label_names, *, multilabel=Fal
     normalised = probs / probs.sum(axis=1, keepdims=True)
     result["log_loss"] = float(skm.log_loss(y, normalised, labels=ids))
     result["confusion_matrix"] = skm.confusion_matrix(y, y_pred, labels=ids).tolist()
-    result["roc_auc"] = (
-        float(skm.roc_auc_score(y, probs[:, 1])) if len(ids) == 2 and len(np.unique(y)) == 2 else None
-    )
+    scorable = len(ids) == 2 and len(np.unique(y)) == 2
+    result["roc_auc"] = float(skm.roc_auc_score(y, probs[:, 1])) if scorable else None
+    result["average_precision"] = float(skm.average_precision_score(y, probs[:, 1])) if scorable else None
     ks = [k for k in (DEFAULT_TOP_K if top_k is None else top_k) if k < len(ids)] if len(ids) > 2 else []
     result["top_k_accuracy"] = {
         str(k): float(skm.top_k_accuracy_score(y, normalised, k=k, labels=ids)) for k in ks

@@ -6,7 +6,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
-from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
 # Figures are built on an explicit Agg canvas rather than through pyplot, so plotting never
 # switches a notebook's backend nor leaks figures into pyplot's global registry.
@@ -162,6 +162,40 @@ def plot_roc_curve(y_true, scores, path, *, positive_label="positive", title="RO
     ax.set_title(title)
     ax.set_aspect("equal")
     ax.legend(loc="lower right")
+    return _save(fig, path)
+
+
+def plot_precision_recall_curve(y_true, scores, path, *, positive_label="positive", title="Precision-recall curve"):
+    """Draw the precision-recall curve of a binary classifier with its average precision, against the share of
+    positives that a classifier without skill reaches.
+
+    Args:
+        y_true: ``[N]`` 0/1 labels.
+        scores: ``[N]`` predicted probability of the positive class.
+        path: where to write the PNG.
+        positive_label: name of class 1, whose precision and recall are drawn.
+        title: the figure title.
+
+    Returns:
+        The PNG path.
+
+    Example:
+        >>> plot_precision_recall_curve([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.4], "pr.png")
+        PosixPath('pr.png')
+    """
+    precision, recall, _ = precision_recall_curve(y_true, scores)
+    average = average_precision_score(y_true, scores)
+    fig = _figure(4.5, 4.2)
+    ax = fig.add_subplot()
+    # A step plot: average precision sums the precision over recall steps, not a straight line between points.
+    ax.step(recall, precision, where="post", label=f"{positive_label} (AP = {average:.3f})")
+    ax.axhline(float(np.mean(y_true)), linestyle=":", color="grey", label="chance")
+    ax.set_xlabel(f"recall of {positive_label}")
+    ax.set_ylabel(f"precision of {positive_label}")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.legend(loc="lower left")
     return _save(fig, path)
 
 

@@ -19,9 +19,10 @@ REPORT_MD = "report.md"
 CONFUSION_PNG = "confusion_matrix.png"
 CURVES_PNG = "training_curves.png"
 ROC_PNG = "roc_curve.png"
+PR_PNG = "precision_recall_curve.png"
 SHOWN_EXAMPLES = 10
 # Every file a report may write; an earlier report's listed files are removed only when they are among these.
-REPORT_FILES = (REPORT_JSON, REPORT_MD, CONFUSION_PNG, CURVES_PNG, ROC_PNG)
+REPORT_FILES = (REPORT_JSON, REPORT_MD, CONFUSION_PNG, CURVES_PNG, ROC_PNG, PR_PNG)
 
 
 def read_history(run_dir):
@@ -67,8 +68,8 @@ def write_report(out_dir, metrics, *, history=None, mistakes=None, y_true=None, 
         metrics: the dict from :func:`zoo.evaluation.metrics.classification_metrics`.
         history: training history (``{"loss": [...], ...}``) for the training-curves plot.
         mistakes: the list from :func:`zoo.evaluation.metrics.confident_mistakes`.
-        y_true: ``[N]`` true ids, with ``probabilities``, for the ROC plot of a binary task.
-        probabilities: ``[N, 2]`` predicted probabilities for the ROC plot.
+        y_true: ``[N]`` true ids, with ``probabilities``, for the ROC and precision-recall plots of a binary task.
+        probabilities: ``[N, 2]`` predicted probabilities for those plots.
         info: extra facts to record at the top (run directory, data source, split, ...).
 
     Returns:
@@ -91,11 +92,11 @@ def write_report(out_dir, metrics, *, history=None, mistakes=None, y_true=None, 
             files["training_curves"] = CURVES_PNG
         if y_true is not None and probabilities is not None and metrics.get("roc_auc") is not None:
             if not metrics["multilabel"]:
-                plots.plot_roc_curve(
-                    np.asarray(y_true), np.asarray(probabilities)[:, 1], out / ROC_PNG,
-                    positive_label=metrics["label_names"][1],
-                )
+                scores, positive = np.asarray(probabilities)[:, 1], metrics["label_names"][1]
+                plots.plot_roc_curve(np.asarray(y_true), scores, out / ROC_PNG, positive_label=positive)
+                plots.plot_precision_recall_curve(np.asarray(y_true), scores, out / PR_PNG, positive_label=positive)
                 files["roc_curve"] = ROC_PNG
+                files["precision_recall_curve"] = PR_PNG
         report = {"info": dict(info or {}), "metrics": metrics, "confident_mistakes": list(mistakes or []),
                   "files": files}
         (out / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -137,6 +138,9 @@ def render_markdown(report):
         f"- **log-loss**: {_fmt(m['log_loss'])}",
         f"- **ROC-AUC**: {_fmt(m.get('roc_auc'))}",
     ]
+    if m.get("average_precision") is not None:
+        of = "macro over the classes" if m["multilabel"] else f"of {m['label_names'][1]}"
+        lines.append(f"- **average precision ({_cell(of)})**: {_fmt(m['average_precision'])}")
     for k, value in m.get("top_k_accuracy", {}).items():
         lines.append(f"- **top-{k} accuracy**: {_fmt(value)}")
     if m["multilabel"]:

@@ -207,8 +207,8 @@ def summarize_folds(fold_metrics):
         fold_metrics: one :func:`classification_metrics` dict per fold.
 
     Returns:
-        ``{metric: {"mean", "std", "values"}}`` for accuracy, log-loss, macro / weighted F1 (and ROC-AUC
-        when every fold has it).
+        ``{metric: {"mean", "std", "values"}}`` for accuracy, log-loss, macro / weighted F1 (and ROC-AUC and
+        average precision when every fold has them).
 
     Example:
         >>> m1 = classification_metrics([0, 1], [[0.9, 0.1], [0.3, 0.7]], ["neg", "pos"])
@@ -222,8 +222,9 @@ def summarize_folds(fold_metrics):
         "macro_f1": lambda m: m["averages"]["macro"]["f1"],
         "weighted_f1": lambda m: m["averages"]["weighted"]["f1"],
     }
-    if all(m.get("roc_auc") is not None for m in fold_metrics):
-        keys["roc_auc"] = lambda m: m["roc_auc"]
+    for name in ("roc_auc", "average_precision"):
+        if all(m.get(name) is not None for m in fold_metrics):
+            keys[name] = lambda m, name=name: m[name]
     summary = {}
     for name, get in keys.items():
         values = np.array([get(m) for m in fold_metrics], dtype=np.float64)

@@ -154,7 +154,9 @@ class DataConfig(Section):
             checkpoint); 0 for none.
         test_split: Fraction held out for testing when there is no separate or official test set; 0 for none.
         extra_sources: More sources whose texts join the training split, labels ignored: unlabelled text
-            for ``lm`` and ``mlm`` models (e.g. ``source: mr`` with ``extra_sources: [subj]``).
+            for ``lm`` and ``mlm`` models (e.g. ``source: mr`` with ``extra_sources: [subj, corpus.txt]``). An
+            entry that needs load options is a mapping: ``{source: notes.csv, text_column: body, encoding:
+            latin-1}`` (``zoo.training.data.EXTRA_SOURCE_OPTIONS``; ``load_options`` are the main source's).
         deduplicate: Drop repeated texts (keeping the first) before splitting, so no copy of a training
             example is scored as held out; the count removed is logged, and texts of a given test set that
             also occur in training are reported. ``false`` keeps the data as it is.
@@ -180,9 +182,11 @@ class DataConfig(Section):
 
     def _check(self, at):
         _positive(self, "vocab_size", at)
-        for i, source in enumerate(self.extra_sources):
+        for i, entry in enumerate(self.extra_sources):
+            source = entry.get("source") if isinstance(entry, dict) else entry
             if not isinstance(source, str) or not source:
-                raise ConfigError(f"{at}extra_sources[{i}] must be a data source string, got {source!r}")
+                raise ConfigError(f"{at}extra_sources[{i}] must be a data source string, or a mapping with one under "
+                                  f"'source' and load options beside it, got {entry!r}")
         if self.sequence_length != "auto":
             _positive(self, "sequence_length", at)
         _fraction(self, "validation_split", at)

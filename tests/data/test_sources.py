@@ -231,6 +231,26 @@ def test_a_trec_folder_whose_files_start_with_a_byte_order_mark_is_recognised(wr
         load(tmp_path / "bin.dat", encoding="utf-8")
 
 
+def test_a_txt_corpus_reads_one_unlabelled_text_per_line(write, tmp_path):
+    # `zoo pretrain --data corpus.txt` was "cannot tell the format of this file from its name".
+    path = write("corpus.txt", "the first text\n\n  \nthe second, caf\xe9\n".encode("latin-1"))
+    data = load(path, label_column=False, encoding="latin-1")
+    assert data.texts == ["the first text", "the second, caf\u00e9"] and data.label_names == [UNLABELLED]
+    assert data.origins.tolist() == [[0, 1], [0, 4]]  # blank lines skipped, line numbers kept
+    assert load(write("notes.dat", "one\ntwo\n"), format="lines", label_column=False).texts == ["one", "two"]
+    with pytest.raises(errors.DataSpecError, match=r"corpus\.txt: this file holds one text per line and no labels.*"
+                                                   r"a classifier needs labelled data"):
+        load(path, encoding="latin-1")
+    with pytest.raises(errors.DataSpecError, match="text_column='body' names a column") as err:
+        load(path, label_column=False, text_column="body", encoding="latin-1")
+    assert err.value.options == ("text_column",)
+    with pytest.raises(errors.EmptyDataError, match=r"blank\.txt: no examples"):
+        load(write("blank.txt", "\n \n"), label_column=False)
+    # A TREC file keeps its own reading.
+    write("q.txt", "DESC:manner How is it done ?\n")
+    assert load(tmp_path / "q.txt").label_names == ["DESC"]
+
+
 def test_label_names_fix_the_vocabulary(write):
     path = write("val.csv", "text,label\nx,b\n")
     data = load(path, label_names=["a", "b", "c"])

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import zoo.data
+
 from tests.training.conftest import tiny_config
 from zoo.config import Config, ConfigError
 from zoo.training import load_run, train
@@ -35,8 +37,6 @@ def _repeated(path, unique, copies):
 
 
 def _texts(texts, pairs=None):
-    import zoo.data
-
     return zoo.data.LabeledTexts(list(texts), np.zeros(len(texts), np.int32), ["x"],
                                  text_pairs=None if pairs is None else list(pairs))
 
@@ -55,6 +55,32 @@ def test_the_example_input_is_the_first_short_held_out_example():
                                                                                                     "short c")
     assert example_input({"train": _texts(["one two three four five"])}, "lm") == ("one two three four",)
     assert example_input({"train": _texts([]), "test": None}, "classification") == ()
+
+
+def test_extra_sources_take_their_own_load_options_and_errors_name_the_entry(tmp_path):
+    # An extra source was read with load()'s defaults whatever it was: a CSV with another text column, a latin-1
+    # file or a .txt corpus could not be added, and the errors' fixes (text_column=, encoding=) had no key.
+    main = tmp_path / "main.txt"
+    main.write_text("".join(f"main text {i}\n" for i in range(20)), encoding="utf-8")
+    (tmp_path / "notes.csv").write_text("id,body\n1,a note\n", encoding="utf-8")
+    (tmp_path / "old.txt").write_bytes("caf\xe9 text\n".encode("latin-1"))
+    extra = [{"source": str(tmp_path / "notes.csv"), "text_column": "body"},
+             {"source": str(tmp_path / "old.txt"), "encoding": "latin-1"}]
+    config = Config.from_dict({"model": {"name": "mlm"}, "data": {"source": str(main), "extra_sources": extra}})
+    train = split_texts(config)["train"]
+    assert train.texts[-2:] == ["a note", "caf\u00e9 text"] and len(train) == 16 + 2
+    assert train.source.endswith(f" + {tmp_path / 'notes.csv'} + {tmp_path / 'old.txt'}")
+    config.data.extra_sources = [extra[0], str(tmp_path / "old.txt")]
+    with pytest.raises(zoo.data.EncodingError) as err:
+        split_texts(config)
+    assert err.value.__notes__ == [f"in a run config, these are options of data.extra_sources[1]: write the entry as "
+                                   f"{{source: {tmp_path / 'old.txt'}, encoding: ...}}"]
+    config.data.extra_sources = [{"source": str(tmp_path / "notes.csv"), "label_column": "id"}]
+    with pytest.raises(ConfigError, match=r"^data\.extra_sources\[0\]\.label_column: not an option of an extra "
+                                          r"source \(its labels are ignored\); its options: encoding, text_column"):
+        split_texts(config)
+    with pytest.raises(ConfigError, match=r"extra_sources\[0\] must be a data source string, or a mapping"):
+        Config.from_dict({"data": {"extra_sources": [{"text_column": "body"}]}})
 
 
 def test_duplicates_are_removed_before_splitting_and_counted(tmp_path, caplog):

@@ -34,7 +34,7 @@ from zoo import paths
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("csv", "tsv", "jsonl", "trec", "class_folders", "class_files")
+FORMATS = ("csv", "tsv", "jsonl", "trec", "lines", "class_folders", "class_files")
 _SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _TREC_LINE = re.compile(r"^([A-Z]+):(\S+)[ \t]+(.*)$")
 # Only ASCII whitespace is trimmed from texts: U+0085 and U+00A0 are text in latin-1 data (MR's 0x85 is an
@@ -88,7 +88,8 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
             (``"mr"`` without one: the copy shipped inside zoo, unless ``$ZOO_DATA_DIR/mr/`` exists);
             ``"tfds:<name>[:<config>]"``: a prepared tensorflow-datasets data set;
             ``"trec:<path>"``: a TREC file, or a folder with ``train.txt`` / ``test.txt``;
-            a ``.csv`` / ``.tsv`` / ``.jsonl`` path; a folder of class sub-folders of ``.txt`` files (aclImdb;
+            a ``.csv`` / ``.tsv`` / ``.jsonl`` path; a ``.txt`` file of unlabelled texts, one per line (with
+            ``label_column=False``: a corpus for lm/mlm models); a folder of class sub-folders of ``.txt`` files (aclImdb;
             ``.txt`` files in folders below a class's folder are of that class);
             a folder of files ``<stem>.<label>`` with one example per line (MR's ``rt-polarity.pos/.neg``);
             or a dict ``{label: path}`` of one-example-per-line files.
@@ -477,10 +478,12 @@ def _load_path(path, options, source=None):
         fmt = _SUFFIX_FORMATS.get(path.suffix.lower())
     if fmt is None and _looks_like_trec(path, options["encoding"]):
         fmt = "trec"
+    if fmt is None and path.suffix.lower() == ".txt":
+        fmt = "lines"
     if fmt is None:
         raise DataSpecError(
-            "cannot tell the format of this file from its name; pass format= one of 'csv', 'tsv', 'jsonl', 'trec'",
-            path=path, options=("format",),
+            "cannot tell the format of this file from its name; pass format= one of 'csv', 'tsv', 'jsonl', 'trec', "
+            "'lines'", path=path, options=("format",),
         )
     if fmt in ("csv", "tsv"):
         return _load_delimited(path, fmt, options, source or str(path))
@@ -488,7 +491,32 @@ def _load_path(path, options, source=None):
         return _load_jsonl(path, options, source or str(path))
     if fmt == "trec":
         return _load_trec_spec(path, options, source)
+    if fmt == "lines":
+        return _load_lines(path, options, source or str(path))
     raise DataSpecError(f"format {fmt!r} needs a directory, not a file", path=path)
+
+
+def _load_lines(path, options, source):
+    """A corpus of unlabelled texts, one per line (a ``.txt`` file that is not TREC's); blank lines separate
+    nothing and are skipped."""
+    _check_split_none(options, source)
+    if options["label_column"] is not False:
+        raise DataSpecError(
+            "this file holds one text per line and no labels, so it feeds an lm or mlm model (zoo pretrain, "
+            "data.extra_sources) or label_column=False; a classifier needs labelled data: a .csv/.tsv/.jsonl file "
+            "with a label column, a folder of class folders, or a folder of one-text-per-line files <name>.<label>",
+            path=path)
+    if options["text_column"] is not None:
+        raise DataSpecError(f"text_column={options['text_column']!r} names a column, but this file holds one text "
+                            "per line; remove text_column", path=path, options=("text_column",))
+    collector = _Collector(options)
+    file_index = collector.file(path)
+    for number, line in enumerate(split_lines(_read_text(path, options["encoding"])), 1):
+        if "\r" in line:
+            collector.bad(BadRowError(_LONE_CR, path=path, line=number))
+        elif line.strip(_ASCII_SPACE):
+            collector.add(line, UNLABELLED, file_index, number)
+    return collector.result(source)
 
 
 def _looks_like_trec(path, encoding=None):

@@ -104,19 +104,54 @@ def _settable_load_options():
     return set(inspect.signature(zoo.data.load).parameters) - {"spec", "split", "label_names"}
 
 
+# The load options a data.extra_sources entry may set: its texts' file layout (its labels are ignored).
+EXTRA_SOURCE_OPTIONS = ("encoding", "text_column", "format", "header", "delimiter", "on_bad_rows", "split",
+                        "data_dir")
+
+
 @contextlib.contextmanager
-def naming_config_keys():
+def naming_config_keys(extra_source=None):
     """Add to a ``zoo.data`` error read under a run config a note naming the config keys of the load options
-    its fix sets (``pass encoding=`` is ``data.load_options.encoding``); ``zoo.console.error`` prints notes."""
+    its fix sets (``pass encoding=`` is ``data.load_options.encoding``); ``zoo.console.error`` prints notes.
+
+    Args:
+        extra_source: ``(index, source)`` of the ``data.extra_sources`` entry being read, whose own options
+            the note names instead.
+    """
     import zoo.data
 
     try:
         yield
     except (zoo.data.DataError, zoo.data.DataFileNotFoundError) as err:
-        keys = [f"data.load_options.{name}" for name in err.options if name in _settable_load_options()]
-        if keys:
-            err.add_note(f"in a run config, these are {' and '.join(keys)} (--set {keys[0]}=...)")
+        if extra_source is None:
+            keys = [f"data.load_options.{name}" for name in err.options if name in _settable_load_options()]
+            if keys:
+                err.add_note(f"in a run config, these are {' and '.join(keys)} (--set {keys[0]}=...)")
+        else:
+            index, source = extra_source
+            names = [name for name in err.options if name in EXTRA_SOURCE_OPTIONS]
+            if names:
+                entry = ", ".join([f"source: {source}", *(f"{name}: ..." for name in names)])
+                err.add_note(f"in a run config, these are options of data.extra_sources[{index}]: write the entry as "
+                             f"{{{entry}}}")
         raise
+
+
+def _extra_sources(config):
+    """Load ``data.extra_sources``, each with its entry's own load options and without labels."""
+    import zoo.data
+
+    loaded = []
+    for index, entry in enumerate(config.data.extra_sources):
+        source, options = (entry, {}) if isinstance(entry, str) else (
+            entry["source"], {key: value for key, value in entry.items() if key != "source"})
+        unknown = sorted(set(options) - set(EXTRA_SOURCE_OPTIONS))
+        if unknown:
+            raise ConfigError(f"data.extra_sources[{index}].{unknown[0]}: not an option of an extra source (its "
+                              f"labels are ignored); its options: {', '.join(EXTRA_SOURCE_OPTIONS)}")
+        with naming_config_keys((index, source)):
+            loaded.append(zoo.data.load(source, label_column=False, **options))
+    return loaded
 
 
 def file_layout_options(config, task):
@@ -239,10 +274,10 @@ def split_texts(config):
     if test is None and len(held_out):
         test = held_out
     if c.extra_sources:
-        extra = [zoo.data.load(source, label_column=False) for source in c.extra_sources]
+        extra = _extra_sources(config)
         train = zoo.data.LabeledTexts(train.texts + [t for part in extra for t in part.texts],
                                       np.zeros(len(train) + sum(map(len, extra)), np.int32), [zoo.data.UNLABELLED],
-                                      source=" + ".join([train.source, *c.extra_sources]))
+                                      source=" + ".join([train.source, *(part.source for part in extra)]))
     return {"train": train, "validation": validation if len(validation) else None,
             "test": test if test is not None and len(test) else None}
 

@@ -267,8 +267,11 @@ def test_an_mlm_run_is_evaluated_but_not_exported_predicted_or_explained(runs, t
     refusal = (f"{run_dir} is not a classification run (its model's task is mlm): only a classifier can {{}}; "
                f"`zoo evaluate {run_dir}` scores it, and `zoo train --pretrained {run_dir}` trains a classifier "
                "from its encoder\n")
-    for argv, action in ((["export", str(run_dir), "--out", str(tmp_path / "m")], "be exported"),
-                         (["predict", str(run_dir), "a text"], "predict labels"),
+    assert main(["export", str(run_dir), "--out", str(tmp_path / "m")]) == 2
+    assert capsys.readouterr().err == (
+        f"zoo export: error: {run_dir} is an mlm run (a masked-LM encoder): classifier, lm and seq2seq runs export; "
+        f"`zoo train --pretrained {run_dir}` trains a classifier from its encoder, and that run exports\n")
+    for argv, action in ((["predict", str(run_dir), "a text"], "predict labels"),
                          (["explain", str(run_dir), "a text", "--out", str(tmp_path / "ex")], "be explained")):
         assert main(argv) == 2
         assert capsys.readouterr().err == f"zoo {argv[0]}: error: " + refusal.format(action)
@@ -327,12 +330,16 @@ def test_generate_refuses_other_runs_and_bad_texts_naming_the_fix(runs, trained_
     with pytest.raises(ValueError, match="only those generate text; zoo predict gives its labels$"):
         generate_texts(trained_run.run_dir, ["a text"])
     # an export: "config.yaml not found: ... is not a finished zoo run directory"
-    for command in (["generate", str(exported.path.parent), "a text"], ["evaluate", str(exported.path)],
-                    ["explain", str(exported.path.parent), "a text"], ["export", str(exported.path.parent)]):
+    for command in (["evaluate", str(exported.path)], ["explain", str(exported.path.parent), "a text"],
+                    ["export", str(exported.path.parent)]):
         assert main(command) == 2
         assert capsys.readouterr().err == (f"zoo {command[0]}: error: {command[1]} is an exported model (a SavedModel), "
-                                           "not a run directory: zoo predict reads it; the other commands take the "
-                                           "run directory it was exported from\n")
+                                           "not a run directory: zoo predict (a classifier's) or zoo generate (an "
+                                           "lm's or seq2seq's) reads it; the other commands take the run directory it "
+                                           "was exported from\n")
+    assert main(["generate", str(exported.path.parent), "a text"]) == 2
+    assert capsys.readouterr().err == (f"zoo generate: error: {exported.path} is the export of a classifier: it gives "
+                                       f"labels, not text; `zoo predict {exported.path} TEXT ...` reads it\n")
     with pytest.raises(ValueError, match="texts must be a non-empty list of strings, got 'a b'"):
         generate_texts(runs["seq2seq"].run_dir, "a b")
     with pytest.raises(ValueError, match="num_beams .* applies to beam search"):
@@ -342,6 +349,53 @@ def test_generate_refuses_other_runs_and_bad_texts_naming_the_fix(runs, trained_
     assert main(["predict", str(run_dir), "a b"]) == 2
     assert capsys.readouterr().err.endswith(f"`zoo evaluate {run_dir}` scores it, and `zoo generate {run_dir} "
                                             "TEXT ...` generates with it\n")
+
+
+# The reference decode's first step attends over one decoder position, which Keras warns about.
+@pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1")
+@pytest.mark.parametrize("task", ["seq2seq", "lm"])
+def test_an_lm_or_seq2seq_export_generates_from_raw_strings_as_its_run_does(runs, task, tmp_path, capsys,
+                                                                             monkeypatch):
+    # `zoo export` refused them ("only a classifier can be exported"): a trained generator could not be deployed.
+    from zoo.cli import main
+
+    run = runs[task]
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", str(run.run_dir), "--name", task]) == 0
+    assert capsys.readouterr().out.startswith(
+        f"exported {run.run_dir} to saved_models/{task}/1 (version 1, {task}: generates greedily, up to "
+        f"{SEQUENCE_LENGTH[task]} tokens per text; zoo generate reads it)")
+    texts = ["a b c d", "l k j", "  ", " ".join(LETTERS * 2)] if task == "seq2seq" else [
+        "The plot was", "", "a", " ".join(["film"] * 30)]
+    loaded = tf.saved_model.load(f"saved_models/{task}/1").signatures["serving_default"]
+    out = {key: value.numpy() for key, value in loaded(texts=tf.constant(texts + [b"caf\xe9"])).items()}
+    assert out["replaced_bytes"].tolist() == [False] * 4 + [True]
+    fits = SEQUENCE_LENGTH[task] - (task == "lm")
+    for i, text in enumerate(texts):
+        ids = run.tokenizer.tokenize(tf.constant(text)).numpy().tolist()
+        assert out["truncated"][i] == (len(ids) > fits)
+        if task == "seq2seq":
+            expected = _seq2seq_greedy(run.model, ids[:fits], SEQUENCE_LENGTH[task]) if ids else []
+        else:  # an lm's prompt of n tokens and its begin token leave sequence_length - n positions
+            expected = _lm_greedy(run.model, [BEGIN_ID] + ids[:fits], min(SEQUENCE_LENGTH[task], fits + 1 - len(ids[:fits])))
+        assert out["empty_input"][i] == (task == "seq2seq" and not ids)
+        assert out["generated"][i].decode() == _tokens(run.tokenizer.vocabulary, expected), (text, expected)
+    # zoo generate reads the export as it reads the run (greedy); other decoding needs the run.
+    assert main(["generate", f"saved_models/{task}", *texts]) == 0
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert printed == generate_texts(run.run_dir, texts)
+    with pytest.raises(ValueError, match=r"is an export, which generates greedily up to the max_new_tokens it was "
+                                         r"exported with; method \(--method\) and num_beams \(--num-beams\) need the "
+                                         r"run directory it was exported from"):
+        generate_texts(f"saved_models/{task}", texts, method="beam", num_beams=2)
+    assert main(["predict", f"saved_models/{task}", "a b"]) == 2
+    assert capsys.readouterr().err == (f"zoo predict: error: saved_models/{task}/1 is the export of "
+                                       f"{'an' if task == 'lm' else 'a'} {task} run: it generates text, not labels; "
+                                       f"`zoo generate saved_models/{task}/1 TEXT ...` reads it\n")
+    # --max-new-tokens caps what the export generates, as it caps the run's generation.
+    assert main(["export", str(run.run_dir), "--name", task, "--max-new-tokens", "2"]) == 0
+    capsys.readouterr()
+    assert generate_texts(f"saved_models/{task}/2", texts) == generate_texts(run.run_dir, texts, max_new_tokens=2)
 
 
 def test_generate_texts_samples_reproducibly_with_a_seed_and_refuses_sampling_options_otherwise(runs):

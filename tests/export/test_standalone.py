@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -105,3 +106,23 @@ def test_only_core_ops_exports_and_tokenizers_load_without_tensorflow_text(expor
     np.testing.assert_array_equal(ids["token_ids"], tokenizer.encode(tf.constant(probe), 10).numpy())
     # the default (NFKC) export says it needs tensorflow-text, and indeed fails without it
     assert "NormalizeUTF8" in needs_text["error"]
+
+
+def test_an_lm_export_of_core_ops_generates_in_a_process_without_zoo_or_tensorflow_text(tmp_path):
+    import zoo
+    from zoo.export.predict import generate_with_export
+    from zoo.export.saved_model import export_generator
+
+    texts, _ = sentiment_texts(40, seed=4)
+    tokenizer = build_tokenizer("word_core", vocab_size=60).fit(texts)
+    keras.utils.set_random_seed(0)  # an untrained lm whose first choice is not the end token
+    lm = zoo.build("lm", vocab_size=tokenizer.vocab_size, sequence_length=12, num_layers=1, d_model=16,
+                   num_heads=2, ff_dim=32)
+    result = export_generator(lm, tokenizer, "lm", 12, out=tmp_path / "models" / "lm", max_new_tokens=5)
+    assert result.metadata["custom_ops"] == []
+    prompts = texts[:3] + ["", "an unseen zebra"]
+    [out] = run_standalone([result.path], prompts, tmp_path, tensorflow_text=False)
+    assert "error" not in out, out.get("error")
+    in_process = generate_with_export(result.path, prompts)
+    assert [text.decode() for text in out["generated"]] == [row["generated"] for row in in_process]
+    assert all(0 < len(row["generated"].split()) <= 5 for row in in_process)

@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -360,13 +361,33 @@ class Tokenizer(tf.Module):
             >>> tok.detokenize(tok.encode(tf.constant(["A great film!"]), 6)[0])
             'a great film [UNK]'
         """
-        vocabulary = self.vocabulary
-        dropped = {self.pad_id, self.cls_id, self.sep_id}
-        return self._join([vocabulary[i] for i in map(int, np.asarray(ids).reshape(-1)) if i not in dropped])
+        row = tf.constant(np.asarray(ids, np.int64).reshape(1, -1), tf.int32)
+        return self.detokenize_batch(row)[0].numpy().decode("utf-8")
+
+    def detokenize_batch(self, ids):
+        """``detokenize`` of each row of a batch, with TensorFlow ops (an exported lm's graph runs it).
+
+        Args:
+            ids: ``[B, None]`` token ids, ragged or dense (padding is left out as ``detokenize`` leaves it out).
+
+        Returns:
+            ``tf.string [B]``.
+
+        Example:
+            >>> tok = WordTokenizer(100).fit(["a great film", "a dull film"])
+            >>> tok.detokenize_batch(tok.tokenize(tf.constant(["a great film", "a dull"])))
+            <tf.Tensor: shape=(2,), dtype=string, numpy=array([b'a great film', b'a dull'], dtype=object)>
+        """
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.RaggedTensor.from_tensor(tf.convert_to_tensor(ids))
+        ids = tf.cast(ids, tf.int32)
+        kept = tf.ragged.boolean_mask(ids, tf.logical_and(
+            tf.not_equal(ids, self.pad_id), tf.logical_and(tf.not_equal(ids, self.cls_id), tf.not_equal(ids, self.sep_id))))
+        return self._join(self.id_to_token(kept))
 
     def _join(self, tokens):
-        """The text of a sequence of token strings (words: spaces between them)."""
-        return " ".join(tokens)
+        """The texts of a ragged batch of token strings ``[B, None]`` (words: spaces between them)."""
+        return tf.strings.reduce_join(tokens, axis=-1, separator=" ")
 
     def id_to_token(self, ids):
         """Token strings for ids (any shape, dense or ragged), e.g. to label attention maps.
@@ -538,7 +559,7 @@ class CharTokenizer(_LookupTokenizer):
         return tf.strings.unicode_split(cleaned, "UTF-8", errors="replace")
 
     def _join(self, tokens):
-        return "".join(tokens)  # the space is a token of its own
+        return tf.strings.reduce_join(tokens, axis=-1)  # the space is a token of its own
 
     def _write_vocabulary(self, directory):
         (directory / self.VOCAB_FILE).write_text(json.dumps(self._vocabulary, ensure_ascii=False, indent=0),
@@ -678,7 +699,8 @@ class WordPieceTokenizer(Tokenizer):
         return self._wordpiece.tokenize(self._controls_apart(cleaned))
 
     def _join(self, tokens):
-        return " ".join(tokens).replace(" " + self.SUFFIX, "")  # a "##" piece continues the word before it
+        # A "##" piece continues the word before it.
+        return tf.strings.regex_replace(super()._join(tokens), " " + re.escape(self.SUFFIX), "")
 
     def _options(self):
         return {"learn_params": dict(self.learn_params)}
@@ -757,7 +779,8 @@ class SentencePieceTokenizer(Tokenizer):
         return self._sentencepiece.tokenize(cleaned)
 
     def _join(self, tokens):
-        return "".join(tokens).replace(self.WORD_START, " ").strip()
+        words = tf.strings.regex_replace(tf.strings.reduce_join(tokens, axis=-1), re.escape(self.WORD_START), " ")
+        return tf.strings.strip(words)
 
     def _options(self):
         return {"model_type": self.model_type, "character_coverage": self.character_coverage}

@@ -109,14 +109,15 @@ def evaluate_generation(run_dir, data=None, *, split="test", out_dir=None, metho
 def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_tokens=None, temperature=None,
                    top_k=None, top_p=None, seed=None, batch_size=DEFAULT_BATCH_SIZE, progress=False):
     """Generate with an lm or seq2seq run from new texts: a seq2seq run's output for each source text, an lm
-    run's continuation of each prompt (``zoo generate RUN_DIR "text" ...``).
+    run's continuation of each prompt (``zoo generate RUN_DIR "text" ...``). An export of such a run
+    (``saved_models/NAME[/N]``) generates too, greedily up to the ``max_new_tokens`` it was exported with.
 
     Each text is cleaned and tokenized as training did: a seq2seq source is its tokens (cut at the run's
     ``sequence_length``), an lm prompt the begin token and its tokens (at most ``sequence_length - 1``).
     Generation stops at the end token, after ``max_new_tokens``, or where the run's ``sequence_length`` ends.
 
     Args:
-        run_dir: a run directory written by ``zoo.train`` for an lm or seq2seq model.
+        run_dir: a run directory written by ``zoo.train`` for an lm or seq2seq model, or its export.
         texts: the source texts (seq2seq) or prompts (lm), a list of strings.
         method: ``greedy``, ``beam`` or ``sample``.
         num_beams: beam width for ``beam`` (default 4); only with ``beam``.
@@ -146,6 +147,7 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
         (['empty_input', 'generated', 'text', 'truncated'], ['a gripping', 'the plot'])
     """
     from zoo.config import check_seed
+    from zoo.export.predict import find_saved_model, generate_with_export
     from zoo.training import load_run
     from zoo.training.data import frame_ids
     from zoo.training.run import run_task
@@ -160,14 +162,24 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
         verb, them = ("applies", "it") if len(given) == 1 else ("apply", "them")
         raise ValueError(f"{named} {verb} to sampling; set method='sample' (--method sample) with {them}, or leave "
                          f"{them} out for {method} decoding")
+    if isinstance(texts, str) or not texts or not all(isinstance(text, str) for text in texts):
+        raise ValueError(f"texts must be a non-empty list of strings, got {texts!r:.80}")
     run_dir = Path(run_dir)
+    exported = find_saved_model(run_dir) if run_dir.is_dir() else None
+    if exported is not None:
+        asked = [f"{name} (--{name.replace('_', '-')})" for name, value in (
+            ("method", method != "greedy"), ("num_beams", num_beams is not None),
+            ("max_new_tokens", max_new_tokens is not None)) if value]
+        if asked:
+            raise ValueError(f"{run_dir} is an export, which generates greedily up to the max_new_tokens it was "
+                             f"exported with; {' and '.join(asked)} need{'s' if len(asked) == 1 else ''} the run "
+                             "directory it was exported from")
+        return generate_with_export(exported, list(texts), batch_size=batch_size)
     task = run_task(run_dir)
     if task is not None and task not in ("lm", "seq2seq"):
         fix = "zoo predict gives its labels" if task == "classification" else "zoo evaluate scores it"
         raise ValueError(f"{run_dir} is not an lm or seq2seq run (its model's task is {task}): only those generate "
                          f"text; {fix}")
-    if isinstance(texts, str) or not texts or not all(isinstance(text, str) for text in texts):
-        raise ValueError(f"texts must be a non-empty list of strings, got {texts!r:.80}")
     model, tokenizer, _, config = load_run(run_dir)
     length = config.data.sequence_length
     begin, _ = frame_ids(tokenizer)
@@ -181,7 +193,9 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
                           num_beams=DEFAULT_NUM_BEAMS if num_beams is None else num_beams, batch_size=batch_size,
                           progress=progress, sampling=sampling if method == "sample" else None)
     outputs = dict(zip(kept, generated))
-    return [{"text": text, "generated": tokenizer.detokenize(outputs.get(i, [])), "empty_input": i not in outputs,
+    rows = tf.ragged.constant([outputs.get(i, []) for i in range(len(texts))], dtype=tf.int32, ragged_rank=1)
+    generated_texts = [text.decode("utf-8") for text in tokenizer.detokenize_batch(rows).numpy()]
+    return [{"text": text, "generated": generated_texts[i], "empty_input": i not in outputs,
              "truncated": len(whole[i]) > fits} for i, text in enumerate(texts)]
 
 

@@ -11,6 +11,9 @@ from zoo._lazy import lazy_exports
 
 _LAZY = {
     "export_model": "zoo.export.saved_model",
+    "export_generator": "zoo.export.saved_model",
+    "GenerativeServingGraph": "zoo.export.generative",
+    "generate_with_export": "zoo.export.predict",
     "export_run": "zoo.export.saved_model",
     "ExportResult": "zoo.export.saved_model",
     "read_metadata": "zoo.export.saved_model",

@@ -61,13 +61,14 @@ def add_export_command(subparsers):
         >>> parser = argparse.ArgumentParser(prog="zoo")
         >>> add_export_command(parser.add_subparsers(dest="command"))
         >>> parser.parse_args(["export", "runs/reviews", "--name", "reviews-v2"])
-        Namespace(command='export', run_dir='runs/reviews', out=None, name='reviews-v2',
+        Namespace(command='export', run_dir='runs/reviews', out=None, name='reviews-v2', max_new_tokens=None,
                   handler=<function run_export at 0x...>)
     """
     parser = subparsers.add_parser(
         "export", help="export a training run as a SavedModel that takes raw strings",
         description="Export a run as a TensorFlow SavedModel in TF Serving's layout (saved_models/<name>/<n>/). "
-                    "Its serving_default signature takes raw strings; serve_token_ids takes token ids.",
+                    "Its serving_default signature takes raw strings; a classifier's serve_token_ids takes token "
+                    "ids. An lm or seq2seq run's export generates text greedily.",
     )
     parser.add_argument("run_dir", help="a run directory written by zoo train")
     # --out names the model directory itself, so a --name beside it would be ignored: argparse refuses the two.
@@ -75,6 +76,8 @@ def add_export_command(subparsers):
     destination.add_argument("--out", help="saved_models/NAME/VERSION, or a model directory that gets the next "
                                            "version (default: saved_models/<run name>/<next version>)")
     destination.add_argument("--name", help="model name under saved_models/ (default: the run directory's name)")
+    parser.add_argument("--max-new-tokens", type=int, help="an lm or seq2seq run: most tokens its export generates "
+                                                           "per text (default: the run's sequence_length)")
     parser.set_defaults(handler=run_export)
 
 
@@ -83,9 +86,11 @@ def run_export(args):
     """Run ``zoo export`` from parsed arguments; prints where the model went."""
     from zoo.export.saved_model import export_run
 
-    result = export_run(args.run_dir, out=args.out, name=args.name)
+    result = export_run(args.run_dir, out=args.out, name=args.name, max_new_tokens=args.max_new_tokens)
     meta = result.metadata
-    print(f"exported {args.run_dir} to {result.path} (version {result.version}, labels {meta['label_names']})")
+    holds = (f"labels {meta['label_names']}" if meta["task"] == "classification" else
+             f"{meta['task']}: generates greedily, up to {meta['max_new_tokens']} tokens per text; zoo generate reads it")
+    print(f"exported {args.run_dir} to {result.path} (version {result.version}, {holds})")
     if meta["requires_tensorflow_text"]:
         print(f"note: the graph uses tensorflow-text ops ({', '.join(meta['custom_ops'])}); "
               "load it after `import tensorflow_text` (stock TF Serving cannot)")

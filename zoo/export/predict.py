@@ -29,6 +29,7 @@ from zoo.data.labeled import PAIR_COLUMNS
 from zoo.data.sources import (TEXT_ROLES, JsonRecord, bom_encoding, delimited_records, header_names, resolve_column,
                               split_lines, unmarked_wide_encoding, unmarked_wide_hint)
 from zoo.export import versions
+from zoo.export.generative import GENERATIVE_TASKS
 from zoo.export.saved_model import read_metadata
 from zoo.export.serving import ServingGraph
 from zoo.paths import check_output, output_errors
@@ -256,6 +257,10 @@ class SavedModelPredictor(_Predictor):
     def __init__(self, path):
         self.path = Path(path)
         self.metadata = read_metadata(self.path)
+        task = self.metadata.get("task", "classification")
+        if task in GENERATIVE_TASKS:
+            raise PredictInputError(f"{self.path} is the export of {'an' if task == 'lm' else 'a'} {task} run: it "
+                                    f"generates text, not labels; `zoo generate {self.path} TEXT ...` reads it")
         if self.metadata.get("requires_tensorflow_text"):
             # Registers the tensorflow-text kernels the graph's tokenizer needs before loading.
             import tensorflow_text  # noqa: F401
@@ -271,6 +276,47 @@ class SavedModelPredictor(_Predictor):
 
     def _call(self, *batch):
         return self._signature(**dict(zip(PAIR_COLUMNS, batch))) if self.pairs else self._signature(texts=batch[0])
+
+
+def generate_with_export(path, texts, *, batch_size=DEFAULT_BATCH_SIZE):
+    """Generate with an lm or seq2seq export (``zoo generate saved_models/NAME "text"``): greedily, up to the
+    ``max_new_tokens`` it was exported with (``zoo.export.generative``).
+
+    Args:
+        path: an export's version directory (``find_saved_model``).
+        texts: the prompts (lm) or source texts (seq2seq), a list of strings.
+        batch_size: texts per call.
+
+    Returns:
+        One dict per text, as ``zoo.evaluation.generate_texts`` gives: ``text``, ``generated``, ``empty_input``
+        and ``truncated``.
+
+    Example:
+        >>> tokenizer = zoo.data.build_tokenizer("word_core", 100).fit(["a gripping film", "a dull film"])
+        >>> lm = zoo.build("lm", vocab_size=tokenizer.vocab_size, sequence_length=16)
+        >>> result = zoo.export.export_generator(lm, tokenizer, "lm", 16, name="film-lm", max_new_tokens=3)
+        >>> rows = generate_with_export(result.path, ["a gripping"])
+        >>> sorted(rows[0]), len(rows[0]["generated"].split()) <= 3
+        (['empty_input', 'generated', 'text', 'truncated'], True)
+    """
+    path = Path(path)
+    metadata = read_metadata(path)
+    task = metadata.get("task", "classification")
+    if task not in GENERATIVE_TASKS:
+        raise PredictInputError(f"{path} is the export of a classifier: it gives labels, not text; `zoo predict "
+                                f"{path} TEXT ...` reads it")
+    if metadata.get("requires_tensorflow_text"):
+        import tensorflow_text  # noqa: F401  (the tokenizer's kernels, before loading)
+    signature = _load_saved_model(path).signatures["serving_default"]
+    rows = []
+    for start in range(0, len(texts), batch_size):
+        batch = texts[start:start + batch_size]
+        out = {key: value.numpy() for key, value in signature(texts=tf.constant(
+            [predicted_bytes(text) for text in batch], tf.string)).items()}
+        rows += [{"text": text, "generated": out["generated"][i].decode("utf-8"),
+                  "empty_input": bool(out["empty_input"][i]), "truncated": bool(out["truncated"][i])}
+                 for i, text in enumerate(batch)]
+    return rows
 
 
 def _load_saved_model(path):

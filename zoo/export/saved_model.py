@@ -1,4 +1,5 @@
-"""Export a trained classifier as a SavedModel that takes raw strings, in TF Serving's layout.
+"""Export a trained classifier (or an lm or seq2seq model) as a SavedModel that takes raw strings, in TF Serving's
+layout.
 
 Signatures:
     ``serving_default`` (alias of ``serve_text``): ``texts: tf.string [None]`` →
@@ -10,7 +11,9 @@ Signatures:
     ``serve_token_ids``: ``token_ids: int32 [None, None]`` (padded with ``pad_id`` of ``zoo_export.json``) → the
         same outputs.
 A sentence-pair classifier's ``serving_default`` (alias of ``serve_text_pairs``) takes two inputs,
-``text_a`` and ``text_b: tf.string [None]``, and its ``serve_token_ids`` takes ``segment_ids`` too.
+``text_a`` and ``text_b: tf.string [None]``, and its ``serve_token_ids`` takes ``segment_ids`` too. An lm or
+seq2seq export's only signature, ``serving_default`` (alias of ``serve_text``), takes ``texts`` and returns the
+text it generates greedily (``zoo.export.generative``).
 
 How bad input is answered (and which errors a wrong rank gives) is in ``zoo.export.serving``.
 
@@ -122,6 +125,54 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
         (PosixPath('saved_models/demo/1'), [])
     """
     graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs)
+    return _save(graph, model, tokenizer, config, out, name, model_spec, {
+        "task": "classification", "mode": graph.mode, "label_names": graph.label_names,
+        "sequence_length": graph.sequence_length, "vocab_size": graph.vocab_size, "pad_id": graph.pad_id,
+        "pairs": graph.pairs, "signatures": _signatures(graph)})
+
+
+def export_generator(model, tokenizer, task, sequence_length, config=None, *, out=None, name=None,
+                     max_new_tokens=None, model_spec=None):
+    """Export an lm or seq2seq model as a SavedModel that generates text from raw strings, greedily.
+
+    Its ``serving_default`` takes ``texts: tf.string [None]`` and returns ``generated: string [None]`` with the
+    ``empty_input``, ``replaced_bytes`` and ``truncated`` flags (``zoo.export.generative``).
+
+    Args:
+        model: a built zoo ``CausalLM`` or ``Seq2Seq``.
+        tokenizer: the zoo tokenizer the model was trained with (cleaning included).
+        task: ``"lm"`` or ``"seq2seq"``.
+        sequence_length: the run's ``data.sequence_length``.
+        config: the zoo config of the run, stored for reproduction.
+        out: destination; see :func:`zoo.export.versions.resolve_export_dir`.
+        name: model name for ``saved_models/<name>/``; defaults to the model's name.
+        max_new_tokens: most tokens generated per text (default ``sequence_length``).
+        model_spec: how to rebuild the model (a run's ``model.json``).
+
+    Returns:
+        An :class:`ExportResult`.
+
+    Example:
+        >>> tokenizer = zoo.data.build_tokenizer("word_core", 100).fit(["a gripping film", "a dull film"])
+        >>> lm = zoo.build("lm", vocab_size=tokenizer.vocab_size, sequence_length=16)
+        >>> result = export_generator(lm, tokenizer, "lm", 16, name="film-lm", max_new_tokens=8)
+        >>> result.path, result.metadata["task"], result.metadata["max_new_tokens"]
+        (PosixPath('saved_models/film-lm/1'), 'lm', 8)
+    """
+    from zoo.export.generative import OUTPUTS as GENERATED, GenerativeServingGraph
+
+    graph = GenerativeServingGraph(model, tokenizer, task, sequence_length, max_new_tokens)
+    signatures = {"serving_default": {"inputs": {"texts": "string [None]"}, "outputs": GENERATED,
+                                      "alias_of": "serve_text"}}
+    return _save(graph, model, tokenizer, config, out, name, model_spec, {
+        "task": task, "method": "greedy", "max_new_tokens": graph.max_new_tokens, "label_names": [],
+        "sequence_length": graph.sequence_length, "vocab_size": tokenizer.vocab_size, "pad_id": graph.pad_id,
+        "pairs": False, "signatures": signatures})
+
+
+def _save(graph, model, tokenizer, config, out, name, model_spec, fields):
+    """Save ``graph``'s endpoints as a SavedModel with its ``assets.extra`` files; ``fields`` go into
+    ``zoo_export.json`` after the name and version."""
     path, version = versions.resolve_export_dir(out, name=name or model.name)
 
     # As Model Garden's serving modules: the signatures are the graph's concrete functions, traced once (Keras'
@@ -140,7 +191,7 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
         extra = tmp / EXTRA_DIR
         extra.mkdir()
         # As a run stores them: a name holding a line break or edge spaces would not read back from labels.txt.
-        save_label_names(extra, graph.label_names)
+        save_label_names(extra, fields["label_names"])
         config_dict = _config_dict(config)
         if config_dict is not None:
             (extra / CONFIG_FILE).write_text(json.dumps(config_dict, indent=2, default=str) + "\n", encoding="utf-8")
@@ -153,13 +204,7 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
             "name": path.parent.name,
             "version": version,
             "model_name": model.name,
-            "mode": graph.mode,
-            "label_names": graph.label_names,
-            "sequence_length": graph.sequence_length,
-            "vocab_size": graph.vocab_size,
-            "pad_id": graph.pad_id,
-            "pairs": graph.pairs,
-            "signatures": _signatures(graph),
+            **fields,
             "custom_ops": needed,
             "requires_tensorflow_text": bool(needed),
             "tokenizer": type(tokenizer).__name__,
@@ -201,13 +246,15 @@ def read_metadata(path):
     return json.loads(meta.read_text(encoding="utf-8"))
 
 
-def export_run(run_dir, *, out=None, name=None):
-    """Export a finished training run (``zoo export RUN_DIR``).
+def export_run(run_dir, *, out=None, name=None, max_new_tokens=None):
+    """Export a finished training run (``zoo export RUN_DIR``): a classifier, or an lm or seq2seq run that
+    generates (``export_generator``).
 
     Args:
         run_dir: a run directory written by ``zoo.train``.
         out: destination; see :func:`zoo.export.versions.resolve_export_dir`.
         name: model name for ``saved_models/<name>/``; defaults to the run directory's name.
+        max_new_tokens: an lm or seq2seq run's most tokens generated per text (default its ``sequence_length``).
 
     Returns:
         An :class:`ExportResult`.
@@ -216,13 +263,25 @@ def export_run(run_dir, *, out=None, name=None):
         >>> export_run("runs/reviews").path
         PosixPath('saved_models/reviews/2')
     """
-    from zoo.training.run import load_classifier_run, read_model_spec
+    from zoo.export.generative import GENERATIVE_TASKS
+    from zoo.training.run import load_classifier_run, load_run, read_model_spec, run_task
 
     run_dir = Path(run_dir)
+    task = run_task(run_dir)
+    generates = task in GENERATIVE_TASKS
+    if task == "mlm":
+        raise ValueError(f"{run_dir} is an mlm run (a masked-LM encoder): classifier, lm and seq2seq runs export; "
+                         f"`zoo train --pretrained {run_dir}` trains a classifier from its encoder, and that run exports")
+    if max_new_tokens is not None and not generates:
+        raise ValueError(f"max_new_tokens (--max-new-tokens) applies to lm and seq2seq runs; {run_dir} is a "
+                         f"{task or 'classification'} run")
     # The destination is resolved (and checked) before the model loads; export_model then takes it as given.
     # ``is None``, not ``or``: an empty --name is a mistake to report, not a request for the default name.
     path, _ = versions.resolve_export_dir(out, name=run_dir.resolve().name if name is None else name)
+    if generates:
+        model, tokenizer, _, config = load_run(run_dir)
+        return export_generator(model, tokenizer, task, config.data.sequence_length, config, out=path,
+                                max_new_tokens=max_new_tokens, model_spec=read_model_spec(run_dir))
     model, tokenizer, label_names, config, pairs = load_classifier_run(run_dir, "be exported")
-    spec = read_model_spec(run_dir)
     return export_model(model, tokenizer, label_names, config, out=path, sequence_length=config.data.sequence_length,
-                        model_spec=spec, pairs=pairs)
+                        model_spec=read_model_spec(run_dir), pairs=pairs)

@@ -30,6 +30,16 @@ PAIR_SPECS = [tf.TensorSpec([None], tf.string, name="text_a"), tf.TensorSpec([No
 SEGMENT_IDS_SPEC = tf.TensorSpec([None, None], tf.int32, name="segment_ids")
 
 
+def valid_utf8(texts):
+    """``(texts with invalid UTF-8 replaced, whether each text had such bytes)``, for ``texts`` ``tf.string [B]``."""
+    # Invalid UTF-8 bytes would reach the tokenizer as they are, and each string op treats them its
+    # own way; replacing them with U+FFFD (Python's errors="replace") gives them one defined meaning.
+    valid = tf.strings.unicode_transcode(
+        texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD, replace_control_characters=False
+    )
+    return valid, tf.not_equal(valid, texts)
+
+
 def logits_to_probabilities(logits, mode):
     """Turn model logits into ``[B, C]`` class probabilities (binary: ``[1 - p, p]``)."""
     logits = tf.cast(logits, tf.float32)
@@ -138,16 +148,6 @@ class ServingGraph:
             return {"serve_text_pairs": self.serve_pairs, "serve_token_ids": self.serve_segment_ids}
         return {"serve_text": self.serve_text, "serve_token_ids": self.serve_ids}
 
-    @staticmethod
-    def _valid_utf8(texts):
-        """``(texts with invalid UTF-8 replaced, whether each text had such bytes)``."""
-        # Invalid UTF-8 bytes would reach the tokenizer as they are, and each string op treats them its
-        # own way; replacing them with U+FFFD (Python's errors="replace") gives them one defined meaning.
-        valid = tf.strings.unicode_transcode(
-            texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD, replace_control_characters=False
-        )
-        return valid, tf.not_equal(valid, texts)
-
     def _tokens(self, texts, text_pairs=None):
         """``(ids [B, T], segment_ids [B, T], flags)`` of raw strings (or pairs); ``flags``: ``empty_input``,
         ``replaced_bytes`` and ``truncated``, each ``[B]``.
@@ -158,7 +158,7 @@ class ServingGraph:
         # The signature says [None], but a loaded SavedModel does not enforce it (a 2-D batch would fail deep
         # in the tokenizer); EnsureShape does, and its node name says what is expected.
         texts = tf.ensure_shape(texts, [None], name="texts_must_be_a_1-D_batch_of_strings")
-        valid, replaced = self._valid_utf8(texts)
+        valid, replaced = valid_utf8(texts)
         if not self.packs:
             ragged = self.tokenizer.tokenize(valid)
             ids = tf.cast(ragged[:, : self.sequence_length].to_tensor(default_value=self.pad_id), tf.int32)
@@ -168,7 +168,7 @@ class ServingGraph:
         second = None
         if text_pairs is not None:
             text_pairs = tf.ensure_shape(text_pairs, [None], name="text_b_must_be_a_1-D_batch_of_strings")
-            second, replaced_b = self._valid_utf8(text_pairs)
+            second, replaced_b = valid_utf8(text_pairs)
             replaced = replaced | replaced_b
         packed = self.tokenizer.pack(valid, second, sequence_length=self.sequence_length)
         real = tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1)

@@ -1,0 +1,141 @@
+"""The serving graph of an lm or seq2seq run: raw strings → clean → tokenize → greedy decoding → text.
+
+It decodes as ``zoo generate`` does greedily (``zoo.evaluation.generation.generate_texts``), inside one graph:
+a seq2seq source is its tokens cut to ``sequence_length``, an lm prompt the begin token and its tokens (at most
+``sequence_length - 1``); each step takes the likeliest token but padding, and a text stops at the end token,
+after ``max_new_tokens``, or where the model's positions end. Each step recomputes the whole sequence (no
+key/value cache: the tokens are those of the cached decoding, and the graph stays one ``tf.while_loop``).
+
+Outputs per text: ``generated`` (the new tokens as text, the tokenizer's ``detokenize_batch``), ``empty_input``
+(a seq2seq source with no token left after cleaning: nothing is generated), ``replaced_bytes`` and
+``truncated``, as a classifier's export flags them (``zoo.export.serving``).
+"""
+import tensorflow as tf
+
+from zoo.export.serving import TEXT_SPEC, valid_utf8
+
+GENERATIVE_TASKS = ("lm", "seq2seq")
+OUTPUTS = {"generated": "string [None]", "empty_input": "bool [None]", "replaced_bytes": "bool [None]",
+           "truncated": "bool [None]"}
+
+
+class GenerativeServingGraph:
+    """Holds an lm or seq2seq model with its tokenizer, and the ``tf.function`` that generates from raw strings.
+
+    Args:
+        model: a built zoo ``CausalLM`` (``task="lm"``) or ``Seq2Seq`` (``task="seq2seq"``).
+        tokenizer: the run's tokenizer (cleaning included); its ``[CLS]`` and ``[SEP]`` begin and end sequences.
+        task: ``"lm"`` or ``"seq2seq"``.
+        sequence_length: the run's ``data.sequence_length``: longest source, or longest lm prompt plus one.
+        max_new_tokens: most tokens generated per text (default ``sequence_length``, as ``zoo generate``'s).
+
+    Example:
+        >>> tokenizer = zoo.data.build_tokenizer("word", 100).fit(["a gripping film", "a dull film"])
+        >>> lm = zoo.build("lm", vocab_size=tokenizer.vocab_size, sequence_length=16)
+        >>> graph = GenerativeServingGraph(lm, tokenizer, "lm", sequence_length=16, max_new_tokens=4)
+        >>> out = graph.serve_text(tf.constant(["a gripping", ""]))
+        >>> sorted(out), out["generated"].shape, out["empty_input"].numpy()
+        (['empty_input', 'generated', 'replaced_bytes', 'truncated'], TensorShape([2]), array([False, False]))
+    """
+
+    def __init__(self, model, tokenizer, task, sequence_length, max_new_tokens=None):
+        from zoo.training.data import frame_ids
+
+        if task not in GENERATIVE_TASKS:
+            raise ValueError(f"task must be one of {', '.join(GENERATIVE_TASKS)}, got {task!r}")
+        if tokenizer.pad_id != model.pad_id:
+            raise ValueError(f"the tokenizer pads with id {tokenizer.pad_id} but model {model.name!r} masks id "
+                             f"{model.pad_id}")
+        self.model, self.tokenizer, self.task = model, tokenizer, task
+        self.sequence_length = int(sequence_length)
+        self.max_new_tokens = self.sequence_length if max_new_tokens is None else int(max_new_tokens)
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
+        self.pad_id = model.pad_id
+        self.begin_id, self.end_id = frame_ids(tokenizer)
+        # The positions a sequence may fill: an lm's prompt and continuation, a seq2seq's decoder input.
+        self.positions = model.target_length if task == "seq2seq" else model.sequence_length
+        # What fits of a text: a seq2seq source whole, an lm prompt after its begin token.
+        self.fits = self.sequence_length if task == "seq2seq" else self.sequence_length - 1
+        self.serve_text = tf.function(self._serve_text, input_signature=[TEXT_SPEC], autograph=False)
+
+    def endpoints(self):
+        """``{signature name: tf.function}``: raw strings in, the SavedModel's ``serving_default``."""
+        return {"serve_text": self.serve_text}
+
+    def _serve_text(self, texts):
+        texts = tf.ensure_shape(texts, [None], name="texts_must_be_a_1-D_batch_of_strings")
+        valid, replaced = valid_utf8(texts)
+        ragged = tf.cast(self.tokenizer.tokenize(valid), tf.int32)
+        truncated = ragged.row_lengths() > self.fits
+        tokens = ragged[:, : self.fits]
+        if self.task == "seq2seq":
+            empty = tf.equal(tokens.row_lengths(), 0)
+            generated = self._translate(tokens)
+        else:  # an lm prompt always holds its begin token
+            empty = tf.zeros_like(truncated)
+            begin = tf.fill([tokens.nrows(), 1], self.begin_id)
+            generated = self._continue(tf.concat([tf.RaggedTensor.from_tensor(begin), tokens], axis=1))
+        text = tf.where(empty, tf.constant(""), self.tokenizer.detokenize_batch(generated))
+        return {"generated": text, "empty_input": empty, "replaced_bytes": replaced, "truncated": truncated}
+
+    def _choose(self, logits):
+        """The likeliest token of each row of ``[B, V]`` logits, never padding."""
+        logits = tf.cast(logits, tf.float32)
+        is_pad = tf.equal(tf.range(tf.shape(logits)[-1]), self.pad_id)
+        return tf.argmax(tf.where(is_pad, tf.constant(-float("inf")), logits), axis=-1, output_type=tf.int32)
+
+    def _decode(self, buffer, lengths, steps, next_logits):
+        """Greedy decoding: row ``i`` of ``buffer`` ``[B, positions]`` holds ``lengths[i]`` tokens; each step
+        appends the choice from ``next_logits(buffer, t)`` ``[B, V]`` until the end token or ``steps[i]`` tokens.
+
+        Returns the generated ids ``[B, max_new_tokens]``, padding after a row's last."""
+        batch = tf.shape(buffer)[0]
+        rows = tf.range(batch)
+        out = tf.fill([batch, self.max_new_tokens], self.pad_id)
+
+        def body(t, buffer, out, finished):
+            chosen = tf.where(finished, self.pad_id, self._choose(next_logits(buffer, t)))
+            out = tf.tensor_scatter_nd_update(out, tf.stack([rows, tf.fill([batch], t)], 1), chosen)
+            finished = finished | tf.equal(chosen, self.end_id) | (t + 1 >= steps)
+            # The choice is the next step's input where the row goes on (no row goes on past the positions).
+            at = tf.stack([rows, tf.minimum(lengths + t, self.positions - 1)], 1)
+            buffer = tf.tensor_scatter_nd_update(buffer, at, tf.where(finished, tf.gather_nd(buffer, at), chosen))
+            return t + 1, buffer, out, finished
+
+        _, _, out, _ = tf.while_loop(
+            lambda t, buffer, out, finished: (t < self.max_new_tokens) & ~tf.reduce_all(finished), body,
+            [tf.constant(0), buffer, out, steps < 1])
+        return out
+
+    def _continue(self, prompts):
+        """An lm's continuation of each prompt ``[B, None]`` (begin token first)."""
+        lengths = tf.cast(prompts.row_lengths(), tf.int32)
+        # As zoo.models.generate: the last token chosen is not fed back, so a prompt of n tokens leaves
+        # positions - n + 1 to generate.
+        steps = tf.minimum(self.max_new_tokens, self.positions - lengths + 1)
+        buffer = prompts.to_tensor(default_value=self.pad_id, shape=[None, self.positions])
+
+        def next_logits(buffer, t):
+            # Causal attention: a row's padding after its last token does not change that token's logits.
+            width = tf.minimum(tf.reduce_max(lengths) + t, self.positions)
+            logits = self.model(buffer[:, :width], training=False)
+            return tf.gather(logits, tf.minimum(lengths + t, width) - 1, batch_dims=1)
+
+        return self._decode(buffer, lengths, steps, next_logits)
+
+    def _translate(self, sources):
+        """A seq2seq model's output for each source ``[B, None]`` (rows without a token give garbage, replaced
+        by the caller)."""
+        source = sources.to_tensor(default_value=self.pad_id)
+        source = tf.pad(source, [[0, 0], [0, tf.maximum(1 - tf.shape(source)[1], 0)]], constant_values=self.pad_id)
+        memory, memory_mask = self.model.encode(source)
+        batch = tf.shape(source)[0]
+        lengths = tf.ones([batch], tf.int32)  # the begin token
+        steps = tf.fill([batch], min(self.max_new_tokens, self.positions))
+        buffer = tf.concat([tf.fill([batch, 1], self.begin_id), tf.fill([batch, self.positions - 1], self.pad_id)], 1)
+
+        def next_logits(buffer, t):
+            return self.model.decode(buffer[:, : t + 1], memory, memory_mask)[:, t]
+
+        return self._decode(buffer, lengths, steps, next_logits)

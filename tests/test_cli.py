@@ -153,11 +153,11 @@ def test_zoo_pretrain_defaults_sit_under_its_config_file(tmp_path):
 @pytest.mark.parametrize("text_pairs", [False, True])
 def test_the_next_commands_run_as_pasted_when_the_run_directory_has_spaces(text_pairs, capsys):
     # They printed `zoo evaluate runs/my run`, which evaluates runs/my.
-    from zoo.cli import _print_next_commands
+    from zoo.cli import print_next_commands
 
     result = types.SimpleNamespace(run_dir=Path("runs/my run"), metrics={"task": "classification"},
                                    text_pairs=text_pairs, example_input=())
-    _print_next_commands(result)
+    print_next_commands(result)
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "next:"
     texts = ["a gripping film", "the film grips"] if text_pairs else ["a gripping film"]
@@ -170,11 +170,11 @@ def test_the_next_commands_run_as_pasted_when_the_run_directory_has_spaces(text_
                                      ("what's the film's name ?", "a `grip`"), ("it's it",)])
 def test_the_next_commands_show_an_example_of_the_run_s_own_data_quoted_for_the_shell(example, capsys):
     # An sms_spam run was told to predict "a gripping , beautifully acted film".
-    from zoo.cli import _print_next_commands
+    from zoo.cli import print_next_commands
 
     result = types.SimpleNamespace(run_dir=Path("runs/sms"), metrics={"task": "classification"},
                                    text_pairs=len(example) == 2, example_input=example)
-    _print_next_commands(result)
+    print_next_commands(result)
     assert shlex.split(capsys.readouterr().err.splitlines()[-1]) == ["zoo", "predict", "saved_models/sms", *example]
 
 
@@ -182,9 +182,9 @@ def test_the_next_commands_show_an_example_of_the_run_s_own_data_quoted_for_the_
                                         ("seq2seq", ["zoo", "generate", "runs/lm", "the film"]),
                                         ("mlm", ["zoo", "train", "--pretrained", "runs/lm"])])
 def test_the_next_commands_of_a_token_run_generate_where_it_can(task, last, capsys):
-    from zoo.cli import _print_next_commands
+    from zoo.cli import print_next_commands
 
-    _print_next_commands(types.SimpleNamespace(run_dir=Path("runs/lm"), metrics={"task": task}, text_pairs=False,
+    print_next_commands(types.SimpleNamespace(run_dir=Path("runs/lm"), metrics={"task": task}, text_pairs=False,
                                                example_input=("the film",)))
     lines = capsys.readouterr().err.splitlines()
     assert shlex.split(lines[1]) == ["zoo", "evaluate", "runs/lm"] and shlex.split(lines[-1]) == last

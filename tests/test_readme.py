@@ -33,7 +33,7 @@ def readme_commands(heading):
 
 
 def test_the_first_run_block_starts_with_the_main_command_and_follows_what_zoo_train_prints(capsys):
-    from zoo.cli import _print_next_commands
+    from zoo.cli import print_next_commands
     from zoo.config import Config
     from zoo.training import TrainResult
     from zoo.training.data import example_input, split_texts
@@ -46,7 +46,7 @@ def test_the_first_run_block_starts_with_the_main_command_and_follows_what_zoo_t
     example = example_input(split_texts(Config()), "classification")
     result = TrainResult(run_dir, Config(), None, None, ["neg", "pos"], [], {"task": "classification"},
                          example_input=example)
-    _print_next_commands(result)
+    print_next_commands(result)
     printed = [line.strip() for line in capsys.readouterr().err.splitlines()[1:]]
     assert printed == first_run[1:]
 

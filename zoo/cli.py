@@ -93,7 +93,7 @@ def _run_training(config, command):
         error(command, err)
         return EXIT_USAGE
     print(result.run_dir)
-    _print_next_commands(result)
+    print_next_commands(result)
     return 0
 
 
@@ -102,10 +102,16 @@ def _shell_word(text):
     return f'"{text}"' if not set(text) & set('"$`\\!') else shlex.quote(text)
 
 
-def _print_next_commands(result):
-    """Tell the user what to run next, with the real run directory (on stderr: stdout is the run directory).
+def print_next_commands(result, exported=None):
+    """Tell the user what to run after training ``result`` (a ``TrainResult``), with its real run directory, on
+    stderr (stdout is the run directory): evaluate it, then export and predict (a classifier), generate (an lm
+    or seq2seq run) or train a classifier from it (an mlm run).
 
     The paths are quoted for the shell where they need it (``'runs/my run'``), so each line runs as pasted.
+
+    Args:
+        result: The ``TrainResult``.
+        exported: The path of the run's export when it was already made (``zoo tune --retrain-best``).
     """
     run = shlex.quote(str(result.run_dir))
     lines = [f"zoo evaluate {run}"]
@@ -113,8 +119,10 @@ def _print_next_commands(result):
     default = ("a gripping film", "the film grips") if result.text_pairs else ("a gripping film",)
     texts = " ".join(map(_shell_word, result.example_input or default))
     if result.metrics["task"] == "classification":
-        export = shlex.quote(f"saved_models/{result.run_dir.resolve().name}")
-        lines += [f"zoo export {run}", f"zoo predict {export} {texts}"]
+        if exported is None:
+            lines.append(f"zoo export {run}")
+        export = shlex.quote(str(exported or f"saved_models/{result.run_dir.resolve().name}"))
+        lines.append(f"zoo predict {export} {texts}")
     elif result.metrics["task"] in ("lm", "seq2seq"):
         lines.append(f"zoo generate {run} {texts}")
     else:  # an mlm run's encoder starts a classifier

@@ -161,10 +161,10 @@ def test_zoo_predict_reads_pairs_two_at_a_time_and_from_files(pair_run, tmp_path
 
 
 def test_zoo_train_suggests_a_predict_command_that_works_on_a_pair_run(pair_run, capsys):
-    from zoo.cli import _print_next_commands, main
+    from zoo.cli import main, print_next_commands
 
     assert pair_run.text_pairs
-    _print_next_commands(pair_run)
+    print_next_commands(pair_run)
     suggested = next(line for line in capsys.readouterr().err.splitlines() if "zoo predict" in line)
     command = shlex.split(suggested)
     # The suggestion names the export to be; the run directory predicts the same way.

@@ -2,7 +2,9 @@
 import argparse
 import csv
 import json
+import shlex
 import signal
+from pathlib import Path
 
 import keras
 import pytest
@@ -112,8 +114,11 @@ def test_a_finished_search_is_reused_and_its_best_retrained_and_exported(search,
     add_tune_command(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["tune", "--config", str(path), "--retrain-best", "--export-to", str(tmp_path / "tiny")])
     assert args.handler(args) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert f"2 of 2 trials completed; best trial {search.best.trial_id}" in out
+    # The next commands name the retrained run and its export (a tuning run printed none).
+    assert [shlex.split(line)[:3] for line in err.split("next:\n", 1)[1].splitlines()] == [
+        ["zoo", "evaluate", str(search.directory / "best")], ["zoo", "predict", str(tmp_path / "tiny" / "1")]]
     assert sorted(p.name for p in (search.directory / "search").glob("trial_*")) == ["trial_0", "trial_1"]
     run_dir = search.directory / "best"
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -128,6 +133,22 @@ def test_a_finished_search_is_reused_and_its_best_retrained_and_exported(search,
     again, export = retrain(search.best_config, search.best, search.directory, export_to=tmp_path / "tiny")
     assert (run_dir / "metrics.json").stat().st_mtime_ns == finished  # the finished retraining is reused
     assert again.metrics == metrics and export.path == tmp_path / "tiny" / "2"
+
+
+def test_a_search_suggests_training_its_best_config_in_a_directory_of_its_own(search, tmp_path, capsys,
+                                                                              monkeypatch):
+    # `zoo train --config best_config.yaml` stopped on the earlier run in the config's default directory.
+    from zoo.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(search_config(search.config.data.source, search.directory, max_trials=2)))
+    assert main(["tune", "--config", str(path)]) == 0
+    suggested = shlex.split(capsys.readouterr().err.split("next:\n", 1)[1].splitlines()[0])
+    assert suggested == ["zoo", "train", "--config", str(search.directory / "best_config.yaml"), "--output",
+                         str(search.directory.with_name("tiny-tuned"))]  # the search's is tiny-tuning
+    assert main([*suggested[1:], "--set", "training.epochs=1"]) == 0
+    assert (Path(suggested[-1]) / "metrics.json").is_file()
 
 
 def test_a_different_config_is_not_mixed_into_an_existing_search(search):

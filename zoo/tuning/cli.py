@@ -4,6 +4,10 @@
 status: 0, 1 when the search produced no usable trial (or retraining diverged), 2 for errors users can
 cause, 128 + the signal number when interrupted (rerun the same command to continue).
 """
+import shlex
+import sys
+from pathlib import Path
+
 from zoo.cli_options import DATA, PRETRAINED, add_config_options, config_overrides
 from zoo.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error, exit_status_for_signal
 from zoo.tuning.settings import OBJECTIVES, ROLES, TUNERS
@@ -84,9 +88,19 @@ def run_tune(args):
           f"{result.settings.objective} {result.best.objective:.4f}")
     print(f"results: {result.files['results_md']}")
     print(f"best config: {result.files['best_config']}")
-    if result.retrain is not None:
-        test = result.retrain.metrics.get("test")
-        score = f", test accuracy {test['accuracy']:.4f}" if test else ""
-        print(f"retrained: {result.retrain.run_dir}{score}")
-        print(f"exported: {result.export.path}")
+    if result.retrain is None:
+        best = shlex.quote(str(result.files["best_config"]))
+        # Its own directory: the config's default one may hold an earlier run of the data set and model.
+        trained = Path(result.directory)
+        trained = shlex.quote(str(trained.with_name(trained.name.removesuffix("-tuning") + "-tuned")))
+        print(f"next:\n  zoo train --config {best} --output {trained}\n  (or rerun this search with --retrain-best: it trains the best "
+              "config on training and validation data for its best epoch count, then exports it)", file=sys.stderr)
+        return 0
+    from zoo.cli import print_next_commands
+
+    test = result.retrain.metrics.get("test")
+    score = f", test accuracy {test['accuracy']:.4f}" if test else ""
+    print(f"retrained: {result.retrain.run_dir}{score}")
+    print(f"exported: {result.export.path}")
+    print_next_commands(result.retrain, exported=result.export.path)
     return 0

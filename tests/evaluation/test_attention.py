@@ -1,6 +1,7 @@
 """Attention maps and rollout: arrays with the right meaning, heat-maps that are images."""
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,6 +102,29 @@ def test_explain_command_on_a_run_directory(trained_run, tmp_path, capsys):
     assert "predicted" in capsys.readouterr().out
     assert_png(tmp_path / "attention_layer_0.png")
     assert_png(tmp_path / "importance.png")
+
+
+def test_explanations_default_to_a_folder_per_text_in_the_run(trained_run, tmp_path, capsys, monkeypatch):
+    # They all went to ./explain, each replacing the one before, whatever run or text it explained.
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run.run_dir, run_dir)
+    monkeypatch.chdir(tmp_path)
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_explain_command(parser.add_subparsers(dest="command"))
+    folders = []
+    for text in ("A gripping, funny film!", "a dull film", "A gripping, funny film!"):
+        args = parser.parse_args(["explain", str(run_dir), text])
+        assert args.handler(args) == 0
+        folders.append(capsys.readouterr().out.splitlines()[-1].removeprefix("heat-maps and explanation.json in "))
+    assert Path(folders[0]).parent == run_dir / "explanations" and Path(folders[0]).name.startswith("a-gripping-funny")
+    assert folders[0] == folders[2] != folders[1]
+    assert sorted(p.name for p in (run_dir / "explanations").iterdir()) == sorted({Path(f).name for f in folders})
+    for folder in folders[:2]:
+        assert json.loads((Path(folder) / "explanation.json").read_text(encoding="utf-8"))["text"] in (
+            "A gripping, funny film!", "a dull film")
+    assert not (tmp_path / "explain").exists()
 
 
 def test_word_pieces_merge_into_words_keeping_rows_stochastic():

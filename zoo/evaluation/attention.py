@@ -1,6 +1,8 @@
 """Attention maps and attention rollout for one text, as arrays (for notebooks) and PNG heat-maps."""
 import dataclasses
+import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ from zoo.evaluation.reports import OUT_DIR_FIX, earlier_output
 from zoo.paths import check_output, output_errors
 
 EXPLANATION_JSON = "explanation.json"
+EXPLANATIONS_DIR = "explanations"  # a run's explanations go to <run_dir>/explanations/<text's folder> by default
 LAYER_PNG = "attention_layer_{layer}.png"
 
 
@@ -310,6 +313,21 @@ def save_explanation(explanation, out_dir):
         files["json"] = out / EXPLANATION_JSON
         files["json"].write_text(json.dumps(explanation.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
     return files
+
+
+def explanation_dir(run_dir, text, text_pair=None):
+    """The default folder of a text's explanation: ``<run_dir>/explanations/<its first words>-<hash>``, so that
+    each text explained keeps its own heat-maps beside the run they explain.
+
+    Example:
+        >>> explanation_dir("runs/reviews", "A gripping, funny film!")
+        PosixPath('runs/reviews/explanations/a-gripping-funny-film-9a15446c')
+    """
+    words = re.findall(r"\w+", text.lower())[:6]
+    stem = "-".join(words)[:60].strip("-")
+    key = text if text_pair is None else f"{text}\0{text_pair}"
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return Path(run_dir) / EXPLANATIONS_DIR / (f"{stem}-{digest}" if stem else digest)
 
 
 def explain_run(run_dir, text, *, text_pair=None, out_dir=None):

@@ -108,8 +108,8 @@ def add_explain_command(subparsers):
         >>> import argparse
         >>> parser = argparse.ArgumentParser(prog="zoo")
         >>> add_explain_command(parser.add_subparsers(dest="command"))
-        >>> parser.parse_args(["explain", "runs/demo", "a gripping film"]).out
-        'explain'
+        >>> parser.parse_args(["explain", "runs/demo", "a gripping film", "--out", "explained"]).out
+        'explained'
     """
     parser = subparsers.add_parser(
         "explain", help="attention heat-maps and token importance for one text",
@@ -120,17 +120,19 @@ def add_explain_command(subparsers):
     parser.add_argument("run_dir", help="a run directory written by zoo train")
     parser.add_argument("text", help="the text to explain (the first text of a sentence pair)")
     parser.add_argument("text_b", nargs="?", help="the second text, for a sentence-pair run")
-    parser.add_argument("--out", default="explain", help="output directory (default: ./explain)")
+    parser.add_argument("--out", help="output directory (default: RUN_DIR/explanations/<the text's first words>-"
+                                      "<hash>, a folder per text); an earlier explanation's files in it are replaced")
     parser.set_defaults(handler=run_explain)
 
 
 @user_errors("explain")
 def run_explain(args):
     """Run ``zoo explain`` from parsed arguments; prints the prediction and the most important tokens."""
-    from zoo.evaluation.attention import explain_run
+    from zoo.evaluation.attention import explain_run, explanation_dir
     from zoo.evaluation.metrics import MULTILABEL_THRESHOLD
 
-    e = explain_run(args.run_dir, args.text, text_pair=args.text_b, out_dir=args.out)
+    out = args.out or explanation_dir(args.run_dir, args.text, args.text_b)
+    e = explain_run(args.run_dir, args.text, text_pair=args.text_b, out_dir=out)
     top = e.most_attended(5)
     best = max(range(len(e.label_names)), key=lambda i: e.probabilities[i])
     # A multi-label model predicts no label when no class reaches the threshold (its label is then "").
@@ -138,7 +140,7 @@ def run_explain(args):
               f"{MULTILABEL_THRESHOLD}; the highest is {e.label_names[best]} {e.probabilities[best]:.3f})")
     print(f"predicted {answer}; most attended words: "
           + ", ".join(f"{word} {weight:.2f}" for word, weight in top))
-    print(f"heat-maps and explanation.json in {args.out}")
+    print(f"heat-maps and explanation.json in {out}")
     return 0
 
 

@@ -146,7 +146,7 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
         fold_reports.append(report["metrics"])
         if progress:  # a Progress line is one write: a Ctrl-C cannot glue the interrupt message to it
             Progress("epoch").message(f"fold {k + 1}/{folds}: accuracy {report['metrics']['accuracy']:.4f} "
-                                      f"({len(test)} test examples)")
+                                      f"({len(test):,} test examples)")
     summary = summarize_folds(fold_reports)
     result = {"data": config.data.source, "model": trained_model_name(config), "folds": fold_reports,
               "summary": summary, "num_folds": folds, "seed": seed, "num_examples": len(data), "out_dir": str(out)}

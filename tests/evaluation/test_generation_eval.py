@@ -235,8 +235,13 @@ def test_bad_options_and_data_give_the_documented_errors(runs, tmp_path):
         evaluate_generation(seq2seq, split="train")
     with pytest.raises(ValueError, match="method must be one of greedy, beam"):
         evaluate_generation(seq2seq, method="sample")
-    with pytest.raises(ValueError, match="limit must be a positive integer"):
+    with pytest.raises(ValueError, match=r"^limit \(--limit\) must be a positive integer, got 0$"):
         evaluate(seq2seq, limit=0)
+    # The command line's own flags, not Python's None: "max_new_tokens must be a positive integer or None".
+    with pytest.raises(ValueError, match=r"^max_new_tokens \(--max-new-tokens\) must be a positive integer, got 0$"):
+        generate_texts(seq2seq, ["a b"], max_new_tokens=0)
+    with pytest.raises(ValueError, match=r"^batch_size \(--batch-size\) must be a positive integer, got 0$"):
+        generate_texts(seq2seq, ["a b"], batch_size=0)
     with pytest.raises(ValueError, match="validation split"):
         evaluate(seq2seq, split="validation")
     bad = tmp_path / "pairs.tsv"

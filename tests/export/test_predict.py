@@ -76,6 +76,8 @@ def test_predict_texts_in_batches_matches_one_call(exported, reference, tiny_run
         predictor.predict("one text")
     with pytest.raises(PredictInputError, match="text 1 is a int"):
         predictor.predict(["ok", 3])
+    with pytest.raises(PredictInputError, match=r"^batch_size \(--batch-size\) must be a positive integer, got 0$"):
+        predictor.predict(["ok"], batch_size=0)
 
 
 @pytest.mark.parametrize("suffix", [".txt", ".csv", ".tsv", ".jsonl"])

@@ -243,14 +243,14 @@ def _check_options(method, num_beams, max_new_tokens, limit, batch_size, methods
     if method not in methods:
         raise ValueError(f"method must be one of {', '.join(methods)}, got {method!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        raise ValueError(f"batch_size (--batch-size) must be a positive integer, got {batch_size!r}")
     # A beam width given with greedy decoding would be ignored without a word.
     if num_beams is not None and method != "beam":
         raise ValueError(f"num_beams (--num-beams) applies to beam search; set method='beam' (--method beam) with it, "
                          f"or leave it out for {method} decoding")
     for name, value in (("num_beams", num_beams), ("max_new_tokens", max_new_tokens), ("limit", limit)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+            raise ValueError(f"{name} (--{name.replace('_', '-')}) must be a positive integer, got {value!r}")
 
 
 def _examples(config, task, run_dir, data, split, load_options):

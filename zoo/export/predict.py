@@ -191,7 +191,7 @@ class _Predictor:
 
         texts = _check_texts(texts, self.pairs)
         if batch_size < 1:
-            raise PredictInputError(f"batch_size must be >= 1, got {batch_size}")
+            raise PredictInputError(f"batch_size (--batch-size) must be a positive integer, got {batch_size}")
         columns = [lambda t, i=i: t[i] for i in range(2)] if self.pairs else [lambda t: t]
         parts = []
         with tqdm(total=len(texts), unit="text", disable=not (progress and shows_bar(sys.stderr)),

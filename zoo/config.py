@@ -48,6 +48,7 @@ Freeze = Literal["none", "embedding", "encoder"]
 # ``auto``: picked from the training texts (``zoo.training.data.AUTO_LENGTH_PERCENTILE``).
 SequenceLength = typing.Union[int, Literal["auto"]]
 Recipe = Literal["auto", "scratch", "fine_tune"]
+ClassWeight = Optional[typing.Union[Literal["balanced"], dict]]
 
 # The fine-tuning recipe: the defaults of a run that starts from a pretrained checkpoint (see
 # ``TrainingConfig.recipe``). Values the user gave explicitly win over these; ``model.overrides`` is empty so
@@ -378,6 +379,10 @@ class TrainingConfig(Section):
             with ``avx512_bf16`` or ``amx_bf16``; else float32). ``metrics.json`` records the choice, the
             attention core's dtype and the CPU flags that decided them under ``precision_choice``.
         label_smoothing: Label smoothing of the cross-entropy.
+        class_weight: Weights of the classes in a single-label classifier's training loss, for imbalanced data:
+            ``null`` (every example counts the same), ``balanced`` (``n / (classes * count)``, scikit-learn's:
+            each class weighs as much in total) or ``{label: weight}`` (unlisted classes 1). The training loss
+            is the weighted mean; validation and test losses stay unweighted. ``metrics.json`` records them.
         l1: L1 penalty on every weight matrix (kernels and embeddings, not biases or norms).
         l2: L2 penalty on the same weights.
         early_stopping: See ``EarlyStoppingConfig``.
@@ -406,6 +411,7 @@ class TrainingConfig(Section):
     seed: int = 42
     precision: Precision = "float32"
     label_smoothing: float = 0.1
+    class_weight: ClassWeight = None
     l1: float = 0.0
     l2: float = 0.0
     early_stopping: EarlyStoppingConfig = dataclasses.field(default_factory=EarlyStoppingConfig)
@@ -428,6 +434,10 @@ class TrainingConfig(Section):
             raise ConfigError(f"{at}divergence_factor must be 0 (off) or > 1, got {self.divergence_factor!r}")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"{at}label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        for label, weight in (self.class_weight.items() if isinstance(self.class_weight, dict) else ()):
+            number = to_number(weight)
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 < number < math.inf:
+                raise ConfigError(f"{at}class_weight.{label} must be a number > 0, got {weight!r}")
 
 
 @dataclasses.dataclass

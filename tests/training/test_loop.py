@@ -45,6 +45,24 @@ def test_binary_loss_matches_numpy(smoothing):
     np.testing.assert_array_equal(objective.correct(tf.constant(labels), tf.constant(logits)), [1, 0, 0])
 
 
+def test_class_weights_weigh_each_example_s_training_loss_by_its_class():
+    from zoo.training.objectives import class_weights
+
+    labels = np.array([0, 0, 0, 1])
+    # scikit-learn's "balanced": n / (classes * count), so each class weighs as much in total
+    np.testing.assert_allclose(class_weights("balanced", labels, ["ham", "spam"]), [4 / (2 * 3), 4 / (2 * 1)])
+    np.testing.assert_allclose(class_weights({"spam": 5, 1: 2}, labels, ["1", "ham", "spam"]), [2, 1, 5])
+    assert class_weights(None, labels, ["ham", "spam"]) is None
+    with pytest.raises(ValueError, match="^class_weight.junk: no such class; the classes are ham, spam$"):
+        class_weights({"junk": 2}, labels, ["ham", "spam"])
+    logits = np.array([[1.5], [-0.5], [3.0]], np.float32)
+    binary = Objective("binary", class_weights=[2.0, 0.5])
+    np.testing.assert_allclose(binary.training_loss(tf.constant([1, 1, 0]), tf.constant(logits)),
+                               binary.loss(tf.constant([1, 1, 0]), tf.constant(logits)) * [0.5, 0.5, 2.0], rtol=1e-6)
+    with pytest.raises(ValueError, match="a multi-label example has several"):
+        Objective("multilabel", class_weights=[1.0, 2.0])
+
+
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 def test_multilabel_loss_and_accuracy_match_numpy(smoothing):
     # Each label is its own sigmoid (not a softmax over labels); the loss and accuracy of an example are the
@@ -188,9 +206,11 @@ def _model(strategy, dropout=0.0):
 @pytest.mark.parametrize("settings", [
     {"label_smoothing": 0.1, "l2": 0.01, "clipnorm": 0.05},
     {"l1": 0.001, "clipvalue": 0.001},
+    {"label_smoothing": 0.1, "class_weights": [0.25, 3.0]},
 ])
 def test_one_step_follows_the_written_objective(settings):
-    """One SGD step equals w - lr * grad of (mean smoothed CE over the batch + L1/L2 on matrices), clipped."""
+    """One SGD step equals w - lr * grad of (mean smoothed CE over the batch, each example times its class's
+    weight, + L1/L2 on matrices), clipped; evaluation's loss stays the unweighted mean."""
     ids, labels = _data()
     strategy = tf.distribute.get_strategy()
     model = _model(strategy)
@@ -200,7 +220,8 @@ def test_one_step_follows_the_written_objective(settings):
     with tf.GradientTape() as tape:
         logits = model(ids, training=True)
         targets = tf.one_hot(labels, 2) * (1 - smoothing) + smoothing / 2
-        loss = -tf.reduce_mean(tf.reduce_sum(targets * tf.nn.log_softmax(logits), -1))
+        weights = np.asarray(settings.get("class_weights", [1.0, 1.0]), np.float32)[labels]
+        loss = -tf.reduce_mean(weights * tf.reduce_sum(targets * tf.nn.log_softmax(logits), -1))
         matrices = [w for w in model.trainable_weights if len(w.shape) >= 2]
         loss += settings.get("l2", 0) * tf.add_n([tf.reduce_sum(w * w) for w in matrices])
         loss += settings.get("l1", 0) * tf.add_n([tf.reduce_sum(tf.abs(w)) for w in matrices])
@@ -212,7 +233,8 @@ def test_one_step_follows_the_written_objective(settings):
         grads = [np.clip(g, -settings["clipvalue"], settings["clipvalue"]) for g in grads]
     expected = [w - lr * g for w, g in zip(before, grads)]
 
-    trainer = Trainer(model, keras.optimizers.SGD(lr), strategy, Objective("multiclass", smoothing),
+    objective = Objective("multiclass", smoothing, class_weights=settings.get("class_weights"))
+    trainer = Trainer(model, keras.optimizers.SGD(lr), strategy, objective,
                       batch_size=len(ids), l1=settings.get("l1", 0), l2=settings.get("l2", 0),
                       clipnorm=settings.get("clipnorm"), clipvalue=settings.get("clipvalue"))
     iterator = iter(trainer.distribute(ids, labels, np.arange(len(ids))[None]))
@@ -220,6 +242,9 @@ def test_one_step_follows_the_written_objective(settings):
     assert count == len(ids)
     for got, want in zip(model.trainable_weights, expected):
         np.testing.assert_allclose(np.array(got), want, rtol=2e-4, atol=2e-6)
+    log_p = _log_softmax(np.asarray(model(ids, training=False), np.float64))
+    unweighted = -((np.eye(2)[labels] * (1 - smoothing) + smoothing / 2) * log_p).sum(-1).mean()
+    assert trainer.evaluate(ids, labels)["loss"] == pytest.approx(unweighted, rel=1e-5)
 
 
 def test_batches_of_changing_width_share_one_traced_step():

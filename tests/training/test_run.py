@@ -504,3 +504,36 @@ def test_a_diverged_run_resumes_with_the_check_off_as_the_error_advises(tiny_csv
     assert _learning(resumed.history) == _learning(unchecked.history)
     for a, b in zip(_weights(resumed.model), _weights(unchecked.model)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_class_weights_are_recorded_and_refused_where_they_weigh_nothing(tiny_csv, tmp_path, capsys):
+    import zoo
+
+    imbalanced = tmp_path / "imbalanced.csv"
+    rows = tiny_csv.read_text(encoding="utf-8").splitlines()
+    header, body = rows[0], rows[1:]
+    kept = [row for row in body if not row.endswith(",pos")] + [row for row in body if row.endswith(",pos")][:40]
+    imbalanced.write_text("\n".join([header, *kept]) + "\n", encoding="utf-8")
+    config = tiny_config(imbalanced, tmp_path / "run", training={"epochs": 1, "batch_size": 16, "seed": 1,
+                                                                 "class_weight": "balanced"})
+    result = zoo.train(config)
+    train_labels = load_splits(Config.from_dict(config))["train"][1]
+    counts = np.bincount(train_labels, minlength=2)
+    expected = {name: len(train_labels) / (2 * counts[i]) for i, name in enumerate(result.label_names)}
+    assert result.metrics["class_weight"] == pytest.approx(expected) and expected["pos"] > 2
+    # Validation scores stay unweighted: the saved model's loss is the plain mean (smoothed) cross-entropy.
+    from zoo.training.loop import Evaluator
+    from zoo.training.objectives import Objective
+
+    unweighted = Evaluator(result.model, Objective(label_smoothing=result.config.training.label_smoothing))(
+        *load_splits(Config.from_dict(config))["validation"])
+    assert result.metrics["validation"]["loss"] == pytest.approx(unweighted["loss"], rel=1e-5)
+    with pytest.raises(ConfigError, match=r"^training\.class_weight\.spam: no such class; the classes are neg, pos$"):
+        zoo.train(tiny_config(imbalanced, tmp_path / "bad", training={"class_weight": {"spam": 2}}))
+    with pytest.raises(ConfigError, match=r"^training\.class_weight weighs the classes of a single-label classifier; "
+                                          r"this run trains an lm model: leave it out$"):
+        zoo.train(tiny_config(imbalanced, tmp_path / "lm", model={"name": "lm"}, training={"class_weight": "balanced"}))
+    with pytest.raises(ConfigError, match=r"training\.class_weight must be 'balanced' or a mapping; got 'heavy'"):
+        Config.from_dict({"training": {"class_weight": "heavy"}})
+    with pytest.raises(ConfigError, match=r"training\.class_weight\.pos must be a number > 0, got 0"):
+        Config.from_dict({"training": {"class_weight": {"pos": 0}}})

@@ -197,7 +197,7 @@ class Trainer:
             self._shift_seed_counters(context, 1)
             logits = self.model(inputs, training=True)
             self._shift_seed_counters(context, -1)
-            per_example = self.objective.loss(targets, logits)
+            per_example = self.objective.training_loss(targets, logits)
             loss = tf.reduce_sum(per_example) / self.batch_size
             if self.l1 or self.l2:
                 loss += self._penalty() / replicas

@@ -56,13 +56,16 @@ class Objective:
 
     token_level = False
 
-    def __init__(self, mode="multiclass", label_smoothing=0.0, pad_id=LEARNED_IDS.pad, trim=True):
+    def __init__(self, mode="multiclass", label_smoothing=0.0, pad_id=LEARNED_IDS.pad, trim=True, class_weights=None):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if class_weights is not None and mode == "multilabel":
+            raise ValueError("class weights weigh an example by its class; a multi-label example has several")
         self.mode = mode
         self.label_smoothing = float(label_smoothing)
         self.pad_id = int(pad_id)
         self.trim = bool(trim)
+        self.class_weights = None if class_weights is None else tf.constant(class_weights, tf.float32)
 
     def prepare(self, features, labels, seed=None, rows=None):
         """Return ``(inputs cut to their longest row, labels)`` (uncut without ``trim``).
@@ -92,6 +95,14 @@ class Objective:
         targets = targets * (1.0 - s) + 0.5 * s
         per_label = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
         return tf.reduce_mean(per_label, axis=-1)
+
+    def training_loss(self, labels, logits):
+        """``loss`` of every example times its class's weight (``class_weights``): what training minimises.
+        Validation and test scores use ``loss``, unweighted, so that they measure the model, not the weights."""
+        loss = self.loss(labels, logits)
+        if self.class_weights is None:
+            return loss
+        return loss * tf.gather(self.class_weights, tf.cast(tf.reshape(labels, [-1]), tf.int32))
 
     def correct(self, labels, logits):
         """Return each example's accuracy, ``[B]``: 0/1, or the fraction of right labels (multilabel)."""
@@ -234,6 +245,10 @@ class TokenObjective:
             nll = (1.0 - s) * nll + s * uniform
         return tf.reduce_sum(nll * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
 
+    def training_loss(self, targets, logits):
+        """What training minimises: ``loss`` (token tasks have no class weights)."""
+        return self.loss(targets, logits)
+
     def sums(self, targets, logits, per_example):
         """Return ``(negative log-likelihood sum, correctly predicted tokens, predicted tokens)``."""
         nll, weights, logits = self._token_losses(targets, logits)
@@ -247,8 +262,34 @@ class TokenObjective:
         return (np.asarray(main) != self.pad_id).sum(axis=1)
 
 
+def class_weights(setting, labels, label_names):
+    """The per-class loss weights of ``training.class_weight``, in label-id order; ``None`` for none.
+
+    Args:
+        setting: ``None``, ``"balanced"`` (``n / (classes * count)``, scikit-learn's ``compute_class_weight``) or
+            ``{label: weight}`` (unlisted classes 1).
+        labels: The training split's label ids ``[N]``.
+        label_names: The class names in id order.
+
+    Example:
+        >>> class_weights("balanced", np.array([0, 0, 0, 1]), ["ham", "spam"])
+        array([0.6666667, 2.       ], dtype=float32)
+    """
+    if setting is None:
+        return None
+    if setting == "balanced":
+        from sklearn.utils.class_weight import compute_class_weight
+
+        return compute_class_weight("balanced", classes=np.arange(len(label_names)), y=labels).astype(np.float32)
+    given = {str(label): float(weight) for label, weight in setting.items()}  # YAML reads a label 1 as an int
+    unknown = [label for label in given if label not in label_names]
+    if unknown:
+        raise ValueError(f"class_weight.{unknown[0]}: no such class; the classes are {', '.join(map(str, label_names))}")
+    return np.array([given.get(str(name), 1.0) for name in label_names], np.float32)
+
+
 def objective_for(task, *, mode="multiclass", vocab_size=None, label_smoothing=0.0, special_ids=LEARNED_IDS,
-                  trim=True):
+                  trim=True, class_weights=None):
     """Return the objective of a registry task (``zoo.models.task_of``).
 
     Args:
@@ -258,11 +299,12 @@ def objective_for(task, *, mode="multiclass", vocab_size=None, label_smoothing=0
         label_smoothing: In ``[0, 1)``.
         special_ids: The tokenizer's ``special_ids``.
         trim: Whether classification batches are cut to their longest row (the model's ``masks_padding``).
+        class_weights: A classifier's per-class weights of the training loss (``class_weights``), or ``None``.
 
     Example:
         >>> objective_for("lm", vocab_size=8000).token_level
         True
     """
     if task == "classification":
-        return Objective(mode, label_smoothing, pad_id=special_ids.pad, trim=trim)
+        return Objective(mode, label_smoothing, pad_id=special_ids.pad, trim=trim, class_weights=class_weights)
     return TokenObjective(task, vocab_size, label_smoothing, special_ids=special_ids)

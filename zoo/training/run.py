@@ -41,9 +41,9 @@ from zoo.training.checkpoints import (Checkpointer, RunClock, RunPrecision, chec
                                       saved_precision)
 from zoo.training.fit import RERUN, EarlyStopping, fit
 from zoo.training import transfer
-from zoo.training.data import example_input, load_splits, model_arguments, task_of_config
+from zoo.training.data import classification_mode, example_input, load_splits, model_arguments, task_of_config
 from zoo.training.loop import EpochBatches, Evaluator, Trainer, TrainingState
-from zoo.training.objectives import objective_for
+from zoo.training.objectives import class_weights, objective_for
 from zoo.training.optimizers import optimizer_for
 from zoo.training.precision import (emulated_bfloat16_warning, precision_report, precision_summary,
                                     resolve_precision)
@@ -223,6 +223,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     progress = Progress(config.output.progress if is_chief else "none", stream=progress_stream)
 
     task = task_of_config(config)
+    _check_class_weight(config, task)
     keras.utils.set_random_seed(config.training.seed)
     pretrained, tokenizer = transfer.pretrained_run(config) if config.model.init_from else (None, None)
     data = load_splits(config, tokenizer)
@@ -230,6 +231,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         _check_same_data(run_dir, data, config.data.source)
     train_features = data["train"][0]
     progress.message(_data_summary(data, run_dir, strategy, resume, config.data.sequence_length == "auto"))
+    loss_weights = _class_weights(config, data, progress)
     if config.recipe_defaults():
         progress.message("fine-tuning recipe defaults: " + ", ".join(
             f"{key}={value}" for key, value in config.recipe_defaults().items()))
@@ -279,7 +281,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             model, optimizer, strategy,
             objective_for(task, mode=build_args.get("mode"), vocab_size=data["tokenizer"].vocab_size,
                           label_smoothing=config.training.label_smoothing, special_ids=data["tokenizer"].special_ids,
-                          trim=task != "classification" or model.masks_padding),
+                          trim=task != "classification" or model.masks_padding, class_weights=loss_weights),
             config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
             clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
             jit_compile=check_jit(config.training.jit_compile, strategy, model), seed=config.training.seed)
@@ -338,6 +340,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         metrics = _final_metrics(evaluate, data, history, best_epoch if restored else len(history), best_epoch,
                                  stopped_early, config, precision_choice, strategy, float(state.elapsed.numpy()),
                                  clock.seconds())
+        if loss_weights is not None:
+            metrics["class_weight"] = dict(zip(data["label_names"], loss_weights.tolist()))
         if is_chief:
             _save_weights(model, run_dir / "model.weights.h5", spec, is_parameter_server(strategy))
             _write_json(run_dir / "model.json", spec)
@@ -634,6 +638,33 @@ def _early_stopping(config, state, validation):
                               "> 0")
         return None
     return EarlyStopping(state, monitor=c.monitor, patience=c.patience, min_delta=c.min_delta)
+
+
+def _check_class_weight(config, task):
+    """Raise ``ConfigError`` before the data load when ``training.class_weight`` is set for a run it cannot weigh."""
+    if config.training.class_weight is None:
+        return
+    kind = task if task != "classification" else classification_mode(config)
+    if kind not in ("multiclass", "binary"):
+        what = "a multi-label classifier" if kind == "multilabel" else f"{'an' if kind[0] in 'lm' else 'a'} {kind} model"
+        raise ConfigError(f"training.class_weight weighs the classes of a single-label classifier; this run trains "
+                          f"{what}: leave it out")
+
+
+def _class_weights(config, data, progress):
+    """``training.class_weight`` as per-class weights in label-id order (``None``: unweighted), said on
+    ``progress``."""
+    setting = config.training.class_weight
+    if setting is None:
+        return None
+    try:
+        weights = class_weights(setting, data["train"][1], data["label_names"])
+    except ValueError as err:
+        raise ConfigError(f"training.{err}") from None
+    how = "balanced: n / (classes * count)" if setting == "balanced" else "training.class_weight"
+    progress.message(f"class weights ({how}): "
+                     + ", ".join(f"{name} {weight:.3g}" for name, weight in zip(data["label_names"], weights)))
+    return weights
 
 
 def _final_metrics(evaluate, data, history, final_epoch, best_epoch, stopped_early, config, precision_choice,

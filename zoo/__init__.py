@@ -36,6 +36,7 @@ _LAZY = {
     "export_run": "zoo.export",
     # The function, not the submodule zoo/export/predict.py of the same name.
     "predict": "zoo.export.predict",
+    "embed": "zoo.export.embed",
     "predict_file": "zoo.export",
     "load_predictor": "zoo.export",
     "from_pretrained": "zoo.converters",

@@ -14,7 +14,7 @@ from zoo import interrupts
 from zoo.cli_options import DATA, OUTPUT, PRETRAINED, add_config_options, config_values
 from zoo.console import EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error, exit_status_for_signal
 from zoo.evaluation.cli import add_cv_command, add_evaluate_command, add_explain_command, add_generate_command
-from zoo.export.cli import add_export_command, add_predict_command
+from zoo.export.cli import add_embed_command, add_export_command, add_predict_command
 from zoo.tuning.cli import add_tune_command
 
 # What zoo train / pretrain say for a Ctrl-C outside the training loop (TensorFlow's import included).
@@ -195,6 +195,7 @@ COMMANDS = [
     add_export_command,
     add_predict_command,
     add_generate_command,
+    add_embed_command,
 ]
 
 

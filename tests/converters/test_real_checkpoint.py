@@ -49,6 +49,17 @@ def test_zoo_equals_the_numpy_reference(minilm):
     assert max_diff(ours, mean_pooled_embeddings(sequence, real)) < 1e-5
 
 
+def test_zoo_embed_gives_the_checkpoint_s_sentence_embeddings(minilm):
+    # all-MiniLM-L6-v2's own files say mean pooling and unit length; the reference pools the numpy BERT so.
+    from zoo.export.embed import embed
+
+    texts = zoo.data.load("mr").texts[:SENTENCES]
+    result = embed(minilm["folder"], texts, batch_size=7, sequence_length=LENGTH)
+    real = minilm["packed"]["padding_mask"]
+    assert max_diff(result.vectors, mean_pooled_embeddings(minilm["exact"][0], real)) < 1e-5
+    assert not result.truncated.any() and result.pooling.max_seq_length == 256
+
+
 def test_keras_hub_is_an_anchor_with_tanh_gelu(minilm, tmp_path):
     keras_hub = pytest.importorskip("keras_hub", reason="keras-hub (the dev extra) is not installed")
     reference = keras_hub.models.BertBackbone.from_preset(str(minilm["folder"]))

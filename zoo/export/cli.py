@@ -1,6 +1,7 @@
-"""``zoo export`` and ``zoo predict`` sub-commands: argument parsing only, the work is in the API.
+"""``zoo export``, ``zoo predict`` and ``zoo embed`` sub-commands: argument parsing only, the work is in the API.
 
-``zoo.cli`` lists ``add_export_command`` and ``add_predict_command`` in its ``COMMANDS``; each sets
+``zoo.cli`` lists ``add_export_command``, ``add_predict_command`` and ``add_embed_command`` in its ``COMMANDS``;
+each sets
 ``handler`` to a function ``(args) -> exit status``. Errors users can cause (``ValueError``, an output path
 that cannot be written included, and ``FileNotFoundError``) print ``zoo <command>: error: ...`` and exit
 with status 2.
@@ -8,6 +9,7 @@ with status 2.
 import functools
 import json
 import sys
+from pathlib import Path
 
 from zoo.console import EXIT_USAGE, error
 
@@ -155,4 +157,73 @@ def run_predict(args):
         return 0
     for record in with_input_columns(predictions.records(texts), columns or [{}] * len(texts)):
         print(json.dumps(record, ensure_ascii=False))
+    return 0
+
+
+def add_embed_command(subparsers):
+    """Add ``zoo embed CHECKPOINT (TEXT ... | --input FILE) [--output FILE]``.
+
+    Example:
+        >>> import argparse
+        >>> parser = argparse.ArgumentParser(prog="zoo")
+        >>> add_embed_command(parser.add_subparsers(dest="command"))
+        >>> parser.parse_args(["embed", "checkpoints/all-MiniLM-L6-v2", "a film", "--output", "e.npy"]).output
+        'e.npy'
+    """
+    parser = subparsers.add_parser(
+        "embed", help="sentence embeddings from a pretrained checkpoint folder",
+        description="Embed texts with a BERT checkpoint folder, pooled as its sentence-transformers files say "
+                    "(all-MiniLM-L6-v2: the mean of the real tokens, unit length, so cosine similarity is a dot "
+                    "product). One JSON object per text (text, embedding, truncated, and the input row's other "
+                    "columns), or --output FILE.npy (the vectors, in input order) or FILE.jsonl.",
+    )
+    parser.add_argument("checkpoint", help="a Hugging Face or keras-hub BERT checkpoint folder")
+    add_text_inputs(parser, "texts to embed")
+    parser.add_argument("--output", help="vectors file: .npy (an [N, d] float32 array) or .jsonl")
+    parser.add_argument("--batch-size", type=int, default=64, help="texts per model call (default: 64)")
+    parser.add_argument("--sequence-length", type=int, help="most tokens per text, [CLS] and [SEP] included "
+                        "(default: the checkpoint's max_seq_length)")
+    parser.set_defaults(handler=run_embed)
+
+
+EMBED_OUTPUTS = (".npy", ".jsonl")
+
+
+@user_errors("embed")
+def run_embed(args):
+    """Run ``zoo embed`` from parsed arguments."""
+    import numpy as np
+
+    from zoo.export.embed import embed
+    from zoo.export.predict import PredictInputError, with_input_columns
+    from zoo.paths import check_output, output_errors
+
+    check_text_inputs(args)
+    fix = f"set --output to a {' or '.join(EMBED_OUTPUTS)} file in a directory you can write"
+    if args.output:
+        suffix = Path(args.output).suffix.lower()
+        if suffix not in EMBED_OUTPUTS:
+            raise PredictInputError(f"{args.output}: unsupported output type {suffix!r}; use one of "
+                                    f"{', '.join(EMBED_OUTPUTS)}")
+        check_output(Path(args.output), fix, is_file=True)  # before the model loads
+    texts, columns = read_input(args) if args.input else (args.texts, [{}] * len(args.texts))
+    result = embed(args.checkpoint, texts, batch_size=args.batch_size, sequence_length=args.sequence_length)
+    records = with_input_columns([{"text": text, "embedding": vector.tolist(), "truncated": bool(cut)}
+                                  for text, vector, cut in zip(texts, result.vectors, result.truncated)], columns)
+    if args.output:
+        path = Path(args.output)
+        with output_errors(path, fix):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.suffix.lower() == ".npy":
+                np.save(path, result.vectors)
+            else:
+                path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        print(f"wrote {len(texts)} embeddings of {result.vectors.shape[1]} dimensions to {path}", file=sys.stderr)
+    else:
+        for record in records:
+            print(json.dumps(record, ensure_ascii=False))
+    cut = int(result.truncated.sum())
+    if cut:
+        print(f"warning: {cut} of {len(texts)} texts had more tokens than {result.sequence_length} (--sequence-length) "
+              "and were embedded from the first ones; flagged truncated", file=sys.stderr)
     return 0

@@ -528,6 +528,9 @@ def test_class_weights_are_recorded_and_refused_where_they_weigh_nothing(tiny_cs
     unweighted = Evaluator(result.model, Objective(label_smoothing=result.config.training.label_smoothing))(
         *load_splits(Config.from_dict(config))["validation"])
     assert result.metrics["validation"]["loss"] == pytest.approx(unweighted["loss"], rel=1e-5)
+    report = zoo.evaluate(result.run_dir, out_dir=tmp_path / "eval", progress=False)
+    assert report["info"]["class_weight"] == "balanced"
+    assert "- **class_weight**: balanced" in (tmp_path / "eval" / "report.md").read_text(encoding="utf-8")
     with pytest.raises(ConfigError, match=r"^training\.class_weight\.spam: no such class; the classes are neg, pos$"):
         zoo.train(tiny_config(imbalanced, tmp_path / "bad", training={"class_weight": {"spam": 2}}))
     with pytest.raises(ConfigError, match=r"^training\.class_weight weighs the classes of a single-label classifier; "

@@ -193,6 +193,8 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
         raise ValueError(f"{source}: {'sentence pairs' if examples.is_pairs else 'single texts'}, but the run's model "
                          f"reads {'sentence pairs (text_a, text_b)' if pairs else 'single texts'}")
     info = {"run": str(run_dir), "data": source, "model": run_model_name(run_dir)}
+    if config.training.class_weight is not None:  # the run's training loss weighed the classes: say so
+        info["class_weight"] = config.training.class_weight
     return evaluate_model(
         model, tokenizer, label_names, examples.inputs, examples.labels, out_dir=out_dir,
         history=read_history(run_dir), sequence_length=config.data.sequence_length, batch_size=batch_size,

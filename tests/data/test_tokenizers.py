@@ -329,6 +329,6 @@ def test_detokenize_gives_back_the_cleaned_text(kind, text, expected):
     framed = [tok.cls_id, *ids.numpy().tolist(), tok.sep_id]
     assert tok.detokenize(framed) == expected  # frame markers and padding are not text
     # In a batch, as an exported lm's graph detokenizes: ragged, an empty row included, each row as alone.
-    batch = tf.ragged.constant([framed, [], [tok.cls_id], tok.tokenize(tf.constant(["a dull film"]))[0].numpy().tolist()],
-                               dtype=tf.int32)
+    dull = tok.tokenize(tf.constant(["a dull film"]))[0].numpy().tolist()
+    batch = tf.ragged.constant([framed, [], [tok.cls_id], dull], dtype=tf.int32)
     assert [t.decode() for t in tok.detokenize_batch(batch).numpy()] == [expected, "", "", tok.detokenize(batch[3])]

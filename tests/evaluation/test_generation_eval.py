@@ -311,7 +311,8 @@ def test_zoo_generate_gives_a_seq2seq_run_s_greedy_output_as_text(runs, tmp_path
     (tmp_path / "sources.jsonl").write_text(json.dumps({"id": "q7", "text": sources[0]}) + "\n", encoding="utf-8")
     assert main(["generate", str(run.run_dir), "--input", str(tmp_path / "sources.jsonl")]) == 0
     carried = json.loads(capsys.readouterr().out)
-    assert list(carried)[:2] == ["id", "text"] and carried["id"] == "q7" and carried["generated"] == rows[0]["generated"]
+    assert list(carried)[:2] == ["id", "text"] and carried["id"] == "q7"
+    assert carried["generated"] == rows[0]["generated"]
     beam = generate_texts(run.run_dir, sources[:1], method="beam", num_beams=1)
     assert beam[0]["generated"] == rows[0]["generated"]  # a beam of 1 is greedy
 
@@ -382,7 +383,8 @@ def test_an_lm_or_seq2seq_export_generates_from_raw_strings_as_its_run_does(runs
         if task == "seq2seq":
             expected = _seq2seq_greedy(run.model, ids[:fits], SEQUENCE_LENGTH[task]) if ids else []
         else:  # an lm's prompt of n tokens and its begin token leave sequence_length - n positions
-            expected = _lm_greedy(run.model, [BEGIN_ID] + ids[:fits], min(SEQUENCE_LENGTH[task], fits + 1 - len(ids[:fits])))
+            room = min(SEQUENCE_LENGTH[task], fits + 1 - len(ids[:fits]))
+            expected = _lm_greedy(run.model, [BEGIN_ID] + ids[:fits], room)
         assert out["empty_input"][i] == (task == "seq2seq" and not ids)
         assert out["generated"][i].decode() == _tokens(run.tokenizer.vocabulary, expected), (text, expected)
     # zoo generate reads the export as it reads the run (greedy); other decoding needs the run.

@@ -89,8 +89,8 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
             ``"tfds:<name>[:<config>]"``: a prepared tensorflow-datasets data set;
             ``"trec:<path>"``: a TREC file, or a folder with ``train.txt`` / ``test.txt``;
             a ``.csv`` / ``.tsv`` / ``.jsonl`` path; a ``.txt`` file of unlabelled texts, one per line (with
-            ``label_column=False``: a corpus for lm/mlm models); a folder of class sub-folders of ``.txt`` files (aclImdb;
-            ``.txt`` files in folders below a class's folder are of that class);
+            ``label_column=False``: a corpus for lm/mlm models); a folder of class sub-folders of ``.txt`` files
+            (aclImdb; ``.txt`` files in folders below a class's folder are of that class);
             a folder of files ``<stem>.<label>`` with one example per line (MR's ``rt-polarity.pos/.neg``);
             or a dict ``{label: path}`` of one-example-per-line files.
         encoding: Text encoding; when not given UTF-8, or UTF-16/UTF-32 for a file starting with their

@@ -381,8 +381,8 @@ class Tokenizer(tf.Module):
         if not isinstance(ids, tf.RaggedTensor):
             ids = tf.RaggedTensor.from_tensor(tf.convert_to_tensor(ids))
         ids = tf.cast(ids, tf.int32)
-        kept = tf.ragged.boolean_mask(ids, tf.logical_and(
-            tf.not_equal(ids, self.pad_id), tf.logical_and(tf.not_equal(ids, self.cls_id), tf.not_equal(ids, self.sep_id))))
+        text = [tf.not_equal(ids, special) for special in (self.pad_id, self.cls_id, self.sep_id)]
+        kept = tf.ragged.boolean_mask(ids, tf.logical_and(text[0], tf.logical_and(text[1], text[2])))
         return self._join(self.id_to_token(kept))
 
     def _join(self, tokens):

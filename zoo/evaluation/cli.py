@@ -82,10 +82,10 @@ def _headline(report):
 
     m = report["metrics"]
     if "perplexity" in m:
-        line = f"{report['info']['examples']} examples: perplexity {m['perplexity']:.4f} ({m['tokens']} tokens)"
+        line = f"{report['info']['examples']:,} examples: perplexity {m['perplexity']:.4f} ({m['tokens']:,} tokens)"
         generation = report["info"].get("generation")
         if generation:
-            line += (f"; {generation['examples']} generated ({generation['method']}): BLEU {m['bleu']:.2f}, "
+            line += (f"; {generation['examples']:,} generated ({generation['method']}): BLEU {m['bleu']:.2f}, "
                      f"ROUGE-L {m['rougeL']:.4f}, exact match {m['exact_match']:.4f}")
         return line
     line = f"accuracy {m['accuracy']:.4f}, macro F1 {m['averages']['macro']['f1']:.4f}, log-loss {m['log_loss']:.4f}"
@@ -93,11 +93,11 @@ def _headline(report):
         line += f", ROC-AUC {m['roc_auc']:.4f}"
     if m.get("average_precision") is not None:
         line += f", average precision {m['average_precision']:.4f}"
-    line = f"{m['num_examples']} examples: {line}"
+    line = f"{m['num_examples']:,} examples: {line}"
     cut = report["info"].get(TRUNCATED)
     if cut:
-        line += (f"\n{cut} of {m['num_examples']} texts had more tokens than the model reads and were scored on what "
-                 "fits, cut as training cut them")
+        line += (f"\n{cut:,} of {m['num_examples']:,} texts had more tokens than the model reads and were scored on "
+                 "what fits, cut as training cut them")
     return line
 
 

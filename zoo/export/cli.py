@@ -91,7 +91,8 @@ def run_export(args):
     result = export_run(args.run_dir, out=args.out, name=args.name, max_new_tokens=args.max_new_tokens)
     meta = result.metadata
     holds = (f"labels {meta['label_names']}" if meta["task"] == "classification" else
-             f"{meta['task']}: generates greedily, up to {meta['max_new_tokens']} tokens per text; zoo generate reads it")
+             f"{meta['task']}: generates greedily, up to {meta['max_new_tokens']} tokens per text; zoo generate "
+             "reads it")
     print(f"exported {args.run_dir} to {result.path} (version {result.version}, {holds})")
     if meta["requires_tensorflow_text"]:
         print(f"note: the graph uses tensorflow-text ops ({', '.join(meta['custom_ops'])}); "
@@ -117,8 +118,8 @@ def add_predict_command(subparsers):
                     "The texts come from the command line or --input, a .txt (one text per line), .csv/.tsv "
                     "(with a header) or .jsonl file; the predictions print as one JSON object per line, or go "
                     "to --output, each with its input row's other columns (an id, say; input_<name> where the "
-                    "output has that name). A sentence-pair model takes its texts two at a time (TEXT_A TEXT_B ...), or "
-                    "the text_a and text_b columns of --input.",
+                    "output has that name). A sentence-pair model takes its texts two at a time (TEXT_A TEXT_B "
+                    "...), or the text_a and text_b columns of --input.",
     )
     parser.add_argument("model_dir", help="exported model (version or model directory) or run directory")
     add_text_inputs(parser, "texts to classify")

@@ -271,7 +271,8 @@ def export_run(run_dir, *, out=None, name=None, max_new_tokens=None):
     generates = task in GENERATIVE_TASKS
     if task == "mlm":
         raise ValueError(f"{run_dir} is an mlm run (a masked-LM encoder): classifier, lm and seq2seq runs export; "
-                         f"`zoo train --pretrained {run_dir}` trains a classifier from its encoder, and that run exports")
+                         f"`zoo train --pretrained {run_dir}` trains a classifier from its encoder, and that run "
+                         "exports")
     if max_new_tokens is not None and not generates:
         raise ValueError(f"max_new_tokens (--max-new-tokens) applies to lm and seq2seq runs; {run_dir} is a "
                          f"{task or 'classification'} run")

@@ -284,7 +284,8 @@ def class_weights(setting, labels, label_names):
     given = {str(label): float(weight) for label, weight in setting.items()}  # YAML reads a label 1 as an int
     unknown = [label for label in given if label not in label_names]
     if unknown:
-        raise ValueError(f"class_weight.{unknown[0]}: no such class; the classes are {', '.join(map(str, label_names))}")
+        raise ValueError(f"class_weight.{unknown[0]}: no such class; the classes are "
+                         f"{', '.join(map(str, label_names))}")
     return np.array([given.get(str(name), 1.0) for name in label_names], np.float32)
 
 

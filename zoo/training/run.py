@@ -646,7 +646,8 @@ def _check_class_weight(config, task):
         return
     kind = task if task != "classification" else classification_mode(config)
     if kind not in ("multiclass", "binary"):
-        what = "a multi-label classifier" if kind == "multilabel" else f"{'an' if kind[0] in 'lm' else 'a'} {kind} model"
+        article = "an" if kind in ("lm", "mlm") else "a"
+        what = "a multi-label classifier" if kind == "multilabel" else f"{article} {kind} model"
         raise ConfigError(f"training.class_weight weighs the classes of a single-label classifier; this run trains "
                           f"{what}: leave it out")
 

@@ -106,3 +106,31 @@ def test_zoo_embed_prints_or_writes_the_vectors_with_the_input_s_columns(tmp_pat
     assert main(["embed", str(folder), "a text", "--output", str(tmp_path / "e.txt")]) == 2
     assert capsys.readouterr().err == (f"zoo embed: error: {tmp_path / 'e.txt'}: unsupported output type '.txt'; "
                                        "use one of .npy, .jsonl\n")
+
+
+def test_a_checkpoint_exports_as_an_embedder_that_loads_without_zoo(tmp_path, capsys):
+    from tests.export.test_standalone import run_standalone
+
+    folder, _, _ = write_bert_checkpoint(tmp_path / "st")
+    _sentence_transformers(folder)
+    out = tmp_path / "models" / "st"
+    assert main(["export", str(folder), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith(f"exported {folder} to {out / '1'} (version 1, sentence embeddings of "
+                                              "32 dimensions, mean-pooled, unit length; zoo embed reads it)")
+    texts = TEXTS + ["", "caf\u00e9 !"]
+    expected = embed(folder, texts)
+    exported = embed(out, texts)  # the newest version of the model folder
+    np.testing.assert_allclose(exported.vectors, expected.vectors, atol=1e-6)
+    assert exported.truncated.tolist() == expected.truncated.tolist() == [False, True, False, False, False]
+    assert exported.empty_input.tolist() == [False, False, False, True, False] and exported.sequence_length == 12
+    [alone] = run_standalone([out / "1"], texts, tmp_path)
+    assert "error" not in alone, alone.get("error")
+    np.testing.assert_allclose(alone["embedding"], expected.vectors, atol=1e-6)
+    with pytest.raises(ValueError, match=r"sequence_length \(--sequence-length\) 8: .* was exported with 12"):
+        embed(out, texts, sequence_length=8)
+    # Each command names the one that reads an export of another kind.
+    assert main(["predict", str(out), "a text"]) == 2
+    assert capsys.readouterr().err == (f"zoo predict: error: {out / '1'} is the export of a checkpoint's sentence "
+                                       f"embedder: it embeds texts; `zoo embed {out / '1'} TEXT ...` reads it\n")
+    assert main(["generate", str(out), "a text"]) == 2
+    assert "`zoo embed" in capsys.readouterr().err

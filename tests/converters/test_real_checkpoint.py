@@ -57,7 +57,7 @@ def test_zoo_embed_gives_the_checkpoint_s_sentence_embeddings(minilm):
     result = embed(minilm["folder"], texts, batch_size=7, sequence_length=LENGTH)
     real = minilm["packed"]["padding_mask"]
     assert max_diff(result.vectors, mean_pooled_embeddings(minilm["exact"][0], real)) < 1e-5
-    assert not result.truncated.any() and result.pooling.max_seq_length == 256
+    assert not result.truncated.any() and not result.empty_input.any() and result.sequence_length == LENGTH
 
 
 def test_keras_hub_is_an_anchor_with_tanh_gelu(minilm, tmp_path):

@@ -345,7 +345,7 @@ def test_generate_refuses_other_runs_and_bad_texts_naming_the_fix(runs, trained_
                                            "was exported from\n")
     assert main(["generate", str(exported.path.parent), "a text"]) == 2
     assert capsys.readouterr().err == (f"zoo generate: error: {exported.path} is the export of a classifier: it gives "
-                                       f"labels, not text; `zoo predict {exported.path} TEXT ...` reads it\n")
+                                       f"labels; `zoo predict {exported.path} TEXT ...` reads it\n")
     with pytest.raises(ValueError, match="texts must be a non-empty list of strings, got 'a b'"):
         generate_texts(runs["seq2seq"].run_dir, "a b")
     with pytest.raises(ValueError, match="num_beams .* applies to beam search"):
@@ -397,7 +397,7 @@ def test_an_lm_or_seq2seq_export_generates_from_raw_strings_as_its_run_does(runs
         generate_texts(f"saved_models/{task}", texts, method="beam", num_beams=2)
     assert main(["predict", f"saved_models/{task}", "a b"]) == 2
     assert capsys.readouterr().err == (f"zoo predict: error: saved_models/{task}/1 is the export of "
-                                       f"{'an' if task == 'lm' else 'a'} {task} run: it generates text, not labels; "
+                                       f"{'an' if task == 'lm' else 'a'} {task} run: it generates text; "
                                        f"`zoo generate saved_models/{task}/1 TEXT ...` reads it\n")
     # --max-new-tokens caps what the export generates, as it caps the run's generation.
     assert main(["export", str(run.run_dir), "--name", task, "--max-new-tokens", "2"]) == 0

@@ -70,9 +70,11 @@ def add_export_command(subparsers):
         "export", help="export a training run as a SavedModel that takes raw strings",
         description="Export a run as a TensorFlow SavedModel in TF Serving's layout (saved_models/<name>/<n>/). "
                     "Its serving_default signature takes raw strings; a classifier's serve_token_ids takes token "
-                    "ids. An lm or seq2seq run's export generates text greedily.",
+                    "ids. An lm or seq2seq run's export generates text greedily; a checkpoint folder's embeds "
+                    "sentences as zoo embed does.",
     )
-    parser.add_argument("run_dir", help="a run directory written by zoo train")
+    parser.add_argument("run_dir", help="a run directory written by zoo train, or a pretrained checkpoint folder "
+                                        "(exported as a sentence embedder)")
     # --out names the model directory itself, so a --name beside it would be ignored: argparse refuses the two.
     destination = parser.add_mutually_exclusive_group()
     destination.add_argument("--out", help="saved_models/NAME/VERSION, or a model directory that gets the next "
@@ -90,9 +92,14 @@ def run_export(args):
 
     result = export_run(args.run_dir, out=args.out, name=args.name, max_new_tokens=args.max_new_tokens)
     meta = result.metadata
-    holds = (f"labels {meta['label_names']}" if meta["task"] == "classification" else
-             f"{meta['task']}: generates greedily, up to {meta['max_new_tokens']} tokens per text; zoo generate "
-             "reads it")
+    if meta["task"] == "classification":
+        holds = f"labels {meta['label_names']}"
+    elif meta["task"] == "embedding":
+        holds = (f"sentence embeddings of {meta['dimensions']} dimensions, {meta['pooling']['mode']}-pooled"
+                 f"{', unit length' if meta['pooling']['normalize'] else ''}; zoo embed reads it")
+    else:
+        holds = (f"{meta['task']}: generates greedily, up to {meta['max_new_tokens']} tokens per text; zoo generate "
+                 "reads it")
     print(f"exported {args.run_dir} to {result.path} (version {result.version}, {holds})")
     if meta["requires_tensorflow_text"]:
         print(f"note: the graph uses tensorflow-text ops ({', '.join(meta['custom_ops'])}); "
@@ -175,10 +182,11 @@ def add_embed_command(subparsers):
         "embed", help="sentence embeddings from a pretrained checkpoint folder",
         description="Embed texts with a BERT checkpoint folder, pooled as its sentence-transformers files say "
                     "(all-MiniLM-L6-v2: the mean of the real tokens, unit length, so cosine similarity is a dot "
-                    "product). One JSON object per text (text, embedding, truncated, and the input row's other "
-                    "columns), or --output FILE.npy (the vectors, in input order) or FILE.jsonl.",
+                    "product). One JSON object per text (text, embedding, empty_input, truncated, and the input "
+                    "row's other columns), or --output FILE.npy (the vectors, in input order) or FILE.jsonl.",
     )
-    parser.add_argument("checkpoint", help="a Hugging Face or keras-hub BERT checkpoint folder")
+    parser.add_argument("checkpoint", help="a Hugging Face or keras-hub BERT checkpoint folder, or its export "
+                                           "(zoo export CHECKPOINT)")
     add_text_inputs(parser, "texts to embed")
     parser.add_argument("--output", help="vectors file: .npy (an [N, d] float32 array) or .jsonl")
     parser.add_argument("--batch-size", type=int, default=64, help="texts per model call (default: 64)")
@@ -209,8 +217,9 @@ def run_embed(args):
         check_output(Path(args.output), fix, is_file=True)  # before the model loads
     texts, columns = read_input(args) if args.input else (args.texts, [{}] * len(args.texts))
     result = embed(args.checkpoint, texts, batch_size=args.batch_size, sequence_length=args.sequence_length)
-    records = with_input_columns([{"text": text, "embedding": vector.tolist(), "truncated": bool(cut)}
-                                  for text, vector, cut in zip(texts, result.vectors, result.truncated)], columns)
+    records = with_input_columns([{"text": text, "embedding": vector.tolist(), "empty_input": bool(empty),
+                                   "truncated": bool(cut)} for text, vector, empty, cut in
+                                  zip(texts, result.vectors, result.empty_input, result.truncated)], columns)
     if args.output:
         path = Path(args.output)
         with output_errors(path, fix):
@@ -223,8 +232,10 @@ def run_embed(args):
     else:
         for record in records:
             print(json.dumps(record, ensure_ascii=False))
-    cut = int(result.truncated.sum())
-    if cut:
-        print(f"warning: {cut} of {len(texts)} texts had more tokens than {result.sequence_length} (--sequence-length) "
-              "and were embedded from the first ones; flagged truncated", file=sys.stderr)
+    for flag, what in (("empty_input", "had nothing left after cleaning; each is embedded as empty input"),
+                       ("truncated", f"had more tokens than {result.sequence_length} (--sequence-length) and were "
+                                     "embedded from the first ones")):
+        count = int(getattr(result, flag).sum())
+        if count:
+            print(f"warning: {count} of {len(texts)} texts {what}; flagged {flag}", file=sys.stderr)
     return 0

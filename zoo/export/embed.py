@@ -1,16 +1,22 @@
-"""Sentence embeddings from a pretrained checkpoint folder (``zoo.embed``, ``zoo embed``).
+"""Sentence embeddings from a pretrained checkpoint folder or its export (``zoo.embed``, ``zoo embed``).
 
 The checkpoint's backbone reads each text as its tokenizer packs it (``[CLS] text [SEP]``, cut to the
 checkpoint's ``max_seq_length``), and its token vectors become one vector per text the way the checkpoint's
 sentence-transformers files say (``zoo.converters.sentence_transformers``: all-MiniLM-L6-v2 mean-pools the
-real tokens and normalises to unit length), so cosine similarity is a dot product.
+real tokens and normalises to unit length), so cosine similarity is a dot product. ``EmbeddingServingGraph``
+does it all in one graph, the same in memory and in the SavedModel ``zoo export CHECKPOINT`` writes.
 """
 import dataclasses
 
 import numpy as np
 import tensorflow as tf
 
+from zoo.export.serving import TEXT_SPEC, valid_utf8
+
 DEFAULT_BATCH_SIZE = 64
+TASK = "embedding"  # an embedding export's task in zoo_export.json
+OUTPUTS = {"embedding": "float32 [None, d]", "empty_input": "bool [None]", "replaced_bytes": "bool [None]",
+           "truncated": "bool [None]"}
 
 
 @dataclasses.dataclass
@@ -21,25 +27,99 @@ class Embeddings:
         vectors: ``[N, d]`` float32, one row per text, in input order.
         truncated: ``[N]`` whether a text had more tokens than ``sequence_length`` and was embedded from the
             first ones.
+        empty_input: ``[N]`` whether nothing was left of a text after cleaning (its vector is that of ``""``).
         sequence_length: The most tokens a text was read with (special tokens included).
-        pooling: The checkpoint's ``SentencePooling``.
     """
 
     vectors: np.ndarray
     truncated: np.ndarray
+    empty_input: np.ndarray
     sequence_length: int
-    pooling: object
+
+
+class EmbeddingServingGraph:
+    """A checkpoint's backbone, tokenizer and pooling, and the ``tf.function`` that embeds raw strings.
+
+    Args:
+        backbone: The checkpoint's ``zoo.models.Backbone`` (``zoo.from_pretrained(folder, task=None)``).
+        tokenizer: Its ``BertTokenizer``.
+        pooling: Its ``SentencePooling`` (``zoo.converters.sentence_transformers.read_pooling``).
+        sequence_length: Most tokens per text, ``[CLS]`` and ``[SEP]`` included (default: the pooling's
+            ``max_seq_length``, else the backbone's position range).
+
+    Example:
+        >>> from zoo.converters.sentence_transformers import read_pooling
+        >>> backbone, tokenizer = zoo.from_pretrained("checkpoints/all-MiniLM-L6-v2", task=None)
+        >>> graph = EmbeddingServingGraph(backbone, tokenizer, read_pooling("checkpoints/all-MiniLM-L6-v2"))
+        >>> graph.serve_text(tf.constant(["a gripping film"]))["embedding"].shape
+        TensorShape([1, 384])
+    """
+
+    def __init__(self, backbone, tokenizer, pooling, sequence_length=None):
+        limit = backbone.sequence_length
+        if sequence_length is not None and (isinstance(sequence_length, bool) or not isinstance(sequence_length, int)
+                                            or sequence_length < 1):
+            raise ValueError(f"sequence_length (--sequence-length) must be a positive integer, got "
+                             f"{sequence_length!r}")
+        self.sequence_length = sequence_length or min(pooling.max_seq_length or limit, limit)
+        if self.sequence_length > limit:
+            raise ValueError(f"sequence_length (--sequence-length) {self.sequence_length} exceeds the checkpoint's "
+                             f"{limit} positions")
+        self.backbone, self.tokenizer, self.pooling = backbone, tokenizer, pooling
+        self.dimensions = backbone.d_model
+        self.serve_text = tf.function(self._serve_text, input_signature=[TEXT_SPEC], autograph=False)
+
+    def endpoints(self):
+        """``{signature name: tf.function}``: raw strings in, the SavedModel's ``serving_default``."""
+        return {"serve_text": self.serve_text}
+
+    def _serve_text(self, texts):
+        texts = tf.ensure_shape(texts, [None], name="texts_must_be_a_1-D_batch_of_strings")
+        valid, replaced = valid_utf8(texts)
+        packed = self.tokenizer.pack(valid, sequence_length=self.sequence_length)
+        real = tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1)
+        # Cut to the longest row (never to width zero, for an empty batch): padding is computed for nothing.
+        width = tf.maximum(tf.reduce_max(real), 1)
+        packed = {key: value[:, :width] for key, value in packed.items()}
+        tokens = tf.cast(self.backbone(packed, training=False)["sequence_output"], tf.float32)
+        # tokenize() frames each text as [CLS] text [SEP], as pack does: two tokens are no text.
+        lengths = self.tokenizer.tokenize(valid).row_lengths()
+        return {"embedding": self._pool(tokens, packed["padding_mask"]), "empty_input": real <= 2,
+                "replaced_bytes": replaced, "truncated": lengths > self.sequence_length}
+
+    def _pool(self, tokens, padding_mask):
+        """One vector per row of ``tokens`` ``[B, T, d]`` over its real positions (``padding_mask``)."""
+        real = tf.cast(padding_mask, tokens.dtype)[..., None]
+        if self.pooling.mode == "cls":
+            vector = tokens[:, 0]
+        elif self.pooling.mode == "max":
+            vector = tf.reduce_max(tf.where(real > 0, tokens, tokens.dtype.min), axis=1)
+        else:
+            vector = tf.reduce_sum(tokens * real, axis=1) / tf.maximum(tf.reduce_sum(real, axis=1), 1e-9)
+        # sentence-transformers' Normalize divides by max(norm, 1e-12).
+        return tf.math.l2_normalize(vector, axis=-1, epsilon=1e-24) if self.pooling.normalize else vector
+
+
+def embedding_graph(checkpoint, sequence_length=None):
+    """The ``EmbeddingServingGraph`` of a checkpoint folder, pooled as its files say."""
+    from zoo.converters import from_pretrained
+    from zoo.converters.sentence_transformers import read_pooling
+
+    pooling = read_pooling(checkpoint)
+    backbone, tokenizer = from_pretrained(checkpoint, task=None)
+    return EmbeddingServingGraph(backbone, tokenizer, pooling, sequence_length)
 
 
 def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=None):
-    """Embed texts with a pretrained checkpoint folder, pooled as the checkpoint says.
+    """Embed texts with a pretrained checkpoint folder, pooled as the checkpoint says, or with its export.
 
     Args:
-        checkpoint: A BERT checkpoint folder (Hugging Face or keras-hub, see ``zoo.from_pretrained``).
+        checkpoint: A BERT checkpoint folder (Hugging Face or keras-hub, see ``zoo.from_pretrained``), or its
+            export by ``zoo export`` (``saved_models/NAME[/N]``).
         texts: A list of strings.
         batch_size: Texts per model call.
         sequence_length: Most tokens per text, ``[CLS]`` and ``[SEP]`` included (default: the checkpoint's
-            ``max_seq_length``, else its position range).
+            ``max_seq_length``, else its position range; an export's is fixed).
 
     Returns:
         ``Embeddings``.
@@ -52,44 +132,39 @@ def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=N
         >>> e.vectors.shape, bool(e.vectors[0] @ e.vectors[1] > e.vectors[0] @ e.vectors[2])
         ((3, 384), True)
     """
-    from zoo.converters import from_pretrained
-    from zoo.converters.sentence_transformers import read_pooling
+    from zoo.export.predict import find_saved_model, predicted_bytes
 
     if isinstance(texts, str) or not texts or not all(isinstance(text, str) for text in texts):
         raise ValueError(f"texts must be a non-empty list of strings, got {texts!r:.80}")
-    for name, value in (("batch_size", batch_size), ("sequence_length", sequence_length)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} (--{name.replace('_', '-')}) must be a positive integer, got {value!r}")
-    pooling = read_pooling(checkpoint)
-    backbone, tokenizer = from_pretrained(checkpoint, task=None)
-    limit = backbone.sequence_length
-    length = sequence_length or min(pooling.max_seq_length or limit, limit)
-    if length > limit:
-        raise ValueError(f"sequence_length (--sequence-length) {length} exceeds the checkpoint's {limit} positions")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size (--batch-size) must be a positive integer, got {batch_size!r}")
+    exported = find_saved_model(checkpoint)
+    if exported is not None:
+        serve, length = _exported(exported, sequence_length)
+    else:
+        graph = embedding_graph(checkpoint, sequence_length)
+        serve, length = graph.serve_text, graph.sequence_length
     # Batches of texts of similar length pad little; the rows go back to input order at the end.
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    vectors = np.zeros((len(texts), backbone.d_model), np.float32)
-    truncated = np.zeros(len(texts), bool)
+    parts = []
     for start in range(0, len(order), batch_size):
-        rows = order[start:start + batch_size]
-        batch = tf.constant([texts[i] for i in rows])
-        packed = tokenizer.pack(batch, sequence_length=length)
-        width = int(tf.reduce_max(tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1)))
-        packed = {key: value[:, :width] for key, value in packed.items()}
-        tokens = backbone(packed, training=False)["sequence_output"]
-        vectors[rows] = _pool(tf.cast(tokens, tf.float32), packed["padding_mask"], pooling).numpy()
-        # tokenize() frames each text as [CLS] text [SEP], as pack does.
-        truncated[rows] = tokenizer.tokenize(batch).row_lengths().numpy() > length
-    return Embeddings(vectors, truncated, length, pooling)
+        batch = tf.constant([predicted_bytes(texts[i]) for i in order[start:start + batch_size]], tf.string)
+        parts.append({key: value.numpy() for key, value in serve(texts=batch).items()})
+    inverse = np.argsort(order)
+    joined = {key: np.concatenate([part[key] for part in parts])[inverse] for key in parts[0]}
+    return Embeddings(joined["embedding"], joined["truncated"], joined["empty_input"], length)
 
 
-def _pool(tokens, padding_mask, pooling):
-    """One vector per row of ``tokens`` ``[B, T, d]`` over its real positions (``padding_mask``)."""
-    real = tf.cast(padding_mask, tokens.dtype)[..., None]
-    if pooling.mode == "cls":
-        vector = tokens[:, 0]
-    elif pooling.mode == "max":
-        vector = tf.reduce_max(tf.where(real > 0, tokens, tokens.dtype.min), axis=1)
-    else:
-        vector = tf.reduce_sum(tokens * real, axis=1) / tf.maximum(tf.reduce_sum(real, axis=1), 1e-9)
-    return tf.math.l2_normalize(vector, axis=-1, epsilon=1e-24) if pooling.normalize else vector
+def _exported(path, sequence_length):
+    """The ``serving_default`` of an embedding export and its ``sequence_length``."""
+    from zoo.export.predict import check_export_task, load_saved_model
+    from zoo.export.saved_model import read_metadata
+
+    metadata = read_metadata(path)
+    check_export_task(path, metadata, TASK)
+    if sequence_length is not None and sequence_length != metadata["sequence_length"]:
+        raise ValueError(f"sequence_length (--sequence-length) {sequence_length}: {path} was exported with "
+                         f"{metadata['sequence_length']}; export the checkpoint again with the length you want")
+    if metadata.get("requires_tensorflow_text"):
+        import tensorflow_text  # noqa: F401  (the tokenizer's kernels, before loading)
+    return load_saved_model(path).signatures["serving_default"], metadata["sequence_length"]

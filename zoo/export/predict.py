@@ -257,14 +257,11 @@ class SavedModelPredictor(_Predictor):
     def __init__(self, path):
         self.path = Path(path)
         self.metadata = read_metadata(self.path)
-        task = self.metadata.get("task", "classification")
-        if task in GENERATIVE_TASKS:
-            raise PredictInputError(f"{self.path} is the export of {'an' if task == 'lm' else 'a'} {task} run: it "
-                                    f"generates text, not labels; `zoo generate {self.path} TEXT ...` reads it")
+        check_export_task(self.path, self.metadata, "classification")
         if self.metadata.get("requires_tensorflow_text"):
             # Registers the tensorflow-text kernels the graph's tokenizer needs before loading.
             import tensorflow_text  # noqa: F401
-        self._loaded = _load_saved_model(self.path)
+        self._loaded = load_saved_model(self.path)
         self._signature = self._loaded.signatures["serving_default"]
         missing = [flag for flag in FLAGS if flag not in self._signature.structured_outputs]
         if missing:
@@ -276,6 +273,22 @@ class SavedModelPredictor(_Predictor):
 
     def _call(self, *batch):
         return self._signature(**dict(zip(PAIR_COLUMNS, batch))) if self.pairs else self._signature(texts=batch[0])
+
+
+# What each kind of export holds and the command that reads it (zoo_export.json's task; older exports have none).
+EXPORT_READERS = {"classification": ("a classifier", "gives labels", "zoo predict"),
+                  "lm": ("an lm run", "generates text", "zoo generate"),
+                  "seq2seq": ("a seq2seq run", "generates text", "zoo generate"),
+                  "embedding": ("a checkpoint's sentence embedder", "embeds texts", "zoo embed")}
+
+
+def check_export_task(path, metadata, *tasks):
+    """Raise ``PredictInputError`` naming the command that reads the export at ``path`` unless its task (in
+    ``metadata``) is one of ``tasks``."""
+    task = metadata.get("task", "classification")
+    if task not in tasks:
+        what, does, command = EXPORT_READERS.get(task, (f"a {task} model", "is another kind", "another command"))
+        raise PredictInputError(f"{path} is the export of {what}: it {does}; `{command} {path} TEXT ...` reads it")
 
 
 def generate_with_export(path, texts, *, batch_size=DEFAULT_BATCH_SIZE):
@@ -301,13 +314,10 @@ def generate_with_export(path, texts, *, batch_size=DEFAULT_BATCH_SIZE):
     """
     path = Path(path)
     metadata = read_metadata(path)
-    task = metadata.get("task", "classification")
-    if task not in GENERATIVE_TASKS:
-        raise PredictInputError(f"{path} is the export of a classifier: it gives labels, not text; `zoo predict "
-                                f"{path} TEXT ...` reads it")
+    check_export_task(path, metadata, *GENERATIVE_TASKS)
     if metadata.get("requires_tensorflow_text"):
         import tensorflow_text  # noqa: F401  (the tokenizer's kernels, before loading)
-    signature = _load_saved_model(path).signatures["serving_default"]
+    signature = load_saved_model(path).signatures["serving_default"]
     rows = []
     for start in range(0, len(texts), batch_size):
         batch = texts[start:start + batch_size]
@@ -319,7 +329,7 @@ def generate_with_export(path, texts, *, batch_size=DEFAULT_BATCH_SIZE):
     return rows
 
 
-def _load_saved_model(path):
+def load_saved_model(path):
     """``tf.saved_model.load``, with damaged files named (TensorFlow says "Read less bytes than requested")."""
     from zoo.training.checkpoints import damaged_file
 

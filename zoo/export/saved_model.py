@@ -170,6 +170,41 @@ def export_generator(model, tokenizer, task, sequence_length, config=None, *, ou
         "pairs": False, "signatures": signatures})
 
 
+def export_embedder(checkpoint, *, out=None, name=None, sequence_length=None):
+    """Export a checkpoint folder as a SavedModel that embeds raw strings (``zoo export CHECKPOINT``).
+
+    Its ``serving_default`` takes ``texts: tf.string [None]`` and returns ``embedding: float32 [None, d]``, pooled
+    as the checkpoint's sentence-transformers files say, with the ``empty_input``, ``replaced_bytes`` and
+    ``truncated`` flags (``zoo.export.embed``).
+
+    Args:
+        checkpoint: A BERT checkpoint folder (Hugging Face or keras-hub).
+        out: destination; see :func:`zoo.export.versions.resolve_export_dir`.
+        name: model name for ``saved_models/<name>/``; defaults to the folder's name.
+        sequence_length: most tokens per text (default: the checkpoint's ``max_seq_length``).
+
+    Returns:
+        An :class:`ExportResult`.
+
+    Example:
+        >>> result = export_embedder("checkpoints/all-MiniLM-L6-v2")
+        >>> result.path, result.metadata["task"], result.metadata["dimensions"]
+        (PosixPath('saved_models/all-MiniLM-L6-v2/1'), 'embedding', 384)
+    """
+    from zoo.export.embed import OUTPUTS as EMBEDDED, TASK, embedding_graph
+
+    path, _ = versions.resolve_export_dir(out, name=Path(checkpoint).resolve().name if name is None else name)
+    graph = embedding_graph(checkpoint, sequence_length)
+    pooling = graph.pooling
+    signatures = {"serving_default": {"inputs": {"texts": "string [None]"}, "outputs": EMBEDDED,
+                                      "alias_of": "serve_text"}}
+    return _save(graph, graph.backbone, graph.tokenizer, None, path, None, None, {
+        "task": TASK, "checkpoint": str(checkpoint), "dimensions": graph.dimensions,
+        "pooling": {"mode": pooling.mode, "normalize": pooling.normalize}, "label_names": [],
+        "sequence_length": graph.sequence_length, "vocab_size": graph.tokenizer.vocab_size,
+        "pad_id": graph.tokenizer.pad_id, "pairs": False, "signatures": signatures})
+
+
 def _save(graph, model, tokenizer, config, out, name, model_spec, fields):
     """Save ``graph``'s endpoints as a SavedModel with its ``assets.extra`` files; ``fields`` go into
     ``zoo_export.json`` after the name and version."""
@@ -248,7 +283,8 @@ def read_metadata(path):
 
 def export_run(run_dir, *, out=None, name=None, max_new_tokens=None):
     """Export a finished training run (``zoo export RUN_DIR``): a classifier, or an lm or seq2seq run that
-    generates (``export_generator``).
+    generates (``export_generator``); a pretrained checkpoint folder exports as a sentence embedder
+    (``export_embedder``).
 
     Args:
         run_dir: a run directory written by ``zoo.train``.
@@ -263,10 +299,16 @@ def export_run(run_dir, *, out=None, name=None, max_new_tokens=None):
         >>> export_run("runs/reviews").path
         PosixPath('saved_models/reviews/2')
     """
+    from zoo.converters import is_checkpoint_folder
     from zoo.export.generative import GENERATIVE_TASKS
     from zoo.training.run import load_classifier_run, load_run, read_model_spec, run_task
 
     run_dir = Path(run_dir)
+    if is_checkpoint_folder(run_dir):
+        if max_new_tokens is not None:
+            raise ValueError(f"max_new_tokens (--max-new-tokens) applies to lm and seq2seq runs; {run_dir} is a "
+                             "checkpoint folder, which exports as a sentence embedder")
+        return export_embedder(run_dir, out=out, name=name)
     task = run_task(run_dir)
     generates = task in GENERATIVE_TASKS
     if task == "mlm":

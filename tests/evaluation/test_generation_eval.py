@@ -1,5 +1,6 @@
 """Evaluating lm, mlm and seq2seq runs: perplexity against numpy, generations against an independent greedy decode."""
 import argparse
+import csv
 import json
 
 import numpy as np
@@ -313,6 +314,17 @@ def test_zoo_generate_gives_a_seq2seq_run_s_greedy_output_as_text(runs, tmp_path
     carried = json.loads(capsys.readouterr().out)
     assert list(carried)[:2] == ["id", "text"] and carried["id"] == "q7"
     assert carried["generated"] == rows[0]["generated"]
+    # --output writes them as zoo predict writes predictions (zoo generate could only print them).
+    for name in ("out.jsonl", "out.csv"):
+        assert main(["generate", str(run.run_dir), "--input", str(tmp_path / "sources.txt"), "--output",
+                     str(tmp_path / name)]) == 0
+    assert [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()] == rows
+    with open(tmp_path / "out.csv", newline="", encoding="utf-8") as f:
+        assert [row["generated"] for row in csv.DictReader(f)] == [row["generated"] for row in rows]
+    assert "wrote 4 generated texts to" in capsys.readouterr().err
+    assert main(["generate", str(run.run_dir), "--input", str(tmp_path / "sources.jsonl"), "--output",
+                 str(tmp_path / "sources.jsonl")]) == 2
+    assert "the output is the input file" in capsys.readouterr().err
     beam = generate_texts(run.run_dir, sources[:1], method="beam", num_beams=1)
     assert beam[0]["generated"] == rows[0]["generated"]  # a beam of 1 is greedy
 

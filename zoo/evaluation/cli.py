@@ -173,6 +173,7 @@ def add_generate_command(subparsers):
                                                     "probability reaches p (nucleus sampling)")
     parser.add_argument("--seed", type=int, help="seed of --method sample (default: another draw each run)")
     parser.add_argument("--batch-size", type=int, default=256, help="texts per model call (default: 256)")
+    parser.add_argument("--output", help="results file: .jsonl or .csv (default: JSON lines on stdout)")
     parser.set_defaults(handler=run_generate)
 
 
@@ -182,15 +183,21 @@ def run_generate(args):
     import json
 
     from zoo.evaluation.generation import generate_texts
-    from zoo.export.predict import with_input_columns
+    from zoo.export.predict import check_output_path, with_input_columns, write_rows
 
     check_text_inputs(args)
+    if args.output:
+        check_output_path(args.output, args.input)  # before the model loads and the texts are generated from
     texts, columns = read_input(args) if args.input else (args.texts, [{}] * len(args.texts))
     rows = generate_texts(args.run_dir, texts, method=args.method, num_beams=args.num_beams,
                           max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
                           top_p=args.top_p, seed=args.seed, batch_size=args.batch_size, progress=bool(args.input))
-    for row in with_input_columns(rows, columns):
-        print(json.dumps(row, ensure_ascii=False))
+    if args.output:
+        write_rows(args.output, with_input_columns(rows, columns))
+        print(f"wrote {len(rows)} generated texts to {args.output}", file=sys.stderr)
+    else:
+        for row in with_input_columns(rows, columns):
+            print(json.dumps(row, ensure_ascii=False))
     for flag, what in (("empty_input", "had no token left after cleaning: nothing was generated from them"),
                        ("truncated", "had more tokens than the run reads: each was generated from what fits")):
         count = sum(row[flag] for row in rows)

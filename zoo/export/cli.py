@@ -204,7 +204,7 @@ def run_embed(args):
     import numpy as np
 
     from zoo.export.embed import embed
-    from zoo.export.predict import PredictInputError, with_input_columns
+    from zoo.export.predict import PredictInputError, check_output_path, with_input_columns, write_rows
     from zoo.paths import check_output, output_errors
 
     check_text_inputs(args)
@@ -214,7 +214,10 @@ def run_embed(args):
         if suffix not in EMBED_OUTPUTS:
             raise PredictInputError(f"{args.output}: unsupported output type {suffix!r}; use one of "
                                     f"{', '.join(EMBED_OUTPUTS)}")
-        check_output(Path(args.output), fix, is_file=True)  # before the model loads
+        if suffix == ".npy":
+            check_output(Path(args.output), fix, is_file=True)  # before the model loads
+        else:
+            check_output_path(args.output, args.input)  # not the input file, which writing would replace
     texts, columns = read_input(args) if args.input else (args.texts, [{}] * len(args.texts))
     result = embed(args.checkpoint, texts, batch_size=args.batch_size, sequence_length=args.sequence_length)
     records = with_input_columns([{"text": text, "embedding": vector.tolist(), "empty_input": bool(empty),
@@ -227,7 +230,7 @@ def run_embed(args):
             if path.suffix.lower() == ".npy":
                 np.save(path, result.vectors)
             else:
-                path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+                write_rows(path, records)
         print(f"wrote {len(texts)} embeddings of {result.vectors.shape[1]} dimensions to {path}", file=sys.stderr)
     else:
         for record in records:

@@ -651,6 +651,31 @@ def write_predictions(path, texts, predictions, columns=None):
     return path
 
 
+def write_rows(path, rows):
+    """Write JSON-ready dicts as ``.jsonl`` (one object per line) or ``.csv`` (a column per key, in order of first
+    appearance; a cell blank where a row lacks the key, a list or mapping as JSON); returns the path.
+
+    Example:
+        >>> write_rows("generated.csv", [{"text": "a b", "generated": "b a", "empty_input": False}])
+        PosixPath('generated.csv')
+        >>> Path("generated.csv").read_text().splitlines()
+        ['text,generated,empty_input', 'a b,b a,False']
+    """
+    path = Path(path)
+    check_output_path(path)
+    with output_errors(path, OUTPUT_FIX):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            if path.suffix.lower() == ".jsonl":
+                f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+                return path
+            header = list(dict.fromkeys(key for row in rows for key in row))
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows([_csv_value(row.get(key, "")) for key in header] for row in rows)
+    return path
+
+
 def _csv_value(value):
     """A CSV cell: strings and numbers as they are, JSON values (lists, objects, null) as JSON."""
     return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) or value is None else value

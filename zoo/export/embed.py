@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from zoo.export.serving import TEXT_SPEC, valid_utf8
+from zoo.export.serving import TextEndpoint
 
 DEFAULT_BATCH_SIZE = 64
 TASK = "embedding"  # an embedding export's task in zoo_export.json
@@ -37,7 +37,7 @@ class Embeddings:
     sequence_length: int
 
 
-class EmbeddingServingGraph:
+class EmbeddingServingGraph(TextEndpoint):
     """A checkpoint's backbone, tokenizer and pooling, and the ``tf.function`` that embeds raw strings.
 
     Args:
@@ -67,15 +67,9 @@ class EmbeddingServingGraph:
                              f"{limit} positions")
         self.backbone, self.tokenizer, self.pooling = backbone, tokenizer, pooling
         self.dimensions = backbone.d_model
-        self.serve_text = tf.function(self._serve_text, input_signature=[TEXT_SPEC], autograph=False)
+        super().__init__()
 
-    def endpoints(self):
-        """``{signature name: tf.function}``: raw strings in, the SavedModel's ``serving_default``."""
-        return {"serve_text": self.serve_text}
-
-    def _serve_text(self, texts):
-        texts = tf.ensure_shape(texts, [None], name="texts_must_be_a_1-D_batch_of_strings")
-        valid, replaced = valid_utf8(texts)
+    def _outputs(self, valid):
         packed = self.tokenizer.pack(valid, sequence_length=self.sequence_length)
         real = tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1)
         # Cut to the longest row (never to width zero, for an empty batch): padding is computed for nothing.
@@ -85,7 +79,7 @@ class EmbeddingServingGraph:
         # tokenize() frames each text as [CLS] text [SEP], as pack does: two tokens are no text.
         lengths = self.tokenizer.tokenize(valid).row_lengths()
         return {"embedding": self._pool(tokens, packed["padding_mask"]), "empty_input": real <= 2,
-                "replaced_bytes": replaced, "truncated": lengths > self.sequence_length}
+                "truncated": lengths > self.sequence_length}
 
     def _pool(self, tokens, padding_mask):
         """One vector per row of ``tokens`` ``[B, T, d]`` over its real positions (``padding_mask``)."""

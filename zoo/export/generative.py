@@ -12,14 +12,14 @@ Outputs per text: ``generated`` (the new tokens as text, the tokenizer's ``detok
 """
 import tensorflow as tf
 
-from zoo.export.serving import TEXT_SPEC, valid_utf8
+from zoo.export.serving import TextEndpoint
 
 GENERATIVE_TASKS = ("lm", "seq2seq")
 OUTPUTS = {"generated": "string [None]", "empty_input": "bool [None]", "replaced_bytes": "bool [None]",
            "truncated": "bool [None]"}
 
 
-class GenerativeServingGraph:
+class GenerativeServingGraph(TextEndpoint):
     """Holds an lm or seq2seq model with its tokenizer, and the ``tf.function`` that generates from raw strings.
 
     Args:
@@ -57,15 +57,9 @@ class GenerativeServingGraph:
         self.positions = model.target_length if task == "seq2seq" else model.sequence_length
         # What fits of a text: a seq2seq source whole, an lm prompt after its begin token.
         self.fits = self.sequence_length if task == "seq2seq" else self.sequence_length - 1
-        self.serve_text = tf.function(self._serve_text, input_signature=[TEXT_SPEC], autograph=False)
+        super().__init__()
 
-    def endpoints(self):
-        """``{signature name: tf.function}``: raw strings in, the SavedModel's ``serving_default``."""
-        return {"serve_text": self.serve_text}
-
-    def _serve_text(self, texts):
-        texts = tf.ensure_shape(texts, [None], name="texts_must_be_a_1-D_batch_of_strings")
-        valid, replaced = valid_utf8(texts)
+    def _outputs(self, valid):
         ragged = tf.cast(self.tokenizer.tokenize(valid), tf.int32)
         truncated = ragged.row_lengths() > self.fits
         tokens = ragged[:, : self.fits]
@@ -77,7 +71,7 @@ class GenerativeServingGraph:
             begin = tf.fill([tokens.nrows(), 1], self.begin_id)
             generated = self._continue(tf.concat([tf.RaggedTensor.from_tensor(begin), tokens], axis=1))
         text = tf.where(empty, tf.constant(""), self.tokenizer.detokenize_batch(generated))
-        return {"generated": text, "empty_input": empty, "replaced_bytes": replaced, "truncated": truncated}
+        return {"generated": text, "empty_input": empty, "truncated": truncated}
 
     def _choose(self, logits):
         """The likeliest token of each row of ``[B, V]`` logits, never padding."""

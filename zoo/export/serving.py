@@ -40,6 +40,34 @@ def valid_utf8(texts):
     return valid, tf.not_equal(valid, texts)
 
 
+def checked_texts(texts, name="texts_must_be_a_1-D_batch_of_strings"):
+    """``valid_utf8`` of a signature's string input, its rank checked first.
+
+    The signature says ``[None]``, but a loaded SavedModel does not enforce it (a 2-D batch would fail deep in the
+    tokenizer); ``EnsureShape`` does, and its node ``name`` says what is expected.
+    """
+    return valid_utf8(tf.ensure_shape(texts, [None], name=name))
+
+
+class TextEndpoint:
+    """Base of the serving graphs with one signature, ``serve_text``: raw strings in; a subclass's
+    ``_outputs(valid texts)`` and the ``replaced_bytes`` flag out. A subclass calls ``__init__`` last."""
+
+    def __init__(self):
+        self.serve_text = tf.function(self._serve_text, input_signature=[TEXT_SPEC], autograph=False)
+
+    def endpoints(self):
+        """``{signature name: tf.function}``: raw strings in, the SavedModel's ``serving_default``."""
+        return {"serve_text": self.serve_text}
+
+    def _serve_text(self, texts):
+        valid, replaced = checked_texts(texts)
+        return {**self._outputs(valid), "replaced_bytes": replaced}
+
+    def _outputs(self, texts):
+        raise NotImplementedError
+
+
 def logits_to_probabilities(logits, mode):
     """Turn model logits into ``[B, C]`` class probabilities (binary: ``[1 - p, p]``)."""
     logits = tf.cast(logits, tf.float32)
@@ -155,10 +183,7 @@ class ServingGraph:
         A tokenizer that packs gives the model's inputs exactly as training packed them, cut to the longest
         row; others tokenize and cut each row to ``sequence_length`` (segment ids 0).
         """
-        # The signature says [None], but a loaded SavedModel does not enforce it (a 2-D batch would fail deep
-        # in the tokenizer); EnsureShape does, and its node name says what is expected.
-        texts = tf.ensure_shape(texts, [None], name="texts_must_be_a_1-D_batch_of_strings")
-        valid, replaced = valid_utf8(texts)
+        valid, replaced = checked_texts(texts)
         if not self.packs:
             ragged = self.tokenizer.tokenize(valid)
             ids = tf.cast(ragged[:, : self.sequence_length].to_tensor(default_value=self.pad_id), tf.int32)
@@ -167,8 +192,7 @@ class ServingGraph:
                                                         lengths > self.sequence_length)
         second = None
         if text_pairs is not None:
-            text_pairs = tf.ensure_shape(text_pairs, [None], name="text_b_must_be_a_1-D_batch_of_strings")
-            second, replaced_b = valid_utf8(text_pairs)
+            second, replaced_b = checked_texts(text_pairs, name="text_b_must_be_a_1-D_batch_of_strings")
             replaced = replaced | replaced_b
         packed = self.tokenizer.pack(valid, second, sequence_length=self.sequence_length)
         real = tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1)

@@ -85,10 +85,14 @@ def test_a_pooling_zoo_does_not_compute_is_named_with_its_file(tmp_path):
         read_pooling(folder)
 
 
-def test_zoo_embed_prints_or_writes_the_vectors_with_the_input_s_columns(tmp_path, capsys):
+def test_zoo_embed_prints_or_writes_the_vectors_with_the_input_s_columns(tmp_path, capsys, monkeypatch):
     folder, _, _ = write_bert_checkpoint(tmp_path / "st")
     _sentence_transformers(folder)
     expected = embed(folder, TEXTS).vectors
+    with monkeypatch.context() as patch:
+        patch.setattr("sys.stderr.isatty", lambda: True, raising=False)  # a terminal's, which shows the bar
+        embed(folder, TEXTS, progress=True)
+        assert "embedding: 100%" in capsys.readouterr().err
     assert main(["embed", str(folder), *TEXTS]) == 0
     out, err = capsys.readouterr()
     rows = [json.loads(line) for line in out.splitlines()]

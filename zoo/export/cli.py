@@ -219,7 +219,8 @@ def run_embed(args):
         else:
             check_output_path(args.output, args.input)  # not the input file, which writing would replace
     texts, columns = read_input(args) if args.input else (args.texts, [{}] * len(args.texts))
-    result = embed(args.checkpoint, texts, batch_size=args.batch_size, sequence_length=args.sequence_length)
+    result = embed(args.checkpoint, texts, batch_size=args.batch_size, sequence_length=args.sequence_length,
+                   progress=bool(args.input))
     records = with_input_columns([{"text": text, "embedding": vector.tolist(), "empty_input": bool(empty),
                                    "truncated": bool(cut)} for text, vector, empty, cut in
                                   zip(texts, result.vectors, result.empty_input, result.truncated)], columns)

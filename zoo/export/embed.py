@@ -7,6 +7,7 @@ real tokens and normalises to unit length), so cosine similarity is a dot produc
 does it all in one graph, the same in memory and in the SavedModel ``zoo export CHECKPOINT`` writes.
 """
 import dataclasses
+import sys
 
 import numpy as np
 import tensorflow as tf
@@ -104,7 +105,7 @@ def embedding_graph(checkpoint, sequence_length=None):
     return EmbeddingServingGraph(backbone, tokenizer, pooling, sequence_length)
 
 
-def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=None):
+def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=None, progress=False):
     """Embed texts with a pretrained checkpoint folder, pooled as the checkpoint says, or with its export.
 
     Args:
@@ -114,6 +115,7 @@ def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=N
         batch_size: Texts per model call.
         sequence_length: Most tokens per text, ``[CLS]`` and ``[SEP]`` included (default: the checkpoint's
             ``max_seq_length``, else its position range; an export's is fixed).
+        progress: show a progress bar on stderr (where it is a terminal or Jupyter).
 
     Returns:
         ``Embeddings``.
@@ -126,7 +128,10 @@ def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=N
         >>> e.vectors.shape, bool(e.vectors[0] @ e.vectors[1] > e.vectors[0] @ e.vectors[2])
         ((3, 384), True)
     """
+    from tqdm.auto import tqdm
+
     from zoo.export.predict import find_saved_model, predicted_bytes
+    from zoo.training.progress import shows_bar
 
     if isinstance(texts, str) or not texts or not all(isinstance(text, str) for text in texts):
         raise ValueError(f"texts must be a non-empty list of strings, got {texts!r:.80}")
@@ -141,9 +146,13 @@ def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=N
     # Batches of texts of similar length pad little; the rows go back to input order at the end.
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     parts = []
-    for start in range(0, len(order), batch_size):
-        batch = tf.constant([predicted_bytes(texts[i]) for i in order[start:start + batch_size]], tf.string)
-        parts.append({key: value.numpy() for key, value in serve(texts=batch).items()})
+    with tqdm(total=len(texts), unit="text", desc="embedding", disable=not (progress and shows_bar(sys.stderr)),
+              file=sys.stderr) as bar:
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            batch = tf.constant([predicted_bytes(texts[i]) for i in rows], tf.string)
+            parts.append({key: value.numpy() for key, value in serve(texts=batch).items()})
+            bar.update(len(rows))
     inverse = np.argsort(order)
     joined = {key: np.concatenate([part[key] for part in parts])[inverse] for key in parts[0]}
     return Embeddings(joined["embedding"], joined["truncated"], joined["empty_input"], length)

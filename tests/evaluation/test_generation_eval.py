@@ -415,6 +415,9 @@ def test_an_lm_or_seq2seq_export_generates_from_raw_strings_as_its_run_does(runs
     assert main(["export", str(run.run_dir), "--name", task, "--max-new-tokens", "2"]) == 0
     capsys.readouterr()
     assert generate_texts(f"saved_models/{task}/2", texts) == generate_texts(run.run_dir, texts, max_new_tokens=2)
+    assert main(["export", str(run.run_dir), "--name", task, "--max-new-tokens", "0"]) == 2
+    assert capsys.readouterr().err == ("zoo export: error: max_new_tokens (--max-new-tokens) must be a positive "
+                                       "integer, got 0\n")
 
 
 def test_generate_texts_samples_reproducibly_with_a_seed_and_refuses_sampling_options_otherwise(runs):

@@ -47,10 +47,11 @@ class GenerativeServingGraph(TextEndpoint):
             raise ValueError(f"the tokenizer pads with id {tokenizer.pad_id} but model {model.name!r} masks id "
                              f"{model.pad_id}")
         self.model, self.tokenizer, self.task = model, tokenizer, task
+        if max_new_tokens is not None and (isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int)
+                                           or max_new_tokens < 1):
+            raise ValueError(f"max_new_tokens (--max-new-tokens) must be a positive integer, got {max_new_tokens!r}")
         self.sequence_length = int(sequence_length)
-        self.max_new_tokens = self.sequence_length if max_new_tokens is None else int(max_new_tokens)
-        if self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
+        self.max_new_tokens = self.sequence_length if max_new_tokens is None else max_new_tokens
         self.pad_id = model.pad_id
         self.begin_id, self.end_id = frame_ids(tokenizer)
         # The positions a sequence may fill: an lm's prompt and continuation, a seq2seq's decoder input.

@@ -160,14 +160,10 @@ def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=N
 
 def _exported(path, sequence_length):
     """The ``serving_default`` of an embedding export and its ``sequence_length``."""
-    from zoo.export.predict import check_export_task, load_saved_model
-    from zoo.export.saved_model import read_metadata
+    from zoo.export.predict import export_metadata, load_export
 
-    metadata = read_metadata(path)
-    check_export_task(path, metadata, TASK)
+    metadata = export_metadata(path, TASK)
     if sequence_length is not None and sequence_length != metadata["sequence_length"]:
         raise ValueError(f"sequence_length (--sequence-length) {sequence_length}: {path} was exported with "
                          f"{metadata['sequence_length']}; export the checkpoint again with the length you want")
-    if metadata.get("requires_tensorflow_text"):
-        import tensorflow_text  # noqa: F401  (the tokenizer's kernels, before loading)
-    return load_saved_model(path).signatures["serving_default"], metadata["sequence_length"]
+    return load_export(path, metadata).signatures["serving_default"], metadata["sequence_length"]

@@ -256,12 +256,8 @@ class SavedModelPredictor(_Predictor):
 
     def __init__(self, path):
         self.path = Path(path)
-        self.metadata = read_metadata(self.path)
-        check_export_task(self.path, self.metadata, "classification")
-        if self.metadata.get("requires_tensorflow_text"):
-            # Registers the tensorflow-text kernels the graph's tokenizer needs before loading.
-            import tensorflow_text  # noqa: F401
-        self._loaded = load_saved_model(self.path)
+        self.metadata = export_metadata(self.path, "classification")
+        self._loaded = load_export(self.path, self.metadata)
         self._signature = self._loaded.signatures["serving_default"]
         missing = [flag for flag in FLAGS if flag not in self._signature.structured_outputs]
         if missing:
@@ -282,13 +278,22 @@ EXPORT_READERS = {"classification": ("a classifier", "gives labels", "zoo predic
                   "embedding": ("a checkpoint's sentence embedder", "embeds texts", "zoo embed")}
 
 
-def check_export_task(path, metadata, *tasks):
-    """Raise ``PredictInputError`` naming the command that reads the export at ``path`` unless its task (in
-    ``metadata``) is one of ``tasks``."""
+def export_metadata(path, *tasks):
+    """The ``zoo_export.json`` of the export at ``path``; ``PredictInputError`` naming the command that reads it
+    unless its task is one of ``tasks``."""
+    metadata = read_metadata(path)
     task = metadata.get("task", "classification")
     if task not in tasks:
         what, does, command = EXPORT_READERS.get(task, (f"a {task} model", "is another kind", "another command"))
         raise PredictInputError(f"{path} is the export of {what}: it {does}; `{command} {path} TEXT ...` reads it")
+    return metadata
+
+
+def load_export(path, metadata):
+    """``load_saved_model`` of an export, the tensorflow-text kernels its tokenizer needs registered first."""
+    if metadata.get("requires_tensorflow_text"):
+        import tensorflow_text  # noqa: F401
+    return load_saved_model(path)
 
 
 def generate_with_export(path, texts, *, batch_size=DEFAULT_BATCH_SIZE):
@@ -313,11 +318,7 @@ def generate_with_export(path, texts, *, batch_size=DEFAULT_BATCH_SIZE):
         (['empty_input', 'generated', 'text', 'truncated'], True)
     """
     path = Path(path)
-    metadata = read_metadata(path)
-    check_export_task(path, metadata, *GENERATIVE_TASKS)
-    if metadata.get("requires_tensorflow_text"):
-        import tensorflow_text  # noqa: F401  (the tokenizer's kernels, before loading)
-    signature = load_saved_model(path).signatures["serving_default"]
+    signature = load_export(path, export_metadata(path, *GENERATIVE_TASKS)).signatures["serving_default"]
     rows = []
     for start in range(0, len(texts), batch_size):
         batch = texts[start:start + batch_size]
@@ -624,36 +625,26 @@ def write_predictions(path, texts, predictions, columns=None):
         >>> Path("preds.csv").read_text().splitlines()[0]
         'text,label,label_id,p_negative,p_positive,empty_input,replaced_bytes,truncated'
     """
-    path = Path(path)
-    check_output_path(path)
     records = predictions.records(texts)
     columns = columns or [{} for _ in records]
+    if Path(path).suffix.lower() == ".jsonl":
+        return write_rows(path, with_input_columns(records, columns))
     names = list(predictions.label_names)
-    with output_errors(path, OUTPUT_FIX):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            if path.suffix.lower() == ".jsonl":
-                for record in with_input_columns(records, columns):
-                    f.write(json.dumps(record, ensure_ascii=False) + "\n")
-                return path
-            outputs = ["label", "label_id", *[f"p_{n}" for n in names], *FLAGS]
-            rows = [{**{key: value for key, value in record.items() if key not in ("probabilities", *outputs)},
-                     "label": record["label"], "label_id": record["label_id"],
-                     **{f"p_{n}": record["probabilities"][n] for n in names},
-                     **{flag: record[flag] for flag in FLAGS}} for record in records]
-            own = list(rows[0]) if rows else ["text", *outputs]
-            rows = with_input_columns(rows, columns, own)
-            header = [*dict.fromkeys(key for row in rows for key in row if key not in own), *own]
-            writer = csv.writer(f)
-            writer.writerow(header)
-            for row in rows:
-                writer.writerow([_csv_value(row.get(key, "")) for key in header])
-    return path
+    outputs = ["label", "label_id", *[f"p_{n}" for n in names], *FLAGS]
+    rows = [{**{key: value for key, value in record.items() if key not in ("probabilities", *outputs)},
+             "label": record["label"], "label_id": record["label_id"],
+             **{f"p_{n}": record["probabilities"][n] for n in names},
+             **{flag: record[flag] for flag in FLAGS}} for record in records]
+    own = list(rows[0]) if rows else ["text", *outputs]
+    rows = with_input_columns(rows, columns, own)
+    # Every carried column first, then the text and the prediction's columns.
+    return write_rows(path, rows, [*dict.fromkeys(key for row in rows for key in row if key not in own), *own])
 
 
-def write_rows(path, rows):
-    """Write JSON-ready dicts as ``.jsonl`` (one object per line) or ``.csv`` (a column per key, in order of first
-    appearance; a cell blank where a row lacks the key, a list or mapping as JSON); returns the path.
+def write_rows(path, rows, header=None):
+    """Write JSON-ready dicts as ``.jsonl`` (one object per line) or ``.csv`` (a column per key of ``header``,
+    default every key in order of first appearance; a cell blank where a row lacks the key, a list or mapping as
+    JSON); returns the path.
 
     Example:
         >>> write_rows("generated.csv", [{"text": "a b", "generated": "b a", "empty_input": False}])
@@ -669,7 +660,7 @@ def write_rows(path, rows):
             if path.suffix.lower() == ".jsonl":
                 f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
                 return path
-            header = list(dict.fromkeys(key for row in rows for key in row))
+            header = header or list(dict.fromkeys(key for row in rows for key in row))
             writer = csv.writer(f)
             writer.writerow(header)
             writer.writerows([_csv_value(row.get(key, "")) for key in header] for row in rows)

@@ -388,6 +388,8 @@ def test_a_search_file_given_to_a_run_names_its_tuning_section(tmp_path):
     ({"distribution": {"strategy": "parameter_server", "embedding_shards": 4, "cluster_resolver": "slurm"}}, []),
     ({"model": {"freeze": "encoder", "init_from": "runs/pretrained"}, "optimizer": {"layer_decay": 0.8}},
      ["optimizer.layer_decay"]),
+    ({"data": {"validation_source": "dev.csv", "validation_split": 0.2}}, ["data.validation_split"]),
+    ({"data": {"validation_source": "dev.csv"}}, []),
     # Defaults (a saved run's full config holds them all) and the settings the other key uses are not ignored.
     ({"optimizer": {"name": "sgd", "momentum": 0.9}, "schedule": {"warmup_steps": 10}}, []),
     (Config.from_dict({"optimizer": {"name": "sgd"}, "schedule": {"name": "constant"}}).to_dict(), []),

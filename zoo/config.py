@@ -79,6 +79,8 @@ IGNORED_UNDER = {
                                  "a warm-up of warmup_steps > 0 replaces the fraction"),
     "schedule.final_fraction": ("schedule.name", lambda name: name in ("constant", "transformer"),
                                 "only linear and cosine schedules decay to final_fraction"),
+    "data.validation_split": ("data.validation_source", lambda source: source is not None,
+                              "the validation_source is the validation set, so none is held out"),
     "distribution.embedding_shards": ("distribution.strategy", lambda strategy: strategy != "parameter_server",
                                       "only parameter_server shards the embedding table"),
     "distribution.cluster_resolver": ("distribution.strategy",
@@ -138,6 +140,9 @@ class DataConfig(Section):
     Args:
         source: A ``zoo.data.load`` spec: a shared data set (``mr``, ``trec``, ``subj``, ``sms_spam``), a
             csv/tsv/jsonl file, a folder of class folders or class files, ``trec:<path>`` or ``tfds:<name>``.
+        validation_source: A separate validation set (same forms, read with ``load_options``; labels must be
+            the training data's) for early stopping, the best checkpoint and a search's trials; ``None`` holds out
+            ``validation_split`` of ``source``, which may then not be set.
         test_source: A separate test set (same forms); ``None`` uses the source's official test split when it
             has one (TREC's 500 questions), else holds out ``test_split`` of ``source``.
         load_options: Extra keyword arguments for ``zoo.data.load`` (``text_column``, ``label_column``,
@@ -152,7 +157,7 @@ class DataConfig(Section):
             8, at most the model's position limit (see ``zoo.training.data.auto_sequence_length``); the run
             summary prints the length and how many training texts it truncates.
         validation_split: Fraction of the training data held out for validation (early stopping, best
-            checkpoint); 0 for none.
+            checkpoint) when there is no ``validation_source``; 0 for none.
         test_split: Fraction held out for testing when there is no separate or official test set; 0 for none.
         extra_sources: More sources whose texts join the training split, labels ignored: unlabelled text
             for ``lm`` and ``mlm`` models (e.g. ``source: mr`` with ``extra_sources: [subj, corpus.txt]``). An
@@ -169,6 +174,7 @@ class DataConfig(Section):
     _key = "data"
 
     source: str = "mr"
+    validation_source: Optional[str] = None
     test_source: Optional[str] = None
     load_options: dict = dataclasses.field(default_factory=dict)
     tokenizer: str = "word"

@@ -108,6 +108,21 @@ def test_a_fold_seed_out_of_range_is_named_before_any_fold(tmp_path, capsys):
     assert not (tmp_path / "cv").exists()
 
 
+@pytest.mark.parametrize("key", ["test_source", "validation_source"])
+def test_cv_refuses_a_separate_test_or_validation_file_before_any_fold(tmp_path, capsys, key):
+    texts, labels = sentiment_texts(40, seed=9)
+    data = write_jsonl(tmp_path / "data.jsonl", texts, labels, ["negative", "positive"])
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_cv_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["cv", "--folds", "2", "--out", str(tmp_path / "cv"), "--data", str(data),
+                              "--set", f"data.{key}={data}"])
+    assert args.handler(args) == 2
+    assert capsys.readouterr().err == (
+        "zoo cv: error: cross-validation folds data.source itself, and holds out data.validation_split of each "
+        f"fold's training part for validation; unset data.{key} (got {str(data)!r})\n")
+    assert not (tmp_path / "cv").exists()
+
+
 def test_cv_refuses_a_model_that_is_not_a_classifier_before_any_fold(tmp_path, capsys):
     texts, labels = sentiment_texts(40, seed=9)
     data = write_jsonl(tmp_path / "data.jsonl", texts, labels, ["negative", "positive"])

@@ -106,6 +106,8 @@ def test_the_report_says_where_the_run_s_own_split_came_from(tmp_path):
             ({"source": f"trec:{trec}"}, "test", f"trec:{trec} (its official test split)"),
             ({"source": f"trec:{trec}"}, "validation", f"trec:{trec} (validation split, seed 7)"),
             ({"source": str(other), "test_source": str(held_out)}, "test", f"{held_out} (the run's data.test_source)"),
+            ({"source": str(other), "validation_source": str(held_out)}, "validation",
+             f"{held_out} (the run's data.validation_source)"),
             ({"source": str(other)}, "test", f"{other} (test split, seed 7)")]:
         config = Config.from_dict({"data": data, "training": {"seed": 7}})
         assert run_split(tmp_path, config, split, {})[1] == described

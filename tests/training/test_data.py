@@ -120,6 +120,32 @@ def test_a_given_test_file_sharing_texts_with_training_is_reported(tmp_path, cap
     assert len(splits["test"]) == 3, "a given test set is kept as it is"
 
 
+def test_a_validation_file_is_the_validation_split_and_the_source_keeps_its_test_split(tmp_path, caplog):
+    train = tmp_path / "train.csv"
+    train.write_text("text,label\n" + "".join(f"text {i},{'ab'[i % 2]}\n" for i in range(40)), encoding="utf-8")
+    dev = tmp_path / "dev.csv"
+    dev.write_text("text,label\nnew b text,b\ntext 3,b\nnew a text,a\n", encoding="utf-8")
+    held_out = split_texts(_config(train))
+    with caplog.at_level(logging.WARNING):
+        splits = split_texts(_config(train, validation_source=str(dev), validation_split=0.1))
+    assert splits["validation"].texts == ["new b text", "text 3", "new a text"], "the file, as it is, in order"
+    assert splits["validation"].labels.tolist() == [1, 1, 0] and splits["validation"].label_names == ["a", "b"]
+    assert splits["test"].texts == held_out["test"].texts, "the seeded test split does not move"
+    assert sorted(splits["train"].texts) == sorted(held_out["train"].texts + held_out["validation"].texts), (
+        "nothing of the source is held out for validation")
+    assert (f"1 of the 3 texts of {dev} also occur in the training data {train} (first: {dev}, line 3); validation "
+            "scores on them measure memory" in caplog.text)
+
+
+def test_a_validation_file_s_labels_are_the_training_data_s(tmp_path):
+    train = _repeated(tmp_path / "train.csv", 20, 1)
+    dev = tmp_path / "dev.csv"
+    dev.write_text("text,label\nfine,pos\nodd,neutral\n", encoding="utf-8")
+    with pytest.raises(zoo.data.UnseenLabelError, match=f"^{dev}, line 3, column 'label': label 'neutral' is not "
+                                                        r"in the label vocabulary \['neg', 'pos'\]"):
+        split_texts(_config(train, validation_source=str(dev), validation_split=0.1))
+
+
 def test_multilabel_mode_reads_several_labels_per_row(tmp_path):
     path = tmp_path / "tags.jsonl"
     path.write_text('{"text": "goal in the election", "label": ["sports", "politics"]}\n'

@@ -10,7 +10,7 @@ import keras
 import pytest
 import yaml
 
-from tests.tuning.conftest import search_config
+from tests.tuning.conftest import search_config, write_texts
 from zoo.config import Config, ConfigError
 from zoo.paths import OutputPathError
 from zoo.training import TrainingInterrupted, train
@@ -149,6 +149,25 @@ def test_a_search_suggests_training_its_best_config_in_a_directory_of_its_own(se
                          str(search.directory.with_name("tiny-tuned"))]  # the search's is tiny-tuning
     assert main([*suggested[1:], "--set", "training.epochs=1"]) == 0
     assert (Path(suggested[-1]) / "metrics.json").is_file()
+
+
+def test_a_search_on_a_validation_file_compares_trials_on_it_and_suggests_no_retraining(tmp_path, capsys,
+                                                                                       monkeypatch):
+    from zoo.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    config = search_config(write_texts(tmp_path / "train.csv", 120), tmp_path / "search", max_trials=1)
+    del config["data"]["validation_split"]
+    config["data"]["validation_source"] = str(write_texts(tmp_path / "dev.csv", 30, seed=1))
+    config["training"]["epochs"] = 1
+    data = prepare_data(Config.from_dict({key: value for key, value in config.items() if key != "tuning"}))
+    assert len(data["validation"][1]) == 30 and len(data["train"][1]) == 96  # 20 % of 120 held out for test
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["tune", "--config", str(path)]) == 0
+    # It suggested --retrain-best, which refuses a validation file (it cannot join the training data).
+    assert capsys.readouterr().err.split("next:\n", 1)[1] == (
+        f"  zoo train --config {tmp_path / 'search' / 'best_config.yaml'} --output {tmp_path / 'search-tuned'}\n")
 
 
 def test_a_different_config_is_not_mixed_into_an_existing_search(search):

@@ -368,6 +368,16 @@ def test_the_default_fine_tuning_space_searches_epochs_only_where_nothing_else_s
             search_space(base, settings)
 
 
+def test_retraining_on_training_and_validation_data_is_refused_with_a_validation_file_before_searching(tmp_path):
+    # It searched, then would have retrained on the training data alone: one run reads one labelled source.
+    with pytest.raises(ConfigError, match=r"^--retrain-best trains on the training and validation data together, "
+                                          r"and data.validation_source \(dev.csv\) is a file of its own; search "
+                                          "without it, then train best_config.yaml with zoo train"):
+        tune({"data": {"source": "missing.csv", "validation_source": "dev.csv"},
+              "tuning": {"directory": str(tmp_path / "search")}}, retrain_best=True)
+    assert not (tmp_path / "search").exists()
+
+
 def test_roles_set_keras_tuner_environment_and_restore_it(monkeypatch):
     for key in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
         monkeypatch.delenv(key, raising=False)

@@ -28,9 +28,10 @@ def _load_examples(config):
     from zoo.training.data import load_options, naming_config_keys
 
     c = config.data
-    if c.test_source is not None:
-        raise ValueError("cross-validation folds data.source itself; unset data.test_source "
-                         f"(got {c.test_source!r})")
+    for key in ("test_source", "validation_source"):
+        if getattr(c, key) is not None:
+            raise ValueError(f"cross-validation folds data.source itself, and holds out data.validation_split of "
+                             f"each fold's training part for validation; unset data.{key} (got {getattr(c, key)!r})")
     split = {"split": "train"} if "train" in zoo.data.official_splits(c.source) else {}
     with naming_config_keys():
         data = zoo.data.load(c.source, **split, **load_options(config, "classification"))

@@ -89,11 +89,12 @@ def run_split(run_dir, config, split, load_options):
                          "restore the data, or pass data= (--data) to evaluate on other texts")
     examples = splits[split]
     if examples is None:
-        raise ValueError(f"run {run_dir} has no {split} split (data.{split}_split is 0 and no test source); "
+        raise ValueError(f"run {run_dir} has no {split} split (data.{split}_split is 0 and no {split} source); "
                          "pass data= (--data) to evaluate on other texts")
-    origin = origin_of_test_split(config) if split == "test" else "seeded"
-    if origin == "test_source":
-        return examples, f"{config.data.test_source} (the run's data.test_source)"
+    origin = origin_of_test_split(config) if split == "test" else (
+        "validation_source" if config.data.validation_source is not None else "seeded")
+    if origin in ("test_source", "validation_source"):
+        return examples, f"{getattr(config.data, origin)} (the run's data.{origin})"
     if origin == "official":
         return examples, f"{config.data.source} (its official test split)"
     return examples, f"{config.data.source} ({split} split, seed {config.training.seed})"

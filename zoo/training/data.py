@@ -197,24 +197,24 @@ def _check_multilabel_names(data):
             raise zoo.data.DataError(problem, **where)
 
 
-def _without_duplicates(config, full, test):
-    """``data.deduplicate``: drop repeated texts before splitting, and report test texts that occur in training.
+def _without_duplicates(config, full, given):
+    """``data.deduplicate``: drop repeated texts before splitting, and report given texts that occur in training.
 
     A text in two splits makes the held-out score partly a memory test; ``zoo.data.deduplicate`` logs how
-    many copies it removed. A given test set (official or ``data.test_source``) is kept as it is; its texts
-    that also occur in the training data are only reported.
+    many copies it removed. A given validation or test set (official, ``data.validation_source`` or
+    ``data.test_source``) is kept as it is; its texts that also occur in the training data are only reported.
     """
     import zoo.data
 
     if not config.data.deduplicate:
         return full
     full = zoo.data.deduplicate(full)
-    if test is not None:
-        shared = zoo.data.shared_texts(full, test)
+    for name, held_out in given.items():
+        shared = zoo.data.shared_texts(full, held_out) if held_out is not None else []
         if shared:
             log.warning("warning: %d of the %d texts of %s also occur in the training data %s (first: %s); "
-                        "test scores on them measure memory, not generalisation: remove them from one side",
-                        len(shared), len(test), test.source, full.source, test.location(shared[0]))
+                        "%s scores on them measure memory, not generalisation: remove them from one side",
+                        len(shared), len(held_out), held_out.source, full.source, held_out.location(shared[0]), name)
     return full
 
 
@@ -238,7 +238,8 @@ def split_texts(config):
     """Load and split the config's texts: ``{"train", "validation", "test"}`` ``LabeledTexts`` (or ``None``).
 
     The test split is the source's official one (TREC's 500 questions), else ``data.test_source``, else a
-    seeded ``data.test_split`` fraction. Only classification splits are stratified (generated texts and
+    seeded ``data.test_split`` fraction; the validation split is ``data.validation_source``, else a seeded
+    ``data.validation_split`` fraction. Only classification splits are stratified (generated texts and
     unlabelled texts have no classes to balance). ``data.extra_sources`` join the training split.
 
     Example:
@@ -264,13 +265,17 @@ def split_texts(config):
             full = zoo.data.load(c.source, **options)
             test = zoo.data.load(c.test_source, label_names=fixed(full), **options) if c.test_source else None
             test_size = 0 if c.test_source else c.test_split
+        given = (zoo.data.load(c.validation_source, label_names=fixed(full), **options)
+                 if c.validation_source else None)
     if classification:
         _check_classes(full, options)
         _check_multilabel_names(full)
-    full = _without_duplicates(config, full, test)
+    full = _without_duplicates(config, full, {"validation": given, "test": test})
     train, validation, held_out = zoo.data.train_val_test_split(
-        full, val_size=c.validation_split, test_size=test_size, seed=config.training.seed,
-        stratify=classification and not full.multilabel)
+        full, val_size=0 if given is not None else c.validation_split, test_size=test_size,
+        seed=config.training.seed, stratify=classification and not full.multilabel)
+    if given is not None:
+        validation = given
     if test is None and len(held_out):
         test = held_out
     if c.extra_sources:

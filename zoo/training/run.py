@@ -635,7 +635,7 @@ def _early_stopping(config, state, validation):
     if validation is None:
         if c.patience:
             raise ConfigError("training.early_stopping.patience needs a validation set: set data.validation_split "
-                              "> 0")
+                              "> 0 or data.validation_source")
         return None
     return EarlyStopping(state, monitor=c.monitor, patience=c.patience, min_delta=c.min_delta)
 

@@ -93,9 +93,10 @@ def run_tune(args):
         # Its own directory: the config's default one may hold an earlier run of the data set and model.
         trained = Path(result.directory)
         trained = shlex.quote(str(trained.with_name(trained.name.removesuffix("-tuning") + "-tuned")))
-        print(f"next:\n  zoo train --config {best} --output {trained}\n  (or rerun this search with --retrain-best: "
-              "it trains the best config on training and validation data for its best epoch count, then exports it)",
-              file=sys.stderr)
+        retrain = ("" if result.best_config.data.validation_source is not None else
+                   "\n  (or rerun this search with --retrain-best: it trains the best config on training and "
+                   "validation data for its best epoch count, then exports it)")
+        print(f"next:\n  zoo train --config {best} --output {trained}{retrain}", file=sys.stderr)
         return 0
     from zoo.cli import print_next_commands
 

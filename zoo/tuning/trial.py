@@ -26,9 +26,9 @@ def prepare_data(config):
         The dict ``zoo.train`` works from: ``train``/``validation``/``test`` as ``(ids, labels)`` numpy
         arrays (``test`` may be ``None``), ``tokenizer``, ``label_names``, ``sources``.
     """
-    if config.data.validation_split <= 0:
-        raise ConfigError("data.validation_split must be > 0 for tuning: trials are compared on the validation "
-                          "split")
+    if config.data.validation_split <= 0 and config.data.validation_source is None:
+        raise ConfigError("data.validation_split must be > 0 (or data.validation_source set) for tuning: trials are "
+                          "compared on the validation split")
     checkpoint = transfer.from_checkpoint(config)
     if config.model.init_from and not checkpoint:
         raise ConfigError(f"model.init_from: {config.model.init_from} is not a pretrained checkpoint folder; tuning "

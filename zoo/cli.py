@@ -167,10 +167,12 @@ class _StoreOnce(argparse._StoreAction):
 
 
 class _CommandParser(argparse.ArgumentParser):
-    """The parser of one sub-command: each of its single-value options may be given once.
+    """The parser of one sub-command: each of its single-value options may be given once, and options may stand
+    between its texts.
 
     argparse keeps the last of two ``--config`` (or ``--input``, ``--out``...) without a word, so the first file
-    was silently ignored.
+    was silently ignored; and it takes a list of positional texts in one run, so ``zoo predict MODEL --threshold
+    0.3 "a text"`` was an error ("unrecognized arguments: a text").
     """
 
     def __init__(self, *args, **kwargs):
@@ -178,10 +180,18 @@ class _CommandParser(argparse.ArgumentParser):
         self.register("action", None, _StoreOnce)
         self.register("action", "store", _StoreOnce)
         self.given = {}
+        self._intermixing = False
 
     def parse_known_args(self, args=None, namespace=None):
+        # parse_known_intermixed_args parses in two passes, each through this method.
+        if self._intermixing:
+            return super().parse_known_args(args, namespace)
         self.given = {}
-        return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
 
 
 # Each entry declares one sub-command; the order is the order of ``zoo --help``.

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from zoo.evaluation.metrics import MetricsInputError, classification_metrics, confident_mistakes
+from zoo.evaluation.metrics import MetricsInputError, check_threshold, classification_metrics, confident_mistakes
 
 
 def _random_predictions(n, c, seed):
@@ -217,3 +217,52 @@ def test_top_k_accuracy_is_reported_only_for_k_below_the_number_of_classes():
     top = np.argsort(-probs, axis=1)
     got = classification_metrics(y, probs, list("abc"), top_k=(1, 2, 3))["top_k_accuracy"]
     assert got == pytest.approx({str(k): np.mean([y[i] in top[i, :k] for i in range(60)]) for k in (1, 2)})
+
+
+def test_a_two_class_threshold_decides_the_second_class_from_that_probability():
+    y, probs = _random_predictions(300, 2, seed=6)
+    probs[::9, 1] = 0.3  # a probability at the threshold is a prediction ("at least this")
+    probs[::9, 0] = 0.7
+    m = classification_metrics(y, probs, ["ham", "spam"], threshold=0.3)
+    pred = (probs[:, 1] >= 0.3).astype(int)
+    assert m["threshold"] == 0.3
+    assert m["accuracy"] == pytest.approx(np.mean(pred == y))
+    assert m["confusion_matrix"] == [[int(np.sum((y == t) & (pred == q))) for q in (0, 1)] for t in (0, 1)]
+    assert [r["recall"] for r in m["per_class"]] == pytest.approx(_numpy_prf(y, pred, 2)[:, 1])
+    # ROC-AUC and average precision are of the scores, whatever decides the labels.
+    assert m["roc_auc"] == pytest.approx(classification_metrics(y, probs, ["ham", "spam"])["roc_auc"])
+    assert "threshold" not in classification_metrics(y, probs, ["ham", "spam"])
+    texts = [f"text {i}" for i in range(300)]
+    mistakes = confident_mistakes(texts, y, probs, ["ham", "spam"], limit=300, threshold=0.3)
+    assert sorted(row["index"] for row in mistakes) == np.flatnonzero(pred != y).tolist()
+    assert all(row["confidence"] == pytest.approx(probs[row["index"], pred[row["index"]]]) for row in mistakes)
+
+
+def test_the_best_f1_threshold_is_the_best_of_every_cut_of_the_scores():
+    y, probs = _random_predictions(300, 2, seed=7)
+    best = classification_metrics(y, probs, ["ham", "spam"])["best_f1_threshold"]
+    cuts = {float(t): _numpy_prf(y, (probs[:, 1] >= t).astype(int), 2)[1, :3] for t in np.unique(probs[:, 1])}
+    top = max(cuts, key=lambda t: cuts[t][2])
+    assert best == pytest.approx({"threshold": top, "precision": cuts[top][0], "recall": cuts[top][1],
+                                  "f1": cuts[top][2]})
+    assert classification_metrics(y, probs, ["ham", "spam"], threshold=best["threshold"])["per_class"][1][
+        "f1"] == pytest.approx(best["f1"])
+    # One class only: no curve, no threshold; more than two classes: none either.
+    assert "best_f1_threshold" not in classification_metrics([1, 1], [[0.2, 0.8], [0.6, 0.4]], ["neg", "pos"])
+    assert "best_f1_threshold" not in classification_metrics(*_random_predictions(30, 3, seed=1), list("abc"))
+
+
+@pytest.mark.parametrize("threshold, names, match", [
+    (0.3, ["a", "b", "c"], r"^threshold \(--threshold\) decides between two classes, or each label of a multi-label "
+                           r"model; this model has 3 classes \(a, b, c\) and predicts the most probable$"),
+    (1.0, ["ham", "spam"], r"^threshold \(--threshold\) must be a number between 0 and 1, got 1.0$"),
+    (0, ["ham", "spam"], "got 0$"),
+    (True, ["ham", "spam"], "got True$"),
+    ("0.5", ["ham", "spam"], "got '0.5'$"),
+])
+def test_a_threshold_that_cannot_decide_is_refused(threshold, names, match):
+    with pytest.raises(MetricsInputError, match=match):
+        check_threshold(threshold, names)
+    with pytest.raises(MetricsInputError, match=match):
+        classification_metrics([0, 1, 1], np.eye(len(names))[[0, 1, 1]] * 0.8 + 0.2 / len(names), names,
+                               threshold=threshold)

@@ -195,6 +195,9 @@ def test_markdown_figures_are_the_metrics_own():
     m = classification_metrics(y, probs, ["neg", "pos"])
     lines = render_markdown({"metrics": m}).splitlines()
     headline = dict(line[4:].split("**: ") for line in lines if line.startswith("- **"))
+    best = m["best_f1_threshold"]
+    assert headline.pop("best F1 of pos") == (f"{best['f1']:.4f} at threshold {best['threshold']:.4g} (precision "
+                                              f"{best['precision']:.4f}, recall {best['recall']:.4f})")
     assert {k: float(v) for k, v in headline.items()} == pytest.approx(
         {"examples": 60, "accuracy": m["accuracy"], "log-loss": m["log_loss"], "ROC-AUC": m["roc_auc"],
          "average precision (of pos)": m["average_precision"]}, abs=5e-5)

@@ -88,6 +88,36 @@ def test_a_data_error_of_zoo_evaluate_names_the_flag_of_its_fix(trained_run, tmp
     assert args.handler(args) == 0
 
 
+def test_a_run_evaluates_exports_and_predicts_with_a_threshold_from_the_command_line(trained_run, tmp_path, capsys):
+    from zoo.cli import main
+
+    run = str(trained_run.run_dir)
+    assert main(["evaluate", run, "--split", "validation", "--out", str(tmp_path / "v")]) == 0
+    report = json.loads((tmp_path / "v" / "report.json").read_text())
+    best = report["metrics"]["best_f1_threshold"]
+    out = capsys.readouterr().out
+    assert (f"best F1 of positive here: {best['f1']:.4f} at threshold {best['threshold']:.4g} (precision "
+            f"{best['precision']:.4f}, recall {best['recall']:.4f}): zoo export {run} --threshold "
+            f"{best['threshold']:.4g} labels by it\n") in out
+    assert main(["evaluate", run, "--threshold", "0.2", "--out", str(tmp_path / "t")]) == 0
+    assert "examples, positive from probability 0.2: accuracy" in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "t" / "report.json").read_text())["metrics"]
+    texts = run_splits(trained_run.config)["test"]
+    assert main(["predict", run, *texts.texts]) == 0
+    probabilities = np.array([list(json.loads(line)["probabilities"].values())
+                              for line in capsys.readouterr().out.splitlines()])
+    assert metrics["threshold"] == 0.2
+    assert metrics["accuracy"] == pytest.approx(np.mean((probabilities[:, 1] >= 0.2) == texts.labels))
+    assert "- **decision threshold**: positive from probability 0.2" in (tmp_path / "t" / "report.md").read_text()
+    # Texts on both sides of the option, in order: argparse took the positional texts in one run, and refused
+    # those after it.
+    assert main(["predict", run, texts.texts[0], "--threshold", "0.2", *texts.texts[1:30]]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["label"] for row in rows] == ["positive" if p >= 0.2 else "negative" for p in probabilities[:30, 1]]
+    assert main(["export", run, "--threshold", "0.2", "--out", str(tmp_path / "m" / "1")]) == 0
+    assert "labels ['negative', 'positive'], positive from probability 0.2)" in capsys.readouterr().out
+
+
 def test_the_report_says_where_the_run_s_own_split_came_from(tmp_path):
     from zoo.config import Config
     from zoo.evaluation.runner import run_split

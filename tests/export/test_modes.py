@@ -41,6 +41,38 @@ def test_multilabel_joins_every_label_over_the_threshold():
     expected = [",".join(n for n, on in zip(names, row) if on) for row in p >= 0.5]
     assert out.labels == expected and any("," in label for label in expected)
     np.testing.assert_array_equal(out.label_ids, p.argmax(1))
+    low = InMemoryPredictor(run.model, run.tokenizer, names, threshold=0.3).predict(texts[:40])
+    expected_low = [",".join(n for n, on in zip(names, row) if on) for row in p >= 0.3]
+    assert low.labels == expected_low and expected_low != expected
+
+
+def test_a_threshold_decides_the_second_class_in_memory_and_in_the_export(tiny_run, tmp_path):
+    from zoo.export.predict import PredictInputError, load_predictor
+
+    texts = tiny_run.texts[:80]
+    names = np.array(tiny_run.label_names)
+    p = InMemoryPredictor(tiny_run.model, tiny_run.tokenizer, names).predict(texts).probabilities
+    threshold = float(np.quantile(p[:, 1], 0.3))  # below 0.5: texts the argmax calls negative become positive
+    expected = (p[:, 1] >= threshold).astype(int)
+    assert (expected != p.argmax(1)).any()
+    decided = InMemoryPredictor(tiny_run.model, tiny_run.tokenizer, names, threshold=threshold).predict(texts)
+    np.testing.assert_array_equal(decided.probabilities, p)
+    assert decided.label_ids.tolist() == expected.tolist() and decided.labels == names[expected].tolist()
+    result = export_model(tiny_run.model, tiny_run.tokenizer, names, out=tmp_path / "m", threshold=threshold)
+    assert result.metadata["threshold"] == threshold
+    served = tf.saved_model.load(str(result.path)).signatures["serving_default"](texts=tf.constant(texts))
+    assert served["label_id"].numpy().tolist() == expected.tolist()
+    assert load_predictor(result.path).predict(texts).labels == decided.labels
+    # The export's own threshold is the one it serves; another would be a second, unserved decision.
+    with pytest.raises(PredictInputError, match=rf"^threshold \(--threshold\) 0.9: the export {result.path} decides by "
+                                                rf"threshold {threshold:g}, as it was exported; export the run again"):
+        load_predictor(result.path, threshold=0.9)
+    three = zoo.build("transformer-tiny", vocab_size=tiny_run.tokenizer.vocab_size, sequence_length=24,
+                      num_classes=3, num_layers=1)
+    with pytest.raises(ValueError, match=r"decides between two classes, or each label of a multi-label model; this "
+                                         r"model has 3 classes \(a, b, c\)"):
+        export_model(three, tiny_run.tokenizer, ["a", "b", "c"], out=tmp_path / "three", threshold=0.4)
+    assert not (tmp_path / "three").exists()
 
 
 def test_a_multilabel_name_holding_the_separator_is_refused_in_training_and_in_the_serving_graph(tiny_run, tmp_path):

@@ -4,6 +4,7 @@
 ``add_cv_command`` in its ``COMMANDS``; each sets ``handler`` to a function ``(args) -> exit status`` (status 2
 with one message on stderr for errors a user can cause).
 """
+import shlex
 import sys
 
 from zoo.cli_options import DATA, PRETRAINED, add_config_options, config_overrides
@@ -51,6 +52,10 @@ def add_evaluate_command(subparsers):
                         help="most tokens to generate (default: the run's sequence_length)")
     parser.add_argument("--limit", type=int, help="generate for the first N examples only (perplexity still "
                                                   "covers all)")
+    parser.add_argument("--threshold", type=float, help="a classifier's decision threshold, as zoo export "
+                                                        "--threshold serves it: two classes, the second class's "
+                                                        "probability from which it is predicted (default: the most "
+                                                        "probable class); multi-label, each label's (default 0.5)")
     parser.set_defaults(handler=run_evaluate)
 
 
@@ -66,7 +71,8 @@ def run_evaluate(args):
     try:
         report = evaluate(args.run_dir, args.data, split=args.split, out_dir=args.out, batch_size=args.batch_size,
                           mistakes=args.mistakes, method=args.method, num_beams=args.num_beams,
-                          max_new_tokens=args.max_new_tokens, limit=args.limit, **options)
+                          max_new_tokens=args.max_new_tokens, limit=args.limit, threshold=args.threshold,
+                          **options)
     except zoo.data.DataError as err:
         flags = [DATA_FLAGS[name] for name in err.options if name in DATA_FLAGS]
         if args.data is not None and flags:  # the fix names zoo.data.load's arguments: say which flags set them
@@ -74,10 +80,19 @@ def run_evaluate(args):
         raise
     out = args.out or f"{args.run_dir}/{REPORT_DIR}"
     print(f"{_headline(report)}\nreport: {out}/report.md")
+    best = report["metrics"].get("best_f1_threshold")
+    if best:
+        second = report["metrics"]["label_names"][1]
+        # Chosen on the test split it would be tuned on the very texts it is then scored on.
+        where = "" if args.data is None and args.split == "validation" else "; choose it on --split validation"
+        print(f"best F1 of {second} here: {best['f1']:.4f} at threshold {best['threshold']:.4g} (precision "
+              f"{best['precision']:.4f}, recall {best['recall']:.4f}): zoo export {shlex.quote(str(args.run_dir))} "
+              f"--threshold {best['threshold']:.4g} labels by it{where}")
     return 0
 
 
 def _headline(report):
+    from zoo.evaluation.metrics import decision_rule
     from zoo.evaluation.runner import TRUNCATED
 
     m = report["metrics"]
@@ -93,7 +108,8 @@ def _headline(report):
         line += f", ROC-AUC {m['roc_auc']:.4f}"
     if m.get("average_precision") is not None:
         line += f", average precision {m['average_precision']:.4f}"
-    line = f"{m['num_examples']:,} examples: {line}"
+    rule = decision_rule(m["label_names"], m.get("threshold"), "multilabel" if m["multilabel"] else "multiclass")
+    line = f"{m['num_examples']:,} examples{rule}: {line}"
     cut = report["info"].get(TRUNCATED)
     if cut:
         line += (f"\n{cut:,} of {m['num_examples']:,} texts had more tokens than the model reads and were scored on "

@@ -74,22 +74,85 @@ def check_inputs(y_true, probabilities, label_names, *, multilabel=False):
     return y, probs
 
 
-def predicted_ids(probabilities, *, multilabel=False, threshold=MULTILABEL_THRESHOLD):
-    """Return the predicted class ids: argmax per row, or a multi-hot matrix over ``threshold``.
+def check_threshold(threshold, label_names, *, multilabel=False):
+    """Raise ``MetricsInputError`` unless ``threshold`` can decide a model's labels; ``None`` (the default rule)
+    always can.
+
+    A threshold decides a two-class model's label (the second class when its probability reaches it, else the
+    first) or each label of a multi-label model (every label whose probability reaches it).
+
+    Example:
+        >>> check_threshold(0.3, ["ham", "spam"])
+        >>> check_threshold(0.3, ["a", "b", "c"])
+        Traceback (most recent call last):
+        ...
+        zoo.evaluation.metrics.MetricsInputError: threshold (--threshold) decides between two classes, or each \
+label of a multi-label model; this model has 3 classes (a, b, c) and predicts the most probable
+    """
+    if threshold is None:
+        return
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)) or not 0 < threshold < 1:
+        raise MetricsInputError(f"threshold (--threshold) must be a number between 0 and 1, got {threshold!r}")
+    if not multilabel and len(label_names) != 2:
+        raise MetricsInputError(f"threshold (--threshold) decides between two classes, or each label of a "
+                                f"multi-label model; this model has {len(label_names)} classes "
+                                f"({', '.join(map(str, label_names))}) and predicts the most probable")
+
+
+def decision_rule(label_names, threshold, mode="multiclass"):
+    """``", <label> from probability T"`` (``", each label from ..."`` for ``mode="multilabel"``) when a
+    classifier decides by ``threshold``; ``""`` for the default rule (``threshold`` None).
+
+    Example:
+        >>> decision_rule(["ham", "spam"], 0.3)
+        ', spam from probability 0.3'
+    """
+    if threshold is None:
+        return ""
+    return f", {'each label' if mode == 'multilabel' else label_names[1]} from probability {threshold:g}"
+
+
+def predicted_ids(probabilities, *, multilabel=False, threshold=None):
+    """Return the predicted class ids: argmax per row, or a multi-hot matrix over the threshold.
 
     Args:
         probabilities: ``[N, C]`` class probabilities.
         multilabel: threshold each class independently instead of taking the argmax.
-        threshold: the multi-label decision threshold.
+        threshold: multi-label: the decision threshold (default ``MULTILABEL_THRESHOLD``); two classes: the
+            second class's probability from which it is predicted (default: the most probable class).
 
     Example:
-        >>> predicted_ids(np.array([[0.3, 0.7]])).tolist()
-        [1]
+        >>> predicted_ids(np.array([[0.3, 0.7], [0.8, 0.2]])).tolist()
+        [1, 0]
+        >>> predicted_ids(np.array([[0.3, 0.7], [0.8, 0.2]]), threshold=0.2).tolist()
+        [1, 1]
     """
     probs = np.asarray(probabilities)
     if multilabel:
-        return (probs >= threshold).astype(np.int64)
+        return (probs >= (MULTILABEL_THRESHOLD if threshold is None else threshold)).astype(np.int64)
+    if threshold is not None:
+        return (probs[:, 1] >= threshold).astype(np.int64)
     return probs.argmax(axis=-1).astype(np.int64)
+
+
+def best_f1_threshold(y_true, positive):
+    """The threshold on the second class's probability that gives its best F1 on these examples, with the
+    precision, recall and F1 there (scikit-learn's precision-recall curve).
+
+    Args:
+        y_true: ``[N]`` class ids, 0 or 1, both present.
+        positive: ``[N]`` the second class's probabilities.
+
+    Example:
+        >>> best_f1_threshold([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+        {'threshold': 0.35, 'precision': 0.666..., 'recall': 1.0, 'f1': 0.8}
+    """
+    precision, recall, thresholds = skm.precision_recall_curve(y_true, positive)
+    # The last (precision 1, recall 0) point has no threshold.
+    f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], np.finfo(float).tiny)
+    best = int(np.argmax(f1))
+    return {"threshold": float(thresholds[best]), "precision": float(precision[best]),
+            "recall": float(recall[best]), "f1": float(f1[best])}
 
 
 def _prf(y_true, y_pred, labels, average):
@@ -99,15 +162,15 @@ def _prf(y_true, y_pred, labels, average):
     return precision, recall, f1, support
 
 
-def classification_metrics(y_true, probabilities, label_names, *, multilabel=False, top_k=None,
-                           threshold=MULTILABEL_THRESHOLD):
+def classification_metrics(y_true, probabilities, label_names, *, multilabel=False, top_k=None, threshold=None):
     """Compute the standard classification metrics of one set of predictions.
 
     Accuracy (subset accuracy for multi-label), precision / recall / F1 per class (``None`` for a class
     neither in ``y_true`` nor predicted) and macro, micro and weighted averages over the other classes, the
     confusion matrix, log-loss, ROC-AUC and average precision (the area under the precision-recall curve, which
     an imbalanced set such as SMS spam reads better; binary: of class 1, multi-label: macro over the classes)
-    and top-k accuracy (when there are more than two classes). Every number comes from scikit-learn.
+    and top-k accuracy (when there are more than two classes). Two classes add ``best_f1_threshold``: the
+    threshold giving the second class's best F1 here (``best_f1_threshold``). Every number comes from scikit-learn.
 
     Args:
         y_true: class ids ``[N]``, or a multi-hot matrix ``[N, C]`` when ``multilabel``.
@@ -115,7 +178,8 @@ def classification_metrics(y_true, probabilities, label_names, *, multilabel=Fal
         label_names: the ``C`` class names, in id order.
         multilabel: whether each example may carry several labels.
         top_k: the ``k`` values for top-k accuracy; defaults to those of 2, 3, 5 below ``C``.
-        threshold: decision threshold for multi-label predictions.
+        threshold: the decision threshold (``predicted_ids``; ``check_threshold`` says where one applies),
+            recorded as ``threshold`` when set (multi-label: always).
 
     Returns:
         A JSON-serialisable dict (see the keys in the example).
@@ -123,10 +187,11 @@ def classification_metrics(y_true, probabilities, label_names, *, multilabel=Fal
     Example:
         >>> m = classification_metrics([0, 1, 1], [[0.8, 0.2], [0.4, 0.6], [0.7, 0.3]], ["neg", "pos"])
         >>> sorted(m)[:4]
-        ['accuracy', 'average_precision', 'averages', 'confusion_matrix']
+        ['accuracy', 'average_precision', 'averages', 'best_f1_threshold']
     """
     names = [str(n) for n in label_names]
     y, probs = check_inputs(y_true, probabilities, names, multilabel=multilabel)
+    check_threshold(threshold, names, multilabel=multilabel)
     ids = list(range(len(names)))
     y_pred = predicted_ids(probs, multilabel=multilabel, threshold=threshold)
 
@@ -158,7 +223,7 @@ def classification_metrics(y_true, probabilities, label_names, *, multilabel=Fal
     }
     if multilabel:
         result["hamming_loss"] = float(skm.hamming_loss(y, y_pred))
-        result["threshold"] = float(threshold)
+        result["threshold"] = float(MULTILABEL_THRESHOLD if threshold is None else threshold)
         result["log_loss"] = float(
             np.mean([skm.log_loss(y[:, j], probs[:, j], labels=[0, 1]) for j in ids])
         )
@@ -181,6 +246,10 @@ def classification_metrics(y_true, probabilities, label_names, *, multilabel=Fal
     scorable = len(ids) == 2 and len(np.unique(y)) == 2
     result["roc_auc"] = float(skm.roc_auc_score(y, probs[:, 1])) if scorable else None
     result["average_precision"] = float(skm.average_precision_score(y, probs[:, 1])) if scorable else None
+    if threshold is not None:
+        result["threshold"] = float(threshold)
+    if scorable:
+        result["best_f1_threshold"] = best_f1_threshold(y, probs[:, 1])
     ks = [k for k in (DEFAULT_TOP_K if top_k is None else top_k) if k < len(ids)] if len(ids) > 2 else []
     result["top_k_accuracy"] = {
         str(k): float(skm.top_k_accuracy_score(y, normalised, k=k, labels=ids)) for k in ks
@@ -188,7 +257,7 @@ def classification_metrics(y_true, probabilities, label_names, *, multilabel=Fal
     return result
 
 
-def confident_mistakes(texts, y_true, probabilities, label_names, *, limit=20):
+def confident_mistakes(texts, y_true, probabilities, label_names, *, limit=20, threshold=None):
     """List the misclassified examples the model was most sure about, most confident first.
 
     Args:
@@ -197,9 +266,11 @@ def confident_mistakes(texts, y_true, probabilities, label_names, *, limit=20):
         probabilities: ``[N, C]`` predicted probabilities.
         label_names: class names in id order.
         limit: how many mistakes to return at most.
+        threshold: a two-class model's decision threshold (``predicted_ids``).
 
     Returns:
-        A list of dicts with ``index``, ``text``, ``true``, ``predicted`` and ``confidence``.
+        A list of dicts with ``index``, ``text``, ``true``, ``predicted`` and ``confidence`` (the predicted class's
+        probability).
 
     Example:
         >>> confident_mistakes(["bad", "good"], [0, 1], [[0.1, 0.9], [0.2, 0.8]], ["neg", "pos"])[0]["text"]
@@ -214,7 +285,8 @@ def confident_mistakes(texts, y_true, probabilities, label_names, *, limit=20):
     texts = list(texts)
     if len(texts) != len(y):
         raise MetricsInputError(f"got {len(texts)} texts for {len(y)} labels")
-    y_pred = predicted_ids(probs)
+    check_threshold(threshold, names)
+    y_pred = predicted_ids(probs, threshold=threshold)
     confidence = probs[np.arange(len(y)), y_pred]
     wrong = np.flatnonzero(y_pred != y)
     order = wrong[np.argsort(-confidence[wrong], kind="stable")][:limit]

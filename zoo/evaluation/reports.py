@@ -141,8 +141,15 @@ def render_markdown(report):
     if m.get("average_precision") is not None:
         of = "macro over the classes" if m["multilabel"] else f"of {m['label_names'][1]}"
         lines.append(f"- **average precision ({_cell(of)})**: {_fmt(m['average_precision'])}")
+    best = m.get("best_f1_threshold")
+    if best:
+        lines.append(f"- **best F1 of {_cell(m['label_names'][1])}**: {_fmt(best['f1'])} at threshold "
+                     f"{best['threshold']:.4g} (precision {_fmt(best['precision'])}, recall {_fmt(best['recall'])})")
     for k, value in m.get("top_k_accuracy", {}).items():
         lines.append(f"- **top-{k} accuracy**: {_fmt(value)}")
+    if m.get("threshold") is not None:
+        decided = "each label" if m["multilabel"] else _cell(m["label_names"][1])
+        lines.append(f"- **decision threshold**: {decided} from probability {m['threshold']:g}")
     if m["multilabel"]:
         lines.append(f"- **Hamming loss**: {_fmt(m['hamming_loss'])}")
     lines += ["", "## Per class", "", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]

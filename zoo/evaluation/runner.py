@@ -16,7 +16,7 @@ TRUNCATED = "truncated_texts"
 
 
 def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None, history=None, sequence_length=None,
-                   batch_size=256, mistakes=DEFAULT_MISTAKES, info=None, progress=False, pairs=False):
+                   batch_size=256, mistakes=DEFAULT_MISTAKES, info=None, progress=False, pairs=False, threshold=None):
     """Evaluate a classifier on raw texts, exactly as the exported model would serve them.
 
     Args:
@@ -33,6 +33,8 @@ def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None
         info: extra facts for the report header.
         progress: show a progress bar.
         pairs: the model classifies sentence pairs.
+        threshold: the decision threshold (``zoo.evaluation.metrics.predicted_ids``), as ``zoo export
+            --threshold`` would serve it.
 
     Returns:
         The report dict: ``metrics``, ``confident_mistakes``, ``info`` (with ``truncated_texts``, how many texts
@@ -47,16 +49,17 @@ def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None
     """
     from zoo.export.predict import InMemoryPredictor
 
-    predictor = InMemoryPredictor(model, tokenizer, label_names, sequence_length, pairs=pairs)
+    predictor = InMemoryPredictor(model, tokenizer, label_names, sequence_length, pairs=pairs, threshold=threshold)
     # Texts longer than the model reads are scored as training scored them, cut: a count in the report, not a
     # warning (data.sequence_length: auto cuts the longest few texts by design).
     predictions = predictor.predict(texts, batch_size=batch_size, progress=progress, quiet=("truncated",))
     info = {**(info or {}), TRUNCATED: int(np.sum(predictions.truncated))}
     multilabel = predictor.graph.mode == "multilabel"
-    metrics = classification_metrics(labels, predictions.probabilities, predictor.label_names, multilabel=multilabel)
+    metrics = classification_metrics(labels, predictions.probabilities, predictor.label_names, multilabel=multilabel,
+                                     threshold=threshold)
     shown = [" [SEP] ".join(pair) for pair in texts] if pairs else texts
     wrong = [] if multilabel else confident_mistakes(
-        shown, labels, predictions.probabilities, predictor.label_names, limit=mistakes)
+        shown, labels, predictions.probabilities, predictor.label_names, limit=mistakes, threshold=threshold)
     if out_dir is None:
         return {"info": dict(info or {}), "metrics": metrics, "confident_mistakes": wrong, "files": {}}
     return write_report(out_dir, metrics, history=history, mistakes=wrong, y_true=labels,
@@ -122,7 +125,8 @@ def run_splits(config):
 
 
 def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, mistakes=DEFAULT_MISTAKES,
-             progress=True, method="greedy", num_beams=None, max_new_tokens=None, limit=None, **load_options):
+             progress=True, method="greedy", num_beams=None, max_new_tokens=None, limit=None, threshold=None,
+             **load_options):
     """Evaluate a finished training run and write its report (``zoo evaluate RUN_DIR``).
 
     Classification runs get classifier metrics; lm, mlm and seq2seq runs perplexity and, for lm and seq2seq,
@@ -145,6 +149,7 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
         num_beams: beam width for ``beam`` (default 4).
         max_new_tokens: most tokens to generate (lm and seq2seq); default the run's ``sequence_length``.
         limit: generate for the first ``limit`` examples only (lm and seq2seq).
+        threshold: a classifier's decision threshold (``evaluate_model``).
         **load_options: options for ``zoo.data.load`` (``text_column``, ``encoding``, ...).
 
     Returns:
@@ -167,6 +172,8 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
     out_dir = run_dir / REPORT_DIR if out_dir is None else Path(out_dir)
     check_output(out_dir, OUT_DIR_FIX)  # before the model loads and the texts are scored
     if task not in (None, "classification"):
+        if threshold is not None:
+            raise ValueError(f"threshold (--threshold) applies to classifier runs; {run_dir} is a {task} run")
         from zoo.evaluation.generation import evaluate_generation
 
         return evaluate_generation(run_dir, data, split=split, out_dir=out_dir, method=method, num_beams=num_beams,
@@ -199,7 +206,7 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
     return evaluate_model(
         model, tokenizer, label_names, examples.inputs, examples.labels, out_dir=out_dir,
         history=read_history(run_dir), sequence_length=config.data.sequence_length, batch_size=batch_size,
-        mistakes=mistakes, info=info, progress=progress, pairs=pairs,
+        mistakes=mistakes, info=info, progress=progress, pairs=pairs, threshold=threshold,
     )
 
 

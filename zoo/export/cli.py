@@ -55,6 +55,10 @@ def read_input(args, pairs=False):
     return read_rows(args.input, text_field=args.text_field, encoding=args.encoding, pairs=pairs)
 
 
+THRESHOLD_HELP = ("a two-class classifier: the second class's probability from which it is the label (default: the "
+                  "most probable class); a multi-label one: each label's (default 0.5)")
+
+
 def add_export_command(subparsers):
     """Add ``zoo export RUN_DIR [--out PATH | --name NAME]``.
 
@@ -64,7 +68,7 @@ def add_export_command(subparsers):
         >>> add_export_command(parser.add_subparsers(dest="command"))
         >>> parser.parse_args(["export", "runs/reviews", "--name", "reviews-v2"])
         Namespace(command='export', run_dir='runs/reviews', out=None, name='reviews-v2', max_new_tokens=None,
-                  handler=<function run_export at 0x...>)
+                  threshold=None, handler=<function run_export at 0x...>)
     """
     parser = subparsers.add_parser(
         "export", help="export a training run as a SavedModel that takes raw strings",
@@ -82,6 +86,7 @@ def add_export_command(subparsers):
     destination.add_argument("--name", help="model name under saved_models/ (default: the run directory's name)")
     parser.add_argument("--max-new-tokens", type=int, help="an lm or seq2seq run: most tokens its export generates "
                                                            "per text (default: the run's sequence_length)")
+    parser.add_argument("--threshold", type=float, help=f"{THRESHOLD_HELP} of the export's label")
     parser.set_defaults(handler=run_export)
 
 
@@ -90,10 +95,13 @@ def run_export(args):
     """Run ``zoo export`` from parsed arguments; prints where the model went."""
     from zoo.export.saved_model import export_run
 
-    result = export_run(args.run_dir, out=args.out, name=args.name, max_new_tokens=args.max_new_tokens)
+    result = export_run(args.run_dir, out=args.out, name=args.name, max_new_tokens=args.max_new_tokens,
+                        threshold=args.threshold)
     meta = result.metadata
     if meta["task"] == "classification":
-        holds = f"labels {meta['label_names']}"
+        from zoo.evaluation.metrics import decision_rule
+
+        holds = f"labels {meta['label_names']}{decision_rule(meta['label_names'], meta['threshold'], meta['mode'])}"
     elif meta["task"] == "embedding":
         holds = (f"sentence embeddings of {meta['dimensions']} dimensions, {meta['pooling']['mode']}-pooled"
                  f"{', unit length' if meta['pooling']['normalize'] else ''}; zoo embed reads it")
@@ -132,6 +140,8 @@ def add_predict_command(subparsers):
     add_text_inputs(parser, "texts to classify")
     parser.add_argument("--output", help="predictions file: .jsonl or .csv (default: JSON lines on stdout)")
     parser.add_argument("--batch-size", type=int, help="texts per model call (default: 64)")
+    parser.add_argument("--threshold", type=float, help=f"a run directory: {THRESHOLD_HELP} (an export decides as "
+                                                        "it was exported: zoo export --threshold)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=run_predict)
 
@@ -146,7 +156,7 @@ def run_predict(args):
     check_text_inputs(args)
     if args.output:
         check_output_path(args.output, args.input)  # before the model loads and the texts are predicted
-    predictor = load_predictor(args.model_dir)
+    predictor = load_predictor(args.model_dir, threshold=args.threshold)
     columns = None
     if args.input:
         texts, columns = read_input(args, pairs=predictor.pairs)

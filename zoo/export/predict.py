@@ -60,9 +60,10 @@ class Predictions:
 
     Attributes:
         probabilities: ``[N, C]`` class probabilities.
-        label_ids: ``[N]`` predicted class ids (the most probable class).
-        labels: the ``N`` predicted label strings (multi-label: the labels at or over the ``MULTILABEL_THRESHOLD``
-            of ``zoo.evaluation.metrics``, comma-joined).
+        label_ids: ``[N]`` predicted class ids (the most probable class; two classes with a threshold: the second
+            where its probability reaches the threshold).
+        labels: the ``N`` predicted label strings (multi-label: the labels at or over the threshold, by default the
+            ``MULTILABEL_THRESHOLD`` of ``zoo.evaluation.metrics``, comma-joined).
         label_names: the ``C`` class names.
         empty_input: ``[N]`` whether nothing was left of the text after cleaning.
         replaced_bytes: ``[N]`` whether invalid UTF-8 bytes of the text were replaced by U+FFFD.
@@ -226,6 +227,7 @@ class InMemoryPredictor(_Predictor):
         sequence_length: longest id sequence; defaults to the model's position range.
         mode: output mode; read from the model's head by default.
         pairs: the model classifies sentence pairs.
+        threshold: the decision threshold (``ServingGraph``).
 
     Example:
         >>> model, tokenizer, labels, _ = zoo.load_run("runs/reviews")
@@ -233,8 +235,9 @@ class InMemoryPredictor(_Predictor):
         ['positive']
     """
 
-    def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None, pairs=False):
-        self.graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs)
+    def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None, pairs=False, threshold=None):
+        self.graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs,
+                                  threshold=threshold)
         self.label_names = self.graph.label_names
         self.pairs = self.graph.pairs
         self.sequence_length = self.graph.sequence_length
@@ -363,11 +366,13 @@ def find_saved_model(path):
     return None
 
 
-def load_predictor(path):
+def load_predictor(path, *, threshold=None):
     """Open an exported model (a version directory or its model directory) or a training run directory.
 
     Args:
         path: ``saved_models/<name>[/<n>]`` or a run directory written by ``zoo.train``.
+        threshold: a run directory's decision threshold (``ServingGraph``); an export decides with the one it
+            was exported with (``zoo export --threshold``), and another is an error.
 
     Returns:
         A predictor with ``predict(texts)`` and ``label_names``.
@@ -383,7 +388,14 @@ def load_predictor(path):
         raise FileNotFoundError(f"model directory not found: {path}")
     saved = find_saved_model(path)
     if saved is not None:
-        return SavedModelPredictor(saved)
+        predictor = SavedModelPredictor(saved)
+        exported = predictor.metadata.get("threshold")
+        if threshold is not None and threshold != exported:
+            rule = "the most probable class" if exported is None else f"threshold {exported:g}"
+            raise PredictInputError(f"threshold (--threshold) {threshold:g}: the export {saved} decides by {rule}, "
+                                    "as it was exported; export the run again with --threshold, or predict with "
+                                    "the run directory")
+        return predictor
     latest = versions.latest_version_dir(path)
     if latest is not None:
         raise FileNotFoundError(f"{latest}, the newest version of {path}, has no saved_model.pb (an export that did "
@@ -396,7 +408,8 @@ def load_predictor(path):
     from zoo.training.run import load_classifier_run
 
     model, tokenizer, label_names, config, pairs = load_classifier_run(path, "predict labels")
-    return InMemoryPredictor(model, tokenizer, label_names, config.data.sequence_length, pairs=pairs)
+    return InMemoryPredictor(model, tokenizer, label_names, config.data.sequence_length, pairs=pairs,
+                             threshold=threshold)
 
 
 def _errors(encoding):
@@ -672,13 +685,14 @@ def _csv_value(value):
     return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) or value is None else value
 
 
-def predict(model_dir, texts, *, batch_size=DEFAULT_BATCH_SIZE):
+def predict(model_dir, texts, *, batch_size=DEFAULT_BATCH_SIZE, threshold=None):
     """Predict labels for a few texts with an exported model or a run directory.
 
     Args:
         model_dir: ``saved_models/<name>[/<n>]`` or a run directory.
         texts: the texts; ``(text_a, text_b)`` pairs for a sentence-pair model.
         batch_size: texts per model call.
+        threshold: a run directory's decision threshold (``load_predictor``).
 
     Returns:
         One dict per text: ``text`` (or ``text_a``, ``text_b``), ``label``, ``label_id`` and ``probabilities`` by
@@ -688,13 +702,13 @@ def predict(model_dir, texts, *, batch_size=DEFAULT_BATCH_SIZE):
         >>> [row["label"] for row in predict("saved_models/reviews", ["a gripping, funny film", "a dull, boring film"])]
         ['positive', 'negative']
     """
-    predictor = load_predictor(model_dir)
+    predictor = load_predictor(model_dir, threshold=threshold)
     texts = _check_texts(texts, predictor.pairs)
     return predictor.predict(texts, batch_size=batch_size).records(texts)
 
 
 def predict_file(model_dir, input_path, output_path, *, text_field="text", encoding=None,
-                 batch_size=DEFAULT_BATCH_SIZE, progress=True):
+                 batch_size=DEFAULT_BATCH_SIZE, progress=True, threshold=None):
     """Predict every text of a file and write the predictions, with a progress bar.
 
     Args:
@@ -705,6 +719,7 @@ def predict_file(model_dir, input_path, output_path, *, text_field="text", encod
         encoding: the input's encoding; None: from its UTF-16 or UTF-32 byte-order mark, else UTF-8.
         batch_size: texts per model call.
         progress: show a progress bar on stderr.
+        threshold: a run directory's decision threshold (``load_predictor``).
 
     Returns:
         The number of texts predicted.
@@ -717,7 +732,7 @@ def predict_file(model_dir, input_path, output_path, *, text_field="text", encod
         ['positive', 'negative']
     """
     check_output_path(output_path, input_path)
-    predictor = load_predictor(model_dir)
+    predictor = load_predictor(model_dir, threshold=threshold)
     rows = read_rows(input_path, text_field=text_field, encoding=encoding, pairs=predictor.pairs)
     predictions = predictor.predict(rows.texts, batch_size=batch_size, progress=progress)
     write_predictions(output_path, rows.texts, predictions, rows.columns)

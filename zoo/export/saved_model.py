@@ -98,7 +98,7 @@ def custom_ops(path):
 
 
 def export_model(model, tokenizer, label_names, config=None, *, out=None, name=None, sequence_length=None,
-                 mode=None, model_spec=None, pairs=False):
+                 mode=None, model_spec=None, pairs=False, threshold=None):
     """Export ``model`` with its tokenizer and labels as a raw-string SavedModel.
 
     Args:
@@ -113,6 +113,8 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
         model_spec: how to rebuild the model (a run's ``model.json``: registry name and builder
             arguments); defaults to the model's Keras serialisation.
         pairs: the model classifies sentence pairs: ``serving_default`` takes ``text_a`` and ``text_b``.
+        threshold: the decision threshold the export's ``label`` and ``label_id`` follow (``ServingGraph``);
+            recorded in ``zoo_export.json``.
 
     Returns:
         An :class:`ExportResult`.
@@ -124,9 +126,9 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
         >>> result.path, result.metadata["custom_ops"]
         (PosixPath('saved_models/demo/1'), [])
     """
-    graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs)
+    graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs, threshold=threshold)
     return _save(graph, model, tokenizer, config, out, name, model_spec, {
-        "task": "classification", "mode": graph.mode, "label_names": graph.label_names,
+        "task": "classification", "mode": graph.mode, "label_names": graph.label_names, "threshold": graph.threshold,
         "sequence_length": graph.sequence_length, "vocab_size": graph.vocab_size, "pad_id": graph.pad_id,
         "pairs": graph.pairs, "signatures": _signatures(graph)})
 
@@ -281,7 +283,7 @@ def read_metadata(path):
     return json.loads(meta.read_text(encoding="utf-8"))
 
 
-def export_run(run_dir, *, out=None, name=None, max_new_tokens=None):
+def export_run(run_dir, *, out=None, name=None, max_new_tokens=None, threshold=None):
     """Export a finished training run (``zoo export RUN_DIR``): a classifier, or an lm or seq2seq run that
     generates (``export_generator``); a pretrained checkpoint folder exports as a sentence embedder
     (``export_embedder``).
@@ -291,6 +293,8 @@ def export_run(run_dir, *, out=None, name=None, max_new_tokens=None):
         out: destination; see :func:`zoo.export.versions.resolve_export_dir`.
         name: model name for ``saved_models/<name>/``; defaults to the run directory's name.
         max_new_tokens: an lm or seq2seq run's most tokens generated per text (default its ``sequence_length``).
+        threshold: a classifier's decision threshold (``export_model``): two classes, the second class's
+            probability from which it is the label; multi-label, each label's.
 
     Returns:
         An :class:`ExportResult`.
@@ -308,6 +312,9 @@ def export_run(run_dir, *, out=None, name=None, max_new_tokens=None):
         if max_new_tokens is not None:
             raise ValueError(f"max_new_tokens (--max-new-tokens) applies to lm and seq2seq runs; {run_dir} is a "
                              "checkpoint folder, which exports as a sentence embedder")
+        if threshold is not None:
+            raise ValueError(f"threshold (--threshold) applies to classifier runs; {run_dir} is a checkpoint folder, "
+                             "which exports as a sentence embedder")
         return export_embedder(run_dir, out=out, name=name)
     task = run_task(run_dir)
     generates = task in GENERATIVE_TASKS
@@ -318,6 +325,8 @@ def export_run(run_dir, *, out=None, name=None, max_new_tokens=None):
     if max_new_tokens is not None and not generates:
         raise ValueError(f"max_new_tokens (--max-new-tokens) applies to lm and seq2seq runs; {run_dir} is a "
                          f"{task or 'classification'} run")
+    if threshold is not None and generates:
+        raise ValueError(f"threshold (--threshold) applies to classifier runs; {run_dir} is an {task} run")
     # The destination is resolved (and checked) before the model loads; export_model then takes it as given.
     # ``is None``, not ``or``: an empty --name is a mistake to report, not a request for the default name.
     path, _ = versions.resolve_export_dir(out, name=run_dir.resolve().name if name is None else name)
@@ -327,4 +336,4 @@ def export_run(run_dir, *, out=None, name=None, max_new_tokens=None):
                                 max_new_tokens=max_new_tokens, model_spec=read_model_spec(run_dir))
     model, tokenizer, label_names, config, pairs = load_classifier_run(run_dir, "be exported")
     return export_model(model, tokenizer, label_names, config, out=path, sequence_length=config.data.sequence_length,
-                        model_spec=read_model_spec(run_dir), pairs=pairs)
+                        model_spec=read_model_spec(run_dir), pairs=pairs, threshold=threshold)

@@ -20,7 +20,7 @@ import collections
 import tensorflow as tf
 
 from zoo.data.labeled import LABEL_SEPARATOR, joined_label_problem, pair_segment_problem
-from zoo.evaluation.metrics import MULTILABEL_THRESHOLD
+from zoo.evaluation.metrics import MULTILABEL_THRESHOLD, check_threshold
 from zoo.layers.heads import MODES
 
 TEXT_SPEC = tf.TensorSpec([None], tf.string, name="texts")
@@ -96,6 +96,9 @@ class ServingGraph:
         mode: ``multiclass``, ``binary`` or ``multilabel``; the model's ``mode`` when ``None``.
         pairs: The model classifies sentence pairs: texts come as two inputs, ``text_a`` and ``text_b``,
             packed ``[CLS] A [SEP] B [SEP]`` with segment ids (the tokenizer must ``pack``).
+        threshold: The decision threshold (``zoo.evaluation.metrics.predicted_ids``): two classes, the second's
+            probability from which ``label`` is the second class (default: the most probable class); multi-label,
+            each label's (default ``MULTILABEL_THRESHOLD``).
 
     A tokenizer that packs (``BertTokenizer``) makes the model's inputs exactly as training did, truncation
     included (``[SEP]`` kept); others tokenize and cut each row to ``sequence_length``.
@@ -108,7 +111,7 @@ class ServingGraph:
         (array([b'positive', b'negative'], dtype=object), array([False,  True]))
     """
 
-    def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None, pairs=False):
+    def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None, pairs=False, threshold=None):
         self.model = model
         self.tokenizer = tokenizer
         self.packs = callable(getattr(tokenizer, "pack", None))
@@ -134,6 +137,8 @@ class ServingGraph:
         problem = joined_label_problem(self.label_names) if self.mode == "multilabel" else None
         if problem:
             raise ValueError(problem)
+        check_threshold(threshold, self.label_names, multilabel=self.mode == "multilabel")
+        self.threshold = None if threshold is None else float(threshold)
         units = int(model.outputs[0].shape[-1])
         expected = 1 if self.mode == "binary" else len(self.label_names)
         if units != expected:
@@ -264,11 +269,12 @@ class ServingGraph:
         probabilities = logits_to_probabilities(logits, self.mode)
         label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
         if self.mode == "multilabel":
-            chosen = tf.ragged.boolean_mask(
-                tf.broadcast_to(self._labels, tf.shape(probabilities)), probabilities >= MULTILABEL_THRESHOLD
-            )
+            chosen = tf.ragged.boolean_mask(tf.broadcast_to(self._labels, tf.shape(probabilities)),
+                                            probabilities >= (self.threshold or MULTILABEL_THRESHOLD))
             label = tf.strings.reduce_join(chosen, axis=-1, separator=LABEL_SEPARATOR)
         else:
+            if self.threshold is not None:
+                label_id = tf.cast(probabilities[:, 1] >= self.threshold, tf.int64)
             label = tf.gather(self._labels, label_id)
         return {"probabilities": probabilities, "label_id": label_id, "label": label}
 

@@ -22,6 +22,8 @@ setup(
         # tensorflow-text ships kernels built against one TF minor release: it must match TF's.
         "tensorflow-text>=2.21.1,<2.22",
         "tensorflow-datasets>=4.9.10,<4.10",
+        # zoo.data imports it to read .parquet files (Hugging Face's format); not only a tensorflow-datasets dependency.
+        "pyarrow>=14",
         # tensorflow-datasets 4.9.10 imports it without declaring it.
         "importlib_resources>=6.0",
         "keras-tuner>=1.4.8,<1.5",

@@ -33,7 +33,8 @@ class ConfigOption(NamedTuple):
 
 
 DATA = ConfigOption("--data", "data.source", "PATH", "training data: a shared set name (mr, trec, subj, sms_spam) or "
-                                                     "a local csv/tsv/jsonl file or folder")
+                                                     "a local csv/tsv/jsonl/parquet file (the others but parquet also "
+                                                     "compressed: train.csv.gz) or folder")
 OUTPUT = ConfigOption("--output", "output.dir", "DIR", "run directory")
 PRETRAINED = ConfigOption("--pretrained", "model.init_from", "PATH",
                           "start the classifier from a pretrained BERT checkpoint folder (Hugging Face or keras-hub "

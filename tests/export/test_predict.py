@@ -1,12 +1,18 @@
 """Predicting with an exported model: texts, files in every supported format, and clear input errors."""
+import bz2
 import codecs
 import csv
+import datetime
+import gzip
 import io
 import json
+import lzma
 import shutil
 import sys
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
 
@@ -21,6 +27,7 @@ from zoo.export.predict import (
     load_predictor,
     predict,
     predict_file,
+    read_rows,
     read_texts,
 )
 
@@ -199,8 +206,8 @@ def test_bad_input_files_name_file_and_line(tmp_path, exported):
     # a .txt file has no columns: a CSV saved as .txt was read line by line, header and all, text_field ignored
     (tmp_path / "i.txt").write_text("id,review\n1,A fine film.\n", encoding="utf-8")
     with pytest.raises(PredictInputError, match=r"i.txt: text_field='review' names a column, but a .txt file holds "
-                                                r"one text per line; give a .csv, .tsv or .jsonl file, or leave "
-                                                r"text_field \(--text-field\) out$"):
+                                                r"one text per line; give a .csv, .tsv, .jsonl or .parquet file, or "
+                                                r"leave text_field \(--text-field\) out$"):
         read_texts(tmp_path / "i.txt", text_field="review")
     (tmp_path / "h.txt").write_text("fine\n", encoding="utf-8")
     with pytest.raises(PredictInputError, match="unsupported output type"):
@@ -268,6 +275,43 @@ def test_csv_and_tsv_texts_are_read_as_zoo_data_reads_them(tmp_path):
     (tmp_path / "g.csv").write_text("id, text \n1,A fine film.\n")
     assert read_texts(tmp_path / "g.csv") == zoo.data.load(tmp_path / "g.csv", label_column=0).texts == [
         "A fine film."]
+
+
+def test_compressed_and_parquet_inputs_are_read_as_zoo_data_reads_them(tmp_path):
+    (tmp_path / "a.csv.gz").write_bytes(gzip.compress(b'id,review\n1,"A gripping, funny film."\n2,A dull film.\n'))
+    assert read_rows(tmp_path / "a.csv.gz", text_field="review") == (
+        ["A gripping, funny film.", "A dull film."], [{"id": "1"}, {"id": "2"}])
+    (tmp_path / "b.jsonl.xz").write_bytes(lzma.compress(b'{"text_a": "q", "text_b": "a", "id": 3}\n'))
+    assert read_rows(tmp_path / "b.jsonl.xz", pairs=True) == ([("q", "a")], [{"id": 3}])
+    (tmp_path / "c.txt.bz2").write_bytes(bz2.compress(b"one\n\ntwo\n"))
+    assert read_texts(tmp_path / "c.txt.bz2") == ["one", "", "two"]
+    (tmp_path / "d.csv.gz").write_bytes(gzip.compress(b"text\n" + b"a film\n" * 100)[:30])
+    with pytest.raises(PredictInputError, match=r"d.csv.gz: cannot decompress the .gz file \(EOFError: "):
+        read_texts(tmp_path / "d.csv.gz")
+    # Parquet: the other columns carry as JSON values; a date, which JSON has not, as its text.
+    path = tmp_path / "e.parquet"
+    pq.write_table(pa.table({"idx": [0, 1], "sentence": ["A fine film.", "A dull film."], "label": [1, 0],
+                             "day": [datetime.date(2024, 5, 1), None]}), path)
+    texts, columns = read_rows(path, text_field="sentence")
+    assert texts == zoo.data.load(path, text_column="sentence").texts == ["A fine film.", "A dull film."]
+    assert columns == [{"idx": 0, "label": 1, "day": "2024-05-01"}, {"idx": 1, "label": 0, "day": None}]
+    assert json.loads(json.dumps(columns)) == columns
+    with pytest.raises(PredictInputError, match=r"e.parquet: no column 'text' \(set text_field= \(--text-field\)\); "
+                                                r"columns: idx, sentence, label, day$"):
+        read_texts(path)
+    with pytest.raises(PredictInputError, match=r"e.parquet, row 1: column 'idx' is not a string$"):
+        read_texts(path, text_field="idx")
+    (tmp_path / "f.parquet").write_text("text\na film\n")
+    with pytest.raises(PredictInputError, match=r"f.parquet: cannot read the file as parquet"):
+        read_texts(tmp_path / "f.parquet")
+    (tmp_path / "g.parquet.gz").write_bytes(gzip.compress(path.read_bytes()))
+    with pytest.raises(PredictInputError, match=r"g.parquet.gz: parquet files compress their own columns"):
+        read_texts(tmp_path / "g.parquet.gz")
+    (tmp_path / "h.xml.gz").write_bytes(gzip.compress(b"<x/>"))
+    with pytest.raises(PredictInputError, match=r"unsupported input type '.xml'; use one of .txt, .csv, .tsv, .jsonl, "
+                                                r".parquet \(all but .parquet may be compressed: .gz, .bz2, .xz, "
+                                                r".lzma\)$"):
+        read_texts(tmp_path / "h.xml.gz")
 
 
 def test_texts_keep_unusual_line_separators(tmp_path):

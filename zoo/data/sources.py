@@ -1,19 +1,23 @@
-"""``load(spec)``: labelled texts from tfds, CSV/TSV/JSONL, class folders, one file per class, or TREC.
+"""``load(spec)``: labelled texts from tfds, CSV/TSV/JSONL/parquet, class folders, one file per class, or TREC.
 
-Every file is decoded strictly (UTF-8, or UTF-16/32 after their byte-order mark, unless ``encoding=`` says
+Every text file is decoded strictly (UTF-8, or UTF-16/32 after their byte-order mark, unless ``encoding=`` says
 otherwise) and split on ``"\\n"`` only:
-``str.splitlines`` also breaks on U+0085, which latin-1 decoding makes of byte 0x85 inside MR lines.
-Nothing is dropped silently: a bad row raises an error naming the file, line and column, or, with
+``str.splitlines`` also breaks on U+0085, which latin-1 decoding makes of byte 0x85 inside MR lines. A file
+compressed as ``COMPRESSIONS`` lists (``reviews.csv.gz``) is decompressed first. Parquet files hold UTF-8 strings.
+Nothing is dropped silently: a bad row raises an error naming the file, line (parquet: row) and column, or, with
 ``on_bad_rows="skip"``, is counted, listed in ``LabeledTexts.skipped`` and reported in a warning.
 """
 import bz2
 import codecs
 import collections
 import csv
+import gzip
 import json
 import logging
+import lzma
 import math
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +38,19 @@ from zoo import paths
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("csv", "tsv", "jsonl", "trec", "lines", "class_folders", "class_files")
-_SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+# The formats whose files have named columns (text_column, label_column, sentence pairs), and the layouts of a
+# folder; FORMATS, every value of format=, lists them all.
+_COLUMN_FORMATS = ("csv", "tsv", "jsonl", "parquet")
+_FOLDER_FORMATS = ("class_folders", "class_files")
+FORMATS = (*_COLUMN_FORMATS, "trec", "lines", *_FOLDER_FORMATS)
+_SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+                   ".parquet": "parquet"}
+# Compressed files, by suffix, and the stdlib module that opens each. The suffix before it names the format
+# (reviews.csv.gz is a CSV file); line numbers in errors count decompressed lines.
+COMPRESSIONS = {".gz": gzip, ".bz2": bz2, ".xz": lzma, ".lzma": lzma}
+# What decompressing a truncated, corrupt or uncompressed file raises: gzip.BadGzipFile and bz2's "Invalid data
+# stream" are OSErrors, a stream cut short is an EOFError, damaged deflate data a zlib.error.
+_DECOMPRESSION_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
 _TREC_LINE = re.compile(r"^([A-Z]+):(\S+)[ \t]+(.*)$")
 # Only ASCII whitespace is trimmed from texts: U+0085 and U+00A0 are text in latin-1 data (MR's 0x85 is an
 # ellipsis). Labels lose every kind: "pos" and "pos" with a pasted no-break space are one class.
@@ -88,36 +103,40 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
             (``"mr"`` without one: the copy shipped inside zoo, unless ``$ZOO_DATA_DIR/mr/`` exists);
             ``"tfds:<name>[:<config>]"``: a prepared tensorflow-datasets data set;
             ``"trec:<path>"``: a TREC file, or a folder with ``train.txt`` / ``test.txt``;
-            a ``.csv`` / ``.tsv`` / ``.jsonl`` path; a ``.txt`` file of unlabelled texts, one per line (with
-            ``label_column=False``: a corpus for lm/mlm models); a folder of class sub-folders of ``.txt`` files
+            a ``.csv`` / ``.tsv`` / ``.jsonl`` / ``.parquet`` path (Hugging Face's parquet files: a ``ClassLabel``
+            label column reads as its class names); a ``.txt`` file of unlabelled texts, one per line (with
+            ``label_column=False``: a corpus for lm/mlm models); any of these files but parquet compressed
+            (``reviews.csv.gz``, ``train.jsonl.bz2``, ``corpus.txt.xz``: ``COMPRESSIONS``, after the format's
+            suffix); a folder of class sub-folders of ``.txt`` files
             (aclImdb; ``.txt`` files in folders below a class's folder are of that class);
             a folder of files ``<stem>.<label>`` with one example per line (MR's ``rt-polarity.pos/.neg``);
             or a dict ``{label: path}`` of one-example-per-line files.
         encoding: Text encoding; when not given UTF-8, or UTF-16/UTF-32 for a file starting with their
             byte-order mark (the shared MR and TREC default to latin-1). Without it, a NUL byte is an
             ``EncodingError``: such a file is UTF-16 or UTF-32 without its mark, and needs ``encoding=``.
-        text_column: CSV/TSV header name or index, JSONL key, or tfds feature holding the text
+        text_column: CSV/TSV header name or index, JSONL key, parquet column, or tfds feature holding the text
             (default ``"text"``; for tfds the data set's supervised keys). For sentence pairs, a list of
-            the two CSV/TSV/JSONL columns; a file with ``text_a`` and ``text_b`` columns and no ``text``
+            the two CSV/TSV/JSONL/parquet columns; a file with ``text_a`` and ``text_b`` columns and no ``text``
             column is read as pairs by default (``LabeledTexts.text_pairs``).
         label_column: The same for the label (default ``"label"``). ``False`` reads the texts alone: every
             example gets the one label ``UNLABELLED`` (a corpus for lm/mlm models; a file needs no label).
-        on_bad_rows: ``"error"`` (raise naming file, line and column) or ``"skip"`` (skip, count and warn).
-            A CSV record with an unbalanced double quote raises either way: where it ends is unknown. So does
-            an undecodable byte, except in a class folder's file (one example) or a tfds record.
+        on_bad_rows: ``"error"`` (raise naming file, line (parquet: row) and column) or ``"skip"`` (skip, count
+            and warn). A CSV record with an unbalanced double quote raises either way: where it ends is unknown.
+            So does an undecodable byte, except in a class folder's file (one example) or a tfds record.
         split: ``"train"`` / ``"test"`` for TREC and tfds (default ``"train"``); other sources have no split.
         format: Force a file format: one of ``FORMATS``.
         header: Whether CSV/TSV files start with a header row; without one, columns are indices.
         delimiter: CSV field delimiter (default ``","``; TSV is split on tabs, without quoting).
         label_names: A fixed label vocabulary in id order (e.g. the training set's for a test file);
-            labels outside it raise ``UnseenLabelError``.
+            labels outside it raise ``UnseenLabelError``. Default: the labels found, sorted; for tfds and a
+            Hugging Face parquet file, the label's ``ClassLabel`` names.
         label_level: TREC labels, ``"coarse"`` (6 classes) or ``"fine"`` (50).
         classes: For class folders, the sub-folders to read (default: all but an ``unsup`` folder, aclImdb's
             unlabelled reviews, which is skipped with a warning; name it here to read it as a class). Other
             layouts read every class: ``classes`` with one of them is an error.
         label_separator: Multi-label data: every label field holds a set of labels joined by this string
-            (e.g. ``"sports,politics"``; a JSONL label may also be a list of strings). An empty field means
-            that no label applies. The result has a multi-hot ``labels`` matrix.
+            (e.g. ``"sports,politics"``; a JSONL or parquet label may also be a list of strings). An empty field
+            means that no label applies. The result has a multi-hot ``labels`` matrix.
         data_dir: tfds data directory.
         download: Let tfds download and prepare the data set (this machine cannot).
 
@@ -345,9 +364,7 @@ def _read_text(path, encoding):
         raise DataFileNotFoundError(f"{path}: no such file", path=path)
     if not path.is_file():
         raise DataSpecError("expected a file, found a directory", path=path)
-    data = path.read_bytes()
-    if path.suffix == ".bz2":  # the embedded MR; line numbers in errors count decompressed lines
-        data = bz2.decompress(data)
+    data = read_bytes(path)
     if encoding is None:
         encoding = bom_encoding(data)
         unmarked = None if encoding else unmarked_wide_encoding(data)
@@ -373,6 +390,48 @@ def _read_text(path, encoding):
             f"byte 0x{data[position]:02x} at byte column {column} cannot be decoded as "
             f"{encoding or 'utf-8'}{hint}", path=path, line=line, options=("encoding",) if hint else (),
         ) from None
+
+
+def read_bytes(path):
+    """Return the bytes of file ``path``, decompressed when its suffix is one of ``COMPRESSIONS``.
+
+    A truncated or corrupt archive, or a file named so but not compressed, is a ``DataError`` naming it.
+
+    Args:
+        path: The file.
+
+    Example:
+        >>> _ = Path("texts.txt.gz").write_bytes(gzip.compress(b"a fine film\\n"))
+        >>> read_bytes("texts.txt.gz")
+        b'a fine film\\n'
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in COMPRESSIONS:
+        return path.read_bytes()
+    with COMPRESSIONS[suffix].open(path, "rb") as handle:
+        try:
+            return handle.read()
+        except _DECOMPRESSION_ERRORS as error:
+            raise DataError(
+                f"cannot decompress the {suffix} file ({type(error).__name__}: {error}): it is truncated or corrupt "
+                f"(an interrupted download or copy?), or not {COMPRESSIONS[suffix].__name__}-compressed; download or "
+                f"compress it again, or, if it is not compressed, remove {suffix} from its name", path=path,
+            ) from None
+
+
+def format_suffix(path):
+    """Return the lower-case suffix that names the format of file ``path``: before a ``COMPRESSIONS`` suffix, if any.
+
+    Args:
+        path: The file.
+
+    Example:
+        >>> format_suffix("reviews.CSV.gz"), format_suffix("train.jsonl"), format_suffix("notes.xz")
+        ('.csv', '.jsonl', '')
+    """
+    path = Path(path)
+    return (path.with_suffix("") if path.suffix.lower() in COMPRESSIONS else path).suffix.lower()
 
 
 def _line_and_column(data, position):
@@ -475,20 +534,24 @@ def _load_path(path, options, source=None):
     if path.is_dir():
         return _load_directory(path, options, source or str(path))
     if fmt is None:
-        fmt = _SUFFIX_FORMATS.get(path.suffix.lower())
+        fmt = _SUFFIX_FORMATS.get(format_suffix(path))
     if fmt is None and _looks_like_trec(path, options["encoding"]):
         fmt = "trec"
-    if fmt is None and path.suffix.lower() == ".txt":
+    if fmt is None and format_suffix(path) == ".txt":
         fmt = "lines"
     if fmt is None:
+        file_formats = [repr(name) for name in FORMATS if name not in _FOLDER_FORMATS]
         raise DataSpecError(
-            "cannot tell the format of this file from its name; pass format= one of 'csv', 'tsv', 'jsonl', 'trec', "
-            "'lines'", path=path, options=("format",),
+            f"cannot tell the format of this file from its name; pass format= one of {', '.join(file_formats)} (a "
+            f"compressed file's name ends in its format's suffix, then {' or '.join(COMPRESSIONS)}: reviews.csv.gz)",
+            path=path, options=("format",),
         )
     if fmt in ("csv", "tsv"):
         return _load_delimited(path, fmt, options, source or str(path))
     if fmt == "jsonl":
         return _load_jsonl(path, options, source or str(path))
+    if fmt == "parquet":
+        return _load_parquet(path, options, source or str(path))
     if fmt == "trec":
         return _load_trec_spec(path, options, source)
     if fmt == "lines":
@@ -503,8 +566,9 @@ def _load_lines(path, options, source):
     if options["label_column"] is not False:
         raise DataSpecError(
             "this file holds one text per line and no labels, so it feeds an lm or mlm model (zoo pretrain, "
-            "data.extra_sources) or label_column=False; a classifier needs labelled data: a .csv/.tsv/.jsonl file "
-            "with a label column, a folder of class folders, or a folder of one-text-per-line files <name>.<label>",
+            "data.extra_sources) or label_column=False; a classifier needs labelled data: a "
+            f"{'/'.join('.' + name for name in _COLUMN_FORMATS)} file with a label column, a folder of class "
+            "folders, or a folder of one-text-per-line files <name>.<label>",
             path=path)
     if options["text_column"] is not None:
         raise DataSpecError(f"text_column={options['text_column']!r} names a column, but this file holds one text "
@@ -520,11 +584,12 @@ def _load_lines(path, options, source):
 
 
 def _looks_like_trec(path, encoding=None):
+    compression = COMPRESSIONS.get(Path(path).suffix.lower())
     try:
-        with open(path, "rb") as handle:
+        with (compression.open if compression else open)(path, "rb") as handle:
             # _read_text skips a UTF-8 byte-order mark (Notepad writes one); so does the check.
             first = handle.readline().removeprefix(codecs.BOM_UTF8).decode(encoding or "latin-1")
-    except (OSError, LookupError, UnicodeDecodeError):
+    except (*_DECOMPRESSION_ERRORS, LookupError, UnicodeDecodeError):  # not TREC; reading it says what is wrong
         return False
     return bool(_TREC_LINE.match(first.rstrip("\r\n")))
 
@@ -896,11 +961,9 @@ def _load_jsonl(path, options, source):
     lines = split_lines(_read_text(path, options["encoding"]))
     if not any(line.strip(_ASCII_SPACE) for line in lines):
         raise EmptyDataError("file is empty", path=path)
-    label_key = "label" if options["label_column"] is None else options["label_column"]
     collector = _Collector(options)
     file_index = collector.file(path)
-    first = True
-    text_keys = None
+    fields = None
     for number, line in enumerate(lines, 1):
         if not line.strip(_ASCII_SPACE):
             continue
@@ -913,48 +976,199 @@ def _load_jsonl(path, options, source):
             collector.bad(BadRowError(f"expected a JSON object, found {type(record).__name__}",
                                       path=path, line=number))
             continue
-        if first:
-            text_keys = _text_columns(options["text_column"], list(record), path)
-        fields = [*zip(text_keys, TEXT_ROLES), *([(label_key, "label")] * (label_key is not False))]
-        for key, role in fields:
-            if first and key not in record:
-                raise MissingColumnError(f"{role} field {key!r} does not exist; the first record has keys "
-                                         f"{sorted(record)}: name the key with {COLUMN_OPTIONS[role]}=", path=path,
-                                         line=number, column=key, options=(COLUMN_OPTIONS[role],))
-        first = False
-        values = []
-        for key, role in fields:
-            if key in record.repeated:
-                collector.bad(BadRowError(f"{role} key {key!r} appears more than once in the record, so which value "
-                                          f"is the {role} is unknown; keep one", path=path, line=number, column=key))
-                break
-            value = record.get(key)
-            if value is None:
-                collector.bad(BadRowError(f"{role} field is missing or null", path=path, line=number, column=key))
-                break
-            label_set = (role == "label" and options["label_separator"] is not None and isinstance(value, list)
-                         and all(isinstance(v, str) for v in value))
-            valid = isinstance(value, str) if role != "label" else label_set or (
-                isinstance(value, (str, int)) and not isinstance(value, bool))
-            if not valid:
-                kind = "a string" if role != "label" else "a string or an integer" + (
-                    " or a list of strings" if options["label_separator"] is not None else "")
-                collector.bad(BadRowError(f"{role} field must be {kind}, not {type(value).__name__}",
-                                          path=path, line=number, column=key))
-                break
-            surrogate = next(filter(None, map(_SURROGATE.search, value if label_set else [str(value)])), None)
-            if surrogate:
-                collector.bad(BadRowError(
-                    f"{role} field holds the unpaired surrogate \\u{ord(surrogate.group()):04x} (half of a UTF-16 "
-                    "pair, e.g. an emoji cut in two), which is no character and cannot be encoded as UTF-8; remove "
-                    "it", path=path, line=number, column=key))
-                break
-            values.append(value if label_set else str(value))
-        else:
-            label = UNLABELLED if label_key is False else values.pop()
-            collector.add(values[0], label, file_index, number, text_column=text_keys[0], label_column=label_key,
-                          pair=values[1] if len(values) == 2 else None, pair_column=text_keys[-1])
+        if fields is None:
+            fields = _record_fields(options, list(record), path)
+            for key, role in fields:
+                if key not in record:
+                    raise MissingColumnError(f"{role} field {key!r} does not exist; the first record has keys "
+                                             f"{sorted(record)}: name the key with {COLUMN_OPTIONS[role]}=",
+                                             path=path, line=number, column=key, options=(COLUMN_OPTIONS[role],))
+        _add_record(collector, record, fields, file_index, number, "line", repeated=record.repeated)
     return collector.result(source)
+
+
+def _record_fields(options, keys, path):
+    """``[(key, role)]`` of the fields every JSONL record or parquet row must hold: the text, or the two texts of a
+    pair (``_text_columns`` picks them from ``keys``, the first record's or the file's columns), then the label
+    unless ``label_column=False``."""
+    label_key = "label" if options["label_column"] is None else options["label_column"]
+    text_keys = _text_columns(options["text_column"], keys, path)
+    return [*zip(text_keys, TEXT_ROLES), *([(label_key, "label")] * (label_key is not False))]
+
+
+def _add_record(collector, record, fields, file_index, number, unit, repeated=()):
+    """Add a JSONL record or parquet row (a dict) to ``collector``, or pass it to ``collector.bad``.
+
+    Each of ``fields`` (``_record_fields``) must hold a value: a text is a string; a label a string or an integer,
+    or with a label separator a list of strings. ``number`` counts ``unit``s (``"line"``, ``"row"``);
+    ``repeated``: the keys the JSON object holds more than once.
+    """
+    where = {"path": collector.files[file_index], "line": number, "unit": unit}
+    values = []
+    for key, role in fields:
+        if key in repeated:
+            return collector.bad(BadRowError(f"{role} key {key!r} appears more than once in the record, so which "
+                                             f"value is the {role} is unknown; keep one", column=key, **where))
+        value = record.get(key)
+        if value is None:
+            return collector.bad(BadRowError(f"{role} field is missing or null", column=key, **where))
+        label_set = (role == "label" and collector.separator is not None and isinstance(value, list)
+                     and all(isinstance(v, str) for v in value))
+        valid = isinstance(value, str) if role != "label" else label_set or (
+            isinstance(value, (str, int)) and not isinstance(value, bool))
+        if not valid:
+            kind = "a string" if role != "label" else "a string or an integer" + (
+                " or a list of strings" if collector.separator is not None else "")
+            return collector.bad(BadRowError(f"{role} field must be {kind}, not {type(value).__name__}", column=key,
+                                             **where))
+        surrogate = next(filter(None, map(_SURROGATE.search, value if label_set else [str(value)])), None)
+        if surrogate:
+            return collector.bad(BadRowError(
+                f"{role} field holds the unpaired surrogate \\u{ord(surrogate.group()):04x} (half of a UTF-16 "
+                "pair, e.g. an emoji cut in two), which is no character and cannot be encoded as UTF-8; remove "
+                "it", column=key, **where))
+        values.append(value if label_set else str(value))
+    text_keys = [key for key, role in fields if role != "label"]
+    label_key = fields[-1][0] if fields[-1][1] == "label" else False
+    label = UNLABELLED if label_key is False else values.pop()
+    collector.add(values[0], label, file_index, number, text_column=text_keys[0], label_column=label_key, unit=unit,
+                  pair=values[1] if len(values) == 2 else None, pair_column=text_keys[-1])
+
+
+def _load_parquet(path, options, source):
+    """A parquet file, a batch of rows at a time, each row checked as a JSONL record is; the ids of a Hugging Face
+    ``ClassLabel`` read as its class names."""
+    _check_split_none(options, str(path))
+    _check_classes_none(options, "a parquet file", path)
+    parquet = open_parquet(path)
+    schema = parquet.schema_arrow
+    fields = _record_fields(options, schema.names, path)
+    for key, role in fields:
+        count = schema.names.count(key)
+        if not count:
+            raise MissingColumnError(f"{role} column {key!r} does not exist; the file has columns {schema.names}: "
+                                     f"name the column with {COLUMN_OPTIONS[role]}=", path=path, column=key,
+                                     options=(COLUMN_OPTIONS[role],))
+        if count > 1:  # pyarrow would read the last of them, silently
+            raise DataSpecError(f"{role} column {key!r} is named {count} times in the file, so which holds the "
+                                f"{role} is unknown; rename the others", path=path, column=key)
+    label_key = fields[-1][0] if fields[-1][1] == "label" else None
+    names = _class_label_names(schema, label_key) if label_key is not None else None
+    if names is not None and options["label_names"] is None:
+        # As for tfds: the ids keep their classes' order, and a class missing from this file keeps its id.
+        options = {**options, "label_names": names}
+    collector = _Collector(options)
+    file_index = collector.file(path)
+    for number, row in parquet_rows(parquet, path, [key for key, _ in fields]):
+        label = row[label_key] if names is not None else None
+        if isinstance(label, int) and not isinstance(label, bool):
+            if not 0 <= label < len(names):
+                # Hugging Face marks an unlabelled row -1 (GLUE's test splits); names[-1] would silently make it
+                # the last class.
+                collector.bad(BadRowError(
+                    f"the row is unlabelled: label id {label} is none of the classes 0-{len(names) - 1} of the "
+                    "file's ClassLabel; use a file whose rows are labelled (a train or validation split), "
+                    "on_bad_rows='skip' to leave such rows out, or label_column=False to read the texts alone",
+                    path=path, line=number, column=label_key, unit="row"))
+                continue
+            row[label_key] = names[label]
+        _add_record(collector, row, fields, file_index, number, "row")
+    return collector.result(source, unit="row")
+
+
+def _class_label_names(schema, column):
+    """The class names of ``column`` where it is a Hugging Face ``ClassLabel``, or None.
+
+    Hugging Face ``datasets`` stores class labels as integer ids, and their names in the schema metadata under
+    ``huggingface``: ``{"info": {"features": {"label": {"names": [...], "_type": "ClassLabel"}, ...}}}``.
+    """
+    try:
+        feature = json.loads(schema.metadata[b"huggingface"])["info"]["features"][column]
+        return [str(name) for name in feature["names"]] if feature["_type"] == "ClassLabel" else None
+    except (TypeError, KeyError, ValueError):  # no metadata (None), another writer's, or no such feature
+        return None
+
+
+def open_parquet(path):
+    """Open parquet file ``path`` for ``parquet_rows``.
+
+    A file that is not parquet, or is truncated or corrupt, is a ``DataError`` naming it, as is a compressed one
+    (``.parquet.gz``): parquet compresses its columns itself, so such files are read as they are. pyarrow is
+    imported here, on first use.
+
+    Args:
+        path: The ``.parquet`` file.
+
+    Example:
+        >>> import pyarrow, pyarrow.parquet
+        >>> pyarrow.parquet.write_table(pyarrow.table({"text": ["a fine film"], "label": ["pos"]}), "d.parquet")
+        >>> open_parquet("d.parquet").schema_arrow.names
+        ['text', 'label']
+    """
+    import pyarrow
+    import pyarrow.parquet
+
+    path = Path(path)
+    if path.suffix.lower() in COMPRESSIONS:
+        raise DataSpecError(f"parquet files compress their own columns, so zoo reads them as they are, not "
+                            f"{path.suffix}-compressed: decompress this one first", path=path)
+    try:
+        return pyarrow.parquet.ParquetFile(path)
+    except (pyarrow.ArrowException, OSError) as error:
+        raise _parquet_error(error, path) from None
+
+
+def parquet_rows(parquet, path, columns=None):
+    """Yield ``(row number, row)`` of an ``open_parquet`` file, a batch of rows at a time.
+
+    Rows count from 1; each is a dict of ``columns``' values (default: every column's) as Python values (a null
+    is None). A damaged row group is a ``DataError``; so is a string that is not UTF-8, which the file's writer
+    should have refused, naming its row and column.
+
+    Args:
+        parquet: The ``open_parquet`` file.
+        path: Its path, for errors.
+        columns: The columns to read.
+
+    Example:
+        >>> import pyarrow, pyarrow.parquet
+        >>> pyarrow.parquet.write_table(pyarrow.table({"text": ["a fine film"], "label": ["pos"]}), "d.parquet")
+        >>> list(parquet_rows(open_parquet("d.parquet"), "d.parquet", ["text"]))
+        [(1, {'text': 'a fine film'})]
+    """
+    import pyarrow
+
+    number = 0
+    try:
+        for batch in parquet.iter_batches(columns=columns):
+            try:
+                rows = batch.to_pylist()
+            except UnicodeDecodeError:
+                _check_utf8(batch, number, path)
+                raise
+            for row in rows:
+                number += 1
+                yield number, row
+    except (pyarrow.ArrowException, OSError) as error:
+        raise _parquet_error(error, path) from None
+
+
+def _parquet_error(error, path):
+    return DataError(f"cannot read the file as parquet ({error}): it is truncated or corrupt (write or download it "
+                     "again), or not parquet (name it by its format, e.g. .csv)", path=path)
+
+
+def _check_utf8(batch, number, path):
+    """Raise ``EncodingError`` for the first string of ``batch`` (the rows after row ``number``) that is not UTF-8,
+    naming its row and column, which pyarrow's ``UnicodeDecodeError`` does not."""
+    for name, column in zip(batch.schema.names, batch.columns):
+        for offset in range(len(column)):
+            try:
+                column[offset].as_py()
+            except UnicodeDecodeError as error:
+                raise EncodingError(f"the string is not valid UTF-8 ({error.reason}), as every parquet string must "
+                                    "be; fix the program that wrote the file", path=path, line=number + offset + 1,
+                                    column=name, unit="row") from None
 
 
 def _trec_label(coarse, fine, level):
@@ -1041,14 +1255,14 @@ def _load_tfds(name_and_config, options, *, data_dir, download):
             raise
         raise DataFileNotFoundError(
             f"tfds:{full}: download and preparation failed ({type(error).__name__}: {error}); point zoo at "
-            "local files instead (a CSV/TSV/JSONL path, class folders or a {label: file} dict)",
+            f"local files instead (a {'/'.join(_COLUMN_FORMATS)} path, class folders or a {{label: file}} dict)",
             path=f"tfds:{full}",
         ) from error
     features = info.features
     text_key, label_key = options["text_column"], options["label_column"]
     if isinstance(text_key, (list, tuple)):
-        raise DataSpecError(f"text_column={text_key!r}: sentence pairs are read from csv/tsv/jsonl files, not tfds",
-                            path=f"tfds:{full}")
+        raise DataSpecError(f"text_column={text_key!r}: sentence pairs are read from {'/'.join(_COLUMN_FORMATS)} "
+                            "files, not tfds", path=f"tfds:{full}")
     supervised = info.supervised_keys or (None, None)
     if text_key is None:
         text_key = supervised[0] if isinstance(supervised[0], str) else _only_feature(

@@ -33,7 +33,7 @@ def add_evaluate_command(subparsers):
                     "PNG plots.",
     )
     parser.add_argument("run_dir", help="a run directory written by zoo train")
-    parser.add_argument("--data", help="labelled data to evaluate on (a zoo.data.load spec: mr, a .csv/.jsonl "
+    parser.add_argument("--data", help="labelled data to evaluate on (a zoo.data.load spec: mr, a .csv/.jsonl/.parquet "
                                        "path, ...; seq2seq: source/target columns); default: the run's own "
                                        "test split")
     parser.add_argument("--split", choices=("test", "validation"), default="test",

@@ -32,9 +32,11 @@ def add_text_inputs(parser, what):
     """Declare the texts a command reads: positional ``texts`` (described as ``what``), or ``--input`` with
     ``--text-field`` and ``--encoding`` (see ``zoo.export.predict.read_texts``)."""
     parser.add_argument("texts", nargs="*", help=what)
-    parser.add_argument("--input", help="file of texts: .txt, .csv, .tsv or .jsonl; - reads standard input, one "
+    parser.add_argument("--input", help="file of texts: .txt, .csv, .tsv, .jsonl or .parquet, the others but parquet "
+                                        "also compressed (.gz, .bz2, .xz: texts.csv.gz); - reads standard input, one "
                                         "text per line")
-    parser.add_argument("--text-field", default="text", help="text column (CSV/TSV) or key (JSONL); default: text")
+    parser.add_argument("--text-field", default="text", help="text column (CSV/TSV, parquet) or key (JSONL); default: "
+                                                             "text")
     parser.add_argument("--encoding", help="input file encoding (default: from a UTF-16/UTF-32 byte-order "
                         "mark, else utf-8)")
 
@@ -131,10 +133,11 @@ def add_predict_command(subparsers):
         "predict", help="predict labels with an exported model or a run directory",
         description="Predict with saved_models/<name>[/<n>] (newest version by default) or a run directory. "
                     "The texts come from the command line or --input, a .txt (one text per line), .csv/.tsv "
-                    "(with a header) or .jsonl file; the predictions print as one JSON object per line, or go "
-                    "to --output, each with its input row's other columns (an id, say; input_<name> where the "
-                    "output has that name). A sentence-pair model takes its texts two at a time (TEXT_A TEXT_B "
-                    "...), or the text_a and text_b columns of --input.",
+                    "(with a header), .jsonl or .parquet file (the others but parquet also compressed: texts.csv.gz); "
+                    "the predictions print as one JSON object per line, or go to --output, each with its input "
+                    "row's other columns (an id, say; input_<name> where the output has that name). A sentence-pair "
+                    "model takes its texts two at a time (TEXT_A TEXT_B ...), or the text_a and text_b columns of "
+                    "--input.",
     )
     parser.add_argument("model_dir", help="exported model (version or model directory) or run directory")
     add_text_inputs(parser, "texts to classify")

@@ -26,8 +26,9 @@ import tensorflow as tf
 
 from zoo.data.errors import DataError
 from zoo.data.labeled import PAIR_COLUMNS
-from zoo.data.sources import (TEXT_ROLES, JsonRecord, bom_encoding, delimited_records, header_names, resolve_column,
-                              split_lines, unmarked_wide_encoding, unmarked_wide_hint)
+from zoo.data.sources import (COMPRESSIONS, TEXT_ROLES, JsonRecord, bom_encoding, delimited_records, format_suffix,
+                              header_names, open_parquet, parquet_rows, read_bytes, resolve_column, split_lines,
+                              unmarked_wide_encoding, unmarked_wide_hint)
 from zoo.export import versions
 from zoo.export.generative import GENERATIVE_TASKS
 from zoo.export.saved_model import read_metadata
@@ -37,7 +38,10 @@ from zoo.paths import check_output, output_errors
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 64
-INPUT_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl")
+# Input files by suffix; those but .parquet may also be compressed (zoo.data.sources.COMPRESSIONS: texts.csv.gz).
+INPUT_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl", ".parquet")
+# The inputs with columns, of which text_field names one.
+_COLUMN_INPUTS = ", ".join(INPUT_SUFFIXES[1:-1]) + " or " + INPUT_SUFFIXES[-1]
 # The input path that reads standard input (one text per line, as a .txt file), and its name in messages.
 STDIN, STDIN_NAME = "-", "<stdin>"
 OUTPUT_SUFFIXES = (".jsonl", ".csv")
@@ -443,11 +447,12 @@ def _content(raw, path, encoding):
 
 
 def read_texts(path, *, text_field="text", encoding=None, pairs=False):
-    """Read the texts to predict from ``.txt`` (one per line), ``.csv``/``.tsv`` or ``.jsonl`` files.
+    """Read the texts to predict from ``.txt`` (one per line), ``.csv``/``.tsv``, ``.jsonl`` or ``.parquet`` files.
 
     Args:
-        path: the input file; ``-`` reads standard input, one text per line (as a ``.txt`` file).
-        text_field: the column (CSV/TSV, with a header row) or key (JSONL) holding the text.
+        path: the input file; ``-`` reads standard input, one text per line (as a ``.txt`` file). Any but a
+            parquet file may be compressed (``COMPRESSIONS``: ``texts.csv.gz``).
+        text_field: the column (CSV/TSV with a header row, parquet) or key (JSONL) holding the text.
         encoding: the file's text encoding; None: UTF-16 or UTF-32 if the file starts with its byte-order mark
             (Excel's "Unicode Text"), else UTF-8 (a NUL byte is then an error naming the encoding to pass).
         pairs: read sentence pairs from the ``text_a`` and ``text_b`` columns or keys (not from ``.txt``).
@@ -471,12 +476,12 @@ class InputRows(NamedTuple):
 
 
 def read_rows(path, *, text_field="text", encoding=None, pairs=False):
-    """Read the texts to predict as ``read_texts`` does, with the other columns (CSV/TSV) or keys (JSONL) of each
-    row, which ``zoo predict`` and ``zoo generate`` carry to their output (``with_input_columns``).
+    """Read the texts to predict as ``read_texts`` does, with the other columns (CSV/TSV, parquet) or keys (JSONL)
+    of each row, which ``zoo predict`` and ``zoo generate`` carry to their output (``with_input_columns``).
 
     Returns:
         ``InputRows``: ``columns[i]`` maps the other column names of row ``i`` to their values (strings from CSV
-        and TSV, JSON values from JSONL; ``{}`` for ``.txt``), in the file's order.
+        and TSV, JSON values from JSONL and parquet; ``{}`` for ``.txt``), in the file's order.
 
     Example:
         >>> _ = Path("reviews.csv").write_text("id,review\\n1,A gripping film.\\n2,A dull film.\\n")
@@ -491,9 +496,10 @@ def read_rows(path, *, text_field="text", encoding=None, pairs=False):
         codecs.lookup(encoding or "utf-8")
     except LookupError:
         raise PredictInputError(f"unknown encoding {encoding!r} for {path}") from None
-    suffix = ".txt" if stdin else path.suffix.lower()
+    suffix = ".txt" if stdin else format_suffix(path)
     if suffix not in INPUT_SUFFIXES:
-        raise PredictInputError(f"{path}: unsupported input type {suffix!r}; use one of {', '.join(INPUT_SUFFIXES)}")
+        raise PredictInputError(f"{path}: unsupported input type {suffix!r}; use one of {', '.join(INPUT_SUFFIXES)} "
+                                f"(all but {INPUT_SUFFIXES[-1]} may be compressed: {', '.join(COMPRESSIONS)})")
     fields = list(PAIR_COLUMNS) if pairs else [text_field]
     if pairs and text_field != "text":
         raise PredictInputError(f"{path}: text_field (--text-field) applies to single-text models; a sentence-pair "
@@ -501,21 +507,28 @@ def read_rows(path, *, text_field="text", encoding=None, pairs=False):
     fix = f"a sentence-pair model reads {' and '.join(PAIR_COLUMNS)}" if pairs else "set text_field= (--text-field)"
     lines_of = "standard input" if stdin else "a .txt file"
     if pairs and suffix == ".txt":
-        raise PredictInputError(f"{path}: a sentence-pair model reads .csv, .tsv or .jsonl files with "
+        raise PredictInputError(f"{path}: a sentence-pair model reads {_COLUMN_INPUTS} files with "
                                 f"{' and '.join(PAIR_COLUMNS)} columns, not {lines_of}")
     if suffix == ".txt" and text_field != "text":
         # A .txt file has no columns: the field would be ignored, and a header line predicted as a text.
         raise PredictInputError(f"{path}: text_field={text_field!r} names a column, but {lines_of} holds one text "
-                                "per line; give a .csv, .tsv or .jsonl file, or leave text_field (--text-field) out")
-    raw = sys.stdin.buffer.read() if stdin else path.read_bytes()
+                                f"per line; give a {_COLUMN_INPUTS} file, or leave text_field (--text-field) out")
     texts, columns = [], []
+    if suffix == ".parquet":
+        texts, columns = _parquet_input(path, fields, pairs, fix)
+    else:
+        try:
+            raw = sys.stdin.buffer.read() if stdin else read_bytes(path)
+        except DataError as err:  # a compressed file that does not decompress
+            raise PredictInputError(str(err)) from None
+        lines = split_lines(_content(raw, path, encoding))
     if suffix == ".txt":
         # Every line is one text, a blank one too: it is predicted and flagged empty_input, as the SavedModel
         # flags an empty text, so the predictions stay line for line with the file.
-        texts = split_lines(_content(raw, path, encoding))
+        texts = lines
         columns = [{} for _ in texts]
     elif suffix == ".jsonl":
-        for number, line in enumerate(split_lines(_content(raw, path, encoding)), start=1):
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
@@ -531,8 +544,7 @@ def read_rows(path, *, text_field="text", encoding=None, pairs=False):
                     raise PredictInputError(f"{path}:{number}: field {field!r} is not a string")
             texts.append(tuple(row[f] for f in fields) if pairs else row[text_field])
             columns.append({key: value for key, value in row.items() if key not in fields})
-    else:
-        lines = split_lines(_content(raw, path, encoding))
+    elif suffix in (".csv", ".tsv"):
         # Records are read as zoo.data reads a training or evaluation file, so a text is predicted as it would be
         # scored: TSV has no quoting (a '"' is text), CSV quotes strictly (an unbalanced quote is an error, not
         # the rest of the file read as one text).
@@ -573,6 +585,30 @@ def read_rows(path, *, text_field="text", encoding=None, pairs=False):
     if not texts:
         raise PredictInputError(f"{path}: no texts to predict")
     return InputRows(texts, columns)
+
+
+def _parquet_input(path, fields, pairs, fix):
+    """``read_rows``'s texts and other columns of a parquet file, read as ``zoo.data.load`` reads one."""
+    try:
+        parquet = open_parquet(path)
+        names = parquet.schema_arrow.names
+        for field in fields:
+            count = names.count(field)
+            if not count:
+                raise PredictInputError(f"{path}: no column {field!r} ({fix}); columns: {', '.join(names)}")
+            if count > 1:  # pyarrow would read the last of them, silently
+                raise PredictInputError(f"{path}: column {field!r} is named {count} times; rename the others")
+        texts, columns = [], []
+        for number, row in parquet_rows(parquet, path):
+            for field in fields:
+                if not isinstance(row[field], str):
+                    raise PredictInputError(f"{path}, row {number}: column {field!r} is not a string")
+            texts.append(tuple(row[f] for f in fields) if pairs else row[fields[0]])
+            # Parquet holds dates, decimals and bytes, which JSON (the output) has no type for: they carry as text.
+            columns.append(json.loads(json.dumps({k: v for k, v in row.items() if k not in fields}, default=str)))
+    except DataError as err:
+        raise PredictInputError(str(err)) from None
+    return texts, columns
 
 
 def with_input_columns(records, columns, taken=()):
@@ -713,9 +749,9 @@ def predict_file(model_dir, input_path, output_path, *, text_field="text", encod
 
     Args:
         model_dir: ``saved_models/<name>[/<n>]`` or a run directory.
-        input_path: ``.txt``, ``.csv``, ``.tsv`` or ``.jsonl`` input.
+        input_path: ``.txt``, ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet`` input (``read_texts``).
         output_path: ``.jsonl`` or ``.csv`` output.
-        text_field: the text column / key of CSV, TSV and JSONL inputs.
+        text_field: the text column / key of CSV, TSV, JSONL and parquet inputs.
         encoding: the input's encoding; None: from its UTF-16 or UTF-32 byte-order mark, else UTF-8.
         batch_size: texts per model call.
         progress: show a progress bar on stderr.

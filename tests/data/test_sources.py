@@ -730,3 +730,31 @@ def test_label_column_false_reads_the_texts_alone(tmp_path):
     assert len(mr) == 10662 and mr.class_counts() == {UNLABELLED: 10662}
     with pytest.raises(errors.DataSpecError, match="label_column=False reads texts without labels; label_names"):
         load(tmp_path / "b.csv", label_column=False, label_names=["x"])
+
+
+def test_a_folder_of_split_files_reads_each_split_its_shards_joined(tmp_path):
+    # Hugging Face's layout: a split's files named after it, sharded; it was "cannot tell the layout".
+    (tmp_path / "train-00000-of-00002.csv").write_text("text,label\na fine film,pos\na dull film,neg\n")
+    (tmp_path / "train-00001-of-00002.jsonl").write_text('{"text": "so-so", "label": "mixed"}\n'
+                                                          '{"text": "superb", "label": "pos"}\n')
+    (tmp_path / "dev.tsv").write_text("text\tlabel\nfine\tpos\n")
+    (tmp_path / "test.csv").write_text("text,label\nawful,neg\n")
+    (tmp_path / "README.md").write_text("# a data set card\n")
+    assert official_splits(tmp_path) == ("train", "validation", "test")
+    train = load(tmp_path)
+    assert train.texts == ["a fine film", "a dull film", "so-so", "superb"]
+    assert train.label_names == ["mixed", "neg", "pos"] and train.labels.tolist() == [2, 1, 0, 2]
+    assert train.source == f"{tmp_path} (train)"
+    assert train.location(3) == f"{tmp_path / 'train-00001-of-00002.jsonl'}, line 2"
+    assert load(tmp_path, split="validation").texts == ["fine"]
+    assert load(tmp_path, split="test", label_names=train.label_names).labels.tolist() == [1]
+    with pytest.raises(errors.DataSpecError, match=r"this folder of split files has the splits train, validation, "
+                                                   r"test, not 'unsup'$"):
+        load(tmp_path, split="unsup")
+    # Without a training split the files are no split layout: the error names the layouts.
+    (tmp_path / "train-00000-of-00002.csv").unlink()
+    (tmp_path / "train-00001-of-00002.jsonl").unlink()
+    assert official_splits(tmp_path) == ()
+    with pytest.raises(errors.DataSpecError, match=r"split files \(\.csv/\.tsv/\.tab/\.jsonl/\.ndjson/\.parquet files "
+                                                   r"named train, validation or test"):
+        load(tmp_path)

@@ -131,6 +131,10 @@ def test_the_report_says_where_the_run_s_own_split_came_from(tmp_path):
     texts, labels = sentiment_texts(40, seed=3)
     other = write_jsonl(tmp_path / "other.jsonl", texts, labels, ["negative", "positive"])
     held_out = write_jsonl(tmp_path / "held_out.jsonl", texts[:4], labels[:4], ["negative", "positive"])
+    folder = tmp_path / "splits"
+    folder.mkdir()
+    write_jsonl(folder / "train.jsonl", texts, labels, ["negative", "positive"])
+    write_jsonl(folder / "validation.jsonl", texts[:4], labels[:4], ["negative", "positive"])
     for data, split, described in [
             # the official test split was described as drawn with the run's seed
             ({"source": f"trec:{trec}"}, "test", f"trec:{trec} (its official test split)"),
@@ -138,6 +142,7 @@ def test_the_report_says_where_the_run_s_own_split_came_from(tmp_path):
             ({"source": str(other), "test_source": str(held_out)}, "test", f"{held_out} (the run's data.test_source)"),
             ({"source": str(other), "validation_source": str(held_out)}, "validation",
              f"{held_out} (the run's data.validation_source)"),
+            ({"source": str(folder)}, "validation", f"{folder} (its official validation split)"),
             ({"source": str(other)}, "test", f"{other} (test split, seed 7)")]:
         config = Config.from_dict({"data": data, "training": {"seed": 7}})
         assert run_split(tmp_path, config, split, {})[1] == described

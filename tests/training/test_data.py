@@ -137,6 +137,18 @@ def test_a_validation_file_is_the_validation_split_and_the_source_keeps_its_test
             "scores on them measure memory" in caplog.text)
 
 
+def test_a_folder_s_official_validation_and_test_files_are_the_run_s(tmp_path):
+    for split, rows in (("train", 30), ("validation", 3), ("test", 4)):
+        (tmp_path / f"{split}.csv").write_text("text,label\n" + "".join(
+            f"{split} text {i},{'ab'[i % 2]}\n" for i in range(rows)), encoding="utf-8")
+    splits = split_texts(_config(tmp_path, validation_split=0.1, test_split=0.1))
+    assert [len(splits[name]) for name in ("train", "validation", "test")] == [30, 3, 4]
+    assert splits["validation"].texts[0] == "validation text 0" and splits["test"].texts[0] == "test text 0"
+    with pytest.raises(ConfigError, match=rf"^data.validation_split: 0.2 would be ignored: {tmp_path} has an official "
+                                          "validation split, which is the run's; remove data.validation_split$"):
+        split_texts(_config(tmp_path))
+
+
 def test_a_validation_file_s_labels_are_the_training_data_s(tmp_path):
     train = _repeated(tmp_path / "train.csv", 20, 1)
     dev = tmp_path / "dev.csv"

@@ -45,12 +45,18 @@ _FOLDER_FORMATS = ("class_folders", "class_files")
 FORMATS = (*_COLUMN_FORMATS, "trec", "lines", *_FOLDER_FORMATS)
 _SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
                    ".parquet": "parquet"}
+_COLUMN_SUFFIXES = tuple(suffix for suffix, fmt in _SUFFIX_FORMATS.items() if fmt in _COLUMN_FORMATS)
 # Compressed files, by suffix, and the stdlib module that opens each. The suffix before it names the format
 # (reviews.csv.gz is a CSV file); line numbers in errors count decompressed lines.
 COMPRESSIONS = {".gz": gzip, ".bz2": bz2, ".xz": lzma, ".lzma": lzma}
 # What decompressing a truncated, corrupt or uncompressed file raises: gzip.BadGzipFile and bz2's "Invalid data
 # stream" are OSErrors, a stream cut short is an EOFError, damaged deflate data a zlib.error.
 _DECOMPRESSION_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
+# A folder of split files (Hugging Face's layout: train-00000-of-00001.parquet, validation.csv, test.jsonl): the
+# name's first word names the split, and a split may be sharded over several files.
+SPLIT_NAMES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
+               "val": "validation", "dev": "validation", "test": "test", "testing": "test"}
+_SPLIT_FILE = re.compile(r"^([a-z]+)(?:[-_.][^.]*)?$", re.IGNORECASE)
 _TREC_LINE = re.compile(r"^([A-Z]+):(\S+)[ \t]+(.*)$")
 # Only ASCII whitespace is trimmed from texts: U+0085 and U+00A0 are text in latin-1 data (MR's 0x85 is an
 # ellipsis). Labels lose every kind: "pos" and "pos" with a pasted no-break space are one class.
@@ -203,6 +209,11 @@ def official_splits(spec):
     Example:
         >>> official_splits("trec")
         ('train', 'test')
+        >>> Path("hub").mkdir()
+        >>> for name in ("train.csv", "dev.csv"):
+        ...     _ = Path("hub", name).write_text("text,label\\na fine film,pos\\n")
+        >>> official_splits("hub")
+        ('train', 'validation')
     """
     text = str(spec) if isinstance(spec, (str, Path)) else ""
     if text.startswith("tfds:"):
@@ -219,6 +230,8 @@ def official_splits(spec):
     if text and Path(text).is_dir() and (Path(text) / "train.txt").is_file() and _looks_like_trec(
             Path(text) / "train.txt"):
         return tuple(s for s in ("train", "test") if (Path(text) / f"{s}.txt").is_file())
+    if text and Path(text).is_dir():
+        return tuple(split_files(text))
     return ()
 
 
@@ -434,6 +447,18 @@ def format_suffix(path):
     return (path.with_suffix("") if path.suffix.lower() in COMPRESSIONS else path).suffix.lower()
 
 
+def data_stem(path):
+    """Return the name of file ``path`` without its format's suffix and a ``COMPRESSIONS`` suffix after it.
+
+    Example:
+        >>> data_stem("data/reviews.csv.gz"), data_stem("train-00000-of-00001.parquet"), data_stem("mr")
+        ('reviews', 'train-00000-of-00001', 'mr')
+    """
+    path = Path(path)
+    packed = path.suffix if path.suffix.lower() in COMPRESSIONS else ""
+    return path.name[:len(path.name) - len(packed) - len(format_suffix(path))]
+
+
 def _line_and_column(data, position):
     """The 1-based line and byte column of ``data[position]``."""
     return data.count(b"\n", 0, position) + 1, position - (data.rfind(b"\n", 0, position) + 1) + 1
@@ -598,6 +623,9 @@ def _load_directory(path, options, source):
     fmt = options["format"]
     if fmt == "trec" or (fmt is None and (path / "train.txt").is_file() and _looks_like_trec(path / "train.txt")):
         return _load_trec_spec(path, options, source=source)
+    splits = split_files(path) if fmt is None else {}
+    if splits:
+        return _load_split_files(path, splits, options, source)
     subdirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     if fmt == "class_folders" or (fmt is None and subdirs and options["classes"] is not None):
         return _load_class_folders(path, options, source)
@@ -617,10 +645,75 @@ def _load_directory(path, options, source):
         return _load_class_files({f.suffix[1:]: f for f in groups[0]}, source, options)
     raise DataSpecError(
         "cannot tell the layout of this directory: expected class sub-folders of .txt files, TREC "
-        "train.txt/test.txt, or files <stem>.<label> with one example per line (found "
+        f"train.txt/test.txt, split files ({'/'.join(_COLUMN_SUFFIXES)} files named train, validation or test, "
+        "e.g. train-00000-of-00001.parquet), or files <stem>.<label> with one example per line (found "
         f"{len(subdirs)} sub-folders and files {[f.name for f in files][:8]}); pass a {{label: path}} dict",
         path=path,
     )
+
+
+def split_files(folder):
+    """``{split: [files]}`` of a folder of split files, in the order train, validation, test; empty unless it
+    holds a training split.
+
+    A file is a split's when its format is a columns format (``.csv``, ``.jsonl``, ``.parquet``..., compressed
+    too) and its name's first word is a ``SPLIT_NAMES`` key (``train.csv``, ``dev.tsv``,
+    ``validation-00000-of-00001.parquet``). Several files of a split are its shards, read in name order.
+
+    Args:
+        folder: The folder.
+
+    Example:
+        >>> Path("splits").mkdir()
+        >>> for name in ("test.jsonl", "train-00000-of-00002.parquet", "train-00001-of-00002.parquet", "notes.md"):
+        ...     _ = Path("splits", name).write_text("")
+        >>> {split: [f.name for f in files] for split, files in split_files("splits").items()}
+        {'train': ['train-00000-of-00002.parquet', 'train-00001-of-00002.parquet'], 'test': ['test.jsonl']}
+    """
+    found = {}
+    for file in sorted(Path(folder).iterdir()):
+        suffix = format_suffix(file)
+        if suffix not in _COLUMN_SUFFIXES or not file.is_file():
+            continue
+        match = _SPLIT_FILE.match(data_stem(file))
+        split = SPLIT_NAMES.get(match.group(1).lower()) if match else None
+        if split:
+            found.setdefault(split, []).append(file)
+    ordered = {split: found[split] for split in ("train", "validation", "test") if split in found}
+    return ordered if "train" in ordered else {}
+
+
+def _load_split_files(path, splits, options, source):
+    """One split (``split=``, default ``train``) of a folder of split files, its shards joined."""
+    _check_classes_none(options, "a folder of split files", path)
+    split = options["split"] or "train"
+    if split not in splits:
+        raise DataSpecError(f"this folder of split files has the splits {', '.join(splits)}, not {split!r}",
+                            path=path, options=("split",))
+    options = {**options, "split": None}
+    parts = [_load_path(file, options, str(file)) for file in splits[split]]
+    return parts[0] if len(parts) == 1 else _joined(parts, f"{source} ({split})")
+
+
+def _joined(parts, source):
+    """``LabeledTexts`` of the examples of ``parts`` in order, their label vocabularies merged (sorted as one)."""
+    names = parts[0].label_names if all(p.label_names == parts[0].label_names for p in parts) else _sorted_labels(
+        {name for part in parts for name in part.label_names})
+    labels, origins, files = [], [], []
+    for part in parts:
+        ids = np.array([names.index(name) for name in part.label_names], dtype=np.int32)
+        if part.multilabel:
+            hot = np.zeros((len(part), len(names)), np.int32)
+            hot[:, ids] = part.labels
+            labels.append(hot)
+        else:
+            labels.append(ids[part.labels])
+        origins.append(part.origins + [len(files), 0])
+        files += part.files
+    pairs = [pair for part in parts for pair in part.text_pairs] if parts[0].is_pairs else None
+    return LabeledTexts([text for part in parts for text in part.texts], np.concatenate(labels), names,
+                        source=source, files=files, origins=np.concatenate(origins), line_unit=parts[0].line_unit,
+                        skipped=[row for part in parts for row in part.skipped], text_pairs=pairs)
 
 
 def _check_split_none(options, what):

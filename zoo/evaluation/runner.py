@@ -73,7 +73,7 @@ def run_split(run_dir, config, split, load_options):
         ValueError: another split name, load options (the run's config says how to load), a split the run
             did not have, or data that changed since the run trained (its ``data_fingerprint.json`` differs).
     """
-    from zoo.training.data import origin_of_test_split
+    from zoo.training.data import origin_of_test_split, origin_of_validation_split
     from zoo.training.run import DATA_FINGERPRINT, changed_examples
 
     if split not in ("test", "validation"):
@@ -94,12 +94,11 @@ def run_split(run_dir, config, split, load_options):
     if examples is None:
         raise ValueError(f"run {run_dir} has no {split} split (data.{split}_split is 0 and no {split} source); "
                          "pass data= (--data) to evaluate on other texts")
-    origin = origin_of_test_split(config) if split == "test" else (
-        "validation_source" if config.data.validation_source is not None else "seeded")
+    origin = origin_of_test_split(config) if split == "test" else origin_of_validation_split(config)
     if origin in ("test_source", "validation_source"):
         return examples, f"{getattr(config.data, origin)} (the run's data.{origin})"
     if origin == "official":
-        return examples, f"{config.data.source} (its official test split)"
+        return examples, f"{config.data.source} (its official {split} split)"
     return examples, f"{config.data.source} ({split} split, seed {config.training.seed})"
 
 

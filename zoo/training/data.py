@@ -234,12 +234,28 @@ def origin_of_test_split(config):
     return "official" if "test" in zoo.data.official_splits(config.data.source) else "seeded"
 
 
+def origin_of_validation_split(config):
+    """Where a run's validation split comes from: ``"validation_source"`` (``data.validation_source``),
+    ``"official"`` (the source's own, e.g. a folder's ``validation.csv``) or ``"seeded"`` (``data.validation_split``
+    of the source, drawn with ``training.seed``).
+
+    Example:
+        >>> origin_of_validation_split(zoo.Config.from_dict({"data": {"source": "trec"}}))
+        'seeded'
+    """
+    import zoo.data
+
+    if config.data.validation_source is not None:
+        return "validation_source"
+    return "official" if "validation" in zoo.data.official_splits(config.data.source) else "seeded"
+
+
 def split_texts(config):
     """Load and split the config's texts: ``{"train", "validation", "test"}`` ``LabeledTexts`` (or ``None``).
 
     The test split is the source's official one (TREC's 500 questions), else ``data.test_source``, else a
-    seeded ``data.test_split`` fraction; the validation split is ``data.validation_source``, else a seeded
-    ``data.validation_split`` fraction. Only classification splits are stratified (generated texts and
+    seeded ``data.test_split`` fraction; the validation split is ``data.validation_source``, else the source's
+    official one, else a seeded ``data.validation_split`` fraction. Only classification splits are stratified (generated texts and
     unlabelled texts have no classes to balance). ``data.extra_sources`` join the training split.
 
     Example:
@@ -265,8 +281,14 @@ def split_texts(config):
             full = zoo.data.load(c.source, **options)
             test = zoo.data.load(c.test_source, label_names=fixed(full), **options) if c.test_source else None
             test_size = 0 if c.test_source else c.test_split
+        validation_origin = origin_of_validation_split(config)
+        if validation_origin == "official" and c.validation_split != type(c).validation_split:
+            raise ConfigError(f"data.validation_split: {c.validation_split} would be ignored: {c.source} has an "
+                              "official validation split, which is the run's; remove data.validation_split")
         given = (zoo.data.load(c.validation_source, label_names=fixed(full), **options)
-                 if c.validation_source else None)
+                 if validation_origin == "validation_source" else
+                 zoo.data.load(c.source, split="validation", label_names=fixed(full), **options)
+                 if validation_origin == "official" else None)
     if classification:
         _check_classes(full, options)
         _check_multilabel_names(full)

@@ -36,6 +36,7 @@ import tensorflow as tf
 
 from zoo import interrupts
 from zoo.config import Config, ConfigError, changed_settings, ignored_settings
+from zoo.data.sources import data_stem
 from zoo.paths import creatable_problem
 from zoo.training.checkpoints import (Checkpointer, RunClock, RunPrecision, checkpoint_paths, model_variables,
                                       saved_precision)
@@ -141,11 +142,11 @@ def default_run_dir(config):
     the same reason.
 
     Example:
-        >>> default_run_dir(Config.from_dict({"data": {"source": "data/reviews.csv"}}))
+        >>> default_run_dir(Config.from_dict({"data": {"source": "data/reviews.csv.gz"}}))
         PosixPath('runs/reviews-transformer-tiny')
     """
     source = config.data.source.split(":", 1)[-1] if ":" in config.data.source else config.data.source
-    name = f"{Path(source.rstrip('/')).stem or 'data'}-{trained_model_name(config)}"
+    name = f"{data_stem(source.rstrip('/')) or 'data'}-{trained_model_name(config)}"
     if config.model.init_from and not transfer.from_checkpoint(config):
         name += f"-from-{_folder_name(config.model.init_from)}"
     return Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "-", name)

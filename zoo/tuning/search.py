@@ -30,6 +30,7 @@ import yaml
 from zoo.config import Config, ConfigError, changed_settings
 from zoo.paths import check_output
 from zoo.training import TrainingInterrupted
+from zoo.training.data import origin_of_validation_split
 from zoo.training.progress import Progress
 from zoo.training.run import default_run_dir, num_examples, reads_pairs
 from zoo.tuning.hypermodel import SearchInterrupted, ZooHyperModel
@@ -132,12 +133,13 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
     with tuner_process(role, oracle, tuner_id) as process, _dtype_policy_kept():
         if retrain_best and process == "worker":
             raise ConfigError("--retrain-best runs on the chief (or a single process), not on a worker")
-        if retrain_best and base.data.validation_source is not None:
+        if retrain_best and origin_of_validation_split(base) != "seeded":
             # One run reads one labelled source: the validation file cannot join the training data.
-            raise ConfigError(f"--retrain-best trains on the training and validation data together, and "
-                              f"data.validation_source ({base.data.validation_source}) is a file of its own; "
-                              "search without it, then train best_config.yaml with zoo train (which keeps the "
-                              "validation file for early stopping), or merge the files and set "
+            given = (f"data.validation_source ({base.data.validation_source})" if base.data.validation_source
+                     else f"the official validation split of {base.data.source}")
+            raise ConfigError(f"--retrain-best trains on the training and validation data together, and {given} "
+                              "is a file of its own; search without it, then train best_config.yaml with zoo train "
+                              "(which keeps the validation file for early stopping), or merge the files and set "
                               "data.validation_split instead")
         # Strategies come first: they configure devices before any other TensorFlow work.
         strategy = _trial_strategy(base.distribution)

@@ -232,7 +232,7 @@ def test_zoo_evaluate_cli_prints_the_perplexity_of_a_token_run(runs, tmp_path, c
 
 def test_bad_options_and_data_give_the_documented_errors(runs, tmp_path):
     seq2seq = runs["seq2seq"].run_dir
-    with pytest.raises(ValueError, match="split must be 'test' or 'validation'"):
+    with pytest.raises(ValueError, match=r"split \(--split\) must be 'test' or 'validation'"):
         evaluate_generation(seq2seq, split="train")
     with pytest.raises(ValueError, match="method must be one of greedy, beam"):
         evaluate_generation(seq2seq, method="sample")

@@ -65,7 +65,7 @@ def test_evaluate_run_dir_on_other_data_and_bad_data(trained_run, tmp_path, caps
     unseen = r"wrong.jsonl, line 1, column 'label': label '(good|bad)' is not in the label vocabulary"
     with pytest.raises(ValueError, match=unseen):
         evaluate(trained_run.run_dir, wrong, out_dir=tmp_path / "w", progress=False)
-    with pytest.raises(ValueError, match="split must be"):
+    with pytest.raises(ValueError, match=r"split \(--split\) must be"):
         evaluate(trained_run.run_dir, split="train")
     with pytest.raises(ValueError, match=r"load options \['text_column'\] apply only with data= \(--data\)"):
         evaluate(trained_run.run_dir, text_column="review")
@@ -116,6 +116,28 @@ def test_a_run_evaluates_exports_and_predicts_with_a_threshold_from_the_command_
     assert [row["label"] for row in rows] == ["positive" if p >= 0.2 else "negative" for p in probabilities[:30, 1]]
     assert main(["export", run, "--threshold", "0.2", "--out", str(tmp_path / "m" / "1")]) == 0
     assert "labels ['negative', 'positive'], positive from probability 0.2)" in capsys.readouterr().out
+
+
+def test_other_data_with_official_splits_is_evaluated_on_the_split_asked_for(trained_run, tmp_path):
+    # It read the folder's (or TREC's) training split, whatever --split said.
+    texts, labels = sentiment_texts(60, seed=23)
+    folder = tmp_path / "splits"
+    folder.mkdir()
+    for split, part in (("train", slice(0, 30)), ("validation", slice(30, 40)), ("test", slice(40, 60))):
+        write_jsonl(folder / f"{split}.jsonl", texts[part], labels[part], ["negative", "positive"])
+    test = evaluate(trained_run.run_dir, str(folder), out_dir=tmp_path / "a", progress=False)
+    assert test["metrics"]["num_examples"] == 20 and test["info"]["data"] == f"{folder} (its official test split)"
+    validation = evaluate(trained_run.run_dir, str(folder), split="validation", out_dir=tmp_path / "b",
+                          progress=False)
+    assert validation["metrics"]["num_examples"] == 10
+    with pytest.raises(ValueError, match=rf"^{folder} has the official splits train, validation, test, not 'dev'; "):
+        evaluate(trained_run.run_dir, str(folder), split="dev", out_dir=tmp_path / "c", progress=False)
+    with pytest.raises(ValueError, match=r"^split \(--split\) 'validation' picks an official split of data "
+                                         r"\(--data\), and .*test.jsonl has none: it is evaluated whole"):
+        evaluate(trained_run.run_dir, str(folder / "test.jsonl"), split="validation", out_dir=tmp_path / "d",
+                 progress=False)
+    with pytest.raises(ValueError, match="must be 'test' or 'validation' for a run's own data"):
+        evaluate(trained_run.run_dir, split="train", out_dir=tmp_path / "e", progress=False)
 
 
 def test_the_report_says_where_the_run_s_own_split_came_from(tmp_path):

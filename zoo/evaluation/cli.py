@@ -36,8 +36,10 @@ def add_evaluate_command(subparsers):
     parser.add_argument("--data", help="labelled data to evaluate on (a zoo.data.load spec: mr, a .csv/.jsonl/.parquet "
                                        "path, ...; seq2seq: source/target columns); default: the run's own "
                                        "test split")
-    parser.add_argument("--split", choices=("test", "validation"), default="test",
-                        help="the run's split to use without --data (default: test)")
+    parser.add_argument("--split", choices=("test", "validation", "train"),
+                        help="the run's own test or validation split (default: test); with --data, an official "
+                             "split of the data (a TREC folder's, a folder of train/validation/test files; default: "
+                             "test)")
     parser.add_argument("--text-column", help="text column/key of --data files (default: the run's)")
     parser.add_argument("--label-column", help="label column/key of --data files (default: the run's)")
     parser.add_argument("--encoding", help="encoding of --data files")
@@ -84,7 +86,7 @@ def run_evaluate(args):
     if best:
         second = report["metrics"]["label_names"][1]
         # Chosen on the test split it would be tuned on the very texts it is then scored on.
-        where = "" if args.data is None and args.split == "validation" else "; choose it on --split validation"
+        where = "" if args.split == "validation" else "; choose it on --split validation"
         print(f"best F1 of {second} here: {best['f1']:.4f} at threshold {best['threshold']:.4g} (precision "
               f"{best['precision']:.4f}, recall {best['recall']:.4f}): zoo export {shlex.quote(str(args.run_dir))} "
               f"--threshold {best['threshold']:.4g} labels by it{where}")

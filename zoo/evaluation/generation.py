@@ -18,7 +18,7 @@ DEFAULT_BATCH_SIZE = 256
 DEFAULT_NUM_BEAMS = 4
 
 
-def evaluate_generation(run_dir, data=None, *, split="test", out_dir=None, method="greedy", num_beams=None,
+def evaluate_generation(run_dir, data=None, *, split=None, out_dir=None, method="greedy", num_beams=None,
                         max_new_tokens=None, limit=None, batch_size=DEFAULT_BATCH_SIZE, progress=True,
                         **load_options):
     """Score an lm, mlm or seq2seq run: perplexity, and BLEU / ROUGE / exact match of its generations.
@@ -39,7 +39,8 @@ def evaluate_generation(run_dir, data=None, *, split="test", out_dir=None, metho
             the text column is the source and the label column the target; lm and mlm use the texts only (the
             loader still needs a label column). Columns default to the run's ``data.load_options``, else
             ``source`` / ``target`` for seq2seq.
-        split: with ``data=None``, ``test`` or ``validation``.
+        split: the run's own ``test`` (the default) or ``validation`` split; with ``data``, an official split of
+            it (``zoo.evaluation.runner.data_split``).
         out_dir: report directory; defaults to ``<run_dir>/evaluation``.
         method: ``greedy`` or ``beam``.
         num_beams: beam width for ``beam`` (default 4); only with ``beam``.
@@ -255,17 +256,12 @@ def _check_options(method, num_beams, max_new_tokens, limit, batch_size, methods
 
 def _examples(config, task, run_dir, data, split, load_options):
     """The ``LabeledTexts`` to score and a description of where they came from."""
-    import zoo.data
+    from zoo.evaluation.runner import data_split, run_split
     from zoo.training.data import file_layout_options
 
     if data is None:
-        from zoo.evaluation.runner import run_split
-
-        return run_split(run_dir, config, split, load_options)
-    if isinstance(data, zoo.data.LabeledTexts):
-        return data, data.source
-    options = {**file_layout_options(config, task), **load_options}
-    return zoo.data.load(data, **options), str(data)
+        return run_split(run_dir, config, split or "test", load_options)
+    return data_split(data, split, {**file_layout_options(config, task), **load_options})
 
 
 def _generate_rows(model, task, tokenizer, features, limit, *, method, num_beams, max_new_tokens, batch_size,

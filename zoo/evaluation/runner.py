@@ -73,11 +73,12 @@ def run_split(run_dir, config, split, load_options):
         ValueError: another split name, load options (the run's config says how to load), a split the run
             did not have, or data that changed since the run trained (its ``data_fingerprint.json`` differs).
     """
-    from zoo.training.data import origin_of_test_split, origin_of_validation_split
+    from zoo.training.data import origin_of_split
     from zoo.training.run import DATA_FINGERPRINT, changed_examples
 
     if split not in ("test", "validation"):
-        raise ValueError(f"split must be 'test' or 'validation', got {split!r}")
+        raise ValueError(f"split (--split) must be 'test' or 'validation' for a run's own data (its training split "
+                         f"is not held out; with data= (--data), any official split of the data), got {split!r}")
     if load_options:
         raise ValueError(f"load options {sorted(load_options)} apply only with data= (--data); the run's own splits "
                          "are loaded as its config says")
@@ -94,12 +95,48 @@ def run_split(run_dir, config, split, load_options):
     if examples is None:
         raise ValueError(f"run {run_dir} has no {split} split (data.{split}_split is 0 and no {split} source); "
                          "pass data= (--data) to evaluate on other texts")
-    origin = origin_of_test_split(config) if split == "test" else origin_of_validation_split(config)
+    origin = origin_of_split(config, split)
     if origin in ("test_source", "validation_source"):
         return examples, f"{getattr(config.data, origin)} (the run's data.{origin})"
     if origin == "official":
         return examples, f"{config.data.source} (its official {split} split)"
     return examples, f"{config.data.source} ({split} split, seed {config.training.seed})"
+
+
+def data_split(data, split, options):
+    """Return the labelled texts of ``data`` (a ``zoo.data.load`` spec or ``LabeledTexts``) to evaluate on, and a
+    description.
+
+    A source with official splits (TREC, a folder of ``train``/``validation``/``test`` files) gives its ``split``,
+    by default ``test``; others are read whole, and ``split`` is then an error.
+
+    Args:
+        data: The spec.
+        split: An official split of ``data``, or ``None``.
+        options: ``zoo.data.load`` options.
+
+    Example:
+        >>> data_split("trec", None, {})[1]
+        'trec (its official test split)'
+    """
+    import zoo.data
+
+    if isinstance(data, zoo.data.LabeledTexts):
+        if split is not None:
+            raise ValueError(f"split (--split) {split!r} picks an official split of a data source; the LabeledTexts "
+                             f"{data.source} are evaluated whole: leave split out")
+        return data, data.source
+    official = zoo.data.official_splits(data)
+    if not official:
+        if split is not None:
+            raise ValueError(f"split (--split) {split!r} picks an official split of data (--data), and {data} has "
+                             "none: it is evaluated whole; leave split out")
+        return zoo.data.load(data, **options), str(data)
+    split = split or "test"
+    if split not in official:
+        raise ValueError(f"{data} has the official splits {', '.join(official)}, not {split!r}; pass split "
+                         "(--split) one of them")
+    return zoo.data.load(data, split=split, **options), f"{data} (its official {split} split)"
 
 
 def run_splits(config):
@@ -123,7 +160,7 @@ def run_splits(config):
     return split_texts(config)
 
 
-def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, mistakes=DEFAULT_MISTAKES,
+def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mistakes=DEFAULT_MISTAKES,
              progress=True, method="greedy", num_beams=None, max_new_tokens=None, limit=None, threshold=None,
              **load_options):
     """Evaluate a finished training run and write its report (``zoo evaluate RUN_DIR``).
@@ -138,7 +175,8 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
             ``LabeledTexts``. A classifier's labels are mapped onto the run's label vocabulary; a file is read
             with the run's text and label columns and label separator unless ``load_options`` set them; for seq2seq
             the text and label columns are the source and target.
-        split: with ``data=None``, ``test`` or ``validation``.
+        split: the run's own ``test`` (the default) or ``validation`` split; with ``data``, an official split of
+            it (``data_split``; default ``test``).
         out_dir: report directory; defaults to ``<run_dir>/evaluation``. An earlier report's files in it (those
             its ``report.json`` lists) are replaced; other files are left alone.
         batch_size: texts per model call.
@@ -159,7 +197,6 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
         >>> report["metrics"]["num_examples"], report["metrics"]["label_names"]
         (40, ['negative', 'positive'])
     """
-    import zoo.data
     from zoo.training import load_run
     from zoo.training.data import file_layout_options
     from zoo.training.run import reads_pairs, run_model_name, run_task
@@ -184,15 +221,13 @@ def evaluate(run_dir, data=None, *, split="test", out_dir=None, batch_size=256, 
                          "to lm and seq2seq runs")
     model, tokenizer, label_names, config = load_run(run_dir)
     if data is None:
-        examples, source = run_split(run_dir, config, split, load_options)
-    elif isinstance(data, zoo.data.LabeledTexts):
-        examples, source = data, data.source
+        examples, source = run_split(run_dir, config, split or "test", load_options)
     else:
         # Other data are read as the run's were, unless load options say otherwise: its text columns (two for
         # sentence pairs, which --text-column cannot name), label column, header row, delimiter and separator of
         # several labels per row.
         options = {**file_layout_options(config, "classification"), **load_options}
-        examples, source = zoo.data.load(data, label_names=label_names, **options), str(data)
+        examples, source = data_split(data, split, {"label_names": label_names, **options})
     if list(examples.label_names) != list(label_names):
         raise ValueError(f"{source}: label vocabulary {examples.label_names} differs from the run's {label_names}")
     pairs = reads_pairs(run_dir)

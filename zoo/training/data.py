@@ -218,36 +218,22 @@ def _without_duplicates(config, full, given):
     return full
 
 
-def origin_of_test_split(config):
-    """Where a run's test split comes from: ``"test_source"`` (``data.test_source``), ``"official"`` (the
-    source's own test split, TREC's 500 questions) or ``"seeded"`` (``data.test_split`` of the source, drawn
-    with ``training.seed``).
+def origin_of_split(config, split):
+    """Where a run's ``split`` (``"validation"`` or ``"test"``) comes from: ``"<split>_source"``
+    (``data.validation_source`` / ``data.test_source``), ``"official"`` (the source's own: TREC's 500 test
+    questions, a folder's ``validation.csv``) or ``"seeded"`` (``data.<split>_split`` of the source, drawn with
+    ``training.seed``).
 
     Example:
-        >>> origin_of_test_split(zoo.Config.from_dict({"data": {"source": "trec"}}))
-        'official'
+        >>> config = zoo.Config.from_dict({"data": {"source": "trec"}})
+        >>> origin_of_split(config, "test"), origin_of_split(config, "validation")
+        ('official', 'seeded')
     """
     import zoo.data
 
-    if config.data.test_source is not None:
-        return "test_source"
-    return "official" if "test" in zoo.data.official_splits(config.data.source) else "seeded"
-
-
-def origin_of_validation_split(config):
-    """Where a run's validation split comes from: ``"validation_source"`` (``data.validation_source``),
-    ``"official"`` (the source's own, e.g. a folder's ``validation.csv``) or ``"seeded"`` (``data.validation_split``
-    of the source, drawn with ``training.seed``).
-
-    Example:
-        >>> origin_of_validation_split(zoo.Config.from_dict({"data": {"source": "trec"}}))
-        'seeded'
-    """
-    import zoo.data
-
-    if config.data.validation_source is not None:
-        return "validation_source"
-    return "official" if "validation" in zoo.data.official_splits(config.data.source) else "seeded"
+    if getattr(config.data, f"{split}_source") is not None:
+        return f"{split}_source"
+    return "official" if split in zoo.data.official_splits(config.data.source) else "seeded"
 
 
 def split_texts(config):
@@ -273,7 +259,7 @@ def split_texts(config):
                           f"{config.model.name!r} is a {task} model")
     fixed = (lambda data: data.label_names) if classification else (lambda data: None)
     with naming_config_keys():
-        if origin_of_test_split(config) == "official":
+        if origin_of_split(config, "test") == "official":
             full = zoo.data.load(c.source, split="train", **options)
             test = zoo.data.load(c.source, split="test", label_names=fixed(full), **options)
             test_size = 0
@@ -281,7 +267,7 @@ def split_texts(config):
             full = zoo.data.load(c.source, **options)
             test = zoo.data.load(c.test_source, label_names=fixed(full), **options) if c.test_source else None
             test_size = 0 if c.test_source else c.test_split
-        validation_origin = origin_of_validation_split(config)
+        validation_origin = origin_of_split(config, "validation")
         if validation_origin == "official" and c.validation_split != type(c).validation_split:
             raise ConfigError(f"data.validation_split: {c.validation_split} would be ignored: {c.source} has an "
                               "official validation split, which is the run's; remove data.validation_split")

@@ -57,7 +57,7 @@ def add_tune_command(subparsers):
 def run_tune(args):
     """Handle ``zoo tune``; returns the exit status."""
     from zoo.training import NonFiniteLossError, TrainingInterrupted
-    from zoo.training.data import origin_of_validation_split
+    from zoo.training.data import origin_of_split
     from zoo.tuning.search import SearchFailedError, tune
 
     tuning = {key: value for key, value in (("tuner", args.tuner), ("max_trials", args.max_trials),
@@ -94,7 +94,7 @@ def run_tune(args):
         # Its own directory: the config's default one may hold an earlier run of the data set and model.
         trained = Path(result.directory)
         trained = shlex.quote(str(trained.with_name(trained.name.removesuffix("-tuning") + "-tuned")))
-        retrain = ("" if origin_of_validation_split(result.best_config) != "seeded" else
+        retrain = ("" if origin_of_split(result.best_config, "validation") != "seeded" else
                    "\n  (or rerun this search with --retrain-best: it trains the best config on training and "
                    "validation data for its best epoch count, then exports it)")
         print(f"next:\n  zoo train --config {best} --output {trained}{retrain}", file=sys.stderr)

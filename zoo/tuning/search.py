@@ -30,7 +30,7 @@ import yaml
 from zoo.config import Config, ConfigError, changed_settings
 from zoo.paths import check_output
 from zoo.training import TrainingInterrupted
-from zoo.training.data import origin_of_validation_split
+from zoo.training.data import origin_of_split
 from zoo.training.progress import Progress
 from zoo.training.run import default_run_dir, num_examples, reads_pairs
 from zoo.tuning.hypermodel import SearchInterrupted, ZooHyperModel
@@ -133,7 +133,7 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
     with tuner_process(role, oracle, tuner_id) as process, _dtype_policy_kept():
         if retrain_best and process == "worker":
             raise ConfigError("--retrain-best runs on the chief (or a single process), not on a worker")
-        if retrain_best and origin_of_validation_split(base) != "seeded":
+        if retrain_best and origin_of_split(base, "validation") != "seeded":
             # One run reads one labelled source: the validation file cannot join the training data.
             given = (f"data.validation_source ({base.data.validation_source})" if base.data.validation_source
                      else f"the official validation split of {base.data.source}")

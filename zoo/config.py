@@ -139,10 +139,13 @@ class DataConfig(Section):
 
     Args:
         source: A ``zoo.data.load`` spec: a shared data set (``mr``, ``trec``, ``subj``, ``sms_spam``), a
-            csv/tsv/jsonl file, a folder of class folders or class files, ``trec:<path>`` or ``tfds:<name>``.
+            csv/tsv/jsonl/parquet file (compressed too, but parquet), a folder of class folders, class files or
+            split files (``train.csv``, ``validation.csv``, ``test.csv``: its official splits), ``trec:<path>`` or
+            ``tfds:<name>``.
         validation_source: A separate validation set (same forms, read with ``load_options``; labels must be
-            the training data's) for early stopping, the best checkpoint and a search's trials; ``None`` holds out
-            ``validation_split`` of ``source``, which may then not be set.
+            the training data's) for early stopping, the best checkpoint and a search's trials; ``None`` uses the
+            source's official validation split when it has one, else holds out ``validation_split`` of ``source``
+            (which may be set only then).
         test_source: A separate test set (same forms); ``None`` uses the source's official test split when it
             has one (TREC's 500 questions), else holds out ``test_split`` of ``source``.
         load_options: Extra keyword arguments for ``zoo.data.load`` (``text_column``, ``label_column``,

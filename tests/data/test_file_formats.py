@@ -147,8 +147,23 @@ def test_parquet_sentence_pairs_and_multi_label_lists(tmp_path):
     joined = _parquet(tmp_path / "joined.parquet", {"text": ["a", "b"], "label": ["x|y", "y"]})
     assert load(joined, label_separator="|").labels.tolist() == [[1, 1], [0, 1]]
     with pytest.raises(errors.BadRowError, match=r"tags.parquet, row 1, column 'label': label field must be a string "
-                                                 r"or an integer, not list"):
+                                                 r"or an integer, not list; a list of labels per example is "
+                                                 r"multi-label data: train it with model.overrides.mode: multilabel"):
         load(tags)
+
+
+@pytest.mark.parametrize("kind", ["Sequence", "List"])
+def test_hugging_face_multi_label_class_label_lists_read_as_their_names(tmp_path, kind):
+    # go_emotions' labels: a list of ClassLabel ids ("Sequence" before datasets 4, "List" since); they were
+    # refused as lists of integers.
+    features = {"text": {"dtype": "string", "_type": "Value"},
+                "labels": {"feature": {"names": ["anger", "joy", "neutral"], "_type": "ClassLabel"}, "_type": kind}}
+    path = _parquet(tmp_path / "emotions.parquet", {"text": ["so happy", "meh", "angry and glad", "odd"],
+                                                    "labels": [[1], [2], [0, 1], [5]]}, features=features)
+    data = load(path, label_column="labels", label_separator=",", on_bad_rows="skip")
+    assert data.label_names == ["anger", "joy", "neutral"]
+    assert data.labels.tolist() == [[0, 1, 0], [0, 0, 1], [1, 1, 0]]
+    assert "row 4, column 'labels': the row is unlabelled: label id 5 is none of the classes 0-2" in data.skipped[0]
 
 
 @pytest.mark.parametrize("columns,options,error,message,kept", [

@@ -137,7 +137,8 @@ def test_class_folders_skip_aclimdbs_unlabelled_folder_by_default_and_say_so(wri
     with caplog.at_level("WARNING", logger="zoo.data.sources"):
         data = load(tmp_path / "imdb" / "train")
     assert data.label_names == ["neg", "pos"] and sorted(data.texts) == ["Awful film", "Loved it."]
-    assert "skipped the folder unsup/ (aclImdb's unlabelled reviews); classes ['neg', 'pos']" in caplog.text
+    assert ("skipped the folder unsup/ (aclImdb's unlabelled reviews); classes ['neg', 'pos']. Pass classes=[...] (in "
+            "a run config, data.load_options.classes) to choose the class folders." in caplog.text)
     # With one labelled folder beside it, unsup/ is not taken for aclImdb's: every folder is a class.
     write("two/a/1.txt", "x")
     write("two/unsup/2.txt", "y")

@@ -766,7 +766,8 @@ def _load_class_folders(root, options, source):
             # of a three-class problem.
             folders = [folder for folder in folders if folder.name != UNLABELLED_FOLDER]
             log.warning("%s: skipped the folder %s/ (aclImdb's unlabelled reviews); classes %s. Pass "
-                        "classes=[...] to choose the class folders.", source, UNLABELLED_FOLDER,
+                        "classes=[...] (in a run config, data.load_options.classes) to choose the class folders.",
+                        source, UNLABELLED_FOLDER,
                         [folder.name for folder in folders])
     else:
         folders = [root / str(name) for name in classes]
@@ -1112,8 +1113,12 @@ def _add_record(collector, record, fields, file_index, number, unit, repeated=()
         if not valid:
             kind = "a string" if role != "label" else "a string or an integer" + (
                 " or a list of strings" if collector.separator is not None else "")
-            return collector.bad(BadRowError(f"{role} field must be {kind}, not {type(value).__name__}", column=key,
-                                             **where))
+            several = (role == "label" and collector.separator is None and isinstance(value, list)
+                       and all(isinstance(v, str) for v in value))
+            fix = ("; a list of labels per example is multi-label data: train it with model.overrides.mode: "
+                   "multilabel (zoo.data.load: label_separator=)") if several else ""
+            return collector.bad(BadRowError(f"{role} field must be {kind}, not {type(value).__name__}{fix}",
+                                             column=key, **where))
         surrogate = next(filter(None, map(_SURROGATE.search, value if label_set else [str(value)])), None)
         if surrogate:
             return collector.bad(BadRowError(
@@ -1154,29 +1159,35 @@ def _load_parquet(path, options, source):
     file_index = collector.file(path)
     for number, row in parquet_rows(parquet, path, [key for key, _ in fields]):
         label = row[label_key] if names is not None else None
-        if isinstance(label, int) and not isinstance(label, bool):
-            if not 0 <= label < len(names):
+        ids = label if isinstance(label, list) else [label]
+        if label is not None and all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            outside = [i for i in ids if not 0 <= i < len(names)]
+            if outside:
                 # Hugging Face marks an unlabelled row -1 (GLUE's test splits); names[-1] would silently make it
                 # the last class.
                 collector.bad(BadRowError(
-                    f"the row is unlabelled: label id {label} is none of the classes 0-{len(names) - 1} of the "
+                    f"the row is unlabelled: label id {outside[0]} is none of the classes 0-{len(names) - 1} of the "
                     "file's ClassLabel; use a file whose rows are labelled (a train or validation split), "
                     "on_bad_rows='skip' to leave such rows out, or label_column=False to read the texts alone",
                     path=path, line=number, column=label_key, unit="row"))
                 continue
-            row[label_key] = names[label]
+            row[label_key] = [names[i] for i in ids] if isinstance(label, list) else names[label]
         _add_record(collector, row, fields, file_index, number, "row")
     return collector.result(source, unit="row")
 
 
 def _class_label_names(schema, column):
-    """The class names of ``column`` where it is a Hugging Face ``ClassLabel``, or None.
+    """The class names of ``column`` where it is a Hugging Face ``ClassLabel``, or a list of them (a multi-label
+    ``Sequence``, or ``List`` in newer ``datasets``, of one ``ClassLabel``); else None.
 
     Hugging Face ``datasets`` stores class labels as integer ids, and their names in the schema metadata under
-    ``huggingface``: ``{"info": {"features": {"label": {"names": [...], "_type": "ClassLabel"}, ...}}}``.
+    ``huggingface``: ``{"info": {"features": {"label": {"names": [...], "_type": "ClassLabel"}, ...}}}``;
+    ``{"labels": {"feature": {"names": [...], "_type": "ClassLabel"}, "_type": "Sequence"}}`` for lists of them.
     """
     try:
         feature = json.loads(schema.metadata[b"huggingface"])["info"]["features"][column]
+        if feature["_type"] in ("Sequence", "List", "LargeList"):
+            feature = feature["feature"]
         return [str(name) for name in feature["names"]] if feature["_type"] == "ClassLabel" else None
     except (TypeError, KeyError, ValueError):  # no metadata (None), another writer's, or no such feature
         return None

@@ -142,6 +142,26 @@ def test_predictions_can_be_written_as_csv(exported, reference, tmp_path):
     assert float(rows[0]["p_positive"]) == pytest.approx(probs[0, 1], abs=1e-6)
 
 
+def test_predictions_can_be_written_as_parquet_with_the_csv_s_columns(exported, reference, tmp_path):
+
+    texts, probs, labels = reference
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts[:5])), encoding="utf-8")
+    predict_file(exported.path, src, tmp_path / "out.parquet", progress=False)
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.column_names == ["id", "text", "label", "label_id", "p_negative", "p_positive", "empty_input",
+                                  "replaced_bytes", "truncated"]
+    assert table["label"].to_pylist() == labels[:5] and table["id"].to_pylist() == list(range(5))
+    assert table["p_positive"].to_pylist() == pytest.approx(probs[:5, 1], abs=1e-6)
+    # An input column of numbers and texts has no one parquet type: the error names it before anything is written.
+    src.write_text("".join(json.dumps({"id": i if i else "first", "text": t}) + "\n" for i, t in enumerate(texts[:3])),
+                   encoding="utf-8")
+    with pytest.raises(PredictInputError, match=rf"^{tmp_path / 'mixed.parquet'}: column 'id' holds values of several "
+                                                r"types .*; write .jsonl or .csv instead$"):
+        predict_file(exported.path, src, tmp_path / "mixed.parquet", progress=False)
+    assert not (tmp_path / "mixed.parquet").exists()
+
+
 def test_input_columns_carry_to_the_output_renamed_where_the_output_has_their_name(exported, reference, tmp_path,
                                                                                   capsys):
     texts, probs, labels = reference
@@ -211,7 +231,7 @@ def test_bad_input_files_name_file_and_line(tmp_path, exported):
         read_texts(tmp_path / "i.txt", text_field="review")
     (tmp_path / "h.txt").write_text("fine\n", encoding="utf-8")
     with pytest.raises(PredictInputError, match="unsupported output type"):
-        predict_file(exported.path, tmp_path / "h.txt", tmp_path / "out.parquet")
+        predict_file(exported.path, tmp_path / "h.txt", tmp_path / "out.xlsx")
 
 
 def test_byte_order_marks_and_utf16_files_read_as_their_texts(tmp_path):

@@ -98,8 +98,8 @@ def test_an_output_under_a_file_is_refused_before_any_work(trained_run, tmp_path
     # A model directory that does not exist: the output is checked first, before the model would load.
     assert _cli(["predict", str(tmp_path / "no-model"), "a text", "--output", str(blocker / "p.jsonl")]) == 2
     assert capsys.readouterr().err == (f"zoo predict: error: cannot write {blocker}/p.jsonl: {blocker} is a file, not "
-                                       "a directory; set the output path (--output) to a .jsonl or .csv file in a "
-                                       "directory you can write\n")
+                                       "a directory; set the output path (--output) to a .jsonl, .csv or .parquet file "
+                                       "in a directory you can write\n")
     assert _cli(["export", str(trained_run.run_dir), "--out", str(blocker / "m")]) == 2
     assert capsys.readouterr().err == (f"zoo export: error: cannot write {blocker}/m/1: {blocker} is a file, not a "
                                        "directory; set out (--out) to a directory you can write\n")

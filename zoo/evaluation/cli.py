@@ -191,7 +191,7 @@ def add_generate_command(subparsers):
                                                     "probability reaches p (nucleus sampling)")
     parser.add_argument("--seed", type=int, help="seed of --method sample (default: another draw each run)")
     parser.add_argument("--batch-size", type=int, default=256, help="texts per model call (default: 256)")
-    parser.add_argument("--output", help="results file: .jsonl or .csv (default: JSON lines on stdout)")
+    parser.add_argument("--output", help="results file: .jsonl, .csv or .parquet (default: JSON lines on stdout)")
     parser.set_defaults(handler=run_generate)
 
 

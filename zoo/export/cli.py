@@ -141,7 +141,7 @@ def add_predict_command(subparsers):
     )
     parser.add_argument("model_dir", help="exported model (version or model directory) or run directory")
     add_text_inputs(parser, "texts to classify")
-    parser.add_argument("--output", help="predictions file: .jsonl or .csv (default: JSON lines on stdout)")
+    parser.add_argument("--output", help="predictions file: .jsonl, .csv or .parquet (default: JSON lines on stdout)")
     parser.add_argument("--batch-size", type=int, help="texts per model call (default: 64)")
     parser.add_argument("--threshold", type=float, help=f"a run directory: {THRESHOLD_HELP} (an export decides as "
                                                         "it was exported: zoo export --threshold)")

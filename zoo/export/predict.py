@@ -44,9 +44,10 @@ INPUT_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl", ".parquet")
 _COLUMN_INPUTS = ", ".join(INPUT_SUFFIXES[1:-1]) + " or " + INPUT_SUFFIXES[-1]
 # The input path that reads standard input (one text per line, as a .txt file), and its name in messages.
 STDIN, STDIN_NAME = "-", "<stdin>"
-OUTPUT_SUFFIXES = (".jsonl", ".csv")
+OUTPUT_SUFFIXES = (".jsonl", ".csv", ".parquet")
 FLAGS = ("empty_input", "replaced_bytes", "truncated")
-OUTPUT_FIX = f"set the output path (--output) to a {' or '.join(OUTPUT_SUFFIXES)} file in a directory you can write"
+OUTPUT_FIX = (f"set the output path (--output) to a {', '.join(OUTPUT_SUFFIXES[:-1])} or {OUTPUT_SUFFIXES[-1]} file "
+              "in a directory you can write")
 
 
 class PredictInputError(ValueError):
@@ -633,9 +634,9 @@ def with_input_columns(records, columns, taken=()):
 
 
 def check_output_path(path, input_path=None):
-    """Raise unless predictions can be written to ``path``: a ``.jsonl`` or ``.csv`` file whose directory exists
-    or can be created, other than the ``input_path`` file of the texts. Cheap: commands call it before loading
-    the model.
+    """Raise unless predictions can be written to ``path``: a ``.jsonl``, ``.csv`` or ``.parquet`` file whose
+    directory exists or can be created, other than the ``input_path`` file of the texts. Cheap: commands call it
+    before loading the model.
 
     Raises:
         PredictInputError: another file type, or the input file itself (writing would replace the texts).
@@ -645,7 +646,8 @@ def check_output_path(path, input_path=None):
         >>> check_output_path("preds.txt")
         Traceback (most recent call last):
             ...
-        zoo.export.predict.PredictInputError: preds.txt: unsupported output type '.txt'; use one of .jsonl, .csv
+        zoo.export.predict.PredictInputError: preds.txt: unsupported output type '.txt'; use one of .jsonl, .csv,
+        .parquet
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -658,10 +660,11 @@ def check_output_path(path, input_path=None):
 
 
 def write_predictions(path, texts, predictions, columns=None):
-    """Write predictions as ``.jsonl`` (one object per text) or ``.csv``; returns the path.
+    """Write predictions as ``.jsonl`` (one object per text), or ``.csv`` or ``.parquet`` (a column per class's
+    probability, ``p_<label>``); returns the path.
 
     Args:
-        path: the ``.jsonl`` or ``.csv`` file to write.
+        path: the ``.jsonl``, ``.csv`` or ``.parquet`` file to write.
         texts: the texts predicted.
         predictions: their ``Predictions``.
         columns: each text's other input columns (``read_rows``), written first in each row
@@ -691,9 +694,9 @@ def write_predictions(path, texts, predictions, columns=None):
 
 
 def write_rows(path, rows, header=None):
-    """Write JSON-ready dicts as ``.jsonl`` (one object per line) or ``.csv`` (a column per key of ``header``,
+    """Write JSON-ready dicts as ``.jsonl`` (one object per line), ``.csv`` (a column per key of ``header``,
     default every key in order of first appearance; a cell blank where a row lacks the key, a list or mapping as
-    JSON); returns the path.
+    JSON) or ``.parquet`` (the same columns, typed: a mapping a struct, a missing value null); returns the path.
 
     Example:
         >>> write_rows("generated.csv", [{"text": "a b", "generated": "b a", "empty_input": False}])
@@ -703,17 +706,37 @@ def write_rows(path, rows, header=None):
     """
     path = Path(path)
     check_output_path(path)
+    header = header or list(dict.fromkeys(key for row in rows for key in row))
     with output_errors(path, OUTPUT_FIX):
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix.lower() == ".parquet":
+            _write_parquet(path, rows, header)
+            return path
         with open(path, "w", encoding="utf-8", newline="") as f:
             if path.suffix.lower() == ".jsonl":
                 f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
                 return path
-            header = header or list(dict.fromkeys(key for row in rows for key in row))
             writer = csv.writer(f)
             writer.writerow(header)
             writer.writerows([_csv_value(row.get(key, "")) for key in header] for row in rows)
     return path
+
+
+def _write_parquet(path, rows, header):
+    """Write ``rows`` as a parquet table of the ``header`` columns; a column whose values pyarrow cannot give one
+    type (an input column of numbers and texts) is a ``PredictInputError`` naming it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {}
+    for key in header:
+        values = [row.get(key) for row in rows]
+        try:
+            columns[key] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            raise PredictInputError(f"{path}: column {key!r} holds values of several types ({error}), which a parquet "
+                                    "column cannot; write .jsonl or .csv instead") from None
+    pq.write_table(pa.table(columns), path)
 
 
 def _csv_value(value):

@@ -149,6 +149,23 @@ def test_a_folder_s_official_validation_and_test_files_are_the_run_s(tmp_path):
         split_texts(_config(tmp_path))
 
 
+
+def test_the_run_summary_says_which_splits_are_given(tmp_path, capsys):
+    from zoo.cli import main
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for split, rows in (("train", 40), ("validation", 6)):
+        (folder / f"{split}.csv").write_text("text,label\n" + "".join(
+            f"{split} text {i},{'ab'[i % 2]}\n" for i in range(rows)), encoding="utf-8")
+    test = tmp_path / "held.csv"
+    test.write_text("text,label\nsome text,a\nmore text,b\n", encoding="utf-8")
+    assert main(["train", "--data", str(folder), "--output", str(tmp_path / "run"), "--set", "training.epochs=1",
+                 "--set", f"data.test_source={test}", "--set", "training.batch_size=8"]) == 0
+    captured = capsys.readouterr()
+    assert f"train 40, validation 6 (official), test 2 ({test}) examples" in captured.out + captured.err
+
+
 def test_a_validation_file_s_labels_are_the_training_data_s(tmp_path):
     train = _repeated(tmp_path / "train.csv", 20, 1)
     dev = tmp_path / "dev.csv"

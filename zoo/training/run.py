@@ -42,7 +42,8 @@ from zoo.training.checkpoints import (Checkpointer, RunClock, RunPrecision, chec
                                       saved_precision)
 from zoo.training.fit import RERUN, EarlyStopping, fit
 from zoo.training import transfer
-from zoo.training.data import classification_mode, example_input, load_splits, model_arguments, task_of_config
+from zoo.training.data import (classification_mode, example_input, load_splits, model_arguments, origin_of_split,
+                               task_of_config)
 from zoo.training.loop import EpochBatches, Evaluator, Trainer, TrainingState
 from zoo.training.objectives import class_weights, objective_for
 from zoo.training.optimizers import optimizer_for
@@ -231,7 +232,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     if resume:
         _check_same_data(run_dir, data, config.data.source)
     train_features = data["train"][0]
-    progress.message(_data_summary(data, run_dir, strategy, resume, config.data.sequence_length == "auto"))
+    progress.message(_data_summary(config, data, run_dir, strategy, resume, config.data.sequence_length == "auto"))
     loss_weights = _class_weights(config, data, progress)
     if config.recipe_defaults():
         progress.message("fine-tuning recipe defaults: " + ", ".join(
@@ -801,9 +802,12 @@ class _Summaries:
         self.validation.close()
 
 
-def _data_summary(data, run_dir, strategy, resume, auto_length):
-    sizes = ", ".join(f"{name} {num_examples(data[name][0]):,}" for name in ("train", "validation", "test")
-                      if data[name])
+def _data_summary(config, data, run_dir, strategy, resume, auto_length):
+    given = {name: {"official": " (official)", "seeded": ""}.get(origin_of_split(config, name),
+                                                                 f" ({getattr(config.data, f'{name}_source')})")
+             for name in ("validation", "test")}
+    sizes = ", ".join(f"{name} {num_examples(data[name][0]):,}{given.get(name, '')}"
+                      for name in ("train", "validation", "test") if data[name])
     replicas = "" if is_parameter_server(strategy) else f", {strategy.num_replicas_in_sync} replica(s)"
     kind = f"{len(data['label_names'])} classes" if data["task"] == "classification" else f"task {data['task']}"
     auto = " (auto: 95th percentile of training token counts)" if auto_length else ""

@@ -348,13 +348,15 @@ def test_generate_refuses_other_runs_and_bad_texts_naming_the_fix(runs, trained_
     with pytest.raises(ValueError, match="only those generate text; zoo predict gives its labels$"):
         generate_texts(trained_run.run_dir, ["a text"])
     # an export: "config.yaml not found: ... is not a finished zoo run directory"
-    for command in (["evaluate", str(exported.path)], ["explain", str(exported.path.parent), "a text"],
-                    ["export", str(exported.path.parent)]):
+    for command in (["explain", str(exported.path.parent), "a text"], ["export", str(exported.path.parent)]):
         assert main(command) == 2
         assert capsys.readouterr().err == (f"zoo {command[0]}: error: {command[1]} is an exported model (a SavedModel), "
-                                           "not a run directory: zoo predict (a classifier's) or zoo generate (an "
-                                           "lm's or seq2seq's) reads it; the other commands take the run directory it "
-                                           "was exported from\n")
+                                           "not a run directory: zoo predict and zoo evaluate --data (a classifier's) "
+                                           "or zoo generate (an lm's or seq2seq's) read it; the other commands take "
+                                           "the run directory it was exported from\n")
+    assert main(["evaluate", str(exported.path)]) == 2
+    assert capsys.readouterr().err.startswith(f"zoo evaluate: error: {exported.path} is an export, which holds no "
+                                              "data: pass data= (--data)")
     assert main(["generate", str(exported.path.parent), "a text"]) == 2
     assert capsys.readouterr().err == (f"zoo generate: error: {exported.path} is the export of a classifier: it gives "
                                        f"labels; `zoo predict {exported.path} TEXT ...` reads it\n")

@@ -140,6 +140,32 @@ def test_other_data_with_official_splits_is_evaluated_on_the_split_asked_for(tra
         evaluate(trained_run.run_dir, split="train", out_dir=tmp_path / "e", progress=False)
 
 
+def test_an_export_is_evaluated_as_it_serves_its_threshold_included(trained_run, tmp_path, capsys, monkeypatch):
+    from zoo.cli import main
+    from zoo.export.saved_model import export_run
+
+    monkeypatch.chdir(tmp_path)
+    texts, labels = sentiment_texts(60, seed=29)
+    data = write_jsonl(tmp_path / "fresh.jsonl", texts, labels, ["negative", "positive"])
+    exported = export_run(trained_run.run_dir, out=tmp_path / "saved_models" / "sentiment", threshold=0.3)
+    # It was refused: "an exported model, not a run directory".
+    assert main(["evaluate", str(tmp_path / "saved_models" / "sentiment"), "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "60 examples, positive from probability 0.3: accuracy" in out
+    assert "report: evaluations/sentiment/1/report.md" in out and "exporting its run with --threshold" in out
+    served = json.loads((tmp_path / "evaluations" / "sentiment" / "1" / "report.json").read_text())
+    run = evaluate(trained_run.run_dir, str(data), threshold=0.3, out_dir=tmp_path / "run", progress=False)
+    # The same decisions; probabilities from the SavedModel agree with the in-memory graph's to float32 rounding.
+    assert {k: served["metrics"][k] for k in ("confusion_matrix", "per_class", "averages", "threshold")} == {
+        k: run["metrics"][k] for k in ("confusion_matrix", "per_class", "averages", "threshold")}
+    assert served["metrics"]["log_loss"] == pytest.approx(run["metrics"]["log_loss"], abs=1e-5)
+    assert served["info"]["export"] == str(exported.path) and served["info"]["model"] == "transformer-tiny"
+    with pytest.raises(ValueError, match=rf"^{exported.path} is an export, which holds no data: pass data= "):
+        evaluate(exported.path)
+    with pytest.raises(ValueError, match=r"decides by threshold 0.3, as it was exported"):
+        evaluate(exported.path, str(data), threshold=0.5, out_dir=tmp_path / "other")
+
+
 def test_the_report_says_where_the_run_s_own_split_came_from(tmp_path):
     from zoo.config import Config
     from zoo.evaluation.runner import run_split

@@ -6,6 +6,7 @@ with one message on stderr for errors a user can cause).
 """
 import shlex
 import sys
+from pathlib import Path
 
 from zoo.cli_options import DATA, PRETRAINED, add_config_options, config_overrides
 from zoo.evaluation.decoding import GENERATE_METHODS, SCORED_METHODS
@@ -27,12 +28,13 @@ def add_evaluate_command(subparsers):
     """
     parser = subparsers.add_parser(
         "evaluate", help="metrics, report.md/report.json and plots for a training run",
-        description="Evaluate a run on its held-out test split (or --data). Classifiers are scored through the "
-                    "same graph the export serves; lm, mlm and seq2seq runs get perplexity, and lm and seq2seq "
-                    "runs BLEU, ROUGE and exact match of their generations. Writes report.json, report.md and "
-                    "PNG plots.",
+        description="Evaluate a run on its held-out test split (or --data), or a classifier's export on --data. "
+                    "Classifiers are scored through the same graph the export serves; lm, mlm and seq2seq runs get "
+                    "perplexity, and lm and seq2seq runs BLEU, ROUGE and exact match of their generations. Writes "
+                    "report.json, report.md and PNG plots.",
     )
-    parser.add_argument("run_dir", help="a run directory written by zoo train")
+    parser.add_argument("run_dir", help="a run directory written by zoo train, or a classifier's export "
+                                        "(saved_models/NAME[/VERSION]; needs --data)")
     parser.add_argument("--data", help="labelled data to evaluate on (a zoo.data.load spec: mr, a .csv/.jsonl/.parquet "
                                        "path, ...; seq2seq: source/target columns); default: the run's own "
                                        "test split")
@@ -43,7 +45,8 @@ def add_evaluate_command(subparsers):
     parser.add_argument("--text-column", help="text column/key of --data files (default: the run's)")
     parser.add_argument("--label-column", help="label column/key of --data files (default: the run's)")
     parser.add_argument("--encoding", help="encoding of --data files")
-    parser.add_argument("--out", help="report directory (default: RUN_DIR/evaluation); an earlier report's "
+    parser.add_argument("--out", help="report directory (default: RUN_DIR/evaluation, for an export "
+                                      "evaluations/NAME/VERSION); an earlier report's "
                                       "files in it are replaced, other files left alone")
     parser.add_argument("--mistakes", type=int, default=20, help="most confident mistakes to list (default: 20)")
     parser.add_argument("--batch-size", type=int, default=256, help="texts per model call")
@@ -64,8 +67,7 @@ def add_evaluate_command(subparsers):
 @user_errors("evaluate")
 def run_evaluate(args):
     """Run ``zoo evaluate`` from parsed arguments; prints the headline numbers and the report path."""
-    from zoo.evaluation.reports import REPORT_DIR
-    from zoo.evaluation.runner import evaluate
+    from zoo.evaluation.runner import default_report_dir, evaluate
 
     import zoo.data
 
@@ -80,16 +82,18 @@ def run_evaluate(args):
         if args.data is not None and flags:  # the fix names zoo.data.load's arguments: say which flags set them
             err.add_note(f"on the command line: {' / '.join(flags)}")
         raise
-    out = args.out or f"{args.run_dir}/{REPORT_DIR}"
-    print(f"{_headline(report)}\nreport: {out}/report.md")
+    out = Path(args.out) if args.out else default_report_dir(args.run_dir)
+    print(f"{_headline(report)}\nreport: {out / 'report.md'}")
     best = report["metrics"].get("best_f1_threshold")
     if best:
         second = report["metrics"]["label_names"][1]
         # Chosen on the test split it would be tuned on the very texts it is then scored on.
         where = "" if args.split == "validation" else "; choose it on --split validation"
-        print(f"best F1 of {second} here: {best['f1']:.4f} at threshold {best['threshold']:.4g} (precision "
-              f"{best['precision']:.4f}, recall {best['recall']:.4f}): zoo export {shlex.quote(str(args.run_dir))} "
-              f"--threshold {best['threshold']:.4g} labels by it{where}")
+        cut = f"{best['threshold']:.4g}"
+        serve = (f"exporting its run with --threshold {cut} labels by it" if "export" in report["info"] else
+                 f"zoo export {shlex.quote(str(args.run_dir))} --threshold {cut} labels by it")
+        print(f"best F1 of {second} here: {best['f1']:.4f} at threshold {cut} (precision {best['precision']:.4f}, "
+              f"recall {best['recall']:.4f}): {serve}{where}")
     return 0
 
 

@@ -50,14 +50,29 @@ def evaluate_model(model, tokenizer, label_names, texts, labels, *, out_dir=None
     from zoo.export.predict import InMemoryPredictor
 
     predictor = InMemoryPredictor(model, tokenizer, label_names, sequence_length, pairs=pairs, threshold=threshold)
+    return score_predictor(predictor, texts, labels, out_dir=out_dir, history=history, batch_size=batch_size,
+                           mistakes=mistakes, info=info, progress=progress)
+
+
+def score_predictor(predictor, texts, labels, *, out_dir=None, history=None, batch_size=256,
+                    mistakes=DEFAULT_MISTAKES, info=None, progress=False):
+    """``evaluate_model``'s report for a predictor of ``zoo.export.predict`` (in memory, or an export's), which
+    decides the labels with its own threshold.
+
+    Example:
+        >>> from zoo.export.predict import load_predictor
+        >>> score_predictor(load_predictor("saved_models/reviews"), ["a superb film"], [1])["metrics"]["accuracy"]
+        1.0
+    """
     # Texts longer than the model reads are scored as training scored them, cut: a count in the report, not a
     # warning (data.sequence_length: auto cuts the longest few texts by design).
     predictions = predictor.predict(texts, batch_size=batch_size, progress=progress, quiet=("truncated",))
     info = {**(info or {}), TRUNCATED: int(np.sum(predictions.truncated))}
-    multilabel = predictor.graph.mode == "multilabel"
+    multilabel = predictor.mode == "multilabel"
+    threshold = predictor.threshold
     metrics = classification_metrics(labels, predictions.probabilities, predictor.label_names, multilabel=multilabel,
                                      threshold=threshold)
-    shown = [" [SEP] ".join(pair) for pair in texts] if pairs else texts
+    shown = [" [SEP] ".join(pair) for pair in texts] if predictor.pairs else texts
     wrong = [] if multilabel else confident_mistakes(
         shown, labels, predictions.probabilities, predictor.label_names, limit=mistakes, threshold=threshold)
     if out_dir is None:
@@ -163,22 +178,24 @@ def run_splits(config):
 def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mistakes=DEFAULT_MISTAKES,
              progress=True, method="greedy", num_beams=None, max_new_tokens=None, limit=None, threshold=None,
              **load_options):
-    """Evaluate a finished training run and write its report (``zoo evaluate RUN_DIR``).
+    """Evaluate a finished training run, or a classifier's export, and write its report (``zoo evaluate RUN_DIR``).
 
-    Classification runs get classifier metrics; lm, mlm and seq2seq runs perplexity and, for lm and seq2seq,
+    Classification runs get classifier metrics, through the graph their export serves; an export (``zoo evaluate
+    saved_models/NAME --data FILE``) is scored as it serves, its decision threshold included; lm, mlm and seq2seq runs perplexity and, for lm and seq2seq,
     generated-text metrics (``zoo.evaluation.generation.evaluate_generation``, which the generation options
     go to).
 
     Args:
-        run_dir: a run directory written by ``zoo.train``.
+        run_dir: a run directory written by ``zoo.train``, or a classifier's export (which needs ``data``).
         data: ``None`` for the run's own ``split``; a ``zoo.data.load`` spec (path or shortcut); or a
             ``LabeledTexts``. A classifier's labels are mapped onto the run's label vocabulary; a file is read
             with the run's text and label columns and label separator unless ``load_options`` set them; for seq2seq
             the text and label columns are the source and target.
         split: the run's own ``test`` (the default) or ``validation`` split; with ``data``, an official split of
             it (``data_split``; default ``test``).
-        out_dir: report directory; defaults to ``<run_dir>/evaluation``. An earlier report's files in it (those
-            its ``report.json`` lists) are replaced; other files are left alone.
+        out_dir: report directory; defaults to ``<run_dir>/evaluation`` (an export's: ``evaluations/<name>/<version>``,
+            not inside the SavedModel). An earlier report's files in it (those its ``report.json`` lists) are
+            replaced; other files are left alone.
         batch_size: texts per model call.
         mistakes: how many of the most confident mistakes to list (classifiers).
         progress: show a progress bar.
@@ -197,15 +214,22 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
         >>> report["metrics"]["num_examples"], report["metrics"]["label_names"]
         (40, ['negative', 'positive'])
     """
+    from zoo.export.predict import find_saved_model
     from zoo.training import load_run
     from zoo.training.data import file_layout_options
     from zoo.training.run import reads_pairs, run_model_name, run_task
 
     run_dir = Path(run_dir)
+    generating = method != "greedy" or num_beams is not None or max_new_tokens is not None or limit is not None
+    exported = find_saved_model(run_dir) if run_dir.is_dir() else None
+    if exported is not None:
+        return _evaluate_export(exported, data, split=split, out_dir=out_dir, batch_size=batch_size, mistakes=mistakes,
+                                progress=progress, threshold=threshold, generating=generating,
+                                load_options=load_options)
     task = run_task(run_dir)
     if task is None:  # not a run at all (zoo evaluate data.csv): load_run names what is missing
         load_run(run_dir)
-    out_dir = run_dir / REPORT_DIR if out_dir is None else Path(out_dir)
+    out_dir = default_report_dir(run_dir) if out_dir is None else Path(out_dir)
     check_output(out_dir, OUT_DIR_FIX)  # before the model loads and the texts are scored
     if task not in (None, "classification"):
         if threshold is not None:
@@ -215,7 +239,6 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
         return evaluate_generation(run_dir, data, split=split, out_dir=out_dir, method=method, num_beams=num_beams,
                                    max_new_tokens=max_new_tokens, limit=limit, batch_size=batch_size,
                                    progress=progress, **load_options)
-    generating = method != "greedy" or num_beams is not None or max_new_tokens is not None or limit is not None
     if task == "classification" and generating:
         raise ValueError(f"run {run_dir} is a classification run: method, num_beams, max_new_tokens and limit apply "
                          "to lm and seq2seq runs")
@@ -228,12 +251,8 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
         # several labels per row.
         options = {**file_layout_options(config, "classification"), **load_options}
         examples, source = data_split(data, split, {"label_names": label_names, **options})
-    if list(examples.label_names) != list(label_names):
-        raise ValueError(f"{source}: label vocabulary {examples.label_names} differs from the run's {label_names}")
     pairs = reads_pairs(run_dir)
-    if examples.is_pairs != pairs:
-        raise ValueError(f"{source}: {'sentence pairs' if examples.is_pairs else 'single texts'}, but the run's model "
-                         f"reads {'sentence pairs (text_a, text_b)' if pairs else 'single texts'}")
+    _check_examples(examples, source, label_names, pairs, "run")
     info = {"run": str(run_dir), "data": source, "model": run_model_name(run_dir)}
     if config.training.class_weight is not None:  # the run's training loss weighed the classes: say so
         info["class_weight"] = config.training.class_weight
@@ -242,6 +261,72 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
         history=read_history(run_dir), sequence_length=config.data.sequence_length, batch_size=batch_size,
         mistakes=mistakes, info=info, progress=progress, pairs=pairs, threshold=threshold,
     )
+
+
+def _check_examples(examples, source, label_names, pairs, owner):
+    """Raise unless ``examples`` have the model's label vocabulary and are single texts or pairs as it reads."""
+    if list(examples.label_names) != list(label_names):
+        raise ValueError(f"{source}: label vocabulary {examples.label_names} differs from the {owner}'s {label_names}")
+    if examples.is_pairs != pairs:
+        raise ValueError(f"{source}: {'sentence pairs' if examples.is_pairs else 'single texts'}, but the {owner}'s "
+                         f"model reads {'sentence pairs (text_a, text_b)' if pairs else 'single texts'}")
+
+
+def _evaluate_export(path, data, *, split, out_dir, batch_size, mistakes, progress, threshold, generating,
+                     load_options):
+    """``evaluate`` of a classifier's export (``zoo evaluate saved_models/NAME --data FILE``): what it serves,
+    its threshold included, scored on ``data`` read as its run read files."""
+    import json
+
+    from zoo.config import Config
+    from zoo.export.predict import EXPORT_READERS, load_predictor
+    from zoo.export.saved_model import CONFIG_FILE, EXTRA_DIR, read_metadata
+    from zoo.training.data import file_layout_options
+    from zoo.training.run import read_model_spec, run_model_name
+
+    metadata = read_metadata(path)
+    task = metadata.get("task", "classification")
+    if task != "classification":
+        raise ValueError(f"{path} is the export of {EXPORT_READERS[task][0]}: zoo evaluate scores a classifier's "
+                         "export; evaluate the run directory it was exported from instead")
+    if generating:
+        raise ValueError(f"{path} is a classifier's export: method, num_beams, max_new_tokens and limit apply to lm "
+                         "and seq2seq runs")
+    if data is None:
+        raise ValueError(f"{path} is an export, which holds no data: pass data= (--data) labelled texts to score it "
+                         "on, or evaluate the run directory it was exported from on its own test split")
+    out_dir = default_report_dir(path) if out_dir is None else Path(out_dir)
+    check_output(out_dir, OUT_DIR_FIX)  # before the model loads and the texts are scored
+    config_file = path / EXTRA_DIR / CONFIG_FILE
+    # Files are read as the run read its own (columns, header, delimiter, label separator), as for a run directory.
+    layout = (file_layout_options(Config.from_dict(json.loads(config_file.read_text(encoding="utf-8"))),
+                                  "classification") if config_file.is_file() else {})
+    predictor = load_predictor(path, threshold=threshold)
+    examples, source = data_split(data, split, {"label_names": predictor.label_names, **layout, **load_options})
+    _check_examples(examples, source, predictor.label_names, predictor.pairs, "export")
+    spec = read_model_spec(path / EXTRA_DIR)
+    model = run_model_name(path / EXTRA_DIR) if "name" in spec else metadata["model_name"]
+    return score_predictor(predictor, examples.inputs, examples.labels, out_dir=out_dir, batch_size=batch_size,
+                           mistakes=mistakes, progress=progress, info={"export": str(path), "data": source,
+                                                                       "model": model})
+
+
+def default_report_dir(path):
+    """Where ``zoo evaluate PATH`` writes its report by default: ``<run_dir>/evaluation``, or for an export
+    ``evaluations/<name>/<version>`` (a SavedModel's folder is the server's).
+
+    Example:
+        >>> default_report_dir("runs/reviews"), default_report_dir("saved_models/reviews")
+        (PosixPath('runs/reviews/evaluation'), PosixPath('evaluations/reviews/1'))
+    """
+    from zoo.export.predict import find_saved_model
+    from zoo.export.saved_model import read_metadata
+
+    exported = find_saved_model(path) if Path(path).is_dir() else None
+    if exported is None:
+        return Path(path) / REPORT_DIR
+    metadata = read_metadata(exported)
+    return Path("evaluations") / metadata["name"] / str(metadata["version"])
 
 
 def summarize_folds(fold_metrics):

@@ -165,6 +165,9 @@ class _Predictor:
     """Shared batching and progress for both predictor kinds."""
 
     label_names = ()
+    # The output mode (multiclass, binary, multilabel) and the decision threshold (None: the default rule).
+    mode = "multiclass"
+    threshold = None
     # Whether the model classifies sentence pairs: texts are (text_a, text_b) and _call takes two batches.
     pairs = False
     # The most tokens the model reads (special tokens included); longer texts are cut to it.
@@ -243,6 +246,8 @@ class InMemoryPredictor(_Predictor):
     def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None, pairs=False, threshold=None):
         self.graph = ServingGraph(model, tokenizer, label_names, sequence_length, mode=mode, pairs=pairs,
                                   threshold=threshold)
+        self.mode = self.graph.mode
+        self.threshold = self.graph.threshold
         self.label_names = self.graph.label_names
         self.pairs = self.graph.pairs
         self.sequence_length = self.graph.sequence_length
@@ -272,6 +277,8 @@ class SavedModelPredictor(_Predictor):
             raise ModelLoadError(f"{self.path} was exported by an older zoo: its serving_default lacks the outputs "
                                  f"{missing}; export the run again (zoo export RUN_DIR)")
         self.label_names = list(self.metadata["label_names"])
+        self.mode = self.metadata.get("mode", "multiclass")
+        self.threshold = self.metadata.get("threshold")
         self.pairs = bool(self.metadata.get("pairs", False))
         self.sequence_length = self.metadata["sequence_length"]
 

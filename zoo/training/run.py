@@ -383,8 +383,9 @@ def load_run(run_dir):
         if not (run_dir / name).is_file():
             if any(run_dir.glob("saved_model.pb")) or any(run_dir.glob("*/saved_model.pb")):
                 raise FileNotFoundError(f"{run_dir} is an exported model (a SavedModel), not a run directory: zoo "
-                                        "predict (a classifier's) or zoo generate (an lm's or seq2seq's) reads it; "
-                                        "the other commands take the run directory it was exported from")
+                                        "predict and zoo evaluate --data (a classifier's) or zoo generate (an lm's or "
+                                        "seq2seq's) read it; the other commands take the run directory it was "
+                                        "exported from")
             raise FileNotFoundError(f"{run_dir / name} not found: {run_dir} is not a finished zoo run directory")
     config = Config.load(run_dir / "config.yaml")
     spec = read_model_spec(run_dir)

@@ -181,9 +181,9 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
     """Evaluate a finished training run, or a classifier's export, and write its report (``zoo evaluate RUN_DIR``).
 
     Classification runs get classifier metrics, through the graph their export serves; an export (``zoo evaluate
-    saved_models/NAME --data FILE``) is scored as it serves, its decision threshold included; lm, mlm and seq2seq runs perplexity and, for lm and seq2seq,
-    generated-text metrics (``zoo.evaluation.generation.evaluate_generation``, which the generation options
-    go to).
+    saved_models/NAME --data FILE``) is scored as it serves, its decision threshold included; lm, mlm and seq2seq
+    runs get perplexity and, for lm and seq2seq, generated-text metrics
+    (``zoo.evaluation.generation.evaluate_generation``, which the generation options go to).
 
     Args:
         run_dir: a run directory written by ``zoo.train``, or a classifier's export (which needs ``data``).

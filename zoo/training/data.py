@@ -239,10 +239,10 @@ def origin_of_split(config, split):
 def split_texts(config):
     """Load and split the config's texts: ``{"train", "validation", "test"}`` ``LabeledTexts`` (or ``None``).
 
-    The test split is the source's official one (TREC's 500 questions), else ``data.test_source``, else a
-    seeded ``data.test_split`` fraction; the validation split is ``data.validation_source``, else the source's
-    official one, else a seeded ``data.validation_split`` fraction. Only classification splits are stratified (generated texts and
-    unlabelled texts have no classes to balance). ``data.extra_sources`` join the training split.
+    Each of the test and validation splits is ``data.test_source`` / ``data.validation_source``, else the source's
+    official one (TREC's 500 test questions, a folder's ``validation.csv``), else a seeded ``data.test_split`` /
+    ``data.validation_split`` fraction (``origin_of_split``). Only classification splits are stratified (generated
+    texts and unlabelled texts have no classes to balance). ``data.extra_sources`` join the training split.
 
     Example:
         >>> split_texts(zoo.Config.from_dict({"data": {"source": "mr"}}))["test"].summary()

@@ -140,8 +140,8 @@ class DataConfig(Section):
     Args:
         source: A ``zoo.data.load`` spec: a shared data set (``mr``, ``trec``, ``subj``, ``sms_spam``), a
             csv/tsv/jsonl/parquet file (compressed too, but parquet), a folder of class folders, class files or
-            split files (``train.csv``, ``validation.csv``, ``test.csv``: its official splits), ``trec:<path>`` or
-            ``tfds:<name>``.
+            splits (``train.csv``, ``validation.csv``, ``test.csv``, or ``train/`` and ``test/`` folders: its
+            official splits), ``trec:<path>`` or ``tfds:<name>``.
         validation_source: A separate validation set (same forms, read with ``load_options``; labels must be
             the training data's) for early stopping, the best checkpoint and a search's trials; ``None`` uses the
             source's official validation split when it has one, else holds out ``validation_split`` of ``source``

@@ -749,13 +749,34 @@ def test_a_folder_of_split_files_reads_each_split_its_shards_joined(tmp_path):
     assert train.location(3) == f"{tmp_path / 'train-00001-of-00002.jsonl'}, line 2"
     assert load(tmp_path, split="validation").texts == ["fine"]
     assert load(tmp_path, split="test", label_names=train.label_names).labels.tolist() == [1]
-    with pytest.raises(errors.DataSpecError, match=r"this folder of split files has the splits train, validation, "
+    with pytest.raises(errors.DataSpecError, match=r"this folder of splits has the splits train, validation, "
                                                    r"test, not 'unsup'$"):
         load(tmp_path, split="unsup")
     # Without a training split the files are no split layout: the error names the layouts.
     (tmp_path / "train-00000-of-00002.csv").unlink()
     (tmp_path / "train-00001-of-00002.jsonl").unlink()
     assert official_splits(tmp_path) == ()
-    with pytest.raises(errors.DataSpecError, match=r"split files \(\.csv/\.tsv/\.tab/\.jsonl/\.ndjson/\.parquet files "
-                                                   r"named train, validation or test"):
+    with pytest.raises(errors.DataSpecError, match=r"splits \(\.csv/\.tsv/\.tab/\.jsonl/\.ndjson/\.parquet files or "
+                                                   r"sub-folders named train, validation or test"):
         load(tmp_path)
+
+
+def test_a_folder_of_split_folders_reads_each_split_as_its_layout(write, tmp_path, caplog):
+    # aclImdb's root: it read as two classes, "train" and "test", of 50,000 reviews each.
+    for split in ("train", "test"):
+        for label in ("neg", "pos"):
+            write(f"aclImdb/{split}/{label}/1_7.txt", f"a {split} {label} review")
+    write("aclImdb/train/unsup/0_0.txt", "unlabelled")
+    write("aclImdb/README", "Large Movie Review Dataset")
+    root = tmp_path / "aclImdb"
+    assert official_splits(root) == ("train", "test")
+    train = load(root)
+    assert train.label_names == ["neg", "pos"] and sorted(train.texts) == ["a train neg review", "a train pos review"]
+    assert sorted(load(root, split="test").texts) == ["a test neg review", "a test pos review"]
+    # Hugging Face's parquet conversion: a folder per split of numbered shards.
+    write("converted/train/0000.jsonl", '{"text": "one", "label": "a"}\n')
+    write("converted/train/0001.jsonl", '{"text": "two", "label": "b"}\n')
+    write("converted/validation/0000.jsonl", '{"text": "three", "label": "a"}\n')
+    converted = load(tmp_path / "converted")
+    assert converted.texts == ["one", "two"] and converted.label_names == ["a", "b"]
+    assert official_splits(tmp_path / "converted") == ("train", "validation")

@@ -52,8 +52,8 @@ COMPRESSIONS = {".gz": gzip, ".bz2": bz2, ".xz": lzma, ".lzma": lzma}
 # What decompressing a truncated, corrupt or uncompressed file raises: gzip.BadGzipFile and bz2's "Invalid data
 # stream" are OSErrors, a stream cut short is an EOFError, damaged deflate data a zlib.error.
 _DECOMPRESSION_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
-# A folder of split files (Hugging Face's layout: train-00000-of-00001.parquet, validation.csv, test.jsonl): the
-# name's first word names the split, and a split may be sharded over several files.
+# A folder of splits (Hugging Face's files train-00000-of-00001.parquet, validation.csv, test.jsonl; aclImdb's
+# folders train/ and test/): a file's first word, or a folder's name, names the split, which may have several shards.
 SPLIT_NAMES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
                "val": "validation", "dev": "validation", "test": "test", "testing": "test"}
 _SPLIT_FILE = re.compile(r"^([a-z]+)(?:[-_.][^.]*)?$", re.IGNORECASE)
@@ -645,20 +645,22 @@ def _load_directory(path, options, source):
         return _load_class_files({f.suffix[1:]: f for f in groups[0]}, source, options)
     raise DataSpecError(
         "cannot tell the layout of this directory: expected class sub-folders of .txt files, TREC "
-        f"train.txt/test.txt, split files ({'/'.join(_COLUMN_SUFFIXES)} files named train, validation or test, "
-        "e.g. train-00000-of-00001.parquet), or files <stem>.<label> with one example per line (found "
+        f"train.txt/test.txt, splits ({'/'.join(_COLUMN_SUFFIXES)} files or sub-folders named train, validation "
+        "or test, e.g. train-00000-of-00001.parquet), or files <stem>.<label> with one example per line (found "
         f"{len(subdirs)} sub-folders and files {[f.name for f in files][:8]}); pass a {{label: path}} dict",
         path=path,
     )
 
 
 def split_files(folder):
-    """``{split: [files]}`` of a folder of split files, in the order train, validation, test; empty unless it
-    holds a training split.
+    """``{split: [files or folders]}`` of a folder of splits, in the order train, validation, test; empty unless
+    it holds a training split.
 
     A file is a split's when its format is a columns format (``.csv``, ``.jsonl``, ``.parquet``..., compressed
     too) and its name's first word is a ``SPLIT_NAMES`` key (``train.csv``, ``dev.tsv``,
-    ``validation-00000-of-00001.parquet``). Several files of a split are its shards, read in name order.
+    ``validation-00000-of-00001.parquet``); a sub-folder when its name is one (aclImdb's ``train/`` and ``test/``
+    of class folders, Hugging Face's converted ``train/0000.parquet``). Several entries of a split are its shards,
+    read in name order.
 
     Args:
         folder: The folder.
@@ -671,28 +673,40 @@ def split_files(folder):
         {'train': ['train-00000-of-00002.parquet', 'train-00001-of-00002.parquet'], 'test': ['test.jsonl']}
     """
     found = {}
-    for file in sorted(Path(folder).iterdir()):
-        suffix = format_suffix(file)
-        if suffix not in _COLUMN_SUFFIXES or not file.is_file():
+    for entry in sorted(Path(folder).iterdir()):
+        if entry.is_dir():
+            split = SPLIT_NAMES.get(entry.name.lower())
+        elif format_suffix(entry) in _COLUMN_SUFFIXES:
+            match = _SPLIT_FILE.match(data_stem(entry))
+            split = SPLIT_NAMES.get(match.group(1).lower()) if match else None
+        else:
             continue
-        match = _SPLIT_FILE.match(data_stem(file))
-        split = SPLIT_NAMES.get(match.group(1).lower()) if match else None
         if split:
-            found.setdefault(split, []).append(file)
+            found.setdefault(split, []).append(entry)
     ordered = {split: found[split] for split in ("train", "validation", "test") if split in found}
     return ordered if "train" in ordered else {}
 
 
 def _load_split_files(path, splits, options, source):
-    """One split (``split=``, default ``train``) of a folder of split files, its shards joined."""
-    _check_classes_none(options, "a folder of split files", path)
+    """One split (``split=``, default ``train``) of a folder of splits, its shards joined."""
     split = options["split"] or "train"
     if split not in splits:
-        raise DataSpecError(f"this folder of split files has the splits {', '.join(splits)}, not {split!r}",
+        raise DataSpecError(f"this folder of splits has the splits {', '.join(splits)}, not {split!r}",
                             path=path, options=("split",))
     options = {**options, "split": None}
-    parts = [_load_path(file, options, str(file)) for file in splits[split]]
+    parts = [_load_split_part(entry, options) for entry in splits[split]]
     return parts[0] if len(parts) == 1 else _joined(parts, f"{source} ({split})")
+
+
+def _load_split_part(entry, options):
+    """A split's file, or its folder: of column files only, shards (``train/0000.parquet``); else any layout."""
+    if entry.is_dir():
+        inside = sorted(p for p in entry.iterdir() if not p.name.startswith("."))
+        shards = [p for p in inside if p.is_file() and format_suffix(p) in _COLUMN_SUFFIXES]
+        if shards and not any(p.is_dir() for p in inside):
+            parts = [_load_path(shard, options, str(shard)) for shard in shards]
+            return parts[0] if len(parts) == 1 else _joined(parts, str(entry))
+    return _load_path(entry, options, str(entry))
 
 
 def _joined(parts, source):

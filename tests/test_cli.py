@@ -1,5 +1,6 @@
 """The ``zoo`` command line: parsing, errors naming the key, and ``zoo train`` interrupted then resumed."""
 import json
+import os
 import shlex
 import signal
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from tests.training.conftest import PYTHON, free_port, subprocess_env, terminal_sigint, tiny_config, write_tiny_csv
-from zoo.cli import build_parser, main
+from zoo.cli import TRAIN_INTERRUPTED, build_parser, main
 from zoo.config import Config
 from zoo.training.strategies import ONE_WORKER_TF_CONFIG
 
@@ -315,14 +316,44 @@ def test_ctrl_c_at_any_moment_exits_130_with_one_line_and_a_usable_run_directory
     code, err = child.interrupt()
     ours = [line for line in err.splitlines() if line.startswith("zoo train:")]
     assert code == 130 and "Traceback" not in err and len(ours) == 1, err[-3000:]
-    assert "interrupted" in ours[0] and "rerun the same command" in ours[0], ours
+    assert "interrupted" in ours[0], ours
     if moment in ("importing TensorFlow", "the data is loaded, before the loop"):
         assert not child.run_dir.exists(), "nothing is written before the run has passed its checks"
     if moment != "after the last epoch":
         return  # resuming from a checkpoint saved in the loop: test_sigterm_saves_and_the_same_command_resumes
+    if (child.run_dir / "metrics.json").is_file():
+        # The signal landed after the test split's metrics were written: the run is finished, and says so.
+        assert ours[0] == (f'zoo train: error: interrupted (Ctrl-C) after the run finished: {child.run_dir} holds '
+                           f'it (zoo evaluate "{child.run_dir}")'), ours
+        return
     _, err = _rerun(child.process.args, tmp_path, capsys, monkeypatch)
     assert "resuming from" in err
     assert json.loads((child.run_dir / "metrics.json").read_text())["epochs_completed"] == 2
+
+
+@pytest.mark.parametrize("finished", [True, False])
+def test_ctrl_c_after_the_run_finished_says_it_finished_not_to_rerun(tmp_path, capsys, monkeypatch, finished):
+    # It said "rerun the same command to resume", and the rerun refused the finished run.
+    import zoo.training
+    import zoo.training.run  # noqa: F401 (imported by a real run before its metrics can exist)
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    old = run_dir / "metrics.json"
+    if not finished:  # an earlier run's metrics, older than this command: not this run's end
+        old.write_text("{}")
+        os.utime(old, (0, 0))
+
+    def train(config):
+        if finished:
+            (run_dir / "metrics.json").write_text("{}")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(zoo.training, "train", train)
+    assert main(["train", "--output", str(run_dir)]) == 130
+    said = capsys.readouterr().err.strip()
+    assert said == (f'zoo train: error: interrupted (Ctrl-C) after the run finished: {run_dir} holds it (zoo '
+                    f'evaluate "{run_dir}")' if finished else f"zoo train: error: {TRAIN_INTERRUPTED}")
 
 
 def test_ctrl_c_that_escaped_a_string_exec_still_exits_130_under_python_m(tmp_path):

@@ -9,6 +9,8 @@ import argparse
 import os
 import shlex
 import sys
+import time
+from pathlib import Path
 
 from zoo import interrupts
 from zoo.cli_options import DATA, OUTPUT, PRETRAINED, add_config_options, config_values
@@ -68,14 +70,32 @@ def _config(args, command, defaults=None):
 
 
 def _train(config, command):
+    started = time.time()
     try:
-        return _run_training(config, command)
+        code = _run_training(config, command)
+        if code == 0:
+            interrupts.raise_if_pending()  # a Ctrl-C swallowed after the run finished (see zoo.interrupts)
+        return code
     except KeyboardInterrupt:
         # Ctrl-C outside the training loop (imports, data, model building, final metrics): the loop itself
         # saves a checkpoint and raises TrainingInterrupted. A rerun resumes from the last checkpoint, or starts
-        # afresh over the files of a run that had none (metrics.json, written last, is renamed into place).
-        error(command, TRAIN_INTERRUPTED)
+        # afresh over the files of a run that had none (metrics.json, written last, is renamed into place). Once
+        # this command has written metrics.json the run is finished, and a rerun would refuse it as such.
+        finished = _finished_since(config, started)
+        error(command, f"interrupted (Ctrl-C) after the run finished: {finished} holds it (zoo evaluate "
+                       f"{_shell_word(str(finished))})" if finished else TRAIN_INTERRUPTED)
         return EXIT_INTERRUPTED
+
+
+def _finished_since(config, started):
+    """The run directory of ``config`` when its ``metrics.json`` was written at or after time ``started``, else
+    None (also when the interrupt came before zoo.training was imported: nothing can have finished then)."""
+    run = sys.modules.get("zoo.training.run")
+    if run is None:
+        return None
+    run_dir = Path(config.output.dir) if config.output.dir else run.default_run_dir(config)
+    metrics = run_dir / "metrics.json"
+    return run_dir if metrics.is_file() and metrics.stat().st_mtime >= started else None
 
 
 def _run_training(config, command):

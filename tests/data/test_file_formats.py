@@ -242,3 +242,23 @@ def test_a_parquet_string_that_is_not_utf8_names_its_row_and_column(tmp_path):
     with pytest.raises(errors.EncodingError, match=rf"^{path}, row 3, column 'text': the string is not valid UTF-8 "
                                                    r"\(invalid continuation byte\), as every parquet string must be"):
         load(path)
+
+
+def test_an_unlabelled_hugging_face_test_file_is_no_test_split(tmp_path, caplog):
+    # GLUE's layout: its test file's labels are all -1, and the run stopped on the first of them.
+    from zoo.data.sources import official_splits
+
+    _parquet(tmp_path / "train-00000-of-00001.parquet", {"text": ["a gripping film", "a dull film"],
+                                                         "label": pa.array([1, 0], pa.int64())}, features=HF_FEATURES)
+    _parquet(tmp_path / "validation-00000-of-00001.parquet", {"text": ["fine"], "label": pa.array([1], pa.int64())},
+             features=HF_FEATURES)
+    test = _parquet(tmp_path / "test-00000-of-00001.parquet", {"text": ["hidden", "labels"],
+                                                               "label": pa.array([-1, -1], pa.int64())},
+                    features=HF_FEATURES)
+    with caplog.at_level("WARNING", logger="zoo.data.sources"):
+        assert official_splits(tmp_path) == ("train", "validation")
+    assert f"{test}: every row is unlabelled (class id -1 throughout, as GLUE's test files are)" in caplog.text
+    # One labelled row makes it a test split, whose unlabelled rows are bad rows as before.
+    test.unlink()
+    _parquet(test, {"text": ["hidden", "shown"], "label": pa.array([-1, 0], pa.int64())}, features=HF_FEATURES)
+    assert official_splits(tmp_path) == ("train", "validation", "test")

@@ -11,6 +11,7 @@ import bz2
 import codecs
 import collections
 import csv
+import functools
 import gzip
 import json
 import logging
@@ -660,7 +661,8 @@ def split_files(folder):
     too) and its name's first word is a ``SPLIT_NAMES`` key (``train.csv``, ``dev.tsv``,
     ``validation-00000-of-00001.parquet``); a sub-folder when its name is one (aclImdb's ``train/`` and ``test/``
     of class folders, Hugging Face's converted ``train/0000.parquet``). Several entries of a split are its shards,
-    read in name order.
+    read in name order. A validation or test parquet file whose class labels are all -1 (unlabelled, as GLUE's
+    test files) is left out, with a warning.
 
     Args:
         folder: The folder.
@@ -681,10 +683,34 @@ def split_files(folder):
             split = SPLIT_NAMES.get(match.group(1).lower()) if match else None
         else:
             continue
-        if split:
+        # A held-out file without a label (GLUE hides its test labels) is no split to score on.
+        if split and not (split != "train" and entry.is_file() and format_suffix(entry) == ".parquet"
+                          and _unlabelled_parquet(entry, entry.stat().st_mtime_ns)):
             found.setdefault(split, []).append(entry)
     ordered = {split: found[split] for split in ("train", "validation", "test") if split in found}
     return ordered if "train" in ordered else {}
+
+
+@functools.lru_cache(maxsize=None)
+def _unlabelled_parquet(path, mtime_ns):
+    """Whether every ``ClassLabel`` column of a Hugging Face parquet file holds -1 (unlabelled) throughout, as its
+    column statistics tell without reading the rows; said once per file (and version, ``mtime_ns``)."""
+    import pyarrow
+    import pyarrow.parquet
+
+    try:
+        parquet = pyarrow.parquet.ParquetFile(path)
+    except (pyarrow.ArrowException, OSError):
+        return False  # loading it says what is wrong
+    columns = {name for name in parquet.schema_arrow.names if _class_label_names(parquet.schema_arrow, name)}
+    chunks = [group.column(i) for group in map(parquet.metadata.row_group, range(parquet.metadata.num_row_groups))
+              for i in range(group.num_columns) if group.column(i).path_in_schema in columns]
+    unlabelled = bool(chunks) and all(chunk.statistics is not None and chunk.statistics.has_min_max
+                                      and chunk.statistics.max < 0 for chunk in chunks)
+    if unlabelled:
+        log.warning("%s: every row is unlabelled (class id -1 throughout, as GLUE's test files are): it is not used "
+                    "as a split", path)
+    return unlabelled
 
 
 def _load_split_files(path, splits, options, source):

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.evaluation import plots
+from zoo.evaluation.metrics import decision_rule
 from zoo.paths import output_errors
 
 REPORT_DIR = "evaluation"  # a run's reports go to <run_dir>/evaluation unless told otherwise
@@ -148,8 +149,9 @@ def render_markdown(report):
     for k, value in m.get("top_k_accuracy", {}).items():
         lines.append(f"- **top-{k} accuracy**: {_fmt(value)}")
     if m.get("threshold") is not None:
-        decided = "each label" if m["multilabel"] else _cell(m["label_names"][1])
-        lines.append(f"- **decision threshold**: {decided} from probability {m['threshold']:g}")
+        rule = decision_rule([_cell(name) for name in m["label_names"]], m["threshold"],
+                             "multilabel" if m["multilabel"] else "multiclass")
+        lines.append(f"- **decision threshold**: {rule.removeprefix(', ')}")
     if m["multilabel"]:
         lines.append(f"- **Hamming loss**: {_fmt(m['hamming_loss'])}")
     lines += ["", "## Per class", "", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]

@@ -720,8 +720,7 @@ def _load_split_files(path, splits, options, source):
         raise DataSpecError(f"this folder of splits has the splits {', '.join(splits)}, not {split!r}",
                             path=path, options=("split",))
     options = {**options, "split": None}
-    parts = [_load_split_part(entry, options) for entry in splits[split]]
-    return parts[0] if len(parts) == 1 else _joined(parts, f"{source} ({split})")
+    return _joined([_load_split_part(entry, options) for entry in splits[split]], f"{source} ({split})")
 
 
 def _load_split_part(entry, options):
@@ -730,13 +729,15 @@ def _load_split_part(entry, options):
         inside = sorted(p for p in entry.iterdir() if not p.name.startswith("."))
         shards = [p for p in inside if p.is_file() and format_suffix(p) in _COLUMN_SUFFIXES]
         if shards and not any(p.is_dir() for p in inside):
-            parts = [_load_path(shard, options, str(shard)) for shard in shards]
-            return parts[0] if len(parts) == 1 else _joined(parts, str(entry))
+            return _joined([_load_path(shard, options, str(shard)) for shard in shards], str(entry))
     return _load_path(entry, options, str(entry))
 
 
 def _joined(parts, source):
-    """``LabeledTexts`` of the examples of ``parts`` in order, their label vocabularies merged (sorted as one)."""
+    """``LabeledTexts`` of the examples of ``parts`` in order, their label vocabularies merged (sorted as one); one
+    part is itself."""
+    if len(parts) == 1:
+        return parts[0]
     names = parts[0].label_names if all(p.label_names == parts[0].label_names for p in parts) else _sorted_labels(
         {name for part in parts for name in part.label_names})
     labels, origins, files = [], [], []

@@ -390,6 +390,8 @@ def test_a_search_file_given_to_a_run_names_its_tuning_section(tmp_path):
      ["optimizer.layer_decay"]),
     ({"data": {"validation_source": "dev.csv", "validation_split": 0.2}}, ["data.validation_split"]),
     ({"data": {"validation_source": "dev.csv"}}, []),
+    ({"data": {"test_source": "test.csv", "test_split": 0.2}}, ["data.test_split"]),
+    ({"data": {"test_source": "test.csv", "test_split": 0.1}}, []),
     # Defaults (a saved run's full config holds them all) and the settings the other key uses are not ignored.
     ({"optimizer": {"name": "sgd", "momentum": 0.9}, "schedule": {"warmup_steps": 10}}, []),
     (Config.from_dict({"optimizer": {"name": "sgd"}, "schedule": {"name": "constant"}}).to_dict(), []),

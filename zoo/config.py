@@ -79,8 +79,9 @@ IGNORED_UNDER = {
                                  "a warm-up of warmup_steps > 0 replaces the fraction"),
     "schedule.final_fraction": ("schedule.name", lambda name: name in ("constant", "transformer"),
                                 "only linear and cosine schedules decay to final_fraction"),
-    "data.validation_split": ("data.validation_source", lambda source: source is not None,
-                              "the validation_source is the validation set, so none is held out"),
+    **{f"data.{split}_split": (f"data.{split}_source", lambda source: source is not None,
+                               f"the {split}_source is the {split} set, so none is held out")
+       for split in ("validation", "test")},
     "distribution.embedding_shards": ("distribution.strategy", lambda strategy: strategy != "parameter_server",
                                       "only parameter_server shards the embedding table"),
     "distribution.cluster_resolver": ("distribution.strategy",

@@ -123,6 +123,20 @@ def test_cv_refuses_a_separate_test_or_validation_file_before_any_fold(tmp_path,
     assert not (tmp_path / "cv").exists()
 
 
+def test_cv_refuses_a_test_split_it_would_ignore_before_any_fold(tmp_path, capsys):
+    texts, labels = sentiment_texts(40, seed=9)
+    data = write_jsonl(tmp_path / "data.jsonl", texts, labels, ["negative", "positive"])
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_cv_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["cv", "--folds", "2", "--out", str(tmp_path / "cv"), "--data", str(data),
+                              "--set", "data.test_split=0.2"])
+    assert args.handler(args) == 2
+    assert capsys.readouterr().err == (
+        "zoo cv: error: cross-validation tests each fold on its own part of data.source, so none is held out for "
+        "testing; unset data.test_split (got 0.2)\n")
+    assert not (tmp_path / "cv").exists()
+
+
 def test_cv_refuses_a_model_that_is_not_a_classifier_before_any_fold(tmp_path, capsys):
     texts, labels = sentiment_texts(40, seed=9)
     data = write_jsonl(tmp_path / "data.jsonl", texts, labels, ["negative", "positive"])

@@ -147,6 +147,9 @@ def test_a_folder_s_official_validation_and_test_files_are_the_run_s(tmp_path):
     with pytest.raises(ConfigError, match=rf"^data.validation_split: 0.2 would be ignored: {tmp_path} has an official "
                                           "validation split, which is the run's; remove data.validation_split$"):
         split_texts(_config(tmp_path))
+    with pytest.raises(ConfigError, match=rf"^data.test_split: 0.2 would be ignored: {tmp_path} has an official "
+                                          "test split, which is the run's; remove data.test_split$"):
+        split_texts(_config(tmp_path, validation_split=0.1))
 
 
 

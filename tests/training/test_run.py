@@ -311,6 +311,10 @@ def test_resuming_after_the_data_changed_is_an_error(tiny_csv, tmp_path, edit, c
     (["schedule.warmup_steps=4", "schedule.warmup_fraction=0.2"],
      "schedule.warmup_fraction: 0.2 would be ignored: schedule.warmup_steps is 4, and a warm-up of warmup_steps > 0 "
      "replaces the fraction"),
+    # The fixture's test_split of 0.2 was held out of nothing beside a test file, without a word.
+    (["data.test_source=held_out.csv"], "data.test_split: 0.2 would be ignored: data.test_source is 'held_out.csv', "
+                                        "and the test_source is the test set, so none is held out; remove "
+                                        "data.test_split, or change data.test_source"),
 ])
 def test_bad_settings_are_errors_naming_the_key(tiny_csv, tmp_path, overrides, message):
     with pytest.raises(ValueError) as error:

@@ -17,8 +17,7 @@ def _fold_config(config, fold_dir):
 
     mapping = config.to_dict()
     data = fold_dir / "data"
-    mapping["data"].update(source=str(data / "train.jsonl"), test_source=str(data / "test.jsonl"), load_options={},
-                           test_split=0.0)
+    mapping["data"].update(source=str(data / "train.jsonl"), test_source=str(data / "test.jsonl"), load_options={})
     mapping["output"].update(dir=str(fold_dir / "run"), overwrite=False)
     return Config.from_dict(mapping)
 
@@ -32,6 +31,9 @@ def _load_examples(config):
         if getattr(c, key) is not None:
             raise ValueError(f"cross-validation folds data.source itself, and holds out data.validation_split of "
                              f"each fold's training part for validation; unset data.{key} (got {getattr(c, key)!r})")
+    if c.test_split != type(c).test_split:
+        raise ValueError(f"cross-validation tests each fold on its own part of data.source, so none is held out for "
+                         f"testing; unset data.test_split (got {c.test_split})")
     split = {"split": "train"} if "train" in zoo.data.official_splits(c.source) else {}
     with naming_config_keys():
         data = zoo.data.load(c.source, **split, **load_options(config, "classification"))

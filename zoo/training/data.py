@@ -259,6 +259,11 @@ def split_texts(config):
                           f"{config.model.name!r} is a {task} model")
     fixed = (lambda data: data.label_names) if classification else (lambda data: None)
     with naming_config_keys():
+        for split in ("validation", "test"):
+            key, value = f"{split}_split", getattr(c, f"{split}_split")
+            if origin_of_split(config, split) == "official" and value != getattr(type(c), key):
+                raise ConfigError(f"data.{key}: {value} would be ignored: {c.source} has an official {split} "
+                                  f"split, which is the run's; remove data.{key}")
         if origin_of_split(config, "test") == "official":
             full = zoo.data.load(c.source, split="train", **options)
             test = zoo.data.load(c.source, split="test", label_names=fixed(full), **options)
@@ -268,9 +273,6 @@ def split_texts(config):
             test = zoo.data.load(c.test_source, label_names=fixed(full), **options) if c.test_source else None
             test_size = 0 if c.test_source else c.test_split
         validation_origin = origin_of_split(config, "validation")
-        if validation_origin == "official" and c.validation_split != type(c).validation_split:
-            raise ConfigError(f"data.validation_split: {c.validation_split} would be ignored: {c.source} has an "
-                              "official validation split, which is the run's; remove data.validation_split")
         given = (zoo.data.load(c.validation_source, label_names=fixed(full), **options)
                  if validation_origin == "validation_source" else
                  zoo.data.load(c.source, split="validation", label_names=fixed(full), **options)

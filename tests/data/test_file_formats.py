@@ -246,6 +246,16 @@ def test_a_parquet_string_that_is_not_utf8_names_its_row_and_column(tmp_path):
         load(path)
 
 
+def test_an_encoding_for_a_parquet_file_is_refused(tmp_path):
+    # It was ignored: the strings of a parquet file are UTF-8, decoded by pyarrow whatever encoding= said.
+    path = _parquet(tmp_path / "d.parquet", {"text": ["caf\u00e9 film"], "label": ["x"]})
+    with pytest.raises(errors.DataSpecError, match=rf"^{path}: encoding='latin-1' decodes text files, but this is a "
+                                                   r"parquet file \(UTF-8 by its format\), whose strings are already "
+                                                   "decoded; remove encoding=$") as error:
+        load(path, encoding="latin-1")
+    assert error.value.options == ("encoding",)
+
+
 def test_an_unlabelled_hugging_face_test_file_is_no_test_split(tmp_path, caplog):
     # GLUE's layout: its test file's labels are all -1, and the run stopped on the first of them.
     from zoo.data.sources import official_splits

@@ -638,6 +638,9 @@ def test_tfds_uses_supervised_keys_and_class_label_names():
     assert data.label_names == ["neg", "pos"] and data.labels.tolist() == [0, 1, 1, 0, 1]
     assert data.location(2) == "tfds:imdb_reviews (test), record 2"
     assert config.texts[0] == "train review 0"
+    with pytest.raises(errors.DataSpecError, match=r"^tfds:imdb_reviews: encoding='latin-1' decodes text files, but "
+                                                   "this is a tfds data set, whose strings are already decoded"):
+        load("tfds:imdb_reviews", encoding="latin-1")
 
 
 def _fake_partly_unlabelled(self, split, decoders=None, read_config=None, **kwargs):

@@ -763,6 +763,13 @@ def _check_split_none(options, what):
                             "use zoo.data.train_val_test_split or zoo.data.kfold")
 
 
+def _check_encoding_none(options, layout, path):
+    """``encoding`` decodes the bytes of text files; a parquet file or a tfds data set holds decoded strings."""
+    if options["encoding"] is not None:
+        raise DataSpecError(f"encoding={options['encoding']!r} decodes text files, but this is {layout}, whose "
+                            "strings are already decoded; remove encoding=", path=path, options=("encoding",))
+
+
 def _check_classes_none(options, layout, path, fix=""):
     """``classes`` chooses class folders; any other layout would read every class in spite of it."""
     if options["classes"] is not None:
@@ -1179,6 +1186,7 @@ def _load_parquet(path, options, source):
     ``ClassLabel`` read as its class names."""
     _check_split_none(options, str(path))
     _check_classes_none(options, "a parquet file", path)
+    _check_encoding_none(options, "a parquet file (UTF-8 by its format)", path)
     parquet = open_parquet(path)
     schema = parquet.schema_arrow
     fields = _record_fields(options, schema.names, path)
@@ -1381,6 +1389,7 @@ def _load_tfds(name_and_config, options, *, data_dir, download):
         raise DataSpecError("tfds spec needs a name: 'tfds:<name>[:<config>]'")
     full = f"{name}/{config}" if config else name
     _check_classes_none(options, "a tfds data set", f"tfds:{full}")
+    _check_encoding_none(options, "a tfds data set", f"tfds:{full}")
     split = options["split"] or "train"
     where = f"tfds:{full} ({split})"
     try:

@@ -321,6 +321,15 @@ def test_compressed_and_parquet_inputs_are_read_as_zoo_data_reads_them(tmp_path)
         read_texts(path)
     with pytest.raises(PredictInputError, match=r"e.parquet, row 1: column 'idx' is not a string$"):
         read_texts(path, text_field="idx")
+    # A Hugging Face ClassLabel column carries as its class names (the predicted label's form), -1 as no label.
+    features = {"label": {"names": ["neg", "pos"], "_type": "ClassLabel"},
+                "tags": {"feature": {"names": ["a", "b"], "_type": "ClassLabel"}, "_type": "Sequence"}}
+    table = pa.table({"text": ["A fine film.", "A dull film.", "Unseen."], "label": [1, 0, -1],
+                      "tags": [[0, 1], [], [1]]})
+    pq.write_table(table.replace_schema_metadata({"huggingface": json.dumps({"info": {"features": features}})}),
+                   tmp_path / "hf.parquet")
+    assert read_rows(tmp_path / "hf.parquet").columns == [{"label": "pos", "tags": ["a", "b"]},
+                                                          {"label": "neg", "tags": []}, {"label": None, "tags": ["b"]}]
     (tmp_path / "f.parquet").write_text("text\na film\n")
     with pytest.raises(PredictInputError, match=r"f.parquet: cannot read the file as parquet"):
         read_texts(tmp_path / "f.parquet")

@@ -702,7 +702,7 @@ def _unlabelled_parquet(path, mtime_ns):
         parquet = pyarrow.parquet.ParquetFile(path)
     except (pyarrow.ArrowException, OSError):
         return False  # loading it says what is wrong
-    columns = {name for name in parquet.schema_arrow.names if _class_label_names(parquet.schema_arrow, name)}
+    columns = {name for name in parquet.schema_arrow.names if class_label_names(parquet.schema_arrow, name)}
     chunks = [group.column(i) for group in map(parquet.metadata.row_group, range(parquet.metadata.num_row_groups))
               for i in range(group.num_columns) if group.column(i).path_in_schema in columns]
     unlabelled = bool(chunks) and all(chunk.statistics is not None and chunk.statistics.has_min_max
@@ -1200,7 +1200,7 @@ def _load_parquet(path, options, source):
             raise DataSpecError(f"{role} column {key!r} is named {count} times in the file, so which holds the "
                                 f"{role} is unknown; rename the others", path=path, column=key)
     label_key = fields[-1][0] if fields[-1][1] == "label" else None
-    names = _class_label_names(schema, label_key) if label_key is not None else None
+    names = class_label_names(schema, label_key) if label_key is not None else None
     if names is not None and options["label_names"] is None:
         # As for tfds: the ids keep their classes' order, and a class missing from this file keeps its id.
         options = {**options, "label_names": names}
@@ -1225,13 +1225,25 @@ def _load_parquet(path, options, source):
     return collector.result(source, unit="row")
 
 
-def _class_label_names(schema, column):
+def class_label_names(schema, column):
     """The class names of ``column`` where it is a Hugging Face ``ClassLabel``, or a list of them (a multi-label
     ``Sequence``, or ``List`` in newer ``datasets``, of one ``ClassLabel``); else None.
 
     Hugging Face ``datasets`` stores class labels as integer ids, and their names in the schema metadata under
     ``huggingface``: ``{"info": {"features": {"label": {"names": [...], "_type": "ClassLabel"}, ...}}}``;
     ``{"labels": {"feature": {"names": [...], "_type": "ClassLabel"}, "_type": "Sequence"}}`` for lists of them.
+
+    Args:
+        schema: The file's arrow schema (``open_parquet(path).schema_arrow``).
+        column: The column's name.
+
+    Example:
+        >>> import json, pyarrow
+        >>> features = {"label": {"names": ["neg", "pos"], "_type": "ClassLabel"}}
+        >>> schema = pyarrow.schema([("label", pyarrow.int64())], {"huggingface": json.dumps({"info": {"features":
+        ...                                                                                           features}})})
+        >>> class_label_names(schema, "label"), class_label_names(schema, "text")
+        (['neg', 'pos'], None)
     """
     try:
         feature = json.loads(schema.metadata[b"huggingface"])["info"]["features"][column]

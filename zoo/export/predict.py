@@ -27,7 +27,7 @@ import tensorflow as tf
 from zoo.data.errors import DataError
 from zoo.data.labeled import PAIR_COLUMNS
 from zoo.data.sources import (COMPRESSIONS, TEXT_ROLES, JsonRecord, bom_encoding, delimited_records, format_suffix,
-                              header_names, open_parquet, parquet_rows, read_bytes, resolve_column, split_lines,
+                              class_label_names, header_names, open_parquet, parquet_rows, read_bytes, resolve_column, split_lines,
                               unmarked_wide_encoding, unmarked_wide_hint)
 from zoo.export import versions
 from zoo.export.generative import GENERATIVE_TASKS
@@ -606,6 +606,7 @@ def _parquet_input(path, fields, pairs, fix):
                 raise PredictInputError(f"{path}: no column {field!r} ({fix}); columns: {', '.join(names)}")
             if count > 1:  # pyarrow would read the last of them, silently
                 raise PredictInputError(f"{path}: column {field!r} is named {count} times; rename the others")
+        classes = {name: class_label_names(parquet.schema_arrow, name) for name in names if name not in fields}
         texts, columns = [], []
         for number, row in parquet_rows(parquet, path):
             for field in fields:
@@ -613,10 +614,19 @@ def _parquet_input(path, fields, pairs, fix):
                     raise PredictInputError(f"{path}, row {number}: column {field!r} is not a string")
             texts.append(tuple(row[f] for f in fields) if pairs else row[fields[0]])
             # Parquet holds dates, decimals and bytes, which JSON (the output) has no type for: they carry as text.
-            columns.append(json.loads(json.dumps({k: v for k, v in row.items() if k not in fields}, default=str)))
+            columns.append(json.loads(json.dumps({k: _class_name(v, classes[k]) if classes[k] else v
+                                                  for k, v in row.items() if k not in fields}, default=str)))
     except DataError as err:
         raise PredictInputError(str(err)) from None
     return texts, columns
+
+
+def _class_name(value, names):
+    """A Hugging Face ``ClassLabel`` id (or list of ids) as its class name, so that an input label carried to the
+    output reads as the predicted one does; -1, Hugging Face's unlabelled row, as None."""
+    if isinstance(value, list):
+        return [_class_name(v, names) for v in value]
+    return names[value] if isinstance(value, int) and 0 <= value < len(names) else None if value == -1 else value
 
 
 def with_input_columns(records, columns, taken=()):

@@ -40,7 +40,9 @@ def _report_on(monkeypatch, flags, requested):
      "precision mixed_bfloat16 (auto: the CPU has avx512_bf16), attention core in bfloat16"),
     ({"avx2"}, "mixed_bfloat16",
      "precision mixed_bfloat16 (training.precision: mixed_bfloat16), attention core in float32"),
-    ({"avx2", "avx512_bf16"}, "float32", "precision float32 (training.precision: float32)"),
+    ({"avx2", "avx512_bf16"}, "float32", "precision float32 (training.precision: float32); this CPU computes "
+     "bfloat16 natively (avx512_bf16): training.precision: auto would train in mixed_bfloat16, faster"),
+    ({"avx2"}, "float32", "precision float32 (training.precision: float32)"),
 ])
 def test_the_precision_line_says_what_runs_and_why(monkeypatch, flags, requested, line):
     assert precision_summary(_report_on(monkeypatch, flags, requested)) == line

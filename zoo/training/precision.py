@@ -86,6 +86,10 @@ def precision_summary(report):
     line = f"precision {report['policy']} ({why})"
     if report["policy"] == "mixed_bfloat16":
         line += f", attention core in {report['attention_core_dtype']}"
+    elif report["requested"] == "float32" and report["cpu_bf16_flags"]:
+        # float32 is the default; a user on such a CPU may not know a faster choice is there.
+        line += (f"; this CPU computes bfloat16 natively ({', '.join(report['cpu_bf16_flags'])}): "
+                 "training.precision: auto would train in mixed_bfloat16, faster")
     return line
 
 

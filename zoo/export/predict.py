@@ -26,9 +26,9 @@ import tensorflow as tf
 
 from zoo.data.errors import DataError
 from zoo.data.labeled import PAIR_COLUMNS
-from zoo.data.sources import (COMPRESSIONS, TEXT_ROLES, JsonRecord, bom_encoding, delimited_records, format_suffix,
-                              class_label_names, header_names, open_parquet, parquet_rows, read_bytes, resolve_column, split_lines,
-                              unmarked_wide_encoding, unmarked_wide_hint)
+from zoo.data.sources import (COMPRESSIONS, TEXT_ROLES, JsonRecord, bom_encoding, class_label_names,
+                              delimited_records, format_suffix, header_names, open_parquet, parquet_rows, read_bytes,
+                              resolve_column, split_lines, unmarked_wide_encoding, unmarked_wide_hint)
 from zoo.export import versions
 from zoo.export.generative import GENERATIVE_TASKS
 from zoo.export.saved_model import read_metadata

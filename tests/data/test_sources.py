@@ -783,3 +783,51 @@ def test_a_folder_of_split_folders_reads_each_split_as_its_layout(write, tmp_pat
     converted = load(tmp_path / "converted")
     assert converted.texts == ["one", "two"] and converted.label_names == ["a", "b"]
     assert official_splits(tmp_path / "converted") == ("train", "validation")
+
+
+# --- options a layout would ignore ----------------------------------------------------------------------------
+
+def _layouts(tmp_path):
+    """``{layout: (spec, options it needs)}``: one small source of each layout."""
+    (tmp_path / "d.csv").write_text("text,label\na film,pos\n", encoding="utf-8")
+    (tmp_path / "d.tsv").write_text("text\tlabel\na film\tpos\n", encoding="utf-8")
+    (tmp_path / "d.jsonl").write_text('{"text": "a film", "label": "pos"}\n', encoding="utf-8")
+    (tmp_path / "corpus.txt").write_text("a film\n", encoding="utf-8")
+    (tmp_path / "q.txt").write_text("DESC:manner How did serfdom develop ?\n", encoding="utf-8")
+    for label in ("neg", "pos"):
+        (tmp_path / "folders" / label).mkdir(parents=True)
+        (tmp_path / "folders" / label / "1.txt").write_text(f"a {label} film", encoding="utf-8")
+        (tmp_path / f"files.{label}").write_text(f"a {label} film\n", encoding="utf-8")
+    return {"CSV": (tmp_path / "d.csv", {}), "TSV": (tmp_path / "d.tsv", {}), "JSONL": (tmp_path / "d.jsonl", {}),
+            "lines": (tmp_path / "corpus.txt", {"label_column": False}), "TREC": (tmp_path / "q.txt", {}),
+            "class folders": (tmp_path / "folders", {}),
+            "class files": ({"neg": tmp_path / "files.neg", "pos": tmp_path / "files.pos"}, {})}
+
+
+@pytest.mark.parametrize("option, value, read_by", [
+    ("text_column", "review", {"CSV", "TSV", "JSONL"}),
+    ("label_column", "stars", {"CSV", "TSV", "JSONL"}),
+    ("header", False, {"CSV", "TSV"}),
+    ("delimiter", ";", {"CSV"}),
+    ("label_level", "fine", {"TREC"}),
+    ("data_dir", "/tmp/tfds", set()),
+    ("download", True, set()),
+])
+def test_an_option_the_layout_would_ignore_is_refused_naming_it(tmp_path, option, value, read_by):
+    # Each was read as nothing where it does not apply: text_column for MR's class files, header for JSONL.
+    for layout, (spec, needs) in _layouts(tmp_path).items():
+        if layout in read_by:  # read: it loads, or fails for what the value says (no column 'review')
+            try:
+                load(spec, **needs, **{option: value})
+            except errors.DataError as error:
+                assert "is read only" not in str(error), layout
+        elif not (layout == "lines" and option in ("text_column", "label_column")):  # those have their own errors
+            message = rf"{option}={value!r} is read only (from|for) .*, which (would ignore it|this is not): remove"
+            with pytest.raises(errors.DataSpecError, match=rf"{message} {option}=$") as error:
+                load(spec, **needs, **{option: value})
+            assert error.value.options == (option,), layout
+
+
+def test_label_column_false_reads_any_layout_without_labels(tmp_path):
+    for layout, (spec, _) in _layouts(tmp_path).items():
+        assert load(spec, label_column=False).label_names == [UNLABELLED], layout

@@ -13,6 +13,7 @@ import collections
 import csv
 import functools
 import gzip
+import inspect
 import json
 import logging
 import lzma
@@ -44,6 +45,19 @@ log = logging.getLogger(__name__)
 _COLUMN_FORMATS = ("csv", "tsv", "jsonl", "parquet")
 _FOLDER_FORMATS = ("class_folders", "class_files")
 FORMATS = (*_COLUMN_FORMATS, "trec", "lines", *_FOLDER_FORMATS)
+# ``load`` options that only some layouts read: {option: the layouts that read it}. Any other layout would ignore
+# the option, so one set away from its default there is an error (``_check_layout_options``). ``split``,
+# ``classes`` and ``encoding`` have checks of their own; the rest every layout reads.
+_LAYOUT_OPTIONS = {
+    "text_column": ("csv", "tsv", "jsonl", "parquet", "tfds"),
+    "label_column": ("csv", "tsv", "jsonl", "parquet", "tfds"),  # False (no labels) applies to every layout
+    "header": ("csv", "tsv"),
+    "delimiter": ("csv",),  # TSV is split on tabs
+    "label_level": ("trec",),
+}
+_LAYOUT_NAMES = {"csv": "a CSV file", "tsv": "a TSV file", "jsonl": "a JSONL file", "parquet": "a parquet file",
+                 "tfds": "a tfds data set", "trec": "TREC data", "lines": "a file of one text per line",
+                 "class_folders": "a folder of class folders", "class_files": "one file per class"}
 _SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
                    ".parquet": "parquet"}
 _COLUMN_SUFFIXES = tuple(suffix for suffix, fmt in _SUFFIX_FORMATS.items() if fmt in _COLUMN_FORMATS)
@@ -147,6 +161,9 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
         data_dir: tfds data directory.
         download: Let tfds download and prepare the data set (this machine cannot).
 
+    An option the source's layout does not read (``header`` for a JSONL file, ``text_column`` for class folders
+    or TREC, ``data_dir`` for anything but tfds) is a ``DataSpecError`` naming it, not ignored.
+
     Returns:
         A ``LabeledTexts``; ``summary()`` gives the examples per class, also logged at INFO level.
 
@@ -184,14 +201,23 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
     return data.without_labels() if label_column is False else data
 
 
+# ``load``'s defaults, which an option left alone has.
+_LOAD_DEFAULTS = {name: parameter.default for name, parameter in inspect.signature(load).parameters.items()
+                  if parameter.default is not inspect.Parameter.empty}
+
+
 def _load_spec(spec, options, data_dir, download):
-    if isinstance(spec, dict):
-        return _load_class_files(spec, "class files", options)
-    if not isinstance(spec, (str, Path)):
+    if not isinstance(spec, (str, Path, dict)):
         raise DataSpecError(f"a data spec is a string, a path or a {{label: path}} dict, not {type(spec).__name__}")
-    text = str(spec)
-    if text.startswith("tfds:"):
+    text = None if isinstance(spec, dict) else str(spec)
+    if text is not None and text.startswith("tfds:"):
         return _load_tfds(text[len("tfds:"):], options, data_dir=data_dir, download=download)
+    for key, value in (("data_dir", data_dir), ("download", download)):
+        if value != _LOAD_DEFAULTS[key]:
+            raise DataSpecError(f"{key}={value!r} is read only for a tfds data set ('tfds:<name>'), which this is "
+                                f"not: remove {key}=", path=text, options=(key,))
+    if text is None:
+        return _load_class_files(spec, "class files", options)
     if text.startswith("trec:"):
         return _load_trec_spec(Path(text[len("trec:"):]).expanduser(), options)
     if text in SHARED and not Path(text).exists():
@@ -599,6 +625,7 @@ def _load_lines(path, options, source):
     if options["text_column"] is not None:
         raise DataSpecError(f"text_column={options['text_column']!r} names a column, but this file holds one text "
                             "per line; remove text_column", path=path, options=("text_column",))
+    _check_layout_options(options, "lines", path)
     collector = _Collector(options)
     file_index = collector.file(path)
     for number, line in enumerate(split_lines(_read_text(path, options["encoding"])), 1):
@@ -757,6 +784,19 @@ def _joined(parts, source):
                         skipped=[row for part in parts for row in part.skipped], text_pairs=pairs)
 
 
+def _check_layout_options(options, layout, path):
+    """Raise for an option of ``_LAYOUT_OPTIONS`` set away from ``load``'s default that ``layout`` (a key of
+    ``_LAYOUT_NAMES``) would ignore: ``text_column`` for MR's class files was read as nothing, silently."""
+    for key, readers in _LAYOUT_OPTIONS.items():
+        value = options[key]
+        if layout in readers or value == _LOAD_DEFAULTS[key] or (key == "label_column" and value is False):
+            continue
+        names = [_LAYOUT_NAMES[reader] for reader in readers]
+        read_from = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        raise DataSpecError(f"{key}={value!r} is read only from {read_from}; this is {_LAYOUT_NAMES[layout]}, "
+                            f"which would ignore it: remove {key}=", path=path, options=(key,))
+
+
 def _check_split_none(options, what):
     if options["split"] is not None:
         raise DataSpecError(f"{what} has no official splits (split={options['split']!r}); "
@@ -782,6 +822,7 @@ def _load_class_files(mapping, source, options):
     """One file per class, one example per line; a blank line is an example with empty text."""
     _check_split_none(options, source)
     _check_classes_none(options, "one file per class", source, " and pass a {label: path} dict of the files to read")
+    _check_layout_options(options, "class_files", source)
     if not mapping:
         raise DataSpecError("the {label: path} mapping is empty")
     collector = _Collector(options)
@@ -806,6 +847,7 @@ def _load_class_files(mapping, source, options):
 def _load_class_folders(root, options, source):
     """aclImdb layout: ``root/<class>/*.txt``, one example per file."""
     _check_split_none(options, source)
+    _check_layout_options(options, "class_folders", source)
     classes = options["classes"]
     if classes is None:
         folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -930,6 +972,7 @@ def _text_columns(column, header, path):
 def _load_delimited(path, fmt, options, source):
     _check_split_none(options, str(path))
     _check_classes_none(options, f"a {fmt.upper()} file", path)
+    _check_layout_options(options, fmt, path)
     lines = split_lines(_read_text(path, options["encoding"]))
     if not any(line.strip(_ASCII_SPACE) for line in lines):
         raise EmptyDataError("file is empty", path=path)
@@ -1100,6 +1143,7 @@ class JsonRecord(dict):
 def _load_jsonl(path, options, source):
     _check_split_none(options, str(path))
     _check_classes_none(options, "a JSONL file", path)
+    _check_layout_options(options, "jsonl", path)
     lines = split_lines(_read_text(path, options["encoding"]))
     if not any(line.strip(_ASCII_SPACE) for line in lines):
         raise EmptyDataError("file is empty", path=path)
@@ -1187,6 +1231,7 @@ def _load_parquet(path, options, source):
     _check_split_none(options, str(path))
     _check_classes_none(options, "a parquet file", path)
     _check_encoding_none(options, "a parquet file (UTF-8 by its format)", path)
+    _check_layout_options(options, "parquet", path)
     parquet = open_parquet(path)
     schema = parquet.schema_arrow
     fields = _record_fields(options, schema.names, path)
@@ -1345,6 +1390,7 @@ def _load_trec_spec(path, options, source=None):
     if not path.exists():
         raise DataFileNotFoundError(f"{path}: no such TREC file or directory", path=path)
     _check_classes_none(options, "TREC data", path)
+    _check_layout_options(options, "trec", source or path)
     if path.is_file():
         if options["split"] is not None:
             raise DataSpecError(f"split={options['split']!r} needs a TREC folder with train.txt and test.txt, "
@@ -1402,6 +1448,7 @@ def _load_tfds(name_and_config, options, *, data_dir, download):
     full = f"{name}/{config}" if config else name
     _check_classes_none(options, "a tfds data set", f"tfds:{full}")
     _check_encoding_none(options, "a tfds data set", f"tfds:{full}")
+    _check_layout_options(options, "tfds", f"tfds:{full}")
     split = options["split"] or "train"
     where = f"tfds:{full} ({split})"
     try:

@@ -321,6 +321,10 @@ def test_compressed_and_parquet_inputs_are_read_as_zoo_data_reads_them(tmp_path)
         read_texts(path)
     with pytest.raises(PredictInputError, match=r"e.parquet, row 1: column 'idx' is not a string$"):
         read_texts(path, text_field="idx")
+    with pytest.raises(PredictInputError, match=r"e.parquet: encoding='latin-1' \(--encoding\) decodes text files, "
+                                                r"but a parquet file's strings are already decoded; leave --encoding "
+                                                "out$"):
+        read_texts(path, encoding="latin-1")
     # A Hugging Face ClassLabel column carries as its class names (the predicted label's form), -1 as no label.
     features = {"label": {"names": ["neg", "pos"], "_type": "ClassLabel"},
                 "tags": {"feature": {"names": ["a", "b"], "_type": "ClassLabel"}, "_type": "Sequence"}}

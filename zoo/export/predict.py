@@ -521,6 +521,10 @@ def read_rows(path, *, text_field="text", encoding=None, pairs=False):
         # A .txt file has no columns: the field would be ignored, and a header line predicted as a text.
         raise PredictInputError(f"{path}: text_field={text_field!r} names a column, but {lines_of} holds one text "
                                 f"per line; give a {_COLUMN_INPUTS} file, or leave text_field (--text-field) out")
+    if suffix == ".parquet" and encoding is not None:
+        # As zoo.data.load: the strings of a parquet file are UTF-8 by its format, whatever encoding says.
+        raise PredictInputError(f"{path}: encoding={encoding!r} (--encoding) decodes text files, but a parquet file's "
+                                "strings are already decoded; leave --encoding out")
     texts, columns = [], []
     if suffix == ".parquet":
         texts, columns = _parquet_input(path, fields, pairs, fix)

@@ -831,3 +831,13 @@ def test_an_option_the_layout_would_ignore_is_refused_naming_it(tmp_path, option
 def test_label_column_false_reads_any_layout_without_labels(tmp_path):
     for layout, (spec, _) in _layouts(tmp_path).items():
         assert load(spec, label_column=False).label_names == [UNLABELLED], layout
+
+
+def test_options_inherited_from_another_source_are_left_out_where_the_layout_does_not_read_them(tmp_path):
+    # A run's CSV options read its JSONL test file too (data.test_source, zoo evaluate --data): header and
+    # delimiter describe the CSV, and the JSONL file has neither.
+    spec, _ = _layouts(tmp_path)["JSONL"]
+    data = load(spec, header=False, delimiter=";", inherited=["header", "delimiter"])
+    assert data.texts == ["a film"] and data.label_names == ["pos"]
+    with pytest.raises(errors.DataSpecError, match="delimiter=';' is read only from a CSV file"):
+        load(spec, header=False, delimiter=";", inherited=["header"])

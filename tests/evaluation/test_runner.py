@@ -254,6 +254,20 @@ def test_a_run_on_a_headerless_file_evaluates_on_files_of_its_layout(tmp_path):
     metrics = evaluate(run.run_dir, str(source), out_dir=tmp_path / "ev", progress=False)["metrics"]
     assert metrics["num_examples"] == 60
     assert [c["support"] for c in metrics["per_class"]] == [int((labels == 0).sum()), int((labels == 1).sum())]
+    # Data of another layout reads with those of the run's options it has: a TSV file has no delimiter option and
+    # class folders no columns; what evaluate is given for the data itself must apply.
+    tsv = tmp_path / "plain.tsv"
+    tsv.write_text("".join(f"{names[label]}\t{text}\n" for text, label in zip(texts, labels)), encoding="utf-8")
+    folders = tmp_path / "folders"
+    for i, (text, label) in enumerate(zip(texts, labels)):
+        (folders / names[label]).mkdir(parents=True, exist_ok=True)
+        (folders / names[label] / f"{i}.txt").write_text(text, encoding="utf-8")
+    for data in (tsv, folders):
+        assert evaluate(run.run_dir, str(data), out_dir=tmp_path / f"ev-{data.name}", progress=False)["metrics"][
+            "num_examples"] == 60
+    with pytest.raises(zoo.data.DataSpecError, match=r"text_column=1 is read only from .*; this is a folder of class "
+                                                     "folders, which would ignore it: remove text_column=$"):
+        evaluate(run.run_dir, str(folders), out_dir=tmp_path / "given", progress=False, text_column=1)
 
 
 def test_evaluating_a_run_whose_data_changed_is_refused_as_no_longer_held_out(tmp_path, capsys):

@@ -169,6 +169,16 @@ def test_the_run_summary_says_which_splits_are_given(tmp_path, capsys):
     assert f"train 40, validation 6 (official), test 2 ({test}) examples" in captured.out + captured.err
 
 
+def test_a_test_file_of_another_layout_reads_with_the_training_file_s_options_it_has(tmp_path):
+    train = tmp_path / "train.csv"
+    train.write_text("text;label\n" + "".join(f"text {i};{'ab'[i % 2]}\n" for i in range(40)), encoding="utf-8")
+    test = tmp_path / "test.jsonl"
+    test.write_text('{"text": "new text", "label": "a"}\n{"text": "other text", "label": "b"}\n', encoding="utf-8")
+    splits = split_texts(Config.from_dict({"data": {"source": str(train), "test_source": str(test),
+                                                    "load_options": {"delimiter": ";"}}}))
+    assert splits["test"].texts == ["new text", "other text"] and len(splits["train"]) == 36
+
+
 def test_a_validation_file_s_labels_are_the_training_data_s(tmp_path):
     train = _repeated(tmp_path / "train.csv", 20, 1)
     dev = tmp_path / "dev.csv"

@@ -115,7 +115,7 @@ SHARED["sms"] = SHARED["sms_spam"]
 
 def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_rows="error", split=None,
          format=None, header=True, delimiter=None, label_names=None, label_level="coarse", classes=None,
-         label_separator=None, data_dir=None, download=False):
+         label_separator=None, data_dir=None, download=False, inherited=()):
     """Load labelled texts from a data source spec.
 
     Args:
@@ -160,6 +160,9 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
             means that no label applies. The result has a multi-hot ``labels`` matrix.
         data_dir: tfds data directory.
         download: Let tfds download and prepare the data set (this machine cannot).
+        inherited: Names of options given for another source, whose layout they describe (the training data's,
+            for its test file or ``zoo evaluate --data``): where this source's layout does not read one, it is
+            left out rather than refused.
 
     An option the source's layout does not read (``header`` for a JSONL file, ``text_column`` for class folders
     or TREC, ``data_dir`` for anything but tfds) is a ``DataSpecError`` naming it, not ignored.
@@ -194,7 +197,7 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
         "encoding": encoding, "text_column": text_column, "label_column": label_column,
         "on_bad_rows": on_bad_rows, "split": split, "format": format, "header": header,
         "delimiter": delimiter, "label_names": label_names, "label_level": label_level, "classes": classes,
-        "label_separator": label_separator,
+        "label_separator": label_separator, "inherited": frozenset(inherited),
     }
     data = _load_spec(spec, options, data_dir, download)
     # CSV/TSV/JSONL readers skip the label field; class folders, TREC and tfds have labels, dropped here.
@@ -789,7 +792,8 @@ def _check_layout_options(options, layout, path):
     ``_LAYOUT_NAMES``) would ignore: ``text_column`` for MR's class files was read as nothing, silently."""
     for key, readers in _LAYOUT_OPTIONS.items():
         value = options[key]
-        if layout in readers or value == _LOAD_DEFAULTS[key] or (key == "label_column" and value is False):
+        if (layout in readers or key in options["inherited"] or value == _LOAD_DEFAULTS[key]
+                or (key == "label_column" and value is False)):
             continue
         names = [_LAYOUT_NAMES[reader] for reader in readers]
         read_from = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"

@@ -257,11 +257,11 @@ def _check_options(method, num_beams, max_new_tokens, limit, batch_size, methods
 def _examples(config, task, run_dir, data, split, load_options):
     """The ``LabeledTexts`` to score and a description of where they came from."""
     from zoo.evaluation.runner import data_split, run_split
-    from zoo.training.data import file_layout_options
+    from zoo.training.data import options_like_run
 
     if data is None:
         return run_split(run_dir, config, split or "test", load_options)
-    return data_split(data, split, {**file_layout_options(config, task), **load_options})
+    return data_split(data, split, options_like_run(config, task, load_options))
 
 
 def _generate_rows(model, task, tokenizer, features, limit, *, method, num_beams, max_new_tokens, batch_size,

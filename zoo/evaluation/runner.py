@@ -216,7 +216,7 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
     """
     from zoo.export.predict import find_saved_model
     from zoo.training import load_run
-    from zoo.training.data import file_layout_options
+    from zoo.training.data import options_like_run
     from zoo.training.run import reads_pairs, run_model_name, run_task
 
     run_dir = Path(run_dir)
@@ -249,7 +249,7 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
         # Other data are read as the run's were, unless load options say otherwise: its text columns (two for
         # sentence pairs, which --text-column cannot name), label column, header row, delimiter and separator of
         # several labels per row.
-        options = {**file_layout_options(config, "classification"), **load_options}
+        options = options_like_run(config, "classification", load_options)
         examples, source = data_split(data, split, {"label_names": label_names, **options})
     pairs = reads_pairs(run_dir)
     _check_examples(examples, source, label_names, pairs, "run")
@@ -281,7 +281,7 @@ def _evaluate_export(path, data, *, split, out_dir, batch_size, mistakes, progre
     from zoo.config import Config
     from zoo.export.predict import EXPORT_READERS, load_predictor
     from zoo.export.saved_model import CONFIG_FILE, EXTRA_DIR, read_metadata
-    from zoo.training.data import file_layout_options
+    from zoo.training.data import options_like_run
     from zoo.training.run import read_model_spec, run_model_name
 
     metadata = read_metadata(path)
@@ -299,10 +299,10 @@ def _evaluate_export(path, data, *, split, out_dir, batch_size, mistakes, progre
     check_output(out_dir, OUT_DIR_FIX)  # before the model loads and the texts are scored
     config_file = path / EXTRA_DIR / CONFIG_FILE
     # Files are read as the run read its own (columns, header, delimiter, label separator), as for a run directory.
-    layout = (file_layout_options(Config.from_dict(json.loads(config_file.read_text(encoding="utf-8"))),
-                                  "classification") if config_file.is_file() else {})
+    options = (options_like_run(Config.from_dict(json.loads(config_file.read_text(encoding="utf-8"))),
+                                "classification", load_options) if config_file.is_file() else load_options)
     predictor = load_predictor(path, threshold=threshold)
-    examples, source = data_split(data, split, {"label_names": predictor.label_names, **layout, **load_options})
+    examples, source = data_split(data, split, {"label_names": predictor.label_names, **options})
     _check_examples(examples, source, predictor.label_names, predictor.pairs, "export")
     spec = read_model_spec(path / EXTRA_DIR)
     model = run_model_name(path / EXTRA_DIR) if "name" in spec else metadata["model_name"]

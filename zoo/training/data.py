@@ -170,6 +170,20 @@ def file_layout_options(config, task):
             if key in FILE_LAYOUT_OPTIONS and value is not None}
 
 
+def options_like_run(config, task, given):
+    """The ``zoo.data.load`` options that read other data as a run read its own (``zoo evaluate --data``): the
+    run's ``file_layout_options`` under the ``given`` ones, the run's marked ``inherited`` so that a layout that
+    does not read one (a JSONL file, the run's CSV ``header``) leaves it out instead of refusing it.
+
+    Example:
+        >>> options_like_run(zoo.Config.from_dict({"data": {"load_options": {"header": False}}}), "classification",
+        ...                  {"text_column": "review"})
+        {'header': False, 'text_column': 'review', 'inherited': ['header']}
+    """
+    layout = file_layout_options(config, task)
+    return {**layout, **given, "inherited": [key for key in layout if key not in given]}
+
+
 def _check_classes(data, options):
     """Raise ``TooFewClassesError`` unless ``data`` has examples of at least 2 classes, naming source and column."""
     import zoo.data
@@ -270,10 +284,11 @@ def split_texts(config):
             test_size = 0
         else:
             full = zoo.data.load(c.source, **options)
-            test = zoo.data.load(c.test_source, label_names=fixed(full), **options) if c.test_source else None
+            test = (zoo.data.load(c.test_source, label_names=fixed(full), inherited=list(options), **options)
+                    if c.test_source else None)
             test_size = 0 if c.test_source else c.test_split
         validation_origin = origin_of_split(config, "validation")
-        given = (zoo.data.load(c.validation_source, label_names=fixed(full), **options)
+        given = (zoo.data.load(c.validation_source, label_names=fixed(full), inherited=list(options), **options)
                  if validation_origin == "validation_source" else
                  zoo.data.load(c.source, split="validation", label_names=fixed(full), **options)
                  if validation_origin == "official" else None)

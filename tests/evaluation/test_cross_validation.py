@@ -108,32 +108,26 @@ def test_a_fold_seed_out_of_range_is_named_before_any_fold(tmp_path, capsys):
     assert not (tmp_path / "cv").exists()
 
 
-@pytest.mark.parametrize("key", ["test_source", "validation_source"])
-def test_cv_refuses_a_separate_test_or_validation_file_before_any_fold(tmp_path, capsys, key):
+_FOLDS_SOURCE = ("cross-validation folds data.source itself, and holds out data.validation_split of each fold's "
+                 "training part for validation; unset data.{key} (got {data!r})")
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("data.test_source={data}", _FOLDS_SOURCE.replace("{key}", "test_source")),
+    ("data.validation_source={data}", _FOLDS_SOURCE.replace("{key}", "validation_source")),
+    # It was ignored: every fold tests on its own part.
+    ("data.test_split=0.2", "cross-validation tests each fold on its own part of data.source, so none is held out "
+                            "for testing; unset data.test_split (got 0.2)"),
+])
+def test_cv_refuses_a_setting_it_would_ignore_before_any_fold(tmp_path, capsys, setting, message):
     texts, labels = sentiment_texts(40, seed=9)
     data = write_jsonl(tmp_path / "data.jsonl", texts, labels, ["negative", "positive"])
     parser = argparse.ArgumentParser(prog="zoo")
     add_cv_command(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["cv", "--folds", "2", "--out", str(tmp_path / "cv"), "--data", str(data),
-                              "--set", f"data.{key}={data}"])
+                              "--set", setting.format(data=data)])
     assert args.handler(args) == 2
-    assert capsys.readouterr().err == (
-        "zoo cv: error: cross-validation folds data.source itself, and holds out data.validation_split of each "
-        f"fold's training part for validation; unset data.{key} (got {str(data)!r})\n")
-    assert not (tmp_path / "cv").exists()
-
-
-def test_cv_refuses_a_test_split_it_would_ignore_before_any_fold(tmp_path, capsys):
-    texts, labels = sentiment_texts(40, seed=9)
-    data = write_jsonl(tmp_path / "data.jsonl", texts, labels, ["negative", "positive"])
-    parser = argparse.ArgumentParser(prog="zoo")
-    add_cv_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["cv", "--folds", "2", "--out", str(tmp_path / "cv"), "--data", str(data),
-                              "--set", "data.test_split=0.2"])
-    assert args.handler(args) == 2
-    assert capsys.readouterr().err == (
-        "zoo cv: error: cross-validation tests each fold on its own part of data.source, so none is held out for "
-        "testing; unset data.test_split (got 0.2)\n")
+    assert capsys.readouterr().err == f"zoo cv: error: {message.format(data=str(data))}\n"
     assert not (tmp_path / "cv").exists()
 
 

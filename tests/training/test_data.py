@@ -6,6 +6,8 @@ import logging
 from types import SimpleNamespace
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
 
@@ -175,8 +177,14 @@ def test_a_test_file_of_another_layout_reads_with_the_training_file_s_options_it
     test = tmp_path / "test.jsonl"
     test.write_text('{"text": "new text", "label": "a"}\n{"text": "other text", "label": "b"}\n', encoding="utf-8")
     splits = split_texts(Config.from_dict({"data": {"source": str(train), "test_source": str(test),
-                                                    "load_options": {"delimiter": ";"}}}))
+                                                    "load_options": {"delimiter": ";", "encoding": "latin-1"}}}))
     assert splits["test"].texts == ["new text", "other text"] and len(splits["train"]) == 36
+    # The same for a parquet test file, which has no encoding to read it with.
+    pq.write_table(pa.table({"text": ["new text"], "label": ["b"]}), tmp_path / "test.parquet")
+    parquet = str(tmp_path / "test.parquet")
+    splits = split_texts(Config.from_dict({"data": {"source": str(train), "test_source": parquet,
+                                                    "load_options": {"delimiter": ";", "encoding": "latin-1"}}}))
+    assert splits["test"].texts == ["new text"]
 
 
 def test_a_validation_file_s_labels_are_the_training_data_s(tmp_path):

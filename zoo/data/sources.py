@@ -46,8 +46,9 @@ _COLUMN_FORMATS = ("csv", "tsv", "jsonl", "parquet")
 _FOLDER_FORMATS = ("class_folders", "class_files")
 FORMATS = (*_COLUMN_FORMATS, "trec", "lines", *_FOLDER_FORMATS)
 # ``load`` options that only some layouts read: {option: the layouts that read it}. Any other layout would ignore
-# the option, so one set away from its default there is an error (``_check_layout_options``). ``split``,
-# ``classes`` and ``encoding`` have checks of their own; the rest every layout reads.
+# the option, so one set away from its default there is an error (``_check_layout_options``), unless ``load`` was
+# told it is inherited from another source's layout. ``split``, ``classes`` and ``encoding`` have checks of their
+# own; the rest every layout reads.
 _LAYOUT_OPTIONS = {
     "text_column": ("csv", "tsv", "jsonl", "parquet", "tfds"),
     "label_column": ("csv", "tsv", "jsonl", "parquet", "tfds"),  # False (no labels) applies to every layout
@@ -802,21 +803,21 @@ def _check_layout_options(options, layout, path):
 
 
 def _check_split_none(options, what):
-    if options["split"] is not None:
+    if options["split"] is not None and "split" not in options["inherited"]:
         raise DataSpecError(f"{what} has no official splits (split={options['split']!r}); "
                             "use zoo.data.train_val_test_split or zoo.data.kfold")
 
 
 def _check_encoding_none(options, layout, path):
     """``encoding`` decodes the bytes of text files; a parquet file or a tfds data set holds decoded strings."""
-    if options["encoding"] is not None:
+    if options["encoding"] is not None and "encoding" not in options["inherited"]:
         raise DataSpecError(f"encoding={options['encoding']!r} decodes text files, but this is {layout}, whose "
                             "strings are already decoded; remove encoding=", path=path, options=("encoding",))
 
 
 def _check_classes_none(options, layout, path, fix=""):
     """``classes`` chooses class folders; any other layout would read every class in spite of it."""
-    if options["classes"] is not None:
+    if options["classes"] is not None and "classes" not in options["inherited"]:
         raise DataSpecError(f"classes={options['classes']!r} chooses the sub-folders of a folder of class folders, "
                             f"but this is {layout}, of which every class would be read; remove classes={fix}",
                             path=path)

@@ -1,4 +1,5 @@
 import itertools
+import re
 
 import keras
 import numpy as np
@@ -131,7 +132,8 @@ def test_cached_step_logits_equal_full_recompute():
 def test_cached_generation_produces_the_same_tokens_as_recomputing(method):
     for model, kw in ((_lm(), {}), (_s2s(), {"start_id": 1})):
         prompts = [[3, 4, 5], [7, 8], [9, 10, 11], [12]]
-        args = dict(max_new_tokens=8, method=method, seed=3, top_k=6, num_beams=3, **kw)
+        own = {"greedy": {}, "beam": {"num_beams": 3}, "sample": {"seed": 3, "top_k": 6}}[method]
+        args = dict(max_new_tokens=8, method=method, **own, **kw)
         assert generate(model, prompts, **args) == generate(model, prompts, use_cache=False, **args)
 
 
@@ -285,6 +287,20 @@ def test_bad_generation_arguments(kwargs, match):
 def test_ids_generation_cannot_use_are_refused(make, inputs, kwargs, match):
     with pytest.raises(ValueError, match=match):
         generate(make(), inputs, max_new_tokens=2, **kwargs)
+
+
+@pytest.mark.parametrize("method, kwargs, message", [
+    ("greedy", {"temperature": 0.5}, "`temperature` applies to method='sample'; set method='sample' with it, or leave "
+                                     "it out for greedy decoding"),
+    ("beam", {"seed": 3}, "`seed` applies to method='sample'"),
+    ("sample", {"num_beams": 2}, "`num_beams` applies to method='beam'; set method='beam' with it, or leave it out "
+                                 "for sample decoding"),
+    ("greedy", {"length_penalty": 0.0}, "`length_penalty` applies to method='beam'"),
+])
+def test_an_option_of_another_decoding_method_is_refused(method, kwargs, message):
+    # Each was ignored without a word: greedy decoding at temperature 0.5 is greedy decoding.
+    with pytest.raises(ValueError, match=re.escape(message)):
+        generate(_lm(), [[3, 4]], max_new_tokens=2, method=method, **kwargs)
 
 
 def test_top_k_above_the_vocabulary_keeps_every_token():

@@ -329,7 +329,10 @@ def _generate(model, inputs, caps, tokenizer, *, is_seq2seq, method, num_beams, 
     from zoo.training.progress import shows_bar
 
     begin, end = frame_ids(tokenizer)
+    # Each method is given only its own options (generate refuses another's).
     options = {key: value for key, value in (sampling or {}).items() if value is not None and key != "seed"}
+    if method == "beam":
+        options["num_beams"] = num_beams
     seeds = np.random.default_rng((sampling or {}).get("seed"))
     order = sorted(range(len(inputs)), key=lambda i: (len(inputs[i]), caps[i]))
     out = [None] * len(inputs)
@@ -339,11 +342,10 @@ def _generate(model, inputs, caps, tokenizer, *, is_seq2seq, method, num_beams, 
             chunk = order[start:start + batch_size]
             for cap in sorted({caps[i] for i in chunk}):
                 group = [i for i in chunk if caps[i] == cap]
-                if sampling:
+                if method == "sample":
                     options["seed"] = int(seeds.integers(2**31))
-                generated = generate(model, [inputs[i] for i in group], method=method, num_beams=num_beams,
-                                     max_new_tokens=cap, end_id=end, start_id=begin if is_seq2seq else None,
-                                     **options)
+                generated = generate(model, [inputs[i] for i in group], method=method, max_new_tokens=cap,
+                                     end_id=end, start_id=begin if is_seq2seq else None, **options)
                 for i, ids in zip(group, generated):
                     out[i] = ids
             bar.update(len(chunk))

@@ -9,6 +9,8 @@ from zoo.models.generative import CausalLM
 from zoo.models.seq2seq import Seq2Seq
 
 METHODS = ("greedy", "beam", "sample")
+# The options only one decoding method reads; ``generate`` refuses them with another, which would ignore them.
+METHOD_OPTIONS = {"beam": ("num_beams", "length_penalty"), "sample": ("temperature", "top_k", "top_p", "seed")}
 
 
 class _DecoderStack:
@@ -240,8 +242,8 @@ def _beam(session, steps, num_beams, end_id, length_penalty, batch):
     return results
 
 
-def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, length_penalty=0.6,
-             temperature=1.0, top_k=None, top_p=None, seed=None, end_id=None, start_id=None, use_cache=True):
+def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=None, length_penalty=None,
+             temperature=None, top_k=None, top_p=None, seed=None, end_id=None, start_id=None, use_cache=True):
     """Generate token ids from a ``build_lm`` or ``build_seq2seq`` model.
 
     Args:
@@ -252,10 +254,11 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, 
         max_new_tokens: Most tokens to generate per input, a positive integer (also capped by the model's
             ``sequence_length``).
         method: ``greedy``, ``beam`` or ``sample``.
-        num_beams: Beam width for ``beam``: it keeps the ``num_beams`` best finished hypotheses and stops early
-            only once no live beam can still end better than the worst of them.
-        length_penalty: GNMT length-penalty exponent for ``beam`` (0 compares raw log-probabilities).
-        temperature: Softmax temperature for ``sample``.
+        num_beams: Beam width for ``beam`` (default 4): it keeps the ``num_beams`` best finished hypotheses and
+            stops early only once no live beam can still end better than the worst of them.
+        length_penalty: GNMT length-penalty exponent for ``beam`` (default 0.6; 0 compares raw
+            log-probabilities).
+        temperature: Softmax temperature for ``sample`` (default 1).
         top_k: Sample only among the ``k`` most likely tokens (an integer >= 1; one above the vocabulary size
             keeps every token); ``None`` for no limit.
         top_p: Nucleus sampling: sample within the smallest set of tokens whose probability reaches ``p``.
@@ -278,6 +281,16 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=4, 
     check.positive_int("top_k", top_k, allow_none=True)
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {list(METHODS)}, got {method!r}")
+    given = {"num_beams": num_beams, "length_penalty": length_penalty, "temperature": temperature, "top_k": top_k,
+             "top_p": top_p, "seed": seed}
+    for other, names in METHOD_OPTIONS.items():
+        ignored = [name for name in names if other != method and given[name] is not None]
+        if ignored:
+            raise ValueError(f"`{ignored[0]}` applies to method={other!r}; set method={other!r} with it, or leave it "
+                             f"out for {method} decoding")
+    num_beams = 4 if num_beams is None else num_beams
+    length_penalty = 0.6 if length_penalty is None else length_penalty
+    temperature = 1.0 if temperature is None else temperature
     if method == "sample":
         check.positive_float("temperature", temperature)
     if method == "beam":

@@ -15,7 +15,6 @@ from zoo.evaluation.decoding import GENERATE_METHODS, SCORED_METHODS
 from zoo.evaluation.reports import REPORT_DIR, read_history, write_generation_report
 
 DEFAULT_BATCH_SIZE = 256
-DEFAULT_NUM_BEAMS = 4
 
 
 def evaluate_generation(run_dir, data=None, *, split=None, out_dir=None, method="greedy", num_beams=None,
@@ -70,6 +69,7 @@ def evaluate_generation(run_dir, data=None, *, split=None, out_dir=None, method=
         >>> report["examples"][0]["input"], report["examples"][0]["reference"]  # an lm continues the first half
         ('ending a with brilliant', 'acting the great .')
     """
+    from zoo.models.generation import DEFAULT_NUM_BEAMS
     from zoo.training import load_run
     from zoo.training.data import encode_split, task_of_config
 
@@ -190,8 +190,7 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     inputs = tokens if task == "seq2seq" else [[begin] + ids for ids in tokens]
     kept = [i for i, ids in enumerate(inputs) if ids]
     generated = _generate(model, [inputs[i] for i in kept], [max_new_tokens or length] * len(kept), tokenizer,
-                          is_seq2seq=task == "seq2seq", method=method,
-                          num_beams=DEFAULT_NUM_BEAMS if num_beams is None else num_beams, batch_size=batch_size,
+                          is_seq2seq=task == "seq2seq", method=method, num_beams=num_beams, batch_size=batch_size,
                           progress=progress, sampling=sampling if method == "sample" else None)
     outputs = dict(zip(kept, generated))
     rows = tf.ragged.constant([outputs.get(i, []) for i in range(len(texts))], dtype=tf.int32, ragged_rank=1)
@@ -329,9 +328,9 @@ def _generate(model, inputs, caps, tokenizer, *, is_seq2seq, method, num_beams, 
     from zoo.training.progress import shows_bar
 
     begin, end = frame_ids(tokenizer)
-    # Each method is given only its own options (generate refuses another's).
+    # Each method is given only its own options (generate refuses another's); None leaves generate's default.
     options = {key: value for key, value in (sampling or {}).items() if value is not None and key != "seed"}
-    if method == "beam":
+    if method == "beam" and num_beams is not None:
         options["num_beams"] = num_beams
     seeds = np.random.default_rng((sampling or {}).get("seed"))
     order = sorted(range(len(inputs)), key=lambda i: (len(inputs[i]), caps[i]))

@@ -11,6 +11,8 @@ from zoo.models.seq2seq import Seq2Seq
 METHODS = ("greedy", "beam", "sample")
 # The options only one decoding method reads; ``generate`` refuses them with another, which would ignore them.
 METHOD_OPTIONS = {"beam": ("num_beams", "length_penalty"), "sample": ("temperature", "top_k", "top_p", "seed")}
+# The values ``generate`` uses for those of them left unset.
+DEFAULT_NUM_BEAMS, DEFAULT_LENGTH_PENALTY, DEFAULT_TEMPERATURE = 4, 0.6, 1.0
 
 
 class _DecoderStack:
@@ -284,13 +286,13 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=Non
     given = {"num_beams": num_beams, "length_penalty": length_penalty, "temperature": temperature, "top_k": top_k,
              "top_p": top_p, "seed": seed}
     for other, names in METHOD_OPTIONS.items():
-        ignored = [name for name in names if other != method and given[name] is not None]
-        if ignored:
+        ignored = [name for name in names if given[name] is not None]
+        if other != method and ignored:
             raise ValueError(f"`{ignored[0]}` applies to method={other!r}; set method={other!r} with it, or leave it "
                              f"out for {method} decoding")
-    num_beams = 4 if num_beams is None else num_beams
-    length_penalty = 0.6 if length_penalty is None else length_penalty
-    temperature = 1.0 if temperature is None else temperature
+    num_beams = DEFAULT_NUM_BEAMS if num_beams is None else num_beams
+    length_penalty = DEFAULT_LENGTH_PENALTY if length_penalty is None else length_penalty
+    temperature = DEFAULT_TEMPERATURE if temperature is None else temperature
     if method == "sample":
         check.positive_float("temperature", temperature)
     if method == "beam":

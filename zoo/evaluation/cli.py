@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from zoo.cli_options import DATA, PRETRAINED, add_config_options, config_overrides
-from zoo.evaluation.decoding import GENERATE_METHODS, SCORED_METHODS
+from zoo.decoding import DEFAULT_NUM_BEAMS, DEFAULT_TEMPERATURE, METHODS, SCORED_METHODS
 from zoo.export.cli import add_text_inputs, check_text_inputs, read_input, user_errors
 
 # The zoo.data.load options that zoo evaluate sets for --data files, and their flags.
@@ -52,7 +52,7 @@ def add_evaluate_command(subparsers):
     parser.add_argument("--batch-size", type=int, default=256, help="texts per model call")
     parser.add_argument("--method", choices=SCORED_METHODS, default="greedy",
                         help="decoding for lm and seq2seq runs (default: greedy)")
-    parser.add_argument("--num-beams", type=int, help="beam width with --method beam (default: 4)")
+    parser.add_argument("--num-beams", type=int, help=f"beam width with --method beam (default: {DEFAULT_NUM_BEAMS})")
     parser.add_argument("--max-new-tokens", type=int,
                         help="most tokens to generate (default: the run's sequence_length)")
     parser.add_argument("--limit", type=int, help="generate for the first N examples only (perplexity still "
@@ -185,11 +185,11 @@ def add_generate_command(subparsers):
     )
     parser.add_argument("run_dir", help="a run directory written by zoo train for an lm or seq2seq model")
     add_text_inputs(parser, "prompts (lm) or source texts (seq2seq)")
-    parser.add_argument("--method", choices=GENERATE_METHODS, default="greedy", help="decoding (default: greedy)")
-    parser.add_argument("--num-beams", type=int, help="beam width with --method beam (default: 4)")
+    parser.add_argument("--method", choices=METHODS, default="greedy", help="decoding (default: greedy)")
+    parser.add_argument("--num-beams", type=int, help=f"beam width with --method beam (default: {DEFAULT_NUM_BEAMS})")
     parser.add_argument("--max-new-tokens", type=int,
                         help="most tokens to generate per text (default: as many as the run's sequence_length allows)")
-    parser.add_argument("--temperature", type=float, help="softmax temperature with --method sample (default: 1)")
+    parser.add_argument("--temperature", type=float, help=f"softmax temperature with --method sample (default: {DEFAULT_TEMPERATURE:g})")
     parser.add_argument("--top-k", type=int, help="with --method sample: sample among the k likeliest tokens only")
     parser.add_argument("--top-p", type=float, help="with --method sample: sample within the likeliest tokens whose "
                                                     "probability reaches p (nucleus sampling)")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from zoo.evaluation.decoding import GENERATE_METHODS, SCORED_METHODS
+from zoo.decoding import DEFAULT_NUM_BEAMS, METHODS, SCORED_METHODS
 from zoo.evaluation.reports import REPORT_DIR, read_history, write_generation_report
 
 DEFAULT_BATCH_SIZE = 256
@@ -69,7 +69,6 @@ def evaluate_generation(run_dir, data=None, *, split=None, out_dir=None, method=
         >>> report["examples"][0]["input"], report["examples"][0]["reference"]  # an lm continues the first half
         ('ending a with brilliant', 'acting the great .')
     """
-    from zoo.models.generation import DEFAULT_NUM_BEAMS
     from zoo.training import load_run
     from zoo.training.data import encode_split, task_of_config
 
@@ -153,7 +152,7 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     from zoo.training.data import frame_ids
     from zoo.training.run import run_task
 
-    _check_options(method, num_beams, max_new_tokens, None, batch_size, methods=GENERATE_METHODS)
+    _check_options(method, num_beams, max_new_tokens, None, batch_size, methods=METHODS)
     if seed is not None:
         check_seed(seed, "seed (--seed)")
     sampling = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "seed": seed}

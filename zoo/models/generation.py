@@ -4,15 +4,10 @@ import numbers
 import numpy as np
 from keras import ops
 
+from zoo.decoding import DEFAULT_LENGTH_PENALTY, DEFAULT_NUM_BEAMS, DEFAULT_TEMPERATURE, METHOD_OPTIONS, METHODS
 from zoo.layers import _validation as check
 from zoo.models.generative import CausalLM
 from zoo.models.seq2seq import Seq2Seq
-
-METHODS = ("greedy", "beam", "sample")
-# The options only one decoding method reads; ``generate`` refuses them with another, which would ignore them.
-METHOD_OPTIONS = {"beam": ("num_beams", "length_penalty"), "sample": ("temperature", "top_k", "top_p", "seed")}
-# The values ``generate`` uses for those of them left unset.
-DEFAULT_NUM_BEAMS, DEFAULT_LENGTH_PENALTY, DEFAULT_TEMPERATURE = 4, 0.6, 1.0
 
 
 class _DecoderStack:

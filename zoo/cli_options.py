@@ -40,6 +40,12 @@ PRETRAINED = ConfigOption("--pretrained", "model.init_from", "PATH",
                           "start the classifier from a pretrained BERT checkpoint folder (Hugging Face or keras-hub "
                           "layout) or a zoo pretraining run, and read the data with its tokenizer: data.tokenizer "
                           "must not be set")
+# zoo tune's trials start from a checkpoint folder only: its default spaces search a pretraining run's sizes.
+PRETRAINED_CHECKPOINT = ConfigOption("--pretrained", "model.init_from", "PATH",
+                                     "start each trial's classifier from a pretrained BERT checkpoint folder "
+                                     "(Hugging Face or keras-hub layout), and read the data with its tokenizer: "
+                                     "data.tokenizer must not be set; a zoo pretraining run is for zoo train and "
+                                     "zoo cv")
 
 
 def add_config_options(parser, *options):

@@ -719,6 +719,29 @@ def ignored_settings(config):
             for key, (other, ignores, why) in IGNORED_UNDER.items()
             if ignores(values[other]) and all(values[key] != d[key] for d in defaults if key in d)]
 
+def settings_away_from_defaults(config):
+    """``{dotted key: value}`` of the keys ``config`` sets away from the defaults it takes (the fine-tuning
+    recipe's under ``fine_tune``), each ``model.overrides`` entry as ``model.overrides.<name>``.
+
+    Example:
+        >>> settings_away_from_defaults(Config.from_dict({"model": {"overrides": {"num_layers": 1}},
+        ...                                               "training": {"epochs": 8, "batch_size": 16}}))
+        {'training.batch_size': 16, 'model.overrides.num_layers': 1}
+    """
+    values = _dotted(Config, config.to_dict())
+    scratch, fine_tune = _default_values()
+    if config.recipe == "fine_tune":
+        defaults = {**scratch, **fine_tune}
+    else:
+        defaults = {**scratch, "model.overrides": _default_overrides(config.model.name)}
+    default_overrides = defaults.pop("model.overrides")
+    changed = {key: value for key, value in values.items() if key != "model.overrides" and value != defaults[key]}
+    # A sentinel, so an entry set to None still counts as set.
+    changed.update({f"model.overrides.{name}": value for name, value in values["model.overrides"].items()
+                    if default_overrides.get(name, changed) != value})
+    return changed
+
+
 def without_ignored(config):
     """``config`` with the settings ``ignored_settings`` finds set back to their defaults: training ignores them
     either way, and ``zoo train`` refuses them (a search's trial whose searched optimizer ignores the base's

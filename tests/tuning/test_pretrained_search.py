@@ -48,6 +48,16 @@ def test_a_checkpoint_fine_tuned_with_a_lower_encoder_rate_is_searched(tmp_path)
     assert prepare_data(base)["label_names"] == ["no", "yes"]
     with pytest.raises(ConfigError, match=f"^model.init_from: {tmp_path} is not a pretrained checkpoint folder"):
         prepare_data(load_search({**config, "model": {"init_from": str(tmp_path)}})[0])
+    # zoo tune's --pretrained says so; it offered a zoo pretraining run, as zoo train's does.
+    import argparse
+
+    from zoo.tuning.cli import add_tune_command
+
+    subparsers = argparse.ArgumentParser(prog="zoo").add_subparsers(dest="command")
+    add_tune_command(subparsers)
+    shown = " ".join(subparsers.choices["tune"].format_help().split())
+    assert "--pretrained PATH start each trial's classifier from a pretrained BERT checkpoint folder" in shown
+    assert "a zoo pretraining run is for zoo train and zoo cv (sets model.init_from)" in shown
 
 
 def test_a_config_that_fails_leaves_the_search_directory_as_it_was(tmp_path):

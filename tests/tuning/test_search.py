@@ -116,6 +116,7 @@ def test_a_finished_search_is_reused_and_its_best_retrained_and_exported(search,
     assert args.handler(args) == 0
     out, err = capsys.readouterr()
     assert f"2 of 2 trials completed; best trial {search.best.trial_id}" in out
+    assert "Reloading Tuner" not in out  # keras-tuner's own line; zoo's says the search continues
     # The next commands name the retrained run and its export (a tuning run printed none).
     assert [shlex.split(line)[:3] for line in err.split("next:\n", 1)[1].splitlines()] == [
         ["zoo", "evaluate", str(search.directory / "best")], ["zoo", "predict", str(tmp_path / "tiny" / "1")]]
@@ -291,3 +292,31 @@ def test_a_trial_that_xla_cannot_compile_fails_with_the_config_error(texts_csv, 
     by_value = {r.values["model.overrides.dropout"]: r for r in result.trials}
     assert by_value[0.0].completed and by_value[0.1].status == "FAILED"
     assert "training.jit_compile: true cannot compile dropout on the packed real tokens" in by_value[0.1].error
+
+
+def test_trials_weigh_the_classes_as_zoo_train_does(texts_csv, tmp_path):
+    config = search_config(texts_csv, tmp_path / "weighted", max_trials=1, epochs=1)
+    config["tuning"]["space"] = {"optimizer.learning_rate": [3e-3]}
+    config["training"]["class_weight"] = {"sport": 5.0}
+    result = tune(config)
+    record = result.trials[0]
+    rerun = train(trial_config(result.config, result.settings, result.space, record.values)
+                  .override([f"output.dir={tmp_path / 'run'}", "output.tensorboard=false"]))
+    assert rerun.metrics["class_weight"] == {"food": 1.0, "sport": 5.0, "tech": 1.0}
+    # The trial's training loss is the weighted objective zoo train minimised, not the unweighted one.
+    observed = _trial_json(result.directory, record.trial_id)["metrics"]["metrics"]["loss"]["observations"]
+    assert observed[0]["value"][0] == pytest.approx(rerun.history[0]["loss"], rel=1e-5)
+    config["training"]["class_weight"] = {"spot": 2.0}
+    config["tuning"]["directory"] = str(tmp_path / "unknown")
+    with pytest.raises(ConfigError, match="training.class_weight.spot: no such class; the classes are food, sport, "
+                                          "tech"):
+        tune(config)
+    assert not (tmp_path / "unknown" / "search").exists()
+
+
+def test_a_schedule_the_first_trial_cannot_follow_is_refused_before_any_trial(texts_csv, tmp_path):
+    config = search_config(texts_csv, tmp_path / "warmup", max_trials=1, epochs=1)
+    config["schedule"] = {"warmup_steps": 50}  # one epoch of the training split is 8 steps of 16
+    with pytest.raises(ConfigError, match=r"^schedule.warmup_steps: 50 is more than the 8 optimizer steps"):
+        tune(config)
+    assert not list((tmp_path / "warmup").glob("search/trial_*"))

@@ -189,6 +189,33 @@ def test_default_spaces_cover_the_registry_classifiers():
         SearchSpace.from_mapping({}, BASE)
 
 
+def test_the_default_space_leaves_out_what_the_config_sets_and_says_so(checkpoint_folder):
+    base, settings = load_search({"model": {"overrides": {"num_layers": 1, "d_model": 64}},
+                                  "optimizer": {"learning_rate": 5e-3}, "training": {"batch_size": 64}})
+    space = search_space(base, settings)
+    # d_model fixes head_dim x num_heads, so head_dim goes too; batch size 64 is the default, so it is searched.
+    assert space.keys == [NUM_HEADS, "model.overrides.ff_dim", "model.overrides.dropout", "model.overrides.pooling",
+                          "schedule.name", "training.batch_size"]
+    assert space.fixed == {"model.overrides.num_layers": 1, HEAD_DIM: "d_model 64", "optimizer.learning_rate": 5e-3}
+    assert all(space.apply(base, {}).model.overrides[key] == value for key, value in (("num_layers", 1),
+                                                                                         ("d_model", 64)))
+    # The fine-tuning space: the recipe's defaults (5e-5, 3 epochs) are searched, a rate the config sets is not.
+    base, settings = load_search({"model": {"init_from": checkpoint_folder}, "optimizer": {"learning_rate": 5e-5},
+                                  "training": {"epochs": 2}})
+    assert (search_space(base, settings).keys, search_space(base, settings).fixed) == (
+        ["optimizer.learning_rate", "schedule.warmup_fraction", "optimizer.layer_decay"], {"training.epochs": 2})
+    base, settings = load_search({"model": {"name": "lstm", "overrides": {"embedding_dim": 32, "units": 16,
+                                                                          "dropout": 0.2}},
+                                  "optimizer": {"learning_rate": 1e-2}, "training": {"batch_size": 16}})
+    with pytest.raises(ConfigError, match=r"^tuning.space: the default space of lstm searches "
+                                          r"model.overrides.embedding_dim, model.overrides.units, "
+                                          r"model.overrides.dropout, optimizer.learning_rate, training.batch_size, "
+                                          r"and the config sets each of them; declare tuning.space to search "
+                                          r"them \(or others\)$"):
+        search_space(base, settings)
+    assert SearchSpace.from_mapping({"model.overrides.units": [16, 32]}, base).fixed == {}
+
+
 def test_tuning_section_is_validated_and_names_its_keys():
     settings = TuningConfig()
     assert (settings.tuner, settings.max_trials, settings.objective, settings.patience) == ("random", 10,
@@ -375,6 +402,11 @@ def test_retraining_on_training_and_validation_data_is_refused_with_a_validation
                                           "without it, then train best_config.yaml with zoo train"):
         tune({"data": {"source": "missing.csv", "validation_source": "dev.csv"},
               "tuning": {"directory": str(tmp_path / "search")}}, retrain_best=True)
+    # An export destination without the retraining it is for was ignored.
+    with pytest.raises(ConfigError, match=r"^--export-to \(export_to\) is where --retrain-best exports the "
+                                          "retrained best model; add --retrain-best, or leave --export-to out$"):
+        tune({"data": {"source": "missing.csv"}, "tuning": {"directory": str(tmp_path / "search")}},
+             export_to=tmp_path / "exported")
     assert not (tmp_path / "search").exists()
 
 

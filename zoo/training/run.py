@@ -225,7 +225,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     progress = Progress(config.output.progress if is_chief else "none", stream=progress_stream)
 
     task = task_of_config(config)
-    _check_class_weight(config, task)
+    check_class_weight(config, task)
     keras.utils.set_random_seed(config.training.seed)
     pretrained, tokenizer = transfer.pretrained_run(config) if config.model.init_from else (None, None)
     data = load_splits(config, tokenizer)
@@ -233,7 +233,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         _check_same_data(run_dir, data, config.data.source)
     train_features = data["train"][0]
     progress.message(_data_summary(config, data, run_dir, strategy, resume, config.data.sequence_length == "auto"))
-    loss_weights = _class_weights(config, data, progress)
+    loss_weights = loss_class_weights(config, data, progress)
     if config.recipe_defaults():
         progress.message("fine-tuning recipe defaults: " + ", ".join(
             f"{key}={value}" for key, value in config.recipe_defaults().items()))
@@ -643,7 +643,7 @@ def _early_stopping(config, state, validation):
     return EarlyStopping(state, monitor=c.monitor, patience=c.patience, min_delta=c.min_delta)
 
 
-def _check_class_weight(config, task):
+def check_class_weight(config, task):
     """Raise ``ConfigError`` before the data load when ``training.class_weight`` is set for a run it cannot weigh."""
     if config.training.class_weight is None:
         return
@@ -655,9 +655,9 @@ def _check_class_weight(config, task):
                           f"{what}: leave it out")
 
 
-def _class_weights(config, data, progress):
+def loss_class_weights(config, data, progress=None):
     """``training.class_weight`` as per-class weights in label-id order (``None``: unweighted), said on
-    ``progress``."""
+    ``progress`` where one is given."""
     setting = config.training.class_weight
     if setting is None:
         return None
@@ -665,6 +665,8 @@ def _class_weights(config, data, progress):
         weights = class_weights(setting, data["train"][1], data["label_names"])
     except ValueError as err:
         raise ConfigError(f"training.{err}") from None
+    if progress is None:
+        return weights
     how = "balanced: n / (classes * count)" if setting == "balanced" else "training.class_weight"
     progress.message(f"class weights ({how}): "
                      + ", ".join(f"{name} {weight:.3g}" for name, weight in zip(data["label_names"], weights)))

@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from zoo.cli_options import DATA, PRETRAINED, add_config_options, config_overrides
+from zoo.cli_options import DATA, PRETRAINED_CHECKPOINT, add_config_options, config_overrides
 from zoo.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error, exit_status_for_signal
 from zoo.tuning.settings import OBJECTIVES, ROLES, TUNERS
 
@@ -30,7 +30,7 @@ def add_tune_command(subparsers):
                     "directory. Rerunning the same command continues an interrupted search. Precedence: "
                     "defaults < --config < the other options < --set.")
     parser.add_argument("--config", metavar="FILE", help="run config with an optional tuning section (YAML/JSON)")
-    add_config_options(parser, DATA, PRETRAINED)
+    add_config_options(parser, DATA, PRETRAINED_CHECKPOINT)
     parser.add_argument("--tuner", choices=TUNERS, help="search algorithm (sets tuning.tuner; default random)")
     parser.add_argument("--max-trials", type=int, metavar="N", help="trials at most (sets tuning.max_trials)")
     parser.add_argument("--objective", choices=OBJECTIVES, help="validation metric to optimise (tuning.objective)")
@@ -65,7 +65,7 @@ def run_tune(args):
                                             ("directory", args.directory)) if value is not None}
     if args.overwrite:
         tuning["overwrite"] = True
-    overrides = config_overrides(args, DATA, PRETRAINED) + args.assignments
+    overrides = config_overrides(args, DATA, PRETRAINED_CHECKPOINT) + args.assignments
     try:
         result = tune(args.config, tuning=tuning, overrides=overrides, retrain_best=args.retrain_best,
                       export_to=args.export_to, role=args.role, oracle=args.oracle, tuner_id=args.tuner_id)

@@ -31,12 +31,13 @@ from zoo.config import Config, ConfigError, changed_settings
 from zoo.paths import check_output
 from zoo.training import TrainingInterrupted
 from zoo.training.data import origin_of_split
+from zoo.training.optimizers import build_schedule
 from zoo.training.progress import Progress
 from zoo.training.run import default_run_dir, num_examples, reads_pairs
 from zoo.tuning.hypermodel import SearchInterrupted, ZooHyperModel
 from zoo.tuning.results import best_of, collect, write_csv, write_markdown
 from zoo.tuning.settings import ROLES, load_search
-from zoo.tuning.space import SearchSpace
+from zoo.tuning.space import SearchSpace, short_key
 from zoo.tuning.trial import prepare_data
 from zoo.tuning.tuners import PROJECT, last_line, make_tuner
 
@@ -129,6 +130,9 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
         >>> len(result.trials), result.files["best_config"]
         (1, PosixPath('runs/reviews-transformer-tiny-tuning/best_config.yaml'))
     """
+    if export_to is not None and not retrain_best:
+        raise ConfigError("--export-to (export_to) is where --retrain-best exports the retrained best model; "
+                          "add --retrain-best, or leave --export-to out")
     base, settings = load_search(config, tuning=tuning, overrides=overrides)
     with tuner_process(role, oracle, tuner_id) as process, _dtype_policy_kept():
         if retrain_best and process == "worker":
@@ -150,9 +154,10 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
         progress = Progress(base.output.progress, stream=progress_stream)
         if process != "worker":
             _check_directory(directory, base, settings)
-        data = prepare_data(base)
+        data = prepare_data(base, progress)
         _check_batch_sizes(base, space, data, strategy)
         hypermodel = ZooHyperModel(base, settings, space, data, strategy, progress_stream=progress_stream)
+        _check_first_schedule(hypermodel, data)
         if process != "worker" and settings.overwrite:
             _clear_directory(directory)
         try:
@@ -434,6 +439,14 @@ def _check_batch_sizes(base, space, data, strategy):
                               f"distribution.strategy {base.distribution.strategy!r}")
 
 
+def _check_first_schedule(hypermodel, data):
+    """Build the first trial's learning-rate schedule, so that a config error in it (a warm-up longer than the
+    run) stops the command before the search, not inside every trial."""
+    config = hypermodel.config_for({p.key: p.first() for p in hypermodel.space.parameters})
+    steps = num_examples(data["train"][0]) // config.training.batch_size
+    build_schedule(config.optimizer, config.schedule, config.training.epochs * steps)
+
+
 def _start_message(process, tuner, settings, space, directory):
     if process == "chief":
         return (f"chief: serving the {settings.tuner} search's oracle on {os.environ['KERASTUNER_ORACLE_IP']}:"
@@ -444,8 +457,13 @@ def _start_message(process, tuner, settings, space, directory):
     done = len(tuner.oracle.trials)
     what = f"continuing the search in {directory} ({done} trial(s) started before)" if done else \
         f"searching in {directory}"
+    fixed = ""
+    if space.fixed:
+        fixed = ("; the default space leaves out what the config sets: "
+                 + ", ".join(f"{short_key(key)}={value}" for key, value in space.fixed.items())
+                 + " (declare tuning.space to search them)")
     return (f"{what}: {settings.tuner}, up to {settings.max_trials} trials over {len(space)} hyperparameters, "
-            f"objective {settings.objective}")
+            f"objective {settings.objective}{fixed}")
 
 
 def _search(tuner, settings, directory):

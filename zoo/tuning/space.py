@@ -19,7 +19,8 @@ before a model is built.
 import dataclasses
 import math
 
-from zoo.config import IGNORED_UNDER, Config, ConfigError, ignored_settings, to_number, without_ignored
+from zoo.config import (IGNORED_UNDER, Config, ConfigError, ignored_settings, settings_away_from_defaults, to_number,
+                        without_ignored)
 
 HEAD_DIM = "model.overrides.head_dim"
 D_MODEL = "model.overrides.d_model"
@@ -173,6 +174,7 @@ class SearchSpace:
 
     Args:
         parameters: ``Parameter`` objects, one per key.
+        fixed: ``{key: value}`` of the default space's keys left out because the base config sets them.
 
     Example:
         >>> space = SearchSpace.from_mapping({"model.overrides.num_layers": [1, 2]}, Config())
@@ -180,9 +182,10 @@ class SearchSpace:
         {'pooling': 'attention', 'num_layers': 2}
     """
 
-    def __init__(self, parameters):
+    def __init__(self, parameters, fixed=None):
         self.parameters = tuple(parameters)
         self._by_key = {p.key: p for p in self.parameters}
+        self.fixed = dict(fixed or {})
 
     @property
     def keys(self):
@@ -287,7 +290,8 @@ def default_space(base, *, search_epochs=True):
     learning rate, schedule and batch size around the registry's small models. A run from a pretrained
     checkpoint searches the fine-tuning recipe: learning rate, epochs, warm-up and layer-wise decay. A key the
     base config makes every trial ignore is left out (the warm-up fraction when ``schedule.warmup_steps`` is set,
-    layer-wise decay when ``model.freeze`` is ``encoder``).
+    layer-wise decay when ``model.freeze`` is ``encoder``), and so is a key the base config sets away from its
+    default (``fixed`` lists them: the config decided it).
 
     Args:
         base: The base ``Config``.
@@ -310,7 +314,23 @@ def default_space(base, *, search_epochs=True):
     mapping = _DEFAULT_SPACES[family]
     if not search_epochs:
         mapping = {key: spec for key, spec in mapping.items() if key != "training.epochs"}
-    return SearchSpace.from_mapping(mapping, base, check_builder=False, drop_ignored=True)
+    fixed = _fixed_by_config(base, mapping)
+    if len(fixed) == len(mapping):
+        raise ConfigError(f"tuning.space: the default space of {family} searches {', '.join(mapping)}, and the "
+                          "config sets each of them; declare tuning.space to search them (or others)")
+    space = SearchSpace.from_mapping({key: spec for key, spec in mapping.items() if key not in fixed}, base,
+                                     check_builder=False, drop_ignored=True)
+    return SearchSpace(space.parameters, fixed)
+
+
+def _fixed_by_config(base, keys):
+    """``{key: value}`` of ``keys`` the base config sets away from its defaults: a user's
+    ``--set optimizer.learning_rate=5e-3`` is a decision the default space must not overrule."""
+    given = settings_away_from_defaults(base)
+    fixed = {key: given[key] for key in keys if key in given}
+    if HEAD_DIM in keys and D_MODEL in given:  # d_model = head_dim x num_heads
+        fixed[HEAD_DIM] = f"d_model {given[D_MODEL]}"
+    return fixed
 
 
 def _parameter(key, spec, base):

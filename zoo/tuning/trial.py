@@ -15,12 +15,13 @@ from zoo.training import transfer
 from zoo.training.loop import Trainer, TrainingState
 from zoo.training.objectives import Objective
 from zoo.training.optimizers import optimizer_for
-from zoo.training.run import check_jit, num_examples
+from zoo.training.run import check_class_weight, check_jit, loss_class_weights, num_examples
 from zoo.training.precision import resolve_precision
 
 
-def prepare_data(config):
-    """Load, split and tokenize the data of ``config`` once for a whole search.
+def prepare_data(config, progress=None):
+    """Load, split and tokenize the data of ``config`` once for a whole search; say its class weights on
+    ``progress`` (a ``Progress``, or ``None``).
 
     Returns:
         The dict ``zoo.train`` works from: ``train``/``validation``/``test`` as ``(ids, labels)`` numpy
@@ -37,6 +38,8 @@ def prepare_data(config):
     data = load_splits(config, transfer.pretrained_run(config)[1] if checkpoint else None)
     if data["task"] != "classification":
         raise ConfigError(f"model.name: tuning searches classifiers; {config.model.name!r} is a {data['task']} model")
+    check_class_weight(config, data["task"])
+    loss_class_weights(config, data, progress)  # an unknown class is refused before any trial
     return data
 
 
@@ -103,7 +106,7 @@ def train_trial(model, config, data, strategy, *, epochs, monitor, patience, ini
     trainer = Trainer(
         model, optimizer, strategy,
         Objective(classification_mode(config), config.training.label_smoothing, pad_id=data["tokenizer"].pad_id,
-                  trim=model.masks_padding),
+                  trim=model.masks_padding, class_weights=loss_class_weights(config, data)),
         config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
         clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
         jit_compile=check_jit(config.training.jit_compile, strategy, model), seed=config.training.seed)

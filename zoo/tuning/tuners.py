@@ -5,6 +5,8 @@ time is reported to the oracle as the metric ``seconds``, and a failed trial's t
 ``<trial dir>/error.txt`` by the process that ran it: keras-tuner sends trials to a distributed chief
 without their messages, and a failure must never pass unexplained.
 """
+import contextlib
+import io
 import time
 from pathlib import Path
 
@@ -118,14 +120,18 @@ def make_tuner(settings, hypermodel, directory, *, epochs, seed, strategy=None, 
         max_retries_per_trial=0,
         max_consecutive_failed_trials=failures,
         progress=progress)
-    if settings.tuner == "random":
-        tuner = RandomTuner(max_trials=settings.max_trials, **common)
-    elif settings.tuner == "bayesian":
-        tuner = BayesianTuner(max_trials=settings.max_trials, num_initial_points=settings.initial_points, **common)
-    else:
-        tuner = HyperbandTuner(max_epochs=epochs, factor=settings.hyperband_factor, **common)
-        # Hyperband's own budget is brackets of epochs; max_trials caps it like the other tuners.
-        tuner.oracle.max_trials = settings.max_trials
+    # keras-tuner prints "Reloading Tuner from ..." on stdout when it finds an earlier search; zoo's start line
+    # already says that the search continues, and stdout is for results.
+    with contextlib.redirect_stdout(io.StringIO()):
+        if settings.tuner == "random":
+            tuner = RandomTuner(max_trials=settings.max_trials, **common)
+        elif settings.tuner == "bayesian":
+            tuner = BayesianTuner(max_trials=settings.max_trials, num_initial_points=settings.initial_points,
+                                  **common)
+        else:
+            tuner = HyperbandTuner(max_epochs=epochs, factor=settings.hyperband_factor, **common)
+            # Hyperband's own budget is brackets of epochs; max_trials caps it like the other tuners.
+            tuner.oracle.max_trials = settings.max_trials
     tuner.oracle.verbose = 0
     return tuner
 

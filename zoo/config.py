@@ -169,7 +169,8 @@ class DataConfig(Section):
             latin-1}`` (``zoo.training.data.EXTRA_SOURCE_OPTIONS``; ``load_options`` are the main source's).
         deduplicate: Drop repeated texts (keeping the first) before splitting, so no copy of a training
             example is scored as held out; the count removed is logged, and texts of a given test set that
-            also occur in training are reported. ``false`` keeps the data as it is.
+            also occur in training are reported; ``extra_sources`` texts that are validation or test texts
+            are left out (reported) and their repeats dropped. ``false`` keeps the data as it is.
 
     For a ``seq2seq`` model the text column is the source sequence and the label column the target text
     (``load_options`` ``text_column`` / ``label_column`` default to ``source`` / ``target`` then).

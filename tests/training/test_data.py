@@ -85,6 +85,30 @@ def test_extra_sources_take_their_own_load_options_and_errors_name_the_entry(tmp
         Config.from_dict({"data": {"extra_sources": [{"text_column": "body"}]}})
 
 
+def test_extra_source_texts_held_out_from_training_are_left_out_of_it(tmp_path, caplog):
+    # An extra source holding the main source (the README's mr + subj, say) put the validation and test texts
+    # into training, and the held-out perplexity measured memory.
+    main = tmp_path / "main.txt"
+    main.write_text("".join(f"main text {i}\n" for i in range(20)), encoding="utf-8")
+    (tmp_path / "more.txt").write_text("".join(f"main text {i}\n" for i in range(20)) + "a new text\n",
+                                       encoding="utf-8")
+    config = Config.from_dict({"model": {"name": "mlm"}, "data": {"source": str(main), "validation_split": 0.2,
+                                                                   "test_split": 0.2,
+                                                                   "extra_sources": [str(tmp_path / "more.txt")]}})
+    with caplog.at_level(logging.WARNING):
+        splits = split_texts(config)
+    held_out = set(splits["validation"].texts) | set(splits["test"].texts)
+    assert len(held_out) == 8 and not held_out & set(splits["train"].texts)
+    # The other repeats go as the main source's do: "a new text" is the one extra text training gains.
+    assert len(splits["train"]) == 12 + 1 and "a new text" in splits["train"].texts
+    assert (f"data.extra_sources: left out 8 texts of {tmp_path / 'more.txt'} that are held out as validation or "
+            "test texts (held-out scores on them would measure memory)") in caplog.text
+    assert "removed 12 duplicate texts" in caplog.text
+    # Without data.deduplicate the user keeps every text, as for the main source.
+    splits = split_texts(config.update({"data.deduplicate": False}))
+    assert len(splits["train"]) == 12 + 21
+
+
 def test_duplicates_are_removed_before_splitting_and_counted(tmp_path, caplog):
     source = _repeated(tmp_path / "repeated.csv", 10, 24)
     with caplog.at_level(logging.WARNING):

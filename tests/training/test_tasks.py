@@ -235,9 +235,10 @@ def test_extra_sources_only_for_unlabelled_text_models(corpus, tmp_path):
 
 @pytest.fixture(scope="module")
 def pretrained(corpus, tmp_path_factory):
-    """A finished mlm pretraining run made with ``zoo pretrain`` (texts of the corpus twice, labels unused)."""
+    """A finished mlm pretraining run made with ``zoo pretrain`` (the corpus and 240 more texts, labels unused)."""
     run_dir = tmp_path_factory.mktemp("pre") / "mlm"
-    config = _token_config(corpus, run_dir, "mlm", data={"extra_sources": [str(corpus)]})
+    more = _write_lines(run_dir.parent / "more.tsv", 240, seed=1)
+    config = _token_config(corpus, run_dir, "mlm", data={"extra_sources": [str(more)]})
     path = run_dir.parent / "pretrain.json"
     path.write_text(json.dumps(config))
     assert main(["pretrain", "--config", str(path)]) == 0

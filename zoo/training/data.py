@@ -232,6 +232,20 @@ def _without_duplicates(config, full, given):
     return full
 
 
+def _without_held_out(extra, held_out):
+    """``extra`` (a ``data.extra_sources`` entry's texts) without the texts of the ``held_out`` splits, reported:
+    an extra source that holds the main one (``mr`` + ``subj`` of a larger crawl) would train on them."""
+    import zoo.data
+
+    shared = sorted({i for split in held_out if split is not None and len(split)
+                     for i in zoo.data.shared_texts(split, extra)})
+    if not shared:
+        return extra
+    log.warning("warning: data.extra_sources: left out %d texts of %s that are held out as validation or test "
+                "texts (held-out scores on them would measure memory)", len(shared), extra.source)
+    return extra.subset(sorted(set(range(len(extra))) - set(shared)))
+
+
 def origin_of_split(config, split):
     """Where a run's ``split`` (``"validation"`` or ``"test"``) comes from: ``"<split>_source"``
     (``data.validation_source`` / ``data.test_source``), ``"official"`` (the source's own: TREC's 500 test
@@ -305,9 +319,13 @@ def split_texts(config):
         test = held_out
     if c.extra_sources:
         extra = _extra_sources(config)
+        if c.deduplicate:
+            extra = [_without_held_out(part, [validation, test]) for part in extra]
         train = zoo.data.LabeledTexts(train.texts + [t for part in extra for t in part.texts],
                                       np.zeros(len(train) + sum(map(len, extra)), np.int32), [zoo.data.UNLABELLED],
                                       source=" + ".join([train.source, *(part.source for part in extra)]))
+        if c.deduplicate:
+            train = zoo.data.deduplicate(train)
     return {"train": train, "validation": validation if len(validation) else None,
             "test": test if test is not None and len(test) else None}
 

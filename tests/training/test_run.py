@@ -70,6 +70,19 @@ def test_run_directory_holds_everything_to_reuse_the_run(finished):
     np.testing.assert_allclose(model(ids), finished.model(ids), rtol=1e-6)
 
 
+def test_a_damaged_run_directory_is_named_not_a_traceback(finished, tmp_path):
+    # h5py's "OSError: Unable to synchronously open file (file signature not found)" and json's "Expecting
+    # property name ..." reached zoo predict, export and evaluate without the file's name.
+    for name, damage, problem in [("model.weights.h5", "garbage\n", "cannot be read"),
+                                  ("model.json", "{bad", "is not valid JSON")]:
+        run_dir = tmp_path / name
+        shutil.copytree(finished.run_dir, run_dir)
+        (run_dir / name).write_text(damage)
+        with pytest.raises(RunDirectoryError, match=f"^{re.escape(str(run_dir / name))} {problem} .*: the run "
+                                                    "directory is damaged; train the run again"):
+            load_run(run_dir)
+
+
 @pytest.fixture(scope="module")
 def overshot(tiny_csv, tmp_path_factory):
     """A 2-epoch tiny run whose learning rate warms up to 0.3 and overshoots in epoch 2: val_loss is best at epoch 1."""

@@ -81,7 +81,11 @@ _FINGERPRINTED = {"train": "training", "validation": "validation"}
 
 
 class RunDirectoryError(ValueError):
-    """The run directory holds a finished run, or an unfinished run with a different config."""
+    """The run directory holds a finished run, or an unfinished run with a different config, or is damaged."""
+
+
+# How an error about a finished run's unreadable file ends.
+DAMAGED = ": the run directory is damaged; train the run again (or restore the file from a copy)"
 
 
 @dataclasses.dataclass
@@ -392,7 +396,11 @@ def load_run(run_dir):
     if config.data.sequence_length == "auto":  # the length auto picked when the run trained
         config = config.override([f"data.sequence_length={_trained_length(spec)}"])
     model = _model_from_spec(spec)
-    model.load_weights(run_dir / "model.weights.h5")
+    try:
+        model.load_weights(run_dir / "model.weights.h5")
+    except (OSError, ValueError) as err:  # h5py's OSError for a damaged file, Keras's ValueError for a mismatch
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise RunDirectoryError(f"{run_dir / 'model.weights.h5'} cannot be read ({first}){DAMAGED}") from None
     classifier = task_of_config(config) == "classification"
     labels = load_label_names(run_dir / "tokenizer") if classifier else []
     return model, load_tokenizer(run_dir / "tokenizer"), labels, config
@@ -454,7 +462,11 @@ def read_model_spec(run_dir):
         >>> read_model_spec("runs/reviews")["name"]
         'transformer-tiny'
     """
-    return json.loads((Path(run_dir) / "model.json").read_text(encoding="utf-8"))
+    path = Path(run_dir) / "model.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RunDirectoryError(f"{path} is not valid JSON ({err}){DAMAGED}") from None
 
 
 def _strategy(distribution, resolver):

@@ -47,6 +47,14 @@ def test_an_option_given_twice_is_an_error(argv, message, capsys):
     assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
+def test_an_unknown_option_is_named_with_its_command_s_usage(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", "saved_models/rev", "a text", "--bogus"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith("usage: zoo predict ")
+    assert err.endswith("zoo predict: error: unrecognized arguments: --bogus\n")
+
+
 def test_a_command_is_required(capsys):
     with pytest.raises(SystemExit) as exit_:
         main([])
@@ -61,6 +69,13 @@ def test_a_command_is_required(capsys):
     (["train", "--pretrained", ""], "model.init_from is empty; give a value, or leave the key out for its default"),
     (["train", "--output", " "], "output.dir is empty"),
     (["train", "--set", "data.test_source="], "data.test_source is empty"),
+    # --set won silently: the run trained from the --set path, not the --pretrained one.
+    (["train", "--pretrained", "ckpt", "--set", "model.init_from=runs/rev"],
+     "--pretrained and --set model.init_from=runs/rev both set model.init_from: give one of them"),
+    (["tune", "--data", "mr", "--set", " data.source = trec"],
+     "--data and --set  data.source = trec both set data.source: give one of them"),
+    (["cv", "--data", "mr", "--set", "data.source=trec"],
+     "--data and --set data.source=trec both set data.source: give one of them"),
 ])
 def test_bad_arguments_exit_2_naming_the_problem(argv, message, capsys):
     assert main(argv) == 2
@@ -156,7 +171,7 @@ def test_the_next_commands_run_as_pasted_when_the_run_directory_has_spaces(text_
     # They printed `zoo evaluate runs/my run`, which evaluates runs/my.
     from zoo.cli import print_next_commands
 
-    result = types.SimpleNamespace(run_dir=Path("runs/my run"), metrics={"task": "classification"},
+    result = types.SimpleNamespace(run_dir=Path("runs/my run"), config=Config(), metrics={"task": "classification"},
                                    text_pairs=text_pairs, example_input=())
     print_next_commands(result)
     lines = capsys.readouterr().err.splitlines()
@@ -173,10 +188,25 @@ def test_the_next_commands_show_an_example_of_the_run_s_own_data_quoted_for_the_
     # An sms_spam run was told to predict "a gripping , beautifully acted film".
     from zoo.cli import print_next_commands
 
-    result = types.SimpleNamespace(run_dir=Path("runs/sms"), metrics={"task": "classification"},
+    result = types.SimpleNamespace(run_dir=Path("runs/sms"), config=Config(), metrics={"task": "classification"},
                                    text_pairs=len(example) == 2, example_input=example)
     print_next_commands(result)
     assert shlex.split(capsys.readouterr().err.splitlines()[-1]) == ["zoo", "predict", "saved_models/sms", *example]
+
+
+@pytest.mark.parametrize("splits, command", [
+    ({}, ["zoo", "evaluate", "runs/held out"]),
+    # It printed `zoo evaluate RUN`, which fails with "run RUN has no test split".
+    ({"test_split": 0}, ["zoo", "evaluate", "runs/held out", "--split", "validation"]),
+    ({"test_split": 0, "validation_split": 0}, ["zoo", "evaluate", "runs/held out", "--data", "FILE"]),
+])
+def test_the_next_evaluate_command_scores_a_split_the_run_held_out(splits, command, capsys):
+    from zoo.cli import print_next_commands
+
+    config = Config.from_dict({"data": {"source": "mr", **splits}})
+    print_next_commands(types.SimpleNamespace(run_dir=Path("runs/held out"), config=config,
+                                               metrics={"task": "classification"}, text_pairs=False, example_input=()))
+    assert shlex.split(capsys.readouterr().err.splitlines()[1], comments=True) == command
 
 
 @pytest.mark.parametrize("task, last", [("lm", ["zoo", "generate", "runs/lm", "the film"]),
@@ -185,8 +215,8 @@ def test_the_next_commands_show_an_example_of_the_run_s_own_data_quoted_for_the_
 def test_the_next_commands_of_a_token_run_generate_where_it_can(task, last, capsys):
     from zoo.cli import print_next_commands
 
-    print_next_commands(types.SimpleNamespace(run_dir=Path("runs/lm"), metrics={"task": task}, text_pairs=False,
-                                               example_input=("the film",)))
+    print_next_commands(types.SimpleNamespace(run_dir=Path("runs/lm"), config=Config(), metrics={"task": task},
+                                               text_pairs=False, example_input=("the film",)))
     lines = capsys.readouterr().err.splitlines()
     assert shlex.split(lines[1]) == ["zoo", "evaluate", "runs/lm"] and shlex.split(lines[-1]) == last
 

@@ -206,6 +206,20 @@ def test_non_finite_numbers_are_rejected_naming_the_key(key, raw, tmp_path):
         Config.load(path)
 
 
+def test_overrides_given_as_one_string_are_refused_not_read_letter_by_letter(tmp_path):
+    import zoo
+
+    message = (r"^overrides must be a list of key=value strings, e.g. \['training.epochs=1'\], not the string "
+               r"'training.epochs=1'$")
+    for call in (lambda: Config().override("training.epochs=1"),
+                 lambda: zoo.train(overrides="training.epochs=1"),
+                 lambda: zoo.cross_validate(overrides="training.epochs=1", out_dir=tmp_path / "cv"),
+                 lambda: zoo.tune(overrides="training.epochs=1", tuning={"directory": str(tmp_path / "search")})):
+        with pytest.raises(ConfigError, match=message):
+            call()
+    assert not list(tmp_path.iterdir())
+
+
 def test_override_returns_a_new_config():
     base = Config()
     changed = base.override(["training.epochs=1"])

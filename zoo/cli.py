@@ -62,7 +62,7 @@ def _config(args, command, defaults=None):
 
     try:
         config = Config.load(args.config, defaults=defaults) if args.config else Config.from_dict(defaults or {})
-        config = config.update(config_values(args, DATA, OUTPUT, PRETRAINED))
+        config = config.update(config_values(args, DATA, OUTPUT, PRETRAINED, assignments=args.assignments))
         return config.override(args.assignments)
     except (ConfigError, FileNotFoundError) as err:
         error(command, err)
@@ -124,17 +124,19 @@ def _shell_word(text):
 
 def print_next_commands(result, exported=None):
     """Tell the user what to run after training ``result`` (a ``TrainResult``), with its real run directory, on
-    stderr (stdout is the run directory): evaluate it, then export and predict (a classifier), generate (an lm
-    or seq2seq run) or train a classifier from it (an mlm run).
+    stderr (stdout is the run directory): evaluate it (on its test split, else its validation split, else on
+    ``--data FILE``, labelled texts of the user's), then export and predict (a classifier), generate (an lm or
+    seq2seq run) or train a classifier from it (an mlm run).
 
-    The paths are quoted for the shell where they need it (``'runs/my run'``), so each line runs as pasted.
+    The paths are quoted for the shell where they need it (``'runs/my run'``), so each line runs as pasted (but
+    for ``FILE``).
 
     Args:
         result: The ``TrainResult``.
         exported: The path of the run's export when it was already made (``zoo tune --retrain-best``).
     """
     run = shlex.quote(str(result.run_dir))
-    lines = [f"zoo evaluate {run}"]
+    lines = [f"zoo evaluate {run}{_split_to_evaluate(result.config)}"]
     # A held-out example of the run's own data shows the input it expects (a pair takes two texts).
     default = ("a gripping film", "the film grips") if result.text_pairs else ("a gripping film",)
     texts = " ".join(map(_shell_word, result.example_input or default))
@@ -148,6 +150,19 @@ def print_next_commands(result, exported=None):
     else:  # an mlm run's encoder starts a classifier
         lines.append(f"zoo train --pretrained {run}")
     print("next:\n" + "\n".join(f"  {line}" for line in lines), file=sys.stderr)
+
+
+def _split_to_evaluate(config):
+    """The options of ``zoo evaluate RUN`` for a run of ``config``: none for its test split, else its validation
+    split, else other labelled texts (a run that held none out has nothing of its own to score)."""
+    from zoo.training.data import origin_of_split
+
+    def held_out(split):
+        return origin_of_split(config, split) != "seeded" or getattr(config.data, f"{split}_split") > 0
+
+    if held_out("test"):
+        return ""
+    return " --split validation" if held_out("validation") else " --data FILE  # labelled texts it did not train on"
 
 
 def run_train(args):
@@ -209,9 +224,12 @@ class _CommandParser(argparse.ArgumentParser):
         self.given = {}
         self._intermixing = True
         try:
-            return self.parse_known_intermixed_args(args, namespace)
+            namespace, extras = self.parse_known_intermixed_args(args, namespace)
         finally:
             self._intermixing = False
+        if extras:  # said here, with this command's usage: the top-level parser would show zoo's
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
 
 
 # Each entry declares one sub-command; the order is the order of ``zoo --help``.

@@ -62,19 +62,33 @@ def add_config_options(parser, *options):
         parser.add_argument(option.flag, metavar=option.metavar, help=f"{option.help} (sets {option.key})")
 
 
-def config_values(args, *options):
+def config_values(args, *options, assignments=()):
     """Return ``{config key: value}`` for each of ``options`` given on the command line.
+
+    Args:
+        args: The parsed arguments.
+        *options: The ``ConfigOption`` objects the command takes.
+        assignments: The command's ``--set KEY=VALUE`` strings: one that sets a key an option given sets too
+            raises ``ConfigError`` (``--set`` would win silently).
 
     Example:
         >>> import argparse
         >>> config_values(argparse.Namespace(data="trec", pretrained=None), DATA, PRETRAINED)
         {'data.source': 'trec'}
     """
-    return {option.key: getattr(args, option.dest) for option in options
-            if getattr(args, option.dest, None) is not None}
+    from zoo.config import ConfigError
+
+    values = {option.key: getattr(args, option.dest) for option in options
+              if getattr(args, option.dest, None) is not None}
+    for assignment in assignments:
+        key = assignment.partition("=")[0].strip()
+        if key in values:
+            flag = next(option.flag for option in options if option.key == key)
+            raise ConfigError(f"{flag} and --set {assignment} both set {key}: give one of them")
+    return values
 
 
-def config_overrides(args, *options):
+def config_overrides(args, *options, assignments=()):
     """Return ``config_values`` as ``KEY=VALUE`` overrides, to go before the command's ``--set`` ones.
 
     A JSON string is a YAML string, so a path reaches its key unchanged, whatever its characters.
@@ -84,4 +98,5 @@ def config_overrides(args, *options):
         >>> config_overrides(argparse.Namespace(data="1e3.csv", pretrained=None), DATA, PRETRAINED)
         ['data.source="1e3.csv"']
     """
-    return [f"{key}={json.dumps(value)}" for key, value in config_values(args, *options).items()]
+    return [f"{key}={json.dumps(value)}"
+            for key, value in config_values(args, *options, assignments=assignments).items()]

@@ -644,7 +644,7 @@ class Config:
             32
         """
         values = []
-        for assignment in assignments:
+        for assignment in assignment_list(assignments):
             key, sep, raw = assignment.partition("=")
             key = key.strip()
             if not sep or not key:
@@ -719,6 +719,20 @@ def ignored_settings(config):
     return [(key, values[key], other, f"{other} is {values[other]!r}, and {why}")
             for key, (other, ignores, why) in IGNORED_UNDER.items()
             if ignores(values[other]) and all(values[key] != d[key] for d in defaults if key in d)]
+
+def assignment_list(assignments):
+    """Return ``key=value`` ``assignments`` (``--set``'s, a Python API's ``overrides=``) as a list; a lone string
+    is refused: iterated, it gave one character per assignment.
+
+    Example:
+        >>> assignment_list(("training.epochs=1",))
+        ['training.epochs=1']
+    """
+    if isinstance(assignments, str):
+        raise ConfigError(f"overrides must be a list of key=value strings, e.g. [{assignments!r}], not the string "
+                          f"{assignments!r}")
+    return list(assignments)
+
 
 def settings_away_from_defaults(config):
     """``{dotted key: value}`` of the keys ``config`` sets away from the defaults it takes (the fine-tuning

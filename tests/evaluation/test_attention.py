@@ -220,3 +220,17 @@ def test_an_explanation_says_when_the_model_read_only_the_start_of_the_text(tiny
     assert json.loads(save_explanation(e, tmp_path)["json"].read_text(encoding="utf-8"))["truncated"] is True
     assert not explain(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names, "a dull film",
                        sequence_length=24).truncated
+
+
+def test_a_word_the_word_vocabulary_lacks_is_shown_as_written_and_flagged_unknown(tiny_run, tmp_path):
+    # Each was shown as [UNK] ("most attended words: [UNK] 0.21, [UNK] 0.21, film 0.20"): a word tokenizer's token
+    # is one word of the cleaned text, so the word itself is known.
+    text = "A zyzzyva film. superb and quixotic!" + " dull" * 30  # cut after 24 tokens, as the model reads it
+    e = explain(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names, text, sequence_length=24)
+    assert e.tokens[:8] == ["a", "[UNK]", "film", ".", "superb", "and", "[UNK]", "!"]
+    assert e.words == ["a", "zyzzyva", "film", ".", "superb", "and", "quixotic", "!"] + ["dull"] * 16
+    assert e.unknown_words == (False, True) + (False,) * 4 + (True,) + (False,) * 17
+    assert "zyzzyva" in [word for word, _ in e.most_attended(len(e.words))]
+    saved = json.loads(save_explanation(e, tmp_path)["json"].read_text(encoding="utf-8"))
+    assert saved["words"] == e.words and saved["tokens"] == e.tokens
+    assert saved["unknown_words"] == list(e.unknown_words)

@@ -118,16 +118,40 @@ _FOLDS_SOURCE = ("cross-validation folds data.source itself, and holds out data.
     # It was ignored: every fold tests on its own part.
     ("data.test_split=0.2", "cross-validation tests each fold on its own part of data.source, so none is held out "
                             "for testing; unset data.test_split (got 0.2)"),
+    # Each was ignored: the folds went to runs/data-transformer-tiny-cv2, and finished folds were reused.
+    ("output.dir={out}-mine", "output.dir would be ignored: zoo cv writes its folds' runs and cv.json under out_dir "
+                              "(--out); set that instead, and unset output.dir (got '{out}-mine')"),
+    ("output.overwrite=true", "output.overwrite would be ignored: zoo cv reuses the finished folds in out_dir (--out) "
+                              "and resumes an interrupted one; to start afresh, remove {out} or set out_dir (--out) "
+                              "to a new directory, and unset output.overwrite"),
+    # It failed in the first fold advising data.validation_source, which zoo cv refuses.
+    ("training.early_stopping.patience=1", "training.early_stopping.patience needs a validation set, which zoo cv "
+                                           "holds out of each fold's training part: set data.validation_split > 0, or "
+                                           "training.early_stopping.patience=0"),
 ])
 def test_cv_refuses_a_setting_it_would_ignore_before_any_fold(tmp_path, capsys, setting, message):
     texts, labels = sentiment_texts(40, seed=9)
     data = write_jsonl(tmp_path / "data.jsonl", texts, labels, ["negative", "positive"])
     parser = argparse.ArgumentParser(prog="zoo")
     add_cv_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["cv", "--folds", "2", "--out", str(tmp_path / "cv"), "--data", str(data),
-                              "--set", setting.format(data=data)])
+    out = tmp_path / "cv"
+    args = parser.parse_args(["cv", "--folds", "2", "--out", str(out), "--data", str(data), "--set",
+                              "data.validation_split=0", "--set", setting.format(data=data, out=out)])
     assert args.handler(args) == 2
-    assert capsys.readouterr().err == f"zoo cv: error: {message.format(data=str(data))}\n"
+    assert capsys.readouterr().err == f"zoo cv: error: {message.format(data=str(data), out=out)}\n"
+    assert not out.exists() and not (tmp_path / "cv-mine").exists()
+
+
+@pytest.mark.parametrize("folds", ["2", 2.0, 1, True])
+def test_a_bad_number_of_folds_is_named_as_given(tmp_path, folds):
+    from zoo.evaluation.cross_validation import cross_validate
+
+    texts, labels = sentiment_texts(40, seed=9)
+    data = write_jsonl(tmp_path / "data.jsonl", texts, labels, ["negative", "positive"])
+    # They were TypeError: '<' not supported between 'str' and 'int', "k must be an integer of at least 2, not 2.0"
+    # (zoo.data.kfold's argument) and "folds must be at least 2, got 1" (not naming --folds).
+    with pytest.raises(ValueError, match=rf"^folds \(--folds\) must be an integer of at least 2, got {folds!r}$"):
+        cross_validate({"data": {"source": str(data)}}, folds=folds, out_dir=tmp_path / "cv", progress=False)
     assert not (tmp_path / "cv").exists()
 
 

@@ -2,6 +2,7 @@
 import argparse
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -228,6 +229,11 @@ def test_zoo_evaluate_cli_prints_the_perplexity_of_a_token_run(runs, tmp_path, c
     args = parser.parse_args(["evaluate", str(runs["mlm"].run_dir), "--out", str(out), "--method", "beam"])
     assert args.handler(args) == 2
     assert "mlm run" in capsys.readouterr().err
+    # it was accepted, and listed nothing
+    args = parser.parse_args(["evaluate", str(runs["lm"].run_dir), "--out", str(out), "--mistakes", "5"])
+    assert args.handler(args) == 2
+    assert capsys.readouterr().err == (f"zoo evaluate: error: mistakes (--mistakes) lists a classifier's most "
+                                       f"confident mistakes; {runs['lm'].run_dir} is an lm run: leave it out\n")
 
 
 def test_bad_options_and_data_give_the_documented_errors(runs, tmp_path):
@@ -308,8 +314,9 @@ def test_zoo_generate_gives_a_seq2seq_run_s_greedy_output_as_text(runs, tmp_path
         source = run.tokenizer.tokenize(tf.constant(row["text"])).numpy().tolist()[:SEQUENCE_LENGTH["seq2seq"]]
         # the whole room the run's sequence_length leaves, or up to the end token
         assert row["generated"] == _tokens(vocabulary, _seq2seq_greedy(run.model, source, SEQUENCE_LENGTH["seq2seq"]))
-    # An input row's other columns come along, as zoo predict carries them.
-    (tmp_path / "sources.jsonl").write_text(json.dumps({"id": "q7", "text": sources[0]}) + "\n", encoding="utf-8")
+    # An input row's other columns come along, as zoo predict carries them; a seq2seq run reads the source
+    # column, as its training file names it.
+    (tmp_path / "sources.jsonl").write_text(json.dumps({"id": "q7", "source": sources[0]}) + "\n", encoding="utf-8")
     assert main(["generate", str(run.run_dir), "--input", str(tmp_path / "sources.jsonl")]) == 0
     carried = json.loads(capsys.readouterr().out)
     assert list(carried)[:2] == ["id", "text"] and carried["id"] == "q7"
@@ -339,6 +346,23 @@ def test_generate_texts_continues_an_lm_prompt_as_an_independent_greedy_decode_d
         assert not row["empty_input"]
 
 
+def test_a_run_generates_from_bytes_that_are_not_utf8_flags_them_and_warns(runs, tmp_path, capsys):
+    from zoo.cli import main
+
+    # It stopped with "Error converting unicode string while converting Python sequence to Tensor."
+    run_dir = runs["lm"].run_dir
+    rows = generate_texts(run_dir, ["caf\udce9 the", "the"], max_new_tokens=2)
+    assert [row["replaced_bytes"] for row in rows] == [True, False] and rows[0]["text"] == "caf\ufffd the"
+    assert rows[0]["generated"] == generate_texts(run_dir, ["caf\ufffd the"], max_new_tokens=2)[0]["generated"]
+    assert generate_texts(run_dir, []) == []  # as zoo.predict and zoo.embed
+    (tmp_path / "bad.txt").write_bytes(b"caf\xe9 the\nthe\n")
+    assert main(["generate", str(run_dir), "--input", str(tmp_path / "bad.txt"), "--max-new-tokens", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["replaced_bytes"] for line in out.splitlines()] == [True, False]
+    assert ("warning: 1 of 2 texts held bytes that are not UTF-8, replaced by U+FFFD before generating (pass "
+            "--encoding if the input is not UTF-8); flagged replaced_bytes\n") in err
+
+
 def test_generate_refuses_other_runs_and_bad_texts_naming_the_fix(runs, trained_run, exported, capsys):
     from zoo.cli import main
 
@@ -360,7 +384,7 @@ def test_generate_refuses_other_runs_and_bad_texts_naming_the_fix(runs, trained_
     assert main(["generate", str(exported.path.parent), "a text"]) == 2
     assert capsys.readouterr().err == (f"zoo generate: error: {exported.path} is the export of a classifier: it gives "
                                        f"labels; `zoo predict {exported.path} TEXT ...` reads it\n")
-    with pytest.raises(ValueError, match="texts must be a non-empty list of strings, got 'a b'"):
+    with pytest.raises(ValueError, match="texts must be a list of strings, got 'a b'"):
         generate_texts(runs["seq2seq"].run_dir, "a b")
     with pytest.raises(ValueError, match="num_beams .* applies to beam search"):
         generate_texts(runs["seq2seq"].run_dir, ["a b"], num_beams=2)
@@ -385,20 +409,21 @@ def test_an_lm_or_seq2seq_export_generates_from_raw_strings_as_its_run_does(runs
     assert capsys.readouterr().out.startswith(
         f"exported {run.run_dir} to saved_models/{task}/1 (version 1, {task}: generates greedily, up to "
         f"{SEQUENCE_LENGTH[task]} tokens per text; zoo generate reads it)")
+    # The last lm prompt is longer than the model reads: its end differs from its beginning.
     texts = ["a b c d", "l k j", "  ", " ".join(LETTERS * 2)] if task == "seq2seq" else [
-        "The plot was", "", "a", " ".join(["film"] * 30)]
+        "The plot was", "", "a", " ".join(["film"] * 30), " ".join(["The plot was"] * 6 + ["a"])]
     loaded = tf.saved_model.load(f"saved_models/{task}/1").signatures["serving_default"]
     out = {key: value.numpy() for key, value in loaded(texts=tf.constant(texts + [b"caf\xe9"])).items()}
-    assert out["replaced_bytes"].tolist() == [False] * 4 + [True]
+    assert out["replaced_bytes"].tolist() == [False] * len(texts) + [True]
     fits = SEQUENCE_LENGTH[task] - (task == "lm")
     for i, text in enumerate(texts):
         ids = run.tokenizer.tokenize(tf.constant(text)).numpy().tolist()
         assert out["truncated"][i] == (len(ids) > fits)
         if task == "seq2seq":
             expected = _seq2seq_greedy(run.model, ids[:fits], SEQUENCE_LENGTH[task]) if ids else []
-        else:  # an lm's prompt of n tokens and its begin token leave sequence_length - n positions
-            room = min(SEQUENCE_LENGTH[task], fits + 1 - len(ids[:fits]))
-            expected = _lm_greedy(run.model, [BEGIN_ID] + ids[:fits], room)
+        else:  # an lm keeps a prompt's last tokens; n of them and the begin token leave sequence_length - n
+            room = min(SEQUENCE_LENGTH[task], fits + 1 - len(ids[-fits:]))
+            expected = _lm_greedy(run.model, [BEGIN_ID] + ids[-fits:], room)
         assert out["empty_input"][i] == (task == "seq2seq" and not ids)
         assert out["generated"][i].decode() == _tokens(run.tokenizer.vocabulary, expected), (text, expected)
     # zoo generate reads the export as it reads the run (greedy); other decoding needs the run.
@@ -420,6 +445,18 @@ def test_an_lm_or_seq2seq_export_generates_from_raw_strings_as_its_run_does(runs
     assert main(["export", str(run.run_dir), "--name", task, "--max-new-tokens", "0"]) == 2
     assert capsys.readouterr().err == ("zoo export: error: max_new_tokens (--max-new-tokens) must be a positive "
                                        "integer, got 0\n")
+    # More than the model's positions hold was accepted and reported, and generation stopped short of it.
+    from zoo.models.generation import most_new_tokens
+
+    most = most_new_tokens(run.model)
+    length = "target_length" if task == "seq2seq" else "sequence_length"
+    assert main(["export", str(run.run_dir), "--name", task, "--max-new-tokens", str(most + 1)]) == 2
+    assert capsys.readouterr().err == (f"zoo export: error: max_new_tokens (--max-new-tokens) is {most + 1}, but "
+                                       f"this {task} model generates at most {most} tokens (its model's {length}): "
+                                       f"give at most {most}\n")
+    with pytest.raises(ValueError, match=rf"^max_new_tokens \(--max-new-tokens\) is {most + 1}, but run "
+                                         rf"{re.escape(str(run.run_dir))} generates at most {most} tokens"):
+        generate_texts(run.run_dir, texts, max_new_tokens=most + 1)
 
 
 def test_generate_texts_samples_reproducibly_with_a_seed_and_refuses_sampling_options_otherwise(runs):

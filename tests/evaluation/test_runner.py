@@ -1,6 +1,7 @@
 """Evaluating models and run directories: numbers against independent computations, files on disk."""
 import argparse
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -71,6 +72,22 @@ def test_evaluate_run_dir_on_other_data_and_bad_data(trained_run, tmp_path, caps
         evaluate(trained_run.run_dir, text_column="review")
     with pytest.raises(FileNotFoundError, match="not a finished zoo run directory"):
         evaluate(tmp_path)
+
+
+def test_evaluating_on_texts_the_run_trained_on_warns(trained_run, tmp_path, caplog):
+    # zoo train warned about a test file holding training texts; zoo evaluate --data did not.
+    source = trained_run.config.data.source
+    with caplog.at_level(logging.WARNING):
+        report = evaluate(trained_run.run_dir, source, out_dir=tmp_path / "own", progress=False)
+    trained = json.loads((trained_run.run_dir / "metrics.json").read_text())["examples"]["train"]
+    assert (f"warning: {trained} of the {report['metrics']['num_examples']} texts of {source} are texts run "
+            f"{trained_run.run_dir} trained on (first: ") in caplog.text
+    caplog.clear()
+    texts, labels = sentiment_texts(60, seed=21)
+    with caplog.at_level(logging.WARNING):
+        evaluate(trained_run.run_dir, write_jsonl(tmp_path / "other.jsonl", texts, labels, ["negative", "positive"]),
+                 out_dir=tmp_path / "other", progress=False)
+    assert "trained on" not in caplog.text
 
 
 def test_a_data_error_of_zoo_evaluate_names_the_flag_of_its_fix(trained_run, tmp_path, capsys):
@@ -323,7 +340,62 @@ def test_texts_longer_than_the_model_reads_are_counted_in_the_report_not_warned(
     texts[:3] = [text + " superb" * length for text in texts[:3]]
     assert _zoo_evaluate_on(trained_run, texts, labels, tmp_path, "long") == 0
     assert "3 of 20 texts had more tokens than the model reads" in capsys.readouterr().out
-    assert "warning" not in caplog.text
+    # (These synthetic texts repeat some the run trained on, which is warned about.)
+    assert "tokens" not in caplog.text and "truncat" not in caplog.text
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert report["info"]["truncated_texts"] == 3
     assert "- **truncated_texts**: 3" in (tmp_path / "r" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("options, message", [
+    # it was "limit (how many mistakes to list; zoo evaluate --mistakes) must be ..."
+    (["--mistakes", "-1"], "mistakes (--mistakes) must be an integer >= 0, got -1"),
+    (["--batch-size", "0"], "batch_size (--batch-size) must be a positive integer, got 0"),
+])
+def test_bad_counts_of_zoo_evaluate_name_their_flag_before_scoring(trained_run, tmp_path, capsys, monkeypatch,
+                                                                   options, message):
+    import zoo.training
+    from zoo.cli import main
+
+    monkeypatch.setattr(zoo.training, "load_run", lambda run_dir: pytest.fail("the model was loaded"))
+    assert main(["evaluate", str(trained_run.run_dir), "--out", str(tmp_path / "ev"), *options]) == 2
+    assert capsys.readouterr().err == f"zoo evaluate: error: {message}\n"
+
+
+def test_bad_counts_given_to_zoo_evaluate_in_python_name_their_argument(trained_run, tmp_path):
+    # It was TypeError: 'float' object cannot be interpreted as an integer, after the model loaded.
+    with pytest.raises(ValueError, match=r"^batch_size \(--batch-size\) must be a positive integer, got 2.5$"):
+        evaluate(trained_run.run_dir, out_dir=tmp_path / "ev", batch_size=2.5, progress=False)
+    with pytest.raises(ValueError, match=r"^mistakes \(--mistakes\) must be an integer >= 0, got 2.0$"):
+        evaluate(trained_run.run_dir, out_dir=tmp_path / "ev", mistakes=2.0, progress=False)
+
+
+def test_the_threshold_hint_suggests_a_validation_split_only_where_there_is_one(trained_run, tmp_path, capsys):
+    # It said "choose it on --split validation" for --data files without one and for runs without one, where that
+    # then failed.
+    import zoo
+    from zoo.cli import main
+
+    run = str(trained_run.run_dir)
+    texts, labels = sentiment_texts(60, seed=31)
+    data = write_jsonl(tmp_path / "other.jsonl", texts, labels, ["negative", "positive"])
+    folder = tmp_path / "splits"
+    for split in ("train", "validation", "test"):
+        write_jsonl(folder / f"{split}.jsonl", texts, labels, ["negative", "positive"])
+    alone = zoo.train({"data": {"source": str(data), "vocab_size": 100, "sequence_length": 16,
+                                "validation_split": 0, "test_split": 0.3},
+                       "model": {"name": "transformer-tiny", "overrides": {"num_layers": 1, "d_model": 8,
+                                                                           "num_heads": 2, "ff_dim": 16}},
+                       "training": {"epochs": 1, "batch_size": 16},
+                       "output": {"dir": str(tmp_path / "alone"), "progress": "none", "tensorboard": False}})
+    other_texts = "; choose it on labelled texts other than those it is scored on (--data FILE)\n"
+    for argv, advice in [
+            ([run], "; choose it on --split validation\n"),
+            ([run, "--data", str(folder)], "; choose it on --split validation\n"),
+            ([run, "--data", str(data)], f"; choose it on the run's validation split (zoo evaluate {run} --split "
+                                         "validation)\n"),
+            ([str(alone.run_dir)], other_texts),
+            ([str(alone.run_dir), "--data", str(data)], other_texts)]:
+        assert main(["evaluate", *argv, "--out", str(tmp_path / "ev")]) == 0
+        hint = capsys.readouterr().out.splitlines()[-1] + "\n"
+        assert hint.startswith("best F1 of positive here: ") and hint.endswith(advice), argv

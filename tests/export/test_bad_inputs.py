@@ -121,6 +121,14 @@ def test_zoo_predict_counts_the_texts_it_cuts(exported, tmp_path, capsys, caplog
             "predicted on what fits, cut as training cut it; flagged truncated (first: text 2)") in caplog.text
 
 
+def test_pair_batches_of_different_sizes_are_refused_naming_both_inputs(bert_pairs):
+    _, _, predictor = bert_pairs
+    # it failed deep in the graph: "Incompatible shapes: [2] vs. [3]" at a RaggedMask assert
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"text_a and text_b must hold as many texts \(a pair "
+                                                             r"per row\)"):
+        predictor.graph.serve_pairs(tf.constant(["a b", "c"]), tf.constant(["d", "e", "f"]))
+
+
 def test_packed_texts_and_pairs_are_flagged_truncated_only_when_cut(bert_pairs, caplog):
     from zoo.export.predict import InMemoryPredictor
 

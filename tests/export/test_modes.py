@@ -40,10 +40,35 @@ def test_multilabel_joins_every_label_over_the_threshold():
     np.testing.assert_allclose(out.probabilities, p, atol=1e-5)
     expected = [",".join(n for n, on in zip(names, row) if on) for row in p >= 0.5]
     assert out.labels == expected and any("," in label for label in expected)
-    np.testing.assert_array_equal(out.label_ids, p.argmax(1))
+    np.testing.assert_array_equal(out.label_ids, p >= 0.5)
     low = InMemoryPredictor(run.model, run.tokenizer, names, threshold=0.3).predict(texts[:40])
     expected_low = [",".join(n for n, on in zip(names, row) if on) for row in p >= 0.3]
     assert low.labels == expected_low and expected_low != expected
+
+
+def test_a_multilabel_models_label_ids_follow_its_threshold_as_its_label_does(tmp_path):
+    from zoo.export.predict import load_predictor
+    from zoo.export.saved_model import read_metadata
+
+    texts, sentiment = sentiment_texts(200, seed=3)
+    names = ["neg", "pos"]
+    run = train_tiny(texts, np.stack([1 - sentiment, sentiment], 1), names, mode="multilabel", epochs=1)
+    # label_id was the argmax whatever the threshold: 0.99 gave label "" beside label_id 1, 0.3 "neg,pos" beside one
+    for threshold in (0.99, 0.3):
+        decided = InMemoryPredictor(run.model, run.tokenizer, names, threshold=threshold).predict(texts[:40])
+        chosen = decided.probabilities >= threshold
+        assert decided.label_ids.tolist() == chosen.astype(int).tolist()
+        assert decided.labels == [",".join(n for n, on in zip(names, row) if on) for row in chosen]
+        row = decided.records(texts[:40])[0]
+        assert "label_id" not in row and row["label_ids"] == chosen[0].astype(int).tolist()
+    assert not chosen.all(1).all() and chosen.all(1).any()  # 0.3: some rows hold both labels, others one
+    result = export_model(run.model, run.tokenizer, names, out=tmp_path / "ml", threshold=0.3)
+    outputs = read_metadata(result.path)["signatures"]["serving_default"]["outputs"]
+    assert outputs["label_ids"] == "int64 [None, C]" and "label_id" not in outputs
+    served = tf.saved_model.load(str(result.path)).signatures["serving_default"](texts=tf.constant(texts[:40]))
+    assert set(served) == set(outputs)
+    assert served["label_ids"].numpy().tolist() == decided.label_ids.tolist()
+    assert load_predictor(result.path).predict(texts[:40]).label_ids.tolist() == decided.label_ids.tolist()
 
 
 def test_a_threshold_decides_the_second_class_in_memory_and_in_the_export(tiny_run, tmp_path):

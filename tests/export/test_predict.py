@@ -205,8 +205,9 @@ def test_bad_input_files_name_file_and_line(tmp_path, exported):
     with pytest.raises(PredictInputError, match=r"c.jsonl:2: no 'text' field"):
         read_texts(tmp_path / "c.jsonl")
     (tmp_path / "d.csv").write_text("id,body\n1,x\n", encoding="utf-8")
-    with pytest.raises(PredictInputError,
-                       match=r"no column 'text' in the header \(set text_field= \(--text-field\)\); columns: id"):
+    # it said "(set text_field= (--text-field))"
+    with pytest.raises(PredictInputError, match=r"d.csv: no column 'text' in the header; name the texts' column with "
+                                                r"text_field \(--text-field\); columns: id, body$"):
         read_texts(tmp_path / "d.csv")
     (tmp_path / "e.txt").write_bytes(b"cafe ok\n" + "na\u00efve\n".encode("latin-1"))
     # UTF-8 input keeps bytes that do not decode, for the graph to replace and flag as the SavedModel does
@@ -277,11 +278,16 @@ def test_csv_and_tsv_texts_are_read_as_zoo_data_reads_them(tmp_path):
     (tmp_path / "c.csv").write_text('text\n"unterminated\nsecond\n')
     with pytest.raises(PredictInputError, match=r"c.csv, line 2: unbalanced double quote"):
         read_texts(tmp_path / "c.csv")
-    # a sentence-pair model reads text_a and text_b: text_field does not apply
-    (tmp_path / "d.jsonl").write_text('{"question": "q", "answer": "a"}\n')
-    with pytest.raises(PredictInputError, match=r"d.jsonl:1: no 'text_a' field \(a sentence-pair model reads "):
+    # a sentence-pair model reads text_a and text_b, or the two columns text_field names (it refused any)
+    (tmp_path / "d.jsonl").write_text('{"question": "q", "answer": "a", "id": 1}\n')
+    with pytest.raises(PredictInputError, match=r"d.jsonl:1: no 'text_a' field; a sentence-pair model reads the "
+                                                r"text_a and text_b columns: name yours with text_field "
+                                                r"\(--text-field\) A,B$"):
         read_texts(tmp_path / "d.jsonl", pairs=True)
-    with pytest.raises(PredictInputError, match=r"text_field \(--text-field\) applies to single-text models"):
+    assert read_rows(tmp_path / "d.jsonl", text_field="question,answer", pairs=True) == ([("q", "a")], [{"id": 1}])
+    with pytest.raises(PredictInputError, match=r"d.jsonl: text_field \(--text-field\) 'question' names 1 column; "
+                                                r"a sentence-pair model reads two, named A,B \(default: "
+                                                r"text_a,text_b\)$"):
         read_texts(tmp_path / "d.jsonl", text_field="question", pairs=True)
     # a text column named twice: the first was read, silently
     (tmp_path / "e.csv").write_text("text,id,text\nfirst,1,second\n")
@@ -316,8 +322,8 @@ def test_compressed_and_parquet_inputs_are_read_as_zoo_data_reads_them(tmp_path)
     assert texts == zoo.data.load(path, text_column="sentence").texts == ["A fine film.", "A dull film."]
     assert columns == [{"idx": 0, "label": 1, "day": "2024-05-01"}, {"idx": 1, "label": 0, "day": None}]
     assert json.loads(json.dumps(columns)) == columns
-    with pytest.raises(PredictInputError, match=r"e.parquet: no column 'text' \(set text_field= \(--text-field\)\); "
-                                                r"columns: idx, sentence, label, day$"):
+    with pytest.raises(PredictInputError, match=r"e.parquet: no column 'text'; name the texts' column with text_field "
+                                                r"\(--text-field\); columns: idx, sentence, label, day$"):
         read_texts(path)
     with pytest.raises(PredictInputError, match=r"e.parquet, row 1: column 'idx' is not a string$"):
         read_texts(path, text_field="idx")

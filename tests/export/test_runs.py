@@ -106,3 +106,14 @@ def test_an_output_under_a_file_is_refused_before_any_work(trained_run, tmp_path
     (tmp_path / "dir.jsonl").mkdir()
     assert _cli(["predict", str(trained_run.run_dir), "a text", "--output", str(tmp_path / "dir.jsonl")]) == 2
     assert f"cannot write {tmp_path}/dir.jsonl: {tmp_path}/dir.jsonl is a directory" in capsys.readouterr().err
+
+
+def test_an_export_into_its_own_run_directory_is_refused(trained_run, capsys):
+    # it wrote the SavedModel into the run (run/1, then run/2), mixing it with the run's own files
+    run = trained_run.run_dir
+    for out in (run, run / "exported"):
+        assert _cli(["export", str(run), "--out", str(out)]) == 2
+        assert capsys.readouterr().err == (f"zoo export: error: export destination {out / '1'} is inside the run "
+                                           f"directory {run}; set out (--out) to a directory outside it (default: "
+                                           "saved_models/NAME)\n")
+    assert not (run / "1").exists() and not (run / "exported").exists()

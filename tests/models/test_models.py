@@ -206,6 +206,10 @@ def test_models_learn_a_token_presence_task(builder):
     ({"vocab_size": 10, "sequence_length": 8, "pooling": "sum"}, "pooling"),
     ({"vocab_size": 10, "sequence_length": 8, "positional": "alibi"}, "positional"),
     ({"vocab_size": 10, "sequence_length": 8, "activation": "tanh"}, "activation"),
+    # named as the head names them, they read as the backbone's dropout
+    ({"vocab_size": 10, "sequence_length": 8, "head_dropout": 2.0}, r"^`head_dropout` must be a float in \[0, 1\)"),
+    ({"vocab_size": 10, "sequence_length": 8, "head_dropout": 0.0001}, r"^`head_dropout` must be 0 or in"),
+    ({"vocab_size": 10, "sequence_length": 8, "head_hidden_dim": -1}, r"^`head_hidden_dim` must be a positive"),
 ])
 def test_bad_builder_arguments_name_the_argument(kwargs, argument):
     with pytest.raises(ValueError, match=argument):

@@ -363,6 +363,10 @@ def test_a_sentence_pair_needs_the_positions_of_both_texts_and_three_special_tok
     assert data["sequence_length"] == 24 and data["truncated"] == 0
     token_ids = data["train"][0]["token_ids"]
     assert token_ids.shape == (20, 24) and (token_ids != tokenizer.pad_id).sum(axis=1).max() == 18
+    # A length with no room for text names the key that set it (it said "column 'sequence_length'").
+    with pytest.raises(ConfigError, match=r"^data.sequence_length: sequence_length=3 leaves no room for text after "
+                                          r"the 3 special tokens$"):
+        load_splits(run.update({"data.sequence_length": 3}), tokenizer)
 
 
 def test_long_texts_are_capped_at_the_position_limit(tmp_path):

@@ -370,12 +370,11 @@ class BertTokenizer(Tokenizer):
         if second is not None:
             texts.append(tf.convert_to_tensor(second, dtype=tf.string))
         if isinstance(sequence_length, bool) or not isinstance(sequence_length, (int, np.integer)):
-            raise VocabularyError(f"sequence_length must be a whole number of tokens, not {sequence_length!r}",
-                                  column="sequence_length")
+            raise VocabularyError(f"sequence_length must be a whole number of tokens, not {sequence_length!r}")
         room = int(sequence_length) - len(texts) - 1
         if room < 1:
             raise VocabularyError(f"sequence_length={sequence_length} leaves no room for text after the "
-                                  f"{len(texts) + 1} special tokens", column="sequence_length")
+                                  f"{len(texts) + 1} special tokens")
         segments = [self._ids(t) for t in texts]
         if len(segments) == 1:
             segments = [segments[0][:, :room]]

@@ -477,6 +477,21 @@ class _LookupTokenizer(Tokenizer):
     def _ids(self, cleaned):
         return tf.ragged.map_flat_values(self._table.lookup, self._split(cleaned))
 
+    def looked_up(self, texts):
+        """Return the strings each text is split into and looked up, one per id (``[CLS]`` not included).
+
+        An ``[UNK]`` id stands for its string here: ``zoo explain`` shows the word the vocabulary lacks.
+
+        Args:
+            texts: A list or 1-D ``tf.string`` tensor of raw texts (cleaned as ``encode`` cleans them).
+
+        Example:
+            >>> tokenizer = WordTokenizer(20).fit(["a good film"])
+            >>> [t.decode() for t in tokenizer.looked_up(["A gripping film!"])[0].numpy()]
+            ['a', 'gripping', 'film', '!']
+        """
+        return self._split(clean(tf.constant(texts, tf.string), self.cleaning))
+
     def _options(self):
         return {"min_count": self.min_count}
 

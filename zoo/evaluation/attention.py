@@ -30,12 +30,14 @@ class Explanation:
         probabilities: ``[C]`` class probabilities.
         label: the predicted label.
         label_names: the class names.
-        words: the ``w`` words: ``tokens`` with WordPiece continuations (``##ping``) merged into their word.
+        words: the ``w`` words: ``tokens`` with WordPiece continuations (``##ping``) merged into their word; a word
+            or character tokenizer's ``[UNK]`` shown as the text's own word (or character) it stands for.
         word_attention: ``[layers, heads, w, w]`` attention between words (see :func:`merge_word_pieces`).
         word_importance: ``[w]`` per-word importance (sums to 1).
         text_pair: the second text of a sentence pair, or ``None``.
         truncated: the text (or pair) had more tokens than the model reads: ``tokens`` are those it read.
         marker_words: ``[w]`` which words are the tokenizer's ``[CLS]`` / ``[SEP]`` markers, not text.
+        unknown_words: ``[w]`` which words the vocabulary lacks: the model read them as ``[UNK]``.
     """
 
     text: str
@@ -53,6 +55,7 @@ class Explanation:
     text_pair: str = None
     truncated: bool = False
     marker_words: tuple = ()
+    unknown_words: tuple = ()
 
     def most_attended(self, k=5):
         """Return the ``k`` words of the text with the most importance, ``[(word, importance)]``, highest first.
@@ -81,6 +84,7 @@ class Explanation:
             "truncated": self.truncated,
             "words": list(self.words),
             "marker_words": [bool(m) for m in self.marker_words],
+            "unknown_words": [bool(u) for u in self.unknown_words],
             "word_importance": self.word_importance.tolist(),
             "word_attention": self.word_attention.tolist(),
             "tokens": list(self.tokens),
@@ -238,10 +242,12 @@ def explain(model, tokenizer, label_names, text, *, text_pair=None, sequence_len
     predictions = predictor.predict([(first, second)] if pairs else [first])
     tokens = token_strings(tokenizer, ids)
     markers = np.isin(ids, [tokenizer.special_ids.cls, tokenizer.special_ids.sep])
+    unknown = ids == tokenizer.unk_id
     # Merged as importance is (summed over a word's pieces): no piece continues a marker, so a word is one when
-    # its first piece is.
-    words, word_attention, (word_importance, word_markers) = merge_word_pieces(
-        tokens, attention, np.stack([importance, markers]), getattr(tokenizer, "SUFFIX", None))
+    # its first piece is; a word is unknown when any of its pieces is.
+    shown = _shown_tokens(tokenizer, first.decode("utf-8", "replace"), tokens, unknown)
+    words, word_attention, (word_importance, word_markers, word_unknown) = merge_word_pieces(
+        shown, attention, np.stack([importance, markers, unknown]), getattr(tokenizer, "SUFFIX", None))
     return Explanation(
         text=first.decode("utf-8", "replace"),
         tokens=tokens,
@@ -258,7 +264,23 @@ def explain(model, tokenizer, label_names, text, *, text_pair=None, sequence_len
         text_pair=second.decode("utf-8", "replace") if pairs else None,
         truncated=bool(predictions.truncated[0]),
         marker_words=tuple(bool(m) for m in word_markers > 0),
+        unknown_words=tuple(bool(u) for u in word_unknown > 0),
     )
+
+
+def _shown_tokens(tokenizer, text, tokens, unknown):
+    """``tokens`` with each ``[UNK]`` of a word (or character) tokenizer replaced by the text's word it stands for.
+
+    Such a tokenizer looks each string it splits the cleaned text into up, one id per string (after ``[CLS]``),
+    so the strings line up with the ids the model read, cut where those end. Others (WordPiece) split a word
+    into pieces the vocabulary has, and keep ``[UNK]``.
+    """
+    if not unknown.any() or not hasattr(tokenizer, "looked_up"):
+        return tokens
+    split = tokenizer.looked_up([text])[0].numpy()
+    first = 1 if tokenizer.add_cls else 0
+    return tokens[:first] + [piece.decode("utf-8", "replace") if unk else token
+                             for token, piece, unk in zip(tokens[first:], split, unknown[first:])]
 
 
 def token_strings(tokenizer, ids):

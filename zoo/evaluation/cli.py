@@ -10,6 +10,7 @@ from pathlib import Path
 
 from zoo.cli_options import DATA, PRETRAINED, add_config_options, config_overrides
 from zoo.decoding import DEFAULT_NUM_BEAMS, DEFAULT_TEMPERATURE, METHODS, SCORED_METHODS
+from zoo.evaluation.runner import DEFAULT_MISTAKES
 from zoo.export.cli import add_text_inputs, check_text_inputs, read_input, user_errors
 
 # The zoo.data.load options that zoo evaluate sets for --data files, and their flags.
@@ -48,7 +49,8 @@ def add_evaluate_command(subparsers):
     parser.add_argument("--out", help="report directory (default: RUN_DIR/evaluation, for an export "
                                       "evaluations/NAME/VERSION); an earlier report's "
                                       "files in it are replaced, other files left alone")
-    parser.add_argument("--mistakes", type=int, default=20, help="most confident mistakes to list (default: 20)")
+    parser.add_argument("--mistakes", type=int, help=f"a classifier's most confident mistakes to list (default: "
+                                                     f"{DEFAULT_MISTAKES})")
     parser.add_argument("--batch-size", type=int, default=256, help="texts per model call")
     parser.add_argument("--method", choices=SCORED_METHODS, default="greedy",
                         help="decoding for lm and seq2seq runs (default: greedy)")
@@ -87,14 +89,35 @@ def run_evaluate(args):
     best = report["metrics"].get("best_f1_threshold")
     if best:
         second = report["metrics"]["label_names"][1]
-        # Chosen on the test split it would be tuned on the very texts it is then scored on.
-        where = "" if args.split == "validation" else "; choose it on --split validation"
         cut = f"{best['threshold']:.4g}"
         serve = (f"exporting its run with --threshold {cut} labels by it" if "export" in report["info"] else
                  f"zoo export {shlex.quote(str(args.run_dir))} --threshold {cut} labels by it")
         print(f"best F1 of {second} here: {best['f1']:.4f} at threshold {cut} (precision {best['precision']:.4f}, "
-              f"recall {best['recall']:.4f}): {serve}{where}")
+              f"recall {best['recall']:.4f}): {serve}{_where_to_choose_a_threshold(args, report)}")
     return 0
+
+
+def _where_to_choose_a_threshold(args, report):
+    """Where to choose the threshold ``zoo evaluate`` found, unless it was found there: chosen on the test split
+    it would be tuned on the very texts it is then scored on. A validation split is named only where there is one:
+    ``--data``'s official one, else the run's own."""
+    import json
+
+    import zoo.data
+
+    if args.split == "validation":
+        return ""
+    if args.data is not None and "validation" in zoo.data.official_splits(args.data):
+        return "; choose it on --split validation"
+    # metrics.json lists the splits a run held out; an export holds none.
+    run_has_one = "export" not in report["info"] and "validation" in json.loads(
+        (Path(args.run_dir) / "metrics.json").read_text(encoding="utf-8"))["examples"]
+    if run_has_one and args.data is None:
+        return "; choose it on --split validation"
+    if run_has_one:
+        run = shlex.quote(args.run_dir)
+        return f"; choose it on the run's validation split (zoo evaluate {run} --split validation)"
+    return "; choose it on labelled texts other than those it is scored on (--data FILE)"
 
 
 def _headline(report):
@@ -189,7 +212,8 @@ def add_generate_command(subparsers):
     parser.add_argument("--num-beams", type=int, help=f"beam width with --method beam (default: {DEFAULT_NUM_BEAMS})")
     parser.add_argument("--max-new-tokens", type=int,
                         help="most tokens to generate per text (default: as many as the run's sequence_length allows)")
-    parser.add_argument("--temperature", type=float, help=f"softmax temperature with --method sample (default: {DEFAULT_TEMPERATURE:g})")
+    parser.add_argument("--temperature", type=float,
+                        help=f"softmax temperature with --method sample (default: {DEFAULT_TEMPERATURE:g})")
     parser.add_argument("--top-k", type=int, help="with --method sample: sample among the k likeliest tokens only")
     parser.add_argument("--top-p", type=float, help="with --method sample: sample within the likeliest tokens whose "
                                                     "probability reaches p (nucleus sampling)")
@@ -221,6 +245,8 @@ def run_generate(args):
         for row in with_input_columns(rows, columns):
             print(json.dumps(row, ensure_ascii=False))
     for flag, what in (("empty_input", "had no token left after cleaning: nothing was generated from them"),
+                       ("replaced_bytes", "held bytes that are not UTF-8, replaced by U+FFFD before generating "
+                                          "(pass --encoding if the input is not UTF-8)"),
                        ("truncated", "had more tokens than the run reads: each was generated from what fits")):
         count = sum(row[flag] for row in rows)
         if count:
@@ -260,8 +286,8 @@ def run_cv(args):
     from zoo.evaluation.cross_validation import cross_validate
     from zoo.training import NonFiniteLossError, TrainingInterrupted
 
-    overrides = config_overrides(args, DATA, PRETRAINED) + args.overrides
     try:
+        overrides = config_overrides(args, DATA, PRETRAINED, assignments=args.overrides) + args.overrides
         result = cross_validate(args.config, folds=args.folds, overrides=overrides, out_dir=args.out, seed=args.seed)
     except TrainingInterrupted as err:  # a fold's run saved where to resume from: its message says so
         error("cv", err)

@@ -41,6 +41,23 @@ def _load_examples(config):
     return zoo.data.deduplicate(data) if c.deduplicate else data
 
 
+def _check_fold_settings(config, out):
+    """Raise ``ConfigError`` for a setting each fold's run would ignore or fail on: the folds' runs go under ``out``
+    (``output.dir`` and ``overwrite`` are set per fold), and their validation set is ``data.validation_split``
+    of each fold's training part, the only one zoo cv allows."""
+    c = config.output
+    if c.dir is not None:
+        raise ConfigError(f"output.dir would be ignored: zoo cv writes its folds' runs and {CV_JSON} under out_dir "
+                          f"(--out); set that instead, and unset output.dir (got {c.dir!r})")
+    if c.overwrite:
+        raise ConfigError(f"output.overwrite would be ignored: zoo cv reuses the finished folds in out_dir (--out) "
+                          f"and resumes an interrupted one; to start afresh, remove {out} or set out_dir (--out) to a "
+                          "new directory, and unset output.overwrite")
+    if config.training.early_stopping.patience and not config.data.validation_split:
+        raise ConfigError("training.early_stopping.patience needs a validation set, which zoo cv holds out of each "
+                          "fold's training part: set data.validation_split > 0, or training.early_stopping.patience=0")
+
+
 def _save_fold_part(part, path, run_dir):
     """Write a fold's train or test part to ``path``, unless ``run_dir`` (finished or interrupted) trained on
     other examples there: a rerun with another seed, number of folds or source would reuse (or resume) that
@@ -91,8 +108,9 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     with the same config reuses finished folds and resumes an interrupted one.
 
     Args:
-        config: a ``Config``, dict, YAML/JSON path or ``None`` (defaults).
-        folds: number of folds (MR and SUBJ are reported with 10).
+        config: a ``Config``, dict, YAML/JSON path or ``None`` (defaults); ``output.dir`` and ``output.overwrite``
+            are refused: the folds' runs go under ``out_dir``.
+        folds: number of folds, at least 2 (MR and SUBJ are reported with 10).
         overrides: ``key=value`` strings applied on top of ``config``.
         out_dir: where fold runs and ``cv.json`` / ``cv.md`` go; default ``<default run dir>-cv<folds>``.
         seed: fold-assignment seed; defaults to ``training.seed``.
@@ -113,18 +131,20 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     from zoo.training.progress import Progress
     from zoo.training.run import default_run_dir, reads_pairs, trained_model_name
 
+    # Before the config: "2" failed comparing with 2, and 2.0 in zoo.data.kfold, naming its argument k.
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise ValueError(f"folds (--folds) must be an integer of at least 2, got {folds!r}")
     config = as_config(config, overrides)
     task = task_of_config(config)
     if task != "classification":
         raise ConfigError(f"model.name: {config.model.name!r} is not a classifier (its task is {task}); zoo cv "
                           "cross-validates classifiers")
-    if folds < 2:
-        raise ValueError(f"folds must be at least 2, got {folds}")
     if seed is None:
         seed = config.training.seed
     else:
         check_seed(seed, "seed (--seed)")
     out = Path(out_dir) if out_dir else Path(f"{default_run_dir(config)}-cv{folds}")
+    _check_fold_settings(config, out)
     check_output(out, OUT_DIR_FIX)
     data = _load_examples(config)
     fold_reports = []

@@ -69,6 +69,7 @@ def evaluate_generation(run_dir, data=None, *, split=None, out_dir=None, method=
         >>> report["examples"][0]["input"], report["examples"][0]["reference"]  # an lm continues the first half
         ('ending a with brilliant', 'acting the great .')
     """
+    from zoo.models.generation import check_max_new_tokens
     from zoo.training import load_run
     from zoo.training.data import encode_split, task_of_config
 
@@ -84,6 +85,8 @@ def evaluate_generation(run_dir, data=None, *, split=None, out_dir=None, method=
     if not generates and (method != "greedy" or limit is not None or max_new_tokens is not None):
         raise ValueError(f"run {run_dir} is an mlm run, which is scored by masked-token perplexity only; "
                          "method, num_beams, limit and max_new_tokens apply to lm and seq2seq runs")
+    if generates:
+        check_max_new_tokens(model, max_new_tokens, f"run {run_dir}")
     examples, source = _examples(config, task, run_dir, data, split, load_options)
     features, _ = encode_split(task, tokenizer, examples, config.data.sequence_length)
     metrics = perplexity_metrics(model, task, tokenizer, features, seed=config.training.seed, batch_size=batch_size)
@@ -133,21 +136,25 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     Returns:
         One dict per text, in order: ``text``; ``generated``, the generated tokens as text (the tokenizer's
         ``detokenize``: cleaned as training cleaned, e.g. lowercased); ``empty_input``, true for a seq2seq
-        source with no token left after cleaning, from which nothing is generated; ``truncated``, true for a
-        text with more tokens than the run reads, generated from what fits.
+        source with no token left after cleaning, from which nothing is generated; ``replaced_bytes``, true for a
+        text holding bytes that are not UTF-8 (generated from it with U+FFFD in their place, as ``text`` shows
+        it); ``truncated``, true for a text with more tokens than the run reads, generated from what fits (an
+        lm prompt's last tokens). No texts give no rows.
 
     Raises:
-        ValueError: not an lm or seq2seq run, no texts, a text that is not a string, or a bad option.
+        ValueError: not an lm or seq2seq run, a text that is not a string, or a bad option.
 
     Example:
         >>> _ = zoo.train({"data": {"source": "reviews.jsonl"}, "model": {"name": "lm", "overrides": {"num_layers": 1}},
         ...                "training": {"epochs": 1}, "output": {"dir": "runs/lm", "progress": "none"}})
         >>> rows = generate_texts("runs/lm", ["a gripping", "the plot"], max_new_tokens=4)
         >>> [sorted(row) for row in rows][0], [row["text"] for row in rows]
-        (['empty_input', 'generated', 'text', 'truncated'], ['a gripping', 'the plot'])
+        (['empty_input', 'generated', 'replaced_bytes', 'text', 'truncated'], ['a gripping', 'the plot'])
     """
     from zoo.config import check_seed
-    from zoo.export.predict import find_saved_model, generate_with_export
+    from zoo.export.predict import find_saved_model, generate_with_export, predicted_bytes, shown_text
+    from zoo.export.serving import valid_utf8
+    from zoo.models.generation import check_max_new_tokens
     from zoo.training import load_run
     from zoo.training.data import frame_ids
     from zoo.training.run import run_task
@@ -162,8 +169,10 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
         verb, them = ("applies", "it") if len(given) == 1 else ("apply", "them")
         raise ValueError(f"{named} {verb} to sampling; set method='sample' (--method sample) with {them}, or leave "
                          f"{them} out for {method} decoding")
-    if isinstance(texts, str) or not texts or not all(isinstance(text, str) for text in texts):
-        raise ValueError(f"texts must be a non-empty list of strings, got {texts!r:.80}")
+    if isinstance(texts, str) or not all(isinstance(text, str) for text in texts):
+        raise ValueError(f"texts must be a list of strings, got {texts!r:.80}")
+    if not texts:  # as zoo.predict and zoo.embed: no texts, no results
+        return []
     run_dir = Path(run_dir)
     exported = find_saved_model(run_dir) if run_dir.is_dir() else None
     if exported is not None:
@@ -181,11 +190,16 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
         raise ValueError(f"{run_dir} is not an lm or seq2seq run (its model's task is {task}): only those generate "
                          f"text; {fix}")
     model, tokenizer, _, config = load_run(run_dir)
+    check_max_new_tokens(model, max_new_tokens, f"run {run_dir}")
     length = config.data.sequence_length
     begin, _ = frame_ids(tokenizer)
     fits = length if task == "seq2seq" else length - 1  # an lm prompt starts with the begin token
-    whole = tokenizer.tokenize(tf.constant(list(texts))).to_list()
-    tokens = [ids[:fits] for ids in whole]  # the first tokens that fit, as training's encode cuts them
+    # Bytes that are not UTF-8 are replaced and flagged, as the export and zoo predict do (they stopped the run).
+    valid, replaced = valid_utf8(tf.constant([predicted_bytes(text) for text in texts], tf.string))
+    whole = tokenizer.tokenize(valid).to_list()
+    # A seq2seq source is cut as training's encode cut it; an lm prompt keeps its end, which the continuation
+    # follows (its first tokens continued the middle of a long prompt).
+    tokens = [ids[:fits] if task == "seq2seq" else ids[-fits:] for ids in whole]
     inputs = tokens if task == "seq2seq" else [[begin] + ids for ids in tokens]
     kept = [i for i, ids in enumerate(inputs) if ids]
     generated = _generate(model, [inputs[i] for i in kept], [max_new_tokens or length] * len(kept), tokenizer,
@@ -194,8 +208,8 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     outputs = dict(zip(kept, generated))
     rows = tf.ragged.constant([outputs.get(i, []) for i in range(len(texts))], dtype=tf.int32, ragged_rank=1)
     generated_texts = [text.decode("utf-8") for text in tokenizer.detokenize_batch(rows).numpy()]
-    return [{"text": text, "generated": generated_texts[i], "empty_input": i not in outputs,
-             "truncated": len(whole[i]) > fits} for i, text in enumerate(texts)]
+    return [{"text": shown_text(text), "generated": generated_texts[i], "empty_input": i not in outputs,
+             "replaced_bytes": bool(replaced[i]), "truncated": len(whole[i]) > fits} for i, text in enumerate(texts)]
 
 
 def perplexity_metrics(model, task, tokenizer, features, *, seed=0, batch_size=DEFAULT_BATCH_SIZE):

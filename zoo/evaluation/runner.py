@@ -1,14 +1,17 @@
 """``zoo.evaluate``: score a trained model on labelled texts through its serving graph and write a report.
 
-Runs of lm, mlm and seq2seq models go to ``zoo.evaluation.generation`` (perplexity and generated text).
+Runs of lm, mlm and seq2seq models go to ``zoo.evaluation.generation`` (perplexity and generated text). The metrics
+and reports (scikit-learn, matplotlib) are imported where they are used: ``zoo evaluate --help`` reads
+``DEFAULT_MISTAKES`` from here.
 """
+import logging
 from pathlib import Path
 
 import numpy as np
 
-from zoo.evaluation.metrics import classification_metrics, confident_mistakes
-from zoo.evaluation.reports import OUT_DIR_FIX, REPORT_DIR, read_history, write_report
 from zoo.paths import check_output
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MISTAKES = 20
 # The report's info key: how many texts had more tokens than the model reads and were scored on what fits.
@@ -64,6 +67,9 @@ def score_predictor(predictor, texts, labels, *, out_dir=None, history=None, bat
         >>> score_predictor(load_predictor("saved_models/reviews"), ["a superb film"], [1])["metrics"]["accuracy"]
         1.0
     """
+    from zoo.evaluation.metrics import classification_metrics, confident_mistakes
+    from zoo.evaluation.reports import write_report
+
     # Texts longer than the model reads are scored as training scored them, cut: a count in the report, not a
     # warning (data.sequence_length: auto cuts the longest few texts by design).
     predictions = predictor.predict(texts, batch_size=batch_size, progress=progress, quiet=("truncated",))
@@ -175,7 +181,7 @@ def run_splits(config):
     return split_texts(config)
 
 
-def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mistakes=DEFAULT_MISTAKES,
+def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mistakes=None,
              progress=True, method="greedy", num_beams=None, max_new_tokens=None, limit=None, threshold=None,
              **load_options):
     """Evaluate a finished training run, or a classifier's export, and write its report (``zoo evaluate RUN_DIR``).
@@ -197,7 +203,8 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
             not inside the SavedModel). An earlier report's files in it (those its ``report.json`` lists) are
             replaced; other files are left alone.
         batch_size: texts per model call.
-        mistakes: how many of the most confident mistakes to list (classifiers).
+        mistakes: how many of the most confident mistakes to list (classifiers only; default
+            ``DEFAULT_MISTAKES``).
         progress: show a progress bar.
         method: ``greedy`` or ``beam`` decoding (lm and seq2seq).
         num_beams: beam width for ``beam`` (default 4).
@@ -214,16 +221,20 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
         >>> report["metrics"]["num_examples"], report["metrics"]["label_names"]
         (40, ['negative', 'positive'])
     """
+    from zoo.evaluation.reports import OUT_DIR_FIX, read_history
     from zoo.export.predict import find_saved_model
     from zoo.training import load_run
     from zoo.training.data import options_like_run
     from zoo.training.run import reads_pairs, run_model_name, run_task
 
     run_dir = Path(run_dir)
+    _check_count("batch_size", batch_size, 1)
+    # None, not the default, so that a count given for a run that lists no mistakes is refused, not ignored.
+    listed = DEFAULT_MISTAKES if mistakes is None else _check_count("mistakes", mistakes, 0)
     generating = method != "greedy" or num_beams is not None or max_new_tokens is not None or limit is not None
     exported = find_saved_model(run_dir) if run_dir.is_dir() else None
     if exported is not None:
-        return _evaluate_export(exported, data, split=split, out_dir=out_dir, batch_size=batch_size, mistakes=mistakes,
+        return _evaluate_export(exported, data, split=split, out_dir=out_dir, batch_size=batch_size, mistakes=listed,
                                 progress=progress, threshold=threshold, generating=generating,
                                 load_options=load_options)
     task = run_task(run_dir)
@@ -234,6 +245,10 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
     if task not in (None, "classification"):
         if threshold is not None:
             raise ValueError(f"threshold (--threshold) applies to classifier runs; {run_dir} is a {task} run")
+        if mistakes is not None:
+            article = "an" if task in ("lm", "mlm") else "a"
+            raise ValueError(f"mistakes (--mistakes) lists a classifier's most confident mistakes; {run_dir} is "
+                             f"{article} {task} run: leave it out")
         from zoo.evaluation.generation import evaluate_generation
 
         return evaluate_generation(run_dir, data, split=split, out_dir=out_dir, method=method, num_beams=num_beams,
@@ -251,6 +266,7 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
         # several labels per row.
         options = options_like_run(config, "classification", load_options)
         examples, source = data_split(data, split, {"label_names": label_names, **options})
+        _warn_trained_on(run_dir, config, examples)
     pairs = reads_pairs(run_dir)
     _check_examples(examples, source, label_names, pairs, "run")
     info = {"run": str(run_dir), "data": source, "model": run_model_name(run_dir)}
@@ -259,8 +275,33 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
     return evaluate_model(
         model, tokenizer, label_names, examples.inputs, examples.labels, out_dir=out_dir,
         history=read_history(run_dir), sequence_length=config.data.sequence_length, batch_size=batch_size,
-        mistakes=mistakes, info=info, progress=progress, pairs=pairs, threshold=threshold,
+        mistakes=listed, info=info, progress=progress, pairs=pairs, threshold=threshold,
     )
+
+
+def _warn_trained_on(run_dir, config, examples):
+    """Warn when ``examples`` (``data=``) hold texts the run trained on: scores on them measure memory, as ``zoo
+    train`` warns for a test file that overlaps its training data. Without its data (moved, changed) the run has
+    nothing to compare with, and no warning is given."""
+    import zoo.data
+
+    try:
+        train = run_splits(config)["train"]
+    except (OSError, ValueError):
+        return
+    shared = zoo.data.shared_texts(train, examples)
+    if shared:
+        log.warning("warning: %d of the %d texts of %s are texts run %s trained on (first: %s); scores on them "
+                    "measure memory, not generalisation", len(shared), len(examples), examples.source, run_dir,
+                    examples.location(shared[0]))
+
+
+def _check_count(name, value, least):
+    """Return ``value``; raise naming ``name`` and its flag unless it is an integer of at least ``least``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        kind = "a positive integer" if least == 1 else f"an integer >= {least}"
+        raise ValueError(f"{name} (--{name.replace('_', '-')}) must be {kind}, got {value!r}")
+    return value
 
 
 def _check_examples(examples, source, label_names, pairs, owner):
@@ -279,6 +320,7 @@ def _evaluate_export(path, data, *, split, out_dir, batch_size, mistakes, progre
     import json
 
     from zoo.config import Config
+    from zoo.evaluation.reports import OUT_DIR_FIX
     from zoo.export.predict import EXPORT_READERS, load_predictor
     from zoo.export.saved_model import CONFIG_FILE, EXTRA_DIR, read_metadata
     from zoo.training.data import options_like_run
@@ -319,6 +361,7 @@ def default_report_dir(path):
         >>> default_report_dir("runs/reviews"), default_report_dir("saved_models/reviews")
         (PosixPath('runs/reviews/evaluation'), PosixPath('evaluations/reviews/1'))
     """
+    from zoo.evaluation.reports import REPORT_DIR
     from zoo.export.predict import find_saved_model
     from zoo.export.saved_model import read_metadata
 
@@ -340,6 +383,7 @@ def summarize_folds(fold_metrics):
         average precision when every fold has them).
 
     Example:
+        >>> from zoo.evaluation.metrics import classification_metrics
         >>> m1 = classification_metrics([0, 1], [[0.9, 0.1], [0.3, 0.7]], ["neg", "pos"])
         >>> m2 = classification_metrics([0, 1], [[0.4, 0.6], [0.3, 0.7]], ["neg", "pos"])
         >>> summarize_folds([m1, m2])["accuracy"]

@@ -35,26 +35,55 @@ def add_text_inputs(parser, what):
     parser.add_argument("--input", help="file of texts: .txt, .csv, .tsv, .jsonl or .parquet, the others but parquet "
                                         "also compressed (.gz, .bz2, .xz: texts.csv.gz); - reads standard input, one "
                                         "text per line")
-    parser.add_argument("--text-field", default="text", help="text column (CSV/TSV, parquet) or key (JSONL); default: "
-                                                             "text")
-    parser.add_argument("--encoding", help="input file encoding (default: from a UTF-16/UTF-32 byte-order "
+    parser.add_argument("--text-field", help="text column (CSV/TSV, parquet) or key (JSONL) of --input; default: "
+                                             "text")
+    parser.add_argument("--encoding", help="--input file encoding (default: from a UTF-16/UTF-32 byte-order "
                         "mark, else utf-8)")
 
 
 def check_text_inputs(args):
-    """Raise ``PredictInputError`` unless exactly one of ``add_text_inputs``'s texts and ``--input`` is given."""
+    """Raise ``PredictInputError`` unless exactly one of ``add_text_inputs``'s texts and ``--input`` is given, and
+    ``--text-field`` and ``--encoding`` only with ``--input``."""
     from zoo.export.predict import PredictInputError
 
     if bool(args.texts) == bool(args.input):
         raise PredictInputError("give texts on the command line or --input FILE (exactly one of them)")
+    # They say how to read a file: beside texts on the command line they would be ignored without a word.
+    given = [flag for flag, value in (("--text-field", args.text_field), ("--encoding", args.encoding))
+             if value is not None]
+    if given and not args.input:
+        verb, them = ("applies", "it") if len(given) == 1 else ("apply", "them")
+        raise PredictInputError(f"{' and '.join(given)} {verb} to --input FILE; texts on the command line are read "
+                                f"as they are: leave {them} out")
 
 
 def read_input(args, pairs=False):
     """The texts of ``add_text_inputs``'s ``--input`` file (pairs for a sentence-pair model) with each row's other
-    columns, as ``zoo.export.predict.InputRows``."""
-    from zoo.export.predict import read_rows
+    columns, as ``zoo.export.predict.InputRows``. Without ``--text-field``, the column the model trained on: for
+    ``zoo generate`` with a seq2seq run or its export (``args.run_dir``), ``source``, as its training file has it."""
+    from zoo.export.predict import STDIN, read_rows
 
-    return read_rows(args.input, text_field=args.text_field, encoding=args.encoding, pairs=pairs)
+    field = args.text_field
+    run_dir = getattr(args, "run_dir", None)
+    if field is None and run_dir is not None and args.input != STDIN and _task(run_dir) == "seq2seq":
+        from zoo.data.sources import format_suffix
+        from zoo.training.data import SEQ2SEQ_COLUMNS
+
+        # A .txt file's lines are the texts: it has no columns to choose from.
+        field = None if format_suffix(Path(args.input)) == ".txt" else SEQ2SEQ_COLUMNS["text_column"]
+    return read_rows(args.input, text_field=field, encoding=args.encoding, pairs=pairs)
+
+
+def _task(path):
+    """The task of a run directory or of its export (``classification``, ``lm``, ...), or None if unknown."""
+    from zoo.export.predict import find_saved_model
+    from zoo.export.saved_model import read_metadata
+    from zoo.training.run import run_task
+
+    exported = find_saved_model(path) if Path(path).is_dir() else None
+    if exported is not None:
+        return read_metadata(exported).get("task", "classification")
+    return run_task(path)
 
 
 THRESHOLD_HELP = ("a two-class classifier: the second class's probability from which it is the label (default: the "
@@ -70,7 +99,7 @@ def add_export_command(subparsers):
         >>> add_export_command(parser.add_subparsers(dest="command"))
         >>> parser.parse_args(["export", "runs/reviews", "--name", "reviews-v2"])
         Namespace(command='export', run_dir='runs/reviews', out=None, name='reviews-v2', max_new_tokens=None,
-                  threshold=None, handler=<function run_export at 0x...>)
+                  threshold=None, sequence_length=None, handler=<function run_export at 0x...>)
     """
     parser = subparsers.add_parser(
         "export", help="export a training run as a SavedModel that takes raw strings",
@@ -89,6 +118,9 @@ def add_export_command(subparsers):
     parser.add_argument("--max-new-tokens", type=int, help="an lm or seq2seq run: most tokens its export generates "
                                                            "per text (default: the run's sequence_length)")
     parser.add_argument("--threshold", type=float, help=f"{THRESHOLD_HELP} of the export's label")
+    parser.add_argument("--sequence-length", type=int, help="a checkpoint folder: most tokens per text its embedder "
+                                                            "reads, [CLS] and [SEP] included (default: the "
+                                                            "checkpoint's max_seq_length)")
     parser.set_defaults(handler=run_export)
 
 
@@ -98,7 +130,7 @@ def run_export(args):
     from zoo.export.saved_model import export_run
 
     result = export_run(args.run_dir, out=args.out, name=args.name, max_new_tokens=args.max_new_tokens,
-                        threshold=args.threshold)
+                        threshold=args.threshold, sequence_length=args.sequence_length)
     meta = result.metadata
     if meta["task"] == "classification":
         from zoo.evaluation.metrics import decision_rule
@@ -195,8 +227,9 @@ def add_embed_command(subparsers):
         "embed", help="sentence embeddings from a pretrained checkpoint folder",
         description="Embed texts with a BERT checkpoint folder, pooled as its sentence-transformers files say "
                     "(all-MiniLM-L6-v2: the mean of the real tokens, unit length, so cosine similarity is a dot "
-                    "product). One JSON object per text (text, embedding, empty_input, truncated, and the input "
-                    "row's other columns), or --output FILE.npy (the vectors, in input order) or FILE.jsonl.",
+                    "product). One JSON object per text (text, embedding, empty_input, replaced_bytes, truncated, and "
+                    "the input row's other columns), or --output FILE.npy (the vectors, in input order) or "
+                    "FILE.jsonl.",
     )
     parser.add_argument("checkpoint", help="a Hugging Face or keras-hub BERT checkpoint folder, or its export "
                                            "(zoo export CHECKPOINT)")
@@ -217,7 +250,8 @@ def run_embed(args):
     import numpy as np
 
     from zoo.export.embed import embed
-    from zoo.export.predict import PredictInputError, check_output_path, with_input_columns, write_rows
+    from zoo.export.predict import (FLAGS, PredictInputError, check_output_path, shown_text, with_input_columns,
+                                    write_rows)
     from zoo.paths import check_output, output_errors
 
     check_text_inputs(args)
@@ -234,9 +268,9 @@ def run_embed(args):
     texts, columns = read_input(args) if args.input else (args.texts, [{}] * len(args.texts))
     result = embed(args.checkpoint, texts, batch_size=args.batch_size, sequence_length=args.sequence_length,
                    progress=bool(args.input))
-    records = with_input_columns([{"text": text, "embedding": vector.tolist(), "empty_input": bool(empty),
-                                   "truncated": bool(cut)} for text, vector, empty, cut in
-                                  zip(texts, result.vectors, result.empty_input, result.truncated)], columns)
+    records = with_input_columns([{"text": shown_text(text), "embedding": vector.tolist(),
+                                   **{flag: bool(getattr(result, flag)[i]) for flag in FLAGS}}
+                                  for i, (text, vector) in enumerate(zip(texts, result.vectors))], columns)
     if args.output:
         path = Path(args.output)
         with output_errors(path, fix):
@@ -250,6 +284,8 @@ def run_embed(args):
         for record in records:
             print(json.dumps(record, ensure_ascii=False))
     for flag, what in (("empty_input", "had nothing left after cleaning; each is embedded as empty input"),
+                       ("replaced_bytes", "held bytes that are not UTF-8, replaced by U+FFFD before embedding (pass "
+                                          "the input's encoding if it is not UTF-8)"),
                        ("truncated", f"had more tokens than {result.sequence_length} (--sequence-length) and were "
                                      "embedded from the first ones")):
         count = int(getattr(result, flag).sum())

@@ -29,12 +29,14 @@ class Embeddings:
         truncated: ``[N]`` whether a text had more tokens than ``sequence_length`` and was embedded from the
             first ones.
         empty_input: ``[N]`` whether nothing was left of a text after cleaning (its vector is that of ``""``).
+        replaced_bytes: ``[N]`` whether a text held bytes that are not UTF-8, replaced by U+FFFD before embedding.
         sequence_length: The most tokens a text was read with (special tokens included).
     """
 
     vectors: np.ndarray
     truncated: np.ndarray
     empty_input: np.ndarray
+    replaced_bytes: np.ndarray
     sequence_length: int
 
 
@@ -111,7 +113,7 @@ def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=N
     Args:
         checkpoint: A BERT checkpoint folder (Hugging Face or keras-hub, see ``zoo.from_pretrained``), or its
             export by ``zoo export`` (``saved_models/NAME[/N]``).
-        texts: A list of strings.
+        texts: A list of strings (none: ``[0, d]`` vectors).
         batch_size: Texts per model call.
         sequence_length: Most tokens per text, ``[CLS]`` and ``[SEP]`` included (default: the checkpoint's
             ``max_seq_length``, else its position range; an export's is fixed).
@@ -121,7 +123,7 @@ def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=N
         ``Embeddings``.
 
     Raises:
-        ValueError: no texts, a text that is not a string, or a bad ``batch_size`` / ``sequence_length``.
+        ValueError: a text that is not a string, or a bad ``batch_size`` / ``sequence_length``.
 
     Example:
         >>> e = embed("checkpoints/all-MiniLM-L6-v2", ["a gripping film", "an exciting movie", "stocks fell"])
@@ -133,8 +135,8 @@ def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=N
     from zoo.export.predict import find_saved_model, predicted_bytes
     from zoo.training.progress import shows_bar
 
-    if isinstance(texts, str) or not texts or not all(isinstance(text, str) for text in texts):
-        raise ValueError(f"texts must be a non-empty list of strings, got {texts!r:.80}")
+    if isinstance(texts, str) or not all(isinstance(text, str) for text in texts):
+        raise ValueError(f"texts must be a list of strings, got {texts!r:.80}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size (--batch-size) must be a positive integer, got {batch_size!r}")
     exported = find_saved_model(checkpoint)
@@ -153,9 +155,12 @@ def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=N
             batch = tf.constant([predicted_bytes(texts[i]) for i in rows], tf.string)
             parts.append({key: value.numpy() for key, value in serve(texts=batch).items()})
             bar.update(len(rows))
+    if not parts:  # no texts: the graph's answer to an empty batch gives the outputs their shapes ([0, d])
+        parts.append({key: value.numpy() for key, value in serve(texts=tf.constant([], tf.string)).items()})
     inverse = np.argsort(order)
     joined = {key: np.concatenate([part[key] for part in parts])[inverse] for key in parts[0]}
-    return Embeddings(joined["embedding"], joined["truncated"], joined["empty_input"], length)
+    return Embeddings(joined["embedding"], joined["truncated"], joined["empty_input"], joined["replaced_bytes"],
+                      length)
 
 
 def _exported(path, sequence_length):
@@ -165,5 +170,6 @@ def _exported(path, sequence_length):
     metadata = export_metadata(path, TASK)
     if sequence_length is not None and sequence_length != metadata["sequence_length"]:
         raise ValueError(f"sequence_length (--sequence-length) {sequence_length}: {path} was exported with "
-                         f"{metadata['sequence_length']}; export the checkpoint again with the length you want")
+                         f"{metadata['sequence_length']}; export the checkpoint again with it (zoo export "
+                         f"{metadata['checkpoint']} --sequence-length {sequence_length})")
     return load_export(path, metadata).signatures["serving_default"], metadata["sequence_length"]

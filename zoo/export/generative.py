@@ -1,10 +1,11 @@
 """The serving graph of an lm or seq2seq run: raw strings → clean → tokenize → greedy decoding → text.
 
 It decodes as ``zoo generate`` does greedily (``zoo.evaluation.generation.generate_texts``), inside one graph:
-a seq2seq source is its tokens cut to ``sequence_length``, an lm prompt the begin token and its tokens (at most
-``sequence_length - 1``); each step takes the likeliest token but padding, and a text stops at the end token,
-after ``max_new_tokens``, or where the model's positions end. Each step recomputes the whole sequence (no
-key/value cache: the tokens are those of the cached decoding, and the graph stays one ``tf.while_loop``).
+a seq2seq source is its tokens cut to ``sequence_length``, an lm prompt the begin token and its last tokens (at
+most ``sequence_length - 1``: the continuation follows the prompt's end); each step takes the likeliest token but
+padding, and a text stops at the end token, after ``max_new_tokens``, or where the model's positions end. Each
+step recomputes the whole sequence (no key/value cache: the tokens are those of the cached decoding, and the graph
+stays one ``tf.while_loop``).
 
 Outputs per text: ``generated`` (the new tokens as text, the tokenizer's ``detokenize_batch``), ``empty_input``
 (a seq2seq source with no token left after cleaning: nothing is generated), ``replaced_bytes`` and
@@ -13,6 +14,7 @@ Outputs per text: ``generated`` (the new tokens as text, the tokenizer's ``detok
 import tensorflow as tf
 
 from zoo.export.serving import TextEndpoint
+from zoo.models.generation import check_max_new_tokens, most_new_tokens
 
 GENERATIVE_TASKS = ("lm", "seq2seq")
 OUTPUTS = {"generated": "string [None]", "empty_input": "bool [None]", "replaced_bytes": "bool [None]",
@@ -55,7 +57,8 @@ class GenerativeServingGraph(TextEndpoint):
         self.pad_id = model.pad_id
         self.begin_id, self.end_id = frame_ids(tokenizer)
         # The positions a sequence may fill: an lm's prompt and continuation, a seq2seq's decoder input.
-        self.positions = model.target_length if task == "seq2seq" else model.sequence_length
+        self.positions = most_new_tokens(model)
+        check_max_new_tokens(model, max_new_tokens, f"this {task} model")
         # What fits of a text: a seq2seq source whole, an lm prompt after its begin token.
         self.fits = self.sequence_length if task == "seq2seq" else self.sequence_length - 1
         super().__init__()
@@ -63,7 +66,8 @@ class GenerativeServingGraph(TextEndpoint):
     def _outputs(self, valid):
         ragged = tf.cast(self.tokenizer.tokenize(valid), tf.int32)
         truncated = ragged.row_lengths() > self.fits
-        tokens = ragged[:, : self.fits]
+        # A seq2seq source is cut as training cut it; an lm prompt keeps its end, which the continuation follows.
+        tokens = ragged[:, : self.fits] if self.task == "seq2seq" else ragged[:, -self.fits:]
         if self.task == "seq2seq":
             empty = tf.equal(tokens.row_lengths(), 0)
             generated = self._translate(tokens)

@@ -32,7 +32,7 @@ from zoo.data.sources import (COMPRESSIONS, TEXT_ROLES, JsonRecord, bom_encoding
 from zoo.export import versions
 from zoo.export.generative import GENERATIVE_TASKS
 from zoo.export.saved_model import read_metadata
-from zoo.export.serving import ServingGraph
+from zoo.export.serving import ServingGraph, label_id_output
 from zoo.paths import check_output, output_errors
 
 log = logging.getLogger(__name__)
@@ -66,13 +66,16 @@ class Predictions:
     Attributes:
         probabilities: ``[N, C]`` class probabilities.
         label_ids: ``[N]`` predicted class ids (the most probable class; two classes with a threshold: the second
-            where its probability reaches the threshold).
+            where its probability reaches the threshold); multi-label, ``[N, C]`` multi-hot: 1 for each label in
+            ``labels``.
         labels: the ``N`` predicted label strings (multi-label: the labels at or over the threshold, by default the
             ``MULTILABEL_THRESHOLD`` of ``zoo.evaluation.metrics``, comma-joined).
         label_names: the ``C`` class names.
         empty_input: ``[N]`` whether nothing was left of the text after cleaning.
         replaced_bytes: ``[N]`` whether invalid UTF-8 bytes of the text were replaced by U+FFFD.
         truncated: ``[N]`` whether the text had more tokens than the model reads and was cut to them.
+        mode: ``multiclass``, ``binary`` or ``multilabel``: a record's ids are ``label_id``, or ``label_ids``
+            (multi-hot) for ``multilabel``.
     """
 
     probabilities: np.ndarray
@@ -82,9 +85,11 @@ class Predictions:
     empty_input: np.ndarray
     replaced_bytes: np.ndarray
     truncated: np.ndarray
+    mode: str = "multiclass"
 
     def records(self, texts=None):
-        """Return one JSON-ready dict per text: ``label``, ``label_id``, ``probabilities`` by name and the flags.
+        """Return one JSON-ready dict per text: ``label``, ``label_id`` (multi-label: ``label_ids``, multi-hot in
+        ``label_names`` order), ``probabilities`` by name and the flags.
 
         ``text`` (when ``texts`` are given) is the text as predicted: invalid bytes shown as U+FFFD.
 
@@ -100,11 +105,11 @@ class Predictions:
             if texts is None:
                 row = {}
             elif isinstance(texts[i], (tuple, list)):
-                row = {column: predicted_bytes(t).decode("utf-8", "replace") for column, t in zip(PAIR_COLUMNS, texts[i])}
+                row = {column: shown_text(t) for column, t in zip(PAIR_COLUMNS, texts[i])}
             else:
-                row = {"text": predicted_bytes(texts[i]).decode("utf-8", "replace")}
+                row = {"text": shown_text(texts[i])}
             row["label"] = label
-            row["label_id"] = int(self.label_ids[i])
+            row[label_id_output(self.mode)] = self.label_ids[i].tolist()
             row["probabilities"] = {n: float(p) for n, p in zip(self.label_names, self.probabilities[i])}
             row.update({flag: bool(getattr(self, flag)[i]) for flag in FLAGS})
             rows.append(row)
@@ -159,6 +164,11 @@ def predicted_bytes(text):
         return text.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
         return text.encode("utf-8", "surrogatepass")
+
+
+def shown_text(text):
+    """A text as an output row shows it: as predicted, invalid bytes as U+FFFD (``replaced_bytes``)."""
+    return predicted_bytes(text).decode("utf-8", "replace")
 
 
 class _Predictor:
@@ -216,10 +226,11 @@ class _Predictor:
         merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         predictions = Predictions(
             probabilities=merged["probabilities"],
-            label_ids=merged["label_id"],
+            label_ids=merged[label_id_output(self.mode)],
             labels=[b.decode("utf-8") for b in merged["label"]],
             label_names=list(self.label_names),
             **{flag: merged[flag] for flag in FLAGS},
+            mode=self.mode,
         )
         predictions.warn_flagged(self.sequence_length, self.pairs, quiet)
         return predictions
@@ -272,12 +283,13 @@ class SavedModelPredictor(_Predictor):
         self.metadata = export_metadata(self.path, "classification")
         self._loaded = load_export(self.path, self.metadata)
         self._signature = self._loaded.signatures["serving_default"]
-        missing = [flag for flag in FLAGS if flag not in self._signature.structured_outputs]
+        self.mode = self.metadata.get("mode", "multiclass")
+        missing = [name for name in (label_id_output(self.mode), *FLAGS)
+                   if name not in self._signature.structured_outputs]
         if missing:
             raise ModelLoadError(f"{self.path} was exported by an older zoo: its serving_default lacks the outputs "
                                  f"{missing}; export the run again (zoo export RUN_DIR)")
         self.label_names = list(self.metadata["label_names"])
-        self.mode = self.metadata.get("mode", "multiclass")
         self.threshold = self.metadata.get("threshold")
         self.pairs = bool(self.metadata.get("pairs", False))
         self.sequence_length = self.metadata["sequence_length"]
@@ -321,8 +333,8 @@ def generate_with_export(path, texts, *, batch_size=DEFAULT_BATCH_SIZE):
         batch_size: texts per call.
 
     Returns:
-        One dict per text, as ``zoo.evaluation.generate_texts`` gives: ``text``, ``generated``, ``empty_input``
-        and ``truncated``.
+        One dict per text, as ``zoo.evaluation.generate_texts`` gives: ``text`` (as generated from: invalid bytes
+        shown as U+FFFD), ``generated``, ``empty_input``, ``replaced_bytes`` and ``truncated``.
 
     Example:
         >>> tokenizer = zoo.data.build_tokenizer("word_core", 100).fit(["a gripping film", "a dull film"])
@@ -330,7 +342,7 @@ def generate_with_export(path, texts, *, batch_size=DEFAULT_BATCH_SIZE):
         >>> result = zoo.export.export_generator(lm, tokenizer, "lm", 16, name="film-lm", max_new_tokens=3)
         >>> rows = generate_with_export(result.path, ["a gripping"])
         >>> sorted(rows[0]), len(rows[0]["generated"].split()) <= 3
-        (['empty_input', 'generated', 'text', 'truncated'], True)
+        (['empty_input', 'generated', 'replaced_bytes', 'text', 'truncated'], True)
     """
     path = Path(path)
     signature = load_export(path, export_metadata(path, *GENERATIVE_TASKS)).signatures["serving_default"]
@@ -339,9 +351,8 @@ def generate_with_export(path, texts, *, batch_size=DEFAULT_BATCH_SIZE):
         batch = texts[start:start + batch_size]
         out = {key: value.numpy() for key, value in signature(texts=tf.constant(
             [predicted_bytes(text) for text in batch], tf.string)).items()}
-        rows += [{"text": text, "generated": out["generated"][i].decode("utf-8"),
-                  "empty_input": bool(out["empty_input"][i]), "truncated": bool(out["truncated"][i])}
-                 for i, text in enumerate(batch)]
+        rows += [{"text": shown_text(text), "generated": out["generated"][i].decode("utf-8"),
+                  **{flag: bool(out[flag][i]) for flag in FLAGS}} for i, text in enumerate(batch)]
     return rows
 
 
@@ -454,16 +465,17 @@ def _content(raw, path, encoding):
     return content.removeprefix("\ufeff")
 
 
-def read_texts(path, *, text_field="text", encoding=None, pairs=False):
+def read_texts(path, *, text_field=None, encoding=None, pairs=False):
     """Read the texts to predict from ``.txt`` (one per line), ``.csv``/``.tsv``, ``.jsonl`` or ``.parquet`` files.
 
     Args:
         path: the input file; ``-`` reads standard input, one text per line (as a ``.txt`` file). Any but a
             parquet file may be compressed (``COMPRESSIONS``: ``texts.csv.gz``).
-        text_field: the column (CSV/TSV with a header row, parquet) or key (JSONL) holding the text.
+        text_field: the column (CSV/TSV with a header row, parquet) or key (JSONL) holding the text (default
+            ``text``); for pairs, the two as ``"A,B"`` (default ``text_a,text_b``).
         encoding: the file's text encoding; None: UTF-16 or UTF-32 if the file starts with its byte-order mark
             (Excel's "Unicode Text"), else UTF-8 (a NUL byte is then an error naming the encoding to pass).
-        pairs: read sentence pairs from the ``text_a`` and ``text_b`` columns or keys (not from ``.txt``).
+        pairs: read sentence pairs from two columns or keys (``text_field``; not from ``.txt``).
 
     Returns:
         The list of texts (``(text_a, text_b)`` tuples for pairs), in file order.
@@ -483,7 +495,7 @@ class InputRows(NamedTuple):
     columns: list
 
 
-def read_rows(path, *, text_field="text", encoding=None, pairs=False):
+def read_rows(path, *, text_field=None, encoding=None, pairs=False):
     """Read the texts to predict as ``read_texts`` does, with the other columns (CSV/TSV, parquet) or keys (JSONL)
     of each row, which ``zoo predict`` and ``zoo generate`` carry to their output (``with_input_columns``).
 
@@ -508,16 +520,23 @@ def read_rows(path, *, text_field="text", encoding=None, pairs=False):
     if suffix not in INPUT_SUFFIXES:
         raise PredictInputError(f"{path}: unsupported input type {suffix!r}; use one of {', '.join(INPUT_SUFFIXES)} "
                                 f"(all but {INPUT_SUFFIXES[-1]} may be compressed: {', '.join(COMPRESSIONS)})")
-    fields = list(PAIR_COLUMNS) if pairs else [text_field]
-    if pairs and text_field != "text":
-        raise PredictInputError(f"{path}: text_field (--text-field) applies to single-text models; a sentence-pair "
-                                f"model reads the {' and '.join(PAIR_COLUMNS)} columns or keys (rename yours to these)")
-    fix = f"a sentence-pair model reads {' and '.join(PAIR_COLUMNS)}" if pairs else "set text_field= (--text-field)"
+    if pairs:
+        # Training reads a pair's columns by any names (load_options.text_column): so does prediction.
+        fields = list(PAIR_COLUMNS) if text_field is None else text_field.split(",")
+        if len(fields) != len(PAIR_COLUMNS):
+            raise PredictInputError(f"{path}: text_field (--text-field) {text_field!r} names {len(fields)} "
+                                    f"column{'s' if len(fields) > 1 else ''}; a sentence-pair model reads two, named "
+                                    f"A,B (default: {','.join(PAIR_COLUMNS)})")
+        fix = (f"a sentence-pair model reads the {' and '.join(PAIR_COLUMNS)} columns: name yours with text_field "
+               "(--text-field) A,B")
+    else:
+        fields = ["text" if text_field is None else text_field]
+        fix = "name the texts' column with text_field (--text-field)"
     lines_of = "standard input" if stdin else "a .txt file"
     if pairs and suffix == ".txt":
         raise PredictInputError(f"{path}: a sentence-pair model reads {_COLUMN_INPUTS} files with "
-                                f"{' and '.join(PAIR_COLUMNS)} columns, not {lines_of}")
-    if suffix == ".txt" and text_field != "text":
+                                f"{' and '.join(fields)} columns, not {lines_of}")
+    if suffix == ".txt" and text_field not in (None, "text"):
         # A .txt file has no columns: the field would be ignored, and a header line predicted as a text.
         raise PredictInputError(f"{path}: text_field={text_field!r} names a column, but {lines_of} holds one text "
                                 f"per line; give a {_COLUMN_INPUTS} file, or leave text_field (--text-field) out")
@@ -549,12 +568,12 @@ def read_rows(path, *, text_field="text", encoding=None, pairs=False):
                 raise PredictInputError(f"{path}:{number}: not valid JSON: {err.msg}") from None
             for field in fields:
                 if not isinstance(row, dict) or field not in row:
-                    raise PredictInputError(f"{path}:{number}: no {field!r} field ({fix})")
+                    raise PredictInputError(f"{path}:{number}: no {field!r} field; {fix}")
                 if field in row.repeated:  # json keeps the last value: which one is the text is unknown
                     raise PredictInputError(f"{path}:{number}: field {field!r} appears more than once; keep one")
                 if not isinstance(row[field], str):
                     raise PredictInputError(f"{path}:{number}: field {field!r} is not a string")
-            texts.append(tuple(row[f] for f in fields) if pairs else row[text_field])
+            texts.append(tuple(row[f] for f in fields) if pairs else row[fields[0]])
             columns.append({key: value for key, value in row.items() if key not in fields})
     elif suffix in (".csv", ".tsv"):
         # Records are read as zoo.data reads a training or evaluation file, so a text is predicted as it would be
@@ -574,7 +593,7 @@ def read_rows(path, *, text_field="text", encoding=None, pairs=False):
                 header = header_names(row)
                 missing = [field for field in fields if field not in header]
                 if missing:
-                    raise PredictInputError(f"{path}: no column {missing[0]!r} in the header ({fix}); columns: "
+                    raise PredictInputError(f"{path}: no column {missing[0]!r} in the header; {fix}; columns: "
                                             f"{', '.join(header)}")
                 try:  # a column named twice: which one holds the text is unknown
                     indices = [resolve_column(field, header, path, role, number, by_index=False)
@@ -607,7 +626,7 @@ def _parquet_input(path, fields, pairs, fix):
         for field in fields:
             count = names.count(field)
             if not count:
-                raise PredictInputError(f"{path}: no column {field!r} ({fix}); columns: {', '.join(names)}")
+                raise PredictInputError(f"{path}: no column {field!r}; {fix}; columns: {', '.join(names)}")
             if count > 1:  # pyarrow would read the last of them, silently
                 raise PredictInputError(f"{path}: column {field!r} is named {count} times; rename the others")
         classes = {name: class_label_names(parquet.schema_arrow, name) for name in names if name not in fields}
@@ -703,9 +722,10 @@ def write_predictions(path, texts, predictions, columns=None):
     if Path(path).suffix.lower() == ".jsonl":
         return write_rows(path, with_input_columns(records, columns))
     names = list(predictions.label_names)
-    outputs = ["label", "label_id", *[f"p_{n}" for n in names], *FLAGS]
+    ids = label_id_output(predictions.mode)
+    outputs = ["label", ids, *[f"p_{n}" for n in names], *FLAGS]
     rows = [{**{key: value for key, value in record.items() if key not in ("probabilities", *outputs)},
-             "label": record["label"], "label_id": record["label_id"],
+             "label": record["label"], ids: record[ids],
              **{f"p_{n}": record["probabilities"][n] for n in names},
              **{flag: record[flag] for flag in FLAGS}} for record in records]
     own = list(rows[0]) if rows else ["text", *outputs]
@@ -775,8 +795,8 @@ def predict(model_dir, texts, *, batch_size=DEFAULT_BATCH_SIZE, threshold=None):
         threshold: a run directory's decision threshold (``load_predictor``).
 
     Returns:
-        One dict per text: ``text`` (or ``text_a``, ``text_b``), ``label``, ``label_id`` and ``probabilities`` by
-        label name.
+        One dict per text: ``text`` (or ``text_a``, ``text_b``), ``label``, ``label_id`` (multi-label: ``label_ids``,
+        multi-hot) and ``probabilities`` by label name, as ``Predictions.records`` gives them.
 
     Example:
         >>> [row["label"] for row in predict("saved_models/reviews", ["a gripping, funny film", "a dull, boring film"])]
@@ -787,7 +807,7 @@ def predict(model_dir, texts, *, batch_size=DEFAULT_BATCH_SIZE, threshold=None):
     return predictor.predict(texts, batch_size=batch_size).records(texts)
 
 
-def predict_file(model_dir, input_path, output_path, *, text_field="text", encoding=None,
+def predict_file(model_dir, input_path, output_path, *, text_field=None, encoding=None,
                  batch_size=DEFAULT_BATCH_SIZE, progress=True, threshold=None):
     """Predict every text of a file and write the predictions, with a progress bar.
 
@@ -795,7 +815,7 @@ def predict_file(model_dir, input_path, output_path, *, text_field="text", encod
         model_dir: ``saved_models/<name>[/<n>]`` or a run directory.
         input_path: ``.txt``, ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet`` input (``read_texts``).
         output_path: ``.jsonl`` or ``.csv`` output.
-        text_field: the text column / key of CSV, TSV, JSONL and parquet inputs.
+        text_field: the text column / key of CSV, TSV, JSONL and parquet inputs (``read_texts``).
         encoding: the input's encoding; None: from its UTF-16 or UTF-32 byte-order mark, else UTF-8.
         batch_size: texts per model call.
         progress: show a progress bar on stderr.

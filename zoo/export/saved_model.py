@@ -3,7 +3,8 @@ layout.
 
 Signatures:
     ``serving_default`` (alias of ``serve_text``): ``texts: tf.string [None]`` →
-        ``probabilities: float32 [None, C]``, ``label_id: int64 [None]``, ``label: string [None]``,
+        ``probabilities: float32 [None, C]``, ``label_id: int64 [None]`` (a multi-label model's: ``label_ids:
+        int64 [None, C]``, multi-hot), ``label: string [None]``,
         ``empty_input: bool [None]`` (nothing left after cleaning: the answer for empty input; for a sentence
         pair, nothing left of either text),
         ``replaced_bytes: bool [None]`` (invalid UTF-8 bytes were replaced by U+FFFD before predicting) and
@@ -36,7 +37,7 @@ import tensorflow as tf
 import zoo
 from zoo.data.labeled import save_label_names
 from zoo.export import versions
-from zoo.export.serving import ServingGraph
+from zoo.export.serving import ServingGraph, label_id_output
 from zoo.paths import output_errors
 
 META_FILE = "zoo_export.json"
@@ -45,10 +46,10 @@ MODEL_FILE = "model.json"
 TOKENIZER_DIR = "tokenizer"
 EXTRA_DIR = "assets.extra"
 IDS_SIGNATURE = "serve_token_ids"
-# Raised when what an export holds changes (3: the truncated output).
-FORMAT_VERSION = 3
-OUTPUTS = {"probabilities": "float32 [None, C]", "label_id": "int64 [None]", "label": "string [None]",
-           "empty_input": "bool [None]", "replaced_bytes": "bool [None]", "truncated": "bool [None]"}
+# Raised when what an export holds changes (3: the truncated output; 4: a multi-label model's label_ids).
+FORMAT_VERSION = 4
+# The class ids a classifier's signatures return, by name (zoo.export.serving.label_id_output).
+ID_OUTPUTS = {"label_id": "int64 [None]", "label_ids": "int64 [None, C]"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +114,8 @@ def export_model(model, tokenizer, label_names, config=None, *, out=None, name=N
         model_spec: how to rebuild the model (a run's ``model.json``: registry name and builder
             arguments); defaults to the model's Keras serialisation.
         pairs: the model classifies sentence pairs: ``serving_default`` takes ``text_a`` and ``text_b``.
-        threshold: the decision threshold the export's ``label`` and ``label_id`` follow (``ServingGraph``);
+        threshold: the decision threshold the export's ``label`` and ``label_id`` (``label_ids``) follow
+            (``ServingGraph``);
             recorded in ``zoo_export.json``.
 
     Returns:
@@ -253,17 +255,30 @@ def _save(graph, model, tokenizer, config, out, name, model_spec, fields):
     return ExportResult(path=path, version=version, metadata=metadata)
 
 
+def classifier_outputs(mode):
+    """The outputs of a ``mode`` classifier's signatures, as ``zoo_export.json`` lists them.
+
+    Example:
+        >>> list(classifier_outputs("multilabel"))
+        ['probabilities', 'label_ids', 'label', 'empty_input', 'replaced_bytes', 'truncated']
+    """
+    ids = label_id_output(mode)
+    return {"probabilities": "float32 [None, C]", ids: ID_OUTPUTS[ids], "label": "string [None]",
+            "empty_input": "bool [None]", "replaced_bytes": "bool [None]", "truncated": "bool [None]"}
+
+
 def _signatures(graph):
     """The ``signatures`` entry of ``zoo_export.json``: each signature's inputs and outputs."""
     texts, ids = list(graph.endpoints())
+    outputs = classifier_outputs(graph.mode)
     ids_inputs = {"token_ids": "int32 [None, None]"}
     if graph.pairs:
         text_inputs = {"text_a": "string [None]", "text_b": "string [None]"}
         ids_inputs["segment_ids"] = "int32 [None, None]"
     else:
         text_inputs = {"texts": "string [None]"}
-    return {"serving_default": {"inputs": text_inputs, "outputs": OUTPUTS, "alias_of": texts},
-            ids: {"inputs": ids_inputs, "outputs": OUTPUTS}}
+    return {"serving_default": {"inputs": text_inputs, "outputs": outputs, "alias_of": texts},
+            ids: {"inputs": ids_inputs, "outputs": outputs}}
 
 
 def read_metadata(path):
@@ -283,7 +298,7 @@ def read_metadata(path):
     return json.loads(meta.read_text(encoding="utf-8"))
 
 
-def export_run(run_dir, *, out=None, name=None, max_new_tokens=None, threshold=None):
+def export_run(run_dir, *, out=None, name=None, max_new_tokens=None, threshold=None, sequence_length=None):
     """Export a finished training run (``zoo export RUN_DIR``): a classifier, or an lm or seq2seq run that
     generates (``export_generator``); a pretrained checkpoint folder exports as a sentence embedder
     (``export_embedder``).
@@ -295,6 +310,8 @@ def export_run(run_dir, *, out=None, name=None, max_new_tokens=None, threshold=N
         max_new_tokens: an lm or seq2seq run's most tokens generated per text (default its ``sequence_length``).
         threshold: a classifier's decision threshold (``export_model``): two classes, the second class's
             probability from which it is the label; multi-label, each label's.
+        sequence_length: a checkpoint folder's most tokens per text (``export_embedder``); a run exports with
+            its ``data.sequence_length``.
 
     Returns:
         An :class:`ExportResult`.
@@ -308,6 +325,13 @@ def export_run(run_dir, *, out=None, name=None, max_new_tokens=None, threshold=N
     from zoo.training.run import load_classifier_run, load_run, read_model_spec, run_task
 
     run_dir = Path(run_dir)
+    # The destination is resolved (and checked) before the model loads; the export functions then take it as
+    # given. ``is None``, not ``or``: an empty --name is a mistake to report, not a request for the default name.
+    path, _ = versions.resolve_export_dir(out, name=run_dir.resolve().name if name is None else name)
+    if path.resolve().is_relative_to(run_dir.resolve()):
+        # Its numbered folders would mix with the run's own files (and a checkpoint folder's), and be read as them.
+        raise ValueError(f"export destination {path} is inside the run directory {run_dir}; set out (--out) to a "
+                         "directory outside it (default: saved_models/NAME)")
     if is_checkpoint_folder(run_dir):
         if max_new_tokens is not None:
             raise ValueError(f"max_new_tokens (--max-new-tokens) applies to lm and seq2seq runs; {run_dir} is a "
@@ -315,7 +339,10 @@ def export_run(run_dir, *, out=None, name=None, max_new_tokens=None, threshold=N
         if threshold is not None:
             raise ValueError(f"threshold (--threshold) applies to classifier runs; {run_dir} is a checkpoint folder, "
                              "which exports as a sentence embedder")
-        return export_embedder(run_dir, out=out, name=name)
+        return export_embedder(run_dir, out=path, sequence_length=sequence_length)
+    if sequence_length is not None:
+        raise ValueError(f"sequence_length (--sequence-length) applies to checkpoint folders, which export as sentence "
+                         f"embedders; {run_dir} is not one (a run exports with its data.sequence_length)")
     task = run_task(run_dir)
     generates = task in GENERATIVE_TASKS
     if task == "mlm":
@@ -327,9 +354,6 @@ def export_run(run_dir, *, out=None, name=None, max_new_tokens=None, threshold=N
                          f"{task or 'classification'} run")
     if threshold is not None and generates:
         raise ValueError(f"threshold (--threshold) applies to classifier runs; {run_dir} is an {task} run")
-    # The destination is resolved (and checked) before the model loads; export_model then takes it as given.
-    # ``is None``, not ``or``: an empty --name is a mistake to report, not a request for the default name.
-    path, _ = versions.resolve_export_dir(out, name=run_dir.resolve().name if name is None else name)
     if generates:
         model, tokenizer, _, config = load_run(run_dir)
         return export_generator(model, tokenizer, task, config.data.sequence_length, config, out=path,

@@ -68,6 +68,12 @@ class TextEndpoint:
         raise NotImplementedError
 
 
+def label_id_output(mode):
+    """The output naming a prediction's class ids: ``label_id`` (``[B]``, the decided class), or for a multi-label
+    model ``label_ids`` (``[B, C]`` multi-hot: 1 for each label at or over the threshold, as ``label`` joins them)."""
+    return "label_ids" if mode == "multilabel" else "label_id"
+
+
 def logits_to_probabilities(logits, mode):
     """Turn model logits into ``[B, C]`` class probabilities (binary: ``[1 - p, p]``)."""
     logits = tf.cast(logits, tf.float32)
@@ -198,6 +204,11 @@ class ServingGraph:
         second = None
         if text_pairs is not None:
             second, replaced_b = checked_texts(text_pairs, name="text_b_must_be_a_1-D_batch_of_strings")
+            # Unchecked, batches of different sizes failed deep in the tokenizer, naming neither input.
+            check = tf.debugging.assert_equal(tf.size(valid), tf.size(second),
+                                              message="text_a and text_b must hold as many texts (a pair per row)")
+            with tf.control_dependencies([check]):
+                valid, second = tf.identity(valid), tf.identity(second)
             replaced = replaced | replaced_b
         packed = self.tokenizer.pack(valid, second, sequence_length=self.sequence_length)
         real = tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1)
@@ -267,16 +278,18 @@ class ServingGraph:
             inputs = ids
         logits = self.model(inputs, training=False)
         probabilities = logits_to_probabilities(logits, self.mode)
-        label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
         if self.mode == "multilabel":
-            chosen = tf.ragged.boolean_mask(tf.broadcast_to(self._labels, tf.shape(probabilities)),
-                                            probabilities >= (self.threshold or MULTILABEL_THRESHOLD))
-            label = tf.strings.reduce_join(chosen, axis=-1, separator=LABEL_SEPARATOR)
+            # Each label is decided on its own, so one class id (an argmax) would contradict the label string
+            # wherever it holds no label or several: the ids are multi-hot, as the label string.
+            chosen = probabilities >= (MULTILABEL_THRESHOLD if self.threshold is None else self.threshold)
+            names = tf.ragged.boolean_mask(tf.broadcast_to(self._labels, tf.shape(probabilities)), chosen)
+            label = tf.strings.reduce_join(names, axis=-1, separator=LABEL_SEPARATOR)
+            return {"probabilities": probabilities, "label_ids": tf.cast(chosen, tf.int64), "label": label}
+        if self.threshold is None:
+            label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
         else:
-            if self.threshold is not None:
-                label_id = tf.cast(probabilities[:, 1] >= self.threshold, tf.int64)
-            label = tf.gather(self._labels, label_id)
-        return {"probabilities": probabilities, "label_id": label_id, "label": label}
+            label_id = tf.cast(probabilities[:, 1] >= self.threshold, tf.int64)
+        return {"probabilities": probabilities, "label_id": label_id, "label": tf.gather(self._labels, label_id)}
 
     def _serve_text(self, texts):
         ids, segment_ids, flags = self._tokens(texts)

@@ -10,6 +10,27 @@ from zoo.models.generative import CausalLM
 from zoo.models.seq2seq import Seq2Seq
 
 
+def most_new_tokens(model):
+    """The most tokens ``generate`` can add to a prompt of the begin token alone: the positions the model decodes
+    into (an lm's ``sequence_length``, a seq2seq model's ``target_length``).
+
+    Example:
+        >>> most_new_tokens(zoo.models.build_lm(vocab_size=100, sequence_length=16, num_layers=1))
+        16
+    """
+    return _DecoderStack(model).max_length
+
+
+def check_max_new_tokens(model, max_new_tokens, owner):
+    """Raise a ValueError naming ``owner`` (the run or export) when ``max_new_tokens`` exceeds ``most_new_tokens``:
+    the rest would never be generated, without a word."""
+    most = most_new_tokens(model)
+    if max_new_tokens is not None and max_new_tokens > most:
+        length = "target_length" if isinstance(model, Seq2Seq) else "sequence_length"
+        raise ValueError(f"max_new_tokens (--max-new-tokens) is {max_new_tokens}, but {owner} generates at most "
+                         f"{most} tokens (its model's {length}): give at most {most}")
+
+
 class _DecoderStack:
     """A ``CausalLM`` or ``Seq2Seq`` seen as one interface: logits of ids, with or without a KV cache."""
 

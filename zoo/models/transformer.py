@@ -1,6 +1,8 @@
 """``build_transformer``: the Transformer text classifier (or its bare backbone) from builder arguments."""
 import inspect
 
+from zoo.layers import _validation as check
+from zoo.layers.dropout import dropout_rate
 from zoo.models.backbone import Backbone
 from zoo.models.classifier import TextClassifier
 
@@ -63,6 +65,10 @@ def build_transformer(vocab_size, sequence_length, num_classes=2, *, num_layers=
                              f"{', '.join(head)} would not apply; remove {'it' if len(head) == 1 else 'them'} or "
                              "give num_classes")
         return backbone
+    # Checked under their own names: the head calls them hidden_dim and dropout, which read as the backbone's.
+    check.positive_int("head_hidden_dim", head_hidden_dim, allow_none=True)
+    if head_dropout is not None:
+        dropout_rate("head_dropout", head_dropout)
     return TextClassifier(
         backbone, num_classes, pooling=pooling, mode=mode, hidden_dim=head_hidden_dim,
         dropout=dropout if head_dropout is None else head_dropout, pad_id=pad_id, name=name,

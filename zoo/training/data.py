@@ -421,7 +421,10 @@ def load_splits(config, tokenizer=None):
             continue
         if name != "train" and task == "classification":
             zoo.data.check_labels_seen(train, part, name)
-        out[name] = encode_split(task, tokenizer, part, length)
+        try:
+            out[name] = encode_split(task, tokenizer, part, length)
+        except zoo.data.VocabularyError as err:  # the tokenizer is fitted: a length too short for its markers
+            raise ConfigError(f"data.sequence_length: {err}") from None
         out["sources"][name] = part.source
     return out
 

@@ -134,7 +134,7 @@ def as_config(config=None, overrides=()):
         config = Config.from_dict(config.given())
     else:
         raise TypeError(f"config must be a Config, a dict or a path, got {type(config).__name__}")
-    return config.override(list(overrides)) if overrides else config
+    return config.override(overrides) if overrides else config
 
 
 def default_run_dir(config):

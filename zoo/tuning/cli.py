@@ -65,10 +65,11 @@ def run_tune(args):
                                             ("directory", args.directory)) if value is not None}
     if args.overwrite:
         tuning["overwrite"] = True
-    overrides = config_overrides(args, DATA, PRETRAINED_CHECKPOINT) + args.assignments
     try:
-        result = tune(args.config, tuning=tuning, overrides=overrides, retrain_best=args.retrain_best,
-                      export_to=args.export_to, role=args.role, oracle=args.oracle, tuner_id=args.tuner_id)
+        overrides = config_overrides(args, DATA, PRETRAINED_CHECKPOINT, assignments=args.assignments)
+        result = tune(args.config, tuning=tuning, overrides=overrides + args.assignments,
+                      retrain_best=args.retrain_best, export_to=args.export_to, role=args.role, oracle=args.oracle,
+                      tuner_id=args.tuner_id)
     except TrainingInterrupted as err:
         error("tune", err)
         return exit_status_for_signal(err.signal_number)

@@ -19,7 +19,8 @@ import typing
 from pathlib import Path
 from typing import Literal, Optional
 
-from zoo.config import MONITORS, Config, ConfigError, Section, check_seed, parse_value, read_mapping
+from zoo.config import (MONITORS, Config, ConfigError, Section, assignment_list, check_seed, parse_value,
+                        read_mapping)
 
 TUNERS = ("random", "hyperband", "bayesian")
 # A trial's objective is the validation metric its early stopping follows.
@@ -174,7 +175,7 @@ def load_search(config=None, *, tuning=None, overrides=()):
                               "instead")
     section.update(tuning or {})
     stage, own = [], []
-    for assignment in overrides:
+    for assignment in assignment_list(overrides):
         (own if assignment.strip().startswith("tuning.") else stage).append(assignment)
     for assignment in own:
         _assign(section, assignment)

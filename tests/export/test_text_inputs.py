@@ -79,7 +79,8 @@ def test_a_seq2seq_export_reads_the_source_column_of_an_input_file(tmp_path, cap
     tokenizer = build_tokenizer("word_core", vocab_size=40).fit(["a b c", "c b a"])
     model = zoo.build("seq2seq", vocab_size=tokenizer.vocab_size, sequence_length=8, num_layers=1, d_model=16,
                       num_heads=2, ff_dim=32)
-    path = export_generator(model, tokenizer, "seq2seq", 8, out=tmp_path / "s2s", max_new_tokens=2).path
+    config = zoo.Config.from_dict({"model": {"name": "seq2seq"}})  # as zoo export writes the run's
+    path = export_generator(model, tokenizer, "seq2seq", 8, config, out=tmp_path / "s2s", max_new_tokens=2).path
     # the file it trained on: it failed with "no 'text' field"
     (tmp_path / "s3.jsonl").write_text('{"source": "a b c", "target": "c b a"}\n')
     assert main(["generate", str(path), "--input", str(tmp_path / "s3.jsonl")]) == 0
@@ -93,3 +94,28 @@ def test_no_texts_give_no_embeddings_as_they_give_no_predictions(checkpoint):
     assert empty.vectors.shape == (0, 32) and empty.truncated.shape == empty.replaced_bytes.shape == (0,)
     with pytest.raises(ValueError, match=r"^texts must be a list of strings, got 'a film'"):
         zoo.embed(checkpoint, "a film")
+
+
+def test_an_input_file_is_read_from_the_text_column_its_run_trained_on(tmp_path, capsys):
+    # A run trained with data.load_options.text_column: review could not read its own file without --text-field.
+    texts, labels = sentiment_texts(60, seed=8)
+    data = tmp_path / "reviews.csv"
+    names = ["negative", "positive"]
+    data.write_text("review,label\n" + "".join(f"{t},{names[y]}\n" for t, y in zip(texts, labels)))
+    run = zoo.train({"data": {"source": str(data), "load_options": {"text_column": "review"}, "vocab_size": 100,
+                              "sequence_length": 16},
+                     "model": {"overrides": {"num_layers": 1, "d_model": 16, "num_heads": 2, "ff_dim": 32}},
+                     "training": {"epochs": 1, "batch_size": 16},
+                     "output": {"dir": str(tmp_path / "run"), "progress": "none", "tensorboard": False}})
+    assert main(["export", str(run.run_dir), "--out", str(tmp_path / "exported")]) == 0
+    capsys.readouterr()
+    for model in (run.run_dir, tmp_path / "exported"):
+        assert main(["predict", str(model), "--input", str(data)]) == 0
+        rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert [row["text"] for row in rows] == texts and rows[0]["input_label"] in ("negative", "positive")
+    # --text-field still names another column, and a file without the run's column says which it looked for.
+    (tmp_path / "plain.jsonl").write_text(json.dumps({"body": texts[0]}) + "\n")
+    assert main(["predict", str(run.run_dir), "--input", str(tmp_path / "plain.jsonl"), "--text-field", "body"]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] == texts[0]
+    assert main(["predict", str(run.run_dir), "--input", str(tmp_path / "plain.jsonl")]) == 2
+    assert "no 'review' field" in capsys.readouterr().err

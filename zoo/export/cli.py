@@ -35,8 +35,9 @@ def add_text_inputs(parser, what):
     parser.add_argument("--input", help="file of texts: .txt, .csv, .tsv, .jsonl or .parquet, the others but parquet "
                                         "also compressed (.gz, .bz2, .xz: texts.csv.gz); - reads standard input, one "
                                         "text per line")
-    parser.add_argument("--text-field", help="text column (CSV/TSV, parquet) or key (JSONL) of --input; default: "
-                                             "text")
+    parser.add_argument("--text-field", help="text column (CSV/TSV, parquet) or key (JSONL) of --input, A,B for a "
+                                             "sentence pair; default: the one the run trained on, else text "
+                                             "(text_a,text_b)")
     parser.add_argument("--encoding", help="--input file encoding (default: from a UTF-16/UTF-32 byte-order "
                         "mark, else utf-8)")
 
@@ -59,31 +60,45 @@ def check_text_inputs(args):
 
 def read_input(args, pairs=False):
     """The texts of ``add_text_inputs``'s ``--input`` file (pairs for a sentence-pair model) with each row's other
-    columns, as ``zoo.export.predict.InputRows``. Without ``--text-field``, the column the model trained on: for
-    ``zoo generate`` with a seq2seq run or its export (``args.run_dir``), ``source``, as its training file has it."""
+    columns, as ``zoo.export.predict.InputRows``. Without ``--text-field``, the column(s) the model's run read its
+    texts from (``data.load_options.text_column``; a seq2seq run's ``source``), so that its own training file
+    reads as it is; else ``text`` (a pair's ``text_a`` and ``text_b``)."""
+    from zoo.data.sources import format_suffix
     from zoo.export.predict import STDIN, read_rows
 
     field = args.text_field
-    run_dir = getattr(args, "run_dir", None)
-    if field is None and run_dir is not None and args.input != STDIN and _task(run_dir) == "seq2seq":
-        from zoo.data.sources import format_suffix
-        from zoo.training.data import SEQ2SEQ_COLUMNS
-
-        # A .txt file's lines are the texts: it has no columns to choose from.
-        field = None if format_suffix(Path(args.input)) == ".txt" else SEQ2SEQ_COLUMNS["text_column"]
+    # A .txt file's lines are the texts: it has no columns to choose from.
+    if field is None and args.input != STDIN and format_suffix(Path(args.input)) != ".txt":
+        field = _trained_text_field(next((getattr(args, name) for name in MODEL_ARGUMENTS if hasattr(args, name))))
     return read_rows(args.input, text_field=field, encoding=args.encoding, pairs=pairs)
 
 
-def _task(path):
-    """The task of a run directory or of its export (``classification``, ``lm``, ...), or None if unknown."""
-    from zoo.export.predict import find_saved_model
-    from zoo.export.saved_model import read_metadata
-    from zoo.training.run import run_task
+# The argument naming the model of zoo predict, zoo generate and zoo embed.
+MODEL_ARGUMENTS = ("model_dir", "run_dir", "checkpoint")
 
-    exported = find_saved_model(path) if Path(path).is_dir() else None
+
+def _trained_text_field(path):
+    """The text column(s) the run of ``path`` (a run directory or its export) named, as ``--text-field`` names
+    them (``A,B`` for a pair); None for a checkpoint folder, a run that named none, or columns given by index."""
+    import json
+
+    from zoo.config import Config
+    from zoo.export.predict import find_saved_model
+    from zoo.export.saved_model import CONFIG_FILE, EXTRA_DIR
+    from zoo.training.data import load_options, task_of_config
+
+    path = Path(path)
+    exported = find_saved_model(path) if path.is_dir() else None
     if exported is not None:
-        return read_metadata(exported).get("task", "classification")
-    return run_task(path)
+        saved = exported / EXTRA_DIR / CONFIG_FILE
+        config = Config.from_dict(json.loads(saved.read_text(encoding="utf-8"))) if saved.is_file() else None
+    else:
+        config = Config.load(path / "config.yaml") if (path / "config.yaml").is_file() else None
+    if config is None:
+        return None
+    column = load_options(config, task_of_config(config)).get("text_column")
+    names = [column] if isinstance(column, str) else list(column) if isinstance(column, (list, tuple)) else []
+    return ",".join(names) if names and all(isinstance(name, str) for name in names) else None
 
 
 THRESHOLD_HELP = ("a two-class classifier: the second class's probability from which it is the label (default: the "

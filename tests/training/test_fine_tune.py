@@ -81,6 +81,19 @@ def test_the_backbone_takes_the_checkpoints_dropout_rates_unless_overridden(over
     assert {block.attention.dropout for block in backbone.blocks} == {expected[1]}
 
 
+@pytest.mark.parametrize("overrides, message", [
+    ({"head_dropout": 2}, "`head_dropout` must be a float in [0, 1), got 2"),
+    ({"head_hidden_dim": -1}, "`head_hidden_dim` must be a positive integer, got -1")])
+def test_a_bad_head_setting_names_its_key_not_the_backbones(overrides, message, tmp_path):
+    # It said "model.init_from: `dropout` must be ...", and dropout is also the backbone's own override.
+    folder = write_bert_checkpoint(tmp_path)[0]
+    config = Config.from_dict({"model": {"init_from": str(folder), "overrides": overrides},
+                               "data": {"sequence_length": 32}})
+    with pytest.raises(ConfigError) as error:
+        checkpoint_classifier(config, num_classes=2)
+    assert str(error.value) == f"model.overrides: {message}"
+
+
 @pytest.fixture(scope="module")
 def pair_run(checkpoint, tmp_path_factory):
     folder = tmp_path_factory.mktemp("pairs")

@@ -65,11 +65,23 @@ def build_transformer(vocab_size, sequence_length, num_classes=2, *, num_layers=
                              f"{', '.join(head)} would not apply; remove {'it' if len(head) == 1 else 'them'} or "
                              "give num_classes")
         return backbone
-    # Checked under their own names: the head calls them hidden_dim and dropout, which read as the backbone's.
-    check.positive_int("head_hidden_dim", head_hidden_dim, allow_none=True)
-    if head_dropout is not None:
-        dropout_rate("head_dropout", head_dropout)
+    check_head_arguments(head_hidden_dim, head_dropout)
     return TextClassifier(
         backbone, num_classes, pooling=pooling, mode=mode, hidden_dim=head_hidden_dim,
         dropout=dropout if head_dropout is None else head_dropout, pad_id=pad_id, name=name,
     )
+
+
+def check_head_arguments(head_hidden_dim=None, head_dropout=None):
+    """Raise a ValueError naming ``head_hidden_dim`` or ``head_dropout`` for a value the classifier head refuses.
+
+    Checked under these names: the head calls them ``hidden_dim`` and ``dropout``, which read as the backbone's.
+
+    Example:
+        >>> check_head_arguments(head_dropout=1.5)
+        Traceback (most recent call last):
+        ValueError: `head_dropout` must be a float in [0, 1), got 1.5
+    """
+    check.positive_int("head_hidden_dim", head_hidden_dim, allow_none=True)
+    if head_dropout is not None:
+        dropout_rate("head_dropout", head_dropout)

@@ -196,6 +196,7 @@ def checkpoint_classifier(config, num_classes):
             checkpoint's positions.
     """
     from zoo.converters import CheckpointError, from_pretrained
+    from zoo.models.transformer import check_head_arguments
     from zoo.training.data import task_of_config
 
     folder = config.model.init_from
@@ -214,6 +215,10 @@ def checkpoint_classifier(config, num_classes):
         raise ConfigError(f"model.overrides {unknown}: the architecture comes from the checkpoint {folder}; only "
                           f"the classifier head's {', '.join(CHECKPOINT_HEAD_KEYS)} and the backbone's "
                           f"{', '.join(CHECKPOINT_BACKBONE_KEYS)} may be set")
+    try:  # from_pretrained's names (hidden_dim, dropout) would read as the backbone's
+        check_head_arguments(overrides.get("head_hidden_dim"), overrides.get("head_dropout"))
+    except ValueError as error:
+        raise ConfigError(f"model.overrides: {error}") from None
     options = {CHECKPOINT_HEAD_KEYS[key]: value for key, value in overrides.items() if key in CHECKPOINT_HEAD_KEYS}
     # The checkpoint's attention-probability dropout is kept: on MR it was worth 0.66 points over 3 seeds
     # (each seed gained) for no measurable epoch time, as batches are cut to their longest sentence

@@ -34,7 +34,8 @@ class ConfigOption(NamedTuple):
 
 DATA = ConfigOption("--data", "data.source", "PATH", "training data: a shared set name (mr, trec, subj, sms_spam) or "
                                                      "a local csv/tsv/jsonl/parquet file (the others but parquet also "
-                                                     "compressed: train.csv.gz) or folder")
+                                                     "compressed: train.csv.gz), a .txt file of one text per line "
+                                                     "(lm, mlm), or a folder")
 OUTPUT = ConfigOption("--output", "output.dir", "DIR", "run directory")
 PRETRAINED = ConfigOption("--pretrained", "model.init_from", "PATH",
                           "start the classifier from a pretrained BERT checkpoint folder (Hugging Face or keras-hub "

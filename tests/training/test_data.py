@@ -375,13 +375,20 @@ def test_long_texts_are_capped_at_the_position_limit(tmp_path):
                     encoding="utf-8")
     data = load_splits(_length_config(path))
     assert data["sequence_length"] == AUTO_MAX_LENGTH and data["truncated"] == 20
+    # The run summary said "95th percentile" of texts of 701 tokens.
+    assert data["length_chosen"] == f"auto: 95th percentile of training token counts, capped at {AUTO_MAX_LENGTH}"
 
 
 def test_the_run_summary_prints_the_length_and_the_run_dir_keeps_auto(tiny_csv, tmp_path):
     stream = io.StringIO()
-    config = tiny_config(tiny_csv, tmp_path / "run", output={"progress": "epoch"}, training={"epochs": 1})
+    config = tiny_config(tiny_csv, tmp_path / "run", output={"progress": "epoch"},
+                         training={"epochs": 1, "batch_size": 10})
     config["data"]["sequence_length"] = "auto"
     result = train(config, progress_stream=stream)
+    # Whole batches only: what is left of each shuffled epoch is said, not dropped silently.
+    train_examples = result.metrics["examples"]["train"]
+    assert train_examples % 10 and (f"; each epoch trains {train_examples // 10} batches of 10 and leaves out "
+                                    f"{train_examples % 10} examples, another draw each epoch\n") in stream.getvalue()
     length = result.metrics["sequence_length"]["length"]
     # tiny.csv texts have 4..12 words: the 95th percentile rounds up to 16.
     assert length == 16 and result.metrics["sequence_length"]["truncated_train_examples"] == 0

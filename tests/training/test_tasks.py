@@ -253,6 +253,17 @@ def _finetune_config(corpus, pretrained, run_dir, **model):
     return config
 
 
+def test_auto_takes_the_pretraining_runs_length_and_says_so(corpus, pretrained, tmp_path):
+    from zoo.training import transfer
+    from zoo.training.data import load_splits
+
+    config = Config.from_dict(_finetune_config(corpus, pretrained, tmp_path / "ft")).update(
+        {"data.sequence_length": "auto"})
+    data = load_splits(config, transfer.pretrained_run(config)[1])
+    # It said "95th percentile of training token counts" for the encoder's own length.
+    assert data["sequence_length"] == 16 and data["length_chosen"] == f"auto: the length of {pretrained}'s encoder"
+
+
 def test_init_from_copies_the_backbone_and_freezing_keeps_it(corpus, pretrained, tmp_path):
     donor = zoo.load_run(pretrained)[0]
     result = zoo.train(_finetune_config(corpus, pretrained, tmp_path / "ft", freeze="encoder"))

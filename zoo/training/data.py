@@ -387,7 +387,8 @@ def load_splits(config, tokenizer=None):
         ``{"task", "tokenizer", "label_names", "sources", "texts", "train", "validation", "test"}``: each split
         ``(features, labels)`` as the module docstring describes, or ``None``; ``texts`` the split
         ``LabeledTexts``; ``label_names`` the classes (empty for token tasks); ``sequence_length`` the
-        length used (``auto`` resolved) and ``truncated`` how many training examples it cuts short.
+        length used (``auto`` resolved), ``length_chosen`` how ``auto`` chose it (``None`` for a length set) and
+        ``truncated`` how many training examples it cuts short.
 
     Example:
         >>> data = load_splits(zoo.Config.from_dict({"data": {"source": "reviews.jsonl", "sequence_length": 32}}))
@@ -411,8 +412,8 @@ def load_splits(config, tokenizer=None):
         except zoo.data.VocabularyError as err:  # a vocab_size or min_count that these texts cannot meet
             raise ConfigError(f"{_tokenizer_keys(err)}: {err}") from None
     needed = positions_needed(task, tokenizer, train)
-    length = c.sequence_length if c.sequence_length != "auto" else _auto_length(config, needed)
-    out = {"task": task, "tokenizer": tokenizer, "sources": {}, "texts": splits,
+    length, chosen = (c.sequence_length, None) if c.sequence_length != "auto" else _auto_length(config, needed)
+    out = {"task": task, "tokenizer": tokenizer, "sources": {}, "texts": splits, "length_chosen": chosen,
            "label_names": list(train.label_names) if task == "classification" else [],
            "sequence_length": length, "truncated": int((needed > length).sum())}
     for name, part in splits.items():
@@ -459,15 +460,17 @@ def auto_sequence_length(needed, limit):
 
 
 def _auto_length(config, needed):
-    """``auto`` for the config's model: a checkpoint's backbone caps it at its positions; a zoo pretraining
-    run's encoder has a position table of exactly its run's length, which is then the length."""
+    """``(length, how auto chose it)`` for the config's model: a checkpoint's backbone caps it at its positions;
+    a zoo pretraining run's encoder has a position table of exactly its run's length, which is then the length."""
     from zoo.training import transfer
 
-    if not config.model.init_from:
-        return auto_sequence_length(needed, AUTO_MAX_LENGTH)
-    if transfer.from_checkpoint(config):
-        return auto_sequence_length(needed, transfer.checkpoint_positions(config.model.init_from))
-    return transfer.run_sequence_length(config.model.init_from)
+    if config.model.init_from and not transfer.from_checkpoint(config):
+        return (transfer.run_sequence_length(config.model.init_from),
+                f"auto: the length of {config.model.init_from}'s encoder")
+    limit = transfer.checkpoint_positions(config.model.init_from) if config.model.init_from else AUTO_MAX_LENGTH
+    length = auto_sequence_length(needed, limit)
+    capped = f", capped at {limit}" if length == limit and auto_sequence_length(needed, np.inf) > limit else ""
+    return length, f"auto: 95th percentile of training token counts{capped}"
 
 
 def encode_split(task, tokenizer, texts, sequence_length):

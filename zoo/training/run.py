@@ -825,11 +825,16 @@ def _data_summary(config, data, run_dir, strategy, resume, auto_length):
                       for name in ("train", "validation", "test") if data[name])
     replicas = "" if is_parameter_server(strategy) else f", {strategy.num_replicas_in_sync} replica(s)"
     kind = f"{len(data['label_names'])} classes" if data["task"] == "classification" else f"task {data['task']}"
-    auto = " (auto: 95th percentile of training token counts)" if auto_length else ""
+    auto = f" ({data['length_chosen']})" if auto_length else ""
+    train = num_examples(data["train"][0])
+    batch = config.training.batch_size
+    # EpochBatches keeps whole batches: the rest of a shuffled epoch waits for another epoch's draw.
+    left = (f"; each epoch trains {train // batch} batches of {batch} and leaves out {train % batch} examples, "
+            "another draw each epoch" if train % batch else "")
     return (f"{'resuming' if resume else 'training'} in {run_dir}: {sizes} examples, "
-            f"{kind}, vocabulary {data['tokenizer'].vocab_size:,}{replicas}\n"
+            f"{kind}, vocabulary {data['tokenizer'].vocab_size:,}{replicas}{left}\n"
             f"sequence length {data['sequence_length']}{auto}: it truncates {data['truncated']:,} of "
-            f"{num_examples(data['train'][0]):,} training examples")
+            f"{train:,} training examples")
 
 
 def _metrics_summary(metrics, run_dir):

@@ -548,6 +548,10 @@ def test_class_weights_are_recorded_and_refused_where_they_weigh_nothing(tiny_cs
     report = zoo.evaluate(result.run_dir, out_dir=tmp_path / "eval", progress=False)
     assert report["info"]["class_weight"] == "balanced"
     assert "- **class_weight**: balanced" in (tmp_path / "eval" / "report.md").read_text(encoding="utf-8")
+    # A large weight raises the loss with it: the divergence check measured it against the unweighted chance
+    # level and stopped the first step ("the loss diverged to 103.4 ... 10 x the chance-level loss 0.6931").
+    heavy = tiny_config(tiny_csv, tmp_path / "heavy", training={"epochs": 1, "class_weight": {"pos": 100}})
+    assert zoo.train(heavy).metrics["class_weight"] == {"neg": 1.0, "pos": 100.0}
     with pytest.raises(ConfigError, match=r"^training\.class_weight\.spam: no such class; the classes are neg, pos$"):
         zoo.train(tiny_config(imbalanced, tmp_path / "bad", training={"class_weight": {"spam": 2}}))
     with pytest.raises(ConfigError, match=r"^training\.class_weight weighs the classes of a single-label classifier; "

@@ -207,9 +207,10 @@ class ServingGraph:
             # Unchecked, batches of different sizes failed deep in the tokenizer, naming neither input.
             check = tf.debugging.assert_equal(tf.size(valid), tf.size(second),
                                               message="text_a and text_b must hold as many texts (a pair per row)")
+            # Everything that combines the two batches runs after the check (the flags' `or` failed first).
             with tf.control_dependencies([check]):
                 valid, second = tf.identity(valid), tf.identity(second)
-            replaced = replaced | replaced_b
+                replaced = replaced | replaced_b
         packed = self.tokenizer.pack(valid, second, sequence_length=self.sequence_length)
         real = tf.reduce_sum(tf.cast(packed["padding_mask"], tf.int32), axis=1)
         width = tf.reduce_max(real)

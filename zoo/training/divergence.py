@@ -6,6 +6,8 @@ advice, as a NaN loss (``zoo.training.loop.check_finite``).
 """
 import math
 
+import numpy as np
+
 from zoo.training.loop import NonFiniteLossError
 
 
@@ -13,21 +15,31 @@ class LossDivergedError(NonFiniteLossError):
     """The loss diverged (finite but far above its reference); training stopped, the last checkpoint kept."""
 
 
-def chance_loss(objective, num_outputs):
-    """Return the loss of an untrained model that guesses uniformly: ln 2 per sigmoid, ln(outputs) per softmax.
+def chance_loss(objective, num_outputs, labels=None):
+    """Return the training loss of an untrained model that guesses uniformly: ln 2 per sigmoid, ln(outputs) per
+    softmax, times the mean class weight of the training ``labels`` where the objective weighs classes (a
+    ``training.class_weight`` of 100 made a run's first step "diverge" against the unweighted level).
 
     Args:
         objective: The run's ``Objective`` or ``TokenObjective``.
         num_outputs: Logits per prediction (classes, or the vocabulary size of token tasks).
+        labels: The training labels (class ids), read only with class weights.
 
     Example:
         >>> from zoo.training.objectives import Objective
         >>> round(chance_loss(Objective("multiclass"), 6), 4)
         1.7918
+        >>> round(chance_loss(Objective("multiclass", class_weights=[1.0, 9.0]), 2, labels=[0, 1]), 4)
+        3.4657
     """
     if not objective.token_level and objective.mode in ("binary", "multilabel"):
-        return math.log(2.0)
-    return math.log(max(int(num_outputs), 2))
+        level = math.log(2.0)
+    else:
+        level = math.log(max(int(num_outputs), 2))
+    weights = getattr(objective, "class_weights", None)
+    if weights is None or labels is None:
+        return level
+    return level * float(np.mean(np.asarray(weights)[np.asarray(labels, np.int64).reshape(-1)]))
 
 
 class DivergenceCheck:

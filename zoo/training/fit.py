@@ -88,7 +88,7 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
     if early_stopping is not None and early_stopping.stopped():
         return True
     records = state.records()
-    chance = chance_loss(trainer.objective, trainer.model.outputs[0].shape[-1])
+    chance = chance_loss(trainer.objective, trainer.model.outputs[0].shape[-1], labels)
     divergence = DivergenceCheck(divergence_factor, chance, records[0]["loss"] if records else None)
     if trainer.parameter_server:
         iterator = trainer.parameter_server_iterator(features, labels, seed)

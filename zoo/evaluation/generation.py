@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from zoo.decoding import DEFAULT_NUM_BEAMS, METHODS, SCORED_METHODS
 from zoo.evaluation.reports import REPORT_DIR, read_history, write_generation_report
+from zoo.evaluation.runner import check_count
 
 DEFAULT_BATCH_SIZE = 256
 
@@ -255,15 +256,14 @@ def _perplexity_scope(task, vocab_size, seed, batch_size):
 def _check_options(method, num_beams, max_new_tokens, limit, batch_size, methods=SCORED_METHODS):
     if method not in methods:
         raise ValueError(f"method must be one of {', '.join(methods)}, got {method!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size (--batch-size) must be a positive integer, got {batch_size!r}")
+    check_count("batch_size", batch_size, 1)
     # A beam width given with greedy decoding would be ignored without a word.
     if num_beams is not None and method != "beam":
         raise ValueError(f"num_beams (--num-beams) applies to beam search; set method='beam' (--method beam) with it, "
                          f"or leave it out for {method} decoding")
     for name, value in (("num_beams", num_beams), ("max_new_tokens", max_new_tokens), ("limit", limit)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} (--{name.replace('_', '-')}) must be a positive integer, got {value!r}")
+        if value is not None:
+            check_count(name, value, 1)
 
 
 def _examples(config, task, run_dir, data, split, load_options):

@@ -228,9 +228,9 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
     from zoo.training.run import reads_pairs, run_model_name, run_task
 
     run_dir = Path(run_dir)
-    _check_count("batch_size", batch_size, 1)
+    check_count("batch_size", batch_size, 1)
     # None, not the default, so that a count given for a run that lists no mistakes is refused, not ignored.
-    listed = DEFAULT_MISTAKES if mistakes is None else _check_count("mistakes", mistakes, 0)
+    listed = DEFAULT_MISTAKES if mistakes is None else check_count("mistakes", mistakes, 0)
     generating = method != "greedy" or num_beams is not None or max_new_tokens is not None or limit is not None
     exported = find_saved_model(run_dir) if run_dir.is_dir() else None
     if exported is not None:
@@ -296,7 +296,7 @@ def _warn_trained_on(run_dir, config, examples):
                     examples.location(shared[0]))
 
 
-def _check_count(name, value, least):
+def check_count(name, value, least):
     """Return ``value``; raise naming ``name`` and its flag unless it is an integer of at least ``least``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
         kind = "a positive integer" if least == 1 else f"an integer >= {least}"
@@ -317,12 +317,9 @@ def _evaluate_export(path, data, *, split, out_dir, batch_size, mistakes, progre
                      load_options):
     """``evaluate`` of a classifier's export (``zoo evaluate saved_models/NAME --data FILE``): what it serves,
     its threshold included, scored on ``data`` read as its run read files."""
-    import json
-
-    from zoo.config import Config
     from zoo.evaluation.reports import OUT_DIR_FIX
     from zoo.export.predict import EXPORT_READERS, load_predictor
-    from zoo.export.saved_model import CONFIG_FILE, EXTRA_DIR, read_metadata
+    from zoo.export.saved_model import EXTRA_DIR, read_metadata, read_run_config
     from zoo.training.data import options_like_run
     from zoo.training.run import read_model_spec, run_model_name
 
@@ -339,10 +336,9 @@ def _evaluate_export(path, data, *, split, out_dir, batch_size, mistakes, progre
                          "on, or evaluate the run directory it was exported from on its own test split")
     out_dir = default_report_dir(path) if out_dir is None else Path(out_dir)
     check_output(out_dir, OUT_DIR_FIX)  # before the model loads and the texts are scored
-    config_file = path / EXTRA_DIR / CONFIG_FILE
+    config = read_run_config(path)
     # Files are read as the run read its own (columns, header, delimiter, label separator), as for a run directory.
-    options = (options_like_run(Config.from_dict(json.loads(config_file.read_text(encoding="utf-8"))),
-                                "classification", load_options) if config_file.is_file() else load_options)
+    options = load_options if config is None else options_like_run(config, "classification", load_options)
     predictor = load_predictor(path, threshold=threshold)
     examples, source = data_split(data, split, {"label_names": predictor.label_names, **options})
     _check_examples(examples, source, predictor.label_names, predictor.pairs, "export")

@@ -80,18 +80,15 @@ MODEL_ARGUMENTS = ("model_dir", "run_dir", "checkpoint")
 def _trained_text_field(path):
     """The text column(s) the run of ``path`` (a run directory or its export) named, as ``--text-field`` names
     them (``A,B`` for a pair); None for a checkpoint folder, a run that named none, or columns given by index."""
-    import json
-
     from zoo.config import Config
     from zoo.export.predict import find_saved_model
-    from zoo.export.saved_model import CONFIG_FILE, EXTRA_DIR
+    from zoo.export.saved_model import read_run_config
     from zoo.training.data import load_options, task_of_config
 
     path = Path(path)
     exported = find_saved_model(path) if path.is_dir() else None
     if exported is not None:
-        saved = exported / EXTRA_DIR / CONFIG_FILE
-        config = Config.from_dict(json.loads(saved.read_text(encoding="utf-8"))) if saved.is_file() else None
+        config = read_run_config(exported)
     else:
         config = Config.load(path / "config.yaml") if (path / "config.yaml").is_file() else None
     if config is None:

@@ -281,6 +281,20 @@ def _signatures(graph):
             ids: {"inputs": ids_inputs, "outputs": outputs}}
 
 
+def read_run_config(path):
+    """Return the run ``Config`` an exported SavedModel was made from (its ``zoo_config.json``), or ``None`` for
+    an export made without one (``export_model`` and ``export_generator`` called without ``config``).
+
+    Example:
+        >>> read_run_config("saved_models/reviews/1").model.name
+        'transformer-tiny'
+    """
+    from zoo.config import Config
+
+    saved = Path(path) / EXTRA_DIR / CONFIG_FILE
+    return Config.from_dict(json.loads(saved.read_text(encoding="utf-8"))) if saved.is_file() else None
+
+
 def read_metadata(path):
     """Return the ``zoo_export.json`` of an exported SavedModel.
 

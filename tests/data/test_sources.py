@@ -1,8 +1,10 @@
 """Loaders: every format, label vocabularies, and every bad-input case naming file, line and column."""
 import codecs
+import gzip
 import itertools
 import json
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -51,9 +53,11 @@ def test_one_number_written_two_ways_is_an_error_not_two_classes(write):
     path = write("n.csv", "text,label\na,1\nb,0\nc,1.0\n")
     with pytest.raises(errors.DataError) as info:
         load(path)
+    # The fix works for a zoo train user too: a run config cannot set label_names, so it is not the advice.
     assert str(info.value) == (f"{path}, line 4: label '1.0' is the number '1' written another way; as text they "
-                               "would be two classes: write each label one way, or pass label_names= to keep them "
-                               "apart")
+                               "would be two classes: write each label one way in the data (e.g. '1' for both). Only "
+                               "if they are meant as two classes: zoo.data.load(..., label_names=[...]) listing both "
+                               "keeps them apart (a run config has no such option)")
     assert load(path, label_names=["0", "1", "1.0"]).class_counts() == {"0": 1, "1": 1, "1.0": 1}
     multi = write("m.jsonl", '{"text": "a", "label": ["2", "x"]}\n{"text": "b", "label": ["x", "02"]}\n')
     with pytest.raises(errors.DataError, match="line 1: label '2' is the number '02' written another way"):
@@ -599,7 +603,7 @@ def test_bad_options(write, tmp_path):
         load(path, split="test")
     with pytest.raises(errors.DataSpecError, match="cannot tell the format"):
         load(write("data.xyz", "x\n"))
-    with pytest.raises(errors.DataSpecError, match="unknown encoding"):
+    with pytest.raises(errors.DataSpecError, match="encoding='no-such-codec' is not a text encoding"):
         load(path, encoding="no-such-codec")
     write("odd/a.txt", "x")
     write("odd/b.csv", "y")
@@ -609,8 +613,9 @@ def test_bad_options(write, tmp_path):
     for delimiter in (";;", "", 1, '"'):
         with pytest.raises(errors.DataSpecError) as info:
             load(path, delimiter=delimiter)
-        assert str(info.value) == ("delimiter must be one character other than a double quote or a line break, "
-                                   f"not {delimiter!r}")
+        assert str(info.value) == (f"delimiter={delimiter!r}: the CSV field delimiter must be one character other "
+                                   "than a double quote or a line break, e.g. ';' or '|'")
+        assert info.value.options == ("delimiter",)
     assert load(write("semi.csv", "text;label\nx;a\n"), delimiter=";").texts == ["x"]
 
 
@@ -755,12 +760,12 @@ def test_a_folder_of_split_files_reads_each_split_its_shards_joined(tmp_path):
     with pytest.raises(errors.DataSpecError, match=r"this folder of splits has the splits train, validation, "
                                                    r"test, not 'unsup'$"):
         load(tmp_path, split="unsup")
-    # Without a training split the files are no split layout: the error names the layouts.
+    # Without a training split the files are no split layout: the error says which split is missing.
     (tmp_path / "train-00000-of-00002.csv").unlink()
     (tmp_path / "train-00001-of-00002.jsonl").unlink()
     assert official_splits(tmp_path) == ()
-    with pytest.raises(errors.DataSpecError, match=r"splits \(\.csv/\.tsv/\.tab/\.jsonl/\.ndjson/\.parquet files or "
-                                                   r"sub-folders named train, validation or test"):
+    with pytest.raises(errors.DataSpecError, match=r"holds validation and test split files \(dev\.tsv, test\.csv\) "
+                                                   r"but no training split: add it as train\.csv"):
         load(tmp_path)
 
 
@@ -783,6 +788,148 @@ def test_a_folder_of_split_folders_reads_each_split_as_its_layout(write, tmp_pat
     converted = load(tmp_path / "converted")
     assert converted.texts == ["one", "two"] and converted.label_names == ["a", "b"]
     assert official_splits(tmp_path / "converted") == ("train", "validation")
+
+
+@pytest.mark.parametrize("first, second, split", [
+    ("dev.csv", "validation.csv", "validation"),
+    ("test.jsonl", "testing.csv", "test"),
+    ("train-00000-of-00001.csv", "training.csv", "train"),
+    ("dev.tsv", "val/", "validation"),
+])
+def test_one_split_under_two_names_is_refused_naming_both_files(tmp_path, first, second, split):
+    # dev.csv and validation.csv were joined silently as shards of the validation split.
+    for name in {"train.csv", first, second}:
+        if name.endswith("/"):
+            (tmp_path / name / "pos").mkdir(parents=True)
+            (tmp_path / name / "pos" / "1.txt").write_text("fine")
+        else:
+            (tmp_path / name).write_text("text\tlabel\nfine\tpos\n" if name.endswith(".tsv") else
+                                         '{"text": "fine", "label": "pos"}\n' if name.endswith(".jsonl") else
+                                         "text,label\nfine,pos\n")
+    names = sorted([first.rstrip("/"), second.rstrip("/")])
+    message = (rf"^{tmp_path}: {re.escape(names[0])} and {re.escape(names[1])} both name the {split} split \(as "
+               rf".+\), so its examples would be the files joined: remove or rename one of them")
+    for call in (lambda: load(tmp_path, split=split), lambda: official_splits(tmp_path)):
+        with pytest.raises(errors.DataSpecError, match=message):
+            call()
+
+
+def test_one_split_name_twice_is_refused_not_joined_as_shards(tmp_path):
+    (tmp_path / "train.csv").write_text("text,label\nfine,pos\n")
+    (tmp_path / "train.jsonl.gz").write_bytes(gzip.compress(b'{"text": "fine", "label": "pos"}\n'))
+    with pytest.raises(errors.DataSpecError, match=r"train\.csv and train\.jsonl\.gz are both the train split by the "
+                                                   r"same name \(the same data in two formats\?\), not shards of it: "
+                                                   r"remove or rename one of them"):
+        load(tmp_path)
+
+
+def test_data_files_named_after_no_split_are_skipped_with_a_warning_naming_them(tmp_path, caplog):
+    # notes.csv and extra.jsonl were left out silently; train_extra.csv joined the training split silently.
+    (tmp_path / "train.csv").write_text("text,label\na fine film,pos\na dull film,neg\n")
+    (tmp_path / "train_extra.csv").write_text("text,label\nsuperb,pos\n")
+    (tmp_path / "notes.csv").write_text("text,label\nmeh,neg\n")
+    (tmp_path / "extra.jsonl").write_text('{"text": "meh", "label": "neg"}\n')
+    (tmp_path / "readme.md").write_text("# card\n")
+    (tmp_path / "vocab.txt").write_text("fine\n")
+    with caplog.at_level(logging.WARNING, logger="zoo.data.sources"):
+        data = load(tmp_path)
+    assert data.texts == ["a fine film", "a dull film", "superb"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"{tmp_path}: skipped 2 data file(s) named after no split: extra.jsonl, notes.csv; a split's files are named "
+        "after it (dev, test, testing, train, training, val, valid, validation): rename one to read it as a split or "
+        "one of its shards (e.g. train-00001-of-00002.csv), or read it as a source of its own (zoo.data.load(PATH); "
+        "in a run config data.validation_source or data.test_source, or data.extra_sources for an lm/mlm run's "
+        "texts)",
+        f"{tmp_path}: the train split joins 2 files as its shards: train.csv, train_extra.csv; move any that is not "
+        "part of it out of the folder"]
+    # Numbered shards are one split for sure: no warning.
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for i in range(2):
+        (shards / f"train-0000{i}-of-00002.csv").write_text(f"text,label\ntext {i},pos\n")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="zoo.data.sources"):
+        assert load(shards).texts == ["text 0", "text 1"]
+    assert not caplog.records
+
+
+def test_a_folder_of_held_out_splits_without_a_training_split_says_so(tmp_path):
+    # It was "cannot tell the layout of this directory" (files), or classes named "test" and "validation" (folders).
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "validation.csv").write_text("text,label\nfine,pos\n")
+    (tmp_path / "files" / "test.csv").write_text("text,label\nfine,pos\n")
+    with pytest.raises(errors.DataSpecError) as info:
+        load(tmp_path / "files")
+    assert str(info.value) == (
+        f"{tmp_path / 'files'}: the folder holds validation and test split files (validation.csv, test.csv) but no "
+        "training split: add it as train.csv (or .tsv, .jsonl, .parquet; shards train-00000-of-00002.parquet, "
+        "train-00001-of-00002.parquet; or a train/ folder), or name a file of the folder itself as the data")
+    for split in ("dev", "test"):
+        for label in ("neg", "pos"):
+            (tmp_path / "folders" / split / label).mkdir(parents=True)
+            (tmp_path / "folders" / split / label / "1.txt").write_text(f"a {label} film")
+    with pytest.raises(errors.DataSpecError, match=r"holds validation and test split files \(dev/, test/\) but no "
+                                                   "training split") as info:
+        load(tmp_path / "folders")
+    assert str(info.value).endswith("; if they are class folders, not splits, pass format='class_folders'")
+    assert load(tmp_path / "folders", format="class_folders").label_names == ["dev", "test"]
+    # A class folder named after a split, beside others, is still a class.
+    (tmp_path / "folders" / "other" / "x").mkdir(parents=True)
+    (tmp_path / "folders" / "other" / "1.txt").write_text("x")
+    assert load(tmp_path / "folders").label_names == ["dev", "other", "test"]
+
+
+def test_labels_differing_only_in_case_are_kept_apart_with_a_warning(write, tmp_path, caplog):
+    # "pos", "Pos" and "POS " became three classes silently. Spaces around a label are no part of it (as before).
+    path = write("d.csv", "text,label\na,pos\nb,Pos\nc,POS \nd,neg\ne, pos\nf,Neg\n")
+    with caplog.at_level(logging.WARNING, logger="zoo.data.sources"):
+        data = load(path)
+    assert data.class_counts() == {"Neg": 1, "POS": 1, "Pos": 1, "neg": 1, "pos": 2}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"{path}: labels 'Neg' (1 example, first at {path}, line 7), 'neg' (1 example, first at {path}, line 5) "
+        "differ only in case, so they are 2 classes; labels are case-sensitive: if they are one class, write it one "
+        "way in the data (e.g. 'Neg')",
+        f"{path}: labels 'POS' (1 example, first at {path}, line 4), 'Pos' (1 example, first at {path}, line 3), "
+        f"'pos' (2 examples, first at {path}, line 2) differ only in case, so they are 3 classes; labels are "
+        "case-sensitive: if they are one class, write it one way in the data (e.g. 'pos')"]
+    # Across the shards of a split, once.
+    write("split/train-00000-of-00002.csv", "text,label\na,pos\nb,neg\n")
+    write("split/train-00001-of-00002.csv", "text,label\nc,Pos\n")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="zoo.data.sources"):
+        assert load(tmp_path / "split").label_names == ["Pos", "neg", "pos"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith(
+        f"{tmp_path / 'split'} (train): labels 'Pos' (1 example, first at {tmp_path / 'split' / 'train-00001'}")
+    # A fixed vocabulary (a test file read with the training labels) refuses the other spelling, saying why.
+    with pytest.raises(errors.UnseenLabelError, match=r"line 3, column 'label': label 'Pos' is not in the label "
+                                                      r"vocabulary \['neg', 'pos'\]; it differs from 'pos' only in "
+                                                      r"case, and labels are case-sensitive: write it 'pos'$"):
+        load(path, label_names=["neg", "pos"])
+
+
+@pytest.mark.parametrize("value", ["nonsense", "rot13", 5])
+def test_an_unknown_encoding_is_refused_naming_the_option_and_what_it_takes(write, value):
+    # It was "unknown encoding 'nonsense'", without the option's name; rot13 (str to str) failed later with a
+    # TypeError; 5 (a YAML number) with a TypeError of codecs.lookup.
+    with pytest.raises(errors.DataSpecError) as info:
+        load(write("d.csv", "text,label\nfine,pos\n"), encoding=value)
+    assert str(info.value) == (f"encoding={value!r} is not a text encoding Python knows: pass the name of a Python "
+                               "codec that decodes bytes to text, e.g. 'utf-8', 'latin-1', 'cp1252' or 'utf-16' (the "
+                               "list: https://docs.python.org/3/library/codecs.html#standard-encodings)")
+    assert info.value.options == ("encoding",)
+    assert load(write("e.csv", "text,label\nfine,pos\n"), encoding="UTF8").texts == ["fine"]
+
+
+def test_a_tab_delimiter_written_as_backslash_t_is_told_how_to_write_a_tab(write):
+    # YAML's '\t' (single quotes) is a backslash and a t.
+    with pytest.raises(errors.DataSpecError) as info:
+        load(write("d.csv", "text,label\nfine,pos\n"), delimiter="\\t")
+    assert str(info.value).startswith("delimiter='\\\\t': ")
+    assert str(info.value).endswith(' (a tab is "\\t" in double quotes in YAML, or name the file .tsv)')
+    assert load(write("t.csv", "text\tlabel\nfine\tpos\n"), delimiter="\t").texts == ["fine"]
 
 
 # --- options a layout would ignore ----------------------------------------------------------------------------

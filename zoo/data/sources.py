@@ -179,16 +179,21 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
         'trec (test): 500 examples (ABBR 9, DESC 138, ENTY 94, HUM 65, LOC 81, NUM 113)'
     """
     if on_bad_rows not in ("error", "skip"):
-        raise DataSpecError(f"on_bad_rows must be 'error' or 'skip', not {on_bad_rows!r}")
+        raise DataSpecError(f"on_bad_rows must be 'error' or 'skip', not {on_bad_rows!r}", options=("on_bad_rows",))
     if format is not None and format not in FORMATS:
-        raise DataSpecError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
+        raise DataSpecError(f"format must be one of {', '.join(FORMATS)}, not {format!r}", options=("format",))
     if label_level not in ("coarse", "fine"):
-        raise DataSpecError(f"label_level must be 'coarse' or 'fine', not {label_level!r}")
+        raise DataSpecError(f"label_level must be 'coarse' or 'fine', not {label_level!r}", options=("label_level",))
+    if encoding is not None:
+        _check_encoding_name(encoding)
     if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n'):
-        raise DataSpecError(f"delimiter must be one character other than a double quote or a line break, not "
-                            f"{delimiter!r}")
+        # YAML reads '\t' (single quotes) as a backslash and a t: a tab is "\t" (double quotes).
+        tab = ' (a tab is "\\t" in double quotes in YAML, or name the file .tsv)' if delimiter == "\\t" else ""
+        raise DataSpecError(f"delimiter={delimiter!r}: the CSV field delimiter must be one character other than a "
+                            f"double quote or a line break, e.g. ';' or '|'{tab}", options=("delimiter",))
     if label_separator is not None and (not isinstance(label_separator, str) or not label_separator.strip()):
-        raise DataSpecError(f"label_separator must be a non-blank string, not {label_separator!r}")
+        raise DataSpecError(f"label_separator must be a non-blank string, not {label_separator!r}",
+                            options=("label_separator",))
     if label_column is False:
         given = [name for name, value in (("label_names", label_names), ("label_separator", label_separator))
                  if value is not None]
@@ -203,6 +208,20 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
     data = _load_spec(spec, options, data_dir, download)
     # CSV/TSV/JSONL readers skip the label field; class folders, TREC and tfds have labels, dropped here.
     return data.without_labels() if label_column is False else data
+
+
+def _check_encoding_name(encoding):
+    """Raise ``DataSpecError`` naming ``encoding=`` unless it is a Python codec that decodes bytes to text."""
+    try:
+        info = codecs.lookup(encoding) if isinstance(encoding, str) else None
+    except LookupError:
+        info = None
+    # base64, rot13, zlib... are codecs too, but of bytes to bytes (or str to str): none decodes a text file.
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise DataSpecError(
+            f"encoding={encoding!r} is not a text encoding Python knows: pass the name of a Python codec that "
+            "decodes bytes to text, e.g. 'utf-8', 'latin-1', 'cp1252' or 'utf-16' (the list: "
+            "https://docs.python.org/3/library/codecs.html#standard-encodings)", options=("encoding",))
 
 
 # ``load``'s defaults, which an option left alone has.
@@ -301,9 +320,16 @@ class _Collector:
         if not label:
             return self.bad(BadRowError("empty label", column=label_column, **where))
         if self.fixed is not None and label not in self.fixed:
-            return self.bad(UnseenLabelError(
-                f"label {label!r} is not in the label vocabulary {self.fixed_names}", column=label_column, **where))
+            return self.bad(self._unseen(label, label_column, where))
         return self._keep(text, pair, label, file_index, line)
+
+    def _unseen(self, label, column, where):
+        """The ``UnseenLabelError`` of a label outside the fixed vocabulary; one differing only in case says so."""
+        same = next((name for name in self.fixed_names if name.casefold() == label.casefold()), None)
+        hint = (f"; it differs from {same!r} only in case, and labels are case-sensitive: write it {same!r}"
+                if same is not None else "")
+        return UnseenLabelError(f"label {label!r} is not in the label vocabulary {self.fixed_names}{hint}",
+                                column=column, **where)
 
     def _keep(self, text, pair, label, file_index, line):
         self.texts.append(text)
@@ -322,9 +348,7 @@ class _Collector:
                                         column=label_column, **where))
         unknown = [name for name in names if self.fixed is not None and name not in self.fixed]
         if unknown:
-            return self.bad(UnseenLabelError(
-                f"label {unknown[0]!r} is not in the label vocabulary {self.fixed_names}", column=label_column,
-                **where))
+            return self.bad(self._unseen(unknown[0], label_column, where))
         return self._keep(text, pair, tuple(dict.fromkeys(names)), file_index, line)
 
     def _label_ids(self):
@@ -356,9 +380,13 @@ class _Collector:
             # The first example of the second spelling (a column of a multi-hot matrix, or a label id).
             example = int(np.flatnonzero(labels[:, class_id] if labels.ndim == 2 else labels == class_id)[0])
             file_index, line = self.origins[example]
+            # A run config cannot set label_names (the run derives it from the training split): the fix that
+            # works everywhere is in the file.
             raise DataError(
                 f"label {name!r} is the number {spelled[value]!r} written another way; as text they would be two "
-                "classes: write each label one way, or pass label_names= to keep them apart",
+                f"classes: write each label one way in the data (e.g. {spelled[value]!r} for both). Only if they are "
+                "meant as two classes: zoo.data.load(..., label_names=[...]) listing both keeps them apart (a run "
+                "config has no such option)",
                 path=self.files[file_index], line=line if line >= 0 else None, unit=unit, options=("label_names",))
 
     def result(self, source, unit="line"):
@@ -374,10 +402,39 @@ class _Collector:
             skipped=self.skipped, text_pairs=self.pairs or None,
         )
         log.info("%s", data.summary())
+        if self.fixed is None:  # a fixed vocabulary refuses the other spellings (``_unseen``)
+            _warn_case_variants(data)
         if self.skipped:
             log.warning("%s: skipped %d bad rows (on_bad_rows='skip'); first: %s",
                         source, len(self.skipped), self.skipped[0])
         return data
+
+
+def _warn_case_variants(data, parts=()):
+    """Warn when labels of ``data`` differ only in case ("pos", "Pos", "POS"): they are separate classes, which a
+    user rarely means, but may (a tag set where case matters), so zoo says so rather than merging or refusing.
+
+    Spaces around a label are no part of it (``_Collector.add`` strips them), so "POS " is "POS". ``parts``: the
+    ``LabeledTexts`` that ``data`` joins, each of which has warned of its own variants already.
+    """
+    groups = {}
+    for name in data.label_names:
+        groups.setdefault(name.casefold(), []).append(name)
+    counts = data.class_counts()
+    for names in groups.values():
+        if len(names) < 2 or any(set(names) <= set(part.label_names) for part in parts):
+            continue
+        spellings = []
+        for name in names:
+            column = data.labels[:, data.label_names.index(name)] if data.multilabel else (
+                data.labels == data.label_names.index(name))
+            first = np.flatnonzero(column)
+            where = f", first at {data.location(int(first[0]))}" if first.size else ""
+            spellings.append(f"{name!r} ({counts[name]:,} example{'s' * (counts[name] != 1)}{where})")
+        common = max(names, key=lambda name: counts[name])
+        log.warning("%s: labels %s differ only in case, so they are %d classes; labels are case-sensitive: if they "
+                    "are one class, write it one way in the data (e.g. %r)", data.source, ", ".join(spellings),
+                    len(names), common)
 
 
 def _sorted_labels(labels):
@@ -416,10 +473,9 @@ def _read_text(path, encoding):
             line, column = _line_and_column(data, unmarked[0])
             raise EncodingError(f"byte 0x00 at byte column {column}: {unmarked_wide_hint(unmarked[1])}",
                                 path=path, line=line, options=("encoding",))
-    try:
-        codec = codecs.lookup(encoding or "utf-8").name
-    except LookupError:
-        raise DataSpecError(f"unknown encoding {encoding!r}", path=path) from None
+    if encoding is not None:
+        _check_encoding_name(encoding)
+    codec = codecs.lookup(encoding or "utf-8").name
     # A UTF-8 byte-order mark (Excel writes one) is not text, whichever spelling of UTF-8 was asked for; it is
     # skipped here rather than by the utf-8-sig codec so that error positions count the file's own bytes.
     start = len(codecs.BOM_UTF8) if codec in ("utf-8", "utf-8-sig") and data.startswith(codecs.BOM_UTF8) else 0
@@ -659,6 +715,8 @@ def _load_directory(path, options, source):
     if splits:
         return _load_split_files(path, splits, options, source)
     subdirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if fmt is None:
+        _check_training_split(path, subdirs)
     if fmt == "class_folders" or (fmt is None and subdirs and options["classes"] is not None):
         return _load_class_folders(path, options, source)
     if fmt is None and subdirs and any(_example_files(d)[0] for d in subdirs):
@@ -684,6 +742,24 @@ def _load_directory(path, options, source):
     )
 
 
+def _check_training_split(path, subdirs):
+    """Refuse a folder of validation or test splits without a training split, which read as no layout (files) or
+    as class folders named after the splits (sub-folders ``validation/`` and ``test/``)."""
+    found = _split_entries(path)[0]
+    entries = [entry for split in ("validation", "test") for entry in found.get(split, [])]
+    if not entries or (all(entry.is_dir() for entry in entries) and any(
+            SPLIT_NAMES.get(folder.name.lower()) is None for folder in subdirs)):
+        return
+    names = [f"{entry.name}/" if entry.is_dir() else entry.name for entry in entries]
+    folders = all(entry.is_dir() for entry in entries)
+    raise DataSpecError(
+        f"the folder holds {' and '.join(split for split in ('validation', 'test') if split in found)} split files "
+        f"({', '.join(names)}) but no training split: add it as train.csv (or .tsv, .jsonl, .parquet; shards "
+        "train-00000-of-00002.parquet, train-00001-of-00002.parquet; or a train/ folder), or name a file of the "
+        "folder itself as the data" + ("; if they are class folders, not splits, pass format='class_folders'"
+                                       if folders else ""), path=path, options=("format",) if folders else ())
+
+
 def split_files(folder):
     """``{split: [files or folders]}`` of a folder of splits, in the order train, validation, test; empty unless
     it holds a training split.
@@ -692,8 +768,9 @@ def split_files(folder):
     too) and its name's first word is a ``SPLIT_NAMES`` key (``train.csv``, ``dev.tsv``,
     ``validation-00000-of-00001.parquet``); a sub-folder when its name is one (aclImdb's ``train/`` and ``test/``
     of class folders, Hugging Face's converted ``train/0000.parquet``). Several entries of a split are its shards,
-    read in name order. A validation or test parquet file whose class labels are all -1 (unlabelled, as GLUE's
-    test files) is left out, with a warning.
+    read in name order; one split under two names (``dev.csv`` and ``validation.csv``), or one name twice
+    (``train.csv`` and ``train.jsonl``), is a ``DataSpecError``. A validation or test parquet file whose class
+    labels are all -1 (unlabelled, as GLUE's test files) is left out, with a warning.
 
     Args:
         folder: The folder.
@@ -705,21 +782,74 @@ def split_files(folder):
         >>> {split: [f.name for f in files] for split, files in split_files("splits").items()}
         {'train': ['train-00000-of-00002.parquet', 'train-00001-of-00002.parquet'], 'test': ['test.jsonl']}
     """
-    found = {}
+    found = _split_entries(folder)[0]
+    for entries in found.values():
+        _check_split_names(folder, entries)
+    ordered = {split: found[split] for split in ("train", "validation", "test") if split in found}
+    return ordered if "train" in ordered else {}
+
+
+def _split_entries(folder):
+    """``({split: [entries]}, [column files named after no split])`` of ``folder``, in name order (see
+    ``split_files``, which checks them)."""
+    found, unused = {}, []
     for entry in sorted(Path(folder).iterdir()):
         if entry.is_dir():
             split = SPLIT_NAMES.get(entry.name.lower())
         elif format_suffix(entry) in _COLUMN_SUFFIXES:
             match = _SPLIT_FILE.match(data_stem(entry))
             split = SPLIT_NAMES.get(match.group(1).lower()) if match else None
+            if split is None and not _IGNORED_FILES.search(entry.name):
+                unused.append(entry)
         else:
             continue
         # A held-out file without a label (GLUE hides its test labels) is no split to score on.
         if split and not (split != "train" and entry.is_file() and format_suffix(entry) == ".parquet"
                           and _unlabelled_parquet(entry, entry.stat().st_mtime_ns)):
             found.setdefault(split, []).append(entry)
-    ordered = {split: found[split] for split in ("train", "validation", "test") if split in found}
-    return ordered if "train" in ordered else {}
+    return found, unused
+
+
+def _split_word(entry):
+    """The word naming the split of a split folder's entry, in lower case: ``dev`` for ``dev.tsv``."""
+    return entry.name.lower() if entry.is_dir() else _SPLIT_FILE.match(data_stem(entry)).group(1).lower()
+
+
+def _entry_stem(entry):
+    return entry.name if entry.is_dir() else data_stem(entry)
+
+
+def _check_split_names(folder, entries):
+    """Refuse one split's entries that are not its shards: two names of it (``dev.csv`` and ``validation.csv``),
+    or one name twice (``train.csv`` and ``train.jsonl``), which would be joined as shards, silently."""
+    words = {}
+    for entry in entries:
+        words.setdefault(_split_word(entry), entry)
+    split = SPLIT_NAMES[next(iter(words))]
+    if len(words) > 1:
+        names = [entry.name for entry in words.values()]
+        raise DataSpecError(
+            f"{' and '.join(names)} both name the {split} split (as {' and '.join(words)}), so its examples would "
+            "be the files joined: remove or rename one of them (a split's shards share one name: "
+            f"{split}-00000-of-00002.csv, {split}-00001-of-00002.csv)", path=folder)
+    stems = {}
+    for entry in entries:
+        twin = stems.setdefault(_entry_stem(entry).lower(), entry)
+        if twin is not entry:
+            raise DataSpecError(
+                f"{twin.name} and {entry.name} are both the {split} split by the same name (the same data in two "
+                f"formats?), not shards of it: remove or rename one of them (a split's shards are numbered: "
+                f"{split}-00000-of-00002.csv, {split}-00001-of-00002.csv)", path=folder)
+
+
+# The rest of a split shard's name after its split's word: numbered (``-00000-of-00002``, ``_1``, ``.part0``...).
+_NUMBERED_SHARD = re.compile(r"^[-_.](?:[a-z]*)\d", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_once(message):
+    """Log ``message`` as a warning once per process (a run reads a folder of splits once per split)."""
+    log.warning("%s", message)
 
 
 @functools.lru_cache(maxsize=None)
@@ -751,7 +881,21 @@ def _load_split_files(path, splits, options, source):
         raise DataSpecError(f"this folder of splits has the splits {', '.join(splits)}, not {split!r}",
                             path=path, options=("split",))
     options = {**options, "split": None}
-    return _joined([_load_split_part(entry, options) for entry in splits[split]], f"{source} ({split})")
+    unused = _split_entries(path)[1]
+    if unused:  # a file the user put there for a reason, e.g. a validation file named after no split
+        names = [entry.name for entry in unused]
+        _warn_once(f"{path}: skipped {len(names)} data file(s) named after no split: {', '.join(names)}; a split's "
+                   f"files are named after it ({', '.join(sorted(SPLIT_NAMES))}): rename one to read it as a split "
+                   "or one of its shards (e.g. train-00001-of-00002.csv), or read it as a source of its own "
+                   "(zoo.data.load(PATH); in a run config data.validation_source or data.test_source, or "
+                   "data.extra_sources for an lm/mlm run's texts)")
+    entries = splits[split]
+    words = [_entry_stem(entry)[len(_split_word(entry)):] for entry in entries]
+    if len(entries) > 1 and not all(_NUMBERED_SHARD.match(word) for word in words):
+        # Hugging Face's numbered shards are one split for sure; train.csv beside train_extra.csv may not be.
+        _warn_once(f"{path}: the {split} split joins {len(entries)} files as its shards: "
+                   f"{', '.join(entry.name for entry in entries)}; move any that is not part of it out of the folder")
+    return _joined([_load_split_part(entry, options) for entry in entries], f"{source} ({split})")
 
 
 def _load_split_part(entry, options):
@@ -783,9 +927,11 @@ def _joined(parts, source):
         origins.append(part.origins + [len(files), 0])
         files += part.files
     pairs = [pair for part in parts for pair in part.text_pairs] if parts[0].is_pairs else None
-    return LabeledTexts([text for part in parts for text in part.texts], np.concatenate(labels), names,
+    data = LabeledTexts([text for part in parts for text in part.texts], np.concatenate(labels), names,
                         source=source, files=files, origins=np.concatenate(origins), line_unit=parts[0].line_unit,
                         skipped=[row for part in parts for row in part.skipped], text_pairs=pairs)
+    _warn_case_variants(data, parts)  # "pos" in one shard, "Pos" in another
+    return data
 
 
 def _check_layout_options(options, layout, path):

@@ -76,6 +76,17 @@ def test_a_command_is_required(capsys):
      "--data and --set  data.source = trec both set data.source: give one of them"),
     (["cv", "--data", "mr", "--set", "data.source=trec"],
      "--data and --set data.source=trec both set data.source: give one of them"),
+    # A key given twice trained with the last value, without a word (missing.csv: an error if it went on).
+    (["train", "--data", "missing.csv", "--set", "training.epochs=1", "--set", "training.epochs=3"],
+     "training.epochs is set twice, by --set training.epochs=1 and --set training.epochs=3; give it once"),
+    (["pretrain", "--data", "missing.csv", "--set", "model.overrides={num_layers: 1}",
+      "--set", "model.overrides.num_layers=2"],
+     "model.overrides holds model.overrides.num_layers, and --set model.overrides={num_layers: 1} and --set "
+     "model.overrides.num_layers=2 both set it; give one of them (or num_layers inside model.overrides's value)"),
+    (["tune", "--data", "missing.csv", "--set", "tuning.patience=1", "--set", " tuning.patience = 2"],
+     "tuning.patience is set twice, by --set tuning.patience=1 and --set  tuning.patience = 2; give it once"),
+    (["cv", "--data", "missing.csv", "--set", "training.epochs=1", "--set", "training.epochs=3"],
+     "training.epochs is set twice, by --set training.epochs=1 and --set training.epochs=3; give it once"),
 ])
 def test_bad_arguments_exit_2_naming_the_problem(argv, message, capsys):
     assert main(argv) == 2
@@ -199,6 +210,8 @@ def test_the_next_commands_show_an_example_of_the_run_s_own_data_quoted_for_the_
     # It printed `zoo evaluate RUN`, which fails with "run RUN has no test split".
     ({"test_split": 0}, ["zoo", "evaluate", "runs/held out", "--split", "validation"]),
     ({"test_split": 0, "validation_split": 0}, ["zoo", "evaluate", "runs/held out", "--data", "FILE"]),
+    ({"test_split": 0, "validation_split": 0, "validation_source": "dev.csv"},
+     ["zoo", "evaluate", "runs/held out", "--split", "validation"]),
 ])
 def test_the_next_evaluate_command_scores_a_split_the_run_held_out(splits, command, capsys):
     from zoo.cli import print_next_commands

@@ -220,6 +220,28 @@ def test_overrides_given_as_one_string_are_refused_not_read_letter_by_letter(tmp
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("assignments, message", [
+    (["training.epochs=1", "training.epochs=3"],
+     "training.epochs is set twice, by --set training.epochs=1 and --set training.epochs=3; give it once"),
+    (["model.overrides.dropout=0.2", "model.overrides={dropout: 0.1}"],
+     "model.overrides holds model.overrides.dropout, and --set model.overrides.dropout=0.2 and --set "
+     "model.overrides={dropout: 0.1} both set it; give one of them (or dropout inside model.overrides's value)"),
+])
+def test_a_key_set_twice_is_refused_naming_both_values(assignments, message, tmp_path):
+    # The last value won silently: training.epochs=1 then =3 trained 3 epochs.
+    import zoo
+
+    for call in (lambda: Config().override(assignments), lambda: zoo.train(overrides=assignments),
+                 lambda: zoo.tune(overrides=assignments, tuning={"directory": str(tmp_path / "search")})):
+        with pytest.raises(ConfigError) as error:
+            call()
+        assert str(error.value) == message
+    assert not list(tmp_path.iterdir())
+    # Keys side by side, or sharing a prefix short of a dot, are no repeat.
+    assert Config().override(["model.overrides.num_layers=1", "model.overrides.num_layers_x=2"]).model.overrides[
+        "num_layers_x"] == 2
+
+
 def test_override_returns_a_new_config():
     base = Config()
     changed = base.override(["training.epochs=1"])

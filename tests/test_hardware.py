@@ -11,6 +11,11 @@ def test_native_bf16_flags_are_the_bfloat16_ones_present():
     assert hardware.native_bf16_flags({"avx512f", "avx512_bf16", "amx_bf16"}) == ["amx_bf16", "avx512_bf16"]
 
 
+def test_native_fp16_flags_are_the_float16_ones_present():
+    assert hardware.native_fp16_flags({"avx2", "f16c", "avx512_bf16"}) == []
+    assert hardware.native_fp16_flags({"avx512_fp16", "amx_fp16", "amx_bf16"}) == ["amx_fp16", "avx512_fp16"]
+
+
 def test_cpu_flags_reads_this_machine():
     info = Path("/proc/cpuinfo")
     if not info.exists():
@@ -22,6 +27,7 @@ def test_cpu_flags_reads_this_machine():
     assert expected, "the flags line lists no flags"
     assert hardware.cpu_flags() == expected
     assert hardware.native_bf16_flags() == sorted(expected & {"avx512_bf16", "amx_bf16"})
+    assert hardware.native_fp16_flags() == sorted(expected & {"avx512_fp16", "amx_fp16"})
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the float32 core is a TensorFlow CPU rule")

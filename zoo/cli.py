@@ -29,7 +29,7 @@ def _add_run_arguments(parser):
     add_config_options(parser, DATA, OUTPUT)
     parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
                         help="override one config field by its dotted key, e.g. --set training.epochs=5 "
-                             "(values are YAML: 1e-3, true, null, [a, b]); repeatable")
+                             "(values are YAML: 1e-3, true, null, [a, b]); repeatable, each key once")
 
 
 def add_train_command(subparsers):
@@ -155,14 +155,12 @@ def print_next_commands(result, exported=None):
 def _split_to_evaluate(config):
     """The options of ``zoo evaluate RUN`` for a run of ``config``: none for its test split, else its validation
     split, else other labelled texts (a run that held none out has nothing of its own to score)."""
-    from zoo.training.data import origin_of_split
+    from zoo.training.run import held_out_splits
 
-    def held_out(split):
-        return origin_of_split(config, split) != "seeded" or getattr(config.data, f"{split}_split") > 0
-
-    if held_out("test"):
+    held_out = held_out_splits(config)
+    if "test" in held_out:
         return ""
-    return " --split validation" if held_out("validation") else " --data FILE  # labelled texts it did not train on"
+    return " --split validation" if held_out else " --data FILE  # labelled texts it did not train on"
 
 
 def run_train(args):

@@ -722,16 +722,35 @@ def ignored_settings(config):
 
 def assignment_list(assignments):
     """Return ``key=value`` ``assignments`` (``--set``'s, a Python API's ``overrides=``) as a list; a lone string
-    is refused: iterated, it gave one character per assignment.
+    is refused: iterated, it gave one character per assignment. So is a key set twice, or set with a key inside
+    it (``model.overrides={num_layers: 1}`` and ``model.overrides.num_layers=2``): the last won silently.
 
     Example:
         >>> assignment_list(("training.epochs=1",))
         ['training.epochs=1']
+        >>> assignment_list(["training.epochs=1", "training.epochs=3"])
+        Traceback (most recent call last):
+        ...
+        zoo.config.ConfigError: training.epochs is set twice, by --set training.epochs=1 and ...
     """
     if isinstance(assignments, str):
         raise ConfigError(f"overrides must be a list of key=value strings, e.g. [{assignments!r}], not the string "
                           f"{assignments!r}")
-    return list(assignments)
+    assignments = list(assignments)
+    earlier = {}
+    for assignment in assignments:
+        key = assignment.partition("=")[0].strip()
+        if not key:
+            continue  # Config.override names the malformed assignment
+        for other, first in earlier.items():
+            if other == key:
+                raise ConfigError(f"{key} is set twice, by --set {first} and --set {assignment}; give it once")
+            if key.startswith(other + ".") or other.startswith(key + "."):
+                outer, inner = sorted((key, other), key=len)
+                raise ConfigError(f"{outer} holds {inner}, and --set {first} and --set {assignment} both set it; "
+                                  f"give one of them (or {inner[len(outer) + 1:]} inside {outer}'s value)")
+        earlier[key] = assignment
+    return assignments
 
 
 def settings_away_from_defaults(config):

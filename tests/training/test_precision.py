@@ -2,7 +2,8 @@ import pytest
 import tensorflow as tf
 
 import zoo.training.precision as precision
-from zoo.training.precision import emulated_bfloat16_warning, precision_report, precision_summary, resolve_precision
+from zoo.training.precision import (cpu_float16_warning, emulated_bfloat16_warning, precision_report,
+                                    precision_summary, resolve_precision)
 
 
 @pytest.mark.parametrize("flags, policy, core, bf16_flags", [
@@ -78,3 +79,22 @@ def test_a_resume_keeps_the_saved_policy_and_says_so(monkeypatch):
     assert emulated_bfloat16_warning(kept).startswith("this run resumes in bfloat16, the precision it began in, which "
                                                       "this CPU emulates")
     assert not precision_report("auto", "float32", saved="float32")["kept_from_checkpoint"]
+
+
+@pytest.mark.parametrize("flags, why, auto", [
+    ({"avx2", "f16c"}, "this CPU has none of amx_fp16, avx512_fp16, so TensorFlow emulates float16 (expect it to be "
+     "slower than float32)", "float32"),
+    ({"avx512_fp16", "avx512_bf16", "amx_bf16"}, "this CPU computes float16 natively (avx512_fp16), but "
+     "mixed_float16 adds loss scaling, which bfloat16 does not need", "mixed_bfloat16"),
+])
+def test_mixed_float16_without_a_gpu_warns_naming_what_auto_picks_here(monkeypatch, flags, why, auto):
+    report = _report_on(monkeypatch, flags, "mixed_float16")
+    assert cpu_float16_warning(report) == (f"training.precision: mixed_float16 is meant for GPUs, and this run has "
+                                           f"none: {why}; training.precision: auto picks {auto} on this CPU (--set "
+                                           "training.precision=auto)")
+    assert resolve_precision("auto") == auto
+    assert emulated_bfloat16_warning(report) is None
+    for requested in ("auto", "float32", "mixed_bfloat16"):
+        assert cpu_float16_warning(_report_on(monkeypatch, flags, requested)) is None
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
+    assert cpu_float16_warning(precision_report("mixed_float16", "mixed_float16")) is None

@@ -353,6 +353,30 @@ def test_a_resumed_auto_precision_run_keeps_the_precision_it_began_in(tiny_csv, 
     assert resumed.model.dtype_policy.name == "float32"  # built in it, not in auto's mixed_bfloat16 here
 
 
+def test_held_out_splits_are_the_splits_the_run_scored(finished, tiny_csv, tmp_path):
+    # zoo train's next command and zoo evaluate's threshold hint decided apart: from the config and metrics.json.
+    from zoo.training.run import held_out_splits
+
+    alone = train(tiny_config(tiny_csv, tmp_path / "alone", data={"validation_split": 0}, training={"epochs": 1}))
+    for run, splits in ((finished, ["validation", "test"]), (alone, ["test"])):
+        assert held_out_splits(run.run_dir) == held_out_splits(run.config) == splits
+        assert [split for split in ("validation", "test") if split in run.metrics["examples"]] == splits
+
+
+def test_mixed_float16_on_a_cpu_warns_once_naming_what_auto_picks(tiny_csv, tmp_path, monkeypatch, caplog):
+    # It trained in emulated float16 without a word.
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "fma", "f16c"})
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    with caplog.at_level(logging.WARNING):
+        result = train(tiny_config(tiny_csv, tmp_path / "run", training={"epochs": 1, "precision": "mixed_float16"}))
+    assert result.metrics["precision"] == "mixed_float16"
+    warnings = [record.getMessage() for record in caplog.records if "mixed_float16" in record.getMessage()]
+    assert warnings == ["warning: training.precision: mixed_float16 is meant for GPUs, and this run has none: this "
+                        "CPU has none of amx_fp16, avx512_fp16, so TensorFlow emulates float16 (expect it to be slower "
+                        "than float32); training.precision: auto picks float32 on this CPU (--set "
+                        "training.precision=auto)"]
+
+
 def test_mixed_bfloat16_trains_and_restores_the_policy(tiny_csv, tmp_path, monkeypatch, caplog):
     # An AVX2-only CPU as far as the precision choice can tell: the run says so and warns.
     monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "fma"})

@@ -101,17 +101,15 @@ def _where_to_choose_a_threshold(args, report):
     """Where to choose the threshold ``zoo evaluate`` found, unless it was found there: chosen on the test split
     it would be tuned on the very texts it is then scored on. A validation split is named only where there is one:
     ``--data``'s official one, else the run's own."""
-    import json
-
     import zoo.data
+    from zoo.training.run import held_out_splits
 
     if args.split == "validation":
         return ""
     if args.data is not None and "validation" in zoo.data.official_splits(args.data):
         return "; choose it on --split validation"
-    # metrics.json lists the splits a run held out; an export holds none.
-    run_has_one = "export" not in report["info"] and "validation" in json.loads(
-        (Path(args.run_dir) / "metrics.json").read_text(encoding="utf-8"))["examples"]
+    # An export holds no split out.
+    run_has_one = "export" not in report["info"] and "validation" in held_out_splits(args.run_dir)
     if run_has_one and args.data is None:
         return "; choose it on --split validation"
     if run_has_one:
@@ -271,7 +269,7 @@ def add_cv_command(subparsers):
     parser.add_argument("--config", help="run config (.yaml or .json); default: zoo's defaults")
     add_config_options(parser, DATA, PRETRAINED)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. --set training.epochs=5 (repeatable)")
+                        help="override a config value, e.g. --set training.epochs=5 (repeatable, each key once)")
     parser.add_argument("--folds", type=int, default=10, help="number of folds (default: 10)")
     parser.add_argument("--seed", type=int, help="fold-assignment seed (default: training.seed)")
     parser.add_argument("--out", help="output directory (default: runs/<data>-<model>-cv<folds>)")

@@ -13,6 +13,7 @@ Outputs per text: ``generated`` (the new tokens as text, the tokenizer's ``detok
 """
 import tensorflow as tf
 
+from zoo.evaluation.runner import check_count
 from zoo.export.serving import TextEndpoint
 from zoo.models.generation import check_max_new_tokens, most_new_tokens
 
@@ -49,9 +50,9 @@ class GenerativeServingGraph(TextEndpoint):
             raise ValueError(f"the tokenizer pads with id {tokenizer.pad_id} but model {model.name!r} masks id "
                              f"{model.pad_id}")
         self.model, self.tokenizer, self.task = model, tokenizer, task
-        if max_new_tokens is not None and (isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int)
-                                           or max_new_tokens < 1):
-            raise ValueError(f"max_new_tokens (--max-new-tokens) must be a positive integer, got {max_new_tokens!r}")
+        if max_new_tokens is not None:
+            # As zoo generate and zoo evaluate check it; a Python int for the export's metadata (JSON).
+            max_new_tokens = int(check_count("max_new_tokens", max_new_tokens, 1))
         self.sequence_length = int(sequence_length)
         self.max_new_tokens = self.sequence_length if max_new_tokens is None else max_new_tokens
         self.pad_id = model.pad_id

@@ -3,7 +3,8 @@ import keras
 import tensorflow as tf
 
 from zoo.config import PRECISIONS
-from zoo.hardware import BF16_CPU_FLAGS, attention_core_dtype, cpu_flags, native_bf16_flags
+from zoo.hardware import (BF16_CPU_FLAGS, FP16_CPU_FLAGS, attention_core_dtype, cpu_flags, native_bf16_flags,
+                          native_fp16_flags)
 
 
 def resolve_precision(precision="auto"):
@@ -28,7 +29,12 @@ def resolve_precision(precision="auto"):
     if gpus:
         capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
         return "mixed_bfloat16" if capability >= (8, 0) else "float32"
-    return "mixed_bfloat16" if native_bf16_flags(cpu_flags()) else "float32"
+    return _auto_on_cpu(native_bf16_flags(cpu_flags()))
+
+
+def _auto_on_cpu(bf16_flags):
+    """What ``auto`` picks without a GPU, on a CPU with the native bfloat16 flags ``bf16_flags``."""
+    return "mixed_bfloat16" if bf16_flags else "float32"
 
 
 def precision_report(precision, policy, saved=None):
@@ -121,3 +127,33 @@ def emulated_bfloat16_warning(report):
     return (f"training.precision: {report['requested']} trains in bfloat16, which this CPU emulates (it has "
             f"none of {', '.join(report['cpu_flags_checked'])}): expect it to be slower than float32, not "
             f"faster; training.precision: auto picks float32 here")
+
+
+def cpu_float16_warning(report, flags=None):
+    """Return a warning when the run trains in ``mixed_float16`` without a GPU, else ``None``.
+
+    float16 with loss scaling is a GPU precision: without one of ``FP16_CPU_FLAGS`` TensorFlow computes float16
+    through float32 conversions; with them (an ``avx512_fp16`` Xeon) its float16 and bfloat16 batched matmuls
+    ran as fast, and bfloat16 needs no loss scaling.
+
+    Args:
+        report: What ``precision_report`` returned.
+        flags: CPU flags to decide by; ``None`` reads this machine's.
+
+    Example:
+        >>> print(cpu_float16_warning({"policy": "mixed_float16", "gpus": 0, "cpu_bf16_flags": []}, {"avx2"}))
+        training.precision: mixed_float16 is meant for GPUs, and this run has none: this CPU has none of amx_fp16,
+        avx512_fp16, so TensorFlow emulates float16 (expect it to be slower than float32); training.precision: auto
+        picks float32 on this CPU (--set training.precision=auto)
+    """
+    if report["policy"] != "mixed_float16" or report["gpus"]:
+        return None
+    native = native_fp16_flags(cpu_flags() if flags is None else flags)
+    if native:
+        why = (f"this CPU computes float16 natively ({', '.join(native)}), but mixed_float16 adds loss scaling, "
+               "which bfloat16 does not need")
+    else:
+        why = (f"this CPU has none of {', '.join(FP16_CPU_FLAGS)}, so TensorFlow emulates float16 (expect it to be "
+               "slower than float32)")
+    return (f"training.precision: mixed_float16 is meant for GPUs, and this run has none: {why}; training.precision: "
+            f"auto picks {_auto_on_cpu(report['cpu_bf16_flags'])} on this CPU (--set training.precision=auto)")

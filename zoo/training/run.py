@@ -47,8 +47,8 @@ from zoo.training.data import (classification_mode, example_input, load_splits, 
 from zoo.training.loop import EpochBatches, Evaluator, Trainer, TrainingState
 from zoo.training.objectives import class_weights, objective_for
 from zoo.training.optimizers import optimizer_for
-from zoo.training.precision import (emulated_bfloat16_warning, precision_report, precision_summary,
-                                    resolve_precision)
+from zoo.training.precision import (cpu_float16_warning, emulated_bfloat16_warning, precision_report,
+                                    precision_summary, resolve_precision)
 from zoo.training.progress import Progress
 from zoo.training.strategies import (
     EmbeddingPartitioner,
@@ -247,9 +247,9 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
                                         saved)
     policy = precision_choice["policy"]
     progress.message(precision_summary(precision_choice))
-    emulated = emulated_bfloat16_warning(precision_choice)
-    if emulated:
-        log.warning("warning: %s", emulated)
+    for warning in (emulated_bfloat16_warning(precision_choice), cpu_float16_warning(precision_choice)):
+        if warning:
+            log.warning("warning: %s", warning)
     previous_policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(policy)
     try:
@@ -417,6 +417,23 @@ def run_task(run_dir):
     """
     config_path = Path(run_dir) / "config.yaml"
     return task_of_config(Config.load(config_path)) if config_path.is_file() else None
+
+
+def held_out_splits(run):
+    """Return the splits (of ``validation``, ``test``) a run holds out of its data: its own source for the split
+    (``data.validation_source``), the source's official one, or a seeded ``data.<split>_split`` above 0. What
+    ``zoo evaluate RUN --split S`` can score, as it splits the run's data again (``zoo.training.data.split_texts``).
+
+    Args:
+        run: A run directory, or the run's ``Config``.
+
+    Example:
+        >>> held_out_splits(Config.from_dict({"data": {"source": "trec", "validation_split": 0}}))
+        ['test']
+    """
+    config = run if isinstance(run, Config) else Config.load(Path(run) / "config.yaml")
+    return [split for split in ("validation", "test")
+            if origin_of_split(config, split) != "seeded" or getattr(config.data, f"{split}_split") > 0]
 
 
 def load_classifier_run(run_dir, action):

@@ -93,6 +93,18 @@ def test_bad_arguments_exit_2_naming_the_problem(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option, value, message", [
+    # These named the Python arguments (`top_p`), where --num-beams' error names its flag too.
+    ("--top-p", "1.5", "top_p (--top-p) must be in (0, 1], got 1.5"),
+    ("--temperature", "0", "temperature (--temperature) must be a positive number, got 0.0"),
+    ("--top-k", "0", "top_k (--top-k) must be a positive integer, got 0"),
+])
+def test_zoo_generate_names_the_flag_of_a_bad_sampling_option(option, value, message, tmp_path, capsys):
+    # Checked before the run is read: the run directory need not exist.
+    assert main(["generate", str(tmp_path / "no-run"), "a film", "--method", "sample", option, value]) == 2
+    assert capsys.readouterr().err.endswith(f"zoo generate: error: {message}\n")
+
+
 def test_the_error_line_is_one_write_so_a_ctrl_c_cannot_split_it(monkeypatch):
     writes = []
     monkeypatch.setattr(sys, "stderr", type("Writes", (), {"write": writes.append, "flush": lambda self: None})())

@@ -21,6 +21,8 @@ _LAZY = {
     "generate": "zoo.models",
     "build": "zoo.models",
     "list_models": "zoo.models",
+    # A saved .keras model's classes are registered with Keras once zoo.models is imported, which this does.
+    "load_model": "zoo.models",
     "train": "zoo.training",
     "load_run": "zoo.training",
     "get_strategy": "zoo.training",

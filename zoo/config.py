@@ -170,7 +170,9 @@ class DataConfig(Section):
         deduplicate: Drop repeated texts (keeping the first) before splitting, so no copy of a training
             example is scored as held out; the count removed is logged, and texts of a given test set that
             also occur in training are reported; ``extra_sources`` texts that are validation or test texts
-            are left out (reported) and their repeats dropped. ``false`` keeps the data as it is.
+            are left out (reported) and their repeats dropped. A seq2seq run drops only repeated (source,
+            target) pairs (a source's other targets are references) and keeps each source's pairs in one split.
+            ``false`` keeps the data as it is.
 
     For a ``seq2seq`` model the text column is the source sequence and the label column the target text
     (``load_options`` ``text_column`` / ``label_column`` default to ``source`` / ``target`` then).

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from zoo.data.errors import DataError, DataSpecError
-from zoo.data.labeled import LabeledTexts, check_labels_seen
+from zoo.data.labeled import UNLABELLED, LabeledTexts, check_labels_seen
 from zoo.data.splits import deduplicate, kfold, train_val_test_split
 
 
@@ -72,6 +72,45 @@ def test_deduplicate_keeps_first_copy_and_reports_conflicts(caplog):
     assert unique.texts == ["x", "y", "z"] and unique.labels.tolist() == [0, 1, 0]
     assert "removed 2 duplicate texts (1 with a different label" in caplog.text
     assert "dups, example 4" in caplog.text
+
+
+def test_seq2seq_deduplication_keeps_a_sources_references_and_drops_repeated_pairs(caplog):
+    # A source's other targets were dropped as "duplicate texts with a different label": 150 pairs over 50
+    # sources left 50. Several references per source are data; only a repeated (source, target) pair is a copy.
+    targets = [f"target {i} {j}" for i in range(50) for j in range(3)]
+    data = LabeledTexts([f"source {i}" for i in range(50) for _ in range(3)] + ["source 0"],
+                        np.array(list(range(150)) + [0]), targets, source="refs")
+    unique = deduplicate(data, task="seq2seq")
+    assert len(unique) == 150 and unique.labels.tolist() == list(range(150))
+    assert "refs: removed 1 duplicate (source, target) pairs (a source's other targets are kept)" in caplog.text
+    assert "label" not in caplog.text
+
+
+@pytest.mark.parametrize("task", ["lm", "mlm", "classification"])
+def test_deduplicating_unlabelled_texts_says_nothing_of_labels(caplog, task):
+    data = LabeledTexts(["x", "y", "x"], np.zeros(3, np.int32), [UNLABELLED], source="corpus")
+    assert deduplicate(data, task=task).texts == ["x", "y"]
+    assert caplog.messages == ["corpus: removed 1 duplicate texts"]
+
+
+def test_a_split_grouped_by_input_keeps_each_inputs_examples_in_one_part():
+    data = LabeledTexts([f"source {i}" for i in range(50) for _ in range(3)], np.arange(150),
+                        [f"target {i}" for i in range(150)], source="refs")
+    train, val, test = train_val_test_split(data, val_size=0.1, test_size=0.1, seed=0, stratify=False,
+                                            group_by_input=True)
+    assert (len(train), len(val), len(test)) == (120, 15, 15)
+    parts = [set(part.texts) for part in (train, val, test)]
+    assert not parts[0] & parts[1] and not parts[0] & parts[2] and not parts[1] & parts[2]
+    assert sorted(train.labels.tolist() + val.labels.tolist() + test.labels.tolist()) == list(range(150))
+    # Distinct inputs split as without grouping (a run's split does not move); grouping is never stratified.
+    distinct = LabeledTexts([f"s {i}" for i in range(40)], np.arange(40), [f"t {i}" for i in range(40)])
+    for a, b in zip(train_val_test_split(distinct, seed=3, stratify=False, group_by_input=True),
+                    train_val_test_split(distinct, seed=3, stratify=False)):
+        assert a.texts == b.texts
+    with pytest.raises(DataSpecError, match="a split grouped by input is not stratified"):
+        train_val_test_split(data, group_by_input=True)
+    with pytest.raises(DataSpecError, match="of 50 distinct inputs rounds to no distinct input"):
+        train_val_test_split(data, test_size=0.001, stratify=False, group_by_input=True)
 
 
 def test_multilabel_data_is_split_without_stratification_and_deduplicated():

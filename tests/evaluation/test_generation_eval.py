@@ -2,6 +2,7 @@
 import argparse
 import csv
 import json
+import logging
 import re
 
 import numpy as np
@@ -234,6 +235,28 @@ def test_zoo_evaluate_cli_prints_the_perplexity_of_a_token_run(runs, tmp_path, c
     assert args.handler(args) == 2
     assert capsys.readouterr().err == (f"zoo evaluate: error: mistakes (--mistakes) lists a classifier's most "
                                        f"confident mistakes; {runs['lm'].run_dir} is an lm run: leave it out\n")
+
+
+@pytest.mark.parametrize("task", ["lm", "mlm", "seq2seq"])
+def test_evaluating_a_token_run_on_texts_it_trained_on_warns(runs, task, tmp_path, caplog):
+    # zoo evaluate --data warned so for classifier runs only; a seq2seq run's sources are compared.
+    run = runs[task]
+    source = run.config.data.source
+    trained = set(split_texts(run.config)["train"].inputs)
+    sources = [line.split("\t")[0] if task == "seq2seq" else json.loads(line)["text"]
+               for line in open(source, encoding="utf-8").read().splitlines()[task == "seq2seq":]]
+    shared = sum(text in trained for text in sources)
+    assert 0 < shared < len(sources)
+    what = "sources" if task == "seq2seq" else "texts"
+    limit = None if task == "mlm" else 2
+    with caplog.at_level(logging.WARNING):
+        evaluate(run.run_dir, source, out_dir=tmp_path / "own", limit=limit, progress=False)
+    assert (f"warning: {shared} of the {len(sources)} {what} of {source} are {what} run {run.run_dir} trained on "
+            "(first: ") in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):  # the run's own test split: nothing to warn about
+        evaluate(run.run_dir, out_dir=tmp_path / "test", limit=limit, progress=False)
+    assert "trained on" not in caplog.text
 
 
 def test_bad_options_and_data_give_the_documented_errors(runs, tmp_path):

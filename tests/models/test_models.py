@@ -1,3 +1,9 @@
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -79,6 +85,45 @@ def test_every_registry_model_saves_and_reloads_identically(name, tmp_path):
     clone = type(model).from_config(model.get_config())
     clone.set_weights(model.get_weights())
     np.testing.assert_allclose(to_numpy(clone(ids)), before, atol=1e-6)
+
+
+def test_zoo_load_model_after_a_bare_import_zoo_loads_every_saved_model(tmp_path):
+    # `import zoo` loads its parts lazily, so in a fresh interpreter keras.models.load_model failed for every zoo
+    # model ("Could not locate class 'TextClassifier'"): nothing had registered the classes with Keras.
+    names = [name for name in model_names() if name not in ("transformer-small", "transformer-base")]
+    ids = _ids()
+    for name in names:
+        model = _small(name)
+        model.save(tmp_path / f"{name}.keras")
+        np.save(tmp_path / f"{name}.npy", to_numpy(model(_inputs_of(name, ids))))
+    np.save(tmp_path / "ids.npy", ids)
+    script = textwrap.dedent(f"""
+        import sys
+        import numpy as np
+        import zoo
+        assert "zoo.models" not in sys.modules
+        from tests.models.test_models import _inputs_of
+        ids = np.load("ids.npy")
+        for name in {names!r}:
+            model = zoo.load_model(name + ".keras")
+            out = np.asarray(model(_inputs_of(name, ids)))
+            np.testing.assert_allclose(out, np.load(name + ".npy"), rtol=0, atol=1e-6)
+            print(name, type(model).__name__)
+    """)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}  # for tests.models
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [line.split()[0] for line in done.stdout.splitlines()] == names
+
+
+def test_build_takes_the_keras_model_name_as_an_override():
+    # build("lm", name="my_lm") failed: "build() got multiple values for argument 'name'", though the error of an
+    # unknown argument listed `name` among those the builder accepts.
+    for name in ("transformer-tiny", "lm", "mlm", "seq2seq", "cnn", "lstm"):
+        assert build(name, **SMALL, name="my_model").name == "my_model"
+    with pytest.raises(ValueError, match=r"does not take nme; it accepts: .*\bname\b"):
+        build("lm", **SMALL, nme="my_lm")
 
 
 @pytest.mark.parametrize("name", model_names())

@@ -118,6 +118,33 @@ def test_duplicates_are_removed_before_splitting_and_counted(tmp_path, caplog):
     assert sum(map(len, parts)) == 10 and not set(parts[0]) & (set(parts[1]) | set(parts[2]))
 
 
+def test_a_seq2seq_run_keeps_every_reference_and_each_source_in_one_split(tmp_path, caplog):
+    # 150 pairs over 50 sources: "removed 100 duplicate texts (100 with a different label ...)" left 40/5/5.
+    source = tmp_path / "refs.csv"
+    rows = [(f"source sentence {i}", f"target {i} variant {j}") for i in range(50) for j in range(3)]
+    source.write_text("source,target\n" + "".join(f"{a},{b}\n" for a, b in rows + rows[:2]), encoding="utf-8")
+    config = Config.from_dict({"model": {"name": "seq2seq"}, "data": {"source": str(source)}})
+    with caplog.at_level(logging.WARNING):
+        splits = split_texts(config)
+    assert [len(splits[name]) for name in ("train", "validation", "test")] == [120, 15, 15]
+    assert f"{source}: removed 2 duplicate (source, target) pairs" in caplog.text and "label" not in caplog.text
+    parts = [set(splits[name].texts) for name in ("train", "validation", "test")]
+    assert not parts[0] & parts[1] and not parts[0] & parts[2] and not parts[1] & parts[2]
+    # Without data.deduplicate the repeated pairs stay, and still no source straddles the splits.
+    splits = split_texts(config.update({"data.deduplicate": False}))
+    parts = [splits[name].texts for name in ("train", "validation", "test")]
+    assert sum(map(len, parts)) == 152 and not set(parts[0]) & (set(parts[1]) | set(parts[2]))
+
+
+def test_an_lm_runs_deduplication_says_nothing_of_labels(tmp_path, caplog):
+    source = tmp_path / "corpus.txt"
+    source.write_text("".join(f"line {i % 30}\n" for i in range(42)), encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        splits = split_texts(Config.from_dict({"model": {"name": "lm"}, "data": {"source": str(source)}}))
+    assert sum(len(splits[name]) for name in ("train", "validation", "test")) == 30
+    assert f"{source}: removed 12 duplicate texts" in caplog.messages and "label" not in caplog.text
+
+
 def test_the_hostile_five_rows_times_48_are_too_few_once_deduplicated(tmp_path):
     source = _repeated(tmp_path / "repeated.csv", 5, 48)
     with pytest.raises(ValueError, match=r"repeated.csv \[deduplicated\]: a stratified test split of 5 examples "

@@ -248,13 +248,15 @@ def _load_spec(spec, options, data_dir, download):
     return _load_path(Path(text).expanduser(), options)
 
 
-def official_splits(spec):
+def official_splits(spec, *, data_dir=None):
     """Return the official splits a spec offers, e.g. ``("train", "test")`` for TREC, ``()`` for MR.
 
     tfds data sets list their splits only once prepared (``()`` before).
 
     Args:
         spec: A ``load`` spec.
+        data_dir: The tfds data directory the spec is loaded from (``load``'s ``data_dir``): a tfds data set's
+            splits are those prepared there.
 
     Example:
         >>> official_splits("trec")
@@ -267,13 +269,15 @@ def official_splits(spec):
     """
     text = str(spec) if isinstance(spec, (str, Path)) else ""
     if text.startswith("tfds:"):
-        name, _, config = text[len("tfds:"):].partition(":")
+        name, config = _tfds_name(text[len("tfds:"):])
+        full = f"{name}/{config}" if config else name
         import tensorflow_datasets as tfds
 
         try:
-            return tuple(tfds.builder(name, config=config or None).info.splits.keys())
+            # data_dir as load reads it: a set prepared there, even one tfds does not know, lists its splits.
+            return tuple(tfds.builder(name, config=config or None, data_dir=data_dir).info.splits.keys())
         except tfds.core.registered.DatasetNotFoundError:
-            raise DataSpecError(f"tensorflow-datasets has no data set named {name!r}", path=text) from None
+            raise _tfds_not_found(full, data_dir) from None
     if text == "trec" or text.startswith("trec:"):
         folder = paths.data_dir() / "trec" if text == "trec" else Path(text[len("trec:"):]).expanduser()
         return tuple(s for s in ("train", "test") if (folder / f"{s}.txt").is_file()) if folder.is_dir() else ()
@@ -1590,12 +1594,37 @@ def _load_trec_file(path, options, source):
     return collector.result(source)
 
 
+def _tfds_name(name_and_config):
+    """``(name, config)`` of the part of a spec after ``tfds:``: ``<name>[:<config>]``, or tfds's own spelling
+    ``<name>/<config>`` (``glue/sst2``); ``config`` is ``""`` when none is given.
+
+    Example:
+        >>> _tfds_name("glue:sst2"), _tfds_name("glue/sst2"), _tfds_name("imdb_reviews")
+        (('glue', 'sst2'), ('glue', 'sst2'), ('imdb_reviews', ''))
+    """
+    name, _, config = name_and_config.partition(":")
+    if "/" in name:
+        if config:
+            raise DataSpecError("give the config once, as 'tfds:<name>:<config>' (or tfds's "
+                                "'tfds:<name>/<config>')", path=f"tfds:{name_and_config}")
+        name, _, config = name.partition("/")
+    if not name:
+        raise DataSpecError("tfds spec needs a name: 'tfds:<name>[:<config>]'")
+    if "/" in config or ":" in config:
+        raise DataSpecError("a tfds spec is 'tfds:<name>[:<config>]' (a version or builder arguments cannot be "
+                            "given)", path=f"tfds:{name_and_config}")
+    return name, config
+
+
+def _tfds_not_found(full, data_dir):
+    return DataSpecError(f"tensorflow-datasets has no data set named {full!r}, and none is prepared under "
+                         f"data_dir={data_dir or '~/tensorflow_datasets'}", path=f"tfds:{full}", options=("data_dir",))
+
+
 def _load_tfds(name_and_config, options, *, data_dir, download):
     import tensorflow_datasets as tfds
 
-    name, _, config = name_and_config.partition(":")
-    if not name:
-        raise DataSpecError("tfds spec needs a name: 'tfds:<name>[:<config>]'")
+    name, config = _tfds_name(name_and_config)
     full = f"{name}/{config}" if config else name
     _check_classes_none(options, "a tfds data set", f"tfds:{full}")
     _check_encoding_none(options, "a tfds data set", f"tfds:{full}")
@@ -1605,7 +1634,7 @@ def _load_tfds(name_and_config, options, *, data_dir, download):
     try:
         dataset, info = tfds.load(full, split=split, data_dir=data_dir, download=download, with_info=True)
     except tfds.core.registered.DatasetNotFoundError:
-        raise DataSpecError(f"tensorflow-datasets has no data set named {full!r}", path=f"tfds:{full}") from None
+        raise _tfds_not_found(full, data_dir) from None
     except AssertionError as error:
         raise DataFileNotFoundError(
             f"tfds:{full}: the data set is not prepared under data_dir={data_dir or '~/tensorflow_datasets'} "

@@ -5,7 +5,7 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from zoo.data.errors import DataError, DataSpecError
-from zoo.data.labeled import LabeledTexts
+from zoo.data.labeled import UNLABELLED, LabeledTexts
 
 log = logging.getLogger(__name__)
 
@@ -18,9 +18,10 @@ def _check_data(data, stratify=False):
                             "stratify=False", path=data.source)
 
 
-def _size(name, value, data, what):
-    """A fraction in [0, 1) of ``data``'s examples or an absolute count; a positive fraction must hold one."""
-    total = len(data)
+def _size(name, value, data, what, total=None, unit="example"):
+    """A fraction in [0, 1) of ``data``'s examples (``total`` ``unit``s) or an absolute count; a positive
+    fraction must hold one."""
+    total = len(data) if total is None else total
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise DataSpecError(f"{name} must be a fraction in [0, 1) or a count, not {value!r}")
     if isinstance(value, (float, np.floating)):
@@ -30,8 +31,8 @@ def _size(name, value, data, what):
         # Rounded down to none, a 0.1 test split of 4 examples left the run without a test score, silently.
         # The remedy names no argument: zoo train calls test_size data.test_split.
         if value > 0 and count == 0:
-            raise DataSpecError(f"a {what} split of {value:g} of {total} examples rounds to no example; hold out at "
-                                f"least {1 / total:.3g} (one example), or 0 for no {what} split", path=data.source)
+            raise DataSpecError(f"a {what} split of {value:g} of {total} {unit}s rounds to no {unit}; hold out at "
+                                f"least {1 / total:.3g} (one {unit}), or 0 for no {what} split", path=data.source)
         return count
     if not 0 <= value < total:
         raise DataSpecError(f"{name}={value} must be a count in [0, {total})")
@@ -66,7 +67,7 @@ def _split(data, indices, count, seed, stratify, what):
     return np.sort(rest), np.sort(taken)
 
 
-def train_val_test_split(data, *, val_size=0.1, test_size=0.1, seed=0, stratify=True):
+def train_val_test_split(data, *, val_size=0.1, test_size=0.1, seed=0, stratify=True, group_by_input=False):
     """Split into train / validation / test, stratified by label and reproducible from ``seed``.
 
     Args:
@@ -75,6 +76,9 @@ def train_val_test_split(data, *, val_size=0.1, test_size=0.1, seed=0, stratify=
         test_size: The same for test (0 when the source has an official test split, e.g. TREC).
         seed: Random seed.
         stratify: Keep class proportions in every part.
+        group_by_input: Keep the examples of one input (a seq2seq source's several targets) in one part, so
+            that no input is both trained and tested on; sizes then count distinct inputs. Not stratified.
+            Data whose inputs are all distinct split as without it.
 
     Returns:
         ``(train, val, test)`` ``LabeledTexts`` sharing ``data``'s label vocabulary, each in source order.
@@ -87,14 +91,24 @@ def train_val_test_split(data, *, val_size=0.1, test_size=0.1, seed=0, stratify=
         'mr [test]: 1,066 examples (neg 533, pos 533)'
     """
     _check_data(data, stratify)
-    total = len(data)
-    n_test = _size("test_size", test_size, data, "test")
-    n_val = _size("val_size", val_size, data, "validation")
+    if group_by_input and stratify:
+        raise DataSpecError("a split grouped by input is not stratified (one input's examples may have several "
+                            "labels); pass stratify=False", path=data.source)
+    if group_by_input:
+        ids = {}
+        group = np.array([ids.setdefault(text, len(ids)) for text in data.inputs], np.int64)
+        total, unit = len(ids), "distinct input"
+    else:
+        group, total, unit = None, len(data), "example"
+    n_test = _size("test_size", test_size, data, "test", total, unit)
+    n_val = _size("val_size", val_size, data, "validation", total, unit)
     if n_test + n_val >= total:
-        raise DataSpecError(f"val_size and test_size take {n_val + n_test} of {total} examples, leaving no training")
+        raise DataSpecError(f"val_size and test_size take {n_val + n_test} of {total} {unit}s, leaving no training")
     indices = np.arange(total)
     rest, test = _split(data, indices, n_test, seed, stratify, "test")
     train, val = _split(data, rest, n_val, seed, stratify, "validation")
+    if group is not None:  # the groups drawn, back to their examples
+        train, val, test = (np.flatnonzero(np.isin(group, part)) for part in (train, val, test))
     parts = [data.subset(train, f"{data.source} [train]"), data.subset(val, f"{data.source} [val]"),
              data.subset(test, f"{data.source} [test]")]
     log.info("split %s (seed %s): %s", data.source, seed, ", ".join(f"{p.source} {len(p)}" for p in parts))
@@ -143,33 +157,50 @@ def kfold(data, k=10, *, seed=0, stratify=True):
     return folds
 
 
-def deduplicate(data):
-    """Drop repeated texts, keeping the first occurrence, so copies cannot straddle a train/test split.
+def deduplicate(data, *, task="classification"):
+    """Drop repeated examples, keeping the first occurrence, so copies cannot straddle a train/test split.
 
-    Texts that repeat with a different label are reported (the first label is kept). A sentence pair
-    repeats when both of its texts do.
+    A classifier's texts that repeat with a different label are reported (the first label is kept). A sentence
+    pair repeats when both of its texts do. Texts without labels (``lm``/``mlm`` corpora) repeat as texts. A
+    ``seq2seq`` example repeats only when both its source and its target do: several targets of one source are
+    references, all kept (``train_val_test_split(group_by_input=True)`` keeps them in one split).
 
     Args:
         data: ``LabeledTexts``.
+        task: The task the data are for: ``"classification"``, ``"lm"``, ``"mlm"`` or ``"seq2seq"`` (its
+            labels are the targets, as ``zoo.training.data`` reads them).
 
     Example:
         >>> deduplicate(zoo.data.load("sms_spam")).summary()   # 5,574 examples before
         'sms_spam [deduplicated]: 5,160 examples (ham 4,518, spam 642)'
+        >>> pairs = LabeledTexts(["hi", "hi", "hi"], [0, 1, 0], ["hello", "hey"], source="refs")
+        >>> deduplicate(pairs, task="seq2seq").labels.tolist()
+        [0, 1]
     """
     _check_data(data)
+    if task not in ("classification", "lm", "mlm", "seq2seq"):
+        raise DataSpecError(f"task must be 'classification', 'lm', 'mlm' or 'seq2seq', not {task!r}")
+    seq2seq = task == "seq2seq"
+    labelled = task == "classification" and list(data.label_names) != [UNLABELLED]
     first = {}
     keep, conflicts = [], []
     for i, text in enumerate(data.inputs):
-        if text in first:
-            if not np.array_equal(data.labels[first[text]], data.labels[i]):
+        key = (text, int(data.labels[i])) if seq2seq else text
+        if key in first:
+            if labelled and not np.array_equal(data.labels[first[key]], data.labels[i]):
                 conflicts.append(data.location(i))
             continue
-        first[text] = i
+        first[key] = i
         keep.append(i)
     removed = len(data) - len(keep)
-    if removed:
+    if removed and seq2seq:
+        log.warning("%s: removed %d duplicate (source, target) pairs (a source's other targets are kept)",
+                    data.source, removed)
+    elif removed and labelled:
         log.warning("%s: removed %d duplicate texts (%d with a different label from the first copy%s)",
                     data.source, removed, len(conflicts), f", e.g. {conflicts[0]}" if conflicts else "")
+    elif removed:
+        log.warning("%s: removed %d duplicate texts", data.source, removed)
     return data.subset(keep, f"{data.source} [deduplicated]") if removed else data
 
 

@@ -34,7 +34,8 @@ def _load_examples(config):
     if c.test_split != type(c).test_split:
         raise ValueError(f"cross-validation tests each fold on its own part of data.source, so none is held out for "
                          f"testing; unset data.test_split (got {c.test_split})")
-    split = {"split": "train"} if "train" in zoo.data.official_splits(c.source) else {}
+    split = {"split": "train"} if "train" in zoo.data.official_splits(
+        c.source, data_dir=c.load_options.get("data_dir")) else {}
     with naming_config_keys():
         data = zoo.data.load(c.source, **split, **load_options(config, "classification"))
     # As zoo.train does (data.deduplicate): a text in two folds would be tested on after training on it.

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from zoo.decoding import DEFAULT_NUM_BEAMS, METHODS, SCORED_METHODS
+from zoo.decoding import DEFAULT_NUM_BEAMS, METHODS, SCORED_METHODS, check_sampling
 from zoo.evaluation.reports import REPORT_DIR, read_history, write_generation_report
-from zoo.evaluation.runner import check_count
+from zoo.evaluation.runner import check_count, warn_trained_on
 
 DEFAULT_BATCH_SIZE = 256
 
@@ -89,6 +89,8 @@ def evaluate_generation(run_dir, data=None, *, split=None, out_dir=None, method=
     if generates:
         check_max_new_tokens(model, max_new_tokens, f"run {run_dir}")
     examples, source = _examples(config, task, run_dir, data, split, load_options)
+    if data is not None:  # as for a classifier: scores on texts the run trained on measure memory
+        warn_trained_on(run_dir, config, examples, "sources" if task == "seq2seq" else "texts")
     features, _ = encode_split(task, tokenizer, examples, config.data.sequence_length)
     metrics = perplexity_metrics(model, task, tokenizer, features, seed=config.training.seed, batch_size=batch_size)
     info = {"run": str(run_dir), "data": source, "model": config.model.name, "task": task,
@@ -170,6 +172,7 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
         verb, them = ("applies", "it") if len(given) == 1 else ("apply", "them")
         raise ValueError(f"{named} {verb} to sampling; set method='sample' (--method sample) with {them}, or leave "
                          f"{them} out for {method} decoding")
+    check_sampling(temperature, top_k, top_p, flags=True)
     if isinstance(texts, str) or not all(isinstance(text, str) for text in texts):
         raise ValueError(f"texts must be a list of strings, got {texts!r:.80}")
     if not texts:  # as zoo.predict and zoo.embed: no texts, no results

@@ -147,7 +147,7 @@ def data_split(data, split, options):
             raise ValueError(f"split (--split) {split!r} picks an official split of a data source; the LabeledTexts "
                              f"{data.source} are evaluated whole: leave split out")
         return data, data.source
-    official = zoo.data.official_splits(data)
+    official = zoo.data.official_splits(data, data_dir=options.get("data_dir"))
     if not official:
         if split is not None:
             raise ValueError(f"split (--split) {split!r} picks an official split of data (--data), and {data} has "
@@ -266,7 +266,7 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
         # several labels per row.
         options = options_like_run(config, "classification", load_options)
         examples, source = data_split(data, split, {"label_names": label_names, **options})
-        _warn_trained_on(run_dir, config, examples)
+        warn_trained_on(run_dir, config, examples)
     pairs = reads_pairs(run_dir)
     _check_examples(examples, source, label_names, pairs, "run")
     info = {"run": str(run_dir), "data": source, "model": run_model_name(run_dir)}
@@ -279,10 +279,11 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
     )
 
 
-def _warn_trained_on(run_dir, config, examples):
+def warn_trained_on(run_dir, config, examples, what="texts"):
     """Warn when ``examples`` (``data=``) hold texts the run trained on: scores on them measure memory, as ``zoo
     train`` warns for a test file that overlaps its training data. Without its data (moved, changed) the run has
-    nothing to compare with, and no warning is given."""
+    nothing to compare with, and no warning is given. ``what`` names the texts compared (a seq2seq run's
+    ``sources``: its examples' texts)."""
     import zoo.data
 
     try:
@@ -291,9 +292,9 @@ def _warn_trained_on(run_dir, config, examples):
         return
     shared = zoo.data.shared_texts(train, examples)
     if shared:
-        log.warning("warning: %d of the %d texts of %s are texts run %s trained on (first: %s); scores on them "
-                    "measure memory, not generalisation", len(shared), len(examples), examples.source, run_dir,
-                    examples.location(shared[0]))
+        log.warning("warning: %d of the %d %s of %s are %s run %s trained on (first: %s); scores on them "
+                    "measure memory, not generalisation", len(shared), len(examples), what, examples.source, what,
+                    run_dir, examples.location(shared[0]))
 
 
 def check_count(name, value, least):

@@ -9,7 +9,16 @@ from zoo.models.classifier import TextClassifier
 from zoo.models.generation import generate
 from zoo.models.generative import CausalLM, MaskedLM, build_lm, build_mlm
 from zoo.models.inspect import attention_maps
-from zoo.models.registry import ModelInfo, UnknownModelError, build, config_of, list_models, model_names, task_of
+from zoo.models.registry import (
+    ModelInfo,
+    UnknownModelError,
+    build,
+    config_of,
+    list_models,
+    load_model,
+    model_names,
+    task_of,
+)
 from zoo.models.seq2seq import Seq2Seq, build_seq2seq
 from zoo.models.transformer import build_transformer
 
@@ -35,6 +44,7 @@ __all__ = [
     "config_of",
     "generate",
     "list_models",
+    "load_model",
     "model_names",
     "task_of",
     "transfer_backbone_weights",

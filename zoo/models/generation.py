@@ -4,7 +4,14 @@ import numbers
 import numpy as np
 from keras import ops
 
-from zoo.decoding import DEFAULT_LENGTH_PENALTY, DEFAULT_NUM_BEAMS, DEFAULT_TEMPERATURE, METHOD_OPTIONS, METHODS
+from zoo.decoding import (
+    DEFAULT_LENGTH_PENALTY,
+    DEFAULT_NUM_BEAMS,
+    DEFAULT_TEMPERATURE,
+    METHOD_OPTIONS,
+    METHODS,
+    check_sampling,
+)
 from zoo.layers import _validation as check
 from zoo.models.generative import CausalLM
 from zoo.models.seq2seq import Seq2Seq
@@ -296,7 +303,7 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=Non
         [[61, 24, 3, 2, 76]]
     """
     check.positive_int("max_new_tokens", max_new_tokens)
-    check.positive_int("top_k", top_k, allow_none=True)
+    check_sampling(temperature, top_k, top_p)
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {list(METHODS)}, got {method!r}")
     given = {"num_beams": num_beams, "length_penalty": length_penalty, "temperature": temperature, "top_k": top_k,
@@ -309,15 +316,11 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=Non
     num_beams = DEFAULT_NUM_BEAMS if num_beams is None else num_beams
     length_penalty = DEFAULT_LENGTH_PENALTY if length_penalty is None else length_penalty
     temperature = DEFAULT_TEMPERATURE if temperature is None else temperature
-    if method == "sample":
-        check.positive_float("temperature", temperature)
     if method == "beam":
         check.positive_int("num_beams", num_beams)
         if isinstance(length_penalty, bool) or not isinstance(length_penalty, numbers.Real):
             raise ValueError(f"`length_penalty` must be a number (0 compares raw log-probabilities), got "
                              f"{length_penalty!r}")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise ValueError(f"`top_p` must be in (0, 1], got {top_p!r}")
     stack = _DecoderStack(model)
     inputs = [_id_list(i, seq) for i, seq in enumerate(inputs)]
     if not inputs or any(not seq for seq in inputs):

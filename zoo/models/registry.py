@@ -1,4 +1,4 @@
-"""Named model configurations: ``list_models()`` and ``build(name, **overrides)``."""
+"""Named model configurations: ``list_models()`` and ``build(name, **overrides)``; ``load_model`` of a saved one."""
 import dataclasses
 import functools
 import inspect
@@ -81,12 +81,12 @@ def model_names():
     return sorted(_REGISTRY)
 
 
-def build(name, **overrides):
+def build(name, /, **overrides):
     """Build the named model; ``overrides`` replace any of its builder's keyword arguments.
 
     Args:
-        name: A name from ``list_models()``.
-        **overrides: Builder arguments, e.g. ``vocab_size``, ``num_classes``, ``dropout``.
+        name: A name from ``list_models()`` (positional: ``name=`` is the Keras model's name, an override).
+        **overrides: Builder arguments, e.g. ``vocab_size``, ``num_classes``, ``dropout``, ``name``.
 
     Raises:
         UnknownModelError: ``name`` is not registered.
@@ -96,6 +96,8 @@ def build(name, **overrides):
         >>> model = build("transformer-tiny", vocab_size=8000, num_classes=6)
         >>> tuple(model(np.array([[5, 9, 0]])).shape)
         (1, 6)
+        >>> build("lm", vocab_size=100, sequence_length=16, name="my_lm").name
+        'my_lm'
     """
     spec = _spec(name)
     accepted = inspect.signature(spec.builder).parameters
@@ -105,6 +107,32 @@ def build(name, **overrides):
             raise ValueError(f"model {name!r} ({spec.task}, {spec.builder.__name__}) does not take "
                              f"{', '.join(unknown)}; it accepts: {', '.join(accepted)}")
     return spec.builder(**{**spec.defaults, **overrides})
+
+
+def load_model(path, **kwargs):
+    """Load a zoo model saved as a ``.keras`` file (``model.save("m.keras")``), as ``keras.saving.load_model``.
+
+    Keras finds a saved model's classes only once their modules are imported, and ``import zoo`` imports
+    none (its parts load on first use): this function is ``keras.saving.load_model`` with zoo's models and
+    layers imported, as it is after ``import zoo.models``.
+
+    Args:
+        path: The ``.keras`` file.
+        **kwargs: Passed to ``keras.saving.load_model`` (``compile``, ``safe_mode``, ``custom_objects``).
+
+    Example:
+        >>> build("lm", vocab_size=100, sequence_length=16, num_layers=1).save("lm.keras")
+        >>> type(load_model("lm.keras")).__name__
+        'CausalLM'
+    """
+    import importlib
+
+    import keras
+
+    # This module's package, zoo.models, has registered the models; zoo.layers registers every layer, also any that
+    # no model of zoo uses.
+    importlib.import_module("zoo.layers")
+    return keras.saving.load_model(path, **kwargs)
 
 
 def config_of(name):

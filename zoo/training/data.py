@@ -211,18 +211,19 @@ def _check_multilabel_names(data):
             raise zoo.data.DataError(problem, **where)
 
 
-def _without_duplicates(config, full, given):
-    """``data.deduplicate``: drop repeated texts before splitting, and report given texts that occur in training.
+def _without_duplicates(config, full, given, task):
+    """``data.deduplicate``: drop repeated examples before splitting, and report given texts that occur in training.
 
     A text in two splits makes the held-out score partly a memory test; ``zoo.data.deduplicate`` logs how
-    many copies it removed. A given validation or test set (official, ``data.validation_source`` or
+    many copies it removed (for ``seq2seq``, repeated (source, target) pairs: a source's several targets are
+    references, which the split keeps together). A given validation or test set (official, ``data.validation_source`` or
     ``data.test_source``) is kept as it is; its texts that also occur in the training data are only reported.
     """
     import zoo.data
 
     if not config.data.deduplicate:
         return full
-    full = zoo.data.deduplicate(full)
+    full = zoo.data.deduplicate(full, task=task)
     for name, held_out in given.items():
         shared = zoo.data.shared_texts(full, held_out) if held_out is not None else []
         if shared:
@@ -261,7 +262,8 @@ def origin_of_split(config, split):
 
     if getattr(config.data, f"{split}_source") is not None:
         return f"{split}_source"
-    return "official" if split in zoo.data.official_splits(config.data.source) else "seeded"
+    official = zoo.data.official_splits(config.data.source, data_dir=config.data.load_options.get("data_dir"))
+    return "official" if split in official else "seeded"
 
 
 def split_texts(config):
@@ -270,7 +272,8 @@ def split_texts(config):
     Each of the test and validation splits is ``data.test_source`` / ``data.validation_source``, else the source's
     official one (TREC's 500 test questions, a folder's ``validation.csv``), else a seeded ``data.test_split`` /
     ``data.validation_split`` fraction (``origin_of_split``). Only classification splits are stratified (generated
-    texts and unlabelled texts have no classes to balance). ``data.extra_sources`` join the training split.
+    texts and unlabelled texts have no classes to balance); a seq2seq source's several targets stay in one split.
+    ``data.extra_sources`` join the training split.
 
     Example:
         >>> split_texts(zoo.Config.from_dict({"data": {"source": "mr"}}))["test"].summary()
@@ -309,10 +312,13 @@ def split_texts(config):
     if classification:
         _check_classes(full, options)
         _check_multilabel_names(full)
-    full = _without_duplicates(config, full, {"validation": given, "test": test})
+    full = _without_duplicates(config, full, {"validation": given, "test": test}, task)
+    # A seq2seq source with several targets (references) goes whole to one split: in two, it would be tested on
+    # after training on it. The split fractions then count sources.
     train, validation, held_out = zoo.data.train_val_test_split(
         full, val_size=0 if given is not None else c.validation_split, test_size=test_size,
-        seed=config.training.seed, stratify=classification and not full.multilabel)
+        seed=config.training.seed, stratify=classification and not full.multilabel,
+        group_by_input=task == "seq2seq")
     if given is not None:
         validation = given
     if test is None and len(held_out):
@@ -325,7 +331,7 @@ def split_texts(config):
                                       np.zeros(len(train) + sum(map(len, extra)), np.int32), [zoo.data.UNLABELLED],
                                       source=" + ".join([train.source, *(part.source for part in extra)]))
         if c.deduplicate:
-            train = zoo.data.deduplicate(train)
+            train = zoo.data.deduplicate(train, task=task)
     return {"train": train, "validation": validation if len(validation) else None,
             "test": test if test is not None and len(test) else None}
 

@@ -233,6 +233,10 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     keras.utils.set_random_seed(config.training.seed)
     pretrained, tokenizer = transfer.pretrained_run(config) if config.model.init_from else (None, None)
     data = load_splits(config, tokenizer)
+    if pretrained is not None and not transfer.from_checkpoint(config) and is_chief:
+        unknown = transfer.unknown_tokens_warning(tokenizer, data["texts"]["train"], pretrained)
+        if unknown:
+            log.warning("warning: %s", unknown)
     if resume:
         _check_same_data(run_dir, data, config.data.source)
     train_features = data["train"][0]

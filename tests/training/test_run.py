@@ -462,9 +462,12 @@ def test_a_lost_checkpoint_index_does_not_restart_the_run(finished, tmp_path, ca
 
 def test_validation_failures_leave_no_run_directory_and_keep_an_old_run(finished, tiny_csv, tmp_path):
     run_dir = tmp_path / "new" / "run"
+    shown = io.StringIO()
     with pytest.raises(ValueError, match="training.batch_size 500 is larger than the 192 training examples"):
-        train(tiny_config(tiny_csv, run_dir, training={"batch_size": 500}))
+        train(tiny_config(tiny_csv, run_dir, training={"batch_size": 500}, output={"dir": str(run_dir), "progress": "epoch"}),
+              progress_stream=shown)
     assert not (tmp_path / "new").exists()
+    assert "0 batches" not in shown.getvalue()  # the summary said "each epoch trains 0 batches of 500" first
     # output.overwrite replaces a finished run only once the new run has passed every check
     with pytest.raises(ConfigError, match="model.overrides"):
         train(finished.config, overrides=["output.overwrite=true", "model.overrides.depth=3"])

@@ -849,9 +849,10 @@ def _data_summary(config, data, run_dir, strategy, resume, auto_length):
     auto = f" ({data['length_chosen']})" if auto_length else ""
     train = num_examples(data["train"][0])
     batch = config.training.batch_size
-    # EpochBatches keeps whole batches: the rest of a shuffled epoch waits for another epoch's draw.
+    # EpochBatches keeps whole batches: the rest of a shuffled epoch waits for another epoch's draw. A batch
+    # larger than the split is refused next (EpochBatches), not summarised as "0 batches".
     left = (f"; each epoch trains {train // batch} batches of {batch} and leaves out {train % batch} examples, "
-            "another draw each epoch" if train % batch else "")
+            "another draw each epoch" if train % batch and train >= batch else "")
     return (f"{'resuming' if resume else 'training'} in {run_dir}: {sizes} examples, "
             f"{kind}, vocabulary {data['tokenizer'].vocab_size:,}{replicas}{left}\n"
             f"sequence length {data['sequence_length']}{auto}: it truncates {data['truncated']:,} of "

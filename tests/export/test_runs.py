@@ -117,3 +117,26 @@ def test_an_export_into_its_own_run_directory_is_refused(trained_run, capsys):
                                            f"directory {run}; set out (--out) to a directory outside it (default: "
                                            "saved_models/NAME)\n")
     assert not (run / "1").exists() and not (run / "exported").exists()
+
+
+@pytest.mark.parametrize("command", ["export", "evaluate", "predict"])
+def test_an_unfinished_run_says_how_to_finish_it(trained_run, tmp_path, capsys, command):
+    """A run interrupted before its model was written: the error names the zoo train command that finishes it."""
+    from zoo.evaluation.cli import add_evaluate_command
+
+    run = tmp_path / "cut run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.yaml").write_text((trained_run.run_dir / "config.yaml").read_text())
+    (run / "checkpoints" / "ckpt-240.index").write_text("")
+    parser = argparse.ArgumentParser(prog="zoo")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_export_command(commands)
+    add_evaluate_command(commands)
+    add_predict_command(commands)
+    args = parser.parse_args([command, str(run)] + (["a film"] if command == "predict" else []))
+    assert args.handler(args) == 2
+    err = capsys.readouterr().err
+    assert f"; {run} holds an unfinished run: finish it with zoo train " \
+           f"--config '{run}/config.yaml' --output '{run}' --set output.overwrite=false (it resumes from its last " \
+           "checkpoint)" in err
+    assert err.count("\n") == 1

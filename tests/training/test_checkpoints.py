@@ -4,8 +4,8 @@ import time
 import pytest
 import tensorflow as tf
 
-from zoo.training.checkpoints import (CheckpointError, Checkpointer, RunClock, RunPrecision, checkpoint_paths,
-                                      damaged_file, saved_precision)
+from zoo.training.checkpoints import (CheckpointError, Checkpointer, CheckpointWriteError, RunClock, RunPrecision,
+                                      checkpoint_paths, damaged_file, saved_precision)
 
 
 @pytest.fixture
@@ -142,3 +142,46 @@ def test_the_precision_is_read_back_before_any_model_exists_and_old_checkpoints_
     variable = tf.Variable(0.0)
     assert Checkpointer(tmp_path / "plain", precision=RunPrecision("float32"), v=variable).restore()
     assert variable.numpy() == 1.0
+
+
+@pytest.mark.parametrize("failure", [
+    tf.errors.ResourceExhaustedError(None, None, "ckpt-4_temp/part-00000-of-00001.data-00000-of-00001.tempstate1; "
+                                     "No space left on device [Op:SaveV2]"),
+    OSError(28, "No space left on device"),
+])
+def test_a_disk_full_save_names_the_directory_and_keeps_the_last_complete_checkpoint(three, monkeypatch, failure):
+    directory, variable = three
+    checkpointer = Checkpointer(directory, max_to_keep=5, v=variable)
+    checkpointer.restore()
+
+    def full_disk(prefix, options=None):
+        temp = directory / "ckpt-4_temp"
+        temp.mkdir()
+        (temp / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"partial")
+        (directory / "ckpt-4.data-00000-of-00001").write_bytes(b"partial")
+        raise failure
+
+    monkeypatch.setattr(checkpointer.checkpoint, "_write", full_disk)
+    with pytest.raises(CheckpointWriteError) as caught:
+        checkpointer.save(4)
+    message = str(caught.value)
+    assert message == (f"cannot write checkpoint ckpt-4 in {directory}: no space left on device; free space there "
+                       "and rerun the same command: it resumes from the last complete checkpoint "
+                       f"{directory / 'ckpt-3'}")
+    assert "\n" not in message and isinstance(caught.value, ValueError)  # the command line prints it on one line
+    # The partial files, which hold the space the rerun needs, are gone; the complete checkpoints stay.
+    assert sorted(p.name for p in directory.iterdir() if p.name.startswith("ckpt-4")) == []
+    assert checkpoint_paths(directory) == [str(directory / f"ckpt-{n}") for n in (3, 2, 1)]
+    assert Checkpointer(directory, max_to_keep=5, v=variable).restore() == str(directory / "ckpt-3")
+
+
+def test_other_save_errors_pass_through(three, monkeypatch):
+    directory, variable = three
+    checkpointer = Checkpointer(directory, max_to_keep=5, v=variable)
+
+    def broken(prefix, options=None):
+        raise tf.errors.InvalidArgumentError(None, None, "shape mismatch")
+
+    monkeypatch.setattr(checkpointer.checkpoint, "_write", broken)
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        checkpointer.save(4)

@@ -52,6 +52,8 @@ def test_class_weights_weigh_each_example_s_training_loss_by_its_class():
     # scikit-learn's "balanced": n / (classes * count), so each class weighs as much in total
     np.testing.assert_allclose(class_weights("balanced", labels, ["ham", "spam"]), [4 / (2 * 3), 4 / (2 * 1)])
     np.testing.assert_allclose(class_weights({"spam": 5, 1: 2}, labels, ["1", "ham", "spam"]), [2, 1, 5])
+    # metrics.json records them (tolist): float32 wrote 0.6 as 0.6000000238418579
+    assert class_weights({"spam": 0.6}, labels, ["ham", "spam"]).tolist() == [1.0, 0.6]
     assert class_weights(None, labels, ["ham", "spam"]) is None
     with pytest.raises(ValueError, match="^class_weight.junk: no such class; the classes are ham, spam$"):
         class_weights({"junk": 2}, labels, ["ham", "spam"])

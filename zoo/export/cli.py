@@ -22,10 +22,41 @@ def user_errors(command):
             try:
                 return handler(args)
             except (ValueError, FileNotFoundError) as err:
-                error(command, err)
+                given = getattr(args, "run_dir", None) or getattr(args, "model_dir", None)
+                finish = unfinished_run(given) if isinstance(err, FileNotFoundError) else None
+                error(command, f"{err}; {finish}" if finish else err)
                 return EXIT_USAGE
         return run
     return decorate
+
+
+def unfinished_run(run_dir):
+    """Say how to finish the run in ``run_dir`` when training it stopped before the end, else return ``None``.
+
+    A run directory gets its ``config.yaml`` first and its model and ``metrics.json`` last, so one with a
+    config and no metrics is a run that was interrupted (or failed): ``zoo train`` with that config and
+    directory resumes it from its last checkpoint, or trains it afresh when it had none.
+
+    Example:
+        >>> _ = Path("runs/cut/checkpoints").mkdir(parents=True)
+        >>> _ = Path("runs/cut/config.yaml").write_text("output:\\n  dir: runs/cut\\n")
+        >>> _ = Path("runs/cut/checkpoints/ckpt-240.index").write_text("")
+        >>> unfinished_run("runs/cut")
+        'runs/cut holds an unfinished run: finish it with zoo train --config runs/cut/config.yaml --output runs/cut \
+--set output.overwrite=false (it resumes from its last checkpoint)'
+    """
+    import shlex
+
+    if run_dir is None:
+        return None
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file() or (run_dir / "metrics.json").is_file():
+        return None
+    resumes = ("it resumes from its last checkpoint" if any((run_dir / "checkpoints").glob("ckpt-*.index"))
+               else "it has no checkpoint: training starts afresh")
+    return (f"{run_dir} holds an unfinished run: finish it with zoo train --config "
+            f"{shlex.quote(str(run_dir / 'config.yaml'))} --output {shlex.quote(str(run_dir))} "
+            f"--set output.overwrite=false ({resumes})")
 
 
 def add_text_inputs(parser, what):

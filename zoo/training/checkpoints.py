@@ -10,6 +10,7 @@ A checkpoint damaged on disk (a file deleted, truncated or corrupt) is never sil
 falls back to the newest intact one and says which file was at fault, and checkpoints whose index file
 (``checkpoint``) was lost are found by their own files.
 """
+import errno
 import logging
 import re
 import shutil
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from zoo.paths import OutputPathError
+
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "checkpoint"
@@ -25,6 +28,61 @@ INDEX_FILE = "checkpoint"
 
 class CheckpointError(ValueError):
     """Checkpoints exist but none can be restored; the message names each one and the file at fault."""
+
+
+class CheckpointWriteError(OutputPathError):
+    """A checkpoint could not be written (no space left on device, a read-only file system, a quota).
+
+    The one-line message names the directory, why, the checkpoint being written and what a rerun does once
+    the cause is fixed: resume from the last complete checkpoint, ``latest``. The failed checkpoint's
+    partial files are removed (they would hold the space the rerun needs), and the index never lists it.
+
+    Example:
+        >>> print(CheckpointWriteError("runs/demo/checkpoints", "no space left on device", "ckpt-240",
+        ...                            "runs/demo/checkpoints/ckpt-230"))
+        cannot write checkpoint ckpt-240 in runs/demo/checkpoints: no space left on device; free space there and \
+rerun the same command: it resumes from the last complete checkpoint runs/demo/checkpoints/ckpt-230
+    """
+
+    def __init__(self, directory, why, name, latest, rerun="rerun the same command"):
+        self.directory, self.why, self.name, self.latest = str(directory), why, name, latest
+        super().__init__(self.describe(rerun))
+
+    def describe(self, rerun):
+        """The message, telling the user to ``rerun`` (e.g. ``"rerun the same command"``) once the cause is fixed."""
+        fix = {"no space left on device": "free space there", "disk quota exceeded": "free space in your quota",
+               "read-only file system": "make it writable"}.get(self.why, "fix that")
+        then = (f"it resumes from the last complete checkpoint {self.latest}" if self.latest
+                else "it starts the run afresh (no checkpoint was complete)")
+        return f"cannot write checkpoint {self.name} in {self.directory}: {self.why}; {fix} and {rerun}: {then}"
+
+    def with_rerun(self, rerun):
+        """This error, its message telling the user to ``rerun``."""
+        return CheckpointWriteError(self.directory, self.why, self.name, self.latest, rerun)
+
+
+# Why a write fails, by errno and by the text TensorFlow's file system errors carry (they have no errno).
+_WRITE_FAILURES = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+                   errno.EROFS: "read-only file system"}
+
+
+def write_failure(err):
+    """Return why ``err`` (an ``OSError`` or a TensorFlow error from writing a file) failed, or ``None``.
+
+    Example:
+        >>> write_failure(OSError(28, "No space left on device"))
+        'no space left on device'
+        >>> write_failure(tf.errors.ResourceExhaustedError(None, None, "ckpt-3_temp/part; No space left on device"))
+        'no space left on device'
+        >>> write_failure(ValueError("shape mismatch")) is None
+        True
+    """
+    if isinstance(err, OSError) and err.errno in _WRITE_FAILURES:
+        return _WRITE_FAILURES[err.errno]
+    if isinstance(err, (OSError, tf.errors.OpError)):
+        text = str(err).lower()
+        return next((why for why in _WRITE_FAILURES.values() if why in text), None)
+    return None
 
 
 def checkpoint_paths(directory):
@@ -232,14 +290,36 @@ class Checkpointer:
         return tf.train.latest_checkpoint(str(self.directory))
 
     def save(self, number):
-        """Save as checkpoint ``number`` (the global step); return the chief's path of it."""
+        """Save as checkpoint ``number`` (the global step); return the chief's path of it.
+
+        Raises:
+            CheckpointWriteError: The file system refused the files (no space left, read-only, over quota);
+                the partial files are removed and the earlier checkpoints kept.
+        """
         if self.clock is not None:
             self.clock.tick()
-        path = self.manager.save(checkpoint_number=int(number))
+        kept = set(self.manager.checkpoints)
+        try:
+            path = self.manager.save(checkpoint_number=int(number))
+        except (tf.errors.OpError, OSError) as err:
+            why = write_failure(err)
+            if why is None:
+                raise
+            prefix = self._write_dir / f"ckpt-{int(number)}"
+            self._remove_partial(prefix, str(prefix) in kept)
+            raise CheckpointWriteError(self._write_dir, why, prefix.name, self.latest) from None
         if not self.is_chief:
             shutil.rmtree(self._write_dir, ignore_errors=True)
             return str(self.directory / Path(path).name)
         return path
+
+    def _remove_partial(self, prefix, listed):
+        """Remove what a failed save of ``prefix`` left: its temporary directory, and its files unless listed."""
+        for leftover in prefix.parent.glob(prefix.name + "_temp*"):
+            shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
+        if not listed:
+            for leftover in [*prefix.parent.glob(prefix.name + ".data-*"), prefix.parent / (prefix.name + ".index")]:
+                leftover.unlink(missing_ok=True)
 
     def restore(self, path=None):
         """Restore ``path``, or else the newest intact checkpoint; return the restored path, or ``None`` if none exist.

@@ -5,6 +5,7 @@ import time
 import keras
 import numpy as np
 
+from zoo.training.checkpoints import CheckpointWriteError
 from zoo.training.divergence import DivergenceCheck, chance_loss
 from zoo.training.loop import EpochBatches, Throughput, TrainingInterrupted, check_finite, interruptible
 from zoo.training.objectives import perplexity
@@ -43,6 +44,38 @@ class EarlyStopping:
     def stopped(self):
         """Whether the epochs recorded so far end the run (true again for a run resumed after its last epoch)."""
         return bool(self.patience) and int(self.state.wait.numpy()) >= self.patience
+
+
+def resume_message(path, state, epochs, early_stopping=None):
+    """Say where a run restored from checkpoint ``path`` goes on: which epoch and step, or that training was done.
+
+    A checkpoint written after the last epoch (or after early stopping ended the run) leaves no step to take:
+    the rerun only finishes the run (final metrics, model files), and "epoch 4" of a 3-epoch run would say
+    otherwise.
+
+    Args:
+        path: The restored checkpoint.
+        state: The restored ``TrainingState``.
+        epochs: Total epochs of the run.
+        early_stopping: The run's ``EarlyStopping``, or ``None``.
+
+    Example:
+        >>> from zoo.training.loop import TrainingState
+        >>> state = TrainingState()
+        >>> _ = state.epoch.assign(1), state.step_in_epoch.assign(5)
+        >>> resume_message("runs/demo/checkpoints/ckpt-45", state, epochs=3)
+        'resuming from runs/demo/checkpoints/ckpt-45 (epoch 2, step 5)'
+        >>> _ = state.epoch.assign(3), state.step_in_epoch.assign(0)
+        >>> resume_message("runs/demo/checkpoints/ckpt-120", state, epochs=3)
+        'training was complete; finishing the run from runs/demo/checkpoints/ckpt-120 (after epoch 3)'
+    """
+    epoch, step = int(state.epoch.numpy()), int(state.step_in_epoch.numpy())
+    if epoch >= epochs:
+        return f"training was complete; finishing the run from {path} (after epoch {epoch})"
+    if early_stopping is not None and early_stopping.stopped():
+        return (f"training had stopped early (no {early_stopping.monitor} improvement for {early_stopping.patience} "
+                f"epochs); finishing the run from {path} (after epoch {epoch})")
+    return f"resuming from {path} (epoch {epoch + 1}, step {step})"
 
 
 def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=None, best=None, early_stopping=None,
@@ -112,17 +145,18 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
                 state.count.assign(sums[2])
                 state.elapsed.assign_add(time.perf_counter() - save.clock)
                 save.clock = time.perf_counter()
-                return checkpoints.save(global_step) if checkpoints is not None else None
+                return _save(checkpoints, global_step, rerun)
 
             save.clock = epoch_start
-            for step, (loss_sum, correct_sum, count) in _steps(trainer, batches, epoch, start, checkpoint_every,
-                                                               iterator):
+            for step, (loss_sum, correct_sum, count), completed in _steps(trainer, batches, epoch, start,
+                                                                          checkpoint_every, iterator):
                 check_finite(loss_sum, epoch, step, checkpoints)
                 sums[0] += float(loss_sum)
                 sums[1] += float(correct_sum)
                 sums[2] += float(count)
                 divergence.check(sums[0] / sums[2], epoch, step, checkpoints)
-                throughput.add(trainer.batch_size)
+                if completed:
+                    throughput.add(completed * trainer.batch_size)
                 if progress is not None:
                     progress.update(step + 1, sums[0] / sums[2], sums[1] / sums[2], throughput.rate)
                 last = step + 1 == steps
@@ -149,8 +183,8 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
             stop = False
             if early_stopping is not None:
                 improved, stop = early_stopping.update(record, epoch)
-                if improved and best is not None:
-                    best.save(epoch + 1)
+                if improved:
+                    _save(best, epoch + 1, rerun)
             state.epoch.assign(epoch + 1)
             state.append_record(record)
             divergence.epoch_done(record)
@@ -169,6 +203,16 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
             if stop:
                 return True
     return False
+
+
+def _save(checkpointer, number, rerun):
+    """Save ``checkpointer`` (if any) as ``number``; a failed write's message tells the user to ``rerun``."""
+    if checkpointer is None:
+        return None
+    try:
+        return checkpointer.save(number)
+    except CheckpointWriteError as err:
+        raise err.with_rerun(rerun) from None
 
 
 def last_update_learning_rate(optimizer):
@@ -199,15 +243,22 @@ def last_update_learning_rate(optimizer):
 
 
 def _steps(trainer, batches, epoch, start, checkpoint_every, iterator):
-    """Yield ``(step, (loss_sum, correct_sum, count))`` for steps ``start..steps-1`` of ``epoch``."""
+    """Yield ``(step, (loss_sum, correct_sum, count), completed)`` for steps ``start..steps-1`` of ``epoch``.
+
+    ``completed`` is how many steps finished since the previous yield, for the ``Throughput``: 1 per step on
+    the synchronous strategies. Parameter-server steps run asynchronously and are collected in chunks (at
+    checkpoint boundaries), all finished when the first result of a chunk comes: its first result reports
+    the whole chunk and the others none, so the rate is the chunk's examples over the time to its ``join``,
+    not the microseconds it takes to hand the finished results over one by one.
+    """
     if not trainer.parameter_server:
-        yield from enumerate(trainer.run_steps(iterator, batches.steps - start), start)
+        for step, result in enumerate(trainer.run_steps(iterator, batches.steps - start), start):
+            yield step, result, 1
         return
-    # Parameter-server steps run asynchronously; results are collected in chunks (at checkpoint boundaries).
     chunk = checkpoint_every or batches.steps
     step = start
     while step < batches.steps:
         size = min(chunk - (epoch * batches.steps + step) % chunk, batches.steps - step)
-        for result in trainer.schedule_steps(iterator, size):
-            yield step, result
+        for index, result in enumerate(trainer.schedule_steps(iterator, size)):
+            yield step, result, size if index == 0 else 0
             step += 1

@@ -496,7 +496,9 @@ class Throughput:
 
     The first step of a run traces the step (seconds for a BERT) and fills the input pipeline: counted, it
     would make a short epoch look several times slower than its steady rate. Until a second step is done,
-    the rate is the first step's.
+    the rate is the first step's. ``add`` counts steps when they finish: parameter-server steps, scheduled
+    asynchronously, are added a chunk at a time once the coordinator has joined them (``fit._steps``), the
+    first chunk standing for the first step.
 
     Example:
         >>> throughput = Throughput()

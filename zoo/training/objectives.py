@@ -273,20 +273,20 @@ def class_weights(setting, labels, label_names):
 
     Example:
         >>> class_weights("balanced", np.array([0, 0, 0, 1]), ["ham", "spam"])
-        array([0.6666667, 2.       ], dtype=float32)
+        array([0.66666667, 2.        ])
     """
     if setting is None:
         return None
     if setting == "balanced":
         from sklearn.utils.class_weight import compute_class_weight
 
-        return compute_class_weight("balanced", classes=np.arange(len(label_names)), y=labels).astype(np.float32)
+        return compute_class_weight("balanced", classes=np.arange(len(label_names)), y=labels)
     given = {str(label): float(weight) for label, weight in setting.items()}  # YAML reads a label 1 as an int
     unknown = [label for label in given if label not in label_names]
     if unknown:
         raise ValueError(f"class_weight.{unknown[0]}: no such class; the classes are "
                          f"{', '.join(map(str, label_names))}")
-    return np.array([given.get(str(name), 1.0) for name in label_names], np.float32)
+    return np.array([given.get(str(name), 1.0) for name in label_names], np.float64)
 
 
 def objective_for(task, *, mode="multiclass", vocab_size=None, label_smoothing=0.0, special_ids=LEARNED_IDS,

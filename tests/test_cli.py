@@ -309,6 +309,32 @@ def test_multi_worker_without_tf_config_stops_before_any_work(tmp_path, capsys, 
     assert not (tmp_path / "run").exists()
 
 
+def test_tf_config_under_a_strategy_that_trains_alone_stops_before_any_work(tmp_path, capsys, monkeypatch):
+    # Chief and worker so launched each trained alone, writing the same run directory, and exited 0.
+    config = {"cluster": {"chief": ["127.0.0.1:2222"], "worker": ["127.0.0.1:2223"]},
+              "task": {"type": "chief", "index": 0}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(config))
+    assert main(["train", "--output", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zoo train: error: distribution.strategy: default trains in this process alone, but "
+                          "TF_CONFIG places it in task chief 0 of a cluster"), err
+    assert "set distribution.strategy: multi_worker" in err and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_stopped_peer_is_one_error_line_with_exit_status_1(monkeypatch, capsys):
+    # The survivor of a killed multi_worker task ended in a traceback (UnavailableError: Collective ops is aborted).
+    from zoo.training.strategies import PeerStoppedError
+
+    def train(config):
+        raise PeerStoppedError("another task of the multi_worker cluster stopped, so worker 0 stopped too")
+
+    monkeypatch.setattr("zoo.training.train", train)
+    assert main(["train", "--set", "output.progress=none"]) == 1
+    assert capsys.readouterr().err == ("zoo train: error: another task of the multi_worker cluster stopped, so "
+                                       "worker 0 stopped too\n")
+
+
 def test_an_output_under_a_file_says_the_run_directory_cannot_be_created(tmp_path, capsys):
     (tmp_path / "afile").write_text("x")
     data = write_tiny_csv(tmp_path / "data.csv", n=40)
@@ -382,7 +408,7 @@ def test_ctrl_c_at_any_moment_exits_130_with_one_line_and_a_usable_run_directory
                            f'it (zoo evaluate "{child.run_dir}")'), ours
         return
     _, err = _rerun(child.process.args, tmp_path, capsys, monkeypatch)
-    assert "resuming from" in err
+    assert "training was complete; finishing the run from" in err
     assert json.loads((child.run_dir / "metrics.json").read_text())["epochs_completed"] == 2
 
 

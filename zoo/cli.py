@@ -8,6 +8,7 @@ answers at once.
 import argparse
 import os
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -100,13 +101,17 @@ def _finished_since(config, started):
 
 def _run_training(config, command):
     from zoo.training import NonFiniteLossError, TrainingInterrupted, train
+    from zoo.training.strategies import PeerStoppedError, ServerStopped
 
     try:
         result = train(config)
     except TrainingInterrupted as err:
         error(command, err)
         return exit_status_for_signal(err.signal_number)
-    except NonFiniteLossError as err:
+    except ServerStopped as err:
+        error(command, err)
+        return exit_status_for_signal(signal.SIGINT)
+    except (NonFiniteLossError, PeerStoppedError) as err:
         error(command, err)
         return EXIT_FAILED
     except (ValueError, FileNotFoundError) as err:

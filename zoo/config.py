@@ -468,7 +468,8 @@ class DistributionConfig(Section):
         embedding_shards: Shards of the embedding table under ``parameter_server``; 0 means one per
             parameter server.
         collective_timeout: Seconds a cross-worker reduction may wait for a peer before the worker fails
-            (so a dead worker stops the others instead of hanging them); 0 waits forever.
+            (so a dead worker stops the others instead of hanging them), and the most a task waits at start-up
+            for the cluster's other tasks (then it is killed, exit status 137); 0 waits forever.
     """
 
     _key = "distribution"

@@ -456,7 +456,9 @@ def test_a_damaged_newest_checkpoint_resumes_from_the_one_before(finished, tmp_p
 def test_a_lost_checkpoint_index_does_not_restart_the_run(finished, tmp_path, caplog):
     resumed, shown, logged = _rerun_copy(finished, tmp_path, lambda c: (c / "checkpoint").unlink(), caplog)
     assert "(the list of checkpoints) is missing or unreadable; found ckpt-36, ckpt-35" in logged
-    assert f"resuming from {tmp_path / 'run' / 'checkpoints' / 'ckpt-36'} (epoch 4, step 0)" in shown
+    # The newest checkpoint follows the last of the 3 epochs: the rerun only finishes the run ("epoch 4" before).
+    assert (f"training was complete; finishing the run from {tmp_path / 'run' / 'checkpoints' / 'ckpt-36'} (after "
+            "epoch 3)") in shown
     assert "epoch 1/3" not in shown and _learning(resumed.history) == _learning(finished.history)
 
 

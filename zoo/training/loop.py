@@ -22,7 +22,7 @@ import tensorflow as tf
 from zoo import interrupts
 from zoo.training.objectives import perplexity
 from zoo.training.optimizers import clip_gradients, trainable_units
-from zoo.training.strategies import is_parameter_server
+from zoo.training.strategies import check_batch_size, is_parameter_server
 
 # Keras casts a seed-generator state into [0, 2^31 - 2) (floormod) for TensorFlow's stateless random ops; the
 # replicas split that range of counters into equal bands.
@@ -169,9 +169,7 @@ class Trainer:
         self.seed_states = [v for v in model.variables if id(v) not in weights]
         self.parameter_server = is_parameter_server(strategy)
         replicas = 1 if self.parameter_server else strategy.num_replicas_in_sync
-        if self.batch_size % replicas:
-            raise ValueError(f"training.batch_size {self.batch_size} must be divisible by the {replicas} replicas "
-                             f"of distribution.strategy (each replica takes an equal share)")
+        check_batch_size(self.batch_size, strategy)
         self.per_replica_batch = self.batch_size // replicas
         with strategy.scope():
             optimizer.build(self.units)

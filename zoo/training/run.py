@@ -40,7 +40,7 @@ from zoo.data.sources import data_stem
 from zoo.paths import creatable_problem
 from zoo.training.checkpoints import (Checkpointer, RunClock, RunPrecision, checkpoint_paths, model_variables,
                                       saved_precision)
-from zoo.training.fit import RERUN, EarlyStopping, fit
+from zoo.training.fit import RERUN, EarlyStopping, fit, resume_message
 from zoo.training import transfer
 from zoo.training.data import (classification_mode, example_input, load_splits, model_arguments, origin_of_split,
                                task_of_config)
@@ -52,9 +52,12 @@ from zoo.training.precision import (cpu_float16_warning, emulated_bfloat16_warni
 from zoo.training.progress import Progress
 from zoo.training.strategies import (
     EmbeddingPartitioner,
+    PeerStoppedError,
+    check_batch_size,
     cluster_resolver,
     get_strategy,
     is_parameter_server,
+    serve,
     synchronous_workers,
     task_info,
 )
@@ -220,6 +223,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     # must happen before any other TensorFlow work.
     strategy, partitioner = _strategy(config.distribution, resolver)
     task_type, task_id, is_chief = task_info(strategy)
+    check_batch_size(config.training.batch_size, strategy)
     run_dir = Path(config.output.dir) if config.output.dir else default_run_dir(config)
     # Everything is checked before the run directory is created (or an old run in it replaced): a run that
     # fails validation leaves nothing behind.
@@ -320,8 +324,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             restored = checkpoints.restore()
             for problem in checkpoints.problems:
                 log.warning("warning: %s", problem)
-            progress.message(f"resuming from {restored} (epoch {int(state.epoch.numpy()) + 1}, "
-                             f"step {int(state.step_in_epoch.numpy())})")
+            progress.message(resume_message(restored, state, config.training.epochs, stopping))
         writer = _Summaries(run_dir / "logs") if is_chief and config.output.tensorboard else None
 
         def on_epoch_end(record):
@@ -330,13 +333,19 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             if writer is not None:
                 writer.write(record)
 
-        stopped_early = fit(
-            trainer, state, data["train"], data["validation"], epochs=config.training.epochs,
-            seed=config.training.seed, checkpoints=checkpoints, best=best if stopping is not None else None,
-            early_stopping=stopping, checkpoint_every=config.training.checkpoint_every, progress=progress,
-            on_epoch_end=on_epoch_end, synchronous_workers=synchronous_workers(strategy),
-            bucket_by_length=config.training.bucket_by_length, divergence_factor=config.training.divergence_factor,
-            rerun=f"{RERUN} with output.overwrite: false" if config.output.overwrite else RERUN)
+        try:
+            stopped_early = fit(
+                trainer, state, data["train"], data["validation"], epochs=config.training.epochs,
+                seed=config.training.seed, checkpoints=checkpoints, best=best if stopping is not None else None,
+                early_stopping=stopping, checkpoint_every=config.training.checkpoint_every, progress=progress,
+                on_epoch_end=on_epoch_end, synchronous_workers=synchronous_workers(strategy),
+                bucket_by_length=config.training.bucket_by_length,
+                divergence_factor=config.training.divergence_factor,
+                rerun=f"{RERUN} with output.overwrite: false" if config.output.overwrite else RERUN)
+        except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError) as err:
+            if synchronous_workers(strategy) < 2:
+                raise
+            raise PeerStoppedError(_peer_stopped(err, run_dir, task_type, task_id)) from None
         history = state.records()
         best_epoch = int(state.best_epoch.numpy()) + 1 if stopping is not None else None
         restored = stopping is not None and config.training.early_stopping.restore_best_weights and best.latest
@@ -495,12 +504,26 @@ def _strategy(distribution, resolver):
     kind = resolver or distribution.cluster_resolver
     if distribution.strategy == "parameter_server":
         resolver = cluster_resolver(kind) if isinstance(kind, str) else kind
+        if resolver.task_type in ("ps", "worker"):
+            serve(resolver)
         shards = distribution.embedding_shards or len(resolver.cluster_spec().as_dict().get("ps", [])) or 1
         partitioner = EmbeddingPartitioner(shards)
         kind = resolver
     strategy = get_strategy(distribution.strategy, devices=distribution.devices, resolver=kind,
                             variable_partitioner=partitioner, collective_timeout=distribution.collective_timeout)
     return strategy, partitioner
+
+
+def _peer_stopped(err, run_dir, task_type, task_id):
+    """The message of a ``multi_worker`` run whose collective ops a stopped peer aborted."""
+    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    found = re.search(r"Collective ops is aborted by: [^\n]*", str(err.message))
+    lines = [line.strip() for line in str(err.message).splitlines() if line.strip()]
+    cause = found.group(0) if found else f"{type(err).__name__}: {lines[-1] if lines else ''}"[:200]
+    resume = (f"resumes from the last checkpoint, {latest}" if latest else
+              "starts afresh (no checkpoint was written yet)")
+    return (f"another task of the multi_worker cluster stopped, so {task_type} {task_id} stopped too "
+            f"(TensorFlow: {cause}); rerun the same command on every task of TF_CONFIG's cluster: the run {resume}")
 
 
 def _should_resume(run_dir, config):

@@ -5,16 +5,28 @@ step summed over every replica of every worker. Each replica computes ``batch_si
 examples. Under ``parameter_server`` every step is one worker's batch of ``batch_size`` examples, applied
 asynchronously.
 """
+import errno
 import json
+import logging
 import os
+import socket
+import subprocess
+import sys
+import time
 
 import tensorflow as tf
 
 from zoo.config import RESOLVERS, STRATEGIES
 
+log = logging.getLogger(__name__)
+
 
 class StrategyError(ValueError):
     """A strategy name, device list or cluster description is unusable; the message says which and why."""
+
+
+class PeerStoppedError(RuntimeError):
+    """Another task of a ``multi_worker`` cluster stopped mid-run, aborting this one's collective ops."""
 
 
 class EmbeddingPartitioner:
@@ -99,16 +111,40 @@ def cluster_resolver(kind="tf_config"):
     raise StrategyError(f"unknown cluster resolver {kind!r}; choose one of {', '.join(RESOLVERS)}")
 
 
+def _split_cpu(devices):
+    """Configure as many logical CPU devices as ``devices`` name (``/cpu:1`` needs two), while TensorFlow has not
+    initialised its devices yet; afterwards nothing changes (``_local_devices`` then says how to do it)."""
+    keys = [_local_key(device) for device in devices]
+    wanted = max((key[1] + 1 for key in keys if key and key[0] == "CPU"), default=1)
+    cpus = tf.config.list_physical_devices("CPU")
+    if wanted < 2 or len(cpus) != 1 or tf.config.get_logical_device_configuration(cpus[0]):
+        return
+    try:
+        tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * wanted)
+    except RuntimeError:  # TensorFlow's devices are initialised already
+        pass
+
+
+SPLIT_CPU_HOW = ("zoo splits the CPU into the logical devices distribution.devices names (/cpu:0, /cpu:1, ...) when "
+                 "it creates the strategy before any other TensorFlow work, as zoo train does; in Python, call "
+                 "tf.config.set_logical_device_configuration(tf.config.list_physical_devices('CPU')[0], "
+                 "[tf.config.LogicalDeviceConfiguration()] * N) before TensorFlow initialises")
+
+
 def _local_devices(devices):
     if devices:
+        _split_cpu(devices)
         logical = tf.config.list_logical_devices()
         known = {_local_key(d.name) for d in logical}
         seen = {}
         for device in devices:
             key = _local_key(device)
             if key not in known:
+                cpu = key is not None and key[0] == "CPU"
                 raise StrategyError(f"distribution.devices: no local device {device!r}; "
-                                    f"available: {', '.join(d.name for d in logical)}")
+                                    f"available: {', '.join(d.name for d in logical)}"
+                                    + (f" (TensorFlow had initialised its devices already; {SPLIT_CPU_HOW})"
+                                       if cpu else ""))
             if key in seen:
                 raise StrategyError(f"distribution.devices: {device!r} names the same device as {seen[key]!r}; "
                                     "each device holds one replica, so list it once")
@@ -165,6 +201,8 @@ def get_strategy(name="default", *, devices=(), resolver="tf_config", variable_p
         raise StrategyError(f"distribution.collective_timeout {collective_timeout} would be ignored: distribution."
                             f"strategy {name} has no cross-worker reductions (only multi_worker does); remove "
                             "distribution.collective_timeout, or set distribution.strategy: multi_worker")
+    if name in ("default", "one_device", "mirrored") and isinstance(resolver, str) and resolver == "tf_config":
+        _refuse_tf_config_cluster(name)
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "one_device":
@@ -177,18 +215,168 @@ def get_strategy(name="default", *, devices=(), resolver="tf_config", variable_p
         # shape mismatch.
         on_cpu = all(tf.DeviceSpec.from_string(d).device_type == "CPU" for d in devices)
         cross_device_ops = tf.distribute.ReductionToOneDevice() if on_cpu else None
+        if len(devices) == 1:
+            log.warning("warning: distribution.strategy: mirrored found one device (%s), so it trains one replica, "
+                        "as default does. It runs a replica per GPU, or per device of distribution.devices; zoo "
+                        "train splits a CPU into the logical devices listed there, e.g. --set "
+                        "'distribution.devices=[/cpu:0,/cpu:1]'", devices[0])
         return tf.distribute.MirroredStrategy(devices, cross_device_ops=cross_device_ops)
     if isinstance(resolver, str):
         resolver = cluster_resolver(resolver)
     if name == "multi_worker":
         check_worker_cluster(resolver)
         options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout or None)
-        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver, communication_options=options)
+        return _multi_worker(resolver, options, collective_timeout)
     spec = resolver.cluster_spec().as_dict()
     if not spec.get("ps") or not spec.get("worker"):
         raise StrategyError("distribution.strategy: parameter_server needs a cluster with 'worker' and 'ps' tasks "
                             f"(from TF_CONFIG or the resolver); got jobs {sorted(spec) or 'none'}")
     return tf.distribute.experimental.ParameterServerStrategy(resolver, variable_partitioner=variable_partitioner)
+
+
+def _refuse_tf_config_cluster(name):
+    """Raise ``StrategyError`` when ``TF_CONFIG`` describes a cluster that strategy ``name`` would not join."""
+    raw = os.environ.get("TF_CONFIG")
+    try:
+        tf_config = json.loads(raw) if raw else {}
+    except json.JSONDecodeError:
+        tf_config = {"cluster": raw}
+    cluster = tf_config.get("cluster") if isinstance(tf_config, dict) else raw
+    if not cluster:
+        return
+    task = tf_config.get("task") if isinstance(tf_config, dict) else None
+    where = (f"task {task.get('type')} {task.get('index', 0)} of a cluster" if isinstance(task, dict) and task
+             else "a cluster")
+    raise StrategyError(
+        f"distribution.strategy: {name} trains in this process alone, but TF_CONFIG places it in {where} "
+        f"({raw}): every task would train its own model into the same run directory. To train across the cluster "
+        "set distribution.strategy: multi_worker (or parameter_server) on every task; to train alone unset "
+        "TF_CONFIG")
+
+
+def _task_address(resolver):
+    try:
+        return resolver.cluster_spec().task_address(resolver.task_type, resolver.task_id)
+    except (ValueError, KeyError, IndexError, TypeError):
+        return "?"
+
+
+def _multi_worker(resolver, options, timeout):
+    """``MultiWorkerMirroredStrategy`` on ``resolver``'s cluster, saying first that it waits for the other tasks.
+
+    Its set-up blocks inside TensorFlow, holding Python's interpreter lock, until every task has started: no
+    Python code runs meanwhile, signal handlers included (Ctrl-C and SIGTERM wait too). Without ``timeout``
+    (``distribution.collective_timeout``) it waits for ever; with it, a watchdog process says so and ends this
+    one with SIGKILL (exit status 137) once the wait has lasted that long.
+    """
+    spec = resolver.cluster_spec()
+    me = (resolver.task_type, resolver.task_id)
+    others = ", ".join(f"{job} {index} at {spec.task_address(job, index)}" for job in spec.jobs
+                       for index in spec.task_indices(job) if (job, index) != me)
+    address = _task_address(resolver)
+    if _port_taken(address):
+        raise _port_taken_error(address, me)
+    watchdog = None
+    if others:
+        limit = (f"for up to {timeout:g}s (distribution.collective_timeout)" if timeout else
+                 "with no time limit (distribution.collective_timeout sets one)")
+        log.warning("%s %s at %s: waiting for the cluster's other tasks (%s) to start, %s; meanwhile Ctrl-C and "
+                    "SIGTERM wait too (kill -9 ends it)", me[0], me[1], address, others, limit)
+        if timeout:
+            message = (f"zoo: error: {me[0]} {me[1]} at {address}: the cluster's other tasks ({others}) did "
+                       f"not all start within distribution.collective_timeout {timeout:g}s; killed (TensorFlow's "
+                       "wait ignores signals). Start every task of TF_CONFIG's cluster, then rerun\n")
+            watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout), message],
+                                        stdin=subprocess.PIPE)
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver, communication_options=options)
+    except tf.errors.UnknownError as err:
+        if "Could not start gRPC server" not in str(err):
+            raise
+        raise _port_taken_error(address, me) from None
+    finally:
+        if watchdog is not None:
+            watchdog.stdin.close()
+            watchdog.wait()
+
+
+# Run as ``python -c _WATCHDOG PID SECONDS MESSAGE``: kills PID unless its standard input closes within SECONDS.
+_WATCHDOG = """import os, select, signal, sys
+if not select.select([sys.stdin], [], [], float(sys.argv[2]))[0]:
+    sys.stderr.write(sys.argv[3])
+    sys.stderr.flush()
+    os.kill(int(sys.argv[1]), signal.SIGKILL)
+"""
+
+
+class ServerStopped(Exception):
+    """A ``ps`` or ``worker`` task of a ``parameter_server`` cluster served until Ctrl-C stopped it."""
+
+
+def serve(resolver):
+    """Serve this process's ``ps`` or ``worker`` task of a ``parameter_server`` cluster until it is stopped.
+
+    Such tasks run no training code: the chief (the coordinator) places variables on the ``ps`` tasks and steps
+    on the ``worker`` tasks through their ``tf.distribute.Server``. Returns nothing: Ctrl-C raises
+    ``ServerStopped``, SIGTERM ends the process.
+    """
+    me = (resolver.task_type, resolver.task_id)
+    address = _task_address(resolver)
+    if _port_taken(address):
+        raise _port_taken_error(address, me, "parameter_server")
+    config = None
+    if me[0] == "worker":
+        # A worker runs several closures of the coordinator at once; fewer inter-op threads than that stall it.
+        config = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=max(os.cpu_count() or 1, 4))
+    tf.distribute.Server(resolver.cluster_spec(), job_name=me[0], task_index=me[1], config=config,
+                         protocol=resolver.rpc_layer or "grpc", start=True)
+    try:
+        log.warning("%s %s at %s: serving the parameter_server cluster: the chief task (zoo train with TF_CONFIG's "
+                    "task type chief) trains through it; this task runs until stopped (Ctrl-C or SIGTERM) after the "
+                    "chief is done", me[0], me[1], address)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        raise ServerStopped(f"{me[0]} {me[1]} at {address} stopped serving (Ctrl-C)") from None
+
+
+def _port_taken(address):
+    """True when another process listens on the port of ``address`` (``host:port``) on this machine."""
+    try:
+        port = int(str(address).rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return False
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("", port))
+        except OSError as err:
+            return err.errno == errno.EADDRINUSE
+    return False
+
+
+def _port_taken_error(address, task, strategy="multi_worker"):
+    return StrategyError(f"distribution.strategy: {strategy} could not listen on {address}, the address TF_CONFIG "
+                         f"gives this task ({task[0]} {task[1]}): the port is taken (by another process, or a task of "
+                         "another run still alive); stop that process, or give this task a free port in TF_CONFIG's "
+                         "cluster on every task")
+
+
+def check_batch_size(batch_size, strategy):
+    """Raise ``StrategyError`` unless the global ``batch_size`` splits evenly over ``strategy``'s replicas.
+
+    Example:
+        >>> check_batch_size(15, tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+        Traceback (most recent call last):
+        ...
+        zoo.training.strategies.StrategyError: training.batch_size 15 must be divisible by the 2 replicas ...
+    """
+    replicas = 1 if is_parameter_server(strategy) else strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        lower = batch_size // replicas * replicas
+        sizes = " or ".join(str(size) for size in (lower, lower + replicas) if size > 0)
+        raise StrategyError(f"training.batch_size {batch_size} must be divisible by the {replicas} replicas "
+                            f"(it is the global batch, split evenly over them); try training.batch_size {sizes}")
 
 
 ONE_WORKER_TF_CONFIG = '{"cluster": {"worker": ["localhost:12345"]}, "task": {"type": "worker", "index": 0}}'

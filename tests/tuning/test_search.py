@@ -320,3 +320,23 @@ def test_a_schedule_the_first_trial_cannot_follow_is_refused_before_any_trial(te
     with pytest.raises(ConfigError, match=r"^schedule.warmup_steps: 50 is more than the 8 optimizer steps"):
         tune(config)
     assert not list((tmp_path / "warmup").glob("search/trial_*"))
+
+
+def test_a_search_in_an_emulated_precision_warns_once_as_zoo_train_does(texts_csv, tmp_path, monkeypatch, caplog):
+    # zoo train warned of mixed_bfloat16 on a CPU that emulates it; a search of such trials said nothing.
+    import logging
+
+    import tensorflow as tf
+
+    from zoo.training import precision
+
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    config = search_config(texts_csv, tmp_path / "search", max_trials=1)
+    config["training"].update(epochs=1, precision="mixed_bfloat16")
+    with caplog.at_level(logging.WARNING):
+        tune(config)
+    warnings = [record.getMessage() for record in caplog.records if "emulates" in record.getMessage()]
+    assert warnings == ["warning: training.precision: mixed_bfloat16 trains in bfloat16, which this CPU emulates (it "
+                        "has none of amx_bf16, avx512_bf16): expect it to be slower than float32, not faster; "
+                        "training.precision: auto picks float32 here"]

@@ -157,3 +157,14 @@ def cpu_float16_warning(report, flags=None):
                "slower than float32)")
     return (f"training.precision: mixed_float16 is meant for GPUs, and this run has none: {why}; training.precision: "
             f"auto picks {_auto_on_cpu(report['cpu_bf16_flags'])} on this CPU (--set training.precision=auto)")
+
+
+def precision_warnings(report):
+    """Return the warnings the precision of ``report`` (``precision_report``) calls for: bfloat16 that this CPU
+    emulates, float16 without a GPU; ``zoo train`` and ``zoo tune`` log them.
+
+    Example:
+        >>> precision_warnings({"policy": "float32", "gpus": 0, "cpu_bf16_flags": []})
+        []
+    """
+    return [warning for warning in (emulated_bfloat16_warning(report), cpu_float16_warning(report)) if warning]

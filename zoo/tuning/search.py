@@ -17,6 +17,7 @@ and must see the same search directory (a worker checks its config against the c
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import shutil
 import socket
@@ -32,6 +33,7 @@ from zoo.paths import check_output
 from zoo.training import TrainingInterrupted
 from zoo.training.data import origin_of_split
 from zoo.training.optimizers import build_schedule
+from zoo.training.precision import precision_report, precision_warnings, resolve_precision
 from zoo.training.progress import Progress
 from zoo.training.run import default_run_dir, num_examples, reads_pairs
 from zoo.tuning.hypermodel import SearchInterrupted, ZooHyperModel
@@ -40,6 +42,8 @@ from zoo.tuning.settings import ROLES, load_search
 from zoo.tuning.space import SearchSpace, short_key
 from zoo.tuning.trial import prepare_data
 from zoo.tuning.tuners import PROJECT, last_line, make_tuner
+
+log = logging.getLogger(__name__)
 
 TUNER_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 SEARCH_FILE = "search.yaml"
@@ -174,6 +178,10 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
         if process == "worker":
             _check_worker(tuner, directory, base, settings)
         progress.message(_start_message(process, tuner, settings, space, directory))
+        # Every trial trains in the config's precision: said once, as zoo train says it.
+        precision = base.training.precision
+        for warning in precision_warnings(precision_report(precision, resolve_precision(precision))):
+            log.warning("warning: %s", warning)
         start = time.perf_counter()
         try:
             _search(tuner, settings, directory)

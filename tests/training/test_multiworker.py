@@ -1,5 +1,6 @@
 """Two real worker processes on 127.0.0.1 with TF_CONFIG: identical weights, and resume after a kill."""
 import json
+import shutil
 import signal
 import subprocess
 import time
@@ -114,6 +115,41 @@ def test_killed_workers_resume_to_the_uninterrupted_weights(uninterrupted, tmp_p
     for got in (_weights(tmp_path / "worker0.npz"), _weights(tmp_path / "worker1.npz")):
         for a, b in zip(got, expected):
             np.testing.assert_array_equal(a, b)
+
+
+def test_a_worker_that_cannot_see_the_chiefs_run_directory_stops_every_task(uninterrupted, tmp_path):
+    # The uninterrupted run, as if stopped after its last checkpoint: the chief resumes from it. The worker's
+    # --output is another directory (separate machines, no shared storage): it finds no checkpoint.
+    whole_dir, _ = uninterrupted
+    shared = tmp_path / "shared"
+    shutil.copytree(whole_dir / "whole", shared)
+    (shared / "metrics.json").unlink()
+    last = tf.train.latest_checkpoint(str(shared / "checkpoints"))
+    before = {path: path.read_bytes() for path in sorted(shared.rglob("*")) if path.is_file()}
+    ports = [free_port(), free_port()]
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    processes = []
+    for index, out in enumerate([shared, tmp_path / "elsewhere"]):
+        env = subprocess_env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        processes.append(subprocess.Popen(
+            [PYTHON, "-m", "zoo.cli", "train", "--config", str(whole_dir / "whole.yaml"), "--output", str(out)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path))
+    try:
+        outputs = [process.communicate(timeout=90)[0] for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    step = int(last.rsplit("-", 1)[1])
+    problem = ("every task of the multi_worker cluster must see the same run directory (shared storage) and resume "
+               "from the same checkpoint; nothing was trained")
+    assert [process.returncode for process in processes] == [2, 2], outputs
+    assert (f"worker 0 resumes from ckpt-{step} (step {step}) in {shared / 'checkpoints'}, while worker 1 starts "
+            f"afresh at step 0 (it found no checkpoint): {problem}") in outputs[0], outputs[0]
+    assert (f"worker 1 found no checkpoint in {tmp_path / 'elsewhere' / 'checkpoints'} (a fresh start at step 0), "
+            f"while worker 0 (the chief) resumes from ckpt-{step} (step {step}): {problem}") in outputs[1], outputs[1]
+    assert "Traceback" not in "".join(outputs)
+    # The chief wrote nothing: the run directory is as it was.
+    assert {path: path.read_bytes() for path in sorted(shared.rglob("*")) if path.is_file()} == before
 
 
 def test_two_workers_fine_tune_a_pretrained_checkpoint_to_identical_weights(tmp_path):

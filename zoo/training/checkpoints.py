@@ -4,7 +4,8 @@ Every worker of a multi-worker run must call ``save`` (saving may need the other
 chief may write into the run directory: Keras 3's ``BackupAndRestore`` has no chief logic and workers
 writing into one shared directory corrupt each other's files. So the chief writes ``directory`` and every
 other worker writes into its own temporary directory, deleted right after. All workers restore from the
-chief's directory (the run directory must be on storage every worker can read).
+chief's directory (the run directory must be on storage every worker can read: ``zoo.train`` stops every task
+with an error when they restored different checkpoints, e.g. a worker that found none).
 
 A checkpoint damaged on disk (a file deleted, truncated or corrupt) is never silently skipped: restoring
 falls back to the newest intact one and says which file was at fault, and checkpoints whose index file

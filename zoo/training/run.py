@@ -47,8 +47,7 @@ from zoo.training.data import (classification_mode, example_input, load_splits, 
 from zoo.training.loop import EpochBatches, Evaluator, Trainer, TrainingState
 from zoo.training.objectives import class_weights, objective_for
 from zoo.training.optimizers import optimizer_for
-from zoo.training.precision import (cpu_float16_warning, emulated_bfloat16_warning, precision_report,
-                                    precision_summary, resolve_precision)
+from zoo.training.precision import precision_report, precision_summary, precision_warnings, resolve_precision
 from zoo.training.progress import Progress
 from zoo.training.strategies import (
     EmbeddingPartitioner,
@@ -60,6 +59,7 @@ from zoo.training.strategies import (
     serve,
     synchronous_workers,
     task_info,
+    worker_values,
 )
 
 log = logging.getLogger(__name__)
@@ -255,9 +255,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
                                         saved)
     policy = precision_choice["policy"]
     progress.message(precision_summary(precision_choice))
-    for warning in (emulated_bfloat16_warning(precision_choice), cpu_float16_warning(precision_choice)):
-        if warning:
-            log.warning("warning: %s", warning)
+    for warning in precision_warnings(precision_choice):
+        log.warning("warning: %s", warning)
     previous_policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(policy)
     try:
@@ -304,14 +303,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         state = TrainingState()
         stopping = _early_stopping(config, state, data["validation"])
         if is_chief:
-            _create_run_dir(run_dir, config.output.overwrite)
-            config.save(run_dir / "config.yaml")
-            data["tokenizer"].save(run_dir / "tokenizer")
-            if task == "classification":
-                from zoo.data import save_label_names
-
-                save_label_names(run_dir / "tokenizer", data["label_names"])
-            _write_json(run_dir / DATA_FINGERPRINT, data_fingerprint(data))
+            _create_run_dir(run_dir, config.output.overwrite)  # a resumed run's is left as it is
         worker = f"{task_type or 'worker'}_{task_id or 0}"
         weights = model_variables(model)
         clock = RunClock(start=wall_start)
@@ -320,11 +312,23 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
                                    precision=RunPrecision(policy),
                                    weights=weights, optimizer=optimizer, state=state)
         best = Checkpointer(run_dir / "best", is_chief=is_chief, worker=worker, max_to_keep=1, weights=weights)
+        restored = None
         if resume:
             restored = checkpoints.restore()
             for problem in checkpoints.problems:
                 log.warning("warning: %s", problem)
+        # Before the chief writes anything: every task must start from the same step.
+        _check_same_start(strategy, run_dir / "checkpoints", restored, task_type, task_id)
+        if resume:
             progress.message(resume_message(restored, state, config.training.epochs, stopping))
+        if is_chief:
+            config.save(run_dir / "config.yaml")
+            data["tokenizer"].save(run_dir / "tokenizer")
+            if task == "classification":
+                from zoo.data import save_label_names
+
+                save_label_names(run_dir / "tokenizer", data["label_names"])
+            _write_json(run_dir / DATA_FINGERPRINT, data_fingerprint(data))
         writer = _Summaries(run_dir / "logs") if is_chief and config.output.tensorboard else None
 
         def on_epoch_end(record):
@@ -524,6 +528,47 @@ def _peer_stopped(err, run_dir, task_type, task_id):
               "starts afresh (no checkpoint was written yet)")
     return (f"another task of the multi_worker cluster stopped, so {task_type} {task_id} stopped too "
             f"(TensorFlow: {cause}); rerun the same command on every task of TF_CONFIG's cluster: the run {resume}")
+
+
+class ResumeMismatchError(RunDirectoryError):
+    """The tasks of a ``multi_worker`` run would start from different steps (they see different run directories)."""
+
+
+def _check_same_start(strategy, directory, restored, task_type, task_id):
+    """Raise ``ResumeMismatchError`` on every task of a ``multi_worker`` run whose tasks restored different
+    checkpoints (a fresh start counts as step 0), e.g. a worker that cannot see the chief's run directory.
+
+    A collective with more than one worker: every task calls it, at the same point of ``train``.
+    """
+    if synchronous_workers(strategy) < 2:
+        return
+    mine = _checkpoint_step(restored)
+    try:
+        steps = worker_values(strategy, mine)
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError) as err:
+        raise PeerStoppedError(_peer_stopped(err, directory.parent, task_type, task_id)) from None
+    if len(set(steps)) == 1:
+        return
+    spec = strategy.cluster_resolver.cluster_spec().as_dict()
+    # The collective's task order: the chief first, then the workers.
+    names = ([f"chief {i}" for i in range(len(spec.get("chief", [])))]
+             + [f"worker {i}" for i in range(len(spec.get("worker", [])))])
+    me = f"{task_type} {task_id}"
+    here = (f"resumes from ckpt-{mine} (step {mine}) in {directory}" if mine
+            else f"found no checkpoint in {directory} (a fresh start at step 0)")
+    others = ", ".join(
+        f"{name}{' (the chief)' if index == 0 and name.startswith('worker') else ''} "
+        + (f"resumes from ckpt-{step} (step {step})" if step else "starts afresh at step 0 (it found no checkpoint)")
+        for index, (name, step) in enumerate(zip(names, steps)) if name != me)
+    raise ResumeMismatchError(
+        f"{me} {here}, while {others}: every task of the multi_worker cluster must see the "
+        "same run directory (shared storage) and resume from the same checkpoint; nothing was trained. Give every "
+        "task the same output.dir (--output) on storage they all read, then rerun every task")
+
+
+def _checkpoint_step(path):
+    """The global step of a checkpoint path (``.../ckpt-110``: 110), 0 for ``None`` (a fresh start)."""
+    return int(Path(path).name.rsplit("-", 1)[1]) if path else 0
 
 
 def _should_resume(run_dir, config):

@@ -455,3 +455,24 @@ def synchronous_workers(strategy):
         return 1
     spec = resolver.cluster_spec().as_dict()
     return max(len(spec.get("worker", [])) + len(spec.get("chief", [])), 1)
+
+
+def worker_values(strategy, value):
+    """Return ``value`` (an integer) of every worker of ``strategy``, in task order (the chief's first).
+
+    A collective: every worker of the cluster must call it, in the same order as its other collectives, or they
+    wait for one another for ever. With one worker it returns ``[value]`` and calls nothing.
+    """
+    workers = synchronous_workers(strategy)
+    if workers < 2:
+        return [int(value)]
+
+    @tf.function
+    def gather(local):
+        # tf.identity places the value on each replica's device (a function argument has none).
+        return strategy.run(lambda: tf.distribute.get_replica_context().all_gather(tf.identity(local), axis=0))
+
+    gathered = strategy.experimental_local_results(gather(tf.constant([int(value)], tf.int64)))[0].numpy()
+    # One entry per replica, the replicas of a worker together: keep each worker's first.
+    per_worker = max(len(gathered) // workers, 1)
+    return [int(v) for v in gathered[::per_worker]]

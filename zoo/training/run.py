@@ -50,6 +50,7 @@ from zoo.training.optimizers import optimizer_for
 from zoo.training.precision import precision_report, precision_summary, precision_warnings, resolve_precision
 from zoo.training.progress import Progress
 from zoo.training.strategies import (
+    PEER_STOPPED_ERRORS,
     EmbeddingPartitioner,
     PeerStoppedError,
     check_batch_size,
@@ -346,7 +347,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
                 bucket_by_length=config.training.bucket_by_length,
                 divergence_factor=config.training.divergence_factor,
                 rerun=f"{RERUN} with output.overwrite: false" if config.output.overwrite else RERUN)
-        except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError) as err:
+        except PEER_STOPPED_ERRORS as err:
             if synchronous_workers(strategy) < 2:
                 raise
             raise PeerStoppedError(_peer_stopped(err, run_dir, task_type, task_id)) from None
@@ -545,7 +546,7 @@ def _check_same_start(strategy, directory, restored, task_type, task_id):
     mine = _checkpoint_step(restored)
     try:
         steps = worker_values(strategy, mine)
-    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError) as err:
+    except PEER_STOPPED_ERRORS as err:
         raise PeerStoppedError(_peer_stopped(err, directory.parent, task_type, task_id)) from None
     if len(set(steps)) == 1:
         return

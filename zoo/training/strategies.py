@@ -29,6 +29,10 @@ class PeerStoppedError(RuntimeError):
     """Another task of a ``multi_worker`` cluster stopped mid-run, aborting this one's collective ops."""
 
 
+# What TensorFlow raises in a task whose collective ops a stopped peer aborted.
+PEER_STOPPED_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError)
+
+
 class EmbeddingPartitioner:
     """Splits the embedding table (any variable with ``rows`` rows) into ``num_shards`` along axis 0.
 
@@ -237,16 +241,12 @@ def get_strategy(name="default", *, devices=(), resolver="tf_config", variable_p
 def _refuse_tf_config_cluster(name):
     """Raise ``StrategyError`` when ``TF_CONFIG`` describes a cluster that strategy ``name`` would not join."""
     raw = os.environ.get("TF_CONFIG")
-    try:
-        tf_config = json.loads(raw) if raw else {}
-    except json.JSONDecodeError:
-        tf_config = {"cluster": raw}
-    cluster = tf_config.get("cluster") if isinstance(tf_config, dict) else raw
-    if not cluster:
+    if not raw:
         return
-    task = tf_config.get("task") if isinstance(tf_config, dict) else None
-    where = (f"task {task.get('type')} {task.get('index', 0)} of a cluster" if isinstance(task, dict) and task
-             else "a cluster")
+    resolver = cluster_resolver("tf_config")  # a TF_CONFIG that is no JSON or no cluster is named there
+    if not resolver.cluster_spec().as_dict():
+        return
+    where = f"task {resolver.task_type} {resolver.task_id or 0} of a cluster" if resolver.task_type else "a cluster"
     raise StrategyError(
         f"distribution.strategy: {name} trains in this process alone, but TF_CONFIG places it in {where} "
         f"({raw}): every task would train its own model into the same run directory. To train across the cluster "

@@ -193,6 +193,29 @@ def test_explain_command_says_when_a_multilabel_model_predicts_no_label(monkeypa
         "predicted no label (none at or over 0.5; the highest is politics 0.460); most attended words: the 0.60")
 
 
+def test_explain_command_gives_each_predicted_labels_probability(monkeypatch, capsys):
+    import zoo.evaluation.attention
+    from zoo.evaluation.attention import Explanation
+
+    maps = np.full((1, 1, 2, 2), 0.5)
+    e = Explanation("the day", ["the", "day"], np.array([5, 6]), maps, np.eye(2), np.array([0.6, 0.4]),
+                    np.array([0.9, 0.6]), "politics,sports", ["politics", "sports"], ["the", "day"], maps,
+                    np.array([0.6, 0.4]), marker_words=(False, False), predicted=(0, 1))
+    monkeypatch.setattr(zoo.evaluation.attention, "explain_run", lambda *args, **kwargs: e)
+    # it printed "predicted politics,sports (0.900)": the probability of politics alone
+    assert _explain_cli(["runs/tags", "the day"]) == 0
+    assert capsys.readouterr().out.startswith("predicted politics (0.900), sports (0.600); most attended words:")
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_explaining_a_text_without_words_is_an_error(trained_run, tmp_path, capsys, text):
+    # it explained the [CLS] [SEP] markers of the empty text, with no word after "most attended words:"
+    assert _explain_cli([str(trained_run.run_dir), text, "--out", str(tmp_path / "ex")]) == 2
+    assert capsys.readouterr().err == (f"zoo explain: error: text {text!r} has no tokens after cleaning and "
+                                       "tokenisation: nothing to explain; pass a text with words in it\n")
+    assert not (tmp_path / "ex").exists()
+
+
 def test_an_explanation_replaces_the_heat_maps_of_an_earlier_one_in_its_folder(tmp_path):
     from zoo.evaluation.attention import Explanation, merge_word_pieces
 

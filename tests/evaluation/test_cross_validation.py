@@ -233,3 +233,34 @@ def test_cv_refuses_folds_whose_training_part_lacks_a_label_before_training_any(
                                          r"fewer folds, another fold seed \(--seed\), or more examples of it$"):
         cross_validate(config, folds=2, seed=0, out_dir=tmp_path / "cv", progress=False)
     assert not (tmp_path / "cv").exists()
+
+
+def test_multilabel_cv_report_says_its_accuracy_is_subset_accuracy():
+    from zoo.evaluation.cross_validation import render_cv_markdown
+
+    cv = {"data": "tags.jsonl", "model": "cnn", "num_folds": 2, "num_examples": 40, "seed": 1, "multilabel": True,
+          "summary": {"accuracy": {"mean": 0.2, "std": 0.1, "values": [0.1, 0.3]}}}
+    md = render_cv_markdown(cv)
+    assert "| subset accuracy | 0.2000" in md and "per-label accuracy in each run's metrics.json" in md
+
+
+@pytest.mark.parametrize("rare, folds, fix", [
+    (2, 2, "add examples of it, or set data.validation_split=0 (and training.early_stopping.patience=0)"),
+    (2, 3, "add examples of it"),
+    (3, 2, "use 3 folds (--folds), add examples of it, or set data.validation_split=0 (and "
+           "training.early_stopping.patience=0)")])
+def test_folds_that_leave_a_class_too_few_examples_to_validate_on_are_refused_before_training(tmp_path, rare, folds,
+                                                                                                fix):
+    from zoo.evaluation.cross_validation import cross_validate
+
+    texts, labels = sentiment_texts(40, seed=3)
+    texts += [f"an odd film number {i}" for i in range(rare)]
+    data = write_jsonl(tmp_path / "data.jsonl", texts, [*labels, *[2] * rare], ["negative", "positive", "rare"])
+    # it advised "use at most 2 folds" for 3 folds, then failed inside fold 1's run with 2
+    kept = rare - -(-rare // folds)
+    with pytest.raises(ValueError) as error:
+        cross_validate({"data": {"source": str(data), "validation_split": 0.1}}, folds=folds, out_dir=tmp_path / "cv")
+    assert str(error.value) == (f"{data}: class 'rare' has {rare} examples; with {folds} folds a fold's training "
+                                f"part keeps only {kept} of them, and its stratified data.validation_split needs 2 to "
+                                f"put the class on both sides; {fix}")
+    assert not (tmp_path / "cv").exists()

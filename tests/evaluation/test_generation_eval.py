@@ -394,6 +394,9 @@ def test_generate_refuses_other_runs_and_bad_texts_naming_the_fix(runs, trained_
         generate_texts(runs["mlm"].run_dir, ["a text"])
     with pytest.raises(ValueError, match="only those generate text; zoo predict gives its labels$"):
         generate_texts(trained_run.run_dir, ["a text"])
+    # a mistyped path was "config.yaml not found: ... is not a finished zoo run directory"
+    with pytest.raises(FileNotFoundError, match="^model directory not found: nothere$"):
+        generate_texts("nothere", ["a text"])
     # an export: "config.yaml not found: ... is not a finished zoo run directory"
     for command in (["explain", str(exported.path.parent), "a text"], ["export", str(exported.path.parent)]):
         assert main(command) == 2

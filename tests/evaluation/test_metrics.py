@@ -255,7 +255,8 @@ def test_the_best_f1_threshold_is_the_best_of_every_cut_of_the_scores():
 @pytest.mark.parametrize("threshold, names, match", [
     (0.3, ["a", "b", "c"], r"^threshold \(--threshold\) decides between two classes, or each label of a multi-label "
                            r"model; this model has 3 classes \(a, b, c\) and predicts the most probable$"),
-    (1.0, ["ham", "spam"], r"^threshold \(--threshold\) must be a number between 0 and 1, got 1.0$"),
+    (1.0, ["ham", "spam"], r"^threshold \(--threshold\) must be a number strictly between 0 and 1 \(0 < T < 1\), "
+                           r"got 1.0$"),
     (0, ["ham", "spam"], "got 0$"),
     (True, ["ham", "spam"], "got True$"),
     ("0.5", ["ham", "spam"], "got '0.5'$"),

@@ -208,3 +208,14 @@ def test_markdown_figures_are_the_metrics_own():
     assert rows.keys() == expected.keys()
     for name, values in expected.items():
         assert rows[name] == pytest.approx(values, abs=5e-5)
+
+
+def test_multilabel_reports_name_subset_and_per_label_accuracy():
+    from zoo.evaluation.cli import _headline
+    from zoo.evaluation.reports import render_markdown
+
+    m = classification_metrics([[1, 0], [1, 1]], [[0.9, 0.2], [0.8, 0.3]], ["a", "b"], multilabel=True)
+    report = {"info": {}, "metrics": m, "confident_mistakes": []}
+    assert "subset accuracy 0.5000" in _headline(report)
+    md = render_markdown(report)
+    assert "**subset accuracy**: 0.5000" in md and "per-label accuracy 0.7500" in md

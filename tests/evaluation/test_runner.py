@@ -74,6 +74,34 @@ def test_evaluate_run_dir_on_other_data_and_bad_data(trained_run, tmp_path, caps
         evaluate(tmp_path)
 
 
+def _zoo_evaluate_csv(run, csv_text, tmp_path, *flags):
+    """Run ``zoo evaluate RUN --data data.csv`` on ``csv_text``; returns its exit status."""
+    data = tmp_path / "data.csv"
+    data.write_text(csv_text, encoding="utf-8")
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_evaluate_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["evaluate", str(run.run_dir), "--data", str(data), "--out", str(tmp_path / "r"),
+                              *flags])
+    return args.handler(args)
+
+
+def test_a_file_without_labels_is_sent_to_zoo_predict(trained_run, tmp_path, capsys):
+    assert _zoo_evaluate_csv(trained_run, "text\na superb film\n", tmp_path) == 2
+    # it named label_column= / --label-column only
+    assert capsys.readouterr().err.endswith(f"a file without labels is scored with zoo predict {trained_run.run_dir} "
+                                            f"--input {tmp_path / 'data.csv'}\n")
+
+
+def test_a_row_without_text_is_an_error_that_says_how_to_skip_it(trained_run, tmp_path, capsys):
+    rows = "text,label\na superb film,positive\n,negative\na dull film,negative\n"
+    assert _zoo_evaluate_csv(trained_run, rows, tmp_path) == 2
+    # it stopped at "line 3, column 'text': empty text", without a remedy
+    assert capsys.readouterr().err.endswith("line 3, column 'text': empty text\n  fix or remove that row, or pass "
+                                            "--on-bad-rows skip to leave out such rows (a warning counts them)\n")
+    assert _zoo_evaluate_csv(trained_run, rows, tmp_path, "--on-bad-rows", "skip") == 0
+    assert capsys.readouterr().out.startswith("2 examples: accuracy")
+
+
 def test_evaluating_on_texts_the_run_trained_on_warns(trained_run, tmp_path, caplog):
     # zoo train warned about a test file holding training texts; zoo evaluate --data did not.
     source = trained_run.config.data.source

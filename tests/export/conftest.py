@@ -1,7 +1,9 @@
-"""Fixtures: a tiny trained classifier, its export, and a real training run directory, built once."""
+"""Fixtures: a tiny trained classifier, its export, a real training run directory, built once; a tiny lm."""
 import pytest
 
+import zoo
 from tests.export.tiny import once, sentiment_texts, train_run_dir, train_tiny
+from zoo.data import build_tokenizer
 from zoo.export.saved_model import export_model
 
 
@@ -47,3 +49,12 @@ def bert_pairs(tmp_path_factory):
                       num_layers=1, num_segments=2, skip_padding=False)
     # zoo predict's in-memory path runs the graph the export saves (a pair export's serving_default is serve_pairs)
     return tokenizer, model, InMemoryPredictor(model, tokenizer, ["no", "yes"], pairs=True)
+
+
+@pytest.fixture(scope="module")
+def lm():
+    """A tiny untrained lm and its word tokenizer (each module gets its own)."""
+    tokenizer = build_tokenizer("word_core", vocab_size=40).fit(["a b c", "c b a"])
+    model = zoo.build("lm", vocab_size=tokenizer.vocab_size, sequence_length=8, num_layers=1, d_model=16,
+                      num_heads=2, ff_dim=32)
+    return model, tokenizer

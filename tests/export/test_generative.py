@@ -2,17 +2,7 @@
 import numpy as np
 import pytest
 
-import zoo
-from zoo.data import build_tokenizer
 from zoo.export.generative import GenerativeServingGraph
-
-
-@pytest.fixture(scope="module")
-def lm():
-    tokenizer = build_tokenizer("word_core", vocab_size=40).fit(["a b c", "c b a"])
-    model = zoo.build("lm", vocab_size=tokenizer.vocab_size, sequence_length=8, num_layers=1, d_model=16,
-                      num_heads=2, ff_dim=32)
-    return model, tokenizer
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, 2.0, "3", np.int64(0)])

@@ -125,8 +125,9 @@ def test_an_lm_export_of_core_ops_generates_in_a_process_without_zoo_or_tensorfl
     assert "error" not in out, out.get("error")
     in_process = generate_with_export(result.path, prompts)
     assert [text.decode() for text in out["generated"]] == [row["generated"] for row in in_process]
+    assert out["context_full"].tolist() == [row["context_full"] for row in in_process]
     assert all(0 < len(row["generated"].split()) <= 5 for row in in_process)
     # zoo evaluate scores a classifier's export only.
-    with pytest.raises(ValueError, match=rf"^{result.path} is the export of an lm run: zoo evaluate scores a "
-                                         "classifier's export; evaluate the run directory it was exported from"):
+    with pytest.raises(ValueError, match=rf"^{result.path} is the export of an lm run: zoo evaluate scores "
+                                         "classifiers' exports; evaluate the run directory it was exported from"):
         zoo.evaluate(result.path, "reviews.jsonl")

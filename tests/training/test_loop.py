@@ -438,3 +438,16 @@ def test_mlm_masks_a_global_batch_split_over_two_replicas_as_one_device_does():
         assert one_step[2].any()  # tokens to predict
         for a, b in zip(one_step, two_step):
             np.testing.assert_array_equal(b, a)
+
+
+def test_evaluators_of_successive_runs_do_not_warn_of_retracing(caplog):
+    from zoo.training.objectives import TokenObjective
+
+    # zoo cv: a new model and Evaluator per fold, each tracing a few sequence lengths
+    for _ in range(3):
+        lm = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(50, 8),
+                               keras.layers.Dense(50)])
+        evaluate = loop.Evaluator(lm, TokenObjective("lm", 50))
+        for length in (5, 7, 9):
+            evaluate(np.full((2, length), 3, dtype=np.int64))
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]

@@ -75,3 +75,10 @@ def test_the_export_serves_what_was_trained(run, tmp_path):
     labels = [s.decode() for s in out["label"].numpy()]
     assert labels[:4] == ["sports", "politics", "politics,sports", ""] == in_memory.labels[:4]
     assert out["empty_input"].numpy().tolist() == [False] * 4 + [True]
+
+
+def test_evaluating_with_a_count_of_mistakes_a_multilabel_run_lists_none_of_is_refused(run, tmp_path):
+    # it wrote a report without the mistakes asked for
+    with pytest.raises(ValueError, match="mistakes \\(--mistakes\\) lists a single-label classifier's .* "
+                                         "is a multi-label run, whose report lists none: leave it out"):
+        zoo.evaluate(run.run_dir, out_dir=tmp_path / "evaluation", mistakes=5, progress=False)

@@ -590,3 +590,11 @@ def test_class_weights_are_recorded_and_refused_where_they_weigh_nothing(tiny_cs
         Config.from_dict({"training": {"class_weight": "heavy"}})
     with pytest.raises(ConfigError, match=r"training\.class_weight\.pos must be a number > 0, got 0"):
         Config.from_dict({"training": {"class_weight": {"pos": 0}}})
+
+
+def test_a_multilabel_run_names_its_accuracy_per_label():
+    from zoo.training.run import _metrics_summary
+
+    metrics = {"task": "classification", "test": {"accuracy": 0.575}, "wall_seconds": 3}
+    assert "test per-label accuracy 0.5750" in _metrics_summary(metrics, "runs/ml", "multilabel")
+    assert "test accuracy 0.5750" in _metrics_summary(metrics, "runs/s", "multiclass")

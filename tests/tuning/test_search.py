@@ -2,6 +2,7 @@
 import argparse
 import csv
 import json
+import re
 import shlex
 import signal
 from pathlib import Path
@@ -242,6 +243,28 @@ def test_a_failed_trial_is_reported_with_its_error_and_not_counted(texts_csv, tm
     assert "1 of 2 trials completed" in markdown and f"trial {failed.trial_id}: " in markdown
     row = next(r for r in csv.DictReader(open(result.files["results_csv"])) if r["trial"] == failed.trial_id)
     assert row["status"] == "FAILED" and "the loss became NaN" in row["error"] and row["val_accuracy"] == ""
+
+
+def test_zoo_tune_names_a_failed_trials_error_file_and_an_exhausted_space(texts_csv, tmp_path, capsys):
+    config = search_config(texts_csv, tmp_path / "failing", max_trials=3, epochs=1)
+    config["tuning"]["space"] = {"optimizer.learning_rate": [3e-3, 1e30]}
+    config["output"]["progress"] = "epoch"
+    (tmp_path / "search.json").write_text(json.dumps(config))
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_tune_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["tune", "--config", str(tmp_path / "search.json")])
+    assert args.handler(args) == 0
+    out, err = capsys.readouterr()
+    assert "FAILED after" in err and "error.txt)" in err
+    # it said "1 of 2 trials completed" after "up to 3 trials", without saying why no third ran
+    assert out.startswith("1 of 2 trials completed (the search space holds only 2 distinct sets of values, all "
+                          "tried, fewer than max_trials 3); best trial")
+    # the trial line said 2.8s where results.csv said 2.74 and results.md 2.7
+    shown = re.search(r"trial (\d+) done in ([0-9.]+)s", err)
+    row = next(r for r in csv.DictReader(open(tmp_path / "failing" / "results.csv")) if r["trial"] == shown[1])
+    assert row["seconds"] == shown[2]
+    assert f"| {shown[1]} * | COMPLETED | 0.003 | " in (tmp_path / "failing" / "results.md").read_text()
+    assert f" | {shown[2]} |" in (tmp_path / "failing" / "results.md").read_text()
 
 
 def test_a_space_whose_defaults_cannot_build_fails_before_any_trial(texts_csv, tmp_path):

@@ -38,6 +38,7 @@ class Explanation:
         truncated: the text (or pair) had more tokens than the model reads: ``tokens`` are those it read.
         marker_words: ``[w]`` which words are the tokenizer's ``[CLS]`` / ``[SEP]`` markers, not text.
         unknown_words: ``[w]`` which words the vocabulary lacks: the model read them as ``[UNK]``.
+        predicted: the ids of the predicted labels: one, or for a multi-label model each in ``label`` (maybe none).
     """
 
     text: str
@@ -56,6 +57,7 @@ class Explanation:
     truncated: bool = False
     marker_words: tuple = ()
     unknown_words: tuple = ()
+    predicted: tuple = ()
 
     def most_attended(self, k=5):
         """Return the ``k`` words of the text with the most importance, ``[(word, importance)]``, highest first.
@@ -233,15 +235,16 @@ def explain(model, tokenizer, label_names, text, *, text_pair=None, sequence_len
     ids, segment_ids = (np.asarray(x)[0] for x in predictor.graph.inputs_of([first], [second] if pairs else None))
     real = ids != tokenizer.pad_id
     ids, segment_ids = ids[real], segment_ids[real]
-    if ids.size == 0:
-        raise ValueError(f"text {text!r} has no tokens after cleaning and tokenisation: nothing to explain")
+    markers = np.isin(ids, [tokenizer.special_ids.cls, tokenizer.special_ids.sep])
+    if markers.all():  # [CLS] [SEP] of an empty text
+        raise ValueError(f"text {text!r}{'' if text_pair is None else f' / {text_pair!r}'} has no tokens after "
+                         "cleaning and tokenisation: nothing to explain; pass a text with words in it")
     segments = segment_ids[None, :] if model.num_segments else None
     attention = np.stack([m[0] for m in attention_maps(model, ids[None, :].astype(np.int32), segments)])
     rollout = attention_rollout(attention)
     importance = token_importance(rollout, pooling=model.head.pooling)
     predictions = predictor.predict([(first, second)] if pairs else [first])
     tokens = token_strings(tokenizer, ids)
-    markers = np.isin(ids, [tokenizer.special_ids.cls, tokenizer.special_ids.sep])
     unknown = ids == tokenizer.unk_id
     # Merged as importance is (summed over a word's pieces): no piece continues a marker, so a word is one when
     # its first piece is; a word is unknown when any of its pieces is.
@@ -265,6 +268,8 @@ def explain(model, tokenizer, label_names, text, *, text_pair=None, sequence_len
         truncated=bool(predictions.truncated[0]),
         marker_words=tuple(bool(m) for m in word_markers > 0),
         unknown_words=tuple(bool(u) for u in word_unknown > 0),
+        predicted=tuple(int(i) for i in (np.flatnonzero(predictions.label_ids[0]) if predictions.mode == "multilabel"
+                                         else predictions.label_ids[:1])),
     )
 
 

@@ -14,7 +14,8 @@ from zoo.evaluation.runner import DEFAULT_MISTAKES
 from zoo.export.cli import add_text_inputs, check_text_inputs, read_input, user_errors
 
 # The zoo.data.load options that zoo evaluate sets for --data files, and their flags.
-DATA_FLAGS = {"text_column": "--text-column", "label_column": "--label-column", "encoding": "--encoding"}
+DATA_FLAGS = {"text_column": "--text-column", "label_column": "--label-column", "encoding": "--encoding",
+              "on_bad_rows": "--on-bad-rows"}
 
 
 def add_evaluate_command(subparsers):
@@ -46,11 +47,14 @@ def add_evaluate_command(subparsers):
     parser.add_argument("--text-column", help="text column/key of --data files (default: the run's)")
     parser.add_argument("--label-column", help="label column/key of --data files (default: the run's)")
     parser.add_argument("--encoding", help="encoding of --data files")
+    parser.add_argument("--on-bad-rows", choices=("error", "skip"),
+                        help="a --data row without text or label: error (default), or skip it (a warning counts them)")
     parser.add_argument("--out", help="report directory (default: RUN_DIR/evaluation, for an export "
                                       "evaluations/NAME/VERSION); an earlier report's "
                                       "files in it are replaced, other files left alone")
-    parser.add_argument("--mistakes", type=int, help=f"a classifier's most confident mistakes to list (default: "
-                                                     f"{DEFAULT_MISTAKES})")
+    parser.add_argument("--mistakes", type=int,
+                        help=f"a single-label classifier's most confident mistakes to list (default: "
+                             f"{DEFAULT_MISTAKES})")
     parser.add_argument("--batch-size", type=int, default=256, help="texts per model call")
     parser.add_argument("--method", choices=SCORED_METHODS, default="greedy",
                         help="decoding for lm and seq2seq runs (default: greedy)")
@@ -83,6 +87,9 @@ def run_evaluate(args):
         flags = [DATA_FLAGS[name] for name in err.options if name in DATA_FLAGS]
         if args.data is not None and flags:  # the fix names zoo.data.load's arguments: say which flags set them
             err.add_note(f"on the command line: {' / '.join(flags)}")
+        remedy = _data_remedy(err, args)
+        if remedy:
+            err.add_note(remedy)
         raise
     out = Path(args.out) if args.out else default_report_dir(args.run_dir)
     print(f"{_headline(report)}\nreport: {out / 'report.md'}")
@@ -95,6 +102,21 @@ def run_evaluate(args):
         print(f"best F1 of {second} here: {best['f1']:.4f} at threshold {cut} (precision {best['precision']:.4f}, "
               f"recall {best['recall']:.4f}): {serve}{_where_to_choose_a_threshold(args, report)}")
     return 0
+
+
+def _data_remedy(err, args):
+    """What else resolves ``err``, a ``DataError`` of ``--data``: scoring texts without labels with zoo predict,
+    or skipping a bad row; ``None`` for other errors."""
+    import zoo.data
+
+    if args.data is None:
+        return None
+    if isinstance(err, zoo.data.MissingColumnError) and "label_column" in err.options:
+        return (f"a file without labels is scored with zoo predict {shlex.quote(args.run_dir)} --input "
+                f"{shlex.quote(args.data)}")
+    if isinstance(err, zoo.data.BadRowError) and args.on_bad_rows is None:
+        return "fix or remove that row, or pass --on-bad-rows skip to leave out such rows (a warning counts them)"
+    return None
 
 
 def _where_to_choose_a_threshold(args, report):
@@ -119,7 +141,7 @@ def _where_to_choose_a_threshold(args, report):
 
 
 def _headline(report):
-    from zoo.evaluation.metrics import decision_rule
+    from zoo.evaluation.metrics import accuracy_name, decision_rule
     from zoo.evaluation.runner import TRUNCATED
 
     m = report["metrics"]
@@ -130,7 +152,8 @@ def _headline(report):
             line += (f"; {generation['examples']:,} generated ({generation['method']}): BLEU {m['bleu']:.2f}, "
                      f"ROUGE-L {m['rougeL']:.4f}, exact match {m['exact_match']:.4f}")
         return line
-    line = f"accuracy {m['accuracy']:.4f}, macro F1 {m['averages']['macro']['f1']:.4f}, log-loss {m['log_loss']:.4f}"
+    line = (f"{accuracy_name(m)} {m['accuracy']:.4f}, macro F1 {m['averages']['macro']['f1']:.4f}, "
+            f"log-loss {m['log_loss']:.4f}")
     if m.get("roc_auc") is not None:
         line += f", ROC-AUC {m['roc_auc']:.4f}"
     if m.get("average_precision") is not None:
@@ -179,8 +202,9 @@ def run_explain(args):
     top = e.most_attended(5)
     best = max(range(len(e.label_names)), key=lambda i: e.probabilities[i])
     # A multi-label model predicts no label when no class reaches the threshold (its label is then "").
-    answer = (f"{e.label} ({e.probabilities[best]:.3f})" if e.label else f"no label (none at or over "
-              f"{MULTILABEL_THRESHOLD}; the highest is {e.label_names[best]} {e.probabilities[best]:.3f})")
+    answer = (", ".join(f"{e.label_names[i]} ({e.probabilities[i]:.3f})" for i in e.predicted) if e.predicted else
+              f"no label (none at or over {MULTILABEL_THRESHOLD}; the highest is {e.label_names[best]} "
+              f"{e.probabilities[best]:.3f})")
     print(f"predicted {answer}; most attended words: "
           + ", ".join(f"{word} {weight:.2f}" for word, weight in top))
     print(f"heat-maps and explanation.json in {out}")
@@ -281,7 +305,7 @@ def add_cv_command(subparsers):
 def run_cv(args):
     """Run ``zoo cv`` from parsed arguments; prints mean ± std of each metric."""
     from zoo.console import EXIT_FAILED, error, exit_status_for_signal
-    from zoo.evaluation.cross_validation import cross_validate
+    from zoo.evaluation.cross_validation import cross_validate, metric_title
     from zoo.training import NonFiniteLossError, TrainingInterrupted
 
     try:
@@ -294,6 +318,6 @@ def run_cv(args):
         error("cv", err)
         return EXIT_FAILED
     for name, stats in result["summary"].items():
-        print(f"{name}: {stats['mean']:.4f} ± {stats['std']:.4f}")
+        print(f"{metric_title(name, result)}: {stats['mean']:.4f} ± {stats['std']:.4f}")
     print(f"{args.folds}-fold report: {result['out_dir']}/cv.md", file=sys.stderr)
     return 0

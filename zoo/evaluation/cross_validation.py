@@ -1,15 +1,19 @@
 """``zoo cv``: k-fold cross-validation of a training config, reported as mean ± standard deviation."""
 import json
+import math
 import os
 from pathlib import Path
 
 from zoo.config import ConfigError, check_seed
+from zoo.evaluation.metrics import PER_LABEL_ACCURACY, SUBSET_ACCURACY, accuracy_name
 from zoo.evaluation.reports import OUT_DIR_FIX, REPORT_DIR
 from zoo.evaluation.runner import evaluate_model, summarize_folds
 from zoo.paths import check_output
 
 CV_JSON = "cv.json"
 CV_MD = "cv.md"
+_SUBSET_NOTE = (f" Their {SUBSET_ACCURACY} counts the examples with every label right; the {PER_LABEL_ACCURACY} "
+                "in each run's metrics.json counts the right (example, label) decisions.")
 
 
 def _fold_config(config, fold_dir):
@@ -100,6 +104,27 @@ def _check_every_fold_trains_every_label(data, parts, seed):
                              "never learn it; use fewer folds, another fold seed (--seed), or more examples of it")
 
 
+def _check_folds_leave_a_validation_split(data, folds, validation_split):
+    """Raise unless each fold's training part keeps 2 examples of every class, which the stratified
+    ``data.validation_split`` of it puts on both sides (``zoo.data.kfold`` checks only that each fold tests each
+    class: a class of 2 examples passed it with 2 folds, then failed inside fold 1's run)."""
+    if not validation_split or data.multilabel:
+        return
+    # The rarest class keeps the fewest: a fold tests up to ceil(n / folds) of a class's n examples.
+    n, name = min((n, name) for name, n in data.class_counts().items() if n)
+    kept = n - math.ceil(n / folds)
+    if kept >= 2:
+        return
+    # With n folds a fold tests 1 example of it, the fewest; without a validation split, zoo.data.kfold's check
+    # (at least one example per fold) is left.
+    fixes = ([f"use {n} folds (--folds)"] if n >= 3 else []) + ["add examples of it"] + (
+        ["set data.validation_split=0 (and training.early_stopping.patience=0)"] if n >= folds else [])
+    raise ValueError(f"{data.source}: class {name!r} has {n} example{'s' * (n > 1)}; with {folds} folds a fold's "
+                     f"training part keeps only {kept} of them, and its stratified data.validation_split needs 2 "
+                     f"to put the class on both sides; {', '.join(fixes[:-1])}{', or ' * (len(fixes) > 1)}"
+                     f"{fixes[-1]}")
+
+
 def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=None, progress=True):
     """Train and evaluate ``config`` on ``folds`` stratified folds of its data (random folds for multi-label
     data); report mean ± std.
@@ -150,6 +175,7 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     data = _load_examples(config)
     fold_reports = []
     # A multi-label example has several classes to stratify by: its folds are drawn at random.
+    _check_folds_leave_a_validation_split(data, folds, config.data.validation_split)
     parts = zoo.data.kfold(data, k=folds, seed=seed, stratify=not data.multilabel)
     _check_every_fold_trains_every_label(data, parts, seed)
     for k, (train_part, test_part) in enumerate(parts):
@@ -169,15 +195,27 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
         )
         fold_reports.append(report["metrics"])
         if progress:  # a Progress line is one write: a Ctrl-C cannot glue the interrupt message to it
-            Progress("epoch").message(f"fold {k + 1}/{folds}: accuracy {report['metrics']['accuracy']:.4f} "
+            Progress("epoch").message(f"fold {k + 1}/{folds}: {accuracy_name(report['metrics'])} "
+                                      f"{report['metrics']['accuracy']:.4f} "
                                       f"({len(test):,} test examples)")
     summary = summarize_folds(fold_reports)
     result = {"data": config.data.source, "model": trained_model_name(config), "folds": fold_reports,
-              "summary": summary, "num_folds": folds, "seed": seed, "num_examples": len(data), "out_dir": str(out)}
+              "summary": summary, "multilabel": data.multilabel, "num_folds": folds, "seed": seed,
+              "num_examples": len(data), "out_dir": str(out)}
     out.mkdir(parents=True, exist_ok=True)
     (out / CV_JSON).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (out / CV_MD).write_text(render_cv_markdown(result), encoding="utf-8")
     return result
+
+
+def metric_title(name, result):
+    """How ``cv.md`` and ``zoo cv`` name a summary metric of ``result``: multi-label accuracy is subset accuracy.
+
+    Example:
+        >>> metric_title("accuracy", {"multilabel": True}), metric_title("log_loss", {"multilabel": True})
+        ('subset accuracy', 'log_loss')
+    """
+    return accuracy_name(result) if name == "accuracy" else name
 
 
 def render_cv_markdown(result):
@@ -185,11 +223,11 @@ def render_cv_markdown(result):
 
     Example:
         >>> cv = {"data": "reviews.jsonl", "model": "cnn", "num_folds": 2, "num_examples": 400, "seed": 42,
-        ...       "summary": {"accuracy": {"mean": 0.8, "std": 0.05, "values": [0.75, 0.85]}}}
+        ...       "multilabel": False, "summary": {"accuracy": {"mean": 0.8, "std": 0.05, "values": [0.75, 0.85]}}}
         >>> print(render_cv_markdown(cv))
         # 2-fold cross-validation: reviews.jsonl, cnn
         <BLANKLINE>
-        400 examples, fold seed 42.
+        400 examples, fold seed 42. Each fold's metrics are zoo evaluate's of its run on its test part.
         <BLANKLINE>
         | metric | mean ± std | fold 1 | fold 2 |
         |---|---:|---:|---:|
@@ -197,10 +235,11 @@ def render_cv_markdown(result):
     """
     summary = result["summary"]
     lines = [f"# {result['num_folds']}-fold cross-validation: {result['data']}, {result['model']}", "",
-             f"{result['num_examples']} examples, fold seed {result['seed']}.", "",
+             f"{result['num_examples']} examples, fold seed {result['seed']}. Each fold's metrics are zoo evaluate's "
+             f"of its run on its test part.{_SUBSET_NOTE if result['multilabel'] else ''}", "",
              "| metric | mean ± std | " + " | ".join(f"fold {i + 1}" for i in range(result["num_folds"])) + " |",
              "|---|---:|" + "---:|" * result["num_folds"]]
     for name, stats in summary.items():
         folds = " | ".join(f"{v:.4f}" for v in stats["values"])
-        lines.append(f"| {name} | {stats['mean']:.4f} ± {stats['std']:.4f} | {folds} |")
+        lines.append(f"| {metric_title(name, result)} | {stats['mean']:.4f} ± {stats['std']:.4f} | {folds} |")
     return "\n".join(lines) + "\n"

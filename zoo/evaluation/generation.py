@@ -157,7 +157,7 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     from zoo.config import check_seed
     from zoo.export.predict import find_saved_model, generate_with_export, predicted_bytes, shown_text
     from zoo.export.serving import valid_utf8
-    from zoo.models.generation import check_max_new_tokens
+    from zoo.models.generation import check_max_new_tokens, most_new_tokens
     from zoo.training import load_run
     from zoo.training.data import frame_ids
     from zoo.training.run import run_task
@@ -178,6 +178,8 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     if not texts:  # as zoo.predict and zoo.embed: no texts, no results
         return []
     run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise FileNotFoundError(f"model directory not found: {run_dir}")
     exported = find_saved_model(run_dir) if run_dir.is_dir() else None
     if exported is not None:
         asked = [f"{name} (--{name.replace('_', '-')})" for name, value in (
@@ -212,8 +214,14 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     outputs = dict(zip(kept, generated))
     rows = tf.ragged.constant([outputs.get(i, []) for i in range(len(texts))], dtype=tf.int32, ragged_rank=1)
     generated_texts = [text.decode("utf-8") for text in tokenizer.detokenize_batch(rows).numpy()]
+    # As the export's context_full: a text stopped where the model's positions end, short of the end token and of
+    # max_new_tokens (an lm prompt of n tokens leaves positions - n + 1).
+    cap, positions, end = max_new_tokens or length, most_new_tokens(model), frame_ids(tokenizer)[1]
+    room = {i: positions if task == "seq2seq" else positions - len(inputs[i]) + 1 for i in kept}
+    full = {i: room[i] < cap and len(ids) >= room[i] and end not in ids for i, ids in outputs.items()}
     return [{"text": shown_text(text), "generated": generated_texts[i], "empty_input": i not in outputs,
-             "replaced_bytes": bool(replaced[i]), "truncated": len(whole[i]) > fits} for i, text in enumerate(texts)]
+             "replaced_bytes": bool(replaced[i]), "truncated": len(whole[i]) > fits,
+             "context_full": full.get(i, False)} for i, text in enumerate(texts)]
 
 
 def perplexity_metrics(model, task, tokenizer, features, *, seed=0, batch_size=DEFAULT_BATCH_SIZE):

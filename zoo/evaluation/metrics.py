@@ -8,6 +8,12 @@ MULTILABEL_THRESHOLD = 0.5
 # How far a single-label row of probabilities may sum from 1: float32 softmax rows miss it by a few ulps, while
 # scores that are not a distribution (independent sigmoids, a zero row) miss it by far more.
 ROW_SUM_TOLERANCE = 1e-3
+# A multi-label model's "accuracy" is one of two numbers, and every line and report names which: training's
+# (history, metrics.json, early stopping's val_accuracy) is per-label, the fraction of (example, label) decisions
+# right (1 - Hamming loss); zoo evaluate's and zoo cv's (classification_metrics) is subset accuracy, the fraction
+# of examples with every label right.
+PER_LABEL_ACCURACY = "per-label accuracy"
+SUBSET_ACCURACY = "subset accuracy"
 
 
 class MetricsInputError(ValueError):
@@ -92,7 +98,8 @@ label of a multi-label model; this model has 3 classes (a, b, c) and predicts th
     if threshold is None:
         return
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)) or not 0 < threshold < 1:
-        raise MetricsInputError(f"threshold (--threshold) must be a number between 0 and 1, got {threshold!r}")
+        raise MetricsInputError(f"threshold (--threshold) must be a number strictly between 0 and 1 (0 < T < 1), "
+                                f"got {threshold!r}")
     if not multilabel and len(label_names) != 2:
         raise MetricsInputError(f"threshold (--threshold) decides between two classes, or each label of a "
                                 f"multi-label model; this model has {len(label_names)} classes "
@@ -110,6 +117,16 @@ def decision_rule(label_names, threshold, mode="multiclass"):
     if threshold is None:
         return ""
     return f", {'each label' if mode == 'multilabel' else label_names[1]} from probability {threshold:g}"
+
+
+def accuracy_name(metrics):
+    """How to name the ``accuracy`` of ``classification_metrics``: ``subset accuracy`` for a multi-label model.
+
+    Example:
+        >>> accuracy_name({"multilabel": True})
+        'subset accuracy'
+    """
+    return SUBSET_ACCURACY if metrics["multilabel"] else "accuracy"
 
 
 def predicted_ids(probabilities, *, multilabel=False, threshold=None):

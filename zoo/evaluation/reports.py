@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.evaluation import plots
-from zoo.evaluation.metrics import decision_rule
+from zoo.evaluation.metrics import PER_LABEL_ACCURACY, accuracy_name, decision_rule
 from zoo.paths import output_errors
 
 REPORT_DIR = "evaluation"  # a run's reports go to <run_dir>/evaluation unless told otherwise
@@ -135,7 +135,7 @@ def render_markdown(report):
         lines.append(f"- **{key}**: {value}")
     lines += [
         f"- **examples**: {m['num_examples']}",
-        f"- **accuracy**{' (subset)' if m['multilabel'] else ''}: {_fmt(m['accuracy'])}",
+        f"- **{accuracy_name(m)}**: {_fmt(m['accuracy'])}",
         f"- **log-loss**: {_fmt(m['log_loss'])}",
         f"- **ROC-AUC**: {_fmt(m.get('roc_auc'))}",
     ]
@@ -153,7 +153,8 @@ def render_markdown(report):
                              "multilabel" if m["multilabel"] else "multiclass")
         lines.append(f"- **decision threshold**: {rule.removeprefix(', ')}")
     if m["multilabel"]:
-        lines.append(f"- **Hamming loss**: {_fmt(m['hamming_loss'])}")
+        lines.append(f"- **Hamming loss**: {_fmt(m['hamming_loss'])} ({PER_LABEL_ACCURACY} "
+                     f"{_fmt(1 - m['hamming_loss'])}, as training reports accuracy)")
     lines += ["", "## Per class", "", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     for row in m["per_class"]:
         lines.append(

@@ -203,7 +203,7 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
             not inside the SavedModel). An earlier report's files in it (those its ``report.json`` lists) are
             replaced; other files are left alone.
         batch_size: texts per model call.
-        mistakes: how many of the most confident mistakes to list (classifiers only; default
+        mistakes: how many of the most confident mistakes to list (single-label classifiers only; default
             ``DEFAULT_MISTAKES``).
         progress: show a progress bar.
         method: ``greedy`` or ``beam`` decoding (lm and seq2seq).
@@ -224,7 +224,7 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
     from zoo.evaluation.reports import OUT_DIR_FIX, read_history
     from zoo.export.predict import find_saved_model
     from zoo.training import load_run
-    from zoo.training.data import options_like_run
+    from zoo.training.data import classification_mode, options_like_run
     from zoo.training.run import reads_pairs, run_model_name, run_task
 
     run_dir = Path(run_dir)
@@ -258,6 +258,9 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
         raise ValueError(f"run {run_dir} is a classification run: method, num_beams, max_new_tokens and limit apply "
                          "to lm and seq2seq runs")
     model, tokenizer, label_names, config = load_run(run_dir)
+    if mistakes is not None and classification_mode(config) == "multilabel":
+        raise ValueError(f"mistakes (--mistakes) lists a single-label classifier's most confident mistakes; {run_dir} "
+                         "is a multi-label run, whose report lists none: leave it out")
     if data is None:
         examples, source = run_split(run_dir, config, split or "test", load_options)
     else:
@@ -319,7 +322,8 @@ def _evaluate_export(path, data, *, split, out_dir, batch_size, mistakes, progre
     """``evaluate`` of a classifier's export (``zoo evaluate saved_models/NAME --data FILE``): what it serves,
     its threshold included, scored on ``data`` read as its run read files."""
     from zoo.evaluation.reports import OUT_DIR_FIX
-    from zoo.export.predict import EXPORT_READERS, load_predictor
+    from zoo.export.embed import TASK as EMBEDDING
+    from zoo.export.predict import EXPORT_READERS, check_export_threshold, load_predictor
     from zoo.export.saved_model import EXTRA_DIR, read_metadata, read_run_config
     from zoo.training.data import options_like_run
     from zoo.training.run import read_model_spec, run_model_name
@@ -327,8 +331,10 @@ def _evaluate_export(path, data, *, split, out_dir, batch_size, mistakes, progre
     metadata = read_metadata(path)
     task = metadata.get("task", "classification")
     if task != "classification":
-        raise ValueError(f"{path} is the export of {EXPORT_READERS[task][0]}: zoo evaluate scores a classifier's "
-                         "export; evaluate the run directory it was exported from instead")
+        fix = (f"`zoo embed {path} TEXT ...` embeds texts with it" if task == EMBEDDING
+               else "evaluate the run directory it was exported from instead")
+        raise ValueError(f"{path} is the export of {EXPORT_READERS[task][0]}: zoo evaluate scores classifiers' "
+                         f"exports; {fix}")
     if generating:
         raise ValueError(f"{path} is a classifier's export: method, num_beams, max_new_tokens and limit apply to lm "
                          "and seq2seq runs")
@@ -340,7 +346,8 @@ def _evaluate_export(path, data, *, split, out_dir, batch_size, mistakes, progre
     config = read_run_config(path)
     # Files are read as the run read its own (columns, header, delimiter, label separator), as for a run directory.
     options = load_options if config is None else options_like_run(config, "classification", load_options)
-    predictor = load_predictor(path, threshold=threshold)
+    check_export_threshold(path, metadata, threshold, "evaluate the run directory with --threshold")
+    predictor = load_predictor(path)
     examples, source = data_split(data, split, {"label_names": predictor.label_names, **options})
     _check_examples(examples, source, predictor.label_names, predictor.pairs, "export")
     spec = read_model_spec(path / EXTRA_DIR)

@@ -133,6 +133,7 @@ def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=N
     from tqdm.auto import tqdm
 
     from zoo.export.predict import find_saved_model, predicted_bytes
+    from zoo.export.versions import unfinished_version
     from zoo.training.progress import shows_bar
 
     if isinstance(texts, str) or not all(isinstance(text, str) for text in texts):
@@ -140,6 +141,9 @@ def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=N
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size (--batch-size) must be a positive integer, got {batch_size!r}")
     exported = find_saved_model(checkpoint)
+    unfinished = None if exported is not None else unfinished_version(checkpoint)
+    if unfinished:
+        raise FileNotFoundError(unfinished)
     if exported is not None:
         serve, length = _exported(exported, sequence_length)
     else:

@@ -9,7 +9,9 @@ stays one ``tf.while_loop``).
 
 Outputs per text: ``generated`` (the new tokens as text, the tokenizer's ``detokenize_batch``), ``empty_input``
 (a seq2seq source with no token left after cleaning: nothing is generated), ``replaced_bytes`` and
-``truncated``, as a classifier's export flags them (``zoo.export.serving``).
+``truncated``, as a classifier's export flags them (``zoo.export.serving``), and ``context_full``: the text stopped
+because the model's positions were full (an lm's prompt and continuation, a seq2seq's output), before the end token
+and before ``max_new_tokens``.
 """
 import tensorflow as tf
 
@@ -19,7 +21,7 @@ from zoo.models.generation import check_max_new_tokens, most_new_tokens
 
 GENERATIVE_TASKS = ("lm", "seq2seq")
 OUTPUTS = {"generated": "string [None]", "empty_input": "bool [None]", "replaced_bytes": "bool [None]",
-           "truncated": "bool [None]"}
+           "truncated": "bool [None]", "context_full": "bool [None]"}
 
 
 class GenerativeServingGraph(TextEndpoint):
@@ -38,7 +40,8 @@ class GenerativeServingGraph(TextEndpoint):
         >>> graph = GenerativeServingGraph(lm, tokenizer, "lm", sequence_length=16, max_new_tokens=4)
         >>> out = graph.serve_text(tf.constant(["a gripping", ""]))
         >>> sorted(out), out["generated"].shape, out["empty_input"].numpy()
-        (['empty_input', 'generated', 'replaced_bytes', 'truncated'], TensorShape([2]), array([False, False]))
+        (['context_full', 'empty_input', 'generated', 'replaced_bytes', 'truncated'], TensorShape([2]),
+         array([False, False]))
     """
 
     def __init__(self, model, tokenizer, task, sequence_length, max_new_tokens=None):
@@ -71,13 +74,13 @@ class GenerativeServingGraph(TextEndpoint):
         tokens = ragged[:, : self.fits] if self.task == "seq2seq" else ragged[:, -self.fits:]
         if self.task == "seq2seq":
             empty = tf.equal(tokens.row_lengths(), 0)
-            generated = self._translate(tokens)
+            generated, full = self._translate(tokens)
         else:  # an lm prompt always holds its begin token
             empty = tf.zeros_like(truncated)
             begin = tf.fill([tokens.nrows(), 1], self.begin_id)
-            generated = self._continue(tf.concat([tf.RaggedTensor.from_tensor(begin), tokens], axis=1))
+            generated, full = self._continue(tf.concat([tf.RaggedTensor.from_tensor(begin), tokens], axis=1))
         text = tf.where(empty, tf.constant(""), self.tokenizer.detokenize_batch(generated))
-        return {"generated": text, "empty_input": empty, "truncated": truncated}
+        return {"generated": text, "empty_input": empty, "truncated": truncated, "context_full": full & ~empty}
 
     def _choose(self, logits):
         """The likeliest token of each row of ``[B, V]`` logits, never padding."""
@@ -89,7 +92,8 @@ class GenerativeServingGraph(TextEndpoint):
         """Greedy decoding: row ``i`` of ``buffer`` ``[B, positions]`` holds ``lengths[i]`` tokens; each step
         appends the choice from ``next_logits(buffer, t)`` ``[B, V]`` until the end token or ``steps[i]`` tokens.
 
-        Returns the generated ids ``[B, max_new_tokens]``, padding after a row's last."""
+        Returns the generated ids ``[B, max_new_tokens]``, padding after a row's last, and ``[B]`` whether a row
+        stopped at its ``steps`` (where the positions end) short of ``max_new_tokens`` and of the end token."""
         batch = tf.shape(buffer)[0]
         rows = tf.range(batch)
         out = tf.fill([batch, self.max_new_tokens], self.pad_id)
@@ -106,10 +110,12 @@ class GenerativeServingGraph(TextEndpoint):
         _, _, out, _ = tf.while_loop(
             lambda t, buffer, out, finished: (t < self.max_new_tokens) & ~tf.reduce_all(finished), body,
             [tf.constant(0), buffer, out, steps < 1])
-        return out
+        made = tf.reduce_sum(tf.cast(tf.not_equal(out, self.pad_id), tf.int32), axis=1)
+        ended = tf.reduce_any(tf.equal(out, self.end_id), axis=1)
+        return out, (made >= steps) & (steps < self.max_new_tokens) & ~ended
 
     def _continue(self, prompts):
-        """An lm's continuation of each prompt ``[B, None]`` (begin token first)."""
+        """An lm's continuation of each prompt ``[B, None]`` (begin token first), as ``_decode`` returns it."""
         lengths = tf.cast(prompts.row_lengths(), tf.int32)
         # As zoo.models.generate: the last token chosen is not fed back, so a prompt of n tokens leaves
         # positions - n + 1 to generate.
@@ -125,8 +131,8 @@ class GenerativeServingGraph(TextEndpoint):
         return self._decode(buffer, lengths, steps, next_logits)
 
     def _translate(self, sources):
-        """A seq2seq model's output for each source ``[B, None]`` (rows without a token give garbage, replaced
-        by the caller)."""
+        """A seq2seq model's output for each source ``[B, None]``, as ``_decode`` returns it (rows without a token
+        give garbage, replaced by the caller)."""
         source = sources.to_tensor(default_value=self.pad_id)
         source = tf.pad(source, [[0, 0], [0, tf.maximum(1 - tf.shape(source)[1], 0)]], constant_values=self.pad_id)
         memory, memory_mask = self.model.encode(source)

@@ -46,6 +46,8 @@ _COLUMN_INPUTS = ", ".join(INPUT_SUFFIXES[1:-1]) + " or " + INPUT_SUFFIXES[-1]
 STDIN, STDIN_NAME = "-", "<stdin>"
 OUTPUT_SUFFIXES = (".jsonl", ".csv", ".parquet")
 FLAGS = ("empty_input", "replaced_bytes", "truncated")
+# An lm or seq2seq export's flag beside FLAGS: its text stopped where the model's positions end (zoo.export.generative).
+GENERATED_FLAG = "context_full"
 OUTPUT_FIX = (f"set the output path (--output) to a {', '.join(OUTPUT_SUFFIXES[:-1])} or {OUTPUT_SUFFIXES[-1]} file "
               "in a directory you can write")
 
@@ -334,7 +336,9 @@ def generate_with_export(path, texts, *, batch_size=DEFAULT_BATCH_SIZE):
 
     Returns:
         One dict per text, as ``zoo.evaluation.generate_texts`` gives: ``text`` (as generated from: invalid bytes
-        shown as U+FFFD), ``generated``, ``empty_input``, ``replaced_bytes`` and ``truncated``.
+        shown as U+FFFD), ``generated``, ``empty_input``, ``replaced_bytes`` and ``truncated``; and
+        ``context_full``: generation stopped because the model's positions were full, before the end token and
+        before ``max_new_tokens``.
 
     Example:
         >>> tokenizer = zoo.data.build_tokenizer("word_core", 100).fit(["a gripping film", "a dull film"])
@@ -342,18 +346,38 @@ def generate_with_export(path, texts, *, batch_size=DEFAULT_BATCH_SIZE):
         >>> result = zoo.export.export_generator(lm, tokenizer, "lm", 16, name="film-lm", max_new_tokens=3)
         >>> rows = generate_with_export(result.path, ["a gripping"])
         >>> sorted(rows[0]), len(rows[0]["generated"].split()) <= 3
-        (['empty_input', 'generated', 'replaced_bytes', 'text', 'truncated'], True)
+        (['context_full', 'empty_input', 'generated', 'replaced_bytes', 'text', 'truncated'], True)
     """
     path = Path(path)
     signature = load_export(path, export_metadata(path, *GENERATIVE_TASKS)).signatures["serving_default"]
+    if GENERATED_FLAG not in signature.structured_outputs:
+        raise ModelLoadError(f"{path} was exported by an older zoo: its serving_default lacks the output "
+                             f"{GENERATED_FLAG!r}; export the run again (zoo export RUN_DIR)")
     rows = []
     for start in range(0, len(texts), batch_size):
         batch = texts[start:start + batch_size]
         out = {key: value.numpy() for key, value in signature(texts=tf.constant(
             [predicted_bytes(text) for text in batch], tf.string)).items()}
         rows += [{"text": shown_text(text), "generated": out["generated"][i].decode("utf-8"),
-                  **{flag: bool(out[flag][i]) for flag in FLAGS}} for i, text in enumerate(batch)]
+                  **{flag: bool(out[flag][i]) for flag in (*FLAGS, GENERATED_FLAG)}} for i, text in enumerate(batch)]
     return rows
+
+
+def check_export_threshold(path, metadata, threshold, fix):
+    """Raise ``PredictInputError`` unless ``threshold`` is ``None`` or the one the export at ``path`` (its
+    ``zoo_export.json``: ``metadata``) decides by, as it was exported.
+
+    Args:
+        path: the export's version directory.
+        metadata: its ``zoo_export.json``.
+        threshold: the threshold asked for (``--threshold``), or ``None``.
+        fix: the command's other way to decide by ``threshold``, e.g. ``"predict with the run directory"``.
+    """
+    exported = metadata.get("threshold")
+    if threshold is not None and threshold != exported:
+        rule = "the most probable class" if exported is None else f"threshold {exported:g}"
+        raise PredictInputError(f"threshold (--threshold) {threshold:g}: the export {path} decides by {rule}, as it "
+                                f"was exported; export the run again with --threshold, or {fix}")
 
 
 def load_saved_model(path):
@@ -412,17 +436,11 @@ def load_predictor(path, *, threshold=None):
     saved = find_saved_model(path)
     if saved is not None:
         predictor = SavedModelPredictor(saved)
-        exported = predictor.metadata.get("threshold")
-        if threshold is not None and threshold != exported:
-            rule = "the most probable class" if exported is None else f"threshold {exported:g}"
-            raise PredictInputError(f"threshold (--threshold) {threshold:g}: the export {saved} decides by {rule}, "
-                                    "as it was exported; export the run again with --threshold, or predict with "
-                                    "the run directory")
+        check_export_threshold(saved, predictor.metadata, threshold, "predict with the run directory")
         return predictor
-    latest = versions.latest_version_dir(path)
-    if latest is not None:
-        raise FileNotFoundError(f"{latest}, the newest version of {path}, has no saved_model.pb (an export that did "
-                                f"not finish, or a partial copy); export the run again or remove {latest}")
+    unfinished = versions.unfinished_version(path)
+    if unfinished:
+        raise FileNotFoundError(unfinished)
     if not (path / "model.json").is_file():
         raise FileNotFoundError(
             f"{path} is neither an exported SavedModel (no saved_model.pb, no numbered version folder) "

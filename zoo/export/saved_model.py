@@ -14,7 +14,8 @@ Signatures:
 A sentence-pair classifier's ``serving_default`` (alias of ``serve_text_pairs``) takes two inputs,
 ``text_a`` and ``text_b: tf.string [None]``, and its ``serve_token_ids`` takes ``segment_ids`` too. An lm or
 seq2seq export's only signature, ``serving_default`` (alias of ``serve_text``), takes ``texts`` and returns the
-text it generates greedily (``zoo.export.generative``).
+text it generates greedily, flagged ``context_full`` where the model's positions cut it short
+(``zoo.export.generative``).
 
 How bad input is answered (and which errors a wrong rank gives) is in ``zoo.export.serving``.
 
@@ -46,8 +47,9 @@ MODEL_FILE = "model.json"
 TOKENIZER_DIR = "tokenizer"
 EXTRA_DIR = "assets.extra"
 IDS_SIGNATURE = "serve_token_ids"
-# Raised when what an export holds changes (3: the truncated output; 4: a multi-label model's label_ids).
-FORMAT_VERSION = 4
+# Raised when what an export holds changes (3: the truncated output; 4: a multi-label model's label_ids; 5: an lm or
+# seq2seq export's context_full).
+FORMAT_VERSION = 5
 # The class ids a classifier's signatures return, by name (zoo.export.serving.label_id_output).
 ID_OUTPUTS = {"label_id": "int64 [None]", "label_ids": "int64 [None, C]"}
 
@@ -140,7 +142,7 @@ def export_generator(model, tokenizer, task, sequence_length, config=None, *, ou
     """Export an lm or seq2seq model as a SavedModel that generates text from raw strings, greedily.
 
     Its ``serving_default`` takes ``texts: tf.string [None]`` and returns ``generated: string [None]`` with the
-    ``empty_input``, ``replaced_bytes`` and ``truncated`` flags (``zoo.export.generative``).
+    ``empty_input``, ``replaced_bytes``, ``truncated`` and ``context_full`` flags (``zoo.export.generative``).
 
     Args:
         model: a built zoo ``CausalLM`` or ``Seq2Seq``.
@@ -213,6 +215,7 @@ def _save(graph, model, tokenizer, config, out, name, model_spec, fields):
     """Save ``graph``'s endpoints as a SavedModel with its ``assets.extra`` files; ``fields`` go into
     ``zoo_export.json`` after the name and version."""
     path, version = versions.resolve_export_dir(out, name=name or model.name)
+    _check_like_newest(path, fields)
 
     # As Model Garden's serving modules: the signatures are the graph's concrete functions, traced once (Keras'
     # ExportArchive traced each endpoint twice), and a tf.Module tracks what they read: the tokenizer's tables and
@@ -253,6 +256,37 @@ def _save(graph, model, tokenizer, config, out, name, model_spec, fields):
         }
         (extra / META_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     return ExportResult(path=path, version=version, metadata=metadata)
+
+
+def served(metadata):
+    """What clients of an export rely on, from its ``zoo_export.json``: its task, its ``serving_default``'s inputs
+    and its label names.
+
+    Example:
+        >>> served(read_metadata("saved_models/reviews/1"))
+        {'task': 'classification', 'inputs': ['texts'], 'label_names': ['negative', 'positive']}
+    """
+    inputs = metadata.get("signatures", {}).get("serving_default", {}).get("inputs", {})
+    return {"task": metadata.get("task", "classification"), "inputs": list(inputs),
+            "label_names": list(metadata.get("label_names", []))}
+
+
+def _check_like_newest(path, fields):
+    """Raise ``ExportPathError`` unless the new version ``path``, exported with ``fields``, serves what the newest
+    version beside it serves (``served``): TF Serving would switch its clients to it without a word."""
+    base = path.parent
+    newest = next((base / str(v) for v in reversed(versions.versions(base))
+                   if (base / str(v) / EXTRA_DIR / META_FILE).is_file()), None)
+    if newest is None:
+        return
+    old, new = served(read_metadata(newest)), served(fields)
+    changed = [f"{key} {new[key]} ({newest.name}: {old[key]})" for key in old if old[key] != new[key]]
+    if changed:
+        raise versions.ExportPathError(
+            f"export destination {path} would serve another model than {newest}, the newest version of {base}: "
+            f"{'; '.join(changed)}; TF Serving serves the newest version, so its clients would switch without a "
+            f"word: set out (--out) or name (--name) to another model directory, or remove the old versions from "
+            f"{base}")
 
 
 def classifier_outputs(mode):
@@ -339,6 +373,8 @@ def export_run(run_dir, *, out=None, name=None, max_new_tokens=None, threshold=N
     from zoo.training.run import load_classifier_run, load_run, read_model_spec, run_task
 
     run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise FileNotFoundError(f"run directory not found: {run_dir}")
     # The destination is resolved (and checked) before the model loads; the export functions then take it as
     # given. ``is None``, not ``or``: an empty --name is a mistake to report, not a request for the default name.
     path, _ = versions.resolve_export_dir(out, name=run_dir.resolve().name if name is None else name)
@@ -367,7 +403,8 @@ def export_run(run_dir, *, out=None, name=None, max_new_tokens=None, threshold=N
         raise ValueError(f"max_new_tokens (--max-new-tokens) applies to lm and seq2seq runs; {run_dir} is a "
                          f"{task or 'classification'} run")
     if threshold is not None and generates:
-        raise ValueError(f"threshold (--threshold) applies to classifier runs; {run_dir} is an {task} run")
+        article = "an" if task == "lm" else "a"
+        raise ValueError(f"threshold (--threshold) applies to classifier runs; {run_dir} is {article} {task} run")
     if generates:
         model, tokenizer, _, config = load_run(run_dir)
         return export_generator(model, tokenizer, task, config.data.sequence_length, config, out=path,

@@ -63,13 +63,50 @@ def latest_version_dir(base_dir):
     return Path(base_dir) / str(found[-1]) if found else None
 
 
+def unfinished_version(base_dir):
+    """Return the error message for a model directory whose newest version has no ``saved_model.pb``, else ``None``.
+
+    Args:
+        base_dir: a model's directory, e.g. ``saved_models/reviews``.
+
+    Example:
+        >>> _ = Path("saved_models/reviews/2").mkdir()
+        >>> unfinished_version("saved_models/reviews")
+        'saved_models/reviews/2, the newest version of saved_models/reviews, has no saved_model.pb (an export that \
+did not finish, or a partial copy); export the run again or remove saved_models/reviews/2'
+    """
+    latest = latest_version_dir(base_dir)
+    if latest is None or (latest / "saved_model.pb").is_file():
+        return None
+    return (f"{latest}, the newest version of {base_dir}, has no saved_model.pb (an export that did not finish, or a "
+            f"partial copy); export the run again or remove {latest}")
+
+
+def enclosing_run(path):
+    """Return the zoo run directory (one holding ``config.yaml`` and ``model.json``) at ``path`` or above it, or
+    ``None``.
+
+    Args:
+        path: a file or directory, which need not exist.
+
+    Example:
+        >>> enclosing_run("runs/reviews/exported/1") == Path("runs/reviews").absolute()
+        True
+        >>> enclosing_run("saved_models/reviews/1") is None
+        True
+    """
+    path = Path(os.path.abspath(path))
+    return next((folder for folder in (path, *path.parents)
+                 if (folder / "config.yaml").is_file() and (folder / "model.json").is_file()), None)
+
+
 def resolve_export_dir(out=None, *, name):
     """Choose the directory a new export goes to.
 
     ``out`` ending in a version number (``saved_models/reviews/3``: ASCII digits, no leading zero) is used as given
     and its number must not exist yet under any spelling (``03``); any other ``out`` is a model directory that
     gets the next version; without ``out`` it is ``saved_models/<name>/<next version>``. The destination must be
-    creatable: this is checked before any export work.
+    creatable and outside any zoo run directory (``enclosing_run``): this is checked before any export work.
 
     Args:
         out: an explicit destination, or ``None``.
@@ -102,8 +139,7 @@ def resolve_export_dir(out=None, *, name):
                     f"TF Serving treats versions as immutable, use {out.parent / str(next_version(out.parent))} "
                     "or omit the version"
                 )
-            check_output(out, EXPORT_FIX)
-            return out, version
+            return _checked(out), version
         if out.name.isdigit():
             # Not a version zoo would list ("0", "01") or that TF Serving reads ("²", "٣"): refused, not taken
             # for a model directory's name.
@@ -111,8 +147,18 @@ def resolve_export_dir(out=None, *, name):
                                   f"zero (1, 2, ...), got {out.name!r} in {out}")
         base = out
     version = next_version(base)
-    check_output(base / str(version), EXPORT_FIX)
-    return base / str(version), version
+    return _checked(base / str(version)), version
+
+
+def _checked(path):
+    """``path`` once checked: creatable, and outside any run directory (the export's numbered folders would mix
+    with the run's files, and ``zoo predict RUN`` would read the export instead of the run)."""
+    run = enclosing_run(path)
+    if run is not None:
+        raise ExportPathError(f"export destination {path} is inside the run directory {run}; set out (--out) to a "
+                              "directory outside it (default: saved_models/NAME)")
+    check_output(path, EXPORT_FIX)
+    return path
 
 
 @contextmanager

@@ -10,6 +10,7 @@ independent of the replica count (dropout aside: each replica draws its own mask
 resumed runs bit-identical to uninterrupted ones.
 """
 import contextlib
+import functools
 import json
 import signal
 import threading
@@ -368,7 +369,10 @@ class Evaluator:
         self.model = model
         self.objective = objective
         self.seed = int(seed)
-        self._fn = tf.function(self._batch, jit_compile=bool(jit_compile), reduce_retracing=True, autograph=False)
+        # A partial, not the bound method: TensorFlow counts the traces of a method's function over all its
+        # instances, and warned of retracing from the second run of a process (zoo cv's second fold) on.
+        self._fn = tf.function(functools.partial(Evaluator._batch, self), jit_compile=bool(jit_compile),
+                               reduce_retracing=True, autograph=False)
 
     def _batch(self, features, labels):
         inputs, targets = self.objective.prepare(features, labels, tf.constant([self.seed, -1], tf.int64))

@@ -37,6 +37,7 @@ import tensorflow as tf
 from zoo import interrupts
 from zoo.config import Config, ConfigError, changed_settings, ignored_settings
 from zoo.data.sources import data_stem
+from zoo.evaluation.metrics import PER_LABEL_ACCURACY
 from zoo.paths import creatable_problem
 from zoo.training.checkpoints import (Checkpointer, RunClock, RunPrecision, checkpoint_paths, model_variables,
                                       saved_precision)
@@ -373,7 +374,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             _write_json(run_dir / "metrics.json", metrics)
             if writer is not None:
                 writer.close()
-        progress.message(_metrics_summary(metrics, run_dir))
+        progress.message(_metrics_summary(metrics, run_dir, build_args.get("mode")))
     finally:
         progress.close()
         keras.mixed_precision.set_global_policy(previous_policy)
@@ -404,10 +405,12 @@ def load_run(run_dir):
     for name in ("config.yaml", "model.json", "model.weights.h5"):
         if not (run_dir / name).is_file():
             if any(run_dir.glob("saved_model.pb")) or any(run_dir.glob("*/saved_model.pb")):
-                raise FileNotFoundError(f"{run_dir} is an exported model (a SavedModel), not a run directory: zoo "
-                                        "predict and zoo evaluate --data (a classifier's) or zoo generate (an lm's or "
-                                        "seq2seq's) read it; the other commands take the run directory it was "
-                                        "exported from")
+                from zoo.export.versions import unfinished_version
+
+                raise FileNotFoundError(unfinished_version(run_dir) or (
+                    f"{run_dir} is an exported model (a SavedModel), not a run directory: zoo predict and zoo "
+                    "evaluate --data (a classifier's) or zoo generate (an lm's or seq2seq's) read it; the other "
+                    "commands take the run directory it was exported from"))
             raise FileNotFoundError(f"{run_dir / name} not found: {run_dir} is not a finished zoo run directory")
     config = Config.load(run_dir / "config.yaml")
     spec = read_model_spec(run_dir)
@@ -915,6 +918,8 @@ def _data_summary(config, data, run_dir, strategy, resume, auto_length):
                       for name in ("train", "validation", "test") if data[name])
     replicas = "" if is_parameter_server(strategy) else f", {strategy.num_replicas_in_sync} replica(s)"
     kind = f"{len(data['label_names'])} classes" if data["task"] == "classification" else f"task {data['task']}"
+    if data["task"] == "classification" and classification_mode(config) == "multilabel":
+        kind += f", multi-label (accuracy and val_accuracy: {PER_LABEL_ACCURACY})"
     auto = f" ({data['length_chosen']})" if auto_length else ""
     train = num_examples(data["train"][0])
     batch = config.training.batch_size
@@ -928,7 +933,9 @@ def _data_summary(config, data, run_dir, strategy, resume, auto_length):
             f"{train:,} training examples")
 
 
-def _metrics_summary(metrics, run_dir):
+def _metrics_summary(metrics, run_dir, mode):
+    """The line that ends training; a multi-label classifier's (``mode``) accuracy is named per-label."""
     key = "perplexity" if metrics["task"] != "classification" else "accuracy"
-    parts = [f"{name} {key} {metrics[name][key]:.4f}" for name in ("validation", "test") if name in metrics]
+    shown = PER_LABEL_ACCURACY if mode == "multilabel" else key
+    parts = [f"{name} {shown} {metrics[name][key]:.4f}" for name in ("validation", "test") if name in metrics]
     return f"done in {metrics['wall_seconds']:.0f}s: " + ", ".join(parts) + f"; run directory {run_dir}"

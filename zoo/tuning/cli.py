@@ -86,8 +86,8 @@ def run_tune(args):
         print(f"ran trials: {' '.join(result.ran)}")
         return 0
     completed = sum(r.completed for r in result.trials)
-    print(f"{completed} of {len(result.trials)} trials completed; best trial {result.best.trial_id}: "
-          f"{result.settings.objective} {result.best.objective:.4f}")
+    print(f"{completed} of {len(result.trials)} trials completed{_exhausted(result)}; best trial "
+          f"{result.best.trial_id}: {result.settings.objective} {result.best.objective:.4f}")
     print(f"results: {result.files['results_md']}")
     print(f"best config: {result.files['best_config']}")
     if result.retrain is None:
@@ -108,3 +108,13 @@ def run_tune(args):
     print(f"exported: {result.export.path}")
     print_next_commands(result.retrain, exported=result.export.path)
     return 0
+
+
+def _exhausted(result):
+    """Why a search ran fewer trials than ``max_trials``, when it is that its space held no other values to try."""
+    combinations = result.space.combinations()
+    tried = len(result.trials)
+    if combinations is None or tried >= result.settings.max_trials or tried < combinations:
+        return ""
+    return (f" (the search space holds only {combinations} distinct sets of values, all tried, fewer than "
+            f"max_trials {result.settings.max_trials})")

@@ -8,7 +8,7 @@ from typing import Optional
 from keras_tuner.engine.trial import TrialStatus
 
 from zoo.tuning.space import short_key
-from zoo.tuning.tuners import ERROR_FILE, PROJECT, last_line
+from zoo.tuning.tuners import ERROR_FILE, PROJECT, last_line, trial_seconds
 
 COLUMNS = ("trial", "status")
 TAIL = ("best_epoch", "epochs", "seconds", "error")
@@ -98,7 +98,7 @@ def write_csv(records, path, keys, objective):
         writer.writerow([*COLUMNS, *keys, objective, *TAIL])
         for r in records:
             writer.writerow([r.trial_id, r.status, *(r.values.get(k, "") for k in keys), _blank(r.objective),
-                             _blank(r.best_epoch), _blank(r.epochs), _blank(r.seconds and round(r.seconds, 2)),
+                             _blank(r.best_epoch), _blank(r.epochs), _blank(r.seconds and trial_seconds(r.seconds)),
                              r.error or ""])
     return path
 
@@ -115,7 +115,7 @@ def write_markdown(records, path, keys, objective, best=None):
         mark = " *" if best is not None and r.trial_id == best.trial_id else ""
         cells = [r.trial_id + mark, r.status, *(_cell(r.values.get(k, "")) for k in keys),
                  "" if r.objective is None else f"{r.objective:.4f}", str(_blank(r.best_epoch)), str(_blank(r.epochs)),
-                 "" if r.seconds is None else f"{r.seconds:.1f}"]
+                 "" if r.seconds is None else str(trial_seconds(r.seconds))]
         lines.append("| " + " | ".join(cells) + " |")
     failed = [r for r in records if r.status == TrialStatus.FAILED]
     if failed:

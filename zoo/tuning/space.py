@@ -195,6 +195,16 @@ class SearchSpace:
     def __len__(self):
         return len(self.parameters)
 
+    def combinations(self):
+        """How many distinct sets of values the space holds, or ``None`` when a float range is continuous.
+
+        Example:
+            >>> SearchSpace.from_mapping({"model.overrides.num_layers": [1, 2]}, Config()).combinations()
+            2
+        """
+        candidates = [p.candidates() for p in self.parameters]
+        return None if None in candidates else math.prod(len(c) for c in candidates)
+
     def __getitem__(self, key):
         return self._by_key[key]
 

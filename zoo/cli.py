@@ -96,7 +96,10 @@ def _finished_since(config, started):
         return None
     run_dir = Path(config.output.dir) if config.output.dir else run.default_run_dir(config)
     metrics = run_dir / "metrics.json"
-    return run_dir if metrics.is_file() and metrics.stat().st_mtime >= started else None
+    # File times come from the kernel's coarse clock, up to a tick behind time.time(): a file written after
+    # ``started`` was stamped before it (a test of this failed once in a full suite). A second of slack still
+    # tells this command's metrics from an earlier run's.
+    return run_dir if metrics.is_file() and metrics.stat().st_mtime >= started - 1 else None
 
 
 def _run_training(config, command):

@@ -151,8 +151,10 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
         >>> _ = zoo.train({"data": {"source": "reviews.jsonl"}, "model": {"name": "lm", "overrides": {"num_layers": 1}},
         ...                "training": {"epochs": 1}, "output": {"dir": "runs/lm", "progress": "none"}})
         >>> rows = generate_texts("runs/lm", ["a gripping", "the plot"], max_new_tokens=4)
-        >>> [sorted(row) for row in rows][0], [row["text"] for row in rows]
-        (['empty_input', 'generated', 'replaced_bytes', 'text', 'truncated'], ['a gripping', 'the plot'])
+        >>> sorted(rows[0])
+        ['context_full', 'empty_input', 'generated', 'replaced_bytes', 'text', 'truncated']
+        >>> [row["text"] for row in rows]
+        ['a gripping', 'the plot']
     """
     from zoo.config import check_seed
     from zoo.export.predict import find_saved_model, generate_with_export, predicted_bytes, shown_text

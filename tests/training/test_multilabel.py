@@ -82,3 +82,9 @@ def test_evaluating_with_a_count_of_mistakes_a_multilabel_run_lists_none_of_is_r
     with pytest.raises(ValueError, match="mistakes \\(--mistakes\\) lists a single-label classifier's .* "
                                          "is a multi-label run, whose report lists none: leave it out"):
         zoo.evaluate(run.run_dir, out_dir=tmp_path / "evaluation", mistakes=5, progress=False)
+    # its export ignored the count too
+    exported = export_run(run.run_dir, out=tmp_path / "tags")
+    with pytest.raises(ValueError, match="mistakes \\(--mistakes\\) lists a single-label classifier's .* is a "
+                                         "multi-label model's export, whose report lists none: leave it out"):
+        zoo.evaluate(exported.path, data=run.config.data.source, out_dir=tmp_path / "export-evaluation",
+                     mistakes=5, progress=False)

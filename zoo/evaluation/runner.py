@@ -258,9 +258,7 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
         raise ValueError(f"run {run_dir} is a classification run: method, num_beams, max_new_tokens and limit apply "
                          "to lm and seq2seq runs")
     model, tokenizer, label_names, config = load_run(run_dir)
-    if mistakes is not None and classification_mode(config) == "multilabel":
-        raise ValueError(f"mistakes (--mistakes) lists a single-label classifier's most confident mistakes; {run_dir} "
-                         "is a multi-label run, whose report lists none: leave it out")
+    _check_mistakes(mistakes, classification_mode(config), f"{run_dir} is a multi-label run")
     if data is None:
         examples, source = run_split(run_dir, config, split or "test", load_options)
     else:
@@ -347,6 +345,7 @@ def _evaluate_export(path, data, *, split, out_dir, batch_size, mistakes, progre
     # Files are read as the run read its own (columns, header, delimiter, label separator), as for a run directory.
     options = load_options if config is None else options_like_run(config, "classification", load_options)
     check_export_threshold(path, metadata, threshold, "evaluate the run directory with --threshold")
+    _check_mistakes(mistakes, metadata.get("mode"), f"{path} is a multi-label model's export")
     predictor = load_predictor(path)
     examples, source = data_split(data, split, {"label_names": predictor.label_names, **options})
     _check_examples(examples, source, predictor.label_names, predictor.pairs, "export")
@@ -355,6 +354,14 @@ def _evaluate_export(path, data, *, split, out_dir, batch_size, mistakes, progre
     return score_predictor(predictor, examples.inputs, examples.labels, out_dir=out_dir, batch_size=batch_size,
                            mistakes=mistakes, progress=progress, info={"export": str(path), "data": source,
                                                                        "model": model})
+
+
+def _check_mistakes(mistakes, mode, what):
+    """Refuse a count of mistakes (``--mistakes``) for a ``multilabel`` model, whose report lists none (the count
+    was ignored); ``what`` says what was evaluated."""
+    if mistakes is not None and mode == "multilabel":
+        raise ValueError(f"mistakes (--mistakes) lists a single-label classifier's most confident mistakes; {what}, "
+                         "whose report lists none: leave it out")
 
 
 def default_report_dir(path):

@@ -82,6 +82,27 @@ def test_every_command_names_an_unfinished_newest_version(tmp_path, capsys, monk
         assert _main(command, capsys) == f"zoo {command[0]}: error: {problem}"
 
 
+def test_every_command_names_the_newest_version_when_no_version_finished(tmp_path, capsys, monkeypatch):
+    # evaluate, generate and explain said "sm3/config.yaml not found: sm3 is not a finished zoo run directory"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sm3" / "1").mkdir(parents=True)
+    (tmp_path / "sm3" / "2" / "variables").mkdir(parents=True)
+    (tmp_path / "f.csv").write_text("text,label\na film,pos\n")
+    problem = ("sm3/2, the newest version of sm3, has no saved_model.pb (an export that did not finish, or a partial "
+               "copy); export the run again or remove sm3/2\n")
+    for command in (["predict", "sm3", "x"], ["evaluate", "sm3", "--data", "f.csv"], ["generate", "sm3", "x"],
+                    ["embed", "sm3", "x"], ["explain", "sm3", "x"]):
+        assert _main(command, capsys) == f"zoo {command[0]}: error: {problem}"
+
+
+def test_a_folder_of_numbered_runs_is_not_called_an_export(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "1").mkdir(parents=True)
+    (tmp_path / "runs" / "1" / "config.yaml").write_text("{}")
+    assert _main(["explain", "runs", "x"], capsys) == (
+        "zoo explain: error: runs/config.yaml not found: runs is not a finished zoo run directory\n")
+
+
 def test_export_of_a_missing_run_directory_says_it_is_not_found(tmp_path, capsys, monkeypatch):
     # it said "nothere/config.yaml not found: nothere is not a finished zoo run directory"
     monkeypatch.chdir(tmp_path)

@@ -363,3 +363,24 @@ def test_a_search_in_an_emulated_precision_warns_once_as_zoo_train_does(texts_cs
     assert warnings == ["warning: training.precision: mixed_bfloat16 trains in bfloat16, which this CPU emulates (it "
                         "has none of amx_bf16, avx512_bf16): expect it to be slower than float32, not faster; "
                         "training.precision: auto picks float32 here"]
+
+
+def test_zoo_tune_names_a_multilabel_accuracy_per_label(texts_csv, tmp_path, capsys):
+    # the objective and the retrained model's "test accuracy" were per-label accuracies, named as zoo evaluate's
+    # accuracy (for a multi-label model, subset accuracy: the examples with every label right)
+    config = search_config(texts_csv, tmp_path / "tags-tuning", max_trials=1, epochs=1)
+    config["model"]["overrides"]["mode"] = "multilabel"
+    config["output"]["progress"] = "epoch"
+    (tmp_path / "search.json").write_text(json.dumps(config))
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_tune_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["tune", "--config", str(tmp_path / "search.json"), "--retrain-best",
+                              "--export-to", str(tmp_path / "exported")])
+    assert args.handler(args) == 0
+    out, err = capsys.readouterr()
+    assert "objective val_accuracy (per-label accuracy)" in err
+    assert re.search(r"best trial \d+: val_accuracy \(per-label accuracy\) [0-9.]+\n", out)
+    assert re.search(r"retrained: .*, test per-label accuracy [0-9.]+\n", out)
+    markdown = (tmp_path / "tags-tuning" / "results.md").read_text()
+    assert "Objective: val_accuracy (per-label accuracy) (higher is better)" in markdown
+    assert re.search(r"Best: trial \d+ \(marked \*\), val_accuracy \(per-label accuracy\) [0-9.]+\.", markdown)

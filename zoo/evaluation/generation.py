@@ -159,7 +159,7 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     from zoo.config import check_seed
     from zoo.export.predict import find_saved_model, generate_with_export, predicted_bytes, shown_text
     from zoo.export.serving import valid_utf8
-    from zoo.models.generation import check_max_new_tokens, most_new_tokens
+    from zoo.models.generation import check_max_new_tokens, generation_room
     from zoo.training import load_run
     from zoo.training.data import frame_ids
     from zoo.training.run import run_task
@@ -217,9 +217,9 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     rows = tf.ragged.constant([outputs.get(i, []) for i in range(len(texts))], dtype=tf.int32, ragged_rank=1)
     generated_texts = [text.decode("utf-8") for text in tokenizer.detokenize_batch(rows).numpy()]
     # As the export's context_full: a text stopped where the model's positions end, short of the end token and of
-    # max_new_tokens (an lm prompt of n tokens leaves positions - n + 1).
-    cap, positions, end = max_new_tokens or length, most_new_tokens(model), frame_ids(tokenizer)[1]
-    room = {i: positions if task == "seq2seq" else positions - len(inputs[i]) + 1 for i in kept}
+    # max_new_tokens.
+    cap, end = max_new_tokens or length, frame_ids(tokenizer)[1]
+    room = {i: generation_room(model, 1 if task == "seq2seq" else len(inputs[i])) for i in kept}
     full = {i: room[i] < cap and len(ids) >= room[i] and end not in ids for i, ids in outputs.items()}
     return [{"text": shown_text(text), "generated": generated_texts[i], "empty_input": i not in outputs,
              "replaced_bytes": bool(replaced[i]), "truncated": len(whole[i]) > fits,

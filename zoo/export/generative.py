@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from zoo.evaluation.runner import check_count
 from zoo.export.serving import TextEndpoint
-from zoo.models.generation import check_max_new_tokens, most_new_tokens
+from zoo.models.generation import check_max_new_tokens, generation_room, most_new_tokens
 
 GENERATIVE_TASKS = ("lm", "seq2seq")
 OUTPUTS = {"generated": "string [None]", "empty_input": "bool [None]", "replaced_bytes": "bool [None]",
@@ -117,9 +117,7 @@ class GenerativeServingGraph(TextEndpoint):
     def _continue(self, prompts):
         """An lm's continuation of each prompt ``[B, None]`` (begin token first), as ``_decode`` returns it."""
         lengths = tf.cast(prompts.row_lengths(), tf.int32)
-        # As zoo.models.generate: the last token chosen is not fed back, so a prompt of n tokens leaves
-        # positions - n + 1 to generate.
-        steps = tf.minimum(self.max_new_tokens, self.positions - lengths + 1)
+        steps = tf.minimum(self.max_new_tokens, generation_room(self.model, lengths))
         buffer = prompts.to_tensor(default_value=self.pad_id, shape=[None, self.positions])
 
         def next_logits(buffer, t):
@@ -138,7 +136,7 @@ class GenerativeServingGraph(TextEndpoint):
         memory, memory_mask = self.model.encode(source)
         batch = tf.shape(source)[0]
         lengths = tf.ones([batch], tf.int32)  # the begin token
-        steps = tf.fill([batch], min(self.max_new_tokens, self.positions))
+        steps = tf.fill([batch], min(self.max_new_tokens, generation_room(self.model, 1)))
         buffer = tf.concat([tf.fill([batch, 1], self.begin_id), tf.fill([batch, self.positions - 1], self.pad_id)], 1)
 
         def next_logits(buffer, t):

@@ -28,6 +28,19 @@ def most_new_tokens(model):
     return _DecoderStack(model).max_length
 
 
+def generation_room(model, prefix_length):
+    """The most tokens ``generate`` can add after a decoder prefix of ``prefix_length`` tokens (an int, or a tensor
+    of them): an lm's prompt with its begin token, a seq2seq model's start token (1). The prefix and the new tokens
+    share the model's positions, and the last token chosen is not fed back, so it is ``most_new_tokens(model) -
+    prefix_length + 1``.
+
+    Example:
+        >>> generation_room(zoo.models.build_lm(vocab_size=100, sequence_length=16, num_layers=1), 5)
+        12
+    """
+    return most_new_tokens(model) - prefix_length + 1
+
+
 def check_max_new_tokens(model, max_new_tokens, owner):
     """Raise a ValueError naming ``owner`` (the run or export) when ``max_new_tokens`` exceeds ``most_new_tokens``:
     the rest would never be generated, without a word."""
@@ -343,7 +356,7 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=Non
         groups = [(idx, np.array([inputs[i] for i in idx], "int32"), None, None) for idx in by_length.values()]
 
     for idx, prefix, memory, memory_mask in groups:
-        steps = min(max_new_tokens, stack.max_length - prefix.shape[1] + 1)
+        steps = min(max_new_tokens, generation_room(model, prefix.shape[1]))
         if steps < 1:
             raise ValueError(f"prompts of {prefix.shape[1]} tokens leave no room below the model's "
                              f"sequence_length {stack.max_length}")

@@ -404,9 +404,12 @@ def load_run(run_dir):
     run_dir = Path(run_dir)
     for name in ("config.yaml", "model.json", "model.weights.h5"):
         if not (run_dir / name).is_file():
-            if any(run_dir.glob("saved_model.pb")) or any(run_dir.glob("*/saved_model.pb")):
-                from zoo.export.versions import unfinished_version
+            from zoo.export.versions import latest_version_dir, unfinished_version
 
+            latest = latest_version_dir(run_dir)
+            # A numbered folder that is not a run is a version of an export, finished or not.
+            exported = latest is not None and not (latest / "config.yaml").is_file()
+            if exported or any(run_dir.glob("saved_model.pb")) or any(run_dir.glob("*/saved_model.pb")):
                 raise FileNotFoundError(unfinished_version(run_dir) or (
                     f"{run_dir} is an exported model (a SavedModel), not a run directory: zoo predict and zoo "
                     "evaluate --data (a classifier's) or zoo generate (an lm's or seq2seq's) read it; the other "

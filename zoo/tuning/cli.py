@@ -10,7 +10,7 @@ from pathlib import Path
 
 from zoo.cli_options import DATA, PRETRAINED_CHECKPOINT, add_config_options, config_overrides
 from zoo.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error, exit_status_for_signal
-from zoo.tuning.settings import OBJECTIVES, ROLES, TUNERS
+from zoo.tuning.settings import OBJECTIVES, ROLES, TUNERS, accuracy_name, objective_name
 
 
 def add_tune_command(subparsers):
@@ -87,7 +87,8 @@ def run_tune(args):
         return 0
     completed = sum(r.completed for r in result.trials)
     print(f"{completed} of {len(result.trials)} trials completed{_exhausted(result)}; best trial "
-          f"{result.best.trial_id}: {result.settings.objective} {result.best.objective:.4f}")
+          f"{result.best.trial_id}: {objective_name(result.settings.objective, result.config)} "
+          f"{result.best.objective:.4f}")
     print(f"results: {result.files['results_md']}")
     print(f"best config: {result.files['best_config']}")
     if result.retrain is None:
@@ -103,7 +104,7 @@ def run_tune(args):
     from zoo.cli import print_next_commands
 
     test = result.retrain.metrics.get("test")
-    score = f", test accuracy {test['accuracy']:.4f}" if test else ""
+    score = f", test {accuracy_name(result.config)} {test['accuracy']:.4f}" if test else ""
     print(f"retrained: {result.retrain.run_dir}{score}")
     print(f"exported: {result.export.path}")
     print_next_commands(result.retrain, exported=result.export.path)

@@ -103,12 +103,13 @@ def write_csv(records, path, keys, objective):
     return path
 
 
-def write_markdown(records, path, keys, objective, best=None):
-    """Write the results table as Markdown, trials in the order given with the best marked ``*``, then the failures."""
+def write_markdown(records, path, keys, objective, best=None, *, shown=None):
+    """Write the results table as Markdown, trials in the order given with the best marked ``*``, then the failures;
+    ``shown`` names the objective in the text (``zoo.tuning.settings.objective_name``), ``objective`` by default."""
     path = Path(path)
     header = ["trial", "status", *(short_key(k) for k in keys), objective, "best epoch", "epochs", "seconds"]
     lines = [f"# Search results ({sum(r.completed for r in records)} of {len(records)} trials completed)", "",
-             f"Objective: {objective} ({'lower' if objective == 'val_loss' else 'higher'} is better); "
+             f"Objective: {shown or objective} ({'lower' if objective == 'val_loss' else 'higher'} is better); "
              "hyperparameters: " + ", ".join(f"`{k}`" for k in keys), "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in records:
@@ -123,7 +124,7 @@ def write_markdown(records, path, keys, objective, best=None):
         lines += [f"- trial {r.trial_id}: {_cell(r.error)}"
                   + (f" (traceback: `{r.error_file}`)" if r.error_file else "") for r in failed]
     if best is not None:
-        lines += ["", f"Best: trial {best.trial_id} (marked *), {objective} {best.objective:.4f}."]
+        lines += ["", f"Best: trial {best.trial_id} (marked *), {shown or objective} {best.objective:.4f}."]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

@@ -38,7 +38,7 @@ from zoo.training.progress import Progress
 from zoo.training.run import default_run_dir, num_examples, reads_pairs
 from zoo.tuning.hypermodel import SearchInterrupted, ZooHyperModel
 from zoo.tuning.results import best_of, collect, write_csv, write_markdown
-from zoo.tuning.settings import ROLES, load_search
+from zoo.tuning.settings import ROLES, load_search, objective_name
 from zoo.tuning.space import SearchSpace, short_key
 from zoo.tuning.trial import prepare_data
 from zoo.tuning.tuners import PROJECT, last_line, make_tuner
@@ -177,7 +177,7 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
             _write_search_file(directory, base, settings)
         if process == "worker":
             _check_worker(tuner, directory, base, settings)
-        progress.message(_start_message(process, tuner, settings, space, directory))
+        progress.message(_start_message(process, tuner, base, settings, space, directory))
         # Every trial trains in the config's precision: said once, as zoo train says it.
         precision = base.training.precision
         for warning in precision_warnings(precision_report(precision, resolve_precision(precision))):
@@ -197,7 +197,8 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
     records, best, best_config, files = outcome
     if best is None:
         raise SearchFailedError(f"no trial completed ({len(records)} failed); see {files['results_md']}")
-    progress.message(f"best: trial {best.trial_id}, {settings.objective} {best.objective:.4f}; results in "
+    progress.message(f"best: trial {best.trial_id}, {objective_name(settings.objective, base)} {best.objective:.4f}; "
+                     f"results in "
                      f"{files['results_md']}, best config in {files['best_config']}")
     result = TuneResult(directory, process, base, settings, space, records, list(tuner.ran), best, best_config,
                         files, seconds)
@@ -455,7 +456,7 @@ def _check_first_schedule(hypermodel, data):
     build_schedule(config.optimizer, config.schedule, config.training.epochs * steps)
 
 
-def _start_message(process, tuner, settings, space, directory):
+def _start_message(process, tuner, base, settings, space, directory):
     if process == "chief":
         return (f"chief: serving the {settings.tuner} search's oracle on {os.environ['KERASTUNER_ORACLE_IP']}:"
                 f"{os.environ['KERASTUNER_ORACLE_PORT']} ({settings.max_trials} trials, directory {directory}); "
@@ -471,7 +472,7 @@ def _start_message(process, tuner, settings, space, directory):
                  + ", ".join(f"{short_key(key)}={value}" for key, value in space.fixed.items())
                  + " (declare tuning.space to search them)")
     return (f"{what}: {settings.tuner}, up to {settings.max_trials} trials over {len(space)} hyperparameters, "
-            f"objective {settings.objective}{fixed}")
+            f"objective {objective_name(settings.objective, base)}{fixed}")
 
 
 def _search(tuner, settings, directory):
@@ -505,7 +506,8 @@ def _write_results(tuner, hypermodel, directory):
     records = collect(tuner.oracle, keys, objective, directory)
     best = best_of(records, objective)
     files = {"results_csv": write_csv(records, directory / "results.csv", keys, objective),
-             "results_md": write_markdown(records, directory / "results.md", keys, objective, best),
+             "results_md": write_markdown(records, directory / "results.md", keys, objective, best,
+                                          shown=objective_name(objective, hypermodel.base)),
              "best_config": None}
     best_config = None
     if best is not None:

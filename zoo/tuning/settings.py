@@ -130,6 +130,33 @@ class TuningConfig(Section):
                 "restore_best_weights": True}
 
 
+def accuracy_name(config):
+    """How a search names the accuracy its trials and retrained model report: a multi-label classifier's is its
+    per-label accuracy, not the subset accuracy of zoo evaluate.
+
+    Example:
+        >>> accuracy_name(zoo.Config.from_dict({"model": {"overrides": {"mode": "multilabel"}}}))
+        'per-label accuracy'
+    """
+    # Imported here: the CLI reads this module's option lists without loading scikit-learn or TensorFlow.
+    from zoo.evaluation.metrics import PER_LABEL_ACCURACY
+    from zoo.training.data import classification_mode
+
+    return PER_LABEL_ACCURACY if classification_mode(config) == "multilabel" else "accuracy"
+
+
+def objective_name(objective, config):
+    """The objective as a search's lines and results.md name it: ``val_accuracy (per-label accuracy)`` for a
+    multi-label classifier (``accuracy_name``).
+
+    Example:
+        >>> objective_name("val_accuracy", zoo.Config.from_dict({"model": {"overrides": {"mode": "multilabel"}}}))
+        'val_accuracy (per-label accuracy)'
+    """
+    name = accuracy_name(config)
+    return f"{objective} ({name})" if objective == "val_accuracy" and name != "accuracy" else objective
+
+
 def load_search(config=None, *, tuning=None, overrides=()):
     """Return ``(Config, TuningConfig)`` from a config with an optional ``tuning`` section.
 

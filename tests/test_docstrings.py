@@ -34,3 +34,12 @@ def test_every_public_function_and_class_has_a_docstring_example(package):
     assert public, f"{package} exports no function or class"
     missing = [name for name, obj in public if ">>>" not in (inspect.getdoc(obj) or "")]
     assert not missing, f"{package}: no '>>>' Example in the docstring of {missing}"
+
+
+def test_dir_of_zoo_lists_the_api_and_nothing_public_besides():
+    # it listed importlib, the module zoo/__init__.py loads its parts with
+    public = {name: getattr(zoo, name) for name in dir(zoo) if not name.startswith("_")}
+    # Python adds every imported submodule (zoo.config, zoo.paths, ...) to the package's names.
+    others = {name for name, value in public.items()
+              if name not in zoo.__all__ and not (inspect.ismodule(value) and value.__name__ == f"zoo.{name}")}
+    assert not others and set(zoo.__all__) <= set(public)

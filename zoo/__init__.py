@@ -5,7 +5,8 @@ Public API (everything else is internal):
     from zoo import build_transformer, build, list_models
     model = build_transformer(vocab_size=20000, sequence_length=128, num_classes=2)
 """
-import importlib
+# Private: dir(zoo) lists the module's globals, where a public name would read as part of the API.
+import importlib as _importlib
 
 __version__ = "0.1.0"
 
@@ -50,9 +51,9 @@ __all__ = sorted(set(_LAZY) | set(_SUBPACKAGES))
 
 def __getattr__(name):
     if name in _SUBPACKAGES:
-        value = importlib.import_module(f"zoo.{name}")
+        value = _importlib.import_module(f"zoo.{name}")
     elif name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(_importlib.import_module(_LAZY[name]), name)
     else:
         raise AttributeError(f"module 'zoo' has no attribute {name!r}")
     globals()[name] = value

@@ -25,6 +25,16 @@ EXIT_INTERRUPTED = exit_status_for_signal(signal.SIGINT)  # Ctrl-C: 130
 EXIT_BROKEN_PIPE = exit_status_for_signal(signal.SIGPIPE)  # the reader of standard output went away: 141
 
 
+def a_task(task):
+    """``task`` after its indefinite article, as it is read aloud ("an el-em").
+
+    Example:
+        >>> a_task("lm"), a_task("seq2seq")
+        ('an lm', 'a seq2seq')
+    """
+    return f"{'an' if task in ('lm', 'mlm', 'embedding') else 'a'} {task}"
+
+
 def error(command, message):
     """Print ``zoo <command>: error: <message>`` on standard error in one write.
 

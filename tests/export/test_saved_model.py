@@ -94,8 +94,16 @@ def test_versions_increase_and_taken_versions_are_refused(exported, tiny_run, tm
 
 
 def test_a_label_count_mismatch_and_names_labels_txt_cannot_hold_are_refused(tiny_run, tmp_path):
-    with pytest.raises(ValueError, match="outputs 2 logits but 3 labels"):
+    with pytest.raises(ValueError, match=r"outputs 2 logits, but 3 label names \['a', 'b', 'c'\] in multiclass mode "
+                                         r"need 3: give the label names the model was trained with"):
         export_model(tiny_run.model, tiny_run.tokenizer, ["a", "b", "c"], out=tmp_path / "m")
+    # it raised AttributeError: 'NoneType' object has no attribute 'pad_id'
+    with pytest.raises(ValueError, match=r"^tokenizer must be the zoo tokenizer the model was trained with "
+                                         r"\(zoo.load_run returns it beside the model\), got None$"):
+        export_model(tiny_run.model, None, ["a", "b"], out=tmp_path / "m")
+    # it said "1 labels ['a'] in multiclass mode need 1"
+    with pytest.raises(ValueError, match=r"outputs 2 logits, but 1 label name \['a'\] in multiclass mode need 1:"):
+        export_model(tiny_run.model, tiny_run.tokenizer, ["a"], out=tmp_path / "m")
     assert not (tmp_path / "m").exists() or not any((tmp_path / "m").iterdir())
     # labels.txt holds one name per line: it read 'bad', 'news', ' good' for these two classes
     with pytest.raises(ValueError, match=r"label name 'bad\\nnews' \(id 0\) cannot be stored one per line"):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.harness import assert_all_gradients_flow, to_numpy
+import zoo
 from zoo import build, build_cnn_classifier, build_lstm_classifier, build_transformer, list_models
 from zoo.models import UnknownModelError, attention_maps, model_names, registry, task_of
 
@@ -115,6 +116,21 @@ def test_zoo_load_model_after_a_bare_import_zoo_loads_every_saved_model(tmp_path
                           timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert [line.split()[0] for line in done.stdout.splitlines()] == names
+
+
+def test_zoo_load_model_points_a_run_directory_and_an_export_to_their_loaders(tmp_path):
+    # Keras said "File format not supported ... Keras 3 only supports V3 .keras files"
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text("{}")
+    with pytest.raises(ValueError, match=r"run is a zoo run directory, not a .keras file: zoo.load_run\('.*run'\) "
+                                         "returns its model, tokenizer, label names and config"):
+        zoo.load_model(tmp_path / "run")
+    (tmp_path / "saved" / "1").mkdir(parents=True)
+    (tmp_path / "saved" / "1" / "saved_model.pb").write_bytes(b"")
+    for path in (tmp_path / "saved", tmp_path / "saved" / "1"):
+        with pytest.raises(ValueError, match=rf"{path} is an exported SavedModel, not a .keras file: "
+                                             r"zoo.load_predictor\('.*'\) serves it"):
+            zoo.load_model(path)
 
 
 def test_build_takes_the_keras_model_name_as_an_override():

@@ -57,7 +57,7 @@ def test_train_from_a_checkpoint_folder_on_the_command_line(setup):
 
 @pytest.mark.parametrize("change, message", [
     ({"model": {"overrides": {"num_layers": 4}}}, r"model.overrides \['num_layers'\]: the architecture comes from"),
-    ({"model": {"name": "lm", "overrides": {}}}, "starts a classifier, but model.name 'lm' is a lm model"),
+    ({"model": {"name": "lm", "overrides": {}}}, "starts a classifier, but model.name 'lm' is an lm model"),
     ({"data": {"sequence_length": 64}}, "data.sequence_length: 64 is more than the 40 positions of the checkpoint"),
     # The checkpoint's tokenizer gives the ids: a tokenizer setting would be silently ignored (and recorded).
     ({"data": {"tokenizer": "char", "vocab_size": 500}},

@@ -127,7 +127,7 @@ def test_the_recipe_is_not_searched():
     ("optimizer.name", ["adam", "adagrad"], "'adagrad' is not a valid value"),
     ("schedule.name", ["constant", "step"], "'step' is not a valid value"),
     ("training.batch_size", [16, 0], "0 is not a valid value.*batch_size must be > 0"),
-    ("model.name", ["transformer-tiny", "lm"], "'lm' is a lm model"),
+    ("model.name", ["transformer-tiny", "lm"], "'lm' is an lm model"),
     ("model.name", ["transformer-tiny", "gpt9"], "unknown model 'gpt9'"),
     ("model.overrides.dropout", 0.1, "give a list of choices or a range"),
     ("model.overrides.dropout", [], "choice must be a non-empty list"),
@@ -183,7 +183,7 @@ def test_default_spaces_cover_the_registry_classifiers():
                            ("cnn", {"model.overrides.num_filters", "training.batch_size"})]:
         space = SearchSpace.for_config({}, Config.from_dict({"model": {"name": name}}))
         assert expected <= set(space.keys), name
-    with pytest.raises(ConfigError, match="'lm' is a lm model"):
+    with pytest.raises(ConfigError, match="'lm' is an lm model"):
         SearchSpace.for_config({}, Config.from_dict({"model": {"name": "lm"}}))
     with pytest.raises(ConfigError, match="tuning.space is empty"):
         SearchSpace.from_mapping({}, BASE)

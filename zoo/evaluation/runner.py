@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.console import a_task
 from zoo.paths import check_output
 
 log = logging.getLogger(__name__)
@@ -244,7 +245,7 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
     check_output(out_dir, OUT_DIR_FIX)  # before the model loads and the texts are scored
     if task not in (None, "classification"):
         if threshold is not None:
-            raise ValueError(f"threshold (--threshold) applies to classifier runs; {run_dir} is a {task} run")
+            raise ValueError(f"threshold (--threshold) applies to classifier runs; {run_dir} is {a_task(task)} run")
         if mistakes is not None:
             article = "an" if task in ("lm", "mlm") else "a"
             raise ValueError(f"mistakes (--mistakes) lists a classifier's most confident mistakes; {run_dir} is "

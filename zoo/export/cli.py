@@ -59,16 +59,18 @@ def unfinished_run(run_dir):
             f"--set output.overwrite=false ({resumes})")
 
 
-def add_text_inputs(parser, what):
+def add_text_inputs(parser, what, from_run=True):
     """Declare the texts a command reads: positional ``texts`` (described as ``what``), or ``--input`` with
-    ``--text-field`` and ``--encoding`` (see ``zoo.export.predict.read_texts``)."""
+    ``--text-field`` and ``--encoding`` (see ``zoo.export.predict.read_texts``); ``from_run``: the model has a run,
+    whose text column(s) are ``--text-field``'s default, and may read pairs."""
     parser.add_argument("texts", nargs="*", help=what)
     parser.add_argument("--input", help="file of texts: .txt, .csv, .tsv, .jsonl or .parquet, the others but parquet "
                                         "also compressed (.gz, .bz2, .xz: texts.csv.gz); - reads standard input, one "
                                         "text per line")
-    parser.add_argument("--text-field", help="text column (CSV/TSV, parquet) or key (JSONL) of --input, A,B for a "
-                                             "sentence pair; default: the one the run trained on, else text "
-                                             "(text_a,text_b)")
+    field = ("text column (CSV/TSV, parquet) or key (JSONL) of --input, A,B for a sentence pair; default: the one "
+             "the run trained on, else text (text_a,text_b)") if from_run else \
+        "text column (CSV/TSV, parquet) or key (JSONL) of --input; default: text"
+    parser.add_argument("--text-field", help=field)
     parser.add_argument("--encoding", help="--input file encoding (default: from a UTF-16/UTF-32 byte-order "
                         "mark, else utf-8)")
 
@@ -276,7 +278,7 @@ def add_embed_command(subparsers):
     )
     parser.add_argument("checkpoint", help="a Hugging Face or keras-hub BERT checkpoint folder, or its export "
                                            "(zoo export CHECKPOINT)")
-    add_text_inputs(parser, "texts to embed")
+    add_text_inputs(parser, "texts to embed", from_run=False)
     parser.add_argument("--output", help="vectors file: .npy (an [N, d] float32 array) or .jsonl")
     parser.add_argument("--batch-size", type=int, default=64, help="texts per model call (default: 64)")
     parser.add_argument("--sequence-length", type=int, help="most tokens per text, [CLS] and [SEP] included "

@@ -16,7 +16,7 @@ and before ``max_new_tokens``.
 import tensorflow as tf
 
 from zoo.evaluation.runner import check_count
-from zoo.export.serving import TextEndpoint
+from zoo.export.serving import TextEndpoint, check_tokenizer
 from zoo.models.generation import check_max_new_tokens, generation_room, most_new_tokens
 
 GENERATIVE_TASKS = ("lm", "seq2seq")
@@ -49,6 +49,7 @@ class GenerativeServingGraph(TextEndpoint):
 
         if task not in GENERATIVE_TASKS:
             raise ValueError(f"task must be one of {', '.join(GENERATIVE_TASKS)}, got {task!r}")
+        check_tokenizer(tokenizer)
         if tokenizer.pad_id != model.pad_id:
             raise ValueError(f"the tokenizer pads with id {tokenizer.pad_id} but model {model.name!r} masks id "
                              f"{model.pad_id}")

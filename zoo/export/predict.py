@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from zoo.console import a_task
 from zoo.data.errors import DataError
 from zoo.data.labeled import PAIR_COLUMNS
 from zoo.data.sources import (COMPRESSIONS, TEXT_ROLES, JsonRecord, bom_encoding, class_label_names,
@@ -313,7 +314,7 @@ def export_metadata(path, *tasks):
     metadata = read_metadata(path)
     task = metadata.get("task", "classification")
     if task not in tasks:
-        what, does, command = EXPORT_READERS.get(task, (f"a {task} model", "is another kind", "another command"))
+        what, does, command = EXPORT_READERS.get(task, (f"{a_task(task)} model", "is another kind", "another command"))
         raise PredictInputError(f"{path} is the export of {what}: it {does}; `{command} {path} TEXT ...` reads it")
     return metadata
 

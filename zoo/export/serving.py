@@ -49,6 +49,21 @@ def checked_texts(texts, name="texts_must_be_a_1-D_batch_of_strings"):
     return valid_utf8(tf.ensure_shape(texts, [None], name=name))
 
 
+def check_tokenizer(tokenizer):
+    """Raise a ValueError unless ``tokenizer`` is a zoo tokenizer (one that ``tokenize``\ s strings in the graph).
+
+    Example:
+        >>> check_tokenizer(None)
+        Traceback (most recent call last):
+        ...
+        ValueError: tokenizer must be the zoo tokenizer the model was trained with (zoo.load_run returns it beside the \
+model), got None
+    """
+    if not callable(getattr(tokenizer, "tokenize", None)) or not hasattr(tokenizer, "pad_id"):
+        raise ValueError("tokenizer must be the zoo tokenizer the model was trained with (zoo.load_run returns it "
+                         f"beside the model), got {tokenizer!r:.80}")
+
+
 class TextEndpoint:
     """Base of the serving graphs with one signature, ``serve_text``: raw strings in; a subclass's
     ``_outputs(valid texts)`` and the ``replaced_bytes`` flag out. A subclass calls ``__init__`` last."""
@@ -118,6 +133,7 @@ class ServingGraph:
     """
 
     def __init__(self, model, tokenizer, label_names, sequence_length=None, mode=None, pairs=False, threshold=None):
+        check_tokenizer(tokenizer)
         self.model = model
         self.tokenizer = tokenizer
         self.packs = callable(getattr(tokenizer, "pack", None))
@@ -148,9 +164,11 @@ class ServingGraph:
         units = int(model.outputs[0].shape[-1])
         expected = 1 if self.mode == "binary" else len(self.label_names)
         if units != expected:
+            count = len(self.label_names)
             raise ValueError(
-                f"model {model.name!r} outputs {units} logits but {len(self.label_names)} labels "
-                f"{self.label_names} in {self.mode} mode need {expected}"
+                f"model {model.name!r} outputs {units} logit{'s' * (units != 1)}, but {count} label "
+                f"name{'s' * (count != 1)} {self.label_names} in {self.mode} mode need {expected}: give the label "
+                "names the model was trained with"
             )
         limit = model.sequence_length
         if sequence_length is None and limit is None:

@@ -126,9 +126,18 @@ def load_model(path, **kwargs):
         'CausalLM'
     """
     import importlib
+    from pathlib import Path
 
     import keras
 
+    folder = Path(path)
+    if folder.is_dir():  # Keras's own error names its file format only
+        if (folder / "config.yaml").is_file():
+            raise ValueError(f"{folder} is a zoo run directory, not a .keras file: zoo.load_run({str(folder)!r}) "
+                             "returns its model, tokenizer, label names and config")
+        if any(folder.glob("saved_model.pb")) or any(folder.glob("*/saved_model.pb")):
+            raise ValueError(f"{folder} is an exported SavedModel, not a .keras file: "
+                             f"zoo.load_predictor({str(folder)!r}) serves it")
     # This module's package, zoo.models, has registered the models; zoo.layers registers every layer, also any that
     # no model of zoo uses.
     importlib.import_module("zoo.layers")

@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.config import ConfigError
+from zoo.console import a_task
 from zoo.layers.heads import DEFAULT_MODE
 
 log = logging.getLogger(__name__)
@@ -287,7 +288,7 @@ def split_texts(config):
     classification = task == "classification"
     if c.extra_sources and task not in ("lm", "mlm"):
         raise ConfigError(f"data.extra_sources adds unlabelled text, which only lm and mlm models use; model "
-                          f"{config.model.name!r} is a {task} model")
+                          f"{config.model.name!r} is {a_task(task)} model")
     fixed = (lambda data: data.label_names) if classification else (lambda data: None)
     with naming_config_keys():
         for split in ("validation", "test"):

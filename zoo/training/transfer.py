@@ -12,6 +12,7 @@ registry sizes do not apply (setting them is an error); only the classifier head
 from pathlib import Path
 
 from zoo.config import Config, ConfigError
+from zoo.console import a_task
 
 # The data settings that decide the token ids; they must equal the pretraining run's.
 TOKENIZER_KEYS = ("tokenizer", "vocab_size", "tokenizer_options", "cleaning")
@@ -252,7 +253,7 @@ def checkpoint_classifier(config, num_classes):
     task = task_of_config(config)
     if task != "classification":
         raise ConfigError(f"model.init_from: a checkpoint folder ({folder}) starts a classifier, but model.name "
-                          f"{config.model.name!r} is a {task} model")
+                          f"{config.model.name!r} is {a_task(task)} model")
     if config.model.name != Config().model.name:
         # Its default, which every saved config holds, passes: only a name asked for would be ignored.
         raise ConfigError(f"model.name: {config.model.name!r} would not apply: a run from the checkpoint folder "

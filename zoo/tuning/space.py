@@ -21,6 +21,7 @@ import math
 
 from zoo.config import (IGNORED_UNDER, Config, ConfigError, ignored_settings, settings_away_from_defaults, to_number,
                         without_ignored)
+from zoo.console import a_task
 
 HEAD_DIM = "model.overrides.head_dim"
 D_MODEL = "model.overrides.d_model"
@@ -477,7 +478,7 @@ def _check_model_name(name, at):
     except zoo.models.UnknownModelError as err:
         raise ConfigError(f"{at}: {err}") from None
     if task != "classification":
-        raise ConfigError(f"{at}: {name!r} is a {task} model; zoo tune searches classifiers")
+        raise ConfigError(f"{at}: {name!r} is {a_task(task)} model; zoo tune searches classifiers")
 
 
 def _check_value(base, key, value, at):

@@ -8,6 +8,7 @@ import dataclasses
 import keras
 
 from zoo.config import ConfigError
+from zoo.console import a_task
 from zoo.training.data import classification_mode, load_splits
 from zoo.training.data import model_arguments as _model_arguments
 from zoo.training.fit import EarlyStopping, fit
@@ -37,7 +38,7 @@ def prepare_data(config, progress=None):
                           "run with zoo train instead")
     data = load_splits(config, transfer.pretrained_run(config)[1] if checkpoint else None)
     if data["task"] != "classification":
-        raise ConfigError(f"model.name: tuning searches classifiers; {config.model.name!r} is a {data['task']} model")
+        raise ConfigError(f"model.name: tuning searches classifiers; {config.model.name!r} is {a_task(data['task'])} model")
     check_class_weight(config, data["task"])
     loss_class_weights(config, data, progress)  # an unknown class is refused before any trial
     return data

@@ -1,4 +1,5 @@
 """Shared fixtures: backend-aware set-up, the shared data location, logical CPU devices."""
+import logging
 import os
 
 import pytest
@@ -63,3 +64,14 @@ def _float32_policy():
     keras.mixed_precision.set_global_policy("float32")
     yield
     keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.fixture(autouse=True)
+def _zoo_records_reach_caplog(monkeypatch):
+    """zoo's records also reach the root logger during a test, where pytest's caplog handler sits.
+
+    zoo's logger prints its records and stops them there (``propagate = False``, see zoo/__init__.py), which hid
+    them from caplog. The root logger's handlers under pytest write nowhere, so standard error (capsys) still shows
+    each zoo line once, from zoo's own handler.
+    """
+    monkeypatch.setattr(logging.getLogger("zoo"), "propagate", True)

@@ -206,18 +206,37 @@ def test_non_finite_numbers_are_rejected_naming_the_key(key, raw, tmp_path):
         Config.load(path)
 
 
-def test_overrides_given_as_one_string_are_refused_not_read_letter_by_letter(tmp_path):
+@pytest.mark.parametrize("overrides, message", [
+    ("training.epochs=1", r"e.g. \['training.epochs=1'\]; got the string 'training.epochs=1'$"),
+    # A dict iterated gave its keys alone, refused as "--set expects key=value": a CLI flag to a Python caller.
+    ({"training.epochs": 1, "output.dir": "runs/a"},
+     r"""e.g. \['training.epochs=1', 'output.dir="runs/a"'\]; got a dict$"""),
+])
+def test_overrides_not_given_as_a_list_are_refused_in_every_api(tmp_path, overrides, message):
     import zoo
 
-    message = (r"^overrides must be a list of key=value strings, e.g. \['training.epochs=1'\], not the string "
-               r"'training.epochs=1'$")
-    for call in (lambda: Config().override("training.epochs=1"),
-                 lambda: zoo.train(overrides="training.epochs=1"),
-                 lambda: zoo.cross_validate(overrides="training.epochs=1", out_dir=tmp_path / "cv"),
-                 lambda: zoo.tune(overrides="training.epochs=1", tuning={"directory": str(tmp_path / "search")})):
+    message = r"^overrides must be a list of 'key=value' strings, " + message
+    for call in (lambda: Config().override(overrides),
+                 lambda: zoo.train(overrides=overrides),
+                 lambda: zoo.cross_validate(overrides=overrides, out_dir=tmp_path / "cv"),
+                 lambda: zoo.tune(overrides=overrides, tuning={"directory": str(tmp_path / "search")})):
         with pytest.raises(ConfigError, match=message):
             call()
     assert not list(tmp_path.iterdir())
+
+
+def test_a_data_file_given_as_the_config_is_refused_with_how_to_train_on_it(tmp_path, monkeypatch):
+    import zoo
+
+    monkeypatch.chdir(tmp_path)
+    # A Windows-1252 dash: read as YAML it failed "not valid YAML: unacceptable character #x0096".
+    (tmp_path / "small.csv").write_bytes(b"text,label\na film \x96 fine,pos\n")
+    message = (r"^small.csv: not a config file \(a config is .yaml, .yml, .json\); to train on it use --data "
+               r"small.csv \(in Python: zoo.train\(\{'data': \{'source': 'small.csv'\}\}\)\)$")
+    for call in (lambda: Config.load("small.csv"), lambda: zoo.train("small.csv")):
+        with pytest.raises(ConfigError, match=message):
+            call()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["small.csv"]
 
 
 @pytest.mark.parametrize("assignments, message", [

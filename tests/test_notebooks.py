@@ -2,7 +2,8 @@
 
 The notebooks check their own results with asserts (the reloaded SavedModel predicts what the trained model
 does, numpy attention equals the layer's, ...), so a wrong number fails here as a cell error. No cell may
-print a warning, and a notebook that trains with zoo's default progress display shows tqdm's widget.
+print a warning or a TensorFlow C++ log line, and a notebook that trains with zoo's default progress display shows
+tqdm's widget.
 """
 import os
 import re
@@ -22,7 +23,9 @@ NEEDS_CHECKPOINT = {"06_fine_tune_pretrained"}
 # Notebooks whose zoo.train call uses the default progress display, which Jupyter shows as a widget.
 SHOWS_WIDGET = {"04_attention_maps"}
 WIDGET = "application/vnd.jupyter.widget-view+json"
-WARNING = re.compile(r"warn", re.IGNORECASE)
+# A warning, or a line of TensorFlow's C++ logging ("E0000 00:00:1796214519.245930 7731 cuda_platform.cc:52] failed
+# call to cuInit: ..."): the notebooks import TensorFlow with zoo.console.import_tensorflow_quietly, which hides them.
+WARNING = re.compile(r"(?i:warn)|^[IWEF]\d{4} \d\d:\d\d:\d\d", re.MULTILINE)
 # jupyter_client resolves "python3" to this interpreter whenever ipykernel is importable (a kernel.json saying
 # "python" is also started with sys.executable), so the test needs no kernelspec of its own.
 KERNEL = "python3"
@@ -49,14 +52,17 @@ def _kernel_env(data_dir, tmp_dir):
     """The kernel's environment: fast sizes, zoo importable from this checkout, the tests' data location.
 
     ``TMPDIR`` points the notebooks' temporary folders (fast mode writes only there) into pytest's tmp_path.
+    Otherwise the kernel runs as a user's does, so that its cells show what they would show a user: ipykernel
+    forwards what is written straight to the process's standard error (TensorFlow's C++ logging) only outside
+    pytest, which it tells by ``PYTEST_CURRENT_TEST``, and ``TF_CPP_MIN_LOG_LEVEL`` would hide TensorFlow's lines.
     """
     env = dict(os.environ)
     env[FAST_ENV] = "1"
     env["TMPDIR"] = str(tmp_dir)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env["KERAS_BACKEND"] = "tensorflow"
-    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    env.pop("TF_CONFIG", None)
+    for name in ("PYTEST_CURRENT_TEST", "TF_CPP_MIN_LOG_LEVEL", "TF_CONFIG"):
+        env.pop(name, None)
     if data_dir is not None:
         env["ZOO_DATA_DIR"] = str(data_dir)
     return env

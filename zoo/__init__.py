@@ -7,8 +7,34 @@ Public API (everything else is internal):
 """
 # Private: dir(zoo) lists the module's globals, where a public name would read as part of the API.
 import importlib as _importlib
+import logging as _logging
+import sys as _sys
 
 __version__ = "0.1.0"
+
+
+class _StderrHandler(_logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a record is logged, which pytest's capsys or a notebook replaces."""
+
+    def __init__(self):
+        _logging.Handler.__init__(self)  # StreamHandler's would set the stream, which is a property here
+
+    @property
+    def stream(self):
+        return _sys.stderr
+
+
+# zoo's warnings print as their bare message ("warning: ..."). Left to the root logger they relied on
+# logging.lastResort, and read "WARNING:zoo.training.data:warning: ..." once any library had configured the root
+# logger (logging.basicConfig), midway through a session. So the library's root logger prints them itself and stops
+# there; logging.getLogger("zoo").propagate = True hands them on to the application's handlers as well.
+# The handler's level, not the logger's: an application that sets zoo's (or the root's) level to INFO and
+# propagates gets zoo's info lines in its own handlers.
+_handler = _StderrHandler()
+_handler.setLevel(_logging.WARNING)
+_logger = _logging.getLogger("zoo")
+_logger.addHandler(_handler)
+_logger.propagate = False
 
 # Stage APIs import TensorFlow-only modules (tf.data, tf.distribute, SavedModel), so they load on first
 # use: `import zoo` stays cheap and backend-neutral for users who only want the layers on JAX.

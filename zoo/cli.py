@@ -15,7 +15,8 @@ from pathlib import Path
 
 from zoo import interrupts
 from zoo.cli_options import DATA, OUTPUT, PRETRAINED, add_config_options, config_values
-from zoo.console import EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error, exit_status_for_signal
+from zoo.console import (EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, error, exit_status_for_signal,
+                         import_tensorflow_quietly)
 from zoo.evaluation.cli import add_cv_command, add_evaluate_command, add_explain_command, add_generate_command
 from zoo.export.cli import add_embed_command, add_export_command, add_predict_command
 from zoo.tuning.cli import add_tune_command
@@ -270,27 +271,6 @@ def build_parser():
     return parser
 
 
-def _import_tensorflow_quietly():
-    """Import TensorFlow without its C++ start-up log lines; ``TF_CPP_MIN_LOG_LEVEL`` set by the user is kept.
-
-    The level hides the lines logged after start-up (a failed ``cuInit`` on a machine without a GPU is an
-    ERROR line, hence level 3). The lines its libraries print while loading come before the level is read,
-    so standard error is pointed at ``os.devnull`` during the import; an import error is still raised.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def main(argv=None):
     """Run the ``zoo`` command line; returns the exit status (the console script exits with it).
 
@@ -306,7 +286,7 @@ def main(argv=None):
     interrupts.install()
     try:
         if not args.verbose:
-            _import_tensorflow_quietly()
+            import_tensorflow_quietly()
         code = args.handler(args)
         if code == 0:
             # A Ctrl-C whose KeyboardInterrupt was swallowed (see zoo.interrupts) still ends in exit status 130.

@@ -24,6 +24,9 @@ class ConfigError(ValueError):
     """A config key or value is wrong; the message names the key (and file) and what is allowed."""
 
 
+# The files ``Config.load`` reads: the suffix tells JSON from YAML.
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
 # The options of the config's choice keys, defined here once (this module imports no TensorFlow, so the CLI
 # can check a config before importing it); ``zoo.training`` and ``zoo.tuning`` import them from here.
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
@@ -618,6 +621,10 @@ class Config:
             {'data': {'source': 'reviews.csv'}, 'training': {'epochs': 3}}
         """
         path = Path(path)
+        if path.is_file() and path.suffix.lower() not in CONFIG_SUFFIXES:
+            # A data file given as the config failed deep in the YAML parser ("unacceptable character #x0096").
+            raise ConfigError(f"{path}: not a config file (a config is {', '.join(CONFIG_SUFFIXES)}); to train on it "
+                              f"use --data {path} (in Python: zoo.train({{'data': {{'source': {str(path)!r}}}}}))")
         mapping = read_mapping(path)
         if mapping is not None and not isinstance(mapping, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(mapping).__name__}")
@@ -736,9 +743,10 @@ def assignment_list(assignments):
         ...
         zoo.config.ConfigError: training.epochs is set twice, by --set training.epochs=1 and ...
     """
-    if isinstance(assignments, str):
-        raise ConfigError(f"overrides must be a list of key=value strings, e.g. [{assignments!r}], not the string "
-                          f"{assignments!r}")
+    if not isinstance(assignments, (list, tuple)) or not all(isinstance(item, str) for item in assignments):
+        # A string iterated gave one character per assignment, a dict one key without its value.
+        raise ConfigError(f"overrides must be a list of 'key=value' strings, e.g. {_as_assignments(assignments)!r}; "
+                          f"got {_a_kind(assignments)}")
     assignments = list(assignments)
     earlier = {}
     for assignment in assignments:
@@ -754,6 +762,24 @@ def assignment_list(assignments):
                                   f"give one of them (or {inner[len(outer) + 1:]} inside {outer}'s value)")
         earlier[key] = assignment
     return assignments
+
+
+def _as_assignments(value):
+    """An example list of assignments for the value a caller gave as ``overrides``: its own, where it reads as some."""
+    if isinstance(value, dict) and value:
+        return [f"{key}={json.dumps(item) if isinstance(item, str) else item}" for key, item in value.items()]
+    if isinstance(value, str) and "=" in value:
+        return [value]
+    return ["training.epochs=1"]
+
+
+def _a_kind(value):
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, (list, tuple)):
+        kinds = sorted({type(item).__name__ for item in value if not isinstance(item, str)})
+        return f"a {type(value).__name__} holding {', '.join(kinds)}"
+    return "a dict" if isinstance(value, dict) else f"{type(value).__name__} {value!r:.60}"
 
 
 def settings_away_from_defaults(config):

@@ -1,7 +1,10 @@
 """How every ``zoo`` command fails: one ``zoo <command>: error: ...`` line on standard error, and its exit status.
 
-Kept free of TensorFlow: the command line reports errors before importing it.
+Kept free of TensorFlow: the command line reports errors before importing it (``import_tensorflow_quietly`` does,
+when called).
 """
+import importlib
+import os
 import signal
 import sys
 
@@ -54,3 +57,32 @@ def error(command, message):
     """
     notes = "".join(f"  {note}\n" for note in getattr(message, "__notes__", ()))
     sys.stderr.write(f"zoo {command}: error: {message}\n{notes}")
+
+
+def import_tensorflow_quietly(module="tensorflow"):
+    """Import ``module`` without TensorFlow's C++ start-up lines on standard error, and return it.
+
+    TensorFlow's libraries print lines on loading (CUDA drivers not found, oneDNN on, ...) straight to the process's
+    standard error, which Jupyter shows under the cell; they say nothing about the user's code. So standard error is
+    pointed at ``os.devnull`` during the import (an import error is still raised; in Jupyter, whose ``sys.stderr`` is
+    not that file descriptor, a Python warning still shows). ``TF_CPP_MIN_LOG_LEVEL`` defaults to 3, which hides
+    the lines logged later (a failed ``cuInit`` on a machine without a GPU is an ERROR line); a level the user set
+    is kept.
+
+    Args:
+        module: What to import: ``"tensorflow"``, or ``"keras"``, which loads TensorFlow on its TensorFlow backend.
+
+    Example:
+        >>> import_tensorflow_quietly().__name__
+        'tensorflow'
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            return importlib.import_module(module)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

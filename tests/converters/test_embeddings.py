@@ -68,7 +68,8 @@ def test_a_plain_bert_folder_is_mean_pooled_unnormalised_over_its_positions(tmp_
                                atol=2e-5)
     assert result.truncated.tolist() == [False, True, False]
     assert embed(folder, TEXTS[:1]).sequence_length == config["max_position_embeddings"]
-    with pytest.raises(ValueError, match=r"sequence_length \(--sequence-length\) 41 exceeds the checkpoint's 40"):
+    with pytest.raises(ValueError, match=r"sequence_length \(--sequence-length\) 41 exceeds the checkpoint's 40 "
+                                         r"positions; pass 40 or less$"):
         embed(folder, TEXTS, sequence_length=41)
     with pytest.raises(ValueError, match="texts must be a list of strings"):
         embed(folder, "a text")
@@ -132,9 +133,34 @@ def test_a_checkpoint_exports_as_an_embedder_that_loads_without_zoo(tmp_path, ca
     np.testing.assert_allclose(alone["embedding"], expected.vectors, atol=1e-6)
     with pytest.raises(ValueError, match=r"sequence_length \(--sequence-length\) 8: .* was exported with 12"):
         embed(out, texts, sequence_length=8)
+    # The advice to export again stays within the checkpoint's 40 positions, which zoo export would refuse past.
+    with pytest.raises(ValueError, match=r"reads at most 40 tokens: leave --sequence-length out, or export it again "
+                                         r"with up to 40 \(zoo export .* --sequence-length 40\)$"):
+        embed(out, texts, sequence_length=41)
     # Each command names the one that reads an export of another kind.
     assert main(["predict", str(out), "a text"]) == 2
     assert capsys.readouterr().err == (f"zoo predict: error: {out / '1'} is the export of a checkpoint's sentence "
                                        f"embedder: it embeds texts; `zoo embed {out / '1'} TEXT ...` reads it\n")
     assert main(["generate", str(out), "a text"]) == 2
     assert "`zoo embed" in capsys.readouterr().err
+
+
+def test_a_zoo_run_directory_is_named_as_one_with_what_zoo_embed_reads(tmp_path, capsys):
+    folder, _, _ = write_bert_checkpoint(tmp_path / "bert")
+    run = tmp_path / "runs" / "tuned"
+    run.mkdir(parents=True)
+    (run / "model.json").write_text("{}")
+    (run / "config.yaml").write_text(f"model:\n  init_from: {folder}\n")
+    assert main(["embed", str(run), "a good film"]) == 2
+    assert capsys.readouterr().err == (
+        f"zoo embed: error: {run} is a zoo run directory (zoo train or zoo pretrain), which zoo embed does not read: "
+        "it embeds with a BERT checkpoint folder (Hugging Face or keras-hub, with a config.json) or its export (zoo "
+        "export CHECKPOINT); it embeds with no run's weights, fine-tuned or pretrained; the checkpoint this run was "
+        f"fine-tuned from (model.init_from) embeds, without the fine-tuning: zoo embed {folder}\n")
+
+
+def test_an_empty_input_file_has_no_texts_to_embed(tmp_path, capsys):
+    folder, _, _ = write_bert_checkpoint(tmp_path / "bert")
+    (tmp_path / "empty.csv").write_text("text\n")
+    assert main(["embed", str(folder), "--input", str(tmp_path / "empty.csv")]) == 2
+    assert capsys.readouterr().err == f"zoo embed: error: {tmp_path / 'empty.csv'}: no texts to embed\n"

@@ -334,3 +334,22 @@ def test_a_fine_tuned_classifiers_head_is_left_unused_for_the_new_head(tmp_path,
     assert_matches_reference(backbone, packed(tokenizer), weights, config)
     assert "left 2 weights unused: the fine-tuned classification head" in caplog.text
     assert from_pretrained(folder, num_classes=2).model.outputs[0].shape[-1] == 2
+
+
+def test_from_pretrained_takes_build_transformers_names_dropout_is_the_encoders(tmp_path):
+    # dropout set only the head's rate, and head_hidden_dim / head_dropout (build_transformer's) were refused.
+    folder = write(tmp_path, config={"hidden_dropout_prob": 0.3})
+    model = from_pretrained(folder, num_classes=2, dropout=0.2, head_hidden_dim=8).model
+    assert (model.backbone.dropout, model.head.dropout, model.head.hidden_dim) == (0.2, 0.2, 8)
+    model = from_pretrained(folder, num_classes=2, head_dropout=0.4, attention_dropout=0.05).model
+    assert (model.backbone.dropout, model.backbone.attention_dropout, model.head.dropout) == (0.3, 0.05, 0.4)
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"hidden_dim": 8}, r"got hidden_dim \(use head_hidden_dim\); it takes build_transformer's names"),
+    ({"backbone_options": {"dropout": 0.1}}, r"got backbone_options \(use dropout and attention_dropout\)"),
+    ({"head_dropout": 1.5}, r"`head_dropout` must be a float in \[0, 1\), got 1.5"),
+])
+def test_from_pretrained_refuses_a_former_name_pointing_to_the_current_one(checkpoint, given, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        from_pretrained(checkpoint[0], num_classes=2, **given)

@@ -95,3 +95,11 @@ def test_stopwords_are_matched_as_the_text_is_normalised_and_lower_cased():
 def test_bad_cleaning_options(values, match):
     with pytest.raises(DataSpecError, match=match):
         CleaningConfig.from_dict(values)
+
+
+def test_deduplication_reads_whitespace_and_case_as_cleaning_does():
+    # zoo.data.splits.text_key compares texts in Python, cleaning rewrites them in the graph: one set of spaces
+    from zoo.data.splits import text_key
+
+    text = " A\u2003b\x0bc\xa0d\u0085e  f\u3000\u200ag\u2009h\ti\nj\r"
+    assert text_key(text) == clean(tf.constant([text])).numpy()[0].decode() == "a b c d\x85e f g h i j"

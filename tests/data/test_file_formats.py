@@ -134,6 +134,38 @@ def test_hugging_face_class_labels_read_as_their_names_and_unlabelled_rows_are_b
     assert load(only_pos).label_names == ["neg", "pos"] and load(only_pos).labels.tolist() == [1]
 
 
+def test_a_class_label_id_past_its_names_is_named_as_such_not_as_unlabelled(tmp_path):
+    # It was "the row is unlabelled: label id 5 ...", the wording for Hugging Face's -1.
+    path = _parquet(tmp_path / "d.parquet", {"text": ["a gripping film", "odd"], "label": pa.array([1, 5], pa.int64())},
+                    features=HF_FEATURES)
+    with pytest.raises(errors.BadRowError) as info:
+        load(path)
+    assert str(info.value) == (
+        f"{path}, row 2, column 'label': label id 5 is outside the file's ClassLabel, whose 2 classes are ids 0-1 "
+        "(0 'neg', 1 'pos'): the file's labels and its features disagree (written by another version of the data "
+        "set?); fix the file's labels or its ClassLabel names, or pass on_bad_rows='skip' to leave such rows out")
+    # A long list of classes is cut to its first ten and its last.
+    many = {**HF_FEATURES, "label": {"names": [f"c{i}" for i in range(30)], "_type": "ClassLabel"}}
+    path = _parquet(tmp_path / "many.parquet", {"text": ["a"], "label": pa.array([30], pa.int64())}, features=many)
+    with pytest.raises(errors.BadRowError, match=r"whose 30 classes are ids 0-29 \(0 'c0', 1 'c1', .* 9 'c9', \.\.\. "
+                                                 r"29 'c29'\): "):
+        load(path)
+
+
+def test_a_float_label_column_of_whole_numbers_reads_as_integers(tmp_path):
+    # pandas stores integer labels with a missing value as float64; they were refused as "not float".
+    path = _parquet(tmp_path / "d.parquet", {"text": ["a", "b", "c", "d"], "label": [1.0, 0.0, float("nan"), 10.0]})
+    with pytest.raises(errors.BadRowError) as info:
+        load(path)
+    assert str(info.value) == (f"{path}, row 3, column 'label': label field is NaN, a missing value (pandas writes one "
+                               "for an empty cell of a number column)")
+    data = load(path, on_bad_rows="skip")
+    assert _names(data) == ["1", "0", "10"] and data.label_names == ["0", "1", "10"] and len(data.skipped) == 1
+    # As the integers they are: one vocabulary with an int64 file's.
+    ints = _parquet(tmp_path / "i.parquet", {"text": ["e"], "label": [1]})
+    assert load(ints, label_names=data.label_names).labels.tolist() == [1]
+
+
 def test_parquet_sentence_pairs_and_multi_label_lists(tmp_path):
     pairs = _parquet(tmp_path / "pairs.parquet",
                      {"text_a": ["a man sleeps", "a cat"], "text_b": ["a person rests", "a dog"],
@@ -149,8 +181,9 @@ def test_parquet_sentence_pairs_and_multi_label_lists(tmp_path):
     joined = _parquet(tmp_path / "joined.parquet", {"text": ["a", "b"], "label": ["x|y", "y"]})
     assert load(joined, label_separator="|").labels.tolist() == [[1, 1], [0, 1]]
     with pytest.raises(errors.BadRowError, match=r"tags.parquet, row 1, column 'label': label field must be a string "
-                                                 r"or an integer, not list; a list of labels per example is "
-                                                 r"multi-label data: train it with model.overrides.mode: multilabel"):
+                                                 r"or an integer, not list \['sports', 'politics'\]; a list of labels "
+                                                 r"per example is multi-label data: train it with "
+                                                 r"model.overrides.mode: multilabel"):
         load(tags)
 
 
@@ -165,7 +198,12 @@ def test_hugging_face_multi_label_class_label_lists_read_as_their_names(tmp_path
     data = load(path, label_column="labels", label_separator=",", on_bad_rows="skip")
     assert data.label_names == ["anger", "joy", "neutral"]
     assert data.labels.tolist() == [[0, 1, 0], [0, 0, 1], [1, 1, 0]]
-    assert "row 4, column 'labels': the row is unlabelled: label id 5 is none of the classes 0-2" in data.skipped[0]
+    # An id past the ClassLabel's names is no unlabelled row (-1): the file and its features disagree.
+    assert data.skipped == [
+        f"{path}, row 4, column 'labels': label id 5 is outside the file's ClassLabel, whose 3 classes are ids 0-2 "
+        "(0 'anger', 1 'joy', 2 'neutral'): the file's labels and its features disagree (written by another version "
+        "of the data set?); fix the file's labels or its ClassLabel names, or pass on_bad_rows='skip' to leave such "
+        "rows out"]
 
 
 @pytest.mark.parametrize("columns,options,error,message,kept", [
@@ -180,10 +218,11 @@ def test_hugging_face_multi_label_class_label_lists_read_as_their_names(tmp_path
     # A column's type is every row's: each row is bad, and skipping them all leaves no examples.
     ({"text": [1, 2, 3], "label": ["x", "y", "z"]}, {}, errors.BadRowError,
      "row 1, column 'text': text field must be a string, not int", 0),
-    ({"text": ["a", "b", "c"], "label": [1.0, 0.0, 1.0]}, {}, errors.BadRowError,
-     "row 1, column 'label': label field must be a string or an integer, not float", 0),
+    ({"text": ["a", "b", "c"], "label": [0.5, 1.5, 2.5]}, {}, errors.BadRowError,
+     "row 1, column 'label': label field must be a string or an integer, not float 0.5; only a whole number can be "
+     'a class id: if 0.5 names a class, write it as the string "0.5"', 0),
     ({"text": ["a", "b", "c"], "label": [True, False, True]}, {}, errors.BadRowError,
-     "row 1, column 'label': label field must be a string or an integer, not bool", 0),
+     "row 1, column 'label': label field must be a string or an integer, not bool True", 0),
 ])
 def test_bad_parquet_rows_name_file_row_and_column(tmp_path, columns, options, error, message, kept):
     path = _parquet(tmp_path / "d.parquet", columns)

@@ -1,5 +1,6 @@
 """Loaders: every format, label vocabularies, and every bad-input case naming file, line and column."""
 import codecs
+import csv
 import gzip
 import itertools
 import json
@@ -82,6 +83,95 @@ def test_tsv_without_header_uses_column_indices_and_no_quoting(write):
     data = load(path, header=False, label_column=0, text_column=1)
     assert data.texts == ['"quoted" text stays', "WIN now"]
     assert _names(data) == ["ham", "spam"]
+
+
+# The fix a CSV-quoted TSV file's warning or error ends with.
+CSV_WITH_TABS = ("format='csv', delimiter='\\t' (a tab is \"\\t\" in double quotes in YAML, as in a --set value: --set "
+                 "'data.load_options.delimiter=\"\\t\"')")
+
+
+def _csv_written_tsv(path, rows):
+    """Write ``rows`` as Python's csv module (and so pandas' ``to_csv(sep="\t")``) writes a tab-separated file."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter="\t").writerows([["text", "label"], *rows])
+    return path
+
+
+def test_a_csv_quoted_tsv_file_is_warned_of_and_its_broken_rows_name_the_fix(write, tmp_path, caplog):
+    # Its quotes were read as text (a doubled quote silently), or a quoted line break was "the label field is
+    # missing", with no word of quoting.
+    doubled = _csv_written_tsv(tmp_path / "pandas_like.tsv", [['he said "hi" loudly', "pos"], ["fine", "neg"]])
+    with caplog.at_level("WARNING", logger="zoo.data.sources"):
+        assert load(doubled).texts == ['"he said ""hi"" loudly"', "fine"]
+    assert (f"{doubled}: 1 field(s) look CSV-quoted, first on line 2, column 'text': '\"he said \"\"hi\"\" loudly\"'; "
+            "TSV is read without quoting, so their quotes are part of the text. If the file was written as CSV with "
+            f"tabs (Python's csv, pandas' to_csv(sep=\"\\t\")), read it with {CSV_WITH_TABS}") in caplog.text
+    assert load(doubled, format="csv", delimiter="\t").texts == ['he said "hi" loudly', "fine"]
+    broken = _csv_written_tsv(tmp_path / "broken.tsv", [["two\nlines", "pos"], ["a\ttab", "neg"], ["fine", "neg"]])
+    with pytest.raises(errors.BadRowError) as info:
+        load(broken)
+    assert str(info.value) == (
+        f"{broken}, line 2, column 'label': row has 1 field(s); the label field (column 1) is missing; a field opens a "
+        "double quote that it does not close, as Python's csv module and pandas' to_csv(sep=\"\\t\") write a text "
+        "that holds a line break or a tab: TSV is read without quoting, so if the file was written so, read it with "
+        f"{CSV_WITH_TABS}")
+    assert info.value.options == ("format", "delimiter")
+    skipped = load(broken, on_bad_rows="skip").skipped
+    assert "line 4: row has 3 fields but the header has 2; a delimiter inside a field must be quoted (CSV) or " \
+           "removed (TSV); a field opens a double quote" in skipped[1]
+    assert load(broken, format="csv", delimiter="\t").texts == ["two\nlines", "a\ttab", "fine"]
+    # Quotes that are text, as in SMS spam, are no CSV quoting: no warning.
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="zoo.data.sources"):
+        sms = load(write("sms.tsv", 'text\tlabel\n"quoted" text stays\tham\n"half\tspam\n'))
+    assert sms.texts == ['"quoted" text stays', '"half'] and "CSV-quoted" not in caplog.text
+
+
+def test_a_tsv_header_in_csv_quotes_names_the_fix(write):
+    path = write("quoted.tsv", '"text"\t"label"\n"a fine film"\t"pos"\n')
+    with pytest.raises(errors.MissingColumnError) as info:
+        load(path)
+    assert str(info.value) == (f"{path}, line 1, column 'text': text column 'text' does not exist; the header has "
+                               "['\"text\"', '\"label\"'], whose names are in double quotes, as CSV writes them: TSV "
+                               f"is read without quoting, so read the file with {CSV_WITH_TABS}")
+    assert load(path, format="csv", delimiter="\t").texts == ["a fine film"]
+
+
+@pytest.mark.parametrize("name,content,options,char,fix,fix_options", [
+    ("semi.csv", "text;label\na film;pos\n", {}, ";", "if the fields are separated by ';', not ',', read it with "
+     "delimiter=';'", {"delimiter": ";"}),
+    ("pipe.csv", "text|label\na film|pos\n", {}, "|", "if the fields are separated by '|', not ',', read it with "
+     "delimiter='|'", {"delimiter": "|"}),
+    ("tabs.csv", "text\tlabel\na film\tpos\n", {}, "\t", "if the fields are separated by tabs, not ',', read it with "
+     "delimiter='\\t' (a tab is \"\\t\" in double quotes in YAML, as in a --set value: --set "
+     "'data.load_options.delimiter=\"\\t\"')", {"delimiter": "\t"}),
+    ("comma.csv", "text,label\na film,pos\n", {"delimiter": ";"}, ",", "if the fields are separated by ',', not ';', "
+     "read it with delimiter=','", {"delimiter": ","}),
+    ("comma.tsv", "text,label\na film,pos\n", {}, ",", "if the fields are separated by ',', not tabs, read it with "
+     "format='csv'", {"format": "csv"}),
+    ("semi.tsv", "text;label\na film;pos\n", {}, ";", "if the fields are separated by ';', not tabs, read it with "
+     "format='csv', delimiter=';'", {"format": "csv", "delimiter": ";"}),
+])
+def test_a_one_column_header_holding_another_delimiter_names_the_delimiter_option(write, name, content, options,
+                                                                                   char, fix, fix_options):
+    # It was "the header has ['text;label']: name the column with text_column=, or ... header=False".
+    path = write(name, content)
+    with pytest.raises(errors.MissingColumnError) as info:
+        load(path, **options)
+    assert str(info.value) == (f"{path}, line 1, column 'text': text column 'text' does not exist; the header has "
+                               f"[{'text' + char + 'label'!r}], one column whose name holds {char!r}: {fix}")
+    assert info.value.options == tuple(fix_options)
+    assert load(path, **{**options, **fix_options}).texts == ["a film"]
+
+
+def test_a_one_field_row_holding_another_delimiter_names_the_delimiter_option(write):
+    path = write("semi.csv", "a film;pos\n")
+    with pytest.raises(errors.BadRowError, match=r"line 1, column 1: row has 1 field\(s\); the label field "
+                                                 r"\(column 1\) is missing; the row is one field holding ';': if the "
+                                                 r"fields are separated by ';', not ',', read it with delimiter=';'$"):
+        load(path, header=False, text_column=0, label_column=1)
+    # A one-column file whose texts hold ';' is read as it is.
+    assert load(write("one.csv", "text\nhello; world\n"), label_column=False).texts == ["hello; world"]
 
 
 def test_jsonl_with_custom_keys_and_blank_lines(write):
@@ -434,6 +524,31 @@ def test_jsonl_missing_key_bad_json_and_bad_types(write):
         load(typed)
 
 
+def test_a_jsonl_float_label_reads_as_its_integer_or_is_refused_quoting_its_value(write):
+    # Whole-number floats were "label field must be a string or an integer, not float", with no value or fix.
+    path = write("dnum.jsonl", '{"text": "a", "label": 1.0}\n{"text": "b", "label": 0}\n{"text": "c", "label": 1}\n')
+    data = load(path)
+    assert _names(data) == ["1", "0", "1"] and data.label_names == ["0", "1"]
+    half = write("half.jsonl", '{"text": "a", "label": 0.5}\n')
+    with pytest.raises(errors.BadRowError) as info:
+        load(half)
+    assert str(info.value) == (f"{half}, line 1, column 'label': label field must be a string or an integer, not float "
+                               "0.5; only a whole number can be a class id: if 0.5 names a class, write it as the "
+                               'string "0.5"')
+    missing = write("nan.jsonl", '{"text": "a", "label": NaN}\n{"text": "b", "label": 2.0}\n')
+    with pytest.raises(errors.BadRowError, match=r"nan.jsonl, line 1, column 'label': label field is NaN, a missing "
+                                                 r"value \(pandas writes one for an empty cell of a number column\)$"):
+        load(missing)
+    assert load(missing, on_bad_rows="skip").label_names == ["2"]
+    # A CSV cell is the text it holds: "1.0" read with the vocabulary of the JSONL file says what to write.
+    csv_file = write("n.csv", "text,label\nd,1.0\n")
+    with pytest.raises(errors.UnseenLabelError) as info:
+        load(csv_file, label_names=data.label_names)
+    assert str(info.value) == (f"{csv_file}, line 2, column 'label': label '1.0' is not in the label vocabulary "
+                               "['0', '1']; it is the number '1' written another way, and labels are text: write it "
+                               "'1'")
+
+
 def test_a_jsonl_key_given_twice_is_a_bad_row_not_its_last_value(write):
     """json keeps the last value of a repeated key; a CSV column named twice is an error too."""
     path = write("d.jsonl", '{"text": "a great film", "label": "pos", "text": "a dull film"}\n'
@@ -516,6 +631,36 @@ def test_utf16_without_its_byte_order_mark_is_refused_naming_the_encoding_to_pas
     lines = write("p.txt", "good\nfine\n".encode(encoding))
     with pytest.raises(errors.EncodingError, match=f"p.txt, line 1: byte 0x00 .* encoding='{encoding}'"):
         load({"pos": lines, "neg": write("n.txt", "bad\n")})
+
+
+@pytest.mark.parametrize("encoding", ["utf-32-le", "utf-32-be"])
+def test_utf32_or_non_latin_utf16_without_its_byte_order_mark_is_named(write, encoding):
+    path = write("nomark.tsv", "text\tlabel\nCafé ☕\tpos\n".encode(encoding))
+    with pytest.raises(errors.EncodingError, match=f"looks like UTF-16 or UTF-32 .* encoding='{encoding}'"):
+        load(path)
+    assert load(path, encoding=encoding).texts == ["Café ☕"]
+    # Cyrillic in UTF-16 has NULs only beside its spaces and ASCII marks.
+    russian = write("ru.tsv", "text\tlabel\nочень хороший фильм, 10 из 10\tpos\n".encode("utf-16-le"))
+    with pytest.raises(errors.EncodingError, match="looks like UTF-16 or UTF-32 .* encoding='utf-16-le'"):
+        load(russian)
+
+
+def test_a_stray_nul_byte_is_named_as_such_not_as_utf16(write):
+    # One NUL in an ASCII file was "the file looks like UTF-16 or UTF-32 without a byte-order mark".
+    path = write("nul.csv", b"text,label\nfine film,pos\nbad\x00 film,neg\n")
+    with pytest.raises(errors.EncodingError) as info:
+        load(path)
+    assert str(info.value) == (
+        f"{path}, line 3: byte 0x00 at byte column 4 (byte offset 28; 1 NUL byte(s) in the file): a NUL byte, which "
+        "text does not hold: the file holds a stray NUL, not one beside every character as UTF-16 or UTF-32 would; "
+        "remove it (the file may be damaged or partly binary), or, if the file is in another encoding, pass "
+        "encoding= with its encoding")
+    # NUL padding (a file cut short while written) is no UTF-16 either.
+    padded = write("pad.csv", b"text,label\nfine film,pos\n" + b"\x00" * 64)
+    with pytest.raises(errors.EncodingError, match=r"line 3: byte 0x00 at byte column 1 \(byte offset 25; 64 NUL "
+                                                   r"byte\(s\) in the file\): a NUL byte, which text does not hold: "
+                                                   r"the file holds a stray NUL"):
+        load(padded)
 
 
 @pytest.mark.parametrize("name,header", [("j.csv", "text,label"), ("j.tsv", "text\tlabel")])

@@ -4,7 +4,7 @@ import pytest
 
 from zoo.data.errors import DataError, DataSpecError
 from zoo.data.labeled import UNLABELLED, LabeledTexts, check_labels_seen
-from zoo.data.splits import deduplicate, kfold, train_val_test_split
+from zoo.data.splits import deduplicate, kfold, shared_texts, text_key, train_val_test_split
 
 
 @pytest.fixture
@@ -84,6 +84,20 @@ def test_seq2seq_deduplication_keeps_a_sources_references_and_drops_repeated_pai
     assert len(unique) == 150 and unique.labels.tolist() == list(range(150))
     assert "refs: removed 1 duplicate (source, target) pairs (a source's other targets are kept)" in caplog.text
     assert "label" not in caplog.text
+
+
+def test_copies_differing_in_whitespace_or_case_are_duplicates_as_the_model_reads_them(caplog):
+    # Raw texts were compared: "A film " and "  a  film" stayed apart and leaked into the test split.
+    texts = ["a fine film", "A fine film ", "  a  fine\tfilm", "a dull film", "A dull film"]
+    data = LabeledTexts(texts, np.array([1, 1, 1, 0, 0]), ["neg", "pos"], source="near")
+    assert deduplicate(data).texts == ["a fine film", "a dull film"]
+    assert "near: removed 3 duplicate texts (0 with a different label" in caplog.text
+    # A cased tokenizer tells "A" from "a": only the whitespace copy goes.
+    assert deduplicate(data, lowercase=False).texts == ["a fine film", "A fine film ", "a dull film", "A dull film"]
+    other = LabeledTexts(["A DULL  film", "new"], np.array([0, 1]), ["neg", "pos"])
+    assert shared_texts(data, other) == [0] and shared_texts(data, other, lowercase=False) == []
+    # U+0085 is text to cleaning (MR's "..."), not a space.
+    assert text_key("so\x85 good") != text_key("so good")
 
 
 @pytest.mark.parametrize("task", ["lm", "mlm", "classification"])

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from zoo.evaluation.metrics import MetricsInputError, check_threshold, classification_metrics, confident_mistakes
+from zoo.evaluation.metrics import (MetricsInputError, absent_classes, check_threshold, classification_metrics,
+                                    confident_mistakes, roc_auc_undefined)
 
 
 def _random_predictions(n, c, seed):
@@ -176,11 +177,14 @@ def test_a_class_absent_from_labels_and_predictions_is_left_out_of_the_averages(
     assert skm.f1_score(y, [0, 1, 0, 1], average="macro") == 1.0
     assert m["averages"]["macro"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
     assert m["per_class"][2] == {"label": "c", "precision": None, "recall": None, "f1": None, "support": 0}
-    # a class predicted but never true, and one true but never predicted, still count (as 0)
+    # a class true but never predicted counts (as 0); one predicted but never true counts in the micro and weighted
+    # averages, and in the macro ones as the misses of the true classes, not as a class of its own at 0
     y, pred = [0, 1, 1, 1, 3], [0, 1, 1, 2, 0]
     m = classification_metrics(y, np.eye(4)[pred], list("abcd"))
-    for average in ("macro", "micro", "weighted"):
+    for average in ("micro", "weighted"):
         assert m["averages"][average]["f1"] == pytest.approx(skm.f1_score(y, pred, average=average, zero_division=0))
+    assert m["averages"]["macro"]["f1"] == pytest.approx(
+        skm.f1_score(y, pred, labels=[0, 1, 3], average="macro", zero_division=0)) == pytest.approx((2 / 3 + 0.8) / 3)
     assert [r["f1"] for r in m["per_class"]] == pytest.approx([2 / 3, 0.8, 0.0, 0.0])
     # multi-label: a label column no example has and none is predicted is left out the same way
     y = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0]])
@@ -267,3 +271,17 @@ def test_a_threshold_that_cannot_decide_is_refused(threshold, names, match):
     with pytest.raises(MetricsInputError, match=match):
         classification_metrics([0, 1, 1], np.eye(len(names))[[0, 1, 1]] * 0.8 + 0.2 / len(names), names,
                                threshold=threshold)
+
+
+def test_one_class_present_is_macro_averaged_alone_and_has_no_roc_auc_with_the_reason():
+    from sklearn import metrics as skm
+
+    # every example pos, a quarter predicted neg: neg's F1 (0, zero_division) would halve macro F1
+    y, pred = [1] * 8, [1] * 6 + [0] * 2
+    m = classification_metrics(y, np.eye(2)[pred] * 0.8 + 0.1, ["neg", "pos"])
+    assert m["averages"]["macro"]["f1"] == pytest.approx(skm.f1_score(y, pred, labels=[1], average="macro"))
+    assert m["averages"]["macro"]["f1"] == pytest.approx(6 / 7)
+    assert absent_classes(m) == ["neg"] and m["roc_auc"] is None
+    assert roc_auc_undefined(m) == "only pos is in the labels; ROC-AUC needs examples of both classes"
+    three = classification_metrics([0, 1, 2], np.eye(3), list("abc"))
+    assert absent_classes(three) == [] and roc_auc_undefined(three) == "computed for two classes only; this model has 3"

@@ -219,3 +219,13 @@ def test_multilabel_reports_name_subset_and_per_label_accuracy():
     assert "subset accuracy 0.5000" in _headline(report)
     md = render_markdown(report)
     assert "**subset accuracy**: 0.5000" in md and "per-label accuracy 0.7500" in md
+
+
+def test_a_report_says_which_classes_macro_averages_leave_out_and_why_roc_auc_is_missing(tmp_path):
+    metrics = classification_metrics([1, 1, 1], [[0.2, 0.8], [0.6, 0.4], [0.1, 0.9]], ["neg", "pos"])
+    write_report(tmp_path, metrics)
+    text = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "- **ROC-AUC**: – (only pos is in the labels; ROC-AUC needs examples of both classes)\n" in text
+    assert ("| *macro avg* | 1.0000 | 0.6667 | 0.8000 | |" in text and "\nThe macro averages are over the classes in "
+            "the labels (pos): neg had no example, and would count as F1 0 (scikit-learn's zero_division); "
+            "predictions of them count as misses of the true classes.\n" in text)

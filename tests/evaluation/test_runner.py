@@ -92,6 +92,19 @@ def test_a_file_without_labels_is_sent_to_zoo_predict(trained_run, tmp_path, cap
                                             f"--input {tmp_path / 'data.csv'}\n")
 
 
+def test_a_txt_file_of_unlabelled_texts_is_sent_to_zoo_predict(trained_run, tmp_path, capsys):
+    (tmp_path / "pred.txt").write_text("a superb film\na dull film\n", encoding="utf-8")
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_evaluate_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["evaluate", str(trained_run.run_dir), "--data", str(tmp_path / "pred.txt")])
+    assert args.handler(args) == 2
+    assert capsys.readouterr().err == (
+        f"zoo evaluate: error: {tmp_path / 'pred.txt'}: one text per line and no labels, which zoo evaluate cannot "
+        "score: it compares a classifier's predictions with labels (a .csv/.tsv/.jsonl/.parquet file with a label "
+        "column, --label-column naming it); a file without labels is scored with zoo predict "
+        f"{trained_run.run_dir} --input {tmp_path / 'pred.txt'}\n")
+
+
 def test_a_row_without_text_is_an_error_that_says_how_to_skip_it(trained_run, tmp_path, capsys):
     rows = "text,label\na superb film,positive\n,negative\na dull film,negative\n"
     assert _zoo_evaluate_csv(trained_run, rows, tmp_path) == 2

@@ -325,7 +325,9 @@ def test_compressed_and_parquet_inputs_are_read_as_zoo_data_reads_them(tmp_path)
     with pytest.raises(PredictInputError, match=r"e.parquet: no column 'text'; name the texts' column with text_field "
                                                 r"\(--text-field\); columns: idx, sentence, label, day$"):
         read_texts(path)
-    with pytest.raises(PredictInputError, match=r"e.parquet, row 1: column 'idx' is not a string$"):
+    with pytest.raises(PredictInputError, match=r"e.parquet, row 1: column 'idx' is 0 \(int\), not a string: name the "
+                                                r"texts' column with text_field \(--text-field\), or, if it is the "
+                                                r'text, write it as a string \("0"\)$'):
         read_texts(path, text_field="idx")
     with pytest.raises(PredictInputError, match=r"e.parquet: encoding='latin-1' \(--encoding\) decodes text files, "
                                                 r"but a parquet file's strings are already decoded; leave --encoding "

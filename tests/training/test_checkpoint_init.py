@@ -93,3 +93,18 @@ def test_a_length_beyond_the_checkpoints_positions_says_whose_it_is_and_how_to_f
     assert str(error.value) == (f"{says} the 40 positions of the checkpoint {folder}; set data.sequence_length to "
                                 "at most 40, or to auto (which caps it there)")
     assert not (root / "long").exists()
+
+
+def test_a_model_key_a_checkpoint_run_cannot_take_is_refused_before_any_data_is_read(setup, monkeypatch):
+    # model.name: lstm came after the data load, the run summary and the fine-tuning recipe's lines.
+    root, folder, _, data = setup
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data were read before the config was checked")
+
+    monkeypatch.setattr("zoo.training.run.load_splits", no_data)
+    config = {"data": {"source": str(data)}, "model": {"init_from": str(folder), "name": "lstm"},
+              "output": {"dir": str(root / "lstm"), "progress": "none"}}
+    with pytest.raises(ConfigError, match="^model.name: 'lstm' would not apply: a run from the checkpoint folder"):
+        zoo.train(config)
+    assert not (root / "lstm").exists()

@@ -173,6 +173,68 @@ def test_a_given_test_file_sharing_texts_with_training_is_reported(tmp_path, cap
     assert len(splits["test"]) == 3, "a given test set is kept as it is"
 
 
+def test_near_copies_count_as_duplicates_when_the_tokenizer_reads_them_alike(tmp_path, caplog):
+    # Each text three times, in case and spacing variants, was kept three times and straddled the splits.
+    rows = [(f"text number {i}", "ab"[i % 2]) for i in range(100)]
+    variants = [(t, y) for text, y in rows for t in (text, text.capitalize() + " ", "  " + text.replace(" ", "  "))]
+    source = tmp_path / "near.csv"
+    source.write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in variants), encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        splits = split_texts(_config(source))
+    assert f"{source}: removed 200 duplicate texts" in caplog.text
+    assert sum(len(splits[name]) for name in ("train", "validation", "test")) == 100
+    # With cleaning.lowercase false the tokenizer tells the capitalised copy apart: only the spacing copy goes.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        split_texts(_config(source, cleaning={"lowercase": False}))
+    assert f"{source}: removed 100 duplicate texts" in caplog.text
+    # A given test file's near copies of training texts are reported with the same comparison.
+    test = tmp_path / "test.csv"
+    test.write_text("text,label\nTEXT  number 3,b\nnew text,a\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        split_texts(_config(source, test_source=str(test)))
+    assert f"1 of the 2 texts of {test} also occur in the training data" in caplog.text
+
+
+def test_a_given_split_file_is_read_in_its_own_encoding(tmp_path):
+    # A UTF-8 test file next to a latin-1 training file was read as latin-1: "café" became "cafÃ©", silently.
+    train = tmp_path / "train.csv"
+    train.write_bytes(("text,label\n" + "".join(f"café {i},{'ab'[i % 2]}\n" for i in range(40))).encode("latin-1"))
+    utf8, latin1 = tmp_path / "utf8.csv", tmp_path / "latin1.csv"
+    utf8.write_text("text,label\ncafé crème,a\nnew text,b\n", encoding="utf-8")
+    latin1.write_bytes("text,label\nthé vert,a\nnew text,b\n".encode("latin-1"))
+    for given, text in ((utf8, "café crème"), (latin1, "thé vert")):
+        splits = split_texts(_config(train, test_source=str(given), validation_source=str(given),
+                                     load_options={"encoding": "latin-1"}))
+        assert splits["test"].texts[0] == splits["validation"].texts[0] == text
+        assert splits["train"].texts[0].startswith("café")
+    # A file that is neither UTF-8 nor in the training data's encoding: the note says how it is read.
+    with pytest.raises(zoo.data.EncodingError) as err:
+        split_texts(_config(utf8, test_source=str(latin1), load_options={"encoding": "utf-8"}))
+    assert err.value.__notes__ == ["data.test_source is read as UTF-8 (or UTF-16/UTF-32 by its byte-order mark), "
+                                   "else in data.load_options.encoding, the training data's: save it in one of "
+                                   "these, e.g. iconv -f latin-1 -t utf-8 OLD > NEW"]
+
+
+def test_a_bad_row_s_error_names_the_run_config_key_that_skips_it(tmp_path):
+    # zoo evaluate named --on-bad-rows skip; zoo train's error named no fix.
+    source = _repeated(tmp_path / "missing.csv", 20, 1)
+    source.write_text(source.read_text(encoding="utf-8") + "an orphan,\n", encoding="utf-8")
+    with pytest.raises(zoo.data.BadRowError, match="missing.csv, line 22, column 'label': empty label") as err:
+        split_texts(_config(source))
+    assert err.value.__notes__ == ["fix or remove that row, or --set data.load_options.on_bad_rows=skip to leave out "
+                                   "such rows (a warning counts them)"]
+    assert len(split_texts(_config(source, load_options={"on_bad_rows": "skip"}))["train"]) == 12
+    # An extra source's bad row names its entry's own option.
+    (tmp_path / "extra.jsonl").write_text('{"text": null}\n', encoding="utf-8")
+    config = Config.from_dict({"model": {"name": "mlm"}, "data": {"source": str(tmp_path / "missing.csv"),
+                                                                   "extra_sources": [str(tmp_path / "extra.jsonl")]}})
+    with pytest.raises(zoo.data.BadRowError) as err:
+        split_texts(config)
+    assert err.value.__notes__ == ["in a run config, these are options of data.extra_sources[0]: write the entry as "
+                                   f"{{source: {tmp_path / 'extra.jsonl'}, on_bad_rows: skip}}"]
+
+
 def test_a_validation_file_is_the_validation_split_and_the_source_keeps_its_test_split(tmp_path, caplog):
     train = tmp_path / "train.csv"
     train.write_text("text,label\n" + "".join(f"text {i},{'ab'[i % 2]}\n" for i in range(40)), encoding="utf-8")
@@ -262,6 +324,25 @@ def test_multilabel_mode_reads_several_labels_per_row(tmp_path):
     args = model_arguments(config, {"task": "classification", "label_names": ["politics", "sports"],
                                     "sequence_length": 16, "tokenizer": type("T", (), {"vocab_size": 50, "pad_id": 3})()})
     assert (args["mode"], args["num_classes"], args["pad_id"]) == ("multilabel", 2, 3)
+
+
+@pytest.mark.parametrize("separator", ["|", ";"])
+def test_multilabel_labels_joined_by_another_separator_are_warned_of(tmp_path, caplog, separator):
+    # "pos|short" read with "," was one class per combination, silently.
+    path = tmp_path / "tags.jsonl"
+    path.write_text("".join(json.dumps({"text": f"text {i}", "label": f"{'np'[i % 2]}{separator}{'sl'[i % 3 > 0]}"})
+                            + "\n" for i in range(30)), encoding="utf-8")
+    config = _config(path, validation_split=0.0).override(["model.overrides.mode=multilabel"])
+    with caplog.at_level(logging.WARNING):
+        split_texts(config)
+    assert (f"warning: {path}: no example has more than one label (separated by ','), yet label names hold "
+            f"{separator!r}, e.g. {'n' + separator + 'l'!r} ({path}, line 3), so each combination is learnt as one "
+            f"class (4 classes): if {separator!r} separates the labels, pass --set \"data.load_options.label_separator="
+            f"'{separator}'\"") in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        splits = split_texts(config.update({"data.load_options.label_separator": separator}))
+    assert splits["train"].label_names == ["l", "n", "p", "s"] and "separat" not in caplog.text
 
 
 def test_several_labels_per_row_need_a_multilabel_model(tmp_path):

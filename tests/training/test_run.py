@@ -598,3 +598,17 @@ def test_a_multilabel_run_names_its_accuracy_per_label():
     metrics = {"task": "classification", "test": {"accuracy": 0.575}, "wall_seconds": 3}
     assert "test per-label accuracy 0.5750" in _metrics_summary(metrics, "runs/ml", "multilabel")
     assert "test accuracy 0.5750" in _metrics_summary(metrics, "runs/s", "multiclass")
+
+
+def test_an_override_the_model_does_not_take_is_refused_before_any_data_is_read(tiny_csv, tmp_path, monkeypatch):
+    # The typo's error came after the data load and the run summary.
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data were read before the config was checked")
+
+    monkeypatch.setattr("zoo.training.run.load_splits", no_data)
+    config = tiny_config(tiny_csv, tmp_path / "run", model={"overrides": {"num_layer": 1}})
+    with pytest.raises(ConfigError, match=r"^model.overrides \{'pooling': 'attention', 'num_layer': 1\}: model "
+                                          r"'transformer-tiny' \(classification, build_transformer\) does not take "
+                                          "num_layer; it accepts"):
+        train(config)
+    assert not (tmp_path / "run").exists()

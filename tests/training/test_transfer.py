@@ -1,5 +1,6 @@
 """``model.init_from`` a seq2seq run's encoder, and the tokenizer coverage of the data it is given."""
 import csv
+import json
 import logging
 
 import numpy as np
@@ -78,3 +79,19 @@ def test_training_from_a_run_whose_vocabulary_misses_most_tokens_warns_once(text
         zoo.train(tiny_config(texts, tmp_path / "ft", model={"init_from": str(run), "overrides": TINY},
                               training={"epochs": 1}))
     assert caplog.text.count(f"are unknown to the tokenizer of {run}") == 1
+
+
+def test_continued_pretraining_adopts_the_pretraining_runs_encoder_sizes(tmp_path):
+    # mlm from an mlm run under its builder's default sizes failed "the encoder differs ... (d_model: 128 here, 32
+    # in runs/pre ...)", where a classifier from the same run adopted them.
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(f"w{i % 7} w{i % 5} w{i % 3} film\n" for i in range(64)), encoding="utf-8")
+    sizes = {"num_layers": 1, "d_model": 16, "num_heads": 2, "ff_dim": 32}
+    first = zoo.train(tiny_config(corpus, tmp_path / "pre", model={"name": "mlm", "overrides": sizes},
+                                  training={"epochs": 1})).run_dir
+    result = zoo.train(tiny_config(corpus, tmp_path / "more", model={"name": "mlm", "overrides": {},
+                                                                     "init_from": str(first)},
+                                   training={"epochs": 1}))
+    backbone = result.model.backbone
+    assert {key: getattr(backbone, key) for key in sizes} == sizes
+    assert json.loads((result.run_dir / "model.json").read_text())["arguments"].items() >= sizes.items()

@@ -100,28 +100,32 @@ def load_tokenizer(folder):
     return BertTokenizer.from_vocabulary_file(vocabulary_path, **options)
 
 
-# Backbone arguments a caller may change without changing a weight's meaning (fine-tuning regularisation).
-BACKBONE_OPTIONS = ("dropout", "attention_dropout")
+# Names from_pretrained once took for what build_transformer calls otherwise -> the name to use now.
+RENAMED = {"hidden_dim": "head_hidden_dim", "backbone_options": "dropout and attention_dropout"}
 
 
-def from_pretrained(path, task="classification", *, num_classes=None, dtype=None, backbone_options=None,
-                    **task_options):
+def from_pretrained(path, task="classification", *, num_classes=None, pooling=None, mode=None, head_hidden_dim=None,
+                    head_dropout=None, dropout=None, attention_dropout=None, dtype=None, **renamed):
     """Load a BERT checkpoint folder as a zoo model with the checkpoint's tokenizer.
 
     The backbone is post-LN with learned positions, segment embeddings and an embedding LayerNorm, its
     activation, epsilon and sizes mapped exactly from the config; every weight is checked before any is copied
-    (see ``zoo.converters.porting``). The classifier's head is new (random), as is any task head.
+    (see ``zoo.converters.porting``). The classifier's head is new (random), as is any task head. The keywords
+    are ``build_transformer``'s (and ``model.overrides``'): ``dropout`` is the encoder's rate, ``head_*`` the head's.
 
     Args:
         path: A Hugging Face BERT folder (``config.json``, ``model.safetensors`` or a sharded index,
             ``vocab.txt``, ``tokenizer_config.json``) or a keras-hub ``BertBackbone`` preset folder.
         task: ``"classification"`` for a ``TextClassifier``, ``None`` for the bare ``Backbone``.
         num_classes: Classes of the classifier (required for classification).
+        pooling: ``mean`` (default), ``cls``, ``max``, ``attention``, or ``pooled`` (BERT's tanh pooler).
+        mode: ``multiclass`` (default), ``binary`` or ``multilabel``.
+        head_hidden_dim: Optional hidden layer in the head.
+        head_dropout: Dropout before the logits; defaults to the backbone's ``dropout``.
+        dropout: Residual and embedding dropout of the backbone; default: the checkpoint config's
+            ``hidden_dropout_prob``.
+        attention_dropout: Dropout on attention probabilities; default: ``attention_probs_dropout_prob``.
         dtype: Dtype policy of the model; ``None`` follows the global policy.
-        backbone_options: ``{"dropout", "attention_dropout"}`` rates replacing the checkpoint config's
-            ``hidden_dropout_prob`` and ``attention_probs_dropout_prob``.
-        **task_options: More ``TextClassifier`` arguments: ``pooling`` (``pooled`` uses BERT's tanh pooler),
-            ``mode``, ``hidden_dim``, ``dropout``.
 
     Returns:
         ``Pretrained(model, tokenizer)``.
@@ -130,38 +134,46 @@ def from_pretrained(path, task="classification", *, num_classes=None, dtype=None
         CheckpointFileNotFoundError: A missing folder or file (named).
         UnsupportedCheckpointError: Another architecture, activation or task (the supported ones listed).
         WeightMismatchError: Checkpoint weights left unused or model weights left unfilled (named).
+        TypeError: An unknown keyword (a former name, ``hidden_dim`` or ``backbone_options``, names its successor).
 
     Example:
-        >>> model, tokenizer = zoo.from_pretrained("checkpoints/all-MiniLM-L6-v2", num_classes=2)
+        >>> model, tokenizer = zoo.from_pretrained("checkpoints/all-MiniLM-L6-v2", num_classes=2, head_dropout=0.2)
         >>> inputs = tokenizer.pack(tf.constant(["a gripping film"]), sequence_length=16)
         >>> model({"token_ids": inputs["token_ids"], "segment_ids": inputs["segment_ids"]}).shape
         TensorShape([1, 2])
     """
     from zoo.models import Backbone, TextClassifier
+    from zoo.models.transformer import check_head_arguments
 
+    if renamed:
+        raise TypeError("from_pretrained() got " + ", ".join(
+            f"{key} (use {RENAMED[key]})" if key in RENAMED else f"an unexpected keyword {key}" for key in renamed)
+            + "; it takes build_transformer's names: num_classes, pooling, mode, head_hidden_dim, head_dropout, "
+            "dropout, attention_dropout, dtype")
     if task not in TASKS:
         raise UnsupportedCheckpointError(f"task {task!r} is not supported; supported: "
                                          f"{', '.join(repr(t) for t in TASKS)}")
     if task == "classification" and num_classes is None:
         raise ValueError("task 'classification' needs num_classes")
-    if task is None and (num_classes is not None or task_options):
-        raise ValueError(f"task None (the bare backbone) takes no task arguments, got "
-                         f"{sorted(task_options) + (['num_classes'] if num_classes is not None else [])}")
+    head = {key: value for key, value in (("num_classes", num_classes), ("pooling", pooling), ("mode", mode),
+                                          ("head_hidden_dim", head_hidden_dim), ("head_dropout", head_dropout))
+            if value is not None}
+    if task is None and head:
+        raise ValueError(f"task None (the bare backbone) takes no task arguments, got {sorted(head)}")
+    check_head_arguments(head_hidden_dim, head_dropout)
     started = time.perf_counter()
     folder = Path(path)
     config, layout = read_config(folder)
     arguments = layout.backbone_arguments(config, folder / CONFIG_FILE)
-    unknown = sorted(set(backbone_options or {}) - set(BACKBONE_OPTIONS))
-    if unknown:
-        raise ValueError(f"backbone_options {unknown} would change the checkpoint's weights' meaning; allowed: "
-                         f"{', '.join(BACKBONE_OPTIONS)}")
-    arguments.update(backbone_options or {})
+    # The only backbone arguments that leave the weights' meaning as trained (fine-tuning regularisation).
+    arguments.update({key: value for key, value in (("dropout", dropout), ("attention_dropout", attention_dropout))
+                      if value is not None})
     tokenizer = load_tokenizer(folder)
     if tokenizer.vocab_size > arguments["vocab_size"]:
         raise CheckpointError(f"the tokenizer has {tokenizer.vocab_size} tokens but the model embeds only "
                               f"{arguments['vocab_size']}", path=folder / CONFIG_FILE, key="vocab_size")
     weights = layout.read_weights(folder)
-    pooled = task_options.get("pooling") == "pooled"
+    pooled = pooling == "pooled"
     if pooled and not layout.has_pooler(weights):
         raise CheckpointError("pooling='pooled' needs the checkpoint's pooler, which it does not have: pool with "
                               "cls, mean, max or attention", path=folder)
@@ -171,7 +183,9 @@ def from_pretrained(path, task="classification", *, num_classes=None, dtype=None
     report = port(layout.transfers(backbone), weights, backbone.weights, unused_allowed=allowed, source=folder)
     for reason, keys in report.ignored.items():
         log.info("%s: left %d weights unused: %s", folder, len(keys), reason)
-    model = backbone if task is None else TextClassifier(backbone, num_classes, pad_id=tokenizer.pad_id,
-                                                         dtype=dtype, **task_options)
+    # As build_transformer's, the head's dropout defaults to the encoder's (BERT's classifier: hidden_dropout_prob).
+    model = backbone if task is None else TextClassifier(
+        backbone, num_classes, pooling=pooling or "mean", mode=mode or "multiclass", hidden_dim=head_hidden_dim,
+        dropout=arguments["dropout"] if head_dropout is None else head_dropout, pad_id=tokenizer.pad_id, dtype=dtype)
     log.info("loaded %s (%d weights) in %.2f s", folder, len(report.filled), time.perf_counter() - started)
     return Pretrained(model, tokenizer)

@@ -37,6 +37,32 @@ def pair_segment_problem(num_segments):
 UNLABELLED = "text"
 # Joins (and, in data files, separates) the several labels of a multi-label example.
 LABEL_SEPARATOR = ","
+# Characters that data files join several labels with instead (``likely_label_separator``); not a tab, which
+# ``zoo.data.load`` refuses as a separator (it is blank), so no setting could follow the advice.
+LIKELY_SEPARATORS = ("|", ";", "/")
+
+
+def likely_label_separator(data):
+    """Return ``(separator, class id)`` when multi-label ``data`` looks read with the wrong label separator,
+    else ``None``: no example has more than one label, yet a label name holds one of ``LIKELY_SEPARATORS`` (rows
+    of ``pos|short`` read with ``,`` give one class per combination).
+
+    Args:
+        data: ``LabeledTexts``.
+
+    Example:
+        >>> data = LabeledTexts(["a", "b"], np.array([[1, 0], [0, 1]]), ["neg|long", "pos|short"])
+        >>> likely_label_separator(data)
+        ('|', 0)
+    """
+    if not data.multilabel or (data.labels.sum(axis=1) > 1).any():
+        return None
+    present = data.labels.sum(axis=0) > 0
+    for separator in LIKELY_SEPARATORS:
+        for c, name in enumerate(data.label_names):
+            if separator in name and present[c]:
+                return separator, c
+    return None
 
 
 def joined_label_problem(names):

@@ -19,6 +19,7 @@ import logging
 import lzma
 import math
 import re
+import reprlib
 import zlib
 from pathlib import Path
 
@@ -82,10 +83,27 @@ _ASCII_SPACE = " \t\r\n\f\v"
 _CSV_NEWLINE_ERROR = "new-line character"
 _CSV_EOF_ERROR = "unexpected end of data"
 _CSV_QUOTE_ERROR = re.compile(r"'.' expected after '\"'")
+# How many ClassLabel names a message lists before it skips to the last (some have hundreds).
+_SHOWN_CLASSES = 10
+# TSV is split on tabs without quoting, but Python's csv module and pandas' to_csv(sep="\t") quote a field that
+# holds a quote (doubling it), a tab or a line break. _CSV_QUOTED matches a whole such field with a doubled quote;
+# _CSV_OPENED one whose quote is not closed in it (its tab or line break split it).
+_CSV_QUOTED = re.compile(r'"(?:[^"]|"")*""(?:[^"]|"")*"')
+_CSV_OPENED = re.compile(r'"(?:[^"]|"")*')
+# How a run config writes a tab as a load option; and the load options that read a CSV-quoted TSV file.
+_YAML_TAB = (' (a tab is "\\t" in double quotes in YAML, as in a --set value: '
+             '--set \'data.load_options.delimiter="\\t"\')')
+_CSV_WITH_TABS = "format='csv', delimiter='\\t'" + _YAML_TAB
+# The delimiters a file read as one field per line may be split on instead, by format.
+_OTHER_DELIMITERS = {"csv": (";", "|", "\t", ","), "tsv": (",", ";", "|")}
 # aclImdb's folder of unlabelled reviews, beside its class folders.
 UNLABELLED_FOLDER = "unsup"
 # A JSON string may escape half a UTF-16 surrogate pair ("\ud83d"); no UTF-8 text, so no TensorFlow string, holds one.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# How many bytes from its start ``unmarked_wide_encoding`` reads to tell UTF-16 or UTF-32 from a stray NUL, and the
+# share of UTF-16 characters that must be ASCII (one NUL each): spaces and digits in Cyrillic text are 10-15%.
+_NUL_SAMPLE = 1 << 16
+_WIDE_NUL_SHARE = 0.02
 # Byte-order marks of UTF-32 and UTF-16 (UTF-32's little-endian mark starts with UTF-16's, so it goes first).
 _WIDE_BOMS = (("utf-32", codecs.BOM_UTF32_LE), ("utf-32", codecs.BOM_UTF32_BE), ("utf-16", codecs.BOM_UTF16_LE),
               ("utf-16", codecs.BOM_UTF16_BE))
@@ -135,20 +153,25 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
             or a dict ``{label: path}`` of one-example-per-line files.
         encoding: Text encoding; when not given UTF-8, or UTF-16/UTF-32 for a file starting with their
             byte-order mark (the shared MR and TREC default to latin-1). Without it, a NUL byte is an
-            ``EncodingError``: such a file is UTF-16 or UTF-32 without its mark, and needs ``encoding=``.
+            ``EncodingError``: NULs beside every character make a file UTF-16 or UTF-32 without its mark, which
+            needs ``encoding=``; a stray NUL is damage, named by its line and byte offset.
         text_column: CSV/TSV header name or index, JSONL key, parquet column, or tfds feature holding the text
             (default ``"text"``; for tfds the data set's supervised keys). For sentence pairs, a list of
             the two CSV/TSV/JSONL/parquet columns; a file with ``text_a`` and ``text_b`` columns and no ``text``
             column is read as pairs by default (``LabeledTexts.text_pairs``).
         label_column: The same for the label (default ``"label"``). ``False`` reads the texts alone: every
             example gets the one label ``UNLABELLED`` (a corpus for lm/mlm models; a file needs no label).
+            Labels are text: a CSV/TSV cell as written ("1.0"), a JSONL or parquet integer as its digits, and a
+            whole-number float there (pandas' float64 of integers with a missing value) as its integer ("1").
         on_bad_rows: ``"error"`` (raise naming file, line (parquet: row) and column) or ``"skip"`` (skip, count
             and warn). A CSV record with an unbalanced double quote raises either way: where it ends is unknown.
             So does an undecodable byte, except in a class folder's file (one example) or a tfds record.
         split: ``"train"`` / ``"test"`` for TREC and tfds (default ``"train"``); other sources have no split.
         format: Force a file format: one of ``FORMATS``.
         header: Whether CSV/TSV files start with a header row; without one, columns are indices.
-        delimiter: CSV field delimiter (default ``","``; TSV is split on tabs, without quoting).
+        delimiter: CSV field delimiter (default ``","``; TSV is split on tabs, without quoting: a TSV file written
+            with CSV's quoting, as Python's ``csv`` and pandas' ``to_csv(sep="\\t")`` write one, reads with
+            ``format="csv", delimiter="\\t"``; fields that look so quoted are warned of or named in errors).
         label_names: A fixed label vocabulary in id order (e.g. the training set's for a test file);
             labels outside it raise ``UnseenLabelError``. Default: the labels found, sorted; for tfds and a
             Hugging Face parquet file, the label's ``ClassLabel`` names.
@@ -188,7 +211,9 @@ def load(spec, *, encoding=None, text_column=None, label_column=None, on_bad_row
         _check_encoding_name(encoding)
     if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n'):
         # YAML reads '\t' (single quotes) as a backslash and a t: a tab is "\t" (double quotes).
-        tab = ' (a tab is "\\t" in double quotes in YAML, or name the file .tsv)' if delimiter == "\\t" else ""
+        # With format='csv' a .tsv name changes nothing (the file may need CSV's quoting, which TSV lacks).
+        tsv = ", or name the file .tsv" if format is None else ""
+        tab = f' (a tab is "\\t" in double quotes in YAML{tsv})' if delimiter == "\\t" else ""
         raise DataSpecError(f"delimiter={delimiter!r}: the CSV field delimiter must be one character other than a "
                             f"double quote or a line break, e.g. ';' or '|'{tab}", options=("delimiter",))
     if label_separator is not None and (not isinstance(label_separator, str) or not label_separator.strip()):
@@ -332,6 +357,10 @@ class _Collector:
         same = next((name for name in self.fixed_names if name.casefold() == label.casefold()), None)
         hint = (f"; it differs from {same!r} only in case, and labels are case-sensitive: write it {same!r}"
                 if same is not None else "")
+        number = next((name for name in self.fixed_names if _same_number(name, label)), None)
+        if number is not None:
+            # A CSV cell is text ("1.0"), where a JSONL or parquet whole-number float reads as the integer ("1").
+            hint = f"; it is the number {number!r} written another way, and labels are text: write it {number!r}"
         return UnseenLabelError(f"label {label!r} is not in the label vocabulary {self.fixed_names}{hint}",
                                 column=column, **where)
 
@@ -441,6 +470,14 @@ def _warn_case_variants(data, parts=()):
                     len(names), common)
 
 
+def _same_number(name, label):
+    """Whether label strings ``name`` and ``label`` differ but spell one finite number ("1" and "1.0")."""
+    try:
+        return name != label and float(name) == float(label) and math.isfinite(float(name))
+    except ValueError:
+        return False
+
+
 def _sorted_labels(labels):
     """Labels that are all finite numbers sort as numbers ("2" before "10"); others alphabetically.
 
@@ -475,7 +512,9 @@ def _read_text(path, encoding):
         unmarked = None if encoding else unmarked_wide_encoding(data)
         if unmarked:
             line, column = _line_and_column(data, unmarked[0])
-            raise EncodingError(f"byte 0x00 at byte column {column}: {unmarked_wide_hint(unmarked[1])}",
+            # A stray NUL can be anywhere in a long line: its offset finds it in a hex editor.
+            stray = "" if unmarked[1] else f" (byte offset {unmarked[0]}; {data.count(0):,} NUL byte(s) in the file)"
+            raise EncodingError(f"byte 0x00 at byte column {column}{stray}: {unmarked_wide_hint(unmarked[1])}",
                                 path=path, line=line, options=("encoding",))
     if encoding is not None:
         _check_encoding_name(encoding)
@@ -556,25 +595,45 @@ def _line_and_column(data, position):
 
 
 def unmarked_wide_encoding(data):
-    """The offset of the first NUL byte in ``data`` and the UTF-16 byte order it suggests, or None without NULs.
+    """The offset of the first NUL byte in ``data`` and the wide encoding its NULs suggest, or None without NULs.
 
     A file read as UTF-8 holds NULs when it is UTF-16 or UTF-32 that lost its byte-order mark: ASCII in UTF-16 is
     valid UTF-8 with a NUL after (little-endian) or before (big-endian) each character, so it would decode
-    without error into column names no header matches and texts full of U+0000.
+    without error into column names no header matches and texts full of U+0000. The encoding is None where the
+    NULs lack that pattern (a stray NUL in a damaged file): ``unmarked_wide_hint`` then says so instead.
 
     Example:
         >>> unmarked_wide_encoding("text".encode("utf-16-le")), unmarked_wide_encoding(b"text")
         ((1, 'utf-16-le'), None)
+        >>> unmarked_wide_encoding(b"text,label\\nfine\\x00,pos\\n")
+        (15, None)
     """
     position = data.find(b"\x00")
     if position < 0:
         return None
-    # In ASCII-heavy text the NULs of UTF-16-LE fall on odd byte offsets, those of UTF-16-BE on even ones.
-    return position, "utf-16-le" if position % 2 else "utf-16-be"
+    sample = data[:_NUL_SAMPLE]
+    # Every character of UTF-32 below U+10000 has two NUL bytes on the same side of it.
+    units = len(sample) // 4
+    if units >= 2:
+        for high, next_high, name in ((3, 2, "utf-32-le"), (0, 1, "utf-32-be")):
+            if sample[high:4 * units:4].count(0) == units and sample[next_high:4 * units:4].count(0) >= 0.8 * units:
+                return position, name
+    # UTF-16 puts the NUL of each ASCII character (spaces and digits even in Cyrillic or Greek text) on one side:
+    # odd byte offsets in little-endian, even ones in big-endian. Stray NULs fall on both, and are few.
+    odd, even = sample[1::2].count(0), sample[0::2].count(0)
+    for nuls, others, name in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if nuls >= 2 and nuls >= 9 * others and nuls >= _WIDE_NUL_SHARE * len(sample) / 2:
+            return position, name
+    return position, None
 
 
 def unmarked_wide_hint(guess):
-    """What to tell a user whose file held a NUL byte (see ``unmarked_wide_encoding``)."""
+    """What to tell a user whose file held a NUL byte (see ``unmarked_wide_encoding``; ``guess`` None: a NUL
+    that is no part of a wide encoding)."""
+    if guess is None:
+        return ("a NUL byte, which text does not hold: the file holds a stray NUL, not one beside every character "
+                "as UTF-16 or UTF-32 would; remove it (the file may be damaged or partly binary), or, if the file is "
+                "in another encoding, pass encoding= with its encoding")
     return (f"a NUL byte, which UTF-8 text does not hold; the file looks like UTF-16 or UTF-32 without a byte-order "
             f"mark: pass encoding= with its encoding (e.g. encoding={guess!r})")
 
@@ -1142,6 +1201,7 @@ def _load_delimited(path, fmt, options, source):
     collector = _Collector(options)
     file_index = collector.file(path)
     width = 0
+    quoted = []  # (line, column, field) of each TSV field that looks CSV-quoted
     for line, row in records:
         if isinstance(row, BadRowError):
             if options["header"] and header is None:
@@ -1153,6 +1213,8 @@ def _load_delimited(path, fmt, options, source):
                 continue
             header = header_names(row)
             text_names = _text_columns(options["text_column"], header, path)
+            _check_header_split(header, [*zip(text_names, TEXT_ROLES), *([(label_name, "label")] * labelled)],
+                                fmt, options["delimiter"], path, line)
             text_indices = [resolve_column(name, header, path, role, line)
                             for name, role in zip(text_names, TEXT_ROLES)]
             label_index = resolve_column(label_name, header, path, "label", line) if labelled else None
@@ -1166,18 +1228,23 @@ def _load_delimited(path, fmt, options, source):
         width = len(header) if header is not None else width or len(row)
         if len(row) > width:
             # Extra fields mean a stray delimiter (a tab inside a TSV text): a column would be cut short.
+            hint, fix_options = _split_row_hint(row, fmt, options["delimiter"])
             collector.bad(BadRowError(
                 f"row has {len(row)} fields but the {'header' if header is not None else 'first row'} has "
-                f"{width}; a delimiter inside a field must be quoted (CSV) or removed (TSV)",
-                path=path, line=line))
+                f"{width}; a delimiter inside a field must be quoted (CSV) or removed (TSV){hint}",
+                path=path, line=line, options=fix_options))
             continue
         fields = [*zip(text_indices, text_names, TEXT_ROLES), *([(label_index, label_name, "label")] * labelled)]
         for index, name, role in fields:
             if index >= len(row):
+                hint, fix_options = _split_row_hint(row, fmt, options["delimiter"])
                 collector.bad(BadRowError(f"row has {len(row)} field(s); the {role} field (column {index}) "
-                                          "is missing", path=path, line=line, column=name))
+                                          f"is missing{hint}", path=path, line=line, column=name, options=fix_options))
                 break
         else:
+            if fmt == "tsv":
+                quoted.extend((line, name, row[index]) for index, name, _ in fields
+                              if _CSV_QUOTED.fullmatch(row[index]))
             pair = text_indices[1:]
             collector.add(row[text_indices[0]], row[label_index] if labelled else UNLABELLED, file_index, line,
                           text_column=text_names[0], label_column=label_name,
@@ -1186,7 +1253,81 @@ def _load_delimited(path, fmt, options, source):
         raise EmptyDataError("file is empty", path=path)
     if header is not None and not collector.texts and not collector.skipped:
         raise EmptyDataError("file has a header but no rows", path=path)
+    if quoted:
+        # A warning, not an error: a TSV text may hold such quotes as text, and TSV has no way to say so.
+        line, column, field = quoted[0]
+        log.warning("%s: %d field(s) look CSV-quoted, first on line %d, column %r: %s; TSV is read without quoting, "
+                    "so their quotes are part of the text. If the file was written as CSV with tabs (Python's csv, "
+                    "pandas' to_csv(sep=\"\\t\")), read it with %s", path, len(quoted), line, column,
+                    reprlib.repr(field), _CSV_WITH_TABS)
     return collector.result(source)
+
+
+def _split_row_hint(row, fmt, delimiter):
+    """``(text, load options it sets)`` to add to the error for a row with too few or too many fields, when they
+    suggest how the file's fields are really delimited: CSV quoting in a TSV file, or one field that holds another
+    delimiter; else ``("", ())``."""
+    if fmt == "tsv" and any(_CSV_OPENED.fullmatch(field) for field in row):
+        return ("; a field opens a double quote that it does not close, as Python's csv module and pandas' "
+                "to_csv(sep=\"\\t\") write a text that holds a line break or a tab: TSV is read without quoting, "
+                f"so if the file was written so, read it with {_CSV_WITH_TABS}"), ("format", "delimiter")
+    fix = _other_delimiter_fix(row[0], fmt, delimiter) if len(row) == 1 else None
+    if fix is None:
+        return "", ()
+    return f"; the row is one field holding {fix[0]!r}: {fix[1]}", fix[2]
+
+
+def _other_delimiter_fix(field, fmt, delimiter):
+    """``(character, fix, load options it sets)`` for a file whose one field per line holds a likely delimiter other
+    than the one it was split on (``delimiter`` for CSV, a tab for TSV), the most frequent; None if it holds none."""
+    used = "\t" if fmt == "tsv" else delimiter or ","
+    counts = {char: field.count(char) for char in _OTHER_DELIMITERS[fmt] if char != used}
+    char = max(counts, key=counts.get)
+    if not counts[char]:
+        return None
+    settings = {"format": "'csv'"} if fmt == "tsv" else {}
+    if fmt == "csv" or char != ",":  # ',' is CSV's default
+        settings["delimiter"] = repr(char) + (_YAML_TAB if char == "\t" else "")
+    fix = ", ".join(f"{name}={value}" for name, value in settings.items())
+    return char, f"if the fields are separated by {_shown(char)}, not {_shown(used)}, read it with {fix}", tuple(
+        settings)
+
+
+def _shown(delimiter):
+    return "tabs" if delimiter == "\t" else repr(delimiter)
+
+
+def _check_header_split(header, columns, fmt, delimiter, path, line):
+    """Raise ``MissingColumnError`` for a header of one column that lacks a wanted column but holds another likely
+    delimiter (``text;label`` read with ``,``): the fix is the delimiter, not a column name.
+
+    A TSV header whose names are quoted (pandas' ``to_csv(sep="\\t", quoting=csv.QUOTE_NONNUMERIC)``) is the same
+    mistake: the file needs CSV's quoting.
+
+    Args:
+        header: The header's column names.
+        columns: ``[(column, role)]`` the reader needs (names, or indices).
+        fmt: ``"csv"`` or ``"tsv"``.
+        delimiter: The CSV delimiter option.
+        path: The file, for errors.
+        line: The header's line number, for errors.
+    """
+    missing = [(column, role) for column, role in columns if (
+        column not in header if isinstance(column, str) else isinstance(column, (int, np.integer))
+        and column >= len(header))]
+    if not missing:
+        return
+    column, role = missing[0]
+    if fmt == "tsv" and f'"{column}"' in header:
+        raise MissingColumnError(
+            f"{role} column {column!r} does not exist; the header has {header}, whose names are in double quotes, "
+            f"as CSV writes them: TSV is read without quoting, so read the file with {_CSV_WITH_TABS}",
+            path=path, line=line, column=column, options=("format", "delimiter"))
+    fix = _other_delimiter_fix(header[0], fmt, delimiter) if len(header) == 1 else None
+    if fix:
+        raise MissingColumnError(
+            f"{role} column {column!r} does not exist; the header has {header}, one column whose name holds "
+            f"{fix[0]!r}: {fix[1]}", path=path, line=line, column=column, options=fix[2])
 
 
 def header_names(row):
@@ -1340,9 +1481,9 @@ def _record_fields(options, keys, path):
 def _add_record(collector, record, fields, file_index, number, unit, repeated=()):
     """Add a JSONL record or parquet row (a dict) to ``collector``, or pass it to ``collector.bad``.
 
-    Each of ``fields`` (``_record_fields``) must hold a value: a text is a string; a label a string or an integer,
-    or with a label separator a list of strings. ``number`` counts ``unit``s (``"line"``, ``"row"``);
-    ``repeated``: the keys the JSON object holds more than once.
+    Each of ``fields`` (``_record_fields``) must hold a value: a text is a string; a label a string, an integer or a
+    whole-number float (read as the integer), or with a label separator a list of strings. ``number`` counts
+    ``unit``s (``"line"``, ``"row"``); ``repeated``: the keys the JSON object holds more than once.
     """
     where = {"path": collector.files[file_index], "line": number, "unit": unit}
     values = []
@@ -1353,6 +1494,13 @@ def _add_record(collector, record, fields, file_index, number, unit, repeated=()
         value = record.get(key)
         if value is None:
             return collector.bad(BadRowError(f"{role} field is missing or null", column=key, **where))
+        if role == "label" and isinstance(value, float):
+            # pandas stores an integer column with a missing value as float64 (1.0, NaN), in parquet and in JSONL
+            # it writes: a whole number is the integer it was, as a CSV cell is the text it holds ("1.0").
+            if math.isnan(value):
+                return collector.bad(BadRowError("label field is NaN, a missing value (pandas writes one for an empty "
+                                                 "cell of a number column)", column=key, **where))
+            value = int(value) if value.is_integer() else value
         label_set = (role == "label" and collector.separator is not None and isinstance(value, list)
                      and all(isinstance(v, str) for v in value))
         valid = isinstance(value, str) if role != "label" else label_set or (
@@ -1364,8 +1512,11 @@ def _add_record(collector, record, fields, file_index, number, unit, repeated=()
                        and all(isinstance(v, str) for v in value))
             fix = ("; a list of labels per example is multi-label data: train it with model.overrides.mode: "
                    "multilabel (zoo.data.load: label_separator=)") if several else ""
-            return collector.bad(BadRowError(f"{role} field must be {kind}, not {type(value).__name__}{fix}",
-                                             column=key, **where))
+            if role == "label" and isinstance(value, float):
+                fix = (f"; only a whole number can be a class id: if {value!r} names a class, write it as the "
+                       f"string {json.dumps(str(value))}")
+            return collector.bad(BadRowError(f"{role} field must be {kind}, not {type(value).__name__} "
+                                             f"{reprlib.repr(value)}{fix}", column=key, **where))
         surrogate = next(filter(None, map(_SURROGATE.search, value if label_set else [str(value)])), None)
         if surrogate:
             return collector.bad(BadRowError(
@@ -1412,17 +1563,27 @@ def _load_parquet(path, options, source):
         if label is not None and all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
             outside = [i for i in ids if not 0 <= i < len(names)]
             if outside:
-                # Hugging Face marks an unlabelled row -1 (GLUE's test splits); names[-1] would silently make it
-                # the last class.
-                collector.bad(BadRowError(
-                    f"the row is unlabelled: label id {outside[0]} is none of the classes 0-{len(names) - 1} of the "
-                    "file's ClassLabel; use a file whose rows are labelled (a train or validation split), "
-                    "on_bad_rows='skip' to leave such rows out, or label_column=False to read the texts alone",
-                    path=path, line=number, column=label_key, unit="row"))
+                # names[-1] would silently make an id of -1 the last class, and a larger id an IndexError.
+                collector.bad(BadRowError(_class_label_outside(outside[0], names), path=path, line=number,
+                                          column=label_key, unit="row"))
                 continue
             row[label_key] = [names[i] for i in ids] if isinstance(label, list) else names[label]
         _add_record(collector, row, fields, file_index, number, "row")
     return collector.result(source, unit="row")
+
+
+def _class_label_outside(label_id, names):
+    """Why a parquet row's ``ClassLabel`` id ``label_id`` is none of ``names``'s, and what to do."""
+    if label_id == -1:  # Hugging Face's mark of an unlabelled row (GLUE's test splits)
+        return (f"the row is unlabelled: label id -1 is none of the classes 0-{len(names) - 1} of the file's "
+                "ClassLabel; use a file whose rows are labelled (a train or validation split), on_bad_rows='skip' "
+                "to leave such rows out, or label_column=False to read the texts alone")
+    shown = ", ".join(f"{i} {name!r}" for i, name in enumerate(names[:_SHOWN_CLASSES]))
+    more = f", ... {len(names) - 1} {names[-1]!r}" if len(names) > _SHOWN_CLASSES else ""
+    return (f"label id {label_id} is outside the file's ClassLabel, whose {len(names)} classes are ids "
+            f"0-{len(names) - 1} ({shown}{more}): the file's labels and its features disagree (written by another "
+            "version of the data set?); fix the file's labels or its ClassLabel names, or pass on_bad_rows='skip' "
+            "to leave such rows out")
 
 
 def class_label_names(schema, column):

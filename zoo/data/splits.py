@@ -1,13 +1,37 @@
 """Seeded, stratified train/validation/test splits, k-fold cross-validation folds, and de-duplication."""
 import logging
+import re
 
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from zoo.data.errors import DataError, DataSpecError
 from zoo.data.labeled import UNLABELLED, LabeledTexts
+from zoo.data.spaces import OTHER_SPACE
 
 log = logging.getLogger(__name__)
+
+# The whitespace that zoo.data.cleaning collapses to one space.
+_SPACE_RUN = re.compile(f"(?:{OTHER_SPACE}| )+")
+
+
+def text_key(text, *, lowercase=True):
+    """The form in which two texts count as copies of each other (``deduplicate``, ``shared_texts``): whitespace
+    runs collapsed to one space and the ends trimmed, as cleaning does, and lower-cased when the run's tokenizer
+    lower-cases, so that "A film " and "a  film" are one text to a model that reads them the same.
+
+    Args:
+        text: A text, or a ``(text_a, text_b)`` sentence pair.
+        lowercase: Whether the tokenizer lower-cases (zoo's tokenizers by default; not a cased BERT checkpoint's).
+
+    Example:
+        >>> text_key("  A  great film "), text_key("A great film", lowercase=False)
+        ('a great film', 'A great film')
+    """
+    if isinstance(text, tuple):
+        return tuple(text_key(part, lowercase=lowercase) for part in text)
+    text = _SPACE_RUN.sub(" ", text).strip(" ")
+    return text.lower() if lowercase else text
 
 
 def _check_data(data, stratify=False):
@@ -157,22 +181,25 @@ def kfold(data, k=10, *, seed=0, stratify=True):
     return folds
 
 
-def deduplicate(data, *, task="classification"):
+def deduplicate(data, *, task="classification", lowercase=True):
     """Drop repeated examples, keeping the first occurrence, so copies cannot straddle a train/test split.
 
-    A classifier's texts that repeat with a different label are reported (the first label is kept). A sentence
-    pair repeats when both of its texts do. Texts without labels (``lm``/``mlm`` corpora) repeat as texts. A
-    ``seq2seq`` example repeats only when both its source and its target do: several targets of one source are
-    references, all kept (``train_val_test_split(group_by_input=True)`` keeps them in one split).
+    Texts are compared as ``text_key`` gives them: ones that differ only in whitespace (or, with ``lowercase``, in
+    case) are copies, since the model reads them alike. A classifier's texts that repeat with a different label
+    are reported (the first label is kept). A sentence pair repeats when both of its texts do. Texts without
+    labels (``lm``/``mlm`` corpora) repeat as texts. A ``seq2seq`` example repeats only when both its source and its
+    target do: several targets of one source are references, all kept
+    (``train_val_test_split(group_by_input=True)`` keeps them in one split).
 
     Args:
         data: ``LabeledTexts``.
         task: The task the data are for: ``"classification"``, ``"lm"``, ``"mlm"`` or ``"seq2seq"`` (its
             labels are the targets, as ``zoo.training.data`` reads them).
+        lowercase: Whether texts differing only in case are copies: the run's tokenizer lower-cases them.
 
     Example:
         >>> deduplicate(zoo.data.load("sms_spam")).summary()   # 5,574 examples before
-        'sms_spam [deduplicated]: 5,160 examples (ham 4,518, spam 642)'
+        'sms_spam [deduplicated]: 5,159 examples (ham 4,517, spam 642)'
         >>> pairs = LabeledTexts(["hi", "hi", "hi"], [0, 1, 0], ["hello", "hey"], source="refs")
         >>> deduplicate(pairs, task="seq2seq").labels.tolist()
         [0, 1]
@@ -185,6 +212,7 @@ def deduplicate(data, *, task="classification"):
     first = {}
     keep, conflicts = [], []
     for i, text in enumerate(data.inputs):
+        text = text_key(text, lowercase=lowercase)
         key = (text, int(data.labels[i])) if seq2seq else text
         if key in first:
             if labelled and not np.array_equal(data.labels[first[key]], data.labels[i]):
@@ -204,14 +232,16 @@ def deduplicate(data, *, task="classification"):
     return data.subset(keep, f"{data.source} [deduplicated]") if removed else data
 
 
-def shared_texts(data, other):
+def shared_texts(data, other, *, lowercase=True):
     """Return the indices of ``other``'s examples whose text also occurs in ``data`` (e.g. test texts in training).
 
-    A sentence pair occurs when both of its texts do, together (as ``deduplicate`` counts copies).
+    A sentence pair occurs when both of its texts do, together; texts are compared as ``deduplicate`` compares
+    them (``text_key``).
 
     Args:
         data: ``LabeledTexts``, e.g. the training set.
         other: ``LabeledTexts``, e.g. a separate test file.
+        lowercase: Whether texts differing only in case are the same: the run's tokenizer lower-cases them.
 
     Example:
         >>> train = LabeledTexts(["a great film", "a dull film"], [1, 0], ["neg", "pos"])
@@ -220,5 +250,5 @@ def shared_texts(data, other):
     """
     _check_data(data)
     _check_data(other)
-    seen = set(data.inputs)
-    return [i for i, text in enumerate(other.inputs) if text in seen]
+    seen = {text_key(text, lowercase=lowercase) for text in data.inputs}
+    return [i for i, text in enumerate(other.inputs) if text_key(text, lowercase=lowercase) in seen]

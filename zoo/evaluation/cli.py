@@ -11,7 +11,7 @@ from pathlib import Path
 from zoo.cli_options import DATA, PRETRAINED, add_config_options, config_overrides
 from zoo.decoding import DEFAULT_NUM_BEAMS, DEFAULT_TEMPERATURE, METHODS, SCORED_METHODS
 from zoo.evaluation.runner import DEFAULT_MISTAKES
-from zoo.export.cli import add_text_inputs, check_text_inputs, read_input, user_errors
+from zoo.export.cli import add_text_inputs, check_text_inputs, read_input, trained_reading, user_errors
 
 # The zoo.data.load options that zoo evaluate sets for --data files, and their flags.
 DATA_FLAGS = {"text_column": "--text-column", "label_column": "--label-column", "encoding": "--encoding",
@@ -78,12 +78,24 @@ def run_evaluate(args):
     import zoo.data
 
     options = {name: getattr(args, name) for name in DATA_FLAGS if getattr(args, name) is not None}
+    if args.data is not None and args.encoding is None:
+        # The run's own training file reads as training read it, in its encoding; another file keeps detecting its
+        # own (zoo.training.data.file_layout_options says why the run's is not passed on to every file).
+        encoding = trained_reading(args.run_dir, args.data)[2]
+        if encoding:
+            options["encoding"] = encoding
     try:
         report = evaluate(args.run_dir, args.data, split=args.split, out_dir=args.out, batch_size=args.batch_size,
                           mistakes=args.mistakes, method=args.method, num_beams=args.num_beams,
                           max_new_tokens=args.max_new_tokens, limit=args.limit, threshold=args.threshold,
                           **options)
     except zoo.data.DataError as err:
+        if _unlabelled_lines(err, args):
+            # zoo.data's message is training's (such a file feeds zoo pretrain); here it is a file to predict on.
+            raise ValueError(f"{err.path}: one text per line and no labels, which zoo evaluate cannot score: it "
+                             "compares a classifier's predictions with labels (a .csv/.tsv/.jsonl/.parquet file with "
+                             "a label column, --label-column naming it); a file without labels is scored with zoo "
+                             f"predict {shlex.quote(args.run_dir)} --input {shlex.quote(args.data)}") from None
         flags = [DATA_FLAGS[name] for name in err.options if name in DATA_FLAGS]
         if args.data is not None and flags:  # the fix names zoo.data.load's arguments: say which flags set them
             err.add_note(f"on the command line: {' / '.join(flags)}")
@@ -119,6 +131,16 @@ def _data_remedy(err, args):
     return None
 
 
+def _unlabelled_lines(err, args):
+    """Whether ``err`` refuses ``--data`` as a ``.txt`` file of unlabelled texts, one per line (not TREC's)."""
+    import zoo.data
+    from zoo.data.sources import format_suffix
+
+    # Its other refusals name the option at fault (text_column=, split=); this one none.
+    return (args.data is not None and isinstance(err, zoo.data.DataSpecError) and not err.options
+            and err.path is not None and format_suffix(Path(err.path)) == ".txt")
+
+
 def _where_to_choose_a_threshold(args, report):
     """Where to choose the threshold ``zoo evaluate`` found, unless it was found there: chosen on the test split
     it would be tuned on the very texts it is then scored on. A validation split is named only where there is one:
@@ -141,7 +163,7 @@ def _where_to_choose_a_threshold(args, report):
 
 
 def _headline(report):
-    from zoo.evaluation.metrics import accuracy_name, decision_rule
+    from zoo.evaluation.metrics import absent_classes, accuracy_name, decision_rule, roc_auc_undefined
     from zoo.evaluation.runner import TRUNCATED
 
     m = report["metrics"]
@@ -152,10 +174,15 @@ def _headline(report):
             line += (f"; {generation['examples']:,} generated ({generation['method']}): BLEU {m['bleu']:.2f}, "
                      f"ROUGE-L {m['rougeL']:.4f}, exact match {m['exact_match']:.4f}")
         return line
-    line = (f"{accuracy_name(m)} {m['accuracy']:.4f}, macro F1 {m['averages']['macro']['f1']:.4f}, "
+    absent = absent_classes(m)
+    # Said where it matters: the macro average leaves out the classes without an example (metrics.py says why).
+    without = f" (over the classes present; no example of {', '.join(absent)})" if absent else ""
+    line = (f"{accuracy_name(m)} {m['accuracy']:.4f}, macro F1 {m['averages']['macro']['f1']:.4f}{without}, "
             f"log-loss {m['log_loss']:.4f}")
     if m.get("roc_auc") is not None:
         line += f", ROC-AUC {m['roc_auc']:.4f}"
+    elif len(m["label_names"]) == 2 and not m["multilabel"]:  # where one was expected: say why there is none
+        line += f", no ROC-AUC ({roc_auc_undefined(m)})"
     if m.get("average_precision") is not None:
         line += f", average precision {m['average_precision']:.4f}"
     rule = decision_rule(m["label_names"], m.get("threshold"), "multilabel" if m["multilabel"] else "multiclass")
@@ -256,7 +283,8 @@ def run_generate(args):
     check_text_inputs(args)
     if args.output:
         check_output_path(args.output, args.input)  # before the model loads and the texts are generated from
-    texts, columns = read_input(args) if args.input else (args.texts, [{}] * len(args.texts))
+    texts, columns = read_input(args, purpose="generate from") if args.input else (args.texts,
+                                                                                     [{}] * len(args.texts))
     rows = generate_texts(args.run_dir, texts, method=args.method, num_beams=args.num_beams,
                           max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
                           top_p=args.top_p, seed=args.seed, batch_size=args.batch_size, progress=bool(args.input))

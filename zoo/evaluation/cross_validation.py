@@ -28,7 +28,7 @@ def _fold_config(config, fold_dir):
 
 def _load_examples(config):
     import zoo.data
-    from zoo.training.data import load_options, naming_config_keys
+    from zoo.training.data import load_options, lowercases, naming_config_keys
 
     c = config.data
     for key in ("test_source", "validation_source"):
@@ -43,7 +43,7 @@ def _load_examples(config):
     with naming_config_keys():
         data = zoo.data.load(c.source, **split, **load_options(config, "classification"))
     # As zoo.train does (data.deduplicate): a text in two folds would be tested on after training on it.
-    return zoo.data.deduplicate(data) if c.deduplicate else data
+    return zoo.data.deduplicate(data, lowercase=lowercases(config)) if c.deduplicate else data
 
 
 def _check_fold_settings(config, out):

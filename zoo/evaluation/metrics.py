@@ -183,11 +183,13 @@ def classification_metrics(y_true, probabilities, label_names, *, multilabel=Fal
     """Compute the standard classification metrics of one set of predictions.
 
     Accuracy (subset accuracy for multi-label), precision / recall / F1 per class (``None`` for a class
-    neither in ``y_true`` nor predicted) and macro, micro and weighted averages over the other classes, the
+    neither in ``y_true`` nor predicted) and micro and weighted averages over the other classes, macro averages over
+    the classes in ``y_true`` (``support`` above 0; an absent class's F1 would count as 0), the
     confusion matrix, log-loss, ROC-AUC and average precision (the area under the precision-recall curve, which
-    an imbalanced set such as SMS spam reads better; binary: of class 1, multi-label: macro over the classes)
-    and top-k accuracy (when there are more than two classes). Two classes add ``best_f1_threshold``: the
-    threshold giving the second class's best F1 here (``best_f1_threshold``). Every number comes from scikit-learn.
+    an imbalanced set such as SMS spam reads better; binary: of class 1, multi-label: macro over the classes;
+    ``None`` where undefined, ``roc_auc_undefined`` says why) and top-k accuracy (when there are more than two
+    classes). Two classes add ``best_f1_threshold``: the threshold giving the second class's best F1 here
+    (``best_f1_threshold``). Every number comes from scikit-learn.
 
     Args:
         y_true: class ids ``[N]``, or a multi-hot matrix ``[N, C]`` when ``multilabel``.
@@ -225,9 +227,13 @@ def classification_metrics(y_true, probabilities, label_names, *, multilabel=Fal
          "support": int(support[j])}
         for j in ids
     ]
+    # Macro averages weigh each class alike, so they are over the classes present in the labels (scikit-learn's
+    # labels=): a class the data lack would add its 0 (zero_division) and halve a one-class set's macro F1. Its
+    # wrong predictions still count, as misses of the true classes. Micro and weighted averages are unchanged by it.
+    present = [j for j in ids if truth[:, j].any()]
     averages = {}
     for average in ("macro", "micro", "weighted"):
-        p, r, f, _ = _prf(y, y_pred, averaged, average)
+        p, r, f, _ = _prf(y, y_pred, (present or averaged) if average == "macro" else averaged, average)
         averages[average] = {"precision": float(p), "recall": float(r), "f1": float(f)}
 
     result = {
@@ -272,6 +278,35 @@ def classification_metrics(y_true, probabilities, label_names, *, multilabel=Fal
         str(k): float(skm.top_k_accuracy_score(y, normalised, k=k, labels=ids)) for k in ks
     }
     return result
+
+
+def absent_classes(metrics):
+    """The classes of ``classification_metrics`` without an example in the labels, which its macro averages leave
+    out (none present at all: none left out).
+
+    Example:
+        >>> absent_classes(classification_metrics([1, 1], [[0.4, 0.6], [0.7, 0.3]], ["neg", "pos"]))
+        ['neg']
+    """
+    rows = metrics["per_class"]
+    return [row["label"] for row in rows if not row["support"]] if any(row["support"] for row in rows) else []
+
+
+def roc_auc_undefined(metrics):
+    """Why ``classification_metrics`` has no ROC-AUC (nor average precision), or ``None`` where it has one.
+
+    Example:
+        >>> roc_auc_undefined(classification_metrics([1, 1], [[0.4, 0.6], [0.7, 0.3]], ["neg", "pos"]))
+        'only pos is in the labels; ROC-AUC needs examples of both classes'
+    """
+    if metrics.get("roc_auc") is not None:
+        return None
+    if metrics["multilabel"]:
+        return "no label has both examples with it and examples without it, which ROC-AUC needs"
+    if len(metrics["label_names"]) != 2:
+        return f"computed for two classes only; this model has {len(metrics['label_names'])}"
+    present = [row["label"] for row in metrics["per_class"] if row["support"]]
+    return f"only {present[0]} is in the labels; ROC-AUC needs examples of both classes"
 
 
 def confident_mistakes(texts, y_true, probabilities, label_names, *, limit=20, threshold=None):

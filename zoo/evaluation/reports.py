@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from zoo.evaluation import plots
-from zoo.evaluation.metrics import PER_LABEL_ACCURACY, accuracy_name, decision_rule
+from zoo.evaluation.metrics import (PER_LABEL_ACCURACY, absent_classes, accuracy_name, decision_rule,
+                                    roc_auc_undefined)
 from zoo.paths import output_errors
 
 REPORT_DIR = "evaluation"  # a run's reports go to <run_dir>/evaluation unless told otherwise
@@ -109,6 +110,11 @@ def _fmt(value):
     return "–" if value is None else f"{value:.4f}"
 
 
+def _why(reason):
+    """`` (reason)`` after a number shown as –, or nothing."""
+    return f" ({_cell(reason)})" if reason else ""
+
+
 def _cell(text, width=160):
     text = " ".join(str(text).split()).replace("|", "\\|")
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -137,7 +143,7 @@ def render_markdown(report):
         f"- **examples**: {m['num_examples']}",
         f"- **{accuracy_name(m)}**: {_fmt(m['accuracy'])}",
         f"- **log-loss**: {_fmt(m['log_loss'])}",
-        f"- **ROC-AUC**: {_fmt(m.get('roc_auc'))}",
+        f"- **ROC-AUC**: {_fmt(m.get('roc_auc'))}{_why(roc_auc_undefined(m))}",
     ]
     if m.get("average_precision") is not None:
         of = "macro over the classes" if m["multilabel"] else f"of {m['label_names'][1]}"
@@ -163,6 +169,12 @@ def render_markdown(report):
         )
     for name, avg in m["averages"].items():
         lines.append(f"| *{name} avg* | {_fmt(avg['precision'])} | {_fmt(avg['recall'])} | {_fmt(avg['f1'])} | |")
+    absent = absent_classes(m)
+    if absent:
+        present = [row["label"] for row in m["per_class"] if row["support"]]
+        lines += ["", f"The macro averages are over the classes in the labels ({_cell(', '.join(present))}): "
+                      f"{_cell(', '.join(absent))} had no example, and would count as F1 0 (scikit-learn's "
+                      "zero_division); predictions of them count as misses of the true classes."]
     if not m["multilabel"]:
         names = [_cell(n, plots.TICK_LABEL_WIDTH) for n in m["label_names"]]
         lines += ["", "## Confusion matrix (rows: true, columns: predicted)", ""]

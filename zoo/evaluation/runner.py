@@ -287,12 +287,13 @@ def warn_trained_on(run_dir, config, examples, what="texts"):
     nothing to compare with, and no warning is given. ``what`` names the texts compared (a seq2seq run's
     ``sources``: its examples' texts)."""
     import zoo.data
+    from zoo.training.data import lowercases
 
     try:
         train = run_splits(config)["train"]
     except (OSError, ValueError):
         return
-    shared = zoo.data.shared_texts(train, examples)
+    shared = zoo.data.shared_texts(train, examples, lowercase=lowercases(config))
     if shared:
         log.warning("warning: %d of the %d %s of %s are %s run %s trained on (first: %s); scores on them "
                     "measure memory, not generalisation", len(shared), len(examples), what, examples.source, what,

@@ -91,28 +91,43 @@ def check_text_inputs(args):
                                 f"as they are: leave {them} out")
 
 
-def read_input(args, pairs=False):
+def read_input(args, pairs=False, purpose="predict"):
     """The texts of ``add_text_inputs``'s ``--input`` file (pairs for a sentence-pair model) with each row's other
-    columns, as ``zoo.export.predict.InputRows``. Without ``--text-field``, the column(s) the model's run read its
-    texts from (``data.load_options.text_column``; a seq2seq run's ``source``), so that its own training file
-    reads as it is; else ``text`` (a pair's ``text_a`` and ``text_b``)."""
+    columns, as ``zoo.export.predict.InputRows``, read as the model's run read its training file so that this file
+    reads as it is: without ``--text-field``, the column(s) it read its texts from (``data.load_options.text_column``;
+    a seq2seq run's ``source``), else ``text`` (a pair's ``text_a`` and ``text_b``); a CSV/TSV file without a header
+    row where the run's had none (``header: false``), its columns then by index, unless ``--text-field`` names a
+    column; and without ``--encoding``, the run's ``encoding`` where the file is the run's training file
+    (``data.source``); another file may be encoded otherwise, and its own byte-order mark or UTF-8 decides.
+    ``purpose`` says what the texts are for, in the error for a file without any."""
     from zoo.data.sources import format_suffix
     from zoo.export.predict import STDIN, read_rows
 
-    field = args.text_field
-    # A .txt file's lines are the texts: it has no columns to choose from.
-    if field is None and args.input != STDIN and format_suffix(Path(args.input)) != ".txt":
-        field = _trained_text_field(next((getattr(args, name) for name in MODEL_ARGUMENTS if hasattr(args, name))))
-    return read_rows(args.input, text_field=field, encoding=args.encoding, pairs=pairs)
+    field, header, encoding = args.text_field, True, args.encoding
+    # A .txt file's lines are the texts: it has no columns to choose from, nor a header.
+    if args.input != STDIN and format_suffix(Path(args.input)) != ".txt":
+        columns, header, run_encoding = trained_reading(
+            next(getattr(args, name) for name in MODEL_ARGUMENTS if hasattr(args, name)), args.input)
+        if format_suffix(Path(args.input)) not in (".csv", ".tsv"):
+            header = True  # only a CSV/TSV file may lack a header row; the others' texts are named
+        if field is None:
+            # Indices name a header-less file's columns only; names a header's, or a JSONL or parquet file's keys.
+            if columns and all(isinstance(c, str if header else int) for c in columns):
+                field = ",".join(str(c) for c in columns)
+        elif not field.replace(",", "").isdecimal():
+            header = True  # a column named: the file has a header row with that name
+        encoding = encoding or run_encoding
+    return read_rows(args.input, text_field=field, encoding=encoding, pairs=pairs, header=header, purpose=purpose)
 
 
 # The argument naming the model of zoo predict, zoo generate and zoo embed.
 MODEL_ARGUMENTS = ("model_dir", "run_dir", "checkpoint")
 
 
-def _trained_text_field(path):
-    """The text column(s) the run of ``path`` (a run directory or its export) named, as ``--text-field`` names
-    them (``A,B`` for a pair); None for a checkpoint folder, a run that named none, or columns given by index."""
+def trained_reading(path, input_path):
+    """How the run of ``path`` (a run directory or its export) read its training file: its text column(s) (names
+    or indices; ``()`` where none is set), whether its CSV/TSV files have a header row, and its encoding where
+    ``input_path`` is that file (``data.source``), else None. ``((), True, None)`` for a checkpoint folder."""
     from zoo.config import Config
     from zoo.export.predict import find_saved_model
     from zoo.export.saved_model import read_run_config
@@ -125,10 +140,24 @@ def _trained_text_field(path):
     else:
         config = Config.load(path / "config.yaml") if (path / "config.yaml").is_file() else None
     if config is None:
-        return None
-    column = load_options(config, task_of_config(config)).get("text_column")
-    names = [column] if isinstance(column, str) else list(column) if isinstance(column, (list, tuple)) else []
-    return ",".join(names) if names and all(isinstance(name, str) for name in names) else None
+        return (), True, None
+    options = load_options(config, task_of_config(config))
+    column = options.get("text_column")
+    columns = (column,) if isinstance(column, (str, int)) and not isinstance(column, bool) else \
+        tuple(column) if isinstance(column, (list, tuple)) else ()
+    return columns, options.get("header") is not False, options.get("encoding") if _is_training_file(
+        config.data.source, input_path) else None
+
+
+def _is_training_file(source, input_path):
+    """Whether ``input_path`` is the file ``source`` (a run's ``data.source``, read from the working directory as
+    training read it) names; a data set's name (``mr``) names no file given as input."""
+    if not isinstance(source, str):
+        return False
+    try:
+        return Path(source).expanduser().is_file() and Path(source).expanduser().samefile(input_path)
+    except OSError:  # the input is missing: read_rows names it
+        return False
 
 
 THRESHOLD_HELP = ("a two-class classifier: the second class's probability from which it is the label (default: the "
@@ -310,7 +339,7 @@ def run_embed(args):
             check_output(Path(args.output), fix, is_file=True)  # before the model loads
         else:
             check_output_path(args.output, args.input)  # not the input file, which writing would replace
-    texts, columns = read_input(args) if args.input else (args.texts, [{}] * len(args.texts))
+    texts, columns = read_input(args, purpose="embed") if args.input else (args.texts, [{}] * len(args.texts))
     result = embed(args.checkpoint, texts, batch_size=args.batch_size, sequence_length=args.sequence_length,
                    progress=bool(args.input))
     records = with_input_columns([{"text": shown_text(text), "embedding": vector.tolist(),

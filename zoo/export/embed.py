@@ -8,6 +8,7 @@ does it all in one graph, the same in memory and in the SavedModel ``zoo export 
 """
 import dataclasses
 import sys
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -67,7 +68,7 @@ class EmbeddingServingGraph(TextEndpoint):
         self.sequence_length = sequence_length or min(pooling.max_seq_length or limit, limit)
         if self.sequence_length > limit:
             raise ValueError(f"sequence_length (--sequence-length) {self.sequence_length} exceeds the checkpoint's "
-                             f"{limit} positions")
+                             f"{limit} positions; pass {limit} or less")
         self.backbone, self.tokenizer, self.pooling = backbone, tokenizer, pooling
         self.dimensions = backbone.d_model
         super().__init__()
@@ -147,6 +148,7 @@ def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=N
     if exported is not None:
         serve, length = _exported(exported, sequence_length)
     else:
+        _check_not_a_run(checkpoint)
         graph = embedding_graph(checkpoint, sequence_length)
         serve, length = graph.serve_text, graph.sequence_length
     # Batches of texts of similar length pad little; the rows go back to input order at the end.
@@ -167,13 +169,56 @@ def embed(checkpoint, texts, *, batch_size=DEFAULT_BATCH_SIZE, sequence_length=N
                       length)
 
 
+def _check_not_a_run(path):
+    """Raise ``ValueError`` naming what ``zoo embed`` reads where ``path`` is a zoo run directory (it has no
+    checkpoint ``config.json``, which ``from_pretrained`` would say without saying what the folder is)."""
+    from zoo.config import Config
+    from zoo.converters.pretrained import is_checkpoint_folder
+
+    path = Path(path)
+    if not path.is_dir() or is_checkpoint_folder(path) or not any(
+            (path / name).is_file() for name in ("config.yaml", "model.json")):
+        return
+    config = path / "config.yaml"
+    start = Config.load(config).model.init_from if config.is_file() else None
+    # A run's weights are its task's model (a classifier, an mlm), not a checkpoint with sentence-transformers
+    # pooling: zoo embeds none of them. The checkpoint a fine-tuned run started from it does embed.
+    started = (f"; the checkpoint this run was fine-tuned from (model.init_from) embeds, without the fine-tuning: "
+               f"zoo embed {start}" if start and is_checkpoint_folder(Path(start)) else "")
+    raise ValueError(f"{path} is a zoo run directory (zoo train or zoo pretrain), which zoo embed does not read: it "
+                     "embeds with a BERT checkpoint folder (Hugging Face or keras-hub, with a config.json) or its "
+                     f"export (zoo export CHECKPOINT); it embeds with no run's weights, fine-tuned or "
+                     f"pretrained{started}")
+
+
+def _positions(checkpoint):
+    """The most tokens ``checkpoint`` (a folder) reads, from its config; ``None`` where it cannot be read."""
+    from zoo.converters.errors import CheckpointError
+    from zoo.converters.pretrained import read_config
+
+    try:
+        config, layout = read_config(checkpoint)
+        return layout.backbone_arguments(config, Path(checkpoint) / "config.json")["sequence_length"]
+    except (CheckpointError, OSError, KeyError, TypeError):
+        return None
+
+
 def _exported(path, sequence_length):
     """The ``serving_default`` of an embedding export and its ``sequence_length``."""
     from zoo.export.predict import export_metadata, load_export
 
     metadata = export_metadata(path, TASK)
     if sequence_length is not None and sequence_length != metadata["sequence_length"]:
+        checkpoint = metadata["checkpoint"]
+        limit = _positions(checkpoint)
+        # Advise only a length the checkpoint can be exported with: zoo export refuses one past its positions.
+        if limit is not None and sequence_length > limit:
+            fix = (f"the checkpoint reads at most {limit} tokens: leave --sequence-length out, or export it again "
+                   f"with up to {limit} (zoo export {checkpoint} --sequence-length {limit})")
+        else:
+            within = "" if limit is not None else " (at most the checkpoint's positions, its max_position_embeddings)"
+            fix = f"export the checkpoint again with it{within} (zoo export {checkpoint} --sequence-length " \
+                  f"{sequence_length})"
         raise ValueError(f"sequence_length (--sequence-length) {sequence_length}: {path} was exported with "
-                         f"{metadata['sequence_length']}; export the checkpoint again with it (zoo export "
-                         f"{metadata['checkpoint']} --sequence-length {sequence_length})")
+                         f"{metadata['sequence_length']}; {fix}")
     return load_export(path, metadata).signatures["serving_default"], metadata["sequence_length"]

@@ -514,9 +514,16 @@ class InputRows(NamedTuple):
     columns: list
 
 
-def read_rows(path, *, text_field=None, encoding=None, pairs=False):
+def read_rows(path, *, text_field=None, encoding=None, pairs=False, header=True, purpose="predict"):
     """Read the texts to predict as ``read_texts`` does, with the other columns (CSV/TSV, parquet) or keys (JSONL)
     of each row, which ``zoo predict`` and ``zoo generate`` carry to their output (``with_input_columns``).
+
+    Args:
+        header: whether a CSV/TSV file starts with a header row; ``False`` reads it as a run trained with
+            ``data.load_options.header: false`` read its files: ``text_field`` then gives column indices from 0
+            (``"0"``; a pair's ``"0,1"``), and the other columns are carried under their indices.
+        purpose: what the texts are read for, in the error for a file without any (``"embed"``).
+        The others as ``read_texts``.
 
     Returns:
         ``InputRows``: ``columns[i]`` maps the other column names of row ``i`` to their values (strings from CSV
@@ -590,9 +597,10 @@ def read_rows(path, *, text_field=None, encoding=None, pairs=False):
                     raise PredictInputError(f"{path}:{number}: no {field!r} field; {fix}")
                 if field in row.repeated:  # json keeps the last value: which one is the text is unknown
                     raise PredictInputError(f"{path}:{number}: field {field!r} appears more than once; keep one")
-                if not isinstance(row[field], str):
-                    raise PredictInputError(f"{path}:{number}: field {field!r} is not a string")
-            texts.append(tuple(row[f] for f in fields) if pairs else row[fields[0]])
+                _check_text_value(row[field], f"{path}:{number}: field {field!r}", fix)
+            # A null text is a missing one, read as an empty CSV cell is: predicted and flagged empty_input.
+            values = ["" if row[f] is None else row[f] for f in fields]
+            texts.append(tuple(values) if pairs else values[0])
             columns.append({key: value for key, value in row.items() if key not in fields})
     elif suffix in (".csv", ".tsv"):
         # Records are read as zoo.data reads a training or evaluation file, so a text is predicted as it would be
@@ -602,39 +610,69 @@ def read_rows(path, *, text_field=None, encoding=None, pairs=False):
             records = list(delimited_records(lines, suffix[1:], path))
         except DataError as err:  # an unbalanced quote
             raise PredictInputError(str(err)) from None
-        header = None
+        names = None  # the header's column names; without a header row, the first row's column indices
+        if not header:
+            indices = [_column_index(field, path, fields) for field in fields]
         for number, row in records:
             if isinstance(row, DataError):
                 raise PredictInputError(str(row))
             if not row:
                 continue
-            if header is None:
-                header = header_names(row)
-                missing = [field for field in fields if field not in header]
+            if names is None and header:
+                names = header_names(row)
+                missing = [field for field in fields if field not in names]
                 if missing:
-                    raise PredictInputError(f"{path}: no column {missing[0]!r} in the header; {fix}; columns: "
-                                            f"{', '.join(header)}")
+                    # A header-less run's files are read by index; a file with a header by its names.
+                    index = (" (a column index reads a file without a header row only, as a run trained with "
+                             "data.load_options.header: false reads its files)") if missing[0].isdecimal() else ""
+                    raise PredictInputError(f"{path}: no column {missing[0]!r} in the header; {fix}{index}; "
+                                            f"columns: {', '.join(names)}")
                 try:  # a column named twice: which one holds the text is unknown
-                    indices = [resolve_column(field, header, path, role, number, by_index=False)
+                    indices = [resolve_column(field, names, path, role, number, by_index=False)
                                for field, role in zip(fields, TEXT_ROLES)]
                 except DataError as err:
                     raise PredictInputError(str(err)) from None
                 continue
-            if len(row) > len(header):
+            if names is None:
+                names = [str(j) for j in range(len(row))]
+            if len(row) > len(names):
                 # A stray delimiter: the text would be cut short at it and the rest of the row dropped.
-                raise PredictInputError(f"{path}:{number}: row has {len(row)} fields but the header has "
-                                        f"{len(header)}; a delimiter inside a text must be quoted (CSV) or "
-                                        "removed (TSV)")
+                raise PredictInputError(f"{path}:{number}: row has {len(row)} fields but the "
+                                        f"{'header' if header else 'first row'} has {len(names)}; a delimiter inside "
+                                        "a text must be quoted (CSV) or removed (TSV)")
             values = []
             for field, index in zip(fields, indices):
                 if index >= len(row):
-                    raise PredictInputError(f"{path}:{number}: row has no {field!r} value")
+                    missing = f"no {field!r} value" if header else f"{len(row)} field(s), none at index {index}"
+                    raise PredictInputError(f"{path}:{number}: row has {missing}")
                 values.append(row[index])
             texts.append(tuple(values) if pairs else values[0])
-            columns.append({name: value for j, (name, value) in enumerate(zip(header, row)) if j not in indices})
+            columns.append({name: value for j, (name, value) in enumerate(zip(names, row)) if j not in indices})
     if not texts:
-        raise PredictInputError(f"{path}: no texts to predict")
+        raise PredictInputError(f"{path}: no texts to {purpose}")
     return InputRows(texts, columns)
+
+
+def _column_index(field, path, fields):
+    """The column index ``field`` (``"0"``) of a file read without a header row, or ``PredictInputError``."""
+    if field.isdecimal() and field.isascii():
+        return int(field)
+    example = ",".join(str(j) for j in range(len(fields)))
+    raise PredictInputError(f"{path}: text_field (--text-field) {','.join(fields)!r} is not a column index, but the "
+                            "file is read without a header row (as a run trained with data.load_options.header: false "
+                            f"reads its files): give the column indices from 0 instead, e.g. --text-field {example}")
+
+
+def _check_text_value(value, where, fix):
+    """Raise ``PredictInputError`` unless ``value``, a JSON or parquet text, is a string or null (a missing text).
+
+    A number or other value is refused rather than read as its digits: where a text is expected it more likely
+    means the key or column named is not the texts' (an id), and predicting on its digits would hide that."""
+    if value is None or isinstance(value, str):
+        return
+    shown = json.dumps(value, ensure_ascii=False, default=str)
+    raise PredictInputError(f"{where} is {shown[:80]} ({type(value).__name__}), not a string: {fix}, or, if it is "
+                            f"the text, write it as a string (\"{shown[:40]}\")")
 
 
 def _parquet_input(path, fields, pairs, fix):
@@ -652,9 +690,9 @@ def _parquet_input(path, fields, pairs, fix):
         texts, columns = [], []
         for number, row in parquet_rows(parquet, path):
             for field in fields:
-                if not isinstance(row[field], str):
-                    raise PredictInputError(f"{path}, row {number}: column {field!r} is not a string")
-            texts.append(tuple(row[f] for f in fields) if pairs else row[fields[0]])
+                _check_text_value(row[field], f"{path}, row {number}: column {field!r}", fix)
+            values = ["" if row[f] is None else row[f] for f in fields]  # null: as in a JSONL file
+            texts.append(tuple(values) if pairs else values[0])
             # Parquet holds dates, decimals and bytes, which JSON (the output) has no type for: they carry as text.
             columns.append(json.loads(json.dumps({k: _class_name(v, classes[k]) if classes[k] else v
                                                   for k, v in row.items() if k not in fields}, default=str)))

@@ -99,6 +99,20 @@ def build(name, /, **overrides):
         >>> build("lm", vocab_size=100, sequence_length=16, name="my_lm").name
         'my_lm'
     """
+    check_overrides(name, overrides)
+    spec = _spec(name)
+    return spec.builder(**{**spec.defaults, **overrides})
+
+
+def check_overrides(name, overrides):
+    """Raise as ``build(name, **overrides)`` would for a name or an override its builder does not take, building
+    nothing: a run checks its config before it reads any data.
+
+    Example:
+        >>> check_overrides("lstm", {"num_layers": 1})
+        Traceback (most recent call last):
+        ValueError: model 'lstm' (classification, build_lstm_classifier) does not take num_layers; it accepts: ...
+    """
     spec = _spec(name)
     accepted = inspect.signature(spec.builder).parameters
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
@@ -106,7 +120,20 @@ def build(name, /, **overrides):
         if unknown:
             raise ValueError(f"model {name!r} ({spec.task}, {spec.builder.__name__}) does not take "
                              f"{', '.join(unknown)}; it accepts: {', '.join(accepted)}")
-    return spec.builder(**{**spec.defaults, **overrides})
+
+
+def builder_defaults(name):
+    """Return the keyword arguments ``build(name)`` calls its builder with where no override is given: the named
+    configuration's, and the builder's own defaults for the rest.
+
+    Example:
+        >>> builder_defaults("mlm")["d_model"], builder_defaults("transformer-tiny")["d_model"]
+        (128, 64)
+    """
+    spec = _spec(name)
+    own = {key: parameter.default for key, parameter in inspect.signature(spec.builder).parameters.items()
+           if parameter.default is not inspect.Parameter.empty}
+    return {**own, **spec.defaults}
 
 
 def load_model(path, **kwargs):
@@ -145,7 +172,8 @@ def load_model(path, **kwargs):
 
 
 def config_of(name):
-    """Return the full keyword arguments ``build(name)`` uses, for configs and tuning spaces.
+    """Return the keyword arguments the named configuration sets, for configs and tuning spaces (the builder's
+    own defaults for the rest: ``builder_defaults``).
 
     Example:
         >>> config_of("transformer-tiny")

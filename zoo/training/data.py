@@ -111,31 +111,76 @@ EXTRA_SOURCE_OPTIONS = ("encoding", "text_column", "format", "header", "delimite
 
 
 @contextlib.contextmanager
-def naming_config_keys(extra_source=None):
+def naming_config_keys(extra_source=None, given_split=None):
     """Add to a ``zoo.data`` error read under a run config a note naming the config keys of the load options
-    its fix sets (``pass encoding=`` is ``data.load_options.encoding``); ``zoo.console.error`` prints notes.
+    its fix sets (``pass encoding=`` is ``data.load_options.encoding``; a bad row is skipped with
+    ``data.load_options.on_bad_rows``); ``zoo.console.error`` prints notes.
 
     Args:
         extra_source: ``(index, source)`` of the ``data.extra_sources`` entry being read, whose own options
             the note names instead.
+        given_split: ``"validation"`` or ``"test"`` while reading ``data.<split>_source``, whose encoding is its
+            own (``load_given_split``): the note says how it is read instead of naming the training data's.
     """
     import zoo.data
 
     try:
         yield
     except (zoo.data.DataError, zoo.data.DataFileNotFoundError) as err:
+        # An error raised even under on_bad_rows='skip' says so: skipping would not help.
+        skippable = isinstance(err, zoo.data.BadRowError) and "on_bad_rows" not in str(err)
         if extra_source is None:
-            keys = [f"data.load_options.{name}" for name in err.options if name in _settable_load_options()]
+            names = [name for name in err.options if name in _settable_load_options()]
+            if given_split is not None and "encoding" in names:
+                names.remove("encoding")
+                err.add_note(f"data.{given_split}_source is read as UTF-8 (or UTF-16/UTF-32 by its byte-order mark), "
+                             "else in data.load_options.encoding, the training data's: save it in one of these, e.g. "
+                             "iconv -f latin-1 -t utf-8 OLD > NEW")
+            keys = [f"data.load_options.{name}" for name in names]
             if keys:
                 err.add_note(f"in a run config, these are {' and '.join(keys)} (--set {keys[0]}=...)")
+            if skippable:
+                err.add_note("fix or remove that row, or --set data.load_options.on_bad_rows=skip to leave out such "
+                             "rows (a warning counts them)")
         else:
             index, source = extra_source
             names = [name for name in err.options if name in EXTRA_SOURCE_OPTIONS]
+            if skippable:
+                names.append("on_bad_rows")
             if names:
-                entry = ", ".join([f"source: {source}", *(f"{name}: ..." for name in names)])
+                entry = ", ".join([f"source: {source}", *(f"{name}: {'skip' if name == 'on_bad_rows' else '...'}"
+                                                          for name in names)])
                 err.add_note(f"in a run config, these are options of data.extra_sources[{index}]: write the entry as "
                              f"{{{entry}}}")
         raise
+
+
+def load_given_split(spec, options, label_names):
+    """Load a run's ``data.validation_source`` or ``data.test_source`` with the training data's ``options``, but in
+    its own encoding: another file may be encoded otherwise (a UTF-8 test file read as latin-1 gives "cafÃ©",
+    silently). It is read as UTF-8 (or UTF-16/UTF-32 by its byte-order mark); only a file that is not, with
+    ``data.load_options.encoding`` given, is read in that one (a strict UTF-8 decode fails on latin-1 text, so a
+    file like the training data's is still read as it was).
+
+    Args:
+        spec: The ``zoo.data.load`` spec of the file.
+        options: The run's ``load_options``.
+        label_names: The training data's classes, or ``None``.
+    """
+    import zoo.data
+
+    own = {key: value for key, value in options.items() if key != "encoding"}
+    try:
+        return zoo.data.load(spec, label_names=label_names, inherited=list(own), **own)
+    except zoo.data.EncodingError as err:
+        if options.get("encoding") is None:
+            raise
+        try:
+            data = zoo.data.load(spec, label_names=label_names, inherited=list(options), **options)
+        except zoo.data.EncodingError:
+            raise err from None
+    log.info("%s is not UTF-8: read in data.load_options.encoding %r", spec, options["encoding"])
+    return data
 
 
 def _extra_sources(config):
@@ -212,21 +257,61 @@ def _check_multilabel_names(data):
             raise zoo.data.DataError(problem, **where)
 
 
+def lowercases(config):
+    """Whether the run's tokenizer lower-cases its texts: a ``model.init_from`` checkpoint's own tokenizer decides
+    (a cased BERT's does not), else ``data.cleaning.lowercase`` (a pretrained zoo run's is the same, as
+    ``transfer.pretrained_run`` checks). Texts that differ only in case are then copies to ``data.deduplicate``.
+
+    Example:
+        >>> lowercases(zoo.Config.from_dict({"data": {"cleaning": {"lowercase": False}}}))
+        False
+    """
+    import zoo.data
+    from zoo.training import transfer
+
+    if transfer.from_checkpoint(config):
+        from zoo.converters import load_tokenizer
+
+        return load_tokenizer(config.model.init_from).lowercase
+    return zoo.data.CleaningConfig.from_dict(config.data.cleaning).lowercase
+
+
+def _warn_of_separator(data, options):
+    """Warn when a multi-label run's labels look joined by another separator than the one it reads them with
+    (``zoo.data.labeled.likely_label_separator``): each combination would be learnt as one class."""
+    from zoo.data.labeled import likely_label_separator
+
+    found = likely_label_separator(data)
+    if found is None:
+        return
+    separator, c = found
+    example = int(np.flatnonzero(data.labels[:, c])[0])
+    # The value is read as YAML, where a bare "|" is an empty block scalar: it is quoted for YAML and the shell.
+    assignment = f"\"data.load_options.label_separator='{separator}'\""
+    log.warning("warning: %s: no example has more than one label (separated by %r), yet label names hold %r, e.g. "
+                "%r (%s), so each combination is learnt as one class (%d classes): if %r separates the labels, "
+                "pass --set %s", data.source, options.get("label_separator"), separator, data.label_names[c],
+                data.location(example), data.num_classes, separator, assignment)
+
+
 def _without_duplicates(config, full, given, task):
     """``data.deduplicate``: drop repeated examples before splitting, and report given texts that occur in training.
 
     A text in two splits makes the held-out score partly a memory test; ``zoo.data.deduplicate`` logs how
     many copies it removed (for ``seq2seq``, repeated (source, target) pairs: a source's several targets are
-    references, which the split keeps together). A given validation or test set (official, ``data.validation_source`` or
-    ``data.test_source``) is kept as it is; its texts that also occur in the training data are only reported.
+    references, which the split keeps together). Texts are copies when the model reads them alike
+    (``zoo.data.splits.text_key``: whitespace, and case where the tokenizer lower-cases). A given validation or
+    test set (official, ``data.validation_source`` or ``data.test_source``) is kept as it is; its texts that also
+    occur in the training data are only reported.
     """
     import zoo.data
 
     if not config.data.deduplicate:
         return full
-    full = zoo.data.deduplicate(full, task=task)
+    lowercase = lowercases(config)
+    full = zoo.data.deduplicate(full, task=task, lowercase=lowercase)
     for name, held_out in given.items():
-        shared = zoo.data.shared_texts(full, held_out) if held_out is not None else []
+        shared = zoo.data.shared_texts(full, held_out, lowercase=lowercase) if held_out is not None else []
         if shared:
             log.warning("warning: %d of the %d texts of %s also occur in the training data %s (first: %s); "
                         "%s scores on them measure memory, not generalisation: remove them from one side",
@@ -234,13 +319,13 @@ def _without_duplicates(config, full, given, task):
     return full
 
 
-def _without_held_out(extra, held_out):
+def _without_held_out(extra, held_out, lowercase):
     """``extra`` (a ``data.extra_sources`` entry's texts) without the texts of the ``held_out`` splits, reported:
     an extra source that holds the main one (``mr`` + ``subj`` of a larger crawl) would train on them."""
     import zoo.data
 
     shared = sorted({i for split in held_out if split is not None and len(split)
-                     for i in zoo.data.shared_texts(split, extra)})
+                     for i in zoo.data.shared_texts(split, extra, lowercase=lowercase)})
     if not shared:
         return extra
     log.warning("warning: data.extra_sources: left out %d texts of %s that are held out as validation or test "
@@ -296,23 +381,27 @@ def split_texts(config):
             if origin_of_split(config, split) == "official" and value != getattr(type(c), key):
                 raise ConfigError(f"data.{key}: {value} would be ignored: {c.source} has an official {split} "
                                   f"split, which is the run's; remove data.{key}")
+        test = None
         if origin_of_split(config, "test") == "official":
             full = zoo.data.load(c.source, split="train", **options)
             test = zoo.data.load(c.source, split="test", label_names=fixed(full), **options)
             test_size = 0
         else:
             full = zoo.data.load(c.source, **options)
-            test = (zoo.data.load(c.test_source, label_names=fixed(full), inherited=list(options), **options)
-                    if c.test_source else None)
             test_size = 0 if c.test_source else c.test_split
         validation_origin = origin_of_split(config, "validation")
-        given = (zoo.data.load(c.validation_source, label_names=fixed(full), inherited=list(options), **options)
-                 if validation_origin == "validation_source" else
-                 zoo.data.load(c.source, split="validation", label_names=fixed(full), **options)
+        given = (zoo.data.load(c.source, split="validation", label_names=fixed(full), **options)
                  if validation_origin == "official" else None)
+    if c.test_source:
+        with naming_config_keys(given_split="test"):
+            test = load_given_split(c.test_source, options, fixed(full))
+    if validation_origin == "validation_source":
+        with naming_config_keys(given_split="validation"):
+            given = load_given_split(c.validation_source, options, fixed(full))
     if classification:
         _check_classes(full, options)
         _check_multilabel_names(full)
+        _warn_of_separator(full, options)
     full = _without_duplicates(config, full, {"validation": given, "test": test}, task)
     # A seq2seq source with several targets (references) goes whole to one split: in two, it would be tested on
     # after training on it. The split fractions then count sources.
@@ -327,12 +416,12 @@ def split_texts(config):
     if c.extra_sources:
         extra = _extra_sources(config)
         if c.deduplicate:
-            extra = [_without_held_out(part, [validation, test]) for part in extra]
+            extra = [_without_held_out(part, [validation, test], lowercases(config)) for part in extra]
         train = zoo.data.LabeledTexts(train.texts + [t for part in extra for t in part.texts],
                                       np.zeros(len(train) + sum(map(len, extra)), np.int32), [zoo.data.UNLABELLED],
                                       source=" + ".join([train.source, *(part.source for part in extra)]))
         if c.deduplicate:
-            train = zoo.data.deduplicate(train, task=task)
+            train = zoo.data.deduplicate(train, task=task, lowercase=lowercases(config))
     return {"train": train, "validation": validation if len(validation) else None,
             "test": test if test is not None and len(test) else None}
 

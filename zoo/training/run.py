@@ -20,6 +20,7 @@ Only the chief writes it. Rerunning an interrupted run with the same config (onl
 differ) and the same data resumes from its last checkpoint; a finished run is never overwritten unless
 ``output.overwrite`` says so.
 """
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -236,6 +237,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
 
     task = task_of_config(config)
     check_class_weight(config, task)
+    check_model_config(config)
     keras.utils.set_random_seed(config.training.seed)
     pretrained, tokenizer = transfer.pretrained_run(config) if config.model.init_from else (None, None)
     data = load_splits(config, tokenizer)
@@ -269,9 +271,9 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         donor = load_run(pretrained)[0] if pretrained is not None and not checkpoint else None
         taken = {}
         if donor is not None:
-            inherited = transfer.pretrained_encoder_arguments(donor, build_args, config.model.overrides)
-            taken = {key: value for key, value in inherited.items() if build_args.get(key) != value}
-            build_args = inherited
+            taken = transfer.pretrained_encoder_arguments(donor, build_args, config.model.overrides,
+                                                          config.model.name)
+            build_args = {**build_args, **taken}
         with strategy.scope():
             if checkpoint:
                 model = transfer.checkpoint_classifier(config, len(data["label_names"]))
@@ -706,12 +708,34 @@ def _not_creatable(run_dir, why):
                              "a directory you can write")
 
 
+def check_model_config(config):
+    """Raise ``ConfigError`` for a model key that no data can make right, before ``train`` reads any: a
+    ``model.name`` not in the registry, a ``model.overrides`` name its builder does not take, or a model key that a
+    run from a checkpoint folder cannot take (``transfer.check_checkpoint_config``)."""
+    if transfer.from_checkpoint(config):
+        transfer.check_checkpoint_config(config)
+        return
+    from zoo.models.registry import check_overrides
+
+    with _blamed_on_config(config.model.overrides):
+        check_overrides(config.model.name, config.model.overrides)
+
+
 def _build_model(name, arguments, overrides=None):
     """Build a registry model; with ``overrides`` (the config's), builder errors are blamed on them."""
     import zoo.models
 
-    try:
+    with _blamed_on_config(overrides):
         return zoo.models.build(name, **arguments)
+
+
+@contextlib.contextmanager
+def _blamed_on_config(overrides):
+    """Raise a registry error as the ``ConfigError`` of ``model.name``, or of ``overrides`` where there are some."""
+    import zoo.models
+
+    try:
+        yield
     except zoo.models.UnknownModelError as err:
         raise ConfigError(f"model.name: {err}") from None
     except (TypeError, ValueError) as err:

@@ -16,10 +16,9 @@ from zoo.console import a_task
 
 # The data settings that decide the token ids; they must equal the pretraining run's.
 TOKENIZER_KEYS = ("tokenizer", "vocab_size", "tokenizer_options", "cleaning")
-# model.overrides keys that configure the head of a classifier started from a checkpoint -> TextClassifier's.
-CHECKPOINT_HEAD_KEYS = {"pooling": "pooling", "mode": "mode", "head_hidden_dim": "hidden_dim",
-                        "head_dropout": "dropout"}
-# model.overrides keys that set the backbone's regularisation (from_pretrained's backbone_options).
+# model.overrides keys that configure the head of a classifier started from a checkpoint, and those that set its
+# backbone's regularisation: build_transformer's names, which from_pretrained takes too.
+CHECKPOINT_HEAD_KEYS = ("pooling", "mode", "head_hidden_dim", "head_dropout")
 CHECKPOINT_BACKBONE_KEYS = ("dropout", "attention_dropout")
 
 
@@ -134,27 +133,33 @@ INHERITED_KEYS = ("num_layers", "d_model", "num_heads", "ff_dim", "activation", 
                   "layer_norm_epsilon")
 
 
-def pretrained_encoder_arguments(donor, build_args, overrides):
-    """Return ``build_args`` with the pretrained ``donor``'s encoder settings for the keys ``overrides`` leaves out.
+def pretrained_encoder_arguments(donor, build_args, overrides, name):
+    """Return the pretrained ``donor``'s encoder settings that registry model ``name``, built from ``build_args``,
+    would otherwise take differently, for the keys ``overrides`` leaves out.
 
     Weights move only between encoders of the same sizes and settings (``initialise_encoder``), so a key the
     config does not set can only take the run's value: ``zoo pretrain``'s mlm (d_model 128, 4 heads, ff_dim 256)
-    under transformer-tiny's registry sizes (64, 2, 128) failed until each was set by hand.
+    under transformer-tiny's registry sizes (64, 2, 128) failed until each was set by hand. The builder's own
+    defaults count as well as ``build_args``: continued pretraining (mlm from an mlm run) passes no sizes.
 
     Args:
         donor: The pretraining run's model (``load_run``).
-        build_args: The classifier's builder arguments from the config.
+        build_args: The builder arguments from the config.
         overrides: ``model.overrides``: the keys set there keep their values (and must match the run's).
+        name: ``model.name``.
 
     Example:
-        >>> donor = zoo.build_mlm(vocab_size=100, sequence_length=16)
-        >>> pretrained_encoder_arguments(donor, {"d_model": 64, "num_heads": 2, "dropout": 0.1}, {"num_heads": 2})
-        {'d_model': 128, 'num_heads': 2, 'dropout': 0.1}
+        >>> donor = zoo.build_mlm(vocab_size=100, sequence_length=16, d_model=32, num_heads=2, ff_dim=64)
+        >>> pretrained_encoder_arguments(donor, {"vocab_size": 100, "num_heads": 2}, {"num_heads": 2}, "mlm")
+        {'d_model': 32, 'ff_dim': 64}
     """
+    from zoo.models.registry import builder_defaults
+
     if not encoder_stack(donor):
-        return build_args
-    return {**build_args, **{key: getattr(donor.backbone, key) for key in INHERITED_KEYS
-                             if key in build_args and key not in overrides}}
+        return {}
+    built = {**builder_defaults(name), **build_args}
+    return {key: getattr(donor.backbone, key) for key in INHERITED_KEYS
+            if key in built and key not in overrides and built[key] != getattr(donor.backbone, key)}
 
 
 def initialise_encoder(model, donor, run_dir, name, freeze="none", blocks=0):
@@ -234,18 +239,17 @@ def from_checkpoint(config):
     return bool(config.model.init_from) and is_checkpoint_folder(config.model.init_from)
 
 
-def checkpoint_classifier(config, num_classes):
-    """The classifier over ``model.init_from``'s checkpoint: its backbone and weights, a new head; frozen as asked.
+def check_checkpoint_config(config):
+    """Raise ``ConfigError`` for the model keys a run from ``model.init_from``'s checkpoint folder cannot take.
 
-    The backbone takes the checkpoint's dropout rates (residual and attention-probability), unless
-    ``model.overrides`` sets ``dropout`` or ``attention_dropout``.
+    They need no data: ``train`` checks them before it reads any (and ``checkpoint_classifier`` again, for its
+    other callers).
 
     Raises:
         ConfigError: Not a classification model, a ``model.name`` other than its default (the checkpoint decides
-            the architecture), ``model.overrides`` beyond the head's keys, or a ``data.sequence_length`` beyond the
-            checkpoint's positions.
+            the architecture), ``model.overrides`` beyond the head's and the backbone's dropout keys, or a head
+            setting the head refuses.
     """
-    from zoo.converters import CheckpointError, from_pretrained
     from zoo.models.transformer import check_head_arguments
     from zoo.training.data import task_of_config
 
@@ -265,17 +269,31 @@ def checkpoint_classifier(config, num_classes):
         raise ConfigError(f"model.overrides {unknown}: the architecture comes from the checkpoint {folder}; only "
                           f"the classifier head's {', '.join(CHECKPOINT_HEAD_KEYS)} and the backbone's "
                           f"{', '.join(CHECKPOINT_BACKBONE_KEYS)} may be set")
-    try:  # from_pretrained's names (hidden_dim, dropout) would read as the backbone's
+    try:  # checked here to name the model.overrides key
         check_head_arguments(overrides.get("head_hidden_dim"), overrides.get("head_dropout"))
     except ValueError as error:
         raise ConfigError(f"model.overrides: {error}") from None
-    options = {CHECKPOINT_HEAD_KEYS[key]: value for key, value in overrides.items() if key in CHECKPOINT_HEAD_KEYS}
-    # The checkpoint's attention-probability dropout is kept: on MR it was worth 0.66 points over 3 seeds
+
+
+def checkpoint_classifier(config, num_classes):
+    """The classifier over ``model.init_from``'s checkpoint: its backbone and weights, a new head; frozen as asked.
+
+    The backbone takes the checkpoint's dropout rates (residual and attention-probability), unless
+    ``model.overrides`` sets ``dropout`` or ``attention_dropout``.
+
+    Raises:
+        ConfigError: A model key ``check_checkpoint_config`` refuses, or a ``data.sequence_length`` beyond the
+            checkpoint's positions.
+    """
+    from zoo.converters import CheckpointError, from_pretrained
+
+    check_checkpoint_config(config)
+    folder = config.model.init_from
+    # The checkpoint's attention-probability dropout is kept unless set: on MR it was worth 0.66 points over 3 seeds
     # (each seed gained) for no measurable epoch time, as batches are cut to their longest sentence
     # (BENCHMARKS.md, issue 13).
-    backbone = {key: overrides[key] for key in CHECKPOINT_BACKBONE_KEYS if key in overrides}
     try:
-        model = from_pretrained(folder, num_classes=num_classes, backbone_options=backbone, **options).model
+        model = from_pretrained(folder, num_classes=num_classes, **config.model.overrides).model
     except (CheckpointError, ValueError) as error:
         raise ConfigError(f"model.init_from: {error}") from None
     if config.data.sequence_length != "auto" and config.data.sequence_length > model.sequence_length:

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+import sacrebleu
 import tensorflow as tf
 
 from tests.export.tiny import sentiment_texts, write_jsonl
@@ -15,6 +16,7 @@ from zoo.data import LEARNED_IDS, LabeledTexts
 from zoo.evaluation.cli import add_evaluate_command
 from zoo.evaluation.generation import evaluate_generation, generate_texts
 from zoo.evaluation.runner import evaluate
+from zoo.evaluation.text_metrics import generation_metrics
 from zoo.training.data import split_texts
 
 LETTERS = list("abcdefghijkl")
@@ -138,6 +140,17 @@ def test_lm_continues_the_first_half_as_an_independent_greedy_decode_does(runs, 
     assert report["info"]["generation"]["max_new_tokens"] == "reference length + 1"
     hits = np.mean([row["hypothesis"] == row["reference"] for row in report["examples"]])
     assert report["metrics"]["exact_match"] == pytest.approx(hits)
+
+
+def test_bleu_counts_each_of_the_run_s_tokens_as_one_word(lm_report):
+    # sacrebleu's 13a would split "[UNK]" into "[ UNK ]", so two texts sharing only unknown tokens matched bigrams
+    hypothesis, reference = ["[UNK] film [UNK]"], ["[UNK] movie [UNK]"]
+    assert generation_metrics(hypothesis, reference)["bleu"] > 40
+    assert generation_metrics(hypothesis, reference, tokenized=True)["bleu"] == 0.0
+    rows = lm_report["examples"]
+    tokens_bleu = sacrebleu.corpus_bleu([row["hypothesis"] for row in rows], [[row["reference"] for row in rows]],
+                                        tokenize="none").score
+    assert lm_report["metrics"]["bleu"] == pytest.approx(tokens_bleu)
 
 
 def test_lm_counts_the_texts_too_short_to_prompt(runs, tmp_path):
@@ -508,3 +521,13 @@ def test_generate_texts_samples_reproducibly_with_a_seed_and_refuses_sampling_op
         generate_texts(run_dir, prompts, method="sample", seed=-1)
     with pytest.raises(ValueError, match="method must be one of greedy, beam, sample, got 'nucleus'"):
         generate_texts(run_dir, prompts, method="nucleus")
+
+
+@pytest.mark.parametrize("task", ["lm", "seq2seq"])
+def test_a_seeded_sample_of_a_text_does_not_depend_on_batch_size_or_the_texts_after_it(runs, task):
+    # Prompts of different lengths fall into different model calls; one call per text must sample each alike.
+    texts = ["The plot was", "a", "The plot was gripping and", "a"] if task == "lm" else ["a b c", "d", "e f g h"]
+    options = {"method": "sample", "seed": 5, "temperature": 2.0, "max_new_tokens": 6}
+    rows = generate_texts(runs[task].run_dir, texts, **options)
+    assert generate_texts(runs[task].run_dir, texts, batch_size=1, **options) == rows
+    assert generate_texts(runs[task].run_dir, texts[:1], **options) == rows[:1]

@@ -440,3 +440,20 @@ def test_the_threshold_hint_suggests_a_validation_split_only_where_there_is_one(
         assert main(["evaluate", *argv, "--out", str(tmp_path / "ev")]) == 0
         hint = capsys.readouterr().out.splitlines()[-1] + "\n"
         assert hint.startswith("best F1 of positive here: ") and hint.endswith(advice), argv
+
+
+def test_the_trained_on_check_reloads_the_training_file_without_its_notes(tmp_path, capsys):
+    # zoo evaluate RUN --data other.csv printed "train.csv: removed 2 duplicate texts", a note about the training
+    # file, while the warning about the file scored was right
+    import zoo
+    from zoo.evaluation.runner import warn_trained_on
+
+    (tmp_path / "train.csv").write_text("text,label\n" + "a good film,pos\n" * 3 + "a dull film,neg\n" * 3
+                                        + "".join(f"film {i},{'pos' if i % 2 else 'neg'}\n" for i in range(20)))
+    config = zoo.Config.from_dict({"data": {"source": str(tmp_path / "train.csv"), "test_split": 0.0,
+                                            "validation_split": 0.0}})
+    scored = zoo.data.LabeledTexts(["a good film", "something new"], [1, 0], ["neg", "pos"], source="other.csv")
+    warn_trained_on("runs/x", config, scored)
+    err = capsys.readouterr().err
+    assert "duplicate" not in err
+    assert err.startswith("warning: 1 of the 2 texts of other.csv are texts run runs/x trained on")

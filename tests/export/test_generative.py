@@ -26,3 +26,14 @@ def test_a_numpy_integer_max_new_tokens_exports_as_zoo_generate_takes_it(lm, tmp
     assert read_metadata(result.path)["max_new_tokens"] == 3
     [row] = generate_with_export(result.path, ["a b"])
     assert len(row["generated"].split()) <= 3
+
+
+def test_a_seq2seq_export_generates_by_default_what_its_target_positions_hold(lm):
+    # zoo export of a seq2seq run with target_length 8 and sequence_length 16 said "up to 16 tokens per text"
+    import zoo
+
+    tokenizer = lm[1]
+    model = zoo.build("seq2seq", vocab_size=tokenizer.vocab_size, sequence_length=16, target_length=8, num_layers=1,
+                      d_model=16, num_heads=2, ff_dim=32)
+    assert GenerativeServingGraph(model, tokenizer, "seq2seq", 16).max_new_tokens == 8
+    assert GenerativeServingGraph(*lm, "lm", 8).max_new_tokens == 8

@@ -254,6 +254,16 @@ def test_sampling_is_seeded_and_stops_at_the_end_token():
     assert stopped[-1] == end and end not in stopped[:-1] and len(stopped) <= 3
 
 
+def test_a_seed_per_input_makes_each_sample_independent_of_the_other_inputs():
+    model = _lm()
+    args = dict(max_new_tokens=8, method="sample", temperature=2.0)
+    both = generate(model, [[3, 4], [5, 6, 7]], seed=[11, 12], **args)
+    assert both == [generate(model, [[3, 4]], seed=[11], **args)[0], generate(model, [[5, 6, 7]], seed=[12], **args)[0]]
+    with pytest.raises(ValueError, match=r"^`seed` holds 1 seeds for 2 inputs: give one seed per input, or a single "
+                                         "int for them all$"):
+        generate(model, [[3, 4], [5]], seed=[11], **args)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"method": "nucleus"}, "method"),
     ({"method": "sample", "temperature": 0}, "temperature"),

@@ -60,7 +60,8 @@ def add_evaluate_command(subparsers):
                         help="decoding for lm and seq2seq runs (default: greedy)")
     parser.add_argument("--num-beams", type=int, help=f"beam width with --method beam (default: {DEFAULT_NUM_BEAMS})")
     parser.add_argument("--max-new-tokens", type=int,
-                        help="most tokens to generate (default: the run's sequence_length)")
+                        help="most tokens to generate (default: an lm's reference length + 1, a seq2seq run's "
+                             "sequence_length; never more than the model's positions hold)")
     parser.add_argument("--limit", type=int, help="generate for the first N examples only (perplexity still "
                                                   "covers all)")
     parser.add_argument("--threshold", type=float, help="a classifier's decision threshold, as zoo export "

@@ -103,7 +103,7 @@ def evaluate_generation(run_dir, data=None, *, split=None, out_dir=None, method=
                                        max_new_tokens=steps, batch_size=batch_size, progress=progress)
         from zoo.evaluation.text_metrics import generation_metrics
 
-        scores = generation_metrics([r["hypothesis"] for r in rows], [r["reference"] for r in rows])
+        scores = generation_metrics([r["hypothesis"] for r in rows], [r["reference"] for r in rows], tokenized=True)
         metrics.update({k: v for k, v in scores.items() if k != "examples"})
         info["generation"] = {"method": method, "num_beams": num_beams if method == "beam" else None,
                               "max_new_tokens": steps or "reference length + 1", "limit": limit,
@@ -132,7 +132,9 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
         temperature: softmax temperature for ``sample`` (default 1).
         top_k: ``sample`` among the ``k`` most likely tokens only.
         top_p: nucleus sampling: ``sample`` within the smallest set of tokens whose probability reaches ``p``.
-        seed: seed of ``sample`` (``None``: another draw each call).
+        seed: seed of ``sample`` (``None``: another draw each call). Each text draws from its own seed, derived
+            from ``seed`` and its place in ``texts``, so its sample does not change with ``batch_size`` or with
+            the texts after it.
         batch_size: texts per model call.
         progress: show a progress bar (on a terminal).
 
@@ -210,6 +212,11 @@ def generate_texts(run_dir, texts, *, method="greedy", num_beams=None, max_new_t
     tokens = [ids[:fits] if task == "seq2seq" else ids[-fits:] for ids in whole]
     inputs = tokens if task == "seq2seq" else [[begin] + ids for ids in tokens]
     kept = [i for i, ids in enumerate(inputs) if ids]
+    if method == "sample":
+        # A seed per text rather than per model call: which texts share a call depends on batch_size and on the
+        # other texts' lengths, which would otherwise change a text's sample.
+        seeds = [int(child.generate_state(1)[0]) for child in np.random.SeedSequence(seed).spawn(len(texts))]
+        sampling = {**sampling, "seed": [seeds[i] for i in kept]}
     generated = _generate(model, [inputs[i] for i in kept], [max_new_tokens or length] * len(kept), tokenizer,
                           is_seq2seq=task == "seq2seq", method=method, num_beams=num_beams, batch_size=batch_size,
                           progress=progress, sampling=sampling if method == "sample" else None)
@@ -343,9 +350,8 @@ def _generate(model, inputs, caps, tokenizer, *, is_seq2seq, method, num_beams, 
     """Generated ids per input (at most ``caps[i]`` new tokens), in input order.
 
     Inputs are batched in length order, so a batch pads little and splits into few length groups, and each
-    ``generate`` call covers inputs with one cap. ``sampling``: ``generate``'s ``temperature``, ``top_k``,
-    ``top_p`` and ``seed`` (``None`` values: its defaults); each call draws its own seed from ``seed``, so that
-    the calls do not repeat one random stream.
+    ``generate`` call covers inputs with one cap. ``sampling``: ``generate``'s ``temperature``, ``top_k`` and
+    ``top_p`` (``None`` values: its defaults), and ``seed``, one per input.
     """
     from tqdm.auto import tqdm
 
@@ -358,7 +364,6 @@ def _generate(model, inputs, caps, tokenizer, *, is_seq2seq, method, num_beams, 
     options = {key: value for key, value in (sampling or {}).items() if value is not None and key != "seed"}
     if method == "beam" and num_beams is not None:
         options["num_beams"] = num_beams
-    seeds = np.random.default_rng((sampling or {}).get("seed"))
     order = sorted(range(len(inputs)), key=lambda i: (len(inputs[i]), caps[i]))
     out = [None] * len(inputs)
     with tqdm(total=len(inputs), unit="example", desc="generating",
@@ -368,7 +373,7 @@ def _generate(model, inputs, caps, tokenizer, *, is_seq2seq, method, num_beams, 
             for cap in sorted({caps[i] for i in chunk}):
                 group = [i for i in chunk if caps[i] == cap]
                 if method == "sample":
-                    options["seed"] = int(seeds.integers(2**31))
+                    options["seed"] = [sampling["seed"][i] for i in group]
                 generated = generate(model, [inputs[i] for i in group], method=method, max_new_tokens=cap,
                                      end_id=end, start_id=begin if is_seq2seq else None, **options)
                 for i, ids in zip(group, generated):

@@ -289,10 +289,15 @@ def warn_trained_on(run_dir, config, examples, what="texts"):
     import zoo.data
     from zoo.training.data import lowercases
 
+    # The reload's own notes ("removed 3 duplicate texts" of the training file) read as if about the file scored.
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
     try:
         train = run_splits(config)["train"]
     except (OSError, ValueError):
         return
+    finally:
+        logging.disable(previous)
     shared = zoo.data.shared_texts(train, examples, lowercase=lowercases(config))
     if shared:
         log.warning("warning: %d of the %d %s of %s are %s run %s trained on (first: %s); scores on them "

@@ -75,7 +75,15 @@ def _check_pairs(hypotheses, references):
     return hyps, refs
 
 
-def bleu(hypotheses, references):
+def _check_tokenized(tokenized):
+    if not isinstance(tokenized, bool):
+        raise TextMetricsInputError(f"tokenized must be True or False, got {tokenized!r}")
+    # 13a splits punctuation off inside a token ("[UNK]" -> "[ UNK ]", "##ing" -> "# # ing"), which would
+    # count matches a tokenizer's own tokens never made.
+    return "none" if tokenized else "13a"
+
+
+def bleu(hypotheses, references, tokenized=False):
     """Return corpus BLEU (0-100) of ``hypotheses`` against one reference each, with its components.
 
     Uses sacrebleu's defaults (13a tokenization, exp smoothing, case-sensitive) so scores are
@@ -84,6 +92,8 @@ def bleu(hypotheses, references):
     Args:
         hypotheses: generated strings.
         references: one reference string per hypothesis, in the same order.
+        tokenized: ``True`` for texts that are already tokens joined by spaces (``zoo evaluate``'s): each
+            token then counts as one word, as ROUGE counts it, rather than being split again by 13a.
 
     Returns:
         ``{"bleu", "precisions", "brevity_penalty", "sys_len", "ref_len"}``: the score, the four
@@ -95,7 +105,7 @@ def bleu(hypotheses, references):
         100.0
     """
     hyps, refs = _check_pairs(hypotheses, references)
-    result = sacrebleu.corpus_bleu(hyps, [refs])
+    result = sacrebleu.corpus_bleu(hyps, [refs], tokenize=_check_tokenized(tokenized))
     return {
         "bleu": float(result.score),
         "precisions": [float(p) for p in result.precisions],
@@ -202,12 +212,13 @@ def perplexity(total_negative_log_likelihood, token_count):
     return objectives.perplexity(nll / count)
 
 
-def generation_metrics(hypotheses, references):
+def generation_metrics(hypotheses, references, tokenized=False):
     """Return corpus BLEU, mean ROUGE-1/2/L F1 and exact match of ``hypotheses`` in one flat dict.
 
     Args:
         hypotheses: generated strings.
         references: one reference string per hypothesis, in the same order.
+        tokenized: ``True`` for texts that are already tokens joined by spaces (see ``bleu``).
 
     Returns:
         ``{"bleu", "rouge1", "rouge2", "rougeL", "exact_match", "examples"}``: BLEU on sacrebleu's
@@ -221,7 +232,7 @@ def generation_metrics(hypotheses, references):
     hyps, refs = _check_pairs(hypotheses, references)
     rouge_scores = rouge(hyps, refs, DEFAULT_ROUGE_TYPES)
     return {
-        "bleu": bleu(hyps, refs)["bleu"],
+        "bleu": bleu(hyps, refs, tokenized)["bleu"],
         **{kind: rouge_scores[kind]["f1"] for kind in DEFAULT_ROUGE_TYPES},
         "exact_match": exact_match(hyps, refs),
         "examples": len(hyps),

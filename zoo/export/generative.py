@@ -58,11 +58,12 @@ class GenerativeServingGraph(TextEndpoint):
             # As zoo generate and zoo evaluate check it; a Python int for the export's metadata (JSON).
             max_new_tokens = int(check_count("max_new_tokens", max_new_tokens, 1))
         self.sequence_length = int(sequence_length)
-        self.max_new_tokens = self.sequence_length if max_new_tokens is None else max_new_tokens
-        self.pad_id = model.pad_id
-        self.begin_id, self.end_id = frame_ids(tokenizer)
         # The positions a sequence may fill: an lm's prompt and continuation, a seq2seq's decoder input.
         self.positions = most_new_tokens(model)
+        # By default as many as the positions take: a seq2seq model's target_length may be below sequence_length.
+        self.max_new_tokens = min(self.sequence_length, self.positions) if max_new_tokens is None else max_new_tokens
+        self.pad_id = model.pad_id
+        self.begin_id, self.end_id = frame_ids(tokenizer)
         check_max_new_tokens(model, max_new_tokens, f"this {task} model")
         # What fits of a text: a seq2seq source whole, an lm prompt after its begin token.
         self.fits = self.sequence_length if task == "seq2seq" else self.sequence_length - 1

@@ -183,7 +183,8 @@ def _filter_logits(logits, top_k, top_p):
     return logits
 
 
-def _greedy_or_sample(session, steps, method, end_id, temperature, top_k, top_p, rng):
+def _greedy_or_sample(session, steps, method, end_id, temperature, top_k, top_p, rngs):
+    """``rngs``: one generator per row (the same one repeated when the rows share a seed)."""
     batch = len(session.tokens)
     out = np.zeros((batch, 0), "int32")
     finished = np.zeros(batch, bool)
@@ -196,7 +197,7 @@ def _greedy_or_sample(session, steps, method, end_id, temperature, top_k, top_p,
         else:
             logits = _filter_logits(logits / temperature, top_k, top_p)
             probs = np.exp(_log_softmax(logits))
-            chosen = np.array([rng.choice(len(p), p=p) for p in probs])
+            chosen = np.array([rng.choice(len(p), p=p) for rng, p in zip(rngs, probs)])
         chosen = np.where(finished, pad, chosen).astype("int32")
         out = np.concatenate([out, chosen[:, None]], 1)
         if end_id is not None:
@@ -300,7 +301,8 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=Non
         top_k: Sample only among the ``k`` most likely tokens (an integer >= 1; one above the vocabulary size
             keeps every token); ``None`` for no limit.
         top_p: Nucleus sampling: sample within the smallest set of tokens whose probability reaches ``p``.
-        seed: Seed of the sampler.
+        seed: Seed of the sampler: an int, drawn from in turn by every input, or a list of one per input, each
+            input then drawing from its own seed alone (its tokens do not depend on the other inputs).
         end_id: Token that ends a sequence (kept as its last token), not ``pad_id``; ``None`` runs to
             ``max_new_tokens``.
         start_id: First decoder token for seq2seq models, not ``pad_id``.
@@ -339,7 +341,13 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=Non
     if not inputs or any(not seq for seq in inputs):
         raise ValueError("`inputs` must be a non-empty list of non-empty id sequences")
     stack.check_ids(inputs, start_id, end_id)
-    rng = np.random.default_rng(seed)
+    if isinstance(seed, (list, tuple)):
+        if len(seed) != len(inputs):
+            raise ValueError(f"`seed` holds {len(seed)} seeds for {len(inputs)} inputs: give one seed per input, "
+                             "or a single int for them all")
+        rngs = [np.random.default_rng(one) for one in seed]
+    else:
+        rngs = [np.random.default_rng(seed)] * len(inputs)
     results = [None] * len(inputs)
 
     if stack.is_seq2seq:
@@ -364,7 +372,7 @@ def generate(model, inputs, *, max_new_tokens=32, method="greedy", num_beams=Non
         if method == "beam":
             outs = _beam(session, steps, num_beams, end_id, length_penalty, len(idx))
         else:
-            outs = _greedy_or_sample(session, steps, method, end_id, temperature, top_k, top_p, rng)
+            outs = _greedy_or_sample(session, steps, method, end_id, temperature, top_k, top_p, [rngs[i] for i in idx])
         for i, out in zip(idx, outs):
             trimmed = [int(t) for t in out]
             if end_id is not None and end_id in trimmed:

@@ -395,6 +395,10 @@ class TrainingConfig(Section):
             with ``avx512_bf16`` or ``amx_bf16``; else float32). ``metrics.json`` records the choice, the
             attention core's dtype and the CPU flags that decided them under ``precision_choice``.
         label_smoothing: Label smoothing of the cross-entropy.
+        r_drop: R-Drop (Liang et al., 2021) for classifiers: each training batch goes through the model twice, with
+            different dropout, and the loss is the two passes' mean loss plus ``r_drop`` times the symmetric
+            Kullback-Leibler divergence ½(KL(p₁‖p₂) + KL(p₂‖p₁)) between their predictions (per label for
+            binary and multi-label). 0 (the default) trains one pass. A step then costs about twice as much.
         class_weight: Weights of the classes in a single-label classifier's training loss, for imbalanced data:
             ``null`` (every example counts the same), ``balanced`` (``n / (classes * count)``, scikit-learn's:
             each class weighs as much in total) or ``{label: weight}`` (unlisted classes 1). The training loss
@@ -427,6 +431,7 @@ class TrainingConfig(Section):
     seed: int = 42
     precision: Precision = "float32"
     label_smoothing: float = 0.1
+    r_drop: float = 0.0
     class_weight: ClassWeight = None
     l1: float = 0.0
     l2: float = 0.0
@@ -444,6 +449,7 @@ class TrainingConfig(Section):
         check_seed(self.seed, f"{at}seed")
         _non_negative(self, "l1", at)
         _non_negative(self, "l2", at)
+        _non_negative(self, "r_drop", at)
         _non_negative(self, "checkpoint_every", at)
         _positive(self, "keep_checkpoints", at)
         if self.divergence_factor and self.divergence_factor <= 1:

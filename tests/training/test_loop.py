@@ -65,6 +65,36 @@ def test_class_weights_weigh_each_example_s_training_loss_by_its_class():
         Objective("multilabel", class_weights=[1.0, 2.0])
 
 
+def _kl(p, q):
+    return (p * np.log(p / q)).sum(-1)
+
+
+@pytest.mark.parametrize("mode", ["multiclass", "binary", "multilabel"])
+def test_r_drop_loss_matches_numpy(mode):
+    # The mean of the two passes' (weighted, smoothed) losses plus r_drop times half the two KL divergences, each
+    # written from its definition: over the classes (softmax), or per label over its two outcomes (sigmoid).
+    rng = np.random.default_rng(0)
+    width = {"multiclass": 3, "binary": 1, "multilabel": 4}[mode]
+    first, second = (rng.normal(size=(5, width)).astype(np.float32) for _ in range(2))
+    labels = rng.integers(0, 2, size=(5, 4)) if mode == "multilabel" else rng.integers(0, width if width > 1 else 2, 5)
+    weights = None if mode == "multilabel" else [0.5, 2.0, 1.0][: max(width, 2)]
+    objective = Objective(mode, 0.1, class_weights=weights, r_drop=2.5)
+    got = objective.r_drop_loss(tf.constant(labels), tf.constant(first), tf.constant(second)).numpy()
+    a, b = first.astype(np.float64), second.astype(np.float64)
+    if mode == "multiclass":
+        p, q = np.exp(_log_softmax(a)), np.exp(_log_softmax(b))
+        divergence = 0.5 * (_kl(p, q) + _kl(q, p))
+    else:
+        p, q = 1 / (1 + np.exp(-a)), 1 / (1 + np.exp(-b))
+        p, q = np.stack([p, 1 - p], -1), np.stack([q, 1 - q], -1)
+        divergence = (0.5 * (_kl(p, q) + _kl(q, p))).mean(-1)
+    mean = 0.5 * (objective.training_loss(tf.constant(labels), tf.constant(first)).numpy()
+                  + objective.training_loss(tf.constant(labels), tf.constant(second)).numpy())
+    np.testing.assert_allclose(got, mean + 2.5 * divergence, rtol=1e-5)
+    with pytest.raises(ValueError, match="r_drop must be a number >= 0, got -1"):
+        Objective(mode, r_drop=-1)
+
+
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 def test_multilabel_loss_and_accuracy_match_numpy(smoothing):
     # Each label is its own sigmoid (not a softmax over labels); the loss and accuracy of an example are the
@@ -247,6 +277,38 @@ def test_one_step_follows_the_written_objective(settings):
     log_p = _log_softmax(np.asarray(model(ids, training=False), np.float64))
     unweighted = -((np.eye(2)[labels] * (1 - smoothing) + smoothing / 2) * log_p).sum(-1).mean()
     assert trainer.evaluate(ids, labels)["loss"] == pytest.approx(unweighted, rel=1e-5)
+
+
+def _one_step(r_drop, dropout, strategy=None):
+    """``(weights, loss_sum)`` after one SGD step of R-Drop weight ``r_drop`` on a model of ``dropout``."""
+    ids, labels = _data()
+    strategy = strategy or tf.distribute.get_strategy()
+    model = _model(strategy, dropout=dropout)
+    trainer = Trainer(model, keras.optimizers.SGD(0.5), strategy, Objective("multiclass", r_drop=r_drop),
+                      batch_size=len(ids), seed=3)
+    keras.utils.set_random_seed(11)  # the same dropout draws for every call
+    (loss_sum, _, count), = trainer.run_steps(iter(trainer.distribute(ids, labels, np.arange(len(ids))[None])), 1)
+    assert count == len(ids)
+    return [np.array(w) for w in model.trainable_weights], float(loss_sum)
+
+
+def test_r_drop_without_dropout_steps_as_one_pass_and_each_pass_draws_its_own_dropout():
+    # Without dropout both passes give the same logits: the divergence is 0 and the step is the plain one.
+    plain, plain_loss = _one_step(0.0, 0.0)
+    doubled, doubled_loss = _one_step(5.0, 0.0)
+    assert doubled_loss == pytest.approx(plain_loss, rel=1e-5)
+    for a, b in zip(plain, doubled):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    # With dropout, the same draws and a larger weight give a larger loss only if the passes differ.
+    assert _one_step(100.0, 0.3)[1] > _one_step(1e-6, 0.3)[1] + 1.0
+
+
+def test_r_drop_on_two_mirrored_replicas_equals_one_device():
+    single, single_loss = _one_step(5.0, 0.0)
+    mirrored, mirrored_loss = _one_step(5.0, 0.0, get_strategy("mirrored"))
+    assert mirrored_loss == pytest.approx(single_loss, rel=1e-5)
+    for a, b in zip(single, mirrored):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
 def test_batches_of_changing_width_share_one_traced_step():

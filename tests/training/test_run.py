@@ -586,6 +586,11 @@ def test_class_weights_are_recorded_and_refused_where_they_weigh_nothing(tiny_cs
     with pytest.raises(ConfigError, match=r"^training\.class_weight weighs the classes of a single-label classifier; "
                                           r"this run trains an lm model: leave it out$"):
         zoo.train(tiny_config(imbalanced, tmp_path / "lm", model={"name": "lm"}, training={"class_weight": "balanced"}))
+    with pytest.raises(ConfigError, match=r"^training\.r_drop compares two passes' class predictions; this run "
+                                          r"trains an lm model, which predicts tokens: leave it out$"):
+        zoo.train(tiny_config(imbalanced, tmp_path / "lm", model={"name": "lm"}, training={"r_drop": 1.0}))
+    with pytest.raises(ConfigError, match=r"training\.r_drop must be >= 0, got -0\.5"):
+        Config.from_dict({"training": {"r_drop": -0.5}})
     with pytest.raises(ConfigError, match=r"training\.class_weight must be 'balanced' or a mapping; got 'heavy'"):
         Config.from_dict({"training": {"class_weight": "heavy"}})
     with pytest.raises(ConfigError, match=r"training\.class_weight\.pos must be a number > 0, got 0"):

@@ -194,9 +194,15 @@ class Trainer:
         replicas = context.num_replicas_in_sync
         with tf.GradientTape() as tape:
             self._shift_seed_counters(context, 1)
-            logits = self.model(inputs, training=True)
+            if self.objective.r_drop:
+                # One call on the batch twice over: each copy draws its own dropout, in one pass's time per row.
+                both = self.model(tf.nest.map_structure(lambda t: tf.concat([t, t], 0), inputs), training=True)
+                logits, other = tf.split(both, 2)
+            else:
+                logits = self.model(inputs, training=True)
             self._shift_seed_counters(context, -1)
-            per_example = self.objective.training_loss(targets, logits)
+            per_example = (self.objective.r_drop_loss(targets, logits, other) if self.objective.r_drop else
+                           self.objective.training_loss(targets, logits))
             loss = tf.reduce_sum(per_example) / self.batch_size
             if self.l1 or self.l2:
                 loss += self._penalty() / replicas

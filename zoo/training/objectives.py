@@ -48,6 +48,8 @@ class Objective:
         pad_id: The tokenizer's padding id.
         trim: Cut batches to their longest row; ``False`` for a model whose output reads padded positions (the
             CNN's max-over-time pooling: ``masks_padding`` false), which is served at its full length.
+        class_weights: Per-class weights of the training loss, or ``None``.
+        r_drop: R-Drop's weight of the two passes' divergence (``r_drop_loss``); 0 trains one pass a step.
 
     Example:
         >>> Objective("multiclass").loss(tf.constant([1]), tf.constant([[0.0, 0.0]])).numpy().round(4)
@@ -56,9 +58,12 @@ class Objective:
 
     token_level = False
 
-    def __init__(self, mode="multiclass", label_smoothing=0.0, pad_id=LEARNED_IDS.pad, trim=True, class_weights=None):
+    def __init__(self, mode="multiclass", label_smoothing=0.0, pad_id=LEARNED_IDS.pad, trim=True, class_weights=None,
+                 r_drop=0.0):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if not 0 <= r_drop < math.inf:
+            raise ValueError(f"r_drop must be a number >= 0, got {r_drop!r}")
         if class_weights is not None and mode == "multilabel":
             raise ValueError("class weights weigh an example by its class; a multi-label example has several")
         self.mode = mode
@@ -66,6 +71,7 @@ class Objective:
         self.pad_id = int(pad_id)
         self.trim = bool(trim)
         self.class_weights = None if class_weights is None else tf.constant(class_weights, tf.float32)
+        self.r_drop = float(r_drop)
 
     def prepare(self, features, labels, seed=None, rows=None):
         """Return ``(inputs cut to their longest row, labels)`` (uncut without ``trim``).
@@ -103,6 +109,27 @@ class Objective:
         if self.class_weights is None:
             return loss
         return loss * tf.gather(self.class_weights, tf.cast(tf.reshape(labels, [-1]), tf.int32))
+
+    def r_drop_loss(self, labels, logits, other):
+        """R-Drop's training loss of every example: the mean of ``training_loss`` over two passes' ``logits`` and
+        ``other`` (the same batch, other dropout), plus ``r_drop`` times the symmetric KL divergence of their
+        predictions, ½(KL(p‖q) + KL(q‖p)): over the classes for ``multiclass``, per label (two-outcome
+        distributions) and averaged over the labels otherwise.
+
+        Example:
+            >>> Objective(r_drop=1.0).r_drop_loss(tf.constant([0]), tf.constant([[0.0, 0.0]]),
+            ...                                   tf.constant([[0.0, 0.0]])).numpy().round(4)
+            array([0.6931], dtype=float32)
+        """
+        logits, other = tf.cast(logits, tf.float32), tf.cast(other, tf.float32)
+        if self.mode == "multiclass":
+            log_p, log_q = tf.nn.log_softmax(logits), tf.nn.log_softmax(other)
+            # KL(p‖q) + KL(q‖p) = Σ (p - q)(log p - log q)
+            divergence = tf.reduce_sum((tf.exp(log_p) - tf.exp(log_q)) * (log_p - log_q), axis=-1)
+        else:  # for two outcomes Σ (p - q)(log p - log q) is (p - q) times the difference of the logits
+            divergence = tf.reduce_mean((tf.sigmoid(logits) - tf.sigmoid(other)) * (logits - other), axis=-1)
+        mean = 0.5 * (self.training_loss(labels, logits) + self.training_loss(labels, other))
+        return mean + self.r_drop * 0.5 * divergence
 
     def correct(self, labels, logits):
         """Return each example's accuracy, ``[B]``: 0/1, or the fraction of right labels (multilabel)."""
@@ -178,6 +205,7 @@ class TokenObjective:
     """
 
     token_level = True
+    r_drop = 0.0  # one pass per step (R-Drop is a classifier's, ``Objective.r_drop_loss``)
 
     def __init__(self, task, vocab_size, label_smoothing=0.0, mask_rate=0.15, special_ids=LEARNED_IDS):
         if task not in TOKEN_TASKS:
@@ -290,7 +318,7 @@ def class_weights(setting, labels, label_names):
 
 
 def objective_for(task, *, mode="multiclass", vocab_size=None, label_smoothing=0.0, special_ids=LEARNED_IDS,
-                  trim=True, class_weights=None):
+                  trim=True, class_weights=None, r_drop=0.0):
     """Return the objective of a registry task (``zoo.models.task_of``).
 
     Args:
@@ -301,11 +329,14 @@ def objective_for(task, *, mode="multiclass", vocab_size=None, label_smoothing=0
         special_ids: The tokenizer's ``special_ids``.
         trim: Whether classification batches are cut to their longest row (the model's ``masks_padding``).
         class_weights: A classifier's per-class weights of the training loss (``class_weights``), or ``None``.
+        r_drop: A classifier's R-Drop weight (``Objective.r_drop_loss``); 0 trains one pass. Token tasks train one
+            pass (``zoo.training.run.check_class_weight`` refuses the key for them).
 
     Example:
         >>> objective_for("lm", vocab_size=8000).token_level
         True
     """
     if task == "classification":
-        return Objective(mode, label_smoothing, pad_id=special_ids.pad, trim=trim, class_weights=class_weights)
+        return Objective(mode, label_smoothing, pad_id=special_ids.pad, trim=trim, class_weights=class_weights,
+                         r_drop=r_drop)
     return TokenObjective(task, vocab_size, label_smoothing, special_ids=special_ids)

@@ -37,6 +37,7 @@ import tensorflow as tf
 
 from zoo import interrupts
 from zoo.config import Config, ConfigError, changed_settings, ignored_settings
+from zoo.console import a_task
 from zoo.data.sources import data_stem
 from zoo.evaluation.metrics import PER_LABEL_ACCURACY
 from zoo.paths import creatable_problem
@@ -298,7 +299,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             model, optimizer, strategy,
             objective_for(task, mode=build_args.get("mode"), vocab_size=data["tokenizer"].vocab_size,
                           label_smoothing=config.training.label_smoothing, special_ids=data["tokenizer"].special_ids,
-                          trim=task != "classification" or model.masks_padding, class_weights=loss_weights),
+                          trim=task != "classification" or model.masks_padding, class_weights=loss_weights,
+                          r_drop=config.training.r_drop),
             config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
             clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
             jit_compile=check_jit(config.training.jit_compile, strategy, model), seed=config.training.seed)
@@ -776,7 +778,11 @@ def _early_stopping(config, state, validation):
 
 
 def check_class_weight(config, task):
-    """Raise ``ConfigError`` before the data load when ``training.class_weight`` is set for a run it cannot weigh."""
+    """Raise ``ConfigError`` before the data load when ``training.class_weight`` is set for a run it cannot weigh, or
+    ``training.r_drop`` for a run that predicts no classes."""
+    if config.training.r_drop and task != "classification":
+        raise ConfigError(f"training.r_drop compares two passes' class predictions; this run trains {a_task(task)} "
+                          "model, which predicts tokens: leave it out")
     if config.training.class_weight is None:
         return
     kind = task if task != "classification" else classification_mode(config)

@@ -107,7 +107,8 @@ def train_trial(model, config, data, strategy, *, epochs, monitor, patience, ini
     trainer = Trainer(
         model, optimizer, strategy,
         Objective(classification_mode(config), config.training.label_smoothing, pad_id=data["tokenizer"].pad_id,
-                  trim=model.masks_padding, class_weights=loss_class_weights(config, data)),
+                  trim=model.masks_padding, class_weights=loss_class_weights(config, data),
+                  r_drop=config.training.r_drop),
         config.training.batch_size, l1=config.training.l1, l2=config.training.l2,
         clipnorm=config.optimizer.clipnorm, clipvalue=config.optimizer.clipvalue,
         jit_compile=check_jit(config.training.jit_compile, strategy, model), seed=config.training.seed)

@@ -30,7 +30,6 @@ special token's id: Hugging Face maps the literal text ``[CLS]`` to id 101, zoo 
 the special ones (``added_tokens.json``, ``added_tokens_decoder``, ``additional_special_tokens``), whose text
 Hugging Face maps to their own ids.
 """
-import json
 from pathlib import Path
 
 import numpy as np
@@ -389,7 +388,7 @@ class BertTokenizer(Tokenizer):
     def _longest_first(a, b, room):
         """Truncate two ragged segments to at most ``room`` tokens together (tokenizers' ``LongestFirst``)."""
         len_a, len_b = a.row_lengths(), b.row_lengths()
-        shorter, longer = tf.minimum(len_a, len_b), tf.maximum(len_a, len_b)
+        shorter = tf.minimum(len_a, len_b)
         half, odd = room // 2, room % 2
         fits = len_a + len_b <= room
         short_fits = 2 * shorter <= room

@@ -294,7 +294,7 @@ def _warn_of_separator(data, options):
                 data.location(example), data.num_classes, separator, assignment)
 
 
-def _without_duplicates(config, full, given, task):
+def _without_duplicates(config, full, given, task, lowercase):
     """``data.deduplicate``: drop repeated examples before splitting, and report given texts that occur in training.
 
     A text in two splits makes the held-out score partly a memory test; ``zoo.data.deduplicate`` logs how
@@ -308,7 +308,6 @@ def _without_duplicates(config, full, given, task):
 
     if not config.data.deduplicate:
         return full
-    lowercase = lowercases(config)
     full = zoo.data.deduplicate(full, task=task, lowercase=lowercase)
     for name, held_out in given.items():
         shared = zoo.data.shared_texts(full, held_out, lowercase=lowercase) if held_out is not None else []
@@ -402,7 +401,9 @@ def split_texts(config):
         _check_classes(full, options)
         _check_multilabel_names(full)
         _warn_of_separator(full, options)
-    full = _without_duplicates(config, full, {"validation": given, "test": test}, task)
+    # Read once: for a checkpoint run it loads the checkpoint's tokenizer.
+    lowercase = lowercases(config) if c.deduplicate else None
+    full = _without_duplicates(config, full, {"validation": given, "test": test}, task, lowercase)
     # A seq2seq source with several targets (references) goes whole to one split: in two, it would be tested on
     # after training on it. The split fractions then count sources.
     train, validation, held_out = zoo.data.train_val_test_split(
@@ -416,12 +417,12 @@ def split_texts(config):
     if c.extra_sources:
         extra = _extra_sources(config)
         if c.deduplicate:
-            extra = [_without_held_out(part, [validation, test], lowercases(config)) for part in extra]
+            extra = [_without_held_out(part, [validation, test], lowercase) for part in extra]
         train = zoo.data.LabeledTexts(train.texts + [t for part in extra for t in part.texts],
                                       np.zeros(len(train) + sum(map(len, extra)), np.int32), [zoo.data.UNLABELLED],
                                       source=" + ".join([train.source, *(part.source for part in extra)]))
         if c.deduplicate:
-            train = zoo.data.deduplicate(train, task=task, lowercase=lowercases(config))
+            train = zoo.data.deduplicate(train, task=task, lowercase=lowercase)
     return {"train": train, "validation": validation if len(validation) else None,
             "test": test if test is not None and len(test) else None}
 

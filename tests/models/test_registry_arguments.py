@@ -18,3 +18,9 @@ def test_every_registry_model_lists_the_arguments_it_accepts(name):
     accepted = message.split("it accepts: ", 1)[1].split(", ")
     # Every argument the registry builds the model with is among those listed.
     assert set(zoo.models.config_of(name)) <= set(accepted), (name, accepted)
+
+
+def test_the_model_given_as_name_keyword_says_it_is_the_keras_name():
+    with pytest.raises(TypeError, match=r"first argument, e\.g\. build\('transformer-tiny'\); got none "
+                                        r"\(name='transformer-tiny' is the Keras model's name\)"):
+        zoo.build(name="transformer-tiny")

@@ -81,7 +81,7 @@ def model_names():
     return sorted(_REGISTRY)
 
 
-def build(name, /, **overrides):
+def build(name=None, /, **overrides):
     """Build the named model; ``overrides`` replace any of its builder's keyword arguments.
 
     Args:
@@ -99,6 +99,10 @@ def build(name, /, **overrides):
         >>> build("lm", vocab_size=100, sequence_length=16, name="my_lm").name
         'my_lm'
     """
+    if name is None:  # build(name="transformer-tiny") put the model's name among the overrides
+        given = f" (name={overrides['name']!r} is the Keras model's name)" if "name" in overrides else ""
+        raise TypeError(f"build() takes the model to build as its first argument, e.g. build('transformer-tiny'); "
+                        f"got none{given}; the names are list_models()'s")
     check_overrides(name, overrides)
     spec = _spec(name)
     return spec.builder(**{**spec.defaults, **overrides})

@@ -38,6 +38,16 @@ def a_task(task):
     return f"{'an' if task in ('lm', 'mlm', 'embedding') else 'a'} {task}"
 
 
+def counted(number, noun):
+    """``number`` and ``noun``, plural unless it is one.
+
+    Example:
+        >>> counted(1, "trial"), counted(2, "replica")
+        ('1 trial', '2 replicas')
+    """
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def error(command, message):
     """Print ``zoo <command>: error: <message>`` on standard error in one write.
 

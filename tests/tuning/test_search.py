@@ -8,8 +8,10 @@ import signal
 from pathlib import Path
 
 import keras
+import keras_tuner
 import pytest
 import yaml
+from keras_tuner.engine.trial import TrialStatus
 
 from tests.tuning.conftest import search_config, write_texts
 from zoo.config import Config, ConfigError
@@ -21,7 +23,7 @@ from zoo.tuning.search import TuneDirectoryError, retrain, tune
 from zoo.tuning.settings import load_search
 from zoo.tuning.space import SearchSpace
 from zoo.tuning.trial import prepare_data
-from zoo.tuning.tuners import make_tuner
+from zoo.tuning.tuners import hyperband_trials, make_tuner
 
 
 class _InterruptAt:
@@ -175,8 +177,90 @@ def test_a_search_on_a_validation_file_compares_trials_on_it_and_suggests_no_ret
 def test_a_different_config_is_not_mixed_into_an_existing_search(search):
     config = search_config(search.config.data.source, search.directory, max_trials=2)
     config["optimizer"]["name"] = "sgd"
-    with pytest.raises(TuneDirectoryError, match="optimizer.name: 'adam' -> 'sgd'"):
+    with pytest.raises(TuneDirectoryError, match="optimizer.name: 'adam' -> 'sgd'") as error:
         tune(config)
+    # It named only the config keys, while `zoo tune` users set them with --directory and --overwrite.
+    assert str(error.value).endswith("rerun with its config to continue it, or set tuning.directory (--directory) "
+                                     "to a new directory, or tuning.overwrite: true (--overwrite) to start afresh")
+
+
+def test_a_search_on_data_edited_at_the_same_path_is_refused_until_overwritten(tmp_path):
+    # `cp imb.csv t.csv` between two runs left search.yaml alike: the rerun ranked trials on the new rows against
+    # the trial on the old ones, and its best was a majority-class rate of the new data.
+    data = write_texts(tmp_path / "t.csv", 120)
+    directory = tmp_path / "search"
+    config = search_config(data, directory, max_trials=1, epochs=1)
+    config["tuning"]["space"] = {"optimizer.learning_rate": [3e-3, 1e-2]}
+    tune(config)
+    write_texts(data, 120, seed=1)
+    with pytest.raises(TuneDirectoryError) as error:
+        tune(config, tuning={"max_trials": 2})
+    recorded = json.loads((directory / "data_fingerprint.json").read_text())
+    train, validation = recorded["train"]["examples"], recorded["validation"]["examples"]
+    assert str(error.value) == (
+        f"{directory} holds a search on other data: the train split ({data} [train], {train} examples then, {train} "
+        f"now) and the validation split ({data} [val], {validation} examples then, {validation} now) differ from the "
+        f"examples its trials trained on ({directory / 'data_fingerprint.json'}); restore the data to continue it, "
+        "or set tuning.directory (--directory) to a new directory, or tuning.overwrite: true (--overwrite) to start "
+        "afresh")
+    assert [p.name for p in (directory / "search").glob("trial_*")] == ["trial_0"]
+    result = tune(config, tuning={"max_trials": 2, "overwrite": True})
+    # Both trials on the new data: the old trial went with its fingerprint, which now records the new examples.
+    assert len(result.trials) == 2
+    assert json.loads((directory / "data_fingerprint.json").read_text()) != recorded
+
+
+@pytest.mark.parametrize("epochs,factor", [(1, 3), (2, 3), (2, 2), (4, 3), (9, 3), (10, 2), (27, 3), (5, 4)])
+def test_hyperband_trials_is_the_number_keras_tuners_oracle_runs(epochs, factor, tmp_path):
+    hyperparameters = keras_tuner.HyperParameters()
+    hyperparameters.Float("x", 0.0, 1.0)  # a space that never runs out of values
+    oracle = keras_tuner.oracles.HyperbandOracle(objective=keras_tuner.Objective("loss", "min"), max_epochs=epochs,
+                                                 factor=factor, hyperparameters=hyperparameters, seed=1)
+    oracle.verbose = 0
+    oracle._set_project_dir(str(tmp_path), "oracle")
+    ran = 0
+    while (trial := oracle.create_trial("tuner0")).status == TrialStatus.RUNNING:
+        oracle.update_trial(trial.trial_id, {"loss": trial.hyperparameters.values["x"]})
+        trial.status = TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+        ran += 1
+    assert hyperband_trials(epochs, factor) == ran
+
+
+def test_zoo_tune_says_when_hyperbands_brackets_hold_fewer_trials_than_max_trials(texts_csv, tmp_path, capsys):
+    # It said "up to 6 trials", then "2 of 2 trials completed", and never why.
+    config = search_config(texts_csv, tmp_path / "hyperband")
+    config["output"]["progress"] = "epoch"
+    (tmp_path / "search.json").write_text(json.dumps(config))
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_tune_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["tune", "--config", str(tmp_path / "search.json"), "--tuner", "hyperband",
+                              "--max-trials", "3", "--epochs", "1"])
+    assert args.handler(args) == 0
+    out, err = capsys.readouterr()
+    # One epoch leaves no room for another bracket, so a smaller hyperband_factor would not help.
+    why = ("Hyperband's brackets for at most 1 epoch a trial and hyperband_factor 3 hold only 1 trial, fewer than "
+           "max_trials 3; for more, raise tuning.epochs (--epochs) or set tuning.tuner (--tuner) to random or "
+           "bayesian")
+    assert f"hyperband, up to 3 trials over 3 hyperparameters, objective val_accuracy; {why}\n" in err
+    assert out.startswith(f"1 of 1 trials completed ({why}); best trial 0: ")
+
+
+def test_a_rerun_with_fewer_max_trials_says_the_directory_already_holds_more(search, tmp_path, capsys):
+    config = search_config(search.config.data.source, search.directory, max_trials=1)
+    config["output"]["progress"] = "epoch"
+    (tmp_path / "search.json").write_text(json.dumps(config))
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_tune_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["tune", "--config", str(tmp_path / "search.json")])
+    assert args.handler(args) == 0
+    out, err = capsys.readouterr()
+    # It said "up to 1 trials" and then "2 of 2 trials completed".
+    assert (f"random, up to 1 trial over 3 hyperparameters, objective val_accuracy; {search.directory} already holds 2 "
+            "finished trials, max_trials 1: no new trial runs (raise tuning.max_trials (--max-trials) to add "
+            "trials)\n") in err
+    assert out.startswith(f"2 of 2 trials completed ({search.directory} held 2 trials before this run, more than "
+                          f"max_trials 1); best trial {search.best.trial_id}: ")
 
 
 def test_a_damaged_search_file_is_named_before_any_work(texts_csv, tmp_path):

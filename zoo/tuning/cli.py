@@ -86,7 +86,7 @@ def run_tune(args):
         print(f"ran trials: {' '.join(result.ran)}")
         return 0
     completed = sum(r.completed for r in result.trials)
-    print(f"{completed} of {len(result.trials)} trials completed{_exhausted(result)}; best trial "
+    print(f"{completed} of {len(result.trials)} trials completed{_trial_count_note(result)}; best trial "
           f"{result.best.trial_id}: {objective_name(result.settings.objective, result.config)} "
           f"{result.best.objective:.4f}")
     print(f"results: {result.files['results_md']}")
@@ -111,11 +111,17 @@ def run_tune(args):
     return 0
 
 
-def _exhausted(result):
-    """Why a search ran fewer trials than ``max_trials``, when it is that its space held no other values to try."""
+def _trial_count_note(result):
+    """Why a search holds another number of trials than ``max_trials``: the directory held more, its space held
+    no other values to try, or Hyperband's brackets held fewer trials."""
+    from zoo.tuning.search import hyperband_shortfall
+
+    tried, wanted = len(result.trials), result.settings.max_trials
+    if tried > wanted:
+        return f" ({result.directory} held {tried} trials before this run, more than max_trials {wanted})"
     combinations = result.space.combinations()
-    tried = len(result.trials)
-    if combinations is None or tried >= result.settings.max_trials or tried < combinations:
-        return ""
-    return (f" (the search space holds only {combinations} distinct sets of values, all tried, fewer than "
-            f"max_trials {result.settings.max_trials})")
+    if combinations is not None and combinations <= tried < wanted:
+        return (f" (the search space holds only {combinations} distinct sets of values, all tried, fewer than "
+                f"max_trials {wanted})")
+    shortfall = hyperband_shortfall(result.settings, result.settings.trial_epochs(result.config))
+    return f" ({shortfall})" if shortfall and tried < wanted else ""

@@ -3,6 +3,7 @@
 A search directory holds::
 
     search.yaml        the base config and tuning section of the search (a rerun must match it)
+    data_fingerprint.json  the count and SHA-256 of the training and validation examples (a rerun must match it)
     search/            keras-tuner's state: oracle.json, trial_<id>/ (trial.json, best-epoch weights, error.txt)
     results.csv        one row per trial: hyperparameters, objective, best epoch, epochs, seconds, error
     results.md         the same table in Markdown, the best trial marked, failed trials explained
@@ -27,21 +28,24 @@ from typing import Optional
 
 import keras
 import yaml
+from keras_tuner.engine.trial import TrialStatus
 
 from zoo.config import Config, ConfigError, changed_settings
+from zoo.console import counted
 from zoo.paths import check_output
 from zoo.training import TrainingInterrupted
 from zoo.training.data import origin_of_split
 from zoo.training.optimizers import build_schedule
 from zoo.training.precision import precision_report, precision_warnings, resolve_precision
 from zoo.training.progress import Progress
-from zoo.training.run import default_run_dir, num_examples, reads_pairs
+from zoo.training.run import DATA_FINGERPRINT, changed_examples, data_fingerprint, default_run_dir, num_examples, \
+    reads_pairs
 from zoo.tuning.hypermodel import SearchInterrupted, ZooHyperModel
 from zoo.tuning.results import best_of, collect, write_csv, write_markdown
 from zoo.tuning.settings import ROLES, load_search, objective_name
 from zoo.tuning.space import SearchSpace, short_key
 from zoo.tuning.trial import prepare_data
-from zoo.tuning.tuners import PROJECT, last_line, make_tuner
+from zoo.tuning.tuners import PROJECT, hyperband_trials, last_line, make_tuner
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +57,13 @@ BEST_RUN = "best"
 _SEARCH_DEFINING = ("data", "model", "optimizer", "schedule", "training")
 _RESUMABLE_TUNING = ("max_trials", "overwrite", "directory", "max_consecutive_failed_trials")
 _TRIAL_STRATEGIES = ("default", "one_device", "mirrored")
+# The way out of a search directory that cannot be continued, named as the config and the CLI set it.
+_ELSEWHERE = ("set tuning.directory (--directory) to a new directory, or tuning.overwrite: true (--overwrite) to "
+              "start afresh")
 
 
 class TuneDirectoryError(ValueError):
-    """The search directory holds a search with a different config."""
+    """The search directory holds a search with a different config, or on other data."""
 
 
 class SearchFailedError(RuntimeError):
@@ -124,7 +131,8 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
 
     Raises:
         ConfigError: A bad config, tuning section or search space (naming the key).
-        TuneDirectoryError: The directory holds a search with another config (on a worker: the chief's search).
+        TuneDirectoryError: The directory holds a search with another config or on other data (on a worker: the
+            chief's search with another config).
         SearchFailedError: No trial completed, or too many failed in a row (the results say why).
         TrainingInterrupted: SIGINT/SIGTERM; rerun the same call to continue the search.
 
@@ -159,6 +167,8 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
         if process != "worker":
             _check_directory(directory, base, settings)
         data = prepare_data(base, progress)
+        if process != "worker":
+            _check_data(directory, data, settings)
         _check_batch_sizes(base, space, data, strategy)
         hypermodel = ZooHyperModel(base, settings, space, data, strategy, progress_stream=progress_stream)
         _check_first_schedule(hypermodel, data)
@@ -174,7 +184,7 @@ def tune(config=None, *, tuning=None, overrides=(), retrain_best=False, export_t
         if process != "worker":
             # Written once the config has loaded its data and built a model: a config that fails before (a
             # mistyped model.init_from, say) leaves no search.yaml that would refuse the corrected command.
-            _write_search_file(directory, base, settings)
+            _write_search_file(directory, base, settings, data)
         if process == "worker":
             _check_worker(tuner, directory, base, settings)
         progress.message(_start_message(process, tuner, base, settings, space, directory))
@@ -367,23 +377,37 @@ def _check_directory(directory, base, settings):
     changed = _changes(path, _search_file(base, settings))
     if changed:
         raise TuneDirectoryError(f"{directory} holds a search with a different config (" + "; ".join(changed)
-                                 + "); rerun with its config to continue it, set tuning.directory to a new "
-                                 "directory, or tuning.overwrite: true to start afresh")
+                                 + f"); rerun with its config to continue it, or {_ELSEWHERE}")
+
+
+def _check_data(directory, data, settings):
+    """Refuse to continue a search in ``directory`` whose trials trained on other examples (unless ``overwrite``):
+    a file edited at the same path leaves search.yaml alike, and its trials would be ranked against the old ones."""
+    if settings.overwrite:
+        return
+    changed = [f"the {name} split ({data['sources'][name]}, {then:,} examples then, {now:,} now)"
+               for name, (then, now) in changed_examples(directory, data).items()]
+    if changed:
+        raise TuneDirectoryError(f"{directory} holds a search on other data: {' and '.join(changed)} differ from "
+                                 f"the examples its trials trained on ({directory / DATA_FINGERPRINT}); restore the "
+                                 f"data to continue it, or {_ELSEWHERE}")
 
 
 def _clear_directory(directory):
     """Delete the search in ``directory`` (``tuning.overwrite``): its trials, best run and files."""
     for name in (PROJECT, BEST_RUN):
         shutil.rmtree(directory / name, ignore_errors=True)
-    for name in (SEARCH_FILE, "results.csv", "results.md", BEST_CONFIG):
+    for name in (SEARCH_FILE, DATA_FINGERPRINT, "results.csv", "results.md", BEST_CONFIG):
         (directory / name).unlink(missing_ok=True)
 
 
-def _write_search_file(directory, base, settings):
-    """Write search.yaml, the config a rerun (or a worker) must match."""
+def _write_search_file(directory, base, settings, data):
+    """Write search.yaml, the config a rerun (or a worker) must match, and the fingerprint of the data a rerun must
+    match."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / SEARCH_FILE).write_text(yaml.safe_dump(_search_file(base, settings), sort_keys=False),
                                          encoding="utf-8")
+    (directory / DATA_FINGERPRINT).write_text(json.dumps(data_fingerprint(data), indent=2), encoding="utf-8")
 
 
 def _check_worker(tuner, directory, base, settings):
@@ -414,8 +438,7 @@ def _changes(path, current):
         saved = None
     if not isinstance(saved, dict) or not all(isinstance(saved.get(part, {}), dict) for part in current):
         raise TuneDirectoryError(f"{path} is not a zoo search file (a YAML mapping with config and tuning "
-                                 "sections); set tuning.directory to a new directory, or tuning.overwrite: true "
-                                 "to start afresh")
+                                 f"sections); {_ELSEWHERE}")
     return (changed_settings(saved.get("config") or {}, current["config"], sections=_SEARCH_DEFINING)
             + changed_settings(saved, current, sections=("tuning",),
                                ignore=tuple(f"tuning.{key}" for key in _RESUMABLE_TUNING)))
@@ -456,11 +479,40 @@ def _check_first_schedule(hypermodel, data):
     build_schedule(config.optimizer, config.schedule, config.training.epochs * steps)
 
 
+def hyperband_shortfall(settings, epochs):
+    """Why a Hyperband search of at most ``epochs`` epochs a trial runs fewer trials than ``max_trials``, and what
+    gives it more; ``""`` when it may run them all (or the tuner is another).
+
+    keras-tuner's Hyperband ends when its brackets are done, however many trials ``max_trials`` allows.
+
+    Example:
+        >>> settings = load_search({"tuning": {"tuner": "hyperband", "max_trials": 6}})[1]
+        >>> hyperband_shortfall(settings, 9)  # its brackets hold 23 trials
+        ''
+        >>> import textwrap
+        >>> print(textwrap.fill(hyperband_shortfall(settings, 2), 100))
+        Hyperband's brackets for at most 2 epochs a trial and hyperband_factor 3 hold only 2 trials, fewer
+        than max_trials 6; for more, raise tuning.epochs (--epochs), lower tuning.hyperband_factor or set
+        tuning.tuner (--tuner) to random or bayesian
+    """
+    if settings.tuner != "hyperband":
+        return ""
+    factor = settings.hyperband_factor
+    budget = hyperband_trials(epochs, factor)
+    if budget >= settings.max_trials:
+        return ""
+    # A smaller factor adds brackets only where the epochs leave room for them (the factor is at least 2).
+    lower = ", lower tuning.hyperband_factor" if hyperband_trials(epochs, 2) > budget else ""
+    return (f"Hyperband's brackets for at most {counted(epochs, 'epoch')} a trial and hyperband_factor {factor} hold "
+            f"only {counted(budget, 'trial')}, fewer than max_trials {settings.max_trials}; for more, raise "
+            f"tuning.epochs (--epochs){lower} or set tuning.tuner (--tuner) to random or bayesian")
+
+
 def _start_message(process, tuner, base, settings, space, directory):
     if process == "chief":
         return (f"chief: serving the {settings.tuner} search's oracle on {os.environ['KERASTUNER_ORACLE_IP']}:"
-                f"{os.environ['KERASTUNER_ORACLE_PORT']} ({settings.max_trials} trials, directory {directory}); "
-                "start workers with --role worker and the same config and --oracle")
+                f"{os.environ['KERASTUNER_ORACLE_PORT']} ({counted(settings.max_trials, 'trial')}, directory "
+                f"{directory}); start workers with --role worker and the same config and --oracle")
     if process == "worker":
         return f"worker {tuner.tuner_id}: running trials for the oracle in {directory}"
     done = len(tuner.oracle.trials)
@@ -471,8 +523,15 @@ def _start_message(process, tuner, base, settings, space, directory):
         fixed = ("; the default space leaves out what the config sets: "
                  + ", ".join(f"{short_key(key)}={value}" for key, value in space.fixed.items())
                  + " (declare tuning.space to search them)")
-    return (f"{what}: {settings.tuner}, up to {settings.max_trials} trials over {len(space)} hyperparameters, "
-            f"objective {objective_name(settings.objective, base)}{fixed}")
+    # An interrupted trial (still RUNNING in its trial.json) runs again whatever max_trials says.
+    finished = sum(trial.status != TrialStatus.RUNNING for trial in tuner.oracle.trials.values())
+    limit = hyperband_shortfall(settings, settings.trial_epochs(base))
+    if finished >= settings.max_trials:
+        limit = (f"{directory} already holds {counted(finished, 'finished trial')}, max_trials {settings.max_trials}: "
+                 "no new trial runs (raise tuning.max_trials (--max-trials) to add trials)")
+    return (f"{what}: {settings.tuner}, up to {counted(settings.max_trials, 'trial')} over {len(space)} "
+            f"hyperparameters, objective {objective_name(settings.objective, base)}{fixed}"
+            + (f"; {limit}" if limit else ""))
 
 
 def _search(tuner, settings, directory):

@@ -7,6 +7,7 @@ without their messages, and a failure must never pass unexplained.
 """
 import contextlib
 import io
+import math
 import time
 from pathlib import Path
 
@@ -136,6 +137,22 @@ def make_tuner(settings, hypermodel, directory, *, epochs, seed, strategy=None, 
             tuner.oracle.max_trials = settings.max_trials
     tuner.oracle.verbose = 0
     return tuner
+
+
+def hyperband_trials(max_epochs, factor):
+    """The trials one iteration of keras-tuner's Hyperband runs at most: the sizes of its brackets' rounds, computed
+    as its ``HyperbandOracle`` computes them (zoo runs one iteration; ``max_trials`` caps it further).
+
+    Example:
+        >>> hyperband_trials(2, 3), hyperband_trials(2, 2), hyperband_trials(27, 3)
+        (2, 5, 70)
+    """
+    brackets, epochs = 0, max_epochs
+    while epochs >= 1:  # the oracle's min_epochs
+        epochs, brackets = epochs / factor, brackets + 1
+    last_round = math.ceil(1 + math.log(max_epochs, factor))
+    return sum(math.ceil(last_round / (bracket + 1) * factor ** (bracket - round_))
+               for bracket in range(brackets) for round_ in range(bracket + 1))
 
 
 def trial_seconds(seconds):

@@ -1,5 +1,6 @@
 """The typed run config: validation with errors naming the key, YAML/JSON round trips, --set overrides."""
 import json
+import re
 
 import pytest
 import yaml
@@ -454,3 +455,10 @@ def test_a_search_file_given_to_a_run_names_its_tuning_section(tmp_path):
 ])
 def test_settings_another_key_makes_training_ignore_are_found_away_from_their_defaults(given, ignored):
     assert [key for key, *_ in ignored_settings(Config.from_dict(given))] == ignored
+
+
+def test_a_comma_separated_string_for_a_list_key_shows_the_list_it_meant():
+    with pytest.raises(ConfigError, match=re.escape(
+            "distribution.devices must be a list, got '/cpu:0,/cpu:1' (str); write a list in brackets, e.g. "
+            '--set "distribution.devices=[/cpu:0,/cpu:1]"')):
+        Config.from_dict({"distribution": {"devices": "/cpu:0,/cpu:1"}})

@@ -470,7 +470,7 @@ class DistributionConfig(Section):
         strategy: ``default`` (no distribution), ``one_device``, ``mirrored`` (replicas on local devices),
             ``multi_worker`` (synchronous replicas on several machines) or ``parameter_server``
             (asynchronous workers, variables on parameter servers, large embeddings sharded).
-        devices: Devices for ``one_device`` (the first) and ``mirrored``; empty means all local devices
+        devices: Devices for ``one_device`` (one at most) and ``mirrored``; empty means all local devices
             (GPUs if any, else CPUs).
         cluster_resolver: Where ``multi_worker`` and ``parameter_server`` learn the cluster: ``tf_config``
             (the ``TF_CONFIG`` environment variable), ``slurm`` or ``kubernetes``.
@@ -945,13 +945,13 @@ def _assign(mapping, parts, value, key):
             # Inside a mapping field the entries are free: --set data.tokenizer_options.learn_params.slack_ratio=0.1
             # creates learn_params.
             if _field_type(parts[:depth]) is not dict:
-                raise ConfigError(_unknown(".".join(parts[:depth + 1]), part, node))
+                raise ConfigError(unknown_key(".".join(parts[:depth + 1]), part, node))
             node[part] = {}
         node = node[part]
     if not isinstance(node, dict):
         raise ConfigError(f"cannot set {key}: {'.'.join(parts[:-1])} is not a section")
     if parts[-1] not in node and _field_type(parts[:-1]) is not dict:
-        raise ConfigError(_unknown(key, parts[-1], node))
+        raise ConfigError(unknown_key(key, parts[-1], node))
     node[parts[-1]] = value
 
 
@@ -969,7 +969,13 @@ def _field_type(parts):
     return hint
 
 
-def _unknown(key, name, allowed):
+def unknown_key(key, name, allowed):
+    """The message for ``key`` (its last part ``name``) not among ``allowed``, with the closest allowed name.
+
+    Example:
+        >>> unknown_key("training.epoch", "epoch", ["epochs", "seed"])
+        "unknown key 'training.epoch' (did you mean 'epochs'?); allowed: epochs, seed"
+    """
     close = difflib.get_close_matches(name, list(allowed), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown key {key!r}{hint}; allowed: {', '.join(allowed)}"
@@ -982,7 +988,7 @@ def _build(cls, mapping, at):
     names = [f.name for f in dataclasses.fields(cls)]
     for key in mapping:
         if key not in hints:
-            raise ConfigError(_unknown(f"{at}{key}", str(key), names))
+            raise ConfigError(unknown_key(f"{at}{key}", str(key), names))
     values = {}
     for key, value in mapping.items():
         hint = hints[key]
@@ -1062,7 +1068,10 @@ def _coerce(value, hint, key):
             return []
     else:
         raise AssertionError(f"config field {key} has an unsupported type {hint}")
-    raise ConfigError(f"{key} must be {_KINDS[hint]}, got {value!r} ({type(value).__name__})")
+    # "--set key=a,b" reads as one string: show the YAML list it meant.
+    example = (f"; write a list in brackets, e.g. --set \"{key}=[{value}]\""
+               if hint is list and isinstance(value, str) else "")
+    raise ConfigError(f"{key} must be {_KINDS[hint]}, got {value!r} ({type(value).__name__}){example}")
 
 
 def to_number(value):

@@ -1133,3 +1133,48 @@ def test_options_inherited_from_another_source_are_left_out_where_the_layout_doe
     assert data.texts == ["a film"] and data.label_names == ["pos"]
     with pytest.raises(errors.DataSpecError, match="delimiter=';' is read only from a CSV file"):
         load(spec, header=False, delimiter=";", inherited=["header"])
+
+
+def test_a_pair_file_without_its_second_text_names_it_and_how_a_pair_is_named(write):
+    # It said only "text field 'text' does not exist ... name the key with text_column=": not that the file holds
+    # half of a sentence pair, nor how a pair's two columns are named.
+    pair_fix = ("; a sentence pair's file has 'text_b' beside 'text_a': add it, or name a pair's two columns with "
+                "text_column=[first, second]")
+    path = write("half.jsonl", '{"text_a": "a great film", "label": "same"}\n')
+    with pytest.raises(errors.MissingColumnError) as info:
+        load(path)
+    assert str(info.value) == (f"{path}, line 1, column 'text': text field 'text' does not exist; the first record "
+                               f"has keys ['label', 'text_a']: name the key with text_column={pair_fix}")
+    path = write("half.csv", "text_a,label\na great film,same\n")
+    with pytest.raises(errors.MissingColumnError) as info:
+        load(path)
+    assert str(info.value).endswith(f"pass header=False and column indices{pair_fix}")
+    named = write("qp.jsonl", '{"q": "a great film", "p": "a fine film", "label": "same"}\n')
+    with pytest.raises(errors.MissingColumnError) as info:
+        load(named, text_column=["q", "x"])
+    assert str(info.value) == (f"{named}, line 1, column 'x': second text field 'x' does not exist; the first record "
+                               "has keys ['label', 'p', 'q']: name the key with text_column=; text_column=[first, "
+                               "second] names the two columns of a sentence pair")
+    # A list of three names is refused naming the option, so that a command can name its flag.
+    with pytest.raises(errors.DataSpecError) as info:
+        load(named, text_column=["q", "p", "label"])
+    assert info.value.options == ("text_column",)
+
+
+def test_list_labels_read_as_single_labels_are_not_advised_to_be_skipped(write):
+    from zoo.training.data import naming_config_keys
+
+    # A run config's reading added "fix or remove that row, or --set data.load_options.on_bad_rows=skip": skipping
+    # leaves out every multi-label row, when the mode is the fix.
+    path = write("ml.jsonl", '{"text": "a film", "label": ["b", "c"]}\n{"text": "a story", "label": ["b"]}\n')
+    with pytest.raises(errors.BadRowError) as info, naming_config_keys():
+        load(path)
+    assert str(info.value) == (f"{path}, line 1, column 'label': label field must be a string or an integer, not "
+                               "list ['b', 'c']; a list of labels per example is multi-label data: train it with "
+                               "model.overrides.mode: multilabel (zoo.data.load: label_separator=), not "
+                               "on_bad_rows='skip', which would leave out every such row")
+    assert not getattr(info.value, "__notes__", [])
+    # A row skipping does fix keeps the advice.
+    with pytest.raises(errors.BadRowError) as info, naming_config_keys():
+        load(write("null.jsonl", '{"text": "a film", "label": null}\n'))
+    assert info.value.__notes__[-1].startswith("fix or remove that row, or --set data.load_options.on_bad_rows=skip")

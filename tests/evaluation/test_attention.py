@@ -257,3 +257,54 @@ def test_a_word_the_word_vocabulary_lacks_is_shown_as_written_and_flagged_unknow
     saved = json.loads(save_explanation(e, tmp_path)["json"].read_text(encoding="utf-8"))
     assert saved["words"] == e.words and saved["tokens"] == e.tokens
     assert saved["unknown_words"] == list(e.unknown_words)
+
+
+def test_explaining_none_is_refused_as_an_int_is(tiny_run):
+    # None reached TensorFlow: "Attempt to convert a value (None) with an unsupported type ... to a Tensor".
+    for text in (None, 3):
+        with pytest.raises(ValueError, match=rf"^text to explain must be a string, got {type(text).__name__}$"):
+            explain(tiny_run.model, tiny_run.tokenizer, tiny_run.label_names, text)
+
+
+def test_explain_command_marks_the_printed_words_the_model_read_as_unk(monkeypatch, capsys):
+    import zoo.evaluation.attention
+    from zoo.evaluation.attention import Explanation
+
+    # They printed as if read ("日本語 0.50, film 0.30"): the weights were [UNK]'s, which explanation.json alone said.
+    maps = np.full((1, 1, 3, 3), 1 / 3)
+    e = Explanation("日本語 film [UNK]", ["[UNK]", "film", "[UNK]"], np.array([1, 6, 1]), maps, np.eye(3),
+                    np.array([0.5, 0.3, 0.2]), np.array([0.3, 0.7]), "pos", ["neg", "pos"], ["日本語", "film", "[UNK]"],
+                    maps, np.array([0.5, 0.3, 0.2]), marker_words=(False,) * 3, unknown_words=(True, False, True),
+                    predicted=(1,))
+    monkeypatch.setattr(zoo.evaluation.attention, "explain_run", lambda *args, **kwargs: e)
+    assert _explain_cli(["runs/bal", "日本語 film [UNK]"]) == 0
+    # WordPiece shows such a word as [UNK] already: it is not marked twice.
+    assert capsys.readouterr().out.startswith(
+        "predicted pos (0.700); most attended words: 日本語 [UNK] 0.50, film 0.30, [UNK] 0.20 (2 of them not in the "
+        "model's vocabulary: it read [UNK] for each)\n")
+
+
+def test_words_the_plot_font_cannot_draw_are_reported_once_in_zoo_s_words(tmp_path, caplog):
+    import warnings
+
+    from zoo.evaluation import plots
+    from zoo.evaluation.attention import Explanation
+
+    maps = np.full((2, 1, 3, 3), 1 / 3)
+    words = ["日本語", "🎬", "café"]
+    e = Explanation(" ".join(words), words, np.array([1, 1, 1]), maps, np.eye(3), np.full(3, 1 / 3),
+                    np.array([0.3, 0.7]), "pos", ["neg", "pos"], words, maps, np.full(3, 1 / 3))
+    # matplotlib's "Glyph 26085 (\N{CJK UNIFIED IDEOGRAPH-65E5}) missing from font(s) DejaVu Sans." reached the
+    # console raw, once per character; the labels drawn as boxes were not named.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        save_explanation(e, tmp_path)
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        "warning: 2 labels hold characters the plot font has no glyph for (日本語, 🎬), drawn as boxes in the PNGs of "
+        f"{tmp_path}; explanation.json has them as written"]
+    caplog.clear()
+    # Outside an explanation, each plot reports its own.
+    plots.plot_confusion_matrix([[1, 0], [0, 1]], ["映画", "film"], tmp_path / "cm.png")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"warning: 1 label holds characters the plot font has no glyph for (映画), drawn as boxes in {tmp_path}/cm.png"]

@@ -26,6 +26,47 @@ def test_summarize_folds_is_mean_and_sample_std():
     assert "roc_auc" not in summarize_folds(folds)
 
 
+def test_multilabel_cv_summarizes_the_hamming_loss_its_folds_report():
+    # Each fold's report had hamming_loss; cv.json's summary and cv.md left it out.
+    from zoo.evaluation.cross_validation import render_cv_markdown
+    from zoo.evaluation.metrics import classification_metrics
+
+    truth = [[1, 0], [0, 1], [1, 1]]
+    folds = [classification_metrics(truth, probabilities, ["a", "b"], multilabel=True)
+             for probabilities in ([[0.9, 0.2], [0.1, 0.8], [0.7, 0.3]], [[0.2, 0.2], [0.1, 0.8], [0.7, 0.3]])]
+    summary = summarize_folds(folds)
+    assert summary["hamming_loss"]["values"] == pytest.approx([1 / 6, 2 / 6])
+    assert summary["hamming_loss"]["mean"] == pytest.approx(0.25)
+    md = render_cv_markdown({"data": "tags.jsonl", "model": "cnn", "num_folds": 2, "num_examples": 6, "seed": 1,
+                             "multilabel": True, "summary": summary})
+    assert "| hamming_loss | 0.2500 ± 0.1179 | 0.1667 | 0.3333 |" in md
+
+
+def test_single_label_cv_reports_each_class_and_the_majority_class_baseline():
+    # An imbalanced cv.md gave accuracy 0.63 ± 0.06 and no sign that it was below always guessing the majority
+    # class (0.90) or that the minority class was lost.
+    from zoo.evaluation.cross_validation import majority_baseline, render_cv_markdown, summarize_classes
+    from zoo.evaluation.metrics import classification_metrics
+
+    truth = [0] * 9 + [1]
+    folds = [classification_metrics(truth, [[0.4, 0.6]] * 3 + [[0.8, 0.2]] * 7, ["neg", "pos"]),
+             classification_metrics(truth, [[0.8, 0.2]] * 4 + [[0.4, 0.6]] * 6, ["neg", "pos"])]
+    classes = summarize_classes(folds)
+    assert [(row["label"], row["support"]) for row in classes] == [("neg", 18), ("pos", 2)]
+    assert classes[0]["recall"]["values"] == pytest.approx([6 / 9, 4 / 9])
+    assert classes[1]["recall"]["values"] == [0.0, 1.0] and classes[1]["f1"]["values"] == pytest.approx([0, 2 / 7])
+    baseline = majority_baseline(folds)
+    assert baseline == {"label": "neg", "mean": 0.9, "std": 0.0, "values": [0.9, 0.9]}
+    md = render_cv_markdown({"data": "imb.csv", "model": "cnn", "num_folds": 2, "num_examples": 20, "seed": 1,
+                             "multilabel": False, "summary": summarize_folds(folds), "per_class": classes,
+                             "majority_baseline": baseline})
+    assert "| accuracy | 0.5500 ± 0.0707 | 0.6000 | 0.5000 |\n" in md
+    assert "| accuracy of always neg (majority-class baseline) | 0.9000 ± 0.0000 | 0.9000 | 0.9000 |\n" in md
+    assert md.endswith("| class | test examples | F1 | recall |\n|---|---:|---:|---:|\n"
+                       "| neg | 18 | 0.6827 ± 0.0952 | 0.5556 ± 0.1571 |\n"
+                       "| pos | 2 | 0.1429 ± 0.2020 | 0.5000 ± 0.7071 |\n")
+
+
 def test_cv_command_trains_every_fold_and_reuses_finished_ones(tmp_path, capsys):
     texts, labels = sentiment_texts(120, seed=9)
     data = write_jsonl(tmp_path / "data.jsonl", texts, labels, ["negative", "positive"])
@@ -50,6 +91,11 @@ def test_cv_command_trains_every_fold_and_reuses_finished_ones(tmp_path, capsys)
     accs = [f["accuracy"] for f in result["folds"]]
     assert result["summary"]["accuracy"]["mean"] == pytest.approx(np.mean(accs))
     assert "± " in (tmp_path / "cv" / "cv.md").read_text()
+    assert [(row["label"], row["support"]) for row in result["per_class"]] == [
+        (name, int(np.sum(labels == k))) for k, name in enumerate(["negative", "positive"])]
+    assert result["majority_baseline"]["values"] == [max(f["per_class"][0]["support"], f["per_class"][1]["support"])
+                                                     / f["num_examples"] for f in result["folds"]]
+    assert "(majority-class baseline) |" in (tmp_path / "cv" / "cv.md").read_text()
     first_weights = (tmp_path / "cv" / "fold_0" / "run" / "model.weights.h5").stat().st_mtime_ns
 
     # a rerun reuses the finished fold runs instead of training again, also with another progress display (what
@@ -208,6 +254,8 @@ def test_cv_of_a_multilabel_config_reads_its_data_as_training_does(tmp_path):
         folds=2, out_dir=tmp_path / "cv", progress=False)
     assert all(fold["multilabel"] for fold in result["folds"])
     assert sum(fold["num_examples"] for fold in result["folds"]) == 40
+    assert result["summary"]["hamming_loss"]["values"] == [fold["hamming_loss"] for fold in result["folds"]]
+    assert "per_class" not in result and "majority_baseline" not in result  # classes are not exclusive
     assert_folds_partition(tmp_path / "cv", 2, source)
     macro = [fold["averages"]["macro"]["f1"] for fold in result["folds"]]
     assert result["summary"]["macro_f1"]["mean"] == pytest.approx(np.mean(macro))

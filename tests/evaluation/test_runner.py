@@ -131,6 +131,45 @@ def test_evaluating_on_texts_the_run_trained_on_warns(trained_run, tmp_path, cap
     assert "trained on" not in caplog.text
 
 
+def test_evaluating_an_export_on_texts_its_run_trained_on_warns(trained_run, tmp_path, caplog):
+    # The run directory warned; its export scored the texts it trained on silently.
+    from zoo.export.saved_model import export_run
+
+    exported = export_run(trained_run.run_dir, out=tmp_path / "saved_models" / "sentiment")
+    source = trained_run.config.data.source
+    with caplog.at_level(logging.WARNING):
+        report = evaluate(exported.path, source, out_dir=tmp_path / "own", progress=False)
+    trained = json.loads((trained_run.run_dir / "metrics.json").read_text())["examples"]["train"]
+    assert (f"warning: {trained} of the {report['metrics']['num_examples']} texts of {source} are texts the run of "
+            f"export {exported.path} trained on (first: ") in caplog.text
+    caplog.clear()
+    texts, labels = sentiment_texts(60, seed=21)
+    with caplog.at_level(logging.WARNING):
+        evaluate(exported.path, write_jsonl(tmp_path / "other.jsonl", texts, labels, ["negative", "positive"]),
+                 out_dir=tmp_path / "other", progress=False)
+    assert "trained on" not in caplog.text
+
+
+def test_a_mistyped_keyword_of_evaluate_is_named_with_the_keywords_it_takes(tmp_path, monkeypatch):
+    # It was "TypeError: load() got an unexpected keyword argument 'label_colum'", after the model loaded.
+    import zoo.training
+
+    monkeypatch.setattr(zoo.training, "load_run", lambda run_dir: pytest.fail("the model was loaded"))
+    with pytest.raises(TypeError) as error:
+        evaluate(tmp_path / "run", "other.csv", label_colum="label")
+    message, allowed = str(error.value).split("; allowed: ")
+    assert message == "zoo.evaluate(): unknown key 'label_colum' (did you mean 'label_column'?)"
+    # its own keywords, then zoo.data.load's options
+    assert allowed.startswith("split, out_dir, batch_size, ")
+    assert {"threshold", "encoding", "text_column", "label_column", "on_bad_rows"} <= set(allowed.split(", "))
+    with pytest.raises(TypeError, match=r"^zoo.evaluate\(\): unknown key 'out_dri' \(did you mean 'out_dir'\?\)"):
+        evaluate(tmp_path / "run", out_dri="ev")
+    # evaluate sets these itself
+    for name in ("inherited", "label_names"):
+        with pytest.raises(TypeError, match=rf"^zoo.evaluate\(\): unknown key '{name}'"):
+            evaluate(tmp_path / "run", "other.csv", **{name: None})
+
+
 def test_a_data_error_of_zoo_evaluate_names_the_flag_of_its_fix(trained_run, tmp_path, capsys):
     data = tmp_path / "other.csv"
     data.write_text("review,label\na fine film,positive\n", encoding="utf-8")

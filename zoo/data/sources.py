@@ -1149,8 +1149,9 @@ def resolve_column(column, header, path, role, line=1, by_index=True):
         no_header = (f", or, if line {line} is an example rather than a header, pass header=False and column "
                      "indices") if by_index else ""
         raise MissingColumnError(f"{role} column {column!r} does not exist; the header has {header}: name the "
-                                 f"column with {COLUMN_OPTIONS[role]}={no_header}", path=path, line=line,
-                                 column=column, options=(COLUMN_OPTIONS[role], *(("header",) if by_index else ())))
+                                 f"column with {COLUMN_OPTIONS[role]}={no_header}{_pair_hint(role, column, header)}",
+                                 path=path, line=line, column=column,
+                                 options=(COLUMN_OPTIONS[role], *(("header",) if by_index else ())))
     indices = [i for i, name in enumerate(header) if name == column]
     if len(indices) > 1:
         raise DataSpecError(f"{role} column {column!r} is named {len(indices)} times in the header (columns "
@@ -1166,6 +1167,26 @@ TEXT_ROLES = ("text", "second text")
 COLUMN_OPTIONS = {**dict.fromkeys(TEXT_ROLES, "text_column"), "label": "label_column"}
 
 
+def _pair_hint(role, column, names):
+    """The end of the error for a missing text column ``column`` of ``role``, given ``names`` (a header's columns,
+    a record's keys), on sentence pairs: a pair file that lacks ``text_b`` beside ``text_a`` (or the reverse) reads
+    as single texts, and only the missing ``text`` column was named; a pair's missing second column, how the two
+    are named. ``""`` otherwise.
+
+    Example:
+        >>> _pair_hint("text", "text", ["text_a", "label"]).split(":")[0]
+        "; a sentence pair's file has 'text_b' beside 'text_a'"
+    """
+    present = [name for name in PAIR_COLUMNS if name in names]
+    if role == "text" and column == "text" and len(present) == 1:
+        missing = next(name for name in PAIR_COLUMNS if name not in names)
+        return (f"; a sentence pair's file has {missing!r} beside {present[0]!r}: add it, or name a pair's two "
+                "columns with text_column=[first, second]")
+    if role == TEXT_ROLES[1]:
+        return "; text_column=[first, second] names the two columns of a sentence pair"
+    return ""
+
+
 def _text_columns(column, header, path):
     """The text column(s) to read: ``[text]``, or ``[first, second]`` for sentence pairs.
 
@@ -1178,7 +1199,7 @@ def _text_columns(column, header, path):
     if isinstance(column, (list, tuple)):
         if len(column) != 2:
             raise DataSpecError(f"text_column as a list names the two columns of a sentence pair; got {column!r}",
-                                path=path)
+                                path=path, options=("text_column",))
         return list(column)
     return [column]
 
@@ -1463,8 +1484,9 @@ def _load_jsonl(path, options, source):
             for key, role in fields:
                 if key not in record:
                     raise MissingColumnError(f"{role} field {key!r} does not exist; the first record has keys "
-                                             f"{sorted(record)}: name the key with {COLUMN_OPTIONS[role]}=",
-                                             path=path, line=number, column=key, options=(COLUMN_OPTIONS[role],))
+                                             f"{sorted(record)}: name the key with {COLUMN_OPTIONS[role]}="
+                                             f"{_pair_hint(role, key, record)}", path=path, line=number,
+                                             column=key, options=(COLUMN_OPTIONS[role],))
         _add_record(collector, record, fields, file_index, number, "line", repeated=record.repeated)
     return collector.result(source)
 
@@ -1510,8 +1532,11 @@ def _add_record(collector, record, fields, file_index, number, unit, repeated=()
                 " or a list of strings" if collector.separator is not None else "")
             several = (role == "label" and collector.separator is None and isinstance(value, list)
                        and all(isinstance(v, str) for v in value))
+            # Naming on_bad_rows marks the error as one skipping does not fix (zoo.training.data.naming_config_keys):
+            # skipping would leave out every example.
             fix = ("; a list of labels per example is multi-label data: train it with model.overrides.mode: "
-                   "multilabel (zoo.data.load: label_separator=)") if several else ""
+                   "multilabel (zoo.data.load: label_separator=), not on_bad_rows='skip', which would leave out "
+                   "every such row") if several else ""
             if role == "label" and isinstance(value, float):
                 fix = (f"; only a whole number can be a class id: if {value!r} names a class, write it as the "
                        f"string {json.dumps(str(value))}")
@@ -1545,7 +1570,8 @@ def _load_parquet(path, options, source):
         count = schema.names.count(key)
         if not count:
             raise MissingColumnError(f"{role} column {key!r} does not exist; the file has columns {schema.names}: "
-                                     f"name the column with {COLUMN_OPTIONS[role]}=", path=path, column=key,
+                                     f"name the column with {COLUMN_OPTIONS[role]}="
+                                     f"{_pair_hint(role, key, schema.names)}", path=path, column=key,
                                      options=(COLUMN_OPTIONS[role],))
         if count > 1:  # pyarrow would read the last of them, silently
             raise DataSpecError(f"{role} column {key!r} is named {count} times in the file, so which holds the "

@@ -224,8 +224,10 @@ def explain(model, tokenizer, label_names, text, *, text_pair=None, sequence_len
     from zoo.export.predict import InMemoryPredictor, predicted_bytes
     from zoo.models import attention_maps
 
-    for value in (text, text_pair):
-        if value is not None and not isinstance(value, str):
+    # The first text is always explained (None reached TensorFlow as a tensor it could not convert); the second
+    # only for a pair.
+    for value in (text, *([] if text_pair is None else [text_pair])):
+        if not isinstance(value, str):
             raise ValueError(f"text to explain must be a string, got {type(value).__name__}")
     pairs = text_pair is not None
     # Bytes that are not UTF-8 (a latin-1 command line, held as surrogates) go in as zoo predict sends them: the
@@ -329,14 +331,15 @@ def save_explanation(explanation, out_dir):
     with output_errors(out, OUT_DIR_FIX):
         out.mkdir(parents=True, exist_ok=True)
         _remove_earlier_heat_maps(out)
-        for layer, weights in enumerate(explanation.word_attention):
-            files[f"layer_{layer}"] = plots.plot_attention_heads(
-                weights, explanation.words, out / LAYER_PNG.format(layer=layer),
-                title=f"Layer {layer} attention — predicted {explanation.label}",
-            )
-        files["importance"] = plots.plot_token_importance(
-            explanation.words, explanation.word_importance, out / "importance.png", markers=explanation.marker_words
-            or None)
+        with plots.undrawn_labels_reported(f"in the PNGs of {out}; {EXPLANATION_JSON} has them as written"):
+            for layer, weights in enumerate(explanation.word_attention):
+                files[f"layer_{layer}"] = plots.plot_attention_heads(
+                    weights, explanation.words, out / LAYER_PNG.format(layer=layer),
+                    title=f"Layer {layer} attention — predicted {explanation.label}",
+                )
+            files["importance"] = plots.plot_token_importance(
+                explanation.words, explanation.word_importance, out / "importance.png",
+                markers=explanation.marker_words or None)
         files["json"] = out / EXPLANATION_JSON
         files["json"].write_text(json.dumps(explanation.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
     return files

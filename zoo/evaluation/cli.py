@@ -44,7 +44,8 @@ def add_evaluate_command(subparsers):
                         help="the run's own test or validation split (default: test); with --data, an official "
                              "split of the data (a TREC folder's, a folder of train/validation/test files; default: "
                              "test)")
-    parser.add_argument("--text-column", help="text column/key of --data files (default: the run's)")
+    parser.add_argument("--text-column", help="text column/key of --data files, a sentence pair's two as A,B "
+                                              "(default: the run's)")
     parser.add_argument("--label-column", help="label column/key of --data files (default: the run's)")
     parser.add_argument("--encoding", help="encoding of --data files")
     parser.add_argument("--on-bad-rows", choices=("error", "skip"),
@@ -79,6 +80,9 @@ def run_evaluate(args):
     import zoo.data
 
     options = {name: getattr(args, name) for name in DATA_FLAGS if getattr(args, name) is not None}
+    if "," in options.get("text_column", ""):
+        # A pair's two columns, as zoo predict --text-field A,B names them: zoo.data.load takes them as a list.
+        options["text_column"] = options["text_column"].split(",")
     if args.data is not None and args.encoding is None:
         # The run's own training file reads as training read it, in its encoding; another file keeps detecting its
         # own (zoo.training.data.file_layout_options says why the run's is not passed on to every file).
@@ -127,7 +131,8 @@ def _data_remedy(err, args):
     if isinstance(err, zoo.data.MissingColumnError) and "label_column" in err.options:
         return (f"a file without labels is scored with zoo predict {shlex.quote(args.run_dir)} --input "
                 f"{shlex.quote(args.data)}")
-    if isinstance(err, zoo.data.BadRowError) and args.on_bad_rows is None:
+    # An error that names on_bad_rows is one skipping does not fix, as zoo.training.data.naming_config_keys reads it.
+    if isinstance(err, zoo.data.BadRowError) and args.on_bad_rows is None and "on_bad_rows" not in str(err):
         return "fix or remove that row, or pass --on-bad-rows skip to leave out such rows (a warning counts them)"
     return None
 
@@ -222,6 +227,7 @@ def add_explain_command(subparsers):
 @user_errors("explain")
 def run_explain(args):
     """Run ``zoo explain`` from parsed arguments; prints the prediction and the most important tokens."""
+    from zoo.data.special_tokens import SPECIAL_TOKENS
     from zoo.evaluation.attention import explain_run, explanation_dir
     from zoo.evaluation.metrics import MULTILABEL_THRESHOLD
 
@@ -233,8 +239,14 @@ def run_explain(args):
     answer = (", ".join(f"{e.label_names[i]} ({e.probabilities[i]:.3f})" for i in e.predicted) if e.predicted else
               f"no label (none at or over {MULTILABEL_THRESHOLD}; the highest is {e.label_names[best]} "
               f"{e.probabilities[best]:.3f})")
-    print(f"predicted {answer}; most attended words: "
-          + ", ".join(f"{word} {weight:.2f}" for word, weight in top))
+    # A word the vocabulary lacks is shown as written (WordPiece's as [UNK]), but the model read [UNK] there.
+    unknown = {word for word, flag in zip(e.words, e.unknown_words) if flag}
+    unk = SPECIAL_TOKENS["unk"]
+    listed = ", ".join(f"{word}{f' {unk}' if word in unknown and word != unk else ''} {weight:.2f}"
+                       for word, weight in top)
+    unread = sum(word in unknown for word, _ in top)
+    note = f" ({unread} of them not in the model's vocabulary: it read {unk} for each)" if unread else ""
+    print(f"predicted {answer}; most attended words: {listed}{note}")
     print(f"heat-maps and explanation.json in {out}")
     return 0
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from zoo.config import ConfigError, check_seed
 from zoo.evaluation.metrics import PER_LABEL_ACCURACY, SUBSET_ACCURACY, accuracy_name
-from zoo.evaluation.reports import OUT_DIR_FIX, REPORT_DIR
-from zoo.evaluation.runner import evaluate_model, summarize_folds
+from zoo.evaluation.reports import OUT_DIR_FIX, REPORT_DIR, _cell
+from zoo.evaluation.runner import evaluate_model, fold_stats, summarize_folds
 from zoo.paths import check_output
 
 CV_JSON = "cv.json"
@@ -143,7 +143,8 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
         progress: print one line per fold on stderr.
 
     Returns:
-        ``{"folds": [...per-fold metrics...], "summary": {metric: {"mean", "std", "values"}}, ...}``.
+        ``{"folds": [...per-fold metrics...], "summary": {metric: {"mean", "std", "values"}}, ...}``; single-label
+        data add ``per_class`` (``summarize_classes``) and ``majority_baseline`` (``majority_baseline``).
 
     Example:
         >>> cv = cross_validate({"data": {"source": "reviews.jsonl"}, "model": {"name": "cnn"},
@@ -202,6 +203,9 @@ def cross_validate(config=None, *, folds=10, overrides=(), out_dir=None, seed=No
     result = {"data": config.data.source, "model": trained_model_name(config), "folds": fold_reports,
               "summary": summary, "multilabel": data.multilabel, "num_folds": folds, "seed": seed,
               "num_examples": len(data), "out_dir": str(out)}
+    if not data.multilabel:
+        result["per_class"] = summarize_classes(fold_reports)
+        result["majority_baseline"] = majority_baseline(fold_reports)
     out.mkdir(parents=True, exist_ok=True)
     (out / CV_JSON).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (out / CV_MD).write_text(render_cv_markdown(result), encoding="utf-8")
@@ -218,8 +222,45 @@ def metric_title(name, result):
     return accuracy_name(result) if name == "accuracy" else name
 
 
+def summarize_classes(fold_metrics):
+    """Each class's F1 and recall over the folds of a single-label cross-validation (``fold_stats``), and its test
+    examples in all folds (``support``): the averages can hide a class the folds' runs never get right.
+
+    Example:
+        >>> from zoo.evaluation.metrics import classification_metrics
+        >>> m1 = classification_metrics([0, 0, 1], [[0.9, 0.1], [0.8, 0.2], [0.7, 0.3]], ["neg", "pos"])
+        >>> m2 = classification_metrics([0, 0, 1], [[0.9, 0.1], [0.4, 0.6], [0.3, 0.7]], ["neg", "pos"])
+        >>> [(row["label"], row["support"], row["recall"]["values"]) for row in summarize_classes([m1, m2])]
+        [('neg', 4, [1.0, 0.5]), ('pos', 2, [0.0, 1.0])]
+    """
+    classes = zip(*(m["per_class"] for m in fold_metrics))
+    # A class without examples (a label vocabulary given with classes=) has no recall; a class with some is in
+    # every fold's test part (stratified folds), so it has an F1 and recall in each.
+    return [{"label": rows[0]["label"], "support": sum(row["support"] for row in rows),
+             "f1": fold_stats([row["f1"] for row in rows]), "recall": fold_stats([row["recall"] for row in rows])}
+            for rows in classes if any(row["support"] for row in rows)]
+
+
+def majority_baseline(fold_metrics):
+    """The accuracy on each fold's test part of always predicting the class with the most test examples
+    (``fold_stats``, with its ``label``): what a model that learnt nothing but the class balance scores.
+
+    Example:
+        >>> from zoo.evaluation.metrics import classification_metrics
+        >>> m = classification_metrics([0, 0, 0, 1], [[0.9, 0.1]] * 4, ["neg", "pos"])
+        >>> majority_baseline([m, m])
+        {'label': 'neg', 'mean': 0.75, 'std': 0.0, 'values': [0.75, 0.75]}
+    """
+    supports = [sum(m["per_class"][j]["support"] for m in fold_metrics)
+                for j in range(len(fold_metrics[0]["per_class"]))]
+    j = supports.index(max(supports))
+    return {"label": fold_metrics[0]["per_class"][j]["label"],
+            **fold_stats([m["per_class"][j]["support"] / m["num_examples"] for m in fold_metrics])}
+
+
 def render_cv_markdown(result):
-    """Render a cross-validation result as Markdown: one mean ± std table, then the per-fold values.
+    """Render a cross-validation result as Markdown: one mean ± std table, then the per-fold values; single-label
+    results add the majority-class baseline to it and a table of each class's F1 and recall.
 
     Example:
         >>> cv = {"data": "reviews.jsonl", "model": "cnn", "num_folds": 2, "num_examples": 400, "seed": 42,
@@ -239,7 +280,20 @@ def render_cv_markdown(result):
              f"of its run on its test part.{_SUBSET_NOTE if result['multilabel'] else ''}", "",
              "| metric | mean ± std | " + " | ".join(f"fold {i + 1}" for i in range(result["num_folds"])) + " |",
              "|---|---:|" + "---:|" * result["num_folds"]]
-    for name, stats in summary.items():
+    rows = [(metric_title(name, result), stats) for name, stats in summary.items()]
+    baseline = result.get("majority_baseline")
+    if baseline:
+        rows.append((f"accuracy of always {_cell(baseline['label'])} (majority-class baseline)", baseline))
+    for title, stats in rows:
         folds = " | ".join(f"{v:.4f}" for v in stats["values"])
-        lines.append(f"| {metric_title(name, result)} | {stats['mean']:.4f} ± {stats['std']:.4f} | {folds} |")
+        lines.append(f"| {title} | {_mean_std(stats)} | {folds} |")
+    if result.get("per_class"):
+        lines += ["", "## Per class (mean ± std over the folds)", "", "| class | test examples | F1 | recall |",
+                  "|---|---:|---:|---:|"]
+        lines += [f"| {_cell(row['label'])} | {row['support']} | {_mean_std(row['f1'])} | {_mean_std(row['recall'])} |"
+                  for row in result["per_class"]]
     return "\n".join(lines) + "\n"
+
+
+def _mean_std(stats):
+    return f"{stats['mean']:.4f} ± {stats['std']:.4f}"

@@ -1,4 +1,9 @@
 """PNG plots for evaluation reports and attention maps, drawn with matplotlib's Agg canvas."""
+import contextlib
+import contextvars
+import logging
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +22,13 @@ _MAX_EPOCH_TICKS = 12
 # Label names and words longer than this are cut with "…" on the axes: uncut, a long one squeezed the axes to
 # nothing (constrained layout gave up) and every name ran off the figure, only its last characters showing.
 TICK_LABEL_WIDTH = 24
+# matplotlib's own fonts (DejaVu) hold no CJK or emoji glyphs; it warns once per character its font lacks (a box):
+# "Glyph 26085 (\N{CJK UNIFIED IDEOGRAPH-65E5}) missing from font(s) DejaVu Sans.".
+_MISSING_GLYPH = re.compile(r"Glyph (\d+) .*missing from font")
+# The labels collected by ``undrawn_labels_reported`` while it is open; None: each plot reports its own.
+_UNDRAWN = contextvars.ContextVar("undrawn_labels", default=None)
+
+log = logging.getLogger(__name__)
 
 
 def _ticks(texts):
@@ -35,8 +47,50 @@ def _save(fig, path):
     # Label names, tokens and words are plain text, not mathtext: "$0-$50" would be drawn as math, "a$^$b" fail.
     for text in fig.findobj(Text):
         text.set_parse_math(False)
-    fig.savefig(path, format="png")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(path, format="png")
+    missing = set()
+    for warning in caught:
+        match = _MISSING_GLYPH.match(str(warning.message))
+        if match:
+            missing.add(chr(int(match.group(1))))
+        else:  # not ours to word: passed on as matplotlib gave it
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    undrawn = [text.get_text() for text in fig.findobj(Text) if missing & set(text.get_text())]
+    collected = _UNDRAWN.get()
+    if collected is None:
+        _report_undrawn(undrawn, f"in {path}")
+    else:
+        collected.extend(undrawn)
     return path
+
+
+def _report_undrawn(labels, where):
+    """Warn, in one line, that ``labels`` hold characters the plots' font lacks, drawn as boxes ``where``."""
+    labels = list(dict.fromkeys(labels))
+    if labels:
+        log.warning("warning: %d label%s hold%s characters the plot font has no glyph for (%s), drawn as boxes %s",
+                    len(labels), "s" if len(labels) > 1 else "", "" if len(labels) > 1 else "s", ", ".join(labels),
+                    where)
+
+
+@contextlib.contextmanager
+def undrawn_labels_reported(where):
+    """Report once, on leaving, the labels whose characters the font lacks in all plots saved within (each plot
+    otherwise warns of its own); ``where`` ends the warning (which plots, where the labels can be read).
+
+    Example:
+        >>> with undrawn_labels_reported("in the heat-maps; explanation.json has them as written"):
+        ...     _ = plot_token_importance(["映画", "film"], [0.5, 0.5], "importance.png")
+    """
+    collected = []
+    token = _UNDRAWN.set(collected)
+    try:
+        yield
+    finally:
+        _UNDRAWN.reset(token)
+    _report_undrawn(collected, where)
 
 
 def plot_confusion_matrix(matrix, label_names, path, *, title="Confusion matrix"):

@@ -228,6 +228,7 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
     from zoo.training.data import classification_mode, options_like_run
     from zoo.training.run import reads_pairs, run_model_name, run_task
 
+    _check_load_options(load_options)
     run_dir = Path(run_dir)
     check_count("batch_size", batch_size, 1)
     # None, not the default, so that a count given for a run that lists no mistakes is refused, not ignored.
@@ -281,11 +282,29 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
     )
 
 
-def warn_trained_on(run_dir, config, examples, what="texts"):
+def _check_load_options(load_options):
+    """Raise naming a keyword of ``evaluate`` that is neither its own nor a load option it passes on, with the
+    closest one (it was ``zoo.data.load``'s TypeError, naming that function and no keyword it takes)."""
+    import inspect
+
+    from zoo.config import unknown_key
+    from zoo.training.data import settable_load_options
+
+    # ``inherited`` is set by options_like_run, not by a caller.
+    accepted = settable_load_options() - {"inherited"}
+    unknown = sorted(set(load_options) - accepted)
+    if unknown:
+        own = [name for name, parameter in inspect.signature(evaluate).parameters.items()
+               if parameter.kind is inspect.Parameter.KEYWORD_ONLY]
+        raise TypeError(f"zoo.evaluate(): {unknown_key(unknown[0], unknown[0], own + sorted(accepted))}")
+
+
+def warn_trained_on(run_dir, config, examples, what="texts", *, exported=False):
     """Warn when ``examples`` (``data=``) hold texts the run trained on: scores on them measure memory, as ``zoo
     train`` warns for a test file that overlaps its training data. Without its data (moved, changed) the run has
     nothing to compare with, and no warning is given. ``what`` names the texts compared (a seq2seq run's
-    ``sources``: its examples' texts)."""
+    ``sources``: its examples' texts); ``exported``: ``run_dir`` is an export of the run (its config says what
+    the run trained on)."""
     import zoo.data
     from zoo.training.data import lowercases
 
@@ -300,9 +319,9 @@ def warn_trained_on(run_dir, config, examples, what="texts"):
         logging.disable(previous)
     shared = zoo.data.shared_texts(train, examples, lowercase=lowercases(config))
     if shared:
-        log.warning("warning: %d of the %d %s of %s are %s run %s trained on (first: %s); scores on them "
+        log.warning("warning: %d of the %d %s of %s are %s %s %s trained on (first: %s); scores on them "
                     "measure memory, not generalisation", len(shared), len(examples), what, examples.source, what,
-                    run_dir, examples.location(shared[0]))
+                    "the run of export" if exported else "run", run_dir, examples.location(shared[0]))
 
 
 def check_count(name, value, least):
@@ -356,6 +375,8 @@ def _evaluate_export(path, data, *, split, out_dir, batch_size, mistakes, progre
     predictor = load_predictor(path)
     examples, source = data_split(data, split, {"label_names": predictor.label_names, **options})
     _check_examples(examples, source, predictor.label_names, predictor.pairs, "export")
+    if config is not None:  # an export made without its run's config cannot say what it trained on
+        warn_trained_on(path, config, examples, exported=True)
     spec = read_model_spec(path / EXTRA_DIR)
     model = run_model_name(path / EXTRA_DIR) if "name" in spec else metadata["model_name"]
     return score_predictor(predictor, examples.inputs, examples.labels, out_dir=out_dir, batch_size=batch_size,
@@ -397,8 +418,8 @@ def summarize_folds(fold_metrics):
         fold_metrics: one :func:`classification_metrics` dict per fold.
 
     Returns:
-        ``{metric: {"mean", "std", "values"}}`` for accuracy, log-loss, macro / weighted F1 (and ROC-AUC and
-        average precision when every fold has them).
+        ``{metric: {"mean", "std", "values"}}`` (``fold_stats``) for accuracy, log-loss, macro / weighted F1 (and
+        ROC-AUC, average precision and a multi-label model's Hamming loss when every fold has them).
 
     Example:
         >>> from zoo.evaluation.metrics import classification_metrics
@@ -413,13 +434,20 @@ def summarize_folds(fold_metrics):
         "macro_f1": lambda m: m["averages"]["macro"]["f1"],
         "weighted_f1": lambda m: m["averages"]["weighted"]["f1"],
     }
-    for name in ("roc_auc", "average_precision"):
+    for name in ("roc_auc", "average_precision", "hamming_loss"):
         if all(m.get(name) is not None for m in fold_metrics):
             keys[name] = lambda m, name=name: m[name]
-    summary = {}
-    for name, get in keys.items():
-        values = np.array([get(m) for m in fold_metrics], dtype=np.float64)
-        # sample standard deviation (ddof=1), as CV results are usually reported
-        std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-        summary[name] = {"mean": float(values.mean()), "std": std, "values": values.tolist()}
-    return summary
+    return {name: fold_stats([get(m) for m in fold_metrics]) for name, get in keys.items()}
+
+
+def fold_stats(values):
+    """``{"mean", "std", "values"}`` of one number per fold; the standard deviation is the sample one (ddof=1), as
+    cross-validation results are usually reported.
+
+    Example:
+        >>> fold_stats([0.5, 1.0])
+        {'mean': 0.75, 'std': 0.35..., 'values': [0.5, 1.0]}
+    """
+    values = np.array(values, dtype=np.float64)
+    std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return {"mean": float(values.mean()), "std": std, "values": values.tolist()}

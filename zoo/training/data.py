@@ -81,7 +81,7 @@ def load_options(config, task):
     import zoo.data
 
     options = dict(config.data.load_options)
-    allowed = _settable_load_options()
+    allowed = settable_load_options()
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise ConfigError(f"data.load_options: unknown option(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
@@ -98,7 +98,7 @@ def load_options(config, task):
     return options
 
 
-def _settable_load_options():
+def settable_load_options():
     """The ``zoo.data.load`` options a config's ``data.load_options`` may set (the run sets the others)."""
     import zoo.data
 
@@ -130,7 +130,7 @@ def naming_config_keys(extra_source=None, given_split=None):
         # An error raised even under on_bad_rows='skip' says so: skipping would not help.
         skippable = isinstance(err, zoo.data.BadRowError) and "on_bad_rows" not in str(err)
         if extra_source is None:
-            names = [name for name in err.options if name in _settable_load_options()]
+            names = [name for name in err.options if name in settable_load_options()]
             if given_split is not None and "encoding" in names:
                 names.remove("encoding")
                 err.add_note(f"data.{given_split}_source is read as UTF-8 (or UTF-16/UTF-32 by its byte-order mark), "

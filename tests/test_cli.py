@@ -195,7 +195,7 @@ def test_the_next_commands_run_as_pasted_when_the_run_directory_has_spaces(text_
     from zoo.cli import print_next_commands
 
     result = types.SimpleNamespace(run_dir=Path("runs/my run"), config=Config(), metrics={"task": "classification"},
-                                   text_pairs=text_pairs, example_input=())
+                                   text_pairs=text_pairs, example_input=(), chief="")
     print_next_commands(result)
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "next:"
@@ -212,7 +212,7 @@ def test_the_next_commands_show_an_example_of_the_run_s_own_data_quoted_for_the_
     from zoo.cli import print_next_commands
 
     result = types.SimpleNamespace(run_dir=Path("runs/sms"), config=Config(), metrics={"task": "classification"},
-                                   text_pairs=len(example) == 2, example_input=example)
+                                   text_pairs=len(example) == 2, example_input=example, chief="")
     print_next_commands(result)
     assert shlex.split(capsys.readouterr().err.splitlines()[-1]) == ["zoo", "predict", "saved_models/sms", *example]
 
@@ -230,7 +230,8 @@ def test_the_next_evaluate_command_scores_a_split_the_run_held_out(splits, comma
 
     config = Config.from_dict({"data": {"source": "mr", **splits}})
     print_next_commands(types.SimpleNamespace(run_dir=Path("runs/held out"), config=config,
-                                               metrics={"task": "classification"}, text_pairs=False, example_input=()))
+                                               metrics={"task": "classification"}, text_pairs=False, example_input=(),
+                                               chief=""))
     assert shlex.split(capsys.readouterr().err.splitlines()[1], comments=True) == command
 
 
@@ -241,9 +242,20 @@ def test_the_next_commands_of_a_token_run_generate_where_it_can(task, last, caps
     from zoo.cli import print_next_commands
 
     print_next_commands(types.SimpleNamespace(run_dir=Path("runs/lm"), config=Config(), metrics={"task": task},
-                                               text_pairs=False, example_input=("the film",)))
+                                               text_pairs=False, example_input=("the film",), chief=""))
     lines = capsys.readouterr().err.splitlines()
     assert shlex.split(lines[1]) == ["zoo", "evaluate", "runs/lm"] and shlex.split(lines[-1]) == last
+
+
+def test_a_task_other_than_the_chief_points_at_the_chief_for_the_next_commands(capsys):
+    # Worker 1 printed "next: zoo evaluate runs/mw ...": on its own host that directory holds nothing.
+    from zoo.cli import print_next_commands
+
+    print_next_commands(types.SimpleNamespace(run_dir=Path("runs/mw"), config=Config(), chief="worker 0",
+                                               metrics={"task": "classification"}, text_pairs=False, example_input=()))
+    assert capsys.readouterr().err == (
+        "next: see the chief's output: the chief (worker 0) wrote the run directory runs/mw, on its host, and lists "
+        "the commands to run next (zoo evaluate, ...); this task wrote nothing there\n")
 
 
 def test_config_then_data_then_set(tmp_path, capsys):

@@ -8,7 +8,6 @@ answers at once.
 import argparse
 import os
 import shlex
-import signal
 import sys
 import time
 from pathlib import Path
@@ -114,7 +113,7 @@ def _run_training(config, command):
         return exit_status_for_signal(err.signal_number)
     except ServerStopped as err:
         error(command, err)
-        return exit_status_for_signal(signal.SIGINT)
+        return exit_status_for_signal(err.signal_number)
     except (NonFiniteLossError, PeerStoppedError) as err:
         error(command, err)
         return EXIT_FAILED
@@ -135,7 +134,8 @@ def print_next_commands(result, exported=None):
     """Tell the user what to run after training ``result`` (a ``TrainResult``), with its real run directory, on
     stderr (stdout is the run directory): evaluate it (on its test split, else its validation split, else on
     ``--data FILE``, labelled texts of the user's), then export and predict (a classifier), generate (an lm or
-    seq2seq run) or train a classifier from it (an mlm run).
+    seq2seq run) or train a classifier from it (an mlm run). A cluster task other than the chief, which wrote
+    nothing, names the chief instead.
 
     The paths are quoted for the shell where they need it (``'runs/my run'``), so each line runs as pasted (but
     for ``FILE``).
@@ -145,6 +145,12 @@ def print_next_commands(result, exported=None):
         exported: The path of the run's export when it was already made (``zoo tune --retrain-best``).
     """
     run = shlex.quote(str(result.run_dir))
+    if result.chief:
+        # On its own host the run directory may not be there: the commands belong with the chief's output.
+        print(f"next: see the chief's output: the chief ({result.chief}) wrote the run directory {run}, on its "
+              "host, and lists the commands to run next (zoo evaluate, ...); this task wrote nothing there",
+              file=sys.stderr)
+        return
     lines = [f"zoo evaluate {run}{_split_to_evaluate(result.config)}"]
     # A held-out example of the run's own data shows the input it expects (a pair takes two texts).
     default = ("a gripping film", "the film grips") if result.text_pairs else ("a gripping film",)

@@ -1,4 +1,6 @@
 """The epoch loop (``zoo.training.fit``): what it reports, apart from the steps' arithmetic (test_loop.py)."""
+import signal
+
 import keras
 import numpy as np
 import pytest
@@ -9,7 +11,7 @@ from zoo.training import fit as fit_module
 from zoo.training.checkpoints import Checkpointer, CheckpointWriteError
 from zoo.training import loop
 from zoo.training.fit import EarlyStopping, fit, resume_message
-from zoo.training.loop import Trainer, TrainingState
+from zoo.training.loop import Trainer, TrainingInterrupted, TrainingState
 from zoo.training.objectives import Objective
 
 TINY = {"num_layers": 1, "d_model": 16, "num_heads": 2, "ff_dim": 32}
@@ -83,3 +85,40 @@ def test_a_resume_after_the_last_epoch_says_training_was_complete():
     assert resume_message("ckpt-160", state, epochs=3, early_stopping=stopping) == (
         "training had stopped early (no val_loss improvement for 1 epochs); finishing the run from ckpt-160 "
         "(after epoch 2)")
+
+
+def test_an_interrupt_of_synchronous_workers_names_the_checkpoint_and_the_steps_it_loses(tmp_path, monkeypatch):
+    """With more than one synchronous worker an interrupt cannot save: the rerun resumes from the last periodic
+    checkpoint, and the message says how many steps that retrains (it said nothing of them)."""
+    from zoo.training.run import _rerun
+
+    trainer = _trainer()
+    run_steps = trainer.run_steps
+
+    def interrupted_at_step_5(iterator, steps):
+        for done, result in enumerate(run_steps(iterator, steps), 1):
+            if done == 5:
+                signal.raise_signal(signal.SIGINT)
+            yield result
+
+    monkeypatch.setattr(trainer, "run_steps", interrupted_at_step_5)
+    state = TrainingState()
+    checkpoints = Checkpointer(tmp_path / "checkpoints", state=state)
+    ids = np.ones((32, 8), np.int32)  # 8 steps of 4 an epoch
+    with pytest.raises(TrainingInterrupted) as caught:
+        fit(trainer, state, (ids, np.zeros(32, np.int32)), epochs=1, seed=0, checkpoints=checkpoints,
+            checkpoint_every=3, synchronous_workers=2, rerun=_rerun(overwrite=False, workers=2))
+    kept = tmp_path / "checkpoints" / "ckpt-3"
+    assert str(caught.value) == (
+        f"training interrupted at epoch 1, step 5/8; rerun the same command on every task of TF_CONFIG's cluster to "
+        f"resume from {kept}; the 2 steps trained since that checkpoint are lost (synchronous workers cannot save at "
+        "an interrupt; a smaller training.checkpoint_every loses fewer)")
+    assert checkpoints.latest == str(kept)  # nothing saved at the interrupt
+
+
+def test_each_epoch_records_the_distribution_it_trained_under():
+    records = []
+    ids = np.ones((16, 8), np.int32)
+    fit(_trainer(), TrainingState(), (ids, np.zeros(16, np.int32)), epochs=2, seed=0, on_epoch_end=records.append,
+        distribution={"strategy": "default", "replicas": 1})
+    assert [record["distribution"] for record in records] == [{"strategy": "default", "replicas": 1}] * 2

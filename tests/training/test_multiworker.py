@@ -77,6 +77,8 @@ def test_two_workers_end_with_identical_weights(uninterrupted):
         np.testing.assert_array_equal(a, b)
     metrics = json.loads((tmp_path / "whole" / "metrics.json").read_text())
     assert metrics["replicas"] == 2 and metrics["strategy"] == "multi_worker"
+    # It said "2 replica(s)", as for mirrored.
+    assert ", 2 replicas (multi_worker: 2 workers);" in (tmp_path / "whole-worker0.log").read_text()
     assert metrics["epochs_completed"] == EPOCHS and metrics["validation"]["accuracy"] > 0.6
     # Only the chief writes the run directory; the other worker's temporary checkpoints are gone.
     assert not list((tmp_path / "whole" / "checkpoints").glob(".tmp-*"))

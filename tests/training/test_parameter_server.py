@@ -17,7 +17,7 @@ def test_parameter_server_shards_the_embedding_and_learns(tmp_path):
     # left validation accuracy anywhere from 0.66 to 0.80 from run to run.
     data = write_tiny_csv(tmp_path / "data.csv", n=1000, seed=2)
     config = tiny_config(data, tmp_path / "run", distribution={"strategy": "parameter_server"},
-                         training={"epochs": 3, "checkpoint_every": 6})
+                         training={"epochs": 3, "checkpoint_every": 6}, output={"progress": "epoch"})
     path = Config.from_dict(config).save(tmp_path / "run.yaml")
     out = tmp_path / "result.json"
     # A child process: connecting to a cluster rewires this process's TensorFlow context for good.
@@ -31,6 +31,9 @@ def test_parameter_server_shards_the_embedding_and_learns(tmp_path):
     assert sum(shard["shape"][0] for shard in result["shards"]) == result["vocab_size"]
     history = result["history"]
     assert len(history) == 3 and history[-1]["loss"] < history[0]["loss"]
+    # The start line named no replicas or workers for parameter_server.
+    assert ", parameter_server: 2 workers, 2 ps;" in done.stderr, done.stderr[-3000:]
+    assert history[0]["distribution"] == {"strategy": "parameter_server", "replicas": 1}
     assert result["metrics"]["validation"]["accuracy"] > 0.8
     # The run directory holds ordinary (unsharded) weights that load without a cluster.
     model, tokenizer, labels, _ = load_run(tmp_path / "run")

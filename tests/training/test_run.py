@@ -222,6 +222,46 @@ def test_an_interrupted_run_resumes_without_overwrite_and_times_both_invocations
     assert 1.0 < metrics["train_seconds"] < metrics["wall_seconds"]
 
 
+def test_a_run_resumed_under_another_strategy_records_each_epoch_s(tiny_csv, tmp_path, monkeypatch):
+    """metrics.json names the last invocation's strategy only: a run whose first epoch trained on one device and
+    its second on two said "mirrored, 2 replicas" and nothing of the first. The start line names the strategy
+    and its devices (it said "2 replica(s)" alike for mirrored and multi_worker)."""
+    from zoo.training.loop import Trainer
+
+    run_steps = Trainer.run_steps
+
+    def interrupted_in_the_last_step(self, iterator, steps):
+        for done, result in enumerate(run_steps(self, iterator, steps), 1):
+            if done == steps:
+                signal.raise_signal(signal.SIGINT)
+            yield result
+
+    monkeypatch.setattr(Trainer, "run_steps", interrupted_in_the_last_step)
+    config = tiny_config(tiny_csv, tmp_path / "run", output={"progress": "epoch"})
+    stream = io.StringIO()
+    with pytest.raises(TrainingInterrupted, match="training interrupted after epoch 1"):
+        train(config, progress_stream=stream)
+    assert ", 1 replica (default)\n" in stream.getvalue()
+    monkeypatch.setattr(Trainer, "run_steps", run_steps)
+    stream = io.StringIO()
+    result = train(config, overrides=["distribution.strategy=mirrored", "distribution.devices=[/cpu:0,/cpu:1]"],
+                   progress_stream=stream)
+    assert ", 2 replicas (mirrored: /cpu:0, /cpu:1)\n" in stream.getvalue()
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert [record["distribution"] for record in history] == [{"strategy": "default", "replicas": 1},
+                                                              {"strategy": "mirrored", "replicas": 2}]
+    assert (result.metrics["strategy"], result.metrics["replicas"]) == ("mirrored", 2)
+
+
+def test_a_cluster_s_tasks_are_all_told_to_rerun():
+    """The chief of a multi_worker run said "rerun the same command" where its peers said "... on every task of
+    TF_CONFIG's cluster": rerun alone, it would wait for the others for ever."""
+    from zoo.training.run import _rerun
+
+    assert _rerun(overwrite=False, workers=1) == "rerun the same command"
+    assert _rerun(overwrite=False, workers=2) == "rerun the same command on every task of TF_CONFIG's cluster"
+
+
 def test_a_finished_run_is_not_overwritten(finished):
     with pytest.raises(RunDirectoryError, match="holds a finished run"):
         train(finished.config)

@@ -59,6 +59,16 @@ def test_unusable_device_strings_name_distribution_devices(name):
         get_strategy(name, devices=["/cpu:0", "/device:CPU:0"])
 
 
+def test_one_device_refuses_more_than_one_device():
+    # It trained one replica on /cpu:0 and ignored /cpu:1 without a word.
+    with pytest.raises(StrategyError) as caught:
+        get_strategy("one_device", devices=["/cpu:0", "/cpu:1"])
+    assert str(caught.value) == (
+        "distribution.devices ['/cpu:0', '/cpu:1'] lists 2 devices, but distribution.strategy one_device trains on "
+        "one (the others would be ignored); list one device, or set distribution.strategy: mirrored to train a "
+        "replica on each")
+
+
 def test_devices_and_timeout_a_strategy_would_ignore_are_errors(monkeypatch):
     # They were accepted and unused: the default strategy "took" /gpu:7, mirrored a 30 s collective timeout.
     monkeypatch.delenv("TF_CONFIG", raising=False)
@@ -242,13 +252,15 @@ def test_peer_stopped_names_the_checkpoint_a_rerun_resumes_from(tmp_path):
 
     err = tf.errors.UnavailableError(None, None, "Graph execution error:\n\nDetected at node x\n{{function_node f}} "
                                                 "Collective ops is aborted by: Socket closed\nAdditional GRPC error")
-    assert _peer_stopped(err, tmp_path, "chief", 0) == (
+    rerun = "rerun the same command on every task of TF_CONFIG's cluster"
+    assert _peer_stopped(err, tmp_path, "chief", 0, rerun) == (
         "another task of the multi_worker cluster stopped, so chief 0 stopped too (TensorFlow: Collective ops is "
         "aborted by: Socket closed); rerun the same command on every task of TF_CONFIG's cluster: the run starts "
         "afresh (no checkpoint was written yet)")
     checkpoint = tf.train.Checkpoint(step=tf.Variable(1))
     saved = checkpoint.save(str(tmp_path / "checkpoints" / "ckpt"))
-    assert _peer_stopped(err, tmp_path, "worker", 1).endswith(f"the run resumes from the last checkpoint, {saved}")
+    assert _peer_stopped(err, tmp_path, "worker", 1, rerun).endswith(
+        f"the run resumes from the last checkpoint, {saved}")
 
 
 @pytest.mark.slow
@@ -268,8 +280,8 @@ def test_a_chief_waiting_for_absent_peers_says_so_and_gives_up_after_the_collect
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task", ["ps", "worker"])
-def test_zoo_train_on_a_parameter_server_task_serves_until_stopped(tmp_path, task):
+@pytest.mark.parametrize("task, stop", [("ps", "SIGINT"), ("worker", "SIGINT"), ("ps", "SIGTERM")])
+def test_zoo_train_on_a_parameter_server_task_serves_until_stopped(tmp_path, task, stop):
     # It failed with a traceback ending "Could not start gRPC server": such tasks had no way to run.
     ports = {job: f"127.0.0.1:{free_port()}" for job in ("chief", "worker", "ps")}
     config = {"cluster": {job: [address] for job, address in ports.items()}, "task": {"type": task, "index": 0}}
@@ -286,9 +298,12 @@ def test_zoo_train_on_a_parameter_server_task_serves_until_stopped(tmp_path, tas
                                               "chief task (zoo train with TF_CONFIG's task type chief) trains "
                                               "through it"), "".join(lines)[-3000:]
         time.sleep(3)
-        server.send_signal(signal.SIGINT)
-        assert server.wait(timeout=30) == 130
-        assert f"zoo train: error: {task} 0 at {ports[task]} stopped serving (Ctrl-C)" in server.stderr.read()
+        # SIGTERM (what a cluster manager sends) ended the task without a word.
+        number = getattr(signal, stop)
+        server.send_signal(number)
+        assert server.wait(timeout=30) == 128 + number
+        said = {"SIGINT": "Ctrl-C", "SIGTERM": "SIGTERM"}[stop]
+        assert f"zoo train: error: {task} 0 at {ports[task]} stopped serving ({said})" in server.stderr.read()
     finally:
         server.kill()
         server.wait()

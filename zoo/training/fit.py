@@ -1,6 +1,7 @@
 """The epoch loop: resumable steps, periodic checkpoints, validation, early stopping, interrupts."""
 import math
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -10,8 +11,9 @@ from zoo.training.divergence import DivergenceCheck, chance_loss
 from zoo.training.loop import EpochBatches, Throughput, TrainingInterrupted, check_finite, interruptible
 from zoo.training.objectives import perplexity
 
-# What an interrupt's message tells the user to do to resume.
+# What an interrupt's message tells the user to do to resume; a cluster's tasks must all rerun it.
 RERUN = "rerun the same command"
+ON_EVERY_TASK = "on every task of TF_CONFIG's cluster"
 
 
 class EarlyStopping:
@@ -80,7 +82,7 @@ def resume_message(path, state, epochs, early_stopping=None):
 
 def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=None, best=None, early_stopping=None,
         checkpoint_every=0, progress=None, on_epoch_end=None, synchronous_workers=1, bucket_by_length=False,
-        divergence_factor=0.0, rerun=RERUN):
+        divergence_factor=0.0, rerun=RERUN, distribution=None):
     """Train ``trainer.model`` from wherever ``state`` says until ``epochs`` are done or early stopping ends it.
 
     Args:
@@ -97,12 +99,16 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
         progress: A ``Progress``, or ``None``.
         on_epoch_end: Called with each epoch's history record (a dict) after its checkpoint is written.
         synchronous_workers: Workers stepping in lock-step; with more than one, an interrupt cannot save
-            (the others would wait for this worker forever), so it stops at the last checkpoint.
+            (the others would wait for this worker forever), so it stops at the last checkpoint, its message
+            counting the steps trained since.
         bucket_by_length: Batch examples of similar length together (see ``EpochBatches``).
         divergence_factor: Stop when an epoch's running loss exceeds this many times the larger of the
             chance-level and the first epoch's loss (``zoo.training.divergence``); 0 never does.
         rerun: What an interrupt's message tells the user to do to resume (``zoo.train`` names
-            ``output.overwrite`` when it is set, since the same command would then start afresh).
+            ``output.overwrite`` when it is set, since the same command would then start afresh, and every task of
+            a cluster).
+        distribution: ``{"strategy": ..., "replicas": ...}`` the epochs train under, kept in each epoch's history
+            record under ``distribution`` (a resumed run may train under another), or ``None``.
 
     Returns:
         ``stopped_early``: whether early stopping ended the run.
@@ -164,11 +170,14 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
                 if checkpoint_every and global_step % checkpoint_every == 0 and not last:
                     save(step + 1, global_step)
                 if received[0] is not None and not last:
-                    path = (save(step + 1, global_step) if synchronous_workers == 1
-                            else checkpoints.latest if checkpoints else None)
+                    if synchronous_workers == 1:
+                        path, lost = save(step + 1, global_step), ""
+                    else:
+                        path = checkpoints.latest if checkpoints else None
+                        lost = _unsaved_steps(global_step - checkpoint_step(path), path)
                     raise TrainingInterrupted(
                         f"training interrupted at epoch {epoch + 1}, step {step + 1}/{steps}; "
-                        + (f"{rerun} to resume from {path}" if path else "no checkpoint to resume from"),
+                        + (f"{rerun} to resume from {path}" if path else "no checkpoint to resume from") + lost,
                         received[0], path)
             # Taken before validation: it counts training steps only.
             rate = throughput.rate
@@ -180,6 +189,8 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
             record["learning_rate"] = last_update_learning_rate(trainer.optimizer)
             record["examples_per_s"] = rate
             record["seconds"] = time.perf_counter() - epoch_start
+            if distribution is not None:
+                record["distribution"] = dict(distribution)
             stop = False
             if early_stopping is not None:
                 improved, stop = early_stopping.update(record, epoch)
@@ -203,6 +214,24 @@ def fit(trainer, state, train, validation=None, *, epochs, seed, checkpoints=Non
             if stop:
                 return True
     return False
+
+
+def checkpoint_step(path):
+    """The global step of a checkpoint path (``.../ckpt-110``: 110), 0 for ``None`` (a fresh start).
+
+    Example:
+        >>> checkpoint_step("runs/demo/checkpoints/ckpt-110"), checkpoint_step(None)
+        (110, 0)
+    """
+    return int(Path(path).name.rsplit("-", 1)[1]) if path else 0
+
+
+def _unsaved_steps(count, path):
+    """What an interrupt of synchronous workers loses: it cannot save (the other workers would wait for this one's
+    part of the save for ever), so the ``count`` steps since checkpoint ``path`` (or the start) are retrained."""
+    since = "since that checkpoint" if path else "so far"
+    return (f"; the {count} step{'' if count == 1 else 's'} trained {since} {'is' if count == 1 else 'are'} lost "
+            "(synchronous workers cannot save at an interrupt; a smaller training.checkpoint_every loses fewer)")
 
 
 def _save(checkpointer, number, rerun):

@@ -37,13 +37,13 @@ import tensorflow as tf
 
 from zoo import interrupts
 from zoo.config import Config, ConfigError, changed_settings, ignored_settings
-from zoo.console import a_task
+from zoo.console import a_task, counted
 from zoo.data.sources import data_stem
 from zoo.evaluation.metrics import PER_LABEL_ACCURACY
 from zoo.paths import creatable_problem
 from zoo.training.checkpoints import (Checkpointer, RunClock, RunPrecision, checkpoint_paths, model_variables,
                                       saved_precision)
-from zoo.training.fit import RERUN, EarlyStopping, fit, resume_message
+from zoo.training.fit import ON_EVERY_TASK, RERUN, EarlyStopping, checkpoint_step, fit, resume_message
 from zoo.training import transfer
 from zoo.training.data import (classification_mode, example_input, load_splits, model_arguments, origin_of_split,
                                task_of_config)
@@ -110,6 +110,8 @@ class TrainResult:
         text_pairs: The model classifies sentence pairs (it takes its texts two at a time).
         example_input: A short held-out input (two texts for a pair) for the commands ``zoo train`` prints
             next (``zoo.training.data.example_input``); empty when unknown.
+        chief: The cluster task that wrote the run directory (``worker 0``) when it was another process than
+            this one (a ``multi_worker`` task that is not the chief); empty when this process wrote it.
     """
 
     run_dir: Path
@@ -121,6 +123,7 @@ class TrainResult:
     metrics: dict
     text_pairs: bool = False
     example_input: tuple = ()
+    chief: str = ""
 
 
 def as_config(config=None, overrides=()):
@@ -225,9 +228,12 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     wall_start = time.perf_counter()
     # The strategy comes first: multi-worker strategies configure the cluster and collective ops, which
     # must happen before any other TensorFlow work.
-    strategy, partitioner = _strategy(config.distribution, resolver)
+    strategy, partitioner, jobs = _strategy(config.distribution, resolver)
     task_type, task_id, is_chief = task_info(strategy)
     check_batch_size(config.training.batch_size, strategy)
+    # Recorded per epoch as well as in metrics.json: a resumed run may train its later epochs under another.
+    distribution = {"strategy": config.distribution.strategy, "replicas": _replicas(strategy)}
+    rerun = _rerun(config.output.overwrite, synchronous_workers(strategy))
     run_dir = Path(config.output.dir) if config.output.dir else default_run_dir(config)
     # Everything is checked before the run directory is created (or an old run in it replaced): a run that
     # fails validation leaves nothing behind.
@@ -249,7 +255,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
     if resume:
         _check_same_data(run_dir, data, config.data.source)
     train_features = data["train"][0]
-    progress.message(_data_summary(config, data, run_dir, strategy, resume, config.data.sequence_length == "auto"))
+    progress.message(_data_summary(config, data, run_dir, _distribution_summary(config, strategy, jobs), resume,
+                                   config.data.sequence_length == "auto"))
     loss_weights = loss_class_weights(config, data, progress)
     if config.recipe_defaults():
         progress.message("fine-tuning recipe defaults: " + ", ".join(
@@ -324,7 +331,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
             for problem in checkpoints.problems:
                 log.warning("warning: %s", problem)
         # Before the chief writes anything: every task must start from the same step.
-        _check_same_start(strategy, run_dir / "checkpoints", restored, task_type, task_id)
+        _check_same_start(strategy, run_dir / "checkpoints", restored, task_type, task_id, rerun)
         if resume:
             progress.message(resume_message(restored, state, config.training.epochs, stopping))
         if is_chief:
@@ -350,12 +357,11 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
                 early_stopping=stopping, checkpoint_every=config.training.checkpoint_every, progress=progress,
                 on_epoch_end=on_epoch_end, synchronous_workers=synchronous_workers(strategy),
                 bucket_by_length=config.training.bucket_by_length,
-                divergence_factor=config.training.divergence_factor,
-                rerun=f"{RERUN} with output.overwrite: false" if config.output.overwrite else RERUN)
+                divergence_factor=config.training.divergence_factor, rerun=rerun, distribution=distribution)
         except PEER_STOPPED_ERRORS as err:
             if synchronous_workers(strategy) < 2:
                 raise
-            raise PeerStoppedError(_peer_stopped(err, run_dir, task_type, task_id)) from None
+            raise PeerStoppedError(_peer_stopped(err, run_dir, task_type, task_id, rerun)) from None
         history = state.records()
         best_epoch = int(state.best_epoch.numpy()) + 1 if stopping is not None else None
         restored = stopping is not None and config.training.early_stopping.restore_best_weights and best.latest
@@ -367,7 +373,7 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         evaluate = (trainer.evaluate if policy == "float32" else
                     Evaluator(_float32_model(model, spec), trainer.objective, seed=trainer.seed))
         metrics = _final_metrics(evaluate, data, history, best_epoch if restored else len(history), best_epoch,
-                                 stopped_early, config, precision_choice, strategy, float(state.elapsed.numpy()),
+                                 stopped_early, config, precision_choice, distribution, float(state.elapsed.numpy()),
                                  clock.seconds())
         if loss_weights is not None:
             metrics["class_weight"] = dict(zip(data["label_names"], loss_weights.tolist()))
@@ -383,7 +389,8 @@ def train(config=None, *, overrides=(), resolver=None, progress_stream=None):
         progress.close()
         keras.mixed_precision.set_global_policy(previous_policy)
     return TrainResult(run_dir, config, model, data["tokenizer"], data["label_names"], history, metrics,
-                       data["texts"]["train"].is_pairs, example_input(data["texts"], data["task"]))
+                       data["texts"]["train"].is_pairs, example_input(data["texts"], data["task"]),
+                       "" if is_chief else _chief_task(strategy))
 
 
 def load_run(run_dir):
@@ -515,22 +522,47 @@ def read_model_spec(run_dir):
 
 
 def _strategy(distribution, resolver):
-    partitioner = None
+    """``(strategy, partitioner, jobs)``; ``jobs``: a ``parameter_server`` cluster's job names and addresses (its
+    strategy's ``cluster_resolver`` is ``None``), else ``None``."""
+    partitioner = jobs = None
     kind = resolver or distribution.cluster_resolver
     if distribution.strategy == "parameter_server":
         resolver = cluster_resolver(kind) if isinstance(kind, str) else kind
         if resolver.task_type in ("ps", "worker"):
             serve(resolver)
-        shards = distribution.embedding_shards or len(resolver.cluster_spec().as_dict().get("ps", [])) or 1
+        jobs = resolver.cluster_spec().as_dict()
+        shards = distribution.embedding_shards or len(jobs.get("ps", [])) or 1
         partitioner = EmbeddingPartitioner(shards)
         kind = resolver
     strategy = get_strategy(distribution.strategy, devices=distribution.devices, resolver=kind,
                             variable_partitioner=partitioner, collective_timeout=distribution.collective_timeout)
-    return strategy, partitioner
+    return strategy, partitioner, jobs
 
 
-def _peer_stopped(err, run_dir, task_type, task_id):
-    """The message of a ``multi_worker`` run whose collective ops a stopped peer aborted."""
+def _rerun(overwrite, workers):
+    """What an interrupt's or a stopped peer's message tells the user to do to resume.
+
+    Example:
+        >>> _rerun(overwrite=True, workers=2)
+        "rerun the same command with output.overwrite: false on every task of TF_CONFIG's cluster"
+    """
+    # output.overwrite: true would start afresh; a task of a cluster rerun alone would wait for the others for ever.
+    return (RERUN + (" with output.overwrite: false" if overwrite else "")
+            + (f" {ON_EVERY_TASK}" if workers > 1 else ""))
+
+
+def _replicas(strategy):
+    """The replicas stepping in sync: 1 under ``parameter_server``, whose workers each step alone."""
+    return 1 if is_parameter_server(strategy) else strategy.num_replicas_in_sync
+
+
+def _chief_task(strategy):
+    """The task that writes the run directory of a cluster run: its ``chief``, else worker 0 (``task_info``)."""
+    return "chief 0" if "chief" in strategy.cluster_resolver.cluster_spec().as_dict() else "worker 0"
+
+
+def _peer_stopped(err, run_dir, task_type, task_id, rerun):
+    """The message of a ``multi_worker`` run whose collective ops a stopped peer aborted; ``rerun``: ``_rerun``'s."""
     latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
     found = re.search(r"Collective ops is aborted by: [^\n]*", str(err.message))
     lines = [line.strip() for line in str(err.message).splitlines() if line.strip()]
@@ -538,14 +570,14 @@ def _peer_stopped(err, run_dir, task_type, task_id):
     resume = (f"resumes from the last checkpoint, {latest}" if latest else
               "starts afresh (no checkpoint was written yet)")
     return (f"another task of the multi_worker cluster stopped, so {task_type} {task_id} stopped too "
-            f"(TensorFlow: {cause}); rerun the same command on every task of TF_CONFIG's cluster: the run {resume}")
+            f"(TensorFlow: {cause}); {rerun}: the run {resume}")
 
 
 class ResumeMismatchError(RunDirectoryError):
     """The tasks of a ``multi_worker`` run would start from different steps (they see different run directories)."""
 
 
-def _check_same_start(strategy, directory, restored, task_type, task_id):
+def _check_same_start(strategy, directory, restored, task_type, task_id, rerun):
     """Raise ``ResumeMismatchError`` on every task of a ``multi_worker`` run whose tasks restored different
     checkpoints (a fresh start counts as step 0), e.g. a worker that cannot see the chief's run directory.
 
@@ -553,11 +585,11 @@ def _check_same_start(strategy, directory, restored, task_type, task_id):
     """
     if synchronous_workers(strategy) < 2:
         return
-    mine = _checkpoint_step(restored)
+    mine = checkpoint_step(restored)
     try:
         steps = worker_values(strategy, mine)
     except PEER_STOPPED_ERRORS as err:
-        raise PeerStoppedError(_peer_stopped(err, directory.parent, task_type, task_id)) from None
+        raise PeerStoppedError(_peer_stopped(err, directory.parent, task_type, task_id, rerun)) from None
     if len(set(steps)) == 1:
         return
     spec = strategy.cluster_resolver.cluster_spec().as_dict()
@@ -575,11 +607,6 @@ def _check_same_start(strategy, directory, restored, task_type, task_id):
         f"{me} {here}, while {others}: every task of the multi_worker cluster must see the "
         "same run directory (shared storage) and resume from the same checkpoint; nothing was trained. Give every "
         "task the same output.dir (--output) on storage they all read, then rerun every task")
-
-
-def _checkpoint_step(path):
-    """The global step of a checkpoint path (``.../ckpt-110``: 110), 0 for ``None`` (a fresh start)."""
-    return int(Path(path).name.rsplit("-", 1)[1]) if path else 0
 
 
 def _should_resume(run_dir, config):
@@ -812,11 +839,12 @@ def loss_class_weights(config, data, progress=None):
 
 
 def _final_metrics(evaluate, data, history, final_epoch, best_epoch, stopped_early, config, precision_choice,
-                   strategy, train_seconds, wall_seconds):
+                   distribution, train_seconds, wall_seconds):
     """``metrics.json``; ``final_epoch`` (1-based) is the epoch whose weights the model ends with, whose training
     metrics are reported with the validation and test scores of those weights (``evaluate(features, labels)``). ``train_seconds`` (the epochs) and
     ``wall_seconds`` (the whole ``train`` call) add up every invocation of a resumed run, up to the checkpoints
-    it resumed from."""
+    it resumed from. ``distribution`` (``strategy`` and ``replicas``) is this invocation's: each epoch's is in
+    ``history``."""
     keys = ("loss", "accuracy", "perplexity")
     record = history[final_epoch - 1] if history else {}
     metrics = {"train": {k: record[k] for k in keys if k in record}}
@@ -829,8 +857,7 @@ def _final_metrics(evaluate, data, history, final_epoch, best_epoch, stopped_ear
         examples={name: num_examples(data[name][0]) for name in ("train", "validation", "test") if data[name]},
         sources=data["sources"], label_names=data["label_names"], vocab_size=data["tokenizer"].vocab_size,
         precision=precision_choice["policy"], precision_choice=precision_choice,
-        recipe=config.recipe, strategy=config.distribution.strategy,
-        replicas=1 if is_parameter_server(strategy) else strategy.num_replicas_in_sync,
+        recipe=config.recipe, **distribution,
         examples_per_s=float(np.mean([r["examples_per_s"] for r in history])) if history else 0.0,
         train_seconds=train_seconds, wall_seconds=wall_seconds,
     )
@@ -943,13 +970,12 @@ class _Summaries:
         self.validation.close()
 
 
-def _data_summary(config, data, run_dir, strategy, resume, auto_length):
+def _data_summary(config, data, run_dir, distribution, resume, auto_length):
     given = {name: {"official": " (official)", "seeded": ""}.get(origin_of_split(config, name),
                                                                  f" ({getattr(config.data, f'{name}_source')})")
              for name in ("validation", "test")}
     sizes = ", ".join(f"{name} {num_examples(data[name][0]):,}{given.get(name, '')}"
                       for name in ("train", "validation", "test") if data[name])
-    replicas = "" if is_parameter_server(strategy) else f", {strategy.num_replicas_in_sync} replica(s)"
     kind = f"{len(data['label_names'])} classes" if data["task"] == "classification" else f"task {data['task']}"
     if data["task"] == "classification" and classification_mode(config) == "multilabel":
         kind += f", multi-label (accuracy and val_accuracy: {PER_LABEL_ACCURACY})"
@@ -961,9 +987,29 @@ def _data_summary(config, data, run_dir, strategy, resume, auto_length):
     left = (f"; each epoch trains {train // batch} batches of {batch} and leaves out {train % batch} examples, "
             "another draw each epoch" if train % batch and train >= batch else "")
     return (f"{'resuming' if resume else 'training'} in {run_dir}: {sizes} examples, "
-            f"{kind}, vocabulary {data['tokenizer'].vocab_size:,}{replicas}{left}\n"
+            f"{kind}, vocabulary {data['tokenizer'].vocab_size:,}, {distribution}{left}\n"
             f"sequence length {data['sequence_length']}{auto}: it truncates {data['truncated']:,} of "
             f"{train:,} training examples")
+
+
+def _distribution_summary(config, strategy, jobs=None):
+    """How ``strategy`` spreads the training, for the start line; ``jobs``: a ``parameter_server`` cluster's.
+
+    Example:
+        >>> config = Config.from_dict({"distribution": {"strategy": "mirrored"}})
+        >>> _distribution_summary(config, tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+        '2 replicas (mirrored: /cpu:0, /cpu:1)'
+    """
+    name = config.distribution.strategy
+    if is_parameter_server(strategy):
+        return f"{name}: {counted(len(jobs['worker']), 'worker')}, {len(jobs['ps'])} ps"
+    replicas = counted(strategy.num_replicas_in_sync, "replica")
+    if name == "multi_worker":
+        return f"{replicas} ({name}: {counted(synchronous_workers(strategy), 'worker')})"
+    if name == "default":
+        return f"{replicas} ({name})"
+    devices = (tf.DeviceSpec.from_string(device) for device in strategy.extended.worker_devices)
+    return f"{replicas} ({name}: {', '.join(f'/{d.device_type.lower()}:{d.device_index}' for d in devices)})"
 
 
 def _metrics_summary(metrics, run_dir, mode):

@@ -9,9 +9,11 @@ import errno
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import tensorflow as tf
@@ -181,8 +183,9 @@ def get_strategy(name="default", *, devices=(), resolver="tf_config", variable_p
             ``multi_worker`` (synchronous all-reduce across the workers of the cluster, which must place this
             process: see ``check_worker_cluster``) or
             ``parameter_server`` (variables on ``ps`` tasks, steps scheduled on ``worker`` tasks).
-        devices: Devices for ``one_device`` (the first) and ``mirrored``; empty means every GPU, or every
-            logical CPU when there is no GPU. Any other strategy refuses them.
+        devices: Devices for ``one_device`` (one at most: empty means the first GPU, else the CPU) and
+            ``mirrored`` (empty means every GPU, or every logical CPU when there is no GPU). Any other strategy
+            refuses them.
         resolver: A ``cluster_resolver`` kind or a ``tf.distribute.cluster_resolver.ClusterResolver``.
         variable_partitioner: ``parameter_server`` only: how variables are split across ``ps`` tasks
             (e.g. an ``EmbeddingPartitioner``).
@@ -210,7 +213,12 @@ def get_strategy(name="default", *, devices=(), resolver="tf_config", variable_p
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "one_device":
-        return tf.distribute.OneDeviceStrategy(_local_devices(devices)[0])
+        local = _local_devices(devices)  # first: an unusable device's own error names it
+        if len(devices) > 1:
+            raise StrategyError(f"distribution.devices {list(devices)} lists {len(devices)} devices, but distribution."
+                                "strategy one_device trains on one (the others would be ignored); list one device, or "
+                                "set distribution.strategy: mirrored to train a replica on each")
+        return tf.distribute.OneDeviceStrategy(local[0])
     if name == "mirrored":
         devices = _local_devices(devices)
         # Logical CPU devices share one memory, so reducing onto one of them is as fast as collective ops,
@@ -310,15 +318,27 @@ if not select.select([sys.stdin], [], [], float(sys.argv[2]))[0]:
 
 
 class ServerStopped(Exception):
-    """A ``ps`` or ``worker`` task of a ``parameter_server`` cluster served until Ctrl-C stopped it."""
+    """A ``ps`` or ``worker`` task of a ``parameter_server`` cluster served until a signal stopped it.
+
+    Attributes:
+        signal_number: ``signal.SIGINT`` (Ctrl-C) or ``signal.SIGTERM``.
+    """
+
+    def __init__(self, message, signal_number):
+        super().__init__(message)
+        self.signal_number = signal_number
+
+
+# The signals that stop a serving task, as its message names them.
+STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
 
 def serve(resolver):
     """Serve this process's ``ps`` or ``worker`` task of a ``parameter_server`` cluster until it is stopped.
 
     Such tasks run no training code: the chief (the coordinator) places variables on the ``ps`` tasks and steps
-    on the ``worker`` tasks through their ``tf.distribute.Server``. Returns nothing: Ctrl-C raises
-    ``ServerStopped``, SIGTERM ends the process.
+    on the ``worker`` tasks through their ``tf.distribute.Server``. Returns nothing: Ctrl-C or SIGTERM raises
+    ``ServerStopped`` (in the main thread; elsewhere the process's own handlers stay).
     """
     me = (resolver.task_type, resolver.task_id)
     address = _task_address(resolver)
@@ -330,14 +350,22 @@ def serve(resolver):
         config = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=max(os.cpu_count() or 1, 4))
     tf.distribute.Server(resolver.cluster_spec(), job_name=me[0], task_index=me[1], config=config,
                          protocol=resolver.rpc_layer or "grpc", start=True)
+
+    def stop(number, frame):
+        raise ServerStopped(f"{me[0]} {me[1]} at {address} stopped serving ({STOP_SIGNALS[number]})", number)
+
+    # SIGTERM's default handler ended the process without a word, where Ctrl-C said it stopped serving.
+    previous = ({number: signal.signal(number, stop) for number in STOP_SIGNALS}
+                if threading.current_thread() is threading.main_thread() else {})
     try:
         log.warning("%s %s at %s: serving the parameter_server cluster: the chief task (zoo train with TF_CONFIG's "
                     "task type chief) trains through it; this task runs until stopped (Ctrl-C or SIGTERM) after the "
                     "chief is done", me[0], me[1], address)
         while True:
             time.sleep(3600)
-    except KeyboardInterrupt:
-        raise ServerStopped(f"{me[0]} {me[1]} at {address} stopped serving (Ctrl-C)") from None
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _port_taken(address):

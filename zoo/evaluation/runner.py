@@ -265,8 +265,7 @@ def evaluate(run_dir, data=None, *, split=None, out_dir=None, batch_size=256, mi
         examples, source = run_split(run_dir, config, split or "test", load_options)
     else:
         # Other data are read as the run's were, unless load options say otherwise: its text columns (two for
-        # sentence pairs, which --text-column cannot name), label column, header row, delimiter and separator of
-        # several labels per row.
+        # sentence pairs), label column, header row, delimiter and separator of several labels per row.
         options = options_like_run(config, "classification", load_options)
         examples, source = data_split(data, split, {"label_names": label_names, **options})
         warn_trained_on(run_dir, config, examples)

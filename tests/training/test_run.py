@@ -222,7 +222,7 @@ def test_an_interrupted_run_resumes_without_overwrite_and_times_both_invocations
     assert 1.0 < metrics["train_seconds"] < metrics["wall_seconds"]
 
 
-def test_a_run_resumed_under_another_strategy_records_each_epoch_s(tiny_csv, tmp_path, monkeypatch):
+def test_a_run_resumed_under_another_strategy_records_each_epochs_strategy(tiny_csv, tmp_path, monkeypatch):
     """metrics.json names the last invocation's strategy only: a run whose first epoch trained on one device and
     its second on two said "mirrored, 2 replicas" and nothing of the first. The start line names the strategy
     and its devices (it said "2 replica(s)" alike for mirrored and multi_worker)."""

@@ -115,37 +115,25 @@ def test_a_row_without_text_is_an_error_that_says_how_to_skip_it(trained_run, tm
     assert capsys.readouterr().out.startswith("2 examples: accuracy")
 
 
-def test_evaluating_on_texts_the_run_trained_on_warns(trained_run, tmp_path, caplog):
-    # zoo train warned about a test file holding training texts; zoo evaluate --data did not.
-    source = trained_run.config.data.source
-    with caplog.at_level(logging.WARNING):
-        report = evaluate(trained_run.run_dir, source, out_dir=tmp_path / "own", progress=False)
-    trained = json.loads((trained_run.run_dir / "metrics.json").read_text())["examples"]["train"]
-    assert (f"warning: {trained} of the {report['metrics']['num_examples']} texts of {source} are texts run "
-            f"{trained_run.run_dir} trained on (first: ") in caplog.text
-    caplog.clear()
-    texts, labels = sentiment_texts(60, seed=21)
-    with caplog.at_level(logging.WARNING):
-        evaluate(trained_run.run_dir, write_jsonl(tmp_path / "other.jsonl", texts, labels, ["negative", "positive"]),
-                 out_dir=tmp_path / "other", progress=False)
-    assert "trained on" not in caplog.text
-
-
-def test_evaluating_an_export_on_texts_its_run_trained_on_warns(trained_run, tmp_path, caplog):
-    # The run directory warned; its export scored the texts it trained on silently.
+@pytest.mark.parametrize("given", ["run", "export"])
+def test_evaluating_on_texts_the_run_trained_on_warns(trained_run, tmp_path, caplog, given):
+    # zoo train warned about a test file holding training texts; zoo evaluate --data did not, and once the run
+    # directory warned, its export still scored the texts it trained on silently.
     from zoo.export.saved_model import export_run
 
-    exported = export_run(trained_run.run_dir, out=tmp_path / "saved_models" / "sentiment")
+    path = (trained_run.run_dir if given == "run" else
+            export_run(trained_run.run_dir, out=tmp_path / "saved_models" / "sentiment").path)
     source = trained_run.config.data.source
     with caplog.at_level(logging.WARNING):
-        report = evaluate(exported.path, source, out_dir=tmp_path / "own", progress=False)
+        report = evaluate(path, source, out_dir=tmp_path / "own", progress=False)
     trained = json.loads((trained_run.run_dir / "metrics.json").read_text())["examples"]["train"]
-    assert (f"warning: {trained} of the {report['metrics']['num_examples']} texts of {source} are texts the run of "
-            f"export {exported.path} trained on (first: ") in caplog.text
+    whose = f"run {path}" if given == "run" else f"the run of export {path}"
+    assert (f"warning: {trained} of the {report['metrics']['num_examples']} texts of {source} are texts {whose} "
+            "trained on (first: ") in caplog.text
     caplog.clear()
     texts, labels = sentiment_texts(60, seed=21)
     with caplog.at_level(logging.WARNING):
-        evaluate(exported.path, write_jsonl(tmp_path / "other.jsonl", texts, labels, ["negative", "positive"]),
+        evaluate(path, write_jsonl(tmp_path / "other.jsonl", texts, labels, ["negative", "positive"]),
                  out_dir=tmp_path / "other", progress=False)
     assert "trained on" not in caplog.text
 

@@ -65,6 +65,16 @@ def _trial_json(directory, trial_id):
     return json.loads((directory / "search" / f"trial_{trial_id}" / "trial.json").read_text())
 
 
+def run_zoo_tune(config, tmp_path, *flags):
+    """``zoo tune --config <config as JSON> FLAGS`` through the command's own parser; its exit status."""
+    config["output"]["progress"] = "epoch"
+    (tmp_path / "search.json").write_text(json.dumps(config))
+    parser = argparse.ArgumentParser(prog="zoo")
+    add_tune_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["tune", "--config", str(tmp_path / "search.json"), *flags])
+    return args.handler(args)
+
+
 def test_an_interrupted_search_continues_where_it_stopped(interrupted, search):
     _, stream, error, partial = interrupted
     assert stream.sent and error.signal_number == signal.SIGINT
@@ -230,13 +240,7 @@ def test_hyperband_trials_is_the_number_keras_tuners_oracle_runs(epochs, factor,
 def test_zoo_tune_says_when_hyperbands_brackets_hold_fewer_trials_than_max_trials(texts_csv, tmp_path, capsys):
     # It said "up to 6 trials", then "2 of 2 trials completed", and never why.
     config = search_config(texts_csv, tmp_path / "hyperband")
-    config["output"]["progress"] = "epoch"
-    (tmp_path / "search.json").write_text(json.dumps(config))
-    parser = argparse.ArgumentParser(prog="zoo")
-    add_tune_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["tune", "--config", str(tmp_path / "search.json"), "--tuner", "hyperband",
-                              "--max-trials", "3", "--epochs", "1"])
-    assert args.handler(args) == 0
+    assert run_zoo_tune(config, tmp_path, "--tuner", "hyperband", "--max-trials", "3", "--epochs", "1") == 0
     out, err = capsys.readouterr()
     # One epoch leaves no room for another bracket, so a smaller hyperband_factor would not help.
     why = ("Hyperband's brackets for at most 1 epoch a trial and hyperband_factor 3 hold only 1 trial, fewer than "
@@ -248,12 +252,7 @@ def test_zoo_tune_says_when_hyperbands_brackets_hold_fewer_trials_than_max_trial
 
 def test_a_rerun_with_fewer_max_trials_says_the_directory_already_holds_more(search, tmp_path, capsys):
     config = search_config(search.config.data.source, search.directory, max_trials=1)
-    config["output"]["progress"] = "epoch"
-    (tmp_path / "search.json").write_text(json.dumps(config))
-    parser = argparse.ArgumentParser(prog="zoo")
-    add_tune_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["tune", "--config", str(tmp_path / "search.json")])
-    assert args.handler(args) == 0
+    assert run_zoo_tune(config, tmp_path) == 0
     out, err = capsys.readouterr()
     # It said "up to 1 trials" and then "2 of 2 trials completed".
     assert (f"random, up to 1 trial over 3 hyperparameters, objective val_accuracy; {search.directory} already holds 2 "
@@ -332,12 +331,7 @@ def test_a_failed_trial_is_reported_with_its_error_and_not_counted(texts_csv, tm
 def test_zoo_tune_names_a_failed_trials_error_file_and_an_exhausted_space(texts_csv, tmp_path, capsys):
     config = search_config(texts_csv, tmp_path / "failing", max_trials=3, epochs=1)
     config["tuning"]["space"] = {"optimizer.learning_rate": [3e-3, 1e30]}
-    config["output"]["progress"] = "epoch"
-    (tmp_path / "search.json").write_text(json.dumps(config))
-    parser = argparse.ArgumentParser(prog="zoo")
-    add_tune_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["tune", "--config", str(tmp_path / "search.json")])
-    assert args.handler(args) == 0
+    assert run_zoo_tune(config, tmp_path) == 0
     out, err = capsys.readouterr()
     assert "FAILED after" in err and "error.txt)" in err
     # it said "1 of 2 trials completed" after "up to 3 trials", without saying why no third ran
@@ -454,13 +448,7 @@ def test_zoo_tune_names_a_multilabel_accuracy_per_label(texts_csv, tmp_path, cap
     # accuracy (for a multi-label model, subset accuracy: the examples with every label right)
     config = search_config(texts_csv, tmp_path / "tags-tuning", max_trials=1, epochs=1)
     config["model"]["overrides"]["mode"] = "multilabel"
-    config["output"]["progress"] = "epoch"
-    (tmp_path / "search.json").write_text(json.dumps(config))
-    parser = argparse.ArgumentParser(prog="zoo")
-    add_tune_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["tune", "--config", str(tmp_path / "search.json"), "--retrain-best",
-                              "--export-to", str(tmp_path / "exported")])
-    assert args.handler(args) == 0
+    assert run_zoo_tune(config, tmp_path, "--retrain-best", "--export-to", str(tmp_path / "exported")) == 0
     out, err = capsys.readouterr()
     assert "objective val_accuracy (per-label accuracy)" in err
     assert re.search(r"best trial \d+: val_accuracy \(per-label accuracy\) [0-9.]+\n", out)
